@@ -1,0 +1,244 @@
+#include "cgroup/backend.h"
+
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <set>
+
+#include "cgroup/backend_base.h"
+#include "cgroup/cgroup_files.h"
+#include "cgroup/cgroup_tree.h"
+#include "cgroup/layout.h"
+#include "cgroup/mountinfo.h"
+#include "cgroup/v1_backend.h"
+#include "cgroup/v2_backend.h"
+
+namespace faultline::cgroup {
+
+namespace fs = std::filesystem;
+
+const char* to_string(Mode mode) {
+  switch (mode) {
+    case Mode::v2:
+      return "v2";
+    case Mode::hybrid:
+      return "hybrid";
+    case Mode::v1:
+      return "v1";
+  }
+  return "?";
+}
+
+const char* to_string(Knob k) {
+  switch (k) {
+    case Knob::memory_max:
+      return "memory_max";
+    case Knob::memory_high:
+      return "memory_high";
+    case Knob::swap_max:
+      return "swap_max";
+    case Knob::cpu_max:
+      return "cpu_max";
+    case Knob::cpuset:
+      return "cpuset";
+    case Knob::pids_max:
+      return "pids_max";
+    case Knob::freeze:
+      return "freeze";
+    case Knob::kill:
+      return "kill";
+  }
+  return "?";
+}
+
+std::vector<std::string> permission_fixes(Mode mode) {
+  std::vector<std::string> fixes = {"run faultline as root"};
+  if (mode == Mode::v2) {
+    fixes.push_back(
+        "or, as a normal user, run it in a delegated cgroup: systemd-run --user --scope -p Delegate=yes faultline ...");
+  }
+  fixes.push_back("or point --cgroup-root at a cgroup you may write to");
+  return fixes;
+}
+
+void check_cgroup_name(const std::string& name) {
+  if (name.empty() || name == "." || name == ".." || name.find('/') != std::string::npos) {
+    throw Error("invalid cgroup name \"" + name + "\" (use sanitize_cgroup_name)");
+  }
+}
+
+void make_dir(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("mkdir", dir.string());
+}
+
+void BackendBase::check_parent_writable() const {
+  for (const auto& dir : parent_dirs()) {
+    if (::access(dir.c_str(), W_OK) != 0) throw_errno("access (write)", dir.string());
+  }
+}
+
+std::vector<std::string> BackendBase::list_runs() const {
+  std::set<std::string> names;
+  for (const auto& parent : parent_dirs()) {
+    for (const auto& child : subdirectories(parent)) {
+      auto name = child.filename().string();
+      if (name.rfind("run-", 0) == 0) names.insert(name);
+    }
+  }
+  return {names.begin(), names.end()};
+}
+
+std::vector<std::string> BackendBase::remove_stale_runs() {
+  std::vector<std::string> removed;
+  std::string failures;
+  for (const auto& name : list_runs()) {
+    auto parsed = parse_run_name(name);
+    if (!parsed || owner_alive(parsed->owner)) continue;
+    try {
+      open_run(name)->destroy();
+      removed.push_back(name);
+    } catch (const std::exception& e) {
+      failures += std::string(failures.empty() ? "" : "; ") + e.what();
+    }
+  }
+  if (!failures.empty()) throw Error("removing stale runs: " + failures);
+  return removed;
+}
+
+namespace {
+
+struct Detection {
+  std::optional<HostCgroups> host;
+  std::string why;  // when !host
+};
+
+Detection detect(const BackendOptions& options) {
+  Detection detection;
+  struct statfs fs_info {};
+  bool root_is_cgroup2 =
+      ::statfs(options.mount_root.c_str(), &fs_info) == 0 && fs_info.f_type == CGROUP2_SUPER_MAGIC;
+  std::string mountinfo;
+  try {
+    mountinfo = read_file("/proc/self/mountinfo");
+  } catch (const Error& e) {
+    detection.why = e.what();
+    return detection;
+  }
+  detection.host = classify_host(parse_cgroup_mounts(mountinfo), options.mount_root, root_is_cgroup2, &detection.why);
+  return detection;
+}
+
+std::string host_problem_text(const std::string& what, Mode mode) {
+  std::string text = what + ". Fix: ";
+  auto fixes = permission_fixes(mode);
+  for (std::size_t i = 0; i < fixes.size(); ++i) text += (i ? "; " : "") + fixes[i];
+  return text;
+}
+
+const char* kMountFix =
+    "mount cgroup2: mount -t cgroup2 none /sys/fs/cgroup (or boot with systemd.unified_cgroup_hierarchy=1)";
+
+// The v2 parent: --cgroup-root, else /faultline at the top; a harness that may not write there
+// but owns a delegated cgroup (systemd-run --user --scope -p Delegate=yes) uses <own>/faultline.
+std::unique_ptr<BackendBase> make_v2(const CgroupMount& mount, const BackendOptions& options) {
+  std::optional<fs::path> own_dir;
+  if (auto self = read_file_if_exists("/proc/self/cgroup")) {
+    auto paths = parse_proc_cgroup(*self);
+    if (auto it = paths.find(""); it != paths.end()) own_dir = cgroup_dir(mount, it->second);
+  }
+  fs::path parent;
+  if (options.root) {
+    parent = mount.mount_point / fs::path(*options.root).relative_path();
+  } else if (::access(mount.mount_point.c_str(), W_OK) != 0 && own_dir && *own_dir != mount.mount_point &&
+             ::access(own_dir->c_str(), W_OK) == 0) {
+    parent = *own_dir / "faultline";
+  } else {
+    parent = mount.mount_point / "faultline";
+  }
+  // Only a harness inside the chosen parent's ancestry needs to step aside into a leaf.
+  if (own_dir && !(parent.lexically_normal().string() + "/").starts_with(own_dir->lexically_normal().string() + "/")) {
+    own_dir.reset();
+  }
+  return std::make_unique<V2Backend>(mount, parent, own_dir);
+}
+
+std::unique_ptr<BackendBase> make_backend(const HostCgroups& host, const BackendOptions& options) {
+  if (host.mode == Mode::v2) return make_v2(*host.unified, options);
+  return std::make_unique<V1Backend>(host, fs::path(options.root.value_or("/faultline")));
+}
+
+}  // namespace
+
+std::unique_ptr<Backend> open_backend(const BackendOptions& options) {
+  auto detection = detect(options);
+  if (!detection.host) throw HostError("cannot create throwaway cgroups: " + detection.why + ". Fix: " + kMountFix);
+  auto backend = make_backend(*detection.host, options);
+  try {
+    backend->ensure_parent();
+    backend->check_parent_writable();
+  } catch (const Error& e) {
+    throw HostError(host_problem_text(
+        "cannot create throwaway cgroups under " + backend->parent_description() + ": " + e.what(),
+        detection.host->mode));
+  }
+  return backend;
+}
+
+DoctorReport diagnose_host(const BackendOptions& options) {
+  DoctorReport report;
+  auto detection = detect(options);
+  if (!detection.host) {
+    report.problems.push_back(detection.why);
+    report.fixes.push_back(kMountFix);
+    return report;
+  }
+  report.mode = detection.host->mode;
+  auto backend = make_backend(*detection.host, options);
+  report.parent = backend->parent_description();
+
+  const std::vector<std::pair<std::string, Knob>> controllers = {{"memory", Knob::memory_max},
+                                                                 {"cpu", Knob::cpu_max},
+                                                                 {"cpuset", Knob::cpuset},
+                                                                 {"pids", Knob::pids_max},
+                                                                 {"freezer", Knob::freeze},
+                                                                 {"kill", Knob::kill}};
+  try {
+    // Really try: the parent chain, a run and one process cgroup, as a scenario would.
+    backend->ensure_parent();
+    backend->check_parent_writable();
+    auto run = backend->create_run(next_run_name());
+    auto probe = run->create_child("doctor-probe");
+    report.writable = true;
+    for (const auto& [name, knob] : controllers) {
+      auto why = probe->unsupported(knob);
+      report.controllers.push_back({name, !why, why ? *why : backend->controller_location(name)});
+      if (!why) continue;
+      report.problems.push_back("`" + name + "` is not usable: " + *why);
+      if (report.mode == Mode::v2) {
+        report.fixes.push_back("enable the " + name + " controller for " + report.parent +
+                               ": echo +" + name + " into the cgroup.subtree_control of each level above it");
+      } else {
+        report.fixes.push_back("mount the " + name + " hierarchy: mount -t cgroup -o " + name + " cgroup " +
+                               (options.mount_root / name).string());
+      }
+    }
+    if (auto why = probe->unsupported(Knob::memory_high); why && report.mode != Mode::v2) {
+      report.problems.push_back(*why);
+      report.fixes.push_back(
+          "for memory_high, use a cgroup v2 host (boot with systemd.unified_cgroup_hierarchy=1)");
+    }
+    probe->destroy();
+    run->destroy();
+  } catch (const Error& e) {
+    report.writable = false;
+    report.problems.push_back("cannot create throwaway cgroups under " + report.parent + ": " + e.what());
+    auto fixes = permission_fixes(report.mode);
+    report.fixes.insert(report.fixes.end(), fixes.begin(), fixes.end());
+  }
+  return report;
+}
+
+}  // namespace faultline::cgroup

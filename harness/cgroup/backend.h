@@ -1,0 +1,73 @@
+// Chooses how throwaway cgroups are made on this host, once: pure v2, hybrid (v1 controllers
+// plus the unified v2 mount) or legacy v1. Everything above sees only Backend and Cgroup.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cgroup/cgroup.h"
+#include "common/error.h"
+
+namespace faultline::cgroup {
+
+enum class Mode { v2, hybrid, v1 };
+const char* to_string(Mode mode);
+
+// The host cannot run scenarios at all (no cgroup fs, not writable). The message says what is
+// missing and how to get it; the CLI exits 3.
+class HostError : public Error {
+ public:
+  using Error::Error;
+};
+
+struct BackendOptions {
+  // Parent for throwaway cgroups (--cgroup-root): a cgroup path such as "/ci/faultline",
+  // applied in every hierarchy. Default: "/faultline" at the top of each hierarchy, or, when
+  // the harness runs in a delegated v2 subtree it cannot leave, "<own cgroup>/faultline".
+  std::optional<std::string> root;
+  std::filesystem::path mount_root = "/sys/fs/cgroup";
+};
+
+struct ControllerStatus {
+  std::string name;  // memory, cpu, cpuset, pids, freezer
+  bool usable = false;
+  std::string detail;  // where it is mounted, or why it cannot be used
+};
+
+struct DoctorReport {
+  Mode mode = Mode::v2;
+  std::string parent;  // where throwaway cgroups go
+  bool writable = false;
+  std::vector<ControllerStatus> controllers;
+  std::vector<std::string> problems;  // what is wrong
+  std::vector<std::string> fixes;     // how to fix it (root, systemd-run --user --scope -p Delegate=yes ...)
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual Mode mode() const = 0;
+
+  // The cgroup of one scenario run, named `run_name` (see layout.h) under the faultline
+  // parent of every hierarchy, ready to hold one child per process.
+  virtual std::unique_ptr<Cgroup> create_run(const std::string& run_name) = 0;
+
+  // Names of the run cgroups currently under the faultline parent.
+  virtual std::vector<std::string> list_runs() const = 0;
+
+  // Kills and removes every run whose owning harness is gone (layout.h decides). Returns the
+  // names removed.
+  virtual std::vector<std::string> remove_stale_runs() = 0;
+};
+
+// Detects the host's mode and opens the matching backend. Throws HostError when the host
+// cannot run scenarios, saying what is missing.
+std::unique_ptr<Backend> open_backend(const BackendOptions& options = {});
+
+// What this host supports and how to fix what it lacks; never throws for host problems.
+DoctorReport diagnose_host(const BackendOptions& options = {});
+
+}  // namespace faultline::cgroup

@@ -1,0 +1,44 @@
+// What the v1 and v2 backends share: the faultline parent in each hierarchy, listing and
+// reaping runs, and what the doctor asks of a backend.
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cgroup/backend.h"
+
+namespace faultline::cgroup {
+
+class BackendBase : public Backend {
+ public:
+  std::vector<std::string> list_runs() const override;
+  std::vector<std::string> remove_stale_runs() override;
+
+  // Creates the faultline parent (and the levels above it) where missing and prepares it
+  // (v2: controllers in subtree_control; v1: cpuset.cpus/mems). Throws HostError.
+  virtual void ensure_parent() = 0;
+  // Throws SystemError unless this process may create cgroups in the parent of every hierarchy
+  // (an existing parent does not mean a writable one).
+  void check_parent_writable() const;
+  // Where throwaway cgroups go, for messages ("/sys/fs/cgroup/faultline").
+  virtual std::string parent_description() const = 0;
+  // Where `controller` (memory, cpu, cpuset, pids, freezer) is found, for the doctor.
+  virtual std::string controller_location(const std::string& controller) const = 0;
+
+ protected:
+  // The faultline parent directory in every hierarchy.
+  virtual std::vector<std::filesystem::path> parent_dirs() const = 0;
+  // A handle on an existing run cgroup, to kill and remove it.
+  virtual std::unique_ptr<Cgroup> open_run(const std::string& run_name) const = 0;
+};
+
+// "run faultline as root ...", "systemd-run --user --scope -p Delegate=yes ...".
+std::vector<std::string> permission_fixes(Mode mode);
+// A cgroup directory name faultline can create: not empty, not "." or "..", no '/'.
+void check_cgroup_name(const std::string& name);
+// mkdir that tolerates EEXIST; throws SystemError otherwise.
+void make_dir(const std::filesystem::path& dir);
+
+}  // namespace faultline::cgroup

@@ -1,0 +1,205 @@
+#include "cgroup/cgroup_tree.h"
+
+#include <fcntl.h>
+#include <signal.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "cgroup/cgroup_files.h"
+#include "common/error.h"
+
+namespace faultline::cgroup {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr Duration kFreezeTimeout = std::chrono::seconds(10);
+
+std::string join_pids(const std::vector<pid_t>& pids) {
+  std::string text;
+  for (std::size_t i = 0; i < pids.size() && i < 20; ++i) text += (i ? ", " : "") + std::to_string(pids[i]);
+  if (pids.size() > 20) text += ", ... (" + std::to_string(pids.size()) + " in all)";
+  return text;
+}
+
+}  // namespace
+
+CgroupTree::CgroupTree(TreeDirs dirs) : dirs_(std::move(dirs)) {}
+
+CgroupTree::~CgroupTree() {
+  try {
+    destroy();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "faultline: warning: could not remove cgroup %s: %s\n", dirs_.description.c_str(),
+                 e.what());
+  }
+}
+
+std::string CgroupTree::describe() const { return dirs_.description; }
+
+std::vector<UniqueFd> CgroupTree::open_attach_fds() const {
+  std::vector<UniqueFd> fds;
+  for (const auto& dir : dirs_.dirs) {
+    auto procs = dir / "cgroup.procs";
+    UniqueFd fd(::open(procs.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!fd) throw_errno("open", procs.string());
+    fds.push_back(std::move(fd));
+  }
+  return fds;
+}
+
+std::vector<pid_t> CgroupTree::pids() const {
+  std::vector<pid_t> all;
+  for (const auto& dir : dirs_.dirs) {
+    auto pids = subtree_pids(dir);
+    all.insert(all.end(), pids.begin(), pids.end());
+  }
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  return all;
+}
+
+bool CgroupTree::populated() const {
+  if (dirs_.unified) {
+    auto events = read_file_if_exists(*dirs_.unified / "cgroup.events");
+    if (!events) return false;
+    return keyed_value(*events, "populated").value_or(0) != 0;
+  }
+  return !pids().empty();
+}
+
+bool CgroupTree::wait_until_empty(Duration timeout) const {
+  if (dirs_.unified) {
+    return wait_for_event_value(*dirs_.unified / "cgroup.events", "populated", 0, timeout) != WaitResult::timed_out;
+  }
+  // Legacy v1 has no per-cgroup "empty" notification (only the host-wide release_agent, which
+  // runs a usermode helper), so poll the members with a short backoff.
+  auto deadline = Clock::now() + timeout;
+  auto backoff = std::chrono::milliseconds(1);
+  for (;;) {
+    if (pids().empty()) return true;
+    auto now = Clock::now();
+    if (now >= deadline) return false;
+    std::this_thread::sleep_for(std::min<Duration>(backoff, deadline - now));
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(20));
+  }
+}
+
+std::optional<std::string> CgroupTree::freeze_unsupported() const {
+  if (dirs_.unified && fs::exists(*dirs_.unified / "cgroup.freeze")) return std::nullopt;
+  if (dirs_.v1_freezer && fs::exists(*dirs_.v1_freezer / "freezer.state")) return std::nullopt;
+  return "freezing needs cgroup.freeze (cgroup v2, Linux 5.2) or the cgroup v1 freezer controller; this host "
+         "offers neither for " +
+         dirs_.description;
+}
+
+bool CgroupTree::has_cgroup_kill() const { return dirs_.unified && fs::exists(*dirs_.unified / "cgroup.kill"); }
+
+bool CgroupTree::exists() const {
+  return std::any_of(dirs_.dirs.begin(), dirs_.dirs.end(), [](const fs::path& dir) { return fs::exists(dir); });
+}
+
+bool CgroupTree::try_freeze(Duration timeout) {
+  if (dirs_.unified && fs::exists(*dirs_.unified / "cgroup.freeze")) {
+    write_file(*dirs_.unified / "cgroup.freeze", "1");
+    return wait_for_event_value(*dirs_.unified / "cgroup.events", "frozen", 1, timeout) != WaitResult::timed_out;
+  }
+  if (!dirs_.v1_freezer) throw Error(*freeze_unsupported());
+  // v1: the state stays FREEZING while some task cannot be frozen yet (e.g. in an uninterruptible
+  // sleep); writing FROZEN again retries those tasks. There is no change notification.
+  auto state_file = *dirs_.v1_freezer / "freezer.state";
+  auto deadline = Clock::now() + timeout;
+  auto backoff = std::chrono::milliseconds(1);
+  for (;;) {
+    write_file(state_file, "FROZEN");
+    if (trim(read_file(state_file)) == "FROZEN") return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(backoff);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(20));
+  }
+}
+
+void CgroupTree::freeze() {
+  if (!try_freeze(kFreezeTimeout)) {
+    throw Error("cgroup " + dirs_.description + " did not freeze within 10s (pids " + join_pids(pids()) + ")");
+  }
+}
+
+void CgroupTree::thaw() {
+  if (dirs_.unified && fs::exists(*dirs_.unified / "cgroup.freeze")) {
+    write_file(*dirs_.unified / "cgroup.freeze", "0");
+    if (wait_for_event_value(*dirs_.unified / "cgroup.events", "frozen", 0, kFreezeTimeout) == WaitResult::timed_out) {
+      throw Error("cgroup " + dirs_.description + " did not thaw within 10s");
+    }
+    return;
+  }
+  if (!dirs_.v1_freezer) throw Error(*freeze_unsupported());
+  write_file(*dirs_.v1_freezer / "freezer.state", "THAWED");
+}
+
+bool CgroupTree::wait_until_no_members(Duration timeout) const {
+  auto deadline = Clock::now() + timeout;
+  if (!wait_until_empty(timeout)) return false;
+  // On a hybrid host the v1 directories can hold a process the unified one does not: one that
+  // was still writing itself into the hierarchies. Those lag only briefly; poll them.
+  auto backoff = std::chrono::milliseconds(1);
+  while (!pids().empty()) {
+    auto now = Clock::now();
+    if (now >= deadline) return false;
+    std::this_thread::sleep_for(std::min<Duration>(backoff, deadline - now));
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+void CgroupTree::kill_by_signals() {
+  // Without cgroup.kill: freeze so that nobody forks between listing and killing, SIGKILL every
+  // member, then thaw, because tasks frozen by the v1 freezer do not die until thawed. Repeat
+  // until empty: a fork that was in flight may still add a member.
+  bool can_freeze = !freeze_unsupported();
+  auto deadline = Clock::now() + kKillTimeout;
+  for (;;) {
+    if (can_freeze) try_freeze(std::chrono::milliseconds(200));  // best effort: kill anyway
+    for (pid_t pid : pids()) ::kill(pid, SIGKILL);
+    if (can_freeze) thaw();
+    auto remaining = std::max<Duration>(deadline - Clock::now(), Duration::zero());
+    if (wait_until_no_members(std::min<Duration>(remaining, std::chrono::milliseconds(100)))) return;
+    if (Clock::now() >= deadline) return;
+  }
+}
+
+void CgroupTree::kill_all() {
+  if (!exists()) return;
+  if (has_cgroup_kill()) {
+    // Kills the whole subtree, including forks racing the kill; asynchronous, hence the wait.
+    int err = try_write_file(*dirs_.unified / "cgroup.kill", "1");
+    if (err == ENOENT) return;
+    if (err != 0) throw SystemError("write", "\"1\" to " + (*dirs_.unified / "cgroup.kill").string(), err);
+    // Tasks frozen by a v1 freezer ignore SIGKILL until thawed.
+    if (dirs_.v1_freezer && fs::exists(*dirs_.v1_freezer / "freezer.state")) {
+      try_write_file(*dirs_.v1_freezer / "freezer.state", "THAWED");
+    }
+    // Unified empty but a v1 directory still lists a member: a process that was still writing
+    // itself into the hierarchies when the kill came. Signals finish it.
+    if (wait_until_empty(kKillTimeout) && pids().empty()) return;
+    if (populated()) throw_still_populated();
+  }
+  kill_by_signals();
+  if (pids().empty() && !populated()) return;
+  throw_still_populated();
+}
+
+void CgroupTree::throw_still_populated() const {
+  throw Error("cgroup " + dirs_.description + " still has processes 10s after SIGKILL: pids " + join_pids(pids()));
+}
+
+void CgroupTree::destroy() {
+  if (!exists()) return;
+  kill_all();
+  for (const auto& dir : dirs_.dirs) remove_cgroup_tree(dir);
+}
+
+}  // namespace faultline::cgroup

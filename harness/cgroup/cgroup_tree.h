@@ -1,0 +1,60 @@
+// What every throwaway cgroup does the same way whatever the cgroup version: membership, the
+// `populated` event, freezing, killing and removal across all of its hierarchy directories.
+// The v1 and v2 backends derive from it and add limits and statistics.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cgroup/cgroup.h"
+
+namespace faultline::cgroup {
+
+struct TreeDirs {
+  std::string description;                      // for messages (Cgroup::describe)
+  std::vector<std::filesystem::path> dirs;      // the cgroup's directory in every hierarchy
+  // A cgroup2 directory (pure v2, or the unified mount of a hybrid host) whose cgroup.events,
+  // cgroup.freeze and cgroup.kill cover every process of this cgroup.
+  std::optional<std::filesystem::path> unified;
+  std::optional<std::filesystem::path> v1_freezer;  // freezer.state, when there is no cgroup.freeze
+};
+
+class CgroupTree : public Cgroup {
+ public:
+  explicit CgroupTree(TreeDirs dirs);
+  ~CgroupTree() override;
+
+  std::string describe() const override;
+  std::vector<UniqueFd> open_attach_fds() const override;
+  std::vector<pid_t> pids() const override;
+  bool populated() const override;
+  bool wait_until_empty(Duration timeout) const override;
+  void freeze() override;
+  void thaw() override;
+  void kill_all() override;
+  void destroy() override;
+
+  // How long kill_all waits for the subtree to empty before it gives up and throws.
+  static constexpr Duration kKillTimeout = std::chrono::seconds(10);
+
+ protected:
+  const TreeDirs& tree() const { return dirs_; }
+  // nullopt when freeze()/thaw() work here, else why not.
+  std::optional<std::string> freeze_unsupported() const;
+  bool has_cgroup_kill() const;
+
+ private:
+  bool exists() const;
+  // Freezes within `timeout`; false if the kernel did not report the subtree frozen in time.
+  bool try_freeze(Duration timeout);
+  void kill_by_signals();
+  // wait_until_empty, then until no hierarchy lists a member.
+  bool wait_until_no_members(Duration timeout) const;
+  [[noreturn]] void throw_still_populated() const;
+
+  TreeDirs dirs_;
+};
+
+}  // namespace faultline::cgroup

@@ -1,0 +1,120 @@
+#include "cgroup/layout.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <climits>
+#include <string_view>
+
+#include "cgroup/cgroup_files.h"
+#include "cgroup/proc_stat.h"
+#include "common/error.h"
+
+namespace faultline::cgroup {
+
+namespace {
+
+std::optional<std::string_view> stat_fields_after_comm(std::string_view stat_line) {
+  auto close = stat_line.rfind(')');
+  if (close == std::string_view::npos || stat_line.find('(') > close) return std::nullopt;
+  return stat_line.substr(close + 1);
+}
+
+// Reads field 22 of /proc/<pid>/stat; nullopt when the process does not exist (or is gone).
+std::optional<std::uint64_t> read_start_ticks(pid_t pid) {
+  std::optional<std::string> stat;
+  try {
+    stat = read_file_if_exists("/proc/" + std::to_string(pid) + "/stat");
+  } catch (const SystemError& e) {
+    if (e.code() != ESRCH) throw;  // the process exited between open and read
+  }
+  if (!stat) return std::nullopt;
+  auto ticks = parse_stat_start_ticks(*stat);
+  if (!ticks) throw Error("/proc/" + std::to_string(pid) + "/stat: cannot parse the start time field");
+  return ticks;
+}
+
+// Strict decimal: digits only, no leading zeros (so that names round-trip exactly).
+std::optional<std::uint64_t> parse_canonical_u64(std::string_view text) {
+  if (text.empty() || (text.size() > 1 && text[0] == '0')) return std::nullopt;
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+std::optional<std::uint64_t> parse_stat_start_ticks(std::string_view stat_line) {
+  auto fields = stat_fields_after_comm(stat_line);
+  if (!fields) return std::nullopt;
+  auto words = split_words(*fields);
+  // words[0] is field 3 (state), so field 22 is words[19].
+  if (words.size() < 20) return std::nullopt;
+  return parse_u64(words[19]);
+}
+
+std::optional<char> parse_stat_state(std::string_view stat_line) {
+  auto fields = stat_fields_after_comm(stat_line);
+  if (!fields) return std::nullopt;
+  auto words = split_words(*fields);
+  if (words.empty() || words[0].size() != 1) return std::nullopt;
+  return words[0][0];
+}
+
+RunOwner current_owner() {
+  pid_t self = ::getpid();
+  auto ticks = read_start_ticks(self);
+  if (!ticks) throw Error("/proc/" + std::to_string(self) + "/stat is missing: is /proc mounted?");
+  return RunOwner{self, *ticks};
+}
+
+std::string format_run_name(const RunName& name) {
+  return "run-" + std::to_string(name.owner.pid) + "-" + std::to_string(name.owner.start_ticks) + "-" +
+         std::to_string(name.sequence);
+}
+
+std::optional<RunName> parse_run_name(const std::string& text) {
+  std::string_view rest(text);
+  if (rest.substr(0, 4) != "run-") return std::nullopt;
+  rest.remove_prefix(4);
+  std::uint64_t numbers[3];
+  for (int i = 0; i < 3; ++i) {
+    auto dash = i < 2 ? rest.find('-') : std::string_view::npos;
+    if (i < 2 && dash == std::string_view::npos) return std::nullopt;
+    auto value = parse_canonical_u64(rest.substr(0, dash));
+    if (!value) return std::nullopt;
+    numbers[i] = *value;
+    rest = dash == std::string_view::npos ? std::string_view() : rest.substr(dash + 1);
+  }
+  if (numbers[0] == 0 || numbers[0] > static_cast<std::uint64_t>(INT_MAX)) return std::nullopt;
+  return RunName{RunOwner{static_cast<pid_t>(numbers[0]), numbers[1]}, numbers[2]};
+}
+
+bool owner_alive(const RunOwner& owner) {
+  if (owner.pid <= 0) return false;
+  // A pid that exists with another start time was reused: the owner is gone.
+  auto ticks = read_start_ticks(owner.pid);
+  return ticks && *ticks == owner.start_ticks;
+}
+
+std::string next_run_name() {
+  static std::atomic<std::uint64_t> sequence{0};
+  return format_run_name(RunName{current_owner(), sequence.fetch_add(1)});
+}
+
+std::string sanitize_cgroup_name(const std::string& name) {
+  std::string out = name;
+  for (char& c : out) {
+    bool allowed = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+                   c == '.' || c == '-';
+    if (!allowed) c = '_';
+  }
+  // "", "." and ".." cannot be directory names.
+  if (out.empty() || out == "." || out == "..") out = std::string(std::max<std::size_t>(out.size(), 1), '_');
+  return out;
+}
+
+}  // namespace faultline::cgroup

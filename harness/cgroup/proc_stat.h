@@ -1,0 +1,17 @@
+// Parsing of /proc/<pid>/stat, which names a run's owner (layout.h).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace faultline::cgroup {
+
+// Field 22 (starttime, clock ticks after boot) of a /proc/<pid>/stat line. The comm field (2) is
+// in parentheses and may itself contain spaces and ')', so fields are counted after the *last* ')'.
+std::optional<std::uint64_t> parse_stat_start_ticks(std::string_view stat_line);
+
+// Field 3 (state: R, S, D, T, Z, ...) of the same line.
+std::optional<char> parse_stat_state(std::string_view stat_line);
+
+}  // namespace faultline::cgroup

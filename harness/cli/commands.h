@@ -1,0 +1,39 @@
+// The subcommands of the faultline executable. Each registers its options on the CLI11 app
+// and returns the process exit status (see docs/cli.md for the meaning of each status).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+
+namespace faultline::cli {
+
+// Bad command-line input (a path that does not exist, a malformed flag value): exit 2.
+class UsageError : public Error {
+ public:
+  using Error::Error;
+};
+
+// Exit statuses shared by every command.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailed = 1;
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitHost = 3;
+inline constexpr int kExitInterrupted = 130;
+
+// Registers a subcommand; `*action` is set to the function that runs it once parsed.
+using Action = std::function<int()>;
+void add_run_command(CLI::App& app, Action* action);
+void add_exec_command(CLI::App& app, Action* action);
+void add_validate_command(CLI::App& app, Action* action);
+void add_doctor_command(CLI::App& app, Action* action);
+void add_cleanup_command(CLI::App& app, Action* action);
+
+// Helpers shared by the commands.
+std::string faultline_dir();  // folder of this executable (its helpers live beside it)
+std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& paths);  // files, dirs, globs
+
+}  // namespace faultline::cli

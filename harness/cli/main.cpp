@@ -1,0 +1,38 @@
+// faultline: reproduce OOM kills, fd exhaustion, CPU starvation, hangs and bad shutdowns on
+// purpose, each target in its own throwaway cgroup.
+#include <iostream>
+
+#include "cgroup/backend.h"
+#include "cli/commands.h"
+#include "common/error.h"
+
+int main(int argc, char** argv) {
+  using namespace faultline;
+  CLI::App app{"faultline: stress-test and fault-injection harness"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("faultline ") + FAULTLINE_VERSION);
+  cli::Action action;
+  cli::add_run_command(app, &action);
+  cli::add_exec_command(app, &action);
+  cli::add_validate_command(app, &action);
+  cli::add_doctor_command(app, &action);
+  cli::add_cleanup_command(app, &action);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : cli::kExitUsage;
+  }
+  try {
+    return action();
+  } catch (const cli::UsageError& e) {
+    std::cerr << "faultline: " << e.what() << "\n";
+    return cli::kExitUsage;
+  } catch (const cgroup::HostError& e) {
+    std::cerr << "faultline: this host cannot run scenarios: " << e.what() << "\n";
+    return cli::kExitHost;
+  } catch (const Error& e) {
+    std::cerr << "faultline: " << e.what() << "\n";
+    return cli::kExitFailed;
+  }
+}

@@ -1,0 +1,51 @@
+#include <glob.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "cli/commands.h"
+#include "common/error.h"
+
+namespace faultline::cli {
+
+namespace fs = std::filesystem;
+
+std::string faultline_dir() {
+  std::error_code ec;
+  const auto self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : self.parent_path().string();
+}
+
+std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& paths) {
+  std::vector<std::string> files;
+  auto add_dir = [&](const fs::path& dir) {
+    std::vector<std::string> found;
+    for (const auto& entry : fs::recursive_directory_iterator(dir))
+      if (entry.is_regular_file() && entry.path().extension() == ".toml") found.push_back(entry.path().string());
+    std::sort(found.begin(), found.end());
+    files.insert(files.end(), found.begin(), found.end());
+  };
+  for (const auto& path : paths) {
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+      add_dir(path);
+    } else if (fs::exists(path, ec)) {
+      files.push_back(path);
+    } else if (path.find_first_of("*?[") != std::string::npos) {
+      glob_t g{};
+      if (::glob(path.c_str(), 0, nullptr, &g) == 0)
+        for (std::size_t i = 0; i < g.gl_pathc; ++i) {
+          if (fs::is_directory(g.gl_pathv[i])) add_dir(g.gl_pathv[i]);
+          else files.emplace_back(g.gl_pathv[i]);
+        }
+      globfree(&g);
+      if (files.empty()) throw UsageError("no scenario file matches `" + path + "`");
+    } else {
+      throw UsageError("no such scenario file or directory: " + path);
+    }
+  }
+  return files;
+}
+
+}  // namespace faultline::cli

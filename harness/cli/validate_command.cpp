@@ -1,0 +1,39 @@
+#include <iostream>
+
+#include "cli/commands.h"
+#include "scenario/loader.h"
+
+namespace faultline::cli {
+namespace {
+
+int validate(const std::vector<std::string>& paths) {
+  const auto files = expand_scenario_paths(paths);
+  scenario::LoadOptions options;
+  options.builtin_vars["faultline_dir"] = faultline_dir();
+  // Ports are not held for a validation: any number stands in for an auto-port.
+  options.allocate_port = [] { return std::uint16_t{1}; };
+  std::size_t invalid = 0, errors = 0;
+  for (const auto& file : files) {
+    const auto diagnostics = scenario::validate_scenario(file, options);
+    if (!diagnostics.empty()) ++invalid;
+    errors += diagnostics.size();
+    for (const auto& d : diagnostics) std::cerr << d.render() << "\n";
+  }
+  if (invalid) {
+    std::cerr << errors << " error(s) in " << invalid << " of " << files.size() << " file(s)\n";
+    return kExitUsage;
+  }
+  std::cout << files.size() << " scenario file(s) valid\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_validate_command(CLI::App& app, Action* action) {
+  auto paths = std::make_shared<std::vector<std::string>>();
+  auto* cmd = app.add_subcommand("validate", "Check scenario files without running them");
+  cmd->add_option("paths", *paths, "Scenario files, directories or globs")->required();
+  cmd->callback([paths, action] { *action = [paths] { return validate(*paths); }; });
+}
+
+}  // namespace faultline::cli

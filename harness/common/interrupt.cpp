@@ -1,0 +1,52 @@
+#include "common/interrupt.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdint>
+#include <mutex>
+
+namespace faultline::interrupt {
+namespace {
+
+std::atomic<int> first_signal{0};
+int event_fd = -1;
+std::once_flag install_once;
+
+void on_signal(int signo) {
+  int expected = 0;
+  first_signal.compare_exchange_strong(expected, signo);
+  const std::uint64_t one = 1;
+  if (event_fd >= 0) (void)!::write(event_fd, &one, sizeof one);
+}
+
+void create_fd() {
+  if (event_fd < 0) event_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+}  // namespace
+
+void install() {
+  std::call_once(install_once, [] {
+    create_fd();
+    struct sigaction action {};
+    action.sa_handler = on_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    ::sigaction(SIGINT, &action, nullptr);
+    ::sigaction(SIGTERM, &action, nullptr);
+  });
+}
+
+int fd() {
+  create_fd();
+  return event_fd;
+}
+
+bool requested() { return first_signal.load() != 0; }
+int signal_number() { return first_signal.load(); }
+void request(int signo) { on_signal(signo); }
+
+}  // namespace faultline::interrupt

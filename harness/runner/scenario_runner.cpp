@@ -1,0 +1,502 @@
+#include "runner/scenario_runner.h"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <csignal>
+#include <fstream>
+#include <regex>
+
+#include "cgroup/layout.h"
+#include "common/interrupt.h"
+#include "runner/expectations.h"
+#include "runner/limits.h"
+#include "supervisor/supervised_process.h"
+
+namespace faultline::runner {
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using scenario::ProcessSpec;
+using scenario::Readiness;
+using supervisor::ExitStatus;
+using supervisor::SupervisedProcess;
+
+double ms_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+std::string comm_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
+  std::string comm;
+  std::getline(in, comm);
+  return comm.empty() ? "?" : comm;
+}
+
+std::string describe_exit(const ExitStatus& s) {
+  return s.signaled ? "killed by " + signal_name(s.signal) : "exited with code " + std::to_string(s.code);
+}
+
+class ScenarioRun {
+ public:
+  ScenarioRun(const scenario::Scenario& s, cgroup::Backend& backend, const RunnerOptions& options)
+      : scenario_(s), backend_(backend), options_(options), deadline_(io_), duration_timer_(io_), interrupt_watch_(io_) {}
+
+  report::ScenarioResult run();
+
+ private:
+  struct Proc {
+    const ProcessSpec* spec = nullptr;
+    const scenario::Expect* expect = nullptr;
+    std::unique_ptr<cgroup::Cgroup> group;
+    std::unique_ptr<SupervisedProcess> process;
+    std::optional<std::regex> ready_regex;
+    std::unique_ptr<asio::steady_timer> ready_timer;
+    std::unique_ptr<asio::steady_timer> grace_timer;
+    std::unique_ptr<asio::ip::tcp::socket> ready_socket;
+    std::vector<std::string> argv;
+    bool started = false, ready = false, finished = false;
+    bool stop_sent = false, killed_after_grace = false, timed_out = false;
+    std::vector<std::string> orphans;
+    cgroup::Stats stats;
+  };
+
+  void event(const std::string& name, const std::string& process, const std::string& detail = {}) {
+    result_.timeline.push_back({ms_between(t0_, Clock::now()), name, process, {}, detail});
+  }
+  void scenario_error(const std::string& message);
+  void prepare();
+  void start_eligible();
+  void start(Proc& p);
+  void watch_readiness(Proc& p);
+  void try_tcp_ready(Proc& p);
+  void mark_ready(Proc& p);
+  void on_exit(Proc& p);
+  void on_all_ready();
+  void begin_stop();
+  void stop_next();
+  void kill_everything(const char* why);
+  void maybe_finish();
+  report::ProcessResult process_result(const Proc& p) const;
+  void finish_result();
+
+  const scenario::Scenario& scenario_;
+  cgroup::Backend& backend_;
+  RunnerOptions options_;
+  asio::io_context io_;
+  asio::steady_timer deadline_;
+  asio::steady_timer duration_timer_;
+  asio::posix::stream_descriptor interrupt_watch_;
+  std::unique_ptr<cgroup::Cgroup> run_group_;
+  std::vector<Proc> procs_;
+  std::vector<Proc*> start_order_;
+  Clock::time_point t0_;
+  report::ScenarioResult result_;
+  std::optional<std::string> error_;
+  std::optional<std::string> skip_;
+  enum class Phase { running, stopping, teardown } phase_ = Phase::running;
+  bool all_ready_ = false;
+  bool timed_out_ = false;
+  bool interrupted_ = false;
+};
+
+void ScenarioRun::scenario_error(const std::string& message) {
+  if (!error_) error_ = message;
+  kill_everything("scenario error");
+}
+
+void ScenarioRun::kill_everything(const char* why) {
+  if (phase_ == Phase::teardown) return;
+  phase_ = Phase::teardown;
+  duration_timer_.cancel();
+  for (auto& p : procs_) {
+    if (p.ready_timer) p.ready_timer->cancel();
+    if (p.grace_timer) p.grace_timer->cancel();
+    if (p.ready_socket) p.ready_socket->close();
+  }
+  if (run_group_) {
+    try {
+      run_group_->kill_all();
+    } catch (const Error& e) {
+      if (!error_) error_ = std::string("teardown after ") + why + ": " + e.what();
+    }
+  }
+  maybe_finish();
+}
+
+void ScenarioRun::prepare() {
+  run_group_ = backend_.create_run(cgroup::next_run_name());
+  for (const auto& spec : scenario_.processes) {
+    Proc p;
+    p.spec = &spec;
+    for (const auto& e : scenario_.expects)
+      if (e.process == spec.name) {
+        p.expect = &e;
+        break;
+      }
+    procs_.push_back(std::move(p));
+  }
+  for (auto& p : procs_) {
+    if (auto why = unsupported_limit(*run_group_, p.spec->limits)) {
+      skip_ = "process `" + p.spec->name + "`: " + *why;
+      return;
+    }
+  }
+  for (auto& p : procs_) {
+    p.group = run_group_->create_child(cgroup::sanitize_cgroup_name(p.spec->name));
+    try {
+      apply_limits(*p.group, p.spec->limits);
+    } catch (const Error& e) {
+      throw e.with_context("applying limits of process `" + p.spec->name + "`");
+    }
+  }
+}
+
+void ScenarioRun::start_eligible() {
+  if (phase_ != Phase::running) return;
+  for (auto& p : procs_) {
+    if (p.started) continue;
+    bool deps_ready = true;
+    for (const auto& dep : p.spec->after)
+      for (auto& q : procs_)
+        if (q.spec->name == dep && !q.ready) deps_ready = false;
+    if (deps_ready) start(p);
+    if (phase_ != Phase::running) return;
+  }
+}
+
+void ScenarioRun::start(Proc& p) {
+  p.started = true;
+  const ProcessSpec& spec = *p.spec;
+  supervisor::SpawnRequest request;
+  p.argv = spec.shell ? std::vector<std::string>{"/bin/sh", "-c", *spec.shell} : spec.command;
+  request.argv = p.argv;
+  request.cwd = spec.cwd;
+  if (!spec.clear_env) request.env = supervisor::current_environment();
+  for (const auto& [key, value] : spec.env) {
+    std::erase_if(request.env, [&](const std::string& e) { return e.rfind(key + "=", 0) == 0; });
+    request.env.push_back(key + "=" + value);
+  }
+  request.nofile = spec.limits.nofile;
+  try {
+    if (spec.user) request.user = supervisor::resolve_user(*spec.user);
+  } catch (const Error& e) {
+    p.finished = true;
+    scenario_error("process `" + spec.name + "`: " + e.what());
+    return;
+  }
+  const auto attach = p.group->open_attach_fds();
+  request.attach_fds = &attach;
+  p.process = std::make_unique<SupervisedProcess>(io_, spec.name, options_.output_tail_bytes);
+  if (spec.ready.kind == Readiness::Kind::log) p.ready_regex.emplace(spec.ready.log_regex);
+
+  const bool ok = p.process->start(
+      request, [this, &p](SupervisedProcess&) { on_exit(p); },
+      [this, &p](supervisor::Stream, std::string_view line) {
+        if (!p.ready && p.ready_regex && std::regex_search(line.begin(), line.end(), *p.ready_regex)) mark_ready(p);
+      },
+      [this] { maybe_finish(); });
+  start_order_.push_back(&p);
+  if (!ok) {
+    p.finished = true;
+    event("process.exit", spec.name, "failed to start: " + p.process->start_failure()->message);
+    scenario_error("process `" + spec.name + "` failed to start: " + p.process->start_failure()->message);
+    return;
+  }
+  event("process.start", spec.name, "pid " + std::to_string(p.process->pid()));
+  watch_readiness(p);
+}
+
+void ScenarioRun::watch_readiness(Proc& p) {
+  const Readiness& r = p.spec->ready;
+  if (r.kind == Readiness::Kind::none) {
+    mark_ready(p);
+    return;
+  }
+  if (r.kind == Readiness::Kind::http || r.kind == Readiness::Kind::exec) {
+    scenario_error("process `" + p.spec->name + "`: ready." + (r.kind == Readiness::Kind::http ? "http" : "exec") +
+                   " readiness checks are not supported by this version yet");
+    return;
+  }
+  p.ready_timer = std::make_unique<asio::steady_timer>(io_, r.timeout);
+  p.ready_timer->async_wait([this, &p](boost::system::error_code ec) {
+    if (ec || p.ready) return;
+    const Readiness& rr = p.spec->ready;
+    const std::string what = rr.kind == Readiness::Kind::log ? "no output line matched ready.log /" + rr.log_regex + "/"
+                                                             : "nothing accepted connections on " + rr.address;
+    scenario_error("process `" + p.spec->name + "` was not ready within " + format_duration(rr.timeout) + ": " + what);
+  });
+  if (r.kind == Readiness::Kind::tcp) try_tcp_ready(p);
+}
+
+void ScenarioRun::try_tcp_ready(Proc& p) {
+  if (p.ready || phase_ != Phase::running) return;
+  const std::string& addr = p.spec->ready.address;
+  const auto colon = addr.rfind(':');
+  boost::system::error_code ec;
+  const auto ip = asio::ip::make_address(addr.substr(0, colon), ec);
+  if (ec || colon == std::string::npos) {
+    scenario_error("process `" + p.spec->name + "`: ready.tcp `" + addr + "` is not an IP address and port");
+    return;
+  }
+  const auto port = static_cast<unsigned short>(std::stoi(addr.substr(colon + 1)));
+  p.ready_socket = std::make_unique<asio::ip::tcp::socket>(io_);
+  p.ready_socket->async_connect({ip, port}, [this, &p](boost::system::error_code error) {
+    if (!error) {
+      p.ready_socket->close();
+      mark_ready(p);
+      return;
+    }
+    if (error == asio::error::operation_aborted) return;
+    // Nothing listens yet: connection attempts are the only way to learn when it does.
+    auto retry = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(50));
+    retry->async_wait([this, &p, retry](boost::system::error_code e) {
+      if (!e) try_tcp_ready(p);
+    });
+  });
+}
+
+void ScenarioRun::mark_ready(Proc& p) {
+  if (p.ready) return;
+  p.ready = true;
+  if (p.ready_timer) p.ready_timer->cancel();
+  if (p.spec->ready.kind != Readiness::Kind::none) event("process.ready", p.spec->name);
+  start_eligible();
+  if (!all_ready_ && std::all_of(procs_.begin(), procs_.end(), [](const Proc& q) { return q.ready; })) on_all_ready();
+}
+
+void ScenarioRun::on_all_ready() {
+  all_ready_ = true;
+  if (!scenario_.duration || phase_ != Phase::running) return;
+  duration_timer_.expires_after(*scenario_.duration);
+  duration_timer_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) begin_stop();
+  });
+}
+
+void ScenarioRun::on_exit(Proc& p) {
+  p.finished = true;
+  if (p.grace_timer) p.grace_timer->cancel();
+  if (p.ready_timer) p.ready_timer->cancel();
+  event("process.exit", p.spec->name, describe_exit(*p.process->exit_status()));
+
+  // Whatever is still in the process's cgroup once its main process is gone was left behind.
+  if (!p.group->wait_until_empty(std::chrono::milliseconds(50))) {
+    for (pid_t pid : p.group->pids()) p.orphans.push_back(std::to_string(pid) + " (" + comm_of(pid) + ")");
+    if (!p.orphans.empty()) event("process.orphans", p.spec->name, std::to_string(p.orphans.size()) + " left, killed");
+    try {
+      p.group->kill_all();
+    } catch (const Error& e) {
+      if (!error_) error_ = "killing processes left by `" + p.spec->name + "`: " + e.what();
+    }
+  }
+  try {
+    p.stats = p.group->stats();
+  } catch (const Error& e) {
+    if (!error_) error_ = "reading the statistics of `" + p.spec->name + "`: " + e.what();
+  }
+
+  if (phase_ == Phase::running && !p.ready) {
+    for (const auto& q : procs_)
+      for (const auto& dep : q.spec->after)
+        if (dep == p.spec->name) {
+          scenario_error("process `" + p.spec->name + "` " + describe_exit(*p.process->exit_status()) +
+                         " before it was ready; `" + q.spec->name + "` waits for it");
+          return;
+        }
+  }
+  if (phase_ == Phase::stopping) stop_next();
+  maybe_finish();
+}
+
+void ScenarioRun::begin_stop() {
+  if (phase_ != Phase::running) return;
+  phase_ = Phase::stopping;
+  stop_next();
+}
+
+// Dependents stop before what they depend on: reverse start order, one at a time.
+void ScenarioRun::stop_next() {
+  for (auto it = start_order_.rbegin(); it != start_order_.rend(); ++it) {
+    Proc& p = **it;
+    if (p.finished || p.stop_sent) {
+      if (!p.finished) return;  // still waiting for this one
+      continue;
+    }
+    p.stop_sent = true;
+    event("stop.signal", p.spec->name, signal_name(p.spec->stop_signal));
+    p.process->send_signal(p.spec->stop_signal);
+    p.grace_timer = std::make_unique<asio::steady_timer>(io_, p.spec->stop_grace);
+    p.grace_timer->async_wait([this, &p](boost::system::error_code ec) {
+      if (ec || p.finished) return;
+      p.killed_after_grace = true;
+      event("stop.kill", p.spec->name, "still running after stop_grace " + format_duration(p.spec->stop_grace));
+      try {
+        p.group->kill_all();
+      } catch (const Error& e) {
+        if (!error_) error_ = "killing `" + p.spec->name + "` after its grace period: " + e.what();
+      }
+    });
+    return;
+  }
+}
+
+void ScenarioRun::maybe_finish() {
+  for (const auto& p : procs_) {
+    if (p.started && !p.finished) return;
+    if (p.process && !p.process->output_closed()) return;
+    if (!p.started && phase_ == Phase::running) return;  // still waiting for its dependencies
+  }
+  io_.stop();
+}
+
+report::ProcessResult ScenarioRun::process_result(const Proc& p) const {
+  report::ProcessResult r;
+  r.name = p.spec->name;
+  r.command = p.argv.empty() ? (p.spec->shell ? std::vector<std::string>{"/bin/sh", "-c", *p.spec->shell}
+                                              : p.spec->command)
+                             : p.argv;
+  r.oom_kills = p.stats.oom_kills;
+  r.peak_memory_bytes = p.stats.memory_peak.value_or(p.stats.memory_current.value_or(0));
+  r.cpu_usage_usec = p.stats.cpu_usage_usec.value_or(0);
+  r.throttled_usec = p.stats.cpu_throttled_usec.value_or(0);
+  r.cpu_periods = p.stats.cpu_periods.value_or(0);
+  r.throttled_periods = p.stats.cpu_throttled_periods.value_or(0);
+  r.pids_max_events = p.stats.pids_max_events;
+  r.orphans = p.orphans;
+  if (!p.process) {
+    r.outcome = "failed-to-start";
+    r.start_error = p.started ? "could not be started" : "never started (a dependency was not ready)";
+    return r;
+  }
+  const auto& sp = *p.process;
+  r.pid = sp.pid();
+  r.stdout_tail = sp.output(supervisor::Stream::stdout_stream).tail();
+  r.stderr_tail = sp.output(supervisor::Stream::stderr_stream).tail();
+  r.stdout_bytes = sp.output(supervisor::Stream::stdout_stream).total_bytes();
+  r.stderr_bytes = sp.output(supervisor::Stream::stderr_stream).total_bytes();
+  r.runtime_ms = ms_between(sp.started_at(), sp.exited_at());
+  if (sp.start_failure()) {
+    r.outcome = "failed-to-start";
+    r.start_error = sp.start_failure()->message;
+    return r;
+  }
+  if (!sp.exit_status()) {
+    r.outcome = "timed-out";
+    return r;
+  }
+  const ExitStatus& st = *sp.exit_status();
+  if (st.signaled) r.signal = st.signal;
+  else r.exit_code = st.code;
+  if (p.timed_out) r.outcome = "timed-out";
+  else if (p.killed_after_grace) r.outcome = "killed-after-grace";
+  else if (st.signaled && st.signal == SIGKILL && p.stats.oom_kills > 0) r.outcome = "oom-killed";
+  else r.outcome = st.signaled ? "signaled" : "exited";
+  if (p.stop_sent) {
+    const auto allowed = allowed_exit_codes(p.expect);
+    r.graceful = !p.killed_after_grace && !st.signaled &&
+                 std::find(allowed.begin(), allowed.end(), st.code) != allowed.end();
+  }
+  return r;
+}
+
+void ScenarioRun::finish_result() {
+  for (const auto& p : procs_) result_.processes.push_back(process_result(p));
+  if (error_) {
+    result_.verdict = report::Verdict::error;
+    result_.reason = *error_;
+    return;
+  }
+  // Hitting the deadline fails the scenario unless the process was expected to time out.
+  for (const auto& p : procs_) {
+    if (!p.timed_out) continue;
+    const bool expected = p.expect && p.expect->outcome && (*p.expect->outcome == scenario::ExpectedOutcome::timed_out ||
+                                                            *p.expect->outcome == scenario::ExpectedOutcome::any);
+    if (!expected)
+      result_.failures.push_back({"timeout", p.spec->name, "finished within " + format_duration(scenario_.timeout),
+                                  "still running at the deadline, killed",
+                                  "timed out after " + format_duration(scenario_.timeout), 0});
+  }
+  for (const auto& e : scenario_.expects)
+    for (const auto& pr : result_.processes)
+      if (pr.name == e.process)
+        for (auto& f : evaluate(e, pr)) result_.failures.push_back(std::move(f));
+  if (!result_.failures.empty()) {
+    result_.verdict = report::Verdict::fail;
+    result_.reason = result_.failures.front().check + ": " + result_.failures.front().message;
+    result_.reason_line = result_.failures.front().line;
+    if (result_.failures.size() > 1) result_.reason += " (and " + std::to_string(result_.failures.size() - 1) + " more)";
+    return;
+  }
+  result_.verdict = report::Verdict::pass;
+}
+
+report::ScenarioResult ScenarioRun::run() {
+  t0_ = Clock::now();
+  result_.name = scenario_.name;
+  result_.file = scenario_.file.string();
+  result_.tags = scenario_.tags;
+  try {
+    prepare();
+    if (skip_) {
+      result_.verdict = options_.strict ? report::Verdict::error : report::Verdict::skip;
+      result_.reason = *skip_ + (options_.strict ? " (a skip is an error under --strict)" : "");
+      run_group_->destroy();
+      result_.duration_ms = ms_between(t0_, Clock::now());
+      return result_;
+    }
+    deadline_.expires_after(scenario_.timeout);
+    deadline_.async_wait([this](boost::system::error_code ec) {
+      if (ec || phase_ == Phase::teardown) return;
+      timed_out_ = true;
+      event("timeout", {}, "scenario timeout " + format_duration(scenario_.timeout) + " reached");
+      for (auto& p : procs_)
+        if (p.started && !p.finished) p.timed_out = true;
+      kill_everything("timeout");
+    });
+    interrupt_watch_.assign(::dup(interrupt::fd()));
+    interrupt_watch_.async_wait(asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
+      if (ec) return;
+      interrupted_ = true;
+      event("interrupted", {}, signal_name(interrupt::signal_number()));
+      kill_everything("interrupt");
+    });
+    start_eligible();
+    maybe_finish();
+    io_.run();
+  } catch (const Error& e) {
+    if (!error_) error_ = e.what();
+    try {
+      if (run_group_) run_group_->kill_all();
+    } catch (...) {
+    }
+  }
+  deadline_.cancel();
+  for (auto& p : procs_)
+    if (p.process) p.process->close_output();
+  if (run_group_) {
+    try {
+      run_group_->destroy();
+    } catch (const Error& e) {
+      if (!error_) error_ = std::string("removing the scenario's cgroups: ") + e.what();
+    }
+  }
+  if (interrupted_) {
+    result_.interrupted = true;
+    if (!error_) error_ = "interrupted by " + signal_name(interrupt::signal_number());
+  }
+  finish_result();
+  result_.duration_ms = ms_between(t0_, Clock::now());
+  return result_;
+}
+
+}  // namespace
+
+report::ScenarioResult run_scenario(const scenario::Scenario& scenario, cgroup::Backend& backend,
+                                    const RunnerOptions& options) {
+  ScenarioRun run(scenario, backend, options);
+  return run.run();
+}
+
+}  // namespace faultline::runner

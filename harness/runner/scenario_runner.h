@@ -1,0 +1,22 @@
+// Runs one scenario: its throwaway cgroups, its processes in dependency order, readiness,
+// the stop phase, the deadline, and the verdict against its expectations.
+#pragma once
+
+#include <cstddef>
+
+#include "cgroup/backend.h"
+#include "reports/model.h"
+#include "scenario/model.h"
+
+namespace faultline::runner {
+
+struct RunnerOptions {
+  bool strict = false;  // a skipped scenario is an error
+  std::size_t output_tail_bytes = 64 * 1024;
+};
+
+// Never throws for problems of the scenario or its targets: they become the result's verdict.
+report::ScenarioResult run_scenario(const scenario::Scenario& scenario, cgroup::Backend& backend,
+                                    const RunnerOptions& options = {});
+
+}  // namespace faultline::runner

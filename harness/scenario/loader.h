@@ -1,0 +1,51 @@
+// Reads a scenario file into the model. Every problem becomes a Diagnostic at the position
+// of the offending key or value; loading collects all of them before giving up.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/error.h"
+#include "scenario/model.h"
+
+namespace faultline::scenario {
+
+struct Diagnostic {
+  std::filesystem::path file;
+  SourcePos pos;            // line/column 1-based; 0 when the whole file is concerned
+  std::string message;      // "unknown key `graceful_` in [expect]"
+  std::string hint;         // "did you mean `graceful`?" (may be empty)
+  std::string source_line;  // the offending line as written (may be empty)
+
+  // "path:line:col: message; hint\n  12 | text\n     |   ^"
+  std::string render() const;
+};
+
+class LoadError : public Error {
+ public:
+  explicit LoadError(std::vector<Diagnostic> diagnostics);
+  const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
+
+ private:
+  std::vector<Diagnostic> diagnostics_;
+};
+
+struct LoadOptions {
+  // Variables every scenario can use besides [vars], ${scenario_dir} and ${env:NAME},
+  // e.g. faultline_dir (the folder holding the faultline executable and its helpers).
+  std::map<std::string, std::string> builtin_vars;
+  // Hands out a free loopback TCP port for `auto-port` variables.
+  std::function<std::uint16_t()> allocate_port;
+};
+
+// Throws LoadError with every diagnostic found in the file.
+Scenario load_scenario(const std::filesystem::path& file, const LoadOptions& options = {});
+
+// The same checks, returning the diagnostics instead of throwing (empty = valid).
+std::vector<Diagnostic> validate_scenario(const std::filesystem::path& file, const LoadOptions& options = {});
+
+}  // namespace faultline::scenario

@@ -1,0 +1,203 @@
+// The in-memory scenario: what the loader produces and the runner consumes.
+// Knows nothing of TOML (the loader's business) nor of cgroups (the backends').
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/units.h"
+
+namespace faultline::scenario {
+
+// Where a value was written, so that later failures can point at the key (annotations).
+struct SourcePos {
+  std::uint32_t line = 0;
+  std::uint32_t column = 0;
+};
+
+// A point on the scenario timeline: `anchor` + `offset`.
+//   anchor ""              scenario start
+//   anchor "ready"         every process is ready
+//   anchor "<proc>.ready"  one process is ready
+//   anchor "<inj>.start" / "<inj>.end"
+struct TimePoint {
+  std::string anchor;
+  Duration offset{0};
+  std::string text;  // as written, for messages and plans
+};
+
+struct Limits {
+  std::optional<std::uint64_t> memory;       // bytes or kUnlimited
+  std::optional<std::uint64_t> memory_high;  // cgroup v2 only
+  std::optional<std::uint64_t> swap;
+  std::optional<double> cpu;  // CPUs; +infinity = "max"
+  std::optional<Duration> cpu_period;
+  std::optional<std::string> cpuset;
+  std::optional<std::uint64_t> pids;
+  std::optional<std::uint64_t> nofile;
+  bool empty() const {
+    return !memory && !memory_high && !swap && !cpu && !cpu_period && !cpuset && !pids && !nofile;
+  }
+};
+
+struct Readiness {
+  enum class Kind { none, log, tcp, http, exec };
+  Kind kind = Kind::none;
+  std::string log_regex;          // Kind::log
+  std::string address;            // Kind::tcp "host:port", Kind::http URL
+  std::vector<std::string> exec;  // Kind::exec argv
+  Duration timeout = std::chrono::seconds(10);
+};
+
+struct ProcessSpec {
+  std::string name;
+  std::vector<std::string> command;  // argv; empty when `shell` is used
+  std::optional<std::string> shell;  // run through /bin/sh -c
+  std::optional<std::filesystem::path> cwd;
+  std::map<std::string, std::string> env;
+  bool clear_env = false;
+  std::optional<std::string> user;
+  std::vector<std::string> after;
+  int stop_signal = 15;
+  Duration stop_grace = std::chrono::seconds(10);
+  Readiness ready;
+  Limits limits;
+  SourcePos pos;
+};
+
+struct OutputExpect {
+  std::vector<std::string> contains;
+  std::vector<std::string> not_contains;
+  std::optional<std::string> matches;      // regex (ECMAScript)
+  std::optional<std::string> not_matches;  // regex (ECMAScript)
+};
+
+enum class Outcome { exited, signaled, oom_killed, timed_out, failed_to_start, killed_after_grace };
+enum class ExpectedOutcome { exited, signaled, oom_killed, timed_out, any };
+
+struct Expect {
+  std::string process;  // resolved by the loader (the only process when omitted)
+  std::optional<ExpectedOutcome> outcome;
+  std::optional<std::vector<int>> exit_codes;
+  std::optional<bool> graceful;
+  bool no_orphans = true;
+  std::optional<std::uint64_t> oom_kills;
+  std::optional<std::uint64_t> max_memory;
+  std::optional<Duration> max_runtime;
+  OutputExpect stdout_expect;
+  OutputExpect stderr_expect;
+  // Position of each key as written ("outcome", "stdout.contains", ...), for failures.
+  std::map<std::string, SourcePos> key_pos;
+  SourcePos pos;
+};
+
+// --- Injections (executed by injectors/, see the injector issue) ---
+struct MemoryFault {
+  std::optional<std::uint64_t> limit;
+  std::optional<std::uint64_t> high;
+  std::optional<Duration> over;  // ramp from the current limit
+};
+struct CpuFault {
+  std::optional<double> quota;
+  std::optional<Duration> period;
+  std::optional<std::string> cpuset;
+};
+struct FdFault {
+  std::uint64_t nofile = 0;
+};
+struct PidsFault {
+  std::uint64_t limit = 0;
+};
+struct SignalFault {
+  int signal = 15;
+  enum class To { main, all } to = To::main;
+  std::optional<Duration> repeat_every;
+  std::uint32_t repeat_count = 1;
+};
+struct FreezeFault {};
+struct HogFault {
+  std::optional<std::uint64_t> memory;
+  std::optional<double> cpu;
+};
+using FaultParams = std::variant<MemoryFault, CpuFault, FdFault, PidsFault, SignalFault, FreezeFault, HogFault>;
+
+struct Injection {
+  std::string name;  // given or generated ("inject#2")
+  std::string into;  // process name
+  std::string kind;  // "memory", "cpu", ...
+  TimePoint at;
+  std::optional<Duration> duration;
+  FaultParams params;
+  SourcePos pos;
+};
+
+// --- Probes (executed by the probe issue) ---
+struct Window {
+  std::optional<std::string> inject;  // an injection's active window, or
+  TimePoint from;
+  TimePoint to;
+};
+struct Probe {
+  std::string name;
+  enum class Kind { http, tcp, exec } kind = Kind::http;
+  std::string target;             // URL or host:port
+  std::vector<std::string> exec;  // Kind::exec
+  Duration every = std::chrono::milliseconds(100);
+  Duration timeout = std::chrono::seconds(2);
+  Window during;
+  std::optional<std::vector<int>> expect_status;
+  std::optional<Duration> expect_latency_below;
+  std::optional<bool> expect_success;
+  std::optional<std::string> expect_body_contains;
+  double min_pass_ratio = 1.0;
+  SourcePos pos;
+};
+
+// --- Chaos (seeded draws, see the suites issue) ---
+struct ChaosRange {
+  std::vector<std::string> values;  // two values = [low, high] range for numeric keys; else choices
+};
+struct Chaos {
+  std::uint32_t faults = 1;
+  Window window;
+  std::vector<std::string> kinds;
+  std::vector<std::string> into;
+  std::map<std::string, std::map<std::string, ChaosRange>> ranges;  // kind -> key -> range
+  SourcePos pos;
+};
+
+struct OnTimeout {
+  std::optional<int> diagnose_signal;
+  Duration grace = std::chrono::seconds(3);
+};
+
+struct Scenario {
+  std::filesystem::path file;
+  std::string name;
+  std::string description;
+  std::vector<std::string> tags;
+  Duration timeout = std::chrono::minutes(5);
+  std::optional<Duration> duration;
+  std::vector<ProcessSpec> processes;
+  std::vector<Injection> injections;
+  std::vector<Expect> expects;
+  std::vector<Probe> probes;
+  std::optional<Chaos> chaos;
+  OnTimeout on_timeout;
+  SourcePos name_pos;
+
+  const ProcessSpec* find_process(const std::string& process_name) const {
+    for (const auto& p : processes)
+      if (p.name == process_name) return &p;
+    return nullptr;
+  }
+};
+
+const char* to_string(Outcome o);
+const char* to_string(ExpectedOutcome o);
+
+}  // namespace faultline::scenario

@@ -1,0 +1,491 @@
+#include "scenario/spec.h"
+
+#include <iterator>
+#include <memory>
+#include <string>
+
+// g++ 12 warns about members left out of designated initializers even though they have default
+// member initializers; leaving them out is the point of this table.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
+namespace faultline::scenario::spec {
+
+const KeySpec* TableSpec::find(std::string_view key, const Variant* variant) const {
+  for (const auto& k : keys)
+    if (k.name == key) return &k;
+  if (variant)
+    for (const auto& k : variant->keys)
+      if (k.name == key) return &k;
+  return nullptr;
+}
+
+const Variant* TableSpec::find_variant(std::string_view value) const {
+  for (const auto& v : variants)
+    if (v.value == value) return &v;
+  return nullptr;
+}
+
+namespace {
+
+using Rule = KeyGroup::Rule;
+
+const TableSpec& limits_spec() {
+  static const TableSpec spec{
+      .description = "Resource limits of the process's cgroup, applied from the first instruction on.",
+      .keys = {
+          {.name = "memory",
+           .kind = Kind::size,
+           .description = "Hard memory limit (v2 memory.max, v1 memory.limit_in_bytes)."},
+          {.name = "memory_high",
+           .kind = Kind::size,
+           .description = "Throttling threshold (v2 memory.high; skipped on v1)."},
+          {.name = "swap", .kind = Kind::size, .description = "Swap limit (v2 memory.swap.max, v1 memsw)."},
+          {.name = "cpu",
+           .kind = Kind::cpu,
+           .description = "CPU quota: \"50%\" of one CPU, \"1.5\" CPUs or \"max\"."},
+          {.name = "cpu_period",
+           .kind = Kind::duration,
+           .description = "CPU accounting period of the quota."},
+          {.name = "cpuset",
+           .kind = Kind::string,
+           .description = "CPUs the process may run on, e.g. \"0\" or \"0-1\"."},
+          {.name = "pids",
+           .kind = Kind::integer,
+           .description = "Maximum number of tasks (pids.max).",
+           .min = 1},
+          {.name = "nofile", .kind = Kind::integer, .description = "RLIMIT_NOFILE, soft and hard.", .min = 1},
+      }};
+  return spec;
+}
+
+const TableSpec& ready_spec() {
+  static const TableSpec spec{
+      .description = "Readiness gate: the process counts as ready once this check succeeds.",
+      .keys =
+          {
+              {.name = "log",
+               .kind = Kind::regex,
+               .description = "Regex matched against each line of stdout and stderr."},
+              {.name = "tcp",
+               .kind = Kind::string,
+               .description = "\"host:port\" that accepts a TCP connection."},
+              {.name = "http", .kind = Kind::string, .description = "URL that answers with a 2xx status."},
+              {.name = "exec", .kind = Kind::command, .description = "Command (argv) that exits with 0."},
+              {.name = "timeout",
+               .kind = Kind::duration,
+               .description = "Not ready by then: the scenario errors.",
+               .default_value = "\"10s\""},
+          },
+      .groups = {{Rule::exactly_one, {"log", "tcp", "http", "exec"}}}};
+  return spec;
+}
+
+std::vector<KeySpec> process_keys(bool with_name) {
+  std::vector<KeySpec> keys;
+  if (with_name)
+    keys.push_back({.name = "name",
+                    .kind = Kind::string,
+                    .description = "Name other tables refer to.",
+                    .required = true});
+  std::vector<KeySpec> rest = {
+      {.name = "command", .kind = Kind::command, .description = "argv of the process, run without a shell."},
+      {.name = "shell", .kind = Kind::string, .description = "Command line run through /bin/sh -c."},
+      {.name = "cwd",
+       .kind = Kind::string,
+       .description = "Working directory; relative to the scenario's folder."},
+      {.name = "env", .kind = Kind::string_map, .description = "Environment variables to set."},
+      {.name = "clear_env",
+       .kind = Kind::boolean,
+       .description = "Start from an empty environment.",
+       .default_value = "false"},
+      {.name = "user", .kind = Kind::string, .description = "User to switch to before exec."},
+      {.name = "after",
+       .kind = Kind::string_list,
+       .description = "Processes that must be ready before this one starts."},
+      {.name = "stop_signal",
+       .kind = Kind::signal,
+       .description = "Signal sent when the stop phase begins.",
+       .default_value = "\"SIGTERM\""},
+      {.name = "stop_grace",
+       .kind = Kind::duration,
+       .description = "How long to wait after stop_signal before SIGKILLing the cgroup.",
+       .default_value = "\"10s\""},
+      {.name = "ready", .kind = Kind::table, .description = "Readiness gate.", .table = &ready_spec()},
+      {.name = "limits",
+       .kind = Kind::table,
+       .description = "cgroup and rlimit limits.",
+       .table = &limits_spec()},
+  };
+  keys.insert(keys.end(), rest.begin(), rest.end());
+  return keys;
+}
+
+const TableSpec& process_spec() {
+  static const TableSpec spec{.description = "A process to run in its own throwaway cgroup.",
+                              .keys = process_keys(true),
+                              .groups = {{Rule::exactly_one, {"command", "shell"}}}};
+  return spec;
+}
+
+const TableSpec& target_spec() {
+  static const TableSpec spec{.description = "Shorthand for a single process named `target`.",
+                              .keys = process_keys(false),
+                              .groups = {{Rule::exactly_one, {"command", "shell"}}}};
+  return spec;
+}
+
+const TableSpec& window_spec() {
+  static const TableSpec spec{
+      .description = "A window on the scenario timeline.",
+      .keys = {
+          {.name = "from", .kind = Kind::time_point, .description = "Start of the window.", .required = true},
+          {.name = "to", .kind = Kind::time_point, .description = "End of the window.", .required = true},
+      }};
+  return spec;
+}
+
+const TableSpec& repeat_spec() {
+  static const TableSpec spec{.description = "Send the signal several times.",
+                              .keys = {
+                                  {.name = "every",
+                                   .kind = Kind::duration,
+                                   .description = "Interval between two signals.",
+                                   .required = true},
+                                  {.name = "count",
+                                   .kind = Kind::integer,
+                                   .description = "How many signals in all.",
+                                   .required = true,
+                                   .min = 1,
+                                   .max = 1'000'000},
+                              }};
+  return spec;
+}
+
+constexpr std::string_view kInjectKinds[] = {"memory", "cpu", "fd", "pids", "signal", "freeze", "hog"};
+
+std::vector<Variant> inject_variants() {
+  return {
+      {.value = "memory",
+       .description = "Lower the memory limit.",
+       .keys = {{.name = "limit", .kind = Kind::size, .description = "New hard limit (memory.max)."},
+                {.name = "high",
+                 .kind = Kind::size,
+                 .description = "New throttling threshold (memory.high)."},
+                {.name = "over",
+                 .kind = Kind::duration,
+                 .description = "Ramp from the current limit down to `limit`."}},
+       .groups = {{Rule::at_least_one, {"limit", "high"}}}},
+      {.value = "cpu",
+       .description = "Change the CPU quota or CPU set.",
+       .keys = {{.name = "quota", .kind = Kind::cpu, .description = "New CPU quota."},
+                {.name = "period", .kind = Kind::duration, .description = "New CPU period."},
+                {.name = "cpuset", .kind = Kind::string, .description = "New set of CPUs."}},
+       .groups = {{Rule::at_least_one, {"quota", "period", "cpuset"}}}},
+      {.value = "fd",
+       .description = "Lower RLIMIT_NOFILE of every process in the cgroup.",
+       .keys = {{.name = "nofile",
+                 .kind = Kind::integer,
+                 .description = "New RLIMIT_NOFILE.",
+                 .required = true,
+                 .min = 0}}},
+      {.value = "pids",
+       .description = "Lower pids.max.",
+       .keys = {{.name = "limit",
+                 .kind = Kind::integer,
+                 .description = "New pids.max.",
+                 .required = true,
+                 .min = 1}}},
+      {.value = "signal",
+       .description = "Send a signal.",
+       .keys = {{.name = "signal",
+                 .kind = Kind::signal,
+                 .description = "Signal to send.",
+                 .default_value = "\"SIGTERM\""},
+                {.name = "to",
+                 .kind = Kind::choice,
+                 .description = "The main process or every pid in the cgroup.",
+                 .default_value = "\"main\"",
+                 .choices = {"main", "all"}},
+                {.name = "repeat",
+                 .kind = Kind::table,
+                 .description = "Send it several times.",
+                 .table = &repeat_spec()}}},
+      {.value = "freeze", .description = "Freeze the whole cgroup (a hung process)."},
+      {.value = "hog",
+       .description = "A noisy neighbour inside the same cgroup.",
+       .keys = {{.name = "memory",
+                 .kind = Kind::size,
+                 .description = "Memory the hog allocates and touches."},
+                {.name = "cpu", .kind = Kind::cpu, .description = "CPU the hog burns."}},
+       .groups = {{Rule::at_least_one, {"memory", "cpu"}}}},
+  };
+}
+
+const TableSpec& inject_spec() {
+  static const TableSpec spec{
+      .description = "A fault applied to one process's cgroup at a point of the timeline.",
+      .keys =
+          {
+              {.name = "name",
+               .kind = Kind::string,
+               .description = "Name for probes and time references (default: kind#index)."},
+              {.name = "into",
+               .kind = Kind::string,
+               .description = "Process whose cgroup is hit (default: the only process)."},
+              {.name = "at",
+               .kind = Kind::time_point,
+               .description = "When the fault is applied.",
+               .required = true},
+              {.name = "kind",
+               .kind = Kind::choice,
+               .description = "What kind of fault.",
+               .required = true,
+               .choices = {std::begin(kInjectKinds), std::end(kInjectKinds)}},
+              {.name = "duration",
+               .kind = Kind::duration,
+               .description = "Revert the fault after this long."},
+          },
+      .discriminator = "kind",
+      .variants = inject_variants()};
+  return spec;
+}
+
+const TableSpec& output_spec() {
+  static const TableSpec spec{
+      .description = "Checks on the captured output of the process.",
+      .keys = {
+          {.name = "contains", .kind = Kind::text_or_list, .description = "Substrings that must appear."},
+          {.name = "not_contains",
+           .kind = Kind::text_or_list,
+           .description = "Substrings that must not appear."},
+          {.name = "matches", .kind = Kind::regex, .description = "Regex that must match somewhere."},
+          {.name = "not_matches", .kind = Kind::regex, .description = "Regex that must not match anywhere."},
+      }};
+  return spec;
+}
+
+const TableSpec& expect_spec() {
+  static const TableSpec spec{
+      .description = "What must hold about one process for the scenario to pass.",
+      .keys = {
+          {.name = "process",
+           .kind = Kind::string,
+           .description = "Process checked (default: the only process)."},
+          {.name = "outcome",
+           .kind = Kind::choice,
+           .description = "How the process must end.",
+           .choices = {std::begin(kOutcomeChoices), std::end(kOutcomeChoices)}},
+          {.name = "exit_codes",
+           .kind = Kind::integer_list,
+           .description = "Allowed exit codes (outcome \"exited\").",
+           .min = 0,
+           .max = 255},
+          {.name = "graceful",
+           .kind = Kind::boolean,
+           .description = "The stop phase ended with the process exiting by itself within stop_grace."},
+          {.name = "no_orphans",
+           .kind = Kind::boolean,
+           .description = "No process left in the cgroup after the main one exited.",
+           .default_value = "true"},
+          {.name = "oom_kills",
+           .kind = Kind::integer,
+           .description = "Number of OOM kills seen in the cgroup.",
+           .min = 0},
+          {.name = "max_memory",
+           .kind = Kind::size,
+           .description = "Peak memory usage must stay at or below this."},
+          {.name = "max_runtime", .kind = Kind::duration, .description = "The process must end within this."},
+          {.name = "stdout",
+           .kind = Kind::table,
+           .description = "Checks on stdout.",
+           .table = &output_spec()},
+          {.name = "stderr",
+           .kind = Kind::table,
+           .description = "Checks on stderr.",
+           .table = &output_spec()},
+      }};
+  return spec;
+}
+
+const TableSpec& probe_expect_spec() {
+  static const TableSpec spec{
+      .description = "What each probe attempt must show.",
+      .keys = {
+          {.name = "status",
+           .kind = Kind::integer_list,
+           .description = "Allowed HTTP statuses (http only).",
+           .min = 100,
+           .max = 599},
+          {.name = "latency_below",
+           .kind = Kind::duration,
+           .description = "Each attempt must answer faster than this."},
+          {.name = "success",
+           .kind = Kind::boolean,
+           .description = "tcp/exec: connect or exit 0 expected (false: expected to fail)."},
+          {.name = "body_contains",
+           .kind = Kind::string,
+           .description = "Substring of the response body (http only)."},
+      }};
+  return spec;
+}
+
+const TableSpec& probe_spec() {
+  static const TableSpec spec{
+      .description = "A check repeated while faults are active.",
+      .keys =
+          {
+              {.name = "name",
+               .kind = Kind::string,
+               .description = "Name in reports (default: probe#index)."},
+              {.name = "http", .kind = Kind::string, .description = "URL to GET."},
+              {.name = "tcp", .kind = Kind::string, .description = "\"host:port\" to connect to."},
+              {.name = "exec", .kind = Kind::command, .description = "Command (argv) to run."},
+              {.name = "every",
+               .kind = Kind::duration,
+               .description = "Interval between attempts.",
+               .default_value = "\"100ms\""},
+              {.name = "timeout",
+               .kind = Kind::duration,
+               .description = "One attempt's own limit.",
+               .default_value = "\"2s\""},
+              {.name = "during",
+               .kind = Kind::name_or_table,
+               .description = "An inject's name (its active window) or { from = ..., to = ... }.",
+               .required = true,
+               .table = &window_spec()},
+              {.name = "expect",
+               .kind = Kind::table,
+               .description = "What each attempt must show.",
+               .table = &probe_expect_spec()},
+              {.name = "min_pass_ratio",
+               .kind = Kind::ratio,
+               .description = "Fraction of attempts that must meet expect.",
+               .default_value = "1.0"},
+          },
+      .groups = {{Rule::exactly_one, {"http", "tcp", "exec"}}}};
+  return spec;
+}
+
+// Chaos ranges: one sub-table per inject kind, whose keys are that kind's own keys plus
+// `duration`, each a list of values. Generated from the inject description.
+const TableSpec& chaos_ranges_spec(const Variant& variant) {
+  static std::vector<std::unique_ptr<TableSpec>> made;
+  auto spec = std::make_unique<TableSpec>();
+  spec->description = variant.description;
+  std::vector<KeySpec> sources = variant.keys;
+  sources.push_back(*inject_spec().find("duration"));
+  for (const auto& key : sources) {
+    if (key.kind == Kind::table) continue;  // e.g. signal `repeat`: not drawn
+    spec->keys.push_back({.name = key.name,
+                          .kind = Kind::range,
+                          .description = "[low, high] range, or a list of choices.",
+                          .choices = key.choices,
+                          .min = key.min,
+                          .max = key.max,
+                          .element = key.kind});
+  }
+  made.push_back(std::move(spec));
+  return *made.back();
+}
+
+const TableSpec& chaos_spec() {
+  static const TableSpec spec = [] {
+    TableSpec s{.description = "Seeded random faults: the draw depends only on --seed and the file.",
+                .keys = {
+                    {.name = "faults",
+                     .kind = Kind::integer,
+                     .description = "How many injections to draw.",
+                     .default_value = "1",
+                     .min = 1,
+                     .max = 10'000},
+                    {.name = "window",
+                     .kind = Kind::table,
+                     .description = "Where on the timeline faults may start.",
+                     .required = true,
+                     .table = &window_spec()},
+                    {.name = "kinds",
+                     .kind = Kind::choice_list,
+                     .description = "Kinds to draw from (default: every kind).",
+                     .choices = {std::begin(kInjectKinds), std::end(kInjectKinds)}},
+                    {.name = "into",
+                     .kind = Kind::string_list,
+                     .description = "Processes to hit (default: every process)."},
+                }};
+    for (const auto& variant : inject_spec().variants)
+      s.keys.push_back({.name = variant.value,
+                        .kind = Kind::table,
+                        .description = "Value ranges for this kind's keys.",
+                        .table = &chaos_ranges_spec(variant)});
+    return s;
+  }();
+  return spec;
+}
+
+const TableSpec& on_timeout_spec() {
+  static const TableSpec spec{
+      .description = "What the harness does when the scenario's timeout is hit.",
+      .keys = {
+          {.name = "diagnose",
+           .kind = Kind::signal,
+           .description = "Signal sent first to every process (e.g. SIGQUIT for stack dumps)."},
+          {.name = "grace",
+           .kind = Kind::duration,
+           .description = "How long to capture output before SIGKILL.",
+           .default_value = "\"3s\""},
+      }};
+  return spec;
+}
+
+}  // namespace
+
+const TableSpec& scenario_spec() {
+  static const TableSpec spec{
+      .description = "A faultline scenario (format version 1).",
+      .keys = {
+          {.name = "name", .kind = Kind::string, .description = "What the scenario shows.", .required = true},
+          {.name = "description", .kind = Kind::string, .description = "Why the scenario exists."},
+          {.name = "tags", .kind = Kind::string_list, .description = "Labels for --tag filters."},
+          {.name = "timeout",
+           .kind = Kind::duration,
+           .description = "Hard deadline for the whole scenario.",
+           .default_value = "\"5m\""},
+          {.name = "duration",
+           .kind = Kind::duration,
+           .description =
+               "How long to run after every process is ready; unset: wait for the processes to exit."},
+          {.name = "vars",
+           .kind = Kind::string_map,
+           .description = "Variables for ${name}; \"auto-port\" allocates a free loopback TCP port."},
+          {.name = "target",
+           .kind = Kind::table,
+           .description = "Shorthand for one process named `target`.",
+           .table = &target_spec()},
+          {.name = "process",
+           .kind = Kind::table_array,
+           .description = "Processes to run.",
+           .table = &process_spec()},
+          {.name = "inject",
+           .kind = Kind::table_array,
+           .description = "The fault timeline.",
+           .table = &inject_spec()},
+          {.name = "expect",
+           .kind = Kind::table_or_array,
+           .description = "What must hold for a pass.",
+           .table = &expect_spec()},
+          {.name = "probe",
+           .kind = Kind::table_array,
+           .description = "Checks repeated while faults are active.",
+           .table = &probe_spec()},
+          {.name = "chaos",
+           .kind = Kind::table,
+           .description = "Seeded random faults.",
+           .table = &chaos_spec()},
+          {.name = "on_timeout",
+           .kind = Kind::table,
+           .description = "What to do when `timeout` is hit.",
+           .table = &on_timeout_spec()},
+      }};
+  return spec;
+}
+
+}  // namespace faultline::scenario::spec

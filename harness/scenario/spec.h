@@ -1,0 +1,85 @@
+// The one description of the scenario format: every table and key, its value kind, default and
+// meaning. The loader's unknown-key, type and required-key checks and the JSON Schema are both
+// driven by it, so the two cannot drift apart.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <string_view>
+#include <vector>
+
+namespace faultline::scenario::spec {
+
+enum class Kind {
+  string,   // any string; `${...}` variables are expanded
+  integer,  // TOML integer within [min, max]
+  boolean,
+  ratio,           // number from 0 to 1
+  duration,        // "250ms", "1m30s"; a bare number is an error
+  size,            // "64MiB", "100MB", "max" or an integer number of bytes
+  cpu,             // "50%", "1.5", "max" (or a number of CPUs)
+  signal,          // "SIGTERM", "TERM" or a signal number
+  time_point,      // "2s", "ready+2s", "<process>.ready+1s", "<inject>.start", "<inject>.end"
+  regex,           // ECMAScript regular expression, compiled at load
+  choice,          // a string from `choices`
+  string_list,     // list of strings
+  choice_list,     // list of strings from `choices`
+  integer_list,    // list of integers within [min, max]
+  text_or_list,    // one string or a list of strings
+  command,         // non-empty list of strings (argv, no shell)
+  string_map,      // table of string values
+  table,           // sub-table described by `table`
+  table_array,     // [[name]]: list of tables described by `table`
+  table_or_array,  // [name] (one) or [[name]] (several)
+  name_or_table,   // a name (string) or a sub-table described by `table`
+  range,           // list of one or more values of kind `element` (chaos draws)
+};
+
+struct TableSpec;
+
+struct KeySpec {
+  std::string_view name;
+  Kind kind;
+  std::string_view description;
+  bool required = false;
+  std::string_view default_value;  // as written in TOML (and JSON): "\"5m\"", "true"; empty: none
+  std::vector<std::string_view> choices;
+  std::int64_t min = std::numeric_limits<std::int64_t>::min();
+  std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  const TableSpec* table = nullptr;
+  Kind element = Kind::string;  // Kind::range only
+};
+
+// A rule over several keys of one table.
+struct KeyGroup {
+  enum class Rule { exactly_one, at_least_one } rule;
+  std::vector<std::string_view> keys;
+};
+
+// Keys that exist only for one value of the table's discriminator key (inject `kind`).
+struct Variant {
+  std::string_view value;
+  std::string_view description;
+  std::vector<KeySpec> keys;
+  std::vector<KeyGroup> groups;
+};
+
+struct TableSpec {
+  std::string_view description;
+  std::vector<KeySpec> keys;
+  std::vector<KeyGroup> groups;
+  std::string_view discriminator;  // key whose value chooses one of `variants`
+  std::vector<Variant> variants;
+
+  const KeySpec* find(std::string_view key, const Variant* variant = nullptr) const;
+  const Variant* find_variant(std::string_view value) const;
+};
+
+// The whole file (top level).
+const TableSpec& scenario_spec();
+
+// Value names the format accepts, shared with the loader's checks.
+inline constexpr std::string_view kOutcomeChoices[] = {"exited", "signaled", "oom-killed", "timed-out",
+                                                       "any"};
+
+}  // namespace faultline::scenario::spec

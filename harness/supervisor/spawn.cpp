@@ -1,0 +1,213 @@
+#include "supervisor/spawn.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <pwd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/process/v2/posix/default_launcher.hpp>
+#include <boost/process/v2/stdio.hpp>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+
+#include "common/error.h"
+
+extern char** environ;
+
+namespace faultline::supervisor {
+namespace bp = boost::process::v2;
+
+namespace {
+
+// Which child-side step failed; sent to the parent through a CLOEXEC pipe so the failure can be
+// reported with its cause instead of a bare exit code.
+enum class ChildStep : int { parent_gone, enter_cgroup, set_nofile, chdir, drop_groups, set_gid, set_uid };
+
+struct ChildReport {
+  ChildStep step;
+  int err;
+};
+
+const char* describe(ChildStep step) {
+  switch (step) {
+    case ChildStep::parent_gone: return "harness exited before the target started";
+    case ChildStep::enter_cgroup: return "write cgroup.procs (entering the throwaway cgroup)";
+    case ChildStep::set_nofile: return "setrlimit(RLIMIT_NOFILE)";
+    case ChildStep::chdir: return "chdir";
+    case ChildStep::drop_groups: return "setgroups";
+    case ChildStep::set_gid: return "setgid";
+    case ChildStep::set_uid: return "setuid";
+  }
+  return "child setup";
+}
+
+// Runs in the forked child between fork and exec: async-signal-safe calls only.
+struct ChildSetup {
+  const SpawnRequest& request;
+  pid_t parent_pid;
+  int report_fd;
+  const char* cwd;  // null: inherit
+
+  bp::error_code fail(ChildStep step) const {
+    const int err = errno;
+    const ChildReport report{step, err};
+    (void)!::write(report_fd, &report, sizeof report);
+    errno = err;  // Boost reports errno to the parent
+    return bp::error_code(err, bp::system_category());
+  }
+
+  bp::error_code on_exec_setup(bp::posix::default_launcher&, const std::filesystem::path&,
+                               const char* const*) const {
+    // Direct children die with the harness; grandchildren are found through the cgroup.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent_pid) return fail(ChildStep::parent_gone);
+
+    if (request.attach_fds)
+      for (const auto& fd : *request.attach_fds)
+        if (::write(fd.get(), "0", 1) != 1) return fail(ChildStep::enter_cgroup);
+
+    if (request.nofile) {
+      const rlimit limit{*request.nofile, *request.nofile};
+      if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) return fail(ChildStep::set_nofile);
+    }
+    if (cwd && ::chdir(cwd) != 0) return fail(ChildStep::chdir);
+    if (request.user) {
+      if (::setgroups(request.user->groups.size(), request.user->groups.data()) != 0)
+        return fail(ChildStep::drop_groups);
+      if (::setgid(request.user->gid) != 0) return fail(ChildStep::set_gid);
+      if (::setuid(request.user->uid) != 0) return fail(ChildStep::set_uid);
+    }
+
+    // The harness blocks or ignores some signals for itself; a target must start with the
+    // defaults, or it would silently ignore SIGTERM/SIGPIPE it never asked to ignore.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD}) ::signal(sig, SIG_DFL);
+
+    // Boost 1.81's close_all_fds compares each entry with itself and closes nothing, so every
+    // fd the harness has open (cgroup files, other targets' pipes) would leak into the target.
+    ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    return {};
+  }
+};
+
+std::string lookup_path_variable(const std::vector<std::string>& env) {
+  for (const auto& entry : env)
+    if (entry.rfind("PATH=", 0) == 0) return entry.substr(5);
+  const char* own = ::getenv("PATH");
+  return own ? own : "/usr/local/bin:/usr/bin:/bin";
+}
+
+// execvp's search, done in the parent so a missing command is reported clearly.
+std::optional<std::filesystem::path> find_executable(const std::string& name, const std::vector<std::string>& env) {
+  if (name.find('/') != std::string::npos) return std::filesystem::path(name);
+  const std::string path = lookup_path_variable(env);
+  std::size_t begin = 0;
+  while (begin <= path.size()) {
+    std::size_t end = path.find(':', begin);
+    if (end == std::string::npos) end = path.size();
+    std::filesystem::path dir = path.substr(begin, end - begin);
+    if (dir.empty()) dir = ".";
+    auto candidate = dir / name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    begin = end + 1;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+UserIds resolve_user(const std::string& user) {
+  std::vector<char> buffer(16384);
+  passwd entry{};
+  passwd* found = nullptr;
+  const bool numeric = !user.empty() && user.find_first_not_of("0123456789") == std::string::npos;
+  int rc = numeric ? ::getpwuid_r(static_cast<uid_t>(std::stoul(user)), &entry, buffer.data(), buffer.size(), &found)
+                   : ::getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &found);
+  if (rc != 0) throw SystemError("getpwnam_r", user, rc);
+  if (!found) throw Error("user `" + user + "` does not exist on this host");
+  UserIds ids{entry.pw_uid, entry.pw_gid, {}};
+  int count = 64;
+  ids.groups.resize(count);
+  if (::getgrouplist(entry.pw_name, entry.pw_gid, ids.groups.data(), &count) < 0) {
+    ids.groups.resize(count);
+    ::getgrouplist(entry.pw_name, entry.pw_gid, ids.groups.data(), &count);
+  }
+  ids.groups.resize(count);
+  return ids;
+}
+
+std::vector<std::string> current_environment() {
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e) env.emplace_back(*e);
+  return env;
+}
+
+std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const SpawnRequest& request) {
+  if (request.argv.empty()) return SpawnFailure{EINVAL, "empty command"};
+  const auto executable = find_executable(request.argv[0], request.env);
+  if (!executable)
+    return SpawnFailure{ENOENT, "command `" + request.argv[0] + "` not found in PATH (" +
+                                    lookup_path_variable(request.env) + ")"};
+
+  int report_pipe[2];
+  if (::pipe2(report_pipe, O_CLOEXEC) != 0) throw_errno("pipe2", "(child report pipe)");
+  UniqueFd report_read(report_pipe[0]);
+  UniqueFd report_write(report_pipe[1]);
+
+  std::vector<const char*> envp;
+  envp.reserve(request.env.size() + 1);
+  for (const auto& entry : request.env) envp.push_back(entry.c_str());
+  envp.push_back(nullptr);
+
+  const std::string cwd = request.cwd ? request.cwd->string() : std::string();
+  ChildSetup setup{request, ::getpid(), report_write.get(), request.cwd ? cwd.c_str() : nullptr};
+
+  bp::posix::default_launcher launcher;
+  launcher.env = envp.data();
+  // Boost 1.81's failed child calls exit(), which flushes the parent's stdio buffers a second
+  // time from the child; flush them first so nothing is printed twice.
+  std::fflush(nullptr);
+
+  Spawned spawned;
+  bp::error_code ec;
+  // The executor overload: in 1.81 the io_context overload taking an error_code drops it and
+  // throws instead.
+  const std::vector<std::string> args(request.argv.begin() + 1, request.argv.end());
+  if (request.capture_output) {
+    spawned.stdout_pipe.emplace(io);
+    spawned.stderr_pipe.emplace(io);
+    auto process = launcher(io.get_executor(), ec, *executable, args,
+                            bp::process_stdio{nullptr, *spawned.stdout_pipe, *spawned.stderr_pipe}, setup);
+    if (!ec) spawned.process = std::make_unique<bp::process>(std::move(process));
+  } else {
+    auto process = launcher(io.get_executor(), ec, *executable, args, setup);
+    if (!ec) spawned.process = std::make_unique<bp::process>(std::move(process));
+  }
+  report_write.reset();
+
+  if (ec) {
+    // Boost 1.81 never reaps a child whose exec failed: do it here, or it stays a zombie.
+    if (launcher.pid > 0) ::waitpid(launcher.pid, nullptr, 0);
+    ChildReport report{};
+    std::string message;
+    if (::read(report_read.get(), &report, sizeof report) == static_cast<ssize_t>(sizeof report)) {
+      message = std::string(describe(report.step));
+      if (report.step == ChildStep::chdir) message += " " + cwd;
+      return SpawnFailure{report.err, message + ": " + std::strerror(report.err)};
+    }
+    return SpawnFailure{ec.value(), "exec " + executable->string() + ": " + std::strerror(ec.value())};
+  }
+  spawned.pid = launcher.pid;
+  return spawned;
+}
+
+}  // namespace faultline::supervisor

@@ -1,0 +1,69 @@
+// Starting a target: Boost.Process v2's launcher plus the child-side steps faultline needs
+// between fork and exec (enter the cgroups, set rlimits, drop privileges, close inherited fds),
+// with the workarounds for the Boost 1.81 defects listed in docs/ARCHITECTURE.md.
+#pragma once
+
+#include <sys/types.h>
+
+// Boost 1.81 needs these before its process headers when BOOST_PROCESS_USE_STD_FS is set.
+#include <boost/optional.hpp>
+#include <boost/type_traits.hpp>
+// clang-format off
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/readable_pipe.hpp>
+#include <boost/process/v2/process.hpp>
+// clang-format on
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "common/unique_fd.h"
+
+namespace faultline::supervisor {
+
+struct UserIds {
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+};
+// Looks up a user name (or numeric uid); throws Error naming the user when unknown.
+UserIds resolve_user(const std::string& user);
+
+struct SpawnRequest {
+  std::vector<std::string> argv;  // argv[0] is looked up in PATH unless it contains '/'
+  std::optional<std::filesystem::path> cwd;
+  std::vector<std::string> env;  // complete environment, "NAME=value"
+  std::optional<UserIds> user;
+  std::optional<std::uint64_t> nofile;  // RLIMIT_NOFILE soft and hard
+  const std::vector<UniqueFd>* attach_fds = nullptr;  // cgroup.procs files: the child writes "0"
+  bool capture_output = true;  // false: the target shares the harness's stdin/stdout/stderr
+};
+
+struct Spawned {
+  pid_t pid = -1;
+  // Boost's handle waits on a pidfd: exit detection without polling or SIGCHLD.
+  std::unique_ptr<boost::process::v2::process> process;
+  // Read ends when capturing output.
+  std::optional<boost::asio::readable_pipe> stdout_pipe;
+  std::optional<boost::asio::readable_pipe> stderr_pipe;
+};
+
+// The target could not be started: `errno_value` says why (ENOENT for a missing binary,
+// EACCES, the errno of a failed cgroup write or setrlimit in the child, ...).
+struct SpawnFailure {
+  int errno_value = 0;
+  std::string message;  // "exec ./missing: No such file or directory"
+};
+
+// Starts the target; never leaves a zombie or a half-started child behind.
+// Returns the failure instead of throwing, since failing to start is a result, not a bug.
+std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const SpawnRequest& request);
+
+// The environment of the harness as "NAME=value" entries.
+std::vector<std::string> current_environment();
+
+}  // namespace faultline::supervisor

@@ -1,0 +1,90 @@
+#include "supervisor/supervised_process.h"
+
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/asio/buffer.hpp>
+#include <csignal>
+
+namespace faultline::supervisor {
+
+ExitStatus ExitStatus::from_wait_status(int status) {
+  ExitStatus s;
+  if (WIFSIGNALED(status)) {
+    s.signaled = true;
+    s.signal = WTERMSIG(status);
+  } else {
+    s.code = WEXITSTATUS(status);
+  }
+  return s;
+}
+
+SupervisedProcess::SupervisedProcess(boost::asio::io_context& io, std::string name, std::size_t tail_bytes)
+    : io_(io), name_(std::move(name)), tails_{OutputTail(tail_bytes), OutputTail(tail_bytes)} {}
+
+SupervisedProcess::~SupervisedProcess() {
+  close_output();
+  // The owner kills the cgroup before destroying us; if the process still runs here (an
+  // exception path), do not let Boost's destructor block on it forever.
+  if (spawned_.process && running() && pidfd_) ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+}
+
+bool SupervisedProcess::start(const SpawnRequest& request, ExitHandler on_exit, LineHandler on_line,
+                              std::function<void()> on_output_closed) {
+  on_line_ = std::move(on_line);
+  on_output_closed_ = std::move(on_output_closed);
+  started_at_ = Clock::now();
+  auto result = spawn(io_, request);
+  if (auto* failure = std::get_if<SpawnFailure>(&result)) {
+    start_failure_ = *failure;
+    exited_at_ = started_at_;
+    return false;
+  }
+  spawned_ = std::move(std::get<Spawned>(result));
+  pid_ = spawned_.pid;
+  pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
+  if (spawned_.stdout_pipe) {
+    open_streams_ = 2;
+    read_more(Stream::stdout_stream);
+    read_more(Stream::stderr_stream);
+  }
+  spawned_.process->async_wait([this, on_exit = std::move(on_exit)](boost::system::error_code, int) {
+    // Boost folds the status into one int; the raw wait status tells exit codes from signals.
+    exit_status_ = ExitStatus::from_wait_status(spawned_.process->native_exit_code());
+    exited_at_ = Clock::now();
+    on_exit(*this);
+  });
+  return true;
+}
+
+void SupervisedProcess::read_more(Stream s) {
+  const int i = static_cast<int>(s);
+  auto& pipe = s == Stream::stdout_stream ? *spawned_.stdout_pipe : *spawned_.stderr_pipe;
+  pipe.async_read_some(boost::asio::buffer(buffers_[i]), [this, s, i](boost::system::error_code ec, std::size_t n) {
+    if (n > 0) {
+      std::string_view chunk(buffers_[i].data(), n);
+      tails_[i].append(chunk);
+      if (on_line_) lines_[i].feed(chunk, [&](std::string_view line) { on_line_(s, line); });
+    }
+    if (ec) {
+      if (on_line_) lines_[i].finish([&](std::string_view line) { on_line_(s, line); });
+      if (open_streams_ > 0 && --open_streams_ == 0 && on_output_closed_) on_output_closed_();
+      return;
+    }
+    read_more(s);
+  });
+}
+
+void SupervisedProcess::close_output() {
+  boost::system::error_code ignored;
+  if (spawned_.stdout_pipe && spawned_.stdout_pipe->is_open()) spawned_.stdout_pipe->close(ignored);
+  if (spawned_.stderr_pipe && spawned_.stderr_pipe->is_open()) spawned_.stderr_pipe->close(ignored);
+}
+
+bool SupervisedProcess::send_signal(int signo) {
+  if (!running() || !pidfd_) return false;
+  return ::syscall(SYS_pidfd_send_signal, pidfd_.get(), signo, nullptr, 0) == 0;
+}
+
+}  // namespace faultline::supervisor

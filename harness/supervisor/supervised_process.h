@@ -1,0 +1,82 @@
+// One running target on an asio event loop: its exit (pidfd), its output (bounded tails and
+// lines for readiness matching), and signals to it. The cgroup it lives in is owned elsewhere.
+#pragma once
+
+#include <sys/types.h>
+
+#include <array>
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "supervisor/output_tail.h"
+#include "supervisor/spawn.h"
+
+namespace faultline::supervisor {
+
+enum class Stream { stdout_stream, stderr_stream };
+
+// How the main process ended, from the raw wait status (not Boost's folded exit code, which
+// cannot tell exit(9) from SIGKILL).
+struct ExitStatus {
+  bool signaled = false;
+  int code = 0;    // exit code when !signaled
+  int signal = 0;  // terminating signal when signaled
+  static ExitStatus from_wait_status(int status);
+};
+
+class SupervisedProcess {
+ public:
+  using Clock = std::chrono::steady_clock;
+  using ExitHandler = std::function<void(SupervisedProcess&)>;
+  using LineHandler = std::function<void(Stream, std::string_view)>;
+
+  SupervisedProcess(boost::asio::io_context& io, std::string name, std::size_t tail_bytes = 64 * 1024);
+  SupervisedProcess(const SupervisedProcess&) = delete;
+  SupervisedProcess& operator=(const SupervisedProcess&) = delete;
+  ~SupervisedProcess();
+
+  // Starts the target. On failure returns false; start_failure() says why and on_exit is not called.
+  // `on_output_closed` runs once both output pipes reached end of file.
+  bool start(const SpawnRequest& request, ExitHandler on_exit, LineHandler on_line = {},
+             std::function<void()> on_output_closed = {});
+
+  const std::string& name() const { return name_; }
+  pid_t pid() const { return pid_; }
+  bool running() const { return pid_ > 0 && !exit_status_; }
+  // Output is complete once the process exited and both pipes reached end of file.
+  bool output_closed() const { return open_streams_ == 0; }
+  void close_output();  // stop reading (e.g. an orphan keeps the pipe open)
+
+  // Sends a signal to the main process while it runs (it cannot have been reaped and reused).
+  bool send_signal(int signo);
+
+  const std::optional<SpawnFailure>& start_failure() const { return start_failure_; }
+  const std::optional<ExitStatus>& exit_status() const { return exit_status_; }
+  Clock::time_point started_at() const { return started_at_; }
+  Clock::time_point exited_at() const { return exited_at_; }
+  const OutputTail& output(Stream s) const { return tails_[static_cast<int>(s)]; }
+
+ private:
+  void read_more(Stream s);
+
+  boost::asio::io_context& io_;
+  std::string name_;
+  pid_t pid_ = -1;
+  UniqueFd pidfd_;  // signals go here: never to a pid that was reaped and reused
+  Spawned spawned_;
+  std::optional<SpawnFailure> start_failure_;
+  std::optional<ExitStatus> exit_status_;
+  Clock::time_point started_at_{};
+  Clock::time_point exited_at_{};
+  std::array<OutputTail, 2> tails_;
+  std::array<LineSplitter, 2> lines_;
+  std::array<std::array<char, 16384>, 2> buffers_{};
+  int open_streams_ = 0;
+  LineHandler on_line_;
+  std::function<void()> on_output_closed_;
+};
+
+}  // namespace faultline::supervisor

@@ -1,0 +1,104 @@
+#include "reports/json_writer.h"
+
+#include <nlohmann/json.hpp>
+
+#include "reports/atomic_file.h"
+
+namespace faultline::report {
+namespace {
+
+using nlohmann::json;
+
+template <typename T>
+json optional_value(const std::optional<T>& v) {
+  return v ? json(*v) : json(nullptr);
+}
+
+json process_json(const ProcessResult& p) {
+  json j = {{"name", p.name},
+            {"pid", p.pid},
+            {"command", p.command},
+            {"outcome", p.outcome},
+            {"exit_code", optional_value(p.exit_code)},
+            {"signal", optional_value(p.signal)},
+            {"graceful", optional_value(p.graceful)},
+            {"oom_kills", p.oom_kills},
+            {"peak_memory_bytes", p.peak_memory_bytes},
+            {"cpu_usage_usec", p.cpu_usage_usec},
+            {"throttled_usec", p.throttled_usec},
+            {"cpu_periods", p.cpu_periods},
+            {"throttled_periods", p.throttled_periods},
+            {"pids_max_events", p.pids_max_events},
+            {"runtime_ms", p.runtime_ms},
+            {"orphans", p.orphans},
+            {"stdout_tail", p.stdout_tail},
+            {"stderr_tail", p.stderr_tail},
+            {"stdout_bytes", p.stdout_bytes},
+            {"stderr_bytes", p.stderr_bytes}};
+  if (!p.start_error.empty()) j["start_error"] = p.start_error;
+  return j;
+}
+
+json scenario_json(const ScenarioResult& s) {
+  json failures = json::array();
+  for (const auto& f : s.failures) {
+    json fj = {{"check", f.check}, {"process", f.process}, {"expected", f.expected},
+               {"actual", f.actual}, {"message", f.message}};
+    if (f.line) fj["line"] = f.line;
+    failures.push_back(std::move(fj));
+  }
+  json processes = json::array();
+  for (const auto& p : s.processes) processes.push_back(process_json(p));
+  json timeline = json::array();
+  for (const auto& e : s.timeline) {
+    json ej = {{"t_ms", e.t_ms}, {"event", e.event}};
+    if (!e.process.empty()) ej["process"] = e.process;
+    if (!e.inject.empty()) ej["inject"] = e.inject;
+    if (!e.detail.empty()) ej["detail"] = e.detail;
+    timeline.push_back(std::move(ej));
+  }
+  json samples = json::array();
+  for (const auto& x : s.samples)
+    samples.push_back({{"t_ms", x.t_ms}, {"process", x.process}, {"memory_bytes", x.memory_bytes},
+                       {"cpu_usage_usec", x.cpu_usage_usec}, {"throttled_usec", x.throttled_usec},
+                       {"pids", x.pids}});
+  json probes = json::array();
+  for (const auto& p : s.probes) {
+    json attempts = json::array();
+    for (const auto& a : p.attempts)
+      attempts.push_back({{"t_ms", a.t_ms}, {"ok", a.ok}, {"latency_ms", a.latency_ms},
+                          {"status", optional_value(a.status)}, {"error", optional_value(a.error)}});
+    probes.push_back({{"name", p.name}, {"passed", p.passed}, {"pass_ratio", p.pass_ratio}, {"attempts", attempts}});
+  }
+  json j = {{"name", s.name},         {"file", s.file},         {"tags", s.tags},
+            {"result", to_string(s.verdict)}, {"duration_ms", s.duration_ms}, {"reason", s.reason},
+            {"failures", failures},   {"processes", processes}, {"timeline", timeline},
+            {"samples", samples},     {"probes", probes},       {"diagnostics", s.diagnostics}};
+  if (s.interrupted) j["interrupted"] = true;
+  return j;
+}
+
+}  // namespace
+
+std::string to_json(const RunReport& report) {
+  const Summary sum = report.summary();
+  json scenarios = json::array();
+  for (const auto& s : report.scenarios) scenarios.push_back(scenario_json(s));
+  json j = {{"format", "faultline-report/1"},
+            {"tool", {{"version", report.tool_version}}},
+            {"host", {{"cgroup", report.host.cgroup}, {"kernel", report.host.kernel}, {"cpus", report.host.cpus}}},
+            {"seed", optional_value(report.seed)},
+            {"started", report.started},
+            {"duration_ms", report.duration_ms},
+            {"interrupted", report.interrupted},
+            {"summary", {{"passed", sum.passed}, {"failed", sum.failed}, {"errors", sum.errors}, {"skipped", sum.skipped}}},
+            {"scenarios", scenarios}};
+  // Target output is arbitrary bytes: replace invalid UTF-8 rather than failing the report.
+  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+}
+
+void write_json(const RunReport& report, const std::filesystem::path& path) {
+  write_file_atomically(path, to_json(report));
+}
+
+}  // namespace faultline::report

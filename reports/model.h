@@ -1,0 +1,120 @@
+// The report model: what happened in a run, as every writer (JSON, console, JUnit, HTML) sees
+// it. Plain data; knows nothing of cgroups, processes or TOML.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace faultline::report {
+
+enum class Verdict { pass, fail, error, skip };
+const char* to_string(Verdict v);
+
+struct Failure {
+  std::string check;  // "expect.graceful", "expect.stdout.contains", "probe"
+  std::string process;
+  std::string expected;
+  std::string actual;
+  std::string message;
+  std::uint32_t line = 0;  // line of the key in the scenario file (0: the scenario as a whole)
+};
+
+struct ProcessResult {
+  std::string name;
+  std::int64_t pid = 0;
+  std::vector<std::string> command;
+  std::string outcome;  // exited | signaled | oom-killed | timed-out | failed-to-start | killed-after-grace
+  std::optional<int> exit_code;
+  std::optional<int> signal;
+  std::optional<bool> graceful;  // set when a stop phase ran
+  std::string start_error;       // failed-to-start: errno text and what failed
+  std::uint64_t oom_kills = 0;
+  std::uint64_t peak_memory_bytes = 0;
+  std::uint64_t cpu_usage_usec = 0;
+  std::uint64_t throttled_usec = 0;
+  std::uint64_t cpu_periods = 0;
+  std::uint64_t throttled_periods = 0;
+  std::uint64_t pids_max_events = 0;
+  double runtime_ms = 0;
+  std::vector<std::string> orphans;  // "pid (comm)" left after the main process exited
+  std::string stdout_tail;
+  std::string stderr_tail;
+  std::uint64_t stdout_bytes = 0;
+  std::uint64_t stderr_bytes = 0;
+};
+
+struct TimelineEvent {
+  double t_ms = 0;
+  std::string event;  // process.start | process.ready | process.exit | stop.signal | stop.kill | timeout | ...
+  std::string process;
+  std::string inject;
+  std::string detail;
+};
+
+struct Sample {
+  double t_ms = 0;
+  std::string process;
+  std::uint64_t memory_bytes = 0;
+  std::uint64_t cpu_usage_usec = 0;
+  std::uint64_t throttled_usec = 0;
+  std::uint64_t pids = 0;
+};
+
+struct ProbeAttempt {
+  double t_ms = 0;
+  bool ok = false;
+  double latency_ms = 0;
+  std::optional<int> status;
+  std::optional<std::string> error;
+};
+
+struct ProbeResult {
+  std::string name;
+  bool passed = false;
+  double pass_ratio = 0;
+  std::vector<ProbeAttempt> attempts;
+};
+
+struct ScenarioResult {
+  std::string name;
+  std::string file;
+  std::vector<std::string> tags;
+  Verdict verdict = Verdict::error;
+  double duration_ms = 0;
+  std::string reason;  // one line for humans
+  std::uint32_t reason_line = 0;
+  std::vector<Failure> failures;
+  std::vector<ProcessResult> processes;
+  std::vector<TimelineEvent> timeline;
+  std::vector<Sample> samples;
+  std::vector<ProbeResult> probes;
+  std::map<std::string, std::string> diagnostics;
+  bool interrupted = false;
+};
+
+struct Summary {
+  int passed = 0, failed = 0, errors = 0, skipped = 0;
+};
+
+struct HostInfo {
+  std::string cgroup;  // v2 | hybrid | v1
+  std::string kernel;
+  int cpus = 0;
+};
+
+struct RunReport {
+  std::string tool_version;
+  HostInfo host;
+  std::optional<std::uint64_t> seed;
+  std::string started;  // ISO 8601 UTC
+  double duration_ms = 0;
+  bool interrupted = false;
+  std::vector<ScenarioResult> scenarios;
+
+  Summary summary() const;
+};
+
+}  // namespace faultline::report

@@ -1,0 +1,248 @@
+// faultline as its users run it: the executable, real scenario files, real cgroups.
+#include <dirent.h>
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "tests/support/command.h"
+#include "tests/support/test_env.h"
+
+using namespace faultline::test;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string faultline_cmd() { return quote(faultline_path()); }
+std::string payload() { return quote(payload_path()); }
+std::string scenario(const std::string& rel) { return quote(source_dir() + "/scenarios/" + rel); }
+
+struct RunWithReport {
+  CommandOutput cmd;
+  json report;
+};
+
+RunWithReport run_with_report(const std::string& args) {
+  const std::string json_path = fs::temp_directory_path() / ("faultline-e2e-" + std::to_string(::getpid()) + ".json");
+  RunWithReport r;
+  r.cmd = run_shell(faultline_cmd() + " run " + args + " --json " + quote(json_path));
+  INFO("stdout: " << r.cmd.out << "\nstderr: " << r.cmd.err);
+  REQUIRE(fs::exists(json_path));
+  r.report = json::parse(read_file(json_path));
+  fs::remove(json_path);
+  return r;
+}
+
+const json& only_process(const json& report) {
+  REQUIRE(report["scenarios"].size() == 1);
+  REQUIRE(report["scenarios"][0]["processes"].size() == 1);
+  return report["scenarios"][0]["processes"][0];
+}
+
+bool has_failure(const json& scenario, const std::string& check) {
+  for (const auto& f : scenario["failures"])
+    if (f["check"] == check) return true;
+  return false;
+}
+
+// Running, as opposed to gone or a zombie waiting for init to reap it.
+bool alive(pid_t pid) {
+  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  const auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+}
+
+// Every pid whose environment carries `token`.
+std::vector<pid_t> pids_with_token(const std::string& token) {
+  std::vector<pid_t> found;
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string env = read_file(entry.path() / "environ");
+    if (env.find("FAULTLINE_E2E_TOKEN=" + token) != std::string::npos) found.push_back(std::stoi(name));
+  }
+  return found;
+}
+
+std::vector<std::string> run_cgroups() {
+  std::vector<std::string> runs;
+  std::error_code ec;
+  for (const auto& hierarchy : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+    const auto parent = hierarchy.path() / "faultline";
+    if (fs::is_directory(parent, ec))
+      for (const auto& run : fs::directory_iterator(parent, ec)) runs.push_back(run.path());
+  }
+  if (fs::is_directory("/sys/fs/cgroup/faultline", ec))  // pure v2
+    for (const auto& run : fs::directory_iterator("/sys/fs/cgroup/faultline", ec))
+      if (run.is_directory()) runs.push_back(run.path());
+  return runs;
+}
+
+}  // namespace
+
+TEST_CASE("exec: an allocator over --memory is reported oom-killed with exit 137") {
+  auto r = run_shell(faultline_cmd() + " exec --memory 64MiB --swap 0B -- " + payload() + " alloc 200MiB");
+  CHECK(r.status == 137);
+  CHECK(r.err.find("faultline: oom-killed (memory limit 64MiB, peak ") != std::string::npos);
+}
+
+TEST_CASE("exec: mirrors exit codes and signals") {
+  CHECK(run_shell(faultline_cmd() + " exec -- " + payload() + " exit 3").status == 3);
+  auto r = run_shell(faultline_cmd() + " exec -- " + payload() + " kill-self SIGTERM");
+  CHECK(r.status == 143);
+  CHECK(r.err == "faultline: signaled (SIGTERM)\n");
+  auto out = run_shell(faultline_cmd() + " exec -- " + payload() + " print hello");
+  CHECK(out.status == 0);
+  CHECK(out.out == "hello\n");
+  CHECK(out.err.empty());
+}
+
+TEST_CASE("exec: --timeout stops a process that ignores SIGTERM, killing it after the grace") {
+  auto r = run_shell(faultline_cmd() + " exec --timeout 500ms --stop-grace 300ms -- " + payload() + " ignore-term");
+  CHECK(r.status == 137);
+  CHECK(r.err == "faultline: timed-out after 500ms (killed after the stop grace of 300ms)\n");
+}
+
+TEST_CASE("exec: a missing binary fails to start with exit 127") {
+  auto r = run_shell(faultline_cmd() + " exec -- faultline-no-such-command --flag");
+  CHECK(r.status == 127);
+  CHECK(r.err.rfind("faultline: failed to start: command `faultline-no-such-command` not found in PATH", 0) == 0);
+}
+
+TEST_CASE("exec: nofile and pids limits bite") {
+  auto fds = run_shell(faultline_cmd() + " exec --nofile 16 -- " + payload() + " open-fds 64");
+  CHECK(fds.status == 1);
+  CHECK(fds.out.find("Too many open files") != std::string::npos);
+  auto forks = run_shell(faultline_cmd() + " exec --pids 3 -- " + payload() + " fork 10 --hold 200ms");
+  CHECK(forks.status == 1);
+  CHECK(forks.out.find("Resource temporarily unavailable") != std::string::npos);
+}
+
+TEST_CASE("run: the bundled examples pass") {
+  auto r = run_with_report(scenario("examples"));
+  CHECK(r.cmd.status == 0);
+  const auto n = r.report["scenarios"].size();
+  CHECK(n >= 6);
+  CHECK(r.cmd.out.find(std::to_string(n) + " passed, 0 failed\n") != std::string::npos);
+  CHECK(r.report["format"] == "faultline-report/1");
+  CHECK(r.report["summary"]["passed"] == n);
+  for (const auto& s : r.report["scenarios"]) {
+    INFO(s.dump(2));
+    CHECK(s["result"] == "pass");
+    if (s["name"] == "a busy loop is throttled to 10% of one CPU") {
+      const auto& p = s["processes"][0];
+      CHECK(p["throttled_usec"].get<std::uint64_t>() > 100000);
+      CHECK(p["throttled_periods"].get<std::uint64_t>() > 0);
+      CHECK(p["cpu_usage_usec"].get<std::uint64_t>() < 500000);  // 10% of ~1s, with slack
+    }
+    if (s["name"] == "an allocator is OOM-killed under a 64MiB limit") {
+      CHECK(s["processes"][0]["oom_kills"].get<int>() >= 1);
+      CHECK(s["processes"][0]["signal"] == 9);
+    }
+  }
+}
+
+TEST_CASE("run: a service ignoring SIGTERM is killed-after-grace and fails graceful") {
+  auto r = run_with_report(scenario("selftest/failing/ignores-sigterm.toml"));
+  CHECK(r.cmd.status == 1);
+  const auto& s = r.report["scenarios"][0];
+  CHECK(s["result"] == "fail");
+  CHECK(has_failure(s, "expect.graceful"));
+  const auto& p = only_process(r.report);
+  CHECK(p["outcome"] == "killed-after-grace");
+  CHECK(p["graceful"] == false);
+  CHECK(r.cmd.out.find("0 passed, 1 failed") != std::string::npos);
+}
+
+TEST_CASE("run: a setsid orphan fails no_orphans and is reaped") {
+  auto r = run_with_report(scenario("selftest/failing/leaves-orphan.toml"));
+  CHECK(r.cmd.status == 1);
+  const auto& s = r.report["scenarios"][0];
+  CHECK(has_failure(s, "expect.no_orphans"));
+  const auto& p = only_process(r.report);
+  REQUIRE(p["orphans"].size() == 1);
+  const std::string out = p["stdout_tail"];
+  const auto pos = out.find("daemonized ");
+  REQUIRE(pos != std::string::npos);
+  const pid_t orphan = std::stoi(out.substr(pos + 11));
+  CHECK_FALSE(alive(orphan));
+}
+
+TEST_CASE("run: a hang hits the scenario timeout as timed-out") {
+  auto r = run_with_report(scenario("selftest/failing/hangs.toml"));
+  CHECK(r.cmd.status == 1);
+  const auto& s = r.report["scenarios"][0];
+  CHECK(s["result"] == "fail");
+  CHECK(has_failure(s, "timeout"));
+  CHECK(only_process(r.report)["outcome"] == "timed-out");
+  CHECK(s["duration_ms"].get<double>() < 5000);
+}
+
+TEST_CASE("run: a missing binary is failed-to-start and the scenario errors") {
+  auto r = run_with_report(scenario("selftest/failing/missing-binary.toml"));
+  CHECK(r.cmd.status == 1);
+  const auto& s = r.report["scenarios"][0];
+  CHECK(s["result"] == "error");
+  const auto& p = only_process(r.report);
+  CHECK(p["outcome"] == "failed-to-start");
+  CHECK(std::string(s["reason"]).find("No such file or directory") != std::string::npos);
+  CHECK(r.cmd.out.find("0 passed, 0 failed, 1 errors") != std::string::npos);
+}
+
+TEST_CASE("validate: a typo'd key is reported at file:line:col with a hint") {
+  const fs::path file = fs::temp_directory_path() / "faultline-e2e-typo.toml";
+  {
+    std::ofstream out(file);
+    out << "name = \"typo\"\n[target]\ncommand = [\"true\"]\n[expect]\ngracefull = true\n";
+  }
+  auto r = run_shell(faultline_cmd() + " validate " + quote(file));
+  CHECK(r.status == 2);
+  CHECK(r.err.find(file.string() + ":5:1: ") != std::string::npos);
+  CHECK(r.err.find("gracefull") != std::string::npos);
+  CHECK(r.err.find("did you mean `graceful`?") != std::string::npos);
+  // run refuses to start anything for an invalid file, with the same message.
+  auto run = run_shell(faultline_cmd() + " run " + quote(file));
+  fs::remove(file);
+  CHECK(run.status == 2);
+  CHECK(run.err.find("did you mean `graceful`?") != std::string::npos);
+  CHECK(run.err.find("nothing was run") != std::string::npos);
+}
+
+TEST_CASE("SIGKILL of the harness mid-run, then cleanup, leaves no process and no cgroup") {
+  const std::string token = std::to_string(std::random_device{}());
+  const fs::path file = fs::temp_directory_path() / ("faultline-e2e-killed-" + token + ".toml");
+  {
+    std::ofstream out(file);
+    out << "name = \"harness gets killed\"\ntimeout = \"1h\"\n"
+        << "[[process]]\nname = \"daemon\"\ncommand = [\"" << payload_path() << "\", \"daemonize\", \"--hold\", \"1h\"]\n"
+        << "env = { FAULTLINE_E2E_TOKEN = \"" << token << "\" }\n"
+        << "[[process]]\nname = \"sleeper\"\ncommand = [\"" << payload_path() << "\", \"sleep\", \"1h\"]\n"
+        << "env = { FAULTLINE_E2E_TOKEN = \"" << token << "\" }\n"
+        << "[[expect]]\nprocess = \"sleeper\"\n";
+  }
+  const auto runs_before = run_cgroups().size();
+  pid_t harness = ::fork();
+  if (harness == 0) {
+    ::execl(faultline_path().c_str(), "faultline", "run", file.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // Wait until both targets (the daemon's grandchild and the sleeper) are running.
+  for (int i = 0; i < 200 && pids_with_token(token).size() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(pids_with_token(token).size() >= 2);
+  ::kill(harness, SIGKILL);
+  ::waitpid(harness, nullptr, 0);
+  CHECK(run_cgroups().size() > runs_before);  // the dead harness left its run behind
+
+  auto cleanup = run_shell(faultline_cmd() + " cleanup");
+  fs::remove(file);
+  CHECK(cleanup.status == 0);
+  CHECK(cleanup.out.find("stale run(s) removed") != std::string::npos);
+  CHECK(pids_with_token(token).empty());
+  CHECK(run_cgroups().size() == runs_before);
+}

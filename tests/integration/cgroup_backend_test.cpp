@@ -1,0 +1,579 @@
+// The cgroup backends on this host's real cgroups. Run as root; elsewhere every test prints why
+// it is skipped. On a hybrid host each test also runs against the legacy v1 code path (the same
+// v1 hierarchies without the unified mount), so the freezer.state / signal-loop fallbacks are
+// exercised on real cgroups too.
+#include <signal.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <set>
+#include <thread>
+
+#include "cgroup/backend.h"
+#include "cgroup/cgroup_files.h"
+#include "cgroup/layout.h"
+#include "cgroup/mountinfo.h"
+#include "cgroup/proc_stat.h"
+#include "cgroup/v1_backend.h"
+
+using namespace faultline;
+using namespace faultline::cgroup;
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+const fs::path kMountRoot = "/sys/fs/cgroup";
+
+std::optional<std::string> skip_reason() {
+  if (::geteuid() != 0) return "not root: the cgroup integration tests need to create cgroups";
+  if (!fs::exists(kMountRoot)) return kMountRoot.string() + " does not exist";
+  try {
+    open_backend();
+  } catch (const HostError& e) {
+    return std::string("this host cannot create cgroups: ") + e.what();
+  }
+  return std::nullopt;
+}
+
+// The host's backend (variant 0) or, on a hybrid host, the legacy v1 path (variant 1).
+std::unique_ptr<Backend> backend_for(int variant, std::string* label) {
+  if (auto why = skip_reason()) {
+    std::printf("SKIPPED: %s\n", why->c_str());
+    return nullptr;
+  }
+  auto host = open_backend();
+  if (variant == 0) {
+    *label = std::string("host backend (") + to_string(host->mode()) + ")";
+    return host;
+  }
+  if (host->mode() != Mode::hybrid) return nullptr;  // legacy emulation only makes sense on hybrid
+  std::string why;
+  auto cgroups = classify_host(parse_cgroup_mounts(read_file("/proc/self/mountinfo")), kMountRoot, false, &why);
+  REQUIRE(cgroups);
+  cgroups->unified.reset();
+  auto legacy = std::make_unique<V1Backend>(*cgroups, "/faultline");
+  legacy->ensure_parent();
+  *label = "legacy v1 path (hybrid host without its unified mount)";
+  return legacy;
+}
+
+#define WITH_BACKEND(backend)                            \
+  int variant_ = GENERATE(0, 1);                         \
+  std::string label_;                                    \
+  auto backend = backend_for(variant_, &label_);         \
+  if (!backend) return;                                  \
+  INFO(label_)
+
+// A forked child: reaped (and killed first if still running) when the test leaves its scope.
+class Child {
+ public:
+  explicit Child(pid_t pid) : pid_(pid) {}
+  Child(const Child&) = delete;
+  ~Child() {
+    if (pid_ > 0 && !status_) {
+      ::kill(pid_, SIGKILL);
+      wait();
+    }
+  }
+  pid_t pid() const { return pid_; }
+  int wait() {
+    if (!status_) {
+      int status = 0;
+      while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+      }
+      status_ = status;
+    }
+    return *status_;
+  }
+
+ private:
+  pid_t pid_;
+  std::optional<int> status_;
+};
+
+// Forks; the child joins `cgroup` by writing "0" to every attach fd, then runs `body` and exits
+// with its result. Returns once the child is in every hierarchy (it reports so on a pipe).
+std::unique_ptr<Child> spawn_in(const Cgroup& cgroup, const std::function<int()>& body) {
+  auto fds = cgroup.open_attach_fds();
+  int ready[2];
+  REQUIRE(::pipe2(ready, O_CLOEXEC) == 0);
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(ready[0]);
+    for (const auto& fd : fds) {
+      if (::write(fd.get(), "0", 1) != 1) ::_exit(120);
+    }
+    if (::write(ready[1], "1", 1) != 1) ::_exit(121);
+    ::close(ready[1]);
+    ::_exit(body());
+  }
+  REQUIRE(pid > 0);
+  auto child = std::make_unique<Child>(pid);
+  ::close(ready[1]);
+  char byte = 0;
+  auto n = ::read(ready[0], &byte, 1);
+  ::close(ready[0]);
+  REQUIRE(n == 1);  // else the child could not attach (exit 120)
+  return child;
+}
+
+std::unique_ptr<Child> spawn_exec(const Cgroup& cgroup, std::vector<const char*> argv) {
+  argv.push_back(nullptr);
+  return spawn_in(cgroup, [&] {
+    ::execv(argv[0], const_cast<char* const*>(argv.data()));
+    return 127;
+  });
+}
+
+bool process_gone_or_zombie(pid_t pid) {
+  auto stat = read_file_if_exists("/proc/" + std::to_string(pid) + "/stat");
+  return !stat || parse_stat_state(*stat) == std::optional<char>('Z');
+}
+
+// Directories named `run_name` under a `faultline` parent anywhere in the cgroup mounts.
+std::vector<fs::path> run_dirs(const std::string& run_name) {
+  std::vector<fs::path> found;
+  for (const auto& candidate : {kMountRoot / "faultline" / run_name}) {
+    if (fs::exists(candidate)) found.push_back(candidate);
+  }
+  for (const auto& hierarchy : fs::directory_iterator(kMountRoot)) {
+    auto candidate = hierarchy.path() / "faultline" / run_name;
+    std::error_code ec;
+    if (hierarchy.is_directory(ec) && fs::exists(candidate, ec)) found.push_back(candidate);
+  }
+  return found;
+}
+
+bool contains(const std::vector<pid_t>& pids, pid_t pid) { return std::find(pids.begin(), pids.end(), pid) != pids.end(); }
+bool contains(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+}  // namespace
+
+TEST_CASE("cgroup: the host mode is detected and the doctor can create cgroups", "[cgroup]") {
+  if (auto why = skip_reason()) {
+    std::printf("SKIPPED: %s\n", why->c_str());
+    return;
+  }
+  auto backend = open_backend();
+  auto report = diagnose_host();
+  std::printf("cgroup mode: %s, parent %s\n", to_string(backend->mode()), report.parent.c_str());
+  CHECK(report.mode == backend->mode());
+  CHECK(report.writable);
+  for (const auto& controller : report.controllers) {
+    std::printf("  %-8s %s: %s\n", controller.name.c_str(), controller.usable ? "usable" : "UNUSABLE",
+                controller.detail.c_str());
+  }
+  std::set<std::string> usable;
+  for (const auto& c : report.controllers) {
+    if (c.usable) usable.insert(c.name);
+  }
+  CHECK(usable.count("memory"));
+  CHECK(usable.count("cpu"));
+  CHECK(usable.count("pids"));
+  CHECK(usable.count("kill"));
+  if (backend->mode() == Mode::v2) {
+    CHECK(report.problems.empty());
+  } else {
+    CHECK(contains(report.problems,
+                   "memory_high needs cgroup v2 (memory.high); this host's memory controller is cgroup v1"));
+  }
+}
+
+TEST_CASE("cgroup: a child attached before exec runs inside the run's child cgroup", "[cgroup]") {
+  WITH_BACKEND(backend);
+  auto run_name = next_run_name();
+  auto run = backend->create_run(run_name);
+  auto child = run->create_child("sleeper");
+  auto sleeper = spawn_exec(*child, {"/bin/sleep", "30"});
+  CHECK(child->pids() == std::vector<pid_t>{sleeper->pid()});
+  CHECK(run->pids() == std::vector<pid_t>{sleeper->pid()});  // recursive
+  CHECK(run->populated());
+  CHECK(child->populated());
+
+  auto proc_cgroup = read_file("/proc/" + std::to_string(sleeper->pid()) + "/cgroup");
+  auto paths = parse_proc_cgroup(proc_cgroup);
+  auto suffix = "faultline/" + run_name + "/sleeper";
+  auto in_child = [&](const std::string& key) {
+    return paths.count(key) && paths.at(key).size() >= suffix.size() &&
+           paths.at(key).compare(paths.at(key).size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  INFO(proc_cgroup);
+  if (backend->mode() == Mode::v2 || backend->mode() == Mode::hybrid) CHECK(in_child(""));
+  if (backend->mode() != Mode::v2) {
+    for (const char* controller : {"memory", "pids", "freezer", "cpuset"}) {
+      bool joined = std::any_of(paths.begin(), paths.end(), [&](const auto& entry) {
+        std::string list = "," + entry.first + ",";
+        return list.find(std::string(",") + controller + ",") != std::string::npos && in_child(entry.first);
+      });
+      CHECK(joined);
+    }
+  }
+
+  run->kill_all();
+  int status = sleeper->wait();
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGKILL);
+  CHECK_FALSE(run->populated());
+  CHECK(run->pids().empty());
+}
+
+TEST_CASE("cgroup: limits are written and read back", "[cgroup]") {
+  WITH_BACKEND(backend);
+  auto run = backend->create_run(next_run_name());
+  auto cg = run->create_child("limited");
+
+  REQUIRE_FALSE(cg->unsupported(Knob::memory_max));
+  cg->set_memory_max(64ull << 20);
+  CHECK(cg->memory_max() == 64ull << 20);
+  cg->set_memory_max(kUnlimited);
+  CHECK(cg->memory_max() == kUnlimited);
+
+  if (backend->mode() == Mode::v2) {
+    REQUIRE_FALSE(cg->unsupported(Knob::memory_high));
+    cg->set_memory_high(48ull << 20);
+    CHECK(cg->memory_high() == 48ull << 20);
+  } else {
+    CHECK(cg->unsupported(Knob::memory_high) ==
+          std::optional<std::string>(
+              "memory_high needs cgroup v2 (memory.high); this host's memory controller is cgroup v1"));
+    CHECK_THROWS_WITH(cg->set_memory_high(48ull << 20),
+                      "cannot set memory_high: memory_high needs cgroup v2 (memory.high); this host's memory "
+                      "controller is cgroup v1");
+  }
+
+  if (!cg->unsupported(Knob::swap_max)) {
+    // Raising and lowering in both orders: the v1 backend must keep memsw >= limit throughout.
+    cg->set_swap_max(0);
+    cg->set_memory_max(32ull << 20);
+    CHECK(cg->memory_max() == 32ull << 20);
+    cg->set_memory_max(128ull << 20);
+    CHECK(cg->memory_max() == 128ull << 20);
+    cg->set_swap_max(16ull << 20);
+    cg->set_memory_max(16ull << 20);
+    CHECK(cg->memory_max() == 16ull << 20);
+  } else {
+    std::printf("swap_max unsupported here: %s\n", cg->unsupported(Knob::swap_max)->c_str());
+  }
+
+  REQUIRE_FALSE(cg->unsupported(Knob::cpu_max));
+  cg->set_cpu_max(CpuMax{0.5, 100ms});
+  auto cpu = cg->cpu_max();
+  CHECK(cpu.cpus == Approx(0.5));
+  CHECK(cpu.period == Duration(100ms));
+  cg->set_cpu_max(CpuMax{1.25, 50ms});
+  CHECK(cg->cpu_max().cpus == Approx(1.25));
+  CHECK(cg->cpu_max().period == Duration(50ms));
+  cg->set_cpu_max(CpuMax{INFINITY, 100ms});
+  CHECK(std::isinf(cg->cpu_max().cpus));
+
+  if (!cg->unsupported(Knob::cpuset)) {
+    cg->set_cpuset("0");
+    CHECK(cg->cpuset() == "0");
+  }
+
+  REQUIRE_FALSE(cg->unsupported(Knob::pids_max));
+  cg->set_pids_max(10);
+  CHECK(cg->pids_max() == 10);
+  cg->set_pids_max(kUnlimited);
+  CHECK(cg->pids_max() == kUnlimited);
+
+  CHECK_FALSE(cg->unsupported(Knob::kill));
+}
+
+TEST_CASE("cgroup: a 32MiB memory limit OOM-kills a 200MiB allocation", "[cgroup]") {
+  WITH_BACKEND(backend);
+  auto run = backend->create_run(next_run_name());
+  auto cg = run->create_child("hog");
+  cg->set_memory_max(32ull << 20);
+  if (!cg->unsupported(Knob::swap_max)) cg->set_swap_max(0);  // else it would swap, not die
+  auto hog = spawn_in(*cg, [] {
+    const std::size_t size = 200ull << 20;
+    void* memory = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) return 3;
+    std::memset(memory, 1, size);
+    return 0;
+  });
+  int status = hog->wait();
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGKILL);
+  auto stats = cg->stats();
+  CHECK(stats.oom_kills >= 1);
+  CHECK(stats.oom_events >= 1);
+  REQUIRE(stats.memory_peak);
+  CHECK(*stats.memory_peak <= (32ull << 20));
+  CHECK(*stats.memory_peak >= (16ull << 20));
+  CHECK(run->stats().oom_kills >= 1);  // counted for the whole run too
+}
+
+TEST_CASE("cgroup: a 10% cpu limit throttles a busy loop", "[cgroup]") {
+  WITH_BACKEND(backend);
+  auto run = backend->create_run(next_run_name());
+  auto cg = run->create_child("spin");
+  cg->set_cpu_max(CpuMax{0.1, 100ms});
+  auto spinner = spawn_in(*cg, [] {
+    auto end = Clock::now() + 1s;
+    volatile std::uint64_t n = 0;
+    while (Clock::now() < end) n = n + 1;
+    return 0;
+  });
+  int status = spinner->wait();
+  CHECK(WIFEXITED(status));
+  auto stats = cg->stats();
+  REQUIRE(stats.cpu_throttled_periods);
+  REQUIRE(stats.cpu_throttled_usec);
+  REQUIRE(stats.cpu_usage_usec);
+  REQUIRE(stats.cpu_periods);
+  CHECK(*stats.cpu_periods >= 5);
+  CHECK(*stats.cpu_throttled_periods > 0);
+  CHECK(*stats.cpu_throttled_usec > 0);
+  // 1s of wall time at 10%: about 100ms of CPU; far below what an unthrottled loop burns.
+  CHECK(*stats.cpu_usage_usec > 20'000);
+  CHECK(*stats.cpu_usage_usec < 400'000);
+}
+
+TEST_CASE("cgroup: pids_max 4 makes forks fail", "[cgroup]") {
+  WITH_BACKEND(backend);
+  auto run = backend->create_run(next_run_name());
+  auto cg = run->create_child("forker");
+  cg->set_pids_max(4);
+  auto forker = spawn_in(*cg, [] {
+    int forked = 0;
+    for (int i = 0; i < 10; ++i) {
+      pid_t pid = ::fork();
+      if (pid == 0) {
+        ::pause();
+        ::_exit(0);
+      }
+      if (pid > 0) ++forked;
+    }
+    return forked;
+  });
+  int status = forker->wait();
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 3);  // itself + 3 children = 4
+  auto stats = cg->stats();
+  CHECK(stats.pids_max_events >= 1);
+  REQUIRE(stats.pids_current);
+  CHECK(*stats.pids_current == 3);  // the paused children, reparented but still inside
+  run->kill_all();
+  CHECK(run->pids().empty());
+}
+
+TEST_CASE("cgroup: freeze stops the members and thaw resumes them", "[cgroup]") {
+  WITH_BACKEND(backend);
+  auto run = backend->create_run(next_run_name());
+  auto cg = run->create_child("counter");
+  REQUIRE_FALSE(cg->unsupported(Knob::freeze));
+  auto* counter = static_cast<std::atomic<std::uint64_t>*>(
+      ::mmap(nullptr, sizeof(std::atomic<std::uint64_t>), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  REQUIRE(counter != MAP_FAILED);
+  counter->store(0);
+  auto worker = spawn_in(*cg, [counter] {
+    for (;;) counter->fetch_add(1);
+    return 0;
+  });
+  auto deadline = Clock::now() + 5s;
+  while (counter->load() == 0 && Clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  REQUIRE(counter->load() > 0);
+
+  run->freeze();  // the whole subtree
+  auto frozen_at = counter->load();
+  std::this_thread::sleep_for(200ms);
+  CHECK(counter->load() == frozen_at);
+  auto stat = read_file("/proc/" + std::to_string(worker->pid()) + "/stat");
+  std::printf("%s: frozen member state %c\n", label_.c_str(), parse_stat_state(stat).value_or('?'));
+  CHECK(parse_stat_state(stat) != std::optional<char>('R'));
+
+  run->thaw();
+  std::this_thread::sleep_for(100ms);
+  CHECK(counter->load() > frozen_at);
+
+  // A frozen cgroup can still be killed.
+  run->freeze();
+  run->kill_all();
+  int status = worker->wait();
+  CHECK(WIFSIGNALED(status));
+  ::munmap(counter, sizeof(std::atomic<std::uint64_t>));
+}
+
+TEST_CASE("cgroup: kill_all kills a setsid double-forked grandchild and a fork storm", "[cgroup]") {
+  WITH_BACKEND(backend);
+  auto run = backend->create_run(next_run_name());
+  auto cg = run->create_child("daemon");
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  auto parent = spawn_in(*cg, [&] {
+    ::close(pipe_fds[0]);
+    pid_t first = ::fork();
+    if (first == 0) {
+      ::setsid();
+      pid_t grandchild = ::fork();
+      if (grandchild == 0) {
+        pid_t self = ::getpid();
+        if (::write(pipe_fds[1], &self, sizeof self) != sizeof self) ::_exit(1);
+        for (;;) ::pause();
+      }
+      ::_exit(0);
+    }
+    ::waitpid(first, nullptr, 0);
+    for (;;) ::pause();
+    return 0;
+  });
+  ::close(pipe_fds[1]);
+  pid_t grandchild = 0;
+  REQUIRE(::read(pipe_fds[0], &grandchild, sizeof grandchild) == sizeof grandchild);
+  ::close(pipe_fds[0]);
+  CHECK(contains(run->pids(), grandchild));
+  CHECK(::getsid(grandchild) != ::getsid(0));  // its own session, out of our reach
+
+  std::unique_ptr<Child> storm;
+  std::unique_ptr<Cgroup> storm_cg;
+  if (!run->unsupported(Knob::pids_max)) {
+    // Every member keeps forking; pids.max keeps the storm from hurting the host.
+    storm_cg = run->create_child("storm");
+    storm_cg->set_pids_max(64);
+    storm = spawn_in(*storm_cg, [] {
+      for (;;) ::fork();
+      return 0;
+    });
+    auto deadline = Clock::now() + 5s;
+    while (storm_cg->pids().size() < 32 && Clock::now() < deadline) std::this_thread::sleep_for(1ms);
+    CHECK(storm_cg->pids().size() >= 32);
+  }
+
+  auto start = Clock::now();
+  run->kill_all();
+  std::printf("%s: kill_all took %.1f ms\n", label_.c_str(),
+              std::chrono::duration<double, std::milli>(Clock::now() - start).count());
+  CHECK(run->pids().empty());
+  CHECK_FALSE(run->populated());
+  CHECK(process_gone_or_zombie(grandchild));
+  int status = parent->wait();
+  CHECK(WIFSIGNALED(status));
+  if (storm) CHECK(WIFSIGNALED(storm->wait()));
+}
+
+TEST_CASE("cgroup: destroy removes the run in every hierarchy, children first", "[cgroup]") {
+  WITH_BACKEND(backend);
+  auto run_name = next_run_name();
+  auto run = backend->create_run(run_name);
+  auto child = run->create_child("api");
+  auto nested = child->create_child("worker");
+  auto sleeper = spawn_exec(*nested, {"/bin/sleep", "30"});
+  auto dirs = run_dirs(run_name);
+  std::size_t expected = backend->mode() == Mode::v2 ? 1 : 2;  // at least memory + one more on v1
+  CHECK(dirs.size() >= expected);
+  if (backend->mode() == Mode::hybrid) CHECK(dirs.size() == 7);  // six v1 hierarchies + unified
+
+  // A directory nobody told the backend about (another tool's, or a process's own nesting).
+  for (const auto& dir : dirs) REQUIRE(::mkdir((dir / "api" / "unknown").c_str(), 0755) == 0);
+
+  run->destroy();  // while the children's handles still exist
+  CHECK(run_dirs(run_name).empty());
+  CHECK(WIFSIGNALED(sleeper->wait()));
+  run->destroy();  // idempotent
+  nested->destroy();
+  child->destroy();
+  CHECK((fs::exists(kMountRoot / "faultline") || fs::exists(kMountRoot / "memory" / "faultline")));
+}
+
+TEST_CASE("cgroup: remove_stale_runs removes a dead owner's run and keeps a live one", "[cgroup]") {
+  WITH_BACKEND(backend);
+  auto dead_name = format_run_name(RunName{RunOwner{0x3fffffff, 1}, 0});  // beyond any pid_max
+  auto live_name = next_run_name();
+  auto dead = backend->create_run(dead_name);
+  auto live = backend->create_run(live_name);
+  auto odd = backend->create_run("run-not-a-run-name");
+  auto dead_child = dead->create_child("leftover");
+  auto orphan = spawn_exec(*dead_child, {"/bin/sleep", "30"});
+
+  auto runs = backend->list_runs();
+  CHECK(contains(runs, dead_name));
+  CHECK(contains(runs, live_name));
+  CHECK(contains(runs, "run-not-a-run-name"));
+
+  auto removed = backend->remove_stale_runs();
+  CHECK(contains(removed, dead_name));
+  CHECK_FALSE(contains(removed, live_name));
+  CHECK_FALSE(contains(removed, "run-not-a-run-name"));
+  CHECK(WIFSIGNALED(orphan->wait()));
+  CHECK(run_dirs(dead_name).empty());
+  CHECK_FALSE(run_dirs(live_name).empty());
+  runs = backend->list_runs();
+  CHECK_FALSE(contains(runs, dead_name));
+  CHECK(contains(runs, live_name));
+  CHECK(contains(runs, "run-not-a-run-name"));
+}
+
+TEST_CASE("cgroup: wait_until_empty returns promptly after the last process exits", "[cgroup]") {
+  WITH_BACKEND(backend);
+  auto run = backend->create_run(next_run_name());
+  auto cg = run->create_child("short");
+  auto sleeper = spawn_exec(*cg, {"/bin/sleep", "0.3"});
+  CHECK_FALSE(run->wait_until_empty(50ms));  // still sleeping
+  auto start = Clock::now();
+  CHECK(run->wait_until_empty(10s));  // before the zombie is reaped
+  auto waited = Clock::now() - start;
+  std::printf("%s: empty %.1f ms after the wait began\n", label_.c_str(),
+              std::chrono::duration<double, std::milli>(waited).count());
+  CHECK(waited < 1s);
+  CHECK(WIFEXITED(sleeper->wait()));
+  CHECK(run->wait_until_empty(0ms));
+}
+
+TEST_CASE("cgroup: open_backend explains what is missing to an unprivileged user", "[cgroup]") {
+  if (auto why = skip_reason()) {
+    std::printf("SKIPPED: %s\n", why->c_str());
+    return;
+  }
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(pipe_fds[0]);
+    std::string message = "no error";
+    if (::setgid(65534) == 0 && ::setuid(65534) == 0) {
+      try {
+        open_backend();
+      } catch (const HostError& e) {
+        message = e.what();
+      } catch (const std::exception& e) {
+        message = std::string("not a HostError: ") + e.what();
+      }
+    }
+    if (::write(pipe_fds[1], message.data(), message.size()) < 0) ::_exit(1);
+    ::_exit(0);
+  }
+  REQUIRE(pid > 0);
+  Child child(pid);
+  ::close(pipe_fds[1]);
+  std::string message;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;) message.append(buffer, n);
+  ::close(pipe_fds[0]);
+  child.wait();
+  INFO(message);
+  CHECK(message.rfind("cannot create throwaway cgroups under ", 0) == 0);
+  CHECK(message.find(": Permission denied. Fix: run faultline as root; ") != std::string::npos);
+  CHECK(message.size() > 40);
+  std::string tail = "or point --cgroup-root at a cgroup you may write to";
+  CHECK(message.compare(message.size() - tail.size(), tail.size(), tail) == 0);
+}

@@ -1,0 +1,69 @@
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <set>
+
+#include "cgroup/layout.h"
+#include "cgroup/proc_stat.h"
+
+using namespace faultline::cgroup;
+
+TEST_CASE("run names round-trip", "[cgroup]") {
+  RunName name{RunOwner{4242, 987654321}, 7};
+  auto text = format_run_name(name);
+  CHECK(text == "run-4242-987654321-7");
+  auto parsed = parse_run_name(text);
+  REQUIRE(parsed);
+  CHECK(parsed->owner.pid == 4242);
+  CHECK(parsed->owner.start_ticks == 987654321);
+  CHECK(parsed->sequence == 7);
+}
+
+TEST_CASE("parse_run_name rejects anything that is not exactly a run name", "[cgroup]") {
+  for (const char* text : {"", "run-", "run-1-2", "run-1-2-3-4", "run-a-2-3", "run--2-3", "run-1-2-", "Run-1-2-3",
+                           "run-01-2-3", "run-1-2-3 ", "run-0-2-3", "run-+1-2-3", "run-99999999999-2-3",
+                           "run-1-2-99999999999999999999", "probe", "supervisor"}) {
+    INFO(text);
+    CHECK_FALSE(parse_run_name(text));
+  }
+  CHECK(parse_run_name("run-1-0-0"));
+}
+
+TEST_CASE("next_run_name names this process and counts up", "[cgroup]") {
+  auto first = parse_run_name(next_run_name());
+  auto second = parse_run_name(next_run_name());
+  REQUIRE(first);
+  REQUIRE(second);
+  CHECK(first->owner.pid == ::getpid());
+  CHECK(first->owner.start_ticks == second->owner.start_ticks);
+  CHECK(second->sequence == first->sequence + 1);
+  CHECK(owner_alive(first->owner));
+}
+
+TEST_CASE("owner_alive is false for a gone pid or a reused one", "[cgroup]") {
+  auto me = current_owner();
+  CHECK_FALSE(owner_alive(RunOwner{me.pid, me.start_ticks + 1}));  // same pid, other start: reused
+  CHECK_FALSE(owner_alive(RunOwner{0x3fffffff, 1}));               // beyond any pid_max
+  CHECK_FALSE(owner_alive(RunOwner{0, 0}));
+}
+
+TEST_CASE("sanitize_cgroup_name keeps [A-Za-z0-9_.-] and replaces the rest", "[cgroup]") {
+  CHECK(sanitize_cgroup_name("api-server_2.v1") == "api-server_2.v1");
+  CHECK(sanitize_cgroup_name("web/api") == "web_api");
+  CHECK(sanitize_cgroup_name("a b:c*d") == "a_b_c_d");
+  CHECK(sanitize_cgroup_name("caf\xc3\xa9") == "caf__");
+  CHECK(sanitize_cgroup_name("") == "_");
+  CHECK(sanitize_cgroup_name(".") == "_");
+  CHECK(sanitize_cgroup_name("..") == "__");
+}
+
+TEST_CASE("parse_stat_start_ticks counts fields after the last parenthesis", "[cgroup]") {
+  // Field 22 is 4242; the comm contains spaces and parentheses.
+  std::string line =
+      "1234 (evil) name (x)) S 1 1234 1234 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 4242 1000 200 "
+      "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+  CHECK(parse_stat_start_ticks(line) == std::optional<std::uint64_t>(4242));
+  CHECK(parse_stat_state(line) == std::optional<char>('S'));
+  CHECK_FALSE(parse_stat_start_ticks("1234 (short) S 1 2 3"));
+  CHECK_FALSE(parse_stat_start_ticks("no parentheses at all"));
+}

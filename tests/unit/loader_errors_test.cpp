@@ -1,0 +1,399 @@
+// Every kind of mistake in a scenario file, with the whole rendered message asserted.
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "scenario/loader.h"
+
+namespace fs = std::filesystem;
+using namespace faultline::scenario;
+
+namespace {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "faultline-loader-XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+LoadOptions test_options() {
+  LoadOptions options;
+  options.builtin_vars["faultline_dir"] = "/opt/faultline";
+  options.allocate_port = [] { return std::uint16_t{4242}; };
+  return options;
+}
+
+// All diagnostics of `toml`, rendered as `s.toml:line:col: ...` and joined by newlines.
+std::string errors_of(const std::string& toml) {
+  TempDir dir;
+  const fs::path file = dir.path() / "s.toml";
+  std::ofstream(file) << toml;
+  std::string out;
+  for (Diagnostic d : validate_scenario(file, test_options())) {
+    d.file = "s.toml";
+    if (!out.empty()) out += "\n";
+    out += d.render();
+  }
+  return out;
+}
+
+const std::string kTarget = "name = \"x\"\n[target]\ncommand = [\"true\"]\n";
+const std::string kTwo =
+    "name = \"x\"\n[[process]]\nname = \"api\"\ncommand = [\"a\"]\n"
+    "[[process]]\nname = \"db\"\ncommand = [\"d\"]\n";
+
+}  // namespace
+
+TEST_CASE("a valid file has no diagnostics", "[loader]") { CHECK(errors_of(kTarget).empty()); }
+
+TEST_CASE("unknown keys are errors with a did-you-mean hint", "[loader]") {
+  CHECK(errors_of(kTarget + "[expect]\ngraceful_ = true\n") ==
+        "s.toml:5:1: unknown key `graceful_` in [expect]; did you mean `graceful`?\n"
+        "   5 | graceful_ = true\n"
+        "     | ^");
+  CHECK(errors_of("tmeout = \"1s\"\n" + kTarget) ==
+        "s.toml:1:1: unknown key `tmeout` at the top level; did you mean `timeout`?\n"
+        "   1 | tmeout = \"1s\"\n"
+        "     | ^");
+  CHECK(errors_of(kTarget + "[expect]\nstdout.contain = \"x\"\n") ==
+        "s.toml:5:8: unknown key `contain` in [expect.stdout]; did you mean `contains`?\n"
+        "   5 | stdout.contain = \"x\"\n"
+        "     |        ^");
+  CHECK(errors_of(kTarget + "wobble = 1\n") ==
+        "s.toml:4:1: unknown key `wobble` in [target]\n"
+        "   4 | wobble = 1\n"
+        "     | ^");
+  CHECK(errors_of(kTarget + "name = \"t\"\n") ==
+        "s.toml:4:1: unknown key `name` in [target]; [target] is always named `target`; use [[process]] to "
+        "name it\n"
+        "   4 | name = \"t\"\n"
+        "     | ^");
+}
+
+TEST_CASE("a bare number where a duration is needed", "[loader]") {
+  CHECK(errors_of("timeout = 5\n" + kTarget) ==
+        "s.toml:1:11: timeout: expected a duration such as \"250ms\", \"2s\" or \"1m30s\", got the number 5 "
+        "(durations need a unit)\n"
+        "   1 | timeout = 5\n"
+        "     |           ^");
+  CHECK(errors_of(kTarget + "stop_grace = \"10\"\n") ==
+        "s.toml:4:14: target.stop_grace: expected a duration such as \"250ms\", \"2s\" or \"1m30s\", got "
+        "\"10\" "
+        "(durations need a unit)\n"
+        "   4 | stop_grace = \"10\"\n"
+        "     |              ^");
+}
+
+TEST_CASE("wrong TOML types", "[loader]") {
+  CHECK(errors_of("name = 3\n[target]\ncommand = \"./server --port 1\"\n") ==
+        "s.toml:1:8: name: expected a string, got the number 3\n"
+        "   1 | name = 3\n"
+        "     |        ^\n"
+        "s.toml:3:11: target.command: expected a command as a list of strings, such as [\"./server\", "
+        "\"--port\", "
+        "\"8080\"], got the string \"./server --port 1\"\n"
+        "   3 | command = \"./server --port 1\"\n"
+        "     |           ^");
+  CHECK(errors_of("name = \"x\"\n[process]\nname = \"a\"\ncommand = [\"a\"]\n") ==
+        "s.toml:2:1: process: expected a list of tables ([[process]]), got a table; write [[process]] "
+        "instead of "
+        "[process]\n"
+        "   2 | [process]\n"
+        "     | ^");
+  CHECK(errors_of(kTarget + "[target.limits]\npids = 0\nmemory = -1\n") ==
+        "s.toml:5:8: target.limits.pids: expected an integer of at least 1, got the number 0\n"
+        "   5 | pids = 0\n"
+        "     |        ^\n"
+        "s.toml:6:10: target.limits.memory: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", "
+        "\"max\" or a "
+        "number of bytes, got the number -1 (sizes cannot be negative)\n"
+        "   6 | memory = -1\n"
+        "     |          ^");
+}
+
+TEST_CASE("TOML syntax errors point at the parser's position", "[loader]") {
+  CHECK(errors_of("name = \"x\"\n[target\n") ==
+        "s.toml:2:8: invalid TOML: Error while parsing table header: expected ']', saw '\\n'\n"
+        "   2 | [target\n"
+        "     |        ^");
+}
+
+TEST_CASE("unknown signals, inject kinds and outcomes", "[loader]") {
+  CHECK(errors_of(kTarget + "stop_signal = \"SIGTEMR\"\n") ==
+        "s.toml:4:15: target.stop_signal: expected a signal such as \"SIGTERM\", \"TERM\" or \"15\", got "
+        "\"SIGTEMR\" "
+        "(unknown signal)\n"
+        "   4 | stop_signal = \"SIGTEMR\"\n"
+        "     |               ^");
+  CHECK(errors_of(kTarget + "[[inject]]\nkind = \"frezee\"\nat = \"ready\"\n") ==
+        "s.toml:5:8: inject.kind: unknown value \"frezee\", expected one of memory, cpu, fd, pids, signal, "
+        "freeze, hog; "
+        "did you mean \"freeze\"?\n"
+        "   5 | kind = \"frezee\"\n"
+        "     |        ^");
+  CHECK(errors_of(kTarget + "[expect]\noutcome = \"oom\"\n") ==
+        "s.toml:5:11: expect.outcome: unknown value \"oom\", expected one of exited, signaled, oom-killed, "
+        "timed-out, "
+        "any\n"
+        "   5 | outcome = \"oom\"\n"
+        "     |           ^");
+  CHECK(errors_of(kTarget + "[expect]\noutcome = \"exitd\"\n") ==
+        "s.toml:5:11: expect.outcome: unknown value \"exitd\", expected one of exited, signaled, oom-killed, "
+        "timed-out, any; did you mean \"exited\"?\n"
+        "   5 | outcome = \"exitd\"\n"
+        "     |           ^");
+}
+
+TEST_CASE("keys of another inject kind", "[loader]") {
+  CHECK(errors_of(kTarget + "[[inject]]\nkind = \"freeze\"\nat = \"1s\"\nlimit = \"64MiB\"\n") ==
+        "s.toml:7:1: key `limit` does not apply to [[inject]] of kind \"freeze\"; it belongs to kind memory "
+        "and pids\n"
+        "   7 | limit = \"64MiB\"\n"
+        "     | ^");
+}
+
+TEST_CASE("undefined variables, unset environment variables and the $${ escape", "[loader]") {
+  CHECK(errors_of("name = \"x\"\n[vars]\nport = \"auto-port\"\n[target]\ncommand = [\"s\", \"${prot}\"]\n") ==
+        "s.toml:5:17: target.command: undefined variable `prot`; did you mean `port`?\n"
+        "   5 | command = [\"s\", \"${prot}\"]\n"
+        "     |                 ^");
+  ::unsetenv("FAULTLINE_TEST_SURELY_UNSET");
+  CHECK(errors_of(kTarget + "cwd = \"${env:FAULTLINE_TEST_SURELY_UNSET}\"\n") ==
+        "s.toml:4:7: target.cwd: environment variable `FAULTLINE_TEST_SURELY_UNSET` is not set (in "
+        "`${env:FAULTLINE_TEST_SURELY_UNSET}`)\n"
+        "   4 | cwd = \"${env:FAULTLINE_TEST_SURELY_UNSET}\"\n"
+        "     |       ^");
+  CHECK(errors_of(kTarget + "user = \"${oops\"\n") ==
+        "s.toml:4:8: target.user: unterminated `${` (write `$${` for a literal `${`)\n"
+        "   4 | user = \"${oops\"\n"
+        "     |        ^");
+  CHECK(errors_of("name = \"x\"\n[vars]\na = \"${b}\"\nb = \"${a}\"\n[target]\ncommand = [\"s\"]\n") ==
+        "s.toml:3:5: vars.a: variables refer to each other in a cycle: a -> b -> a\n"
+        "   3 | a = \"${b}\"\n"
+        "     |     ^");
+  CHECK(errors_of("name = \"x\"\n[vars]\nscenario_dir = \"/\"\n[target]\ncommand = [\"s\"]\n") ==
+        "s.toml:3:1: vars.scenario_dir: `scenario_dir` is built in and cannot be redefined\n"
+        "   3 | scenario_dir = \"/\"\n"
+        "     | ^");
+  // A literal `${` needs no definition.
+  CHECK(errors_of(kTarget + "user = \"$${not_a_variable}\"\n").empty());
+}
+
+TEST_CASE("references to unknown processes", "[loader]") {
+  CHECK(errors_of(kTwo + "after = [\"apii\"]\n") ==
+        "s.toml:8:10: process.after: unknown process `apii` (processes: api, db); did you mean `api`?\n"
+        "   8 | after = [\"apii\"]\n"
+        "     |          ^");
+  CHECK(errors_of(kTwo + "[[inject]]\ninto = \"dbb\"\nkind = \"freeze\"\nat = \"1s\"\n") ==
+        "s.toml:9:8: inject.into: unknown process `dbb` (processes: api, db); did you mean `db`?\n"
+        "   9 | into = \"dbb\"\n"
+        "     |        ^");
+  CHECK(errors_of(kTwo + "[expect]\nprocess = \"web\"\n") ==
+        "s.toml:9:11: expect.process: unknown process `web` (processes: api, db)\n"
+        "   9 | process = \"web\"\n"
+        "     |           ^");
+  CHECK(errors_of(kTwo + "[[inject]]\ninto = \"db\"\nkind = \"freeze\"\nat = \"ap.ready+1s\"\n") ==
+        "s.toml:11:6: inject.at: unknown process `ap` in \"ap.ready+1s\"; did you mean `api.ready`?\n"
+        "   11 | at = \"ap.ready+1s\"\n"
+        "      |      ^");
+}
+
+TEST_CASE("a process must be named when several exist", "[loader]") {
+  CHECK(errors_of(kTwo + "[expect]\noutcome = \"exited\"\n[[inject]]\nkind = \"freeze\"\nat = \"1s\"\n") ==
+        "s.toml:8:1: [expect] needs `process`: the scenario has several processes (api, db)\n"
+        "   8 | [expect]\n"
+        "     | ^\n"
+        "s.toml:10:1: [[inject]] needs `into`: the scenario has several processes (api, db)\n"
+        "   10 | [[inject]]\n"
+        "      | ^");
+}
+
+TEST_CASE("references to unknown injections", "[loader]") {
+  const std::string hang =
+      kTarget + "[[inject]]\nname = \"db-hang\"\nkind = \"freeze\"\nat = \"1s\"\nduration = \"2s\"\n";
+  CHECK(errors_of(hang + "[[probe]]\ntcp = \"h:1\"\nduring = \"db-hnag\"\n") ==
+        "s.toml:11:10: probe.during: unknown injection `db-hnag`; did you mean `db-hang`?\n"
+        "   11 | during = \"db-hnag\"\n"
+        "      |          ^");
+  CHECK(errors_of(hang +
+                  "[[probe]]\ntcp = \"h:1\"\nduring = { from = \"hang.start\", to = \"target.start\" }\n") ==
+        "s.toml:11:19: probe.during.from: unknown injection `hang` in \"hang.start\"\n"
+        "   11 | during = { from = \"hang.start\", to = \"target.start\" }\n"
+        "      |                   ^\n"
+        "s.toml:11:38: probe.during.to: `target` is a process, it has no `.start`; use `target.ready`\n"
+        "   11 | during = { from = \"hang.start\", to = \"target.start\" }\n"
+        "      |                                      ^");
+  CHECK(errors_of(kTarget + "[[inject]]\nname = \"s\"\nkind = \"signal\"\nat = \"1s\"\n"
+                            "[[inject]]\nkind = \"freeze\"\nat = \"s.end\"\n") ==
+        "s.toml:10:6: inject.at: injection `s` has no `duration`, so `s.end` never comes\n"
+        "   10 | at = \"s.end\"\n"
+        "      |      ^");
+}
+
+TEST_CASE("cycles in `after` and in time references", "[loader]") {
+  CHECK(errors_of(kTwo + "after = [\"api\"]\n[[process]]\nname = \"web\"\ncommand = [\"w\"]\n") ==
+        "");  // db after api: no cycle
+  CHECK(errors_of("name = \"x\"\n[[process]]\nname = \"a\"\ncommand = [\"a\"]\nafter = [\"b\"]\n"
+                  "[[process]]\nname = \"b\"\ncommand = [\"b\"]\nafter = [\"a\"]\n") ==
+        "s.toml:9:10: process.after: processes wait for each other in a cycle: a -> b -> a\n"
+        "   9 | after = [\"a\"]\n"
+        "     |          ^");
+  CHECK(errors_of(kTarget + "after = [\"target\"]\n") ==
+        "s.toml:4:10: process.after: process `target` cannot wait for itself\n"
+        "   4 | after = [\"target\"]\n"
+        "     |          ^");
+  CHECK(errors_of(kTarget +
+                  "[[inject]]\nname = \"x\"\nkind = \"freeze\"\nat = \"y.start\"\nduration = \"1s\"\n"
+                  "[[inject]]\nname = \"y\"\nkind = \"freeze\"\nat = \"x.end+1s\"\nduration = \"1s\"\n") ==
+        "s.toml:7:6: inject.at: injections are timed relative to each other in a cycle: x -> y -> x\n"
+        "   7 | at = \"y.start\"\n"
+        "     |      ^");
+}
+
+TEST_CASE("impossible windows", "[loader]") {
+  CHECK(errors_of(kTarget +
+                  "[[probe]]\ntcp = \"h:1\"\nduring = { from = \"ready+5s\", to = \"ready+1s\" }\n") ==
+        "s.toml:6:36: probe.during: the window ends (\"ready+1s\") before it starts (\"ready+5s\")\n"
+        "   6 | during = { from = \"ready+5s\", to = \"ready+1s\" }\n"
+        "     |                                    ^");
+  // Resolved through an injection: h ends at ready+3s.
+  CHECK(errors_of(kTarget +
+                  "[[inject]]\nname = \"h\"\nkind = \"freeze\"\nat = \"ready+1s\"\nduration = \"2s\"\n"
+                  "[chaos]\nwindow = { from = \"h.end\", to = \"ready+3s\" }\n") ==
+        "s.toml:10:33: chaos.window: the window is empty: \"h.end\" and \"ready+3s\" are the same time\n"
+        "   10 | window = { from = \"h.end\", to = \"ready+3s\" }\n"
+        "      |                                 ^");
+  // Different anchors cannot be compared at load time.
+  CHECK(errors_of(kTarget + "[[probe]]\ntcp = \"h:1\"\nduring = { from = \"ready+5s\", to = \"1s\" }\n")
+            .empty());
+}
+
+TEST_CASE("duplicate names", "[loader]") {
+  CHECK(errors_of(kTwo + "[[process]]\nname = \"api\"\nshell = \"x\"\n") ==
+        "s.toml:9:8: duplicate process name `api` (first defined on line 2)\n"
+        "   9 | name = \"api\"\n"
+        "     |        ^");
+  CHECK(errors_of(kTarget + "[[inject]]\nname = \"f\"\nkind = \"freeze\"\nat = \"1s\"\n"
+                            "[[inject]]\nname = \"f\"\nkind = \"freeze\"\nat = \"2s\"\n") ==
+        "s.toml:9:8: duplicate injection name `f` (first defined on line 4)\n"
+        "   9 | name = \"f\"\n"
+        "     |        ^");
+}
+
+TEST_CASE("missing required keys", "[loader]") {
+  CHECK(errors_of("[target]\ncommand = [\"x\"]\n") == "s.toml: missing required key `name` at the top level");
+  CHECK(errors_of("name = \"x\"\n") ==
+        "s.toml: no process to run: add a [target] table or [[process]] tables");
+  CHECK(errors_of("name = \"x\"\n[[process]]\ncwd = \"/\"\n") ==
+        "s.toml:2:1: missing required key `name` in [[process]]\n"
+        "   2 | [[process]]\n"
+        "     | ^\n"
+        "s.toml:2:1: [[process]] needs one of `command` or `shell`\n"
+        "   2 | [[process]]\n"
+        "     | ^");
+  CHECK(errors_of(kTarget + "shell = \"x\"\n") ==
+        "s.toml:4:9: `command` and `shell` cannot both be given in [target]; choose one of `command` or "
+        "`shell`\n"
+        "   4 | shell = \"x\"\n"
+        "     |         ^");
+  CHECK(errors_of(kTarget + "[[inject]]\nduration = \"1s\"\n") ==
+        "s.toml:4:1: missing required key `at` in [[inject]]\n"
+        "   4 | [[inject]]\n"
+        "     | ^\n"
+        "s.toml:4:1: missing required key `kind` in [[inject]]\n"
+        "   4 | [[inject]]\n"
+        "     | ^");
+  CHECK(errors_of(kTarget + "[[inject]]\nkind = \"memory\"\nat = \"1s\"\n") ==
+        "s.toml:4:1: [[inject]] of kind \"memory\" needs at least one of `limit` or `high`\n"
+        "   4 | [[inject]]\n"
+        "     | ^");
+}
+
+TEST_CASE("invalid regular expressions are reported where they are written", "[loader]") {
+  CHECK(errors_of(kTarget + "[expect]\nstderr.not_matches = \"panic(\"\n") ==
+        "s.toml:5:22: expect.stderr.not_matches: invalid regular expression \"panic(\": Mismatched '(' and "
+        "')' in "
+        "regular expression\n"
+        "   5 | stderr.not_matches = \"panic(\"\n"
+        "     |                      ^");
+}
+
+TEST_CASE("[target] and [[process]] exclude each other", "[loader]") {
+  CHECK(errors_of(kTarget + "[[process]]\nname = \"b\"\ncommand = [\"b\"]\n") ==
+        "s.toml:2:1: [target] and [[process]] cannot both be given; name the target in a [[process]] table\n"
+        "   2 | [target]\n"
+        "     | ^");
+}
+
+TEST_CASE("every problem of a file is reported, in file order", "[loader]") {
+  const std::string text =
+      "name = \"many\"\n"
+      "timeout = 30\n"
+      "[target]\n"
+      "command = [\"x\"]\n"
+      "stop_signal = \"SIGNOPE\"\n"
+      "[[inject]]\n"
+      "kind = \"memory\"\n"
+      "limit = \"lots\"\n"
+      "at = \"redy+1s\"\n"
+      "[expect]\n"
+      "graceful = \"yes\"\n";
+  CHECK(errors_of(text) ==
+        "s.toml:2:11: timeout: expected a duration such as \"250ms\", \"2s\" or \"1m30s\", got the number 30 "
+        "(durations need a unit)\n"
+        "   2 | timeout = 30\n"
+        "     |           ^\n"
+        "s.toml:5:15: target.stop_signal: expected a signal such as \"SIGTERM\", \"TERM\" or \"15\", got "
+        "\"SIGNOPE\" "
+        "(unknown signal)\n"
+        "   5 | stop_signal = \"SIGNOPE\"\n"
+        "     |               ^\n"
+        "s.toml:8:9: inject.limit: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", \"max\" or a "
+        "number of "
+        "bytes, got \"lots\"\n"
+        "   8 | limit = \"lots\"\n"
+        "     |         ^\n"
+        "s.toml:9:6: inject.at: expected a time such as \"2s\", \"ready+2s\", \"api.ready+1s\" or "
+        "\"squeeze.end\", "
+        "got \"redy+1s\"\n"
+        "   9 | at = \"redy+1s\"\n"
+        "     |      ^\n"
+        "s.toml:11:12: expect.graceful: expected true or false, got the string \"yes\"\n"
+        "   11 | graceful = \"yes\"\n"
+        "      |            ^");
+}
+
+TEST_CASE("load_scenario throws LoadError carrying every diagnostic", "[loader]") {
+  TempDir dir;
+  const fs::path file = dir.path() / "bad.toml";
+  std::ofstream(file) << "name = 1\ntimeout = 2\n[target]\ncommand = [\"x\"]\n";
+  try {
+    load_scenario(file, test_options());
+    FAIL("no LoadError");
+  } catch (const LoadError& e) {
+    REQUIRE(e.diagnostics().size() == 2);
+    CHECK(e.diagnostics()[0].pos.line == 1);
+    CHECK(e.diagnostics()[1].pos.line == 2);
+    CHECK(std::string(e.what()) == e.diagnostics()[0].render() + "\n" + e.diagnostics()[1].render());
+  }
+  CHECK(validate_scenario(dir.path() / "missing.toml", test_options()).at(0).render() ==
+        (dir.path() / "missing.toml").string() +
+            ": cannot read the scenario file: No such file or directory");
+}
+
+TEST_CASE("the caret keeps tabs so it lines up", "[loader]") {
+  Diagnostic d{"f.toml", {2, 3}, "bad", "", "\tx = 1"};
+  CHECK(d.render() == "f.toml:2:3: bad\n   2 | \tx = 1\n     | \t ^");
+}

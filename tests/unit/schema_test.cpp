@@ -1,0 +1,117 @@
+// The JSON Schema generated from the format description.
+#include "scenario/schema.h"
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "scenario/spec.h"
+
+namespace fs = std::filesystem;
+using namespace faultline::scenario;
+
+namespace {
+
+const fs::path kFixtures = fs::path(__FILE__).parent_path() / "fixtures";
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "faultline-schema-XXXXXX").string();
+    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+int run(const std::string& command) {
+  const int status = std::system(command.c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+bool python_has(const std::string& modules) {
+  return run("python3 -c 'import " + modules + "' >/dev/null 2>&1") == 0;
+}
+
+}  // namespace
+
+TEST_CASE("the schema is valid JSON and lists every top-level key", "[schema]") {
+  if (!python_has("json")) {
+    WARN("skipped: python3 is not available to parse the schema");
+    return;
+  }
+  TempDir dir;
+  const fs::path schema = dir.path() / "schema.json";
+  const fs::path keys = dir.path() / "keys.txt";
+  std::ofstream(schema) << scenario_json_schema();
+  REQUIRE(run("python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
+              "assert d[\"$schema\"] == \"http://json-schema.org/draft-07/schema#\"; "
+              "open(sys.argv[2], \"w\").write(\"\\n\".join(d[\"properties\"]))' " +
+              schema.string() + " " + keys.string()) == 0);
+  std::ifstream in(keys);
+  std::vector<std::string> listed;
+  for (std::string line; std::getline(in, line);) listed.push_back(line);
+  std::vector<std::string> described;
+  for (const auto& key : spec::scenario_spec().keys) described.emplace_back(key.name);
+  CHECK(listed == described);
+  for (const char* key : {"name", "timeout", "duration", "vars", "target", "process", "inject", "expect",
+                          "probe", "chaos", "on_timeout"})
+    CHECK(std::find(listed.begin(), listed.end(), key) != listed.end());
+}
+
+TEST_CASE("the duration pattern rejects bare numbers", "[schema]") {
+  const std::regex duration(kDurationPattern, std::regex::ECMAScript);
+  for (const char* ok : {"250ms", "2s", "1m30s", "1h", "1.5s", "100us", "${timeout}"})
+    CHECK(std::regex_match(ok, duration));
+  for (const char* bad : {"5", "1.5", "", "2 s", "s", "-1s", "5x"})
+    CHECK_FALSE(std::regex_match(bad, duration));
+
+  const std::regex size(kSizePattern, std::regex::ECMAScript);
+  for (const char* ok : {"64MiB", "1GiB", "100MB", "0B", "max", "4096", "1.5GiB"})
+    CHECK(std::regex_match(ok, size));
+  for (const char* bad : {"lots", "-1MiB", "64 MiB", "MiB"}) CHECK_FALSE(std::regex_match(bad, size));
+}
+
+TEST_CASE("the example scenarios validate against the schema, and mistakes do not", "[schema]") {
+  if (!python_has("json, tomllib, jsonschema")) {
+    WARN("skipped: python3 with tomllib and jsonschema is needed to validate TOML against the schema");
+    return;
+  }
+  TempDir dir;
+  const fs::path schema = dir.path() / "schema.json";
+  std::ofstream(schema) << scenario_json_schema();
+  const auto validates = [&](const fs::path& toml) {
+    return run("python3 -c 'import json,sys,tomllib,jsonschema; "
+               "jsonschema.Draft7Validator(json.load(open(sys.argv[1]))).validate(tomllib.load(open(sys.argv["
+               "2], \"rb\")))' " +
+               schema.string() + " " + toml.string() + " >/dev/null 2>&1") == 0;
+  };
+  CHECK(validates(kFixtures / "full.toml"));
+  CHECK(validates(kFixtures / "minimal.toml"));
+  const std::vector<std::string> mistakes = {
+      "name = \"x\"\ntimeout = 5\n[target]\ncommand = [\"a\"]\n",                 // bare number
+      "name = \"x\"\ntimeout = \"5\"\n[target]\ncommand = [\"a\"]\n",             // no unit
+      "name = \"x\"\n[target]\ncommand = [\"a\"]\n[expect]\ngraceful_ = true\n",  // unknown key
+      "name = \"x\"\n[target]\ncommand = [\"a\"]\nshell = \"a\"\n",               // both
+      "[target]\ncommand = [\"a\"]\n",                                            // no name
+      "name = \"x\"\n[target]\ncommand = [\"a\"]\n[[inject]]\nkind = \"freeze\"\nat = \"1s\"\nlimit = 3\n",
+      "name = \"x\"\n[target]\ncommand = [\"a\"]\n[[inject]]\nkind = \"pids\"\nat = \"1s\"\nlimit = "
+      "\"4MiB\"\n",
+      "name = \"x\"\n[target]\ncommand = [\"a\"]\n[expect]\noutcome = \"exitd\"\n",
+  };
+  for (std::size_t i = 0; i < mistakes.size(); ++i) {
+    const fs::path file = dir.path() / ("bad" + std::to_string(i) + ".toml");
+    std::ofstream(file) << mistakes[i];
+    INFO(mistakes[i]);
+    CHECK_FALSE(validates(file));
+  }
+}

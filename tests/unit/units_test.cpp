@@ -1,0 +1,157 @@
+#include "common/units.h"
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <csignal>
+
+using namespace faultline;
+using namespace std::chrono_literals;
+
+namespace {
+std::string why_duration(std::string_view text) {
+  std::string why;
+  REQUIRE_FALSE(parse_duration(text, &why));
+  return why;
+}
+std::string why_size(std::string_view text) {
+  std::string why;
+  REQUIRE_FALSE(parse_size(text, &why));
+  return why;
+}
+std::string why_cpu(std::string_view text) {
+  std::string why;
+  REQUIRE_FALSE(parse_cpu(text, &why));
+  return why;
+}
+std::string why_signal(std::string_view text) {
+  std::string why;
+  REQUIRE_FALSE(parse_signal(text, &why));
+  return why;
+}
+}  // namespace
+
+TEST_CASE("parse_duration accepts every unit, compounds and fractions", "[units]") {
+  CHECK(parse_duration("250ms") == Duration(250ms));
+  CHECK(parse_duration("2s") == Duration(2s));
+  CHECK(parse_duration("1m30s") == Duration(90s));
+  CHECK(parse_duration("1h") == Duration(1h));
+  CHECK(parse_duration("1.5s") == Duration(1500ms));
+  CHECK(parse_duration("100us") == Duration(100us));
+  CHECK(parse_duration("7ns") == Duration(7ns));
+  CHECK(parse_duration("1h2m3s4ms") == Duration(1h + 2min + 3s + 4ms));
+  CHECK(parse_duration("0s") == Duration(0));
+  CHECK(parse_duration("0.25m") == Duration(15s));
+}
+
+TEST_CASE("parse_duration rejects bare numbers, bad units, negatives and overflow", "[units]") {
+  CHECK(why_duration("5") ==
+        R"(expected a duration such as "250ms", "2s" or "1m30s", got "5" (durations need a unit))");
+  CHECK(why_duration("1m30") ==
+        R"(expected a duration such as "250ms", "2s" or "1m30s", got "1m30" (durations need a unit))");
+  CHECK(why_duration("5x") == R"(expected a duration such as "250ms", "2s" or "1m30s", got "5x" )"
+                              R"((unknown unit `x`; units are ns, us, ms, s, m, h))");
+  CHECK(why_duration("-1s") ==
+        R"(expected a duration such as "250ms", "2s" or "1m30s", got "-1s" (durations cannot be negative))");
+  CHECK(why_duration("999999999h") ==
+        R"(expected a duration such as "250ms", "2s" or "1m30s", got "999999999h" (too large))");
+  CHECK(why_duration("") == R"(expected a duration such as "250ms", "2s" or "1m30s", got "" (empty))");
+  CHECK(why_duration("s") == R"(expected a duration such as "250ms", "2s" or "1m30s", got "s")");
+  CHECK(why_duration("1.s") == R"(expected a duration such as "250ms", "2s" or "1m30s", got "1.s")");
+  CHECK(why_duration(" 2s") == R"(expected a duration such as "250ms", "2s" or "1m30s", got " 2s")");
+}
+
+TEST_CASE("parse_size accepts binary and SI units, max and plain bytes", "[units]") {
+  CHECK(parse_size("64MiB") == 64u << 20);
+  CHECK(parse_size("1GiB") == 1u << 30);
+  CHECK(parse_size("512KiB") == 512u << 10);
+  CHECK(parse_size("100MB") == 100'000'000u);
+  CHECK(parse_size("0B") == 0u);
+  CHECK(parse_size("max") == kUnlimited);
+  CHECK(parse_size("4096") == 4096u);
+  CHECK(parse_size("1.5GiB") == (3ull << 30) / 2);
+  CHECK(parse_size("2TiB") == 2ull << 40);
+  CHECK(parse_size("1k") == 1000u);
+}
+
+TEST_CASE("parse_size rejects negatives, unknown units, fractional bytes and overflow", "[units]") {
+  const std::string expected =
+      R"(expected a size such as "64MiB", "512KiB", "100MB", "max" or a number of bytes)";
+  CHECK(why_size("-1MiB") == expected + R"(, got "-1MiB" (sizes cannot be negative))");
+  CHECK(why_size("5XB") ==
+        expected + R"(, got "5XB" (unknown unit `XB`; units are B, KiB, MiB, GiB, TiB, KB, MB, GB, TB))");
+  CHECK(why_size("1.5") == expected + R"(, got "1.5" (a number of bytes must be whole))");
+  CHECK(why_size("99999999TiB") == expected + R"(, got "99999999TiB" (too large))");
+  CHECK(why_size("18446744073709551615") == expected + R"(, got "18446744073709551615" (too large))");
+  CHECK(why_size("MiB") == expected + R"(, got "MiB")");
+  CHECK(why_size("") == expected + R"(, got "" (empty))");
+}
+
+TEST_CASE("parse_cpu reads percent, CPUs and max", "[units]") {
+  CHECK(parse_cpu("50%") == 0.5);
+  CHECK(parse_cpu("1.5") == 1.5);
+  CHECK(parse_cpu("250%") == 2.5);
+  CHECK(std::isinf(*parse_cpu("max")));
+  const std::string expected = R"(expected a CPU amount such as "50%", "1.5" or "max")";
+  CHECK(why_cpu("0%") == expected + R"(, got "0%" (must be more than 0))");
+  CHECK(why_cpu("-1") == expected + R"(, got "-1" (CPU amounts cannot be negative))");
+  CHECK(why_cpu("50 %") == expected + R"(, got "50 %")");
+  CHECK(why_cpu("half") == expected + R"(, got "half")");
+  CHECK(why_cpu("99999999") == expected + R"(, got "99999999" (too large))");
+}
+
+TEST_CASE("parse_signal reads names with or without SIG, any case, numbers and real-time signals",
+          "[units]") {
+  CHECK(parse_signal("SIGTERM") == SIGTERM);
+  CHECK(parse_signal("TERM") == SIGTERM);
+  CHECK(parse_signal("sigterm") == SIGTERM);
+  CHECK(parse_signal("15") == 15);
+  CHECK(parse_signal("SIGKILL") == SIGKILL);
+  CHECK(parse_signal("QUIT") == SIGQUIT);
+  CHECK(parse_signal("SIGSYS") == SIGSYS);
+  CHECK(parse_signal("SIGRTMIN") == SIGRTMIN);
+  CHECK(parse_signal("SIGRTMIN+2") == SIGRTMIN + 2);
+  CHECK(parse_signal("RTMAX-1") == SIGRTMAX - 1);
+  const std::string expected = R"(expected a signal such as "SIGTERM", "TERM" or "15")";
+  CHECK(why_signal("SIGTEMR") == expected + R"(, got "SIGTEMR" (unknown signal))");
+  CHECK(why_signal("0") ==
+        expected + R"(, got "0" (signal numbers go from 1 to )" + std::to_string(SIGRTMAX) + ")");
+  CHECK(why_signal("65") ==
+        expected + R"(, got "65" (signal numbers go from 1 to )" + std::to_string(SIGRTMAX) + ")");
+  CHECK(why_signal("SIGRTMIN+99") == expected + R"(, got "SIGRTMIN+99" (unknown signal))");
+  CHECK(why_signal("-9") == expected + R"(, got "-9" (unknown signal))");
+  CHECK(why_signal("") == expected + R"(, got "" (empty))");
+}
+
+TEST_CASE("format functions print what the parsers read back", "[units]") {
+  CHECK(format_duration(1500ms) == "1.5s");
+  CHECK(format_duration(250ms) == "250ms");
+  CHECK(format_duration(90s) == "1m30s");
+  CHECK(format_duration(1h) == "1h");
+  CHECK(format_duration(100us) == "100us");
+  CHECK(format_duration(Duration(0)) == "0s");
+  CHECK(format_duration(1h + 500ms) == "1h0.5s");
+  for (Duration d :
+       {Duration(1500ms), Duration(90s), Duration(1h + 500ms), Duration(7ns), Duration(1234567us)})
+    CHECK(parse_duration(format_duration(d)) == d);
+
+  CHECK(format_size(64u << 20) == "64MiB");
+  CHECK(format_size((3ull << 30) / 2) == "1.5GiB");
+  CHECK(format_size(kUnlimited) == "max");
+  CHECK(format_size(0) == "0B");
+  CHECK(format_size(1000) == "1000B");
+  CHECK(format_cpu(0.5) == "50%");
+  CHECK(format_cpu(1.5) == "150%");
+  CHECK(format_cpu(std::numeric_limits<double>::infinity()) == "max");
+  CHECK(parse_cpu(format_cpu(0.125)) == 0.125);
+
+  CHECK(signal_name(SIGTERM) == "SIGTERM");
+  CHECK(signal_name(SIGABRT) == "SIGABRT");
+  CHECK(signal_name(SIGCHLD) == "SIGCHLD");
+  CHECK(signal_name(SIGRTMIN + 3) == "SIGRTMIN+3");
+  CHECK(signal_name(SIGRTMAX) == "SIGRTMAX");
+  CHECK(signal_name(99) == "signal 99");
+  for (int signo = 1; signo <= SIGRTMAX; ++signo) {
+    if (signo == 32 || signo == 33) continue;  // glibc's internal signals: no name
+    CHECK(parse_signal(signal_name(signo)) == signo);
+  }
+}

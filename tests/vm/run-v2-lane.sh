@@ -1,0 +1,301 @@
+#!/usr/bin/env bash
+# The cgroup v2 lane: boots Debian's 6.1 kernel in QEMU with only cgroup2 mounted and runs the
+# integration and e2e test binaries there, so the v2 backend is tested on a real v2 kernel even
+# when the host is hybrid or v1.
+#
+# usage: run-v2-lane.sh INTEGRATION_TESTS E2E_TESTS FAULTLINE FAULTLINE_PAYLOAD SOURCE_DIR
+#
+# Environment (all optional):
+#   FAULTLINE_VM_CACHE    where the kernel is kept (default ${XDG_CACHE_HOME:-$HOME/.cache}/faultline/vm)
+#   FAULTLINE_VM_KERNEL   use this vmlinuz instead of downloading one
+#   FAULTLINE_VM_ACCEL    kvm or tcg (default: kvm when /dev/kvm really works, else tcg)
+#   FAULTLINE_VM_TIMEOUT  wall-clock limit for the guest in seconds (default 1200)
+#   FAULTLINE_VM_LOG      console log file (default: vm-cgroup-v2.log beside INTEGRATION_TESTS)
+#   FAULTLINE_VM_KEEP     set to 1 to keep the initramfs work directory for inspection
+set -euo pipefail
+
+readonly MARKER=FAULTLINE-VM
+
+say() { echo "run-v2-lane: $*"; }
+fail() {
+  echo "run-v2-lane: error: $*" >&2
+  exit 1
+}
+
+if [ $# -ne 5 ]; then
+  echo "usage: $0 INTEGRATION_TESTS E2E_TESTS FAULTLINE FAULTLINE_PAYLOAD SOURCE_DIR" >&2
+  exit 2
+fi
+
+absolute() { readlink -f -- "$1"; }
+integration_bin=$(absolute "$1")
+e2e_bin=$(absolute "$2")
+faultline_bin=$(absolute "$3")
+payload_bin=$(absolute "$4")
+source_dir=$(absolute "$5")
+for bin in "$integration_bin" "$e2e_bin" "$faultline_bin" "$payload_bin"; do
+  [ -x "$bin" ] || fail "$bin is not an executable file"
+done
+[ -d "$source_dir" ] || fail "source directory $source_dir does not exist"
+
+# ---- host tools ---------------------------------------------------------------------------------
+need() {  # need COMMAND DEBIAN_PACKAGE
+  command -v "$1" >/dev/null 2>&1 || fail "$1 not found: install the Debian package $2 (apt-get install $2)"
+}
+need qemu-system-x86_64 qemu-system-x86
+need cpio cpio
+need gzip gzip
+need ldd libc-bin
+need timeout coreutils
+busybox=/bin/busybox
+[ -x "$busybox" ] || fail "$busybox not found: install the Debian package busybox-static"
+# The guest has no libc of its own for busybox: it must be the static build.
+if ldd "$busybox" >/dev/null 2>&1; then
+  fail "$busybox is dynamically linked: install busybox-static (it replaces busybox)"
+fi
+
+# ---- kernel -------------------------------------------------------------------------------------
+cache_dir=${FAULTLINE_VM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/faultline/vm}
+
+find_kernel() {
+  if [ -n "${FAULTLINE_VM_KERNEL:-}" ]; then
+    [ -r "$FAULTLINE_VM_KERNEL" ] || fail "FAULTLINE_VM_KERNEL=$FAULTLINE_VM_KERNEL is not readable"
+    echo "$FAULTLINE_VM_KERNEL"
+    return
+  fi
+  need apt-cache apt
+  need dpkg-deb dpkg
+  local package
+  package=$(apt-cache depends linux-image-amd64 2>/dev/null |
+    awk '$1 == "Depends:" && $2 ~ /^linux-image-6\.1\.0-.*-amd64$/ { print $2; exit }') || true
+  if [ -z "$package" ]; then
+    # Offline or no package lists: any 6.1 kernel fetched earlier still does the job.
+    local cached
+    cached=$(ls -1d "$cache_dir"/linux-image-6.1.0-*-amd64/boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$cached" ] || fail "apt-cache depends linux-image-amd64 names no linux-image-6.1.0-*-amd64 package \
+(run apt-get update, or set FAULTLINE_VM_KERNEL to a vmlinuz)"
+    echo "$cached"
+    return
+  fi
+  local dest="$cache_dir/$package"
+  local kernel
+  kernel=$(ls -1 "$dest"/boot/vmlinuz-* 2>/dev/null | head -n 1) || true
+  if [ -z "$kernel" ]; then
+    say "downloading $package into $cache_dir" >&2
+    mkdir -p "$cache_dir"
+    local staging
+    staging=$(mktemp -d "$cache_dir/.download.XXXXXX")
+    (cd "$staging" && apt-get download "$package" >&2) || {
+      rm -rf "$staging"
+      fail "apt-get download $package failed"
+    }
+    # Only the kernel image is needed: everything the guest uses (cgroups, 8250 serial,
+    # initramfs) is built in, so the 400 MB of modules stay in the .deb.
+    mkdir -p "$staging/tree"
+    dpkg-deb --fsys-tarfile "$staging"/"$package"_*.deb | tar -x -C "$staging/tree" --wildcards './boot/vmlinuz-*' ||
+      {
+        rm -rf "$staging"
+        fail "extracting the kernel from $package failed"
+      }
+    rm -rf "$dest"
+    mv "$staging/tree" "$dest"
+    rm -rf "$staging"
+    kernel=$(ls -1 "$dest"/boot/vmlinuz-* | head -n 1)
+  fi
+  echo "$kernel"
+}
+kernel=$(find_kernel)
+say "kernel: $kernel"
+
+# ---- initramfs ----------------------------------------------------------------------------------
+work_dir=$(mktemp -d "${TMPDIR:-/tmp}/faultline-vm.XXXXXX")
+cleanup() {
+  if [ "${FAULTLINE_VM_KEEP:-0}" = 1 ]; then say "kept $work_dir"; else rm -rf "$work_dir"; fi
+}
+trap cleanup EXIT
+root="$work_dir/root"
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,run,root,etc}
+
+cp "$busybox" "$root/bin/busybox"
+while read -r applet; do
+  [ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
+done < <("$busybox" --list-full)
+
+# Copies a host file to the same absolute path in the guest (through symlinks: the guest tree
+# is plain directories, so /lib and /usr/lib may both appear).
+copy_same_path() {
+  local target="$root$1"
+  mkdir -p "$(dirname "$target")"
+  rm -f "$target"  # never write through a busybox applet link
+  cp -L "$1" "$target"
+}
+
+copy_binary() {
+  copy_same_path "$1"
+  # Debug info makes the initramfs several times larger and slower to unpack under TCG.
+  if command -v strip >/dev/null 2>&1; then strip --strip-debug "$root$1" 2>/dev/null || true; fi
+  local lib
+  # ldd lines: "libx.so => /path (addr)", "/lib64/ld-linux-x86-64.so.2 (addr)", "linux-vdso.so.1 (addr)".
+  while read -r lib; do
+    [ -f "$root$lib" ] || copy_same_path "$lib"
+  done < <(ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+}
+for bin in "$integration_bin" "$e2e_bin" "$faultline_bin" "$payload_bin"; do
+  copy_binary "$bin"
+done
+if [ -d "$source_dir/scenarios" ]; then
+  mkdir -p "$root$source_dir"
+  cp -a "$source_dir/scenarios" "$root$source_dir/"
+fi
+
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+
+quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
+
+{
+  cat <<'EOF'
+#!/bin/sh
+# PID 1 of the v2 lane guest: set up a pure cgroup v2 system, run the test binaries, power off.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs tmpfs /dev/shm
+# A build tree under /tmp was copied into the initramfs at its host path: keep it visible.
+# (The initramfs root is itself a writable tmpfs.)
+[ -z "$(ls -A /tmp)" ] && mount -t tmpfs tmpfs /tmp
+mount -t tmpfs tmpfs /run
+echo "FAULTLINE-VM-BOOTED $(uname -r)"
+
+setup_failed() {
+  echo "FAULTLINE-VM-SETUP-FAILED $*"
+  poweroff -f
+}
+# The mount options systemd uses on pure v2 hosts.
+mount -t cgroup2 -o nsdelegate,memory_recursiveprot cgroup2 /sys/fs/cgroup || setup_failed "mount cgroup2"
+for controller in cpuset cpu io memory pids; do
+  echo "+$controller" >/sys/fs/cgroup/cgroup.subtree_control || setup_failed "enable +$controller"
+done
+echo "FAULTLINE-VM-INFO cgroup.controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+echo "FAULTLINE-VM-INFO cgroup.subtree_control: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
+ip link set lo up || setup_failed "ip link set lo up"
+# Only emergencies on the console from here on: OOM-killer reports would otherwise land in the
+# middle of test output lines. They are in the dmesg dump printed after a failure.
+echo 1 >/proc/sys/kernel/printk
+cd /root
+
+any_failed=0
+run() {
+  name=$1
+  shift
+  echo "FAULTLINE-VM-BEGIN $name"
+  "$@" </dev/null 2>&1
+  code=$?
+  echo "FAULTLINE-VM-RESULT $name $code"
+  [ "$code" = 0 ] || any_failed=1
+}
+EOF
+  echo "export FAULTLINE_BIN=$(quote "$faultline_bin")"
+  echo "export FAULTLINE_PAYLOAD=$(quote "$payload_bin")"
+  echo "export FAULTLINE_SOURCE_DIR=$(quote "$source_dir")"
+  echo "run integration $(quote "$integration_bin")"
+  echo "run e2e $(quote "$e2e_bin")"
+  cat <<'EOF'
+if [ "$any_failed" = 1 ]; then
+  echo "FAULTLINE-VM-DMESG (the kernel log since /init started, last 60 lines)"
+  dmesg | sed -n '/Run \/init as init process/,$p' | tail -n 60
+fi
+echo "FAULTLINE-VM-DONE"
+poweroff -f
+EOF
+} >"$root/init"
+chmod 755 "$root/init"
+
+initrd="$work_dir/initrd.gz"
+(cd "$root" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) >"$initrd"
+say "initramfs: $(du -h "$initrd" | cut -f1) compressed"
+
+# ---- boot ---------------------------------------------------------------------------------------
+# A usable /dev/kvm is not proven by opening it, nor by QEMU creating a KVM machine: in some
+# sandboxes the firmware runs but the kernel hangs right after decompressing. So boot this kernel
+# with a two-line init under KVM once per host boot and remember the answer.
+kvm_usable() {
+  [ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
+  local boot_id verdict_file probe_dir
+  boot_id=$(cat /proc/sys/kernel/random/boot_id 2>/dev/null || echo unknown)
+  verdict_file="$cache_dir/kvm-probe.$boot_id"
+  if [ ! -f "$verdict_file" ]; then
+    probe_dir="$work_dir/kvm-probe"
+    mkdir -p "$probe_dir/root/bin"
+    cp "$busybox" "$probe_dir/root/bin/busybox"
+    printf '#!/bin/busybox sh\n/bin/busybox echo %s-KVM-PROBE-OK\n/bin/busybox poweroff -f\n' "$MARKER" \
+      >"$probe_dir/root/init"
+    chmod 755 "$probe_dir/root/init"
+    (cd "$probe_dir/root" && find . -print0 | cpio --null -o -H newc --quiet | gzip -1) >"$probe_dir/initrd.gz"
+    timeout -k 5 30 qemu-system-x86_64 -accel kvm -cpu host -m 256 -nographic -no-reboot \
+      -kernel "$kernel" -initrd "$probe_dir/initrd.gz" -append "console=ttyS0 quiet panic=-1" \
+      </dev/null >"$probe_dir/console" 2>&1 || true
+    mkdir -p "$cache_dir"
+    if grep -a -q "$MARKER-KVM-PROBE-OK" "$probe_dir/console"; then
+      echo kvm >"$verdict_file"
+    else
+      echo tcg >"$verdict_file"
+    fi
+    say "KVM probe: $(cat "$verdict_file") (remembered in $verdict_file until the host reboots)"
+  fi
+  [ "$(cat "$verdict_file")" = kvm ]
+}
+accel=${FAULTLINE_VM_ACCEL:-}
+if [ -z "$accel" ]; then
+  if kvm_usable; then accel=kvm; else accel=tcg; fi
+fi
+case "$accel" in
+  kvm) accel_args=(-accel kvm -cpu host) ;;
+  tcg) accel_args=(-accel tcg) ;;
+  *) fail "FAULTLINE_VM_ACCEL must be kvm or tcg, not $accel" ;;
+esac
+
+vm_timeout=${FAULTLINE_VM_TIMEOUT:-1200}
+log=${FAULTLINE_VM_LOG:-$(dirname "$integration_bin")/vm-cgroup-v2.log}
+say "booting under $accel (timeout ${vm_timeout}s), console log: $log"
+start=$(date +%s)
+set +e
+timeout -k 10 "$vm_timeout" qemu-system-x86_64 "${accel_args[@]}" -m 2048 -smp 2 -nographic -no-reboot \
+  -kernel "$kernel" -initrd "$initrd" -append "console=ttyS0 quiet panic=-1" </dev/null 2>&1 |
+  sed -u -e 's/\r$//' -e 's/\x1b\[[0-9;?]*[A-Za-z]//g' -e 's/\x1bc//g' | tee "$log"
+qemu_status=${PIPESTATUS[0]}
+set -e
+elapsed=$(($(date +%s) - start))
+say "guest ran for ${elapsed}s under $accel; qemu exit status $qemu_status"
+
+# ---- verdict ------------------------------------------------------------------------------------
+result_of() {  # prints the exit code the guest reported for $1, or nothing
+  grep -a -o "$MARKER-RESULT $1 [0-9]*" "$log" | tail -n 1 | awk '{ print $3 }'
+}
+timed_out=0
+if [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ]; then timed_out=1; fi
+if ! grep -a -q "$MARKER-BOOTED" "$log"; then
+  [ "$timed_out" = 1 ] && fail "the guest did not reach /init within ${vm_timeout}s (see the console output above)"
+  fail "the guest never reached /init: kernel panic or QEMU failure (qemu exit status $qemu_status; see the console output above)"
+fi
+if setup=$(grep -a "$MARKER-SETUP-FAILED" "$log"); then
+  fail "guest setup failed: ${setup#*SETUP-FAILED }"
+fi
+[ "$timed_out" = 1 ] && say "FAIL: the guest did not power off within ${vm_timeout}s (a hung test? FAULTLINE_VM_TIMEOUT raises the limit)"
+verdict=$timed_out
+for name in integration e2e; do
+  code=$(result_of "$name")
+  if [ -z "$code" ]; then
+    say "FAIL: $name printed no result marker (crashed the guest, hung, or the guest panicked)"
+    verdict=1
+  elif [ "$code" != 0 ]; then
+    say "FAIL: $name exited with $code in the guest"
+    verdict=1
+  else
+    say "ok: $name exited with 0 in the guest"
+  fi
+done
+exit "$verdict"

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# One entry point for a fresh Debian 12 machine (as root):
+#   tools/setup.sh examples   install what is missing, build, run the bundled example scenarios
+#   tools/setup.sh test       install what is missing, build (plain and ASan+UBSan), run every test
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+mode=${1:-}
+jobs=$(nproc)
+
+build_packages=(build-essential cmake ninja-build pkg-config libboost1.81-dev libcli11-dev libtomlplusplus-dev
+  nlohmann-json3-dev catch2 libbenchmark-dev)
+# The cgroup v2 lane boots a Debian kernel under QEMU (tests/vm).
+vm_packages=(qemu-system-x86 busybox-static cpio)
+
+install_missing() {
+  local missing=()
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}
+
+configure_and_build() {  # build-dir [cmake args...]
+  local dir=$1
+  shift
+  cmake -S "$here" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+}
+
+case "$mode" in
+  examples)
+    install_missing "${build_packages[@]}"
+    configure_and_build "$here/build" -DFAULTLINE_BUILD_BENCH=OFF
+    "$here/build/faultline" doctor
+    exec "$here/build/faultline" run "$here/scenarios/examples" --json "$here/build/examples-report.json"
+    ;;
+  test)
+    install_missing "${build_packages[@]}" "${vm_packages[@]}"
+    configure_and_build "$here/build"
+    configure_and_build "$here/build-asan" -DFAULTLINE_SANITIZE=ON -DFAULTLINE_BUILD_BENCH=OFF
+    status=0
+    echo "== sanitizer build (ASan+UBSan): unit, integration, e2e"
+    (cd "$here/build-asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -LE vm) || status=1
+    echo "== plain build: every test, including the cgroup v2 VM lane"
+    (cd "$here/build" && ctest --output-on-failure) || status=1
+    exit $status
+    ;;
+  *)
+    echo "usage: tools/setup.sh examples|test" >&2
+    exit 2
+    ;;
+esac
