@@ -58,7 +58,8 @@ std::vector<std::string> permission_fixes(Mode mode) {
   std::vector<std::string> fixes = {"run faultline as root"};
   if (mode == Mode::v2) {
     fixes.push_back(
-        "or, as a normal user, run it in a delegated cgroup: systemd-run --user --scope -p Delegate=yes faultline ...");
+        "or, as a normal user, run it in a delegated cgroup: systemd-run --user --scope -p Delegate=yes "
+        "faultline ...");
   }
   fixes.push_back("or point --cgroup-root at a cgroup you may write to");
   return fixes;
@@ -127,7 +128,8 @@ Detection detect(const BackendOptions& options) {
     detection.why = e.what();
     return detection;
   }
-  detection.host = classify_host(parse_cgroup_mounts(mountinfo), options.mount_root, root_is_cgroup2, &detection.why);
+  detection.host =
+      classify_host(parse_cgroup_mounts(mountinfo), options.mount_root, root_is_cgroup2, &detection.why);
   return detection;
 }
 
@@ -159,7 +161,8 @@ std::unique_ptr<BackendBase> make_v2(const CgroupMount& mount, const BackendOpti
     parent = mount.mount_point / "faultline";
   }
   // Only a harness inside the chosen parent's ancestry needs to step aside into a leaf.
-  if (own_dir && !(parent.lexically_normal().string() + "/").starts_with(own_dir->lexically_normal().string() + "/")) {
+  if (own_dir &&
+      !(parent.lexically_normal().string() + "/").starts_with(own_dir->lexically_normal().string() + "/")) {
     own_dir.reset();
   }
   return std::make_unique<V2Backend>(mount, parent, own_dir);
@@ -174,7 +177,8 @@ std::unique_ptr<BackendBase> make_backend(const HostCgroups& host, const Backend
 
 std::unique_ptr<Backend> open_backend(const BackendOptions& options) {
   auto detection = detect(options);
-  if (!detection.host) throw HostError("cannot create throwaway cgroups: " + detection.why + ". Fix: " + kMountFix);
+  if (!detection.host)
+    throw HostError("cannot create throwaway cgroups: " + detection.why + ". Fix: " + kMountFix);
   auto backend = make_backend(*detection.host, options);
   try {
     backend->ensure_parent();
@@ -199,12 +203,9 @@ DoctorReport diagnose_host(const BackendOptions& options) {
   auto backend = make_backend(*detection.host, options);
   report.parent = backend->parent_description();
 
-  const std::vector<std::pair<std::string, Knob>> controllers = {{"memory", Knob::memory_max},
-                                                                 {"cpu", Knob::cpu_max},
-                                                                 {"cpuset", Knob::cpuset},
-                                                                 {"pids", Knob::pids_max},
-                                                                 {"freezer", Knob::freeze},
-                                                                 {"kill", Knob::kill}};
+  const std::vector<std::pair<std::string, Knob>> controllers = {
+      {"memory", Knob::memory_max}, {"cpu", Knob::cpu_max},    {"cpuset", Knob::cpuset},
+      {"pids", Knob::pids_max},     {"freezer", Knob::freeze}, {"kill", Knob::kill}};
   try {
     // Really try: the parent chain, a run and one process cgroup, as a scenario would.
     backend->ensure_parent();
@@ -218,8 +219,8 @@ DoctorReport diagnose_host(const BackendOptions& options) {
       if (!why) continue;
       report.problems.push_back("`" + name + "` is not usable: " + *why);
       if (report.mode == Mode::v2) {
-        report.fixes.push_back("enable the " + name + " controller for " + report.parent +
-                               ": echo +" + name + " into the cgroup.subtree_control of each level above it");
+        report.fixes.push_back("enable the " + name + " controller for " + report.parent + ": echo +" + name +
+                               " into the cgroup.subtree_control of each level above it");
       } else {
         report.fixes.push_back("mount the " + name + " hierarchy: mount -t cgroup -o " + name + " cgroup " +
                                (options.mount_root / name).string());

@@ -11,7 +11,6 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
-#include <set>
 #include <thread>
 
 #include "common/error.h"

@@ -73,7 +73,8 @@ bool CgroupTree::populated() const {
 
 bool CgroupTree::wait_until_empty(Duration timeout) const {
   if (dirs_.unified) {
-    return wait_for_event_value(*dirs_.unified / "cgroup.events", "populated", 0, timeout) != WaitResult::timed_out;
+    return wait_for_event_value(*dirs_.unified / "cgroup.events", "populated", 0, timeout) !=
+           WaitResult::timed_out;
   }
   // Legacy v1 has no per-cgroup "empty" notification (only the host-wide release_agent, which
   // runs a usermode helper), so poll the members with a short backoff.
@@ -96,16 +97,20 @@ std::optional<std::string> CgroupTree::freeze_unsupported() const {
          dirs_.description;
 }
 
-bool CgroupTree::has_cgroup_kill() const { return dirs_.unified && fs::exists(*dirs_.unified / "cgroup.kill"); }
+bool CgroupTree::has_cgroup_kill() const {
+  return dirs_.unified && fs::exists(*dirs_.unified / "cgroup.kill");
+}
 
 bool CgroupTree::exists() const {
-  return std::any_of(dirs_.dirs.begin(), dirs_.dirs.end(), [](const fs::path& dir) { return fs::exists(dir); });
+  return std::any_of(dirs_.dirs.begin(), dirs_.dirs.end(),
+                     [](const fs::path& dir) { return fs::exists(dir); });
 }
 
 bool CgroupTree::try_freeze(Duration timeout) {
   if (dirs_.unified && fs::exists(*dirs_.unified / "cgroup.freeze")) {
     write_file(*dirs_.unified / "cgroup.freeze", "1");
-    return wait_for_event_value(*dirs_.unified / "cgroup.events", "frozen", 1, timeout) != WaitResult::timed_out;
+    return wait_for_event_value(*dirs_.unified / "cgroup.events", "frozen", 1, timeout) !=
+           WaitResult::timed_out;
   }
   if (!dirs_.v1_freezer) throw Error(*freeze_unsupported());
   // v1: the state stays FREEZING while some task cannot be frozen yet (e.g. in an uninterruptible
@@ -124,14 +129,16 @@ bool CgroupTree::try_freeze(Duration timeout) {
 
 void CgroupTree::freeze() {
   if (!try_freeze(kFreezeTimeout)) {
-    throw Error("cgroup " + dirs_.description + " did not freeze within 10s (pids " + join_pids(pids()) + ")");
+    throw Error("cgroup " + dirs_.description + " did not freeze within 10s (pids " + join_pids(pids()) +
+                ")");
   }
 }
 
 void CgroupTree::thaw() {
   if (dirs_.unified && fs::exists(*dirs_.unified / "cgroup.freeze")) {
     write_file(*dirs_.unified / "cgroup.freeze", "0");
-    if (wait_for_event_value(*dirs_.unified / "cgroup.events", "frozen", 0, kFreezeTimeout) == WaitResult::timed_out) {
+    if (wait_for_event_value(*dirs_.unified / "cgroup.events", "frozen", 0, kFreezeTimeout) ==
+        WaitResult::timed_out) {
       throw Error("cgroup " + dirs_.description + " did not thaw within 10s");
     }
     return;
@@ -193,7 +200,8 @@ void CgroupTree::kill_all() {
 }
 
 void CgroupTree::throw_still_populated() const {
-  throw Error("cgroup " + dirs_.description + " still has processes 10s after SIGKILL: pids " + join_pids(pids()));
+  throw Error("cgroup " + dirs_.description + " still has processes 10s after SIGKILL: pids " +
+              join_pids(pids()));
 }
 
 void CgroupTree::destroy() {

@@ -13,8 +13,8 @@
 namespace faultline::cgroup {
 
 struct TreeDirs {
-  std::string description;                      // for messages (Cgroup::describe)
-  std::vector<std::filesystem::path> dirs;      // the cgroup's directory in every hierarchy
+  std::string description;                  // for messages (Cgroup::describe)
+  std::vector<std::filesystem::path> dirs;  // the cgroup's directory in every hierarchy
   // A cgroup2 directory (pure v2, or the unified mount of a hybrid host) whose cgroup.events,
   // cgroup.freeze and cgroup.kill cover every process of this cgroup.
   std::optional<std::filesystem::path> unified;

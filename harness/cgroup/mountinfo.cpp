@@ -30,7 +30,8 @@ std::vector<std::string> split(std::string_view text, char sep) {
   std::size_t start = 0;
   for (;;) {
     auto end = text.find(sep, start);
-    parts.emplace_back(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    parts.emplace_back(
+        text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
     if (end == std::string_view::npos) return parts;
     start = end + 1;
   }
@@ -42,7 +43,8 @@ bool is_under(const std::filesystem::path& path, const std::filesystem::path& di
 }
 
 // Prefer a mount under mount_root (the usual place), then the first one listed.
-const CgroupMount* pick(const std::vector<const CgroupMount*>& candidates, const std::filesystem::path& mount_root) {
+const CgroupMount* pick(const std::vector<const CgroupMount*>& candidates,
+                        const std::filesystem::path& mount_root) {
   for (const auto* mount : candidates) {
     if (is_under(mount->mount_point, mount_root)) return mount;
   }
@@ -73,8 +75,8 @@ std::vector<CgroupMount> parse_cgroup_mounts(std::string_view mountinfo) {
         // Super options mix controllers with flags (rw, noprefix, clone_children, xattr,
         // name=systemd, release_agent=...): keep only the names of controllers.
         static const std::vector<std::string> known = {
-            "cpu",     "cpuacct", "cpuset",  "memory",     "devices", "freezer", "net_cls",
-            "blkio",   "perf_event", "net_prio", "hugetlb", "pids",  "rdma",    "misc"};
+            "cpu",   "cpuacct",    "cpuset",   "memory",  "devices", "freezer", "net_cls",
+            "blkio", "perf_event", "net_prio", "hugetlb", "pids",    "rdma",    "misc"};
         if (std::find(known.begin(), known.end(), option) != known.end()) mount.controllers.push_back(option);
       }
     }
@@ -113,8 +115,9 @@ std::optional<HostCgroups> classify_host(const std::vector<CgroupMount>& mounts,
   if (host.v1.empty()) {
     if (!unified) {
       if (why) {
-        *why = "no cgroup filesystem is mounted (neither cgroup2 nor a cgroup v1 hierarchy with memory, cpu, "
-               "cpuacct, cpuset, pids or freezer appears in /proc/self/mountinfo)";
+        *why =
+            "no cgroup filesystem is mounted (neither cgroup2 nor a cgroup v1 hierarchy with memory, cpu, "
+            "cpuacct, cpuset, pids or freezer appears in /proc/self/mountinfo)";
       }
       return std::nullopt;
     }

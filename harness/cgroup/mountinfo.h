@@ -24,7 +24,8 @@ struct CgroupMount {
 std::vector<CgroupMount> parse_cgroup_mounts(std::string_view mountinfo);
 
 // The v1 controllers faultline uses, in the order they are listed in messages.
-inline const std::vector<std::string> kV1Controllers = {"memory", "cpu", "cpuacct", "cpuset", "pids", "freezer"};
+inline const std::vector<std::string> kV1Controllers = {"memory", "cpu",  "cpuacct",
+                                                        "cpuset", "pids", "freezer"};
 
 struct HostCgroups {
   Mode mode = Mode::v2;

@@ -22,8 +22,8 @@ std::uint64_t saturating_add(std::uint64_t a, std::uint64_t b) {
 
 std::string not_mounted(const std::string& controller) {
   return "the cgroup v1 `" + controller + "` controller is not mounted (no `" + controller +
-         "` hierarchy in /proc/self/mountinfo; mount it: mount -t cgroup -o " + controller + " cgroup /sys/fs/cgroup/" +
-         controller + ")";
+         "` hierarchy in /proc/self/mountinfo; mount it: mount -t cgroup -o " + controller +
+         " cgroup /sys/fs/cgroup/" + controller + ")";
 }
 
 std::uint64_t read_number(const fs::path& file) {
@@ -56,7 +56,8 @@ void fill_cpuset(const fs::path& dir) {
   for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
     if (!trim(read_file(dir / file)).empty()) continue;
     auto inherited = trim(read_file(dir.parent_path() / file));
-    if (inherited.empty()) throw Error((dir.parent_path() / file).string() + " is empty: cannot fill " + (dir / file).string());
+    if (inherited.empty())
+      throw Error((dir.parent_path() / file).string() + " is empty: cannot fill " + (dir / file).string());
     write_file(dir / file, inherited);
   }
 }
@@ -97,8 +98,9 @@ std::string V1Layout::describe(const fs::path& relative) const {
   std::vector<fs::path> mounts = hierarchy_mounts;
   if (unified_mount) mounts.push_back(*unified_mount);
   if (mounts.empty()) return relative.string();
-  bool same_parent = std::all_of(mounts.begin(), mounts.end(),
-                                 [&](const fs::path& m) { return m.parent_path() == mounts.front().parent_path(); });
+  bool same_parent = std::all_of(mounts.begin(), mounts.end(), [&](const fs::path& m) {
+    return m.parent_path() == mounts.front().parent_path();
+  });
   if (mounts.size() == 1 || !same_parent) {
     std::string text;
     for (const auto& mount : mounts) text += (text.empty() ? "" : ", ") + (mount / relative).string();
@@ -133,10 +135,10 @@ void make_v1_dirs(const V1Layout& layout, const fs::path& relative, bool existin
 }
 
 V1Cgroup::V1Cgroup(std::shared_ptr<const V1Layout> layout, fs::path relative)
-    : CgroupTree(TreeDirs{layout->describe(relative), layout->dirs(relative),
-                          layout->unified_mount ? std::optional<fs::path>(*layout->unified_mount / relative)
-                                                : std::nullopt,
-                          layout->dir("freezer", relative)}),
+    : CgroupTree(TreeDirs{
+          layout->describe(relative), layout->dirs(relative),
+          layout->unified_mount ? std::optional<fs::path>(*layout->unified_mount / relative) : std::nullopt,
+          layout->dir("freezer", relative)}),
       layout_(std::move(layout)),
       relative_(std::move(relative)) {}
 
@@ -153,18 +155,22 @@ fs::path V1Cgroup::controller_dir(const std::string& controller) const {
 }
 
 std::optional<std::string> V1Cgroup::unsupported(Knob knob) const {
-  auto mounted = [&](const std::string& controller) { return layout_->controller_mounts.count(controller) > 0; };
+  auto mounted = [&](const std::string& controller) {
+    return layout_->controller_mounts.count(controller) > 0;
+  };
   switch (knob) {
     case Knob::memory_max:
       if (!mounted("memory")) return not_mounted("memory");
       return std::nullopt;
     case Knob::memory_high:
-      return std::string("memory_high needs cgroup v2 (memory.high); this host's memory controller is cgroup v1");
+      return std::string(
+          "memory_high needs cgroup v2 (memory.high); this host's memory controller is cgroup v1");
     case Knob::swap_max:
       if (!mounted("memory")) return not_mounted("memory");
       if (!fs::exists(controller_dir("memory") / "memory.memsw.limit_in_bytes")) {
         return std::string(
-            "swap limits need memory.memsw.limit_in_bytes, which this kernel does not offer (swap accounting is "
+            "swap limits need memory.memsw.limit_in_bytes, which this kernel does not offer (swap accounting "
+            "is "
             "off: boot with swapaccount=1)");
       }
       return std::nullopt;
@@ -228,7 +234,8 @@ void V1Cgroup::set_swap_max(std::uint64_t bytes) {
 void V1Cgroup::set_cpu_max(const CpuMax& cpu) {
   require(Knob::cpu_max);
   auto dir = controller_dir("cpu");
-  auto period = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(cpu.period).count());
+  auto period =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(cpu.period).count());
   auto quota = cpu_quota_usec(cpu.cpus, period);
   write_file(dir / "cpu.cfs_period_us", std::to_string(period));
   write_file(dir / "cpu.cfs_quota_us", quota ? std::to_string(*quota) : "-1");
@@ -244,7 +251,9 @@ void V1Cgroup::set_pids_max(std::uint64_t max) {
   write_file(controller_dir("pids") / "pids.max", max == kUnlimited ? "max" : std::to_string(max));
 }
 
-std::uint64_t V1Cgroup::memory_max() const { return read_bytes_limit(controller_dir("memory") / "memory.limit_in_bytes"); }
+std::uint64_t V1Cgroup::memory_max() const {
+  return read_bytes_limit(controller_dir("memory") / "memory.limit_in_bytes");
+}
 
 std::uint64_t V1Cgroup::memory_high() const { return kUnlimited; }  // v1 has no high limit
 
@@ -255,7 +264,8 @@ CpuMax V1Cgroup::cpu_max() const {
   std::optional<std::uint64_t> quota;
   if (quota_text != "-1") {
     quota = parse_u64(quota_text);
-    if (!quota) throw Error((dir / "cpu.cfs_quota_us").string() + ": unexpected content \"" + quota_text + "\"");
+    if (!quota)
+      throw Error((dir / "cpu.cfs_quota_us").string() + ": unexpected content \"" + quota_text + "\"");
   }
   return CpuMax{cpus_from_quota(quota, period), std::chrono::microseconds(period)};
 }
@@ -273,10 +283,13 @@ std::uint64_t V1Cgroup::pids_max() const {
 Stats V1Cgroup::stats() const {
   Stats stats;
   if (auto memory = layout_->dir("memory", relative_)) {
-    if (auto text = read_file_if_exists(*memory / "memory.usage_in_bytes")) stats.memory_current = parse_u64(*text);
-    if (auto text = read_file_if_exists(*memory / "memory.max_usage_in_bytes")) stats.memory_peak = parse_u64(*text);
-    stats.oom_kills = subtree_sum(*memory, "memory.oom_control",
-                                  [](const std::string& text) { return keyed_value(text, "oom_kill").value_or(0); });
+    if (auto text = read_file_if_exists(*memory / "memory.usage_in_bytes"))
+      stats.memory_current = parse_u64(*text);
+    if (auto text = read_file_if_exists(*memory / "memory.max_usage_in_bytes"))
+      stats.memory_peak = parse_u64(*text);
+    stats.oom_kills = subtree_sum(*memory, "memory.oom_control", [](const std::string& text) {
+      return keyed_value(text, "oom_kill").value_or(0);
+    });
     // v1 counts no OOM invocations, only kills; a group at its limit with the killer disabled
     // shows under_oom 1 and no kill. Count each cgroup's kills, or 1 while it is under OOM.
     stats.oom_events = subtree_sum(*memory, "memory.oom_control", [](const std::string& text) {
@@ -297,8 +310,8 @@ Stats V1Cgroup::stats() const {
   }
   if (auto pids = layout_->dir("pids", relative_)) {
     if (auto text = read_file_if_exists(*pids / "pids.current")) stats.pids_current = parse_u64(*text);
-    stats.pids_max_events = subtree_sum(*pids, "pids.events",
-                                        [](const std::string& text) { return keyed_value(text, "max").value_or(0); });
+    stats.pids_max_events = subtree_sum(
+        *pids, "pids.events", [](const std::string& text) { return keyed_value(text, "max").value_or(0); });
   }
   return stats;
 }

@@ -25,7 +25,8 @@ struct V1Layout {
   // The directories of the cgroup at `relative` (e.g. "faultline/run-1-2-0/api") in every
   // hierarchy, unified first.
   std::vector<std::filesystem::path> dirs(const std::filesystem::path& relative) const;
-  std::optional<std::filesystem::path> dir(const std::string& controller, const std::filesystem::path& relative) const;
+  std::optional<std::filesystem::path> dir(const std::string& controller,
+                                           const std::filesystem::path& relative) const;
   // "/sys/fs/cgroup/{memory,cpu,...,unified}/faultline/run-1-2-0" for messages.
   std::string describe(const std::filesystem::path& relative) const;
 };

@@ -70,15 +70,16 @@ EnableErrors enable_controllers(const fs::path& dir, const std::optional<fs::pat
     if (!has_word(offered, controller)) continue;
     if (has_word(read_file(dir / "cgroup.subtree_control"), controller)) continue;
     int err = try_write_file(dir / "cgroup.subtree_control", "+" + controller);
-    if (err == EBUSY && !moved && movable_own_dir && movable_own_dir->lexically_normal() == dir.lexically_normal()) {
+    if (err == EBUSY && !moved && movable_own_dir &&
+        movable_own_dir->lexically_normal() == dir.lexically_normal()) {
       move_members_to_leaf(dir);
       moved = true;
       err = try_write_file(dir / "cgroup.subtree_control", "+" + controller);
     }
     if (err != 0) {
-      errors[controller] = SystemError("write", "\"+" + controller + "\" to " +
-                                                    (dir / "cgroup.subtree_control").string(), err)
-                               .what();
+      errors[controller] =
+          SystemError("write", "\"+" + controller + "\" to " + (dir / "cgroup.subtree_control").string(), err)
+              .what();
     }
   }
   return errors;
@@ -107,8 +108,10 @@ std::optional<std::string> V2Cgroup::unsupported(Knob knob) const {
     if (auto it = parent_errors_.find(controller); it != parent_errors_.end()) {
       why += " (" + it->second + ")";
     } else if (!has_word(read_file_if_exists(parent / "cgroup.controllers").value_or(""), controller)) {
-      why += " (" + parent.string() + " does not get it either: enable it in the cgroup.subtree_control of its "
-             "ancestors, e.g. echo +" + controller + " > " + (parent.parent_path() / "cgroup.subtree_control").string() + ")";
+      why += " (" + parent.string() +
+             " does not get it either: enable it in the cgroup.subtree_control of its "
+             "ancestors, e.g. echo +" +
+             controller + " > " + (parent.parent_path() / "cgroup.subtree_control").string() + ")";
     } else {
       why += " (missing from " + (parent / "cgroup.subtree_control").string() + ")";
     }
@@ -142,7 +145,8 @@ void V2Cgroup::set_swap_max(std::uint64_t bytes) {
 
 void V2Cgroup::set_cpu_max(const CpuMax& cpu) {
   require(Knob::cpu_max);
-  auto period = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(cpu.period).count());
+  auto period =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(cpu.period).count());
   auto quota = cpu_quota_usec(cpu.cpus, period);
   write_file(dir_ / "cpu.max", (quota ? std::to_string(*quota) : "max") + " " + std::to_string(period));
 }
@@ -191,7 +195,8 @@ Stats V2Cgroup::stats() const {
     stats.cpu_throttled_usec = keyed_value(*text, "throttled_usec");
   }
   if (auto text = read_file_if_exists(dir_ / "pids.current")) stats.pids_current = parse_u64(*text);
-  if (auto text = read_file_if_exists(dir_ / "pids.events")) stats.pids_max_events = keyed_value(*text, "max").value_or(0);
+  if (auto text = read_file_if_exists(dir_ / "pids.events"))
+    stats.pids_max_events = keyed_value(*text, "max").value_or(0);
   return stats;
 }
 
@@ -203,7 +208,7 @@ void V2Backend::ensure_parent() {
   // the parent may belong to someone else (a delegating systemd): there only what is missing
   // is written, and a refusal just leaves that controller unsupported.
   std::vector<fs::path> levels;
-  for (fs::path level = parent_; ; level = level.parent_path()) {
+  for (fs::path level = parent_;; level = level.parent_path()) {
     levels.push_back(level);
     if (level == mount_.mount_point || level == level.parent_path() || level.empty()) break;
   }
@@ -232,6 +237,12 @@ std::unique_ptr<Cgroup> V2Backend::open_run(const std::string& run_name) const {
 
 std::string V2Backend::controller_location(const std::string& controller) const {
   if (controller == "freezer") return "cgroup.freeze (cgroup v2 at " + mount_.mount_point.string() + ")";
+  if (controller == "kill") {
+    return fs::exists(parent_ / "cgroup.kill")
+               ? "cgroup.kill (cgroup v2 at " + mount_.mount_point.string() + ")"
+               : "emulated (no cgroup.kill before Linux 5.14): freeze, SIGKILL every "
+                 "member, thaw";
+  }
   return "cgroup v2 at " + mount_.mount_point.string();
 }
 

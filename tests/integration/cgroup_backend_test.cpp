@@ -2,8 +2,8 @@
 // it is skipped. On a hybrid host each test also runs against the legacy v1 code path (the same
 // v1 hierarchies without the unified mount), so the freezer.state / signal-loop fallbacks are
 // exercised on real cgroups too.
-#include <signal.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -62,7 +62,8 @@ std::unique_ptr<Backend> backend_for(int variant, std::string* label) {
   }
   if (host->mode() != Mode::hybrid) return nullptr;  // legacy emulation only makes sense on hybrid
   std::string why;
-  auto cgroups = classify_host(parse_cgroup_mounts(read_file("/proc/self/mountinfo")), kMountRoot, false, &why);
+  auto cgroups =
+      classify_host(parse_cgroup_mounts(read_file("/proc/self/mountinfo")), kMountRoot, false, &why);
   REQUIRE(cgroups);
   cgroups->unified.reset();
   auto legacy = std::make_unique<V1Backend>(*cgroups, "/faultline");
@@ -71,11 +72,11 @@ std::unique_ptr<Backend> backend_for(int variant, std::string* label) {
   return legacy;
 }
 
-#define WITH_BACKEND(backend)                            \
-  int variant_ = GENERATE(0, 1);                         \
-  std::string label_;                                    \
-  auto backend = backend_for(variant_, &label_);         \
-  if (!backend) return;                                  \
+#define WITH_BACKEND(backend)                    \
+  int variant_ = GENERATE(0, 1);                 \
+  std::string label_;                            \
+  auto backend = backend_for(variant_, &label_); \
+  if (!backend) return;                          \
   INFO(label_)
 
 // A forked child: reaped (and killed first if still running) when the test leaves its scope.
@@ -159,7 +160,9 @@ std::vector<fs::path> run_dirs(const std::string& run_name) {
   return found;
 }
 
-bool contains(const std::vector<pid_t>& pids, pid_t pid) { return std::find(pids.begin(), pids.end(), pid) != pids.end(); }
+bool contains(const std::vector<pid_t>& pids, pid_t pid) {
+  return std::find(pids.begin(), pids.end(), pid) != pids.end();
+}
 bool contains(const std::vector<std::string>& names, const std::string& name) {
   return std::find(names.begin(), names.end(), name) != names.end();
 }
@@ -381,8 +384,9 @@ TEST_CASE("cgroup: freeze stops the members and thaw resumes them", "[cgroup]") 
   auto run = backend->create_run(next_run_name());
   auto cg = run->create_child("counter");
   REQUIRE_FALSE(cg->unsupported(Knob::freeze));
-  auto* counter = static_cast<std::atomic<std::uint64_t>*>(
-      ::mmap(nullptr, sizeof(std::atomic<std::uint64_t>), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0));
+  auto* counter = static_cast<std::atomic<std::uint64_t>*>(::mmap(nullptr, sizeof(std::atomic<std::uint64_t>),
+                                                                  PROT_READ | PROT_WRITE,
+                                                                  MAP_SHARED | MAP_ANONYMOUS, -1, 0));
   REQUIRE(counter != MAP_FAILED);
   counter->store(0);
   auto worker = spawn_in(*cg, [counter] {
@@ -576,4 +580,63 @@ TEST_CASE("cgroup: open_backend explains what is missing to an unprivileged user
   CHECK(message.size() > 40);
   std::string tail = "or point --cgroup-root at a cgroup you may write to";
   CHECK(message.compare(message.size() - tail.size(), tail.size(), tail) == 0);
+}
+
+TEST_CASE("cgroup: a non-root harness in a delegated v2 cgroup moves into a leaf and nests its runs",
+          "[cgroup]") {
+  if (auto why = skip_reason()) {
+    std::printf("SKIPPED: %s\n", why->c_str());
+    return;
+  }
+  if (open_backend()->mode() != Mode::v2) {
+    std::printf("SKIPPED: delegation of a v2 subtree needs a pure cgroup v2 host; this one is %s\n",
+                to_string(open_backend()->mode()));
+    return;
+  }
+  // What `systemd-run --user --scope -p Delegate=yes` hands a user: a cgroup it owns, holding it.
+  auto delegated = kMountRoot / ("faultline-delegation-test-" + std::to_string(::getpid()));
+  REQUIRE(::mkdir(delegated.c_str(), 0755) == 0);
+  for (const char* file : {"", "cgroup.procs", "cgroup.subtree_control", "cgroup.threads"}) {
+    REQUIRE(::chown((delegated / file).c_str(), 65534, 65534) == 0);
+  }
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(pipe_fds[0]);
+    std::string report;
+    try {
+      write_file(delegated / "cgroup.procs", "0");
+      if (::setgid(65534) != 0 || ::setuid(65534) != 0) throw std::runtime_error("setuid failed");
+      auto backend = open_backend();
+      auto run = backend->create_run(next_run_name());
+      auto child = run->create_child("p");
+      report = child->describe() + "\n" + parse_proc_cgroup(read_file("/proc/self/cgroup")).at("") + "\n" +
+               child->unsupported(Knob::memory_max).value_or("memory ok") + "\n";
+      run->destroy();
+    } catch (const std::exception& e) {
+      report = std::string("error: ") + e.what();
+    }
+    if (::write(pipe_fds[1], report.data(), report.size()) < 0) ::_exit(1);
+    ::_exit(0);
+  }
+  REQUIRE(pid > 0);
+  Child child(pid);
+  ::close(pipe_fds[1]);
+  std::string report;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;) report.append(buffer, n);
+  ::close(pipe_fds[0]);
+  child.wait();
+  for (const char* leftover : {"faultline", "supervisor", ""}) ::rmdir((delegated / leftover).c_str());
+  CHECK_FALSE(fs::exists(delegated));
+
+  INFO(report);
+  auto lines = split_words(report);
+  REQUIRE(lines.size() >= 4);
+  auto run_prefix = (delegated / "faultline" / "run-").string();
+  CHECK(lines[0].rfind(run_prefix, 0) == 0);
+  CHECK(lines[1] == "/" + delegated.filename().string() + "/supervisor");
+  CHECK(report.find("\nmemory ok\n") != std::string::npos);
 }

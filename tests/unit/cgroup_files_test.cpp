@@ -1,3 +1,5 @@
+#include "cgroup/cgroup_files.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -6,14 +8,14 @@
 #include <filesystem>
 #include <fstream>
 
-#include "cgroup/cgroup_files.h"
 #include "common/error.h"
 
 using namespace faultline::cgroup;
 namespace fs = std::filesystem;
 
 TEST_CASE("keyed_value reads flat keyed files", "[cgroup]") {
-  const char* cpu_stat = "usage_usec 1500\nuser_usec 1000\nnr_periods 12\nnr_throttled 3\nthrottled_usec 4567\n";
+  const char* cpu_stat =
+      "usage_usec 1500\nuser_usec 1000\nnr_periods 12\nnr_throttled 3\nthrottled_usec 4567\n";
   CHECK(keyed_value(cpu_stat, "usage_usec") == std::optional<std::uint64_t>(1500));
   CHECK(keyed_value(cpu_stat, "throttled_usec") == std::optional<std::uint64_t>(4567));
   CHECK_FALSE(keyed_value(cpu_stat, "usage"));  // whole keys only
@@ -89,7 +91,8 @@ TEST_CASE("subtree_pids and remove_cgroup_tree walk children first", "[cgroup]")
   CHECK(subdirectories(tree.root / "missing").empty());
 
   // rmdir (unlike a real cgroupfs, a temp dir must be emptied of files first).
-  for (const auto& dir : {"run", "run/a", "run/a/nested", "run/b"}) fs::remove(tree.root / dir / "cgroup.procs");
+  for (const auto& dir : {"run", "run/a", "run/a/nested", "run/b"})
+    fs::remove(tree.root / dir / "cgroup.procs");
   remove_cgroup_tree(tree.root / "run");
   CHECK_FALSE(fs::exists(tree.root / "run"));
   remove_cgroup_tree(tree.root / "run");  // idempotent
@@ -121,5 +124,6 @@ TEST_CASE("wait_for_event_value wakes on modification and times out otherwise", 
   auto start = std::chrono::steady_clock::now();
   CHECK(wait_for_event_value(file, "populated", 0, std::chrono::milliseconds(50)) == WaitResult::timed_out);
   CHECK(std::chrono::steady_clock::now() - start >= std::chrono::milliseconds(50));
-  CHECK(wait_for_event_value(tree.root / "gone", "populated", 0, std::chrono::seconds(1)) == WaitResult::gone);
+  CHECK(wait_for_event_value(tree.root / "gone", "populated", 0, std::chrono::seconds(1)) ==
+        WaitResult::gone);
 }

@@ -102,12 +102,13 @@ TEST_CASE("classify_host: pure v2 from statfs and from mountinfo alone", "[cgrou
 
 TEST_CASE("classify_host: nothing mounted says so", "[cgroup]") {
   std::string why;
-  auto host = classify_host(parse_cgroup_mounts("22 1 0:20 / /sys rw - sysfs sysfs rw\n"), "/sys/fs/cgroup", false,
-                            &why);
+  auto host = classify_host(parse_cgroup_mounts("22 1 0:20 / /sys rw - sysfs sysfs rw\n"), "/sys/fs/cgroup",
+                            false, &why);
   CHECK_FALSE(host);
-  CHECK(why ==
-        "no cgroup filesystem is mounted (neither cgroup2 nor a cgroup v1 hierarchy with memory, cpu, cpuacct, "
-        "cpuset, pids or freezer appears in /proc/self/mountinfo)");
+  CHECK(
+      why ==
+      "no cgroup filesystem is mounted (neither cgroup2 nor a cgroup v1 hierarchy with memory, cpu, cpuacct, "
+      "cpuset, pids or freezer appears in /proc/self/mountinfo)");
 }
 
 TEST_CASE("classify_host prefers mounts under the mount root", "[cgroup]") {
@@ -146,26 +147,26 @@ TEST_CASE("V1Layout: one directory per hierarchy, unified first, co-mounted ones
   REQUIRE(hybrid);
   auto layout = V1Layout::from(*hybrid);
   CHECK(layout.dirs("faultline/run-1-2-3") ==
-        std::vector<std::filesystem::path>{"/sys/fs/cgroup/unified/faultline/run-1-2-3",
-                                           "/sys/fs/cgroup/memory/faultline/run-1-2-3",
-                                           "/sys/fs/cgroup/cpu/faultline/run-1-2-3",
-                                           "/sys/fs/cgroup/cpuacct/faultline/run-1-2-3",
-                                           "/sys/fs/cgroup/cpuset/faultline/run-1-2-3",
-                                           "/sys/fs/cgroup/pids/faultline/run-1-2-3",
-                                           "/sys/fs/cgroup/freezer/faultline/run-1-2-3"});
+        std::vector<std::filesystem::path>{
+            "/sys/fs/cgroup/unified/faultline/run-1-2-3", "/sys/fs/cgroup/memory/faultline/run-1-2-3",
+            "/sys/fs/cgroup/cpu/faultline/run-1-2-3", "/sys/fs/cgroup/cpuacct/faultline/run-1-2-3",
+            "/sys/fs/cgroup/cpuset/faultline/run-1-2-3", "/sys/fs/cgroup/pids/faultline/run-1-2-3",
+            "/sys/fs/cgroup/freezer/faultline/run-1-2-3"});
   CHECK(layout.describe("faultline/run-1-2-3") ==
         "/sys/fs/cgroup/{memory,cpu,cpuacct,cpuset,pids,freezer,unified}/faultline/run-1-2-3");
-  CHECK(layout.dir("cpuacct", "faultline") == std::optional<std::filesystem::path>("/sys/fs/cgroup/cpuacct/faultline"));
+  CHECK(layout.dir("cpuacct", "faultline") ==
+        std::optional<std::filesystem::path>("/sys/fs/cgroup/cpuacct/faultline"));
   CHECK_FALSE(layout.dir("devices", "faultline"));
 
   auto legacy = classify_host(parse_cgroup_mounts(kLegacyComounted), "/sys/fs/cgroup", false, &why);
   REQUIRE(legacy);
   auto comounted = V1Layout::from(*legacy);
-  CHECK(comounted.dirs("faultline") == std::vector<std::filesystem::path>{"/sys/fs/cgroup/memory/faultline",
-                                                                           "/sys/fs/cgroup/cpu,cpuacct/faultline",
-                                                                           "/sys/fs/cgroup/cpuset/faultline",
-                                                                           "/sys/fs/cgroup/pids/faultline",
-                                                                           "/sys/fs/cgroup/freezer/faultline"});
+  CHECK(comounted.dirs("faultline") ==
+        std::vector<std::filesystem::path>{"/sys/fs/cgroup/memory/faultline",
+                                           "/sys/fs/cgroup/cpu,cpuacct/faultline",
+                                           "/sys/fs/cgroup/cpuset/faultline", "/sys/fs/cgroup/pids/faultline",
+                                           "/sys/fs/cgroup/freezer/faultline"});
   CHECK(comounted.dir("cpu", "x") == comounted.dir("cpuacct", "x"));
-  CHECK(comounted.describe("faultline") == "/sys/fs/cgroup/{memory,cpu,cpuacct,cpuset,pids,freezer}/faultline");
+  CHECK(comounted.describe("faultline") ==
+        "/sys/fs/cgroup/{memory,cpu,cpuacct,cpuset,pids,freezer}/faultline");
 }

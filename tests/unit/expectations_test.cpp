@@ -1,0 +1,133 @@
+#include <catch2/catch.hpp>
+
+#include "runner/expectations.h"
+
+using namespace faultline;
+using faultline::report::ProcessResult;
+using faultline::scenario::Expect;
+using faultline::scenario::ExpectedOutcome;
+
+namespace {
+
+ProcessResult exited(int code) {
+  ProcessResult r;
+  r.name = "api";
+  r.outcome = "exited";
+  r.exit_code = code;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("a met expectation yields no failure") {
+  Expect e;
+  e.process = "api";
+  e.outcome = ExpectedOutcome::exited;
+  e.exit_codes = std::vector<int>{0, 3};
+  CHECK(runner::evaluate(e, exited(3)).empty());
+}
+
+TEST_CASE("an outcome mismatch says expected and actual, at the key's line") {
+  Expect e;
+  e.outcome = ExpectedOutcome::oom_killed;
+  e.key_pos["outcome"] = {7, 1};
+  auto r = exited(1);
+  const auto failures = runner::evaluate(e, r);
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].check == "expect.outcome");
+  CHECK(failures[0].process == "api");
+  CHECK(failures[0].expected == "oom-killed");
+  CHECK(failures[0].actual == "exited(1)");
+  CHECK(failures[0].message == "expected the process to end oom-killed, it ended exited(1)");
+  CHECK(failures[0].line == 7);
+}
+
+TEST_CASE("exit_codes fail for a signaled process") {
+  Expect e;
+  e.exit_codes = std::vector<int>{0};
+  ProcessResult r;
+  r.name = "api";
+  r.outcome = "signaled";
+  r.signal = 15;
+  const auto failures = runner::evaluate(e, r);
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].expected == "exit code in [0]");
+  CHECK(failures[0].actual == "signaled(SIGTERM)");
+}
+
+TEST_CASE("graceful compares the stop phase, and explains when none ran") {
+  Expect e;
+  e.graceful = true;
+  auto r = exited(0);
+  auto none = runner::evaluate(e, r);
+  REQUIRE(none.size() == 1);
+  CHECK(none[0].actual == "no stop phase ran (exited(0))");
+  r.outcome = "killed-after-grace";
+  r.exit_code.reset();
+  r.signal = 9;
+  r.graceful = false;
+  auto killed = runner::evaluate(e, r);
+  REQUIRE(killed.size() == 1);
+  CHECK(killed[0].message == "the process did not shut down gracefully");
+  CHECK(killed[0].actual == "killed-after-grace(SIGKILL)");
+  e.graceful = false;
+  CHECK(runner::evaluate(e, r).empty());
+}
+
+TEST_CASE("no_orphans is on by default and lists the orphans") {
+  Expect e;
+  auto r = exited(0);
+  r.orphans = {"123 (sleep)", "124 (sleep)"};
+  auto failures = runner::evaluate(e, r);
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].check == "expect.no_orphans");
+  CHECK(failures[0].actual == "123 (sleep), 124 (sleep)");
+  e.no_orphans = false;
+  CHECK(runner::evaluate(e, r).empty());
+}
+
+TEST_CASE("resource expectations: oom_kills, max_memory, max_runtime") {
+  Expect e;
+  e.oom_kills = 0;
+  e.max_memory = 64ull << 20;
+  e.max_runtime = std::chrono::seconds(1);
+  auto r = exited(0);
+  r.oom_kills = 2;
+  r.peak_memory_bytes = 100ull << 20;
+  r.runtime_ms = 1500;
+  const auto failures = runner::evaluate(e, r);
+  REQUIRE(failures.size() == 3);
+  CHECK(failures[0].check == "expect.oom_kills");
+  CHECK(failures[0].actual == "2");
+  CHECK(failures[1].check == "expect.max_memory");
+  CHECK(failures[1].expected == "peak at most 64MiB");
+  CHECK(failures[1].actual == "100MiB");
+  CHECK(failures[2].check == "expect.max_runtime");
+  CHECK(failures[2].expected == "at most 1s");
+  CHECK(failures[2].actual == "1.5s");
+}
+
+TEST_CASE("output checks on stdout and stderr") {
+  Expect e;
+  e.stdout_expect.contains = {"drained", "bye"};
+  e.stdout_expect.not_contains = {"panic"};
+  e.stderr_expect.matches = "listening on [0-9]+";
+  e.stderr_expect.not_matches = "fatal.*error";
+  auto r = exited(0);
+  r.stdout_tail = "drained 3 requests\n";
+  r.stderr_tail = "fatal: disk error\n";
+  const auto failures = runner::evaluate(e, r);
+  REQUIRE(failures.size() == 3);
+  CHECK(failures[0].check == "expect.stdout.contains");
+  CHECK(failures[0].message == "stdout does not contain \"bye\"");
+  CHECK(failures[1].check == "expect.stderr.matches");
+  CHECK(failures[2].check == "expect.stderr.not_matches");
+  CHECK(failures[2].actual == "matched \"fatal: disk error\"");
+}
+
+TEST_CASE("the exit codes allowed for a graceful stop default to 0") {
+  CHECK(runner::allowed_exit_codes(nullptr) == std::vector<int>{0});
+  Expect e;
+  e.exit_codes = std::vector<int>{0, 143};
+  CHECK(runner::allowed_exit_codes(&e) == std::vector<int>{0, 143});
+}
