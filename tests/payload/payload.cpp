@@ -100,10 +100,15 @@ Args parse_args(std::span<char*> tokens, const OptionSpec& spec, size_t position
   return args;
 }
 
+// The shared parsers' explanations already quote the offending text.
+UsageError bad_value(const std::string& what, const std::string& text, const std::string& why) {
+  return UsageError("bad " + what + ": " + (why.empty() ? "`" + text + "`" : why));
+}
+
 std::uint64_t size_arg(const std::string& text, const std::string& what) {
   std::string why;
   auto bytes = faultline::parse_size(text, &why);
-  if (!bytes) throw UsageError("bad " + what + " `" + text + "`" + (why.empty() ? "" : ": " + why));
+  if (!bytes) throw bad_value(what, text, why);
   if (*bytes == faultline::kUnlimited) throw UsageError("bad " + what + " `max`: expected a number of bytes");
   return *bytes;
 }
@@ -113,9 +118,8 @@ std::optional<Duration> duration_arg(const std::string& text, const std::string&
   if (text == "forever") return std::nullopt;
   std::string why;
   auto duration = faultline::parse_duration(text, &why);
-  if (!duration || duration->count() < 0) {
-    throw UsageError("bad " + what + " `" + text + "`" + (why.empty() ? "" : ": " + why));
-  }
+  if (!duration) throw bad_value(what, text, why);
+  if (duration->count() < 0) throw bad_value(what, text, "");
   return *duration;
 }
 
@@ -381,7 +385,7 @@ int cmd_kill_self(std::span<char*> tokens) {
   Args args = parse_args(tokens, {}, 1);
   std::string why;
   auto signo = faultline::parse_signal(args.positional[0], &why);
-  if (!signo) throw UsageError("bad signal `" + args.positional[0] + "`" + (why.empty() ? "" : ": " + why));
+  if (!signo) throw bad_value("signal", args.positional[0], why);
   ::signal(*signo, SIG_DFL);
   sigset_t only;
   sigemptyset(&only);

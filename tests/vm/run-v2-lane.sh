@@ -143,6 +143,11 @@ copy_binary() {
 for bin in "$integration_bin" "$e2e_bin" "$faultline_bin" "$payload_bin"; do
   copy_binary "$bin"
 done
+# Scenarios reach helper programs as ${faultline_dir}/NAME (the demo services): bring along every
+# executable that sits beside faultline.
+for bin in "$(dirname "$faultline_bin")"/*; do
+  if [ -f "$bin" ] && [ -x "$bin" ] && [ ! -e "$root$bin" ]; then copy_binary "$bin"; fi
+done
 if [ -d "$source_dir/scenarios" ]; then
   mkdir -p "$root$source_dir"
   cp -a "$source_dir/scenarios" "$root$source_dir/"
@@ -273,7 +278,7 @@ say "guest ran for ${elapsed}s under $accel; qemu exit status $qemu_status"
 
 # ---- verdict ------------------------------------------------------------------------------------
 result_of() {  # prints the exit code the guest reported for $1, or nothing
-  grep -a -o "$MARKER-RESULT $1 [0-9]*" "$log" | tail -n 1 | awk '{ print $3 }'
+  { grep -a -o "$MARKER-RESULT $1 [0-9]*" "$log" || true; } | tail -n 1 | awk '{ print $3 }'
 }
 timed_out=0
 if [ "$qemu_status" = 124 ] || [ "$qemu_status" = 137 ]; then timed_out=1; fi
@@ -286,6 +291,10 @@ if setup=$(grep -a "$MARKER-SETUP-FAILED" "$log"); then
 fi
 [ "$timed_out" = 1 ] && say "FAIL: the guest did not power off within ${vm_timeout}s (a hung test? FAULTLINE_VM_TIMEOUT raises the limit)"
 verdict=$timed_out
+if panic=$(grep -a -m 1 -o "Kernel panic.*" "$log"); then
+  say "FAIL: the guest kernel panicked: $panic"
+  verdict=1
+fi
 for name in integration e2e; do
   code=$(result_of "$name")
   if [ -z "$code" ]; then
