@@ -3,9 +3,17 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <set>
 
 #include "common/error.h"
 #include "common/unique_fd.h"
@@ -13,7 +21,43 @@
 
 namespace faultline::scenario {
 
-std::uint16_t allocate_loopback_port() {
+namespace {
+
+// The kernel's ephemeral range, from which bind(0) and connect() pick local ports.
+std::pair<unsigned, unsigned> ephemeral_port_range() {
+  unsigned low = 32768, high = 60999;
+  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
+  in >> low >> high;
+  return {low, high};
+}
+
+// Whether 127.0.0.1:port can be bound right now (nobody listens on or holds it).
+bool loopback_port_free(std::uint16_t port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) throw_errno("socket", "for an auto-port");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(port);
+  return ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+}
+
+// Claims `port` against other faultline processes in this network namespace: the abstract
+// socket name exists exactly as long as some process holds the bound socket, and vanishes
+// with it even when that process is killed (nothing to clean up on disk).
+UniqueFd claim_port(std::uint16_t port) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) throw_errno("socket", "AF_UNIX, to claim an auto-port");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const std::string name = "faultline-port-" + std::to_string(port);
+  std::memcpy(addr.sun_path + 1, name.data(), name.size());  // sun_path[0] == 0: abstract namespace
+  const auto len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + 1 + name.size());
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), len) != 0) return UniqueFd();
+  return fd;
+}
+
+std::uint16_t kernel_chosen_port() {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) throw_errno("socket", "for an auto-port");
   sockaddr_in addr{};
@@ -25,6 +69,50 @@ std::uint16_t allocate_loopback_port() {
   socklen_t len = sizeof addr;
   if (::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) throw_errno("getsockname", "");
   return ntohs(addr.sin_port);
+}
+
+struct PortRegistry {
+  std::mutex mutex;
+  std::set<std::uint16_t> handed_out;
+  std::deque<UniqueFd> claims;  // oldest first
+  std::mt19937 random{std::random_device{}()};
+};
+
+PortRegistry& port_registry() {
+  static PortRegistry registry;
+  return registry;
+}
+
+}  // namespace
+
+std::uint16_t allocate_loopback_port() {
+  constexpr unsigned kLowest = 10000;
+  constexpr int kAttempts = 200;
+  auto& reg = port_registry();
+  std::lock_guard lock(reg.mutex);
+  const auto [ephemeral_low, ephemeral_high] = ephemeral_port_range();
+  if (ephemeral_low > kLowest + 1000) {
+    std::uniform_int_distribution<unsigned> pick(kLowest, ephemeral_low - 1);
+    for (int i = 0; i < kAttempts; ++i) {
+      const auto port = static_cast<std::uint16_t>(pick(reg.random));
+      if (reg.handed_out.contains(port)) continue;
+      UniqueFd claim = claim_port(port);
+      if (!claim) continue;  // another faultline process handed it out
+      if (!loopback_port_free(port)) continue;
+      reg.handed_out.insert(port);
+      reg.claims.push_back(std::move(claim));
+      if (reg.claims.size() > kPortClaimsHeld) reg.claims.pop_front();
+      return port;
+    }
+  }
+  // No room below the ephemeral range (an unusual sysctl): let the kernel choose, which at
+  // least never repeats a port another live socket holds.
+  for (int i = 0; i < kAttempts; ++i) {
+    const auto port = kernel_chosen_port();
+    if (reg.handed_out.insert(port).second) return port;
+  }
+  throw Error("no free loopback port found for an auto-port variable (ephemeral range " +
+              std::to_string(ephemeral_low) + "-" + std::to_string(ephemeral_high) + ")");
 }
 
 Variables::Variables(std::map<std::string, std::string> builtins,

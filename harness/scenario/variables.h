@@ -6,6 +6,7 @@
 // once per variable, so every use of ${port} sees the same number.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -17,9 +18,15 @@
 
 namespace faultline::scenario {
 
-// Binds a TCP socket to 127.0.0.1:0 and returns the port the kernel chose (the socket is closed,
-// so another process could take the port before the target binds it: good enough for tests).
+// A loopback TCP port for an `auto-port` variable, free when handed out. Ports come from below
+// the kernel's ephemeral range (net.ipv4.ip_local_port_range), so bind(0) and outgoing
+// connections elsewhere never take them in the meantime. A process-wide registry never hands
+// the same port out twice, and an abstract unix socket "@faultline-port-<N>" held by this
+// process claims the port against other faultline processes on the host (the most recent
+// kPortClaimsHeld claims stay held; older ones are released). Thread-safe. Throws Error when
+// no candidate is free.
 std::uint16_t allocate_loopback_port();
+inline constexpr std::size_t kPortClaimsHeld = 256;
 
 class Variables {
  public:

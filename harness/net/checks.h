@@ -1,0 +1,35 @@
+// One-shot network checks on an asio event loop, shared by readiness gates and probes:
+// an HTTP GET and a TCP connect, each with its own deadline. Loopback targets only in tests.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "common/units.h"
+
+namespace faultline::net {
+
+struct HttpResult {
+  std::optional<int> status;         // set when a response arrived
+  std::string body;                  // the first 64 KiB
+  double latency_ms = 0;             // request start to full response (or to the failure)
+  std::optional<std::string> error;  // "connect 127.0.0.1:8080: Connection refused", "timed out after 2s"
+};
+
+struct TcpResult {
+  bool connected = false;
+  double latency_ms = 0;
+  std::optional<std::string> error;
+};
+
+// GET `url` ("http://host:port/path"; http only). `done` runs exactly once, on `io`'s thread.
+void async_http_get(boost::asio::io_context& io, const std::string& url, Duration timeout,
+                    std::function<void(HttpResult)> done);
+
+// Connect to "host:port" and close again. `done` runs exactly once, on `io`'s thread.
+void async_tcp_connect(boost::asio::io_context& io, const std::string& host_port, Duration timeout,
+                       std::function<void(TcpResult)> done);
+
+}  // namespace faultline::net

@@ -1,0 +1,215 @@
+// The network checks against a small HTTP server on 127.0.0.1 run by the test itself.
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <catch2/catch.hpp>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "net/checks.h"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+
+// Answers on its own thread: /ok 200 "hello", /unavailable 503, /big 200 with 200 KiB,
+// /silent never answers (the connection stays open), anything else 404.
+class TestServer {
+ public:
+  TestServer() : acceptor_(io_, {asio::ip::make_address("127.0.0.1"), 0}) {
+    accept();
+    thread_ = std::thread([this] { io_.run(); });
+  }
+  ~TestServer() {
+    io_.stop();
+    thread_.join();
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(port()) + path;
+  }
+
+ private:
+  void accept() {
+    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+      if (ec) return;
+      serve(std::make_shared<tcp::socket>(std::move(socket)));
+      accept();
+    });
+  }
+
+  void serve(std::shared_ptr<tcp::socket> socket) {
+    auto buffer = std::make_shared<boost::beast::flat_buffer>();
+    auto request = std::make_shared<http::request<http::string_body>>();
+    http::async_read(*socket, *buffer, *request,
+                     [this, socket, buffer, request](boost::system::error_code ec, std::size_t) {
+                       if (ec) return;
+                       const std::string target(request->target());
+                       if (target == "/silent") {
+                         held_.push_back(socket);
+                         return;
+                       }
+                       auto response = std::make_shared<http::response<http::string_body>>();
+                       response->version(11);
+                       response->keep_alive(false);
+                       if (target == "/ok") {
+                         response->result(http::status::ok);
+                         response->body() = "hello";
+                       } else if (target == "/unavailable") {
+                         response->result(http::status::service_unavailable);
+                         response->body() = "circuit open";
+                       } else if (target == "/big") {
+                         response->result(http::status::ok);
+                         response->body() = std::string(200 * 1024, 'x');
+                         response->body().replace(0, 5, "start");
+                       } else {
+                         response->result(http::status::not_found);
+                       }
+                       response->prepare_payload();
+                       http::async_write(*socket, *response,
+                                         [socket, response](boost::system::error_code, std::size_t) {
+                                           boost::system::error_code ignored;
+                                           socket->shutdown(tcp::socket::shutdown_send, ignored);
+                                         });
+                     });
+  }
+
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  std::vector<std::shared_ptr<tcp::socket>> held_;
+  std::thread thread_;
+};
+
+// A loopback port with nothing listening: bound once to learn a free number, then closed.
+std::uint16_t closed_port() {
+  asio::io_context io;
+  tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
+  return a.local_endpoint().port();
+}
+
+struct HttpOutcome {
+  int calls = 0;
+  faultline::net::HttpResult result;
+};
+
+HttpOutcome get(const std::string& url, faultline::Duration timeout = 2s) {
+  asio::io_context io;
+  HttpOutcome out;
+  faultline::net::async_http_get(io, url, timeout, [&](faultline::net::HttpResult r) {
+    ++out.calls;
+    out.result = std::move(r);
+  });
+  io.run();
+  return out;
+}
+
+struct TcpOutcome {
+  int calls = 0;
+  faultline::net::TcpResult result;
+};
+
+TcpOutcome connect(const std::string& host_port, faultline::Duration timeout = 2s) {
+  asio::io_context io;
+  TcpOutcome out;
+  faultline::net::async_tcp_connect(io, host_port, timeout, [&](faultline::net::TcpResult r) {
+    ++out.calls;
+    out.result = std::move(r);
+  });
+  io.run();
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("async_http_get reports status, body and latency of a 2xx answer", "[net]") {
+  TestServer server;
+  const auto out = get(server.url("/ok"));
+  CHECK(out.calls == 1);
+  REQUIRE_FALSE(out.result.error);
+  CHECK(out.result.status == 200);
+  CHECK(out.result.body == "hello");
+  CHECK(out.result.latency_ms > 0);
+  CHECK(out.result.latency_ms < 2000);
+}
+
+TEST_CASE("async_http_get reports non-2xx statuses as answers, not errors", "[net]") {
+  TestServer server;
+  auto out = get(server.url("/unavailable"));
+  CHECK_FALSE(out.result.error);
+  CHECK(out.result.status == 503);
+  CHECK(out.result.body == "circuit open");
+  out = get(server.url("/missing"));
+  CHECK(out.result.status == 404);
+}
+
+TEST_CASE("async_http_get keeps only the first 64 KiB of a large body", "[net]") {
+  TestServer server;
+  const auto out = get(server.url("/big"));
+  REQUIRE_FALSE(out.result.error);
+  CHECK(out.result.status == 200);
+  CHECK(out.result.body.size() == 64 * 1024);
+  CHECK(out.result.body.substr(0, 6) == "startx");
+}
+
+TEST_CASE("async_http_get names the address when nothing listens", "[net]") {
+  const auto port = std::to_string(closed_port());
+  const auto out = get("http://127.0.0.1:" + port + "/healthz");
+  CHECK(out.calls == 1);
+  CHECK_FALSE(out.result.status);
+  CHECK(out.result.error == "connect 127.0.0.1:" + port + ": Connection refused");
+}
+
+TEST_CASE("async_http_get gives up at its deadline on a server that never answers", "[net]") {
+  TestServer server;
+  const auto out = get(server.url("/silent"), 300ms);
+  CHECK(out.calls == 1);
+  CHECK_FALSE(out.result.status);
+  CHECK(out.result.error ==
+        "timed out after 300ms (read response from 127.0.0.1:" + std::to_string(server.port()) + ")");
+  CHECK(out.result.latency_ms >= 290);
+  CHECK(out.result.latency_ms < 2000);
+}
+
+TEST_CASE("async_http_get rejects URLs it cannot fetch, still through the callback", "[net]") {
+  auto out = get("https://127.0.0.1/");
+  CHECK(out.calls == 1);
+  CHECK(out.result.error == "bad URL `https://127.0.0.1/`: only http:// URLs are supported");
+  out = get("http://127.0.0.1:99999/");
+  CHECK(out.result.error ==
+        "bad URL `http://127.0.0.1:99999/`: port `99999` is not a number from 1 to 65535");
+}
+
+TEST_CASE("async_http_get runs many requests on one loop, each callback once", "[net]") {
+  TestServer server;
+  asio::io_context io;
+  int ok = 0, calls = 0;
+  for (int i = 0; i < 20; ++i)
+    faultline::net::async_http_get(io, server.url("/ok"), 2s, [&](faultline::net::HttpResult r) {
+      ++calls;
+      if (r.status == 200) ++ok;
+    });
+  io.run();
+  CHECK(calls == 20);
+  CHECK(ok == 20);
+}
+
+TEST_CASE("async_tcp_connect connects to a listener and names the address when refused", "[net]") {
+  TestServer server;
+  auto out = connect("127.0.0.1:" + std::to_string(server.port()));
+  CHECK(out.calls == 1);
+  CHECK(out.result.connected);
+  CHECK_FALSE(out.result.error);
+
+  const auto port = std::to_string(closed_port());
+  out = connect("127.0.0.1:" + port);
+  CHECK(out.calls == 1);
+  CHECK_FALSE(out.result.connected);
+  CHECK(out.result.error == "connect 127.0.0.1:" + port + ": Connection refused");
+
+  out = connect("localhost");
+  CHECK(out.result.error == "bad address `localhost`: no port (write host:port)");
+}
