@@ -1,0 +1,206 @@
+#include "runner/fault_timeline.h"
+
+#include "common/error.h"
+
+namespace faultline::runner {
+
+namespace asio = boost::asio;
+
+namespace {
+std::uint32_t planned_applies(const scenario::Injection& inj) {
+  if (const auto* sig = std::get_if<scenario::SignalFault>(&inj.params); sig && sig->repeat_every)
+    return std::max<std::uint32_t>(1, sig->repeat_count);
+  return 1;
+}
+std::optional<Duration> repeat_every(const scenario::Injection& inj) {
+  if (const auto* sig = std::get_if<scenario::SignalFault>(&inj.params)) return sig->repeat_every;
+  return std::nullopt;
+}
+}  // namespace
+
+FaultTimeline::FaultTimeline(const scenario::Scenario& scenario) {
+  for (const auto& planned : timeline::plan_injections(scenario)) {
+    auto e = std::make_unique<Entry>();
+    e->plan = planned;
+    entries_.push_back(std::move(e));
+  }
+}
+
+FaultTimeline::~FaultTimeline() = default;
+
+injectors::Target FaultTimeline::target_of(RunContext& ctx, const Entry& e) {
+  const std::string& into = e.plan.injection->into;
+  return injectors::Target{*ctx.process_group(into), ctx.main_pid(into).value_or(0)};
+}
+
+void FaultTimeline::on_run_start(RunContext& ctx) {
+  for (auto& e : entries_) {
+    const auto& inj = *e->plan.injection;
+    cgroup::Cgroup* group = ctx.process_group(inj.into);
+    if (!group) continue;
+    // Same rule as for process limits: a knob this host lacks cannot be faked.
+    if (auto why = injectors::unsupported(inj, *group)) {
+      ctx.fail_scenario("inject `" + inj.name + "` (" + inj.kind + "): " + *why);
+      return;
+    }
+  }
+  anchor_reached(ctx, "");
+}
+
+void FaultTimeline::on_process_ready(RunContext& ctx, const std::string& process) {
+  anchor_reached(ctx, process + ".ready");
+}
+
+void FaultTimeline::on_all_ready(RunContext& ctx) { anchor_reached(ctx, "ready"); }
+
+void FaultTimeline::anchor_reached(RunContext& ctx, const std::string& anchor) {
+  // The anchor's own moment: "" is the scenario start itself, not when this hook runs.
+  const Clock::time_point base = anchor.empty() ? ctx.t0() : Clock::now();
+  for (auto& ep : entries_) {
+    Entry& e = *ep;
+    if (e.state != State::waiting || e.plan.start.anchor != anchor) continue;
+    e.state = State::scheduled;
+    e.start = base + std::chrono::duration_cast<Clock::duration>(e.plan.start.offset);
+    e.timer = std::make_unique<asio::steady_timer>(ctx.io(), e.start);
+    e.timer->async_wait([this, &ctx, &e](boost::system::error_code ec) {
+      if (!ec) fire(ctx, e);
+    });
+  }
+}
+
+void FaultTimeline::fire(RunContext& ctx, Entry& e) {
+  const auto& inj = *e.plan.injection;
+  if (e.state == State::done) return;
+  if (!ctx.main_pid(inj.into) || !ctx.process_group(inj.into)) {
+    skip(ctx, e, "`" + inj.into + "` is not running" + (e.applies ? " any more" : ""));
+    return;
+  }
+  const bool first = e.applies == 0;
+  try {
+    if (first)
+      e.injector = injectors::make_injector(inj, ctx.faultline_dir() + "/faultline",
+                                            [&ctx, into = inj.into](const std::vector<std::string>& argv) {
+                                              return ctx.spawn_helper(into, argv);
+                                            });
+    std::string detail = e.injector->apply(target_of(ctx, e));
+    ++e.applies;
+    const std::uint32_t total = planned_applies(inj);
+    if (total > 1) detail += " (" + std::to_string(e.applies) + " of " + std::to_string(total) + ")";
+    ctx.record("inject.apply", inj.into, inj.name, detail);
+  } catch (const Error& error) {
+    // A target that exits while the fault is being applied is a skip, not a failure.
+    if (!ctx.main_pid(inj.into)) {
+      skip(ctx, e, "`" + inj.into + "` exited while it was being applied: " + error.what());
+      return;
+    }
+    e.state = State::done;
+    ctx.fail_scenario("inject `" + inj.name + "` (" + inj.kind + "): " + error.what());
+    return;
+  }
+  if (first) {
+    if (e.injector->revertible()) e.state = State::applied;
+    if (e.injector->step_interval()) schedule_step(ctx, e);
+    if (inj.duration && e.injector->revertible()) {
+      e.end_timer = std::make_unique<asio::steady_timer>(
+          ctx.io(), e.start + std::chrono::duration_cast<Clock::duration>(*inj.duration));
+      e.end_timer->async_wait([this, &ctx, &e](boost::system::error_code ec) {
+        if (!ec) revert(ctx, e, {});
+      });
+    }
+  }
+  if (e.applies < planned_applies(inj)) schedule_repeat(ctx, e);
+  else if (!e.injector->revertible()) e.state = State::done;
+}
+
+void FaultTimeline::schedule_repeat(RunContext& ctx, Entry& e) {
+  const auto every = std::chrono::duration_cast<Clock::duration>(*repeat_every(*e.plan.injection));
+  // Measured from when the first one was due, so lateness does not accumulate.
+  e.timer->expires_at(e.start + every * e.applies);
+  e.timer->async_wait([this, &ctx, &e](boost::system::error_code ec) {
+    if (!ec) fire(ctx, e);
+  });
+}
+
+void FaultTimeline::schedule_step(RunContext& ctx, Entry& e) {
+  const auto interval = std::chrono::duration_cast<Clock::duration>(*e.injector->step_interval());
+  if (!e.step_timer) e.step_timer = std::make_unique<asio::steady_timer>(ctx.io());
+  e.step_timer->expires_at(e.start + interval * (e.steps + 1));
+  e.step_timer->async_wait([this, &ctx, &e](boost::system::error_code ec) {
+    if (ec || e.state != State::applied) return;
+    const auto& inj = *e.plan.injection;
+    if (!ctx.main_pid(inj.into)) return;  // the exit hook reverts
+    try {
+      auto detail = e.injector->step(target_of(ctx, e));
+      if (!detail) return;
+      ++e.steps;
+      ctx.record("inject.step", inj.into, inj.name, *detail);
+    } catch (const Error& error) {
+      if (!ctx.main_pid(inj.into)) return;
+      ctx.fail_scenario("inject `" + inj.name + "` (" + inj.kind + "), ramp step: " + error.what());
+      return;
+    }
+    schedule_step(ctx, e);
+  });
+}
+
+void FaultTimeline::revert(RunContext& ctx, Entry& e, const std::string& why) {
+  if (e.state != State::applied) return;
+  e.state = State::done;
+  if (e.step_timer) e.step_timer->cancel();
+  if (e.end_timer) e.end_timer->cancel();
+  const auto& inj = *e.plan.injection;
+  cgroup::Cgroup* group = ctx.process_group(inj.into);
+  if (!group) return;
+  try {
+    std::string detail = e.injector->revert(injectors::Target{*group, ctx.main_pid(inj.into).value_or(0)});
+    if (!why.empty()) detail += (detail.empty() ? "" : " ") + std::string("(") + why + ")";
+    ctx.record("inject.revert", inj.into, inj.name, detail);
+  } catch (const Error& error) {
+    ctx.fail_scenario("reverting inject `" + inj.name + "` (" + inj.kind + "): " + error.what());
+  }
+}
+
+void FaultTimeline::skip(RunContext& ctx, Entry& e, const std::string& reason) {
+  if (e.timer) e.timer->cancel();
+  if (e.step_timer) e.step_timer->cancel();
+  if (e.end_timer) e.end_timer->cancel();
+  e.state = State::done;
+  ctx.record("inject.skip", e.plan.injection->into, e.plan.injection->name, reason);
+}
+
+void FaultTimeline::on_process_exit(RunContext& ctx, const std::string& process) {
+  for (auto& ep : entries_) {
+    Entry& e = *ep;
+    if (e.plan.injection->into != process) continue;
+    if (e.state == State::applied) revert(ctx, e, "target exited");
+    else if (e.state == State::scheduled && e.applies > 0)
+      skip(ctx, e,
+           "`" + process + "` exited after " + std::to_string(e.applies) + " of " +
+               std::to_string(planned_applies(*e.plan.injection)) + " repeats");
+  }
+}
+
+void FaultTimeline::on_run_end(RunContext& ctx) {
+  for (auto& ep : entries_) {
+    Entry& e = *ep;
+    if (e.timer) e.timer->cancel();
+    if (e.step_timer) e.step_timer->cancel();
+    if (e.end_timer) e.end_timer->cancel();
+    if (e.state == State::applied) {
+      revert(ctx, e, "run ended");
+    } else if (e.state == State::scheduled && e.applies > 0) {
+      skip(ctx, e,
+           "the run ended after " + std::to_string(e.applies) + " of " +
+               std::to_string(planned_applies(*e.plan.injection)) + " repeats");
+    } else if (e.state == State::waiting || e.state == State::scheduled) {
+      skip(ctx, e, "the run ended before " + timeline::to_string(e.plan.start) + " (`" + e.plan.injection->at.text + "`)");
+    }
+  }
+}
+
+std::unique_ptr<RunObserver> make_fault_timeline(const scenario::Scenario& scenario) {
+  if (scenario.injections.empty()) return nullptr;
+  return std::make_unique<FaultTimeline>(scenario);
+}
+
+}  // namespace faultline::runner

@@ -1,0 +1,61 @@
+// The fault timeline: every [[inject]] of the scenario, timed on the run's monotonic clock.
+// Each injection's time is reduced to an anchor (run start, all ready, one process ready);
+// when the anchor happens, a steady_timer fires at anchor + offset and the injector applies
+// the fault. Applies, ramp steps, reverts and skips are recorded on the result's timeline
+// with the time they really happened and what changed.
+#pragma once
+
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "injectors/injector.h"
+#include "runner/run_context.h"
+#include "timeline/schedule.h"
+
+namespace faultline::runner {
+
+class FaultTimeline final : public RunObserver {
+ public:
+  // Throws Error when a time cannot be resolved (the loader normally rejects those first).
+  explicit FaultTimeline(const scenario::Scenario& scenario);
+  ~FaultTimeline() override;
+
+  void on_run_start(RunContext& ctx) override;
+  void on_process_ready(RunContext& ctx, const std::string& process) override;
+  void on_all_ready(RunContext& ctx) override;
+  void on_process_exit(RunContext& ctx, const std::string& process) override;
+  void on_run_end(RunContext& ctx) override;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  struct Entry {
+    timeline::PlannedInjection plan;
+    std::unique_ptr<injectors::Injector> injector;
+    std::unique_ptr<boost::asio::steady_timer> timer;       // apply, then each repeat
+    std::unique_ptr<boost::asio::steady_timer> step_timer;  // ramp steps
+    std::unique_ptr<boost::asio::steady_timer> end_timer;   // revert after `duration`
+    enum class State { waiting, scheduled, applied, done } state = State::waiting;
+    Clock::time_point start;  // when it was due
+    std::uint32_t applies = 0;
+    std::uint32_t steps = 0;
+  };
+  using State = Entry::State;
+
+  void anchor_reached(RunContext& ctx, const std::string& anchor);
+  void fire(RunContext& ctx, Entry& e);
+  void schedule_repeat(RunContext& ctx, Entry& e);
+  void schedule_step(RunContext& ctx, Entry& e);
+  void revert(RunContext& ctx, Entry& e, const std::string& why);
+  void skip(RunContext& ctx, Entry& e, const std::string& reason);
+  injectors::Target target_of(RunContext& ctx, const Entry& e);
+
+  std::vector<std::unique_ptr<Entry>> entries_;
+};
+
+// The observer for a scenario's [[inject]] tables; null when it has none.
+std::unique_ptr<RunObserver> make_fault_timeline(const scenario::Scenario& scenario);
+
+}  // namespace faultline::runner

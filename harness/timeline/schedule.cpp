@@ -1,0 +1,100 @@
+#include "timeline/schedule.h"
+
+#include <algorithm>
+
+#include "common/error.h"
+
+namespace faultline::timeline {
+namespace {
+
+using scenario::Injection;
+using scenario::Scenario;
+using scenario::TimePoint;
+
+const Injection* find_injection(const Scenario& s, const std::string& name) {
+  for (const auto& inj : s.injections)
+    if (inj.name == name) return &inj;
+  return nullptr;
+}
+
+std::string quoted(const std::string& text) { return "`" + text + "`"; }
+
+Resolved resolve_chain(const Scenario& s, const TimePoint& t, std::vector<std::string>& chain) {
+  if (t.anchor.empty() || t.anchor == "ready") return {t.anchor, t.offset};
+  const std::size_t dot = t.anchor.rfind('.');
+  const std::string written = t.text.empty() ? t.anchor : t.text;
+  if (dot == std::string::npos)
+    throw Error("time " + quoted(written) + ": unknown anchor " + quoted(t.anchor) +
+                " (expected \"ready\", \"<process>.ready\", \"<inject>.start\" or \"<inject>.end\")");
+  const std::string name = t.anchor.substr(0, dot);
+  const std::string event = t.anchor.substr(dot + 1);
+  if (event == "ready") {
+    if (!s.find_process(name)) throw Error("time " + quoted(written) + ": no process is named " + quoted(name));
+    return {t.anchor, t.offset};
+  }
+  if (event != "start" && event != "end")
+    throw Error("time " + quoted(written) + ": unknown event " + quoted(event) +
+                " (expected ready, start or end)");
+  const Injection* inj = find_injection(s, name);
+  if (!inj) throw Error("time " + quoted(written) + ": no injection is named " + quoted(name));
+  if (std::find(chain.begin(), chain.end(), name) != chain.end()) {
+    std::string loop;
+    for (const auto& c : chain) loop += c + " -> ";
+    throw Error("injections are timed relative to each other in a cycle: " + loop + name);
+  }
+  if (event == "end" && !inj->duration)
+    throw Error("time " + quoted(written) + ": injection " + quoted(name) + " has no duration, so it has no end");
+  chain.push_back(name);
+  Resolved base = resolve_chain(s, inj->at, chain);
+  chain.pop_back();
+  base.offset += t.offset;
+  if (event == "end") base.offset += *inj->duration;
+  return base;
+}
+
+// "" < "<process>.ready" (declaration order) < "ready".
+std::size_t anchor_rank(const Scenario& s, const std::string& anchor) {
+  if (anchor.empty()) return 0;
+  if (anchor == "ready") return s.processes.size() + 1;
+  for (std::size_t i = 0; i < s.processes.size(); ++i)
+    if (anchor == s.processes[i].name + ".ready") return i + 1;
+  return s.processes.size() + 1;
+}
+
+}  // namespace
+
+Resolved resolve(const Scenario& s, const TimePoint& t) {
+  std::vector<std::string> chain;
+  return resolve_chain(s, t, chain);
+}
+
+std::vector<PlannedInjection> plan_injections(const Scenario& s) {
+  std::vector<PlannedInjection> plan;
+  plan.reserve(s.injections.size());
+  for (const auto& inj : s.injections) {
+    PlannedInjection p{&inj, {}, std::nullopt};
+    std::vector<std::string> chain{inj.name};
+    try {
+      p.start = resolve_chain(s, inj.at, chain);
+    } catch (const Error& e) {
+      throw e.with_context("injection " + quoted(inj.name));
+    }
+    if (inj.duration) p.end = Resolved{p.start.anchor, p.start.offset + *inj.duration};
+    plan.push_back(p);
+  }
+  std::stable_sort(plan.begin(), plan.end(), [&](const PlannedInjection& a, const PlannedInjection& b) {
+    const auto ra = anchor_rank(s, a.start.anchor), rb = anchor_rank(s, b.start.anchor);
+    if (ra != rb) return ra < rb;
+    return a.start.offset < b.start.offset;
+  });
+  return plan;
+}
+
+std::string to_string(const Resolved& r) {
+  if (r.anchor.empty()) return format_duration(r.offset);
+  if (r.offset == Duration{0}) return r.anchor;
+  if (r.offset < Duration{0}) return r.anchor + "-" + format_duration(-r.offset);
+  return r.anchor + "+" + format_duration(r.offset);
+}
+
+}  // namespace faultline::timeline

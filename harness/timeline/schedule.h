@@ -1,0 +1,42 @@
+// Time resolution for the fault timeline: every time written in a scenario (`at`, window
+// bounds) reduced to one of the anchors the runner knows when it happens, plus an offset.
+// Pure: used by the runner's scheduler and by `faultline plan`, which runs nothing.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/units.h"
+#include "scenario/model.h"
+
+namespace faultline::timeline {
+
+// A time reduced to a base anchor: "" (scenario start), "ready" (all processes ready) or
+// "<process>.ready", plus an offset. "<inj>.start+1s" with inj.at = "ready+2s" -> {"ready", 3s};
+// "<inj>.end" adds the injection's duration.
+struct Resolved {
+  std::string anchor;
+  Duration offset{0};
+  bool operator==(const Resolved&) const = default;
+};
+
+// Throws Error on a reference to an unknown process or injection, on `<inj>.end` of an
+// injection without `duration`, and on injections timed relative to each other in a cycle.
+Resolved resolve(const scenario::Scenario& s, const scenario::TimePoint& t);
+
+struct PlannedInjection {
+  const scenario::Injection* injection;
+  Resolved start;
+  std::optional<Resolved> end;  // set when it has a duration
+};
+
+// Every injection, ordered by anchor ("" first, then each "<process>.ready" in declaration
+// order, then "ready") and by offset within one anchor; ties keep the file's order. Times on
+// different anchors are not comparable before a run, so this order is only a reading aid there.
+std::vector<PlannedInjection> plan_injections(const scenario::Scenario& s);
+
+// "ready+3s", "2s", "api.ready": the resolved time as a scenario would write it.
+std::string to_string(const Resolved& r);
+
+}  // namespace faultline::timeline

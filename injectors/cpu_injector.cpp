@@ -1,0 +1,54 @@
+#include "injectors/cpu_injector.h"
+
+namespace faultline::injectors {
+
+namespace {
+std::string text(const cgroup::CpuMax& m) { return format_cpu(m.cpus) + "/" + format_duration(m.period); }
+std::string cpuset_text(const std::string& s) { return s.empty() ? "\"\"" : s; }
+}  // namespace
+
+std::string CpuInjector::apply(const Target& target) {
+  std::string detail;
+  if (fault_.quota || fault_.period) {
+    const cgroup::CpuMax old = target.group.cpu_max();
+    cgroup::CpuMax next = old;
+    if (fault_.quota) next.cpus = *fault_.quota;
+    if (fault_.period) next.period = *fault_.period;
+    target.group.set_cpu_max(next);
+    old_max_ = old;
+    detail = "cpu.max " + text(old) + " -> " + text(next);
+  }
+  if (fault_.cpuset) {
+    const std::string old = target.group.cpuset();
+    target.group.set_cpuset(*fault_.cpuset);
+    old_cpuset_ = old;
+    detail += (detail.empty() ? "" : ", ") + std::string("cpuset ") + cpuset_text(old) + " -> " + *fault_.cpuset;
+  }
+  return detail;
+}
+
+std::string CpuInjector::revert(const Target& target) {
+  std::string detail;
+  if (old_max_) {
+    const cgroup::CpuMax now = target.group.cpu_max();
+    target.group.set_cpu_max(*old_max_);
+    detail = "cpu.max " + text(now) + " -> " + text(*old_max_);
+  }
+  if (old_cpuset_) {
+    const std::string now = target.group.cpuset();
+    target.group.set_cpuset(*old_cpuset_);
+    detail += (detail.empty() ? "" : ", ") + std::string("cpuset ") + cpuset_text(now) + " -> " +
+              cpuset_text(*old_cpuset_);
+  }
+  return detail;
+}
+
+std::string CpuInjector::describe() const {
+  std::string t = "cpu";
+  if (fault_.quota) t += " quota " + format_cpu(*fault_.quota);
+  if (fault_.period) t += " period " + format_duration(*fault_.period);
+  if (fault_.cpuset) t += " cpuset " + *fault_.cpuset;
+  return t;
+}
+
+}  // namespace faultline::injectors

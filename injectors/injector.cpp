@@ -1,0 +1,62 @@
+#include "injectors/injector.h"
+
+#include "common/error.h"
+#include "injectors/cpu_injector.h"
+#include "injectors/fd_injector.h"
+#include "injectors/freeze_injector.h"
+#include "injectors/hog_injector.h"
+#include "injectors/memory_injector.h"
+#include "injectors/pids_injector.h"
+#include "injectors/signal_injector.h"
+
+namespace faultline::injectors {
+
+namespace {
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+}  // namespace
+
+std::optional<std::string> unsupported(const scenario::Injection& injection, const cgroup::Cgroup& group) {
+  using cgroup::Knob;
+  std::vector<Knob> knobs;
+  std::visit(Overloaded{
+                 [&](const scenario::MemoryFault& m) {
+                   if (m.limit) knobs.push_back(Knob::memory_max);
+                   if (m.high) knobs.push_back(Knob::memory_high);
+                 },
+                 [&](const scenario::CpuFault& c) {
+                   if (c.quota || c.period) knobs.push_back(Knob::cpu_max);
+                   if (c.cpuset) knobs.push_back(Knob::cpuset);
+                 },
+                 [&](const scenario::PidsFault&) { knobs.push_back(Knob::pids_max); },
+                 [&](const scenario::FreezeFault&) { knobs.push_back(Knob::freeze); },
+                 [](const auto&) {},
+             },
+             injection.params);
+  for (Knob k : knobs)
+    if (auto why = group.unsupported(k)) return why;
+  return std::nullopt;
+}
+
+std::unique_ptr<Injector> make_injector(const scenario::Injection& injection, std::string faultline_executable,
+                                        HelperLauncher launch_helper) {
+  return std::visit(
+      Overloaded{
+          [](const scenario::MemoryFault& f) -> std::unique_ptr<Injector> { return std::make_unique<MemoryInjector>(f); },
+          [](const scenario::CpuFault& f) -> std::unique_ptr<Injector> { return std::make_unique<CpuInjector>(f); },
+          [](const scenario::FdFault& f) -> std::unique_ptr<Injector> { return std::make_unique<FdInjector>(f); },
+          [](const scenario::PidsFault& f) -> std::unique_ptr<Injector> { return std::make_unique<PidsInjector>(f); },
+          [](const scenario::SignalFault& f) -> std::unique_ptr<Injector> { return std::make_unique<SignalInjector>(f); },
+          [](const scenario::FreezeFault&) -> std::unique_ptr<Injector> { return std::make_unique<FreezeInjector>(); },
+          [&](const scenario::HogFault& f) -> std::unique_ptr<Injector> {
+            return std::make_unique<HogInjector>(f, std::move(faultline_executable), std::move(launch_helper));
+          },
+      },
+      injection.params);
+}
+
+}  // namespace faultline::injectors

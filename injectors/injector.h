@@ -1,0 +1,57 @@
+// One fault kind behind one small interface: apply, revert, describe. An injector acts on a
+// cgroup and the processes in it; it knows nothing of TOML, timers or reports (the fault
+// timeline in the runner decides when, and records what each call changed).
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cgroup/cgroup.h"
+#include "common/units.h"
+#include "scenario/model.h"
+
+namespace faultline::injectors {
+
+// What an injection acts on: the target process's cgroup and its main pid.
+struct Target {
+  cgroup::Cgroup& group;
+  pid_t main_pid = 0;
+};
+
+class Injector {
+ public:
+  virtual ~Injector() = default;
+  // Applies the fault; returns what changed, e.g. "memory.max 300MiB -> 48MiB". Throws Error.
+  virtual std::string apply(const Target& target) = 0;
+  // Undoes what apply changed (restores old values); returns what changed. Only called after
+  // apply, at most once. Throws Error.
+  virtual std::string revert(const Target& target) = 0;
+  // The fault in words ("memory limit 48MiB over 2s"), for plans and messages.
+  virtual std::string describe() const = 0;
+  // Whether revert does anything (a signal cannot be taken back).
+  virtual bool revertible() const { return true; }
+
+  // A fault that builds up (a memory ramp) moves in steps: after apply, the caller calls
+  // step() every step_interval() until it returns nullopt. Each call returns what changed.
+  virtual std::optional<Duration> step_interval() const { return std::nullopt; }
+  virtual std::optional<std::string> step(const Target&) { return std::nullopt; }
+};
+
+// Starts a helper process inside the target's cgroup and returns its pid (the hog's noisy
+// neighbour); supplied by whoever runs the scenario.
+using HelperLauncher = std::function<pid_t(const std::vector<std::string>& argv)>;
+
+// Why the host cannot apply this injection (a knob it lacks), else nullopt.
+std::optional<std::string> unsupported(const scenario::Injection& injection, const cgroup::Cgroup& group);
+
+// The injector for one scenario injection. `faultline_executable` and `launch_helper` are only
+// used by the hog.
+std::unique_ptr<Injector> make_injector(const scenario::Injection& injection, std::string faultline_executable = {},
+                                        HelperLauncher launch_helper = {});
+
+}  // namespace faultline::injectors

@@ -1,0 +1,25 @@
+#include "injectors/pids_injector.h"
+
+namespace faultline::injectors {
+
+namespace {
+std::string text(std::uint64_t v) { return v == kUnlimited ? "max" : std::to_string(v); }
+}  // namespace
+
+std::string PidsInjector::apply(const Target& target) {
+  const std::uint64_t old = target.group.pids_max();
+  target.group.set_pids_max(fault_.limit);
+  old_ = old;
+  return "pids.max " + text(old) + " -> " + text(fault_.limit);
+}
+
+std::string PidsInjector::revert(const Target& target) {
+  if (!old_) return {};
+  const std::uint64_t now = target.group.pids_max();
+  target.group.set_pids_max(*old_);
+  return "pids.max " + text(now) + " -> " + text(*old_);
+}
+
+std::string PidsInjector::describe() const { return "pids.max " + text(fault_.limit); }
+
+}  // namespace faultline::injectors

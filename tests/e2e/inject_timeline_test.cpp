@@ -1,0 +1,267 @@
+// The fault timeline as users see it: scenario files with [[inject]] run by the faultline
+// CLI, checked through the JSON report. Times are measured from the report's t_ms values;
+// bounds are loose where only the order of events matters and tight only where the
+// scenario format promises precision.
+#include <signal.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tests/support/command.h"
+#include "tests/support/test_env.h"
+
+using namespace faultline::test;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double MiB = 1024.0 * 1024.0;
+
+std::optional<std::string> skip_reason() {
+  if (::geteuid() != 0) return "not root: scenarios need to create cgroups";
+  if (faultline_path().empty() || source_dir().empty()) return "FAULTLINE_BIN / FAULTLINE_SOURCE_DIR not set";
+  return std::nullopt;
+}
+
+#define E2E_PRECONDITIONS()                        \
+  if (auto why_ = skip_reason()) {                 \
+    std::printf("SKIPPED: %s\n", why_->c_str());   \
+    return;                                        \
+  }
+
+struct Run {
+  CommandOutput cmd;
+  json scenario;  // the only scenario of the report
+};
+
+Run run_scenario(const std::string& rel) {
+  const std::string json_path =
+      fs::temp_directory_path() / ("faultline-inject-" + std::to_string(::getpid()) + ".json");
+  Run r;
+  r.cmd = run_shell(quote(faultline_path()) + " run " + quote(source_dir() + "/scenarios/" + rel) + " --json " +
+                    quote(json_path));
+  INFO("stdout: " << r.cmd.out << "\nstderr: " << r.cmd.err);
+  REQUIRE(fs::exists(json_path));
+  const json report = json::parse(read_file(json_path));
+  fs::remove(json_path);
+  REQUIRE(report.at("scenarios").size() == 1);
+  r.scenario = report.at("scenarios")[0];
+  return r;
+}
+
+std::vector<json> events(const json& scenario, const std::string& name, const std::string& inject = {}) {
+  std::vector<json> found;
+  for (const auto& e : scenario.at("timeline"))
+    if (e.at("event") == name && (inject.empty() || e.at("inject") == inject)) found.push_back(e);
+  return found;
+}
+
+double t_of(const json& scenario, const std::string& name, const std::string& process = {}) {
+  for (const auto& e : scenario.at("timeline"))
+    if (e.at("event") == name && (process.empty() || e.at("process") == process)) return e.at("t_ms").get<double>();
+  FAIL("no " << name << " event in the timeline: " << scenario.at("timeline").dump(1));
+  return 0;
+}
+
+const json& process_named(const json& scenario, const std::string& name) {
+  for (const auto& p : scenario.at("processes"))
+    if (p.at("name") == name) return p;
+  FAIL("no process " << name);
+  return scenario;
+}
+
+std::string dump(const json& scenario) { return scenario.at("timeline").dump(1) + "\n" + scenario.at("reason").dump(); }
+
+bool alive(pid_t pid) {
+  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  const auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+}
+
+}  // namespace
+
+TEST_CASE("inject e2e: a squeeze to 48MiB about 1s after ready OOM-kills a steady 100MB process", "[inject]") {
+  E2E_PRECONDITIONS();
+  const Run r = run_scenario("selftest/inject-memory-squeeze.toml");
+  INFO(dump(r.scenario));
+  CHECK(r.cmd.status == 0);
+  CHECK(r.scenario.at("result") == "pass");
+  const json& p = process_named(r.scenario, "target");
+  CHECK(p.at("outcome") == "oom-killed");
+  CHECK(p.at("oom_kills").get<int>() >= 1);
+  CHECK(p.at("peak_memory_bytes").get<double>() >= 100 * MiB);
+  const auto applies = events(r.scenario, "inject.apply", "squeeze");
+  REQUIRE(applies.size() == 1);
+  CHECK(applies[0].at("detail") == "memory.max max -> 48MiB");
+  const double after_ready = applies[0].at("t_ms").get<double>() - t_of(r.scenario, "process.ready");
+  std::printf("squeeze applied %.1f ms after ready (scheduled 1000)\n", after_ready);
+  CHECK(after_ready >= 1000);
+  CHECK(after_ready < 1200);
+  CHECK(t_of(r.scenario, "process.exit") >= applies[0].at("t_ms").get<double>());
+}
+
+TEST_CASE("inject e2e: a ramp from 300MiB to 48MiB over 2s kills a 100MB process", "[inject]") {
+  E2E_PRECONDITIONS();
+  const Run r = run_scenario("selftest/inject-memory-ramp.toml");
+  INFO(dump(r.scenario));
+  CHECK(r.scenario.at("result") == "pass");
+  CHECK(process_named(r.scenario, "target").at("outcome") == "oom-killed");
+  const auto applies = events(r.scenario, "inject.apply", "ramp");
+  REQUIRE(applies.size() == 1);
+  CHECK(applies[0].at("detail") == "memory.max 300MiB -> 48MiB over 2s (20 steps from 300MiB)");
+  const auto steps = events(r.scenario, "inject.step", "ramp");
+  REQUIRE(steps.size() >= 10);  // 300 -> 100MiB takes ~13 of the 20 steps
+  CHECK(steps.size() <= 20);
+  const double killed_after = t_of(r.scenario, "process.exit") - applies[0].at("t_ms").get<double>();
+  std::printf("ramp: %zu steps, the process died %.0f ms into the 2s ramp\n", steps.size(), killed_after);
+  CHECK(killed_after > 1000);  // not before the limit came near 100MiB
+  CHECK(killed_after < 2600);
+  // The ramp stopped with the process: the limit was restored when it exited.
+  const auto reverts = events(r.scenario, "inject.revert", "ramp");
+  REQUIRE(reverts.size() == 1);
+  CHECK(reverts[0].at("detail").get<std::string>().ends_with("-> 300MiB (target exited)"));
+}
+
+TEST_CASE("inject e2e: a 1s CPU window is applied and reverted 1s apart and throttles", "[inject]") {
+  E2E_PRECONDITIONS();
+  const Run r = run_scenario("selftest/inject-cpu-window.toml");
+  INFO(dump(r.scenario));
+  CHECK(r.scenario.at("result") == "pass");
+  const auto applies = events(r.scenario, "inject.apply", "slow");
+  const auto reverts = events(r.scenario, "inject.revert", "slow");
+  REQUIRE(applies.size() == 1);
+  REQUIRE(reverts.size() == 1);
+  CHECK(applies[0].at("detail") == "cpu.max max/100ms -> 10%/100ms");
+  CHECK(reverts[0].at("detail") == "cpu.max 10%/100ms -> max/100ms");
+  const double window = reverts[0].at("t_ms").get<double>() - applies[0].at("t_ms").get<double>();
+  std::printf("cpu window: applied at %.1f ms, reverted %.1f ms later\n", applies[0].at("t_ms").get<double>(), window);
+  CHECK(window >= 950);
+  CHECK(window <= 1050);
+  const json& p = process_named(r.scenario, "target");
+  std::printf("throttled %.0f ms\n", p.at("throttled_usec").get<double>() / 1000);
+  CHECK(p.at("throttled_usec").get<double>() > 300'000);  // most of a second at 10%
+
+  // Samples: every 50ms while the process ran, with its CPU usage growing.
+  const json& samples = r.scenario.at("samples");
+  REQUIRE(samples.size() >= 20);
+  CHECK(samples.front().at("process") == "target");
+  CHECK(samples.back().at("cpu_usage_usec").get<double>() > samples.front().at("cpu_usage_usec").get<double>());
+  CHECK(samples.back().at("throttled_usec").get<double>() > 0);
+  CHECK(samples.front().at("pids").get<int>() >= 1);
+}
+
+TEST_CASE("inject e2e: an fd limit at runtime makes new opens fail with EMFILE", "[inject]") {
+  E2E_PRECONDITIONS();
+  const Run r = run_scenario("selftest/inject-fd.toml");
+  INFO(dump(r.scenario));
+  CHECK(r.scenario.at("result") == "pass");
+  const auto applies = events(r.scenario, "inject.apply", "few-fds");
+  REQUIRE(applies.size() == 1);
+  // The shell and its `sleep` child, both limited before the payload is exec'd.
+  const std::string detail = applies[0].at("detail");
+  CHECK(detail.find(" -> 16") != std::string::npos);
+  CHECK(detail.ends_with(" on 2 process(es)"));
+  CHECK(process_named(r.scenario, "target").at("stdout_tail").get<std::string>().find(
+            "open failed: Too many open files") != std::string::npos);
+}
+
+TEST_CASE("inject e2e: three SIGUSR1 arrive 300ms apart, the first within 20ms of schedule", "[inject]") {
+  E2E_PRECONDITIONS();
+  const Run r = run_scenario("selftest/inject-signal-repeat.toml");
+  INFO(dump(r.scenario));
+  CHECK(r.scenario.at("result") == "pass");
+  const auto applies = events(r.scenario, "inject.apply", "usr1");
+  REQUIRE(applies.size() == 3);
+  const double ready = t_of(r.scenario, "process.ready");
+  const double first_late = applies[0].at("t_ms").get<double>() - (ready + 300);
+  const double gap1 = applies[1].at("t_ms").get<double>() - applies[0].at("t_ms").get<double>();
+  const double gap2 = applies[2].at("t_ms").get<double>() - applies[1].at("t_ms").get<double>();
+  std::printf("signal: first %.2f ms after schedule, gaps %.1f and %.1f ms\n", first_late, gap1, gap2);
+  CHECK(first_late >= 0);
+  CHECK(first_late <= 20);
+  CHECK(gap1 == Approx(300).margin(50));
+  CHECK(gap2 == Approx(300).margin(50));
+  CHECK(applies[2].at("detail").get<std::string>().ends_with("(3 of 3)"));
+  const std::string out = process_named(r.scenario, "target").at("stdout_tail");
+  std::size_t received = 0;
+  for (std::size_t at = out.find("got USR1"); at != std::string::npos; at = out.find("got USR1", at + 1)) ++received;
+  CHECK(received == 3);
+}
+
+TEST_CASE("inject e2e: a 1s freeze shows as a gap of at least 0.9s in the target", "[inject]") {
+  E2E_PRECONDITIONS();
+  const Run r = run_scenario("selftest/inject-freeze.toml");
+  INFO(dump(r.scenario));
+  CHECK(r.scenario.at("result") == "pass");
+  std::istringstream ticks(process_named(r.scenario, "target").at("stdout_tail").get<std::string>());
+  std::string word;
+  double value = 0, previous = -1, gap = 0;
+  while (ticks >> word >> value) {
+    if (previous >= 0) gap = std::max(gap, value - previous);
+    previous = value;
+  }
+  std::printf("freeze: largest gap between ticks %.1f ms\n", gap);
+  CHECK(gap >= 900);
+  CHECK(gap < 1500);
+  REQUIRE(events(r.scenario, "inject.apply", "hang").size() == 1);
+  CHECK(events(r.scenario, "inject.revert", "hang").at(0).at("detail") == "frozen -> running");
+}
+
+TEST_CASE("inject e2e: a runtime pids limit stops forks", "[inject]") {
+  E2E_PRECONDITIONS();
+  const Run r = run_scenario("selftest/inject-pids.toml");
+  INFO(dump(r.scenario));
+  CHECK(r.scenario.at("result") == "pass");
+  CHECK(process_named(r.scenario, "target").at("pids_max_events").get<int>() >= 1);
+  CHECK(events(r.scenario, "inject.apply", "few-pids").at(0).at("detail") == "pids.max max -> 3");
+}
+
+TEST_CASE("inject e2e: a 120MiB hog shows in the process's peak memory and leaves nothing behind", "[inject]") {
+  E2E_PRECONDITIONS();
+  const Run r = run_scenario("selftest/inject-hog.toml");
+  INFO(dump(r.scenario));
+  CHECK(r.scenario.at("result") == "pass");
+  const json& p = process_named(r.scenario, "target");
+  std::printf("hog: peak memory %.1f MiB\n", p.at("peak_memory_bytes").get<double>() / MiB);
+  CHECK(p.at("peak_memory_bytes").get<double>() >= 120 * MiB);
+  CHECK(p.at("orphans").empty());
+  const auto applies = events(r.scenario, "inject.apply", "neighbour");
+  const auto reverts = events(r.scenario, "inject.revert", "neighbour");
+  REQUIRE(applies.size() == 1);
+  REQUIRE(reverts.size() == 1);
+  const std::string detail = applies[0].at("detail");
+  REQUIRE(detail.starts_with("hog pid "));
+  const pid_t hog = std::stoi(detail.substr(8));
+  CHECK(reverts[0].at("detail") == "hog pid " + std::to_string(hog) + " killed");
+  CHECK_FALSE(alive(hog));
+}
+
+TEST_CASE("inject e2e: an injection into a process that already exited is skipped, not an error", "[inject]") {
+  E2E_PRECONDITIONS();
+  const Run r = run_scenario("selftest/inject-skip-exited.toml");
+  INFO(dump(r.scenario));
+  CHECK(r.scenario.at("result") == "pass");
+  const auto skips = events(r.scenario, "inject.skip", "late");
+  REQUIRE(skips.size() == 1);
+  CHECK(skips[0].at("process") == "short");
+  CHECK(skips[0].at("detail") == "`short` is not running");
+  // Times relative to another injection's start hold even when that one was skipped.
+  const auto follow = events(r.scenario, "inject.apply", "follow-up");
+  REQUIRE(follow.size() == 1);
+  CHECK(follow[0].at("t_ms").get<double>() == Approx(1000).margin(100));
+  CHECK(events(r.scenario, "inject.revert", "follow-up").size() == 1);
+}
+
+TEST_CASE("inject e2e: the examples with injections pass", "[inject]") {
+  E2E_PRECONDITIONS();
+  for (const char* example : {"examples/memory-squeeze.toml", "examples/freeze-1s.toml"}) {
+    const Run r = run_scenario(example);
+    INFO(example << "\n" << dump(r.scenario));
+    CHECK(r.scenario.at("result") == "pass");
+    CHECK(r.cmd.status == 0);
+  }
+}

@@ -1,0 +1,50 @@
+// The cpu injector on real cgroups: a quota throttles a spinning process, revert lifts it.
+#include "injectors/cpu_injector.h"
+
+#include "tests/integration/injector_test_support.h"
+
+using namespace faultline;
+using namespace faultline::test;
+using injectors::CpuInjector;
+using injectors::Target;
+
+TEST_CASE("cpu: a 10% quota throttles a spinning process and revert restores the old quota", "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  TargetProcess target(t.group(), payload({"spin", "10s"}));
+  const Target where{t.group(), target.pid()};
+  CpuInjector cpu(scenario::CpuFault{0.1, std::chrono::milliseconds(50), std::nullopt});
+  CHECK(cpu.describe() == "cpu quota 10% period 50ms");
+  CHECK(cpu.apply(where) == "cpu.max max/100ms -> 10%/50ms");
+  const auto before = t.group().stats();
+  std::this_thread::sleep_for(1s);
+  const auto after = t.group().stats();
+  REQUIRE(after.cpu_usage_usec);
+  REQUIRE(after.cpu_throttled_usec);
+  // One second at 10% of one CPU: well under 0.3 s of CPU time, and throttled meanwhile.
+  CHECK(*after.cpu_usage_usec - *before.cpu_usage_usec < 300'000);
+  CHECK(*after.cpu_throttled_usec > *before.cpu_throttled_usec);
+  CHECK(cpu.revert(where) == "cpu.max 10%/50ms -> max/100ms");
+  CHECK(std::isinf(t.group().cpu_max().cpus));
+}
+
+TEST_CASE("cpu: a cpuset pins the cgroup and revert restores the previous set", "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  if (auto why = t.group().unsupported(cgroup::Knob::cpuset)) {
+    std::printf("SKIPPED: %s\n", why->c_str());
+    return;
+  }
+  TargetProcess target(t.group(), payload({"sleep", "10s"}));
+  const std::string old = t.group().cpuset();
+  CpuInjector cpu(scenario::CpuFault{std::nullopt, std::nullopt, "0"});
+  CHECK(cpu.apply(Target{t.group(), target.pid()}).starts_with("cpuset "));
+  CHECK(t.group().cpuset() == "0");
+  std::ifstream status("/proc/" + std::to_string(target.pid()) + "/status");
+  std::string line, allowed;
+  while (std::getline(status, line))
+    if (line.starts_with("Cpus_allowed_list:")) allowed = line.substr(line.find_first_not_of(" \t", 18));
+  CHECK(allowed == "0");
+  cpu.revert(Target{t.group(), target.pid()});
+  CHECK(t.group().cpuset() == old);
+}

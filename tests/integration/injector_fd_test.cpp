@@ -1,0 +1,61 @@
+// The fd injector on real processes: RLIMIT_NOFILE of every process in the cgroup changed at
+// runtime, new opens fail with EMFILE, revert restores each process's own limits.
+#include "injectors/fd_injector.h"
+
+#include <sys/resource.h>
+
+#include "tests/integration/injector_test_support.h"
+
+using namespace faultline;
+using namespace faultline::test;
+using injectors::FdInjector;
+using injectors::Target;
+
+namespace {
+rlimit nofile_of(pid_t pid) {
+  rlimit r{};
+  REQUIRE(::prlimit(pid, RLIMIT_NOFILE, nullptr, &r) == 0);
+  return r;
+}
+}  // namespace
+
+TEST_CASE("fd: a runtime RLIMIT_NOFILE makes new opens fail with EMFILE", "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  TargetProcess target(t.group(), payload_after("0.5", "open-fds 64 --hold 10s"));
+  const rlimit before = nofile_of(target.pid());
+  FdInjector fd(scenario::FdFault{16});
+  CHECK(fd.describe() == "RLIMIT_NOFILE 16");
+  const std::string detail = fd.apply(Target{t.group(), target.pid()});
+  CHECK(detail.starts_with("RLIMIT_NOFILE "));
+  CHECK(detail.find(" -> 16") != std::string::npos);
+  CHECK(nofile_of(target.pid()).rlim_cur == 16);
+  // The hard limit moves too where the harness can raise it back (CAP_SYS_RESOURCE).
+  CHECK((nofile_of(target.pid()).rlim_max == 16) == injectors::can_raise_hard_limits());
+  REQUIRE(target.wait_for_output("open failed"));
+  const std::string out = target.output();
+  INFO(out);
+  CHECK(out.find("open failed: Too many open files") != std::string::npos);
+  CHECK(out.find("opened 64 of 64") == std::string::npos);
+
+  CHECK(fd.revert(Target{t.group(), target.pid()}).starts_with("RLIMIT_NOFILE 16 -> "));
+  CHECK(nofile_of(target.pid()).rlim_cur == before.rlim_cur);
+  CHECK(nofile_of(target.pid()).rlim_max == before.rlim_max);
+}
+
+TEST_CASE("fd: every process in the cgroup is limited, and revert survives their exit", "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  TargetProcess target(t.group(), payload({"fork", "3", "--hold", "10s"}));
+  REQUIRE(target.wait_for_output("forked 3 of 3"));
+  FdInjector fd(scenario::FdFault{32});
+  CHECK(fd.apply(Target{t.group(), target.pid()}).ends_with(" on 4 process(es)"));
+  for (pid_t pid : t.group().pids()) CHECK(nofile_of(pid).rlim_cur == 32);
+  ::kill(target.pid(), SIGKILL);
+  target.wait();
+  t.group().kill_all();
+  // Gone (or zombies not yet reaped by init): either way revert does not fail.
+  std::string detail;
+  CHECK_NOTHROW(detail = fd.revert(Target{t.group(), 0}));
+  CHECK(detail.starts_with("RLIMIT_NOFILE"));
+}

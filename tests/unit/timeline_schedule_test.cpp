@@ -1,0 +1,158 @@
+// Time resolution of the fault timeline: every time reduced to an anchor plus an offset.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "scenario/loader.h"
+#include "timeline/schedule.h"
+
+namespace fs = std::filesystem;
+using namespace faultline;
+using namespace faultline::scenario;
+using namespace std::chrono_literals;
+using timeline::Resolved;
+
+namespace {
+
+TimePoint at(std::string anchor, Duration offset, std::string text = {}) {
+  return TimePoint{std::move(anchor), offset, std::move(text)};
+}
+
+Injection injection(std::string name, TimePoint when, std::optional<Duration> duration = std::nullopt) {
+  Injection inj;
+  inj.name = std::move(name);
+  inj.into = "api";
+  inj.kind = "freeze";
+  inj.at = std::move(when);
+  inj.duration = duration;
+  inj.params = FreezeFault{};
+  return inj;
+}
+
+Scenario two_processes() {
+  Scenario s;
+  s.name = "t";
+  ProcessSpec api, db;
+  api.name = "api";
+  db.name = "db";
+  s.processes = {api, db};
+  return s;
+}
+
+std::string message_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("base anchors resolve to themselves", "[timeline]") {
+  const Scenario s = two_processes();
+  CHECK(timeline::resolve(s, at("", 2s)) == Resolved{"", 2s});
+  CHECK(timeline::resolve(s, at("ready", 0s)) == Resolved{"ready", 0s});
+  CHECK(timeline::resolve(s, at("ready", 1500ms)) == Resolved{"ready", 1500ms});
+  CHECK(timeline::resolve(s, at("db.ready", 1s)) == Resolved{"db.ready", 1s});
+}
+
+TEST_CASE("injection references follow the chain to its base anchor", "[timeline]") {
+  Scenario s = two_processes();
+  s.injections = {injection("squeeze", at("ready", 2s), 3s), injection("later", at("squeeze.start", 1s)),
+                  injection("after-end", at("squeeze.end", 500ms), 1s),
+                  injection("chained", at("after-end.end", 0s))};
+  CHECK(timeline::resolve(s, at("squeeze.start", 1s)) == Resolved{"ready", 3s});
+  CHECK(timeline::resolve(s, at("squeeze.end", 0s)) == Resolved{"ready", 5s});
+  CHECK(timeline::resolve(s, at("later.start", 0s)) == Resolved{"ready", 3s});
+  // ready+2s, +3s duration, +500ms, +1s duration
+  CHECK(timeline::resolve(s, at("chained.start", 0s)) == Resolved{"ready", 6500ms});
+}
+
+TEST_CASE("a chain can start from one process's readiness or the scenario start", "[timeline]") {
+  Scenario s = two_processes();
+  s.injections = {injection("a", at("db.ready", 100ms), 200ms), injection("b", at("", 1s), 250ms)};
+  CHECK(timeline::resolve(s, at("a.end", 50ms)) == Resolved{"db.ready", 350ms});
+  CHECK(timeline::resolve(s, at("b.end", 0s)) == Resolved{"", 1250ms});
+}
+
+TEST_CASE("bad references and cycles are errors that name the culprit", "[timeline]") {
+  Scenario s = two_processes();
+  s.injections = {injection("x", at("y.start", 0s, "y.start")), injection("y", at("x.end", 1s, "x.end+1s"), 1s),
+                  injection("once", at("ready", 0s))};
+  CHECK(message_of([&] { timeline::resolve(s, at("nope.ready", 0s, "nope.ready")); }) ==
+        "time `nope.ready`: no process is named `nope`");
+  CHECK(message_of([&] { timeline::resolve(s, at("nope.start", 0s, "nope.start+1s")); }) ==
+        "time `nope.start+1s`: no injection is named `nope`");
+  CHECK(message_of([&] { timeline::resolve(s, at("once.end", 0s, "once.end")); }) ==
+        "time `once.end`: injection `once` has no duration, so it has no end");
+  CHECK(message_of([&] { timeline::resolve(s, at("once.begin", 0s, "once.begin")); }) ==
+        "time `once.begin`: unknown event `begin` (expected ready, start or end)");
+  CHECK(message_of([&] { timeline::resolve(s, at("x.start", 0s)); }) ==
+        "injections are timed relative to each other in a cycle: x -> y -> x");
+  CHECK(message_of([&] { timeline::plan_injections(s); }) ==
+        "injection `x`: injections are timed relative to each other in a cycle: x -> y -> x");
+}
+
+TEST_CASE("the plan orders injections by anchor, then offset, and sets ends from durations", "[timeline]") {
+  Scenario s = two_processes();
+  s.injections = {injection("r2", at("ready", 2s)),         injection("r1", at("ready", 1s), 1s),
+                  injection("db1", at("db.ready", 5s)),     injection("api1", at("api.ready", 0s)),
+                  injection("s3", at("", 3s), 500ms),       injection("dep", at("s3.end", 0s)),
+                  injection("r1b", at("r1.start", 0s))};
+  const auto plan = timeline::plan_injections(s);
+  std::vector<std::string> names;
+  for (const auto& p : plan) names.push_back(p.injection->name);
+  CHECK(names == std::vector<std::string>{"s3", "dep", "api1", "db1", "r1", "r1b", "r2"});
+  REQUIRE(plan[0].end);
+  CHECK(*plan[0].end == Resolved{"", 3500ms});
+  CHECK(plan[1].start == Resolved{"", 3500ms});
+  CHECK_FALSE(plan[1].end);
+  CHECK(*plan[4].end == Resolved{"ready", 2s});
+}
+
+TEST_CASE("resolved times print as a scenario would write them", "[timeline]") {
+  CHECK(timeline::to_string({"", 2s}) == "2s");
+  CHECK(timeline::to_string({"ready", 0s}) == "ready");
+  CHECK(timeline::to_string({"ready", 1500ms}) == "ready+1.5s");
+  CHECK(timeline::to_string({"api.ready", 250ms}) == "api.ready+250ms");
+}
+
+TEST_CASE("times from a loaded file resolve as written", "[timeline]") {
+  std::string pattern = (fs::temp_directory_path() / "faultline-timeline-XXXXXX").string();
+  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+  const fs::path dir = pattern;
+  std::ofstream(dir / "s.toml") << R"(
+name = "timeline"
+[[process]]
+name = "api"
+command = ["sleep", "10"]
+[[inject]]
+name = "squeeze"
+kind = "memory"
+limit = "48MiB"
+at = "ready+2s"
+duration = "3s"
+[[inject]]
+name = "burst"
+kind = "signal"
+signal = "SIGUSR1"
+at = "squeeze.start+1s"
+[[inject]]
+kind = "cpu"
+quota = "10%"
+at = "squeeze.end+250ms"
+)";
+  const Scenario s = load_scenario(dir / "s.toml");
+  fs::remove_all(dir);
+  const auto plan = timeline::plan_injections(s);
+  REQUIRE(plan.size() == 3);
+  CHECK(plan[0].injection->name == "squeeze");
+  CHECK(plan[0].start == Resolved{"ready", 2s});
+  CHECK(*plan[0].end == Resolved{"ready", 5s});
+  CHECK(plan[1].injection->name == "burst");
+  CHECK(plan[1].start == Resolved{"ready", 3s});
+  CHECK(plan[2].injection->name == "cpu#3");
+  CHECK(plan[2].start == Resolved{"ready", 5250ms});
+}
