@@ -1,30 +1,66 @@
 #include "reports/console_writer.h"
 
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "reports/text_format.h"
 
 namespace faultline::report {
 namespace {
 
-std::string seconds(double ms) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1fs", ms / 1000.0);
-  return buf;
-}
-
 const char* label(Verdict v) {
   switch (v) {
-    case Verdict::pass: return "PASS ";
-    case Verdict::fail: return "FAIL ";
-    case Verdict::error: return "ERROR";
-    case Verdict::skip: return "SKIP ";
+    case Verdict::pass:
+      return "PASS ";
+    case Verdict::fail:
+      return "FAIL ";
+    case Verdict::error:
+      return "ERROR";
+    case Verdict::skip:
+      return "SKIP ";
   }
   return "ERROR";
+}
+
+const char* color(Verdict v) {
+  switch (v) {
+    case Verdict::pass:
+      return "\x1b[32m";
+    case Verdict::fail:
+      return "\x1b[31m";
+    case Verdict::error:
+      return "\x1b[35m";
+    case Verdict::skip:
+      return "\x1b[33m";
+  }
+  return "";
+}
+
+std::optional<int> fd_of(const std::ostream& out) {
+  if (&out == &std::cout) return STDOUT_FILENO;
+  if (&out == &std::cerr || &out == &std::clog) return STDERR_FILENO;
+  return std::nullopt;
+}
+
+// Cuts a line to `width` columns, counting UTF-8 continuation bytes as no column.
+std::string fit(const std::string& text, std::size_t width) {
+  std::size_t columns = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) == 0x80) continue;
+    if (++columns > width) return text.substr(0, i);
+  }
+  return text;
 }
 
 }  // namespace
 
 std::string console_line(const ScenarioResult& r) {
-  std::string line = std::string(label(r.verdict)) + "  " + r.name + "  (" + seconds(r.duration_ms) + ")";
+  std::string line =
+      std::string(label(r.verdict)) + "  " + r.name + "  (" + format_seconds(r.duration_ms) + ")";
   if (r.verdict != Verdict::pass && !r.reason.empty()) line += ": " + r.reason;
   return line;
 }
@@ -32,9 +68,10 @@ std::string console_line(const ScenarioResult& r) {
 std::string console_details(const ScenarioResult& r) {
   std::string out;
   if (r.verdict == Verdict::pass) return out;
-  out += "       " + r.file + "\n";
+  out += "       " + r.file + (r.reason_line ? ":" + std::to_string(r.reason_line) : "") + "\n";
   for (const auto& f : r.failures) {
-    out += "       - " + f.check + (f.process.empty() ? "" : " [" + f.process + "]") + ": " + f.message + "\n";
+    out +=
+        "       - " + f.check + (f.process.empty() ? "" : " [" + f.process + "]") + ": " + f.message + "\n";
     if (!f.expected.empty() || !f.actual.empty())
       out += "           expected: " + f.expected + "\n           actual:   " + f.actual + "\n";
   }
@@ -46,6 +83,108 @@ std::string summary_line(const Summary& s) {
   if (s.errors) line += ", " + std::to_string(s.errors) + " errors";
   if (s.skipped) line += ", " + std::to_string(s.skipped) + " skipped";
   return line;
+}
+
+ProgressLine::ProgressLine(std::ostream& out, std::optional<bool> tty) : out_(out) {
+  const auto fd = fd_of(out);
+  if (tty) {
+    tty_ = *tty;
+  } else {
+    const char* term = std::getenv("TERM");
+    tty_ = fd && ::isatty(*fd) == 1 && !(term && std::string(term) == "dumb");
+  }
+  color_ = tty_ && std::getenv("NO_COLOR") == nullptr;
+  winsize ws{};
+  if (tty_ && fd && ::ioctl(*fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 10) width_ = ws.ws_col;
+}
+
+ProgressLine::~ProgressLine() {
+  finish();
+  if (ticker_.joinable()) ticker_.join();
+}
+
+void ProgressLine::start(std::size_t total) {
+  std::lock_guard lock(mutex_);
+  total_ = total;
+  done_ = not_passed_ = 0;
+  running_.clear();
+  stopping_ = false;
+  // The elapsed time of a running scenario ticks on; nothing to redraw where there is no live line.
+  if (tty_ && !ticker_.joinable()) ticker_ = std::thread([this] { ticker(); });
+  redraw_locked();
+}
+
+void ProgressLine::scenario_started(const std::string& name) {
+  std::lock_guard lock(mutex_);
+  running_.push_back({name, std::chrono::steady_clock::now()});
+  redraw_locked();
+}
+
+void ProgressLine::scenario_finished(const ScenarioResult& result) {
+  std::lock_guard lock(mutex_);
+  for (auto it = running_.begin(); it != running_.end(); ++it)
+    if (it->name == result.name) {
+      running_.erase(it);
+      break;
+    }
+  ++done_;
+  if (result.verdict == Verdict::fail || result.verdict == Verdict::error) ++not_passed_;
+  erase_locked();
+  std::string line = console_line(result);
+  if (color_) line = color(result.verdict) + line.substr(0, 5) + "\x1b[0m" + line.substr(5);
+  out_ << line << "\n" << console_details(result);
+  out_.flush();
+  redraw_locked();
+}
+
+void ProgressLine::finish() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    erase_locked();
+    out_.flush();
+  }
+  wake_.notify_all();
+  if (ticker_.joinable() && ticker_.get_id() != std::this_thread::get_id()) ticker_.join();
+}
+
+std::string ProgressLine::status_text() const {
+  std::lock_guard lock(mutex_);
+  return status_text_locked();
+}
+
+std::string ProgressLine::status_text_locked() const {
+  std::string text = "[" + std::to_string(done_) + "/" + std::to_string(total_) + "]";
+  if (not_passed_) text += " " + std::to_string(not_passed_) + " failed";
+  if (running_.empty()) return text;
+  const auto now = std::chrono::steady_clock::now();
+  const auto& oldest = running_.front();
+  const double ms = std::chrono::duration<double, std::milli>(now - oldest.since).count();
+  text += " · running: " + oldest.name + " (" + format_seconds(ms) + ")";
+  if (running_.size() > 1) text += " +" + std::to_string(running_.size() - 1) + " more";
+  return text;
+}
+
+void ProgressLine::redraw_locked() {
+  if (!tty_ || stopping_) return;
+  // \r + erase-line, and one column spare so the terminal never wraps.
+  out_ << "\r\x1b[2K" << fit(status_text_locked(), width_ - 1);
+  out_.flush();
+  drawn_ = true;
+}
+
+void ProgressLine::erase_locked() {
+  if (!drawn_) return;
+  out_ << "\r\x1b[2K";
+  drawn_ = false;
+}
+
+void ProgressLine::ticker() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    wake_.wait_for(lock, std::chrono::seconds(1));
+    if (!stopping_ && !running_.empty()) redraw_locked();
+  }
 }
 
 }  // namespace faultline::report

@@ -42,8 +42,11 @@ json process_json(const ProcessResult& p) {
 json scenario_json(const ScenarioResult& s) {
   json failures = json::array();
   for (const auto& f : s.failures) {
-    json fj = {{"check", f.check}, {"process", f.process}, {"expected", f.expected},
-               {"actual", f.actual}, {"message", f.message}};
+    json fj = {{"check", f.check},
+               {"process", f.process},
+               {"expected", f.expected},
+               {"actual", f.actual},
+               {"message", f.message}};
     if (f.line) fj["line"] = f.line;
     failures.push_back(std::move(fj));
   }
@@ -59,22 +62,39 @@ json scenario_json(const ScenarioResult& s) {
   }
   json samples = json::array();
   for (const auto& x : s.samples)
-    samples.push_back({{"t_ms", x.t_ms}, {"process", x.process}, {"memory_bytes", x.memory_bytes},
-                       {"cpu_usage_usec", x.cpu_usage_usec}, {"throttled_usec", x.throttled_usec},
+    samples.push_back({{"t_ms", x.t_ms},
+                       {"process", x.process},
+                       {"memory_bytes", x.memory_bytes},
+                       {"cpu_usage_usec", x.cpu_usage_usec},
+                       {"throttled_usec", x.throttled_usec},
                        {"pids", x.pids}});
   json probes = json::array();
   for (const auto& p : s.probes) {
     json attempts = json::array();
     for (const auto& a : p.attempts)
-      attempts.push_back({{"t_ms", a.t_ms}, {"ok", a.ok}, {"latency_ms", a.latency_ms},
-                          {"status", optional_value(a.status)}, {"error", optional_value(a.error)}});
-    probes.push_back({{"name", p.name}, {"passed", p.passed}, {"pass_ratio", p.pass_ratio}, {"attempts", attempts}});
+      attempts.push_back({{"t_ms", a.t_ms},
+                          {"ok", a.ok},
+                          {"latency_ms", a.latency_ms},
+                          {"status", optional_value(a.status)},
+                          {"error", optional_value(a.error)}});
+    probes.push_back(
+        {{"name", p.name}, {"passed", p.passed}, {"pass_ratio", p.pass_ratio}, {"attempts", attempts}});
   }
-  json j = {{"name", s.name},         {"file", s.file},         {"tags", s.tags},
-            {"result", to_string(s.verdict)}, {"duration_ms", s.duration_ms}, {"reason", s.reason},
-            {"failures", failures},   {"processes", processes}, {"timeline", timeline},
-            {"samples", samples},     {"probes", probes},       {"diagnostics", s.diagnostics}};
+  json j = {{"name", s.name},
+            {"file", s.file},
+            {"tags", s.tags},
+            {"result", to_string(s.verdict)},
+            {"duration_ms", s.duration_ms},
+            {"reason", s.reason},
+            {"failures", failures},
+            {"processes", processes},
+            {"timeline", timeline},
+            {"samples", samples},
+            {"probes", probes},
+            {"diagnostics", s.diagnostics}};
+  if (s.reason_line) j["reason_line"] = s.reason_line;
   if (s.interrupted) j["interrupted"] = true;
+  if (s.repeat) j["repeat"] = s.repeat;
   return j;
 }
 
@@ -84,15 +104,29 @@ std::string to_json(const RunReport& report) {
   const Summary sum = report.summary();
   json scenarios = json::array();
   for (const auto& s : report.scenarios) scenarios.push_back(scenario_json(s));
-  json j = {{"format", "faultline-report/1"},
-            {"tool", {{"version", report.tool_version}}},
-            {"host", {{"cgroup", report.host.cgroup}, {"kernel", report.host.kernel}, {"cpus", report.host.cpus}}},
-            {"seed", optional_value(report.seed)},
-            {"started", report.started},
-            {"duration_ms", report.duration_ms},
-            {"interrupted", report.interrupted},
-            {"summary", {{"passed", sum.passed}, {"failed", sum.failed}, {"errors", sum.errors}, {"skipped", sum.skipped}}},
-            {"scenarios", scenarios}};
+  json j = {
+      {"format", "faultline-report/1"},
+      {"tool", {{"version", report.tool_version}}},
+      {"host", {{"cgroup", report.host.cgroup}, {"kernel", report.host.kernel}, {"cpus", report.host.cpus}}},
+      {"seed", optional_value(report.seed)},
+      {"started", report.started},
+      {"duration_ms", report.duration_ms},
+      {"interrupted", report.interrupted},
+      {"summary",
+       {{"passed", sum.passed}, {"failed", sum.failed}, {"errors", sum.errors}, {"skipped", sum.skipped}}},
+      {"scenarios", scenarios}};
+  if (const auto flaky = report.flaky(); !flaky.empty()) j["flaky"] = flaky;
+  if (report.baseline) {
+    json changes = json::array();
+    for (const auto& c : report.baseline->changes)
+      changes.push_back({{"kind", c.kind}, {"scenario", c.scenario}, {"process", c.process}, {"metric", c.metric},
+                         {"before", c.before}, {"after", c.after}, {"message", c.message}});
+    j["baseline"] = {{"file", report.baseline->file},
+                     {"new_failures", report.baseline->new_failures},
+                     {"fixed", report.baseline->fixed},
+                     {"regressions", report.baseline->regressions},
+                     {"changes", changes}};
+  }
   // Target output is arbitrary bytes: replace invalid UTF-8 rather than failing the report.
   return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }

@@ -93,6 +93,7 @@ struct ScenarioResult {
   std::vector<ProbeResult> probes;
   std::map<std::string, std::string> diagnostics;
   bool interrupted = false;
+  int repeat = 0;  // which run of the scenario with --repeat (1-based); 0 without --repeat
 };
 
 struct Summary {
@@ -105,6 +106,22 @@ struct HostInfo {
   int cpus = 0;
 };
 
+struct BaselineChange {
+  std::string kind;  // new-failure | fixed | regression
+  std::string scenario;
+  std::string process;  // regressions: the process or probe measured
+  std::string metric;   // verdict | peak_memory_bytes | shutdown_ms | probe_latency_ms
+  double before = 0;
+  double after = 0;
+  std::string message;
+};
+
+struct BaselineComparison {
+  std::string file;  // the earlier report
+  int new_failures = 0, fixed = 0, regressions = 0;
+  std::vector<BaselineChange> changes;
+};
+
 struct RunReport {
   std::string tool_version;
   HostInfo host;
@@ -113,8 +130,11 @@ struct RunReport {
   double duration_ms = 0;
   bool interrupted = false;
   std::vector<ScenarioResult> scenarios;
+  std::optional<BaselineComparison> baseline;
 
   Summary summary() const;
+  // Scenarios (by file and name) that passed in some runs and failed or errored in others.
+  std::vector<std::string> flaky() const;
 };
 
 }  // namespace faultline::report

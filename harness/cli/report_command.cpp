@@ -1,0 +1,61 @@
+// `faultline report merge A.json B.json ... [--json F] [--junit F] [--html F]`: the reports of a
+// sharded run (`run --shard I/N` on several machines) combined into one.
+#include <iostream>
+#include <memory>
+
+#include "cli/commands.h"
+#include "reports/console_writer.h"
+#include "reports/html_writer.h"
+#include "reports/json_reader.h"
+#include "reports/json_writer.h"
+#include "reports/junit_writer.h"
+#include "reports/merge.h"
+
+namespace faultline::cli {
+namespace {
+
+struct MergeArgs {
+  std::vector<std::string> inputs;
+  std::string json_path;
+  std::string junit_path;
+  std::string html_path;
+};
+
+int merge(const MergeArgs& args) {
+  std::vector<report::RunReport> reports;
+  // An input that cannot be read is exit 2, never 1: CI must tell "could not merge" from "a test failed".
+  for (const auto& input : args.inputs) {
+    try {
+      reports.push_back(report::read_json_report(input));
+    } catch (const Error& e) {
+      throw UsageError(e.what());
+    }
+  }
+  const auto merged = report::merge_reports(reports);
+  if (!args.json_path.empty()) report::write_json(merged, args.json_path);
+  if (!args.junit_path.empty()) report::write_junit(merged, args.junit_path);
+  if (!args.html_path.empty()) report::write_html(merged, args.html_path);
+  for (const auto& s : merged.scenarios)
+    if (s.verdict != report::Verdict::pass)
+      std::cout << report::console_line(s) << "\n" << report::console_details(s);
+  const auto summary = merged.summary();
+  std::cout << report::summary_line(summary) << std::endl;
+  return summary.failed + summary.errors > 0 ? kExitFailed : kExitOk;
+}
+
+}  // namespace
+
+void add_report_command(CLI::App& app, Action* action) {
+  auto* report = app.add_subcommand("report", "Work with JSON reports of earlier runs");
+  report->require_subcommand(1);
+  auto args = std::make_shared<MergeArgs>();
+  auto* merge_cmd = report->add_subcommand(
+      "merge", "Combine the JSON reports of sharded runs into one; exits 1 if a merged scenario failed");
+  merge_cmd->add_option("reports", args->inputs, "JSON reports (faultline-report/1) to combine")->required();
+  merge_cmd->add_option("--json", args->json_path, "Write the merged JSON report to this file");
+  merge_cmd->add_option("--junit", args->junit_path, "Write the merged JUnit XML to this file");
+  merge_cmd->add_option("--html", args->html_path, "Write the merged HTML report to this file");
+  merge_cmd->callback([args, action] { *action = [args] { return merge(*args); }; });
+}
+
+}  // namespace faultline::cli

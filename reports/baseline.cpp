@@ -1,0 +1,114 @@
+#include "reports/baseline.h"
+
+#include <cstdio>
+#include <map>
+
+namespace faultline::report {
+namespace {
+
+// The figures compared, per scenario, taken from its worst run.
+struct Figures {
+  Verdict verdict = Verdict::pass;
+  std::map<std::string, double> peak_memory;   // process -> bytes
+  std::map<std::string, double> shutdown_ms;   // process -> stop.signal to process.exit
+  std::map<std::string, double> probe_latency;  // probe -> mean attempt latency
+};
+
+int badness(Verdict v) {
+  switch (v) {
+    case Verdict::pass: return 0;
+    case Verdict::skip: return 1;
+    case Verdict::fail: return 2;
+    case Verdict::error: return 3;
+  }
+  return 3;
+}
+
+void keep_max(std::map<std::string, double>& m, const std::string& key, double value) {
+  auto [it, inserted] = m.emplace(key, value);
+  if (!inserted && value > it->second) it->second = value;
+}
+
+std::map<std::string, Figures> figures_of(const RunReport& report) {
+  std::map<std::string, Figures> all;
+  for (const auto& s : report.scenarios) {
+    if (s.interrupted) continue;
+    Figures& f = all[s.name];
+    if (badness(s.verdict) > badness(f.verdict)) f.verdict = s.verdict;
+    for (const auto& p : s.processes) keep_max(f.peak_memory, p.name, static_cast<double>(p.peak_memory_bytes));
+    std::map<std::string, double> stop_sent;
+    for (const auto& e : s.timeline) {
+      if (e.event == "stop.signal") stop_sent[e.process] = e.t_ms;
+      if (e.event == "process.exit" && stop_sent.count(e.process))
+        keep_max(f.shutdown_ms, e.process, e.t_ms - stop_sent[e.process]);
+    }
+    for (const auto& probe : s.probes) {
+      if (probe.attempts.empty()) continue;
+      double sum = 0;
+      for (const auto& a : probe.attempts) sum += a.latency_ms;
+      keep_max(f.probe_latency, probe.name, sum / static_cast<double>(probe.attempts.size()));
+    }
+  }
+  return all;
+}
+
+std::string number(double v, const char* unit) {
+  char buf[64];
+  if (std::string(unit) == "MiB") std::snprintf(buf, sizeof buf, "%.1f MiB", v / (1 << 20));
+  else std::snprintf(buf, sizeof buf, "%.1f %s", v, unit);
+  return buf;
+}
+
+}  // namespace
+
+BaselineComparison compare_with_baseline(const RunReport& baseline, const RunReport& current,
+                                         const BaselineOptions& options) {
+  BaselineComparison out;
+  const auto before = figures_of(baseline);
+  const auto after = figures_of(current);
+  for (const auto& [name, now] : after) {
+    auto it = before.find(name);
+    if (it == before.end()) continue;
+    const Figures& then = it->second;
+    const bool failing_now = now.verdict == Verdict::fail || now.verdict == Verdict::error;
+    const bool failing_then = then.verdict == Verdict::fail || then.verdict == Verdict::error;
+    if (failing_now && then.verdict == Verdict::pass) {
+      ++out.new_failures;
+      out.changes.push_back({"new-failure", name, {}, "verdict", 0, 0,
+                             std::string("passed in the baseline, ") + to_string(now.verdict) + " now"});
+    } else if (!failing_now && now.verdict == Verdict::pass && failing_then) {
+      ++out.fixed;
+      out.changes.push_back({"fixed", name, {}, "verdict", 0, 0,
+                             std::string(to_string(then.verdict)) + " in the baseline, passes now"});
+    }
+    auto compare = [&](const std::map<std::string, double>& was, const std::map<std::string, double>& is,
+                       const char* metric, const char* unit, double margin) {
+      for (const auto& [who, value] : is) {
+        auto w = was.find(who);
+        if (w == was.end()) continue;
+        if (value > w->second * (1 + options.tolerance) && value - w->second > margin) {
+          ++out.regressions;
+          out.changes.push_back({"regression", name, who, metric, w->second, value,
+                                 std::string(metric) + " of `" + who + "` grew from " + number(w->second, unit) +
+                                     " to " + number(value, unit)});
+        }
+      }
+    };
+    compare(then.peak_memory, now.peak_memory, "peak_memory_bytes", "MiB", options.memory_margin_bytes);
+    compare(then.shutdown_ms, now.shutdown_ms, "shutdown_ms", "ms", options.shutdown_margin_ms);
+    compare(then.probe_latency, now.probe_latency, "probe_latency_ms", "ms", options.latency_margin_ms);
+  }
+  return out;
+}
+
+std::string baseline_summary(const BaselineComparison& c) {
+  auto count = [](int n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+  };
+  std::string s = "baseline " + c.file + ": " + count(c.new_failures, "new failure", "new failures") + ", " +
+                  count(c.fixed, "fixed", "fixed") + ", " + count(c.regressions, "regression", "regressions") + "\n";
+  for (const auto& ch : c.changes) s += "  " + ch.kind + ": " + ch.scenario + ": " + ch.message + "\n";
+  return s;
+}
+
+}  // namespace faultline::report

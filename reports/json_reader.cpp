@@ -1,0 +1,240 @@
+#include "reports/json_reader.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/error.h"
+
+namespace faultline::report {
+namespace {
+
+using nlohmann::json;
+
+constexpr std::string_view kFormat = "faultline-report/1";
+
+// A JSON value with the path that leads to it, so every error says where the bad value is.
+class Node {
+ public:
+  Node(const json& value, std::string path) : value_(value), path_(std::move(path)) {}
+
+  const json& value() const { return value_; }
+  const std::string& path() const { return path_; }
+
+  [[noreturn]] void fail(const std::string& what) const {
+    throw Error(path_.empty() ? what : path_ + ": " + what);
+  }
+
+  bool has(const char* key) const { return value_.contains(key) && !value_.at(key).is_null(); }
+  Node at(const char* key) const {
+    if (!value_.contains(key)) fail("missing key \"" + std::string(key) + "\"");
+    return Node(value_.at(key), child_path(key));
+  }
+  std::vector<Node> items() const {
+    if (!value_.is_array()) fail("expected an array, got " + type());
+    std::vector<Node> out;
+    for (std::size_t i = 0; i < value_.size(); ++i)
+      out.emplace_back(value_.at(i), path_ + "[" + std::to_string(i) + "]");
+    return out;
+  }
+
+  std::string str() const {
+    if (!value_.is_string()) fail("expected a string, got " + type());
+    return value_.get<std::string>();
+  }
+  double number() const {
+    if (!value_.is_number()) fail("expected a number, got " + type());
+    return value_.get<double>();
+  }
+  std::int64_t integer() const {
+    if (!value_.is_number_integer()) fail("expected an integer, got " + type());
+    return value_.get<std::int64_t>();
+  }
+  std::uint64_t count() const {
+    if (!value_.is_number_unsigned() && !(value_.is_number_integer() && value_.get<std::int64_t>() >= 0))
+      fail("expected a non-negative integer, got " + type());
+    return value_.get<std::uint64_t>();
+  }
+  bool boolean() const {
+    if (!value_.is_boolean()) fail("expected true or false, got " + type());
+    return value_.get<bool>();
+  }
+
+  // Optional members: absent or null gives the default.
+  std::string str_or(const char* key, std::string fallback = "") const {
+    return has(key) ? at(key).str() : fallback;
+  }
+  double number_or(const char* key, double fallback = 0) const {
+    return has(key) ? at(key).number() : fallback;
+  }
+  std::uint64_t count_or(const char* key, std::uint64_t fallback = 0) const {
+    return has(key) ? at(key).count() : fallback;
+  }
+  bool boolean_or(const char* key, bool fallback = false) const {
+    return has(key) ? at(key).boolean() : fallback;
+  }
+  std::optional<int> optional_int(const char* key) const {
+    if (!has(key)) return std::nullopt;
+    return static_cast<int>(at(key).integer());
+  }
+
+ private:
+  std::string child_path(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
+  std::string type() const {
+    if (value_.is_string()) return "\"" + value_.get<std::string>() + "\"";
+    return value_.dump();
+  }
+
+  const json& value_;
+  std::string path_;
+};
+
+Verdict verdict_from(const Node& n) {
+  const std::string s = n.str();
+  if (s == "pass") return Verdict::pass;
+  if (s == "fail") return Verdict::fail;
+  if (s == "error") return Verdict::error;
+  if (s == "skip") return Verdict::skip;
+  n.fail("expected one of pass, fail, error, skip, got \"" + s + "\"");
+}
+
+std::vector<std::string> strings(const Node& n) {
+  std::vector<std::string> out;
+  for (const auto& item : n.items()) out.push_back(item.str());
+  return out;
+}
+
+ProcessResult process_from(const Node& n) {
+  ProcessResult p;
+  p.name = n.at("name").str();
+  p.pid = n.has("pid") ? n.at("pid").integer() : 0;
+  if (n.has("command")) p.command = strings(n.at("command"));
+  p.outcome = n.str_or("outcome");
+  p.exit_code = n.optional_int("exit_code");
+  p.signal = n.optional_int("signal");
+  if (n.has("graceful")) p.graceful = n.at("graceful").boolean();
+  p.start_error = n.str_or("start_error");
+  p.oom_kills = n.count_or("oom_kills");
+  p.peak_memory_bytes = n.count_or("peak_memory_bytes");
+  p.cpu_usage_usec = n.count_or("cpu_usage_usec");
+  p.throttled_usec = n.count_or("throttled_usec");
+  p.cpu_periods = n.count_or("cpu_periods");
+  p.throttled_periods = n.count_or("throttled_periods");
+  p.pids_max_events = n.count_or("pids_max_events");
+  p.runtime_ms = n.number_or("runtime_ms");
+  if (n.has("orphans")) p.orphans = strings(n.at("orphans"));
+  p.stdout_tail = n.str_or("stdout_tail");
+  p.stderr_tail = n.str_or("stderr_tail");
+  p.stdout_bytes = n.count_or("stdout_bytes");
+  p.stderr_bytes = n.count_or("stderr_bytes");
+  return p;
+}
+
+ScenarioResult scenario_from(const Node& n) {
+  ScenarioResult s;
+  s.name = n.at("name").str();
+  s.file = n.at("file").str();
+  if (n.has("tags")) s.tags = strings(n.at("tags"));
+  s.verdict = verdict_from(n.at("result"));
+  s.duration_ms = n.number_or("duration_ms");
+  s.reason = n.str_or("reason");
+  s.reason_line = static_cast<std::uint32_t>(n.count_or("reason_line"));
+  s.interrupted = n.boolean_or("interrupted");
+  s.repeat = static_cast<int>(n.count_or("repeat"));
+  if (n.has("failures"))
+    for (const auto& f : n.at("failures").items())
+      s.failures.push_back({f.str_or("check"), f.str_or("process"), f.str_or("expected"), f.str_or("actual"),
+                            f.str_or("message"), static_cast<std::uint32_t>(f.count_or("line"))});
+  if (n.has("processes"))
+    for (const auto& p : n.at("processes").items()) s.processes.push_back(process_from(p));
+  if (n.has("timeline"))
+    for (const auto& e : n.at("timeline").items())
+      s.timeline.push_back({e.at("t_ms").number(), e.at("event").str(), e.str_or("process"),
+                            e.str_or("inject"), e.str_or("detail")});
+  if (n.has("samples"))
+    for (const auto& x : n.at("samples").items())
+      s.samples.push_back({x.at("t_ms").number(), x.str_or("process"), x.count_or("memory_bytes"),
+                           x.count_or("cpu_usage_usec"), x.count_or("throttled_usec"), x.count_or("pids")});
+  if (n.has("probes"))
+    for (const auto& p : n.at("probes").items()) {
+      ProbeResult probe;
+      probe.name = p.at("name").str();
+      probe.passed = p.boolean_or("passed");
+      probe.pass_ratio = p.number_or("pass_ratio");
+      if (p.has("attempts"))
+        for (const auto& a : p.at("attempts").items()) {
+          ProbeAttempt attempt;
+          attempt.t_ms = a.at("t_ms").number();
+          attempt.ok = a.at("ok").boolean();
+          attempt.latency_ms = a.number_or("latency_ms");
+          attempt.status = a.optional_int("status");
+          if (a.has("error")) attempt.error = a.at("error").str();
+          probe.attempts.push_back(std::move(attempt));
+        }
+      s.probes.push_back(std::move(probe));
+    }
+  if (n.has("diagnostics")) {
+    const Node d = n.at("diagnostics");
+    if (!d.value().is_object()) d.fail("expected an object");
+    // Values are text; a structured value from a newer writer is kept as its JSON text.
+    for (const auto& [key, value] : d.value().items())
+      s.diagnostics[key] = value.is_string() ? value.get<std::string>() : value.dump(2);
+  }
+  return s;
+}
+
+RunReport report_from(const json& doc) {
+  const Node root(doc, "");
+  if (!doc.is_object()) throw Error("expected a JSON object at the top level");
+  if (!root.has("format")) throw Error("not a faultline report: no \"format\" key");
+  const std::string format = root.at("format").str();
+  if (format != kFormat)
+    throw Error("unsupported report format \"" + format + "\" (this faultline reads \"" +
+                std::string(kFormat) + "\")");
+  RunReport r;
+  if (root.has("tool")) r.tool_version = root.at("tool").str_or("version");
+  if (root.has("host")) {
+    const Node host = root.at("host");
+    r.host.cgroup = host.str_or("cgroup");
+    r.host.kernel = host.str_or("kernel");
+    r.host.cpus = host.has("cpus") ? static_cast<int>(host.at("cpus").integer()) : 0;
+  }
+  if (root.has("seed")) r.seed = root.at("seed").count();
+  r.started = root.str_or("started");
+  r.duration_ms = root.number_or("duration_ms");
+  r.interrupted = root.boolean_or("interrupted");
+  for (const auto& s : root.at("scenarios").items()) r.scenarios.push_back(scenario_from(s));
+  return r;
+}
+
+}  // namespace
+
+RunReport parse_json_report(std::string_view text, const std::string& origin) {
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::parse_error& e) {
+    // nlohmann's message starts with "[json.exception.parse_error.101] "; keep only the part for humans.
+    std::string what = e.what();
+    if (const auto close = what.find("] "); close != std::string::npos) what.erase(0, close + 2);
+    throw Error(origin + ": not valid JSON: " + what);
+  }
+  try {
+    return report_from(doc);
+  } catch (const Error& e) {
+    throw e.with_context(origin);
+  }
+}
+
+RunReport read_json_report(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw SystemError("open", path.string(), errno);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw SystemError("read", path.string(), errno);
+  return parse_json_report(text.str(), path.string());
+}
+
+}  // namespace faultline::report

@@ -1,0 +1,17 @@
+// JUnit XML for CI servers (Jenkins, GitLab, GitHub test reporters): one <testsuite> per run,
+// one <testcase> per scenario run with classname = scenario file and name = scenario name;
+// <failure> for fail, <error> for error, <skipped> for skip, output tails in <system-out>
+// and <system-err>.
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "reports/model.h"
+
+namespace faultline::report {
+
+std::string to_junit(const RunReport& report);
+void write_junit(const RunReport& report, const std::filesystem::path& path);
+
+}  // namespace faultline::report

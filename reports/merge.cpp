@@ -1,0 +1,73 @@
+#include "reports/merge.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <optional>
+
+#include "common/error.h"
+
+namespace faultline::report {
+namespace {
+
+// Seconds since the epoch of an ISO 8601 UTC timestamp "YYYY-MM-DDTHH:MM:SS[.fff]Z"; nullopt
+// when it is not one (a hand-edited report must still merge).
+std::optional<double> epoch_seconds(const std::string& iso) {
+  std::tm tm{};
+  int consumed = 0;
+  if (std::sscanf(iso.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+                  &tm.tm_min, &tm.tm_sec, &consumed) != 6)
+    return std::nullopt;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  double fraction = 0;
+  std::string_view rest(iso.c_str() + consumed);
+  if (!rest.empty() && rest.front() == '.') {
+    double scale = 0.1;
+    for (rest.remove_prefix(1); !rest.empty() && rest.front() >= '0' && rest.front() <= '9';
+         rest.remove_prefix(1)) {
+      fraction += (rest.front() - '0') * scale;
+      scale /= 10;
+    }
+  }
+  if (rest != "Z") return std::nullopt;
+  return static_cast<double>(::timegm(&tm)) + fraction;
+}
+
+}  // namespace
+
+RunReport merge_reports(const std::vector<RunReport>& reports) {
+  if (reports.empty()) throw Error("no reports to merge");
+  RunReport merged;
+  merged.tool_version = reports.front().tool_version;
+  merged.host = reports.front().host;
+  merged.seed = reports.front().seed;
+  merged.started = reports.front().started;
+
+  std::optional<double> earliest_start, latest_end;
+  bool all_timed = true;
+  double longest = 0;
+  for (const auto& r : reports) {
+    if (r.seed != merged.seed) merged.seed.reset();
+    merged.interrupted = merged.interrupted || r.interrupted;
+    longest = std::max(longest, r.duration_ms);
+    merged.scenarios.insert(merged.scenarios.end(), r.scenarios.begin(), r.scenarios.end());
+    const auto start = epoch_seconds(r.started);
+    if (!start) {
+      all_timed = false;
+      continue;
+    }
+    if (!earliest_start || *start < *earliest_start) {
+      earliest_start = start;
+      merged.started = r.started;
+    }
+    const double end = *start + r.duration_ms / 1000.0;
+    if (!latest_end || end > *latest_end) latest_end = end;
+  }
+  // Timestamps have whole seconds, durations do not: the span is never shorter than a shard.
+  merged.duration_ms =
+      all_timed && earliest_start ? std::max(longest, (*latest_end - *earliest_start) * 1000.0) : longest;
+  return merged;
+}
+
+}  // namespace faultline::report

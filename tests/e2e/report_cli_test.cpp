@@ -1,0 +1,351 @@
+// The report writers as users meet them: a real run writing JSON, JUnit and HTML, the GitHub
+// annotations, `faultline report merge`, and the HTML opened in headless Chromium.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "reports/html_writer.h"
+#include "tests/support/command.h"
+#include "tests/support/test_env.h"
+
+using namespace faultline::test;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/faultline-report-e2e-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+std::string faultline_cmd() { return quote(faultline_path()); }
+std::string scenario_path(const std::string& rel) { return source_dir() + "/scenarios/selftest/" + rel; }
+const std::string kPass = "report-pass.toml";
+const std::string kMarkup = "failing/report-markup-output.toml";
+const std::string kExitCode = "failing/report-wrong-exit-code.toml";
+
+// What the target of kMarkup prints; it must never run in a browser.
+const std::string kInjected =
+    "<script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">";
+
+bool have(const std::string& probe_command) { return run_shell(probe_command).status == 0; }
+
+// Screenshots stay in the build tree (the test's working directory) for people to look at.
+fs::path screenshot_dir() {
+  const fs::path dir = fs::current_path() / "report-screenshots";
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::string chromium_helper() { return quote(source_dir() + "/tests/e2e/chromium/headless.sh"); }
+
+// Chromium's serialisation of the DOM after it loaded `html` and ran whatever it would run.
+CommandOutput dump_dom(const std::string& html) {
+  return run_shell(chromium_helper() + " --dump-dom " + quote("file://" + html));
+}
+
+void screenshot(const std::string& html, const fs::path& png) {
+  fs::remove(png);
+  const auto shot = run_shell(chromium_helper() + " --screenshot=" + quote(png.string()) +
+                              " --window-size=1280,2000 " + quote("file://" + html));
+  INFO("chromium: " << shot.err);
+  REQUIRE(shot.status == 0);
+  REQUIRE(fs::exists(png));
+  CHECK(fs::file_size(png) > 10000);  // a blank page compresses to a few hundred bytes
+  std::cout << "report screenshot: " << png.string() << std::endl;
+}
+
+std::string title_of(const std::string& dom) {
+  const auto open = dom.find("<title>");
+  const auto close = dom.find("</title>", open);
+  if (open == std::string::npos || close == std::string::npos) return "(no title)";
+  return dom.substr(open + 7, close - open - 7);
+}
+
+// Validates a JSON file against the report schema with python3-jsonschema; "" when valid.
+std::string schema_errors(const std::string& report) {
+  const std::string script =
+      "import json, sys, jsonschema\n"
+      "schema = json.load(open(sys.argv[1]))\n"
+      "jsonschema.Draft202012Validator.check_schema(schema)\n"
+      "errors = list(jsonschema.Draft202012Validator(schema).iter_errors(json.load(open(sys.argv[2]))))\n"
+      "for e in errors: print('/'.join(map(str, e.absolute_path)) + ': ' + e.message)\n"
+      "sys.exit(1 if errors else 0)\n";
+  const auto r = run_shell("python3 -c " + quote(script) + " " +
+                           quote(source_dir() + "/docs/report.schema.json") + " " + quote(report));
+  return r.status == 0 ? "" : r.out + r.err;
+}
+
+// The JUnit file as a CI server reads it: python's XML parser, then counts and failure texts.
+json junit_facts(const std::string& xml) {
+  const std::string script =
+      "import json, sys, xml.etree.ElementTree as ET\n"
+      "root = ET.parse(sys.argv[1]).getroot()\n"
+      "suites = [root] if root.tag == 'testsuite' else root.findall('testsuite')\n"
+      "cases = [c for s in suites for c in s.findall('testcase')]\n"
+      "def kind(c):\n"
+      "  for k in ('failure', 'error', 'skipped'):\n"
+      "    if c.find(k) is not None: return k\n"
+      "  return 'pass'\n"
+      "print(json.dumps({'root': root.tag, 'suites': len(suites), 'tests': int(root.get('tests')),\n"
+      "  'failures': int(root.get('failures')), 'errors': int(root.get('errors')),\n"
+      "  'cases': [{'classname': c.get('classname'), 'name': c.get('name'), 'kind': kind(c),\n"
+      "    'message': (c.find(kind(c)).get('message') if kind(c) != 'pass' else ''),\n"
+      "    'text': (c.find(kind(c)).text or '') if kind(c) != 'pass' else '',\n"
+      "    'out': (c.findtext('system-out') or '')} for c in cases]}))\n";
+  const auto r = run_shell("python3 -c " + quote(script) + " " + quote(xml));
+  INFO("python: " << r.err);
+  REQUIRE(r.status == 0);
+  return json::parse(r.out);
+}
+
+const json& case_named(const json& facts, const std::string& name) {
+  for (const auto& c : facts["cases"])
+    if (c["name"] == name) return c;
+  FAIL("no testcase named " << name);
+  throw;
+}
+
+}  // namespace
+
+TEST_CASE("report: one pass and two failures give exit 1, JSON, JUnit, HTML and annotations") {
+  TempDir dir;
+  const auto run = run_shell("GITHUB_ACTIONS=true " + faultline_cmd() + " run " +
+                             quote(scenario_path(kPass)) + " " + quote(scenario_path(kMarkup)) + " " +
+                             quote(scenario_path(kExitCode)) + " --json " + quote(dir / "r.json") +
+                             " --junit " + quote(dir / "r.xml") + " --html " + quote(dir / "r.html"));
+  INFO("stdout: " << run.out << "\nstderr: " << run.err);
+  CHECK(run.status == 1);
+  CHECK(run.out.find("\n1 passed, 2 failed\n") != std::string::npos);
+  // Plain lines, no live progress line: stdout is not a terminal here.
+  CHECK(run.out.find('\r') == std::string::npos);
+
+  SECTION("annotations point at the scenario file and the failing key's line") {
+    CHECK(run.out.find(
+              "::error file=" + scenario_path(kMarkup) +
+              ",line=13,title=a target prints markup <b>and a script</b>::expect.stdout.contains [target]: "
+              "stdout does not contain \"a greeting that never comes\"%0A") != std::string::npos);
+    CHECK(run.out.find(
+              "::error file=" + scenario_path(kExitCode) +
+              ",line=11,title=a job exits 3 where 0 is expected::expect.exit_codes [target]: exit code not "
+              "in [0]%0Aexpected: exit code in [0]%0Aactual:   exited(3)\n") != std::string::npos);
+    CHECK(run.out.find("::error file=" + scenario_path(kPass)) == std::string::npos);
+  }
+
+  SECTION("the JSON report has the summary and validates against docs/report.schema.json") {
+    const json report = json::parse(read_file(dir / "r.json"));
+    CHECK(report["format"] == "faultline-report/1");
+    CHECK(report["summary"] == json({{"passed", 1}, {"failed", 2}, {"errors", 0}, {"skipped", 0}}));
+    if (!have("python3 -c 'import jsonschema'")) {
+      WARN(
+          "SKIPPED schema validation: python3-jsonschema is not installed (apt-get install "
+          "python3-jsonschema)");
+      return;
+    }
+    CHECK(schema_errors(dir / "r.json") == "");
+    // The validation can fail: a report with a bad result value does not pass.
+    json broken = report;
+    broken["scenarios"][0]["result"] = "maybe";
+    std::ofstream(dir / "broken.json") << broken.dump();
+    CHECK(schema_errors(dir / "broken.json") ==
+          "scenarios/0/result: 'maybe' is not one of ['pass', 'fail', 'error', 'skip']\n");
+  }
+
+  SECTION("the JUnit XML has 3 tests and 2 failures, each saying why") {
+    const json facts = junit_facts(dir / "r.xml");
+    CHECK(facts["root"] == "testsuites");
+    CHECK(facts["suites"] == 1);
+    CHECK(facts["tests"] == 3);
+    CHECK(facts["failures"] == 2);
+    CHECK(facts["errors"] == 0);
+    const json& markup = case_named(facts, "a target prints markup <b>and a script</b>");
+    CHECK(markup["classname"] == scenario_path(kMarkup));
+    CHECK(markup["kind"] == "failure");
+    CHECK(markup["message"] ==
+          "expect.stdout.contains: stdout does not contain \"a greeting that never comes\"");
+    CHECK(markup["out"] == "=== target stdout (84 bytes) ===\n" + kInjected + "\n");
+    const json& exit_code = case_named(facts, "a job exits 3 where 0 is expected");
+    CHECK(exit_code["kind"] == "failure");
+    CHECK(exit_code["message"] == "expect.exit_codes: exit code not in [0]");
+    CHECK_THAT(exit_code["text"].get<std::string>(),
+               Catch::Contains("  expected: exit code in [0]\n  actual:   exited(3)\n"));
+    CHECK(case_named(facts, "a job that prints its greeting and exits 0")["kind"] == "pass");
+    if (have("command -v xmllint")) CHECK(run_shell("xmllint --noout " + quote(dir / "r.xml")).status == 0);
+    WARN(
+        "no JUnit XSD is packaged in Debian 12 (searched apt-cache for junit and xsd): checked by parsing "
+        "only");
+  }
+
+  SECTION("the HTML is one file, shows the injected markup as text, and runs none of it in Chromium") {
+    const std::string html = read_file(dir / "r.html");
+    CHECK(html.find("<script") == std::string::npos);
+    CHECK(html.find("<svg class=\"timeline\"") != std::string::npos);
+    CHECK(html.find("http://") == std::string::npos);
+    CHECK(html.find("https://") == std::string::npos);
+    CHECK(html.find("&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;") != std::string::npos);
+    if (!have("command -v chromium")) {
+      WARN("SKIPPED the browser check: chromium is not installed (apt-get install chromium)");
+      return;
+    }
+    // First prove that this Chromium would run an injected script, so its absence below means something.
+    std::ofstream(dir / "control.html") << "<!DOCTYPE html><title>clean</title>" << kInjected;
+    const auto control = dump_dom(dir / "control.html");
+    INFO("control page: " << control.err);
+    REQUIRE(control.status == 0);
+    REQUIRE(title_of(control.out) == "pwned");
+
+    const auto dom = dump_dom(dir / "r.html");
+    INFO("chromium: " << dom.err);
+    REQUIRE(dom.status == 0);
+    CHECK(title_of(dom.out) == "faultline: 1 passed, 2 failed");
+    CHECK(dom.out.find("<script") == std::string::npos);
+    CHECK(dom.out.find("<img") == std::string::npos);
+    // The DOM serialiser re-escapes text nodes: the markup is there as text, in the output tail.
+    CHECK(dom.out.find("<pre>&lt;script&gt;document.title='pwned'&lt;/script&gt;&lt;img src=x "
+                       "onerror=\"document.title='pwned'\"&gt;\n</pre>") != std::string::npos);
+    screenshot(dir / "r.html", screenshot_dir() / "one-pass-two-failures.png");
+  }
+}
+
+TEST_CASE("report merge: two single-scenario reports give the summed summary") {
+  TempDir dir;
+  const auto a =
+      run_shell(faultline_cmd() + " run " + quote(scenario_path(kPass)) + " --json " + quote(dir / "a.json"));
+  const auto b = run_shell(faultline_cmd() + " run " + quote(scenario_path(kExitCode)) + " --json " +
+                           quote(dir / "b.json"));
+  INFO("a: " << a.out << a.err << "\nb: " << b.out << b.err);
+  REQUIRE(a.status == 0);
+  REQUIRE(b.status == 1);
+
+  const auto merge = run_shell(faultline_cmd() + " report merge " + quote(dir / "a.json") + " " +
+                               quote(dir / "b.json") + " --json " + quote(dir / "m.json") + " --junit " +
+                               quote(dir / "m.xml") + " --html " + quote(dir / "m.html"));
+  INFO("merge: " << merge.out << merge.err);
+  CHECK(merge.status == 1);
+  CHECK_THAT(merge.out, Catch::EndsWith("\n1 passed, 1 failed\n"));
+  const json merged = json::parse(read_file(dir / "m.json"));
+  CHECK(merged["summary"] == json({{"passed", 1}, {"failed", 1}, {"errors", 0}, {"skipped", 0}}));
+  REQUIRE(merged["scenarios"].size() == 2);
+  CHECK(merged["scenarios"][0]["name"] == "a job that prints its greeting and exits 0");
+  CHECK(merged["scenarios"][1]["name"] == "a job exits 3 where 0 is expected");
+  CHECK(merged["scenarios"][1]["failures"][0]["line"] == 11);
+  const json facts = junit_facts(dir / "m.xml");
+  CHECK(facts["tests"] == 2);
+  CHECK(facts["failures"] == 1);
+  CHECK(read_file(dir / "m.html").find("<title>faultline: 1 passed, 1 failed</title>") != std::string::npos);
+  if (have("python3 -c 'import jsonschema'")) CHECK(schema_errors(dir / "m.json") == "");
+
+  // Merging only the passing shard succeeds.
+  CHECK(run_shell(faultline_cmd() + " report merge " + quote(dir / "a.json")).status == 0);
+}
+
+TEST_CASE("report merge: unreadable inputs are reported with their file") {
+  TempDir dir;
+  auto missing = run_shell(faultline_cmd() + " report merge " + quote(dir / "nope.json"));
+  CHECK(missing.status == 2);
+  CHECK(missing.err == "faultline: open " + dir / "nope.json" + ": No such file or directory\n");
+
+  std::ofstream(dir / "other.json") << "{\"hello\": 1}";
+  auto other = run_shell(faultline_cmd() + " report merge " + quote(dir / "other.json"));
+  CHECK(other.status == 2);
+  CHECK(other.err == "faultline: " + dir / "other.json" + ": not a faultline report: no \"format\" key\n");
+
+  CHECK(run_shell(faultline_cmd() + " report merge").status == 2);  // no inputs: usage error
+}
+
+TEST_CASE("report: a timeline chart with samples, fault windows and probe marks renders in Chromium") {
+  using namespace faultline::report;
+  RunReport r;
+  r.tool_version = "0.1.0";
+  r.host = {"hybrid", "6.1.0", 2};
+  r.seed = 42;
+  r.started = "2026-11-23T10:00:00Z";
+  r.duration_ms = 6200;
+  ScenarioResult s;
+  s.name = "orders fail fast while the database is squeezed";
+  s.file = "scenarios/orders.toml";
+  s.tags = {"gate", "circuit-breaker"};
+  s.verdict = Verdict::fail;
+  s.duration_ms = 6000;
+  s.reason = "probe: 4 of 20 attempts failed";
+  s.reason_line = 31;
+  s.failures.push_back({"probe", "api", "status in [503]", "timed out after 2s (4 attempts)",
+                        "orders did not fail fast while db-hang was active", 31});
+  for (const char* name : {"api", "db"}) {
+    ProcessResult p;
+    p.name = name;
+    p.outcome = "exited";
+    p.exit_code = 0;
+    p.graceful = true;
+    p.peak_memory_bytes = std::string(name) == "api" ? 96u << 20 : 40u << 20;
+    p.stdout_tail = std::string("listening\n") + kInjected + "\n";
+    p.stdout_bytes = p.stdout_tail.size();
+    s.processes.push_back(p);
+  }
+  std::uint64_t api_cpu = 0, api_throttled = 0, db_cpu = 0;
+  for (int i = 0; i <= 60; ++i) {
+    const double t = i * 100.0;
+    const bool squeezed = t >= 1500 && t < 3500;
+    api_cpu += squeezed ? 20000 : 60000 + (i % 5) * 4000;
+    api_throttled += squeezed ? 70000 : 0;
+    db_cpu += t >= 2000 && t < 4000 ? 0 : 15000;
+    const std::uint64_t api_mem = (30u << 20) + static_cast<std::uint64_t>(std::min(i, 35)) * (2u << 20);
+    s.samples.push_back({t, "api", squeezed ? std::min<std::uint64_t>(api_mem, 64u << 20) : api_mem, api_cpu,
+                         api_throttled, 4});
+    s.samples.push_back(
+        {t, "db", (38u << 20) + static_cast<std::uint64_t>(i % 7) * (256u << 10), db_cpu, 0, 2});
+  }
+  s.timeline = {{0, "process.start", "db", "", "pid 100"},
+                {150, "process.ready", "db", "", ""},
+                {160, "process.start", "api", "", "pid 101"},
+                {400, "process.ready", "api", "", ""},
+                {1500, "inject.apply", "api", "squeeze", "memory.max 64MiB, cpu 20%"},
+                {3500, "inject.revert", "api", "squeeze", ""},
+                {2000, "inject.apply", "db", "db-hang", "freeze"},
+                {4000, "inject.revert", "db", "db-hang", ""},
+                {4500, "inject.apply", "api", "nudge", "SIGHUP"},
+                {5000, "stop.signal", "api", "", "SIGTERM"},
+                {5300, "process.exit", "api", "", "exited 0"},
+                {5400, "stop.signal", "db", "", "SIGTERM"},
+                {5600, "process.exit", "db", "", "exited 0"}};
+  ProbeResult probe;
+  probe.name = "orders fail fast";
+  probe.pass_ratio = 0.8;
+  for (int i = 0; i < 20; ++i) {
+    const double t = 2000 + i * 100.0;
+    const bool failed = i >= 3 && i < 7;
+    probe.attempts.push_back({t, !failed, failed ? 2000.0 : 3.5,
+                              failed ? std::nullopt : std::optional<int>(503),
+                              failed ? std::optional<std::string>("timed out after 2s") : std::nullopt});
+  }
+  s.probes.push_back(probe);
+  s.diagnostics["pid 101 (api)"] = "state: S (sleeping)\nwchan: do_epoll_wait";
+  r.scenarios.push_back(s);
+
+  TempDir dir;
+  write_html(r, dir / "chart.html");
+  const std::string html = read_file(dir / "chart.html");
+  CHECK(html.find("<rect class=\"fault-window\" data-inject=\"squeeze\"") != std::string::npos);
+  CHECK(html.find("<rect class=\"fault-window\" data-inject=\"db-hang\"") != std::string::npos);
+  CHECK(html.find("<rect class=\"fault-window\" data-inject=\"nudge\"") !=
+        std::string::npos);  // never reverted
+  if (!have("command -v chromium")) {
+    WARN("SKIPPED the browser check: chromium is not installed (apt-get install chromium)");
+    return;
+  }
+  const auto dom = dump_dom(dir / "chart.html");
+  REQUIRE(dom.status == 0);
+  CHECK(title_of(dom.out) == "faultline: 0 passed, 1 failed");
+  CHECK(dom.out.find("<circle class=\"attempt-failed\"") != std::string::npos);
+  screenshot(dir / "chart.html", screenshot_dir() / "timeline-chart.png");
+}

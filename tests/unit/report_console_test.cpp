@@ -1,0 +1,81 @@
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <sstream>
+
+#include "reports/console_writer.h"
+
+using namespace faultline::report;
+
+namespace {
+
+ScenarioResult result(const std::string& name, Verdict v, double ms, const std::string& reason = "") {
+  ScenarioResult r;
+  r.name = name;
+  r.file = "s/" + name + ".toml";
+  r.verdict = v;
+  r.duration_ms = ms;
+  r.reason = reason;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("console line: result, name, duration and the reason when it did not pass") {
+  CHECK(console_line(result("oom", Verdict::pass, 1234)) == "PASS   oom  (1.2s)");
+  CHECK(console_line(result("drain", Verdict::fail, 3000, "expect.graceful: killed")) ==
+        "FAIL   drain  (3.0s): expect.graceful: killed");
+  CHECK(console_line(result("gone", Verdict::error, 10, "failed to start")) ==
+        "ERROR  gone  (0.0s): failed to start");
+}
+
+TEST_CASE("summary line names errors and skips only when there are some") {
+  CHECK(summary_line({1, 2, 0, 0}) == "1 passed, 2 failed");
+  CHECK(summary_line({0, 0, 1, 3}) == "0 passed, 0 failed, 1 errors, 3 skipped");
+}
+
+TEST_CASE("ProgressLine without a terminal prints only plain lines") {
+  std::ostringstream out;
+  {
+    ProgressLine progress(out, false);
+    CHECK_FALSE(progress.live());
+    progress.start(2);
+    progress.scenario_started("a");
+    progress.scenario_finished(result("a", Verdict::pass, 500));
+    progress.scenario_started("b");
+    auto b = result("b", Verdict::fail, 1500, "expect.exit_codes: exited 3");
+    b.failures.push_back({"expect.exit_codes", "target", "[0]", "3", "exited 3", 9});
+    progress.scenario_finished(b);
+    progress.finish();
+  }
+  CHECK(out.str() ==
+        "PASS   a  (0.5s)\n"
+        "FAIL   b  (1.5s): expect.exit_codes: exited 3\n"
+        "       s/b.toml\n"
+        "       - expect.exit_codes [target]: exited 3\n"
+        "           expected: [0]\n"
+        "           actual:   3\n");
+}
+
+TEST_CASE("ProgressLine on a terminal redraws a status line in place and erases it before each result") {
+  std::ostringstream out;
+  ProgressLine progress(out, true);
+  CHECK(progress.live());
+  progress.start(3);
+  progress.scenario_started("first");
+  CHECK_THAT(progress.status_text(), Catch::StartsWith("[0/3] \xC2\xB7 running: first ("));
+  progress.scenario_finished(result("first", Verdict::error, 100, "boom"));
+  CHECK(progress.status_text() == "[1/3] 1 failed");
+  progress.finish();
+  const std::string s = out.str();
+  // Each redraw starts with \r and erase-line; the result line follows an erase, never a status.
+  CHECK(s.rfind("\r\x1b[2K[0/3]", 0) == 0);
+  CHECK(s.find("\r\x1b[2K[0/3] \xC2\xB7 running: first (") != std::string::npos);
+  // Coloured labels on a terminal, unless NO_COLOR asks for none.
+  const std::string label = std::getenv("NO_COLOR") ? "ERROR" : "\x1b[35mERROR\x1b[0m";
+  const auto result_at = s.find(label + "  first  (0.1s): boom\n");
+  REQUIRE(result_at != std::string::npos);
+  CHECK(s.substr(result_at - 5, 5) == "\r\x1b[2K");
+  CHECK(s.find("\r\x1b[2K[1/3] 1 failed") != std::string::npos);
+  // finish() leaves the cursor on an empty line for the summary.
+  CHECK(s.substr(s.size() - 5) == "\r\x1b[2K");
+}

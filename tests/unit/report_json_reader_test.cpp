@@ -1,0 +1,141 @@
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "common/error.h"
+#include "reports/json_reader.h"
+#include "reports/json_writer.h"
+
+using namespace faultline::report;
+namespace fs = std::filesystem;
+
+namespace {
+
+RunReport full_report() {
+  RunReport r;
+  r.tool_version = "0.1.0";
+  r.host = {"hybrid", "6.1.0", 2};
+  r.seed = 7;
+  r.started = "2026-11-23T10:00:00Z";
+  r.duration_ms = 1234.5;
+  ScenarioResult s;
+  s.name = "drain";
+  s.file = "scenarios/drain.toml";
+  s.tags = {"gate", "shutdown"};
+  s.verdict = Verdict::fail;
+  s.duration_ms = 1000.25;
+  s.reason = "expect.graceful: killed";
+  s.reason_line = 9;
+  s.failures.push_back({"expect.graceful", "api", "true", "false", "killed after grace", 12});
+  ProcessResult p;
+  p.name = "api";
+  p.pid = 4242;
+  p.command = {"./server", "--port", "8080"};
+  p.outcome = "killed-after-grace";
+  p.signal = 9;
+  p.graceful = false;
+  p.oom_kills = 1;
+  p.peak_memory_bytes = 64 << 20;
+  p.cpu_usage_usec = 1500;
+  p.throttled_usec = 300;
+  p.cpu_periods = 10;
+  p.throttled_periods = 2;
+  p.pids_max_events = 3;
+  p.runtime_ms = 998.5;
+  p.orphans = {"77 (sleep)"};
+  p.stdout_tail = "ready\n";
+  p.stderr_tail = "bye\n";
+  p.stdout_bytes = 6;
+  p.stderr_bytes = 4;
+  s.processes.push_back(p);
+  ProcessResult q;
+  q.name = "db";
+  q.outcome = "failed-to-start";
+  q.start_error = "execve ./db: No such file or directory";
+  s.processes.push_back(q);
+  s.timeline = {{0, "process.start", "api", "", ""},
+                {100, "inject.apply", "api", "squeeze", "memory.max=64MiB"}};
+  s.samples = {{10, "api", 1000, 20, 3, 1}};
+  ProbeResult probe;
+  probe.name = "health";
+  probe.passed = false;
+  probe.pass_ratio = 0.5;
+  probe.attempts = {{1, true, 0.8, 200, std::nullopt}, {2, false, 2000, std::nullopt, "timed out"}};
+  s.probes.push_back(probe);
+  s.diagnostics["pid 4242"] = "state: D";
+  s.interrupted = true;
+  r.scenarios.push_back(s);
+  r.interrupted = true;
+  return r;
+}
+
+struct TempFile {
+  fs::path path =
+      fs::temp_directory_path() / ("faultline-report-test-" + std::to_string(::getpid()) + ".json");
+  explicit TempFile(const std::string& content) { std::ofstream(path) << content; }
+  ~TempFile() { fs::remove(path); }
+};
+
+std::string read_error(const std::string& json) {
+  try {
+    parse_json_report(json, "shard.json");
+  } catch (const faultline::Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+}  // namespace
+
+TEST_CASE("a report read back writes the same JSON") {
+  const RunReport original = full_report();
+  const std::string json = to_json(original);
+  const RunReport read = parse_json_report(json, "x.json");
+  CHECK(to_json(read) == json);
+  CHECK(read.scenarios.at(0).reason_line == 9);
+  CHECK(read.scenarios.at(0).failures.at(0).line == 12);
+  CHECK(read.scenarios.at(0).processes.at(1).start_error == "execve ./db: No such file or directory");
+}
+
+TEST_CASE("read_json_report reads a file") {
+  TempFile file(to_json(full_report()));
+  CHECK(read_json_report(file.path).scenarios.at(0).name == "drain");
+}
+
+TEST_CASE("read_json_report names the file it cannot open") {
+  CHECK_THROWS_WITH(read_json_report("/nonexistent/r.json"),
+                    "open /nonexistent/r.json: No such file or directory");
+}
+
+TEST_CASE("reading a bad report says which file and which value") {
+  CHECK(read_error("{\"format\": ") ==
+        "shard.json: not valid JSON: parse error at line 1, column 12: syntax error while parsing value - "
+        "unexpected end of input; expected '[', '{', "
+        "or a literal");
+  CHECK(read_error("[]") == "shard.json: expected a JSON object at the top level");
+  CHECK(read_error("{}") == "shard.json: not a faultline report: no \"format\" key");
+  CHECK(read_error(R"({"format": "faultline-report/2", "scenarios": []})") ==
+        "shard.json: unsupported report format \"faultline-report/2\" (this faultline reads "
+        "\"faultline-report/1\")");
+  CHECK(read_error(R"({"format": "faultline-report/1"})") == "shard.json: missing key \"scenarios\"");
+  CHECK(read_error(
+            R"({"format": "faultline-report/1",
+              "scenarios": [{"name": "a", "file": "a.toml", "result": "maybe"}]})") ==
+        "shard.json: scenarios[0].result: expected one of pass, fail, error, skip, got \"maybe\"");
+  CHECK(
+      read_error(
+          R"({"format": "faultline-report/1", "scenarios": [{"name": "a", "file": "a.toml", "result": "pass",
+        "processes": [{"name": "p", "peak_memory_bytes": -1}]}]})") ==
+      "shard.json: scenarios[0].processes[0].peak_memory_bytes: expected a non-negative integer, got -1");
+}
+
+TEST_CASE("keys a newer writer adds are ignored") {
+  const auto r = parse_json_report(
+      R"({"format": "faultline-report/1", "future": {"x": 1},
+          "scenarios": [{"name": "a", "file": "a.toml", "result": "skip", "future_key": [1, 2]}]})",
+      "new.json");
+  REQUIRE(r.scenarios.size() == 1);
+  CHECK(r.scenarios[0].verdict == Verdict::skip);
+}

@@ -1,0 +1,63 @@
+#include <catch2/catch.hpp>
+
+#include "common/error.h"
+#include "reports/merge.h"
+
+using namespace faultline::report;
+
+namespace {
+
+RunReport shard(const std::string& started, double duration_ms, std::optional<std::uint64_t> seed,
+                std::vector<Verdict> verdicts) {
+  RunReport r;
+  r.tool_version = "0.1.0";
+  r.host = {"v2", "6.1", 4};
+  r.started = started;
+  r.duration_ms = duration_ms;
+  r.seed = seed;
+  int i = 0;
+  for (const auto v : verdicts) {
+    ScenarioResult s;
+    s.name = started + "#" + std::to_string(i++);
+    s.file = s.name + ".toml";
+    s.verdict = v;
+    r.scenarios.push_back(s);
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("merging shards sums the summary and keeps scenario order") {
+  const auto merged =
+      merge_reports({shard("2026-11-23T10:00:05Z", 3000, 42, {Verdict::pass, Verdict::fail}),
+                     shard("2026-11-23T10:00:00Z", 2000, 42, {Verdict::error, Verdict::skip})});
+  const Summary s = merged.summary();
+  CHECK(s.passed == 1);
+  CHECK(s.failed == 1);
+  CHECK(s.errors == 1);
+  CHECK(s.skipped == 1);
+  REQUIRE(merged.scenarios.size() == 4);
+  CHECK(merged.scenarios[0].name == "2026-11-23T10:00:05Z#0");
+  CHECK(merged.scenarios[3].name == "2026-11-23T10:00:00Z#1");
+  CHECK(merged.started == "2026-11-23T10:00:00Z");  // the earliest
+  CHECK(merged.duration_ms == Approx(8000));        // 10:00:00 until 10:00:08
+  CHECK(merged.seed == 42u);
+  CHECK_FALSE(merged.interrupted);
+}
+
+TEST_CASE("merging shards with different seeds keeps no seed; one interrupted shard marks the run") {
+  auto b = shard("2026-11-23T10:00:00Z", 100, 7, {Verdict::pass});
+  b.interrupted = true;
+  const auto merged = merge_reports({shard("2026-11-23T10:00:00Z", 100, 42, {Verdict::pass}), b});
+  CHECK_FALSE(merged.seed.has_value());
+  CHECK(merged.interrupted);
+}
+
+TEST_CASE("merging shards whose start cannot be read takes the longest shard as the duration") {
+  const auto merged =
+      merge_reports({shard("yesterday", 100, {}, {}), shard("2026-11-23T10:00:00.5Z", 300, {}, {})});
+  CHECK(merged.duration_ms == Approx(300));
+}
+
+TEST_CASE("merging nothing is an error") { CHECK_THROWS_WITH(merge_reports({}), "no reports to merge"); }
