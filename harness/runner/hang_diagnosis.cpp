@@ -1,0 +1,229 @@
+#include "runner/hang_diagnosis.h"
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "cgroup/cgroup.h"
+#include "common/error.h"
+#include "common/units.h"
+
+namespace faultline::runner {
+namespace {
+
+std::string read_small_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return {};
+  std::ostringstream out;
+  out << in.rdbuf();
+  std::string text = out.str();
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\0')) text.pop_back();
+  return text;
+}
+
+std::string percent(double ratio) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%.0f%%", ratio * 100);
+  return buf;
+}
+
+std::string format_quota(double cpus) {
+  if (std::isinf(cpus)) return "none";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g%%", std::round(cpus * 1000) / 10);
+  return buf;
+}
+
+std::string mib(std::uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1fMiB", static_cast<double>(bytes) / (1024.0 * 1024.0));
+  return buf;
+}
+
+// Where cgroup2 is mounted (the whole tree on pure v2, /sys/fs/cgroup/unified on hybrid hosts).
+std::string cgroup2_mount() {
+  std::ifstream mounts("/proc/self/mounts");
+  std::string dev, dir, type, rest;
+  while (mounts >> dev >> dir >> type && std::getline(mounts, rest))
+    if (type == "cgroup2") return dir;
+  return {};
+}
+
+// The pid's directory in the cgroup2 hierarchy, from its "0::/path" line.
+std::string cgroup2_dir(pid_t pid, const std::string& mount) {
+  if (mount.empty()) return {};
+  std::istringstream lines(read_small_file("/proc/" + std::to_string(pid) + "/cgroup"));
+  for (std::string line; std::getline(lines, line);)
+    if (line.rfind("0::", 0) == 0) return mount + line.substr(3);
+  return {};
+}
+
+struct PidSnapshot {
+  pid_t pid = 0;
+  std::string comm;
+  char state = '?';
+  std::string wchan;
+  std::string stack;
+  std::string threads;
+};
+
+PidSnapshot snapshot(pid_t pid) {
+  PidSnapshot s;
+  s.pid = pid;
+  const std::string dir = "/proc/" + std::to_string(pid) + "/";
+  // comm is in parentheses and may itself hold spaces and ')': the state follows the last ')'.
+  const std::string stat = read_small_file(dir + "stat");
+  const auto open = stat.find('('), close = stat.rfind(')');
+  if (open != std::string::npos && close != std::string::npos && close + 2 < stat.size()) {
+    s.comm = stat.substr(open + 1, close - open - 1);
+    s.state = stat[close + 2];
+  }
+  s.wchan = read_small_file(dir + "wchan");
+  if (s.wchan.empty() || s.wchan == "0") s.wchan = "-";
+  s.stack = read_small_file(dir + "stack");
+  std::istringstream status(read_small_file(dir + "status"));
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("Threads:", 0) == 0) s.threads = line.substr(line.find_first_not_of(" \t", 8));
+  return s;
+}
+
+class HangDiagnosis final : public RunObserver {
+ public:
+  void on_timeout(RunContext& ctx) override {
+    std::vector<HangFacts> facts;
+    std::string pids_text, cpu_text, memory_text;
+    const std::string mount = cgroup2_mount();
+    for (const auto& spec : ctx.scenario().processes) {
+      cgroup::Cgroup* group = ctx.process_group(spec.name);
+      if (!group) continue;
+      HangFacts f;
+      f.process = spec.name;
+      std::vector<pid_t> pids;
+      try {
+        pids = group->pids();
+        const auto st = group->stats();
+        f.cpu_periods = st.cpu_periods.value_or(0);
+        f.throttled_periods = st.cpu_throttled_periods.value_or(0);
+        f.memory_current = st.memory_current.value_or(0);
+        f.oom_events = st.oom_events;
+        f.quota_cpus = group->cpu_max().cpus;
+        f.memory_max = group->memory_max();
+      } catch (const Error& e) {
+        memory_text += spec.name + ": cannot read its cgroup: " + e.what() + "\n";
+      }
+      std::string pressure;
+      for (pid_t pid : pids) {
+        const auto s = snapshot(pid);
+        if (s.comm.empty()) continue;  // exited since the listing
+        f.states.push_back(s.state);
+        f.wchans.push_back(s.wchan);
+        pids_text += spec.name + " pid " + std::to_string(pid) + " (" + s.comm + "): state " + s.state +
+                     ", wchan " + s.wchan + (s.threads.empty() ? "" : ", threads " + s.threads) + "\n";
+        std::istringstream frames(s.stack);
+        for (std::string frame; std::getline(frames, frame);) pids_text += "    " + frame + "\n";
+        if (pressure.empty()) {
+          const std::string dir = cgroup2_dir(pid, mount);
+          if (!dir.empty()) pressure = read_small_file(dir + "/memory.pressure");
+        }
+      }
+      if (f.cpu_periods > 0 || !std::isinf(f.quota_cpus))
+        cpu_text += spec.name + ": throttled in " + std::to_string(f.throttled_periods) + " of " +
+                    std::to_string(f.cpu_periods) + " CPU periods (" +
+                    percent(f.cpu_periods ? static_cast<double>(f.throttled_periods) / f.cpu_periods : 0) +
+                    "), quota " + format_quota(f.quota_cpus) + "\n";
+      else
+        cpu_text += spec.name + ": no CPU quota\n";
+      memory_text += spec.name + ": " + mib(f.memory_current) + " in use, limit " +
+                     (f.memory_max == kUnlimited ? std::string("none") : mib(f.memory_max)) + ", " +
+                     std::to_string(f.oom_events) + " OOM event(s)";
+      if (!pressure.empty()) {
+        std::istringstream lines(pressure);
+        for (std::string line; std::getline(lines, line);) memory_text += "; pressure " + line;
+      }
+      memory_text += "\n";
+      facts.push_back(std::move(f));
+    }
+    auto& d = ctx.result().diagnostics;
+    d["pids"] = pids_text.empty() ? "no process was left in the scenario's cgroups\n" : pids_text;
+    d["cpu"] = cpu_text;
+    d["memory"] = memory_text;
+    d["finding"] = hang_finding(facts);
+  }
+};
+
+}  // namespace
+
+std::string hang_finding(const std::vector<HangFacts>& facts) {
+  // CPU starvation first: a throttled process looks asleep too, so the states would mislead.
+  const HangFacts* worst = nullptr;
+  double worst_ratio = 0;
+  for (const auto& f : facts) {
+    if (f.cpu_periods == 0) continue;
+    const double ratio = static_cast<double>(f.throttled_periods) / static_cast<double>(f.cpu_periods);
+    if (ratio > worst_ratio) worst_ratio = ratio, worst = &f;
+  }
+  if (worst && worst_ratio >= 0.5)
+    return "`" + worst->process + "` throttled in " + percent(worst_ratio) + " of CPU periods at quota " +
+           format_quota(worst->quota_cpus) + ": likely CPU starvation, not a deadlock";
+  for (const auto& f : facts) {
+    const bool near_limit = f.memory_max != kUnlimited && f.memory_max > 0 &&
+                            static_cast<double>(f.memory_current) >= 0.9 * static_cast<double>(f.memory_max);
+    if (f.oom_events > 0 || near_limit)
+      return "`" + f.process + "` uses " + mib(f.memory_current) + " of its " + mib(f.memory_max) +
+             " limit with " + std::to_string(f.oom_events) +
+             " OOM event(s): likely stalled on memory reclaim, not a deadlock";
+  }
+  std::map<char, int> states;
+  std::map<std::string, int> wchans;
+  int total = 0;
+  for (const auto& f : facts)
+    for (std::size_t i = 0; i < f.states.size(); ++i) {
+      ++states[f.states[i]];
+      ++wchans[f.wchans[i]];
+      ++total;
+    }
+  if (total == 0) return "no process was left running at the timeout";
+  std::string common_wchan;
+  int most = 0;
+  for (const auto& [w, n] : wchans)
+    if (n > most) most = n, common_wchan = w;
+  const std::string where = common_wchan == "-" ? "" : " (mostly in " + common_wchan + ")";
+  const std::string all =
+      total == 1 ? "the only process is" : "all " + std::to_string(total) + " processes are";
+  const std::string of_total = " of " + std::to_string(total) + " process(es)";
+  if (states['D'] > 0)
+    return std::to_string(states['D']) + of_total + " in uninterruptible sleep" + where +
+           ": likely blocked on I/O or in the kernel";
+  if (states['T'] + states['t'] == total) return all + " stopped: frozen or SIGSTOPped";
+  if (states['R'] > 0)
+    return std::to_string(states['R']) + of_total + " running without being throttled" + where +
+           ": likely a busy loop or livelock, not a wait";
+  if (common_wchan.find("freez") != std::string::npos ||
+      common_wchan.find("refrigerator") != std::string::npos)
+    return all + " frozen" + where + ": the cgroup was frozen, not a deadlock";
+  return all + " asleep" + where +
+         " and not throttled: likely a deadlock or a wait for something that never happens";
+}
+
+void add_captured_dump(report::ScenarioResult& result) {
+  bool diagnosed = false;
+  for (const auto& e : result.timeline)
+    if (e.event == "timeout.diagnose") diagnosed = true;
+  if (!diagnosed) return;
+  std::string dump;
+  for (const auto& p : result.processes) {
+    if (p.outcome != "timed-out") continue;
+    if (!p.stderr_tail.empty()) dump += "--- " + p.name + " stderr ---\n" + p.stderr_tail + "\n";
+    if (!p.stdout_tail.empty()) dump += "--- " + p.name + " stdout ---\n" + p.stdout_tail + "\n";
+  }
+  if (!dump.empty()) result.diagnostics["dump"] = dump;
+}
+
+std::unique_ptr<RunObserver> make_hang_diagnosis(const scenario::Scenario& scenario) {
+  if (!scenario.on_timeout.diagnose_signal) return nullptr;
+  return std::make_unique<HangDiagnosis>();
+}
+
+}  // namespace faultline::runner

@@ -1,0 +1,44 @@
+// What a hung scenario was doing when its timeout hit: taken from /proc and the cgroups before
+// anything is signalled or killed, into the result's `diagnostics`:
+//   "pids"    per pid: command, state, wchan and kernel stack
+//   "cpu"     per process: throttled periods / periods over the run, the CPU quota
+//   "memory"  per process: usage against the limit, OOM events, memory pressure (where the
+//             host has PSI in a cgroup2 hierarchy)
+//   "finding" one line in plain words: CPU starvation, memory pressure, a blocked wait, ...
+//   "dump"    the output captured after the diagnose signal (add_captured_dump)
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runner/run_context.h"
+
+namespace faultline::runner {
+
+// What the finding is drawn from, per process cgroup.
+struct HangFacts {
+  std::string process;
+  std::uint64_t cpu_periods = 0;
+  std::uint64_t throttled_periods = 0;
+  double quota_cpus = 0;  // +infinity when there is no quota
+  std::uint64_t memory_current = 0;
+  std::uint64_t memory_max = 0;  // kUnlimited when unlimited
+  std::uint64_t oom_events = 0;
+  std::vector<char> states;         // one per pid: R, S, D, T, Z, ...
+  std::vector<std::string> wchans;  // one per pid
+};
+
+// The one-line finding, e.g. "throttled in 92% of CPU periods at quota 5%: likely CPU
+// starvation, not a deadlock". Pure, for tests.
+std::string hang_finding(const std::vector<HangFacts>& facts);
+
+// Copies the output tails of the processes that timed out into diagnostics["dump"], once the
+// result's processes are known, when the timeout was diagnosed (a "timeout.diagnose" event).
+void add_captured_dump(report::ScenarioResult& result);
+
+// The observer that snapshots a hang on timeout; null when the scenario has no [on_timeout]
+// diagnose signal.
+std::unique_ptr<RunObserver> make_hang_diagnosis(const scenario::Scenario& scenario);
+
+}  // namespace faultline::runner

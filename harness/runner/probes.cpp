@@ -1,0 +1,458 @@
+#include "runner/probes.h"
+
+#include <algorithm>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cmath>
+#include <cstdio>
+#include <list>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cgroup/backend.h"
+#include "cgroup/layout.h"
+#include "common/error.h"
+#include "net/checks.h"
+#include "supervisor/supervised_process.h"
+#include "timeline/schedule.h"
+
+namespace faultline::runner {
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using scenario::Probe;
+
+std::string format_ratio(double r) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "%.2f", r);
+  return buf;
+}
+
+std::string format_ms(double ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, ms < 10 ? "%.1fms" : "%.0fms", ms);
+  return buf;
+}
+
+std::string join_statuses(const std::vector<int>& statuses) {
+  std::string out;
+  for (int s : statuses) out += (out.empty() ? "" : " or ") + std::to_string(s);
+  return out;
+}
+
+std::string join_argv(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) out += (out.empty() ? "" : " ") + a;
+  return out;
+}
+
+// What one attempt must show, in words: "status 503, latency below 50ms, body containing ...".
+std::string describe_expectation(const Probe& p) {
+  std::vector<std::string> parts;
+  const bool want_success = p.expect_success.value_or(true);
+  switch (p.kind) {
+    case Probe::Kind::http:
+      parts.push_back(p.expect_status ? "status " + join_statuses(*p.expect_status) : "a 2xx status");
+      if (p.expect_body_contains) parts.push_back("body containing \"" + *p.expect_body_contains + "\"");
+      break;
+    case Probe::Kind::tcp:
+      parts.push_back(want_success ? "a connection" : "a refused or timed-out connection");
+      break;
+    case Probe::Kind::exec:
+      parts.push_back(want_success ? "exit code 0" : "a failing exit");
+      break;
+  }
+  if (p.expect_latency_below) parts.push_back("latency below " + format_duration(*p.expect_latency_below));
+  std::string out;
+  for (const auto& s : parts) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+// One probe: its window, its attempts, its timers.
+class ProbeRun {
+ public:
+  ProbeRun(const scenario::Scenario& s, const Probe& probe) : probe_(probe) {
+    if (probe.during.inject) {
+      const auto* inj = find_injection(s, *probe.during.inject);
+      if (!inj) throw Error("probe `" + probe.name + "`: unknown injection `" + *probe.during.inject + "`");
+      start_ = timeline::resolve(s, {inj->name + ".start", Duration{0}, inj->name + ".start"});
+      if (inj->duration) end_ = timeline::resolve(s, {inj->name + ".end", Duration{0}, inj->name + ".end"});
+      window_text_ = "`" + inj->name + "`";
+    } else {
+      start_ = timeline::resolve(s, probe.during.from);
+      if (!probe.during.to.text.empty()) end_ = timeline::resolve(s, probe.during.to);
+      window_text_ = (probe.during.from.text.empty() ? "start" : probe.during.from.text) + " .. " +
+                     (probe.during.to.text.empty() ? "stop" : probe.during.to.text);
+    }
+  }
+
+  void anchor_reached(RunContext& ctx, const std::string& anchor) {
+    if (state_ == State::waiting && anchor == start_.anchor) {
+      open_timer_ = std::make_unique<asio::steady_timer>(ctx.io(), Clock::now() + start_.offset);
+      open_timer_->async_wait([this, &ctx](boost::system::error_code ec) {
+        if (!ec) open(ctx);
+      });
+      state_ = State::scheduled;
+    }
+    if (end_ && anchor == end_->anchor && !close_timer_) {
+      close_timer_ = std::make_unique<asio::steady_timer>(ctx.io(), Clock::now() + end_->offset);
+      close_timer_->async_wait([this, &ctx](boost::system::error_code ec) {
+        if (!ec) close(ctx, "window end");
+      });
+    }
+  }
+
+  // The processes are being stopped: whatever they answer now says nothing about the fault.
+  void close(RunContext& ctx, const std::string& why) {
+    if (open_timer_) open_timer_->cancel();
+    if (close_timer_) close_timer_->cancel();
+    if (next_timer_) next_timer_->cancel();
+    if (state_ == State::open)
+      ctx.record("probe.window.close", {}, {},
+                 probe_.name + " (" + why + ", " + std::to_string(attempts_.size()) + " attempt(s))");
+    if (state_ != State::closed) closed_reason_ = why;
+    state_ = State::closed;
+  }
+
+  void finish(RunContext& ctx) {
+    close(ctx, "run end");
+    report::ProbeResult r;
+    r.name = probe_.name;
+    r.attempts = attempts_;
+    const auto passed = std::count_if(attempts_.begin(), attempts_.end(), [](const auto& a) { return a.ok; });
+    r.pass_ratio =
+        attempts_.empty() ? 0.0 : static_cast<double>(passed) / static_cast<double>(attempts_.size());
+    // A ratio within rounding of the minimum counts: 0.1 * 10 attempts is not 1 - 1e-16.
+    r.passed = !attempts_.empty() && r.pass_ratio + 1e-9 >= probe_.min_pass_ratio;
+    ctx.result().probes.push_back(r);
+    if (r.passed) return;
+
+    report::Failure f;
+    f.check = "probe";
+    f.expected = describe_expectation(probe_) + " in at least " + format_ratio(probe_.min_pass_ratio) +
+                 " of the attempts during " + window_text_;
+    if (attempts_.empty()) {
+      f.actual = "no attempt was made: the window " +
+                 std::string(was_opened_ ? "closed before the first attempt ended" : "never opened") +
+                 (closed_reason_.empty() ? "" : " (" + closed_reason_ + ")");
+    } else {
+      f.actual = "pass ratio " + format_ratio(r.pass_ratio) + " (" + std::to_string(passed) + "/" +
+                 std::to_string(attempts_.size()) + ")";
+      for (auto it = attempts_.rbegin(); it != attempts_.rend(); ++it)
+        if (!it->ok) {
+          f.actual +=
+              "; last failing attempt at " + format_ms(it->t_ms) + ": " + it->error.value_or("failed");
+          break;
+        }
+    }
+    f.message = "probe `" + probe_.name + "` failed: " + f.actual;
+    f.line = probe_.pos.line;
+    ctx.result().failures.push_back(std::move(f));
+  }
+
+  // Runs argv once; calls back with nullopt on exit code 0, else what happened.
+  std::function<void(RunContext&, const std::string& probe, const std::vector<std::string>& argv, Duration,
+                     std::function<void(std::optional<std::string>)>)>
+      exec_runner;
+
+ private:
+  enum class State { waiting, scheduled, open, closed };
+
+  static const scenario::Injection* find_injection(const scenario::Scenario& s, const std::string& name) {
+    for (const auto& inj : s.injections)
+      if (inj.name == name) return &inj;
+    return nullptr;
+  }
+
+  void open(RunContext& ctx) {
+    if (state_ != State::scheduled) return;
+    state_ = State::open;
+    was_opened_ = true;
+    ctx.record("probe.window.open", {}, {}, probe_.name);
+    next_timer_ = std::make_unique<asio::steady_timer>(ctx.io());
+    attempt(ctx);
+  }
+
+  void attempt(RunContext& ctx) {
+    if (state_ != State::open) return;
+    const auto started = Clock::now();
+    const double t_ms = ctx.now_ms();
+    const std::uint64_t id = ++attempt_id_;
+    in_flight_ = id;
+    auto done = [this, &ctx, started, t_ms, id](report::ProbeAttempt a) {
+      if (in_flight_ != id) return;
+      in_flight_ = 0;
+      a.t_ms = t_ms;
+      // An attempt still running when its window closed belongs to the window: it is kept.
+      attempts_.push_back(std::move(a));
+      if (state_ != State::open) return;
+      // The next attempt is due `every` after this one started; a slow attempt only delays it.
+      next_timer_->expires_at(std::max(started + probe_.every, Clock::now()));
+      next_timer_->async_wait([this, &ctx](boost::system::error_code ec) {
+        if (!ec) attempt(ctx);
+      });
+    };
+    switch (probe_.kind) {
+      case Probe::Kind::http:
+        net::async_http_get(ctx.io(), probe_.target, probe_.timeout,
+                            [this, done](net::HttpResult r) { done(judge_http(r)); });
+        break;
+      case Probe::Kind::tcp:
+        net::async_tcp_connect(ctx.io(), probe_.target, probe_.timeout,
+                               [this, done](net::TcpResult r) { done(judge_tcp(r)); });
+        break;
+      case Probe::Kind::exec:
+        start_exec(ctx, started, done);
+        break;
+    }
+  }
+
+  // Fills ok/error from the checks that apply to every kind (latency) plus the kind's own.
+  report::ProbeAttempt judged(double latency_ms, std::vector<std::string> problems) const {
+    if (probe_.expect_latency_below) {
+      const double limit = std::chrono::duration<double, std::milli>(*probe_.expect_latency_below).count();
+      if (latency_ms >= limit)
+        problems.push_back("latency " + format_ms(latency_ms) + " (expected below " +
+                           format_duration(*probe_.expect_latency_below) + ")");
+    }
+    report::ProbeAttempt a;
+    a.latency_ms = latency_ms;
+    a.ok = problems.empty();
+    std::string text;
+    for (const auto& p : problems) text += (text.empty() ? "" : ", ") + p;
+    if (!text.empty()) a.error = text;
+    return a;
+  }
+
+  report::ProbeAttempt judge_http(const net::HttpResult& r) const {
+    std::vector<std::string> problems;
+    if (!r.status) {
+      problems.push_back(r.error.value_or("no answer"));
+    } else {
+      const int s = *r.status;
+      const bool status_ok = probe_.expect_status
+                                 ? std::find(probe_.expect_status->begin(), probe_.expect_status->end(), s) !=
+                                       probe_.expect_status->end()
+                                 : s >= 200 && s < 300;
+      if (!status_ok)
+        problems.push_back(
+            "status " + std::to_string(s) + " (expected " +
+            (probe_.expect_status ? join_statuses(*probe_.expect_status) : std::string("2xx")) + ")");
+      if (probe_.expect_body_contains && r.body.find(*probe_.expect_body_contains) == std::string::npos)
+        problems.push_back("body without \"" + *probe_.expect_body_contains + "\"");
+    }
+    auto a = judged(r.latency_ms, std::move(problems));
+    a.status = r.status;
+    return a;
+  }
+
+  report::ProbeAttempt judge_tcp(const net::TcpResult& r) const {
+    std::vector<std::string> problems;
+    const bool want = probe_.expect_success.value_or(true);
+    if (r.connected != want)
+      problems.push_back(r.connected ? "connected (expected no connection)"
+                                     : r.error.value_or("no connection"));
+    auto a = judged(r.latency_ms, std::move(problems));
+    if (a.ok && r.error) a.error = r.error;  // an expected refusal still says what happened
+    return a;
+  }
+
+  // One run of the command in a throwaway child cgroup, killed when the command exits (so that
+  // nothing it started lives on) or when the attempt times out.
+  template <typename Done>
+  void start_exec(RunContext& ctx, Clock::time_point started, Done done) {
+    auto report = [this, started, done](std::optional<std::string> failure) {
+      const double latency = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
+      const bool want = probe_.expect_success.value_or(true);
+      std::vector<std::string> problems;
+      if (!failure && !want)
+        problems.push_back("`" + join_argv(probe_.exec) + "` exited with code 0 (expected a failure)");
+      if (failure && want) problems.push_back(*failure);
+      auto a = judged(latency, std::move(problems));
+      if (a.ok && failure) a.error = failure;
+      done(std::move(a));
+    };
+    if (!exec_runner) return report(std::string("exec probes are not available here"));
+    exec_runner(ctx, probe_.name, probe_.exec, probe_.timeout, report);
+  }
+
+  const Probe& probe_;
+  timeline::Resolved start_;
+  std::optional<timeline::Resolved> end_;
+  std::string window_text_;
+  State state_ = State::waiting;
+  bool was_opened_ = false;
+  std::string closed_reason_;
+  std::unique_ptr<asio::steady_timer> open_timer_, close_timer_, next_timer_;
+  std::vector<report::ProbeAttempt> attempts_;
+  std::uint64_t attempt_id_ = 0;
+  std::uint64_t in_flight_ = 0;
+};
+
+class Probes final : public RunObserver {
+ public:
+  explicit Probes(const scenario::Scenario& s) {
+    for (const auto& p : s.probes) {
+      auto run = std::make_unique<ProbeRun>(s, p);
+      run->exec_runner = [this](RunContext& ctx, const std::string& probe,
+                                const std::vector<std::string>& argv, Duration timeout,
+                                std::function<void(std::optional<std::string>)> done) {
+        run_exec(ctx, probe, argv, timeout, std::move(done));
+      };
+      runs_.push_back(std::move(run));
+    }
+  }
+  ~Probes() override { release_exec_group(); }
+
+  void on_run_start(RunContext& ctx) override { anchor(ctx, ""); }
+  void on_process_ready(RunContext& ctx, const std::string& process) override {
+    anchor(ctx, process + ".ready");
+  }
+  void on_all_ready(RunContext& ctx) override { anchor(ctx, "ready"); }
+  void on_stop_phase(RunContext& ctx) override {
+    for (auto& r : runs_) r->close(ctx, "stop phase");
+  }
+  void on_timeout(RunContext& ctx) override {
+    for (auto& r : runs_) r->close(ctx, "timeout");
+  }
+  void on_run_end(RunContext& ctx) override {
+    for (auto& r : runs_) r->finish(ctx);
+    release_exec_group();
+  }
+
+ private:
+  void anchor(RunContext& ctx, const std::string& name) {
+    for (auto& r : runs_) r->anchor_reached(ctx, name);
+  }
+
+  // One exec attempt. Its SupervisedProcess must outlive the handlers it queued (exit wait,
+  // output reads): it is retired only once it exited and its output closed, or with the
+  // observer, which goes after the event loop stopped.
+  struct ExecAttempt {
+    std::unique_ptr<cgroup::Cgroup> group;
+    std::unique_ptr<supervisor::SupervisedProcess> process;
+    std::unique_ptr<asio::steady_timer> deadline;
+    std::function<void(std::optional<std::string>)> done;
+    std::string command;  // as written, for messages
+    Duration timeout{0};
+    bool exited = false, output_closed = false, timed_out = false;
+  };
+
+  void run_exec(RunContext& ctx, const std::string& probe, const std::vector<std::string>& argv,
+                Duration timeout, std::function<void(std::optional<std::string>)> done) {
+    const std::string command = "`" + join_argv(argv) + "`";
+    auto& a = *exec_attempts_.emplace_back(std::make_unique<ExecAttempt>());
+    a.done = std::move(done);
+    a.command = command;
+    a.timeout = timeout;
+    try {
+      a.group = exec_parent().create_child("exec-" + std::to_string(++exec_count_));
+    } catch (const Error& e) {
+      auto cb = std::move(a.done);
+      exec_attempts_.pop_back();
+      return cb(command + ": cannot create its cgroup: " + e.what());
+    }
+    supervisor::SpawnRequest request;
+    request.argv = argv;
+    request.env = supervisor::current_environment();
+    const auto attach = a.group->open_attach_fds();
+    request.attach_fds = &attach;
+    a.process = std::make_unique<supervisor::SupervisedProcess>(ctx.io(), "probe " + probe, 4096);
+    ExecAttempt* ap = &a;
+    // Both callbacks run inside the SupervisedProcess: the rest is posted, out of its frames.
+    auto step = [this, ap, &ctx](bool ExecAttempt::*flag) {
+      asio::post(ctx.io(), [this, ap, flag] { exec_step(*ap, flag); });
+    };
+    if (!a.process->start(
+            request, [step](supervisor::SupervisedProcess&) { step(&ExecAttempt::exited); }, {},
+            [step] { step(&ExecAttempt::output_closed); })) {
+      auto cb = std::move(a.done);
+      const std::string why = a.process->start_failure()->message;
+      a.group->destroy();
+      exec_attempts_.pop_back();
+      return cb(command + " could not start: " + why);
+    }
+    a.deadline = std::make_unique<asio::steady_timer>(ctx.io(), timeout);
+    a.deadline->async_wait([ap](boost::system::error_code ec) {
+      if (ec || ap->exited) return;
+      ap->timed_out = true;
+      try {
+        ap->group->kill_all();
+      } catch (const Error&) {
+        // The run's teardown removes the probe cgroup with everything in it.
+      }
+    });
+  }
+
+  void exec_step(ExecAttempt& a, bool ExecAttempt::*flag) {
+    a.*flag = true;
+    if (flag == &ExecAttempt::exited) {
+      a.deadline->cancel();
+      // Whatever the command left behind could hold its output open, and must not outlive it.
+      try {
+        a.group->kill_all();
+      } catch (const Error&) {
+      }
+    }
+    if (!a.exited || !a.output_closed) return;
+    const auto status = *a.process->exit_status();
+    std::optional<std::string> failure;
+    if (a.timed_out)
+      failure = a.command + " timed out after " + format_duration(a.timeout);
+    else if (status.signaled)
+      failure = a.command + " killed by " + signal_name(status.signal);
+    else if (status.code != 0)
+      failure = a.command + " exited with code " + std::to_string(status.code);
+    if (failure) {
+      std::string output = a.process->output(supervisor::Stream::stderr_stream).tail();
+      if (output.empty()) output = a.process->output(supervisor::Stream::stdout_stream).tail();
+      while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
+      if (const auto nl = output.rfind('\n'); nl != std::string::npos) output.erase(0, nl + 1);
+      if (output.size() > 200) output = output.substr(0, 200) + "...";
+      if (!output.empty()) *failure += ": " + output;
+    }
+    auto done = std::move(a.done);
+    try {
+      a.group->destroy();
+    } catch (const Error&) {
+    }
+    std::erase_if(exec_attempts_, [&a](const auto& p) { return p.get() == &a; });
+    done(failure);
+  }
+
+  // Exec probes run outside every process's cgroup, in a run cgroup of their own created on
+  // first use: a process cgroup cannot take children on cgroup v2 while it holds processes.
+  cgroup::Cgroup& exec_parent() {
+    if (!exec_group_) {
+      if (!backend_) backend_ = cgroup::open_backend();
+      exec_group_ = backend_->create_run(cgroup::next_run_name());
+    }
+    return *exec_group_;
+  }
+
+  void release_exec_group() {
+    if (!exec_group_) return;
+    try {
+      exec_group_->destroy();
+    } catch (const Error&) {
+      // The stale-run sweep removes what is left once this harness is gone.
+    }
+  }
+
+  std::vector<std::unique_ptr<ProbeRun>> runs_;
+  std::unique_ptr<cgroup::Backend> backend_;
+  std::unique_ptr<cgroup::Cgroup> exec_group_;
+  std::list<std::unique_ptr<ExecAttempt>> exec_attempts_;
+  std::uint64_t exec_count_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<RunObserver> make_probes(const scenario::Scenario& scenario) {
+  if (scenario.probes.empty()) return nullptr;
+  return std::make_unique<Probes>(scenario);
+}
+
+}  // namespace faultline::runner

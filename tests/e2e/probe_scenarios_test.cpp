@@ -1,0 +1,201 @@
+// The probe, circuit-breaking and hang-diagnosis scenarios shipped in scenarios/, run by the
+// faultline CLI and checked through the JSON report: attempts, pass ratios, failures that name
+// the probe, and the diagnosis of timeouts.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
+
+#include "tests/support/command.h"
+#include "tests/support/test_env.h"
+
+using namespace faultline::test;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::optional<std::string> skip_reason() {
+  if (::geteuid() != 0) return "not root: scenarios need to create cgroups";
+  if (faultline_path().empty() || source_dir().empty()) return "FAULTLINE_BIN / FAULTLINE_SOURCE_DIR not set";
+  return std::nullopt;
+}
+
+std::optional<std::string> haproxy_missing() {
+  if (run_shell("command -v haproxy").status != 0)
+    return "haproxy is not installed (apt-get install haproxy)";
+  return std::nullopt;
+}
+
+#define PROBE_E2E_PRECONDITIONS()                \
+  if (auto why_ = skip_reason()) {               \
+    std::printf("SKIPPED: %s\n", why_->c_str()); \
+    return;                                      \
+  }
+
+json run_scenario(const std::string& rel) {
+  const std::string json_path =
+      fs::temp_directory_path() / ("faultline-probe-" + std::to_string(::getpid()) + ".json");
+  const auto cmd = run_shell(quote(faultline_path()) + " run " + quote(source_dir() + "/scenarios/" + rel) +
+                             " --json " + quote(json_path));
+  INFO("stdout: " << cmd.out << "\nstderr: " << cmd.err);
+  REQUIRE(fs::exists(json_path));
+  const json report = json::parse(read_file(json_path));
+  fs::remove(json_path);
+  REQUIRE(report.at("scenarios").size() == 1);
+  return report.at("scenarios")[0];
+}
+
+const json& probe(const json& scenario, const std::string& name) {
+  for (const auto& p : scenario.at("probes"))
+    if (p.at("name") == name) return p;
+  FAIL("no probe named " << name << " in " << scenario.at("probes").dump());
+  throw;
+}
+
+std::size_t passed_attempts(const json& p) {
+  std::size_t n = 0;
+  for (const auto& a : p.at("attempts")) n += a.at("ok").get<bool>() ? 1 : 0;
+  return n;
+}
+
+const std::string kFailFast = "orders fail fast while the backend is frozen";
+const std::string kRecovery = "orders work again after the thaw";
+
+}  // namespace
+
+TEST_CASE("the circuit breaker fails fast during the freeze and recovers after it", "[probe][e2e]") {
+  PROBE_E2E_PRECONDITIONS();
+  const json s = run_scenario("examples/breaker-fails-fast.toml");
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "pass");
+  const json& fast = probe(s, kFailFast);
+  CHECK(fast.at("passed") == true);
+  CHECK(fast.at("pass_ratio").get<double>() >= 0.7);
+  CHECK(fast.at("attempts").size() >= 15);  // 3s of freeze, one attempt every 100ms
+  // The attempts that pass are fast 503s; the breaker was open.
+  for (const auto& a : fast.at("attempts"))
+    if (a.at("ok") == true) {
+      CHECK(a.at("status") == 503);
+      CHECK(a.at("latency_ms").get<double>() < 50);
+    }
+  const json& back = probe(s, kRecovery);
+  CHECK(back.at("passed") == true);
+  CHECK(back.at("pass_ratio") == 1.0);
+  CHECK(back.at("attempts").size() >= 5);
+}
+
+TEST_CASE("without a breaker the frontend waits for the frozen backend and fails the probe", "[probe][e2e]") {
+  PROBE_E2E_PRECONDITIONS();
+  const json s = run_scenario("selftest/failing/naive-waits-for-frozen-backend.toml");
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "fail");
+  const json& fast = probe(s, kFailFast);
+  CHECK(fast.at("passed") == false);
+  CHECK(fast.at("pass_ratio") == 0.0);
+  const auto attempts = fast.at("attempts").size();
+  CHECK(attempts >= 5);
+  CHECK(attempts <= 11);  // each waits 300ms for the backend: they do not pile up
+  CHECK(probe(s, kRecovery).at("passed") == true);
+  REQUIRE(s.at("failures").size() == 1);
+  const json& f = s.at("failures")[0];
+  CHECK(f.at("check") == "probe");
+  CHECK(f.at("message").get<std::string>().rfind("probe `" + kFailFast + "` failed: pass ratio 0.00 (0/" +
+                                                     std::to_string(attempts) + "); last failing attempt at ",
+                                                 0) == 0);
+  CHECK(f.at("expected") ==
+        "status 503, body containing \"circuit open\", latency below 50ms in at least 0.70 of the attempts "
+        "during "
+        "`backend-frozen`");
+}
+
+TEST_CASE("haproxy with health checks answers 503 fast while the backend is frozen",
+          "[probe][e2e][haproxy]") {
+  PROBE_E2E_PRECONDITIONS();
+  if (auto why = haproxy_missing()) {
+    std::printf("SKIPPED: %s\n", why->c_str());
+    return;
+  }
+  const json s = run_scenario("examples/proxy-health-checks.toml");
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "pass");
+  const json& fast = probe(s, kFailFast);
+  CHECK(fast.at("passed") == true);
+  CHECK(fast.at("attempts").size() >= 15);
+  for (const auto& a : fast.at("attempts")) {
+    CHECK(a.at("status") == 503);
+    CHECK(a.at("latency_ms").get<double>() < 50);
+  }
+  const json& back = probe(s, kRecovery);
+  CHECK(back.at("passed") == true);
+  CHECK(back.at("attempts").size() >= 5);
+  for (const auto& a : back.at("attempts")) CHECK(a.at("status") == 200);
+}
+
+TEST_CASE("haproxy without health checks fails the fail-fast probe, named in the failures",
+          "[probe][e2e][haproxy]") {
+  PROBE_E2E_PRECONDITIONS();
+  if (auto why = haproxy_missing()) {
+    std::printf("SKIPPED: %s\n", why->c_str());
+    return;
+  }
+  const json s = run_scenario("selftest/failing/proxy-no-health-checks.toml");
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "fail");
+  const json& fast = probe(s, kFailFast);
+  CHECK(fast.at("passed") == false);
+  CHECK(passed_attempts(fast) == 0);
+  // The proxy keeps waiting for the frozen backend: the attempts run into their own 1s timeout
+  // (only one still running at the thaw gets a late 200).
+  REQUIRE(fast.at("attempts").size() >= 2);
+  for (std::size_t i = 0; i + 1 < fast.at("attempts").size(); ++i)
+    CHECK(fast.at("attempts")[i].at("error").get<std::string>().rfind("timed out after 1s", 0) == 0);
+  REQUIRE(s.at("failures").size() == 1);
+  CHECK(s.at("failures")[0].at("check") == "probe");
+  CHECK(s.at("failures")[0].at("message").get<std::string>().rfind(
+            "probe `" + kFailFast + "` failed: pass ratio 0.00", 0) == 0);
+  CHECK(s.at("reason").get<std::string>().find(kFailFast) != std::string::npos);
+}
+
+TEST_CASE("a hung Python process has its faulthandler stack in the report", "[probe][e2e][diagnosis]") {
+  PROBE_E2E_PRECONDITIONS();
+  if (!fs::exists("/usr/bin/python3")) {
+    std::printf("SKIPPED: /usr/bin/python3 is not installed\n");
+    return;
+  }
+  const json s = run_scenario("examples/hang-diagnosis-python.toml");
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "pass");
+  const json& d = s.at("diagnostics");
+  const std::string pids = d.at("pids");
+  CHECK(std::regex_search(pids, std::regex(R"(target pid \d+ \(python3\): state S, wchan \S+)")));
+  CHECK(std::regex_match(
+      d.at("finding").get<std::string>(),
+      std::regex(R"(the only process is asleep( \(mostly in \w+\))? and not throttled: likely a )"
+                 R"(deadlock or a wait for something that never happens)")));
+  // The stack faulthandler printed on SIGQUIT, in the target's output and in the diagnosis.
+  const std::string stderr_tail = s.at("processes")[0].at("stderr_tail");
+  CHECK(stderr_tail.find("File \"<string>\", line 4 in wait_for_reply") != std::string::npos);
+  const std::string dump = d.at("dump");
+  CHECK(dump.find("File \"<string>\", line 4 in wait_for_reply") != std::string::npos);
+  CHECK(dump.find("File \"<string>\", line 6 in <module>") != std::string::npos);
+}
+
+TEST_CASE("a CPU-starved job's timeout is blamed on throttling", "[probe][e2e][diagnosis]") {
+  PROBE_E2E_PRECONDITIONS();
+  const json s = run_scenario("selftest/cpu-starved-timeout.toml");
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "pass");
+  const std::string finding = s.at("diagnostics").at("finding");
+  std::smatch m;
+  REQUIRE(
+      std::regex_match(finding, m,
+                       std::regex(R"(`target` throttled in (\d+)% of CPU periods at quota 5%: likely CPU )"
+                                  R"(starvation, not a deadlock)")));
+  CHECK(std::stoi(m[1]) >= 80);
+  CHECK(s.at("diagnostics").at("cpu").get<std::string>().find("quota 5%") != std::string::npos);
+}

@@ -1,0 +1,187 @@
+// Probes run by the scenario runner against real processes in real cgroups: tcp and exec
+// probes, attempts that never overlap, pass ratios and the failures a failing probe leaves.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+
+#include "cgroup/backend.h"
+#include "runner/hang_diagnosis.h"
+#include "runner/scenario_runner.h"
+#include "tests/support/test_env.h"
+
+using namespace faultline;
+using namespace std::chrono_literals;
+
+namespace {
+
+#define PROBE_PRECONDITIONS()                                             \
+  if (::geteuid() != 0) {                                                 \
+    std::printf("SKIPPED: not root: scenarios need to create cgroups\n"); \
+    return;                                                               \
+  }
+
+scenario::Scenario sleeper_scenario(Duration duration) {
+  scenario::Scenario s;
+  s.name = "probe runner test";
+  s.timeout = 20s;
+  s.duration = duration;
+  scenario::ProcessSpec p;
+  p.name = "sleeper";
+  p.command = {"/bin/sleep", "30"};
+  p.stop_signal = SIGTERM;
+  p.stop_grace = 2s;
+  s.processes.push_back(p);
+  return s;
+}
+
+scenario::Probe exec_probe(const std::string& name, std::vector<std::string> argv, std::uint32_t line) {
+  scenario::Probe p;
+  p.name = name;
+  p.kind = scenario::Probe::Kind::exec;
+  p.exec = std::move(argv);
+  p.every = 100ms;
+  p.timeout = 2s;
+  p.pos.line = line;
+  return p;
+}
+
+const report::ProbeResult& probe_named(const report::ScenarioResult& r, const std::string& name) {
+  for (const auto& p : r.probes)
+    if (p.name == name) return p;
+  FAIL("no probe result named " << name);
+  throw;
+}
+
+report::ScenarioResult run(const scenario::Scenario& s) {
+  auto backend = cgroup::open_backend();
+  return runner::run_scenario(s, *backend);
+}
+
+}  // namespace
+
+TEST_CASE("exec probes: exit status decides, a failing probe is a named failure", "[probe][integration]") {
+  PROBE_PRECONDITIONS();
+  auto s = sleeper_scenario(800ms);
+  s.probes.push_back(exec_probe("true passes", {"/bin/true"}, 7));
+  s.probes.push_back(exec_probe("false fails", {"/bin/false"}, 12));
+  auto expected_failure = exec_probe("false expected to fail", {"/bin/false"}, 17);
+  expected_failure.expect_success = false;
+  s.probes.push_back(expected_failure);
+
+  const auto r = run(s);
+  INFO(r.reason);
+  REQUIRE(r.probes.size() == 3);
+  const auto& pass = probe_named(r, "true passes");
+  CHECK(pass.passed);
+  CHECK(pass.pass_ratio == 1.0);
+  CHECK(pass.attempts.size() >= 3);
+  const auto& fail = probe_named(r, "false fails");
+  CHECK_FALSE(fail.passed);
+  CHECK(fail.pass_ratio == 0.0);
+  REQUIRE_FALSE(fail.attempts.empty());
+  CHECK(fail.attempts[0].error.value_or("").find("`/bin/false`") != std::string::npos);
+  CHECK(probe_named(r, "false expected to fail").passed);
+
+  CHECK(r.verdict == report::Verdict::fail);
+  REQUIRE(r.failures.size() == 1);
+  const auto& f = r.failures[0];
+  CHECK(f.check == "probe");
+  CHECK(f.process.empty());
+  CHECK(f.line == 12);
+  CHECK(f.expected == "exit code 0 in at least 1.00 of the attempts during start .. stop");
+  const std::string ratio = "pass ratio 0.00 (0/" + std::to_string(fail.attempts.size()) + ")";
+  CHECK(f.actual.rfind(ratio + "; last failing attempt at ", 0) == 0);
+  CHECK(f.message == "probe `false fails` failed: " + f.actual);
+}
+
+TEST_CASE("a slow attempt delays the next one instead of overlapping it", "[probe][integration]") {
+  PROBE_PRECONDITIONS();
+  auto s = sleeper_scenario(1500ms);
+  auto slow = exec_probe("slow command", {"/bin/sleep", "0.3"}, 3);
+  slow.during.from = {"", 0ms, "0s"};
+  slow.during.to = {"", 1200ms, "1200ms"};
+  s.probes.push_back(slow);
+
+  const auto r = run(s);
+  const auto& p = probe_named(r, "slow command");
+  INFO(r.reason);
+  REQUIRE(p.attempts.size() >= 2);
+  CHECK(p.attempts.size() <= 4);  // 1.2s / 300ms; 12 if attempts piled up every 100ms
+  for (std::size_t i = 1; i < p.attempts.size(); ++i) {
+    CHECK(p.attempts[i].t_ms - p.attempts[i - 1].t_ms >= p.attempts[i - 1].latency_ms - 1);
+    CHECK(p.attempts[i - 1].latency_ms >= 290);
+  }
+  CHECK(p.passed);
+}
+
+TEST_CASE("tcp probes: a refused connection passes only when failure is expected", "[probe][integration]") {
+  PROBE_PRECONDITIONS();
+  auto s = sleeper_scenario(500ms);
+  scenario::Probe refused;
+  refused.name = "nothing listens";
+  refused.kind = scenario::Probe::Kind::tcp;
+  refused.target = "127.0.0.1:1";
+  refused.every = 100ms;
+  refused.expect_success = false;
+  s.probes.push_back(refused);
+  auto wants_connection = refused;
+  wants_connection.name = "wants a connection";
+  wants_connection.expect_success.reset();
+  wants_connection.min_pass_ratio = 0.5;
+  s.probes.push_back(wants_connection);
+
+  const auto r = run(s);
+  const auto& ok = probe_named(r, "nothing listens");
+  CHECK(ok.passed);
+  REQUIRE_FALSE(ok.attempts.empty());
+  CHECK(ok.attempts[0].error.value_or("").find("Connection refused") != std::string::npos);
+  const auto& bad = probe_named(r, "wants a connection");
+  CHECK_FALSE(bad.passed);
+  REQUIRE(r.failures.size() == 1);
+  CHECK(r.failures[0].expected == "a connection in at least 0.50 of the attempts during start .. stop");
+}
+
+TEST_CASE("hang finding: throttling is blamed before the states", "[probe][diagnosis]") {
+  runner::HangFacts starved;
+  starved.process = "job";
+  starved.cpu_periods = 100;
+  starved.throttled_periods = 92;
+  starved.quota_cpus = 0.05;
+  starved.memory_max = kUnlimited;
+  starved.states = {'S'};
+  starved.wchans = {"-"};
+  CHECK(runner::hang_finding({starved}) ==
+        "`job` throttled in 92% of CPU periods at quota 5%: likely CPU starvation, not a deadlock");
+
+  runner::HangFacts asleep = starved;
+  asleep.throttled_periods = 0;
+  asleep.states = {'S', 'S'};
+  asleep.wchans = {"do_sys_poll", "do_sys_poll"};
+  CHECK(runner::hang_finding({asleep}) ==
+        "all 2 processes are asleep (mostly in do_sys_poll) and not throttled: likely a deadlock or a "
+        "wait for something that never happens");
+
+  runner::HangFacts squeezed = asleep;
+  squeezed.memory_max = 64u << 20;
+  squeezed.memory_current = 63u << 20;
+  squeezed.oom_events = 2;
+  CHECK(
+      runner::hang_finding({squeezed}) ==
+      "`job` uses 63.0MiB of its 64.0MiB limit with 2 OOM event(s): likely stalled on memory reclaim, not a "
+      "deadlock");
+}
+
+TEST_CASE("the captured dump is copied only after a diagnosed timeout", "[probe][diagnosis]") {
+  report::ScenarioResult r;
+  report::ProcessResult p;
+  p.name = "py";
+  p.outcome = "timed-out";
+  p.stderr_tail = "Thread 0x1 (most recent call first):\n  File \"<string>\", line 5 in wait_for_reply\n";
+  r.processes.push_back(p);
+  runner::add_captured_dump(r);
+  CHECK(r.diagnostics.count("dump") == 0);
+  r.timeline.push_back({10, "timeout.diagnose", "", "", "SIGQUIT sent to 1 process(es)"});
+  runner::add_captured_dump(r);
+  CHECK(r.diagnostics.at("dump") == "--- py stderr ---\n" + p.stderr_tail + "\n");
+}
