@@ -2,6 +2,7 @@
 # One entry point for a fresh Debian 12 machine (as root):
 #   tools/setup.sh examples   install what is missing, build, run the bundled example scenarios
 #   tools/setup.sh test       install what is missing, build (plain and ASan+UBSan), run every test
+#   tools/setup.sh build      install what is missing and build (used by the CI examples in docs/ci)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -10,8 +11,12 @@ jobs=$(nproc)
 
 build_packages=(build-essential cmake ninja-build pkg-config libboost1.81-dev libcli11-dev libtomlplusplus-dev
   nlohmann-json3-dev catch2 libbenchmark-dev)
-# The cgroup v2 lane boots a Debian kernel under QEMU (tests/vm).
-vm_packages=(qemu-system-x86 busybox-static cpio)
+# Test tools: the cgroup v2 lane boots a Debian kernel under QEMU (tests/vm); Python checks the
+# report schema and the CI examples.
+# Chromium renders the HTML report; Taplo (from npm) checks the generated schema; haproxy is
+# the real reverse proxy of the circuit-breaking scenarios.
+test_packages=(qemu-system-x86 busybox-static cpio python3 python3-yaml python3-jsonschema libxml2-utils
+  chromium nodejs npm haproxy)
 
 install_missing() {
   local missing=()
@@ -31,6 +36,10 @@ configure_and_build() {  # build-dir [cmake args...]
 }
 
 case "$mode" in
+  build)
+    install_missing "${build_packages[@]}"
+    configure_and_build "$here/build" -DFAULTLINE_BUILD_BENCH=OFF
+    ;;
   examples)
     install_missing "${build_packages[@]}"
     configure_and_build "$here/build" -DFAULTLINE_BUILD_BENCH=OFF
@@ -38,7 +47,7 @@ case "$mode" in
     exec "$here/build/faultline" run "$here/scenarios/examples" --json "$here/build/examples-report.json"
     ;;
   test)
-    install_missing "${build_packages[@]}" "${vm_packages[@]}"
+    install_missing "${build_packages[@]}" "${test_packages[@]}"
     configure_and_build "$here/build"
     configure_and_build "$here/build-asan" -DFAULTLINE_SANITIZE=ON -DFAULTLINE_BUILD_BENCH=OFF
     status=0
@@ -49,7 +58,7 @@ case "$mode" in
     exit $status
     ;;
   *)
-    echo "usage: tools/setup.sh examples|test" >&2
+    echo "usage: tools/setup.sh examples|test|build" >&2
     exit 2
     ;;
 esac

@@ -31,6 +31,10 @@ void add_exec_command(CLI::App& app, Action* action);
 void add_validate_command(CLI::App& app, Action* action);
 void add_doctor_command(CLI::App& app, Action* action);
 void add_cleanup_command(CLI::App& app, Action* action);
+void add_report_command(CLI::App& app, Action* action);
+void add_plan_command(CLI::App& app, Action* action);
+void add_schema_command(CLI::App& app, Action* action);
+void add_hog_command(CLI::App& app, Action* action);  // hidden helper mode of the hog injection
 
 // Helpers shared by the commands.
 std::string faultline_dir();  // folder of this executable (its helpers live beside it)

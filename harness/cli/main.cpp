@@ -17,6 +17,10 @@ int main(int argc, char** argv) {
   cli::add_validate_command(app, &action);
   cli::add_doctor_command(app, &action);
   cli::add_cleanup_command(app, &action);
+  cli::add_report_command(app, &action);
+  cli::add_plan_command(app, &action);
+  cli::add_schema_command(app, &action);
+  cli::add_hog_command(app, &action);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

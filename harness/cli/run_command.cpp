@@ -2,15 +2,24 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
+#include <random>
 
 #include "cgroup/backend.h"
 #include "cli/commands.h"
 #include "common/interrupt.h"
+#include "reports/annotations.h"
+#include "reports/baseline.h"
 #include "reports/console_writer.h"
+#include "reports/html_writer.h"
+#include "reports/json_reader.h"
 #include "reports/json_writer.h"
-#include "runner/scenario_runner.h"
+#include "reports/junit_writer.h"
+#include "runner/selection.h"
+#include "runner/suite_runner.h"
+#include "scenario/chaos.h"
 #include "scenario/loader.h"
 
 namespace faultline::cli {
@@ -18,9 +27,14 @@ namespace {
 
 struct RunArgs {
   std::vector<std::string> paths;
-  std::string json_path;
+  std::string json_path, junit_path, html_path, baseline_path;
   bool strict = false;
   std::string cgroup_root;
+  int jobs = 1;
+  int repeat = 1;
+  std::vector<std::string> tags, exclude_tags;
+  std::string shard;
+  std::optional<std::uint64_t> seed;
 };
 
 std::string utc_now_iso() {
@@ -47,21 +61,79 @@ scenario::LoadOptions load_options() {
   return options;
 }
 
-int run(const RunArgs& args) {
-  const auto files = expand_scenario_paths(args.paths);
+// Loads every file, printing every diagnostic of every file; nullopt if any was invalid.
+std::optional<std::vector<scenario::Scenario>> load_all(const std::vector<std::string>& files) {
+  const auto options = load_options();
   std::vector<scenario::Scenario> scenarios;
   bool invalid = false;
   for (const auto& file : files) {
     try {
-      scenarios.push_back(scenario::load_scenario(file, load_options()));
+      scenarios.push_back(scenario::load_scenario(file, options));
     } catch (const scenario::LoadError& e) {
       invalid = true;
       for (const auto& d : e.diagnostics()) std::cerr << d.render() << "\n";
     }
   }
-  if (invalid) {
+  if (invalid) return std::nullopt;
+  return scenarios;
+}
+
+void write_reports(const RunArgs& args, const report::RunReport& report) {
+  if (!args.json_path.empty()) report::write_json(report, args.json_path);
+  if (!args.junit_path.empty()) report::write_junit(report, args.junit_path);
+  if (!args.html_path.empty()) report::write_html(report, args.html_path);
+}
+
+int run(const RunArgs& args) {
+  if (args.jobs < 1) throw UsageError("-j must be at least 1");
+  if (args.repeat < 1) throw UsageError("--repeat must be at least 1");
+  std::optional<runner::Shard> shard;
+  if (!args.shard.empty()) {
+    std::string why;
+    shard = runner::parse_shard(args.shard, &why);
+    if (!shard) throw UsageError("--shard " + args.shard + ": " + why);
+  }
+
+  std::optional<report::RunReport> baseline;
+  if (!args.baseline_path.empty()) {
+    try {
+      baseline = report::read_json_report(args.baseline_path);
+    } catch (const Error& e) {
+      throw UsageError(std::string("--baseline: ") + e.what());
+    }
+  }
+
+  auto files = expand_scenario_paths(args.paths);
+  if (shard) {
+    std::vector<std::string> mine;
+    for (auto i : runner::shard_indexes(files, *shard)) mine.push_back(files[i]);
+    files = std::move(mine);
+  }
+  auto loaded = load_all(files);
+  if (!loaded) {
     std::cerr << "faultline: invalid scenario files; nothing was run\n";
     return kExitUsage;
+  }
+
+  const std::uint64_t seed = args.seed ? *args.seed : std::random_device{}() * 0x100000001ull + std::random_device{}();
+  // One loaded copy per run: runs of the same file in parallel (--repeat with -j) must not share
+  // the ports `auto-port` handed out.
+  std::vector<std::unique_ptr<scenario::Scenario>> scenarios;
+  std::vector<runner::SuiteRun> runs;
+  std::size_t selected = 0;
+  for (auto& s : *loaded) {
+    if (!runner::tags_match(s.tags, args.tags, args.exclude_tags)) continue;
+    ++selected;
+    for (int r = 1; r <= args.repeat; ++r) {
+      try {
+        scenario::Scenario copy = r == 1 ? s : scenario::load_scenario(s.file, load_options());
+        scenarios.push_back(std::make_unique<scenario::Scenario>(copy.chaos ? scenario::with_chaos(copy, seed) : copy));
+      } catch (const Error& e) {
+        std::cerr << s.file.string() << ": " << e.what() << "\n";
+        return kExitUsage;
+      }
+      runs.push_back({scenarios.back().get(), args.repeat > 1 ? r : 0});
+    }
   }
 
   cgroup::BackendOptions backend_options;
@@ -71,23 +143,50 @@ int run(const RunArgs& args) {
     std::cerr << "faultline: removed cgroup " << stale << " left by a harness that is gone\n";
 
   interrupt::install();
+  std::cout << "faultline: " << runs.size() << " run(s) of " << selected << " scenario(s), -j "
+            << args.jobs << ", seed " << seed << (shard ? ", shard " + args.shard : std::string()) << std::endl;
   report::RunReport report;
   report.tool_version = FAULTLINE_VERSION;
   report.host = host_info(backend->mode());
   report.started = utc_now_iso();
+  report.seed = seed;
   const auto t0 = std::chrono::steady_clock::now();
-  runner::RunnerOptions options;
-  options.strict = args.strict;
-  for (const auto& s : scenarios) {
-    if (interrupt::requested()) break;
-    auto result = runner::run_scenario(s, *backend, options);
-    std::cout << report::console_line(result) << "\n" << report::console_details(result) << std::flush;
-    report.scenarios.push_back(std::move(result));
-  }
+
+  report::ProgressLine progress(std::cout);
+  progress.start(runs.size());
+  runner::SuiteOptions options;
+  options.jobs = args.jobs;
+  options.runner.strict = args.strict;
+  options.runner.faultline_dir = faultline_dir();
+  options.runner.seed = seed;
+  options.on_started = [&](const runner::SuiteRun& r) { progress.scenario_started(r.scenario->name); };
+  options.on_finished = [&](const report::ScenarioResult& result) { progress.scenario_finished(result); };
+  report.scenarios = runner::run_suite(runs, *backend, options);
+  progress.finish();
+
   report.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   report.interrupted = interrupt::requested();
-  if (!args.json_path.empty()) report::write_json(report, args.json_path);
+  if (baseline) {
+    report.baseline = report::compare_with_baseline(*baseline, report);
+    report.baseline->file = args.baseline_path;
+  }
+  write_reports(args, report);
+
+  const char* gha = std::getenv("GITHUB_ACTIONS");
+  if (gha && std::string(gha) == "true") std::cout << report::github_annotations(report) << std::flush;
+  for (const auto& s : report.scenarios) {
+    const bool chaotic = std::any_of(scenarios.begin(), scenarios.end(), [&](const auto& sc) {
+      return sc->name == s.name && sc->chaos.has_value();
+    });
+    if (chaotic && (s.verdict == report::Verdict::fail || s.verdict == report::Verdict::error))
+      std::cout << "replay: faultline run " << s.file << " --seed " << seed << "\n";
+  }
+  for (const auto& f : report.flaky()) std::cout << "flaky: " << f << "\n";
+  if (report.baseline) std::cout << report::baseline_summary(*report.baseline);
   const auto summary = report.summary();
+  if (report.interrupted)
+    std::cout << "interrupted by " << signal_name(interrupt::signal_number()) << ": every target was torn down"
+              << (args.json_path.empty() ? "" : "; the reports hold the runs that finished") << "\n";
   std::cout << report::summary_line(summary) << std::endl;
   if (report.interrupted) return kExitInterrupted;
   return summary.failed + summary.errors > 0 ? kExitFailed : kExitOk;
@@ -100,6 +199,17 @@ void add_run_command(CLI::App& app, Action* action) {
   auto* cmd = app.add_subcommand("run", "Run scenario files, directories (recursively *.toml) or globs");
   cmd->add_option("paths", args->paths, "Scenario files, directories or globs")->required();
   cmd->add_option("--json", args->json_path, "Write the JSON report (faultline-report/1) to this file");
+  cmd->add_option("--junit", args->junit_path, "Write a JUnit XML report to this file");
+  cmd->add_option("--html", args->html_path, "Write a self-contained HTML report to this file");
+  cmd->add_option("-j,--jobs", args->jobs, "Scenarios to run in parallel");
+  cmd->add_option("--tag", args->tags, "Run only scenarios with this tag (repeatable)");
+  cmd->add_option("--exclude-tag", args->exclude_tags, "Skip scenarios with this tag (repeatable)");
+  cmd->add_option("--shard", args->shard, "Run the I-th of N stable slices (by file path), e.g. 2/3");
+  cmd->add_option("--repeat", args->repeat, "Run each scenario N times");
+  cmd->add_option("--seed", args->seed, "Seed for [chaos] draws (default: random, printed)");
+  cmd->add_option("--baseline", args->baseline_path,
+                  "Compare with an earlier JSON report: new failures, fixes, regressions in peak memory, "
+                  "shutdown time and probe latency (over 20%)");
   cmd->add_flag("--strict", args->strict, "A skipped scenario counts as an error");
   cmd->add_option("--cgroup-root", args->cgroup_root, "Parent cgroup for throwaway cgroups (default: auto)");
   cmd->callback([args, action] { *action = [args] { return run(*args); }; });

@@ -6,11 +6,16 @@
 #include <csignal>
 #include <fstream>
 #include <regex>
+#include <set>
 
 #include "cgroup/layout.h"
 #include "common/interrupt.h"
+#include "injectors/injector.h"
 #include "runner/expectations.h"
+#include "runner/hang_diagnosis.h"
 #include "runner/limits.h"
+#include "runner/observers.h"
+#include "runner/readiness.h"
 #include "supervisor/supervised_process.h"
 
 namespace faultline::runner {
@@ -38,12 +43,36 @@ std::string describe_exit(const ExitStatus& s) {
   return s.signaled ? "killed by " + signal_name(s.signal) : "exited with code " + std::to_string(s.code);
 }
 
-class ScenarioRun {
+class ScenarioRun final : public RunContext {
  public:
   ScenarioRun(const scenario::Scenario& s, cgroup::Backend& backend, const RunnerOptions& options)
       : scenario_(s), backend_(backend), options_(options), deadline_(io_), duration_timer_(io_), interrupt_watch_(io_) {}
 
   report::ScenarioResult run();
+
+  // RunContext
+  asio::io_context& io() override { return io_; }
+  const scenario::Scenario& scenario() const override { return scenario_; }
+  Clock::time_point t0() const override { return t0_; }
+  void record(const std::string& name, const std::string& process, const std::string& inject,
+              const std::string& detail) override {
+    result_.timeline.push_back({now_ms(), name, process, inject, detail});
+  }
+  cgroup::Cgroup* process_group(const std::string& process) override {
+    for (auto& p : procs_)
+      if (p.spec->name == process) return p.group.get();
+    return nullptr;
+  }
+  std::optional<pid_t> main_pid(const std::string& process) const override {
+    for (const auto& p : procs_)
+      if (p.spec->name == process && p.process && p.process->running()) return p.process->pid();
+    return std::nullopt;
+  }
+  report::ScenarioResult& result() override { return result_; }
+  void fail_scenario(const std::string& message) override { scenario_error(message); }
+  pid_t spawn_helper(const std::string& process, const std::vector<std::string>& argv) override;
+  std::string faultline_dir() const override { return options_.faultline_dir; }
+  std::uint64_t seed() const override { return options_.seed; }
 
  private:
   struct Proc {
@@ -63,7 +92,11 @@ class ScenarioRun {
   };
 
   void event(const std::string& name, const std::string& process, const std::string& detail = {}) {
-    result_.timeline.push_back({ms_between(t0_, Clock::now()), name, process, {}, detail});
+    record(name, process, {}, detail);
+  }
+  template <typename Hook>
+  void notify(Hook&& hook) {
+    for (auto& o : observers_) hook(*o);
   }
   void scenario_error(const std::string& message);
   void prepare();
@@ -91,6 +124,9 @@ class ScenarioRun {
   std::unique_ptr<cgroup::Cgroup> run_group_;
   std::vector<Proc> procs_;
   std::vector<Proc*> start_order_;
+  std::vector<std::unique_ptr<RunObserver>> observers_;
+  std::vector<std::unique_ptr<SupervisedProcess>> helpers_;
+  std::set<pid_t> helper_pids_;  // not orphans: started by the harness itself
   Clock::time_point t0_;
   report::ScenarioResult result_;
   std::optional<std::string> error_;
@@ -140,6 +176,12 @@ void ScenarioRun::prepare() {
   for (auto& p : procs_) {
     if (auto why = unsupported_limit(*run_group_, p.spec->limits)) {
       skip_ = "process `" + p.spec->name + "`: " + *why;
+      return;
+    }
+  }
+  for (const auto& injection : scenario_.injections) {
+    if (auto why = injectors::unsupported(injection, *run_group_)) {
+      skip_ = "inject `" + injection.name + "`: " + *why;
       return;
     }
   }
@@ -205,6 +247,7 @@ void ScenarioRun::start(Proc& p) {
     return;
   }
   event("process.start", spec.name, "pid " + std::to_string(p.process->pid()));
+  notify([&](RunObserver& o) { o.on_process_start(*this, spec.name); });
   watch_readiness(p);
 }
 
@@ -215,8 +258,10 @@ void ScenarioRun::watch_readiness(Proc& p) {
     return;
   }
   if (r.kind == Readiness::Kind::http || r.kind == Readiness::Kind::exec) {
-    scenario_error("process `" + p.spec->name + "`: ready." + (r.kind == Readiness::Kind::http ? "http" : "exec") +
-                   " readiness checks are not supported by this version yet");
+    start_polling_readiness(io_, *p.spec, *run_group_,
+                            {.still_wanted = [this, &p] { return !p.ready && !p.finished && phase_ == Phase::running; },
+                             .on_ready = [this, &p] { mark_ready(p); },
+                             .on_failed = [this](const std::string& message) { scenario_error(message); }});
     return;
   }
   p.ready_timer = std::make_unique<asio::steady_timer>(io_, r.timeout);
@@ -262,12 +307,14 @@ void ScenarioRun::mark_ready(Proc& p) {
   p.ready = true;
   if (p.ready_timer) p.ready_timer->cancel();
   if (p.spec->ready.kind != Readiness::Kind::none) event("process.ready", p.spec->name);
+  notify([&](RunObserver& o) { o.on_process_ready(*this, p.spec->name); });
   start_eligible();
   if (!all_ready_ && std::all_of(procs_.begin(), procs_.end(), [](const Proc& q) { return q.ready; })) on_all_ready();
 }
 
 void ScenarioRun::on_all_ready() {
   all_ready_ = true;
+  notify([&](RunObserver& o) { o.on_all_ready(*this); });
   if (!scenario_.duration || phase_ != Phase::running) return;
   duration_timer_.expires_after(*scenario_.duration);
   duration_timer_.async_wait([this](boost::system::error_code ec) {
@@ -280,10 +327,12 @@ void ScenarioRun::on_exit(Proc& p) {
   if (p.grace_timer) p.grace_timer->cancel();
   if (p.ready_timer) p.ready_timer->cancel();
   event("process.exit", p.spec->name, describe_exit(*p.process->exit_status()));
+  notify([&](RunObserver& o) { o.on_process_exit(*this, p.spec->name); });
 
   // Whatever is still in the process's cgroup once its main process is gone was left behind.
   if (!p.group->wait_until_empty(std::chrono::milliseconds(50))) {
-    for (pid_t pid : p.group->pids()) p.orphans.push_back(std::to_string(pid) + " (" + comm_of(pid) + ")");
+    for (pid_t pid : p.group->pids())
+      if (helper_pids_.count(pid) == 0) p.orphans.push_back(std::to_string(pid) + " (" + comm_of(pid) + ")");
     if (!p.orphans.empty()) event("process.orphans", p.spec->name, std::to_string(p.orphans.size()) + " left, killed");
     try {
       p.group->kill_all();
@@ -313,6 +362,7 @@ void ScenarioRun::on_exit(Proc& p) {
 void ScenarioRun::begin_stop() {
   if (phase_ != Phase::running) return;
   phase_ = Phase::stopping;
+  notify([&](RunObserver& o) { o.on_stop_phase(*this); });
   stop_next();
 }
 
@@ -403,6 +453,7 @@ report::ProcessResult ScenarioRun::process_result(const Proc& p) const {
 
 void ScenarioRun::finish_result() {
   for (const auto& p : procs_) result_.processes.push_back(process_result(p));
+  add_captured_dump(result_);
   if (error_) {
     result_.verdict = report::Verdict::error;
     result_.reason = *error_;
@@ -432,6 +483,24 @@ void ScenarioRun::finish_result() {
   result_.verdict = report::Verdict::pass;
 }
 
+pid_t ScenarioRun::spawn_helper(const std::string& process, const std::vector<std::string>& argv) {
+  cgroup::Cgroup* group = process_group(process);
+  if (!group) throw Error("cannot start a helper in `" + process + "`: it has no cgroup");
+  supervisor::SpawnRequest request;
+  request.argv = argv;
+  request.env = supervisor::current_environment();
+  const auto attach = group->open_attach_fds();
+  request.attach_fds = &attach;
+  auto helper = std::make_unique<SupervisedProcess>(io_, argv.front(), 4096);
+  // Helpers end with the cgroup they live in; their exit needs no action.
+  if (!helper->start(request, [](SupervisedProcess&) {}))
+    throw Error("starting helper `" + argv.front() + "` in `" + process + "`: " + helper->start_failure()->message);
+  const pid_t pid = helper->pid();
+  helper_pids_.insert(pid);
+  helpers_.push_back(std::move(helper));
+  return pid;
+}
+
 report::ScenarioResult ScenarioRun::run() {
   t0_ = Clock::now();
   result_.name = scenario_.name;
@@ -451,9 +520,27 @@ report::ScenarioResult ScenarioRun::run() {
       if (ec || phase_ == Phase::teardown) return;
       timed_out_ = true;
       event("timeout", {}, "scenario timeout " + format_duration(scenario_.timeout) + " reached");
+      notify([&](RunObserver& o) { o.on_timeout(*this); });
       for (auto& p : procs_)
         if (p.started && !p.finished) p.timed_out = true;
-      kill_everything("timeout");
+      const auto& on_timeout = scenario_.on_timeout;
+      if (!on_timeout.diagnose_signal) {
+        kill_everything("timeout");
+        return;
+      }
+      // Every process of the scenario gets the diagnose signal, not only the main ones: a
+      // wrapper such as `go test` ignores SIGQUIT while the binary it runs must dump stacks.
+      int signalled = 0;
+      for (pid_t pid : run_group_->pids())
+        if (helper_pids_.count(pid) == 0 && ::kill(pid, *on_timeout.diagnose_signal) == 0) ++signalled;
+      event("timeout.diagnose", {},
+            signal_name(*on_timeout.diagnose_signal) + " sent to " + std::to_string(signalled) +
+                " process(es); capturing output for " + format_duration(on_timeout.grace));
+      duration_timer_.cancel();
+      deadline_.expires_after(on_timeout.grace);
+      deadline_.async_wait([this](boost::system::error_code e) {
+        if (!e) kill_everything("timeout");
+      });
     });
     interrupt_watch_.assign(::dup(interrupt::fd()));
     interrupt_watch_.async_wait(asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
@@ -462,9 +549,12 @@ report::ScenarioResult ScenarioRun::run() {
       event("interrupted", {}, signal_name(interrupt::signal_number()));
       kill_everything("interrupt");
     });
+    observers_ = make_observers(scenario_, options_);
+    notify([&](RunObserver& o) { o.on_run_start(*this); });
     start_eligible();
     maybe_finish();
     io_.run();
+    notify([&](RunObserver& o) { o.on_run_end(*this); });
   } catch (const Error& e) {
     if (!error_) error_ = e.what();
     try {

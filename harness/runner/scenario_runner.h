@@ -2,7 +2,10 @@
 // the stop phase, the deadline, and the verdict against its expectations.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <string>
 
 #include "cgroup/backend.h"
 #include "reports/model.h"
@@ -13,6 +16,9 @@ namespace faultline::runner {
 struct RunnerOptions {
   bool strict = false;  // a skipped scenario is an error
   std::size_t output_tail_bytes = 64 * 1024;
+  std::chrono::milliseconds sample_interval{50};  // resource samples per process cgroup
+  std::uint64_t seed = 0;                          // for chaos draws and jitter
+  std::string faultline_dir = ".";                 // where the faultline executable lives
 };
 
 // Never throws for problems of the scenario or its targets: they become the result's verdict.

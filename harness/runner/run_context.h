@@ -1,0 +1,68 @@
+// What a running scenario offers to the parts that act on it while it runs (the fault
+// timeline, samplers, probes, hang diagnosis), and the hooks through which they are told
+// what happens. They live on the run's single event loop: no locking, no blocking waits.
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cgroup/cgroup.h"
+#include "reports/model.h"
+#include "scenario/model.h"
+
+namespace faultline::runner {
+
+class RunContext {
+ public:
+  virtual ~RunContext() = default;
+  virtual boost::asio::io_context& io() = 0;
+  virtual const scenario::Scenario& scenario() const = 0;
+  // Scenario start on the monotonic clock; every t_ms is measured from here.
+  virtual std::chrono::steady_clock::time_point t0() const = 0;
+  double now_ms() const {
+    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0()).count();
+  }
+  // Appends to the result's timeline (t_ms is taken now).
+  virtual void record(const std::string& event, const std::string& process, const std::string& inject,
+                      const std::string& detail) = 0;
+  // The process's own cgroup; null before it started or after the run ended.
+  virtual cgroup::Cgroup* process_group(const std::string& process) = 0;
+  // The main pid while it runs, else nullopt.
+  virtual std::optional<pid_t> main_pid(const std::string& process) const = 0;
+  // The result being built: observers add samples, probe results, failures and diagnostics.
+  virtual report::ScenarioResult& result() = 0;
+  // Ends the scenario as an error (everything is torn down).
+  virtual void fail_scenario(const std::string& message) = 0;
+  // Starts a helper process (e.g. a noisy neighbour) inside a process's cgroup; it is
+  // killed with that cgroup. Returns its pid, or throws Error.
+  virtual pid_t spawn_helper(const std::string& process, const std::vector<std::string>& argv) = 0;
+  // The folder of the faultline executable (helper modes of our own binary live there).
+  virtual std::string faultline_dir() const = 0;
+  // Seed for any randomness (chaos, jitter).
+  virtual std::uint64_t seed() const = 0;
+};
+
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  virtual void on_run_start(RunContext&) {}
+  virtual void on_process_start(RunContext&, const std::string& /*process*/) {}
+  virtual void on_process_ready(RunContext&, const std::string& /*process*/) {}
+  virtual void on_all_ready(RunContext&) {}
+  // The main process exited; its cgroup still exists (stats readable).
+  virtual void on_process_exit(RunContext&, const std::string& /*process*/) {}
+  virtual void on_stop_phase(RunContext&) {}
+  // The scenario deadline was reached, before anything is killed.
+  virtual void on_timeout(RunContext&) {}
+  // Every process ended; cgroups still exist. Cancel timers, revert, finish results here.
+  virtual void on_run_end(RunContext&) {}
+};
+
+}  // namespace faultline::runner

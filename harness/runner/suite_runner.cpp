@@ -1,0 +1,50 @@
+#include "runner/suite_runner.h"
+
+#include <atomic>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "common/interrupt.h"
+
+namespace faultline::runner {
+
+std::vector<report::ScenarioResult> run_suite(const std::vector<SuiteRun>& runs, cgroup::Backend& backend,
+                                              const SuiteOptions& options) {
+  std::vector<std::optional<report::ScenarioResult>> results(runs.size());
+  std::atomic<std::size_t> next{0};
+  std::mutex report_lock;
+
+  // Each worker forks its targets from its own single-threaded event loop, as Boost.Process
+  // and asio's fork notification require.
+  auto worker = [&] {
+    for (;;) {
+      if (interrupt::requested()) return;
+      const std::size_t i = next.fetch_add(1);
+      if (i >= runs.size()) return;
+      if (options.on_started) {
+        std::lock_guard lock(report_lock);
+        options.on_started(runs[i]);
+      }
+      auto result = run_scenario(*runs[i].scenario, backend, options.runner);
+      result.repeat = runs[i].repeat;
+      std::lock_guard lock(report_lock);
+      if (options.on_finished) options.on_finished(result);
+      results[i] = std::move(result);
+    }
+  };
+  const int jobs = std::max(1, std::min<int>(options.jobs, static_cast<int>(runs.size())));
+  if (jobs == 1) {
+    worker();
+  } else {
+    std::vector<std::thread> threads;
+    for (int j = 0; j < jobs; ++j) threads.emplace_back(worker);
+    for (auto& t : threads) t.join();
+  }
+  std::vector<report::ScenarioResult> done;
+  for (auto& r : results)
+    if (r) done.push_back(std::move(*r));
+  return done;
+}
+
+}  // namespace faultline::runner

@@ -1,0 +1,20 @@
+// [chaos]: injections drawn from kinds and ranges by a seeded generator. The draw depends only
+// on the seed and the scenario (its name and [chaos] table), so `faultline plan --seed N` shows
+// exactly what `faultline run --seed N` applies.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "scenario/model.h"
+
+namespace faultline::scenario {
+
+// The drawn injections, named "chaos#1", "chaos#2", ... Empty when the scenario has no [chaos].
+// Throws Error when a range cannot be drawn from (e.g. a window whose ends use different anchors).
+std::vector<Injection> draw_chaos(const Scenario& scenario, std::uint64_t seed);
+
+// A copy of the scenario with the drawn injections appended.
+Scenario with_chaos(const Scenario& scenario, std::uint64_t seed);
+
+}  // namespace faultline::scenario
