@@ -16,7 +16,10 @@ build_packages=(build-essential cmake ninja-build pkg-config libboost1.81-dev li
 # Chromium renders the HTML report; Taplo (from npm) checks the generated schema; haproxy is
 # the real reverse proxy of the circuit-breaking scenarios.
 test_packages=(qemu-system-x86 busybox-static cpio python3 python3-yaml python3-jsonschema libxml2-utils
-  chromium nodejs npm haproxy)
+  chromium haproxy)
+# Node.js from another source (e.g. NodeSource, which bundles npm) conflicts with Debian's npm
+# package: only install Debian's when there is no npm at all.
+command -v npm >/dev/null 2>&1 || test_packages+=(nodejs npm)
 
 install_missing() {
   local missing=()
