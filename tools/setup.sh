@@ -11,6 +11,8 @@ jobs=$(nproc)
 
 build_packages=(build-essential cmake ninja-build pkg-config libboost1.81-dev libcli11-dev libtomlplusplus-dev
   nlohmann-json3-dev catch2 libbenchmark-dev)
+# What the bundled example scenarios run besides our own binaries: a real reverse proxy and Python.
+example_packages=(haproxy python3)
 # Test tools: the cgroup v2 lane boots a Debian kernel under QEMU (tests/vm); Python checks the
 # report schema and the CI examples.
 # Chromium renders the HTML report; Taplo (from npm) checks the generated schema; haproxy is
@@ -44,7 +46,7 @@ case "$mode" in
     configure_and_build "$here/build" -DFAULTLINE_BUILD_BENCH=OFF
     ;;
   examples)
-    install_missing "${build_packages[@]}"
+    install_missing "${build_packages[@]}" "${example_packages[@]}"
     configure_and_build "$here/build" -DFAULTLINE_BUILD_BENCH=OFF
     "$here/build/faultline" doctor
     exec "$here/build/faultline" run "$here/scenarios/examples" --json "$here/build/examples-report.json"
