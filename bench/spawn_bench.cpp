@@ -50,14 +50,19 @@ void BM_SupervisedSpawn(benchmark::State& state) {
 }
 BENCHMARK(BM_SupervisedSpawn)->Unit(benchmark::kMicrosecond);
 
-void BM_SupervisedSpawnInCgroup(benchmark::State& state) {
-  std::unique_ptr<cgroup::Backend> backend;
+// The host's backend, or null with the benchmark marked skipped (no cgroup access).
+std::unique_ptr<cgroup::Backend> backend_or_skip(benchmark::State& state) {
   try {
-    backend = cgroup::open_backend();
+    return cgroup::open_backend();
   } catch (const Error& e) {
     state.SkipWithError(e.what());
-    return;
+    return nullptr;
   }
+}
+
+void BM_SupervisedSpawnInCgroup(benchmark::State& state) {
+  auto backend = backend_or_skip(state);
+  if (!backend) return;
   auto run = backend->create_run(cgroup::next_run_name());
   auto child = run->create_child("bench");
   const auto attach = child->open_attach_fds();
@@ -67,13 +72,8 @@ void BM_SupervisedSpawnInCgroup(benchmark::State& state) {
 BENCHMARK(BM_SupervisedSpawnInCgroup)->Unit(benchmark::kMicrosecond);
 
 void BM_CgroupCreateDestroy(benchmark::State& state) {
-  std::unique_ptr<cgroup::Backend> backend;
-  try {
-    backend = cgroup::open_backend();
-  } catch (const Error& e) {
-    state.SkipWithError(e.what());
-    return;
-  }
+  auto backend = backend_or_skip(state);
+  if (!backend) return;
   for (auto _ : state) {
     auto run = backend->create_run(cgroup::next_run_name());
     auto child = run->create_child("bench");
