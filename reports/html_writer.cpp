@@ -133,6 +133,22 @@ std::string summary_card(const RunReport& report) {
     }
     h += "</tbody></table>";
   }
+  if (const auto flaky = report.flaky(); !flaky.empty()) {
+    h += "<h3>Flaky</h3><ul class=\"flaky\">";
+    for (const auto& f : flaky) h += "<li>" + esc(f) + "</li>";
+    h += "</ul>";
+  }
+  if (report.baseline) {
+    const auto& b = *report.baseline;
+    h += "<h3>Compared with " + esc(b.file) + "</h3><p>" + std::to_string(b.new_failures) + " new failure(s), " +
+         std::to_string(b.fixed) + " fixed, " + std::to_string(b.regressions) + " regression(s)</p>";
+    if (!b.changes.empty()) {
+      h += "<table class=\"baseline\"><thead><tr><th>Change</th><th>Scenario</th><th>What</th></tr></thead><tbody>";
+      for (const auto& c : b.changes)
+        h += "<tr><td>" + esc(c.kind) + "</td><td>" + esc(c.scenario) + "</td><td>" + esc(c.message) + "</td></tr>";
+      h += "</tbody></table>";
+    }
+  }
   return h + "</section>";
 }
 

@@ -1,5 +1,7 @@
 #include "runner/fault_timeline.h"
 
+#include <algorithm>
+
 #include "common/error.h"
 
 namespace faultline::runner {
@@ -98,6 +100,7 @@ void FaultTimeline::fire(RunContext& ctx, Entry& e) {
     return;
   }
   if (first) {
+    e.applied_seq = ++next_seq_;
     if (e.injector->revertible()) e.state = State::applied;
     if (e.injector->step_interval()) schedule_step(ctx, e);
     if (inj.duration && e.injector->revertible()) {
@@ -152,12 +155,36 @@ void FaultTimeline::revert(RunContext& ctx, Entry& e, const std::string& why) {
   cgroup::Cgroup* group = ctx.process_group(inj.into);
   if (!group) return;
   try {
-    std::string detail = e.injector->revert(injectors::Target{*group, ctx.main_pid(inj.into).value_or(0)});
+    const injectors::Target target{*group, ctx.main_pid(inj.into).value_or(0)};
+    // Overlapping faults on one knob end in any order: each injector restores the value it
+    // found, so unwind the later ones first, restore ours, then put theirs back (they now
+    // remember the value from before ours and restore that when they end).
+    const auto later = later_on_same_knob(e);
+    for (auto it = later.rbegin(); it != later.rend(); ++it) (*it)->injector->revert(target);
+    std::string detail = e.injector->revert(target);
+    for (Entry* l : later)
+      detail += "; `" + l->plan.injection->name + "` still active, re-applied: " + l->injector->apply(target);
     if (!why.empty()) detail += (detail.empty() ? "" : " ") + std::string("(") + why + ")";
     ctx.record("inject.revert", inj.into, inj.name, detail);
   } catch (const Error& error) {
     ctx.fail_scenario("reverting inject `" + inj.name + "` (" + inj.kind + "): " + error.what());
   }
+}
+
+std::vector<FaultTimeline::Entry*> FaultTimeline::later_on_same_knob(const Entry& e) {
+  std::vector<Entry*> later;
+  const auto& inj = *e.plan.injection;
+  // Signals cannot be undone and every hog is a process of its own: only shared knobs count.
+  // A ramp is left alone: re-applying it would start the ramp over.
+  if (inj.kind == "signal" || inj.kind == "hog" || e.injector->step_interval()) return later;
+  for (auto& other : entries_) {
+    const auto& o = *other->plan.injection;
+    if (other.get() != &e && other->state == State::applied && other->applied_seq > e.applied_seq &&
+        o.into == inj.into && o.kind == inj.kind && !other->injector->step_interval())
+      later.push_back(other.get());
+  }
+  std::sort(later.begin(), later.end(), [](const Entry* a, const Entry* b) { return a->applied_seq < b->applied_seq; });
+  return later;
 }
 
 void FaultTimeline::skip(RunContext& ctx, Entry& e, const std::string& reason) {

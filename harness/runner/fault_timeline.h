@@ -41,10 +41,14 @@ class FaultTimeline final : public RunObserver {
     Clock::time_point start;  // when it was due
     std::uint32_t applies = 0;
     std::uint32_t steps = 0;
+    std::uint64_t applied_seq = 0;  // order of first application, to unwind overlapping faults
   };
   using State = Entry::State;
+  std::uint64_t next_seq_ = 0;
 
   void anchor_reached(RunContext& ctx, const std::string& anchor);
+  // Faults of the same kind into the same process applied after `e` and still active.
+  std::vector<Entry*> later_on_same_knob(const Entry& e);
   void fire(RunContext& ctx, Entry& e);
   void schedule_repeat(RunContext& ctx, Entry& e);
   void schedule_step(RunContext& ctx, Entry& e);

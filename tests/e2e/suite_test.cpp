@@ -107,9 +107,14 @@ TEST_CASE("suite: the seed is printed and recorded, and chaos applies the drawn 
   CHECK(r.cmd.out.find("seed 4242") != std::string::npos);
   CHECK(r.report["seed"] == 4242);
   int applied = 0;
-  for (const auto& e : r.report["scenarios"][0]["timeline"])
+  std::string last_revert;
+  for (const auto& e : r.report["scenarios"][0]["timeline"]) {
     if (e["event"] == "inject.apply" && e.value("inject", "").rfind("chaos#", 0) == 0) ++applied;
+    if (e["event"] == "inject.revert") last_revert = e["detail"];
+  }
   CHECK(applied == 2);
+  // However the two drawn windows overlap, the quota ends where it started.
+  CHECK(last_revert.ends_with("-> max/100ms"));
 }
 
 TEST_CASE("suite: Ctrl-C mid-run tears everything down, writes a partial report and exits 130") {
@@ -147,4 +152,24 @@ TEST_CASE("suite: Ctrl-C mid-run tears everything down, writes a partial report 
   CHECK(report["scenarios"][0]["result"] == "pass");
   CHECK(report["scenarios"][1]["interrupted"] == true);
   CHECK(report["scenarios"][1]["result"] == "error");
+}
+
+TEST_CASE("suite: two plans with the same seed are identical, another seed draws other faults") {
+  const std::string file = quote(source_dir() + "/scenarios/selftest/chaos-cpu.toml");
+  const auto plan = [&](int seed) {
+    return run_shell(quote(faultline_path()) + " plan " + file + " --seed " + std::to_string(seed));
+  };
+  const auto a = plan(7), b = plan(7), c = plan(8);
+  CHECK(a.status == 0);
+  CHECK(a.out == b.out);
+  CHECK(a.out != c.out);
+  CHECK(a.out.find("inject chaos#1 (") != std::string::npos);
+  CHECK(a.out.find("inject chaos#2 (") != std::string::npos);
+  // What plan printed for seed 7 is what run --seed 7 applies.
+  auto r = run_json(file + " --seed 7");
+  for (const auto& e : r.report["scenarios"][0]["timeline"])
+    if (e["event"] == "inject.apply") {
+      const std::string name = e["inject"];
+      CHECK(a.out.find("inject " + name + " (") != std::string::npos);
+    }
 }

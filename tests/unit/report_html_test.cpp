@@ -158,3 +158,24 @@ TEST_CASE("everything from targets and scenario files is escaped in the HTML") {
   CHECK(html.find("onerror=\"") == std::string::npos);
   CHECK(count(html, escaped) >= 20);
 }
+
+TEST_CASE("html: the baseline comparison and flaky scenarios are shown, escaped") {
+  using namespace faultline::report;
+  RunReport report;
+  ScenarioResult pass, fail;
+  pass.name = fail.name = "flaky <one>";
+  pass.file = fail.file = "a.toml";
+  pass.verdict = Verdict::pass;
+  fail.verdict = Verdict::fail;
+  report.scenarios = {pass, fail};
+  BaselineComparison b;
+  b.file = "old.json";
+  b.regressions = 1;
+  b.changes.push_back({"regression", "api <drain>", "api", "shutdown_ms", 100, 900,
+                       "shutdown_ms of `api` grew from 100.0 ms to 900.0 ms"});
+  report.baseline = b;
+  const std::string html = to_html(report);
+  CHECK(html.find("<h3>Flaky</h3><ul class=\"flaky\"><li>flaky &lt;one&gt; (1/2 passed)</li></ul>") != std::string::npos);
+  CHECK(html.find("<h3>Compared with old.json</h3><p>0 new failure(s), 0 fixed, 1 regression(s)</p>") != std::string::npos);
+  CHECK(html.find("<td>api &lt;drain&gt;</td>") != std::string::npos);
+}
