@@ -1,5 +1,6 @@
 // faultline as its users run it: the executable, real scenario files, real cgroups.
 #include <dirent.h>
+#include <pwd.h>
 #include <signal.h>
 
 #include <catch2/catch.hpp>
@@ -245,4 +246,25 @@ TEST_CASE("SIGKILL of the harness mid-run, then cleanup, leaves no process and n
   CHECK(cleanup.out.find("stale run(s) removed") != std::string::npos);
   CHECK(pids_with_token(token).empty());
   CHECK(run_cgroups().size() == runs_before);
+}
+
+TEST_CASE("run: cwd, env, clear_env and user apply to the target") {
+  const fs::path dir = fs::temp_directory_path() / ("faultline-e2e-opts-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  const bool have_nobody = ::getpwnam("nobody") != nullptr;
+  {
+    std::ofstream out(dir / "opts.toml");
+    out << "name = \"process options\"\n[target]\n"
+        << "shell = \"pwd; echo FOO=$FOO; echo HOME=$${HOME:-unset}; id -u\"\n"
+        << "cwd = \"" << dir.string() << "\"\nenv = { FOO = \"bar\", PATH = \"/usr/bin:/bin\" }\nclear_env = true\n"
+        << (have_nobody ? "user = \"nobody\"\n" : "")
+        << "[expect]\nexit_codes = [0]\n";
+  }
+  auto r = run_with_report(quote((dir / "opts.toml").string()));
+  fs::remove_all(dir);
+  CHECK(r.cmd.status == 0);
+  const std::string out = only_process(r.report)["stdout_tail"];
+  CHECK(out.rfind(dir.string() + "\nFOO=bar\nHOME=unset\n", 0) == 0);
+  if (have_nobody) CHECK(out.ends_with(std::to_string(::getpwnam("nobody")->pw_uid) + "\n"));
+  else WARN("no user `nobody` on this host: the privilege drop was not checked");
 }
