@@ -79,10 +79,16 @@ void set_hard_limit(cgroup::Cgroup& group, std::uint64_t bytes) {
     }
   }
   if (pinned > bytes) charge_from_child(group, pinned - bytes);
-  try {
-    group.set_memory_max(bytes);
-  } catch (const Error& e) {
-    throw e.with_context("squeezing " + group.describe() + " below its usage");
+  // The OOM kill frees the victim's memory only once it has finished exiting, which can take
+  // a while on a loaded machine: v1 answers EBUSY until then, and offers no event for it.
+  for (int attempt = 0;; ++attempt) {
+    try {
+      group.set_memory_max(bytes);
+      return;
+    } catch (const SystemError& e) {
+      if (e.code() != EBUSY || attempt == 100) throw e.with_context("squeezing " + group.describe() + " below its usage");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 }  // namespace

@@ -53,11 +53,24 @@ case "$mode" in
     ;;
   test)
     install_missing "${build_packages[@]}" "${test_packages[@]}"
-    configure_and_build "$here/build"
-    configure_and_build "$here/build-asan" -DFAULTLINE_SANITIZE=ON -DFAULTLINE_BUILD_BENCH=OFF
+    configure_and_build "$here/build" -DCMAKE_BUILD_TYPE=Release
+    # The sanitizer build instruments the harness and the tests of its modules; the e2e tests
+    # drive the instrumented executable from the plain test binary (nothing to instrument there).
+    cmake -S "$here" -B "$here/build-asan" -G Ninja -DFAULTLINE_SANITIZE=ON -DFAULTLINE_BUILD_BENCH=OFF \
+      -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" >/dev/null
+    cmake --build "$here/build-asan" -j "$jobs" --target faultline faultline-payload unit-tests integration-tests \
+      faultline-demo-backend faultline-demo-client faultline-demo-frontend
     status=0
-    echo "== sanitizer build (ASan+UBSan): unit, integration, e2e"
-    (cd "$here/build-asan" && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -LE vm) || status=1
+    echo "== sanitizer build (ASan+UBSan): unit, integration and e2e tests against the instrumented harness"
+    (
+      export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
+      export FAULTLINE_BIN="$here/build-asan/faultline" FAULTLINE_PAYLOAD="$here/build-asan/faultline-payload"
+      export FAULTLINE_SOURCE_DIR="$here"
+      "$here/build-asan/tests/unit-tests" &&
+        "$here/build-asan/tests/integration-tests" &&
+        "$here/build/tests/e2e-tests"
+    ) || status=1
+    "$here/tests/check-no-leftovers.sh" || status=1
     echo "== plain build: every test, including the cgroup v2 VM lane"
     (cd "$here/build" && ctest --output-on-failure) || status=1
     exit $status
