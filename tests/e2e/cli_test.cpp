@@ -125,10 +125,18 @@ TEST_CASE("exec: nofile and pids limits bite") {
 }
 
 TEST_CASE("run: the bundled examples pass") {
-  auto r = run_with_report(scenario("examples"));
+  // Two examples run programs from Debian (haproxy, python3), tagged with their names; a host
+  // without them (the minimal cgroup v2 guest) runs the others.
+  std::string exclude;
+  for (const char* tool : {"haproxy", "python3"})
+    if (run_shell(std::string("command -v ") + tool).status != 0) {
+      WARN("SKIPPED the examples tagged `" << tool << "`: " << tool << " is not installed");
+      exclude += std::string(" --exclude-tag ") + tool;
+    }
+  auto r = run_with_report(scenario("examples") + exclude);
   CHECK(r.cmd.status == 0);
   const auto n = r.report["scenarios"].size();
-  CHECK(n >= 6);
+  CHECK(n >= (exclude.empty() ? 13u : 6u));
   CHECK(r.cmd.out.find(std::to_string(n) + " passed, 0 failed\n") != std::string::npos);
   CHECK(r.report["format"] == "faultline-report/1");
   CHECK(r.report["summary"]["passed"] == n);

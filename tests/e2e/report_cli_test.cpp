@@ -162,6 +162,10 @@ TEST_CASE("report: one pass and two failures give exit 1, JSON, JUnit, HTML and 
   }
 
   SECTION("the JUnit XML has 3 tests and 2 failures, each saying why") {
+    if (!have("python3 -c ''")) {
+      WARN("SKIPPED the JUnit parse: python3 is not installed (apt-get install python3)");
+      return;
+    }
     const json facts = junit_facts(dir / "r.xml");
     CHECK(facts["root"] == "testsuites");
     CHECK(facts["suites"] == 1);
@@ -239,9 +243,13 @@ TEST_CASE("report merge: two single-scenario reports give the summed summary") {
   CHECK(merged["scenarios"][0]["name"] == "a job that prints its greeting and exits 0");
   CHECK(merged["scenarios"][1]["name"] == "a job exits 3 where 0 is expected");
   CHECK(merged["scenarios"][1]["failures"][0]["line"] == 11);
-  const json facts = junit_facts(dir / "m.xml");
-  CHECK(facts["tests"] == 2);
-  CHECK(facts["failures"] == 1);
+  if (have("python3 -c ''")) {
+    const json facts = junit_facts(dir / "m.xml");
+    CHECK(facts["tests"] == 2);
+    CHECK(facts["failures"] == 1);
+  } else {
+    WARN("SKIPPED the JUnit parse: python3 is not installed (apt-get install python3)");
+  }
   CHECK(read_file(dir / "m.html").find("<title>faultline: 1 passed, 1 failed</title>") != std::string::npos);
   if (have("python3 -c 'import jsonschema'")) CHECK(schema_errors(dir / "m.json") == "");
 

@@ -148,10 +148,13 @@ done
 for bin in "$(dirname "$faultline_bin")"/*; do
   if [ -f "$bin" ] && [ -x "$bin" ] && [ ! -e "$root$bin" ]; then copy_binary "$bin"; fi
 done
-if [ -d "$source_dir/scenarios" ]; then
-  mkdir -p "$root$source_dir"
-  cp -a "$source_dir/scenarios" "$root$source_dir/"
-fi
+# The scenario files the e2e tests run: the shipped ones and the small suite of the CI examples.
+for dir in scenarios tests/ci-examples/scenarios; do
+  if [ -d "$source_dir/$dir" ]; then
+    mkdir -p "$root$source_dir/$(dirname "$dir")"
+    cp -a "$source_dir/$dir" "$root$source_dir/$(dirname "$dir")/"
+  fi
+done
 
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
