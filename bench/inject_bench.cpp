@@ -1,13 +1,12 @@
 // The fault timeline's costs: how late an injection lands against its schedule (scheduled vs
 // applied, from the report's timeline) and what one resource sample costs (one stats() read
 // of a process cgroup, done per process every sample interval).
-#include <unistd.h>
-
+#include <benchmark/benchmark.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
-#include <benchmark/benchmark.h>
 #include <filesystem>
 #include <fstream>
 

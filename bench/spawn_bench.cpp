@@ -1,11 +1,10 @@
 // Baselines for later work: what the supervisor adds to starting a process, and what a
 // throwaway cgroup costs. Compare the figures as ratios within one run:
 //   BM_SupervisedSpawn / BM_BareForkExecWait, BM_SupervisedSpawnInCgroup / BM_SupervisedSpawn.
+#include <benchmark/benchmark.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <benchmark/benchmark.h>
 
 #include "cgroup/backend.h"
 #include "cgroup/layout.h"

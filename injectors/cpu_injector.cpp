@@ -22,7 +22,8 @@ std::string CpuInjector::apply(const Target& target) {
     const std::string old = target.group.cpuset();
     target.group.set_cpuset(*fault_.cpuset);
     old_cpuset_ = old;
-    detail += (detail.empty() ? "" : ", ") + std::string("cpuset ") + cpuset_text(old) + " -> " + *fault_.cpuset;
+    detail +=
+        (detail.empty() ? "" : ", ") + std::string("cpuset ") + cpuset_text(old) + " -> " + *fault_.cpuset;
   }
   return detail;
 }

@@ -13,7 +13,8 @@ namespace faultline::injectors {
 namespace {
 std::string limit_text(rlim_t v) { return v == RLIM_INFINITY ? "unlimited" : std::to_string(v); }
 std::string limits_text(const rlimit& r) {
-  return r.rlim_cur == r.rlim_max ? limit_text(r.rlim_cur) : limit_text(r.rlim_cur) + "/" + limit_text(r.rlim_max);
+  return r.rlim_cur == r.rlim_max ? limit_text(r.rlim_cur)
+                                  : limit_text(r.rlim_cur) + "/" + limit_text(r.rlim_max);
 }
 }  // namespace
 
@@ -43,14 +44,15 @@ std::string FdInjector::apply(const Target& target) {
     const rlimit wanted{std::min(limit, old.rlim_max), hard_too ? limit : old.rlim_max};
     if (::prlimit(pid, RLIMIT_NOFILE, &wanted, nullptr) != 0) {
       if (errno == ESRCH) continue;
-      throw_errno("prlimit(RLIMIT_NOFILE, " + std::to_string(fault_.nofile) + ")", "pid " + std::to_string(pid));
+      throw_errno("prlimit(RLIMIT_NOFILE, " + std::to_string(fault_.nofile) + ")",
+                  "pid " + std::to_string(pid));
     }
     old_[pid] = old;
     if (before.empty() || pid == target.main_pid) before = limits_text(old);
   }
   if (old_.empty()) throw Error("no process left in " + target.group.describe() + " to limit");
-  return "RLIMIT_NOFILE " + before + " -> " + std::to_string(fault_.nofile) + (hard_too ? "" : " (soft only)") +
-         " on " + std::to_string(old_.size()) + " process(es)";
+  return "RLIMIT_NOFILE " + before + " -> " + std::to_string(fault_.nofile) +
+         (hard_too ? "" : " (soft only)") + " on " + std::to_string(old_.size()) + " process(es)";
 }
 
 std::string FdInjector::revert(const Target&) {
@@ -66,8 +68,8 @@ std::string FdInjector::revert(const Target&) {
   }
   old_.clear();
   if (restored == 0) return "RLIMIT_NOFILE: no process left to restore";
-  return "RLIMIT_NOFILE " + std::to_string(fault_.nofile) + " -> " + after + " on " + std::to_string(restored) +
-         " process(es)";
+  return "RLIMIT_NOFILE " + std::to_string(fault_.nofile) + " -> " + after + " on " +
+         std::to_string(restored) + " process(es)";
 }
 
 std::string FdInjector::describe() const { return "RLIMIT_NOFILE " + std::to_string(fault_.nofile); }

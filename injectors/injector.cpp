@@ -42,21 +42,33 @@ std::optional<std::string> unsupported(const scenario::Injection& injection, con
   return std::nullopt;
 }
 
-std::unique_ptr<Injector> make_injector(const scenario::Injection& injection, std::string faultline_executable,
-                                        HelperLauncher launch_helper) {
-  return std::visit(
-      Overloaded{
-          [](const scenario::MemoryFault& f) -> std::unique_ptr<Injector> { return std::make_unique<MemoryInjector>(f); },
-          [](const scenario::CpuFault& f) -> std::unique_ptr<Injector> { return std::make_unique<CpuInjector>(f); },
-          [](const scenario::FdFault& f) -> std::unique_ptr<Injector> { return std::make_unique<FdInjector>(f); },
-          [](const scenario::PidsFault& f) -> std::unique_ptr<Injector> { return std::make_unique<PidsInjector>(f); },
-          [](const scenario::SignalFault& f) -> std::unique_ptr<Injector> { return std::make_unique<SignalInjector>(f); },
-          [](const scenario::FreezeFault&) -> std::unique_ptr<Injector> { return std::make_unique<FreezeInjector>(); },
-          [&](const scenario::HogFault& f) -> std::unique_ptr<Injector> {
-            return std::make_unique<HogInjector>(f, std::move(faultline_executable), std::move(launch_helper));
-          },
-      },
-      injection.params);
+std::unique_ptr<Injector> make_injector(const scenario::Injection& injection,
+                                        std::string faultline_executable, HelperLauncher launch_helper) {
+  return std::visit(Overloaded{
+                        [](const scenario::MemoryFault& f) -> std::unique_ptr<Injector> {
+                          return std::make_unique<MemoryInjector>(f);
+                        },
+                        [](const scenario::CpuFault& f) -> std::unique_ptr<Injector> {
+                          return std::make_unique<CpuInjector>(f);
+                        },
+                        [](const scenario::FdFault& f) -> std::unique_ptr<Injector> {
+                          return std::make_unique<FdInjector>(f);
+                        },
+                        [](const scenario::PidsFault& f) -> std::unique_ptr<Injector> {
+                          return std::make_unique<PidsInjector>(f);
+                        },
+                        [](const scenario::SignalFault& f) -> std::unique_ptr<Injector> {
+                          return std::make_unique<SignalInjector>(f);
+                        },
+                        [](const scenario::FreezeFault&) -> std::unique_ptr<Injector> {
+                          return std::make_unique<FreezeInjector>();
+                        },
+                        [&](const scenario::HogFault& f) -> std::unique_ptr<Injector> {
+                          return std::make_unique<HogInjector>(f, std::move(faultline_executable),
+                                                               std::move(launch_helper));
+                        },
+                    },
+                    injection.params);
 }
 
 }  // namespace faultline::injectors

@@ -51,7 +51,8 @@ std::optional<std::string> unsupported(const scenario::Injection& injection, con
 
 // The injector for one scenario injection. `faultline_executable` and `launch_helper` are only
 // used by the hog.
-std::unique_ptr<Injector> make_injector(const scenario::Injection& injection, std::string faultline_executable = {},
+std::unique_ptr<Injector> make_injector(const scenario::Injection& injection,
+                                        std::string faultline_executable = {},
                                         HelperLauncher launch_helper = {});
 
 }  // namespace faultline::injectors

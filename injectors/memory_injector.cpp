@@ -86,7 +86,8 @@ void set_hard_limit(cgroup::Cgroup& group, std::uint64_t bytes) {
       group.set_memory_max(bytes);
       return;
     } catch (const SystemError& e) {
-      if (e.code() != EBUSY || attempt == 100) throw e.with_context("squeezing " + group.describe() + " below its usage");
+      if (e.code() != EBUSY || attempt == 100)
+        throw e.with_context("squeezing " + group.describe() + " below its usage");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -96,8 +97,10 @@ void set_hard_limit(cgroup::Cgroup& group, std::uint64_t bytes) {
 MemoryInjector::MemoryInjector(const scenario::MemoryFault& fault) : fault_(fault) {}
 
 void MemoryInjector::write(cgroup::Cgroup& group, bool hard, std::uint64_t bytes) {
-  if (hard) set_hard_limit(group, bytes);
-  else group.set_memory_high(bytes);
+  if (hard)
+    set_hard_limit(group, bytes);
+  else
+    group.set_memory_high(bytes);
 }
 
 std::string MemoryInjector::apply(const Target& target) {
@@ -123,8 +126,8 @@ std::string MemoryInjector::apply(const Target& target) {
         r.steps = static_cast<std::uint32_t>(std::max<std::int64_t>(1, *fault_.over / kRampStep));
         r.interval = *fault_.over / r.steps;
         ramp_ = r;
-        append(std::string(knob_file(hard)) + " " + format_size(old) + " -> " + format_size(*wanted) + " over " +
-               format_duration(*fault_.over) + " (" + std::to_string(r.steps) + " steps from " +
+        append(std::string(knob_file(hard)) + " " + format_size(old) + " -> " + format_size(*wanted) +
+               " over " + format_duration(*fault_.over) + " (" + std::to_string(r.steps) + " steps from " +
                format_size(from) + ")");
         continue;
       }
@@ -149,13 +152,13 @@ std::optional<std::string> MemoryInjector::step(const Target& target) {
   if (r.done < r.steps)
     value = r.from - static_cast<std::uint64_t>(static_cast<double>(r.from - r.to) * fraction);
   write(target.group, r.hard, value);
-  return std::string(knob_file(r.hard)) + " " + format_size(value) + " (step " + std::to_string(r.done) + " of " +
-         std::to_string(r.steps) + ")";
+  return std::string(knob_file(r.hard)) + " " + format_size(value) + " (step " + std::to_string(r.done) +
+         " of " + std::to_string(r.steps) + ")";
 }
 
 std::string MemoryInjector::revert(const Target& target) {
   std::string detail;
-  if (ramp_) ramp_->done = ramp_->steps;  // a revert ends the ramp
+  if (ramp_) ramp_->done = ramp_->steps;   // a revert ends the ramp
   for (const bool hard : {false, true}) {  // memory.high first: it must not end above max
     const auto& old = hard ? old_max_ : old_high_;
     if (!old) continue;

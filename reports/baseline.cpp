@@ -9,17 +9,21 @@ namespace {
 // The figures compared, per scenario, taken from its worst run.
 struct Figures {
   Verdict verdict = Verdict::pass;
-  std::map<std::string, double> peak_memory;   // process -> bytes
-  std::map<std::string, double> shutdown_ms;   // process -> stop.signal to process.exit
+  std::map<std::string, double> peak_memory;    // process -> bytes
+  std::map<std::string, double> shutdown_ms;    // process -> stop.signal to process.exit
   std::map<std::string, double> probe_latency;  // probe -> mean attempt latency
 };
 
 int badness(Verdict v) {
   switch (v) {
-    case Verdict::pass: return 0;
-    case Verdict::skip: return 1;
-    case Verdict::fail: return 2;
-    case Verdict::error: return 3;
+    case Verdict::pass:
+      return 0;
+    case Verdict::skip:
+      return 1;
+    case Verdict::fail:
+      return 2;
+    case Verdict::error:
+      return 3;
   }
   return 3;
 }
@@ -35,7 +39,8 @@ std::map<std::string, Figures> figures_of(const RunReport& report) {
     if (s.interrupted) continue;
     Figures& f = all[s.name];
     if (badness(s.verdict) > badness(f.verdict)) f.verdict = s.verdict;
-    for (const auto& p : s.processes) keep_max(f.peak_memory, p.name, static_cast<double>(p.peak_memory_bytes));
+    for (const auto& p : s.processes)
+      keep_max(f.peak_memory, p.name, static_cast<double>(p.peak_memory_bytes));
     std::map<std::string, double> stop_sent;
     for (const auto& e : s.timeline) {
       if (e.event == "stop.signal") stop_sent[e.process] = e.t_ms;
@@ -54,8 +59,10 @@ std::map<std::string, Figures> figures_of(const RunReport& report) {
 
 std::string number(double v, const char* unit) {
   char buf[64];
-  if (std::string(unit) == "MiB") std::snprintf(buf, sizeof buf, "%.1f MiB", v / (1 << 20));
-  else std::snprintf(buf, sizeof buf, "%.1f %s", v, unit);
+  if (std::string(unit) == "MiB")
+    std::snprintf(buf, sizeof buf, "%.1f MiB", v / (1 << 20));
+  else
+    std::snprintf(buf, sizeof buf, "%.1f %s", v, unit);
   return buf;
 }
 
@@ -74,11 +81,21 @@ BaselineComparison compare_with_baseline(const RunReport& baseline, const RunRep
     const bool failing_then = then.verdict == Verdict::fail || then.verdict == Verdict::error;
     if (failing_now && then.verdict == Verdict::pass) {
       ++out.new_failures;
-      out.changes.push_back({"new-failure", name, {}, "verdict", 0, 0,
+      out.changes.push_back({"new-failure",
+                             name,
+                             {},
+                             "verdict",
+                             0,
+                             0,
                              std::string("passed in the baseline, ") + to_string(now.verdict) + " now"});
     } else if (!failing_now && now.verdict == Verdict::pass && failing_then) {
       ++out.fixed;
-      out.changes.push_back({"fixed", name, {}, "verdict", 0, 0,
+      out.changes.push_back({"fixed",
+                             name,
+                             {},
+                             "verdict",
+                             0,
+                             0,
                              std::string(to_string(then.verdict)) + " in the baseline, passes now"});
     }
     auto compare = [&](const std::map<std::string, double>& was, const std::map<std::string, double>& is,
@@ -89,8 +106,8 @@ BaselineComparison compare_with_baseline(const RunReport& baseline, const RunRep
         if (value > w->second * (1 + options.tolerance) && value - w->second > margin) {
           ++out.regressions;
           out.changes.push_back({"regression", name, who, metric, w->second, value,
-                                 std::string(metric) + " of `" + who + "` grew from " + number(w->second, unit) +
-                                     " to " + number(value, unit)});
+                                 std::string(metric) + " of `" + who + "` grew from " +
+                                     number(w->second, unit) + " to " + number(value, unit)});
         }
       }
     };
@@ -106,7 +123,8 @@ std::string baseline_summary(const BaselineComparison& c) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
   };
   std::string s = "baseline " + c.file + ": " + count(c.new_failures, "new failure", "new failures") + ", " +
-                  count(c.fixed, "fixed", "fixed") + ", " + count(c.regressions, "regression", "regressions") + "\n";
+                  count(c.fixed, "fixed", "fixed") + ", " +
+                  count(c.regressions, "regression", "regressions") + "\n";
   for (const auto& ch : c.changes) s += "  " + ch.kind + ": " + ch.scenario + ": " + ch.message + "\n";
   return s;
 }

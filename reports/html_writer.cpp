@@ -140,12 +140,15 @@ std::string summary_card(const RunReport& report) {
   }
   if (report.baseline) {
     const auto& b = *report.baseline;
-    h += "<h3>Compared with " + esc(b.file) + "</h3><p>" + std::to_string(b.new_failures) + " new failure(s), " +
-         std::to_string(b.fixed) + " fixed, " + std::to_string(b.regressions) + " regression(s)</p>";
+    h += "<h3>Compared with " + esc(b.file) + "</h3><p>" + std::to_string(b.new_failures) +
+         " new failure(s), " + std::to_string(b.fixed) + " fixed, " + std::to_string(b.regressions) +
+         " regression(s)</p>";
     if (!b.changes.empty()) {
-      h += "<table class=\"baseline\"><thead><tr><th>Change</th><th>Scenario</th><th>What</th></tr></thead><tbody>";
+      h += "<table "
+           "class=\"baseline\"><thead><tr><th>Change</th><th>Scenario</th><th>What</th></tr></thead><tbody>";
       for (const auto& c : b.changes)
-        h += "<tr><td>" + esc(c.kind) + "</td><td>" + esc(c.scenario) + "</td><td>" + esc(c.message) + "</td></tr>";
+        h += "<tr><td>" + esc(c.kind) + "</td><td>" + esc(c.scenario) + "</td><td>" + esc(c.message) +
+             "</td></tr>";
       h += "</tbody></table>";
     }
   }

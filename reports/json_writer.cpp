@@ -119,8 +119,13 @@ std::string to_json(const RunReport& report) {
   if (report.baseline) {
     json changes = json::array();
     for (const auto& c : report.baseline->changes)
-      changes.push_back({{"kind", c.kind}, {"scenario", c.scenario}, {"process", c.process}, {"metric", c.metric},
-                         {"before", c.before}, {"after", c.after}, {"message", c.message}});
+      changes.push_back({{"kind", c.kind},
+                         {"scenario", c.scenario},
+                         {"process", c.process},
+                         {"metric", c.metric},
+                         {"before", c.before},
+                         {"after", c.after},
+                         {"message", c.message}});
     j["baseline"] = {{"file", report.baseline->file},
                      {"new_failures", report.baseline->new_failures},
                      {"fixed", report.baseline->fixed},

@@ -48,7 +48,8 @@ struct ProcessResult {
 
 struct TimelineEvent {
   double t_ms = 0;
-  std::string event;  // process.start | process.ready | process.exit | stop.signal | stop.kill | timeout | ...
+  std::string
+      event;  // process.start | process.ready | process.exit | stop.signal | stop.kill | timeout | ...
   std::string process;
   std::string inject;
   std::string detail;

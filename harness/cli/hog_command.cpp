@@ -42,12 +42,14 @@ int hog(const HogOptions& o) {
   std::optional<Duration> run_for;
   if (!o.memory.empty()) {
     auto v = parse_size(o.memory, &why);
-    if (!v || *v == kUnlimited) throw UsageError("--memory `" + o.memory + "`: " + (why.empty() ? "must be finite" : why));
+    if (!v || *v == kUnlimited)
+      throw UsageError("--memory `" + o.memory + "`: " + (why.empty() ? "must be finite" : why));
     memory = *v;
   }
   if (!o.cpu.empty()) {
     auto v = parse_cpu(o.cpu, &why);
-    if (!v || std::isinf(*v) || *v < 0) throw UsageError("--cpu `" + o.cpu + "`: " + (why.empty() ? "must be finite" : why));
+    if (!v || std::isinf(*v) || *v < 0)
+      throw UsageError("--cpu `" + o.cpu + "`: " + (why.empty() ? "must be finite" : why));
     cpus = *v;
   }
   if (!o.duration.empty()) {
@@ -66,8 +68,10 @@ int hog(const HogOptions& o) {
   std::cout << "hog: holding " << format_size(memory) << ", burning " << format_cpu(cpus) << std::endl;
   std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
-  for (double left = cpus; left > 1e-6; left -= 1.0) threads.emplace_back(burn, std::min(left, 1.0), std::cref(stop));
-  if (run_for) std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(*run_for));
+  for (double left = cpus; left > 1e-6; left -= 1.0)
+    threads.emplace_back(burn, std::min(left, 1.0), std::cref(stop));
+  if (run_for)
+    std::this_thread::sleep_until(start + std::chrono::duration_cast<Clock::duration>(*run_for));
   else
     for (;;) std::this_thread::sleep_for(std::chrono::hours(1));  // until killed
   stop = true;

@@ -22,7 +22,8 @@ std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& p
   auto add_dir = [&](const fs::path& dir) {
     std::vector<std::string> found;
     for (const auto& entry : fs::recursive_directory_iterator(dir))
-      if (entry.is_regular_file() && entry.path().extension() == ".toml") found.push_back(entry.path().string());
+      if (entry.is_regular_file() && entry.path().extension() == ".toml")
+        found.push_back(entry.path().string());
     std::sort(found.begin(), found.end());
     files.insert(files.end(), found.begin(), found.end());
   };
@@ -36,8 +37,10 @@ std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& p
       glob_t g{};
       if (::glob(path.c_str(), 0, nullptr, &g) == 0)
         for (std::size_t i = 0; i < g.gl_pathc; ++i) {
-          if (fs::is_directory(g.gl_pathv[i])) add_dir(g.gl_pathv[i]);
-          else files.emplace_back(g.gl_pathv[i]);
+          if (fs::is_directory(g.gl_pathv[i]))
+            add_dir(g.gl_pathv[i]);
+          else
+            files.emplace_back(g.gl_pathv[i]);
         }
       globfree(&g);
       if (files.empty()) throw UsageError("no scenario file matches `" + path + "`");

@@ -115,7 +115,8 @@ int run(const RunArgs& args) {
     return kExitUsage;
   }
 
-  const std::uint64_t seed = args.seed ? *args.seed : std::random_device{}() * 0x100000001ull + std::random_device{}();
+  const std::uint64_t seed =
+      args.seed ? *args.seed : std::random_device{}() * 0x100000001ull + std::random_device{}();
   // One loaded copy per run: runs of the same file in parallel (--repeat with -j) must not share
   // the ports `auto-port` handed out.
   std::vector<std::unique_ptr<scenario::Scenario>> scenarios;
@@ -127,7 +128,8 @@ int run(const RunArgs& args) {
     for (int r = 1; r <= args.repeat; ++r) {
       try {
         scenario::Scenario copy = r == 1 ? s : scenario::load_scenario(s.file, load_options());
-        scenarios.push_back(std::make_unique<scenario::Scenario>(copy.chaos ? scenario::with_chaos(copy, seed) : copy));
+        scenarios.push_back(
+            std::make_unique<scenario::Scenario>(copy.chaos ? scenario::with_chaos(copy, seed) : copy));
       } catch (const Error& e) {
         std::cerr << s.file.string() << ": " << e.what() << "\n";
         return kExitUsage;
@@ -143,8 +145,8 @@ int run(const RunArgs& args) {
     std::cerr << "faultline: removed cgroup " << stale << " left by a harness that is gone\n";
 
   interrupt::install();
-  std::cout << "faultline: " << runs.size() << " run(s) of " << selected << " scenario(s), -j "
-            << args.jobs << ", seed " << seed << (shard ? ", shard " + args.shard : std::string()) << std::endl;
+  std::cout << "faultline: " << runs.size() << " run(s) of " << selected << " scenario(s), -j " << args.jobs
+            << ", seed " << seed << (shard ? ", shard " + args.shard : std::string()) << std::endl;
   report::RunReport report;
   report.tool_version = FAULTLINE_VERSION;
   report.host = host_info(backend->mode());
@@ -164,7 +166,8 @@ int run(const RunArgs& args) {
   report.scenarios = runner::run_suite(runs, *backend, options);
   progress.finish();
 
-  report.duration_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  report.duration_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   report.interrupted = interrupt::requested();
   if (baseline) {
     report.baseline = report::compare_with_baseline(*baseline, report);
@@ -185,7 +188,8 @@ int run(const RunArgs& args) {
   if (report.baseline) std::cout << report::baseline_summary(*report.baseline);
   const auto summary = report.summary();
   if (report.interrupted)
-    std::cout << "interrupted by " << signal_name(interrupt::signal_number()) << ": every target was torn down"
+    std::cout << "interrupted by " << signal_name(interrupt::signal_number())
+              << ": every target was torn down"
               << (args.json_path.empty() ? "" : "; the reports hold the runs that finished") << "\n";
   std::cout << report::summary_line(summary) << std::endl;
   if (report.interrupted) return kExitInterrupted;

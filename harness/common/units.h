@@ -25,7 +25,7 @@ std::optional<double> parse_cpu(std::string_view text, std::string* why = nullpt
 // "SIGTERM", "TERM", "sigterm" or "15" -> 15.
 std::optional<int> parse_signal(std::string_view text, std::string* why = nullptr);
 
-std::string format_duration(Duration d);  // "1.5s", "250ms", "1m30s"
+std::string format_duration(Duration d);       // "1.5s", "250ms", "1m30s"
 std::string format_size(std::uint64_t bytes);  // "64MiB", "1.5GiB", "max"
 std::string format_cpu(double cpus);           // "50%", "max"
 std::string signal_name(int signo);            // "SIGTERM", or "signal 42"

@@ -51,7 +51,8 @@ CommandResult run_command(const CommandRequest& request, cgroup::Backend& backen
         interrupt_watch.close();
       })) {
     const auto& failure = *process.start_failure();
-    return {failure.errno_value == ENOENT ? 127 : 126, "failed-to-start", "faultline: failed to start: " + failure.message};
+    return {failure.errno_value == ENOENT ? 127 : 126, "failed-to-start",
+            "faultline: failed to start: " + failure.message};
   }
   if (request.timeout) {
     deadline.expires_after(*request.timeout);
@@ -81,14 +82,15 @@ CommandResult run_command(const CommandRequest& request, cgroup::Backend& backen
   if (st.signaled && st.signal == SIGKILL && stats.oom_kills > 0 && !killed) {
     result = {137, "oom-killed",
               "faultline: oom-killed (memory limit " +
-                  (request.limits.memory ? format_size(*request.limits.memory) : std::string("none")) + ", peak " +
-                  peak + ")"};
+                  (request.limits.memory ? format_size(*request.limits.memory) : std::string("none")) +
+                  ", peak " + peak + ")"};
   } else if (timed_out) {
     result.outcome = "timed-out";
     result.exit_status = killed ? 137 : (st.signaled ? 128 + st.signal : st.code);
-    result.classification = "faultline: timed-out after " + format_duration(*request.timeout) +
-                            (killed ? " (killed after the stop grace of " + format_duration(request.stop_grace) + ")"
-                                    : " (stopped with SIGTERM)");
+    result.classification =
+        "faultline: timed-out after " + format_duration(*request.timeout) +
+        (killed ? " (killed after the stop grace of " + format_duration(request.stop_grace) + ")"
+                : " (stopped with SIGTERM)");
   } else if (st.signaled) {
     result = {128 + st.signal, "signaled", "faultline: signaled (" + signal_name(st.signal) + ")"};
   } else {
@@ -99,7 +101,8 @@ CommandResult run_command(const CommandRequest& request, cgroup::Backend& backen
     result.classification = "faultline: interrupted by " + signal_name(interrupted_by);
   }
   if (leftovers > 0) {
-    const std::string note = "faultline: killed " + std::to_string(leftovers) + " process(es) the command left behind";
+    const std::string note =
+        "faultline: killed " + std::to_string(leftovers) + " process(es) the command left behind";
     result.classification = result.classification.empty() ? note : result.classification + "\n" + note;
   }
   return result;

@@ -52,7 +52,8 @@ class Checker {
             stream + " does not contain \"" + needle + "\"");
     for (const auto& needle : o.not_contains)
       if (text.find(needle) != std::string::npos)
-        add(stream + ".not_contains", "no \"" + needle + "\"", excerpt(text), stream + " contains \"" + needle + "\"");
+        add(stream + ".not_contains", "no \"" + needle + "\"", excerpt(text),
+            stream + " contains \"" + needle + "\"");
     if (o.matches && !std::regex_search(text, std::regex(*o.matches)))
       add(stream + ".matches", "a match for /" + *o.matches + "/", excerpt(text),
           stream + " has no match for /" + *o.matches + "/");
@@ -69,10 +70,12 @@ class Checker {
     const auto& r = result_;
     if (e.outcome && *e.outcome != scenario::ExpectedOutcome::any && to_string(*e.outcome) != r.outcome)
       add("outcome", to_string(*e.outcome), describe_outcome(r),
-          "expected the process to end " + std::string(to_string(*e.outcome)) + ", it ended " + describe_outcome(r));
+          "expected the process to end " + std::string(to_string(*e.outcome)) + ", it ended " +
+              describe_outcome(r));
     if (e.exit_codes) {
-      const bool ok = r.exit_code && r.outcome == "exited" &&
-                      std::find(e.exit_codes->begin(), e.exit_codes->end(), *r.exit_code) != e.exit_codes->end();
+      const bool ok =
+          r.exit_code && r.outcome == "exited" &&
+          std::find(e.exit_codes->begin(), e.exit_codes->end(), *r.exit_code) != e.exit_codes->end();
       if (!ok)
         add("exit_codes", "exit code in " + join_codes(*e.exit_codes), describe_outcome(r),
             "exit code not in " + join_codes(*e.exit_codes));
@@ -80,10 +83,13 @@ class Checker {
     if (e.graceful) {
       if (!r.graceful) {
         if (*e.graceful)
-          add("graceful", "stopped by itself within the grace period", "no stop phase ran (" + describe_outcome(r) + ")",
-              "the process was never asked to stop (it ended before `duration` ran out, or no `duration` is set)");
+          add("graceful", "stopped by itself within the grace period",
+              "no stop phase ran (" + describe_outcome(r) + ")",
+              "the process was never asked to stop (it ended before `duration` ran out, or no `duration` is "
+              "set)");
       } else if (*r.graceful != *e.graceful) {
-        add("graceful", *e.graceful ? "stopped by itself within the grace period" : "not stopping by itself in time",
+        add("graceful",
+            *e.graceful ? "stopped by itself within the grace period" : "not stopping by itself in time",
             describe_outcome(r),
             *e.graceful ? "the process did not shut down gracefully" : "the process shut down gracefully");
       }
@@ -104,7 +110,8 @@ class Checker {
       const double limit_ms = std::chrono::duration<double, std::milli>(*e.max_runtime).count();
       if (r.runtime_ms > limit_ms)
         add("max_runtime", "at most " + format_duration(*e.max_runtime),
-            format_duration(std::chrono::duration_cast<Duration>(std::chrono::duration<double, std::milli>(r.runtime_ms))),
+            format_duration(std::chrono::duration_cast<Duration>(
+                std::chrono::duration<double, std::milli>(r.runtime_ms))),
             "ran longer than allowed");
     }
     output("stdout", e.stdout_expect, r.stdout_tail);

@@ -111,8 +111,10 @@ void FaultTimeline::fire(RunContext& ctx, Entry& e) {
       });
     }
   }
-  if (e.applies < planned_applies(inj)) schedule_repeat(ctx, e);
-  else if (!e.injector->revertible()) e.state = State::done;
+  if (e.applies < planned_applies(inj))
+    schedule_repeat(ctx, e);
+  else if (!e.injector->revertible())
+    e.state = State::done;
 }
 
 void FaultTimeline::schedule_repeat(RunContext& ctx, Entry& e) {
@@ -183,7 +185,8 @@ std::vector<FaultTimeline::Entry*> FaultTimeline::later_on_same_knob(const Entry
         o.into == inj.into && o.kind == inj.kind && !other->injector->step_interval())
       later.push_back(other.get());
   }
-  std::sort(later.begin(), later.end(), [](const Entry* a, const Entry* b) { return a->applied_seq < b->applied_seq; });
+  std::sort(later.begin(), later.end(),
+            [](const Entry* a, const Entry* b) { return a->applied_seq < b->applied_seq; });
   return later;
 }
 
@@ -199,7 +202,8 @@ void FaultTimeline::on_process_exit(RunContext& ctx, const std::string& process)
   for (auto& ep : entries_) {
     Entry& e = *ep;
     if (e.plan.injection->into != process) continue;
-    if (e.state == State::applied) revert(ctx, e, "target exited");
+    if (e.state == State::applied)
+      revert(ctx, e, "target exited");
     else if (e.state == State::scheduled && e.applies > 0)
       skip(ctx, e,
            "`" + process + "` exited after " + std::to_string(e.applies) + " of " +
@@ -220,7 +224,9 @@ void FaultTimeline::on_run_end(RunContext& ctx) {
            "the run ended after " + std::to_string(e.applies) + " of " +
                std::to_string(planned_applies(*e.plan.injection)) + " repeats");
     } else if (e.state == State::waiting || e.state == State::scheduled) {
-      skip(ctx, e, "the run ended before " + timeline::to_string(e.plan.start) + " (`" + e.plan.injection->at.text + "`)");
+      skip(ctx, e,
+           "the run ended before " + timeline::to_string(e.plan.start) + " (`" + e.plan.injection->at.text +
+               "`)");
     }
   }
 }

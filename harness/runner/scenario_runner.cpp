@@ -46,7 +46,12 @@ std::string describe_exit(const ExitStatus& s) {
 class ScenarioRun final : public RunContext {
  public:
   ScenarioRun(const scenario::Scenario& s, cgroup::Backend& backend, const RunnerOptions& options)
-      : scenario_(s), backend_(backend), options_(options), deadline_(io_), duration_timer_(io_), interrupt_watch_(io_) {}
+      : scenario_(s),
+        backend_(backend),
+        options_(options),
+        deadline_(io_),
+        duration_timer_(io_),
+        interrupt_watch_(io_) {}
 
   report::ScenarioResult run();
 
@@ -236,7 +241,8 @@ void ScenarioRun::start(Proc& p) {
   const bool ok = p.process->start(
       request, [this, &p](SupervisedProcess&) { on_exit(p); },
       [this, &p](supervisor::Stream, std::string_view line) {
-        if (!p.ready && p.ready_regex && std::regex_search(line.begin(), line.end(), *p.ready_regex)) mark_ready(p);
+        if (!p.ready && p.ready_regex && std::regex_search(line.begin(), line.end(), *p.ready_regex))
+          mark_ready(p);
       },
       [this] { maybe_finish(); });
   start_order_.push_back(&p);
@@ -258,19 +264,22 @@ void ScenarioRun::watch_readiness(Proc& p) {
     return;
   }
   if (r.kind == Readiness::Kind::http || r.kind == Readiness::Kind::exec) {
-    start_polling_readiness(io_, *p.spec, *run_group_,
-                            {.still_wanted = [this, &p] { return !p.ready && !p.finished && phase_ == Phase::running; },
-                             .on_ready = [this, &p] { mark_ready(p); },
-                             .on_failed = [this](const std::string& message) { scenario_error(message); }});
+    start_polling_readiness(
+        io_, *p.spec, *run_group_,
+        {.still_wanted = [this, &p] { return !p.ready && !p.finished && phase_ == Phase::running; },
+         .on_ready = [this, &p] { mark_ready(p); },
+         .on_failed = [this](const std::string& message) { scenario_error(message); }});
     return;
   }
   p.ready_timer = std::make_unique<asio::steady_timer>(io_, r.timeout);
   p.ready_timer->async_wait([this, &p](boost::system::error_code ec) {
     if (ec || p.ready) return;
     const Readiness& rr = p.spec->ready;
-    const std::string what = rr.kind == Readiness::Kind::log ? "no output line matched ready.log /" + rr.log_regex + "/"
-                                                             : "nothing accepted connections on " + rr.address;
-    scenario_error("process `" + p.spec->name + "` was not ready within " + format_duration(rr.timeout) + ": " + what);
+    const std::string what = rr.kind == Readiness::Kind::log
+                                 ? "no output line matched ready.log /" + rr.log_regex + "/"
+                                 : "nothing accepted connections on " + rr.address;
+    scenario_error("process `" + p.spec->name + "` was not ready within " + format_duration(rr.timeout) +
+                   ": " + what);
   });
   if (r.kind == Readiness::Kind::tcp) try_tcp_ready(p);
 }
@@ -309,7 +318,8 @@ void ScenarioRun::mark_ready(Proc& p) {
   if (p.spec->ready.kind != Readiness::Kind::none) event("process.ready", p.spec->name);
   notify([&](RunObserver& o) { o.on_process_ready(*this, p.spec->name); });
   start_eligible();
-  if (!all_ready_ && std::all_of(procs_.begin(), procs_.end(), [](const Proc& q) { return q.ready; })) on_all_ready();
+  if (!all_ready_ && std::all_of(procs_.begin(), procs_.end(), [](const Proc& q) { return q.ready; }))
+    on_all_ready();
 }
 
 void ScenarioRun::on_all_ready() {
@@ -333,7 +343,8 @@ void ScenarioRun::on_exit(Proc& p) {
   if (!p.group->wait_until_empty(std::chrono::milliseconds(50))) {
     for (pid_t pid : p.group->pids())
       if (helper_pids_.count(pid) == 0) p.orphans.push_back(std::to_string(pid) + " (" + comm_of(pid) + ")");
-    if (!p.orphans.empty()) event("process.orphans", p.spec->name, std::to_string(p.orphans.size()) + " left, killed");
+    if (!p.orphans.empty())
+      event("process.orphans", p.spec->name, std::to_string(p.orphans.size()) + " left, killed");
     try {
       p.group->kill_all();
     } catch (const Error& e) {
@@ -381,7 +392,8 @@ void ScenarioRun::stop_next() {
     p.grace_timer->async_wait([this, &p](boost::system::error_code ec) {
       if (ec || p.finished) return;
       p.killed_after_grace = true;
-      event("stop.kill", p.spec->name, "still running after stop_grace " + format_duration(p.spec->stop_grace));
+      event("stop.kill", p.spec->name,
+            "still running after stop_grace " + format_duration(p.spec->stop_grace));
       try {
         p.group->kill_all();
       } catch (const Error& e) {
@@ -437,12 +449,18 @@ report::ProcessResult ScenarioRun::process_result(const Proc& p) const {
     return r;
   }
   const ExitStatus& st = *sp.exit_status();
-  if (st.signaled) r.signal = st.signal;
-  else r.exit_code = st.code;
-  if (p.timed_out) r.outcome = "timed-out";
-  else if (p.killed_after_grace) r.outcome = "killed-after-grace";
-  else if (st.signaled && st.signal == SIGKILL && p.stats.oom_kills > 0) r.outcome = "oom-killed";
-  else r.outcome = st.signaled ? "signaled" : "exited";
+  if (st.signaled)
+    r.signal = st.signal;
+  else
+    r.exit_code = st.code;
+  if (p.timed_out)
+    r.outcome = "timed-out";
+  else if (p.killed_after_grace)
+    r.outcome = "killed-after-grace";
+  else if (st.signaled && st.signal == SIGKILL && p.stats.oom_kills > 0)
+    r.outcome = "oom-killed";
+  else
+    r.outcome = st.signaled ? "signaled" : "exited";
   if (p.stop_sent) {
     const auto allowed = allowed_exit_codes(p.expect);
     r.graceful = !p.killed_after_grace && !st.signaled &&
@@ -462,10 +480,12 @@ void ScenarioRun::finish_result() {
   // Hitting the deadline fails the scenario unless the process was expected to time out.
   for (const auto& p : procs_) {
     if (!p.timed_out) continue;
-    const bool expected = p.expect && p.expect->outcome && (*p.expect->outcome == scenario::ExpectedOutcome::timed_out ||
-                                                            *p.expect->outcome == scenario::ExpectedOutcome::any);
+    const bool expected = p.expect && p.expect->outcome &&
+                          (*p.expect->outcome == scenario::ExpectedOutcome::timed_out ||
+                           *p.expect->outcome == scenario::ExpectedOutcome::any);
     if (!expected)
-      result_.failures.push_back({"timeout", p.spec->name, "finished within " + format_duration(scenario_.timeout),
+      result_.failures.push_back({"timeout", p.spec->name,
+                                  "finished within " + format_duration(scenario_.timeout),
                                   "still running at the deadline, killed",
                                   "timed out after " + format_duration(scenario_.timeout), 0});
   }
@@ -477,7 +497,8 @@ void ScenarioRun::finish_result() {
     result_.verdict = report::Verdict::fail;
     result_.reason = result_.failures.front().check + ": " + result_.failures.front().message;
     result_.reason_line = result_.failures.front().line;
-    if (result_.failures.size() > 1) result_.reason += " (and " + std::to_string(result_.failures.size() - 1) + " more)";
+    if (result_.failures.size() > 1)
+      result_.reason += " (and " + std::to_string(result_.failures.size() - 1) + " more)";
     return;
   }
   result_.verdict = report::Verdict::pass;
@@ -494,7 +515,8 @@ pid_t ScenarioRun::spawn_helper(const std::string& process, const std::vector<st
   auto helper = std::make_unique<SupervisedProcess>(io_, argv.front(), 4096);
   // Helpers end with the cgroup they live in; their exit needs no action.
   if (!helper->start(request, [](SupervisedProcess&) {}))
-    throw Error("starting helper `" + argv.front() + "` in `" + process + "`: " + helper->start_failure()->message);
+    throw Error("starting helper `" + argv.front() + "` in `" + process +
+                "`: " + helper->start_failure()->message);
   const pid_t pid = helper->pid();
   helper_pids_.insert(pid);
   helpers_.push_back(std::move(helper));
@@ -543,12 +565,13 @@ report::ScenarioResult ScenarioRun::run() {
       });
     });
     interrupt_watch_.assign(::dup(interrupt::fd()));
-    interrupt_watch_.async_wait(asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
-      if (ec) return;
-      interrupted_ = true;
-      event("interrupted", {}, signal_name(interrupt::signal_number()));
-      kill_everything("interrupt");
-    });
+    interrupt_watch_.async_wait(asio::posix::stream_descriptor::wait_read,
+                                [this](boost::system::error_code ec) {
+                                  if (ec) return;
+                                  interrupted_ = true;
+                                  event("interrupted", {}, signal_name(interrupt::signal_number()));
+                                  kill_everything("interrupt");
+                                });
     observers_ = make_observers(scenario_, options_);
     notify([&](RunObserver& o) { o.on_run_start(*this); });
     start_eligible();

@@ -17,8 +17,8 @@ struct RunnerOptions {
   bool strict = false;  // a skipped scenario is an error
   std::size_t output_tail_bytes = 64 * 1024;
   std::chrono::milliseconds sample_interval{50};  // resource samples per process cgroup
-  std::uint64_t seed = 0;                          // for chaos draws and jitter
-  std::string faultline_dir = ".";                 // where the faultline executable lives
+  std::uint64_t seed = 0;                         // for chaos draws and jitter
+  std::string faultline_dir = ".";                // where the faultline executable lives
 };
 
 // Never throws for problems of the scenario or its targets: they become the result's verdict.

@@ -81,7 +81,8 @@ std::string draw_value(Draw& draw, const std::string& fault, const std::string& 
       const auto lo = parse_duration(values[0]), hi = parse_duration(values[1]);
       if (!lo || !hi) throw Error(where + ": expected two durations");
       // Whole milliseconds keep plans readable.
-      const auto ms = draw.between(static_cast<std::uint64_t>(lo->count() / 1000000), static_cast<std::uint64_t>(hi->count() / 1000000));
+      const auto ms = draw.between(static_cast<std::uint64_t>(lo->count() / 1000000),
+                                   static_cast<std::uint64_t>(hi->count() / 1000000));
       return format_duration(std::chrono::milliseconds(ms));
     }
     case ValueKind::size: {
@@ -100,7 +101,8 @@ std::string draw_value(Draw& draw, const std::string& fault, const std::string& 
       const std::uint64_t lo = std::stoull(values[0]), hi = std::stoull(values[1]);
       return std::to_string(draw.between(lo, hi));
     }
-    case ValueKind::choice: break;
+    case ValueKind::choice:
+      break;
   }
   return draw.pick(values);
 }

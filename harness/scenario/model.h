@@ -123,7 +123,8 @@ struct HogFault {
   std::optional<std::uint64_t> memory;
   std::optional<double> cpu;
 };
-using FaultParams = std::variant<MemoryFault, CpuFault, FdFault, PidsFault, SignalFault, FreezeFault, HogFault>;
+using FaultParams =
+    std::variant<MemoryFault, CpuFault, FdFault, PidsFault, SignalFault, FreezeFault, HogFault>;
 
 struct Injection {
   std::string name;  // given or generated ("inject#2")

@@ -37,13 +37,20 @@ struct ChildReport {
 
 const char* describe(ChildStep step) {
   switch (step) {
-    case ChildStep::parent_gone: return "harness exited before the target started";
-    case ChildStep::enter_cgroup: return "write cgroup.procs (entering the throwaway cgroup)";
-    case ChildStep::set_nofile: return "setrlimit(RLIMIT_NOFILE)";
-    case ChildStep::chdir: return "chdir";
-    case ChildStep::drop_groups: return "setgroups";
-    case ChildStep::set_gid: return "setgid";
-    case ChildStep::set_uid: return "setuid";
+    case ChildStep::parent_gone:
+      return "harness exited before the target started";
+    case ChildStep::enter_cgroup:
+      return "write cgroup.procs (entering the throwaway cgroup)";
+    case ChildStep::set_nofile:
+      return "setrlimit(RLIMIT_NOFILE)";
+    case ChildStep::chdir:
+      return "chdir";
+    case ChildStep::drop_groups:
+      return "setgroups";
+    case ChildStep::set_gid:
+      return "setgid";
+    case ChildStep::set_uid:
+      return "setuid";
   }
   return "child setup";
 }
@@ -107,7 +114,8 @@ std::string lookup_path_variable(const std::vector<std::string>& env) {
 }
 
 // execvp's search, done in the parent so a missing command is reported clearly.
-std::optional<std::filesystem::path> find_executable(const std::string& name, const std::vector<std::string>& env) {
+std::optional<std::filesystem::path> find_executable(const std::string& name,
+                                                     const std::vector<std::string>& env) {
   if (name.find('/') != std::string::npos) return std::filesystem::path(name);
   const std::string path = lookup_path_variable(env);
   std::size_t begin = 0;
@@ -130,7 +138,8 @@ UserIds resolve_user(const std::string& user) {
   passwd entry{};
   passwd* found = nullptr;
   const bool numeric = !user.empty() && user.find_first_not_of("0123456789") == std::string::npos;
-  int rc = numeric ? ::getpwuid_r(static_cast<uid_t>(std::stoul(user)), &entry, buffer.data(), buffer.size(), &found)
+  int rc = numeric ? ::getpwuid_r(static_cast<uid_t>(std::stoul(user)), &entry, buffer.data(), buffer.size(),
+                                  &found)
                    : ::getpwnam_r(user.c_str(), &entry, buffer.data(), buffer.size(), &found);
   if (rc != 0) throw SystemError("getpwnam_r", user, rc);
   if (!found) throw Error("user `" + user + "` does not exist on this host");

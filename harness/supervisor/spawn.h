@@ -38,7 +38,7 @@ struct SpawnRequest {
   std::optional<std::filesystem::path> cwd;
   std::vector<std::string> env;  // complete environment, "NAME=value"
   std::optional<UserIds> user;
-  std::optional<std::uint64_t> nofile;  // RLIMIT_NOFILE soft and hard
+  std::optional<std::uint64_t> nofile;                // RLIMIT_NOFILE soft and hard
   const std::vector<UniqueFd>* attach_fds = nullptr;  // cgroup.procs files: the child writes "0"
   bool capture_output = true;  // false: the target shares the harness's stdin/stdout/stderr
 };

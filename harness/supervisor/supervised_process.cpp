@@ -27,7 +27,8 @@ SupervisedProcess::~SupervisedProcess() {
   close_output();
   // The owner kills the cgroup before destroying us; if the process still runs here (an
   // exception path), do not let Boost's destructor block on it forever.
-  if (spawned_.process && running() && pidfd_) ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+  if (spawned_.process && running() && pidfd_)
+    ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
 }
 
 bool SupervisedProcess::start(const SpawnRequest& request, ExitHandler on_exit, LineHandler on_line,
@@ -61,19 +62,22 @@ bool SupervisedProcess::start(const SpawnRequest& request, ExitHandler on_exit, 
 void SupervisedProcess::read_more(Stream s) {
   const int i = static_cast<int>(s);
   auto& pipe = s == Stream::stdout_stream ? *spawned_.stdout_pipe : *spawned_.stderr_pipe;
-  pipe.async_read_some(boost::asio::buffer(buffers_[i]), [this, s, i](boost::system::error_code ec, std::size_t n) {
-    if (n > 0) {
-      std::string_view chunk(buffers_[i].data(), n);
-      tails_[i].append(chunk);
-      if (on_line_) lines_[i].feed(chunk, [&](std::string_view line) { on_line_(s, line); });
-    }
-    if (ec) {
-      if (on_line_) lines_[i].finish([&](std::string_view line) { on_line_(s, line); });
-      if (open_streams_ > 0 && --open_streams_ == 0 && on_output_closed_) on_output_closed_();
-      return;
-    }
-    read_more(s);
-  });
+  pipe.async_read_some(boost::asio::buffer(buffers_[i]),
+                       [this, s, i](boost::system::error_code ec, std::size_t n) {
+                         if (n > 0) {
+                           std::string_view chunk(buffers_[i].data(), n);
+                           tails_[i].append(chunk);
+                           if (on_line_)
+                             lines_[i].feed(chunk, [&](std::string_view line) { on_line_(s, line); });
+                         }
+                         if (ec) {
+                           if (on_line_) lines_[i].finish([&](std::string_view line) { on_line_(s, line); });
+                           if (open_streams_ > 0 && --open_streams_ == 0 && on_output_closed_)
+                             on_output_closed_();
+                           return;
+                         }
+                         read_more(s);
+                       });
 }
 
 void SupervisedProcess::close_output() {

@@ -29,7 +29,8 @@ Resolved resolve_chain(const Scenario& s, const TimePoint& t, std::vector<std::s
   const std::string name = t.anchor.substr(0, dot);
   const std::string event = t.anchor.substr(dot + 1);
   if (event == "ready") {
-    if (!s.find_process(name)) throw Error("time " + quoted(written) + ": no process is named " + quoted(name));
+    if (!s.find_process(name))
+      throw Error("time " + quoted(written) + ": no process is named " + quoted(name));
     return {t.anchor, t.offset};
   }
   if (event != "start" && event != "end")
@@ -43,7 +44,8 @@ Resolved resolve_chain(const Scenario& s, const TimePoint& t, std::vector<std::s
     throw Error("injections are timed relative to each other in a cycle: " + loop + name);
   }
   if (event == "end" && !inj->duration)
-    throw Error("time " + quoted(written) + ": injection " + quoted(name) + " has no duration, so it has no end");
+    throw Error("time " + quoted(written) + ": injection " + quoted(name) +
+                " has no duration, so it has no end");
   chain.push_back(name);
   Resolved base = resolve_chain(s, inj->at, chain);
   chain.pop_back();

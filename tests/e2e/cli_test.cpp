@@ -29,7 +29,8 @@ struct RunWithReport {
 };
 
 RunWithReport run_with_report(const std::string& args) {
-  const std::string json_path = fs::temp_directory_path() / ("faultline-e2e-" + std::to_string(::getpid()) + ".json");
+  const std::string json_path =
+      fs::temp_directory_path() / ("faultline-e2e-" + std::to_string(::getpid()) + ".json");
   RunWithReport r;
   r.cmd = run_shell(faultline_cmd() + " run " + args + " --json " + quote(json_path));
   INFO("stdout: " << r.cmd.out << "\nstderr: " << r.cmd.err);
@@ -104,7 +105,8 @@ TEST_CASE("exec: mirrors exit codes and signals") {
 }
 
 TEST_CASE("exec: --timeout stops a process that ignores SIGTERM, killing it after the grace") {
-  auto r = run_shell(faultline_cmd() + " exec --timeout 500ms --stop-grace 300ms -- " + payload() + " ignore-term");
+  auto r = run_shell(faultline_cmd() + " exec --timeout 500ms --stop-grace 300ms -- " + payload() +
+                     " ignore-term");
   CHECK(r.status == 137);
   CHECK(r.err == "faultline: timed-out after 500ms (killed after the stop grace of 300ms)\n");
 }
@@ -112,7 +114,8 @@ TEST_CASE("exec: --timeout stops a process that ignores SIGTERM, killing it afte
 TEST_CASE("exec: a missing binary fails to start with exit 127") {
   auto r = run_shell(faultline_cmd() + " exec -- faultline-no-such-command --flag");
   CHECK(r.status == 127);
-  CHECK(r.err.rfind("faultline: failed to start: command `faultline-no-such-command` not found in PATH", 0) == 0);
+  CHECK(r.err.rfind("faultline: failed to start: command `faultline-no-such-command` not found in PATH", 0) ==
+        0);
 }
 
 TEST_CASE("exec: nofile and pids limits bite") {
@@ -228,7 +231,8 @@ TEST_CASE("SIGKILL of the harness mid-run, then cleanup, leaves no process and n
   {
     std::ofstream out(file);
     out << "name = \"harness gets killed\"\ntimeout = \"1h\"\n"
-        << "[[process]]\nname = \"daemon\"\ncommand = [\"" << payload_path() << "\", \"daemonize\", \"--hold\", \"1h\"]\n"
+        << "[[process]]\nname = \"daemon\"\ncommand = [\"" << payload_path()
+        << "\", \"daemonize\", \"--hold\", \"1h\"]\n"
         << "env = { FAULTLINE_E2E_TOKEN = \"" << token << "\" }\n"
         << "[[process]]\nname = \"sleeper\"\ncommand = [\"" << payload_path() << "\", \"sleep\", \"1h\"]\n"
         << "env = { FAULTLINE_E2E_TOKEN = \"" << token << "\" }\n"
@@ -264,15 +268,17 @@ TEST_CASE("run: cwd, env, clear_env and user apply to the target") {
     std::ofstream out(dir / "opts.toml");
     out << "name = \"process options\"\n[target]\n"
         << "shell = \"pwd; echo FOO=$FOO; echo HOME=$${HOME:-unset}; id -u\"\n"
-        << "cwd = \"" << dir.string() << "\"\nenv = { FOO = \"bar\", PATH = \"/usr/bin:/bin\" }\nclear_env = true\n"
-        << (have_nobody ? "user = \"nobody\"\n" : "")
-        << "[expect]\nexit_codes = [0]\n";
+        << "cwd = \"" << dir.string()
+        << "\"\nenv = { FOO = \"bar\", PATH = \"/usr/bin:/bin\" }\nclear_env = true\n"
+        << (have_nobody ? "user = \"nobody\"\n" : "") << "[expect]\nexit_codes = [0]\n";
   }
   auto r = run_with_report(quote((dir / "opts.toml").string()));
   fs::remove_all(dir);
   CHECK(r.cmd.status == 0);
   const std::string out = only_process(r.report)["stdout_tail"];
   CHECK(out.rfind(dir.string() + "\nFOO=bar\nHOME=unset\n", 0) == 0);
-  if (have_nobody) CHECK(out.ends_with(std::to_string(::getpwnam("nobody")->pw_uid) + "\n"));
-  else WARN("no user `nobody` on this host: the privilege drop was not checked");
+  if (have_nobody)
+    CHECK(out.ends_with(std::to_string(::getpwnam("nobody")->pw_uid) + "\n"));
+  else
+    WARN("no user `nobody` on this host: the privilege drop was not checked");
 }

@@ -27,10 +27,10 @@ std::optional<std::string> skip_reason() {
   return std::nullopt;
 }
 
-#define E2E_PRECONDITIONS()                        \
-  if (auto why_ = skip_reason()) {                 \
-    std::printf("SKIPPED: %s\n", why_->c_str());   \
-    return;                                        \
+#define E2E_PRECONDITIONS()                      \
+  if (auto why_ = skip_reason()) {               \
+    std::printf("SKIPPED: %s\n", why_->c_str()); \
+    return;                                      \
   }
 
 struct Run {
@@ -42,8 +42,8 @@ Run run_scenario(const std::string& rel) {
   const std::string json_path =
       fs::temp_directory_path() / ("faultline-inject-" + std::to_string(::getpid()) + ".json");
   Run r;
-  r.cmd = run_shell(quote(faultline_path()) + " run " + quote(source_dir() + "/scenarios/" + rel) + " --json " +
-                    quote(json_path));
+  r.cmd = run_shell(quote(faultline_path()) + " run " + quote(source_dir() + "/scenarios/" + rel) +
+                    " --json " + quote(json_path));
   INFO("stdout: " << r.cmd.out << "\nstderr: " << r.cmd.err);
   REQUIRE(fs::exists(json_path));
   const json report = json::parse(read_file(json_path));
@@ -62,7 +62,8 @@ std::vector<json> events(const json& scenario, const std::string& name, const st
 
 double t_of(const json& scenario, const std::string& name, const std::string& process = {}) {
   for (const auto& e : scenario.at("timeline"))
-    if (e.at("event") == name && (process.empty() || e.at("process") == process)) return e.at("t_ms").get<double>();
+    if (e.at("event") == name && (process.empty() || e.at("process") == process))
+      return e.at("t_ms").get<double>();
   FAIL("no " << name << " event in the timeline: " << scenario.at("timeline").dump(1));
   return 0;
 }
@@ -74,7 +75,9 @@ const json& process_named(const json& scenario, const std::string& name) {
   return scenario;
 }
 
-std::string dump(const json& scenario) { return scenario.at("timeline").dump(1) + "\n" + scenario.at("reason").dump(); }
+std::string dump(const json& scenario) {
+  return scenario.at("timeline").dump(1) + "\n" + scenario.at("reason").dump();
+}
 
 bool alive(pid_t pid) {
   const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
@@ -84,7 +87,8 @@ bool alive(pid_t pid) {
 
 }  // namespace
 
-TEST_CASE("inject e2e: a squeeze to 48MiB about 1s after ready OOM-kills a steady 100MB process", "[inject]") {
+TEST_CASE("inject e2e: a squeeze to 48MiB about 1s after ready OOM-kills a steady 100MB process",
+          "[inject]") {
   E2E_PRECONDITIONS();
   const Run r = run_scenario("selftest/inject-memory-squeeze.toml");
   INFO(dump(r.scenario));
@@ -138,7 +142,8 @@ TEST_CASE("inject e2e: a 1s CPU window is applied and reverted 1s apart and thro
   CHECK(applies[0].at("detail") == "cpu.max max/100ms -> 10%/100ms");
   CHECK(reverts[0].at("detail") == "cpu.max 10%/100ms -> max/100ms");
   const double window = reverts[0].at("t_ms").get<double>() - applies[0].at("t_ms").get<double>();
-  std::printf("cpu window: applied at %.1f ms, reverted %.1f ms later\n", applies[0].at("t_ms").get<double>(), window);
+  std::printf("cpu window: applied at %.1f ms, reverted %.1f ms later\n", applies[0].at("t_ms").get<double>(),
+              window);
   CHECK(window >= 950);
   CHECK(window <= 1050);
   const json& p = process_named(r.scenario, "target");
@@ -149,7 +154,8 @@ TEST_CASE("inject e2e: a 1s CPU window is applied and reverted 1s apart and thro
   const json& samples = r.scenario.at("samples");
   REQUIRE(samples.size() >= 20);
   CHECK(samples.front().at("process") == "target");
-  CHECK(samples.back().at("cpu_usage_usec").get<double>() > samples.front().at("cpu_usage_usec").get<double>());
+  CHECK(samples.back().at("cpu_usage_usec").get<double>() >
+        samples.front().at("cpu_usage_usec").get<double>());
   CHECK(samples.back().at("throttled_usec").get<double>() > 0);
   CHECK(samples.front().at("pids").get<int>() >= 1);
 }
@@ -165,8 +171,10 @@ TEST_CASE("inject e2e: an fd limit at runtime makes new opens fail with EMFILE",
   const std::string detail = applies[0].at("detail");
   CHECK(detail.find(" -> 16") != std::string::npos);
   CHECK(detail.ends_with(" on 2 process(es)"));
-  CHECK(process_named(r.scenario, "target").at("stdout_tail").get<std::string>().find(
-            "open failed: Too many open files") != std::string::npos);
+  CHECK(process_named(r.scenario, "target")
+            .at("stdout_tail")
+            .get<std::string>()
+            .find("open failed: Too many open files") != std::string::npos);
 }
 
 TEST_CASE("inject e2e: three SIGUSR1 arrive 300ms apart, the first within 20ms of schedule", "[inject]") {
@@ -188,7 +196,8 @@ TEST_CASE("inject e2e: three SIGUSR1 arrive 300ms apart, the first within 20ms o
   CHECK(applies[2].at("detail").get<std::string>().ends_with("(3 of 3)"));
   const std::string out = process_named(r.scenario, "target").at("stdout_tail");
   std::size_t received = 0;
-  for (std::size_t at = out.find("got USR1"); at != std::string::npos; at = out.find("got USR1", at + 1)) ++received;
+  for (std::size_t at = out.find("got USR1"); at != std::string::npos; at = out.find("got USR1", at + 1))
+    ++received;
   CHECK(received == 3);
 }
 
@@ -220,7 +229,8 @@ TEST_CASE("inject e2e: a runtime pids limit stops forks", "[inject]") {
   CHECK(events(r.scenario, "inject.apply", "few-pids").at(0).at("detail") == "pids.max max -> 3");
 }
 
-TEST_CASE("inject e2e: a 120MiB hog shows in the process's peak memory and leaves nothing behind", "[inject]") {
+TEST_CASE("inject e2e: a 120MiB hog shows in the process's peak memory and leaves nothing behind",
+          "[inject]") {
   E2E_PRECONDITIONS();
   const Run r = run_scenario("selftest/inject-hog.toml");
   INFO(dump(r.scenario));
@@ -240,7 +250,8 @@ TEST_CASE("inject e2e: a 120MiB hog shows in the process's peak memory and leave
   CHECK_FALSE(alive(hog));
 }
 
-TEST_CASE("inject e2e: an injection into a process that already exited is skipped, not an error", "[inject]") {
+TEST_CASE("inject e2e: an injection into a process that already exited is skipped, not an error",
+          "[inject]") {
   E2E_PRECONDITIONS();
   const Run r = run_scenario("selftest/inject-skip-exited.toml");
   INFO(dump(r.scenario));

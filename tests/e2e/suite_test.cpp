@@ -29,7 +29,8 @@ struct Run {
 };
 
 Run run_json(const std::string& args) {
-  const fs::path path = fs::temp_directory_path() / ("faultline-suite-" + std::to_string(::getpid()) + ".json");
+  const fs::path path =
+      fs::temp_directory_path() / ("faultline-suite-" + std::to_string(::getpid()) + ".json");
   Run r;
   r.cmd = run_shell(quote(faultline_path()) + " run " + args + " --json " + quote(path));
   INFO("stdout: " << r.cmd.out << "\nstderr: " << r.cmd.err);
@@ -83,7 +84,8 @@ TEST_CASE("suite: three shards are disjoint and complete") {
 
 TEST_CASE("suite: --repeat runs each scenario N times and names the flaky ones") {
   const fs::path counter = fs::temp_directory_path() / ("faultline-flaky-" + std::to_string(::getpid()));
-  const fs::path file = fs::temp_directory_path() / ("faultline-flaky-" + std::to_string(::getpid()) + ".toml");
+  const fs::path file =
+      fs::temp_directory_path() / ("faultline-flaky-" + std::to_string(::getpid()) + ".toml");
   {
     std::ofstream out(file);
     out << "name = \"alternates between failing and passing\"\n[target]\n"
@@ -123,11 +125,12 @@ TEST_CASE("suite: Ctrl-C mid-run tears everything down, writes a partial report 
   fs::create_directories(dir);
   const fs::path json_path = dir / "report.json";
   {
-    std::ofstream(dir / "a-quick.toml") << "name = \"finishes first\"\n[target]\ncommand = [\"" << payload_path()
-                                        << "\", \"sleep\", \"10ms\"]\n";
-    std::ofstream(dir / "b-hangs.toml") << "name = \"hangs until interrupted\"\ntimeout = \"1h\"\n[target]\ncommand = [\""
-                                        << payload_path() << "\", \"ignore-term\"]\n"
-                                        << "env = { FAULTLINE_E2E_TOKEN = \"" << token << "\" }\n";
+    std::ofstream(dir / "a-quick.toml") << "name = \"finishes first\"\n[target]\ncommand = [\""
+                                        << payload_path() << "\", \"sleep\", \"10ms\"]\n";
+    std::ofstream(dir / "b-hangs.toml")
+        << "name = \"hangs until interrupted\"\ntimeout = \"1h\"\n[target]\ncommand = [\"" << payload_path()
+        << "\", \"ignore-term\"]\n"
+        << "env = { FAULTLINE_E2E_TOKEN = \"" << token << "\" }\n";
   }
   const pid_t harness = ::fork();
   if (harness == 0) {
@@ -135,7 +138,8 @@ TEST_CASE("suite: Ctrl-C mid-run tears everything down, writes a partial report 
             static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  for (int i = 0; i < 200 && !running_with_token(token); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  for (int i = 0; i < 200 && !running_with_token(token); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   REQUIRE(running_with_token(token));
   ::kill(harness, SIGINT);
   ::kill(harness, SIGINT);  // a second Ctrl-C must not skip the teardown

@@ -1,6 +1,5 @@
 // The cpu injector on real cgroups: a quota throttles a spinning process, revert lifts it.
 #include "injectors/cpu_injector.h"
-
 #include "tests/integration/injector_test_support.h"
 
 using namespace faultline;

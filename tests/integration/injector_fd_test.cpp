@@ -1,9 +1,8 @@
 // The fd injector on real processes: RLIMIT_NOFILE of every process in the cgroup changed at
 // runtime, new opens fail with EMFILE, revert restores each process's own limits.
-#include "injectors/fd_injector.h"
-
 #include <sys/resource.h>
 
+#include "injectors/fd_injector.h"
 #include "tests/integration/injector_test_support.h"
 
 using namespace faultline;

@@ -1,8 +1,7 @@
 // The freeze injector: the whole cgroup stops (a gap in a ticking process) until revert.
-#include "injectors/freeze_injector.h"
-
 #include <sstream>
 
+#include "injectors/freeze_injector.h"
 #include "tests/integration/injector_test_support.h"
 
 using namespace faultline;

@@ -2,7 +2,6 @@
 // (v2 by itself, v1 through the pressure child), a ramp reaches its target in steps, and
 // revert restores the previous limits.
 #include "injectors/memory_injector.h"
-
 #include "tests/integration/injector_test_support.h"
 
 using namespace faultline;
@@ -84,7 +83,8 @@ TEST_CASE("memory: memory.high is set and restored on cgroup v2", "[injector]") 
   if (auto why = t.group().unsupported(cgroup::Knob::memory_high)) {
     std::printf("SKIPPED: %s\n", why->c_str());
     CHECK(*why == "memory_high needs cgroup v2 (memory.high); this host's memory controller is cgroup v1");
-    scenario::Injection inj = injection_of("memory", scenario::MemoryFault{std::nullopt, 32 * MiB, std::nullopt});
+    scenario::Injection inj =
+        injection_of("memory", scenario::MemoryFault{std::nullopt, 32 * MiB, std::nullopt});
     CHECK(injectors::unsupported(inj, t.group()) == why);
     return;
   }

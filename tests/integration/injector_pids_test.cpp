@@ -1,6 +1,5 @@
 // The pids injector: pids.max lowered at runtime stops forks, revert restores it.
 #include "injectors/pids_injector.h"
-
 #include "tests/integration/injector_test_support.h"
 
 using namespace faultline;

@@ -38,10 +38,10 @@ inline std::optional<std::string> injector_skip_reason() {
   return std::nullopt;
 }
 
-#define INJECTOR_TEST_PRECONDITIONS()                         \
+#define INJECTOR_TEST_PRECONDITIONS()                          \
   if (auto why_ = ::faultline::test::injector_skip_reason()) { \
-    std::printf("SKIPPED: %s\n", why_->c_str());              \
-    return;                                                   \
+    std::printf("SKIPPED: %s\n", why_->c_str());               \
+    return;                                                    \
   }
 
 // A run cgroup with one child, "target", destroyed (everything in it killed) at scope exit.
@@ -124,9 +124,12 @@ class TargetProcess {
     while (!status_) {
       int status = 0;
       const pid_t r = ::waitpid(pid_, &status, WNOHANG);
-      if (r == pid_) status_ = status;
-      else if (std::chrono::steady_clock::now() > deadline) return false;
-      else std::this_thread::sleep_for(5ms);
+      if (r == pid_)
+        status_ = status;
+      else if (std::chrono::steady_clock::now() > deadline)
+        return false;
+      else
+        std::this_thread::sleep_for(5ms);
     }
     return true;
   }

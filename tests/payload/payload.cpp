@@ -438,8 +438,8 @@ constexpr Subcommand kSubcommands[] = {
     {"open-fds", "N [--hold DUR]", "open /dev/null N times, print \"opened X of N\"", cmd_open_fds},
     {"list-fds", "", "print the open fds >= 3: \"fds: 3 5\" or \"fds: none\"", cmd_list_fds},
     {"ignore-term", "[--hold DUR]", "ignore SIGTERM, print \"ready\", sleep DUR (forever)", cmd_ignore_term},
-    {"drain-on-term", "[--drain DUR]", "print \"ready\"; on SIGTERM \"draining\", wait DUR (200ms), \"drained\"",
-     cmd_drain_on_term},
+    {"drain-on-term", "[--drain DUR]",
+     "print \"ready\"; on SIGTERM \"draining\", wait DUR (200ms), \"drained\"", cmd_drain_on_term},
     {"daemonize", "[--hold DUR]", "leave a detached grandchild sleeping DUR (1h), print \"daemonized PID\"",
      cmd_daemonize},
     {"flood", "SIZE [--stream stdout|stderr]", "write SIZE bytes of text as fast as possible", cmd_flood},
@@ -457,9 +457,10 @@ std::string usage_line(const Subcommand& command) {
 }
 
 void print_usage() {
-  std::string text = "usage: faultline-payload COMMAND [ARGS]\n"
-                     "DUR: 250ms, 2s, 1m30s or forever (hold/sleep/spin); SIZE: 4096, 64KiB, 100MiB\n"
-                     "commands:\n";
+  std::string text =
+      "usage: faultline-payload COMMAND [ARGS]\n"
+      "DUR: 250ms, 2s, 1m30s or forever (hold/sleep/spin); SIZE: 4096, 64KiB, 100MiB\n"
+      "commands:\n";
   for (const auto& command : kSubcommands) {
     std::string head = "  " + std::string(command.name);
     if (!command.synopsis.empty()) head += " " + std::string(command.synopsis);

@@ -37,8 +37,10 @@ inline CommandOutput run_shell(const std::string& command_line) {
   const std::string out = d + "/out", err = d + "/err";
   const int raw = std::system((command_line + " >" + out + " 2>" + err + " </dev/null").c_str());
   CommandOutput r;
-  if (WIFEXITED(raw)) r.status = WEXITSTATUS(raw);
-  else if (WIFSIGNALED(raw)) r.status = 128 + WTERMSIG(raw);
+  if (WIFEXITED(raw))
+    r.status = WEXITSTATUS(raw);
+  else if (WIFSIGNALED(raw))
+    r.status = 128 + WTERMSIG(raw);
   r.out = read_file(out);
   r.err = read_file(err);
   std::remove(out.c_str());

@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "scenario/chaos.h"
+
+#include <catch2/catch.hpp>
 
 using namespace faultline;
 using namespace faultline::scenario;
@@ -77,5 +77,6 @@ TEST_CASE("a window whose ends count from different points cannot be drawn from"
   auto s = chaotic();
   s.chaos->window.to = {"", std::chrono::seconds(10), "10s"};
   CHECK_THROWS_WITH(draw_chaos(s, 1),
-                    "chaos.window: `from` (ready) and `to` (10s) must count from the same point to draw times between them");
+                    "chaos.window: `from` (ready) and `to` (10s) must count from the same point to draw "
+                    "times between them");
 }

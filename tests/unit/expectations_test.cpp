@@ -1,6 +1,6 @@
-#include <catch2/catch.hpp>
-
 #include "runner/expectations.h"
+
+#include <catch2/catch.hpp>
 
 using namespace faultline;
 using faultline::report::ProcessResult;

@@ -1,8 +1,8 @@
+#include "supervisor/output_tail.h"
+
 #include <catch2/catch.hpp>
 #include <string>
 #include <vector>
-
-#include "supervisor/output_tail.h"
 
 using faultline::supervisor::LineSplitter;
 using faultline::supervisor::OutputTail;

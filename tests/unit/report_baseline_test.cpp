@@ -24,9 +24,11 @@ ScenarioResult scenario(const std::string& name, Verdict v, std::uint64_t peak, 
 
 TEST_CASE("baseline: new failures, fixes and regressions beyond tolerance and margin") {
   RunReport before, after;
-  before.scenarios = {scenario("a", Verdict::pass, 100 << 20, 100), scenario("b", Verdict::fail, 100 << 20, 100),
+  before.scenarios = {scenario("a", Verdict::pass, 100 << 20, 100),
+                      scenario("b", Verdict::fail, 100 << 20, 100),
                       scenario("c", Verdict::pass, 100 << 20, 100)};
-  after.scenarios = {scenario("a", Verdict::fail, 100 << 20, 100), scenario("b", Verdict::pass, 100 << 20, 100),
+  after.scenarios = {scenario("a", Verdict::fail, 100 << 20, 100),
+                     scenario("b", Verdict::pass, 100 << 20, 100),
                      scenario("c", Verdict::pass, 130 << 20, 400)};
   const auto c = compare_with_baseline(before, after);
   CHECK(c.new_failures == 1);

@@ -175,7 +175,9 @@ TEST_CASE("html: the baseline comparison and flaky scenarios are shown, escaped"
                        "shutdown_ms of `api` grew from 100.0 ms to 900.0 ms"});
   report.baseline = b;
   const std::string html = to_html(report);
-  CHECK(html.find("<h3>Flaky</h3><ul class=\"flaky\"><li>flaky &lt;one&gt; (1/2 passed)</li></ul>") != std::string::npos);
-  CHECK(html.find("<h3>Compared with old.json</h3><p>0 new failure(s), 0 fixed, 1 regression(s)</p>") != std::string::npos);
+  CHECK(html.find("<h3>Flaky</h3><ul class=\"flaky\"><li>flaky &lt;one&gt; (1/2 passed)</li></ul>") !=
+        std::string::npos);
+  CHECK(html.find("<h3>Compared with old.json</h3><p>0 new failure(s), 0 fixed, 1 regression(s)</p>") !=
+        std::string::npos);
   CHECK(html.find("<td>api &lt;drain&gt;</td>") != std::string::npos);
 }

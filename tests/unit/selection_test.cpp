@@ -1,7 +1,7 @@
+#include "runner/selection.h"
+
 #include <catch2/catch.hpp>
 #include <set>
-
-#include "runner/selection.h"
 
 using namespace faultline::runner;
 

@@ -79,8 +79,8 @@ TEST_CASE("a chain can start from one process's readiness or the scenario start"
 
 TEST_CASE("bad references and cycles are errors that name the culprit", "[timeline]") {
   Scenario s = two_processes();
-  s.injections = {injection("x", at("y.start", 0s, "y.start")), injection("y", at("x.end", 1s, "x.end+1s"), 1s),
-                  injection("once", at("ready", 0s))};
+  s.injections = {injection("x", at("y.start", 0s, "y.start")),
+                  injection("y", at("x.end", 1s, "x.end+1s"), 1s), injection("once", at("ready", 0s))};
   CHECK(message_of([&] { timeline::resolve(s, at("nope.ready", 0s, "nope.ready")); }) ==
         "time `nope.ready`: no process is named `nope`");
   CHECK(message_of([&] { timeline::resolve(s, at("nope.start", 0s, "nope.start+1s")); }) ==
@@ -97,9 +97,9 @@ TEST_CASE("bad references and cycles are errors that name the culprit", "[timeli
 
 TEST_CASE("the plan orders injections by anchor, then offset, and sets ends from durations", "[timeline]") {
   Scenario s = two_processes();
-  s.injections = {injection("r2", at("ready", 2s)),         injection("r1", at("ready", 1s), 1s),
-                  injection("db1", at("db.ready", 5s)),     injection("api1", at("api.ready", 0s)),
-                  injection("s3", at("", 3s), 500ms),       injection("dep", at("s3.end", 0s)),
+  s.injections = {injection("r2", at("ready", 2s)),     injection("r1", at("ready", 1s), 1s),
+                  injection("db1", at("db.ready", 5s)), injection("api1", at("api.ready", 0s)),
+                  injection("s3", at("", 3s), 500ms),   injection("dep", at("s3.end", 0s)),
                   injection("r1b", at("r1.start", 0s))};
   const auto plan = timeline::plan_injections(s);
   std::vector<std::string> names;
