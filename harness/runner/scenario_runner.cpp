@@ -578,7 +578,8 @@ report::ScenarioResult ScenarioRun::run() {
     maybe_finish();
     io_.run();
     notify([&](RunObserver& o) { o.on_run_end(*this); });
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
+    // Whatever went wrong, the scenario becomes an error and its cgroups are still torn down.
     if (!error_) error_ = e.what();
     try {
       if (run_group_) run_group_->kill_all();
