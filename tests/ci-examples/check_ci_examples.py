@@ -88,7 +88,9 @@ try:
     os.makedirs(gha_dir)
 
     def localize(cmd, shard=None):
-        cmd = cmd.replace("sudo build/faultline", f"'{faultline}'").replace("build/faultline", f"'{faultline}'")
+        # One pass, so the substituted path (which may itself end in build/faultline) is not
+        # replaced again.
+        cmd = re.sub(r"(?:sudo )?(?<![\w/])build/faultline", lambda _: f"'{faultline}'", cmd)
         cmd = cmd.replace("run scenarios", f"run '{scenarios}'").replace("${{ github.run_id }}", "7")
         if shard is not None:
             cmd = cmd.replace("${{ matrix.shard }}", str(shard))
