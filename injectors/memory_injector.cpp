@@ -19,6 +19,9 @@ namespace {
 const char* knob_file(bool hard) { return hard ? "memory.max" : "memory.high"; }
 
 // Charges `bytes` to `group` from a short-lived child, then lets it exit.
+// Known limit: the child is a fork of the harness and inherits its resident pages, so when the
+// harness is larger than the target (a sanitizer build) the OOM killer picks the child and the
+// squeeze fails; raising the child's oom_score_adj protection needs CAP_SYS_RESOURCE.
 // Returns whether it finished within the time allowed (else it was killed).
 bool charge_from_child(const cgroup::Cgroup& group, std::uint64_t bytes) {
   const auto attach = group.open_attach_fds();
