@@ -226,6 +226,9 @@ DoctorReport diagnose_host(const BackendOptions& options) {
                                (options.mount_root / name).string());
       }
     }
+    for (Knob knob : {Knob::memory_max, Knob::memory_high, Knob::swap_max, Knob::cpu_max, Knob::cpuset,
+                      Knob::pids_max, Knob::freeze, Knob::kill})
+      if (auto why = probe->unsupported(knob)) report.unavailable.push_back({knob, *why});
     if (auto why = probe->unsupported(Knob::memory_high); why && report.mode != Mode::v2) {
       report.problems.push_back(*why);
       report.fixes.push_back(

@@ -37,13 +37,19 @@ struct ControllerStatus {
   std::string detail;  // where it is mounted, or why it cannot be used
 };
 
+struct UnavailableKnob {
+  Knob knob;
+  std::string why;
+};
+
 struct DoctorReport {
   Mode mode = Mode::v2;
   std::string parent;  // where throwaway cgroups go
   bool writable = false;
   std::vector<ControllerStatus> controllers;
-  std::vector<std::string> problems;  // what is wrong
-  std::vector<std::string> fixes;     // how to fix it (root, systemd-run --user --scope -p Delegate=yes ...)
+  std::vector<UnavailableKnob> unavailable;  // every knob a process cgroup here does not offer
+  std::vector<std::string> problems;         // what is wrong
+  std::vector<std::string> fixes;  // how to fix it (root, systemd-run --user --scope -p Delegate=yes ...)
 };
 
 class Backend {

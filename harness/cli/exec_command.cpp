@@ -1,15 +1,25 @@
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <ctime>
+#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "common/units.h"
+#include "reports/json_writer.h"
 #include "runner/command_runner.h"
 
 namespace faultline::cli {
 namespace {
 
 struct ExecArgs {
-  std::string memory, memory_high, swap, cpu, timeout, stop_grace = "10s";
+  std::string memory, memory_high, swap, cpu, timeout;
+  std::string signal = "TERM", kill_after = "10s", diagnose, grace = "3s";
   std::optional<std::uint64_t> pids, nofile;
+  bool preserve_status = false, summary = false;
+  std::string json_path, cgroup_root;
   std::vector<std::string> command;
 };
 
@@ -17,8 +27,44 @@ template <typename T, typename Parse>
 T parse_flag(const std::string& flag, const std::string& text, Parse parse) {
   std::string why;
   auto value = parse(text, &why);
-  if (!value) throw CLI::ValidationError(flag, "`" + text + "`: " + why);
+  if (!value) throw UsageError(flag + " `" + text + "`: " + why);
   return *value;
+}
+
+// Refused before the command runs: a CI job must not lose its test run to a report it cannot
+// write afterwards.
+void check_writable(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path file(path);
+  const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  std::error_code ec;
+  if (fs::is_directory(file, ec)) throw UsageError("--json " + path + ": is a directory");
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw UsageError("--json " + path + ": cannot write into " + dir.string() + ": " + std::strerror(errno));
+}
+
+std::string utc_now_iso() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+report::RunReport one_run_report(const runner::CommandResult& result, cgroup::Mode mode,
+                                 const std::string& started) {
+  report::RunReport report;
+  report.tool_version = FAULTLINE_VERSION;
+  report.host.cgroup = cgroup::to_string(mode);
+  utsname u{};
+  if (::uname(&u) == 0) report.host.kernel = u.release;
+  report.host.cpus = static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN));
+  report.started = started;
+  report.duration_ms = result.report.duration_ms;
+  report.interrupted = result.report.interrupted;
+  report.scenarios.push_back(result.report);
+  return report;
 }
 
 int exec(const ExecArgs& a) {
@@ -32,13 +78,23 @@ int exec(const ExecArgs& a) {
   request.limits.pids = a.pids;
   request.limits.nofile = a.nofile;
   if (!a.timeout.empty()) request.timeout = parse_flag<Duration>("--timeout", a.timeout, parse_duration);
-  request.stop_grace = parse_flag<Duration>("--stop-grace", a.stop_grace, parse_duration);
+  request.timeout_signal = parse_flag<int>("--signal", a.signal, parse_signal);
+  request.kill_after = parse_flag<Duration>("--kill-after", a.kill_after, parse_duration);
+  if (!a.diagnose.empty()) request.diagnose_signal = parse_flag<int>("--diagnose", a.diagnose, parse_signal);
+  request.diagnose_grace = parse_flag<Duration>("--grace", a.grace, parse_duration);
+  request.preserve_status = a.preserve_status;
+  if (!a.json_path.empty()) check_writable(a.json_path);
 
   cgroup::BackendOptions backend_options;
+  if (!a.cgroup_root.empty()) backend_options.root = a.cgroup_root;
   auto backend = cgroup::open_backend(backend_options);
   backend->remove_stale_runs();
+  const std::string started = utc_now_iso();
   const auto result = runner::run_command(request, *backend);
-  if (!result.classification.empty()) std::cerr << result.classification << std::endl;
+  for (const auto& line : result.messages) std::cerr << line << "\n";
+  if (a.summary) std::cerr << runner::summary_line(result) << "\n";
+  std::cerr << std::flush;
+  if (!a.json_path.empty()) report::write_json(one_run_report(result, backend->mode(), started), a.json_path);
   return result.exit_status;
 }
 
@@ -53,18 +109,34 @@ void add_exec_command(CLI::App& app, Action* action) {
   cmd->add_option("--cpu", a->cpu, "CPU limit: 50% of one CPU, 1.5 CPUs, or max");
   cmd->add_option("--pids", a->pids, "Maximum number of processes");
   cmd->add_option("--nofile", a->nofile, "RLIMIT_NOFILE (soft and hard)");
-  cmd->add_option("--timeout", a->timeout, "Stop the command after this long, e.g. 30s");
-  cmd->add_option("--stop-grace", a->stop_grace, "After SIGTERM, wait this long before killing the cgroup");
+  cmd->add_option("--timeout", a->timeout, "Stop the command after this long, e.g. 30s (exit 124)");
+  cmd->add_option("-s,--signal", a->signal, "Signal sent to every process at the timeout (default TERM)");
+  cmd->add_option("-k,--kill-after,--stop-grace", a->kill_after,
+                  "After that signal, wait this long, then SIGKILL the whole cgroup (default 10s)");
+  cmd->add_option(
+      "--diagnose", a->diagnose,
+      "At the timeout, first send this signal to every process (e.g. QUIT: Go dumps its goroutines)");
+  cmd->add_option("--grace", a->grace, "How long the --diagnose signal's output gets (default 3s)");
+  cmd->add_flag("--preserve-status", a->preserve_status,
+                "Exit with the command's status even when it timed out, not 124");
+  cmd->add_option("--json", a->json_path, "Write the run as a JSON report (faultline-report/1) to this file");
+  cmd->add_option("--cgroup-root", a->cgroup_root, "Parent cgroup for the throwaway cgroup (default: auto)");
+  cmd->add_flag(
+      "-v,--summary", a->summary,
+      "Print one line at the end, also on success: runtime, peak memory, CPU, throttling, OOM kills");
   cmd->add_option("command", a->command, "The command and its arguments (after --)")->required();
   cmd->positionals_at_end();
   cmd->callback([a, action] {
     *action = [a] {
+      // Like timeout(1), 125 says that faultline itself failed, never the command.
       try {
         return exec(*a);
-      } catch (const CLI::ValidationError& e) {
+      } catch (const cgroup::HostError& e) {
+        std::cerr << "faultline exec: this host cannot run the command: " << e.what() << "\n";
+      } catch (const std::exception& e) {
         std::cerr << "faultline exec: " << e.what() << "\n";
-        return kExitUsage;
       }
+      return runner::kExecFailed;
     };
   });
 }

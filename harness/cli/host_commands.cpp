@@ -7,6 +7,32 @@
 namespace faultline::cli {
 namespace {
 
+// What a scenario or `exec` cannot use when a knob is missing.
+std::string keys_needing(cgroup::Knob knob) {
+  using cgroup::Knob;
+  switch (knob) {
+    case Knob::memory_max:
+      return "limits.memory, [[inject]] memory limit, exec --memory";
+    case Knob::memory_high:
+      return "limits.memory_high, [[inject]] memory high, exec --memory-high";
+    case Knob::swap_max:
+      return "limits.swap, exec --swap";
+    case Knob::cpu_max:
+      return "limits.cpu, limits.cpu_period, [[inject]] cpu quota/period, exec --cpu";
+    case Knob::cpuset:
+      return "limits.cpuset, [[inject]] cpu cpuset";
+    case Knob::pids_max:
+      return "limits.pids, [[inject]] pids, exec --pids";
+    case Knob::freeze:
+      return "[[inject]] freeze";
+    case Knob::kill:
+      return "killing a run (every scenario)";
+  }
+  return cgroup::to_string(knob);
+}
+
+// Ready as soon as throwaway cgroups can be made: a missing controller or a v2-only key takes
+// away the scenarios that use it (skipped, or an error under --strict), not the host.
 int doctor() {
   const auto r = cgroup::diagnose_host();
   std::cout << "cgroup mode:      " << cgroup::to_string(r.mode) << "\n"
@@ -14,11 +40,21 @@ int doctor() {
             << "controllers:\n";
   for (const auto& c : r.controllers)
     std::cout << "  " << (c.usable ? "ok    " : "MISSING ") << c.name << "  " << c.detail << "\n";
-  for (const auto& p : r.problems) std::cout << "problem: " << p << "\n";
-  for (const auto& f : r.fixes) std::cout << "fix:     " << f << "\n";
-  const bool can_run = r.writable && r.problems.empty();
-  std::cout << (can_run ? "this host can run scenarios\n" : "this host cannot run scenarios yet\n");
-  return r.writable ? kExitOk : kExitHost;
+  if (!r.writable) {
+    for (const auto& p : r.problems) std::cout << "problem: " << p << "\n";
+    for (const auto& f : r.fixes) std::cout << "fix:     " << f << "\n";
+    std::cout << "this host cannot run scenarios: no throwaway cgroup can be made\n";
+    return kExitHost;
+  }
+  if (!r.unavailable.empty()) {
+    std::cout
+        << "unavailable here (scenarios using them are skipped, an error under --strict; exec exits 125):\n";
+    for (const auto& u : r.unavailable) std::cout << "  " << keys_needing(u.knob) << ": " << u.why << "\n";
+    for (const auto& f : r.fixes) std::cout << "to enable: " << f << "\n";
+  }
+  std::cout << "ready: this host can run scenarios and exec"
+            << (r.unavailable.empty() ? "" : ", except with the keys above") << "\n";
+  return kExitOk;
 }
 
 int cleanup() {

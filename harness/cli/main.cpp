@@ -5,6 +5,7 @@
 #include "cgroup/backend.h"
 #include "cli/commands.h"
 #include "common/error.h"
+#include "runner/command_runner.h"
 
 int main(int argc, char** argv) {
   using namespace faultline;
@@ -25,7 +26,11 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
-    return rc == 0 ? 0 : cli::kExitUsage;
+    if (rc == 0) return 0;
+    // `exec` stands in for timeout(1), whose own failures exit 125: a usage error must not pass for the
+    // command exiting 2.
+    if (app.get_subcommand("exec")->parsed()) return runner::kExecFailed;
+    return cli::kExitUsage;
   }
   try {
     return action();

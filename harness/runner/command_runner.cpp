@@ -2,110 +2,302 @@
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <csignal>
+#include <cstdio>
+#include <fstream>
 
 #include "cgroup/layout.h"
 #include "common/interrupt.h"
+#include "runner/hang_diagnosis.h"
 #include "runner/limits.h"
 #include "supervisor/supervised_process.h"
 
 namespace faultline::runner {
+namespace {
 
 namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+const std::string kProcessName = "command";
 
-CommandResult run_command(const CommandRequest& request, cgroup::Backend& backend) {
-  auto run_group = backend.create_run(cgroup::next_run_name());
-  auto group = run_group->create_child("command");
-  if (auto why = unsupported_limit(*group, request.limits)) throw cgroup::HostError(*why);
-  apply_limits(*group, request.limits);
+double ms_between(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
 
-  asio::io_context io;
-  supervisor::SpawnRequest spawn;
-  spawn.argv = request.argv;
-  spawn.env = supervisor::current_environment();
-  spawn.nofile = request.limits.nofile;
-  spawn.capture_output = false;
-  const auto attach = group->open_attach_fds();
-  spawn.attach_fds = &attach;
+std::string comm_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
+  std::string comm;
+  std::getline(in, comm);
+  return comm.empty() ? "?" : comm;
+}
 
-  supervisor::SupervisedProcess process(io, request.argv.front(), 0);
-  bool timed_out = false, killed = false;
-  int interrupted_by = 0;
-  asio::steady_timer deadline(io), grace(io);
-  asio::posix::stream_descriptor interrupt_watch(io);
+std::string describe_exit(const supervisor::ExitStatus& s) {
+  return s.signaled ? "killed by " + signal_name(s.signal) : "exited with code " + std::to_string(s.code);
+}
 
-  // Ask the command to stop, then kill the whole cgroup if it is still there after the grace.
-  auto stop = [&](int signo) {
-    process.send_signal(signo);
-    grace.expires_after(request.stop_grace);
-    grace.async_wait([&](boost::system::error_code ec) {
-      if (ec || !process.running()) return;
-      killed = true;
-      group->kill_all();
-    });
-  };
+std::string seconds(double usec) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2fs", usec / 1e6);
+  return buf;
+}
 
-  if (!process.start(spawn, [&](supervisor::SupervisedProcess&) {
-        deadline.cancel();
-        grace.cancel();
-        interrupt_watch.close();
-      })) {
-    const auto& failure = *process.start_failure();
-    return {failure.errno_value == ENOENT ? 127 : 126, "failed-to-start",
-            "faultline: failed to start: " + failure.message};
+std::string join(const std::vector<std::string>& parts, const std::string& separator) {
+  std::string text;
+  for (const auto& p : parts) text += (text.empty() ? "" : separator) + p;
+  return text;
+}
+
+// Sends `signo` to every process in the group, as timeout(1) signals its process group: a
+// wrapper (`go test`, a shell) and the program it runs both get it. Returns how many got it.
+int signal_every_process(const cgroup::Cgroup& group, int signo) {
+  int signalled = 0;
+  for (pid_t pid : group.pids())
+    if (::kill(pid, signo) == 0) ++signalled;
+  return signalled;
+}
+
+// One command, from its start to the removal of its cgroup.
+class CommandRun {
+ public:
+  CommandRun(const CommandRequest& request, cgroup::Backend& backend)
+      : request_(request),
+        backend_(backend),
+        process_(io_, request.argv.front(), 0),
+        deadline_(io_),
+        grace_(io_),
+        interrupt_watch_(io_) {}
+
+  CommandResult run();
+
+ private:
+  void event(const std::string& name, const std::string& detail = {}) {
+    report_.timeline.push_back({ms_between(t0_, Clock::now()), name, kProcessName, {}, detail});
   }
-  if (request.timeout) {
-    deadline.expires_after(*request.timeout);
-    deadline.async_wait([&](boost::system::error_code ec) {
-      if (ec) return;
-      timed_out = true;
-      stop(SIGTERM);
-    });
+  void on_timeout();
+  void send_stop_signal(int signo);
+  void on_exit();
+  CommandResult failed_to_start();
+  CommandResult classify(const cgroup::Stats& stats, std::size_t leftovers);
+
+  const CommandRequest& request_;
+  cgroup::Backend& backend_;
+  asio::io_context io_;
+  supervisor::SupervisedProcess process_;
+  asio::steady_timer deadline_, grace_;
+  asio::posix::stream_descriptor interrupt_watch_;
+  std::unique_ptr<cgroup::Cgroup> run_group_, group_;
+  Clock::time_point t0_;
+  report::ScenarioResult report_;
+  std::optional<std::string> finding_;
+  std::vector<std::string> timeout_steps_;  // what was done to the command after its timeout
+  bool timed_out_ = false, killed_ = false;
+  int interrupted_by_ = 0;
+};
+
+void CommandRun::on_timeout() {
+  timed_out_ = true;
+  event("timeout", "exec timeout " + format_duration(*request_.timeout) + " reached");
+  // Before any signal: what the command was doing when the time ran out.
+  auto snapshot = snapshot_hang({{kProcessName, group_.get()}});
+  for (auto& f : snapshot.facts) f.process.clear();  // one command: the finding needs no subject
+  snapshot.store_into(report_.diagnostics);
+  finding_ = report_.diagnostics["finding"];
+  if (!request_.diagnose_signal) {
+    send_stop_signal(request_.timeout_signal);
+    return;
   }
-  interrupt::install();
-  interrupt_watch.assign(::dup(interrupt::fd()));
-  interrupt_watch.async_wait(asio::posix::stream_descriptor::wait_read, [&](boost::system::error_code ec) {
-    if (ec) return;
-    interrupted_by = interrupt::signal_number();
-    stop(interrupted_by);
+  const int signalled = signal_every_process(*group_, *request_.diagnose_signal);
+  const std::string what = signal_name(*request_.diagnose_signal) + " to " + std::to_string(signalled) +
+                           " process(es), " + format_duration(request_.diagnose_grace) + " for their output";
+  event("timeout.diagnose", what);
+  timeout_steps_.push_back(what);
+  grace_.expires_after(request_.diagnose_grace);
+  grace_.async_wait([this](boost::system::error_code ec) {
+    if (!ec && process_.running()) send_stop_signal(request_.timeout_signal);
   });
-  io.run();
+}
 
-  // Processes the command left behind (daemons, setsid children) do not outlive it.
-  std::size_t leftovers = group->pids().size();
-  const auto stats = group->stats();
-  run_group->destroy();
+// The stop signal, then SIGKILL to the whole cgroup if the command outlives `kill_after`.
+void CommandRun::send_stop_signal(int signo) {
+  const int signalled = timed_out_ ? signal_every_process(*group_, signo) : (process_.send_signal(signo), 1);
+  const std::string what = signal_name(signo) + " to " + std::to_string(signalled) + " process(es)";
+  event("stop.signal", what);
+  if (timed_out_) timeout_steps_.push_back(what);
+  grace_.expires_after(request_.kill_after);
+  grace_.async_wait([this](boost::system::error_code ec) {
+    if (ec || !process_.running()) return;
+    killed_ = true;
+    const std::string what =
+        "SIGKILL to the cgroup after --kill-after " + format_duration(request_.kill_after);
+    event("stop.kill", what);
+    if (timed_out_) timeout_steps_.push_back(what);
+    group_->kill_all();
+  });
+}
 
-  const auto& st = *process.exit_status();
+void CommandRun::on_exit() {
+  deadline_.cancel();
+  grace_.cancel();
+  interrupt_watch_.close();
+  event("process.exit", describe_exit(*process_.exit_status()));
+}
+
+CommandResult CommandRun::failed_to_start() {
+  const auto& failure = *process_.start_failure();
   CommandResult result;
-  const std::string peak = stats.memory_peak ? format_size(*stats.memory_peak) : "unknown";
-  if (st.signaled && st.signal == SIGKILL && stats.oom_kills > 0 && !killed) {
-    result = {137, "oom-killed",
-              "faultline: oom-killed (memory limit " +
-                  (request.limits.memory ? format_size(*request.limits.memory) : std::string("none")) +
-                  ", peak " + peak + ")"};
-  } else if (timed_out) {
+  result.exit_status = failure.errno_value == ENOENT ? kExecNotFound : kExecCannotRun;
+  result.outcome = "failed-to-start";
+  result.messages.push_back("faultline: failed to start: " + failure.message);
+  report::ProcessResult p;
+  p.name = kProcessName;
+  p.command = request_.argv;
+  p.outcome = result.outcome;
+  p.start_error = failure.message;
+  report_.processes.push_back(p);
+  report_.verdict = report::Verdict::error;
+  report_.reason = "failed to start: " + failure.message;
+  return result;
+}
+
+CommandResult CommandRun::classify(const cgroup::Stats& stats, std::size_t leftovers) {
+  const auto& st = *process_.exit_status();
+  const int own_status = st.signaled ? 128 + st.signal : st.code;
+  CommandResult result;
+  if (st.signaled && st.signal == SIGKILL && stats.oom_kills > 0 && !killed_) {
+    result.exit_status = 137;
+    result.outcome = "oom-killed";
+    result.messages.push_back(
+        "faultline: oom-killed (memory limit " +
+        (request_.limits.memory ? format_size(*request_.limits.memory) : std::string("none")) + ", peak " +
+        (stats.memory_peak ? format_size(*stats.memory_peak) : std::string("unknown")) + ")");
+  } else if (timed_out_) {
     result.outcome = "timed-out";
-    result.exit_status = killed ? 137 : (st.signaled ? 128 + st.signal : st.code);
-    result.classification =
-        "faultline: timed-out after " + format_duration(*request.timeout) +
-        (killed ? " (killed after the stop grace of " + format_duration(request.stop_grace) + ")"
-                : " (stopped with SIGTERM)");
+    // timeout(1): a command that had to be SIGKILLed is told apart from one that stopped.
+    result.exit_status =
+        request_.preserve_status ? own_status : (st.signaled && st.signal == SIGKILL ? 137 : kExecTimedOut);
+    result.messages.push_back("faultline: timed-out after " + format_duration(*request_.timeout) + ": " +
+                              finding_.value_or("no diagnosis"));
+    result.messages.push_back("faultline: " + join(timeout_steps_, ", then ") + "; the command " +
+                              (st.signaled ? "was " : "") + describe_exit(st));
   } else if (st.signaled) {
-    result = {128 + st.signal, "signaled", "faultline: signaled (" + signal_name(st.signal) + ")"};
+    result.exit_status = own_status;
+    result.outcome = "signaled";
+    result.messages.push_back("faultline: signaled (" + signal_name(st.signal) + ")");
   } else {
-    result = {st.code, "exited", {}};
+    result.exit_status = own_status;
+    result.outcome = "exited";
   }
-  if (interrupted_by) {
+  if (interrupted_by_) {
     result.exit_status = 130;
-    result.classification = "faultline: interrupted by " + signal_name(interrupted_by);
+    result.messages.push_back("faultline: interrupted by " + signal_name(interrupted_by_));
   }
-  if (leftovers > 0) {
-    const std::string note =
-        "faultline: killed " + std::to_string(leftovers) + " process(es) the command left behind";
-    result.classification = result.classification.empty() ? note : result.classification + "\n" + note;
+  if (leftovers > 0)
+    result.messages.push_back("faultline: killed " + std::to_string(leftovers) +
+                              " process(es) the command left behind");
+
+  report::ProcessResult p;
+  p.name = kProcessName;
+  p.pid = process_.pid();
+  p.command = request_.argv;
+  p.outcome = result.outcome;
+  if (st.signaled)
+    p.signal = st.signal;
+  else
+    p.exit_code = st.code;
+  p.oom_kills = stats.oom_kills;
+  p.peak_memory_bytes = stats.memory_peak.value_or(stats.memory_current.value_or(0));
+  p.cpu_usage_usec = stats.cpu_usage_usec.value_or(0);
+  p.throttled_usec = stats.cpu_throttled_usec.value_or(0);
+  p.cpu_periods = stats.cpu_periods.value_or(0);
+  p.throttled_periods = stats.cpu_throttled_periods.value_or(0);
+  p.pids_max_events = stats.pids_max_events;
+  p.runtime_ms = ms_between(process_.started_at(), process_.exited_at());
+  report_.processes.push_back(p);
+  report_.interrupted = interrupted_by_ != 0;
+  if (result.exit_status == 0) {
+    report_.verdict = report::Verdict::pass;
+  } else {
+    report_.verdict = interrupted_by_ ? report::Verdict::error : report::Verdict::fail;
+    const std::string message =
+        result.messages.empty() ? describe_exit(st) : result.messages.front().substr(11);
+    report_.reason = message;
+    report_.failures.push_back({"exec.exit_status", kProcessName, "exit status 0",
+                                std::to_string(result.exit_status) + " (" + result.outcome + ")", message,
+                                0});
   }
   return result;
+}
+
+CommandResult CommandRun::run() {
+  t0_ = Clock::now();
+  report_.name = join(request_.argv, " ");
+  run_group_ = backend_.create_run(cgroup::next_run_name());
+  group_ = run_group_->create_child(kProcessName);
+  if (auto why = unsupported_limit(*group_, request_.limits)) throw cgroup::HostError(*why);
+  apply_limits(*group_, request_.limits);
+
+  supervisor::SpawnRequest spawn;
+  spawn.argv = request_.argv;
+  spawn.env = supervisor::current_environment();
+  spawn.nofile = request_.limits.nofile;
+  spawn.capture_output = false;
+  const auto attach = group_->open_attach_fds();
+  spawn.attach_fds = &attach;
+
+  CommandResult result;
+  if (!process_.start(spawn, [this](supervisor::SupervisedProcess&) { on_exit(); })) {
+    result = failed_to_start();
+    run_group_->destroy();
+  } else {
+    event("process.start", "pid " + std::to_string(process_.pid()));
+    if (request_.timeout) {
+      deadline_.expires_after(*request_.timeout);
+      deadline_.async_wait([this](boost::system::error_code ec) {
+        if (!ec) on_timeout();
+      });
+    }
+    interrupt::install();
+    interrupt_watch_.assign(::dup(interrupt::fd()));
+    interrupt_watch_.async_wait(asio::posix::stream_descriptor::wait_read,
+                                [this](boost::system::error_code ec) {
+                                  if (ec) return;
+                                  interrupted_by_ = interrupt::signal_number();
+                                  event("interrupted", signal_name(interrupted_by_));
+                                  deadline_.cancel();
+                                  send_stop_signal(interrupted_by_);
+                                });
+    io_.run();
+
+    // Processes the command left behind (daemons, setsid children) do not outlive it.
+    std::vector<std::string> orphans;
+    for (pid_t pid : group_->pids()) orphans.push_back(std::to_string(pid) + " (" + comm_of(pid) + ")");
+    if (!orphans.empty()) {
+      event("process.orphans", std::to_string(orphans.size()) + " left, killed");
+      group_->kill_all();
+    }
+    result = classify(group_->stats(), orphans.size());
+    report_.processes.back().orphans = orphans;
+    run_group_->destroy();
+  }
+  report_.duration_ms = ms_between(t0_, Clock::now());
+  result.report = report_;
+  return result;
+}
+
+}  // namespace
+
+CommandResult run_command(const CommandRequest& request, cgroup::Backend& backend) {
+  CommandRun run(request, backend);
+  return run.run();
+}
+
+std::string summary_line(const CommandResult& result) {
+  if (result.report.processes.empty()) return "faultline: " + result.outcome;
+  const auto& p = result.report.processes.front();
+  if (p.outcome == "failed-to-start")
+    return "faultline: exit " + std::to_string(result.exit_status) + " (failed-to-start)";
+  return "faultline: exit " + std::to_string(result.exit_status) + " (" + p.outcome + ") after " +
+         seconds(p.runtime_ms * 1000) + ", peak memory " + format_size(p.peak_memory_bytes) + ", CPU " +
+         seconds(static_cast<double>(p.cpu_usage_usec)) + ", throttled " +
+         seconds(static_cast<double>(p.throttled_usec)) + ", OOM kills " + std::to_string(p.oom_kills);
 }
 
 }  // namespace faultline::runner

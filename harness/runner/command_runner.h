@@ -1,12 +1,14 @@
-// `faultline exec`: one command in a throwaway cgroup, like a cgroup-aware `timeout`. The
-// command shares the harness's stdio; the result mirrors its exit status.
+// `faultline exec`: one command in a throwaway cgroup, like a cgroup-aware coreutils `timeout`.
+// The command shares the harness's stdio; the result's exit status follows timeout(1).
 #pragma once
 
+#include <csignal>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cgroup/backend.h"
+#include "reports/model.h"
 #include "scenario/model.h"
 
 namespace faultline::runner {
@@ -15,16 +17,33 @@ struct CommandRequest {
   std::vector<std::string> argv;
   scenario::Limits limits;
   std::optional<Duration> timeout;
-  Duration stop_grace = std::chrono::seconds(10);
+  // At the timeout: the diagnose signal to every process (stack dumps), output time for it, then
+  // `timeout_signal` to every process, then SIGKILL to the cgroup `kill_after` later.
+  std::optional<int> diagnose_signal;
+  Duration diagnose_grace = std::chrono::seconds(3);
+  int timeout_signal = SIGTERM;
+  Duration kill_after = std::chrono::seconds(10);
+  bool preserve_status = false;  // exit with the command's status even when it timed out
 };
 
+// The exit status of `exec`, the rules of timeout(1) plus the OOM case.
+inline constexpr int kExecTimedOut = 124;
+inline constexpr int kExecFailed = 125;  // faultline itself failed (bad option, no cgroup, ...)
+inline constexpr int kExecCannotRun = 126;
+inline constexpr int kExecNotFound = 127;
+
 struct CommandResult {
-  int exit_status = 0;         // the command's code, 128+signal, 137 for OOM or a kill after the timeout
-  std::string outcome;         // exited | signaled | oom-killed | timed-out | failed-to-start
-  std::string classification;  // one line for stderr when it ended abnormally (empty otherwise)
+  int exit_status = 0;
+  std::string outcome;                // exited | signaled | oom-killed | timed-out | failed-to-start
+  std::vector<std::string> messages;  // lines for stderr ("faultline: ..."); none for a normal exit
+  report::ScenarioResult report;      // the run as a one-process scenario, for --json
 };
 
 // Throws HostError/Error when the cgroup cannot be set up (including an unsupported limit).
 CommandResult run_command(const CommandRequest& request, cgroup::Backend& backend);
+
+// How close the command came to its limits, one line: "faultline: exit 0 (exited) after 1.07s,
+// peak memory 512KiB, CPU 0.21s, throttled 0.14s, OOM kills 0".
+std::string summary_line(const CommandResult& result);
 
 }  // namespace faultline::runner

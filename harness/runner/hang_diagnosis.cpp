@@ -89,71 +89,82 @@ PidSnapshot snapshot(pid_t pid) {
   return s;
 }
 
+// "`api` " in a scenario; nothing for an unnamed process (`exec` runs a single command).
+std::string subject(const HangFacts& f) { return f.process.empty() ? "" : "`" + f.process + "` "; }
+
 class HangDiagnosis final : public RunObserver {
  public:
   void on_timeout(RunContext& ctx) override {
-    std::vector<HangFacts> facts;
-    std::string pids_text, cpu_text, memory_text;
-    const std::string mount = cgroup2_mount();
-    for (const auto& spec : ctx.scenario().processes) {
-      cgroup::Cgroup* group = ctx.process_group(spec.name);
-      if (!group) continue;
-      HangFacts f;
-      f.process = spec.name;
-      std::vector<pid_t> pids;
-      try {
-        pids = group->pids();
-        const auto st = group->stats();
-        f.cpu_periods = st.cpu_periods.value_or(0);
-        f.throttled_periods = st.cpu_throttled_periods.value_or(0);
-        f.memory_current = st.memory_current.value_or(0);
-        f.oom_events = st.oom_events;
-        f.quota_cpus = group->cpu_max().cpus;
-        f.memory_max = group->memory_max();
-      } catch (const Error& e) {
-        memory_text += spec.name + ": cannot read its cgroup: " + e.what() + "\n";
-      }
-      std::string pressure;
-      for (pid_t pid : pids) {
-        const auto s = snapshot(pid);
-        if (s.comm.empty()) continue;  // exited since the listing
-        f.states.push_back(s.state);
-        f.wchans.push_back(s.wchan);
-        pids_text += spec.name + " pid " + std::to_string(pid) + " (" + s.comm + "): state " + s.state +
-                     ", wchan " + s.wchan + (s.threads.empty() ? "" : ", threads " + s.threads) + "\n";
-        std::istringstream frames(s.stack);
-        for (std::string frame; std::getline(frames, frame);) pids_text += "    " + frame + "\n";
-        if (pressure.empty()) {
-          const std::string dir = cgroup2_dir(pid, mount);
-          if (!dir.empty()) pressure = read_small_file(dir + "/memory.pressure");
-        }
-      }
-      if (f.cpu_periods > 0 || !std::isinf(f.quota_cpus))
-        cpu_text += spec.name + ": throttled in " + std::to_string(f.throttled_periods) + " of " +
-                    std::to_string(f.cpu_periods) + " CPU periods (" +
-                    percent(f.cpu_periods ? static_cast<double>(f.throttled_periods) / f.cpu_periods : 0) +
-                    "), quota " + format_quota(f.quota_cpus) + "\n";
-      else
-        cpu_text += spec.name + ": no CPU quota\n";
-      memory_text += spec.name + ": " + mib(f.memory_current) + " in use, limit " +
-                     (f.memory_max == kUnlimited ? std::string("none") : mib(f.memory_max)) + ", " +
-                     std::to_string(f.oom_events) + " OOM event(s)";
-      if (!pressure.empty()) {
-        std::istringstream lines(pressure);
-        for (std::string line; std::getline(lines, line);) memory_text += "; pressure " + line;
-      }
-      memory_text += "\n";
-      facts.push_back(std::move(f));
-    }
-    auto& d = ctx.result().diagnostics;
-    d["pids"] = pids_text.empty() ? "no process was left in the scenario's cgroups\n" : pids_text;
-    d["cpu"] = cpu_text;
-    d["memory"] = memory_text;
-    d["finding"] = hang_finding(facts);
+    std::vector<WatchedGroup> groups;
+    for (const auto& spec : ctx.scenario().processes)
+      if (cgroup::Cgroup* group = ctx.process_group(spec.name)) groups.push_back({spec.name, group});
+    snapshot_hang(groups).store_into(ctx.result().diagnostics);
   }
 };
 
 }  // namespace
+
+HangSnapshot snapshot_hang(const std::vector<WatchedGroup>& groups) {
+  HangSnapshot snap;
+  const std::string mount = cgroup2_mount();
+  for (const auto& [name, group] : groups) {
+    HangFacts f;
+    f.process = name;
+    std::vector<pid_t> pids;
+    try {
+      pids = group->pids();
+      const auto st = group->stats();
+      f.cpu_periods = st.cpu_periods.value_or(0);
+      f.throttled_periods = st.cpu_throttled_periods.value_or(0);
+      f.memory_current = st.memory_current.value_or(0);
+      f.oom_events = st.oom_events;
+      f.quota_cpus = group->cpu_max().cpus;
+      f.memory_max = group->memory_max();
+    } catch (const Error& e) {
+      snap.memory += name + ": cannot read its cgroup: " + e.what() + "\n";
+    }
+    std::string pressure;
+    for (pid_t pid : pids) {
+      const auto s = snapshot(pid);
+      if (s.comm.empty()) continue;  // exited since the listing
+      f.states.push_back(s.state);
+      f.wchans.push_back(s.wchan);
+      snap.pids += name + " pid " + std::to_string(pid) + " (" + s.comm + "): state " + s.state + ", wchan " +
+                   s.wchan + (s.threads.empty() ? "" : ", threads " + s.threads) + "\n";
+      std::istringstream frames(s.stack);
+      for (std::string frame; std::getline(frames, frame);) snap.pids += "    " + frame + "\n";
+      if (pressure.empty()) {
+        const std::string dir = cgroup2_dir(pid, mount);
+        if (!dir.empty()) pressure = read_small_file(dir + "/memory.pressure");
+      }
+    }
+    if (f.cpu_periods > 0 || !std::isinf(f.quota_cpus))
+      snap.cpu += name + ": throttled in " + std::to_string(f.throttled_periods) + " of " +
+                  std::to_string(f.cpu_periods) + " CPU periods (" +
+                  percent(f.cpu_periods ? static_cast<double>(f.throttled_periods) / f.cpu_periods : 0) +
+                  "), quota " + format_quota(f.quota_cpus) + "\n";
+    else
+      snap.cpu += name + ": no CPU quota\n";
+    snap.memory += name + ": " + mib(f.memory_current) + " in use, limit " +
+                   (f.memory_max == kUnlimited ? std::string("none") : mib(f.memory_max)) + ", " +
+                   std::to_string(f.oom_events) + " OOM event(s)";
+    if (!pressure.empty()) {
+      std::istringstream lines(pressure);
+      for (std::string line; std::getline(lines, line);) snap.memory += "; pressure " + line;
+    }
+    snap.memory += "\n";
+    snap.facts.push_back(std::move(f));
+  }
+  if (snap.pids.empty()) snap.pids = "no process was left in the cgroups\n";
+  return snap;
+}
+
+void HangSnapshot::store_into(std::map<std::string, std::string>& diagnostics) const {
+  diagnostics["pids"] = pids;
+  diagnostics["cpu"] = cpu;
+  diagnostics["memory"] = memory;
+  diagnostics["finding"] = hang_finding(facts);
+}
 
 std::string hang_finding(const std::vector<HangFacts>& facts) {
   // CPU starvation first: a throttled process looks asleep too, so the states would mislead.
@@ -165,15 +176,14 @@ std::string hang_finding(const std::vector<HangFacts>& facts) {
     if (ratio > worst_ratio) worst_ratio = ratio, worst = &f;
   }
   if (worst && worst_ratio >= 0.5)
-    return "`" + worst->process + "` throttled in " + percent(worst_ratio) + " of CPU periods at quota " +
+    return subject(*worst) + "throttled in " + percent(worst_ratio) + " of CPU periods at quota " +
            format_quota(worst->quota_cpus) + ": likely CPU starvation, not a deadlock";
   for (const auto& f : facts) {
     const bool near_limit = f.memory_max != kUnlimited && f.memory_max > 0 &&
                             static_cast<double>(f.memory_current) >= 0.9 * static_cast<double>(f.memory_max);
     if (f.oom_events > 0 || near_limit)
-      return "`" + f.process + "` uses " + mib(f.memory_current) + " of its " + mib(f.memory_max) +
-             " limit with " + std::to_string(f.oom_events) +
-             " OOM event(s): likely stalled on memory reclaim, not a deadlock";
+      return subject(f) + "uses " + mib(f.memory_current) + " of its " + mib(f.memory_max) + " limit with " +
+             std::to_string(f.oom_events) + " OOM event(s): likely stalled on memory reclaim, not a deadlock";
   }
   std::map<char, int> states;
   std::map<std::string, int> wchans;
@@ -221,8 +231,8 @@ void add_captured_dump(report::ScenarioResult& result) {
   if (!dump.empty()) result.diagnostics["dump"] = dump;
 }
 
-std::unique_ptr<RunObserver> make_hang_diagnosis(const scenario::Scenario& scenario) {
-  if (!scenario.on_timeout.diagnose_signal) return nullptr;
+std::unique_ptr<RunObserver> make_hang_diagnosis(const scenario::Scenario&) {
+  // Every timeout is diagnosed: `[on_timeout]` only adds the diagnose signal and its grace.
   return std::make_unique<HangDiagnosis>();
 }
 

@@ -1,5 +1,5 @@
-// What a hung scenario was doing when its timeout hit: taken from /proc and the cgroups before
-// anything is signalled or killed, into the result's `diagnostics`:
+// What a hung scenario (or `exec` command) was doing when its timeout hit: taken from /proc and
+// the cgroups on every timeout, before anything is signalled or killed, into `diagnostics`:
 //   "pids"    per pid: command, state, wchan and kernel stack
 //   "cpu"     per process: throttled periods / periods over the run, the CPU quota
 //   "memory"  per process: usage against the limit, OOM events, memory pressure (where the
@@ -8,6 +8,7 @@
 //   "dump"    the output captured after the diagnose signal (add_captured_dump)
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,7 +19,7 @@ namespace faultline::runner {
 
 // What the finding is drawn from, per process cgroup.
 struct HangFacts {
-  std::string process;
+  std::string process;  // named in the finding; empty: the finding has no subject
   std::uint64_t cpu_periods = 0;
   std::uint64_t throttled_periods = 0;
   double quota_cpus = 0;  // +infinity when there is no quota
@@ -29,6 +30,22 @@ struct HangFacts {
   std::vector<std::string> wchans;  // one per pid
 };
 
+struct WatchedGroup {
+  std::string process;
+  cgroup::Cgroup* group = nullptr;
+};
+
+struct HangSnapshot {
+  std::string pids, cpu, memory;  // the texts of diagnostics "pids", "cpu", "memory"
+  std::vector<HangFacts> facts;   // one per group, for hang_finding
+  // Sets diagnostics "pids", "cpu", "memory" and "finding".
+  void store_into(std::map<std::string, std::string>& diagnostics) const;
+};
+
+// Reads /proc and the cgroups of every group. Never throws: an unreadable cgroup is said in
+// the memory text.
+HangSnapshot snapshot_hang(const std::vector<WatchedGroup>& groups);
+
 // The one-line finding, e.g. "throttled in 92% of CPU periods at quota 5%: likely CPU
 // starvation, not a deadlock". Pure, for tests.
 std::string hang_finding(const std::vector<HangFacts>& facts);
@@ -37,8 +54,7 @@ std::string hang_finding(const std::vector<HangFacts>& facts);
 // result's processes are known, when the timeout was diagnosed (a "timeout.diagnose" event).
 void add_captured_dump(report::ScenarioResult& result);
 
-// The observer that snapshots a hang on timeout; null when the scenario has no [on_timeout]
-// diagnose signal.
+// The observer that snapshots a hang on every scenario timeout, with or without [on_timeout].
 std::unique_ptr<RunObserver> make_hang_diagnosis(const scenario::Scenario& scenario);
 
 }  // namespace faultline::runner

@@ -304,6 +304,31 @@ int cmd_drain_on_term(std::span<char*> tokens) {
   return 0;
 }
 
+// A runtime that dumps its state on a signal, as Go does on SIGQUIT: each SIGNAL writes
+// "dump: SIGNAL" to stderr; with --exit the process then exits with CODE (Go exits 2).
+int cmd_dump_on(std::span<char*> tokens) {
+  Args args = parse_args(tokens, {{"--exit"}, {"--ignore-term"}}, 1);
+  std::string why;
+  auto signo = faultline::parse_signal(args.positional[0], &why);
+  if (!signo) throw bad_value("signal", args.positional[0], why);
+  std::optional<std::uint64_t> exit_code;
+  if (auto text = args.option("--exit")) exit_code = count_arg(*text, "exit code");
+  if (exit_code && *exit_code > 255) throw UsageError("bad exit code: expected 0..255");
+  if (args.has("--ignore-term")) ::signal(SIGTERM, SIG_IGN);
+  // Blocked before "ready" so a signal sent right after the line is seen is never lost.
+  sigset_t wanted;
+  sigemptyset(&wanted);
+  sigaddset(&wanted, *signo);
+  ::sigprocmask(SIG_BLOCK, &wanted, nullptr);
+  say("ready");
+  for (;;) {
+    int got = 0;
+    if (::sigwait(&wanted, &got) != 0) continue;
+    complain("dump: " + faultline::signal_name(got));
+    if (exit_code) return static_cast<int>(*exit_code);
+  }
+}
+
 int cmd_daemonize(std::span<char*> tokens) {
   Args args = parse_args(tokens, {{"--hold"}, {}}, 0);
   auto hold_for = duration_arg(args.option("--hold").value_or("1h"), "hold");
@@ -440,6 +465,8 @@ constexpr Subcommand kSubcommands[] = {
     {"ignore-term", "[--hold DUR]", "ignore SIGTERM, print \"ready\", sleep DUR (forever)", cmd_ignore_term},
     {"drain-on-term", "[--drain DUR]",
      "print \"ready\"; on SIGTERM \"draining\", wait DUR (200ms), \"drained\"", cmd_drain_on_term},
+    {"dump-on", "SIGNAL [--exit CODE] [--ignore-term]",
+     "print \"ready\"; on each SIGNAL write \"dump: SIGNAL\" to stderr (then exit CODE)", cmd_dump_on},
     {"daemonize", "[--hold DUR]", "leave a detached grandchild sleeping DUR (1h), print \"daemonized PID\"",
      cmd_daemonize},
     {"flood", "SIZE [--stream stdout|stderr]", "write SIZE bytes of text as fast as possible", cmd_flood},

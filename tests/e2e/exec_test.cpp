@@ -1,0 +1,247 @@
+// `faultline exec` as a drop-in for coreutils `timeout` in CI: its exit statuses, the order of
+// the signals at a timeout, the diagnosis it prints, --summary, --json; and `doctor`.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "tests/support/command.h"
+#include "tests/support/test_env.h"
+
+using namespace faultline::test;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/faultline-exec-e2e-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::string operator/(const std::string& name) const { return (path / name).string(); }
+};
+
+std::string exec_cmd(const std::string& options) { return quote(faultline_path()) + " exec " + options; }
+std::string payload() { return quote(payload_path()); }
+
+CommandOutput exec(const std::string& options, const std::string& payload_args) {
+  auto r = run_shell(exec_cmd(options) + " -- " + payload() + " " + payload_args);
+  UNSCOPED_INFO("exec " << options << " -- payload " << payload_args << "\nexit " << r.status
+                        << "\nstdout: " << r.out << "\nstderr: " << r.err);
+  return r;
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// Validates a JSON file against the report schema with python3-jsonschema; "" when valid.
+std::string schema_errors(const std::string& report) {
+  const std::string script =
+      "import json, sys, jsonschema\n"
+      "schema = json.load(open(sys.argv[1]))\n"
+      "errors = list(jsonschema.Draft202012Validator(schema).iter_errors(json.load(open(sys.argv[2]))))\n"
+      "for e in errors: print('/'.join(map(str, e.absolute_path)) + ': ' + e.message)\n"
+      "sys.exit(1 if errors else 0)\n";
+  const auto r = run_shell("python3 -c " + quote(script) + " " +
+                           quote(source_dir() + "/docs/report.schema.json") + " " + quote(report));
+  return r.status == 0 ? "" : r.out + r.err;
+}
+
+double event_time(const json& scenario, const std::string& name) {
+  for (const auto& e : scenario["timeline"])
+    if (e["event"] == name) return e["t_ms"].get<double>();
+  FAIL("no timeline event " << name << " in " << scenario["timeline"].dump(2));
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("exec exit status: the command's own code, 128+N for a signal, 137 for an OOM kill", "[exec]") {
+  CHECK(exec("", "exit 0").status == 0);
+  CHECK(exec("", "exit 3").status == 3);
+  CHECK(exec("", "exit 124").status == 124);  // a command's own 124 passes through untouched
+  CHECK(exec("", "kill-self SIGUSR1").status == 128 + SIGUSR1);
+  const auto oom = exec("--memory 64MiB --swap 0B", "alloc 200MiB");
+  CHECK(oom.status == 137);
+  CHECK(contains(oom.err, "faultline: oom-killed (memory limit 64MiB"));
+}
+
+TEST_CASE("exec exit status: 126 when the command cannot be executed, 127 when it is not found", "[exec]") {
+  TempDir dir;
+  const std::string script = dir / "not-executable.sh";
+  std::ofstream(script) << "#!/bin/sh\necho ran\n";
+  fs::permissions(script, fs::perms::owner_read | fs::perms::owner_write);
+  auto denied = run_shell(exec_cmd("-- " + quote(script)));
+  CHECK(denied.status == 126);
+  CHECK(contains(denied.err, "faultline: failed to start: "));
+  CHECK(denied.out.empty());
+  CHECK(run_shell(exec_cmd("-- faultline-no-such-command")).status == 127);
+}
+
+TEST_CASE("exec exit status: 125 when faultline itself fails, and the command never runs", "[exec]") {
+  TempDir dir;
+  SECTION("an unknown option") {
+    auto r = exec("--no-such-option", "print ran");
+    CHECK(r.status == 125);
+    CHECK(r.out.empty());
+  }
+  SECTION("a malformed value") {
+    auto r = exec("--timeout soon", "print ran");
+    CHECK(r.status == 125);
+    CHECK(contains(r.err, "--timeout `soon`"));
+    CHECK(r.out.empty());
+  }
+  SECTION("an unknown signal") {
+    auto r = exec("--timeout 1s -s SIGNOPE", "print ran");
+    CHECK(r.status == 125);
+    CHECK(r.out.empty());
+  }
+  SECTION("a --json file that cannot be written") {
+    auto r = exec("--json " + quote(dir / "missing-dir/r.json"), "print ran");
+    CHECK(r.status == 125);
+    CHECK(contains(r.err, "--json "));
+    CHECK(r.out.empty());
+  }
+}
+
+TEST_CASE("exec at the timeout: 124, or the command's status with --preserve-status", "[exec]") {
+  auto plain = exec("--timeout 300ms", "sleep 1h");
+  CHECK(plain.status == 124);
+  CHECK(contains(plain.err, "faultline: timed-out after 300ms: "));
+  CHECK(contains(plain.err, "faultline: SIGTERM to 1 process(es); the command was killed by SIGTERM\n"));
+
+  CHECK(exec("--timeout 300ms --preserve-status", "sleep 1h").status == 128 + SIGTERM);
+  // -s picks the first signal: SIGUSR1's default action ends the sleeper.
+  CHECK(exec("--timeout 300ms -s USR1 --preserve-status", "sleep 1h").status == 128 + SIGUSR1);
+  CHECK(exec("--timeout 300ms --signal INT", "sleep 1h").status == 124);
+  // A command that had to be SIGKILLed is told apart from one that stopped, as timeout(1) does.
+  CHECK(exec("--timeout 300ms -s KILL", "sleep 1h").status == 137);
+}
+
+TEST_CASE("exec -k: a command ignoring SIGTERM is SIGKILLed once --kill-after has passed", "[exec]") {
+  TempDir dir;
+  auto r = exec("--timeout 300ms -k 500ms --json " + quote(dir / "r.json"), "ignore-term");
+  CHECK(r.status == 137);
+  CHECK(contains(r.err,
+                 "faultline: SIGTERM to 1 process(es), then SIGKILL to the cgroup after --kill-after "
+                 "500ms; the command was killed by SIGKILL\n"));
+  const json s = json::parse(read_file(dir / "r.json"))["scenarios"][0];
+  const double term = event_time(s, "stop.signal"), kill = event_time(s, "stop.kill");
+  CHECK(event_time(s, "timeout") <= term);
+  CHECK(kill - term >= 450);  // not before --kill-after; no upper bound on a loaded machine
+}
+
+TEST_CASE("exec --diagnose: the dump signal reaches the command before the kill", "[exec]") {
+  TempDir dir;
+  SECTION("a command that dumps and keeps running is still killed") {
+    auto r = exec("--timeout 300ms --diagnose QUIT --grace 300ms -k 300ms --json " + quote(dir / "r.json"),
+                  "dump-on SIGQUIT --ignore-term");
+    CHECK(r.status == 137);
+    CHECK(r.err.rfind("dump: SIGQUIT\n", 0) == 0);  // the command's own line, before faultline's
+    CHECK(contains(r.err, "faultline: SIGQUIT to 1 process(es), 300ms for their output, then SIGTERM"));
+    const json s = json::parse(read_file(dir / "r.json"))["scenarios"][0];
+    const double quit = event_time(s, "timeout.diagnose"), term = event_time(s, "stop.signal");
+    CHECK(term - quit >= 250);  // the grace was given
+    CHECK(event_time(s, "stop.kill") > term);
+  }
+  SECTION("a command that exits after its dump (as Go does) ends the run early, as a timeout") {
+    auto r = exec("--timeout 300ms --diagnose SIGQUIT --grace 1h", "dump-on SIGQUIT --exit 2");
+    CHECK(r.status == 124);
+    CHECK(r.err.rfind("dump: SIGQUIT\n", 0) == 0);
+    CHECK(contains(r.err, "; the command exited with code 2\n"));
+    CHECK(exec("--timeout 300ms --diagnose SIGQUIT --preserve-status", "dump-on SIGQUIT --exit 2").status ==
+          2);
+  }
+}
+
+TEST_CASE("exec: a CPU-starved command's timeout is blamed on throttling", "[exec][diagnosis]") {
+  auto r = exec("--cpu 5% --timeout 2s", "spin 1h");
+  CHECK(r.status == 124);
+  std::smatch m;
+  REQUIRE(
+      std::regex_search(r.err, m,
+                        std::regex(R"(^faultline: timed-out after 2s: throttled in (\d+)% of CPU periods )"
+                                   R"(at quota 5%: likely CPU starvation, not a deadlock\n)")));
+  CHECK(std::stoi(m[1]) >= 80);
+}
+
+TEST_CASE("run: a timeout without [on_timeout] is diagnosed too", "[exec][diagnosis]") {
+  TempDir dir;
+  std::ofstream(dir / "starved.toml")
+      << "name = \"starved without on_timeout\"\ntimeout = \"2s\"\n"
+      << "[target]\ncommand = [\"" << payload_path() << "\", \"spin\", \"1h\"]\n"
+      << "[target.limits]\ncpu = \"5%\"\n"
+      << "[expect]\noutcome = \"timed-out\"\n";
+  auto r = run_shell(quote(faultline_path()) + " run " + quote(dir / "starved.toml") + " --json " +
+                     quote(dir / "r.json"));
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  const json s = json::parse(read_file(dir / "r.json"))["scenarios"][0];
+  INFO(s.dump(2));
+  REQUIRE(s["diagnostics"].contains("finding"));
+  CHECK(std::regex_match(s["diagnostics"]["finding"].get<std::string>(),
+                         std::regex(R"(`target` throttled in \d+% of CPU periods at quota 5%: .*)")));
+  CHECK(contains(s["diagnostics"]["pids"].get<std::string>(), "target pid "));
+  CHECK_FALSE(s["diagnostics"].contains("dump"));  // no diagnose signal was asked for
+}
+
+TEST_CASE("exec --summary: one line on success too", "[exec]") {
+  auto r = exec("-v --cpu 20%", "spin 1s");
+  CHECK(r.status == 0);
+  CHECK(r.out == "spun for 1s\n");
+  std::smatch m;
+  REQUIRE(std::regex_match(r.err, m,
+                           std::regex(R"(faultline: exit 0 \(exited\) after (\d+\.\d\d)s, peak memory \S+, )"
+                                      R"(CPU (\d+\.\d\d)s, throttled (\d+\.\d\d)s, OOM kills 0\n)")));
+  CHECK(std::stod(m[1]) >= 1.0);
+  CHECK(std::stod(m[2]) < 0.6);  // 20% of about a second, with slack
+  CHECK(std::stod(m[3]) > 0);
+  CHECK(exec("", "exit 0").err.empty());  // without --summary, silence on success
+  const auto oom = exec("--summary --memory 64MiB --swap 0B", "alloc 200MiB");
+  CHECK(contains(oom.err, "faultline: exit 137 (oom-killed) after "));
+  CHECK(contains(oom.err, ", OOM kills 1\n"));
+}
+
+TEST_CASE("exec --json: the single run in the report format, valid against the schema", "[exec]") {
+  TempDir dir;
+  auto r = exec("--cpu 5% --timeout 1s --json " + quote(dir / "r.json"), "spin 1h");
+  CHECK(r.status == 124);
+  const json report = json::parse(read_file(dir / "r.json"));
+  CHECK(report["format"] == "faultline-report/1");
+  CHECK(report["summary"]["failed"] == 1);
+  const json& s = report["scenarios"][0];
+  CHECK(s["result"] == "fail");
+  const json& p = s["processes"][0];
+  CHECK(p["outcome"] == "timed-out");
+  CHECK(p["signal"] == SIGTERM);
+  CHECK(p["throttled_usec"].get<std::uint64_t>() > 0);
+  CHECK(contains(s["diagnostics"]["finding"], "likely CPU starvation"));
+  if (run_shell("python3 -c 'import jsonschema'").status != 0) {
+    WARN("SKIPPED schema validation: python3-jsonschema is not installed");
+    return;
+  }
+  CHECK(schema_errors(dir / "r.json") == "");
+  auto ok = exec("--json " + quote(dir / "ok.json"), "exit 0");
+  CHECK(ok.status == 0);
+  CHECK(json::parse(read_file(dir / "ok.json"))["scenarios"][0]["result"] == "pass");
+  CHECK(schema_errors(dir / "ok.json") == "");
+}
+
+TEST_CASE("doctor: ready when throwaway cgroups can be made, listing what is unavailable", "[exec][doctor]") {
+  auto r = run_shell(quote(faultline_path()) + " doctor");
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  CHECK(contains(r.out, "\nready: this host can run scenarios and exec"));
+  CHECK_FALSE(contains(r.out, "cannot run"));
+  if (contains(r.out, "cgroup mode:      hybrid") || contains(r.out, "cgroup mode:      v1"))
+    CHECK(contains(r.out,
+                   "  limits.memory_high, [[inject]] memory high, exec --memory-high: memory_high "
+                   "needs cgroup v2"));
+}
