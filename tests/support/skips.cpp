@@ -154,9 +154,10 @@ SkipSummary summarize(const RunOutcome& outcome, const SkipPolicy& policy) {
     listed.push_back("  SKIPPED (unexpected): " + r.test + " -- " + r.reason);
   }
 
-  s.lines.push_back("skipped: " + std::to_string(s.skipped) + " (" + std::to_string(expected) +
-                    " expected, " + std::to_string(unexpected) + " unexpected; environment: " + environments +
-                    ")");
+  // Test cases first (the figure of the closing line), then each skip with its verdict.
+  s.lines.push_back("skipped: " + std::to_string(s.skipped) +
+                    " test case(s); skips: " + std::to_string(expected) + " expected, " +
+                    std::to_string(unexpected) + " unexpected (environment: " + environments + ")");
   s.lines.insert(s.lines.end(), listed.begin(), listed.end());
   // Without the list every skip is unexpected: say why once there is one.
   if (!policy.list_error.empty() && unexpected > 0)

@@ -43,7 +43,7 @@ TEST_CASE("skips: a skipped test is counted as skipped, never as passed", "[skip
   CHECK(s.failed == 1);  // a test that skipped part and then failed is a failure
   CHECK_FALSE(s.fails_run);
   REQUIRE(s.lines.size() >= 3);
-  CHECK(s.lines.front() == "skipped: 1 (0 expected, 2 unexpected; environment: hybrid)");
+  CHECK(s.lines.front() == "skipped: 1 test case(s); skips: 0 expected, 2 unexpected (environment: hybrid)");
   CHECK(s.lines.back() == "1 passed, 1 failed, 1 skipped");
   CHECK(std::find(s.lines.begin(), s.lines.end(), "  SKIPPED (unexpected): b -- not root") != s.lines.end());
 }
@@ -112,7 +112,7 @@ TEST_CASE("skips: a test binary lists its skips after Catch2's totals and exits 
         std::string::npos);
   // Catch2's totals first (they count the early return as passed), then ours.
   const auto totals = allowed.out.find("All tests passed (1 assertion in 1 test case)");
-  const auto ours = allowed.out.find("\nskipped: 1 (0 expected, 1 unexpected;");
+  const auto ours = allowed.out.find("\nskipped: 1 test case(s); skips: 0 expected, 1 unexpected (");
   CHECK(totals != std::string::npos);
   CHECK(ours != std::string::npos);
   CHECK(totals < ours);
