@@ -71,8 +71,16 @@ void check_cgroup_name(const std::string& name) {
   }
 }
 
+bool directory_exists(const fs::path& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 void make_dir(const fs::path& dir) {
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) throw_errno("mkdir", dir.string());
+  if (::mkdir(dir.c_str(), 0755) == 0) return;
+  const int err = errno;
+  // A file in the way is not a cgroup that exists already.
+  if (err != EEXIST || !directory_exists(dir)) throw SystemError("mkdir", dir.string(), err);
 }
 
 void BackendBase::check_parent_writable() const {
@@ -113,7 +121,8 @@ namespace {
 
 struct Detection {
   std::optional<HostCgroups> host;
-  std::string why;  // when !host
+  std::string why;               // when !host
+  bool mountinfo_error = false;  // /proc/self/mountinfo unreadable: not a statement about cgroups
 };
 
 Detection detect(const BackendOptions& options) {
@@ -126,6 +135,7 @@ Detection detect(const BackendOptions& options) {
     mountinfo = read_file("/proc/self/mountinfo");
   } catch (const Error& e) {
     detection.why = e.what();
+    detection.mountinfo_error = true;
     return detection;
   }
   detection.host =
@@ -139,6 +149,11 @@ std::string host_problem_text(const std::string& what, Mode mode) {
   for (std::size_t i = 0; i < fixes.size(); ++i) text += (i ? "; " : "") + fixes[i];
   return text;
 }
+
+// Said of failures that are not the host refusing: permissions would not fix them.
+const char* kNotARefusal =
+    "This is not a permission problem: something unexpected is in the cgroup tree, or faultline has a bug "
+    "(faultline doctor shows the layout it expects)";
 
 const char* kMountFix =
     "mount cgroup2: mount -t cgroup2 none /sys/fs/cgroup (or boot with systemd.unified_cgroup_hierarchy=1)";
@@ -175,19 +190,32 @@ std::unique_ptr<BackendBase> make_backend(const HostCgroups& host, const Backend
 
 }  // namespace
 
+bool is_host_refusal(int err) { return err == EACCES || err == EPERM || err == EROFS || err == ENOENT; }
+
+void prepare_parent(BackendBase& backend) {
+  const std::string what = "cannot create throwaway cgroups under " + backend.parent_description() + ": ";
+  try {
+    backend.ensure_parent();
+    backend.check_parent_writable();
+  } catch (const SystemError& e) {
+    if (is_host_refusal(e.code()))
+      throw HostRefusal(host_problem_text(what + e.what(), backend.mode()), e.code());
+    throw HostError(what + e.what() + ". " + kNotARefusal, e.code());
+  } catch (const HostError&) {
+    throw;
+  } catch (const Error& e) {
+    throw HostError(what + e.what() + ". " + kNotARefusal);
+  }
+}
+
 std::unique_ptr<Backend> open_backend(const BackendOptions& options) {
   auto detection = detect(options);
-  if (!detection.host)
-    throw HostError("cannot create throwaway cgroups: " + detection.why + ". Fix: " + kMountFix);
-  auto backend = make_backend(*detection.host, options);
-  try {
-    backend->ensure_parent();
-    backend->check_parent_writable();
-  } catch (const Error& e) {
-    throw HostError(host_problem_text(
-        "cannot create throwaway cgroups under " + backend->parent_description() + ": " + e.what(),
-        detection.host->mode));
+  if (!detection.host) {
+    if (detection.mountinfo_error) throw HostError("cannot create throwaway cgroups: " + detection.why);
+    throw HostRefusal("cannot create throwaway cgroups: " + detection.why + ". Fix: " + kMountFix, ENOENT);
   }
+  auto backend = make_backend(*detection.host, options);
+  prepare_parent(*backend);
   return backend;
 }
 

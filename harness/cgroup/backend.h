@@ -17,11 +17,28 @@ enum class Mode { v2, hybrid, v1 };
 const char* to_string(Mode mode);
 
 // The host cannot run scenarios at all (no cgroup fs, not writable). The message says what is
-// missing and how to get it; the CLI exits 3.
+// missing and how to get it; the CLI exits 3. `code()` is the errno of the failing system call,
+// 0 when none failed (an unsupported limit, a cgroup file with unexpected content).
 class HostError : public Error {
  public:
-  using Error::Error;
+  explicit HostError(const std::string& message, int code = 0) : Error(message), code_(code) {}
+  int code() const noexcept { return code_; }
+
+ private:
+  int code_;
 };
+
+// The host's own refusal, not a defect: no cgroup filesystem is mounted, or a system call on the
+// faultline parent failed with EACCES/EPERM (no permission), EROFS (read-only cgroup fs) or
+// ENOENT (no cgroup there). Only this may excuse a test for not running; any other failure
+// while preparing the parent is a plain HostError.
+class HostRefusal : public HostError {
+ public:
+  using HostError::HostError;
+};
+
+// Whether a system call on the cgroup parent that failed with `err` is the host refusing.
+bool is_host_refusal(int err);
 
 struct BackendOptions {
   // Parent for throwaway cgroups (--cgroup-root): a cgroup path such as "/ci/faultline",
@@ -69,8 +86,8 @@ class Backend {
   virtual std::vector<std::string> remove_stale_runs() = 0;
 };
 
-// Detects the host's mode and opens the matching backend. Throws HostError when the host
-// cannot run scenarios, saying what is missing.
+// Detects the host's mode and opens the matching backend. Throws HostRefusal when the host
+// cannot run scenarios, saying what is missing, and HostError for any other failure.
 std::unique_ptr<Backend> open_backend(const BackendOptions& options = {});
 
 // What this host supports and how to fix what it lacks; never throws for host problems.

@@ -34,11 +34,18 @@ class BackendBase : public Backend {
   virtual std::unique_ptr<Cgroup> open_run(const std::string& run_name) const = 0;
 };
 
+// ensure_parent and check_parent_writable of `backend`, their failure classified by the errno
+// of the failing system call: HostRefusal (with the permission fixes) or HostError (a defect or
+// an unexpected host layout, never mistaken for missing privileges).
+void prepare_parent(BackendBase& backend);
+
 // "run faultline as root ...", "systemd-run --user --scope -p Delegate=yes ...".
 std::vector<std::string> permission_fixes(Mode mode);
 // A cgroup directory name faultline can create: not empty, not "." or "..", no '/'.
 void check_cgroup_name(const std::string& name);
-// mkdir that tolerates EEXIST; throws SystemError otherwise.
+// Whether `path` exists and is a directory (following symlinks).
+bool directory_exists(const std::filesystem::path& path);
+// mkdir that tolerates an existing directory; throws SystemError otherwise (EEXIST for a file).
 void make_dir(const std::filesystem::path& dir);
 
 }  // namespace faultline::cgroup

@@ -117,8 +117,8 @@ void make_v1_dirs(const V1Layout& layout, const fs::path& relative, bool existin
     for (const auto& dir : layout.dirs(relative)) {
       if (::mkdir(dir.c_str(), 0755) == 0) {
         created.push_back(dir);
-      } else if (errno != EEXIST || !existing_ok) {
-        throw_errno("mkdir", dir.string());
+      } else if (const int err = errno; err != EEXIST || !existing_ok || !directory_exists(dir)) {
+        throw SystemError("mkdir", dir.string(), err);
       }
     }
     if (auto cpuset = layout.dir("cpuset", relative)) fill_cpuset(*cpuset);

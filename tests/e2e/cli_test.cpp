@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "tests/support/command.h"
+#include "tests/support/skips.h"
 #include "tests/support/test_env.h"
 
 using namespace faultline::test;
@@ -136,7 +137,7 @@ TEST_CASE("run: the bundled examples pass") {
   std::string exclude;
   for (const char* tool : {"haproxy", "python3"})
     if (run_shell(std::string("command -v ") + tool).status != 0) {
-      WARN("SKIPPED the examples tagged `" << tool << "`: " << tool << " is not installed");
+      record_skip(std::string("the examples tagged `") + tool + "`: " + tool + " is not installed");
       exclude += std::string(" --exclude-tag ") + tool;
     }
   auto r = run_with_report(scenario("examples") + exclude);
@@ -283,5 +284,5 @@ TEST_CASE("run: cwd, env, clear_env and user apply to the target") {
   if (have_nobody)
     CHECK(out.ends_with(std::to_string(::getpwnam("nobody")->pw_uid) + "\n"));
   else
-    WARN("no user `nobody` on this host: the privilege drop was not checked");
+    record_skip("the privilege drop: no user `nobody` on this host");
 }

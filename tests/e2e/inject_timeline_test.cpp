@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include "tests/support/command.h"
+#include "tests/support/skips.h"
 #include "tests/support/test_env.h"
 
 using namespace faultline::test;
@@ -27,11 +28,8 @@ std::optional<std::string> skip_reason() {
   return std::nullopt;
 }
 
-#define E2E_PRECONDITIONS()                      \
-  if (auto why_ = skip_reason()) {               \
-    std::printf("SKIPPED: %s\n", why_->c_str()); \
-    return;                                      \
-  }
+#define E2E_PRECONDITIONS() \
+  if (auto why_ = skip_reason()) FAULTLINE_SKIP(*why_)
 
 struct Run {
   CommandOutput cmd;

@@ -11,6 +11,7 @@
 #include <regex>
 
 #include "tests/support/command.h"
+#include "tests/support/skips.h"
 #include "tests/support/test_env.h"
 
 using namespace faultline::test;
@@ -31,11 +32,8 @@ std::optional<std::string> haproxy_missing() {
   return std::nullopt;
 }
 
-#define PROBE_E2E_PRECONDITIONS()                \
-  if (auto why_ = skip_reason()) {               \
-    std::printf("SKIPPED: %s\n", why_->c_str()); \
-    return;                                      \
-  }
+#define PROBE_E2E_PRECONDITIONS() \
+  if (auto why_ = skip_reason()) FAULTLINE_SKIP(*why_)
 
 json run_scenario(const std::string& rel) {
   const std::string json_path =
@@ -116,10 +114,7 @@ TEST_CASE("without a breaker the frontend waits for the frozen backend and fails
 TEST_CASE("haproxy with health checks answers 503 fast while the backend is frozen",
           "[probe][e2e][haproxy]") {
   PROBE_E2E_PRECONDITIONS();
-  if (auto why = haproxy_missing()) {
-    std::printf("SKIPPED: %s\n", why->c_str());
-    return;
-  }
+  if (auto why = haproxy_missing()) FAULTLINE_SKIP(*why);
   const json s = run_scenario("examples/proxy-health-checks.toml");
   INFO(s.dump(2));
   CHECK(s.at("result") == "pass");
@@ -139,10 +134,7 @@ TEST_CASE("haproxy with health checks answers 503 fast while the backend is froz
 TEST_CASE("haproxy without health checks fails the fail-fast probe, named in the failures",
           "[probe][e2e][haproxy]") {
   PROBE_E2E_PRECONDITIONS();
-  if (auto why = haproxy_missing()) {
-    std::printf("SKIPPED: %s\n", why->c_str());
-    return;
-  }
+  if (auto why = haproxy_missing()) FAULTLINE_SKIP(*why);
   const json s = run_scenario("selftest/failing/proxy-no-health-checks.toml");
   INFO(s.dump(2));
   CHECK(s.at("result") == "fail");
@@ -163,10 +155,7 @@ TEST_CASE("haproxy without health checks fails the fail-fast probe, named in the
 
 TEST_CASE("a hung Python process has its faulthandler stack in the report", "[probe][e2e][diagnosis]") {
   PROBE_E2E_PRECONDITIONS();
-  if (!fs::exists("/usr/bin/python3")) {
-    std::printf("SKIPPED: /usr/bin/python3 is not installed\n");
-    return;
-  }
+  if (!fs::exists("/usr/bin/python3")) FAULTLINE_SKIP("/usr/bin/python3 is not installed");
   const json s = run_scenario("examples/hang-diagnosis-python.toml");
   INFO(s.dump(2));
   CHECK(s.at("result") == "pass");

@@ -10,6 +10,7 @@
 
 #include "reports/html_writer.h"
 #include "tests/support/command.h"
+#include "tests/support/skips.h"
 #include "tests/support/test_env.h"
 
 using namespace faultline::test;
@@ -147,10 +148,8 @@ TEST_CASE("report: one pass and two failures give exit 1, JSON, JUnit, HTML and 
     CHECK(report["format"] == "faultline-report/1");
     CHECK(report["summary"] == json({{"passed", 1}, {"failed", 2}, {"errors", 0}, {"skipped", 0}}));
     if (!have("python3 -c 'import jsonschema'")) {
-      WARN(
-          "SKIPPED schema validation: python3-jsonschema is not installed (apt-get install "
-          "python3-jsonschema)");
-      return;
+      FAULTLINE_SKIP(
+          "schema validation: python3-jsonschema is not installed (apt-get install python3-jsonschema)");
     }
     CHECK(schema_errors(dir / "r.json") == "");
     // The validation can fail: a report with a bad result value does not pass.
@@ -163,8 +162,7 @@ TEST_CASE("report: one pass and two failures give exit 1, JSON, JUnit, HTML and 
 
   SECTION("the JUnit XML has 3 tests and 2 failures, each saying why") {
     if (!have("python3 -c ''")) {
-      WARN("SKIPPED the JUnit parse: python3 is not installed (apt-get install python3)");
-      return;
+      FAULTLINE_SKIP("the JUnit parse: python3 is not installed (apt-get install python3)");
     }
     const json facts = junit_facts(dir / "r.xml");
     CHECK(facts["root"] == "testsuites");
@@ -198,8 +196,7 @@ TEST_CASE("report: one pass and two failures give exit 1, JSON, JUnit, HTML and 
     CHECK(html.find("https://") == std::string::npos);
     CHECK(html.find("&lt;script&gt;document.title=&#39;pwned&#39;&lt;/script&gt;") != std::string::npos);
     if (!have("command -v chromium")) {
-      WARN("SKIPPED the browser check: chromium is not installed (apt-get install chromium)");
-      return;
+      FAULTLINE_SKIP("the browser check: chromium is not installed (apt-get install chromium)");
     }
     // First prove that this Chromium would run an injected script, so its absence below means something.
     std::ofstream(dir / "control.html") << "<!DOCTYPE html><title>clean</title>" << kInjected;
@@ -248,10 +245,14 @@ TEST_CASE("report merge: two single-scenario reports give the summed summary") {
     CHECK(facts["tests"] == 2);
     CHECK(facts["failures"] == 1);
   } else {
-    WARN("SKIPPED the JUnit parse: python3 is not installed (apt-get install python3)");
+    record_skip("the JUnit parse: python3 is not installed (apt-get install python3)");
   }
   CHECK(read_file(dir / "m.html").find("<title>faultline: 1 passed, 1 failed</title>") != std::string::npos);
-  if (have("python3 -c 'import jsonschema'")) CHECK(schema_errors(dir / "m.json") == "");
+  if (have("python3 -c 'import jsonschema'"))
+    CHECK(schema_errors(dir / "m.json") == "");
+  else
+    record_skip(
+        "schema validation: python3-jsonschema is not installed (apt-get install python3-jsonschema)");
 
   // Merging only the passing shard succeeds.
   CHECK(run_shell(faultline_cmd() + " report merge " + quote(dir / "a.json")).status == 0);
@@ -348,8 +349,7 @@ TEST_CASE("report: a timeline chart with samples, fault windows and probe marks 
   CHECK(html.find("<rect class=\"fault-window\" data-inject=\"nudge\"") !=
         std::string::npos);  // never reverted
   if (!have("command -v chromium")) {
-    WARN("SKIPPED the browser check: chromium is not installed (apt-get install chromium)");
-    return;
+    FAULTLINE_SKIP("the browser check: chromium is not installed (apt-get install chromium)");
   }
   const auto dom = dump_dom(dir / "chart.html");
   REQUIRE(dom.status == 0);

@@ -27,6 +27,7 @@
 #include "cgroup/mountinfo.h"
 #include "cgroup/proc_stat.h"
 #include "cgroup/v1_backend.h"
+#include "tests/support/skips.h"
 
 using namespace faultline;
 using namespace faultline::cgroup;
@@ -43,7 +44,7 @@ std::optional<std::string> skip_reason() {
   if (!fs::exists(kMountRoot)) return kMountRoot.string() + " does not exist";
   try {
     open_backend();
-  } catch (const HostError& e) {
+  } catch (const HostRefusal& e) {  // any other failure is a defect: the test fails on it
     return std::string("this host cannot create cgroups: ") + e.what();
   }
   return std::nullopt;
@@ -52,7 +53,7 @@ std::optional<std::string> skip_reason() {
 // The host's backend (variant 0) or, on a hybrid host, the legacy v1 path (variant 1).
 std::unique_ptr<Backend> backend_for(int variant, std::string* label) {
   if (auto why = skip_reason()) {
-    std::printf("SKIPPED: %s\n", why->c_str());
+    faultline::test::record_skip(*why);
     return nullptr;
   }
   auto host = open_backend();
@@ -170,10 +171,7 @@ bool contains(const std::vector<std::string>& names, const std::string& name) {
 }  // namespace
 
 TEST_CASE("cgroup: the host mode is detected and the doctor can create cgroups", "[cgroup]") {
-  if (auto why = skip_reason()) {
-    std::printf("SKIPPED: %s\n", why->c_str());
-    return;
-  }
+  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
   auto backend = open_backend();
   auto report = diagnose_host();
   std::printf("cgroup mode: %s, parent %s\n", to_string(backend->mode()), report.parent.c_str());
@@ -543,10 +541,7 @@ TEST_CASE("cgroup: wait_until_empty returns promptly after the last process exit
 }
 
 TEST_CASE("cgroup: open_backend explains what is missing to an unprivileged user", "[cgroup]") {
-  if (auto why = skip_reason()) {
-    std::printf("SKIPPED: %s\n", why->c_str());
-    return;
-  }
+  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
   int pipe_fds[2];
   REQUIRE(::pipe(pipe_fds) == 0);
   std::fflush(nullptr);
@@ -557,10 +552,11 @@ TEST_CASE("cgroup: open_backend explains what is missing to an unprivileged user
     if (::setgid(65534) == 0 && ::setuid(65534) == 0) {
       try {
         open_backend();
-      } catch (const HostError& e) {
-        message = e.what();
+      } catch (const HostRefusal& e) {
+        // The refusal is read from the errno of the failing call: what tests may skip on.
+        message = e.code() == EACCES ? e.what() : "errno " + std::to_string(e.code()) + ": " + e.what();
       } catch (const std::exception& e) {
-        message = std::string("not a HostError: ") + e.what();
+        message = std::string("not a HostRefusal: ") + e.what();
       }
     }
     if (::write(pipe_fds[1], message.data(), message.size()) < 0) ::_exit(1);
@@ -584,14 +580,10 @@ TEST_CASE("cgroup: open_backend explains what is missing to an unprivileged user
 
 TEST_CASE("cgroup: a non-root harness in a delegated v2 cgroup moves into a leaf and nests its runs",
           "[cgroup]") {
-  if (auto why = skip_reason()) {
-    std::printf("SKIPPED: %s\n", why->c_str());
-    return;
-  }
+  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
   if (open_backend()->mode() != Mode::v2) {
-    std::printf("SKIPPED: delegation of a v2 subtree needs a pure cgroup v2 host; this one is %s\n",
-                to_string(open_backend()->mode()));
-    return;
+    FAULTLINE_SKIP(std::string("delegation of a v2 subtree needs a pure cgroup v2 host; this one is ") +
+                   to_string(open_backend()->mode()));
   }
   // What `systemd-run --user --scope -p Delegate=yes` hands a user: a cgroup it owns, holding it.
   auto delegated = kMountRoot / ("faultline-delegation-test-" + std::to_string(::getpid()));

@@ -31,8 +31,7 @@ TEST_CASE("cpu: a cpuset pins the cgroup and revert restores the previous set", 
   INJECTOR_TEST_PRECONDITIONS();
   TargetGroup t;
   if (auto why = t.group().unsupported(cgroup::Knob::cpuset)) {
-    std::printf("SKIPPED: %s\n", why->c_str());
-    return;
+    FAULTLINE_SKIP(*why);
   }
   TargetProcess target(t.group(), payload({"sleep", "10s"}));
   const std::string old = t.group().cpuset();

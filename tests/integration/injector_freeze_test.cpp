@@ -27,8 +27,7 @@ TEST_CASE("freeze: a frozen cgroup shows as a gap in a ticking process", "[injec
   INJECTOR_TEST_PRECONDITIONS();
   TargetGroup t;
   if (auto why = t.group().unsupported(cgroup::Knob::freeze)) {
-    std::printf("SKIPPED: %s\n", why->c_str());
-    return;
+    FAULTLINE_SKIP(*why);
   }
   TargetProcess target(t.group(), payload({"tick", "20ms"}));
   REQUIRE(target.wait_for_output("tick"));

@@ -9,10 +9,7 @@ using injectors::Target;
 
 TEST_CASE("hog: a 120MiB noisy neighbour shows in the cgroup and is killed by revert", "[injector]") {
   INJECTOR_TEST_PRECONDITIONS();
-  if (faultline_path().empty()) {
-    std::printf("SKIPPED: FAULTLINE_BIN is not set (run through ctest)\n");
-    return;
-  }
+  if (faultline_path().empty()) FAULTLINE_SKIP("FAULTLINE_BIN is not set (run through ctest)");
   constexpr std::uint64_t MiB = 1024 * 1024;
   TargetGroup t;
   TargetProcess target(t.group(), payload({"sleep", "30s"}));

@@ -81,7 +81,7 @@ TEST_CASE("memory: memory.high is set and restored on cgroup v2", "[injector]") 
   INJECTOR_TEST_PRECONDITIONS();
   TargetGroup t;
   if (auto why = t.group().unsupported(cgroup::Knob::memory_high)) {
-    std::printf("SKIPPED: %s\n", why->c_str());
+    record_skip(*why);
     CHECK(*why == "memory_high needs cgroup v2 (memory.high); this host's memory controller is cgroup v1");
     scenario::Injection inj =
         injection_of("memory", scenario::MemoryFault{std::nullopt, 32 * MiB, std::nullopt});

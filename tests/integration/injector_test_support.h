@@ -20,6 +20,7 @@
 #include "cgroup/backend.h"
 #include "cgroup/layout.h"
 #include "injectors/injector.h"
+#include "tests/support/skips.h"
 #include "tests/support/test_env.h"
 
 namespace faultline::test {
@@ -32,17 +33,14 @@ inline std::optional<std::string> injector_skip_reason() {
   if (payload_path().empty()) return "FAULTLINE_PAYLOAD is not set (run through ctest)";
   try {
     cgroup::open_backend();
-  } catch (const cgroup::HostError& e) {
+  } catch (const cgroup::HostRefusal& e) {  // any other failure is a defect: the test fails on it
     return std::string("this host cannot create cgroups: ") + e.what();
   }
   return std::nullopt;
 }
 
-#define INJECTOR_TEST_PRECONDITIONS()                          \
-  if (auto why_ = ::faultline::test::injector_skip_reason()) { \
-    std::printf("SKIPPED: %s\n", why_->c_str());               \
-    return;                                                    \
-  }
+#define INJECTOR_TEST_PRECONDITIONS() \
+  if (auto why_ = ::faultline::test::injector_skip_reason()) FAULTLINE_SKIP(*why_)
 
 // A run cgroup with one child, "target", destroyed (everything in it killed) at scope exit.
 class TargetGroup {

@@ -8,6 +8,7 @@
 #include "cgroup/backend.h"
 #include "runner/hang_diagnosis.h"
 #include "runner/scenario_runner.h"
+#include "tests/support/skips.h"
 #include "tests/support/test_env.h"
 
 using namespace faultline;
@@ -15,11 +16,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-#define PROBE_PRECONDITIONS()                                             \
-  if (::geteuid() != 0) {                                                 \
-    std::printf("SKIPPED: not root: scenarios need to create cgroups\n"); \
-    return;                                                               \
-  }
+#define PROBE_PRECONDITIONS() \
+  if (::geteuid() != 0) FAULTLINE_SKIP("not root: scenarios need to create cgroups")
 
 scenario::Scenario sleeper_scenario(Duration duration) {
   scenario::Scenario s;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Lints every shipped scenario with the real Taplo CLI against the JSON Schema that
 # `faultline schema` prints (all must pass), and the known-bad files in tests/schema/bad/
-# (each must fail). Exit 0: as expected; 1: a mismatch; 77: Node.js/npm missing (skipped).
+# (each must fail). Exit 0: as expected; 1: a mismatch; 77: Node.js/npm missing (skipped, except
+# under CI=true or FAULTLINE_REQUIRE_ALL=1, where that is 1 too).
 #
 # usage: taplo-check.sh FAULTLINE_BIN SOURCE_DIR
 # Taplo comes from npm (@taplo/cli, pinned below) and is installed once into a cache folder:
@@ -19,6 +20,11 @@ if [[ -z $taplo ]]; then
   for tool in node npm; do
     if ! command -v "$tool" >/dev/null 2>&1; then
       echo "SKIP: $tool is not installed (apt-get install nodejs npm); taplo cannot be installed"
+      # Where every capability is promised, a skip is a failure (tests/README.md).
+      if [[ ${CI:-} == true || ${FAULTLINE_REQUIRE_ALL:-} == 1 ]]; then
+        echo "FAIL: skips are not allowed here (CI=true or FAULTLINE_REQUIRE_ALL=1)"
+        exit 1
+      fi
       exit 77
     fi
   done

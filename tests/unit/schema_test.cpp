@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "scenario/spec.h"
+#include "tests/support/skips.h"
 
 namespace fs = std::filesystem;
 using namespace faultline::scenario;
@@ -45,10 +46,7 @@ bool python_has(const std::string& modules) {
 }  // namespace
 
 TEST_CASE("the schema is valid JSON and lists every top-level key", "[schema]") {
-  if (!python_has("json")) {
-    WARN("skipped: python3 is not available to parse the schema");
-    return;
-  }
+  if (!python_has("json")) FAULTLINE_SKIP("python3 is not available to parse the schema");
   TempDir dir;
   const fs::path schema = dir.path() / "schema.json";
   const fs::path keys = dir.path() / "keys.txt";
@@ -82,10 +80,8 @@ TEST_CASE("the duration pattern rejects bare numbers", "[schema]") {
 }
 
 TEST_CASE("the example scenarios validate against the schema, and mistakes do not", "[schema]") {
-  if (!python_has("json, tomllib, jsonschema")) {
-    WARN("skipped: python3 with tomllib and jsonschema is needed to validate TOML against the schema");
-    return;
-  }
+  if (!python_has("json, tomllib, jsonschema"))
+    FAULTLINE_SKIP("python3 with tomllib and jsonschema is needed to validate TOML against the schema");
   TempDir dir;
   const fs::path schema = dir.path() / "schema.json";
   std::ofstream(schema) << scenario_json_schema();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The cgroup v2 lane: boots Debian's 6.1 kernel in QEMU with only cgroup2 mounted and runs the
 # integration and e2e test binaries there, so the v2 backend is tested on a real v2 kernel even
-# when the host is hybrid or v1.
+# when the host is hybrid or v1. Skips in the guest must be declared in tests/expected-skips.txt
+# (environments v2 and vm); any other skip, or a declared one that did not happen, fails the lane.
 #
 # usage: run-v2-lane.sh INTEGRATION_TESTS E2E_TESTS FAULTLINE FAULTLINE_PAYLOAD SOURCE_DIR
 #
@@ -155,6 +156,11 @@ for dir in scenarios tests/ci-examples/scenarios; do
     cp -a "$source_dir/$dir" "$root$source_dir/$(dirname "$dir")/"
   fi
 done
+# The skips the guest may make (environments v2 and vm); the test binaries read it there.
+expected_skips="$source_dir/tests/expected-skips.txt"
+[ -f "$expected_skips" ] || fail "$expected_skips is missing"
+mkdir -p "$root$source_dir/tests"
+cp "$expected_skips" "$root$expected_skips"
 
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
@@ -209,6 +215,8 @@ EOF
   echo "export FAULTLINE_BIN=$(quote "$faultline_bin")"
   echo "export FAULTLINE_PAYLOAD=$(quote "$payload_bin")"
   echo "export FAULTLINE_SOURCE_DIR=$(quote "$source_dir")"
+  # Every capability is promised here: a skip not declared for v2 or vm fails the binary.
+  echo "export FAULTLINE_REQUIRE_ALL=1 FAULTLINE_TEST_ENVIRONMENT=vm"
   echo "run integration $(quote "$integration_bin")"
   echo "run e2e $(quote "$e2e_bin")"
   cat <<'EOF'
@@ -298,6 +306,10 @@ if panic=$(grep -a -m 1 -o "Kernel panic.*" "$log"); then
   say "FAIL: the guest kernel panicked: $panic"
   verdict=1
 fi
+output_of() {  # the console lines of test binary $1, between its BEGIN and RESULT markers
+  awk -v begin="$MARKER-BEGIN $1" -v result="$MARKER-RESULT $1 " \
+    'index($0, begin) == 1 { on = 1; next } index($0, result) == 1 { on = 0 } on' "$log"
+}
 for name in integration e2e; do
   code=$(result_of "$name")
   if [ -z "$code" ]; then
@@ -308,6 +320,24 @@ for name in integration e2e; do
     verdict=1
   else
     say "ok: $name exited with 0 in the guest"
+  fi
+  # The counts the binary printed in the guest; every skip must be one declared for v2 or vm.
+  [ -n "$code" ] || continue
+  out=$(output_of "$name")
+  counts=$(printf '%s\n' "$out" | grep -a -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' | tail -n 1) || true
+  if [ -z "$counts" ]; then
+    say "FAIL: $name printed no closing 'N passed, N failed, N skipped' line"
+    verdict=1
+    continue
+  fi
+  say "$name in the guest: $counts"
+  printf '%s\n' "$out" | grep -a -E '^  (SKIPPED \(|DECLARED SKIP DID NOT HAPPEN)' | sed "s/^/run-v2-lane:   /" || true
+  unexpected=$(printf '%s\n' "$out" | grep -a -c -E '^  SKIPPED \(unexpected\)') || true
+  stale=$(printf '%s\n' "$out" | grep -a -c -E '^  DECLARED SKIP DID NOT HAPPEN') || true
+  if [ "$unexpected" != 0 ] || [ "$stale" != 0 ]; then
+    say "FAIL: $name: $unexpected skip(s) not declared for v2/vm and $stale declared skip(s) that did not \
+happen (tests/expected-skips.txt)"
+    verdict=1
   fi
 done
 exit "$verdict"
