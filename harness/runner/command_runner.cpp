@@ -76,6 +76,7 @@ CommandResult run_command(const CommandRequest& request, cgroup::Backend& backen
   const auto stats = group->stats();
   run_group->destroy();
 
+  if (const auto& wait_error = process.wait_error()) throw Error(*wait_error);
   const auto& st = *process.exit_status();
   CommandResult result;
   const std::string peak = stats.memory_peak ? format_size(*stats.memory_peak) : "unknown";
