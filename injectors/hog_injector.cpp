@@ -3,8 +3,10 @@
 #include <cerrno>
 #include <csignal>
 #include <sstream>
+#include <utility>
 
 #include "common/error.h"
+#include "common/pidfd.h"
 
 namespace faultline::injectors {
 
@@ -22,18 +24,22 @@ std::vector<std::string> HogInjector::helper_argv() const {
 std::string HogInjector::apply(const Target&) {
   if (!launch_ || executable_.empty()) throw Error("the hog needs a way to start `faultline hog`");
   pid_ = launch_(helper_argv());
+  // The launcher's owner reaps the helper from its event loop, which is busy running us: the
+  // pid cannot have been reaped yet, so this pidfd names the hog for as long as we hold it.
+  pidfd_ = open_pidfd(pid_);
+  if (!pidfd_) throw_errno("pidfd_open", "hog pid " + std::to_string(pid_));
   return "hog pid " + std::to_string(pid_) + " started (" + describe() + ")";
 }
 
 std::string HogInjector::revert(const Target&) {
   if (pid_ <= 0) return {};
-  const pid_t pid = pid_;
-  pid_ = 0;
-  // The helper's owner reaps it; an exited (or OOM-killed) hog is simply gone.
-  if (::kill(pid, SIGKILL) != 0) {
-    if (errno == ESRCH) return "hog pid " + std::to_string(pid) + " had already exited";
-    throw_errno("kill(SIGKILL)", "hog pid " + std::to_string(pid));
-  }
+  const pid_t pid = std::exchange(pid_, 0);
+  const UniqueFd pidfd = std::move(pidfd_);
+  // By revert time the hog may have exited and been reaped, and its pid reused: only the
+  // pidfd is sure to name the hog (ESRCH once it is gone).
+  const int err = send_signal(pidfd, SIGKILL);
+  if (err == ESRCH) return "hog pid " + std::to_string(pid) + " had already exited";
+  if (err != 0) throw SystemError("pidfd_send_signal(SIGKILL)", "hog pid " + std::to_string(pid), err);
   return "hog pid " + std::to_string(pid) + " killed";
 }
 

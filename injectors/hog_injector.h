@@ -2,6 +2,7 @@
 // own binary) that allocates and touches memory and burns CPU until revert kills it.
 #pragma once
 
+#include "common/unique_fd.h"
 #include "injectors/injector.h"
 
 namespace faultline::injectors {
@@ -22,6 +23,7 @@ class HogInjector final : public Injector {
   std::string executable_;
   HelperLauncher launch_;
   pid_t pid_ = 0;
+  UniqueFd pidfd_;  // the hog's pidfd: revert signals it, never the pid
 };
 
 }  // namespace faultline::injectors

@@ -3,7 +3,9 @@
 #include <cerrno>
 #include <csignal>
 
+#include "cgroup/signal_members.h"
 #include "common/error.h"
+#include "common/pidfd.h"
 
 namespace faultline::injectors {
 
@@ -11,18 +13,19 @@ std::string SignalInjector::apply(const Target& target) {
   const std::string name = signal_name(fault_.signal);
   if (fault_.to == scenario::SignalFault::To::main) {
     if (target.main_pid <= 0) throw Error("no main process to send " + name + " to");
-    if (::kill(target.main_pid, fault_.signal) != 0)
-      throw_errno("kill(" + name + ")", "pid " + std::to_string(target.main_pid));
+    // The main process is the runner's unreaped child (its exit is handled on the thread that
+    // calls us), so the pidfd opened here names it and not a process that reused its pid.
+    const UniqueFd pidfd = open_pidfd(target.main_pid);
+    if (!pidfd) throw_errno("pidfd_open", "main process pid " + std::to_string(target.main_pid));
+    if (const int err = send_signal(pidfd, fault_.signal); err != 0)
+      throw SystemError("pidfd_send_signal(" + name + ")", "pid " + std::to_string(target.main_pid), err);
     return name + " to pid " + std::to_string(target.main_pid);
   }
-  int sent = 0;
-  for (pid_t pid : target.group.pids()) {
-    if (::kill(pid, fault_.signal) == 0)
-      ++sent;
-    else if (errno != ESRCH)
-      throw_errno("kill(" + name + ")", "pid " + std::to_string(pid));
-  }
-  return name + " to " + std::to_string(sent) + " process(es)";
+  const auto count = cgroup::signal_members(target.group, fault_.signal);
+  if (count.first_error)
+    throw SystemError("pidfd_send_signal(" + name + ")", "pid " + std::to_string(count.first_error_pid),
+                      count.first_error);
+  return name + " to " + std::to_string(count.sent) + " process(es)";
 }
 
 std::string SignalInjector::describe() const {

@@ -86,6 +86,16 @@ class Cgroup {
   // is empty. Throws if processes survive.
   virtual void kill_all() = 0;
 
+  // The non-blocking half of kill_all, for event loops: SIGKILLs the subtree (cgroup.kill, or
+  // one round of freeze + SIGKILL + thaw) and returns without waiting for it to empty. Call it
+  // again to catch forks that raced a round. Throws Error when the kill cannot be started.
+  virtual void start_kill() = 0;
+  // No process is left in any hierarchy (or the cgroup is gone).
+  virtual bool empty() const = 0;
+  // A file modified when `populated` changes (cgroup.events), for an event-driven wait; nullopt
+  // where only polling tells (legacy v1).
+  virtual std::optional<std::string> populated_events_file() const = 0;
+
   // kill_all, then rmdir depth-first in every hierarchy. Idempotent.
   virtual void destroy() = 0;
 };

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cgroup/cgroup_files.h"
+#include "cgroup/signal_members.h"
 #include "common/error.h"
 
 namespace faultline::cgroup {
@@ -162,33 +163,45 @@ bool CgroupTree::wait_until_no_members(Duration timeout) const {
   return true;
 }
 
-void CgroupTree::kill_by_signals() {
+void CgroupTree::signal_round(Duration freeze_timeout) {
   // Without cgroup.kill: freeze so that nobody forks between listing and killing, SIGKILL every
-  // member, then thaw, because tasks frozen by the v1 freezer do not die until thawed. Repeat
-  // until empty: a fork that was in flight may still add a member.
-  bool can_freeze = !freeze_unsupported();
+  // member, then thaw, because tasks frozen by the v1 freezer do not die until thawed.
+  const bool can_freeze = !freeze_unsupported();
+  if (can_freeze) try_freeze(freeze_timeout);  // best effort: kill anyway
+  signal_members(*this, SIGKILL);
+  if (can_freeze) thaw();
+}
+
+void CgroupTree::kill_by_signals() {
+  // Repeat until empty: a fork that was in flight may still add a member.
   auto deadline = Clock::now() + kKillTimeout;
   for (;;) {
-    if (can_freeze) try_freeze(std::chrono::milliseconds(200));  // best effort: kill anyway
-    for (pid_t pid : pids()) ::kill(pid, SIGKILL);
-    if (can_freeze) thaw();
+    signal_round(std::chrono::milliseconds(200));
     auto remaining = std::max<Duration>(deadline - Clock::now(), Duration::zero());
     if (wait_until_no_members(std::min<Duration>(remaining, std::chrono::milliseconds(100)))) return;
     if (Clock::now() >= deadline) return;
   }
 }
 
+bool CgroupTree::write_cgroup_kill() {
+  // Kills the whole subtree, including forks racing the kill; asynchronous, hence the waits.
+  int err = try_write_file(*dirs_.unified / "cgroup.kill", "1");
+  if (err == ENOENT) return false;
+  if (err != 0) throw SystemError("write", "\"1\" to " + (*dirs_.unified / "cgroup.kill").string(), err);
+  // Tasks frozen by a v1 freezer ignore SIGKILL until thawed.
+  if (dirs_.v1_freezer && fs::exists(*dirs_.v1_freezer / "freezer.state")) {
+    const auto state = *dirs_.v1_freezer / "freezer.state";
+    if (const int thaw_err = try_write_file(state, "THAWED"); thaw_err != 0 && thaw_err != ENOENT)
+      throw SystemError("write", "\"THAWED\" to " + state.string(), thaw_err)
+          .with_context("thawing " + dirs_.description + " to kill it (frozen tasks ignore SIGKILL)");
+  }
+  return true;
+}
+
 void CgroupTree::kill_all() {
   if (!exists()) return;
   if (has_cgroup_kill()) {
-    // Kills the whole subtree, including forks racing the kill; asynchronous, hence the wait.
-    int err = try_write_file(*dirs_.unified / "cgroup.kill", "1");
-    if (err == ENOENT) return;
-    if (err != 0) throw SystemError("write", "\"1\" to " + (*dirs_.unified / "cgroup.kill").string(), err);
-    // Tasks frozen by a v1 freezer ignore SIGKILL until thawed.
-    if (dirs_.v1_freezer && fs::exists(*dirs_.v1_freezer / "freezer.state")) {
-      try_write_file(*dirs_.v1_freezer / "freezer.state", "THAWED");
-    }
+    if (!write_cgroup_kill()) return;
     // Unified empty but a v1 directory still lists a member: a process that was still writing
     // itself into the hierarchies when the kill came. Signals finish it.
     if (wait_until_empty(kKillTimeout) && pids().empty()) return;
@@ -197,6 +210,24 @@ void CgroupTree::kill_all() {
   kill_by_signals();
   if (pids().empty() && !populated()) return;
   throw_still_populated();
+}
+
+void CgroupTree::start_kill() {
+  if (!exists()) return;
+  if (has_cgroup_kill()) {
+    if (!write_cgroup_kill()) return;
+    // A process still writing itself into the v1 hierarchies escapes cgroup.kill.
+    if (!populated()) signal_members(*this, SIGKILL);
+    return;
+  }
+  signal_round(std::chrono::milliseconds(20));
+}
+
+bool CgroupTree::empty() const { return !exists() || (!populated() && pids().empty()); }
+
+std::optional<std::string> CgroupTree::populated_events_file() const {
+  if (!dirs_.unified) return std::nullopt;
+  return (*dirs_.unified / "cgroup.events").string();
 }
 
 void CgroupTree::throw_still_populated() const {

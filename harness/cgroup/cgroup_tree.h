@@ -34,6 +34,9 @@ class CgroupTree : public Cgroup {
   void freeze() override;
   void thaw() override;
   void kill_all() override;
+  void start_kill() override;
+  bool empty() const override;
+  std::optional<std::string> populated_events_file() const override;
   void destroy() override;
 
   // How long kill_all waits for the subtree to empty before it gives up and throws.
@@ -50,6 +53,10 @@ class CgroupTree : public Cgroup {
   // Freezes within `timeout`; false if the kernel did not report the subtree frozen in time.
   bool try_freeze(Duration timeout);
   void kill_by_signals();
+  // One round of kill_by_signals; `freeze_timeout` bounds how long it may block.
+  void signal_round(Duration freeze_timeout);
+  // Writes cgroup.kill and thaws a v1 freezer; false if the cgroup is gone.
+  bool write_cgroup_kill();
   // wait_until_empty, then until no hierarchy lists a member.
   bool wait_until_no_members(Duration timeout) const;
   [[noreturn]] void throw_still_populated() const;

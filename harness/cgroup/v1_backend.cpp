@@ -126,7 +126,13 @@ void make_v1_dirs(const V1Layout& layout, const fs::path& relative, bool existin
       // Kernels before 5.x start with use_hierarchy 0, which would let a child escape the
       // parent's limit; it can only be switched while the cgroup has no children.
       auto flag = *memory / "memory.use_hierarchy";
-      if (auto text = read_file_if_exists(flag); text && trim(*text) == "0") try_write_file(flag, "1");
+      if (auto text = read_file_if_exists(flag); text && trim(*text) == "0") {
+        if (const int err = try_write_file(flag, "1"); err != 0)
+          throw SystemError("write", "\"1\" to " + flag.string(), err)
+              .with_context(
+                  "enabling memory.use_hierarchy (without it a limit does not bound the "
+                  "cgroup's children; hint: it needs a parent with use_hierarchy 1)");
+      }
     }
   } catch (...) {
     for (auto it = created.rbegin(); it != created.rend(); ++it) ::rmdir(it->c_str());

@@ -22,6 +22,9 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailed = 1;
 inline constexpr int kExitUsage = 2;
 inline constexpr int kExitHost = 3;
+// faultline itself failed on something it did not expect (a filesystem_error such as an
+// unreadable directory, out of memory): one line on stderr, after the run was torn down.
+inline constexpr int kExitInternal = 4;
 inline constexpr int kExitInterrupted = 130;
 
 // Registers a subcommand; `*action` is set to the function that runs it once parsed.

@@ -1,11 +1,24 @@
 // faultline: reproduce OOM kills, fd exhaustion, CPU starvation, hangs and bad shutdowns on
 // purpose, each target in its own throwaway cgroup.
+#include <exception>
 #include <iostream>
+#include <string>
 
 #include "cgroup/backend.h"
 #include "cli/commands.h"
 #include "common/error.h"
 #include "runner/command_runner.h"
+
+namespace {
+
+// The error stays one line, whatever the exception carried.
+std::string one_line(std::string text) {
+  for (char& c : text)
+    if (c == '\n' || c == '\r') c = ' ';
+  return text;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   using namespace faultline;
@@ -43,5 +56,14 @@ int main(int argc, char** argv) {
   } catch (const Error& e) {
     std::cerr << "faultline: " << e.what() << "\n";
     return cli::kExitFailed;
+  } catch (const std::exception& e) {
+    // Anything else (a filesystem_error on an unreadable directory, bad_alloc, ...) still ends
+    // here rather than in std::terminate: being caught unwinds the stack, so every cgroup and
+    // process the run owns is torn down by its destructor before we exit.
+    std::cerr << "faultline: internal error: " << one_line(e.what()) << "\n";
+    return cli::kExitInternal;
+  } catch (...) {
+    std::cerr << "faultline: internal error: an exception of unknown type\n";
+    return cli::kExitInternal;
   }
 }

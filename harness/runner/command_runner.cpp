@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "cgroup/layout.h"
+#include "cgroup/signal_members.h"
 #include "common/interrupt.h"
 #include "runner/hang_diagnosis.h"
 #include "runner/limits.h"
@@ -48,10 +49,7 @@ std::string join(const std::vector<std::string>& parts, const std::string& separ
 // Sends `signo` to every process in the group, as timeout(1) signals its process group: a
 // wrapper (`go test`, a shell) and the program it runs both get it. Returns how many got it.
 int signal_every_process(const cgroup::Cgroup& group, int signo) {
-  int signalled = 0;
-  for (pid_t pid : group.pids())
-    if (::kill(pid, signo) == 0) ++signalled;
-  return signalled;
+  return cgroup::signal_members(group, signo).sent;
 }
 
 // One command, from its start to the removal of its cgroup.
@@ -137,7 +135,10 @@ void CommandRun::on_exit() {
   deadline_.cancel();
   grace_.cancel();
   interrupt_watch_.close();
-  event("process.exit", describe_exit(*process_.exit_status()));
+  if (const auto& wait_error = process_.wait_error())
+    event("process.wait-error", *wait_error);
+  else
+    event("process.exit", describe_exit(*process_.exit_status()));
 }
 
 CommandResult CommandRun::failed_to_start() {
@@ -158,6 +159,7 @@ CommandResult CommandRun::failed_to_start() {
 }
 
 CommandResult CommandRun::classify(const cgroup::Stats& stats, std::size_t leftovers) {
+  if (const auto& wait_error = process_.wait_error()) throw Error(*wait_error);
   const auto& st = *process_.exit_status();
   const int own_status = st.signaled ? 128 + st.signal : st.code;
   CommandResult result;
@@ -273,9 +275,10 @@ CommandResult CommandRun::run() {
       event("process.orphans", std::to_string(orphans.size()) + " left, killed");
       group_->kill_all();
     }
-    result = classify(group_->stats(), orphans.size());
-    report_.processes.back().orphans = orphans;
+    const auto stats = group_->stats();
     run_group_->destroy();
+    result = classify(stats, orphans.size());
+    report_.processes.back().orphans = orphans;
   }
   report_.duration_ms = ms_between(t0_, Clock::now());
   result.report = report_;

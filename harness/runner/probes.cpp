@@ -8,12 +8,14 @@
 #include <list>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "cgroup/backend.h"
 #include "cgroup/layout.h"
 #include "common/error.h"
 #include "net/checks.h"
+#include "runner/async_kill.h"
 #include "supervisor/supervised_process.h"
 #include "timeline/schedule.h"
 
@@ -104,14 +106,24 @@ class ProbeRun {
     }
   }
 
-  // The processes are being stopped: whatever they answer now says nothing about the fault.
+  // The window ends (or the processes are being stopped: whatever they answer now says nothing
+  // about the fault). An attempt belongs to the window it started in and is judged only if it
+  // also ended inside it: one still running now is cut off, neither a pass nor a failure.
   void close(RunContext& ctx, const std::string& why) {
     if (open_timer_) open_timer_->cancel();
     if (close_timer_) close_timer_->cancel();
     if (next_timer_) next_timer_->cancel();
+    if (in_flight_ != 0) {
+      in_flight_ = 0;  // its result, should it still arrive, is ignored
+      ++cut_off_;
+      if (cancel_in_flight_) std::exchange(cancel_in_flight_, {})();
+    }
     if (state_ == State::open)
       ctx.record("probe.window.close", {}, {},
-                 probe_.name + " (" + why + ", " + std::to_string(attempts_.size()) + " attempt(s))");
+                 probe_.name + " (" + why + ", " + std::to_string(attempts_.size()) + " attempt(s)" +
+                     (cut_off_ ? ", " + std::to_string(cut_off_) + " cut off at the window end, not counted"
+                               : std::string()) +
+                     ")");
     if (state_ != State::closed) closed_reason_ = why;
     state_ = State::closed;
   }
@@ -152,9 +164,11 @@ class ProbeRun {
     ctx.result().failures.push_back(std::move(f));
   }
 
-  // Runs argv once; calls back with nullopt on exit code 0, else what happened.
-  std::function<void(RunContext&, const std::string& probe, const std::vector<std::string>& argv, Duration,
-                     std::function<void(std::optional<std::string>)>)>
+  // Runs argv once; calls back with nullopt on exit code 0, else what happened. Returns what
+  // cancels the run (kills the command), for an attempt cut off by the window end.
+  std::function<std::function<void()>(RunContext&, const std::string& probe,
+                                      const std::vector<std::string>& argv, Duration,
+                                      std::function<void(std::optional<std::string>)>)>
       exec_runner;
 
  private:
@@ -182,10 +196,10 @@ class ProbeRun {
     const std::uint64_t id = ++attempt_id_;
     in_flight_ = id;
     auto done = [this, &ctx, started, t_ms, id](report::ProbeAttempt a) {
-      if (in_flight_ != id) return;
+      if (in_flight_ != id) return;  // cut off by the window end
       in_flight_ = 0;
+      cancel_in_flight_ = {};
       a.t_ms = t_ms;
-      // An attempt still running when its window closed belongs to the window: it is kept.
       attempts_.push_back(std::move(a));
       if (state_ != State::open) return;
       // The next attempt is due `every` after this one started; a slow attempt only delays it.
@@ -275,7 +289,8 @@ class ProbeRun {
       done(std::move(a));
     };
     if (!exec_runner) return report(std::string("exec probes are not available here"));
-    exec_runner(ctx, probe_.name, probe_.exec, probe_.timeout, report);
+    auto cancel = exec_runner(ctx, probe_.name, probe_.exec, probe_.timeout, report);
+    if (in_flight_ != 0) cancel_in_flight_ = std::move(cancel);  // still running
   }
 
   const Probe& probe_;
@@ -289,6 +304,8 @@ class ProbeRun {
   std::vector<report::ProbeAttempt> attempts_;
   std::uint64_t attempt_id_ = 0;
   std::uint64_t in_flight_ = 0;
+  std::function<void()> cancel_in_flight_;
+  std::uint64_t cut_off_ = 0;  // attempts still running at the window end
 };
 
 class Probes final : public RunObserver {
@@ -299,7 +316,7 @@ class Probes final : public RunObserver {
       run->exec_runner = [this](RunContext& ctx, const std::string& probe,
                                 const std::vector<std::string>& argv, Duration timeout,
                                 std::function<void(std::optional<std::string>)> done) {
-        run_exec(ctx, probe, argv, timeout, std::move(done));
+        return run_exec(ctx, probe, argv, timeout, std::move(done));
       };
       runs_.push_back(std::move(run));
     }
@@ -329,7 +346,8 @@ class Probes final : public RunObserver {
 
   // One exec attempt. Its SupervisedProcess must outlive the handlers it queued (exit wait,
   // output reads): it is retired only once it exited and its output closed, or with the
-  // observer, which goes after the event loop stopped.
+  // observer, which goes after the event loop stopped. Timers and cancellations hold it weakly:
+  // a deadline that fired in the same loop turn as the exit finds it retired, not freed memory.
   struct ExecAttempt {
     std::unique_ptr<cgroup::Cgroup> group;
     std::unique_ptr<supervisor::SupervisedProcess> process;
@@ -338,21 +356,23 @@ class Probes final : public RunObserver {
     std::string command;  // as written, for messages
     Duration timeout{0};
     bool exited = false, output_closed = false, timed_out = false;
+    bool emptied = false;  // its cgroup was killed empty after the exit
   };
 
-  void run_exec(RunContext& ctx, const std::string& probe, const std::vector<std::string>& argv,
-                Duration timeout, std::function<void(std::optional<std::string>)> done) {
+  std::function<void()> run_exec(RunContext& ctx, const std::string& probe,
+                                 const std::vector<std::string>& argv, Duration timeout,
+                                 std::function<void(std::optional<std::string>)> done) {
     const std::string command = "`" + join_argv(argv) + "`";
-    auto& a = *exec_attempts_.emplace_back(std::make_unique<ExecAttempt>());
+    auto attempt = std::make_shared<ExecAttempt>();
+    auto& a = *attempt;
     a.done = std::move(done);
     a.command = command;
     a.timeout = timeout;
     try {
       a.group = exec_parent().create_child("exec-" + std::to_string(++exec_count_));
     } catch (const Error& e) {
-      auto cb = std::move(a.done);
-      exec_attempts_.pop_back();
-      return cb(command + ": cannot create its cgroup: " + e.what());
+      a.done(command + ": cannot create its cgroup: " + e.what());
+      return {};
     }
     supervisor::SpawnRequest request;
     request.argv = argv;
@@ -360,51 +380,72 @@ class Probes final : public RunObserver {
     const auto attach = a.group->open_attach_fds();
     request.attach_fds = &attach;
     a.process = std::make_unique<supervisor::SupervisedProcess>(ctx.io(), "probe " + probe, 4096);
-    ExecAttempt* ap = &a;
+    std::weak_ptr<ExecAttempt> weak = attempt;
     // Both callbacks run inside the SupervisedProcess: the rest is posted, out of its frames.
-    auto step = [this, ap, &ctx](bool ExecAttempt::*flag) {
-      asio::post(ctx.io(), [this, ap, flag] { exec_step(*ap, flag); });
+    auto step = [this, weak, &ctx](bool ExecAttempt::*flag) {
+      asio::post(ctx.io(), [this, weak, flag, &ctx] {
+        if (auto a = weak.lock()) exec_step(ctx, a, flag);
+      });
     };
     if (!a.process->start(
             request, [step](supervisor::SupervisedProcess&) { step(&ExecAttempt::exited); }, {},
             [step] { step(&ExecAttempt::output_closed); })) {
-      auto cb = std::move(a.done);
       const std::string why = a.process->start_failure()->message;
-      a.group->destroy();
-      exec_attempts_.pop_back();
-      return cb(command + " could not start: " + why);
-    }
-    a.deadline = std::make_unique<asio::steady_timer>(ctx.io(), timeout);
-    a.deadline->async_wait([ap](boost::system::error_code ec) {
-      if (ec || ap->exited) return;
-      ap->timed_out = true;
       try {
-        ap->group->kill_all();
-      } catch (const Error&) {
-        // The run's teardown removes the probe cgroup with everything in it.
+        a.group->destroy();
+      } catch (const std::exception&) {
       }
+      a.done(command + " could not start: " + why);
+      return {};
+    }
+    exec_attempts_.push_back(attempt);
+    a.deadline = std::make_unique<asio::steady_timer>(ctx.io(), timeout);
+    a.deadline->async_wait([weak, &ctx](boost::system::error_code ec) {
+      auto a = weak.lock();
+      if (ec || !a || a->exited) return;
+      a->timed_out = true;
+      kill_attempt(ctx, a, {});
+    });
+    // A cut-off attempt: the command is killed; its result, when it arrives, goes unrecorded.
+    return [weak, &ctx] {
+      if (auto a = weak.lock(); a && !a->exited) kill_attempt(ctx, a, {});
+    };
+  }
+
+  // Kills everything in the attempt's cgroup without blocking the loop; the attempt stays alive
+  // until the kill is over.
+  static void kill_attempt(RunContext& ctx, const std::shared_ptr<ExecAttempt>& a,
+                           std::function<void()> then) {
+    async_kill_all(ctx.io(), *a->group, [a, then = std::move(then)](std::optional<std::string>) {
+      // A failure is left to the run's teardown, which removes the probe cgroup with everything in it.
+      if (then) then();
     });
   }
 
-  void exec_step(ExecAttempt& a, bool ExecAttempt::*flag) {
+  void exec_step(RunContext& ctx, const std::shared_ptr<ExecAttempt>& attempt, bool ExecAttempt::*flag) {
+    ExecAttempt& a = *attempt;
     a.*flag = true;
     if (flag == &ExecAttempt::exited) {
       a.deadline->cancel();
       // Whatever the command left behind could hold its output open, and must not outlive it.
-      try {
-        a.group->kill_all();
-      } catch (const Error&) {
-      }
+      std::weak_ptr<ExecAttempt> weak = attempt;
+      kill_attempt(ctx, attempt, [this, weak, &ctx] {
+        if (auto a = weak.lock()) exec_step(ctx, a, &ExecAttempt::emptied);
+      });
     }
-    if (!a.exited || !a.output_closed) return;
-    const auto status = *a.process->exit_status();
+    if (!a.exited || !a.output_closed || !a.emptied) return;
     std::optional<std::string> failure;
-    if (a.timed_out)
+    if (a.timed_out) {
       failure = a.command + " timed out after " + format_duration(a.timeout);
-    else if (status.signaled)
-      failure = a.command + " killed by " + signal_name(status.signal);
-    else if (status.code != 0)
-      failure = a.command + " exited with code " + std::to_string(status.code);
+    } else if (const auto& wait_error = a.process->wait_error()) {
+      failure = a.command + ": " + *wait_error;
+    } else {
+      const auto status = *a.process->exit_status();
+      if (status.signaled)
+        failure = a.command + " killed by " + signal_name(status.signal);
+      else if (status.code != 0)
+        failure = a.command + " exited with code " + std::to_string(status.code);
+    }
     if (failure) {
       std::string output = a.process->output(supervisor::Stream::stderr_stream).tail();
       if (output.empty()) output = a.process->output(supervisor::Stream::stdout_stream).tail();
@@ -416,7 +457,7 @@ class Probes final : public RunObserver {
     auto done = std::move(a.done);
     try {
       a.group->destroy();
-    } catch (const Error&) {
+    } catch (const std::exception&) {
     }
     std::erase_if(exec_attempts_, [&a](const auto& p) { return p.get() == &a; });
     done(failure);
@@ -444,7 +485,7 @@ class Probes final : public RunObserver {
   std::vector<std::unique_ptr<ProbeRun>> runs_;
   std::unique_ptr<cgroup::Backend> backend_;
   std::unique_ptr<cgroup::Cgroup> exec_group_;
-  std::list<std::unique_ptr<ExecAttempt>> exec_attempts_;
+  std::list<std::shared_ptr<ExecAttempt>> exec_attempts_;
   std::uint64_t exec_count_ = 0;
 };
 

@@ -165,6 +165,8 @@ class Check : public std::enable_shared_from_this<Check> {
     if (a->exited) kill_exec_group();
     if (!a->exited || !a->output_closed || done_) return;
     attempt_ = nullptr;
+    if (const auto& wait_error = a->process->wait_error())
+      return fail("process `" + process_.name + "`: ready.exec: " + *wait_error);
     const auto status = *a->process->exit_status();
     if (!status.signaled && status.code == 0) return succeed();
     std::string output = last_line(a->process->output(supervisor::Stream::stderr_stream).tail());

@@ -9,8 +9,10 @@
 #include <set>
 
 #include "cgroup/layout.h"
+#include "cgroup/signal_members.h"
 #include "common/interrupt.h"
 #include "injectors/injector.h"
+#include "runner/async_kill.h"
 #include "runner/expectations.h"
 #include "runner/hang_diagnosis.h"
 #include "runner/limits.h"
@@ -157,11 +159,11 @@ void ScenarioRun::kill_everything(const char* why) {
     if (p.ready_socket) p.ready_socket->close();
   }
   if (run_group_) {
-    try {
-      run_group_->kill_all();
-    } catch (const Error& e) {
-      if (!error_) error_ = std::string("teardown after ") + why + ": " + e.what();
-    }
+    // Inside timer handlers: the wait for an empty cgroup must not block the loop.
+    async_kill_all(io_, *run_group_, [this, why = std::string(why)](std::optional<std::string> failure) {
+      if (failure && !error_) error_ = "teardown after " + why + ": " + *failure;
+      maybe_finish();
+    });
   }
   maybe_finish();
 }
@@ -336,6 +338,12 @@ void ScenarioRun::on_exit(Proc& p) {
   p.finished = true;
   if (p.grace_timer) p.grace_timer->cancel();
   if (p.ready_timer) p.ready_timer->cancel();
+  if (const auto& wait_error = p.process->wait_error()) {
+    // Not an exit: the process may still run. The scenario cannot be judged; teardown kills it.
+    event("process.wait-error", p.spec->name, *wait_error);
+    scenario_error("process `" + p.spec->name + "`: " + *wait_error);
+    return;
+  }
   event("process.exit", p.spec->name, describe_exit(*p.process->exit_status()));
   notify([&](RunObserver& o) { o.on_process_exit(*this, p.spec->name); });
 
@@ -345,11 +353,9 @@ void ScenarioRun::on_exit(Proc& p) {
       if (helper_pids_.count(pid) == 0) p.orphans.push_back(std::to_string(pid) + " (" + comm_of(pid) + ")");
     if (!p.orphans.empty())
       event("process.orphans", p.spec->name, std::to_string(p.orphans.size()) + " left, killed");
-    try {
-      p.group->kill_all();
-    } catch (const Error& e) {
-      if (!error_) error_ = "killing processes left by `" + p.spec->name + "`: " + e.what();
-    }
+    async_kill_all(io_, *p.group, [this, &p](std::optional<std::string> failure) {
+      if (failure && !error_) error_ = "killing processes left by `" + p.spec->name + "`: " + *failure;
+    });
   }
   try {
     p.stats = p.group->stats();
@@ -394,11 +400,9 @@ void ScenarioRun::stop_next() {
       p.killed_after_grace = true;
       event("stop.kill", p.spec->name,
             "still running after stop_grace " + format_duration(p.spec->stop_grace));
-      try {
-        p.group->kill_all();
-      } catch (const Error& e) {
-        if (!error_) error_ = "killing `" + p.spec->name + "` after its grace period: " + e.what();
-      }
+      async_kill_all(io_, *p.group, [this, &p](std::optional<std::string> failure) {
+        if (failure && !error_) error_ = "killing `" + p.spec->name + "` after its grace period: " + *failure;
+      });
     });
     return;
   }
@@ -442,6 +446,10 @@ report::ProcessResult ScenarioRun::process_result(const Proc& p) const {
   if (sp.start_failure()) {
     r.outcome = "failed-to-start";
     r.start_error = sp.start_failure()->message;
+    return r;
+  }
+  if (sp.wait_error()) {
+    r.outcome = "";  // unknown: the wait failed (the scenario is an error that says why)
     return r;
   }
   if (!sp.exit_status()) {
@@ -552,9 +560,8 @@ report::ScenarioResult ScenarioRun::run() {
       }
       // Every process of the scenario gets the diagnose signal, not only the main ones: a
       // wrapper such as `go test` ignores SIGQUIT while the binary it runs must dump stacks.
-      int signalled = 0;
-      for (pid_t pid : run_group_->pids())
-        if (helper_pids_.count(pid) == 0 && ::kill(pid, *on_timeout.diagnose_signal) == 0) ++signalled;
+      const int signalled =
+          cgroup::signal_members(*run_group_, *on_timeout.diagnose_signal, helper_pids_).sent;
       event("timeout.diagnose", {},
             signal_name(*on_timeout.diagnose_signal) + " sent to " + std::to_string(signalled) +
                 " process(es); capturing output for " + format_duration(on_timeout.grace));
@@ -592,7 +599,7 @@ report::ScenarioResult ScenarioRun::run() {
   if (run_group_) {
     try {
       run_group_->destroy();
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {
       if (!error_) error_ = std::string("removing the scenario's cgroups: ") + e.what();
     }
   }

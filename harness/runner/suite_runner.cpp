@@ -1,6 +1,7 @@
 #include "runner/suite_runner.h"
 
 #include <atomic>
+#include <exception>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -26,7 +27,18 @@ std::vector<report::ScenarioResult> run_suite(const std::vector<SuiteRun>& runs,
         std::lock_guard lock(report_lock);
         options.on_started(runs[i]);
       }
-      auto result = run_scenario(*runs[i].scenario, backend, options.runner);
+      report::ScenarioResult result;
+      try {
+        result = run_scenario(*runs[i].scenario, backend, options.runner);
+      } catch (const std::exception& e) {
+        // An exception leaving a worker thread would end the harness in std::terminate, with no
+        // teardown of the other workers' runs: it becomes this scenario's error instead (its own
+        // cgroups went with the unwinding).
+        result.name = runs[i].scenario->name;
+        result.file = runs[i].scenario->file.string();
+        result.verdict = report::Verdict::error;
+        result.reason = std::string("faultline internal error: ") + e.what();
+      }
       result.repeat = runs[i].repeat;
       std::lock_guard lock(report_lock);
       if (options.on_finished) options.on_finished(result);

@@ -14,7 +14,6 @@
 #include <boost/process/v2/stdio.hpp>
 #include <cerrno>
 #include <csignal>
-#include <cstdio>
 #include <cstring>
 
 #include "common/error.h"
@@ -28,7 +27,17 @@ namespace {
 
 // Which child-side step failed; sent to the parent through a CLOEXEC pipe so the failure can be
 // reported with its cause instead of a bare exit code.
-enum class ChildStep : int { parent_gone, enter_cgroup, set_nofile, chdir, drop_groups, set_gid, set_uid };
+enum class ChildStep : int {
+  parent_gone,
+  enter_cgroup,
+  set_nofile,
+  chdir,
+  drop_groups,
+  set_gid,
+  set_uid,
+  close_fds,
+  exec
+};
 
 struct ChildReport {
   ChildStep step;
@@ -51,45 +60,52 @@ const char* describe(ChildStep step) {
       return "setgid";
     case ChildStep::set_uid:
       return "setuid";
+    case ChildStep::close_fds:
+      return "close_range(3, ~0, CLOSE_RANGE_CLOEXEC) (closing the harness's fds in the target)";
+    case ChildStep::exec:
+      return "exec";
   }
   return "child setup";
 }
 
-// Runs in the forked child between fork and exec: async-signal-safe calls only.
+// Runs in the forked child between fork and exec: async-signal-safe calls only. It execs the
+// target itself, so Boost's own failure path (which calls exit() and so flushes the child's copy
+// of the parent's stdio buffers a second time) is never reached: every failure ends in _exit.
 struct ChildSetup {
   const SpawnRequest& request;
   pid_t parent_pid;
   int report_fd;
   const char* cwd;  // null: inherit
+  const char* executable;
+  char* const* argv;
+  char* const* envp;
 
-  bp::error_code fail(ChildStep step) const {
-    const int err = errno;
-    const ChildReport report{step, err};
+  [[noreturn]] void fail(ChildStep step) const {
+    const ChildReport report{step, errno};
     (void)!::write(report_fd, &report, sizeof report);
-    errno = err;  // Boost reports errno to the parent
-    return bp::error_code(err, bp::system_category());
+    ::_exit(127);
   }
 
   bp::error_code on_exec_setup(bp::posix::default_launcher&, const std::filesystem::path&,
                                const char* const*) const {
     // Direct children die with the harness; grandchildren are found through the cgroup.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent_pid) return fail(ChildStep::parent_gone);
+    if (::getppid() != parent_pid) fail(ChildStep::parent_gone);
 
     if (request.attach_fds)
       for (const auto& fd : *request.attach_fds)
-        if (::write(fd.get(), "0", 1) != 1) return fail(ChildStep::enter_cgroup);
+        if (::write(fd.get(), "0", 1) != 1) fail(ChildStep::enter_cgroup);
 
     if (request.nofile) {
       const rlimit limit{*request.nofile, *request.nofile};
-      if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) return fail(ChildStep::set_nofile);
+      if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) fail(ChildStep::set_nofile);
     }
-    if (cwd && ::chdir(cwd) != 0) return fail(ChildStep::chdir);
+    if (cwd && ::chdir(cwd) != 0) fail(ChildStep::chdir);
     if (request.user) {
       if (::setgroups(request.user->groups.size(), request.user->groups.data()) != 0)
-        return fail(ChildStep::drop_groups);
-      if (::setgid(request.user->gid) != 0) return fail(ChildStep::set_gid);
-      if (::setuid(request.user->uid) != 0) return fail(ChildStep::set_uid);
+        fail(ChildStep::drop_groups);
+      if (::setgid(request.user->gid) != 0) fail(ChildStep::set_gid);
+      if (::setuid(request.user->uid) != 0) fail(ChildStep::set_uid);
     }
 
     // The harness blocks or ignores some signals for itself; a target must start with the
@@ -101,8 +117,11 @@ struct ChildSetup {
 
     // Boost 1.81's close_all_fds compares each entry with itself and closes nothing, so every
     // fd the harness has open (cgroup files, other targets' pipes) would leak into the target.
-    ::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
-    return {};
+    // The report pipe is CLOEXEC already, so it stays usable until the exec.
+    if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) fail(ChildStep::close_fds);
+
+    ::execve(executable, argv, envp);
+    fail(ChildStep::exec);
   }
 };
 
@@ -172,49 +191,60 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
   UniqueFd report_read(report_pipe[0]);
   UniqueFd report_write(report_pipe[1]);
 
-  std::vector<const char*> envp;
+  std::vector<char*> envp;
   envp.reserve(request.env.size() + 1);
-  for (const auto& entry : request.env) envp.push_back(entry.c_str());
+  for (const auto& entry : request.env) envp.push_back(const_cast<char*>(entry.c_str()));
   envp.push_back(nullptr);
+  // argv[0] is the resolved path, as Boost's own exec would have passed it.
+  std::vector<char*> argv;
+  argv.reserve(request.argv.size() + 1);
+  argv.push_back(const_cast<char*>(executable->c_str()));
+  for (std::size_t i = 1; i < request.argv.size(); ++i)
+    argv.push_back(const_cast<char*>(request.argv[i].c_str()));
+  argv.push_back(nullptr);
 
   const std::string cwd = request.cwd ? request.cwd->string() : std::string();
-  ChildSetup setup{request, ::getpid(), report_write.get(), request.cwd ? cwd.c_str() : nullptr};
+  ChildSetup setup{
+      request,     ::getpid(), report_write.get(), request.cwd ? cwd.c_str() : nullptr, executable->c_str(),
+      argv.data(), envp.data()};
 
   bp::posix::default_launcher launcher;
-  launcher.env = envp.data();
-  // Boost 1.81's failed child calls exit(), which flushes the parent's stdio buffers a second
-  // time from the child; flush them first so nothing is printed twice.
-  std::fflush(nullptr);
 
   Spawned spawned;
   bp::error_code ec;
+  std::optional<bp::process> process;
   // The executor overload: in 1.81 the io_context overload taking an error_code drops it and
   // throws instead.
   const std::vector<std::string> args(request.argv.begin() + 1, request.argv.end());
   if (request.capture_output) {
     spawned.stdout_pipe.emplace(io);
     spawned.stderr_pipe.emplace(io);
-    auto process = launcher(io.get_executor(), ec, *executable, args,
-                            bp::process_stdio{nullptr, *spawned.stdout_pipe, *spawned.stderr_pipe}, setup);
-    if (!ec) spawned.process = std::make_unique<bp::process>(std::move(process));
+    process.emplace(launcher(io.get_executor(), ec, *executable, args,
+                             bp::process_stdio{nullptr, *spawned.stdout_pipe, *spawned.stderr_pipe}, setup));
   } else {
-    auto process = launcher(io.get_executor(), ec, *executable, args, setup);
-    if (!ec) spawned.process = std::make_unique<bp::process>(std::move(process));
+    process.emplace(launcher(io.get_executor(), ec, *executable, args, setup));
   }
   report_write.reset();
 
-  if (ec) {
-    // Boost 1.81 never reaps a child whose exec failed: do it here, or it stays a zombie.
-    if (launcher.pid > 0) ::waitpid(launcher.pid, nullptr, 0);
-    ChildReport report{};
-    std::string message;
-    if (::read(report_read.get(), &report, sizeof report) == static_cast<ssize_t>(sizeof report)) {
-      message = std::string(describe(report.step));
-      if (report.step == ChildStep::chdir) message += " " + cwd;
-      return SpawnFailure{report.err, message + ": " + std::strerror(report.err)};
-    }
-    return SpawnFailure{ec.value(), "exec " + executable->string() + ": " + std::strerror(ec.value())};
+  // The child execs the target itself, so Boost sees a failed child as a started one; our own
+  // pipe tells: it reaches end of file at the exec, or carries the failed step first.
+  ChildReport report{};
+  const bool child_failed =
+      !ec && ::read(report_read.get(), &report, sizeof report) == static_cast<ssize_t>(sizeof report);
+  if (child_failed) {
+    bp::error_code ignored;
+    process->wait(ignored);  // the child has _exited (or is about to): reap it, no zombie
+    std::string message = describe(report.step);
+    if (report.step == ChildStep::chdir) message += " " + cwd;
+    if (report.step == ChildStep::exec) message += " " + executable->string();
+    return SpawnFailure{report.err, message + ": " + std::strerror(report.err)};
   }
+  if (ec) {
+    // Only the fork itself can fail on this path (every child-side failure ends in _exit).
+    if (launcher.pid > 0) ::waitpid(launcher.pid, nullptr, 0);
+    return SpawnFailure{ec.value(), "starting " + executable->string() + ": " + std::strerror(ec.value())};
+  }
+  spawned.process = std::make_unique<bp::process>(std::move(*process));
   spawned.pid = launcher.pid;
   return spawned;
 }

@@ -27,7 +27,7 @@ SupervisedProcess::~SupervisedProcess() {
   close_output();
   // The owner kills the cgroup before destroying us; if the process still runs here (an
   // exception path), do not let Boost's destructor block on it forever.
-  if (spawned_.process && running() && pidfd_)
+  if (spawned_.process && !exit_status_ && pidfd_)
     ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
 }
 
@@ -50,10 +50,18 @@ bool SupervisedProcess::start(const SpawnRequest& request, ExitHandler on_exit, 
     read_more(Stream::stdout_stream);
     read_more(Stream::stderr_stream);
   }
-  spawned_.process->async_wait([this, on_exit = std::move(on_exit)](boost::system::error_code, int) {
+  spawned_.process->async_wait([this, on_exit = std::move(on_exit)](boost::system::error_code ec, int) {
+    exited_at_ = Clock::now();
+    if (ec) {
+      // Boost leaves its "still running" marker as the status, which decodes as "exited with
+      // code 1": report the failed wait instead of an exit that never happened.
+      wait_error_ = "waiting for `" + name_ + "` (pid " + std::to_string(pid_) + ") failed: " + ec.message() +
+                    " (errno " + std::to_string(ec.value()) + "); its exit status is unknown";
+      on_exit(*this);
+      return;
+    }
     // Boost folds the status into one int; the raw wait status tells exit codes from signals.
     exit_status_ = ExitStatus::from_wait_status(spawned_.process->native_exit_code());
-    exited_at_ = Clock::now();
     on_exit(*this);
   });
   return true;

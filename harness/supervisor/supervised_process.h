@@ -45,7 +45,7 @@ class SupervisedProcess {
 
   const std::string& name() const { return name_; }
   pid_t pid() const { return pid_; }
-  bool running() const { return pid_ > 0 && !exit_status_; }
+  bool running() const { return pid_ > 0 && !exit_status_ && !wait_error_; }
   // Output is complete once the process exited and both pipes reached end of file.
   bool output_closed() const { return open_streams_ == 0; }
   void close_output();  // stop reading (e.g. an orphan keeps the pipe open)
@@ -54,7 +54,11 @@ class SupervisedProcess {
   bool send_signal(int signo);
 
   const std::optional<SpawnFailure>& start_failure() const { return start_failure_; }
+  // Set once the main process ended; empty if the wait for it failed (see wait_error()).
   const std::optional<ExitStatus>& exit_status() const { return exit_status_; }
+  // Why waiting for the process failed ("waitpid for `api` (pid 42): No child processes"); the
+  // exit handler still runs, but there is no exit status to report: never read one from it.
+  const std::optional<std::string>& wait_error() const { return wait_error_; }
   Clock::time_point started_at() const { return started_at_; }
   Clock::time_point exited_at() const { return exited_at_; }
   const OutputTail& output(Stream s) const { return tails_[static_cast<int>(s)]; }
@@ -69,6 +73,7 @@ class SupervisedProcess {
   Spawned spawned_;
   std::optional<SpawnFailure> start_failure_;
   std::optional<ExitStatus> exit_status_;
+  std::optional<std::string> wait_error_;
   Clock::time_point started_at_{};
   Clock::time_point exited_at_{};
   std::array<OutputTail, 2> tails_;

@@ -3,6 +3,7 @@
 #include <pwd.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
@@ -285,4 +286,29 @@ TEST_CASE("run: cwd, env, clear_env and user apply to the target") {
     CHECK(out.ends_with(std::to_string(::getpwnam("nobody")->pw_uid) + "\n"));
   else
     record_skip("the privilege drop: no user `nobody` on this host");
+}
+
+TEST_CASE("an unexpected error (an unreadable directory) is one line and exit 4, not an abort") {
+  if (::geteuid() != 0) {
+    std::printf("SKIPPED: needs root to validate as another user\n");
+    return;
+  }
+  char dir_template[] = "/tmp/faultline-e2e-unreadable-XXXXXX";
+  const fs::path dir = ::mkdtemp(dir_template);
+  fs::permissions(dir, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                           fs::perms::others_read | fs::perms::others_exec);
+  {
+    std::ofstream out(dir / "ok.toml");
+    out << "name = \"ok\"\n[target]\ncommand = [\"true\"]\n";
+  }
+  fs::create_directory(dir / "private");
+  fs::permissions(dir / "private", fs::perms::owner_all);  // root only: nobody cannot list it
+  auto r = run_shell("setpriv --reuid=65534 --regid=65534 --clear-groups " + faultline_cmd() + " validate " +
+                     quote(dir.string()));
+  fs::remove_all(dir);
+  INFO(r.err);
+  CHECK(r.status == 4);
+  CHECK(r.err.rfind("faultline: internal error: ", 0) == 0);
+  CHECK(r.err.find("Permission denied") != std::string::npos);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
 }

@@ -32,3 +32,54 @@ TEST_CASE("hog: a 120MiB noisy neighbour shows in the cgroup and is killed by re
   CHECK(t.group().stats().memory_peak.value_or(0) >= 120 * MiB);
   CHECK(hog.revert(where).empty());
 }
+
+namespace {
+
+// A process outside every cgroup of the test that takes `pid` once it is free: the kernel hands
+// out ns_last_pid + 1 next (root only). Other forks on the host can take it first: retried.
+pid_t fork_with_pid(pid_t wanted) {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    {
+      std::ofstream last("/proc/sys/kernel/ns_last_pid");
+      last << wanted - 1;
+    }
+    std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      ::pause();
+      ::_exit(0);
+    }
+    if (pid == wanted) return pid;
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+  return -1;
+}
+
+}  // namespace
+
+TEST_CASE("hog: revert never signals a process that got the reaped hog's pid", "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  std::unique_ptr<TargetProcess> helper;
+  // The launcher starts a sleeper in place of `faultline hog`: only its pid matters here.
+  HogInjector hog(scenario::HogFault{std::uint64_t{1024 * 1024}, std::nullopt}, "faultline",
+                  [&](const std::vector<std::string>&) {
+                    helper = std::make_unique<TargetProcess>(t.group(), payload({"sleep", "30s"}));
+                    return helper->pid();
+                  });
+  const Target where{t.group(), 0};
+  hog.apply(where);
+  const pid_t hog_pid = helper->pid();
+  // The hog dies on its own (OOM, a crash) and its owner reaps it; the number is free again.
+  ::kill(hog_pid, SIGKILL);
+  helper->wait();
+  const pid_t victim = fork_with_pid(hog_pid);
+  REQUIRE(victim == hog_pid);  // the host gave the pid to someone else 200 times in a row
+  CHECK(hog.revert(where) == "hog pid " + std::to_string(hog_pid) + " had already exited");
+  // Signalled by pid, the unrelated process now holding the number would be dead.
+  int status = 0;
+  CHECK(::waitpid(victim, &status, WNOHANG) == 0);
+  ::kill(victim, SIGKILL);
+  ::waitpid(victim, nullptr, 0);
+}

@@ -113,6 +113,33 @@ TEST_CASE("a slow attempt delays the next one instead of overlapping it", "[prob
   CHECK(p.passed);
 }
 
+TEST_CASE("an attempt belongs to the window it started in and is cut off at its end",
+          "[probe][integration]") {
+  PROBE_PRECONDITIONS();
+  // Attempts take 700ms in a 1s window: the first ends inside it, the second is still running
+  // at the window end. Judged, its result would say nothing about the window (a fault reverted
+  // mid-attempt): it is cut off, and the timeline and the probe record agree on what counted.
+  auto s = sleeper_scenario(2500ms);
+  auto slow = exec_probe("slow command", {"/bin/sleep", "0.7"}, 3);
+  slow.during.from = {"", 0ms, "0s"};
+  slow.during.to = {"", 1000ms, "1s"};
+  s.probes.push_back(slow);
+
+  const auto r = run(s);
+  INFO(r.reason);
+  const auto& p = probe_named(r, "slow command");
+  const report::TimelineEvent* close = nullptr;
+  for (const auto& e : r.timeline)
+    if (e.event == "probe.window.close") close = &e;
+  REQUIRE(close);
+  INFO(close->detail);
+  REQUIRE_FALSE(p.attempts.empty());
+  CHECK(close->detail.find("window end, " + std::to_string(p.attempts.size()) + " attempt(s), 1 cut off") !=
+        std::string::npos);
+  for (const auto& a : p.attempts) CHECK(a.t_ms + a.latency_ms <= close->t_ms + 1);
+  CHECK(p.passed);
+}
+
 TEST_CASE("tcp probes: a refused connection passes only when failure is expected", "[probe][integration]") {
   PROBE_PRECONDITIONS();
   auto s = sleeper_scenario(500ms);

@@ -1,14 +1,23 @@
 // The supervisor's spawn path, with a test for each Boost.Process 1.81 defect we work around:
 // each of these fails when its workaround is removed.
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <csignal>
+#include <cstddef>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "supervisor/supervised_process.h"
 #include "tests/support/test_env.h"
@@ -85,18 +94,17 @@ TEST_CASE("a command missing from PATH is reported without forking") {
   CHECK(f.failure->message == "command `faultline-no-such-command` not found in PATH (/nonexistent-dir)");
 }
 
-TEST_CASE("a failed start does not print the harness's buffered output twice") {
-  // Boost 1.81's failed child calls exit(), flushing its copy of our stdio buffers.
+namespace {
+
+// Runs `body` with stdout redirected to a fresh file; returns what reached the file.
+std::string stdout_written_during(const std::function<void()>& body) {
   char path[] = "/tmp/faultline-flush-XXXXXX";
   const int file = ::mkstemp(path);
   REQUIRE(file >= 0);
   std::fflush(stdout);
   const int saved = ::dup(STDOUT_FILENO);
   ::dup2(file, STDOUT_FILENO);
-  std::fputs("unflushed-marker", stdout);  // stays in the stdio buffer
-  auto request = request_for({"/nonexistent/faultline-test-binary"});
-  request.capture_output = false;
-  auto f = run_to_end(request);
+  body();
   std::fflush(stdout);
   ::dup2(saved, STDOUT_FILENO);
   ::close(saved);
@@ -105,8 +113,70 @@ TEST_CASE("a failed start does not print the harness's buffered output twice") {
   std::stringstream content;
   content << in.rdbuf();
   ::unlink(path);
-  REQUIRE(f.failure);
-  CHECK(content.str() == "unflushed-marker");
+  return content.str();
+}
+
+}  // namespace
+
+TEST_CASE("a failed start does not print the harness's buffered output twice") {
+  // Boost 1.81's failed child calls exit(), flushing its copy of our stdio buffers.
+  std::optional<SpawnFailure> failure;
+  const auto written = stdout_written_during([&] {
+    std::fputs("unflushed-marker", stdout);  // stays in the stdio buffer
+    auto request = request_for({"/nonexistent/faultline-test-binary"});
+    request.capture_output = false;
+    failure = run_to_end(request).failure;
+  });
+  REQUIRE(failure);
+  CHECK(written == "unflushed-marker");
+}
+
+TEST_CASE("failed starts print nothing twice while another thread writes to stdout") {
+  // With -j and the progress thread, other threads fill the stdio buffers between any flush the
+  // spawning thread could do and the fork: only a child that never flushes them (_exit) is safe.
+  std::vector<std::string> failures;
+  int markers = 0;
+  const auto written = stdout_written_during([&] {
+    std::atomic<bool> stop{false};
+    std::thread writer([&] {
+      // Paced: the stdio buffer is never empty for long, the file stays small.
+      while (!stop.load()) {
+        std::fputs(("m" + std::to_string(markers++) + ";").c_str(), stdout);
+        std::this_thread::sleep_for(std::chrono::microseconds(20));
+      }
+    });
+    for (int i = 0; i < 100; ++i) {
+      auto request = request_for({"/nonexistent/faultline-test-binary"});
+      request.capture_output = false;
+      if (auto f = run_to_end(request).failure) failures.push_back(f->message);
+      // A child-side setup step failing must not flush either.
+      std::vector<UniqueFd> attach;
+      attach.emplace_back(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+      request = request_for({test::payload_path(), "sleep", "1s"});
+      request.capture_output = false;
+      request.attach_fds = &attach;
+      if (auto f = run_to_end(request).failure) failures.push_back(f->message);
+    }
+    stop = true;
+    writer.join();
+  });
+  CHECK(failures.size() == 200);
+  std::vector<int> seen(markers, 0);
+  std::size_t duplicates = 0;
+  std::istringstream tokens(written);
+  std::size_t garbled = 0;  // a second flush can also land in the middle of a marker
+  for (std::string token; std::getline(tokens, token, ';');) {
+    const bool well_formed = token.size() > 1 && token[0] == 'm' && token.size() < 12 &&
+                             token.find_first_not_of("0123456789", 1) == std::string::npos;
+    if (!well_formed || std::stoll(token.substr(1)) >= markers) {
+      ++garbled;
+      continue;
+    }
+    if (++seen[std::stoi(token.substr(1))] > 1) ++duplicates;
+  }
+  CHECK(garbled == 0);
+  CHECK(duplicates == 0);
+  CHECK(std::count(seen.begin(), seen.end(), 1) == markers);  // and nothing lost
 }
 
 TEST_CASE("exit(9) and death by SIGKILL are told apart") {
@@ -160,4 +230,68 @@ TEST_CASE("RLIMIT_NOFILE is set in the child before exec") {
   REQUIRE(f.status);
   CHECK(f.status->code == 1);
   CHECK(f.out.find("opened 13 of 64") != std::string::npos);
+}
+
+TEST_CASE("a failed wait is an error with context, never an exit status") {
+  // Someone else reaps the target first (here the test itself): Boost's wait fails with ECHILD
+  // and leaves its "still running" marker, which decodes as "exited with code 1".
+  boost::asio::io_context io;
+  SupervisedProcess p(io, "reaped-elsewhere", 1024);
+  auto request = request_for({test::payload_path(), "sleep", "30s"});
+  request.env = current_environment();
+  bool exit_handler_ran = false;
+  REQUIRE(p.start(request, [&](SupervisedProcess&) { exit_handler_ran = true; }));
+  REQUIRE(p.send_signal(SIGKILL));
+  REQUIRE(::waitpid(p.pid(), nullptr, 0) == p.pid());
+  io.run();
+  CHECK(exit_handler_ran);
+  CHECK_FALSE(p.exit_status());
+  REQUIRE(p.wait_error());
+  CHECK(p.wait_error()->find("`reaped-elsewhere` (pid " + std::to_string(p.pid()) + ")") !=
+        std::string::npos);
+  CHECK(p.wait_error()->find("No child processes") != std::string::npos);
+  CHECK_FALSE(p.running());
+}
+
+TEST_CASE("a failing close_range in the child is reported, not ignored") {
+  // A kernel without close_range (before 5.9, or CLOSE_RANGE_CLOEXEC before 5.11) would start
+  // the target with every fd of the harness. A seccomp filter plays that kernel here, in a
+  // forked copy of the test so that the filter stays there.
+  int result_pipe[2];
+  REQUIRE(::pipe2(result_pipe, O_CLOEXEC) == 0);
+  std::fflush(nullptr);
+  const pid_t tester = ::fork();
+  REQUIRE(tester >= 0);
+  if (tester == 0) {
+    sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_close_range, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog program{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) != 0)
+      ::_exit(3);
+    boost::asio::io_context io;
+    auto request = request_for({test::payload_path(), "exit", "0"});
+    request.env = current_environment();
+    auto result = spawn(io, request);
+    std::string text = "started";
+    if (auto* failure = std::get_if<SpawnFailure>(&result)) text = failure->message;
+    (void)!::write(result_pipe[1], text.data(), text.size());
+    ::_exit(0);
+  }
+  ::close(result_pipe[1]);
+  std::string text;
+  char buffer[512];
+  for (ssize_t n; (n = ::read(result_pipe[0], buffer, sizeof buffer)) > 0;) text.append(buffer, n);
+  ::close(result_pipe[0]);
+  int status = 0;
+  REQUIRE(::waitpid(tester, &status, 0) == tester);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);  // 3: this host refused the seccomp filter
+  CHECK(text ==
+        "close_range(3, ~0, CLOSE_RANGE_CLOEXEC) (closing the harness's fds in the target): Function not "
+        "implemented");
 }

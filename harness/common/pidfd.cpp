@@ -1,0 +1,17 @@
+#include "common/pidfd.h"
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace faultline {
+
+UniqueFd open_pidfd(pid_t pid) { return UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0))); }
+
+int send_signal(const UniqueFd& pidfd, int signo) {
+  if (!pidfd) return EBADF;
+  return ::syscall(SYS_pidfd_send_signal, pidfd.get(), signo, nullptr, 0) == 0 ? 0 : errno;
+}
+
+}  // namespace faultline
