@@ -267,7 +267,7 @@ class Planner {
       return "during " + *w.inject;
     }
     const std::string from = w.from.text.empty() ? "start" : time_text(timeline::resolve(s_, w.from));
-    const std::string to = w.to.text.empty() ? "end of run" : time_text(timeline::resolve(s_, w.to));
+    const std::string to = w.to ? time_text(timeline::resolve(s_, *w.to)) : "end of run";
     return "from " + from + " to " + to;
   }
 

@@ -62,15 +62,26 @@ std::optional<Decimal> take_decimal(std::string_view& text) {
   return d;
 }
 
-// Multiplies a decimal by an integer unit, nullopt when the result passes `max`.
+// Multiplies a decimal by an integer unit, nullopt when the result passes `max`. The product is
+// checked before it is formed: 2^100 digits times a 2^42 unit would wrap even in 128 bits.
 std::optional<std::uint64_t> scale(const Decimal& d, std::uint64_t unit, std::uint64_t max) {
-  if (d.overflow) return std::nullopt;
+  if (d.overflow || d.whole > max / unit) return std::nullopt;
   unsigned __int128 whole = d.whole * unit;
   if (whole > max) return std::nullopt;
   double frac = std::round(d.fraction * static_cast<double>(unit));
   unsigned __int128 total = whole + static_cast<unsigned __int128>(frac);
   if (total > max) return std::nullopt;
   return static_cast<std::uint64_t>(total);
+}
+
+// "67,108,864": byte counts in messages, where a reader compares two of them.
+std::string group_thousands(std::uint64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
 }
 
 std::string trim_decimal(double value, int decimals) {
@@ -126,7 +137,35 @@ std::optional<int> signal_by_name(const std::string& upper_name) {
   return std::nullopt;
 }
 
+// Why `suffix` is not a size unit. A unit that is one of ours but for its case ("mb", "Mb", "m",
+// "kib") is ambiguous between the SI and the binary reading, so both are spelled out.
+std::string unknown_size_unit(const Decimal& number, std::string_view amount, std::string_view suffix) {
+  std::string folded = lower(suffix);
+  if (folded == "b") return "units are case-sensitive: write \"" + std::string(amount) + "B\" for bytes";
+  if (folded.size() >= 1 && folded.size() <= 3 &&
+      std::string_view("kmgt").find(folded[0]) != std::string::npos &&
+      (folded.size() == 1 || folded.substr(1) == "b" || folded.substr(1) == "ib")) {
+    const char prefix = static_cast<char>(std::toupper(static_cast<unsigned char>(folded[0])));
+    const int power = static_cast<int>(std::string_view("kmgt").find(folded[0])) + 1;
+    std::uint64_t si = 1, binary = 1;
+    for (int i = 0; i < power; ++i) si *= 1000, binary *= 1024;
+    const auto reading = [&](const std::string& unit, std::uint64_t unit_bytes) {
+      std::string out = "\"" + std::string(amount) + unit + "\"";
+      if (auto bytes = scale(number, unit_bytes, kMaxSize)) out += " (" + group_thousands(*bytes) + " bytes)";
+      return out;
+    };
+    return "`" + std::string(suffix) + "` is ambiguous: write " + reading(std::string(1, prefix) + "B", si) +
+           " or " + reading(std::string(1, prefix) + "iB", binary) + "; units are case-sensitive";
+  }
+  return "unknown unit `" + std::string(suffix) + "`; units are B, KB, MB, GB, TB, KiB, MiB, GiB, TiB";
+}
+
 }  // namespace
+
+std::optional<Duration> add_durations(Duration a, Duration b) {
+  if (a.count() < 0 || b.count() < 0 || a > kMaxDuration || b > kMaxDuration - a) return std::nullopt;
+  return a + b;
+}
 
 std::optional<Duration> parse_duration(std::string_view text, std::string* why) {
   struct Unit {
@@ -145,7 +184,7 @@ std::optional<Duration> parse_duration(std::string_view text, std::string* why) 
   if (text.empty()) return explain(why, kDurationExpected, original, "empty"), std::nullopt;
   if (text.front() == '-')
     return explain(why, kDurationExpected, original, "durations cannot be negative"), std::nullopt;
-  constexpr std::uint64_t kMax = static_cast<std::uint64_t>(std::numeric_limits<Duration::rep>::max());
+  constexpr auto kMax = static_cast<std::uint64_t>(kMaxDuration.count());
   std::uint64_t total = 0;
   while (!text.empty()) {
     auto number = take_decimal(text);
@@ -171,7 +210,9 @@ std::optional<Duration> parse_duration(std::string_view text, std::string* why) 
     text.remove_prefix(unit->suffix.size());
     auto part = scale(*number, unit->ns, kMax);
     if (!part || *part > kMax - total)
-      return explain(why, kDurationExpected, original, "too large"), std::nullopt;
+      return explain(why, kDurationExpected, original,
+                     "too large; durations go up to " + format_duration(kMaxDuration) + " (365 days)"),
+             std::nullopt;
     total += *part;
   }
   return Duration(static_cast<Duration::rep>(total));
@@ -179,23 +220,19 @@ std::optional<Duration> parse_duration(std::string_view text, std::string* why) 
 
 std::optional<std::uint64_t> parse_size(std::string_view text, std::string* why) {
   struct Unit {
-    std::string_view suffix;  // lower case
+    std::string_view suffix;  // exactly as it must be written
     std::uint64_t bytes;
   };
   static constexpr Unit kUnits[] = {
-      {"b", 1},
-      {"k", 1'000},
-      {"kb", 1'000},
-      {"kib", 1ull << 10},
-      {"m", 1'000'000},
-      {"mb", 1'000'000},
-      {"mib", 1ull << 20},
-      {"g", 1'000'000'000},
-      {"gb", 1'000'000'000},
-      {"gib", 1ull << 30},
-      {"t", 1'000'000'000'000},
-      {"tb", 1'000'000'000'000},
-      {"tib", 1ull << 40},
+      {"B", 1},
+      {"KB", 1'000},
+      {"MB", 1'000'000},
+      {"GB", 1'000'000'000},
+      {"TB", 1'000'000'000'000},
+      {"KiB", 1ull << 10},
+      {"MiB", 1ull << 20},
+      {"GiB", 1ull << 30},
+      {"TiB", 1ull << 40},
   };
   const std::string_view original = text;
   if (text == "max") return kUnlimited;
@@ -206,23 +243,23 @@ std::optional<std::uint64_t> parse_size(std::string_view text, std::string* why)
   if (!number) return explain(why, kSizeExpected, original), std::nullopt;
   std::uint64_t unit_bytes = 1;
   if (!text.empty()) {
-    std::string suffix = lower(text);
     const Unit* unit = nullptr;
     for (const auto& u : kUnits)
-      if (suffix == u.suffix) unit = &u;
+      if (text == u.suffix) unit = &u;
     if (!unit) {
-      return explain(
-                 why, kSizeExpected, original,
-                 "unknown unit `" + std::string(text) + "`; units are B, KiB, MiB, GiB, TiB, KB, MB, GB, TB"),
-             std::nullopt;
+      const std::string_view amount = original.substr(0, original.size() - text.size());
+      return explain(why, kSizeExpected, original, unknown_size_unit(*number, amount, text)), std::nullopt;
     }
     unit_bytes = unit->bytes;
   } else if (number->fraction != 0) {
     return explain(why, kSizeExpected, original, "a number of bytes must be whole"), std::nullopt;
   }
-  // kUnlimited itself means "max", so the largest real size is one below it.
-  auto bytes = scale(*number, unit_bytes, kUnlimited - 1);
-  if (!bytes) return explain(why, kSizeExpected, original, "too large"), std::nullopt;
+  auto bytes = scale(*number, unit_bytes, kMaxSize);
+  if (!bytes)
+    return explain(
+               why, kSizeExpected, original,
+               "too large; sizes go up to " + group_thousands(kMaxSize) + R"( bytes, "max" means no limit)"),
+           std::nullopt;
   return bytes;
 }
 

@@ -16,8 +16,19 @@ using Duration = std::chrono::nanoseconds;
 
 // Sizes are bytes; kUnlimited stands for "max".
 inline constexpr std::uint64_t kUnlimited = std::numeric_limits<std::uint64_t>::max();
+// The largest size: cgroup memory files and the kernel's counters hold signed 64-bit bytes.
+inline constexpr std::uint64_t kMaxSize =
+    static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+// The longest duration, and the latest time on a scenario's timeline: one year. Anything longer
+// is a typo, and the bound keeps every sum of times and every deadline (now + offset) in range.
+inline constexpr Duration kMaxDuration = std::chrono::hours(24 * 365);
 
-// Each parser returns nullopt and sets `why` (what was expected) on a malformed value.
+// a + b, or nullopt when either is negative or the sum passes kMaxDuration.
+std::optional<Duration> add_durations(Duration a, Duration b);
+
+// Each parser returns nullopt and sets `why` (what was expected) on a malformed value. Sizes
+// take exactly B, KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024): "64mb"
+// or "64m" could mean either (Docker reads `-m 64m` as MiB), so they are refused with both readings.
 std::optional<Duration> parse_duration(std::string_view text, std::string* why = nullptr);
 std::optional<std::uint64_t> parse_size(std::string_view text, std::string* why = nullptr);
 // CPUs as a fraction of one CPU: "50%" -> 0.5, "1.5" -> 1.5, "max" -> +infinity.

@@ -10,7 +10,7 @@
 #include <chrono>
 #include <memory>
 
-#include "net/url.h"
+#include "common/address.h"
 
 namespace faultline::net {
 namespace {

@@ -13,6 +13,7 @@
 
 #include "cgroup/backend.h"
 #include "cgroup/layout.h"
+#include "common/address.h"
 #include "common/error.h"
 #include "net/checks.h"
 #include "runner/async_kill.h"
@@ -76,6 +77,12 @@ std::string describe_expectation(const Probe& p) {
 class ProbeRun {
  public:
   ProbeRun(const scenario::Scenario& s, const Probe& probe) : probe_(probe) {
+    // A target that cannot even be tried makes the scenario an error: with `expect.success =
+    // false` its failed attempts would otherwise read as a pass.
+    std::string why;
+    if ((probe.kind == Probe::Kind::http && !parse_http_url(probe.target, &why)) ||
+        (probe.kind == Probe::Kind::tcp && !parse_host_port(probe.target, &why)))
+      throw Error("probe `" + probe.name + "`: target `" + probe.target + "` cannot be tried: " + why);
     if (probe.during.inject) {
       const auto* inj = find_injection(s, *probe.during.inject);
       if (!inj) throw Error("probe `" + probe.name + "`: unknown injection `" + *probe.during.inject + "`");
@@ -84,9 +91,9 @@ class ProbeRun {
       window_text_ = "`" + inj->name + "`";
     } else {
       start_ = timeline::resolve(s, probe.during.from);
-      if (!probe.during.to.text.empty()) end_ = timeline::resolve(s, probe.during.to);
+      if (probe.during.to) end_ = timeline::resolve(s, *probe.during.to);  // else: closes at the stop phase
       window_text_ = (probe.during.from.text.empty() ? "start" : probe.during.from.text) + " .. " +
-                     (probe.during.to.text.empty() ? "stop" : probe.during.to.text);
+                     (probe.during.to ? probe.during.to->text : "stop");
     }
   }
 

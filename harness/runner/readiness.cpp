@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "common/address.h"
 #include "common/error.h"
 #include "net/checks.h"
 #include "supervisor/supervised_process.h"
@@ -87,6 +88,10 @@ class Check : public std::enable_shared_from_this<Check> {
   ~Check() { release_exec_group(); }
 
   void start() {
+    // A URL that cannot even be tried fails now, not after the whole timeout of failed attempts.
+    if (std::string why; http() && !parse_http_url(gate().address, &why))
+      return fail("process `" + process_.name + "`: ready.http `" + gate().address +
+                  "` cannot be tried: " + why);
     deadline_.expires_after(gate().timeout);
     deadline_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
       if (auto self = weak.lock(); self && !ec) self->on_deadline();

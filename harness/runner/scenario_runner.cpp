@@ -10,6 +10,7 @@
 
 #include "cgroup/layout.h"
 #include "cgroup/signal_members.h"
+#include "common/address.h"
 #include "common/interrupt.h"
 #include "injectors/injector.h"
 #include "runner/async_kill.h"
@@ -289,16 +290,17 @@ void ScenarioRun::watch_readiness(Proc& p) {
 void ScenarioRun::try_tcp_ready(Proc& p) {
   if (p.ready || phase_ != Phase::running) return;
   const std::string& addr = p.spec->ready.address;
-  const auto colon = addr.rfind(':');
+  std::string why;
+  const auto target = parse_host_port(addr, &why);
   boost::system::error_code ec;
-  const auto ip = asio::ip::make_address(addr.substr(0, colon), ec);
-  if (ec || colon == std::string::npos) {
-    scenario_error("process `" + p.spec->name + "`: ready.tcp `" + addr + "` is not an IP address and port");
+  const auto ip = target ? asio::ip::make_address(target->host, ec) : asio::ip::address{};
+  if (!target || ec) {
+    scenario_error("process `" + p.spec->name + "`: ready.tcp `" + addr +
+                   "` cannot be tried: " + (target ? "`" + target->host + "` is not an IP address" : why));
     return;
   }
-  const auto port = static_cast<unsigned short>(std::stoi(addr.substr(colon + 1)));
   p.ready_socket = std::make_unique<asio::ip::tcp::socket>(io_);
-  p.ready_socket->async_connect({ip, port}, [this, &p](boost::system::error_code error) {
+  p.ready_socket->async_connect({ip, target->port}, [this, &p](boost::system::error_code error) {
     if (!error) {
       p.ready_socket->close();
       mark_ready(p);

@@ -155,8 +155,9 @@ std::vector<Injection> draw_chaos(const Scenario& scenario, std::uint64_t seed) 
   std::vector<Injection> drawn;
   if (!scenario.chaos) return drawn;
   const Chaos& chaos = *scenario.chaos;
-  if (chaos.window.from.anchor != chaos.window.to.anchor)
-    throw Error("chaos.window: `from` (" + chaos.window.from.text + ") and `to` (" + chaos.window.to.text +
+  if (!chaos.window.to) throw Error("chaos.window: `to` is needed to draw times before it");
+  if (chaos.window.from.anchor != chaos.window.to->anchor)
+    throw Error("chaos.window: `from` (" + chaos.window.from.text + ") and `to` (" + chaos.window.to->text +
                 ") must count from the same point to draw times between them");
   std::vector<std::string> kinds = chaos.kinds;
   if (kinds.empty())
@@ -180,7 +181,7 @@ std::vector<Injection> draw_chaos(const Scenario& scenario, std::uint64_t seed) 
     inj.name = "chaos#" + std::to_string(i + 1);
     inj.into = draw.pick(into);
     const auto from_ms = static_cast<std::uint64_t>(chaos.window.from.offset.count() / 1000000);
-    const auto to_ms = static_cast<std::uint64_t>(chaos.window.to.offset.count() / 1000000);
+    const auto to_ms = static_cast<std::uint64_t>(chaos.window.to->offset.count() / 1000000);
     inj.at.anchor = chaos.window.from.anchor;
     inj.at.offset = std::chrono::milliseconds(draw.between(from_ms, to_ms > from_ms ? to_ms - 1 : from_ms));
     inj.at.text = (inj.at.anchor.empty() ? "" : inj.at.anchor + "+") + format_duration(inj.at.offset);

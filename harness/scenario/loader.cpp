@@ -13,6 +13,7 @@
 #include <set>
 #include <sstream>
 
+#include "common/address.h"
 #include "scenario/did_you_mean.h"
 #include "scenario/spec.h"
 #include "scenario/variables.h"
@@ -165,7 +166,17 @@ std::string expected_text(const KeySpec& key, Kind kind) {
     case Kind::ratio:
       return "expected a number from 0 to 1";
     case Kind::duration:
+      if (key.min != std::numeric_limits<std::int64_t>::min() &&
+          key.max != std::numeric_limits<std::int64_t>::max())
+        return "expected a duration from " + format_duration(Duration(key.min)) + " to " +
+               format_duration(Duration(key.max));
       return R"(expected a duration such as "250ms", "2s" or "1m30s")";
+    case Kind::host_port:
+      return R"(expected host:port such as "127.0.0.1:8080")";
+    case Kind::ip_port:
+      return R"(expected an IP address and port such as "127.0.0.1:8080")";
+    case Kind::http_url:
+      return R"(expected an http:// URL such as "http://127.0.0.1:8080/healthz")";
     case Kind::size:
       return R"(expected a size such as "64MiB", "512KiB", "100MB", "max" or a number of bytes)";
     case Kind::cpu:
@@ -219,6 +230,8 @@ std::optional<TimePoint> parse_time_point(const std::string& text, std::string* 
     if (!anchor.empty() && std::isdigit(static_cast<unsigned char>(anchor[0]))) {
       std::string duration_why;
       auto offset = parse_duration(anchor, &duration_why);
+      if (!offset && duration_why.ends_with("(365 days))"))
+        return fail("too large; durations go up to " + format_duration(kMaxDuration) + " (365 days)");
       if (!offset)
         return fail(anchor.find_first_not_of("0123456789.") == std::string::npos ? "durations need a unit"
                                                                                  : "");
@@ -226,7 +239,11 @@ std::optional<TimePoint> parse_time_point(const std::string& text, std::string* 
       return tp;
     }
   } else {
-    auto offset = parse_duration(text.substr(plus + 1));
+    std::string duration_why;
+    auto offset = parse_duration(text.substr(plus + 1), &duration_why);
+    if (!offset && duration_why.ends_with("(365 days))"))
+      return fail("the offset is too large; durations go up to " + format_duration(kMaxDuration) +
+                  " (365 days)");
     if (!offset) return fail("the part after `+` must be a duration");
     tp.offset = *offset;
   }
@@ -303,9 +320,12 @@ class Loader {
   void check_injections(Scenario& s);
   void check_time_point(const Scenario& s, const TimePoint& tp, SourcePos pos, const std::string& label);
   void check_time_cycles(const Scenario& s);
-  void check_window(const Scenario& s, const Window& w, SourcePos to_pos, const std::string& label);
+  void check_window(const Scenario& s, const Window& w, SourcePos from_pos, SourcePos to_pos,
+                    const std::string& label);
   std::optional<std::pair<std::string, Duration>> resolve(const Scenario& s, const TimePoint& tp,
-                                                          std::size_t depth);
+                                                          std::size_t depth, bool* too_late = nullptr);
+  void check_time_range(const Scenario& s);
+  void report_too_late(SourcePos pos, const std::string& label, const std::string& text);
   bool check_process_ref(const Scenario& s, const std::string& name, SourcePos pos, const std::string& label);
   std::vector<std::string> process_names(const Scenario& s) const;
   std::vector<std::string> injection_names(const Scenario& s) const;
@@ -415,14 +435,14 @@ std::optional<std::string> Loader::expand(const toml::node& node, const std::str
 
 bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind, const std::string& label,
                           Field& field) {
-  const auto wrong_type = [&](std::string_view reason = {}) {
+  const auto wrong_type = [&](std::string_view reason = {}, std::string_view hint = {}) {
     std::string message = label + ": " + expected_text(key, kind) + ", got " + describe(node);
     if (!reason.empty()) message += " (" + std::string(reason) + ")";
-    error(pos_of(node.source()), message);
+    error(pos_of(node.source()), message, std::string(hint));
     return false;
   };
-  const auto bad_value = [&](const std::string& why) {
-    error(pos_of(node.source()), label + ": " + why);
+  const auto bad_value = [&](const std::string& why, const std::string& hint = {}) {
+    error(pos_of(node.source()), label + ": " + why, hint);
     return false;
   };
 
@@ -432,7 +452,7 @@ bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind,
     field.text = std::to_string(v);
     switch (kind) {
       case Kind::integer:
-        if (v < key.min || v > key.max) return wrong_type();
+        if (v < key.min || v > key.max) return wrong_type({}, v > key.max ? key.bound_reason : "");
         field.integer = v;
         return true;
       case Kind::ratio:
@@ -482,12 +502,36 @@ bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind,
   const std::string& text = *expanded;
   field.text = text;
   std::string why;
+  // "got "…"" names the value as expanded; a value from variables also shows how it was written.
+  const std::string written = node.as_string()->get();
+  const std::string got = quote(text) + (written == text ? "" : " (from " + quote(written) + ")");
   switch (kind) {
     case Kind::string:
       return true;
     case Kind::duration:
-      if (auto d = parse_duration(text, &why)) return field.duration = *d, true;
+      if (auto d = parse_duration(text, &why)) {
+        if (d->count() >= key.min && d->count() <= key.max) return field.duration = *d, true;
+        return bad_value(expected_text(key, kind) + ", got " + got, std::string(key.bound_reason));
+      }
       return bad_value(why);
+    case Kind::host_port:
+    case Kind::ip_port: {
+      AddressError address;
+      auto target = parse_host_port(text, &address);
+      if (target && (kind == Kind::host_port || is_ip_literal(target->host))) return true;
+      if (target)
+        address = {
+            tick(target->host) + " is a host name, which this check does not resolve",
+            "write \"127.0.0.1:" + std::to_string(target->port) + "\" (ready.http and probes resolve names)"};
+      return bad_value(expected_text(key, kind) + ", got " + got + " (" + address.message + ")",
+                       address.hint);
+    }
+    case Kind::http_url: {
+      AddressError address;
+      if (parse_http_url(text, &address)) return true;
+      return bad_value(expected_text(key, kind) + ", got " + got + " (" + address.message + ")",
+                       address.hint);
+    }
     case Kind::size:
       if (auto s = parse_size(text, &why)) return field.size = *s, true;
       return bad_value(why);
@@ -972,6 +1016,7 @@ void Loader::check_injections(Scenario& s) {
     if (const Field* at = t.get("at")) check_time_point(s, inj.at, at->pos, "inject.at");
   }
   check_time_cycles(s);
+  check_time_range(s);
 }
 
 void Loader::check_time_point(const Scenario& s, const TimePoint& tp, SourcePos pos,
@@ -1043,33 +1088,77 @@ void Loader::check_time_cycles(const Scenario& s) {
   }
 }
 
+// nullopt for an unknown name or a cycle (reported elsewhere), and for a time more than
+// kMaxDuration after its base anchor (then `too_late` is set): sums are checked, never wrapped.
 std::optional<std::pair<std::string, Duration>> Loader::resolve(const Scenario& s, const TimePoint& tp,
-                                                                std::size_t depth) {
+                                                                std::size_t depth, bool* too_late) {
   if (depth > s.injections.size()) return std::nullopt;  // a cycle, reported elsewhere
+  const auto later = [&](const std::string& anchor, Duration base,
+                         Duration offset) -> std::optional<std::pair<std::string, Duration>> {
+    if (auto sum = add_durations(base, offset)) return std::pair{anchor, *sum};
+    if (too_late) *too_late = true;
+    return std::nullopt;
+  };
   const std::size_t dot = tp.anchor.rfind('.');
   if (dot == std::string::npos || tp.anchor.substr(dot + 1) == "ready")
-    return std::pair{tp.anchor, tp.offset};
+    return later(tp.anchor, {}, tp.offset);
   const std::string name = tp.anchor.substr(0, dot);
   for (const auto& inj : s.injections) {
     if (inj.name != name) continue;
-    auto base = resolve(s, inj.at, depth + 1);
+    auto base = resolve(s, inj.at, depth + 1, too_late);
     if (!base) return std::nullopt;
-    if (tp.anchor.substr(dot + 1) == "start") return std::pair{base->first, base->second + tp.offset};
+    if (tp.anchor.substr(dot + 1) == "start") return later(base->first, base->second, tp.offset);
     if (!inj.duration) return std::nullopt;
-    return std::pair{base->first, base->second + *inj.duration + tp.offset};
+    auto end = later(base->first, base->second, *inj.duration);
+    return end ? later(end->first, end->second, tp.offset) : std::nullopt;
   }
   return std::nullopt;
 }
 
-void Loader::check_window(const Scenario& s, const Window& w, SourcePos to_pos, const std::string& label) {
-  auto from = resolve(s, w.from, 0);
-  auto to = resolve(s, w.to, 0);
+void Loader::report_too_late(SourcePos pos, const std::string& label, const std::string& text) {
+  error(pos,
+        label + ": " + quote(text) + " comes more than " + format_duration(kMaxDuration) +
+            " (365 days) after the start or readiness it counts from",
+        "no scenario runs that long; times on the timeline go up to " + format_duration(kMaxDuration));
+}
+
+// Every injection's start and end lie within kMaxDuration of their base anchor, so the runner
+// and `plan` never add their way past it.
+void Loader::check_time_range(const Scenario& s) {
+  for (std::size_t i = 0; i < s.injections.size(); ++i) {
+    const Injection& inj = s.injections[i];
+    const Field* at = injection_tables_[i]->get("at");
+    if (!at) continue;
+    bool too_late = false;
+    auto start = resolve(s, inj.at, 0, &too_late);
+    if (too_late) {
+      report_too_late(at->pos, "inject.at", inj.at.text);
+      continue;
+    }
+    if (!start || !inj.duration || add_durations(start->second, *inj.duration)) continue;
+    const Field* duration = injection_tables_[i]->get("duration");
+    error(duration ? duration->pos : at->pos,
+          "inject.duration: injection " + tick(inj.name) + " would end more than " +
+              format_duration(kMaxDuration) + " (365 days) after " +
+              (start->first.empty() ? std::string("the scenario start") : tick(start->first)),
+          "no scenario runs that long; times on the timeline go up to " + format_duration(kMaxDuration));
+  }
+}
+
+void Loader::check_window(const Scenario& s, const Window& w, SourcePos from_pos, SourcePos to_pos,
+                          const std::string& label) {
+  bool from_too_late = false, to_too_late = false;
+  auto from = resolve(s, w.from, 0, &from_too_late);
+  if (from_too_late) report_too_late(from_pos, label + ".from", w.from.text);
+  if (!w.to) return;  // open: until the stop phase begins
+  auto to = resolve(s, *w.to, 0, &to_too_late);
+  if (to_too_late) report_too_late(to_pos, label + ".to", w.to->text);
   if (!from || !to || from->first != to->first) return;
   if (to->second < from->second)
-    error(to_pos, label + ": the window ends (" + quote(w.to.text) + ") before it starts (" +
+    error(to_pos, label + ": the window ends (" + quote(w.to->text) + ") before it starts (" +
                       quote(w.from.text) + ")");
   else if (to->second == from->second)
-    error(to_pos, label + ": the window is empty: " + quote(w.from.text) + " and " + quote(w.to.text) +
+    error(to_pos, label + ": the window is empty: " + quote(w.from.text) + " and " + quote(w.to->text) +
                       " are the same time");
 }
 
@@ -1171,8 +1260,8 @@ Scenario Loader::run() {
           const Field* from = w.get("from");
           const Field* to = w.get("to");
           if (from) check_time_point(s, probe.during.from, from->pos, "probe.during.from");
-          if (to) check_time_point(s, probe.during.to, to->pos, "probe.during.to");
-          if (from && to) check_window(s, probe.during, to->pos, "probe.during");
+          if (to) check_time_point(s, *probe.during.to, to->pos, "probe.during.to");
+          if (from) check_window(s, probe.during, from->pos, to ? to->pos : SourcePos{}, "probe.during");
         }
       }
       s.probes.push_back(std::move(probe));
@@ -1194,8 +1283,8 @@ Scenario Loader::run() {
       const Field* from = w.get("from");
       const Field* to = w.get("to");
       if (from) check_time_point(s, chaos.window.from, from->pos, "chaos.window.from");
-      if (to) check_time_point(s, chaos.window.to, to->pos, "chaos.window.to");
-      if (from && to) check_window(s, chaos.window, to->pos, "chaos.window");
+      if (to) check_time_point(s, *chaos.window.to, to->pos, "chaos.window.to");
+      if (from && to) check_window(s, chaos.window, from->pos, to->pos, "chaos.window");
     }
     s.chaos = std::move(chaos);
   }

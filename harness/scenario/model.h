@@ -140,7 +140,7 @@ struct Injection {
 struct Window {
   std::optional<std::string> inject;  // an injection's active window, or
   TimePoint from;
-  TimePoint to;
+  std::optional<TimePoint> to;  // unset: until the stop phase begins (or the run ends)
 };
 struct Probe {
   std::string name;

@@ -11,8 +11,16 @@ namespace faultline::scenario {
 #define FAULTLINE_DURATION "([0-9]+(\\.[0-9]+)?(ns|us|µs|ms|s|m|h))+"
 
 const char* const kDurationPattern = "^(" FAULTLINE_DURATION FAULTLINE_VARIABLE_ALTERNATIVE ")$";
-const char* const kSizePattern =
-    "^(max|[0-9]+(\\.[0-9]+)?([KkMmGgTt]([Ii]?[Bb])?|[Bb])?" FAULTLINE_VARIABLE_ALTERNATIVE ")$";
+// Units are case-sensitive: "64mb" and "64m" are refused as ambiguous (see parse_size).
+const char* const kSizePattern = "^(max|[0-9]+(\\.[0-9]+)?([KMGT]i?B|B)?" FAULTLINE_VARIABLE_ALTERNATIVE ")$";
+// The shapes only; ports from 1 to 65535 and the rest are the loader's (parse_host_port).
+const char* const kHostPortPattern =
+    "^((\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+):[0-9]{1,5}" FAULTLINE_VARIABLE_ALTERNATIVE ")$";
+const char* const kIpPortPattern =
+    "^((\\[[0-9A-Fa-f:.]+\\]|[0-9.]+):[0-9]{1,5}" FAULTLINE_VARIABLE_ALTERNATIVE ")$";
+const char* const kHttpUrlPattern =
+    "^(http://(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9._-]+)(:[0-9]{1,5})?([/?#].*)?" FAULTLINE_VARIABLE_ALTERNATIVE
+    ")$";
 
 namespace {
 
@@ -99,6 +107,12 @@ std::string value_schema(const KeySpec& key, Kind kind) {
              string_with_pattern(kSignalPattern) + "]}";
     case Kind::time_point:
       return string_with_pattern(kTimePattern);
+    case Kind::host_port:
+      return string_with_pattern(kHostPortPattern);
+    case Kind::ip_port:
+      return string_with_pattern(kIpPortPattern);
+    case Kind::http_url:
+      return string_with_pattern(kHttpUrlPattern);
     case Kind::regex:
       return R"({"type": "string", "format": "regex"})";
     case Kind::choice:

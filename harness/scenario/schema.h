@@ -11,5 +11,8 @@ std::string scenario_json_schema();
 // The patterns the schema uses for string values, exposed so tests can check them.
 extern const char* const kDurationPattern;
 extern const char* const kSizePattern;
+extern const char* const kHostPortPattern;
+extern const char* const kIpPortPattern;
+extern const char* const kHttpUrlPattern;
 
 }  // namespace faultline::scenario

@@ -29,6 +29,19 @@ namespace {
 
 using Rule = KeyGroup::Rule;
 
+// What the kernel accepts, so that a value it would refuse at run time fails when the file loads.
+// CFS bandwidth periods (cpu.max, cpu.cfs_period_us) go from 1ms to 1s.
+constexpr std::int64_t kMinCpuPeriodNs = 1'000'000;
+constexpr std::int64_t kMaxCpuPeriodNs = 1'000'000'000;
+constexpr std::string_view kCpuPeriodReason = "the kernel takes CPU periods from 1ms to 1s";
+// pids.max is refused from PID_MAX_LIMIT + 1 on (4194304 tasks on 64-bit kernels).
+constexpr std::int64_t kMaxPids = 4'194'304;
+constexpr std::string_view kPidsReason = "the kernel refuses a pids.max above 4194304 (PID_MAX_LIMIT)";
+// RLIMIT_NOFILE cannot pass fs.nr_open, which itself cannot pass this on 64-bit kernels.
+constexpr std::int64_t kMaxNofile = 2'147'483'584;
+constexpr std::string_view kNofileReason =
+    "the kernel refuses an RLIMIT_NOFILE above fs.nr_open (/proc/sys/fs/nr_open, at most 2147483584)";
+
 const TableSpec& limits_spec() {
   static const TableSpec spec{
       .description = "Resource limits of the process's cgroup, applied from the first instruction on.",
@@ -45,15 +58,25 @@ const TableSpec& limits_spec() {
            .description = "CPU quota: \"50%\" of one CPU, \"1.5\" CPUs or \"max\"."},
           {.name = "cpu_period",
            .kind = Kind::duration,
-           .description = "CPU accounting period of the quota."},
+           .description = "CPU accounting period of the quota, from 1ms to 1s.",
+           .min = kMinCpuPeriodNs,
+           .max = kMaxCpuPeriodNs,
+           .bound_reason = kCpuPeriodReason},
           {.name = "cpuset",
            .kind = Kind::string,
            .description = "CPUs the process may run on, e.g. \"0\" or \"0-1\"."},
           {.name = "pids",
            .kind = Kind::integer,
            .description = "Maximum number of tasks (pids.max).",
-           .min = 1},
-          {.name = "nofile", .kind = Kind::integer, .description = "RLIMIT_NOFILE, soft and hard.", .min = 1},
+           .min = 1,
+           .max = kMaxPids,
+           .bound_reason = kPidsReason},
+          {.name = "nofile",
+           .kind = Kind::integer,
+           .description = "RLIMIT_NOFILE, soft and hard.",
+           .min = 1,
+           .max = kMaxNofile,
+           .bound_reason = kNofileReason},
       }};
   return spec;
 }
@@ -67,9 +90,11 @@ const TableSpec& ready_spec() {
                .kind = Kind::regex,
                .description = "Regex matched against each line of stdout and stderr."},
               {.name = "tcp",
-               .kind = Kind::string,
-               .description = "\"host:port\" that accepts a TCP connection."},
-              {.name = "http", .kind = Kind::string, .description = "URL that answers with a 2xx status."},
+               .kind = Kind::ip_port,
+               .description = "\"ip:port\" that accepts a TCP connection (an IP address, not a host name)."},
+              {.name = "http",
+               .kind = Kind::http_url,
+               .description = "http:// URL that answers with a 2xx status."},
               {.name = "exec", .kind = Kind::command, .description = "Command (argv) that exits with 0."},
               {.name = "timeout",
                .kind = Kind::duration,
@@ -134,7 +159,20 @@ const TableSpec& target_spec() {
   return spec;
 }
 
-const TableSpec& window_spec() {
+const TableSpec& probe_window_spec() {
+  static const TableSpec spec{
+      .description = "A window on the scenario timeline.",
+      .keys = {
+          {.name = "from", .kind = Kind::time_point, .description = "Start of the window.", .required = true},
+          {.name = "to",
+           .kind = Kind::time_point,
+           .description = "End of the window; unset: until the stop phase begins (or the run ends)."},
+      }};
+  return spec;
+}
+
+// Chaos draws start times between `from` and `to`, so both bounds are needed.
+const TableSpec& chaos_window_spec() {
   static const TableSpec spec{
       .description = "A window on the scenario timeline.",
       .keys = {
@@ -178,7 +216,12 @@ std::vector<Variant> inject_variants() {
       {.value = "cpu",
        .description = "Change the CPU quota or CPU set.",
        .keys = {{.name = "quota", .kind = Kind::cpu, .description = "New CPU quota."},
-                {.name = "period", .kind = Kind::duration, .description = "New CPU period."},
+                {.name = "period",
+                 .kind = Kind::duration,
+                 .description = "New CPU period, from 1ms to 1s.",
+                 .min = kMinCpuPeriodNs,
+                 .max = kMaxCpuPeriodNs,
+                 .bound_reason = kCpuPeriodReason},
                 {.name = "cpuset", .kind = Kind::string, .description = "New set of CPUs."}},
        .groups = {{Rule::at_least_one, {"quota", "period", "cpuset"}}}},
       {.value = "fd",
@@ -187,14 +230,18 @@ std::vector<Variant> inject_variants() {
                  .kind = Kind::integer,
                  .description = "New RLIMIT_NOFILE.",
                  .required = true,
-                 .min = 0}}},
+                 .min = 0,
+                 .max = kMaxNofile,
+                 .bound_reason = kNofileReason}}},
       {.value = "pids",
        .description = "Lower pids.max.",
        .keys = {{.name = "limit",
                  .kind = Kind::integer,
                  .description = "New pids.max.",
                  .required = true,
-                 .min = 1}}},
+                 .min = 1,
+                 .max = kMaxPids,
+                 .bound_reason = kPidsReason}}},
       {.value = "signal",
        .description = "Send a signal.",
        .keys = {{.name = "signal",
@@ -337,8 +384,8 @@ const TableSpec& probe_spec() {
               {.name = "name",
                .kind = Kind::string,
                .description = "Name in reports (default: probe#index)."},
-              {.name = "http", .kind = Kind::string, .description = "URL to GET."},
-              {.name = "tcp", .kind = Kind::string, .description = "\"host:port\" to connect to."},
+              {.name = "http", .kind = Kind::http_url, .description = "http:// URL to GET."},
+              {.name = "tcp", .kind = Kind::host_port, .description = "\"host:port\" to connect to."},
               {.name = "exec", .kind = Kind::command, .description = "Command (argv) to run."},
               {.name = "every",
                .kind = Kind::duration,
@@ -352,7 +399,7 @@ const TableSpec& probe_spec() {
                .kind = Kind::name_or_table,
                .description = "An inject's name (its active window) or { from = ..., to = ... }.",
                .required = true,
-               .table = &window_spec()},
+               .table = &probe_window_spec()},
               {.name = "expect",
                .kind = Kind::table,
                .description = "What each attempt must show.",
@@ -382,6 +429,7 @@ const TableSpec& chaos_ranges_spec(const Variant& variant) {
                           .choices = key.choices,
                           .min = key.min,
                           .max = key.max,
+                          .bound_reason = key.bound_reason,
                           .element = key.kind});
   }
   made.push_back(std::move(spec));
@@ -402,7 +450,7 @@ const TableSpec& chaos_spec() {
                      .kind = Kind::table,
                      .description = "Where on the timeline faults may start.",
                      .required = true,
-                     .table = &window_spec()},
+                     .table = &chaos_window_spec()},
                     {.name = "kinds",
                      .kind = Kind::choice_list,
                      .description = "Kinds to draw from (default: every kind).",

@@ -20,6 +20,9 @@ enum class Kind {
   cpu,             // "50%", "1.5", "max" (or a number of CPUs)
   signal,          // "SIGTERM", "TERM" or a signal number
   time_point,      // "2s", "ready+2s", "<process>.ready+1s", "<inject>.start", "<inject>.end"
+  host_port,       // "127.0.0.1:8080", "[::1]:8080", "localhost:8080" (checked after `${...}` expansion)
+  ip_port,         // host_port with an IP address, not a host name (nothing resolves it)
+  http_url,        // "http://127.0.0.1:8080/healthz" (http only; checked after expansion)
   regex,           // ECMAScript regular expression, compiled at load
   choice,          // a string from `choices`
   string_list,     // list of strings
@@ -44,8 +47,10 @@ struct KeySpec {
   bool required = false;
   std::string_view default_value;  // as written in TOML (and JSON): "\"5m\"", "true"; empty: none
   std::vector<std::string_view> choices;
+  // Bounds of an integer, or of a duration in nanoseconds (0 and max: only the general bounds).
   std::int64_t min = std::numeric_limits<std::int64_t>::min();
   std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  std::string_view bound_reason;  // why the bounds are what they are, shown as the hint
   const TableSpec* table = nullptr;
   Kind element = Kind::string;  // Kind::range only
 };

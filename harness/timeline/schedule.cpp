@@ -19,10 +19,18 @@ const Injection* find_injection(const Scenario& s, const std::string& name) {
 
 std::string quoted(const std::string& text) { return "`" + text + "`"; }
 
+// base + offset; a time past kMaxDuration is an error rather than a wrapped (negative) offset.
+Duration later(const Resolved& base, Duration offset, const std::string& written) {
+  if (auto sum = add_durations(base.offset, offset)) return *sum;
+  throw Error("time " + quoted(written) + " lies more than " + format_duration(kMaxDuration) + " after " +
+              (base.anchor.empty() ? std::string("the scenario start") : quoted(base.anchor)) +
+              ", the longest timeline faultline plans");
+}
+
 Resolved resolve_chain(const Scenario& s, const TimePoint& t, std::vector<std::string>& chain) {
-  if (t.anchor.empty() || t.anchor == "ready") return {t.anchor, t.offset};
-  const std::size_t dot = t.anchor.rfind('.');
   const std::string written = t.text.empty() ? t.anchor : t.text;
+  if (t.anchor.empty() || t.anchor == "ready") return {t.anchor, later({t.anchor, {}}, t.offset, written)};
+  const std::size_t dot = t.anchor.rfind('.');
   if (dot == std::string::npos)
     throw Error("time " + quoted(written) + ": unknown anchor " + quoted(t.anchor) +
                 " (expected \"ready\", \"<process>.ready\", \"<inject>.start\" or \"<inject>.end\")");
@@ -31,7 +39,7 @@ Resolved resolve_chain(const Scenario& s, const TimePoint& t, std::vector<std::s
   if (event == "ready") {
     if (!s.find_process(name))
       throw Error("time " + quoted(written) + ": no process is named " + quoted(name));
-    return {t.anchor, t.offset};
+    return {t.anchor, later({t.anchor, {}}, t.offset, written)};
   }
   if (event != "start" && event != "end")
     throw Error("time " + quoted(written) + ": unknown event " + quoted(event) +
@@ -49,8 +57,8 @@ Resolved resolve_chain(const Scenario& s, const TimePoint& t, std::vector<std::s
   chain.push_back(name);
   Resolved base = resolve_chain(s, inj->at, chain);
   chain.pop_back();
-  base.offset += t.offset;
-  if (event == "end") base.offset += *inj->duration;
+  if (event == "end") base.offset = later(base, *inj->duration, written);
+  base.offset = later(base, t.offset, written);
   return base;
 }
 
@@ -81,7 +89,11 @@ std::vector<PlannedInjection> plan_injections(const Scenario& s) {
     } catch (const Error& e) {
       throw e.with_context("injection " + quoted(inj.name));
     }
-    if (inj.duration) p.end = Resolved{p.start.anchor, p.start.offset + *inj.duration};
+    try {
+      if (inj.duration) p.end = Resolved{p.start.anchor, later(p.start, *inj.duration, inj.name + ".end")};
+    } catch (const Error& e) {
+      throw e.with_context("injection " + quoted(inj.name));
+    }
     plan.push_back(p);
   }
   std::stable_sort(plan.begin(), plan.end(), [&](const PlannedInjection& a, const PlannedInjection& b) {

@@ -22,7 +22,8 @@ struct Resolved {
 };
 
 // Throws Error on a reference to an unknown process or injection, on `<inj>.end` of an
-// injection without `duration`, and on injections timed relative to each other in a cycle.
+// injection without `duration`, on injections timed relative to each other in a cycle, and on a
+// time more than kMaxDuration after its base anchor (sums are checked, never wrapped).
 Resolved resolve(const scenario::Scenario& s, const scenario::TimePoint& t);
 
 struct PlannedInjection {

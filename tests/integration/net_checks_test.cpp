@@ -177,10 +177,15 @@ TEST_CASE("async_http_get gives up at its deadline on a server that never answer
 TEST_CASE("async_http_get rejects URLs it cannot fetch, still through the callback", "[net]") {
   auto out = get("https://127.0.0.1/");
   CHECK(out.calls == 1);
-  CHECK(out.result.error == "bad URL `https://127.0.0.1/`: only http:// URLs are supported");
+  CHECK(
+      out.result.error ==
+      "bad URL `https://127.0.0.1/`: https is not supported; readiness gates and probes speak plain HTTP to "
+      "local services; use an http:// URL");
   out = get("http://127.0.0.1:99999/");
-  CHECK(out.result.error ==
-        "bad URL `http://127.0.0.1:99999/`: port `99999` is not a number from 1 to 65535");
+  CHECK(
+      out.result.error ==
+      "bad URL `http://127.0.0.1:99999/`: port `99999` is not a number from 1 to 65535; write a URL such as "
+      "\"http://127.0.0.1:8080/healthz\"");
 }
 
 TEST_CASE("async_http_get runs many requests on one loop, each callback once", "[net]") {
@@ -211,5 +216,5 @@ TEST_CASE("async_tcp_connect connects to a listener and names the address when r
   CHECK(out.result.error == "connect 127.0.0.1:" + port + ": Connection refused");
 
   out = connect("localhost");
-  CHECK(out.result.error == "bad address `localhost`: no port (write host:port)");
+  CHECK(out.result.error == "bad address `localhost`: no port; write host:port, such as \"127.0.0.1:8080\"");
 }

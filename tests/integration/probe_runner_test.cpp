@@ -210,3 +210,45 @@ TEST_CASE("the captured dump is copied only after a diagnosed timeout", "[probe]
   runner::add_captured_dump(r);
   CHECK(r.diagnostics.at("dump") == "--- py stderr ---\n" + p.stderr_tail + "\n");
 }
+
+TEST_CASE("a probe whose target cannot be tried is an error, never a pass", "[probe][integration]") {
+  PROBE_PRECONDITIONS();
+  auto s = sleeper_scenario(300ms);
+  scenario::Probe no_port;
+  no_port.name = "no port";
+  no_port.kind = scenario::Probe::Kind::tcp;
+  no_port.target = "127.0.0.1";    // the loader refuses it; a scenario built in code can still hold it
+  no_port.expect_success = false;  // every attempt fails to even start: that is not "no connection"
+  s.probes.push_back(no_port);
+
+  const auto r = run(s);
+  INFO(r.reason);
+  CHECK(r.verdict == report::Verdict::error);
+  CHECK(r.reason.find("probe `no port`: target `127.0.0.1` cannot be tried: no port") != std::string::npos);
+  for (const auto& p : r.probes) CHECK_FALSE(p.passed);
+}
+
+TEST_CASE("a readiness gate whose address cannot be tried errors at once",
+          "[probe][readiness][integration]") {
+  PROBE_PRECONDITIONS();
+  auto s = sleeper_scenario(300ms);
+  s.processes[0].ready.kind = scenario::Readiness::Kind::tcp;
+  s.processes[0].ready.address = "127.0.0.1:99999";  // once cast to port 34463 and polled until the timeout
+  s.processes[0].ready.timeout = 5s;
+  auto r = run(s);
+  INFO(r.reason);
+  CHECK(r.verdict == report::Verdict::error);
+  CHECK(r.reason.find(
+            "ready.tcp `127.0.0.1:99999` cannot be tried: port `99999` is not a number from 1 to 65535") !=
+        std::string::npos);
+
+  s.processes[0].ready.kind = scenario::Readiness::Kind::http;
+  s.processes[0].ready.address = "https://127.0.0.1:8443/healthz";
+  r = run(s);
+  INFO(r.reason);
+  CHECK(r.verdict == report::Verdict::error);
+  CHECK(
+      r.reason.find("ready.http `https://127.0.0.1:8443/healthz` cannot be tried: https is not supported") !=
+      std::string::npos);
+  CHECK(r.reason.find("was not ready within") == std::string::npos);  // not after the whole timeout
+}

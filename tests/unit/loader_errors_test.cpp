@@ -113,7 +113,7 @@ TEST_CASE("wrong TOML types", "[loader]") {
         "   2 | [process]\n"
         "     | ^");
   CHECK(errors_of(kTarget + "[target.limits]\npids = 0\nmemory = -1\n") ==
-        "s.toml:5:8: target.limits.pids: expected an integer of at least 1, got the number 0\n"
+        "s.toml:5:8: target.limits.pids: expected an integer from 1 to 4194304, got the number 0\n"
         "   5 | pids = 0\n"
         "     |        ^\n"
         "s.toml:6:10: target.limits.memory: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", "
@@ -396,4 +396,184 @@ TEST_CASE("load_scenario throws LoadError carrying every diagnostic", "[loader]"
 TEST_CASE("the caret keeps tabs so it lines up", "[loader]") {
   Diagnostic d{"f.toml", {2, 3}, "bad", "", "\tx = 1"};
   CHECK(d.render() == "f.toml:2:3: bad\n   2 | \tx = 1\n     | \t ^");
+}
+
+TEST_CASE("values too large for their knob are load errors, never wrapped", "[loader][limits]") {
+  // 309485009821345068724781056 * 2^40 is exactly 2^128: unchecked, it wrapped to 0 bytes.
+  CHECK(errors_of(kTarget + "limits.memory = \"309485009821345068724781056TiB\"\n") ==
+        "s.toml:4:17: target.limits.memory: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", "
+        "\"max\" or a "
+        "number of bytes, got \"309485009821345068724781056TiB\" (too large; sizes go up to "
+        "9,223,372,036,854,775,807 bytes, \"max\" means no limit)\n"
+        "   4 | limits.memory = \"309485009821345068724781056TiB\"\n"
+        "     |                 ^");
+  // Unchecked, this wrapped to 183 ms.
+  CHECK(errors_of("timeout = \"851556623219648504817094955098h\"\n" + kTarget) ==
+        "s.toml:1:11: timeout: expected a duration such as \"250ms\", \"2s\" or \"1m30s\", got "
+        "\"851556623219648504817094955098h\" (too large; durations go up to 8760h (365 days))\n"
+        "   1 | timeout = \"851556623219648504817094955098h\"\n"
+        "     |           ^");
+  CHECK(errors_of(kTarget + "limits.pids = 4194305\n") ==
+        "s.toml:4:15: target.limits.pids: expected an integer from 1 to 4194304, got the number 4194305; the "
+        "kernel "
+        "refuses a pids.max above 4194304 (PID_MAX_LIMIT)\n"
+        "   4 | limits.pids = 4194305\n"
+        "     |               ^");
+  CHECK(errors_of(kTarget + "limits.nofile = 4294967296\n") ==
+        "s.toml:4:17: target.limits.nofile: expected an integer from 1 to 2147483584, got the number "
+        "4294967296; the "
+        "kernel refuses an RLIMIT_NOFILE above fs.nr_open (/proc/sys/fs/nr_open, at most 2147483584)\n"
+        "   4 | limits.nofile = 4294967296\n"
+        "     |                 ^");
+  CHECK(errors_of(kTarget + "limits.cpu_period = \"2s\"\n") ==
+        "s.toml:4:21: target.limits.cpu_period: expected a duration from 1ms to 1s, got \"2s\"; the kernel "
+        "takes CPU "
+        "periods from 1ms to 1s\n"
+        "   4 | limits.cpu_period = \"2s\"\n"
+        "     |                     ^");
+  CHECK(errors_of(kTarget + "[[inject]]\nkind = \"cpu\"\nat = \"1s\"\nperiod = \"500us\"\n") ==
+        "s.toml:7:10: inject.period: expected a duration from 1ms to 1s, got \"500us\"; the kernel takes CPU "
+        "periods from 1ms to 1s\n"
+        "   7 | period = \"500us\"\n"
+        "     |          ^");
+  CHECK(errors_of(kTarget + "[[inject]]\nkind = \"pids\"\nat = \"1s\"\nlimit = 5000000\n") ==
+        "s.toml:7:9: inject.limit: expected an integer from 1 to 4194304, got the number 5000000; the kernel "
+        "refuses a pids.max above 4194304 (PID_MAX_LIMIT)\n"
+        "   7 | limit = 5000000\n"
+        "     |         ^");
+  CHECK(errors_of(kTarget +
+                  "[chaos]\nwindow = { from = \"1s\", to = \"2s\" }\npids.limit = [\"1\", \"9999999\"]\n")
+            .find("chaos.pids.limit: expected an integer from 1 to 4194304") != std::string::npos);
+}
+
+TEST_CASE("times that add up past the longest timeline are load errors", "[loader][limits]") {
+  // Unchecked, a.end+1500000h planned at a negative time.
+  const std::string a =
+      kTarget + "[[inject]]\nname = \"a\"\nkind = \"freeze\"\nat = \"1s\"\nduration = \"2s\"\n";
+  CHECK(errors_of(a + "[[inject]]\nkind = \"freeze\"\nat = \"a.end+1500000h\"\n") ==
+        "s.toml:11:6: inject.at: expected a time such as \"2s\", \"ready+2s\", \"api.ready+1s\" or "
+        "\"squeeze.end\", got \"a.end+1500000h\" (the offset is too large; durations go up to 8760h (365 "
+        "days))\n"
+        "   11 | at = \"a.end+1500000h\"\n"
+        "      |      ^");
+  // Each value in range, their sum not.
+  const std::string far = kTarget +
+                          "[[inject]]\nname = \"a\"\nkind = \"freeze\"\nat = \"ready+5000h\"\n"
+                          "duration = \"5000h\"\n";
+  CHECK(errors_of(far + "[[inject]]\nkind = \"freeze\"\nat = \"a.start+1h\"\n"
+                        "[[probe]]\ntcp = \"h:1\"\nduring = { from = \"a.start\", to = \"a.end\" }\n") ==
+        "s.toml:8:12: inject.duration: injection `a` would end more than 8760h (365 days) after `ready`; no "
+        "scenario runs that long; times on the timeline go up to 8760h\n"
+        "   8 | duration = \"5000h\"\n"
+        "     |            ^\n"
+        "s.toml:14:35: probe.during.to: \"a.end\" comes more than 8760h (365 days) after the start or "
+        "readiness it counts from; no scenario runs that long; times on the timeline go up to 8760h\n"
+        "   14 | during = { from = \"a.start\", to = \"a.end\" }\n"
+        "      |                                   ^");
+}
+
+TEST_CASE("an offset that adds up past the longest timeline is reported at `at`", "[loader][limits]") {
+  CHECK(errors_of(kTarget + "[[inject]]\nname = \"a\"\nkind = \"freeze\"\nat = \"ready+8000h\"\n"
+                            "[[inject]]\nkind = \"freeze\"\nat = \"a.start+1000h\"\n") ==
+        "s.toml:10:6: inject.at: \"a.start+1000h\" comes more than 8760h (365 days) after the start or "
+        "readiness it counts from; no scenario runs that long; times on the timeline go up to 8760h\n"
+        "   10 | at = \"a.start+1000h\"\n"
+        "      |      ^");
+}
+
+TEST_CASE("ambiguous size units are load errors that spell out both readings", "[loader][limits]") {
+  CHECK(errors_of(kTarget + "limits.memory = \"64mb\"\n") ==
+        "s.toml:4:17: target.limits.memory: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", "
+        "\"max\" or a number of bytes, got \"64mb\" (`mb` is ambiguous: write \"64MB\" (64,000,000 bytes) or "
+        "\"64MiB\" (67,108,864 bytes); units are case-sensitive)\n"
+        "   4 | limits.memory = \"64mb\"\n"
+        "     |                 ^");
+  CHECK(errors_of(kTarget + "limits.memory = \"64Mb\"\nlimits.swap = \"1.5g\"\n") ==
+        "s.toml:4:17: target.limits.memory: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", "
+        "\"max\" or a number of bytes, got \"64Mb\" (`Mb` is ambiguous: write \"64MB\" (64,000,000 bytes) or "
+        "\"64MiB\" (67,108,864 bytes); units are case-sensitive)\n"
+        "   4 | limits.memory = \"64Mb\"\n"
+        "     |                 ^\n"
+        "s.toml:5:15: target.limits.swap: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", \"max\" "
+        "or a number of bytes, got \"1.5g\" (`g` is ambiguous: write \"1.5GB\" (1,500,000,000 bytes) or "
+        "\"1.5GiB\" (1,610,612,736 bytes); units are case-sensitive)\n"
+        "   5 | limits.swap = \"1.5g\"\n"
+        "     |               ^");
+  CHECK(errors_of(kTarget + "[[inject]]\nkind = \"hog\"\nat = \"1s\"\nmemory = \"64m\"\n") ==
+        "s.toml:7:10: inject.memory: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", \"max\" or a "
+        "number of bytes, got \"64m\" (`m` is ambiguous: write \"64MB\" (64,000,000 bytes) or \"64MiB\" "
+        "(67,108,864 bytes); units are case-sensitive)\n"
+        "   7 | memory = \"64m\"\n"
+        "     |          ^");
+  CHECK(errors_of(kTarget + "[expect]\nmax_memory = \"4096b\"\n") ==
+        "s.toml:5:14: expect.max_memory: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", \"max\" "
+        "or a number of bytes, got \"4096b\" (units are case-sensitive: write \"4096B\" for bytes)\n"
+        "   5 | max_memory = \"4096b\"\n"
+        "     |              ^");
+}
+
+TEST_CASE("addresses and URLs are checked when the file is loaded", "[loader][address]") {
+  const std::string ready = "name = \"x\"\n[target]\ncommand = [\"true\"]\n";
+  // Unchecked, ":99999" probed port 34463 and ":abc" failed at run time with the bare word "stoi".
+  CHECK(errors_of(ready + "ready.tcp = \":99999\"\n") ==
+        "s.toml:4:13: target.ready.tcp: expected an IP address and port such as \"127.0.0.1:8080\", got "
+        "\":99999\" (port `99999` is not a number from 1 to 65535); write host:port, such as "
+        "\"127.0.0.1:8080\"\n"
+        "   4 | ready.tcp = \":99999\"\n"
+        "     |             ^");
+  CHECK(errors_of(ready + "ready.tcp = \":abc\"\n") ==
+        "s.toml:4:13: target.ready.tcp: expected an IP address and port such as \"127.0.0.1:8080\", got "
+        "\":abc\" (port `abc` is not a number from 1 to 65535); write host:port, such as \"127.0.0.1:8080\"\n"
+        "   4 | ready.tcp = \":abc\"\n"
+        "     |             ^");
+  CHECK(errors_of(ready + "ready.tcp = \"localhost:8080\"\n") ==
+        "s.toml:4:13: target.ready.tcp: expected an IP address and port such as \"127.0.0.1:8080\", got "
+        "\"localhost:8080\" (`localhost` is a host name, which this check does not resolve); write "
+        "\"127.0.0.1:8080\" (ready.http and probes resolve names)\n"
+        "   4 | ready.tcp = \"localhost:8080\"\n"
+        "     |             ^");
+  CHECK(errors_of(ready + "ready.http = \"https://127.0.0.1:8443/healthz\"\n") ==
+        "s.toml:4:14: target.ready.http: expected an http:// URL such as \"http://127.0.0.1:8080/healthz\", "
+        "got \"https://127.0.0.1:8443/healthz\" (https is not supported); readiness gates and probes speak "
+        "plain HTTP to local services; use an http:// URL\n"
+        "   4 | ready.http = \"https://127.0.0.1:8443/healthz\"\n"
+        "     |              ^");
+  const std::string probe = kTarget + "[[probe]]\nduring = { from = \"1s\" }\n";
+  CHECK(errors_of(probe + "http = \"http://127.0.0.1:99999/\"\n") ==
+        "s.toml:6:8: probe.http: expected an http:// URL such as \"http://127.0.0.1:8080/healthz\", got "
+        "\"http://127.0.0.1:99999/\" (port `99999` is not a number from 1 to 65535); write a URL such as "
+        "\"http://127.0.0.1:8080/healthz\"\n"
+        "   6 | http = \"http://127.0.0.1:99999/\"\n"
+        "     |        ^");
+  CHECK(errors_of(probe + "tcp = \"127.0.0.1\"\nexpect.success = false\n") ==
+        "s.toml:6:7: probe.tcp: expected host:port such as \"127.0.0.1:8080\", got \"127.0.0.1\" (no port); "
+        "write host:port, such as \"127.0.0.1:8080\"\n"
+        "   6 | tcp = \"127.0.0.1\"\n"
+        "     |       ^");
+  CHECK(errors_of(probe + "tcp = \"http://127.0.0.1:80/\"\n") ==
+        "s.toml:6:7: probe.tcp: expected host:port such as \"127.0.0.1:8080\", got \"http://127.0.0.1:80/\" "
+        "(expected host:port, not a URL); write host:port, such as \"127.0.0.1:8080\"\n"
+        "   6 | tcp = \"http://127.0.0.1:80/\"\n"
+        "     |       ^");
+}
+
+TEST_CASE("addresses are checked after variables are substituted", "[loader][address]") {
+  CHECK(errors_of("name = \"x\"\n[vars]\nport = \"99999\"\n[target]\ncommand = [\"true\"]\n"
+                  "ready.tcp = \"127.0.0.1:${port}\"\n") ==
+        "s.toml:6:13: target.ready.tcp: expected an IP address and port such as \"127.0.0.1:8080\", got "
+        "\"127.0.0.1:99999\" (from \"127.0.0.1:${port}\") (port `99999` is not a number from 1 to 65535); "
+        "write host:port, such as \"127.0.0.1:8080\"\n"
+        "   6 | ready.tcp = \"127.0.0.1:${port}\"\n"
+        "     |             ^");
+  // auto-port (4242 in these tests, a placeholder in `validate`) gives a valid address.
+  CHECK(errors_of("name = \"x\"\n[vars]\nport = \"auto-port\"\n[target]\ncommand = [\"true\"]\n"
+                  "ready.http = \"http://127.0.0.1:${port}/healthz\"\n") == "");
+}
+
+TEST_CASE("a probe window may leave out `to`; a chaos window may not", "[loader]") {
+  CHECK(errors_of(kTarget + "[[probe]]\ntcp = \"h:1\"\nduring = { from = \"ready+1s\" }\n") == "");
+  CHECK(errors_of(kTarget + "[chaos]\nwindow = { from = \"1s\" }\n") ==
+        "s.toml:5:10: missing required key `to` in [chaos.window]\n"
+        "   5 | window = { from = \"1s\" }\n"
+        "     |          ^");
 }

@@ -177,13 +177,15 @@ TEST_CASE("the full-featured fixture loads into the expected model", "[loader]")
   CHECK_FALSE(p2.during.inject);
   CHECK(p2.during.from.anchor == "db-hang.end");
   CHECK(p2.during.from.offset == 2s);
-  CHECK(p2.during.to.text == "db-hang.end+5s");
+  REQUIRE(p2.during.to);
+  CHECK(p2.during.to->text == "db-hang.end+5s");
   CHECK(p2.expect_success == true);
 
   REQUIRE(s.chaos);
   CHECK(s.chaos->faults == 3u);
   CHECK(s.chaos->window.from.anchor == "ready");
-  CHECK(s.chaos->window.to.offset == 10s);
+  REQUIRE(s.chaos->window.to);
+  CHECK(s.chaos->window.to->offset == 10s);
   CHECK(s.chaos->kinds == std::vector<std::string>{"freeze", "cpu", "memory", "signal"});
   CHECK(s.chaos->into == std::vector<std::string>{"db", "api"});  // default: every process
   CHECK(s.chaos->ranges.at("cpu").at("quota").values == std::vector<std::string>{"5%", "50%"});
@@ -270,4 +272,14 @@ TEST_CASE("auto-port allocates one port per variable, the same at every use", "[
     CHECK(b > 0);
     CHECK(argv[3] == argv[1]);
   }
+}
+
+TEST_CASE("a probe window without `to` stays open until the stop phase", "[loader]") {
+  TempScenario t(
+      "name = \"open window\"\nduration = \"2s\"\n[target]\ncommand = [\"true\"]\n"
+      "[[probe]]\ntcp = \"127.0.0.1:9\"\nduring = { from = \"ready+1s\" }\n");
+  const Scenario s = load_scenario(t.file());
+  REQUIRE(s.probes.size() == 1);
+  CHECK(s.probes[0].during.from.text == "ready+1s");
+  CHECK_FALSE(s.probes[0].during.to);
 }

@@ -76,7 +76,22 @@ TEST_CASE("the duration pattern rejects bare numbers", "[schema]") {
   const std::regex size(kSizePattern, std::regex::ECMAScript);
   for (const char* ok : {"64MiB", "1GiB", "100MB", "0B", "max", "4096", "1.5GiB"})
     CHECK(std::regex_match(ok, size));
-  for (const char* bad : {"lots", "-1MiB", "64 MiB", "MiB"}) CHECK_FALSE(std::regex_match(bad, size));
+  for (const char* bad : {"lots", "-1MiB", "64 MiB", "MiB", "64mb", "64Mb", "64m", "1k", "2kib", "4096b"})
+    CHECK_FALSE(std::regex_match(bad, size));
+}
+
+TEST_CASE("the address patterns take the shapes the loader takes", "[schema]") {
+  const std::regex host_port(kHostPortPattern, std::regex::ECMAScript);
+  for (const char* ok : {"127.0.0.1:8080", "[::1]:80", "localhost:5432", "127.0.0.1:${port}"})
+    CHECK(std::regex_match(ok, host_port));
+  for (const char* bad : {"127.0.0.1", ":8080", "127.0.0.1:abc", "http://127.0.0.1:80/", "::1:80"})
+    CHECK_FALSE(std::regex_match(bad, host_port));
+  const std::regex url(kHttpUrlPattern, std::regex::ECMAScript);
+  for (const char* ok :
+       {"http://127.0.0.1:8080/healthz", "http://localhost", "http://[::1]:9000?x", "${base}/orders"})
+    CHECK(std::regex_match(ok, url));
+  for (const char* bad : {"https://127.0.0.1/", "127.0.0.1:8080", "http://127.0.0.1:abc/", "http://user@h/"})
+    CHECK_FALSE(std::regex_match(bad, url));
 }
 
 TEST_CASE("the example scenarios validate against the schema, and mistakes do not", "[schema]") {
@@ -103,7 +118,16 @@ TEST_CASE("the example scenarios validate against the schema, and mistakes do no
       "name = \"x\"\n[target]\ncommand = [\"a\"]\n[[inject]]\nkind = \"pids\"\nat = \"1s\"\nlimit = "
       "\"4MiB\"\n",
       "name = \"x\"\n[target]\ncommand = [\"a\"]\n[expect]\noutcome = \"exitd\"\n",
+      "name = \"x\"\n[target]\ncommand = [\"a\"]\nlimits.memory = \"64mb\"\n",     // ambiguous unit
+      "name = \"x\"\n[target]\ncommand = [\"a\"]\nready.http = \"https://h/\"\n",  // https
+      "name = \"x\"\n[target]\ncommand = [\"a\"]\nready.tcp = \"127.0.0.1\"\n",    // no port
+      "name = \"x\"\n[target]\ncommand = [\"a\"]\nlimits.pids = 4194305\n",        // past PID_MAX_LIMIT
+      "name = \"x\"\n[target]\ncommand = [\"a\"]\n[chaos]\nwindow = { from = \"1s\" }\n",  // chaos needs `to`
   };
+  const fs::path open_window = dir.path() / "open-window.toml";
+  std::ofstream(open_window) << "name = \"x\"\n[target]\ncommand = [\"a\"]\n[[probe]]\ntcp = \"h:1\"\n"
+                                "during = { from = \"1s\" }\n";
+  CHECK(validates(open_window));
   for (std::size_t i = 0; i < mistakes.size(); ++i) {
     const fs::path file = dir.path() / ("bad" + std::to_string(i) + ".toml");
     std::ofstream(file) << mistakes[i];

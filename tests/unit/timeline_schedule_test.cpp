@@ -156,3 +156,23 @@ at = "squeeze.end+250ms"
   CHECK(plan[2].injection->name == "cpu#3");
   CHECK(plan[2].start == Resolved{"ready", 5250ms});
 }
+
+TEST_CASE("sums past the longest timeline are errors, never wrapped to negative times", "[timeline]") {
+  Scenario s = two_processes();
+  // Each value is in range; their sum is not. Unchecked, 200 years of nanoseconds wrap negative.
+  s.injections = {injection("a", at("ready", 5000h, "ready+5000h"), 5000h),
+                  injection("b", at("a.end", 1h, "a.end+1h"))};
+  CHECK(message_of([&] { timeline::resolve(s, s.injections[1].at); }) ==
+        "time `a.end+1h` lies more than 8760h after `ready`, the longest timeline faultline plans");
+  CHECK(
+      message_of([&] { timeline::plan_injections(s); }) ==
+      "injection `a`: time `a.end` lies more than 8760h after `ready`, the longest timeline faultline plans");
+  // Programmatic values past the bound (the loader refuses them) are caught the same way.
+  s.injections = {injection("a", at("ready", Duration(std::numeric_limits<Duration::rep>::max() - 1)), 2s)};
+  CHECK(message_of([&] { timeline::plan_injections(s); }).find("lies more than 8760h after `ready`") !=
+        std::string::npos);
+  s.injections = {injection("a", at("ready", 4000h), 4000h)};
+  const auto plan = timeline::plan_injections(s);
+  REQUIRE(plan[0].end);
+  CHECK(plan[0].end->offset == 8000h);
+}

@@ -53,7 +53,8 @@ TEST_CASE("parse_duration rejects bare numbers, bad units, negatives and overflo
   CHECK(why_duration("-1s") ==
         R"(expected a duration such as "250ms", "2s" or "1m30s", got "-1s" (durations cannot be negative))");
   CHECK(why_duration("999999999h") ==
-        R"(expected a duration such as "250ms", "2s" or "1m30s", got "999999999h" (too large))");
+        R"(expected a duration such as "250ms", "2s" or "1m30s", got "999999999h" )"
+        R"((too large; durations go up to 8760h (365 days)))");
   CHECK(why_duration("") == R"(expected a duration such as "250ms", "2s" or "1m30s", got "" (empty))");
   CHECK(why_duration("s") == R"(expected a duration such as "250ms", "2s" or "1m30s", got "s")");
   CHECK(why_duration("1.s") == R"(expected a duration such as "250ms", "2s" or "1m30s", got "1.s")");
@@ -70,7 +71,9 @@ TEST_CASE("parse_size accepts binary and SI units, max and plain bytes", "[units
   CHECK(parse_size("4096") == 4096u);
   CHECK(parse_size("1.5GiB") == (3ull << 30) / 2);
   CHECK(parse_size("2TiB") == 2ull << 40);
-  CHECK(parse_size("1k") == 1000u);
+  CHECK(parse_size("1KB") == 1000u);
+  CHECK(parse_size("8EiB") == std::nullopt);
+  CHECK(parse_size("9223372036854775807") == 9223372036854775807u);
 }
 
 TEST_CASE("parse_size rejects negatives, unknown units, fractional bytes and overflow", "[units]") {
@@ -78,10 +81,15 @@ TEST_CASE("parse_size rejects negatives, unknown units, fractional bytes and ove
       R"(expected a size such as "64MiB", "512KiB", "100MB", "max" or a number of bytes)";
   CHECK(why_size("-1MiB") == expected + R"(, got "-1MiB" (sizes cannot be negative))");
   CHECK(why_size("5XB") ==
-        expected + R"(, got "5XB" (unknown unit `XB`; units are B, KiB, MiB, GiB, TiB, KB, MB, GB, TB))");
+        expected + R"(, got "5XB" (unknown unit `XB`; units are B, KB, MB, GB, TB, KiB, MiB, GiB, TiB))");
   CHECK(why_size("1.5") == expected + R"(, got "1.5" (a number of bytes must be whole))");
-  CHECK(why_size("99999999TiB") == expected + R"(, got "99999999TiB" (too large))");
-  CHECK(why_size("18446744073709551615") == expected + R"(, got "18446744073709551615" (too large))");
+  CHECK(
+      why_size("99999999TiB")
+          .ends_with(R"((too large; sizes go up to 9,223,372,036,854,775,807 bytes, "max" means no limit))"));
+  CHECK(why_size("18446744073709551615")
+            .ends_with("(too large; sizes go up to 9,223,372,036,854,775,807 bytes, "
+                       "\"max\" means no limit)"));
+  CHECK(why_size("9223372036854775808").ends_with(R"("max" means no limit))"));
   CHECK(why_size("MiB") == expected + R"(, got "MiB")");
   CHECK(why_size("") == expected + R"(, got "" (empty))");
 }
@@ -154,4 +162,49 @@ TEST_CASE("format functions print what the parsers read back", "[units]") {
     if (signo == 32 || signo == 33) continue;  // glibc's internal signals: no name
     CHECK(parse_signal(signal_name(signo)) == signo);
   }
+}
+
+TEST_CASE("huge numbers are too large, never wrapped", "[units][limits]") {
+  // Each of these once wrapped: 309485009821345068724781056 * 2^40 is 2^128 (0 bytes), and
+  // 851556623219648504817094955098 hours wrapped to 183ms.
+  CHECK(why_size("309485009821345068724781056TiB").ends_with(R"("max" means no limit))"));
+  CHECK(why_duration("851556623219648504817094955098h")
+            .ends_with("(too large; durations go up to 8760h (365 days))"));
+  CHECK(why_duration("1500000h").ends_with("(too large; durations go up to 8760h (365 days))"));
+  CHECK(parse_duration("8760h") == Duration(8760h));
+  CHECK_FALSE(parse_duration("8760h1ns"));
+  CHECK_FALSE(parse_duration("8000h8000h"));
+  CHECK(parse_size("7EiB") == std::nullopt);  // not a unit, and would not fit either
+  CHECK(parse_size("8388607TiB") == 8388607ull << 40);
+  CHECK_FALSE(parse_size("8388608TiB"));
+}
+
+TEST_CASE("case-mangled and one-letter size units spell out both readings", "[units][limits]") {
+  const std::string expected =
+      R"(expected a size such as "64MiB", "512KiB", "100MB", "max" or a number of bytes)";
+  CHECK(why_size("64mb") == expected +
+                                R"(, got "64mb" (`mb` is ambiguous: write "64MB" (64,000,000 bytes) or )"
+                                R"("64MiB" (67,108,864 bytes); units are case-sensitive))");
+  CHECK(why_size("64Mb").find(R"(write "64MB" (64,000,000 bytes) or "64MiB" (67,108,864 bytes))") !=
+        std::string::npos);
+  CHECK(why_size("64m").find(R"(`m` is ambiguous: write "64MB" (64,000,000 bytes) or "64MiB")") !=
+        std::string::npos);
+  CHECK(why_size("1.5g").find(R"(write "1.5GB" (1,500,000,000 bytes) or "1.5GiB" (1,610,612,736 bytes))") !=
+        std::string::npos);
+  CHECK(why_size("2k").find(R"(write "2KB" (2,000 bytes) or "2KiB" (2,048 bytes))") != std::string::npos);
+  CHECK(
+      why_size("1tib").find(R"(write "1TB" (1,000,000,000,000 bytes) or "1TiB" (1,099,511,627,776 bytes))") !=
+      std::string::npos);
+  CHECK(why_size("1KIB").find("`KIB` is ambiguous") != std::string::npos);
+  CHECK(why_size("512b") == expected + R"(, got "512b" (units are case-sensitive: write "512B" for bytes))");
+  for (const char* exact : {"1B", "1KB", "1MB", "1GB", "1TB", "1KiB", "1MiB", "1GiB", "1TiB"})
+    CHECK(parse_size(exact));
+}
+
+TEST_CASE("add_durations stops at the longest timeline", "[units][limits]") {
+  CHECK(add_durations(1s, 2s) == Duration(3s));
+  CHECK(add_durations(kMaxDuration, Duration(0)) == kMaxDuration);
+  CHECK_FALSE(add_durations(kMaxDuration, 1ns));
+  CHECK_FALSE(add_durations(Duration(std::numeric_limits<Duration::rep>::max()), 1s));
+  CHECK_FALSE(add_durations(-1s, 2s));
 }

@@ -1,0 +1,130 @@
+#include "common/address.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <charconv>
+
+namespace faultline {
+namespace {
+
+constexpr std::string_view kHostPortExample = R"(write host:port, such as "127.0.0.1:8080")";
+
+std::optional<HostPort> fail(AddressError* error, std::string message, std::string hint = {}) {
+  if (error) *error = {std::move(message), std::move(hint)};
+  return std::nullopt;
+}
+
+bool host_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '-' ||
+         c == '_';
+}
+
+// `default_port` is the scheme's port for URLs; a bare host:port has none.
+std::optional<HostPort> split_host_port(std::string_view text, std::optional<std::uint16_t> default_port,
+                                        AddressError* error) {
+  const std::string example(default_port ? R"(write a URL such as "http://127.0.0.1:8080/healthz")"
+                                         : kHostPortExample);
+  HostPort out;
+  std::string_view rest;
+  if (text.starts_with('[')) {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) return fail(error, "missing `]` after an IPv6 address", example);
+    out.host = std::string(text.substr(1, close - 1));
+    rest = text.substr(close + 1);
+    if (!out.host.empty() && !is_ip_literal(out.host))
+      return fail(error, "`" + out.host + "` in brackets is not an IPv6 address", example);
+  } else {
+    const auto colon = text.find(':');
+    if (colon != std::string_view::npos && text.find(':', colon + 1) != std::string_view::npos)
+      return fail(error, "an IPv6 address needs brackets", R"(write "[::1]:8080")");
+    out.host = std::string(text.substr(0, colon));
+    rest = colon == std::string_view::npos ? std::string_view{} : text.substr(colon);
+  }
+  // The port first: ":99999" is a bad port more than it is a missing host.
+  if (rest.empty()) {
+    if (!default_port) return fail(error, "no port", std::string(kHostPortExample));
+    out.port = *default_port;
+  } else if (rest.front() != ':') {
+    return fail(error, "unexpected `" + std::string(rest) + "` after the host", example);
+  } else if (rest.size() == 1) {
+    return fail(error, "no port after `:`", example);
+  } else {
+    const auto digits = rest.substr(1);
+    unsigned long value = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || value == 0 || value > 65535)
+      return fail(error, "port `" + std::string(digits) + "` is not a number from 1 to 65535", example);
+    out.port = static_cast<std::uint16_t>(value);
+  }
+  if (out.host.empty()) return fail(error, "no host", example);
+  if (!text.starts_with('[') && !std::all_of(out.host.begin(), out.host.end(), host_char))
+    return fail(error, "`" + out.host + "` is not a host name or IP address", example);
+  return out;
+}
+
+}  // namespace
+
+std::string HostPort::text() const {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+std::optional<Url> parse_http_url(std::string_view url, AddressError* error) {
+  constexpr std::string_view scheme = "http://";
+  if (!url.starts_with(scheme)) {
+    if (url.starts_with("https://"))
+      return fail(error, "https is not supported",
+                  "readiness gates and probes speak plain HTTP to local services; use an http:// URL"),
+             std::nullopt;
+    if (url.find("://") == std::string_view::npos)
+      return fail(error, "not a URL", R"(write it with http://, such as "http://127.0.0.1:8080/healthz")"),
+             std::nullopt;
+    return fail(error, "only http:// URLs are supported"), std::nullopt;
+  }
+  auto rest = url.substr(scheme.size());
+  const auto slash = rest.find_first_of("/?#");
+  const auto authority = rest.substr(0, slash);
+  if (authority.find('@') != std::string_view::npos)
+    return fail(error, "user names in URLs are not supported"), std::nullopt;
+  auto hp = split_host_port(authority, 80, error);
+  if (!hp) return std::nullopt;
+  Url out;
+  static_cast<HostPort&>(out) = std::move(*hp);
+  if (slash != std::string_view::npos) {
+    out.target = std::string(rest.substr(slash));
+    if (out.target.front() != '/') out.target.insert(0, "/");
+  }
+  if (const auto hash = out.target.find('#'); hash != std::string::npos) out.target.erase(hash);
+  if (std::any_of(out.target.begin(), out.target.end(),
+                  [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == 0x7f; }))
+    return fail(error, "spaces and control characters must be percent-encoded in a URL"), std::nullopt;
+  return out;
+}
+
+std::optional<HostPort> parse_host_port(std::string_view text, AddressError* error) {
+  if (text.find("://") != std::string_view::npos)
+    return fail(error, "expected host:port, not a URL", std::string(kHostPortExample));
+  return split_host_port(text, std::nullopt, error);
+}
+
+std::optional<Url> parse_http_url(std::string_view url, std::string* why) {
+  AddressError error;
+  auto out = parse_http_url(url, &error);
+  if (!out && why) *why = error.text();
+  return out;
+}
+
+std::optional<HostPort> parse_host_port(std::string_view text, std::string* why) {
+  AddressError error;
+  auto out = parse_host_port(text, &error);
+  if (!out && why) *why = error.text();
+  return out;
+}
+
+bool is_ip_literal(const std::string& host) {
+  unsigned char buf[16];
+  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 || ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+}  // namespace faultline

@@ -1,0 +1,43 @@
+// The two address forms readiness gates and probes accept: "http://host[:port][/path]" and
+// "host:port" ("[::1]:8080" for IPv6). No https, no userinfo: the checks talk plain HTTP to local
+// services. Pure parsing, so the loader rejects a bad address when the file is loaded with the
+// same rules the network checks apply when they run.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace faultline {
+
+struct HostPort {
+  std::string host;  // without brackets
+  std::uint16_t port = 0;
+  std::string text() const;  // "127.0.0.1:80", "[::1]:80"
+};
+
+struct Url : HostPort {
+  std::string target = "/";  // path and query
+  std::string authority() const { return text(); }
+};
+
+// Why an address was refused: what is wrong, and how to write it instead.
+struct AddressError {
+  std::string message;  // "port `99999` is not a number from 1 to 65535"
+  std::string hint;     // "write host:port, such as \"127.0.0.1:8080\"" (may be empty)
+  std::string text() const { return hint.empty() ? message : message + "; " + hint; }
+};
+
+// nullopt with `error` set on a malformed value.
+std::optional<Url> parse_http_url(std::string_view url, AddressError* error);
+std::optional<HostPort> parse_host_port(std::string_view text, AddressError* error);
+
+// The same, with the message and hint joined into `why`.
+std::optional<Url> parse_http_url(std::string_view url, std::string* why = nullptr);
+std::optional<HostPort> parse_host_port(std::string_view text, std::string* why = nullptr);
+
+// An IPv4 or IPv6 literal ("127.0.0.1", "::1"), as opposed to a host name.
+bool is_ip_literal(const std::string& host);
+
+}  // namespace faultline
