@@ -20,7 +20,8 @@ enum class Kind {
   cpu,             // "50%", "1.5", "max" (or a number of CPUs)
   signal,          // "SIGTERM", "TERM" or a signal number
   time_point,      // "2s", "ready+2s", "<process>.ready+1s", "<inject>.start", "<inject>.end"
-  regex,           // ECMAScript regular expression, compiled at load
+  regex,           // RE2 regular expression, compiled at load
+  regex_or_list,   // one RE2 regular expression or a list of them
   choice,          // a string from `choices`
   string_list,     // list of strings
   choice_list,     // list of strings from `choices`
