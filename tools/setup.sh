@@ -10,7 +10,7 @@ mode=${1:-}
 jobs=$(nproc)
 
 build_packages=(build-essential cmake ninja-build pkg-config libboost1.81-dev libcli11-dev libtomlplusplus-dev
-  nlohmann-json3-dev catch2 libbenchmark-dev)
+  nlohmann-json3-dev catch2 libbenchmark-dev libre2-dev)
 # What the bundled example scenarios run besides our own binaries: a real reverse proxy and Python.
 example_packages=(haproxy python3)
 # Test tools: the cgroup v2 lane boots a Debian kernel under QEMU (tests/vm); Python checks the

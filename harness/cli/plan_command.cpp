@@ -317,8 +317,8 @@ class Planner {
       const std::size_t output_checks =
           e.stdout_expect.contains.size() + e.stdout_expect.not_contains.size() +
           e.stderr_expect.contains.size() + e.stderr_expect.not_contains.size() +
-          (e.stdout_expect.matches ? 1 : 0) + (e.stdout_expect.not_matches ? 1 : 0) +
-          (e.stderr_expect.matches ? 1 : 0) + (e.stderr_expect.not_matches ? 1 : 0);
+          e.stdout_expect.matches.size() + e.stdout_expect.not_matches.size() +
+          e.stderr_expect.matches.size() + e.stderr_expect.not_matches.size();
       if (output_checks) parts.push_back(std::to_string(output_checks) + " output check(s)");
       out << "  " << e.process << ": " << join(parts, ", ") << "\n";
     }

@@ -1,7 +1,6 @@
 #include "runner/expectations.h"
 
 #include <algorithm>
-#include <regex>
 
 #include "common/units.h"
 
@@ -36,7 +35,8 @@ std::string excerpt(const std::string& text) {
 
 class Checker {
  public:
-  Checker(const scenario::Expect& e, const ProcessResult& r) : expect_(e), result_(r) {}
+  Checker(const scenario::Expect& e, const ProcessResult& r, const OutputSeen& seen)
+      : expect_(e), result_(r), seen_(seen) {}
 
   void add(const std::string& key, std::string expected, std::string actual, std::string message) {
     std::uint32_t line = 0;
@@ -45,24 +45,35 @@ class Checker {
                                 std::move(message), line});
   }
 
-  void output(const std::string& stream, const scenario::OutputExpect& o, const std::string& text) {
+  // Every check reads what the matcher saw over the whole stream; the tail only decorates a
+  // "never seen" message with how the output ended.
+  void output(const std::string& stream, const scenario::OutputExpect& o, const supervisor::OutputMatcher* m,
+              const std::string& tail) {
+    const std::uint64_t lines = m ? m->lines() : 0, bytes = m ? m->bytes() : 0;
+    const std::string seen = "in " + std::to_string(lines) + " line(s), " + std::to_string(bytes) + " bytes";
+    const std::string ending = tail.empty() ? "" : "; output ends with: " + excerpt(tail);
+    const auto where = [](const supervisor::OutputMatch& at) {
+      return "line " + std::to_string(at.line) + " (byte " + std::to_string(at.offset) + "): " + at.excerpt;
+    };
+    const auto literal = [&](std::size_t i) { return m ? m->literal_match(i) : std::nullopt; };
+    const auto regex = [&](std::size_t i) { return m ? m->regex_match(i) : std::nullopt; };
+    std::size_t li = 0, ri = 0;
     for (const auto& needle : o.contains)
-      if (text.find(needle) == std::string::npos)
-        add(stream + ".contains", "output containing \"" + needle + "\"", excerpt(text),
-            stream + " does not contain \"" + needle + "\"");
+      if (!literal(li++))
+        add(stream + ".contains", "output containing \"" + needle + "\"", "never seen " + seen + ending,
+            stream + " never contained \"" + needle + "\" (" + seen + ")");
     for (const auto& needle : o.not_contains)
-      if (text.find(needle) != std::string::npos)
-        add(stream + ".not_contains", "no \"" + needle + "\"", excerpt(text),
-            stream + " contains \"" + needle + "\"");
-    if (o.matches && !std::regex_search(text, std::regex(*o.matches)))
-      add(stream + ".matches", "a match for /" + *o.matches + "/", excerpt(text),
-          stream + " has no match for /" + *o.matches + "/");
-    if (o.not_matches) {
-      std::smatch m;
-      if (std::regex_search(text, m, std::regex(*o.not_matches)))
-        add(stream + ".not_matches", "no match for /" + *o.not_matches + "/", "matched \"" + m.str() + "\"",
-            stream + " matches /" + *o.not_matches + "/");
-    }
+      if (const auto at = literal(li++))
+        add(stream + ".not_contains", "no \"" + needle + "\"", where(*at),
+            stream + " contains \"" + needle + "\" at line " + std::to_string(at->line) + ": " + at->excerpt);
+    for (const auto& re : o.matches)
+      if (!regex(ri++))
+        add(stream + ".matches", "a line matching /" + re + "/", "no line matched " + seen + ending,
+            stream + " has no line matching /" + re + "/ (" + seen + ")");
+    for (const auto& re : o.not_matches)
+      if (const auto at = regex(ri++))
+        add(stream + ".not_matches", "no line matching /" + re + "/", where(*at),
+            stream + " line " + std::to_string(at->line) + " matches /" + re + "/: " + at->excerpt);
   }
 
   std::vector<Failure> run() {
@@ -114,21 +125,32 @@ class Checker {
                 std::chrono::duration<double, std::milli>(r.runtime_ms))),
             "ran longer than allowed");
     }
-    output("stdout", e.stdout_expect, r.stdout_tail);
-    output("stderr", e.stderr_expect, r.stderr_tail);
+    output("stdout", e.stdout_expect, seen_.stdout_matcher, r.stdout_tail);
+    output("stderr", e.stderr_expect, seen_.stderr_matcher, r.stderr_tail);
     return std::move(failures_);
   }
 
  private:
   const scenario::Expect& expect_;
   const ProcessResult& result_;
+  const OutputSeen& seen_;
   std::vector<Failure> failures_;
 };
 
 }  // namespace
 
-std::vector<report::Failure> evaluate(const scenario::Expect& expect, const report::ProcessResult& result) {
-  return Checker(expect, result).run();
+supervisor::OutputPatterns output_patterns(const scenario::OutputExpect& expect) {
+  supervisor::OutputPatterns p;
+  p.literals = expect.contains;
+  p.literals.insert(p.literals.end(), expect.not_contains.begin(), expect.not_contains.end());
+  p.regexes = expect.matches;
+  p.regexes.insert(p.regexes.end(), expect.not_matches.begin(), expect.not_matches.end());
+  return p;
+}
+
+std::vector<report::Failure> evaluate(const scenario::Expect& expect, const report::ProcessResult& result,
+                                      const OutputSeen& seen) {
+  return Checker(expect, result, seen).run();
 }
 
 std::vector<int> allowed_exit_codes(const scenario::Expect* expect) {

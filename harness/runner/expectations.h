@@ -6,10 +6,23 @@
 
 #include "reports/model.h"
 #include "scenario/model.h"
+#include "supervisor/output_matcher.h"
 
 namespace faultline::runner {
 
-std::vector<report::Failure> evaluate(const scenario::Expect& expect, const report::ProcessResult& result);
+// What the output matchers saw on each stream of the process, fed while it ran. A null matcher
+// means nothing was read (the process never started).
+struct OutputSeen {
+  const supervisor::OutputMatcher* stdout_matcher = nullptr;
+  const supervisor::OutputMatcher* stderr_matcher = nullptr;
+};
+
+// The patterns one stream is watched for: contains then not_contains as literals, matches then
+// not_matches as regexes, in that order (evaluate reads the matcher's results in it).
+supervisor::OutputPatterns output_patterns(const scenario::OutputExpect& expect);
+
+std::vector<report::Failure> evaluate(const scenario::Expect& expect, const report::ProcessResult& result,
+                                      const OutputSeen& seen = {});
 
 // The exit codes a stop phase may end with to count as graceful: expect.exit_codes or {0}.
 std::vector<int> allowed_exit_codes(const scenario::Expect* expect);

@@ -1,11 +1,12 @@
 #include "runner/scenario_runner.h"
 
+#include <re2/re2.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <fstream>
-#include <regex>
 #include <set>
 
 #include "cgroup/layout.h"
@@ -88,7 +89,7 @@ class ScenarioRun final : public RunContext {
     const scenario::Expect* expect = nullptr;
     std::unique_ptr<cgroup::Cgroup> group;
     std::unique_ptr<SupervisedProcess> process;
-    std::optional<std::regex> ready_regex;
+    std::unique_ptr<RE2> ready_regex;
     std::unique_ptr<asio::steady_timer> ready_timer;
     std::unique_ptr<asio::steady_timer> grace_timer;
     std::unique_ptr<asio::ip::tcp::socket> ready_socket;
@@ -239,12 +240,25 @@ void ScenarioRun::start(Proc& p) {
   const auto attach = p.group->open_attach_fds();
   request.attach_fds = &attach;
   p.process = std::make_unique<SupervisedProcess>(io_, spec.name, options_.output_tail_bytes);
-  if (spec.ready.kind == Readiness::Kind::log) p.ready_regex.emplace(spec.ready.log_regex);
+  try {  // output checks see every byte as it is read, not only the tail
+    if (p.expect) {
+      for (auto [stream, o] : {std::pair{supervisor::Stream::stdout_stream, &p.expect->stdout_expect},
+                               std::pair{supervisor::Stream::stderr_stream, &p.expect->stderr_expect}})
+        if (auto patterns = output_patterns(*o); !patterns.empty())
+          p.process->match_output(stream, std::move(patterns));
+    }
+  } catch (const Error& e) {
+    p.finished = true;
+    scenario_error("process `" + spec.name + "`: output checks: " + e.what());
+    return;
+  }
+  if (spec.ready.kind == Readiness::Kind::log) p.ready_regex = std::make_unique<RE2>(spec.ready.log_regex);
 
   const bool ok = p.process->start(
       request, [this, &p](SupervisedProcess&) { on_exit(p); },
       [this, &p](supervisor::Stream, std::string_view line) {
-        if (!p.ready && p.ready_regex && std::regex_search(line.begin(), line.end(), *p.ready_regex))
+        if (!p.ready && p.ready_regex &&
+            RE2::PartialMatch(re2::StringPiece(line.data(), line.size()), *p.ready_regex))
           mark_ready(p);
       },
       [this] { maybe_finish(); });
@@ -499,10 +513,17 @@ void ScenarioRun::finish_result() {
                                   "still running at the deadline, killed",
                                   "timed out after " + format_duration(scenario_.timeout), 0});
   }
+  const auto output_seen = [this](const std::string& name) {
+    for (const auto& p : procs_)
+      if (p.spec->name == name && p.process)
+        return OutputSeen{p.process->matcher(supervisor::Stream::stdout_stream),
+                          p.process->matcher(supervisor::Stream::stderr_stream)};
+    return OutputSeen{};
+  };
   for (const auto& e : scenario_.expects)
     for (const auto& pr : result_.processes)
       if (pr.name == e.process)
-        for (auto& f : evaluate(e, pr)) result_.failures.push_back(std::move(f));
+        for (auto& f : evaluate(e, pr, output_seen(e.process))) result_.failures.push_back(std::move(f));
   if (!result_.failures.empty()) {
     result_.verdict = report::Verdict::fail;
     result_.reason = result_.failures.front().check + ": " + result_.failures.front().message;

@@ -1,5 +1,6 @@
 #include "scenario/loader.h"
 
+#include <re2/re2.h>
 #include <toml++/toml.h>
 
 #include <algorithm>
@@ -9,7 +10,6 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -187,6 +187,8 @@ std::string expected_text(const KeySpec& key, Kind kind) {
       return kTimeExpected;
     case Kind::regex:
       return "expected a regular expression (a string)";
+    case Kind::regex_or_list:
+      return "expected a regular expression or a list of them";
     case Kind::choice:
       return "expected one of " + join_choices(key.choices);
     case Kind::string_list:
@@ -433,6 +435,24 @@ std::optional<std::string> Loader::expand(const toml::node& node, const std::str
   return value;
 }
 
+// A newline written into a regex, as a character or as \n outside \Q...\E: it could never match,
+// and a `not_matches` that can never match would pass whatever the output.
+bool matches_newline(std::string_view pattern) {
+  bool quoted = false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '\n') return true;
+    if (pattern[i] != '\\' || i + 1 == pattern.size()) continue;
+    const char next = pattern[++i];
+    if (quoted)
+      quoted = next != 'E';
+    else if (next == 'Q')
+      quoted = true;
+    else if (next == 'n')
+      return true;
+  }
+  return false;
+}
+
 bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind, const std::string& label,
                           Field& field) {
   const auto wrong_type = [&](std::string_view reason = {}, std::string_view hint = {}) {
@@ -544,13 +564,18 @@ bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind,
     case Kind::time_point:
       if (auto t = parse_time_point(text, &why)) return field.time = *t, true;
       return bad_value(why);
-    case Kind::regex:
-      try {
-        std::regex compiled(text, std::regex::ECMAScript);
-        return true;
-      } catch (const std::regex_error& e) {
-        return bad_value("invalid regular expression " + quote(text) + ": " + e.what());
-      }
+    case Kind::regex: {
+      RE2::Options options;
+      options.set_log_errors(false);
+      const RE2 compiled(text, options);
+      if (!compiled.ok())
+        return bad_value("invalid regular expression " + quote(text) + ": " + compiled.error());
+      if (matches_newline(text))
+        return bad_value("regular expression " + quote(text) +
+                         " asks for a newline, but each line is matched on its own, without its newline; "
+                         "to find text across lines use `contains` with the newline in it");
+      return true;
+    }
     case Kind::choice: {
       if (std::find(key.choices.begin(), key.choices.end(), text) != key.choices.end()) return true;
       auto near = closest_match(text, std::vector<std::string>(key.choices.begin(), key.choices.end()));
@@ -610,13 +635,16 @@ bool Loader::check_value(const toml::node& node, const KeySpec& key, Kind kind, 
       return true;
     }
     case Kind::text_or_list:
+    case Kind::regex_or_list: {
+      const Kind element = kind == Kind::regex_or_list ? Kind::regex : Kind::string;
       if (node.is_string()) {
-        if (!check_scalar(node, key, Kind::string, label, field)) return false;
+        if (!check_scalar(node, key, element, label, field)) return false;
         field.strings.push_back(field.text);
         return true;
       }
       if (!node.is_array()) return wrong_type();
-      return check_list(node, key, Kind::string, label, field);
+      return check_list(node, key, element, label, field);
+    }
     case Kind::string_map: {
       const toml::table* table = node.as_table();
       if (!table) return wrong_type();
@@ -780,8 +808,8 @@ void Loader::build_expects(const Field& field, Scenario& s) {
       const Table& o = f->tables[0];
       if (auto g = o.get("contains")) out->contains = g->strings;
       if (auto g = o.get("not_contains")) out->not_contains = g->strings;
-      if (auto g = o.get("matches")) out->matches = g->text;
-      if (auto g = o.get("not_matches")) out->not_matches = g->text;
+      if (auto g = o.get("matches")) out->matches = g->strings;
+      if (auto g = o.get("not_matches")) out->not_matches = g->strings;
     }
     if (auto f = t.get("process")) {
       if (check_process_ref(s, f->text, f->pos, "expect.process")) e.process = f->text;

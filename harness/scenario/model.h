@@ -72,8 +72,8 @@ struct ProcessSpec {
 struct OutputExpect {
   std::vector<std::string> contains;
   std::vector<std::string> not_contains;
-  std::optional<std::string> matches;      // regex (ECMAScript)
-  std::optional<std::string> not_matches;  // regex (ECMAScript)
+  std::vector<std::string> matches;      // regexes (RE2), each matched against every line
+  std::vector<std::string> not_matches;  // regexes (RE2)
 };
 
 enum class Outcome { exited, signaled, oom_killed, timed_out, failed_to_start, killed_after_grace };

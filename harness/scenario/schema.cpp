@@ -115,6 +115,8 @@ std::string value_schema(const KeySpec& key, Kind kind) {
       return string_with_pattern(kHttpUrlPattern);
     case Kind::regex:
       return R"({"type": "string", "format": "regex"})";
+    case Kind::regex_or_list:
+      return R"({"anyOf": [{"type": "string", "format": "regex"}, {"type": "array", "items": {"type": "string", "format": "regex"}}]})";
     case Kind::choice:
       return enum_of(key.choices);
     case Kind::string_list:

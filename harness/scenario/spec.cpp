@@ -305,8 +305,12 @@ const TableSpec& output_spec() {
           {.name = "not_contains",
            .kind = Kind::text_or_list,
            .description = "Substrings that must not appear."},
-          {.name = "matches", .kind = Kind::regex, .description = "Regex that must match somewhere."},
-          {.name = "not_matches", .kind = Kind::regex, .description = "Regex that must not match anywhere."},
+          {.name = "matches",
+           .kind = Kind::regex_or_list,
+           .description = "Regexes (RE2) that must each match some line."},
+          {.name = "not_matches",
+           .kind = Kind::regex_or_list,
+           .description = "Regexes (RE2) that must not match any line."},
       }};
   return spec;
 }

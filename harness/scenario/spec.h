@@ -23,7 +23,8 @@ enum class Kind {
   host_port,       // "127.0.0.1:8080", "[::1]:8080", "localhost:8080" (checked after `${...}` expansion)
   ip_port,         // host_port with an IP address, not a host name (nothing resolves it)
   http_url,        // "http://127.0.0.1:8080/healthz" (http only; checked after expansion)
-  regex,           // ECMAScript regular expression, compiled at load
+  regex,           // RE2 regular expression, compiled at load
+  regex_or_list,   // one RE2 regular expression or a list of them
   choice,          // a string from `choices`
   string_list,     // list of strings
   choice_list,     // list of strings from `choices`

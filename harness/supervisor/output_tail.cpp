@@ -1,5 +1,7 @@
 #include "supervisor/output_tail.h"
 
+#include <algorithm>
+
 namespace faultline::supervisor {
 
 void OutputTail::append(std::string_view data) {
@@ -16,9 +18,11 @@ void OutputTail::append(std::string_view data) {
     ring_.append(data.substr(0, now));
     data.remove_prefix(now);
   }
-  for (char c : data) {  // full: overwrite the oldest bytes
-    ring_[start_] = c;
-    start_ = (start_ + 1) % capacity_;
+  while (!data.empty()) {  // full: overwrite the oldest bytes, a block at a time
+    const std::size_t now = std::min(capacity_ - start_, data.size());
+    ring_.replace(start_, now, data.substr(0, now));
+    data.remove_prefix(now);
+    start_ = (start_ + now) % capacity_;
   }
 }
 

@@ -75,10 +75,12 @@ void SupervisedProcess::read_more(Stream s) {
                          if (n > 0) {
                            std::string_view chunk(buffers_[i].data(), n);
                            tails_[i].append(chunk);
+                           if (matchers_[i]) matchers_[i]->feed(chunk);
                            if (on_line_)
                              lines_[i].feed(chunk, [&](std::string_view line) { on_line_(s, line); });
                          }
                          if (ec) {
+                           if (matchers_[i]) matchers_[i]->finish();
                            if (on_line_) lines_[i].finish([&](std::string_view line) { on_line_(s, line); });
                            if (open_streams_ > 0 && --open_streams_ == 0 && on_output_closed_)
                              on_output_closed_();

@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 
+#include "supervisor/output_matcher.h"
 #include "supervisor/output_tail.h"
 #include "supervisor/spawn.h"
 
@@ -62,6 +63,15 @@ class SupervisedProcess {
   Clock::time_point started_at() const { return started_at_; }
   Clock::time_point exited_at() const { return exited_at_; }
   const OutputTail& output(Stream s) const { return tails_[static_cast<int>(s)]; }
+  // Checks every byte of stream `s` for these patterns as it is read (call before start);
+  // the tail above is only what the report shows.
+  void match_output(Stream s, OutputPatterns patterns) {
+    matchers_[static_cast<int>(s)].emplace(std::move(patterns));
+  }
+  const OutputMatcher* matcher(Stream s) const {
+    const auto& m = matchers_[static_cast<int>(s)];
+    return m ? &*m : nullptr;
+  }
 
  private:
   void read_more(Stream s);
@@ -78,6 +88,7 @@ class SupervisedProcess {
   Clock::time_point exited_at_{};
   std::array<OutputTail, 2> tails_;
   std::array<LineSplitter, 2> lines_;
+  std::array<std::optional<OutputMatcher>, 2> matchers_;
   std::array<std::array<char, 16384>, 2> buffers_{};
   int open_streams_ = 0;
   LineHandler on_line_;

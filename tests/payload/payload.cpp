@@ -373,13 +373,15 @@ int cmd_daemonize(std::span<char*> tokens) {
 }
 
 int cmd_flood(std::span<char*> tokens) {
-  Args args = parse_args(tokens, {{"--stream"}, {}}, 1);
+  Args args = parse_args(tokens, {{"--stream", "--first"}, {}}, 1);
   std::uint64_t total = size_arg(args.positional[0], "size");
   std::string stream = args.option("--stream").value_or("stdout");
   if (stream != "stdout" && stream != "stderr") {
     throw UsageError("bad stream `" + stream + "`: expected stdout or stderr");
   }
   const int fd = stream == "stdout" ? STDOUT_FILENO : STDERR_FILENO;
+  // A line long gone from any tail by the end of the flood (e.g. a "panic" early in a long run).
+  if (auto first = args.option("--first")) write_all(fd, *first + "\n");
 
   const std::string line = "faultline-payload flood: the quick brown fox jumps over the dog\n";  // 64 B
   std::string block;
@@ -469,7 +471,8 @@ constexpr Subcommand kSubcommands[] = {
      "print \"ready\"; on each SIGNAL write \"dump: SIGNAL\" to stderr (then exit CODE)", cmd_dump_on},
     {"daemonize", "[--hold DUR]", "leave a detached grandchild sleeping DUR (1h), print \"daemonized PID\"",
      cmd_daemonize},
-    {"flood", "SIZE [--stream stdout|stderr]", "write SIZE bytes of text as fast as possible", cmd_flood},
+    {"flood", "SIZE [--stream stdout|stderr] [--first LINE]",
+     "write LINE (if given), then SIZE bytes of text as fast as possible", cmd_flood},
     {"sleep", "DUR", "sleep DUR and exit 0", cmd_sleep},
     {"exit", "CODE", "exit with CODE", cmd_exit},
     {"kill-self", "SIGNAL", "raise SIGNAL with its default action", cmd_kill_self},

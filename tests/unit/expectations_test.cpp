@@ -107,22 +107,51 @@ TEST_CASE("resource expectations: oom_kills, max_memory, max_runtime") {
   CHECK(failures[2].actual == "1.5s");
 }
 
-TEST_CASE("output checks on stdout and stderr") {
+TEST_CASE("output checks read what the matchers saw over the whole stream") {
   Expect e;
   e.stdout_expect.contains = {"drained", "bye"};
   e.stdout_expect.not_contains = {"panic"};
-  e.stderr_expect.matches = "listening on [0-9]+";
-  e.stderr_expect.not_matches = "fatal.*error";
+  e.stderr_expect.matches = {"listening on [0-9]+"};
+  e.stderr_expect.not_matches = {"fatal.*error", "^segfault"};
+  supervisor::OutputMatcher out(runner::output_patterns(e.stdout_expect));
+  supervisor::OutputMatcher err(runner::output_patterns(e.stderr_expect));
+  out.feed("starting\nworker 2: panic: nil map\n");
+  for (int i = 0; i < 5000; ++i) out.feed("tick\n");  // the panic is long gone from any tail
+  out.feed("drained 3 requests\n");
+  out.finish();
+  err.feed("ok\nfatal: disk error\n");
+  err.finish();
   auto r = exited(0);
-  r.stdout_tail = "drained 3 requests\n";
-  r.stderr_tail = "fatal: disk error\n";
-  const auto failures = runner::evaluate(e, r);
-  REQUIRE(failures.size() == 3);
+  r.stdout_tail = "tick\ndrained 3 requests\n";  // the tail alone would miss the panic
+  r.stderr_tail = "ok\nfatal: disk error\n";
+  const auto failures = runner::evaluate(e, r, {&out, &err});
+  REQUIRE(failures.size() == 4);
   CHECK(failures[0].check == "expect.stdout.contains");
-  CHECK(failures[0].message == "stdout does not contain \"bye\"");
-  CHECK(failures[1].check == "expect.stderr.matches");
-  CHECK(failures[2].check == "expect.stderr.not_matches");
-  CHECK(failures[2].actual == "matched \"fatal: disk error\"");
+  CHECK(failures[0].message == "stdout never contained \"bye\" (in 5003 line(s), 25053 bytes)");
+  CHECK(failures[0].actual ==
+        "never seen in 5003 line(s), 25053 bytes; output ends with: tick drained 3 requests ");
+  CHECK(failures[1].check == "expect.stdout.not_contains");
+  CHECK(failures[1].actual == "line 2 (byte 19): worker 2: panic: nil map");
+  CHECK(failures[1].message == "stdout contains \"panic\" at line 2: worker 2: panic: nil map");
+  CHECK(failures[2].check == "expect.stderr.matches");
+  CHECK(failures[2].message == "stderr has no line matching /listening on [0-9]+/ (in 2 line(s), 21 bytes)");
+  CHECK(failures[3].check == "expect.stderr.not_matches");
+  CHECK(failures[3].actual == "line 2 (byte 3): fatal: disk error");
+  CHECK(failures[3].message == "stderr line 2 matches /fatal.*error/: fatal: disk error");
+}
+
+TEST_CASE("output checks of a process that never started: nothing was seen") {
+  Expect e;
+  e.stdout_expect.contains = {"hello"};
+  e.stdout_expect.not_contains = {"panic"};
+  e.stdout_expect.not_matches = {"."};
+  ProcessResult r;
+  r.name = "api";
+  r.outcome = "failed-to-start";
+  const auto failures = runner::evaluate(e, r);
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].check == "expect.stdout.contains");
+  CHECK(failures[0].actual == "never seen in 0 line(s), 0 bytes");
 }
 
 TEST_CASE("the exit codes allowed for a graceful stop default to 0") {

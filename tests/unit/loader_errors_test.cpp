@@ -323,11 +323,26 @@ TEST_CASE("missing required keys", "[loader]") {
 
 TEST_CASE("invalid regular expressions are reported where they are written", "[loader]") {
   CHECK(errors_of(kTarget + "[expect]\nstderr.not_matches = \"panic(\"\n") ==
-        "s.toml:5:22: expect.stderr.not_matches: invalid regular expression \"panic(\": Mismatched '(' and "
-        "')' in "
-        "regular expression\n"
+        "s.toml:5:22: expect.stderr.not_matches: invalid regular expression \"panic(\": missing ): panic(\n"
         "   5 | stderr.not_matches = \"panic(\"\n"
         "     |                      ^");
+  // RE2 syntax, checked by RE2: what it cannot run in linear time (lookaround) is a load error.
+  CHECK(errors_of(kTarget + "[expect]\nstdout.matches = [\"ok\", \"a(?=b)\"]\n") ==
+        "s.toml:5:25: expect.stdout.matches: invalid regular expression \"a(?=b)\": invalid perl operator: "
+        "(?=\n"
+        "   5 | stdout.matches = [\"ok\", \"a(?=b)\"]\n"
+        "     |                         ^");
+}
+
+TEST_CASE("an output regex asking for a newline is an error: lines are matched one by one", "[loader]") {
+  const std::string errors = errors_of(kTarget + "[expect]\nstdout.not_matches = \"panic\\\\ngoroutine\"\n");
+  CHECK(errors.rfind(
+            "s.toml:5:22: expect.stdout.not_matches: regular expression \"panic\\ngoroutine\" asks for a "
+            "newline, but each line is matched on its own",
+            0) == 0);
+  // An escaped backslash before n is no newline; \Q...\E quotes it.
+  CHECK(
+      errors_of(kTarget + "[expect]\nstdout.not_matches = [\"a\\\\\\\\n\", \"\\\\Q\\\\n\\\\E\"]\n").empty());
 }
 
 TEST_CASE("[target] and [[process]] exclude each other", "[loader]") {

@@ -144,7 +144,7 @@ TEST_CASE("the full-featured fixture loads into the expected model", "[loader]")
   CHECK(e.max_runtime == Duration(30s));
   CHECK(e.stdout_expect.contains == std::vector<std::string>{"drained 3 requests"});
   CHECK(e.stdout_expect.not_contains == std::vector<std::string>{"panic"});
-  CHECK(e.stderr_expect.not_matches == "panic|fatal error");
+  CHECK(e.stderr_expect.not_matches == std::vector<std::string>{"panic|fatal error"});
   CHECK(e.key_pos.at("outcome").line == 96);
   CHECK(e.key_pos.at("stdout.contains").line == 103);
   CHECK(e.key_pos.at("stdout.contains").column == 8);
@@ -153,7 +153,7 @@ TEST_CASE("the full-featured fixture loads into the expected model", "[loader]")
   CHECK(e2.process == "db");
   CHECK(e2.outcome == ExpectedOutcome::any);
   CHECK(e2.no_orphans);
-  CHECK(e2.stderr_expect.matches == "^ready$");
+  CHECK(e2.stderr_expect.matches == std::vector<std::string>{"^ready$"});
   CHECK(e2.key_pos.at("stderr.matches").line == 111);
 
   REQUIRE(s.probes.size() == 2);

@@ -47,3 +47,33 @@ TEST_CASE("LineSplitter yields whole lines and caps long ones") {
   splitter.finish(collect);
   CHECK(lines == std::vector<std::string>{"ab", "cde", "abcd", "efgh"});
 }
+
+TEST_CASE("OutputTail and LineSplitter agree with a byte-at-a-time model for any read sizes") {
+  std::string text;
+  for (int i = 0; i < 400; ++i)
+    text += std::string(static_cast<std::size_t>(i * 7 % 23), 'a' + i % 26) + "\n";
+  for (std::size_t chunk : {1, 3, 10, 64, 1000}) {
+    OutputTail tail(50);
+    LineSplitter splitter(8);
+    std::vector<std::string> lines;
+    auto collect = [&](std::string_view l) { lines.emplace_back(l); };
+    for (std::size_t i = 0; i < text.size(); i += chunk) {
+      tail.append(std::string_view(text).substr(i, chunk));
+      splitter.feed(std::string_view(text).substr(i, chunk), collect);
+    }
+    splitter.finish(collect);
+    INFO("chunk " << chunk);
+    CHECK(tail.tail() == text.substr(text.size() - 50));
+    std::vector<std::string> expected;  // lines cut every 8 bytes
+    std::string partial;
+    for (char c : text) {
+      if (c == '\n' || partial.size() >= 8) {
+        expected.push_back(partial);
+        partial.clear();
+        if (c == '\n') continue;
+      }
+      partial.push_back(c);
+    }
+    CHECK(lines == expected);
+  }
+}

@@ -1,0 +1,291 @@
+#include "supervisor/output_matcher.h"
+
+#include <re2/re2.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/error.h"
+
+namespace faultline::supervisor {
+namespace {
+
+// The regex runs over many lines at once (one call per read, not per line): multi-line mode
+// makes ^ and $ line anchors and never_nl keeps every match inside one line, so the result is
+// the same as matching line by line. \A and \z would mean "start/end of this read" there, so
+// they become their per-line meaning, ^ and $.
+std::string line_mode_pattern(std::string_view p) {
+  std::string out = "(?m)";
+  bool in_class = false, quoted = false;
+  for (std::size_t i = 0; i < p.size(); ++i) {
+    const char c = p[i];
+    const char next = i + 1 < p.size() ? p[i + 1] : '\0';
+    if (quoted) {  // \Q...\E: literal text
+      if (c == '\\' && next == 'E') quoted = false;
+      out += c;
+      continue;
+    }
+    if (c == '\\' && i + 1 < p.size()) {
+      ++i;
+      if (!in_class && next == 'A') {
+        out += '^';
+      } else if (!in_class && next == 'z') {
+        out += '$';
+      } else {
+        if (next == 'Q') quoted = true;
+        out += c;
+        out += next;
+      }
+      continue;
+    }
+    out += c;
+    if (in_class) {
+      if (c == '[' && next == ':') {  // [:alpha:] inside a class
+        const auto close = p.find(":]", i + 2);
+        if (close != std::string_view::npos) {
+          out.append(p.substr(i + 1, close + 2 - (i + 1)));
+          i = close + 1;
+        }
+      } else if (c == ']') {
+        in_class = false;
+      }
+    } else if (c == '[') {
+      in_class = true;
+      if (next == '^') out += p[++i];
+      if (i + 1 < p.size() && p[i + 1] == ']') out += p[++i];  // "[]a]": a literal ]
+    }
+  }
+  return out;
+}
+
+// A valid UTF-8 sequence starting at s[i]: its length, or 0.
+std::size_t utf8_length(std::string_view s, std::size_t i) {
+  const auto b = static_cast<unsigned char>(s[i]);
+  const std::size_t n = b >= 0xC2 && b <= 0xDF   ? 2
+                        : b >= 0xE0 && b <= 0xEF ? 3
+                        : b >= 0xF0 && b <= 0xF4 ? 4
+                                                 : 0;
+  if (n == 0 || i + n > s.size()) return 0;
+  for (std::size_t k = 1; k < n; ++k)
+    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+  return n;
+}
+
+std::string escape_bytes(std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b == '\n') {
+      out += "\\n";
+    } else if (b == '\r') {
+      out += "\\r";
+    } else if (b == '\t') {
+      out += "\\t";
+    } else if (b == '\\') {
+      out += "\\\\";
+    } else if (b >= 0x20 && b < 0x7f) {
+      out += static_cast<char>(b);
+    } else if (const std::size_t n = b >= 0x80 ? utf8_length(s, i) : 0) {
+      out.append(s.substr(i, n));
+      i += n - 1;
+    } else {
+      out += "\\x";
+      out += kHex[b >> 4];
+      out += kHex[b & 0xF];
+    }
+  }
+  return out;
+}
+
+// The match text[begin, end) with some of its line around it.
+constexpr std::size_t kExcerptContext = 40;
+
+std::string excerpt_of(std::string_view text, std::size_t begin, std::size_t end) {
+  constexpr std::size_t kBefore = kExcerptContext, kMatch = 80, kAfter = kExcerptContext;
+  std::size_t line_start = 0;
+  if (begin > 0)
+    if (auto nl = text.rfind('\n', begin - 1); nl != std::string_view::npos) line_start = nl + 1;
+  std::size_t line_end = text.find('\n', end);
+  if (line_end == std::string_view::npos) line_end = text.size();
+  const std::size_t from = begin - std::min(begin - line_start, kBefore);
+  const std::size_t to = end + std::min(line_end - end, kAfter);
+  std::string out = from > line_start ? "…" : "";
+  out += escape_bytes(text.substr(from, begin - from));
+  out += escape_excerpt(text.substr(begin, end - begin), kMatch);
+  out += escape_bytes(text.substr(end, to - end));
+  if (to < line_end) out += "…";
+  return out;
+}
+
+std::uint64_t count_newlines(std::string_view s) {
+  return static_cast<std::uint64_t>(std::count(s.begin(), s.end(), '\n'));
+}
+
+std::size_t find_literal(std::string_view haystack, std::string_view needle) {
+  // glibc's memmem is linear in the worst case (two-way) and vectorized.
+  const void* p = ::memmem(haystack.data(), haystack.size(), needle.data(), needle.size());
+  return p ? static_cast<std::size_t>(static_cast<const char*>(p) - haystack.data()) : std::string_view::npos;
+}
+
+}  // namespace
+
+std::string escape_excerpt(std::string_view text, std::size_t max) {
+  if (text.size() <= max) return escape_bytes(text);
+  return escape_bytes(text.substr(0, max)) + "…";
+}
+
+OutputMatcher::OutputMatcher(OutputPatterns patterns, std::size_t max_line, std::size_t overlap)
+    : patterns_(std::move(patterns)),
+      literal_found_(patterns_.literals.size()),
+      regex_found_(patterns_.regexes.size()),
+      max_line_(std::max<std::size_t>(max_line, 4)),
+      overlap_(std::min(overlap, max_line_ / 2)) {
+  for (std::size_t i = 0; i < patterns_.literals.size(); ++i) {
+    const std::string& l = patterns_.literals[i];
+    if (l.empty()) {
+      literal_found_[i] = OutputMatch{1, 0, ""};  // found in any output, even none
+      continue;
+    }
+    ++literals_left_;
+    longest_literal_ = std::max(longest_literal_, l.size());
+  }
+  RE2::Options options;
+  options.set_never_nl(true);
+  options.set_log_errors(false);
+  for (const auto& r : patterns_.regexes) {
+    auto re = std::make_unique<RE2>(line_mode_pattern(r), options);
+    if (!re->ok()) throw Error("invalid regular expression \"" + r + "\": " + re->error());
+    compiled_.push_back(std::move(re));
+  }
+  regexes_left_ = compiled_.size();
+}
+
+OutputMatcher::OutputMatcher(OutputMatcher&&) noexcept = default;
+OutputMatcher& OutputMatcher::operator=(OutputMatcher&&) noexcept = default;
+OutputMatcher::~OutputMatcher() = default;
+
+void OutputMatcher::feed(std::string_view chunk) {
+  if (chunk.empty()) return;
+  const std::uint64_t newlines = count_newlines(chunk);
+  if (literals_left_ > 0) feed_literals(chunk);
+  if (regexes_left_ > 0) feed_regexes(chunk, newlines);
+  bytes_ += chunk.size();
+  newlines_ += newlines;
+  last_was_newline_ = chunk.back() == '\n';
+}
+
+void OutputMatcher::feed_literals(std::string_view chunk) {
+  const std::uint64_t chunk_line = newlines_ + 1;
+  // Matches that start in the carried bytes and end in this chunk.
+  if (!carry_.empty()) {
+    const std::string joint = carry_ + std::string(chunk.substr(0, longest_literal_ - 1));
+    const std::uint64_t carry_offset = bytes_ - carry_.size();
+    const std::uint64_t carry_line = chunk_line - count_newlines(carry_);
+    for (std::size_t i = 0; i < literal_found_.size(); ++i) {
+      if (literal_found_[i]) continue;
+      const std::string& l = patterns_.literals[i];
+      const std::size_t at = find_literal(joint, l);
+      if (at == std::string::npos || at >= carry_.size()) continue;  // later ones: found in the chunk
+      literal_found_[i] = OutputMatch{carry_line + count_newlines(std::string_view(joint).substr(0, at)),
+                                      carry_offset + at, excerpt_of(joint, at, at + l.size())};
+      --literals_left_;
+    }
+  }
+  for (std::size_t i = 0; i < literal_found_.size(); ++i) {
+    if (literal_found_[i]) continue;
+    const std::string& l = patterns_.literals[i];
+    const std::size_t at = find_literal(chunk, l);
+    if (at == std::string::npos) continue;
+    // The carried bytes give the excerpt the start of a line that began in an earlier read.
+    const std::string seen = carry_ + std::string(chunk.substr(0, at + l.size() + kExcerptContext));
+    literal_found_[i] = OutputMatch{chunk_line + count_newlines(chunk.substr(0, at)), bytes_ + at,
+                                    excerpt_of(seen, carry_.size() + at, carry_.size() + at + l.size())};
+    --literals_left_;
+  }
+  // A match that starts in the last (longest - 1) bytes may end in the next chunk; a few more
+  // bytes are kept for excerpts. Nothing wholly inside them is new: it was searched already.
+  const std::size_t keep = std::max(longest_literal_ - 1, kExcerptContext);
+  if (chunk.size() >= keep) {
+    carry_.assign(chunk.substr(chunk.size() - keep));
+  } else {
+    carry_.append(chunk);
+    if (carry_.size() > keep) carry_.erase(0, carry_.size() - keep);
+  }
+}
+
+void OutputMatcher::feed_regexes(std::string_view chunk, std::uint64_t newlines) {
+  const std::size_t first_nl = chunk.find('\n');
+  if (first_nl == std::string_view::npos) {
+    append_to_line(chunk);
+    return;
+  }
+  std::size_t block_start = 0;
+  if (!line_.empty() || line_continued_) {  // the line begun in earlier reads ends here
+    append_to_line(chunk.substr(0, first_nl));
+    end_line();
+    block_start = first_nl + 1;
+  }
+  // Every complete line of this read in one call, without copying. The last newline stays
+  // outside the matched range as context: `$` matches before it, `^` cannot match after it.
+  const std::size_t last_nl = chunk.rfind('\n');
+  if (last_nl + 1 > block_start) {
+    const std::string_view block = chunk.substr(block_start, last_nl + 1 - block_start);
+    const std::uint64_t block_line = newlines_ + 1 + (block_start > 0 ? 1 : 0);
+    match_regexes(block, 0, block.size() - 1, block_line, bytes_ + block_start);
+  }
+  line_no_ = newlines_ + newlines + 1;
+  line_offset_ = bytes_ + last_nl + 1;
+  append_to_line(chunk.substr(last_nl + 1));
+}
+
+void OutputMatcher::append_to_line(std::string_view data) {
+  while (!data.empty()) {
+    const std::size_t context = line_continued_ ? 1 : 0;
+    // Up to max_line bytes to match plus one more, kept as context so `$` cannot match at a cut.
+    const std::size_t room = context + max_line_ + 1 - line_.size();
+    const std::size_t take = std::min(room, data.size());
+    line_.append(data.substr(0, take));
+    data.remove_prefix(take);
+    if (line_.size() < context + max_line_ + 1) break;
+    match_regexes(line_, line_continued_ ? 1 : 0, line_.size() - 1, line_no_, line_offset_);
+    // Keep [context byte][overlap already matched][the unmatched last byte].
+    const std::size_t keep = overlap_ + 2;
+    line_offset_ += line_.size() - keep;
+    line_.erase(0, line_.size() - keep);
+    line_continued_ = true;
+  }
+}
+
+void OutputMatcher::end_line() {
+  match_regexes(line_, line_continued_ ? 1 : 0, line_.size(), line_no_, line_offset_);
+  line_.clear();
+  line_continued_ = false;
+  ++line_no_;
+}
+
+void OutputMatcher::match_regexes(std::string_view text, std::size_t begin, std::size_t end,
+                                  std::uint64_t line, std::uint64_t offset) {
+  const re2::StringPiece piece(text.data(), text.size());
+  for (std::size_t i = 0; i < compiled_.size(); ++i) {
+    if (regex_found_[i]) continue;
+    // The DFA alone says whether; only a hit pays for finding where.
+    if (!compiled_[i]->Match(piece, begin, end, RE2::UNANCHORED, nullptr, 0)) continue;
+    re2::StringPiece m;
+    if (!compiled_[i]->Match(piece, begin, end, RE2::UNANCHORED, &m, 1)) continue;
+    const auto at = static_cast<std::size_t>(m.data() - text.data());
+    regex_found_[i] = OutputMatch{line + count_newlines(text.substr(begin, at - begin)), offset + at,
+                                  excerpt_of(text, at, at + m.size())};
+    --regexes_left_;
+  }
+}
+
+void OutputMatcher::finish() {
+  carry_.clear();
+  if (regexes_left_ > 0 && (!line_.empty() || line_continued_)) end_line();
+  line_.clear();
+  line_continued_ = false;
+}
+
+}  // namespace faultline::supervisor

@@ -1,0 +1,56 @@
+// Output checks as users write them: a real target, a real run, the JSON report.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/command.h"
+#include "tests/support/test_env.h"
+
+using namespace faultline::test;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+json run_scenario(const std::string& rel, CommandOutput& cmd) {
+  const std::string json_path =
+      fs::temp_directory_path() / ("faultline-e2e-output-" + std::to_string(::getpid()) + ".json");
+  cmd = run_shell(quote(faultline_path()) + " run " + quote(source_dir() + "/scenarios/" + rel) + " --json " +
+                  quote(json_path));
+  INFO("stdout: " << cmd.out << "\nstderr: " << cmd.err);
+  REQUIRE(fs::exists(json_path));
+  const json report = json::parse(read_file(json_path));
+  fs::remove(json_path);
+  REQUIRE(report["scenarios"].size() == 1);
+  return report["scenarios"][0];
+}
+
+const json* failure(const json& scenario, const std::string& check) {
+  for (const auto& f : scenario["failures"])
+    if (f["check"] == check) return &f;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("run: a panic that scrolled out of the output tail still fails not_contains, at its line") {
+  CommandOutput cmd;
+  const json s = run_scenario("selftest/failing/panic-scrolled-out.toml", cmd);
+  INFO(s.dump(2).substr(0, 4000));
+  CHECK(cmd.status == 1);
+  CHECK(s["result"] == "fail");
+  const json& p = s["processes"][0];
+  // The precondition of the test: the report's tail no longer holds the panic.
+  CHECK(p["stdout_bytes"].get<std::uint64_t>() > 1024 * 1024);
+  CHECK(p["stdout_tail"].get<std::string>().find("panic") == std::string::npos);
+
+  const json* literal = failure(s, "expect.stdout.not_contains");
+  REQUIRE(literal);
+  CHECK((*literal)["actual"] == "line 1 (byte 10): worker 3: panic: nil map");
+  CHECK((*literal)["message"] == "stdout contains \"panic\" at line 1: worker 3: panic: nil map");
+  const json* regex = failure(s, "expect.stdout.not_matches");
+  REQUIRE(regex);
+  CHECK((*regex)["actual"] == "line 1 (byte 0): worker 3: panic: nil map");
+  CHECK_FALSE(failure(s, "expect.stdout.contains"));
+  CHECK(s["failures"].size() == 2);
+}
