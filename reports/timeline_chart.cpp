@@ -130,9 +130,6 @@ std::string event_tooltip(const TimelineEvent& e) {
   std::string t = e.event + " at " + format_seconds(e.t_ms);
   if (!e.process.empty()) t += " [" + e.process + "]";
   if (!e.detail.empty()) t += ": " + e.detail;
-  if (e.requested_ms && e.effective_ms)
-    t += " (requested at " + format_fixed(*e.requested_ms, 1) + " ms, in effect at " +
-         format_fixed(*e.effective_ms, 1) + " ms)";
   return t;
 }
 
