@@ -45,8 +45,9 @@ std::optional<std::string> unsupported(const scenario::Injection& injection, con
 std::unique_ptr<Injector> make_injector(const scenario::Injection& injection,
                                         std::string faultline_executable, HelperLauncher launch_helper) {
   return std::visit(Overloaded{
-                        [](const scenario::MemoryFault& f) -> std::unique_ptr<Injector> {
-                          return std::make_unique<MemoryInjector>(f);
+                        [&](const scenario::MemoryFault& f) -> std::unique_ptr<Injector> {
+                          return std::make_unique<MemoryInjector>(f, std::move(faultline_executable),
+                                                                  std::move(launch_helper));
                         },
                         [](const scenario::CpuFault& f) -> std::unique_ptr<Injector> {
                           return std::make_unique<CpuInjector>(f);

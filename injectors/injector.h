@@ -43,14 +43,14 @@ class Injector {
 };
 
 // Starts a helper process inside the target's cgroup and returns its pid (the hog's noisy
-// neighbour); supplied by whoever runs the scenario.
+// neighbour, the memory squeeze's charge); supplied by whoever runs the scenario, which reaps it.
 using HelperLauncher = std::function<pid_t(const std::vector<std::string>& argv)>;
 
 // Why the host cannot apply this injection (a knob it lacks), else nullopt.
 std::optional<std::string> unsupported(const scenario::Injection& injection, const cgroup::Cgroup& group);
 
-// The injector for one scenario injection. `faultline_executable` and `launch_helper` are only
-// used by the hog.
+// The injector for one scenario injection. `faultline_executable` and `launch_helper` start
+// helper modes of our own binary: the hog, and the memory charge of a v1 squeeze.
 std::unique_ptr<Injector> make_injector(const scenario::Injection& injection,
                                         std::string faultline_executable = {},
                                         HelperLauncher launch_helper = {});

@@ -1,109 +1,143 @@
 #include "injectors/memory_injector.h"
 
-#include <fcntl.h>
-#include <sys/mman.h>
+#include <poll.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
-#include <cstdio>
 #include <thread>
 
 #include "common/error.h"
+#include "common/unique_fd.h"
 
 namespace faultline::injectors {
 
 namespace {
+constexpr std::uint64_t kMiB = 1u << 20;
+
 const char* knob_file(bool hard) { return hard ? "memory.max" : "memory.high"; }
 
-// Charges `bytes` to `group` from a short-lived child, then lets it exit.
-// Known limit: the child is a fork of the harness and inherits its resident pages, so when the
-// harness is larger than the target (a sanitizer build) the OOM killer picks the child and the
-// squeeze fails; raising the child's oom_score_adj protection needs CAP_SYS_RESOURCE.
-// Returns whether it finished within the time allowed (else it was killed).
-bool charge_from_child(const cgroup::Cgroup& group, std::uint64_t bytes) {
-  const auto attach = group.open_attach_fds();
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  if (pid < 0) throw_errno("fork", "memory pressure child for " + group.describe());
-  if (pid == 0) {  // only async-signal-safe calls from here on
-    // Everything that allocates kernel memory happens before joining: inside, the cgroup is
-    // at its limit and such allocations fail instead of reclaiming.
-    // Exempt from the OOM killer where the harness may (CAP_SYS_RESOURCE); elsewhere it is
-    // still the smallest candidate when the first kill happens, its charge having just begun.
-    const int adj = ::open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-    if (adj >= 0 && ::write(adj, "-1000", 5) != 5) {
-      // not allowed here: keep the default
-    }
-    void* block = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (block == MAP_FAILED) ::_exit(122);
-    for (const auto& fd : attach)
-      if (::write(fd.get(), "0", 1) != 1) ::_exit(120);
-    for (std::uint64_t off = 0; off < bytes; off += 4096) static_cast<volatile char*>(block)[off] = 1;
-    ::_exit(0);
+std::uint64_t round_up_to_mib(std::uint64_t bytes) { return (bytes + kMiB - 1) / kMiB * kMiB; }
+
+// Waits until `pid` has ended, without reaping it (its owner does: the runner's event loop,
+// or a test); returns its siginfo, or nullopt after `timeout`.
+std::optional<siginfo_t> wait_for_end(int pidfd, Duration timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    pollfd p{pidfd, POLLIN, 0};
+    const int ready = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (ready < 0 && errno != EINTR) throw_errno("poll", "pidfd of the memory charge helper");
+    if (ready <= 0) continue;
+    siginfo_t info{};
+    if (::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | WNOWAIT) != 0)
+      throw_errno("waitid(P_PIDFD, WNOWAIT)", "the memory charge helper");
+    return info;
   }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  int status = 0;
-  while (::waitpid(pid, &status, WNOHANG) == 0) {
-    if (std::chrono::steady_clock::now() > deadline) {
-      ::kill(pid, SIGKILL);
-      while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-      }
-      return false;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+}  // namespace
+
+MemoryInjector::MemoryInjector(const scenario::MemoryFault& fault, std::string faultline_executable,
+                               HelperLauncher launch_helper)
+    : fault_(fault), executable_(std::move(faultline_executable)), launch_(std::move(launch_helper)) {}
+
+std::vector<std::string> MemoryInjector::charge_argv(std::uint64_t bytes) const {
+  return {executable_, "hog", "--charge", std::to_string(bytes) + "B"};
+}
+
+// The charge comes from an exec'd helper, not a fork of the harness: a fork would share the
+// harness's fds (every scenario's) and its resident size, which in a large (sanitizer) build
+// made the fork, not the target, the OOM killer's choice. The helper starts inside the
+// target's cgroup with nothing inherited, and its charge is tmpfs pages outside its own RSS.
+void MemoryInjector::charge(cgroup::Cgroup& group, std::uint64_t bytes) {
+  if (!launch_ || executable_.empty())
+    throw Error("squeezing " + group.describe() +
+                " below its usage on cgroup v1 needs the charging helper (`faultline hog --charge`), which "
+                "cannot be started here; hint: mode = \"limit-only\" only records the kernel's refusal");
+  const pid_t pid = launch_(charge_argv(bytes));
+  const std::string who = "memory charge helper (pid " + std::to_string(pid) + ", `faultline hog --charge " +
+                          format_size(bytes) + "`) in " + group.describe();
+  // Unreaped until this returns (its owner reaps it later), so the pid still names the helper.
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd) throw_errno("pidfd_open", who);
+  const auto end = wait_for_end(pidfd.get(), kChargeTimeout);
+  if (!end) {
+    ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+    throw Error(who + " did not finish within " + format_duration(kChargeTimeout) +
+                "; killed. Hint: a loaded machine, or a cgroup whose OOM killer is disabled");
   }
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (end->si_code == CLD_EXITED && end->si_status == 0) return;
+  if (end->si_code == CLD_KILLED && end->si_status == SIGKILL)
+    throw Error(who + " was killed (the OOM killer chose it over the target, which holds less memory " +
+                "than the helper's own few MiB). Hint: squeeze a target that holds more, or use " +
+                "mode = \"limit-only\"");
+  throw Error(who +
+              (end->si_code == CLD_EXITED ? " exited with code " + std::to_string(end->si_status)
+                                          : " ended by " + signal_name(end->si_status)) +
+              ". Hint: `" + executable_ + " hog --charge " + format_size(bytes) + "` run by hand prints why");
 }
 
 // cgroup v2 answers a hard limit below the usage with reclaim and then the OOM killer; cgroup
-// v1 refuses the write with EBUSY once reclaim fails and kills nothing. For one meaning on
-// both, a refused squeeze pins the limit at today's usage and charges the difference from a
-// short-lived child: the kernel's OOM killer then kills what uses the most memory in the
-// cgroup, as v2 would have, and once the child exits the new limit fits.
-void set_hard_limit(cgroup::Cgroup& group, std::uint64_t bytes) {
+// v1 refuses the write with EBUSY once reclaim fails and kills nothing (only v1 says EBUSY).
+// `limit-only` takes the refusal as the answer; `charge` pins the limit at today's usage and
+// charges the difference from a helper: the kernel's OOM killer then kills what uses the most
+// memory in the cgroup, as v2 would have, and once the helper exits the new limit fits.
+std::string MemoryInjector::set_hard_limit(cgroup::Cgroup& group, std::uint64_t bytes) {
   try {
     group.set_memory_max(bytes);
-    return;
+    max_written_ = true;
+    return {};
   } catch (const SystemError& e) {
     if (e.code() != EBUSY) throw;
   }
+  if (fault_.mode == scenario::MemoryFault::Mode::limit_only)
+    return "refused (EBUSY): v1 will not set a limit below the usage (" +
+           format_size(group.stats().memory_current.value_or(0)) + "), it stays " +
+           format_size(group.memory_max()) + " (mode limit-only)";
   std::uint64_t pinned = 0;
   for (int attempt = 0; attempt < 20 && pinned == 0; ++attempt) {
     const std::uint64_t usage = group.stats().memory_current.value_or(0);
     if (usage <= bytes) break;  // it shrank by itself meanwhile
     try {
-      group.set_memory_max(usage + (1u << 20));  // usage moves while we read it
-      pinned = usage + (1u << 20);
+      const std::uint64_t at = round_up_to_mib(usage) + kMiB;  // usage moves while we read it
+      group.set_memory_max(at);
+      pinned = at;
     } catch (const SystemError& e) {
       if (e.code() != EBUSY) throw;
     }
   }
-  if (pinned > bytes) charge_from_child(group, pinned - bytes);
+  std::uint64_t charged = 0;
+  if (pinned > bytes) {
+    charged = round_up_to_mib(pinned - bytes);
+    charge(group, charged);
+  }
   // The OOM kill frees the victim's memory only once it has finished exiting, which can take
   // a while on a loaded machine: v1 answers EBUSY until then, and offers no event for it.
   for (int attempt = 0;; ++attempt) {
     try {
       group.set_memory_max(bytes);
-      return;
+      max_written_ = true;
+      break;
     } catch (const SystemError& e) {
       if (e.code() != EBUSY || attempt == 100)
-        throw e.with_context("squeezing " + group.describe() + " below its usage");
+        throw e.with_context("squeezing " + group.describe() + " below its usage" +
+                             (charged ? " after charging " + format_size(charged) + " from a helper" : ""));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  if (!charged) return {};
+  return "charged " + format_size(charged) + " from a helper: v1 refuses a limit below usage";
 }
-}  // namespace
 
-MemoryInjector::MemoryInjector(const scenario::MemoryFault& fault) : fault_(fault) {}
-
-void MemoryInjector::write(cgroup::Cgroup& group, bool hard, std::uint64_t bytes) {
-  if (hard)
-    set_hard_limit(group, bytes);
-  else
-    group.set_memory_high(bytes);
+std::string MemoryInjector::write(cgroup::Cgroup& group, bool hard, std::uint64_t bytes) {
+  if (hard) return set_hard_limit(group, bytes);
+  group.set_memory_high(bytes);
+  return {};
 }
 
 std::string MemoryInjector::apply(const Target& target) {
@@ -135,8 +169,9 @@ std::string MemoryInjector::apply(const Target& target) {
         continue;
       }
     }
-    write(target.group, hard, *wanted);
+    const std::string note = write(target.group, hard, *wanted);
     append(std::string(knob_file(hard)) + " " + format_size(old) + " -> " + format_size(*wanted));
+    if (!note.empty()) append(note);
   }
   return detail;
 }
@@ -154,9 +189,9 @@ std::optional<std::string> MemoryInjector::step(const Target& target) {
   std::uint64_t value = r.to;
   if (r.done < r.steps)
     value = r.from - static_cast<std::uint64_t>(static_cast<double>(r.from - r.to) * fraction);
-  write(target.group, r.hard, value);
+  const std::string note = write(target.group, r.hard, value);
   return std::string(knob_file(r.hard)) + " " + format_size(value) + " (step " + std::to_string(r.done) +
-         " of " + std::to_string(r.steps) + ")";
+         " of " + std::to_string(r.steps) + ")" + (note.empty() ? "" : ", " + note);
 }
 
 std::string MemoryInjector::revert(const Target& target) {
@@ -166,9 +201,13 @@ std::string MemoryInjector::revert(const Target& target) {
     const auto& old = hard ? old_max_ : old_high_;
     if (!old) continue;
     const std::uint64_t now = hard ? target.group.memory_max() : target.group.memory_high();
-    write(target.group, hard, *old);
-    detail += (detail.empty() ? "" : ", ") + std::string(knob_file(hard)) + " " + format_size(now) + " -> " +
-              format_size(*old);
+    detail += (detail.empty() ? "" : ", ") + std::string(knob_file(hard)) + " " + format_size(now);
+    if (hard && !max_written_) {  // every write was refused (limit-only) or none was due yet
+      detail += " unchanged, nothing to restore";
+      continue;
+    }
+    const std::string note = write(target.group, hard, *old);
+    detail += " -> " + format_size(*old) + (note.empty() ? "" : ", " + note);
   }
   return detail;
 }
@@ -178,6 +217,7 @@ std::string MemoryInjector::describe() const {
   if (fault_.limit) text += " limit " + format_size(*fault_.limit);
   if (fault_.high) text += " high " + format_size(*fault_.high);
   if (fault_.over) text += " over " + format_duration(*fault_.over);
+  if (fault_.mode == scenario::MemoryFault::Mode::limit_only) text += " (limit-only)";
   return text;
 }
 

@@ -150,9 +150,14 @@ ScenarioResult scenario_from(const Node& n) {
   if (n.has("processes"))
     for (const auto& p : n.at("processes").items()) s.processes.push_back(process_from(p));
   if (n.has("timeline"))
-    for (const auto& e : n.at("timeline").items())
+    for (const auto& e : n.at("timeline").items()) {
       s.timeline.push_back({e.at("t_ms").number(), e.at("event").str(), e.str_or("process"),
                             e.str_or("inject"), e.str_or("detail")});
+      auto& event = s.timeline.back();
+      if (e.has("scheduled_ms")) event.scheduled_ms = e.at("scheduled_ms").number();
+      if (e.has("requested_ms")) event.requested_ms = e.at("requested_ms").number();
+      if (e.has("effective_ms")) event.effective_ms = e.at("effective_ms").number();
+    }
   if (n.has("samples"))
     for (const auto& x : n.at("samples").items())
       s.samples.push_back({x.at("t_ms").number(), x.str_or("process"), x.count_or("memory_bytes"),

@@ -58,6 +58,9 @@ json scenario_json(const ScenarioResult& s) {
     if (!e.process.empty()) ej["process"] = e.process;
     if (!e.inject.empty()) ej["inject"] = e.inject;
     if (!e.detail.empty()) ej["detail"] = e.detail;
+    if (e.scheduled_ms) ej["scheduled_ms"] = *e.scheduled_ms;
+    if (e.requested_ms) ej["requested_ms"] = *e.requested_ms;
+    if (e.effective_ms) ej["effective_ms"] = *e.effective_ms;
     timeline.push_back(std::move(ej));
   }
   json samples = json::array();

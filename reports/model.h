@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace faultline::report {
@@ -47,12 +48,28 @@ struct ProcessResult {
 };
 
 struct TimelineEvent {
+  // A constructor rather than an aggregate: the optional times below stay out of every
+  // brace-initialised event that has none.
+  TimelineEvent() = default;
+  TimelineEvent(double t, std::string name, std::string process_name = {}, std::string inject_name = {},
+                std::string text = {})
+      : t_ms(t),
+        event(std::move(name)),
+        process(std::move(process_name)),
+        inject(std::move(inject_name)),
+        detail(std::move(text)) {}
+
   double t_ms = 0;
   std::string
       event;  // process.start | process.ready | process.exit | stop.signal | stop.kill | timeout | ...
   std::string process;
   std::string inject;
   std::string detail;
+  // Injection events (apply, step, revert): when the fault was due by the plan (absent when
+  // nothing scheduled it, e.g. a revert because the target exited), when the harness began to
+  // apply it, and when it was in force (the call returned; t_ms is taken just after). On v1 a
+  // squeeze below the usage is in force only after the OOM kill it causes.
+  std::optional<double> scheduled_ms, requested_ms, effective_ms;
 };
 
 struct Sample {

@@ -1,7 +1,11 @@
-// `faultline hog`: the noisy neighbour started by the hog injection inside a target's cgroup.
-// Hidden from --help: users ask for it through [[inject]] kind = "hog".
+// `faultline hog`: the noisy neighbour started by the hog injection inside a target's cgroup,
+// and (`--charge`) the helper that charges memory for a squeeze below the usage on cgroup v1.
+// Hidden from --help: users ask for it through [[inject]] kind = "hog" or kind = "memory".
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -12,6 +16,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "common/unique_fd.h"
 #include "common/units.h"
 
 namespace faultline::cli {
@@ -20,8 +25,35 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 struct HogOptions {
-  std::string memory, cpu, duration;
+  std::string memory, cpu, duration, charge;
 };
+
+// Charges `bytes` to this process's memory cgroup, then returns (and the charge ends with the
+// process). The pages belong to an unlinked tmpfs file that is never mapped: the cgroup pays
+// for them but this process's RSS stays small, so when the charge drives the cgroup into the
+// OOM killer, the victim is what holds the most memory there (the target), not this helper.
+int charge(std::uint64_t bytes) {
+  const UniqueFd fd(::memfd_create("faultline-charge", MFD_CLOEXEC));
+  if (!fd) throw Error(std::string("hog --charge: memfd_create: ") + std::strerror(errno));
+  // In steps: an ENOMEM while the OOM killer's victim is still exiting costs one step's retry.
+  constexpr std::uint64_t kStep = 4u << 20;
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  for (std::uint64_t off = 0; off < bytes;) {
+    const std::uint64_t len = std::min(kStep, bytes - off);
+    if (::fallocate(fd.get(), 0, static_cast<off_t>(off), static_cast<off_t>(len)) == 0) {
+      off += len;
+      continue;
+    }
+    if (errno == EINTR) continue;
+    if (errno == ENOMEM && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      continue;
+    }
+    throw Error("hog --charge: fallocate " + format_size(len) + " at " + format_size(off) + " of " +
+                format_size(bytes) + ": " + std::strerror(errno));
+  }
+  return kExitOk;
+}
 
 // Busy for `share` of every 10ms slice: a fraction of one CPU as the scheduler sees it.
 void burn(double share, const std::atomic<bool>& stop) {
@@ -37,6 +69,14 @@ void burn(double share, const std::atomic<bool>& stop) {
 
 int hog(const HogOptions& o) {
   std::string why;
+  if (!o.charge.empty()) {
+    if (!o.memory.empty() || !o.cpu.empty() || !o.duration.empty())
+      throw UsageError("--charge charges memory and exits: it takes no --memory, --cpu or --for");
+    auto v = parse_size(o.charge, &why);
+    if (!v || *v == kUnlimited)
+      throw UsageError("--charge `" + o.charge + "`: " + (why.empty() ? "must be finite" : why));
+    return charge(*v);
+  }
   std::uint64_t memory = 0;
   double cpus = 0;
   std::optional<Duration> run_for;
@@ -88,6 +128,8 @@ void add_hog_command(CLI::App& app, Action* action) {
   cmd->add_option("--memory", options->memory, "Memory to allocate and touch (e.g. 120MiB)");
   cmd->add_option("--cpu", options->cpu, "CPUs to burn (e.g. 1.5 or 50%)");
   cmd->add_option("--for", options->duration, "Run this long, then exit (default: until killed)");
+  cmd->add_option("--charge", options->charge,
+                  "Charge this much memory to the cgroup (outside this process's RSS), then exit");
   cmd->callback([options, action] { *action = [options] { return hog(*options); }; });
 }
 

@@ -105,6 +105,7 @@ std::string fault_text(const Injection& inj) {
           if (f.limit) out << " limit " << format_size(*f.limit);
           if (f.high) out << " high " << format_size(*f.high);
           if (f.over) out << " over " << format_duration(*f.over);
+          if (f.mode == scenario::MemoryFault::Mode::limit_only) out << " (limit-only)";
         } else if constexpr (std::is_same_v<F, scenario::CpuFault>) {
           if (f.quota) out << " quota " << format_cpu(*f.quota);
           if (f.period) out << " period " << format_duration(*f.period);

@@ -18,6 +18,23 @@ std::optional<Duration> repeat_every(const scenario::Injection& inj) {
   if (const auto* sig = std::get_if<scenario::SignalFault>(&inj.params)) return sig->repeat_every;
   return std::nullopt;
 }
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// Records an injection event with when it was due (if anything scheduled it), when the call
+// began and when it returned: the kernel's share of the latency is kept apart from the timer's.
+void record_timed(RunContext& ctx, const char* event, const scenario::Injection& inj,
+                  const std::string& detail, std::optional<SteadyTime> due, SteadyTime requested,
+                  SteadyTime effective) {
+  ctx.record(event, inj.into, inj.name, detail);
+  const auto ms = [&](SteadyTime t) {
+    return std::chrono::duration<double, std::milli>(t - ctx.t0()).count();
+  };
+  auto& recorded = ctx.result().timeline.back();
+  if (due) recorded.scheduled_ms = ms(*due);
+  recorded.requested_ms = ms(requested);
+  recorded.effective_ms = ms(effective);
+}
 }  // namespace
 
 FaultTimeline::FaultTimeline(const scenario::Scenario& scenario) {
@@ -78,6 +95,10 @@ void FaultTimeline::fire(RunContext& ctx, Entry& e) {
     return;
   }
   const bool first = e.applies == 0;
+  const SteadyTime requested = Clock::now();
+  SteadyTime due = e.start;
+  if (const auto every = repeat_every(inj); every && !first)
+    due += std::chrono::duration_cast<Clock::duration>(*every) * e.applies;
   try {
     if (first)
       e.injector = injectors::make_injector(inj, ctx.faultline_dir() + "/faultline",
@@ -85,10 +106,11 @@ void FaultTimeline::fire(RunContext& ctx, Entry& e) {
                                               return ctx.spawn_helper(into, argv);
                                             });
     std::string detail = e.injector->apply(target_of(ctx, e));
+    const SteadyTime effective = Clock::now();
     ++e.applies;
     const std::uint32_t total = planned_applies(inj);
     if (total > 1) detail += " (" + std::to_string(e.applies) + " of " + std::to_string(total) + ")";
-    ctx.record("inject.apply", inj.into, inj.name, detail);
+    record_timed(ctx, "inject.apply", inj, detail, due, requested, effective);
   } catch (const Error& error) {
     // A target that exits while the fault is being applied is a skip, not a failure.
     if (!ctx.main_pid(inj.into)) {
@@ -107,7 +129,7 @@ void FaultTimeline::fire(RunContext& ctx, Entry& e) {
       e.end_timer = std::make_unique<asio::steady_timer>(
           ctx.io(), e.start + std::chrono::duration_cast<Clock::duration>(*inj.duration));
       e.end_timer->async_wait([this, &ctx, &e](boost::system::error_code ec) {
-        if (!ec) revert(ctx, e, {});
+        if (!ec) revert(ctx, e, {}, e.end_timer->expiry());
       });
     }
   }
@@ -130,15 +152,17 @@ void FaultTimeline::schedule_step(RunContext& ctx, Entry& e) {
   const auto interval = std::chrono::duration_cast<Clock::duration>(*e.injector->step_interval());
   if (!e.step_timer) e.step_timer = std::make_unique<asio::steady_timer>(ctx.io());
   e.step_timer->expires_at(e.start + interval * (e.steps + 1));
-  e.step_timer->async_wait([this, &ctx, &e](boost::system::error_code ec) {
+  e.step_timer->async_wait([this, &ctx, &e, interval](boost::system::error_code ec) {
     if (ec || e.state != State::applied) return;
     const auto& inj = *e.plan.injection;
     if (!ctx.main_pid(inj.into)) return;  // the exit hook reverts
     try {
+      const SteadyTime due = e.start + interval * (e.steps + 1), requested = Clock::now();
       auto detail = e.injector->step(target_of(ctx, e));
       if (!detail) return;
+      const SteadyTime effective = Clock::now();
       ++e.steps;
-      ctx.record("inject.step", inj.into, inj.name, *detail);
+      record_timed(ctx, "inject.step", inj, *detail, due, requested, effective);
     } catch (const Error& error) {
       if (!ctx.main_pid(inj.into)) return;
       ctx.fail_scenario("inject `" + inj.name + "` (" + inj.kind + "), ramp step: " + error.what());
@@ -148,8 +172,9 @@ void FaultTimeline::schedule_step(RunContext& ctx, Entry& e) {
   });
 }
 
-void FaultTimeline::revert(RunContext& ctx, Entry& e, const std::string& why) {
+void FaultTimeline::revert(RunContext& ctx, Entry& e, const std::string& why, std::optional<SteadyTime> due) {
   if (e.state != State::applied) return;
+  const SteadyTime requested = Clock::now();
   e.state = State::done;
   if (e.step_timer) e.step_timer->cancel();
   if (e.end_timer) e.end_timer->cancel();
@@ -166,8 +191,9 @@ void FaultTimeline::revert(RunContext& ctx, Entry& e, const std::string& why) {
     std::string detail = e.injector->revert(target);
     for (Entry* l : later)
       detail += "; `" + l->plan.injection->name + "` still active, re-applied: " + l->injector->apply(target);
+    const SteadyTime effective = Clock::now();
     if (!why.empty()) detail += (detail.empty() ? "" : " ") + std::string("(") + why + ")";
-    ctx.record("inject.revert", inj.into, inj.name, detail);
+    record_timed(ctx, "inject.revert", inj, detail, due, requested, effective);
   } catch (const Error& error) {
     ctx.fail_scenario("reverting inject `" + inj.name + "` (" + inj.kind + "): " + error.what());
   }

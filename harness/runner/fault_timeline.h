@@ -52,7 +52,9 @@ class FaultTimeline final : public RunObserver {
   void fire(RunContext& ctx, Entry& e);
   void schedule_repeat(RunContext& ctx, Entry& e);
   void schedule_step(RunContext& ctx, Entry& e);
-  void revert(RunContext& ctx, Entry& e, const std::string& why);
+  // `due`: when the plan has the revert (the end of `duration`), if it is the scheduled one.
+  void revert(RunContext& ctx, Entry& e, const std::string& why,
+              std::optional<Clock::time_point> due = std::nullopt);
   void skip(RunContext& ctx, Entry& e, const std::string& reason);
   injectors::Target target_of(RunContext& ctx, const Entry& e);
 

@@ -846,6 +846,7 @@ void Loader::build_injection(const Table& t, std::size_t index, Injection& inj) 
     if (auto f = t.get("limit")) m.limit = f->size;
     if (auto f = t.get("high")) m.high = f->size;
     if (auto f = t.get("over")) m.over = f->duration;
+    if (auto f = t.get("mode"); f && f->text == "limit-only") m.mode = MemoryFault::Mode::limit_only;
     inj.params = m;
   } else if (inj.kind == "cpu") {
     CpuFault c;

@@ -205,13 +205,19 @@ std::vector<Variant> inject_variants() {
   return {
       {.value = "memory",
        .description = "Lower the memory limit.",
-       .keys = {{.name = "limit", .kind = Kind::size, .description = "New hard limit (memory.max)."},
-                {.name = "high",
-                 .kind = Kind::size,
-                 .description = "New throttling threshold (memory.high)."},
-                {.name = "over",
-                 .kind = Kind::duration,
-                 .description = "Ramp from the current limit down to `limit`."}},
+       .keys =
+           {{.name = "limit", .kind = Kind::size, .description = "New hard limit (memory.max)."},
+            {.name = "high", .kind = Kind::size, .description = "New throttling threshold (memory.high)."},
+            {.name = "over",
+             .kind = Kind::duration,
+             .description = "Ramp from the current limit down to `limit`."},
+            {.name = "mode",
+             .kind = Kind::choice,
+             .description = "A `limit` below the usage on cgroup v1, which refuses it: `charge` fills the "
+                            "gap from a helper so the kernel OOM-kills (as on v2), `limit-only` records "
+                            "the refusal.",
+             .default_value = "\"charge\"",
+             .choices = {"charge", "limit-only"}}},
        .groups = {{Rule::at_least_one, {"limit", "high"}}}},
       {.value = "cpu",
        .description = "Change the CPU quota or CPU set.",

@@ -34,13 +34,23 @@ TEST_CASE("freeze: a frozen cgroup shows as a gap in a ticking process", "[injec
   std::this_thread::sleep_for(200ms);
   FreezeInjector freeze;
   const Target where{t.group(), target.pid()};
+  // The payload's ticks and these are the same monotonic clock: the gap is bounded by what
+  // this test saw, not by the sleep it asked for (which a loaded machine stretches).
+  const auto ms = [](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(t.time_since_epoch()).count();
+  };
+  const double apply_requested = ms(std::chrono::steady_clock::now());
   CHECK(freeze.apply(where) == "running -> frozen");
+  const double frozen_at = ms(std::chrono::steady_clock::now());
   std::this_thread::sleep_for(600ms);
+  const double revert_requested = ms(std::chrono::steady_clock::now());
   CHECK(freeze.revert(where) == "frozen -> running");
+  const double thawed_at = ms(std::chrono::steady_clock::now());
   CHECK(freeze.revert(where).empty());  // once only
   std::this_thread::sleep_for(200ms);
   const double gap = largest_tick_gap_ms(target.output());
   INFO(target.output());
-  CHECK(gap >= 550);
-  CHECK(gap < 1500);
+  CHECK(revert_requested - frozen_at >= 600);
+  CHECK(gap >= revert_requested - frozen_at - 1);        // frozen for certain in between
+  CHECK(gap < thawed_at - apply_requested + 20 + 1000);  // at most that, a tick, and slack
 }

@@ -1,6 +1,7 @@
 // The memory injector on real cgroups: a squeeze below the usage OOM-kills a steady process
-// (v2 by itself, v1 through the pressure child), a ramp reaches its target in steps, and
-// revert restores the previous limits.
+// (v2 by itself, v1 through the charging helper, an exec'd `faultline hog --charge`), or, in
+// limit-only mode, leaves it alone on v1 with the kernel's refusal recorded; a ramp reaches
+// its target in steps, and revert restores the previous limits.
 #include "injectors/memory_injector.h"
 #include "tests/integration/injector_test_support.h"
 
@@ -13,19 +14,77 @@ namespace {
 constexpr std::uint64_t MiB = 1024 * 1024;
 
 std::uint64_t usage(cgroup::Cgroup& g) { return g.stats().memory_current.value_or(0); }
+
+scenario::MemoryFault memory_fault(std::optional<std::uint64_t> limit, std::optional<std::uint64_t> high,
+                                   std::optional<Duration> over,
+                                   scenario::MemoryFault::Mode mode = scenario::MemoryFault::Mode::charge) {
+  scenario::MemoryFault f;
+  f.limit = limit;
+  f.high = high;
+  f.over = over;
+  f.mode = mode;
+  return f;
+}
+
+// The memory controller is v1 on hybrid and legacy hosts: only there is a limit below the
+// usage refused (EBUSY), so only there does a squeeze need the charging helper.
+bool memory_is_v1(TargetGroup& t) { return t.backend().mode() != cgroup::Mode::v2; }
+
+// Starts the injector's helpers the way the runner does (exec'd inside the target's cgroup)
+// and keeps them for the test to inspect; they are reaped when the test ends.
+struct HelperLog {
+  std::vector<std::vector<std::string>> argvs;
+  std::vector<std::unique_ptr<TargetProcess>> processes;
+  injectors::HelperLauncher launcher(cgroup::Cgroup& group) {
+    return [this, &group](const std::vector<std::string>& argv) {
+      argvs.push_back(argv);
+      processes.push_back(std::make_unique<TargetProcess>(group, argv));
+      return processes.back()->pid();
+    };
+  }
+};
+
+#define NEEDS_FAULTLINE_BIN()                                               \
+  if (faultline_path().empty()) {                                           \
+    std::printf("SKIPPED: FAULTLINE_BIN is not set (run through ctest)\n"); \
+    return;                                                                 \
+  }
 }  // namespace
 
 TEST_CASE("memory: a squeeze below the usage OOM-kills a steady process, revert restores max", "[injector]") {
   INJECTOR_TEST_PRECONDITIONS();
+  NEEDS_FAULTLINE_BIN();
   TargetGroup t;
   t.group().set_swap_max(0);  // swapped out is not squeezed
   TargetProcess target(t.group(), payload({"alloc", "100MiB", "--hold", "30s"}));
   REQUIRE(target.wait_for_output("allocated"));
   REQUIRE(usage(t.group()) >= 100 * MiB);
 
-  MemoryInjector squeeze(scenario::MemoryFault{48 * MiB, std::nullopt, std::nullopt});
+  HelperLog helpers;
+  MemoryInjector squeeze(memory_fault(48 * MiB, std::nullopt, std::nullopt), faultline_path(),
+                         helpers.launcher(t.group()));
   CHECK(squeeze.describe() == "memory limit 48MiB");
-  CHECK(squeeze.apply(Target{t.group(), target.pid()}) == "memory.max max -> 48MiB");
+  const std::string detail = squeeze.apply(Target{t.group(), target.pid()});
+  INFO(detail);
+  if (memory_is_v1(t)) {
+    // v1 refused the limit: the difference was charged from one exec'd helper, and the text says so.
+    REQUIRE(helpers.argvs.size() == 1);
+    const auto& argv = helpers.argvs[0];
+    REQUIRE(argv.size() == 4);
+    CHECK(argv[0] == faultline_path());
+    CHECK(argv[1] == "hog");
+    CHECK(argv[2] == "--charge");
+    const std::uint64_t charged = std::stoull(argv[3]);
+    CHECK(charged % MiB == 0);
+    CHECK(charged >= 100 * MiB - 48 * MiB);
+    CHECK(detail == "memory.max max -> 48MiB, charged " + format_size(charged) +
+                        " from a helper: v1 refuses a limit below usage");
+    CHECK(helpers.processes[0]->ended_within(1000ms));
+    CHECK(helpers.processes[0]->wait() == 0);  // it finished its charge: the target was the victim
+  } else {
+    CHECK(helpers.argvs.empty());  // v2 kills inside the write
+    CHECK(detail == "memory.max max -> 48MiB");
+  }
   REQUIRE(target.ended_within(5000ms));
   const int status = target.wait();
   CHECK(WIFSIGNALED(status));
@@ -37,13 +96,84 @@ TEST_CASE("memory: a squeeze below the usage OOM-kills a steady process, revert 
   CHECK(t.group().memory_max() == kUnlimited);
 }
 
+TEST_CASE("memory: limit-only records v1's refusal of a limit below the usage and the process lives",
+          "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  t.group().set_swap_max(0);
+  TargetProcess target(t.group(), payload({"alloc", "100MiB", "--hold", "30s"}));
+  REQUIRE(target.wait_for_output("allocated"));
+  REQUIRE(usage(t.group()) >= 100 * MiB);
+
+  const auto fault =
+      memory_fault(48 * MiB, std::nullopt, std::nullopt, scenario::MemoryFault::Mode::limit_only);
+  HelperLog helpers;
+  MemoryInjector squeeze(fault, faultline_path().empty() ? "faultline" : faultline_path(),
+                         helpers.launcher(t.group()));
+  CHECK(squeeze.describe() == "memory limit 48MiB (limit-only)");
+  const std::string detail = squeeze.apply(Target{t.group(), target.pid()});
+  INFO(detail);
+  CHECK(helpers.argvs.empty());  // nothing is charged in this mode
+  if (!memory_is_v1(t)) {
+    // v2 takes the limit as written, and the kernel itself OOM-kills.
+    CHECK(detail == "memory.max max -> 48MiB");
+    CHECK(target.ended_within(5000ms));
+    CHECK(squeeze.revert(Target{t.group(), 0}) == "memory.max 48MiB -> max");
+    return;
+  }
+  CHECK(detail.starts_with(
+      "memory.max max -> 48MiB, refused (EBUSY): v1 will not set a limit below the usage ("));
+  CHECK(detail.ends_with("), it stays max (mode limit-only)"));
+  CHECK(t.group().memory_max() == kUnlimited);
+  CHECK_FALSE(target.ended_within(500ms));
+  CHECK(t.group().stats().oom_kills == 0);
+  CHECK(squeeze.revert(Target{t.group(), target.pid()}) == "memory.max max unchanged, nothing to restore");
+  CHECK(t.group().memory_max() == kUnlimited);
+}
+
+TEST_CASE("memory: a v1 squeeze without a way to start the charging helper fails and says why",
+          "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  if (!memory_is_v1(t)) {
+    std::printf("SKIPPED: only cgroup v1 refuses a limit below the usage\n");
+    return;
+  }
+  t.group().set_swap_max(0);
+  TargetProcess target(t.group(), payload({"alloc", "64MiB", "--hold", "30s"}));
+  REQUIRE(target.wait_for_output("allocated"));
+  MemoryInjector squeeze(memory_fault(16 * MiB, std::nullopt, std::nullopt));
+  try {
+    squeeze.apply(Target{t.group(), target.pid()});
+    FAIL("the squeeze was applied without a helper");
+  } catch (const Error& e) {
+    CHECK(std::string(e.what()).find("needs the charging helper (`faultline hog --charge`)") !=
+          std::string::npos);
+    CHECK(std::string(e.what()).find("limit-only") != std::string::npos);
+  }
+  CHECK_FALSE(target.ended_within(200ms));
+}
+
+TEST_CASE("memory: `faultline hog --charge` charges its cgroup, not its own RSS, then exits", "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  NEEDS_FAULTLINE_BIN();
+  TargetGroup t;
+  t.group().set_swap_max(0);
+  TargetProcess helper(t.group(), {faultline_path(), "hog", "--charge", "96MiB"});
+  REQUIRE(helper.ended_within(10000ms));
+  INFO(helper.output());
+  CHECK(helper.wait() == 0);
+  CHECK(t.group().stats().memory_peak.value_or(0) >= 96 * MiB);
+  CHECK(usage(t.group()) < 16 * MiB);  // the charge ended with the helper
+}
+
 TEST_CASE("memory: a limit above the usage is set and reverted without harm", "[injector]") {
   INJECTOR_TEST_PRECONDITIONS();
   TargetGroup t;
   t.group().set_memory_max(300 * MiB);
   TargetProcess target(t.group(), payload({"alloc", "16MiB", "--hold", "30s"}));
   REQUIRE(target.wait_for_output("allocated"));
-  MemoryInjector lower(scenario::MemoryFault{64 * MiB, std::nullopt, std::nullopt});
+  MemoryInjector lower(memory_fault(64 * MiB, std::nullopt, std::nullopt));
   CHECK(lower.apply(Target{t.group(), target.pid()}) == "memory.max 300MiB -> 64MiB");
   CHECK(t.group().memory_max() == 64 * MiB);
   CHECK_FALSE(target.ended_within(200ms));
@@ -54,20 +184,30 @@ TEST_CASE("memory: a limit above the usage is set and reverted without harm", "[
 TEST_CASE("memory: a ramp from the current limit reaches the target in steps and kills on the way",
           "[injector]") {
   INJECTOR_TEST_PRECONDITIONS();
+  NEEDS_FAULTLINE_BIN();
   TargetGroup t;
   t.group().set_memory_max(300 * MiB);
   t.group().set_swap_max(0);
   TargetProcess target(t.group(), payload({"alloc", "100MiB", "--hold", "30s"}));
   REQUIRE(target.wait_for_output("allocated"));
 
-  MemoryInjector ramp(scenario::MemoryFault{48 * MiB, std::nullopt, std::chrono::milliseconds(500)});
+  HelperLog helpers;
+  MemoryInjector ramp(memory_fault(48 * MiB, std::nullopt, std::chrono::milliseconds(500)), faultline_path(),
+                      helpers.launcher(t.group()));
   const Target where{t.group(), target.pid()};
   CHECK(ramp.apply(where) == "memory.max 300MiB -> 48MiB over 500ms (5 steps from 300MiB)");
   CHECK(t.group().memory_max() == 300 * MiB);  // nothing moves before the first step
   REQUIRE(ramp.step_interval() == std::chrono::milliseconds(100));
   std::vector<std::uint64_t> limits;
-  while (auto detail = ramp.step(where)) limits.push_back(t.group().memory_max());
+  std::size_t charged_steps = 0;
+  while (auto detail = ramp.step(where)) {
+    limits.push_back(t.group().memory_max());
+    if (detail->find(" from a helper: v1 refuses a limit below usage") != std::string::npos) ++charged_steps;
+  }
   REQUIRE(limits.size() == 5);
+  // On v1 the first step below the usage is charged (then the process is gone); v2 needs none.
+  CHECK(charged_steps == (memory_is_v1(t) ? 1u : 0u));
+  CHECK(helpers.argvs.size() == charged_steps);
   CHECK(std::is_sorted(limits.rbegin(), limits.rend()));
   CHECK(limits.front() < 300 * MiB);
   CHECK(limits.back() == 48 * MiB);
@@ -83,14 +223,13 @@ TEST_CASE("memory: memory.high is set and restored on cgroup v2", "[injector]") 
   if (auto why = t.group().unsupported(cgroup::Knob::memory_high)) {
     record_skip(*why);
     CHECK(*why == "memory_high needs cgroup v2 (memory.high); this host's memory controller is cgroup v1");
-    scenario::Injection inj =
-        injection_of("memory", scenario::MemoryFault{std::nullopt, 32 * MiB, std::nullopt});
+    scenario::Injection inj = injection_of("memory", memory_fault(std::nullopt, 32 * MiB, std::nullopt));
     CHECK(injectors::unsupported(inj, t.group()) == why);
     return;
   }
   TargetProcess target(t.group(), payload({"alloc", "8MiB", "--hold", "30s"}));
   REQUIRE(target.wait_for_output("allocated"));
-  MemoryInjector high(scenario::MemoryFault{std::nullopt, 32 * MiB, std::nullopt});
+  MemoryInjector high(memory_fault(std::nullopt, 32 * MiB, std::nullopt));
   CHECK(high.apply(Target{t.group(), target.pid()}) == "memory.high max -> 32MiB");
   CHECK(t.group().memory_high() == 32 * MiB);
   CHECK(high.revert(Target{t.group(), target.pid()}) == "memory.high 32MiB -> max");
