@@ -49,7 +49,7 @@ std::string schema_errors(const std::string& report) {
       "errors = list(jsonschema.Draft202012Validator(schema).iter_errors(json.load(open(sys.argv[2]))))\n"
       "for e in errors: print('/'.join(map(str, e.absolute_path)) + ': ' + e.message)\n"
       "sys.exit(1 if errors else 0)\n";
-  const auto r = run_shell("python3 -c " + quote(script) + " " +
+  const auto r = run_shell("/usr/bin/python3 -c " + quote(script) + " " +
                            quote(source_dir() + "/docs/report.schema.json") + " " + quote(report));
   return r.status == 0 ? "" : r.out + r.err;
 }
@@ -223,7 +223,7 @@ TEST_CASE("exec --json: the single run in the report format, valid against the s
   CHECK(p["signal"] == SIGTERM);
   CHECK(p["throttled_usec"].get<std::uint64_t>() > 0);
   CHECK(contains(s["diagnostics"]["finding"], "likely CPU starvation"));
-  if (run_shell("python3 -c 'import jsonschema'").status != 0) {
+  if (run_shell("/usr/bin/python3 -c 'import jsonschema'").status != 0) {
     WARN("SKIPPED schema validation: python3-jsonschema is not installed");
     return;
   }

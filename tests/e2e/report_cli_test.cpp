@@ -82,7 +82,7 @@ std::string schema_errors(const std::string& report) {
       "errors = list(jsonschema.Draft202012Validator(schema).iter_errors(json.load(open(sys.argv[2]))))\n"
       "for e in errors: print('/'.join(map(str, e.absolute_path)) + ': ' + e.message)\n"
       "sys.exit(1 if errors else 0)\n";
-  const auto r = run_shell("python3 -c " + quote(script) + " " +
+  const auto r = run_shell("/usr/bin/python3 -c " + quote(script) + " " +
                            quote(source_dir() + "/docs/report.schema.json") + " " + quote(report));
   return r.status == 0 ? "" : r.out + r.err;
 }
@@ -104,7 +104,7 @@ json junit_facts(const std::string& xml) {
       "    'message': (c.find(kind(c)).get('message') if kind(c) != 'pass' else ''),\n"
       "    'text': (c.find(kind(c)).text or '') if kind(c) != 'pass' else '',\n"
       "    'out': (c.findtext('system-out') or '')} for c in cases]}))\n";
-  const auto r = run_shell("python3 -c " + quote(script) + " " + quote(xml));
+  const auto r = run_shell("/usr/bin/python3 -c " + quote(script) + " " + quote(xml));
   INFO("python: " << r.err);
   REQUIRE(r.status == 0);
   return json::parse(r.out);
@@ -148,7 +148,7 @@ TEST_CASE("report: one pass and two failures give exit 1, JSON, JUnit, HTML and 
     const json report = json::parse(read_file(dir / "r.json"));
     CHECK(report["format"] == "faultline-report/1");
     CHECK(report["summary"] == json({{"passed", 1}, {"failed", 2}, {"errors", 0}, {"skipped", 0}}));
-    if (!have("python3 -c 'import jsonschema'")) {
+    if (!have("/usr/bin/python3 -c 'import jsonschema'")) {
       FAULTLINE_SKIP(
           "schema validation: python3-jsonschema is not installed (apt-get install python3-jsonschema)");
     }
@@ -162,7 +162,7 @@ TEST_CASE("report: one pass and two failures give exit 1, JSON, JUnit, HTML and 
   }
 
   SECTION("the JUnit XML has 3 tests and 2 failures, each saying why") {
-    if (!have("python3 -c ''")) {
+    if (!have("/usr/bin/python3 -c ''")) {
       FAULTLINE_SKIP("the JUnit parse: python3 is not installed (apt-get install python3)");
     }
     const json facts = junit_facts(dir / "r.xml");
@@ -242,7 +242,7 @@ TEST_CASE("report merge: two single-scenario reports give the summed summary") {
   CHECK(merged["scenarios"][0]["name"] == "a job that prints its greeting and exits 0");
   CHECK(merged["scenarios"][1]["name"] == "a job exits 3 where 0 is expected");
   CHECK(merged["scenarios"][1]["failures"][0]["line"] == 11);
-  if (have("python3 -c ''")) {
+  if (have("/usr/bin/python3 -c ''")) {
     const json facts = junit_facts(dir / "m.xml");
     CHECK(facts["tests"] == 2);
     CHECK(facts["failures"] == 1);
@@ -250,7 +250,7 @@ TEST_CASE("report merge: two single-scenario reports give the summed summary") {
     record_skip("the JUnit parse: python3 is not installed (apt-get install python3)");
   }
   CHECK(read_file(dir / "m.html").find("<title>faultline: 1 passed, 1 failed</title>") != std::string::npos);
-  if (have("python3 -c 'import jsonschema'"))
+  if (have("/usr/bin/python3 -c 'import jsonschema'"))
     CHECK(schema_errors(dir / "m.json") == "");
   else
     record_skip(

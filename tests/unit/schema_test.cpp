@@ -40,7 +40,7 @@ int run(const std::string& command) {
 }
 
 bool python_has(const std::string& modules) {
-  return run("python3 -c 'import " + modules + "' >/dev/null 2>&1") == 0;
+  return run("/usr/bin/python3 -c 'import " + modules + "' >/dev/null 2>&1") == 0;
 }
 
 }  // namespace
@@ -51,7 +51,7 @@ TEST_CASE("the schema is valid JSON and lists every top-level key", "[schema]") 
   const fs::path schema = dir.path() / "schema.json";
   const fs::path keys = dir.path() / "keys.txt";
   std::ofstream(schema) << scenario_json_schema();
-  REQUIRE(run("python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
+  REQUIRE(run("/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); "
               "assert d[\"$schema\"] == \"http://json-schema.org/draft-07/schema#\"; "
               "open(sys.argv[2], \"w\").write(\"\\n\".join(d[\"properties\"]))' " +
               schema.string() + " " + keys.string()) == 0);
@@ -101,7 +101,7 @@ TEST_CASE("the example scenarios validate against the schema, and mistakes do no
   const fs::path schema = dir.path() / "schema.json";
   std::ofstream(schema) << scenario_json_schema();
   const auto validates = [&](const fs::path& toml) {
-    return run("python3 -c 'import json,sys,tomllib,jsonschema; "
+    return run("/usr/bin/python3 -c 'import json,sys,tomllib,jsonschema; "
                "jsonschema.Draft7Validator(json.load(open(sys.argv[1]))).validate(tomllib.load(open(sys.argv["
                "2], \"rb\")))' " +
                schema.string() + " " + toml.string() + " >/dev/null 2>&1") == 0;
