@@ -290,8 +290,7 @@ TEST_CASE("run: cwd, env, clear_env and user apply to the target") {
 
 TEST_CASE("an unexpected error (an unreadable directory) is one line and exit 4, not an abort") {
   if (::geteuid() != 0) {
-    std::printf("SKIPPED: needs root to validate as another user\n");
-    return;
+    FAULTLINE_SKIP("needs root to validate as another user");
   }
   char dir_template[] = "/tmp/faultline-e2e-unreadable-XXXXXX";
   const fs::path dir = ::mkdtemp(dir_template);

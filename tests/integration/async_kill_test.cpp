@@ -39,8 +39,7 @@ TEST_CASE("async kill: the loop keeps running while a kill waits, and the kill c
   TargetProcess target(t.group(), payload({"sleep", "30s"}));
   const auto parent = v1_freezer_parent_of(target.pid());
   if (!parent) {
-    std::printf("SKIPPED: needs the cgroup v1 freezer (a parent freeze that SIGKILL cannot pass)\n");
-    return;
+    FAULTLINE_SKIP("needs the cgroup v1 freezer (a parent freeze that SIGKILL cannot pass)");
   }
   // Frozen from its parent, the target survives SIGKILL (thawing the child alone does not help)
   // until the parent is thawed: the kill has to wait.
@@ -78,8 +77,7 @@ TEST_CASE("async kill: a kill that cannot finish ends in an error naming the cgr
   TargetProcess target(t.group(), payload({"sleep", "30s"}));
   const auto parent = v1_freezer_parent_of(target.pid());
   if (!parent) {
-    std::printf("SKIPPED: needs the cgroup v1 freezer (a parent freeze that SIGKILL cannot pass)\n");
-    return;
+    FAULTLINE_SKIP("needs the cgroup v1 freezer (a parent freeze that SIGKILL cannot pass)");
   }
   write_state(*parent, "FROZEN");
   struct Thaw {

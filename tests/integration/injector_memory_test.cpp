@@ -46,8 +46,7 @@ struct HelperLog {
 
 #define NEEDS_FAULTLINE_BIN()                                               \
   if (faultline_path().empty()) {                                           \
-    std::printf("SKIPPED: FAULTLINE_BIN is not set (run through ctest)\n"); \
-    return;                                                                 \
+    FAULTLINE_SKIP("FAULTLINE_BIN is not set (run through ctest)"); \
   }
 }  // namespace
 
@@ -136,8 +135,7 @@ TEST_CASE("memory: a v1 squeeze without a way to start the charging helper fails
   INJECTOR_TEST_PRECONDITIONS();
   TargetGroup t;
   if (!memory_is_v1(t)) {
-    std::printf("SKIPPED: only cgroup v1 refuses a limit below the usage\n");
-    return;
+    FAULTLINE_SKIP("only cgroup v1 refuses a limit below the usage");
   }
   t.group().set_swap_max(0);
   TargetProcess target(t.group(), payload({"alloc", "64MiB", "--hold", "30s"}));
@@ -205,8 +203,12 @@ TEST_CASE("memory: a ramp from the current limit reaches the target in steps and
     if (detail->find(" from a helper: v1 refuses a limit below usage") != std::string::npos) ++charged_steps;
   }
   REQUIRE(limits.size() == 5);
-  // On v1 the first step below the usage is charged (then the process is gone); v2 needs none.
-  CHECK(charged_steps == (memory_is_v1(t) ? 1u : 0u));
+  // On v1 a step below the usage is charged; the OOM kill it causes is asynchronous, so on a busy
+  // machine the next step may still find the victim's pages and charge again. v2 needs none.
+  if (memory_is_v1(t))
+    CHECK(charged_steps >= 1u);
+  else
+    CHECK(charged_steps == 0u);
   CHECK(helpers.argvs.size() == charged_steps);
   CHECK(std::is_sorted(limits.rbegin(), limits.rend()));
   CHECK(limits.front() < 300 * MiB);

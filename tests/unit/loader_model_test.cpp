@@ -15,7 +15,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const fs::path kFixtures = fs::path(__FILE__).parent_path() / "fixtures";
+const fs::path kFixtures = fs::path(FAULTLINE_TEST_SOURCE_DIR) / "tests/unit/fixtures";
 
 class TempScenario {
  public:
