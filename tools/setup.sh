@@ -19,6 +19,8 @@ example_packages=(haproxy python3)
 # the real reverse proxy of the circuit-breaking scenarios.
 test_packages=(qemu-system-x86 busybox-static cpio python3 python3-yaml python3-jsonschema libxml2-utils
   chromium haproxy)
+# clang 14 and its runtime (libFuzzer, ASan, UBSan) build the scenario loader's fuzz target.
+test_packages+=(clang-14 libclang-rt-14-dev)
 # Node.js from another source (e.g. NodeSource, which bundles npm) conflicts with Debian's npm
 # package: only install Debian's when there is no npm at all.
 command -v npm >/dev/null 2>&1 || test_packages+=(nodejs npm)
@@ -57,14 +59,21 @@ case "$mode" in
     export FAULTLINE_REQUIRE_ALL=1
     install_missing "${build_packages[@]}" "${test_packages[@]}"
     # -O2: g++ 12 gives false -Wrestrict errors inside std::string at -O3 (GCC bug 105329).
-    configure_and_build "$here/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG"
+    configure_and_build "$here/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
+      -DFAULTLINE_WERROR=ON
     # The sanitizer build instruments the harness and the tests of its modules; the e2e tests
     # drive the instrumented executable from the plain test binary (nothing to instrument there).
-    cmake -S "$here" -B "$here/build-asan" -G Ninja -DFAULTLINE_SANITIZE=ON -DFAULTLINE_BUILD_BENCH=OFF \
+    cmake -S "$here" -B "$here/build-asan" -G Ninja -DFAULTLINE_SANITIZE=ON -DFAULTLINE_WERROR=ON \
+      -DFAULTLINE_BUILD_BENCH=OFF \
       -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" >/dev/null
     cmake --build "$here/build-asan" -j "$jobs" --target faultline faultline-payload unit-tests integration-tests \
       faultline-demo-backend faultline-demo-client faultline-demo-frontend
+    # The scenario loader's libFuzzer target (clang, ASan+UBSan), its own small project.
+    cmake -S "$here/tests/fuzz" -B "$here/build-fuzz" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 >/dev/null
+    cmake --build "$here/build-fuzz" -j "$jobs"
     status=0
+    echo "== fuzzing the scenario loader for 60 s (libFuzzer, ASan+UBSan)"
+    "$here/tests/fuzz/run-fuzz.sh" "$here/build-fuzz/loader-fuzzer" 60 || status=1
     echo "== sanitizer build (ASan+UBSan): unit, integration and e2e tests against the instrumented harness"
     (
       export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1

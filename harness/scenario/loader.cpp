@@ -283,6 +283,8 @@ class Loader {
       : file_(file), options_(options), variables_(options.builtin_vars, options.allocate_port) {}
 
   Scenario run();
+  // Reads from `content` instead of the file (the file name still labels diagnostics).
+  Scenario run_on(const std::string& content);
   std::vector<Diagnostic> take_diagnostics() {
     std::stable_sort(diagnostics_.begin(), diagnostics_.end(), [](const Diagnostic& a, const Diagnostic& b) {
       return std::tie(a.pos.line, a.pos.column) < std::tie(b.pos.line, b.pos.column);
@@ -1194,19 +1196,23 @@ void Loader::check_window(const Scenario& s, const Window& w, SourcePos from_pos
 // ---------------------------------------------------------------------------------------------
 
 Scenario Loader::run() {
-  Scenario s;
-  s.file = file_;
-  std::error_code ec;
-  scenario_dir_ = std::filesystem::absolute(file_, ec).parent_path().lexically_normal();
-
   std::ifstream in(file_, std::ios::binary);
   if (!in) {
     error({}, std::string("cannot read the scenario file: ") + std::strerror(errno));
+    Scenario s;
+    s.file = file_;
     return s;
   }
   std::ostringstream buffer;
   buffer << in.rdbuf();
-  const std::string content = buffer.str();
+  return run_on(buffer.str());
+}
+
+Scenario Loader::run_on(const std::string& content) {
+  Scenario s;
+  s.file = file_;
+  std::error_code ec;
+  scenario_dir_ = std::filesystem::absolute(file_, ec).parent_path().lexically_normal();
   {
     std::istringstream split(content);
     for (std::string line; std::getline(split, line);) {
@@ -1338,6 +1344,13 @@ Scenario load_scenario(const std::filesystem::path& file, const LoadOptions& opt
 std::vector<Diagnostic> validate_scenario(const std::filesystem::path& file, const LoadOptions& options) {
   Loader loader(file, options);
   loader.run();
+  return loader.take_diagnostics();
+}
+
+std::vector<Diagnostic> validate_scenario_text(const std::string& content, const std::filesystem::path& file,
+                                               const LoadOptions& options) {
+  Loader loader(file, options);
+  loader.run_on(content);
   return loader.take_diagnostics();
 }
 

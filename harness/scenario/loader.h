@@ -48,4 +48,9 @@ Scenario load_scenario(const std::filesystem::path& file, const LoadOptions& opt
 // The same checks, returning the diagnostics instead of throwing (empty = valid).
 std::vector<Diagnostic> validate_scenario(const std::filesystem::path& file, const LoadOptions& options = {});
 
+// The same checks on text already in memory; `file` names it in diagnostics and is the base of
+// ${scenario_dir}, but is never opened (used by the fuzzer and by tests of whole documents).
+std::vector<Diagnostic> validate_scenario_text(const std::string& content, const std::filesystem::path& file,
+                                               const LoadOptions& options = {});
+
 }  // namespace faultline::scenario

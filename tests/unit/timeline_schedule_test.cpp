@@ -32,10 +32,11 @@ Injection injection(std::string name, TimePoint when, std::optional<Duration> du
 Scenario two_processes() {
   Scenario s;
   s.name = "t";
-  ProcessSpec api, db;
-  api.name = "api";
-  db.name = "db";
-  s.processes = {api, db};
+  // Built in place: copying two local ProcessSpecs in makes g++ 12 at -O3 report a false
+  // -Wmaybe-uninitialized inside std::string (the string is assigned before any read).
+  s.processes.resize(2);
+  s.processes[0].name = "api";
+  s.processes[1].name = "db";
   return s;
 }
 
