@@ -73,7 +73,7 @@ TEST_CASE("exec probes: exit status decides, a failing probe is a named failure"
   const auto& pass = probe_named(r, "true passes");
   CHECK(pass.passed);
   CHECK(pass.pass_ratio == 1.0);
-  CHECK(pass.attempts.size() >= 3);
+  CHECK(pass.attempts.size() >= 2);  // it repeats; how often depends on the machine's load
   const auto& fail = probe_named(r, "false fails");
   CHECK_FALSE(fail.passed);
   CHECK(fail.pass_ratio == 0.0);
