@@ -10,6 +10,7 @@
 #include "common/interrupt.h"
 #include "runner/hang_diagnosis.h"
 #include "runner/limits.h"
+#include "runner/process_text.h"
 #include "supervisor/supervised_process.h"
 
 namespace faultline::runner {
@@ -18,21 +19,6 @@ namespace {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 const std::string kProcessName = "command";
-
-double ms_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
-
-std::string comm_of(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
-  std::string comm;
-  std::getline(in, comm);
-  return comm.empty() ? "?" : comm;
-}
-
-std::string describe_exit(const supervisor::ExitStatus& s) {
-  return s.signaled ? "killed by " + signal_name(s.signal) : "exited with code " + std::to_string(s.code);
-}
 
 std::string seconds(double usec) {
   char buf[32];

@@ -19,6 +19,7 @@
 #include "runner/hang_diagnosis.h"
 #include "runner/limits.h"
 #include "runner/observers.h"
+#include "runner/process_text.h"
 #include "runner/readiness.h"
 #include "supervisor/supervised_process.h"
 
@@ -31,21 +32,6 @@ using scenario::ProcessSpec;
 using scenario::Readiness;
 using supervisor::ExitStatus;
 using supervisor::SupervisedProcess;
-
-double ms_between(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double, std::milli>(b - a).count();
-}
-
-std::string comm_of(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/comm");
-  std::string comm;
-  std::getline(in, comm);
-  return comm.empty() ? "?" : comm;
-}
-
-std::string describe_exit(const ExitStatus& s) {
-  return s.signaled ? "killed by " + signal_name(s.signal) : "exited with code " + std::to_string(s.code);
-}
 
 class ScenarioRun final : public RunContext {
  public:
