@@ -8,6 +8,7 @@
 #include "cgroup/layout.h"
 #include "cgroup/signal_members.h"
 #include "common/interrupt.h"
+#include "runner/async_kill.h"
 #include "runner/hang_diagnosis.h"
 #include "runner/limits.h"
 #include "runner/process_text.h"
@@ -113,7 +114,10 @@ void CommandRun::send_stop_signal(int signo) {
         "SIGKILL to the cgroup after --kill-after " + format_duration(request_.kill_after);
     event("stop.kill", what);
     if (timed_out_) timeout_steps_.push_back(what);
-    group_->kill_all();
+    // Without blocking the loop: the command's last output is still being read.
+    async_kill_all(io_, *group_, [this](std::optional<std::string> failure) {
+      if (failure) event("stop.kill-failed", *failure);
+    });
   });
 }
 

@@ -5,7 +5,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <cmath>
 #include <cstdio>
-#include <list>
 #include <optional>
 #include <string>
 #include <utility>
@@ -16,8 +15,7 @@
 #include "common/address.h"
 #include "common/error.h"
 #include "net/checks.h"
-#include "runner/async_kill.h"
-#include "supervisor/supervised_process.h"
+#include "runner/one_shot.h"
 #include "timeline/schedule.h"
 
 namespace faultline::runner {
@@ -42,12 +40,6 @@ std::string format_ms(double ms) {
 std::string join_statuses(const std::vector<int>& statuses) {
   std::string out;
   for (int s : statuses) out += (out.empty() ? "" : " or ") + std::to_string(s);
-  return out;
-}
-
-std::string join_argv(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& a : argv) out += (out.empty() ? "" : " ") + a;
   return out;
 }
 
@@ -171,12 +163,9 @@ class ProbeRun {
     ctx.result().failures.push_back(std::move(f));
   }
 
-  // Runs argv once; calls back with nullopt on exit code 0, else what happened. Returns what
-  // cancels the run (kills the command), for an attempt cut off by the window end.
-  std::function<std::function<void()>(RunContext&, const std::string& probe,
-                                      const std::vector<std::string>& argv, Duration,
-                                      std::function<void(std::optional<std::string>)>)>
-      exec_runner;
+  // Where exec attempts make their cgroups (shared by every probe of the run); throws Error.
+  std::function<cgroup::Cgroup&()> exec_parent;
+  std::size_t index = 0;  // among the run's probes: names its exec cgroups apart from the others'
 
  private:
   enum class State { waiting, scheduled, open, closed };
@@ -280,24 +269,44 @@ class ProbeRun {
     return a;
   }
 
-  // One run of the command in a throwaway child cgroup, killed when the command exits (so that
-  // nothing it started lives on) or when the attempt times out.
+  // One run of the command as a one-shot (runner/one_shot.h). A command that cannot start at
+  // all makes the scenario an error: with `expect.success = false` its failures would read as a
+  // pass.
   template <typename Done>
   void start_exec(RunContext& ctx, Clock::time_point started, Done done) {
-    auto report = [this, started, done](std::optional<std::string> failure) {
+    const std::string command = "`" + join_argv(probe_.exec) + "`";
+    auto report = [this, &ctx, started, done, command](OneShotOutcome outcome) {
+      if (outcome.could_not_start) {
+        in_flight_ = 0;
+        return ctx.fail_scenario("probe `" + probe_.name + "`: " + command + " " + outcome.failure);
+      }
       const double latency = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
       const bool want = probe_.expect_success.value_or(true);
+      std::optional<std::string> failure;
+      if (!outcome.succeeded) failure = command + " " + outcome.failure;
       std::vector<std::string> problems;
-      if (!failure && !want)
-        problems.push_back("`" + join_argv(probe_.exec) + "` exited with code 0 (expected a failure)");
+      if (!failure && !want) problems.push_back(command + " exited with code 0 (expected a failure)");
       if (failure && want) problems.push_back(*failure);
       auto a = judged(latency, std::move(problems));
       if (a.ok && failure) a.error = failure;
       done(std::move(a));
     };
-    if (!exec_runner) return report(std::string("exec probes are not available here"));
-    auto cancel = exec_runner(ctx, probe_.name, probe_.exec, probe_.timeout, report);
-    if (in_flight_ != 0) cancel_in_flight_ = std::move(cancel);  // still running
+    cgroup::Cgroup* parent = nullptr;
+    try {
+      parent = &exec_parent();
+    } catch (const Error& e) {
+      in_flight_ = 0;
+      return ctx.fail_scenario("probe `" + probe_.name + "`: " + command +
+                               " could not start: cannot create a cgroup for it: " + e.what());
+    }
+    auto cancel =
+        run_one_shot(ctx.io(), *parent, "exec-" + std::to_string(index) + "-" + std::to_string(attempt_id_),
+                     {.argv = probe_.exec,
+                      .cwd = std::nullopt,
+                      .label = "probe " + probe_.name,
+                      .timeout = probe_.timeout},
+                     std::move(report));
+    cancel_in_flight_ = std::move(cancel);
   }
 
   const Probe& probe_;
@@ -320,11 +329,8 @@ class Probes final : public RunObserver {
   explicit Probes(const scenario::Scenario& s) {
     for (const auto& p : s.probes) {
       auto run = std::make_unique<ProbeRun>(s, p);
-      run->exec_runner = [this](RunContext& ctx, const std::string& probe,
-                                const std::vector<std::string>& argv, Duration timeout,
-                                std::function<void(std::optional<std::string>)> done) {
-        return run_exec(ctx, probe, argv, timeout, std::move(done));
-      };
+      run->exec_parent = [this]() -> cgroup::Cgroup& { return exec_parent(); };
+      run->index = runs_.size();
       runs_.push_back(std::move(run));
     }
   }
@@ -351,125 +357,6 @@ class Probes final : public RunObserver {
     for (auto& r : runs_) r->anchor_reached(ctx, name);
   }
 
-  // One exec attempt. Its SupervisedProcess must outlive the handlers it queued (exit wait,
-  // output reads): it is retired only once it exited and its output closed, or with the
-  // observer, which goes after the event loop stopped. Timers and cancellations hold it weakly:
-  // a deadline that fired in the same loop turn as the exit finds it retired, not freed memory.
-  struct ExecAttempt {
-    std::unique_ptr<cgroup::Cgroup> group;
-    std::unique_ptr<supervisor::SupervisedProcess> process;
-    std::unique_ptr<asio::steady_timer> deadline;
-    std::function<void(std::optional<std::string>)> done;
-    std::string command;  // as written, for messages
-    Duration timeout{0};
-    bool exited = false, output_closed = false, timed_out = false;
-    bool emptied = false;  // its cgroup was killed empty after the exit
-  };
-
-  std::function<void()> run_exec(RunContext& ctx, const std::string& probe,
-                                 const std::vector<std::string>& argv, Duration timeout,
-                                 std::function<void(std::optional<std::string>)> done) {
-    const std::string command = "`" + join_argv(argv) + "`";
-    auto attempt = std::make_shared<ExecAttempt>();
-    auto& a = *attempt;
-    a.done = std::move(done);
-    a.command = command;
-    a.timeout = timeout;
-    try {
-      a.group = exec_parent().create_child("exec-" + std::to_string(++exec_count_));
-    } catch (const Error& e) {
-      a.done(command + ": cannot create its cgroup: " + e.what());
-      return {};
-    }
-    supervisor::SpawnRequest request;
-    request.argv = argv;
-    request.env = supervisor::current_environment();
-    const auto attach = a.group->open_attach_fds();
-    request.attach_fds = &attach;
-    a.process = std::make_unique<supervisor::SupervisedProcess>(ctx.io(), "probe " + probe, 4096);
-    std::weak_ptr<ExecAttempt> weak = attempt;
-    // Both callbacks run inside the SupervisedProcess: the rest is posted, out of its frames.
-    auto step = [this, weak, &ctx](bool ExecAttempt::*flag) {
-      asio::post(ctx.io(), [this, weak, flag, &ctx] {
-        if (auto a = weak.lock()) exec_step(ctx, a, flag);
-      });
-    };
-    if (!a.process->start(
-            request, [step](supervisor::SupervisedProcess&) { step(&ExecAttempt::exited); }, {},
-            [step] { step(&ExecAttempt::output_closed); })) {
-      const std::string why = a.process->start_failure()->message;
-      try {
-        a.group->destroy();
-      } catch (const std::exception&) {
-      }
-      a.done(command + " could not start: " + why);
-      return {};
-    }
-    exec_attempts_.push_back(attempt);
-    a.deadline = std::make_unique<asio::steady_timer>(ctx.io(), timeout);
-    a.deadline->async_wait([weak, &ctx](boost::system::error_code ec) {
-      auto a = weak.lock();
-      if (ec || !a || a->exited) return;
-      a->timed_out = true;
-      kill_attempt(ctx, a, {});
-    });
-    // A cut-off attempt: the command is killed; its result, when it arrives, goes unrecorded.
-    return [weak, &ctx] {
-      if (auto a = weak.lock(); a && !a->exited) kill_attempt(ctx, a, {});
-    };
-  }
-
-  // Kills everything in the attempt's cgroup without blocking the loop; the attempt stays alive
-  // until the kill is over.
-  static void kill_attempt(RunContext& ctx, const std::shared_ptr<ExecAttempt>& a,
-                           std::function<void()> then) {
-    async_kill_all(ctx.io(), *a->group, [a, then = std::move(then)](std::optional<std::string>) {
-      // A failure is left to the run's teardown, which removes the probe cgroup with everything in it.
-      if (then) then();
-    });
-  }
-
-  void exec_step(RunContext& ctx, const std::shared_ptr<ExecAttempt>& attempt, bool ExecAttempt::*flag) {
-    ExecAttempt& a = *attempt;
-    a.*flag = true;
-    if (flag == &ExecAttempt::exited) {
-      a.deadline->cancel();
-      // Whatever the command left behind could hold its output open, and must not outlive it.
-      std::weak_ptr<ExecAttempt> weak = attempt;
-      kill_attempt(ctx, attempt, [this, weak, &ctx] {
-        if (auto a = weak.lock()) exec_step(ctx, a, &ExecAttempt::emptied);
-      });
-    }
-    if (!a.exited || !a.output_closed || !a.emptied) return;
-    std::optional<std::string> failure;
-    if (a.timed_out) {
-      failure = a.command + " timed out after " + format_duration(a.timeout);
-    } else if (const auto& wait_error = a.process->wait_error()) {
-      failure = a.command + ": " + *wait_error;
-    } else {
-      const auto status = *a.process->exit_status();
-      if (status.signaled)
-        failure = a.command + " killed by " + signal_name(status.signal);
-      else if (status.code != 0)
-        failure = a.command + " exited with code " + std::to_string(status.code);
-    }
-    if (failure) {
-      std::string output = a.process->output(supervisor::Stream::stderr_stream).tail();
-      if (output.empty()) output = a.process->output(supervisor::Stream::stdout_stream).tail();
-      while (!output.empty() && (output.back() == '\n' || output.back() == '\r')) output.pop_back();
-      if (const auto nl = output.rfind('\n'); nl != std::string::npos) output.erase(0, nl + 1);
-      if (output.size() > 200) output = output.substr(0, 200) + "...";
-      if (!output.empty()) *failure += ": " + output;
-    }
-    auto done = std::move(a.done);
-    try {
-      a.group->destroy();
-    } catch (const std::exception&) {
-    }
-    std::erase_if(exec_attempts_, [&a](const auto& p) { return p.get() == &a; });
-    done(failure);
-  }
-
   // Exec probes run outside every process's cgroup, in a run cgroup of their own created on
   // first use: a process cgroup cannot take children on cgroup v2 while it holds processes.
   cgroup::Cgroup& exec_parent() {
@@ -492,8 +379,6 @@ class Probes final : public RunObserver {
   std::vector<std::unique_ptr<ProbeRun>> runs_;
   std::unique_ptr<cgroup::Backend> backend_;
   std::unique_ptr<cgroup::Cgroup> exec_group_;
-  std::list<std::shared_ptr<ExecAttempt>> exec_attempts_;
-  std::uint64_t exec_count_ = 0;
 };
 
 }  // namespace

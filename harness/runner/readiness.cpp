@@ -4,12 +4,13 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "common/address.h"
 #include "common/error.h"
 #include "net/checks.h"
-#include "supervisor/supervised_process.h"
+#include "runner/one_shot.h"
 
 namespace faultline::runner {
 namespace {
@@ -19,37 +20,13 @@ using scenario::Readiness;
 
 constexpr auto kRetryDelay = std::chrono::milliseconds(100);
 constexpr Duration kMaxHttpAttempt = std::chrono::seconds(2);
-
-std::string join_argv(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& a : argv) out += (out.empty() ? "" : " ") + a;
-  return out;
-}
-
-std::string last_line(std::string text) {
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  const auto nl = text.rfind('\n');
-  if (nl != std::string::npos) text.erase(0, nl + 1);
-  constexpr std::size_t kMax = 200;
-  if (text.size() > kMax) text = text.substr(0, kMax) + "...";
-  return text;
-}
+constexpr Duration kMaxExecAttempt = std::chrono::seconds(10);
 
 class Check;
 
-// One run of a ready.exec command. A SupervisedProcess must outlive the handlers it has
-// queued (its exit wait and its output reads), so an attempt is destroyed only once it has
-// both exited and closed its output, whatever became of the check that started it.
-struct ExecAttempt {
-  std::unique_ptr<supervisor::SupervisedProcess> process;
-  bool exited = false;
-  bool output_closed = false;
-};
-
-// Owns every running check and exec attempt of one io_context. Asio shuts services down
-// before it destroys the handlers still queued (never running them again), so whatever is
-// left is released while the rest of the event loop is intact; handlers hold only weak
-// references to checks.
+// Owns every running check of one io_context. Asio shuts services down before it destroys the
+// handlers still queued (never running them again), so whatever is left is released while the
+// rest of the event loop is intact; handlers hold only weak references to checks.
 class CheckRegistry : public asio::execution_context::service {
  public:
   using key_type = CheckRegistry;
@@ -60,18 +37,10 @@ class CheckRegistry : public asio::execution_context::service {
   void remove(const Check* check) {
     std::erase_if(checks_, [check](const std::shared_ptr<Check>& c) { return c.get() == check; });
   }
-  ExecAttempt* add_attempt() { return attempts_.emplace_back(std::make_unique<ExecAttempt>()).get(); }
-  void remove_attempt(const ExecAttempt* attempt) {
-    std::erase_if(attempts_, [attempt](const std::unique_ptr<ExecAttempt>& a) { return a.get() == attempt; });
-  }
 
  private:
-  void shutdown() override {
-    checks_.clear();
-    attempts_.clear();
-  }
+  void shutdown() override { checks_.clear(); }
   std::vector<std::shared_ptr<Check>> checks_;
-  std::vector<std::unique_ptr<ExecAttempt>> attempts_;
 };
 
 class Check : public std::enable_shared_from_this<Check> {
@@ -84,8 +53,6 @@ class Check : public std::enable_shared_from_this<Check> {
         hooks_(std::move(hooks)),
         deadline_(io),
         retry_(io) {}
-
-  ~Check() { release_exec_group(); }
 
   void start() {
     // A URL that cannot even be tried fails now, not after the whole timeout of failed attempts.
@@ -117,69 +84,47 @@ class Check : public std::enable_shared_from_this<Check> {
   }
 
   void attempt_http() {
-    const auto remaining = deadline_.expiry() - asio::steady_timer::clock_type::now();
-    const Duration per_attempt =
-        std::clamp<Duration>(remaining, std::chrono::milliseconds(1), kMaxHttpAttempt);
-    net::async_http_get(io_, gate().address, per_attempt, [weak = weak_from_this()](net::HttpResult r) {
-      auto self = weak.lock();
-      if (!self || self->done_) return;
-      if (r.status && *r.status >= 200 && *r.status < 300) return self->succeed();
-      self->last_attempt_ = r.error ? *r.error : "status " + std::to_string(r.status.value_or(0));
-      self->retry_later();
-    });
+    net::async_http_get(
+        io_, gate().address, attempt_timeout(kMaxHttpAttempt), [weak = weak_from_this()](net::HttpResult r) {
+          auto self = weak.lock();
+          if (!self || self->done_) return;
+          if (r.status && *r.status >= 200 && *r.status < 300) return self->succeed();
+          self->last_attempt_ = r.error ? *r.error : "status " + std::to_string(r.status.value_or(0));
+          self->retry_later();
+        });
   }
 
   void attempt_exec() {
-    try {
-      if (!exec_group_) exec_group_ = run_group_.create_child(process_.name + ".ready-exec");
-    } catch (const Error& e) {
-      return fail("process `" + process_.name + "`: cannot create the cgroup for ready.exec: " + e.what());
-    }
-    supervisor::SpawnRequest request;
-    request.argv = gate().exec;
-    request.cwd = process_.cwd;
-    request.env = supervisor::current_environment();
-    const auto attach = exec_group_->open_attach_fds();
-    request.attach_fds = &attach;
-    ExecAttempt* a = registry().add_attempt();
-    a->process = std::make_unique<supervisor::SupervisedProcess>(io_, process_.name + " ready.exec", 4096);
-    // Both callbacks run inside the SupervisedProcess: the rest is posted, out of its frames.
-    // Flags are set in the posted handlers, so only the second one sees both and retires `a`.
-    auto on_step = [this_io = &io_, a, weak = weak_from_this()](bool ExecAttempt::*flag) {
-      asio::post(*this_io, [this_io, a, weak, flag] {
-        a->*flag = true;
-        if (auto self = weak.lock()) self->on_exec_step(a);
-        if (a->exited && a->output_closed) asio::use_service<CheckRegistry>(*this_io).remove_attempt(a);
-      });
-    };
-    const bool started = a->process->start(
-        request, [on_step](supervisor::SupervisedProcess&) { on_step(&ExecAttempt::exited); }, {},
-        [on_step] { on_step(&ExecAttempt::output_closed); });
-    if (!started) {
-      // A command that cannot start never will: no point in retrying until the timeout.
-      const std::string why = a->process->start_failure()->message;
-      registry().remove_attempt(a);
-      return fail("process `" + process_.name + "`: ready.exec could not start: " + why);
-    }
-    attempt_ = a;
+    OneShotCommand command{.argv = gate().exec,
+                           .cwd = process_.cwd,
+                           .label = process_.name + " ready.exec",
+                           .timeout = attempt_timeout(kMaxExecAttempt)};
+    exec_running_ = true;
+    cancel_exec_ =
+        run_one_shot(io_, run_group_, process_.name + ".ready-exec-" + std::to_string(++exec_count_),
+                     std::move(command), [weak = weak_from_this()](OneShotOutcome outcome) {
+                       auto self = weak.lock();
+                       if (!self || self->done_) return;
+                       self->exec_running_ = false;
+                       self->cancel_exec_ = {};
+                       self->on_exec_outcome(outcome);
+                     });
   }
 
-  void on_exec_step(ExecAttempt* a) {
-    if (a != attempt_) return;  // an attempt the check already gave up on
-    // Whatever the command left behind could hold its output open (and must not outlive it).
-    if (a->exited) kill_exec_group();
-    if (!a->exited || !a->output_closed || done_) return;
-    attempt_ = nullptr;
-    if (const auto& wait_error = a->process->wait_error())
-      return fail("process `" + process_.name + "`: ready.exec: " + *wait_error);
-    const auto status = *a->process->exit_status();
-    if (!status.signaled && status.code == 0) return succeed();
-    std::string output = last_line(a->process->output(supervisor::Stream::stderr_stream).tail());
-    if (output.empty()) output = last_line(a->process->output(supervisor::Stream::stdout_stream).tail());
-    last_attempt_ = status.signaled ? "killed by " + signal_name(status.signal)
-                                    : "exited with code " + std::to_string(status.code);
-    if (!output.empty()) last_attempt_ += ": " + output;
+  void on_exec_outcome(const OneShotOutcome& outcome) {
+    if (outcome.succeeded) return succeed();
+    // A command that cannot start never will: no point in retrying until the timeout.
+    if (outcome.could_not_start)
+      return fail("process `" + process_.name + "`: ready.exec " + outcome.failure);
+    last_attempt_ = outcome.failure;
     retry_later();
+  }
+
+  // An attempt ends with the gate at the latest, and after `cap` even when the gate has longer.
+  Duration attempt_timeout(Duration cap) const {
+    const auto remaining = deadline_.expiry() - asio::steady_timer::clock_type::now();
+    return std::clamp<Duration>(std::chrono::duration_cast<Duration>(remaining), std::chrono::milliseconds(1),
+                                cap);
   }
 
   void retry_later() {
@@ -196,7 +141,7 @@ class Check : public std::enable_shared_from_this<Check> {
                           format_duration(gate().timeout) + ": " + describe_gate();
     if (!last_attempt_.empty())
       message += " (last attempt: " + last_attempt_ + ")";
-    else if (attempt_)
+    else if (exec_running_)
       message += " (the first attempt was still running)";
     fail(message);
   }
@@ -219,33 +164,13 @@ class Check : public std::enable_shared_from_this<Check> {
 
   // Stops polling and lets go of everything. The registry held the last strong reference,
   // but the caller's weak.lock() keeps this object alive until its handler returns. A running
-  // exec attempt dies with the cgroup and is retired by the registry once its handlers ran.
+  // exec attempt is killed; its outcome, when it arrives, finds the check gone.
   void end() {
     done_ = true;
-    attempt_ = nullptr;
     deadline_.cancel();
     retry_.cancel();
-    release_exec_group();
+    if (auto cancel = std::exchange(cancel_exec_, {})) cancel();
     registry().remove(this);
-  }
-
-  void kill_exec_group() {
-    if (!exec_group_) return;
-    try {
-      exec_group_->kill_all();
-    } catch (const Error&) {
-      // destroy() tries again when the check ends; the run's teardown kills its whole subtree.
-    }
-  }
-
-  void release_exec_group() {
-    if (!exec_group_) return;
-    try {
-      exec_group_->destroy();
-    } catch (const Error&) {
-      // Left to the run's teardown, which removes its whole subtree.
-    }
-    exec_group_.reset();
   }
 
   asio::io_context& io_;
@@ -254,8 +179,9 @@ class Check : public std::enable_shared_from_this<Check> {
   ReadinessHooks hooks_;
   asio::steady_timer deadline_;
   asio::steady_timer retry_;
-  std::unique_ptr<cgroup::Cgroup> exec_group_;
-  ExecAttempt* attempt_ = nullptr;  // owned by the registry
+  std::function<void()> cancel_exec_;  // kills the running exec attempt
+  bool exec_running_ = false;
+  std::uint64_t exec_count_ = 0;
   std::string last_attempt_;
   bool done_ = false;
 };

@@ -8,6 +8,7 @@
 #include "cgroup/backend.h"
 #include "runner/hang_diagnosis.h"
 #include "runner/scenario_runner.h"
+#include "tests/support/scratch_dir.h"
 #include "tests/support/skips.h"
 #include "tests/support/test_env.h"
 
@@ -251,4 +252,61 @@ TEST_CASE("a readiness gate whose address cannot be tried errors at once",
       r.reason.find("ready.http `https://127.0.0.1:8443/healthz` cannot be tried: https is not supported") !=
       std::string::npos);
   CHECK(r.reason.find("was not ready within") == std::string::npos);  // not after the whole timeout
+}
+
+TEST_CASE("an exec probe whose command cannot start is an error, never a pass", "[probe][integration]") {
+  PROBE_PRECONDITIONS();
+  auto s = sleeper_scenario(300ms);
+  auto missing = exec_probe("missing binary", {"/nonexistent/faultline-probe-check"}, 7);
+  missing.expect_success = false;  // each failed start would otherwise count as the expected failure
+  s.probes.push_back(missing);
+
+  const auto r = run(s);
+  INFO(r.reason);
+  CHECK(r.verdict == report::Verdict::error);
+  CHECK(r.reason.find("probe `missing binary`: `/nonexistent/faultline-probe-check` could not start") !=
+        std::string::npos);
+  for (const auto& p : r.probes) CHECK_FALSE(p.passed);
+}
+
+TEST_CASE("exec probes of two probes run side by side in cgroups of their own", "[probe][integration]") {
+  PROBE_PRECONDITIONS();
+  auto s = sleeper_scenario(1500ms);
+  // Both attempts hold their cgroup for a while; with one name per attempt number the second
+  // probe's first attempt could not create its cgroup.
+  s.probes.push_back(exec_probe("first", {"/bin/sleep", "0.3"}, 1));
+  s.probes.push_back(exec_probe("second", {"/bin/sleep", "0.3"}, 2));
+
+  const auto r = run(s);
+  INFO(r.reason);
+  CHECK(r.verdict == report::Verdict::pass);
+  for (const auto& name : {"first", "second"}) {
+    const auto& p = probe_named(r, name);
+    CHECK(p.passed);
+    CHECK(p.attempts.size() >= 1);
+  }
+}
+
+TEST_CASE("a ready.exec attempt that hangs is killed and the gate tried again",
+          "[probe][readiness][integration]") {
+  PROBE_PRECONDITIONS();
+  test::ScratchDir dir;
+  const auto marker = (dir.path() / "tried-once").string();
+  auto s = sleeper_scenario(300ms);
+  // The first attempt hangs far beyond the per-attempt limit (10s); the second one succeeds.
+  s.processes[0].ready.kind = scenario::Readiness::Kind::exec;
+  s.processes[0].ready.exec = {
+      "/bin/sh", "-c", "if [ -e '" + marker + "' ]; then exit 0; fi; touch '" + marker + "'; exec sleep 300"};
+  s.processes[0].ready.timeout = 60s;
+  s.timeout = 90s;
+  const auto t0 = std::chrono::steady_clock::now();
+  const auto r = run(s);
+  INFO(r.reason);
+  CHECK(r.verdict == report::Verdict::pass);
+  bool ready_seen = false;
+  for (const auto& e : r.timeline)
+    if (e.event == "process.ready") ready_seen = true;
+  CHECK(ready_seen);
+  // Well before the gate's own timeout: the hung attempt did not hold the gate for all of it.
+  CHECK(std::chrono::steady_clock::now() - t0 < 50s);
 }

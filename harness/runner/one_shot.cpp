@@ -1,0 +1,171 @@
+#include "runner/one_shot.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <optional>
+
+#include "common/error.h"
+#include "runner/async_kill.h"
+#include "runner/process_text.h"
+#include "supervisor/supervised_process.h"
+
+namespace faultline::runner {
+namespace {
+
+namespace asio = boost::asio;
+
+// The last line a failing command wrote (stderr first), cut to a length a message can carry.
+std::string last_output_line(const supervisor::SupervisedProcess& process) {
+  std::string text = process.output(supervisor::Stream::stderr_stream).tail();
+  if (text.empty()) text = process.output(supervisor::Stream::stdout_stream).tail();
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (const auto nl = text.rfind('\n'); nl != std::string::npos) text.erase(0, nl + 1);
+  constexpr std::size_t kMax = 200;
+  if (text.size() > kMax) text = text.substr(0, kMax) + "...";
+  return text;
+}
+
+struct Attempt;
+
+// Owns every running command of one io_context. A SupervisedProcess must outlive the handlers it
+// queued (its exit wait, its output reads), so an attempt is retired only once it exited, its
+// output closed and its cgroup was emptied. Asio shuts services down before it destroys the
+// handlers still queued, so whatever is left is released while the loop is intact; handlers
+// hold attempts weakly.
+class Attempts : public asio::execution_context::service {
+ public:
+  using key_type = Attempts;
+  static inline asio::execution_context::id id;
+  explicit Attempts(asio::execution_context& ctx) : asio::execution_context::service(ctx) {}
+
+  void add(std::shared_ptr<Attempt> a) { attempts_.push_back(std::move(a)); }
+  void remove(const Attempt* a) {
+    std::erase_if(attempts_, [a](const std::shared_ptr<Attempt>& p) { return p.get() == a; });
+  }
+
+ private:
+  void shutdown() override { attempts_.clear(); }
+  std::vector<std::shared_ptr<Attempt>> attempts_;
+};
+
+struct Attempt : std::enable_shared_from_this<Attempt> {
+  Attempt(asio::io_context& io, OneShotCommand c, std::function<void(OneShotOutcome)> d)
+      : io(io), command(std::move(c)), done(std::move(d)), deadline(io) {}
+
+  asio::io_context& io;
+  OneShotCommand command;
+  std::function<void(OneShotOutcome)> done;
+  std::unique_ptr<cgroup::Cgroup> group;
+  std::unique_ptr<supervisor::SupervisedProcess> process;
+  asio::steady_timer deadline;
+  bool exited = false, output_closed = false, emptied = false;
+  bool timed_out = false, kill_started = false;
+
+  // Kills everything in the cgroup without blocking the loop. After the exit it is the cleanup
+  // (the command's leftovers could hold its output open); before, a timeout or a cancel.
+  void kill() {
+    if (kill_started) return;
+    kill_started = true;
+    async_kill_all(io, *group, [weak = weak_from_this()](std::optional<std::string>) {
+      // A kill that failed is left to the parent's teardown, which removes the whole subtree.
+      if (auto self = weak.lock()) self->step(&Attempt::emptied);
+    });
+  }
+
+  void step(bool Attempt::*flag) {
+    this->*flag = true;
+    if (flag == &Attempt::exited) {
+      deadline.cancel();
+      kill();
+    }
+    if (exited && output_closed && emptied) finish();
+  }
+
+  void finish() {
+    OneShotOutcome outcome;
+    if (timed_out) {
+      outcome.failure = "timed out after " + format_duration(command.timeout);
+    } else if (const auto& wait_error = process->wait_error()) {
+      outcome.failure = "could not be waited for: " + *wait_error;
+    } else if (const auto status = *process->exit_status(); !status.signaled && status.code == 0) {
+      outcome.succeeded = true;
+    } else {
+      outcome.failure = describe_exit(status);
+    }
+    if (!outcome.succeeded)
+      if (const auto line = last_output_line(*process); !line.empty()) outcome.failure += ": " + line;
+    try {
+      group->destroy();  // empty by now: only the rmdir is left
+    } catch (const std::exception&) {
+      // Left to the parent's teardown, which removes its whole subtree.
+    }
+    auto report = std::move(done);
+    auto keep_alive = shared_from_this();
+    asio::use_service<Attempts>(io).remove(this);
+    report(std::move(outcome));
+  }
+};
+
+void report_later(asio::io_context& io, std::function<void(OneShotOutcome)> done, std::string why) {
+  asio::post(io, [done = std::move(done), why = std::move(why)] {
+    done({.succeeded = false, .could_not_start = true, .failure = "could not start: " + why});
+  });
+}
+
+}  // namespace
+
+std::string join_argv(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) out += (out.empty() ? "" : " ") + a;
+  return out;
+}
+
+std::function<void()> run_one_shot(asio::io_context& io, cgroup::Cgroup& parent,
+                                   const std::string& child_name, OneShotCommand command,
+                                   std::function<void(OneShotOutcome)> done) {
+  auto a = std::make_shared<Attempt>(io, std::move(command), std::move(done));
+  try {
+    a->group = parent.create_child(child_name);
+  } catch (const Error& e) {
+    report_later(io, std::move(a->done), std::string("cannot create its cgroup: ") + e.what());
+    return {};
+  }
+  supervisor::SpawnRequest request;
+  request.argv = a->command.argv;
+  request.cwd = a->command.cwd;
+  request.env = supervisor::current_environment();
+  const auto attach = a->group->open_attach_fds();
+  request.attach_fds = &attach;
+  a->process = std::make_unique<supervisor::SupervisedProcess>(io, a->command.label, 4096);
+  // Both callbacks run inside the SupervisedProcess: the rest is posted, out of its frames.
+  auto on_step = [&io, weak = std::weak_ptr<Attempt>(a)](bool Attempt::*flag) {
+    asio::post(io, [weak, flag] {
+      if (auto self = weak.lock()) self->step(flag);
+    });
+  };
+  if (!a->process->start(
+          request, [on_step](supervisor::SupervisedProcess&) { on_step(&Attempt::exited); }, {},
+          [on_step] { on_step(&Attempt::output_closed); })) {
+    const std::string why = a->process->start_failure()->message;
+    try {
+      a->group->destroy();
+    } catch (const std::exception&) {
+    }
+    report_later(io, std::move(a->done), why);
+    return {};
+  }
+  asio::use_service<Attempts>(io).add(a);
+  a->deadline.expires_after(a->command.timeout);
+  a->deadline.async_wait([weak = std::weak_ptr<Attempt>(a)](boost::system::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->exited) return;
+    self->timed_out = true;
+    self->kill();
+  });
+  return [weak = std::weak_ptr<Attempt>(a)] {
+    if (auto self = weak.lock(); self && !self->exited) self->kill();
+  };
+}
+
+}  // namespace faultline::runner

@@ -1,0 +1,45 @@
+// A command run once in a throwaway cgroup of its own, on the run's event loop: the one way exec
+// probes and `ready.exec` gates run their commands. The command gets at most `timeout`; whatever
+// it leaves behind is killed with its cgroup (without blocking the loop) before the outcome is
+// reported, and the cgroup is removed.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cgroup/cgroup.h"
+#include "common/units.h"
+
+namespace faultline::runner {
+
+struct OneShotCommand {
+  std::vector<std::string> argv;
+  std::optional<std::filesystem::path> cwd;  // none: the harness's own
+  std::string label;                         // names the process in supervisor messages, e.g. "probe orders"
+  Duration timeout{std::chrono::seconds(2)};
+};
+
+struct OneShotOutcome {
+  bool succeeded = false;        // exited with code 0 within the timeout
+  bool could_not_start = false;  // a missing binary, no cgroup: trying again will not help
+  // Why not, worded to follow the command: "exited with code 3: not yet", "timed out after 2s",
+  // "killed by SIGKILL", "could not start: ...". Empty when it succeeded.
+  std::string failure;
+};
+
+// The argv as one line for messages: `sh -c echo hi`.
+std::string join_argv(const std::vector<std::string>& argv);
+
+// Runs `command` in a new child `child_name` of `parent` and calls `done` exactly once, always
+// from the loop (never from inside this call). The returned function kills the command early;
+// `done` still follows, reporting what the kill did. `parent` must outlive the command; if the
+// loop is destroyed first, `done` is never called and the cgroup is removed with the loop.
+std::function<void()> run_one_shot(boost::asio::io_context& io, cgroup::Cgroup& parent,
+                                   const std::string& child_name, OneShotCommand command,
+                                   std::function<void(OneShotOutcome)> done);
+
+}  // namespace faultline::runner
