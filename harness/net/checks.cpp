@@ -9,6 +9,7 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <memory>
+#include <utility>
 
 #include "common/address.h"
 
@@ -32,46 +33,89 @@ std::string endpoint_text(const tcp::endpoint& ep) {
   return (addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string()) + ":" + std::to_string(ep.port());
 }
 
-// One attempt: resolve, connect, send, read. A single deadline covers all of it, so a server
-// that accepts and then never answers is reported as a timeout like one that never accepts.
-class HttpGet : public std::enable_shared_from_this<HttpGet> {
+// The one way the checks reach a TCP endpoint: resolve the host, connect a beast::tcp_stream,
+// all within one deadline. The stream's expiry is set once, so it also bounds whatever the
+// caller does with the stream afterwards: a server that accepts and then never answers times out
+// like one that never accepts. Beast's expiry does not cover the resolver; a timer of its own,
+// on the same deadline, does.
+class Dialer {
  public:
-  HttpGet(asio::io_context& io, Url url, Duration timeout, std::function<void(HttpResult)> done)
-      : url_(std::move(url)),
-        timeout_(timeout),
-        done_(std::move(done)),
-        resolver_(io),
-        stream_(io),
-        deadline_(io) {}
+  using Done = std::function<void(boost::system::error_code, const std::string& step)>;
 
-  void start() {
-    start_ = Clock::now();
-    deadline_.expires_after(timeout_);
-    deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+  explicit Dialer(asio::io_context& io) : resolver_(io), stream_(io), resolve_deadline_(io) {}
+
+  // `done` gets the step that failed ("resolve localhost", "connect 127.0.0.1:9") with its error,
+  // or success. The pending handlers own `done` (and through it, whoever owns this dialer): when
+  // the loop is destroyed first, dropping them releases everything.
+  void start(const HostPort& target, Duration timeout, Done done) {
+    target_ = target;
+    timeout_ = timeout;
+    stream_.expires_after(timeout);
+    resolve_deadline_.expires_after(timeout);
+    resolve_deadline_.async_wait([this](boost::system::error_code ec) {
       if (ec) return;
-      self->timed_out_ = true;
-      self->resolver_.cancel();
-      self->stream_.socket().close();
+      resolve_timed_out_ = true;
+      resolver_.cancel();
     });
-    resolver_.async_resolve(
-        url_.host, std::to_string(url_.port),
-        [self = shared_from_this()](boost::system::error_code ec, tcp::resolver::results_type r) {
-          self->on_resolve(ec, std::move(r));
-        });
+    resolver_.async_resolve(target_.host, std::to_string(target_.port),
+                            [this, done = std::move(done)](boost::system::error_code ec,
+                                                           tcp::resolver::results_type results) mutable {
+                              resolve_deadline_.cancel();
+                              if (resolve_timed_out_) ec = beast::error::timeout;
+                              if (ec) return done(ec, "resolve " + target_.host);
+                              stream_.async_connect(
+                                  results, [this, done = std::move(done)](boost::system::error_code e,
+                                                                          const tcp::endpoint& peer) {
+                                    if (!e) peer_ = endpoint_text(peer);
+                                    done(e, "connect " + target_.text());
+                                  });
+                            });
+  }
+
+  beast::tcp_stream& stream() { return stream_; }
+  // "127.0.0.1:8080" once connected.
+  const std::string& peer() const { return peer_; }
+  // "connect 127.0.0.1:9: Connection refused", or "timed out after 2s (connect 127.0.0.1:9)"
+  // when the deadline ended the step.
+  std::string describe_failure(const std::string& step, boost::system::error_code ec) const {
+    if (ec == beast::error::timeout)
+      return "timed out after " + format_duration(timeout_) + " (" + step + ")";
+    return step + ": " + ec.message();
+  }
+  void close() {
+    resolve_deadline_.cancel();
+    boost::system::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
   }
 
  private:
-  void on_resolve(boost::system::error_code ec, tcp::resolver::results_type results) {
-    if (ec) return fail("resolve " + url_.host, ec);
-    stream_.async_connect(results,
-                          [self = shared_from_this()](boost::system::error_code e, const tcp::endpoint& ep) {
-                            self->on_connect(e, ep);
-                          });
+  HostPort target_;
+  Duration timeout_{0};
+  tcp::resolver resolver_;
+  beast::tcp_stream stream_;
+  asio::steady_timer resolve_deadline_;
+  bool resolve_timed_out_ = false;
+  std::string peer_;
+};
+
+// One GET: dial, send, read, under the dialer's single deadline.
+class HttpGet : public std::enable_shared_from_this<HttpGet> {
+ public:
+  HttpGet(asio::io_context& io, Url url, Duration timeout, std::function<void(HttpResult)> done)
+      : url_(std::move(url)), timeout_(timeout), done_(std::move(done)), dialer_(io) {}
+
+  void start() {
+    start_ = Clock::now();
+    dialer_.start(url_, timeout_,
+                  [self = shared_from_this()](boost::system::error_code ec, const std::string& step) {
+                    if (ec) return self->fail(step, ec);
+                    self->send();
+                  });
   }
 
-  void on_connect(boost::system::error_code ec, const tcp::endpoint& ep) {
-    if (ec) return fail("connect " + url_.authority(), ec);
-    peer_ = endpoint_text(ep);
+ private:
+  void send() {
     request_.method(http::verb::get);
     request_.target(url_.target);
     request_.version(11);
@@ -79,22 +123,22 @@ class HttpGet : public std::enable_shared_from_this<HttpGet> {
     request_.set(http::field::user_agent, "faultline");
     request_.set(http::field::connection, "close");
     http::async_write(
-        stream_, request_,
+        dialer_.stream(), request_,
         [self = shared_from_this()](boost::system::error_code e, std::size_t) { self->on_write(e); });
   }
 
   void on_write(boost::system::error_code ec) {
-    if (ec) return fail("send request to " + peer_, ec);
+    if (ec) return fail("send request to " + dialer_.peer(), ec);
     // Large bodies are read to the end (the response is only complete then) but only the
     // first 64 KiB are kept; the deadline bounds the download.
     parser_.body_limit(boost::none);
     http::async_read_header(
-        stream_, buffer_, parser_,
+        dialer_.stream(), buffer_, parser_,
         [self = shared_from_this()](boost::system::error_code e, std::size_t) { self->on_header(e); });
   }
 
   void on_header(boost::system::error_code ec) {
-    if (ec) return fail("read response from " + peer_, ec);
+    if (ec) return fail("read response from " + dialer_.peer(), ec);
     read_body_chunk();
   }
 
@@ -103,7 +147,7 @@ class HttpGet : public std::enable_shared_from_this<HttpGet> {
     parser_.get().body().data = chunk_.data();
     parser_.get().body().size = chunk_.size();
     http::async_read_some(
-        stream_, buffer_, parser_,
+        dialer_.stream(), buffer_, parser_,
         [self = shared_from_this()](boost::system::error_code e, std::size_t) { self->on_body(e); });
   }
 
@@ -111,7 +155,7 @@ class HttpGet : public std::enable_shared_from_this<HttpGet> {
     if (ec == http::error::need_buffer) ec = {};
     const std::size_t got = chunk_.size() - parser_.get().body().size;
     if (body_.size() < kBodyKeep) body_.append(chunk_.data(), std::min(got, kBodyKeep - body_.size()));
-    if (ec) return fail("read response body from " + peer_, ec);
+    if (ec) return fail("read response body from " + dialer_.peer(), ec);
     read_body_chunk();
   }
 
@@ -122,12 +166,9 @@ class HttpGet : public std::enable_shared_from_this<HttpGet> {
     finish(std::move(r));
   }
 
-  void fail(const std::string& what, boost::system::error_code ec) {
+  void fail(const std::string& step, boost::system::error_code ec) {
     HttpResult r;
-    if (timed_out_)
-      r.error = "timed out after " + format_duration(timeout_) + " (" + what + ")";
-    else
-      r.error = what + ": " + ec.message();
+    r.error = dialer_.describe_failure(step, ec);
     // A status line that arrived before the failure is still worth reporting.
     if (parser_.is_header_done()) r.status = static_cast<int>(parser_.get().result_int());
     r.body = std::move(body_);
@@ -136,10 +177,7 @@ class HttpGet : public std::enable_shared_from_this<HttpGet> {
 
   void finish(HttpResult r) {
     r.latency_ms = ms_since(start_);
-    deadline_.cancel();
-    boost::system::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
-    stream_.socket().close(ignored);
+    dialer_.close();
     auto done = std::move(done_);
     done(std::move(r));
   }
@@ -147,12 +185,8 @@ class HttpGet : public std::enable_shared_from_this<HttpGet> {
   Url url_;
   Duration timeout_;
   std::function<void(HttpResult)> done_;
-  tcp::resolver resolver_;
-  beast::tcp_stream stream_;
-  asio::steady_timer deadline_;
+  Dialer dialer_;
   Clock::time_point start_;
-  bool timed_out_ = false;
-  std::string peer_;
   http::request<http::empty_body> request_;
   beast::flat_buffer buffer_;
   http::response_parser<http::buffer_body> parser_;
@@ -160,59 +194,32 @@ class HttpGet : public std::enable_shared_from_this<HttpGet> {
   std::string body_;
 };
 
+// One connect, closed again at once.
 class TcpConnect : public std::enable_shared_from_this<TcpConnect> {
  public:
   TcpConnect(asio::io_context& io, HostPort target, Duration timeout, std::function<void(TcpResult)> done)
-      : target_(std::move(target)),
-        timeout_(timeout),
-        done_(std::move(done)),
-        resolver_(io),
-        socket_(io),
-        deadline_(io) {}
+      : target_(std::move(target)), timeout_(timeout), done_(std::move(done)), dialer_(io) {}
 
   void start() {
     start_ = Clock::now();
-    deadline_.expires_after(timeout_);
-    deadline_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
-      if (ec) return;
-      self->timed_out_ = true;
-      self->resolver_.cancel();
-      self->socket_.close();
-    });
-    resolver_.async_resolve(
-        target_.host, std::to_string(target_.port),
-        [self = shared_from_this()](boost::system::error_code ec, tcp::resolver::results_type r) {
-          if (ec) return self->finish("resolve " + self->target_.host, ec);
-          asio::async_connect(self->socket_, r, [self](boost::system::error_code e, const tcp::endpoint&) {
-            self->finish("connect " + self->target_.text(), e);
-          });
-        });
+    dialer_.start(target_, timeout_,
+                  [self = shared_from_this()](boost::system::error_code ec, const std::string& step) {
+                    TcpResult r;
+                    r.latency_ms = ms_since(self->start_);
+                    r.connected = !ec;
+                    if (ec) r.error = self->dialer_.describe_failure(step, ec);
+                    self->dialer_.close();
+                    auto done = std::move(self->done_);
+                    done(std::move(r));
+                  });
   }
 
  private:
-  void finish(const std::string& what, boost::system::error_code ec) {
-    TcpResult r;
-    r.latency_ms = ms_since(start_);
-    r.connected = !ec && !timed_out_;
-    if (timed_out_)
-      r.error = "timed out after " + format_duration(timeout_) + " (" + what + ")";
-    else if (ec)
-      r.error = what + ": " + ec.message();
-    deadline_.cancel();
-    boost::system::error_code ignored;
-    socket_.close(ignored);
-    auto done = std::move(done_);
-    done(std::move(r));
-  }
-
   HostPort target_;
   Duration timeout_;
   std::function<void(TcpResult)> done_;
-  tcp::resolver resolver_;
-  tcp::socket socket_;
-  asio::steady_timer deadline_;
+  Dialer dialer_;
   Clock::time_point start_;
-  bool timed_out_ = false;
 };
 
 }  // namespace

@@ -1,5 +1,7 @@
 #include "runner/readiness.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -13,16 +15,17 @@
 #include "runner/one_shot.h"
 
 namespace faultline::runner {
-namespace {
 
 namespace asio = boost::asio;
 using scenario::Readiness;
 
-constexpr auto kRetryDelay = std::chrono::milliseconds(100);
-constexpr Duration kMaxHttpAttempt = std::chrono::seconds(2);
-constexpr Duration kMaxExecAttempt = std::chrono::seconds(10);
+namespace {
 
-class Check;
+constexpr auto kRetryDelay = std::chrono::milliseconds(100);
+// Nothing listening yet answers at once; connection attempts are the only way to learn when it does.
+constexpr auto kTcpRetryDelay = std::chrono::milliseconds(50);
+constexpr Duration kMaxNetworkAttempt = std::chrono::seconds(2);
+constexpr Duration kMaxExecAttempt = std::chrono::seconds(10);
 
 // Owns every running check of one io_context. Asio shuts services down before it destroys the
 // handlers still queued (never running them again), so whatever is left is released while the
@@ -33,20 +36,22 @@ class CheckRegistry : public asio::execution_context::service {
   static inline asio::execution_context::id id;
   explicit CheckRegistry(asio::execution_context& ctx) : asio::execution_context::service(ctx) {}
 
-  void add(std::shared_ptr<Check> check) { checks_.push_back(std::move(check)); }
-  void remove(const Check* check) {
-    std::erase_if(checks_, [check](const std::shared_ptr<Check>& c) { return c.get() == check; });
+  void add(std::shared_ptr<ReadinessCheck> check) { checks_.push_back(std::move(check)); }
+  void remove(const ReadinessCheck* check) {
+    std::erase_if(checks_, [check](const std::shared_ptr<ReadinessCheck>& c) { return c.get() == check; });
   }
 
  private:
   void shutdown() override { checks_.clear(); }
-  std::vector<std::shared_ptr<Check>> checks_;
+  std::vector<std::shared_ptr<ReadinessCheck>> checks_;
 };
 
-class Check : public std::enable_shared_from_this<Check> {
+}  // namespace
+
+class ReadinessCheck : public std::enable_shared_from_this<ReadinessCheck> {
  public:
-  Check(asio::io_context& io, const scenario::ProcessSpec& process, cgroup::Cgroup& run_group,
-        ReadinessHooks hooks)
+  ReadinessCheck(asio::io_context& io, const scenario::ProcessSpec& process, cgroup::Cgroup& run_group,
+                 ReadinessHooks hooks)
       : io_(io),
         process_(process),
         run_group_(run_group),
@@ -55,10 +60,11 @@ class Check : public std::enable_shared_from_this<Check> {
         retry_(io) {}
 
   void start() {
-    // A URL that cannot even be tried fails now, not after the whole timeout of failed attempts.
-    if (std::string why; http() && !parse_http_url(gate().address, &why))
-      return fail("process `" + process_.name + "`: ready.http `" + gate().address +
-                  "` cannot be tried: " + why);
+    // An address that cannot even be tried fails now, not after the whole timeout of failed attempts.
+    if (const auto why = untriable_address())
+      return fail_later("process `" + process_.name + "`: ready." + kind_name() + " `" + gate().address +
+                        "` cannot be tried: " + *why);
+    if (gate().kind == Readiness::Kind::log) log_regex_ = std::make_unique<RE2>(gate().log_regex);
     deadline_.expires_after(gate().timeout);
     deadline_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
       if (auto self = weak.lock(); self && !ec) self->on_deadline();
@@ -66,32 +72,98 @@ class Check : public std::enable_shared_from_this<Check> {
     attempt();
   }
 
+  void on_output_line(std::string_view line) {
+    if (done_ || !log_regex_) return;
+    if (RE2::PartialMatch(re2::StringPiece(line.data(), line.size()), *log_regex_)) succeed();
+  }
+
  private:
   const Readiness& gate() const { return process_.ready; }
-  bool http() const { return gate().kind == Readiness::Kind::http; }
   CheckRegistry& registry() { return asio::use_service<CheckRegistry>(io_); }
 
+  std::string kind_name() const {
+    switch (gate().kind) {
+      case Readiness::Kind::log:
+        return "log";
+      case Readiness::Kind::tcp:
+        return "tcp";
+      case Readiness::Kind::http:
+        return "http";
+      case Readiness::Kind::exec:
+        return "exec";
+      case Readiness::Kind::none:
+        break;
+    }
+    return "none";
+  }
+
+  // Why the gate's address can never be reached; the loader refuses these first, but a
+  // scenario built in code can still hold one.
+  std::optional<std::string> untriable_address() const {
+    std::string why;
+    if (gate().kind == Readiness::Kind::http && !parse_http_url(gate().address, &why)) return why;
+    if (gate().kind == Readiness::Kind::tcp) {
+      const auto target = parse_host_port(gate().address, &why);
+      if (!target) return why;
+      // The gate does not resolve names: a name that resolves late would read as "not ready".
+      if (!is_ip_literal(target->host)) return "`" + target->host + "` is not an IP address";
+    }
+    return std::nullopt;
+  }
+
   std::string describe_gate() const {
-    return http() ? "ready.http " + gate().address + " never answered with a 2xx status"
-                  : "ready.exec `" + join_argv(gate().exec) + "` never exited with code 0";
+    switch (gate().kind) {
+      case Readiness::Kind::log:
+        return "no output line matched ready.log /" + gate().log_regex + "/";
+      case Readiness::Kind::tcp:
+        return "nothing accepted connections on " + gate().address;
+      case Readiness::Kind::http:
+        return "ready.http " + gate().address + " never answered with a 2xx status";
+      case Readiness::Kind::exec:
+        return "ready.exec `" + join_argv(gate().exec) + "` never exited with code 0";
+      case Readiness::Kind::none:
+        break;
+    }
+    return "no gate";
   }
 
   void attempt() {
     if (done_) return;
     if (!hooks_.still_wanted()) return end();
-    if (http()) return attempt_http();
-    attempt_exec();
+    switch (gate().kind) {
+      case Readiness::Kind::tcp:
+        return attempt_tcp();
+      case Readiness::Kind::http:
+        return attempt_http();
+      case Readiness::Kind::exec:
+        return attempt_exec();
+      case Readiness::Kind::log:  // waits for output lines
+      case Readiness::Kind::none:
+        return;
+    }
+  }
+
+  void attempt_tcp() {
+    net::async_tcp_connect(io_, gate().address, attempt_timeout(kMaxNetworkAttempt),
+                           [weak = weak_from_this()](net::TcpResult r) {
+                             auto self = weak.lock();
+                             if (!self || self->done_) return;
+                             if (r.connected) return self->succeed();
+                             self->last_attempt_ = r.error.value_or("no connection");
+                             self->retry_after(kTcpRetryDelay);
+                           });
   }
 
   void attempt_http() {
-    net::async_http_get(
-        io_, gate().address, attempt_timeout(kMaxHttpAttempt), [weak = weak_from_this()](net::HttpResult r) {
-          auto self = weak.lock();
-          if (!self || self->done_) return;
-          if (r.status && *r.status >= 200 && *r.status < 300) return self->succeed();
-          self->last_attempt_ = r.error ? *r.error : "status " + std::to_string(r.status.value_or(0));
-          self->retry_later();
-        });
+    net::async_http_get(io_, gate().address, attempt_timeout(kMaxNetworkAttempt),
+                        [weak = weak_from_this()](net::HttpResult r) {
+                          auto self = weak.lock();
+                          if (!self || self->done_) return;
+                          if (r.status && *r.status >= 200 && *r.status < 300) return self->succeed();
+                          self->last_attempt_ =
+                              r.error ? *r.error : "status " + std::to_string(r.status.value_or(0));
+                          self->retry_after(kRetryDelay);
+                        });
   }
 
   void attempt_exec() {
@@ -117,7 +189,7 @@ class Check : public std::enable_shared_from_this<Check> {
     if (outcome.could_not_start)
       return fail("process `" + process_.name + "`: ready.exec " + outcome.failure);
     last_attempt_ = outcome.failure;
-    retry_later();
+    retry_after(kRetryDelay);
   }
 
   // An attempt ends with the gate at the latest, and after `cap` even when the gate has longer.
@@ -127,8 +199,8 @@ class Check : public std::enable_shared_from_this<Check> {
                                 cap);
   }
 
-  void retry_later() {
-    retry_.expires_after(kRetryDelay);
+  void retry_after(Duration delay) {
+    retry_.expires_after(delay);
     retry_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
       if (auto self = weak.lock(); self && !ec) self->attempt();
     });
@@ -162,6 +234,13 @@ class Check : public std::enable_shared_from_this<Check> {
     if (wanted) hook(message);
   }
 
+  // From the loop: the runner is still inside its start path when the gate is set up.
+  void fail_later(std::string message) {
+    asio::post(io_, [weak = weak_from_this(), message = std::move(message)] {
+      if (auto self = weak.lock()) self->fail(message);
+    });
+  }
+
   // Stops polling and lets go of everything. The registry held the last strong reference,
   // but the caller's weak.lock() keeps this object alive until its handler returns. A running
   // exec attempt is killed; its outcome, when it arrives, finds the check gone.
@@ -179,6 +258,7 @@ class Check : public std::enable_shared_from_this<Check> {
   ReadinessHooks hooks_;
   asio::steady_timer deadline_;
   asio::steady_timer retry_;
+  std::unique_ptr<RE2> log_regex_;
   std::function<void()> cancel_exec_;  // kills the running exec attempt
   bool exec_running_ = false;
   std::uint64_t exec_count_ = 0;
@@ -186,15 +266,22 @@ class Check : public std::enable_shared_from_this<Check> {
   bool done_ = false;
 };
 
-}  // namespace
+void ReadinessWatch::on_output_line(std::string_view line) const {
+  if (auto check = check_.lock()) check->on_output_line(line);
+}
 
-void start_polling_readiness(asio::io_context& io, const scenario::ProcessSpec& process,
-                             cgroup::Cgroup& run_group, ReadinessHooks hooks) {
-  if (process.ready.kind != Readiness::Kind::http && process.ready.kind != Readiness::Kind::exec)
-    throw Error("process `" + process.name + "`: only ready.http and ready.exec are polled here");
-  auto check = std::make_shared<Check>(io, process, run_group, std::move(hooks));
+ReadinessWatch watch_readiness(asio::io_context& io, const scenario::ProcessSpec& process,
+                               cgroup::Cgroup& run_group, ReadinessHooks hooks) {
+  ReadinessWatch watch;
+  if (process.ready.kind == Readiness::Kind::none) {
+    hooks.on_ready();
+    return watch;
+  }
+  auto check = std::make_shared<ReadinessCheck>(io, process, run_group, std::move(hooks));
   asio::use_service<CheckRegistry>(io).add(check);
+  watch.check_ = check;
   check->start();
+  return watch;
 }
 
 }  // namespace faultline::runner

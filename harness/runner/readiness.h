@@ -1,12 +1,19 @@
-// Readiness gates that poll: `ready.http` (a 2xx answer) and `ready.exec` (a command that exits 0).
-// Each attempt that fails is retried 100ms after it ended, until the process's ready timeout; an
-// http attempt lasts at most 2s, an exec attempt at most 10s.
-// `ready.log` and `ready.tcp` are watched by the scenario runner itself.
+// Readiness gates, every kind in one place: whether and when a process is ready.
+// - none: ready as soon as it started.
+// - log: a line of its stdout or stderr matches `ready.log` (the runner passes each line on).
+// - tcp: a connection to `ready.tcp` is accepted; tried every 50ms, each attempt at most 2s.
+// - http: a GET of `ready.http` answers 2xx; tried 100ms after each failure, each at most 2s.
+// - exec: the command exits 0; run as a one-shot command (runner/one_shot.h) in a child cgroup
+//   of the run named "<process>.ready-exec-<n>", 100ms after each failure, each at most 10s.
+// Not ready within `ready.timeout`: the gate fails with a message naming the process, the gate
+// and the last attempt's result.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <functional>
+#include <memory>
 #include <string>
+#include <string_view>
 
 #include "cgroup/cgroup.h"
 #include "scenario/model.h"
@@ -14,17 +21,31 @@
 namespace faultline::runner {
 
 struct ReadinessHooks {
-  // False once the process is ready, has ended, or the run stops: polling then ends quietly.
+  // False once the process is ready, has ended, or the run stops: the gate then ends quietly.
   std::function<bool()> still_wanted;
   std::function<void()> on_ready;
   // The gate failed: "process `api` was not ready within 10s: ready.http ... (last attempt: ...)".
   std::function<void(const std::string& message)> on_failed;
 };
 
-// Polls the http or exec gate of `process` on `io`. Each exec attempt runs as a one-shot command
-// (runner/one_shot.h) in a child cgroup of `run_group` named "<process>.ready-exec-<n>" (process
-// names cannot contain a dot). The check lives as long as `io` at most.
-void start_polling_readiness(boost::asio::io_context& io, const scenario::ProcessSpec& process,
-                             cgroup::Cgroup& run_group, ReadinessHooks hooks);
+class ReadinessCheck;
+
+// The runner's handle on one process's gate. Copyable and cheap; a gate that ended ignores it.
+class ReadinessWatch {
+ public:
+  // A line of the process's output, without its newline (the log gate matches these).
+  void on_output_line(std::string_view line) const;
+
+ private:
+  friend ReadinessWatch watch_readiness(boost::asio::io_context&, const scenario::ProcessSpec&,
+                                        cgroup::Cgroup&, ReadinessHooks);
+  std::weak_ptr<ReadinessCheck> check_;
+};
+
+// Starts watching the gate of `process` on `io`. A process without a gate is ready at once:
+// `on_ready` runs before this returns. A gate whose address cannot even be tried fails at once,
+// from the loop. The gate lives as long as `io` at most.
+ReadinessWatch watch_readiness(boost::asio::io_context& io, const scenario::ProcessSpec& process,
+                               cgroup::Cgroup& run_group, ReadinessHooks hooks);
 
 }  // namespace faultline::runner

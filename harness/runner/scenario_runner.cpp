@@ -1,8 +1,5 @@
 #include "runner/scenario_runner.h"
 
-#include <re2/re2.h>
-
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
@@ -11,7 +8,6 @@
 
 #include "cgroup/layout.h"
 #include "cgroup/signal_members.h"
-#include "common/address.h"
 #include "common/interrupt.h"
 #include "injectors/injector.h"
 #include "runner/async_kill.h"
@@ -75,10 +71,8 @@ class ScenarioRun final : public RunContext {
     const scenario::Expect* expect = nullptr;
     std::unique_ptr<cgroup::Cgroup> group;
     std::unique_ptr<SupervisedProcess> process;
-    std::unique_ptr<RE2> ready_regex;
-    std::unique_ptr<asio::steady_timer> ready_timer;
+    ReadinessWatch readiness;
     std::unique_ptr<asio::steady_timer> grace_timer;
-    std::unique_ptr<asio::ip::tcp::socket> ready_socket;
     std::vector<std::string> argv;
     bool started = false, ready = false, finished = false;
     bool stop_sent = false, killed_after_grace = false, timed_out = false;
@@ -97,8 +91,6 @@ class ScenarioRun final : public RunContext {
   void prepare();
   void start_eligible();
   void start(Proc& p);
-  void watch_readiness(Proc& p);
-  void try_tcp_ready(Proc& p);
   void mark_ready(Proc& p);
   void on_exit(Proc& p);
   void on_all_ready();
@@ -141,11 +133,8 @@ void ScenarioRun::kill_everything(const char* why) {
   if (phase_ == Phase::teardown) return;
   phase_ = Phase::teardown;
   duration_timer_.cancel();
-  for (auto& p : procs_) {
-    if (p.ready_timer) p.ready_timer->cancel();
+  for (auto& p : procs_)
     if (p.grace_timer) p.grace_timer->cancel();
-    if (p.ready_socket) p.ready_socket->close();
-  }
   if (run_group_) {
     // Inside timer handlers: the wait for an empty cgroup must not block the loop.
     async_kill_all(io_, *run_group_, [this, why = std::string(why)](std::optional<std::string> failure) {
@@ -238,15 +227,9 @@ void ScenarioRun::start(Proc& p) {
     scenario_error("process `" + spec.name + "`: output checks: " + e.what());
     return;
   }
-  if (spec.ready.kind == Readiness::Kind::log) p.ready_regex = std::make_unique<RE2>(spec.ready.log_regex);
-
   const bool ok = p.process->start(
       request, [this, &p](SupervisedProcess&) { on_exit(p); },
-      [this, &p](supervisor::Stream, std::string_view line) {
-        if (!p.ready && p.ready_regex &&
-            RE2::PartialMatch(re2::StringPiece(line.data(), line.size()), *p.ready_regex))
-          mark_ready(p);
-      },
+      [&p](supervisor::Stream, std::string_view line) { p.readiness.on_output_line(line); },
       [this] { maybe_finish(); });
   start_order_.push_back(&p);
   if (!ok) {
@@ -257,68 +240,16 @@ void ScenarioRun::start(Proc& p) {
   }
   event("process.start", spec.name, "pid " + std::to_string(p.process->pid()));
   notify([&](RunObserver& o) { o.on_process_start(*this, spec.name); });
-  watch_readiness(p);
-}
-
-void ScenarioRun::watch_readiness(Proc& p) {
-  const Readiness& r = p.spec->ready;
-  if (r.kind == Readiness::Kind::none) {
-    mark_ready(p);
-    return;
-  }
-  if (r.kind == Readiness::Kind::http || r.kind == Readiness::Kind::exec) {
-    start_polling_readiness(
-        io_, *p.spec, *run_group_,
-        {.still_wanted = [this, &p] { return !p.ready && !p.finished && phase_ == Phase::running; },
-         .on_ready = [this, &p] { mark_ready(p); },
-         .on_failed = [this](const std::string& message) { scenario_error(message); }});
-    return;
-  }
-  p.ready_timer = std::make_unique<asio::steady_timer>(io_, r.timeout);
-  p.ready_timer->async_wait([this, &p](boost::system::error_code ec) {
-    if (ec || p.ready) return;
-    const Readiness& rr = p.spec->ready;
-    const std::string what = rr.kind == Readiness::Kind::log
-                                 ? "no output line matched ready.log /" + rr.log_regex + "/"
-                                 : "nothing accepted connections on " + rr.address;
-    scenario_error("process `" + p.spec->name + "` was not ready within " + format_duration(rr.timeout) +
-                   ": " + what);
-  });
-  if (r.kind == Readiness::Kind::tcp) try_tcp_ready(p);
-}
-
-void ScenarioRun::try_tcp_ready(Proc& p) {
-  if (p.ready || phase_ != Phase::running) return;
-  const std::string& addr = p.spec->ready.address;
-  std::string why;
-  const auto target = parse_host_port(addr, &why);
-  boost::system::error_code ec;
-  const auto ip = target ? asio::ip::make_address(target->host, ec) : asio::ip::address{};
-  if (!target || ec) {
-    scenario_error("process `" + p.spec->name + "`: ready.tcp `" + addr +
-                   "` cannot be tried: " + (target ? "`" + target->host + "` is not an IP address" : why));
-    return;
-  }
-  p.ready_socket = std::make_unique<asio::ip::tcp::socket>(io_);
-  p.ready_socket->async_connect({ip, target->port}, [this, &p](boost::system::error_code error) {
-    if (!error) {
-      p.ready_socket->close();
-      mark_ready(p);
-      return;
-    }
-    if (error == asio::error::operation_aborted) return;
-    // Nothing listens yet: connection attempts are the only way to learn when it does.
-    auto retry = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(50));
-    retry->async_wait([this, &p, retry](boost::system::error_code e) {
-      if (!e) try_tcp_ready(p);
-    });
-  });
+  p.readiness = watch_readiness(
+      io_, spec, *run_group_,
+      {.still_wanted = [this, &p] { return !p.ready && !p.finished && phase_ == Phase::running; },
+       .on_ready = [this, &p] { mark_ready(p); },
+       .on_failed = [this](const std::string& message) { scenario_error(message); }});
 }
 
 void ScenarioRun::mark_ready(Proc& p) {
   if (p.ready) return;
   p.ready = true;
-  if (p.ready_timer) p.ready_timer->cancel();
   if (p.spec->ready.kind != Readiness::Kind::none) event("process.ready", p.spec->name);
   notify([&](RunObserver& o) { o.on_process_ready(*this, p.spec->name); });
   start_eligible();
@@ -339,7 +270,6 @@ void ScenarioRun::on_all_ready() {
 void ScenarioRun::on_exit(Proc& p) {
   p.finished = true;
   if (p.grace_timer) p.grace_timer->cancel();
-  if (p.ready_timer) p.ready_timer->cancel();
   if (const auto& wait_error = p.process->wait_error()) {
     // Not an exit: the process may still run. The scenario cannot be judged; teardown kills it.
     event("process.wait-error", p.spec->name, *wait_error);

@@ -310,3 +310,17 @@ TEST_CASE("a ready.exec attempt that hangs is killed and the gate tried again",
   // Well before the gate's own timeout: the hung attempt did not hold the gate for all of it.
   CHECK(std::chrono::steady_clock::now() - t0 < 50s);
 }
+
+TEST_CASE("a ready.tcp gate that never opens names its last attempt", "[probe][readiness][integration]") {
+  PROBE_PRECONDITIONS();
+  auto s = sleeper_scenario(300ms);
+  s.processes[0].ready.kind = scenario::Readiness::Kind::tcp;
+  s.processes[0].ready.address = "127.0.0.1:9";  // discard: nothing listens on loopback here
+  s.processes[0].ready.timeout = 600ms;
+  const auto r = run(s);
+  INFO(r.reason);
+  CHECK(r.verdict == report::Verdict::error);
+  CHECK(r.reason ==
+        "process `sleeper` was not ready within 600ms: nothing accepted connections on 127.0.0.1:9 "
+        "(last attempt: connect 127.0.0.1:9: Connection refused)");
+}
