@@ -1,12 +1,11 @@
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cstring>
-#include <ctime>
 #include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
+#include "cli/report_facts.h"
 #include "common/units.h"
 #include "reports/json_writer.h"
 #include "runner/command_runner.h"
@@ -43,23 +42,11 @@ void check_writable(const std::string& path) {
     throw UsageError("--json " + path + ": cannot write into " + dir.string() + ": " + std::strerror(errno));
 }
 
-std::string utc_now_iso() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  ::gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 report::RunReport one_run_report(const runner::CommandResult& result, cgroup::Mode mode,
                                  const std::string& started) {
   report::RunReport report;
   report.tool_version = FAULTLINE_VERSION;
-  report.host.cgroup = cgroup::to_string(mode);
-  utsname u{};
-  if (::uname(&u) == 0) report.host.kernel = u.release;
-  report.host.cpus = static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN));
+  report.host = host_info(mode);
   report.started = started;
   report.duration_ms = result.report.duration_ms;
   report.interrupted = result.report.interrupted;

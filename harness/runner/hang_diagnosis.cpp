@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "cgroup/cgroup.h"
+#include "cgroup/mountinfo.h"
 #include "common/error.h"
 #include "common/units.h"
 
@@ -42,22 +43,22 @@ std::string mib(std::uint64_t bytes) {
   return buf;
 }
 
-// Where cgroup2 is mounted (the whole tree on pure v2, /sys/fs/cgroup/unified on hybrid hosts).
-std::string cgroup2_mount() {
-  std::ifstream mounts("/proc/self/mounts");
-  std::string dev, dir, type, rest;
-  while (mounts >> dev >> dir >> type && std::getline(mounts, rest))
-    if (type == "cgroup2") return dir;
-  return {};
+// The cgroup2 mount (the whole tree on pure v2, beside the v1 hierarchies on hybrid hosts), read
+// with the same parser the backends use: escaped mount points and sub-tree mounts included.
+std::optional<cgroup::CgroupMount> cgroup2_mount() {
+  for (auto& m : cgroup::parse_cgroup_mounts(read_small_file("/proc/self/mountinfo")))
+    if (m.v2) return std::move(m);
+  return std::nullopt;
 }
 
 // The pid's directory in the cgroup2 hierarchy, from its "0::/path" line.
-std::string cgroup2_dir(pid_t pid, const std::string& mount) {
-  if (mount.empty()) return {};
-  std::istringstream lines(read_small_file("/proc/" + std::to_string(pid) + "/cgroup"));
-  for (std::string line; std::getline(lines, line);)
-    if (line.rfind("0::", 0) == 0) return mount + line.substr(3);
-  return {};
+std::string cgroup2_dir(pid_t pid, const std::optional<cgroup::CgroupMount>& mount) {
+  if (!mount) return {};
+  const auto paths = cgroup::parse_proc_cgroup(read_small_file("/proc/" + std::to_string(pid) + "/cgroup"));
+  const auto it = paths.find("");
+  if (it == paths.end()) return {};
+  const auto dir = cgroup::cgroup_dir(*mount, it->second);
+  return dir ? dir->string() : std::string();
 }
 
 struct PidSnapshot {
@@ -106,7 +107,7 @@ class HangDiagnosis final : public RunObserver {
 
 HangSnapshot snapshot_hang(const std::vector<WatchedGroup>& groups) {
   HangSnapshot snap;
-  const std::string mount = cgroup2_mount();
+  const auto mount = cgroup2_mount();
   for (const auto& [name, group] : groups) {
     HangFacts f;
     f.process = name;
