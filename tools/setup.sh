@@ -79,6 +79,7 @@ case "$mode" in
       export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
       export FAULTLINE_BIN="$here/build-asan/faultline" FAULTLINE_PAYLOAD="$here/build-asan/faultline-payload"
       export FAULTLINE_SOURCE_DIR="$here"
+      cd "$here/build-asan"  # what the tests leave for people to look at stays in the build tree
       # Every test, the v1 squeezes included: their charge comes from an exec'd helper whose
       # charge is not its own resident memory, so a sanitizer-sized binary is never the OOM
       # killer's choice over the target (see injectors/memory_injector.h).
