@@ -48,10 +48,16 @@ std::string valid_utf8(std::string_view bytes) {
   return out;
 }
 
-std::string html_escape(std::string_view text) {
+namespace {
+
+// The markup characters both HTML and XML escape; they differ in how they write an apostrophe
+// (XML 1.0 has &apos;, HTML 4 does not) and in which control characters they allow.
+// `text` is valid UTF-8 already.
+template <typename ControlPolicy>
+std::string escape_markup(std::string_view text, std::string_view apostrophe, ControlPolicy control) {
   std::string out;
   out.reserve(text.size() + text.size() / 8);
-  for (const char c : valid_utf8(text)) {
+  for (const char c : text) {
     switch (c) {
       case '&':
         out += "&amp;";
@@ -66,16 +72,23 @@ std::string html_escape(std::string_view text) {
         out += "&quot;";
         break;
       case '\'':
-        out += "&#39;";
-        break;
-      case '\0':
-        out += kReplacement;
+        out += apostrophe;
         break;
       default:
-        out += c;
+        if (static_cast<unsigned char>(c) < 0x20 && !control(c))
+          out += kReplacement;
+        else
+          out += c;
     }
   }
   return out;
+}
+
+}  // namespace
+
+std::string html_escape(std::string_view text) {
+  // HTML text shows every control character but NUL.
+  return escape_markup(valid_utf8(text), "&#39;", [](char c) { return c != '\0'; });
 }
 
 std::string xml_escape(std::string_view text) {
@@ -84,35 +97,8 @@ std::string xml_escape(std::string_view text) {
   for (const std::string_view nonchar : {"\xEF\xBF\xBE", "\xEF\xBF\xBF"})
     for (auto at = utf8.find(nonchar); at != std::string::npos; at = utf8.find(nonchar, at))
       utf8.replace(at, nonchar.size(), kReplacement);
-  std::string out;
-  out.reserve(utf8.size() + utf8.size() / 8);
-  for (const char c : utf8) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        // XML 1.0 allows only tab, LF and CR below 0x20; not even as &#1; references.
-        if (u < 0x20 && c != '\t' && c != '\n' && c != '\r')
-          out += kReplacement;
-        else
-          out += c;
-    }
-  }
-  return out;
+  // XML 1.0 allows only tab, LF and CR below 0x20; not even as &#1; references.
+  return escape_markup(utf8, "&apos;", [](char c) { return c == '\t' || c == '\n' || c == '\r'; });
 }
 
 std::string github_escape_message(std::string_view text) {

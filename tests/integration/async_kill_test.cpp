@@ -31,6 +31,25 @@ void write_state(const fs::path& dir, const char* state) {
   out << state;
 }
 
+// The v1 freezer parent of `pid`'s cgroup, frozen for as long as this lives: from there, the
+// target survives SIGKILL (thawing the child alone does not help) until the parent is thawed.
+class FrozenParent {
+ public:
+  explicit FrozenParent(fs::path dir) : dir_(std::move(dir)) {
+    write_state(dir_, "FROZEN");
+    REQUIRE(wait_until([&] {
+      return faultline::test::read_file((dir_ / "freezer.state").string()).rfind("FROZEN", 0) == 0;
+    }));
+  }
+  FrozenParent(const FrozenParent&) = delete;
+  FrozenParent& operator=(const FrozenParent&) = delete;
+  ~FrozenParent() { thaw(); }
+  void thaw() { write_state(dir_, "THAWED"); }
+
+ private:
+  fs::path dir_;
+};
+
 }  // namespace
 
 TEST_CASE("async kill: the loop keeps running while a kill waits, and the kill completes", "[cgroup]") {
@@ -41,16 +60,7 @@ TEST_CASE("async kill: the loop keeps running while a kill waits, and the kill c
   if (!parent) {
     FAULTLINE_SKIP("needs the cgroup v1 freezer (a parent freeze that SIGKILL cannot pass)");
   }
-  // Frozen from its parent, the target survives SIGKILL (thawing the child alone does not help)
-  // until the parent is thawed: the kill has to wait.
-  write_state(*parent, "FROZEN");
-  struct Thaw {
-    fs::path dir;
-    ~Thaw() { write_state(dir, "THAWED"); }
-  } thaw_at_exit{*parent};
-  REQUIRE(wait_until([&] {
-    return faultline::test::read_file((*parent / "freezer.state").string()).rfind("FROZEN", 0) == 0;
-  }));
+  FrozenParent frozen(*parent);  // the kill has to wait
 
   boost::asio::io_context io;
   std::optional<std::optional<std::string>> result;
@@ -61,7 +71,7 @@ TEST_CASE("async kill: the loop keeps running while a kill waits, and the kill c
   boost::asio::steady_timer other(io, std::chrono::milliseconds(300));
   other.async_wait([&](boost::system::error_code) {
     timer_ran_while_kill_pending = !result;
-    write_state(*parent, "THAWED");
+    frozen.thaw();
   });
   io.run();
   CHECK(timer_ran_while_kill_pending);
@@ -79,14 +89,7 @@ TEST_CASE("async kill: a kill that cannot finish ends in an error naming the cgr
   if (!parent) {
     FAULTLINE_SKIP("needs the cgroup v1 freezer (a parent freeze that SIGKILL cannot pass)");
   }
-  write_state(*parent, "FROZEN");
-  struct Thaw {
-    fs::path dir;
-    ~Thaw() { write_state(dir, "THAWED"); }
-  } thaw_at_exit{*parent};
-  REQUIRE(wait_until([&] {
-    return faultline::test::read_file((*parent / "freezer.state").string()).rfind("FROZEN", 0) == 0;
-  }));
+  FrozenParent frozen(*parent);
   boost::asio::io_context io;
   std::optional<std::optional<std::string>> result;
   runner::async_kill_all(
