@@ -8,28 +8,22 @@
 //                still get 503); its success closes the breaker, its failure opens it again.
 //   breaker off: every request waits for the backend, up to the request timeout.
 // GET /healthz -> 200 "ok". Prints "listening on 127.0.0.1:P" and every breaker transition.
-// Exits 0 on SIGTERM or SIGINT.
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
+// Exits 0 at once on SIGTERM or SIGINT, 1 when it cannot listen, 2 on bad usage.
 #include <chrono>
-#include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <string>
 
-#include "common/units.h"
 #include "net/checks.h"
+#include "scenarios/services/common/command_line.h"
+#include "scenarios/services/common/http_service.h"
 
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 using faultline::Duration;
+namespace demo = faultline::demo;
+namespace http = boost::beast::http;
 
 class CircuitBreaker {
  public:
@@ -86,158 +80,87 @@ class CircuitBreaker {
   Clock::time_point open_until_;
 };
 
-struct Config {
-  std::string backend;
-  bool breaker = false;
-  int failure_threshold = 3;
-  Duration open_timeout = std::chrono::seconds(1);
-  Duration request_timeout = std::chrono::seconds(2);
-};
+// "http://host:port/" and "http://host:port" name the same backend: "/orders" is appended.
+CLI::Validator backend_url() {
+  return CLI::Validator(
+      [](std::string& url) {
+        const std::string given = url;
+        while (!url.empty() && url.back() == '/') url.pop_back();
+        return url.empty() ? "wants a URL such as http://127.0.0.1:8080, not `" + given + "`" : std::string();
+      },
+      "");
+}
 
-struct Server {
-  asio::io_context io;
-  tcp::acceptor acceptor{io};
-  asio::signal_set signals{io, SIGTERM, SIGINT};
-  Config config;
-  std::unique_ptr<CircuitBreaker> breaker;
-};
+CLI::Validator on_or_off() {
+  return CLI::Validator(
+      [](std::string& value) {
+        return value == "on" || value == "off" ? std::string() : "wants on or off, not `" + value + "`";
+      },
+      "");
+}
 
-class Session : public std::enable_shared_from_this<Session> {
- public:
-  Session(tcp::socket socket, Server& server) : stream_(std::move(socket)), server_(server) {}
-  void read_request() {
-    request_ = {};
-    http::async_read(stream_, buffer_, request_,
-                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       if (!ec) self->handle();
-                     });
-  }
-
- private:
-  void handle() {
-    const std::string target(request_.target());
-    if (request_.method() != http::verb::get) return respond(http::status::method_not_allowed, "GET only\n");
-    if (target == "/healthz") return respond(http::status::ok, "ok\n");
-    if (target != "/orders") return respond(http::status::not_found, "not found\n");
-    CircuitBreaker* breaker = server_.breaker.get();
-    if (breaker && !breaker->allow()) return respond(http::status::service_unavailable, "circuit open\n");
+// Answers GET /orders from the backend, through the breaker when there is one.
+demo::Route orders_route(demo::HttpService& service, std::string backend, Duration request_timeout,
+                         CircuitBreaker* breaker) {
+  return [&service, url = backend + "/orders", request_timeout, breaker](demo::Respond respond) {
+    if (breaker && !breaker->allow())
+      return respond({.status = http::status::service_unavailable, .body = "circuit open\n"});
     faultline::net::async_http_get(
-        server_.io, server_.config.backend + "/orders", server_.config.request_timeout,
-        [self = shared_from_this(), breaker](faultline::net::HttpResult r) {
+        service.io(), url, request_timeout,
+        [respond = std::move(respond), breaker](faultline::net::HttpResult r) {
           if (r.status && *r.status >= 200 && *r.status < 300) {
             if (breaker) breaker->on_success();
-            return self->respond(http::status::ok, r.body);
+            return respond({.status = http::status::ok, .body = r.body});
           }
           const std::string why = r.error ? *r.error : "status " + std::to_string(r.status.value_or(0));
           if (breaker) breaker->on_failure(why);
-          self->respond(http::status::service_unavailable, "backend unavailable: " + why + "\n");
+          respond(
+              {.status = http::status::service_unavailable, .body = "backend unavailable: " + why + "\n"});
         });
-  }
-
-  void respond(http::status status, std::string body) {
-    response_ = {status, request_.version()};
-    response_.set(http::field::server, "faultline-demo-frontend");
-    response_.set(http::field::content_type, "text/plain");
-    response_.body() = std::move(body);
-    response_.keep_alive(request_.keep_alive());
-    response_.prepare_payload();
-    http::async_write(stream_, response_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
-      if (ec || !self->response_.keep_alive()) {
-        beast::error_code ignored;
-        self->stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-        return;
-      }
-      self->read_request();
-    });
-  }
-
-  beast::tcp_stream stream_;
-  Server& server_;
-  beast::flat_buffer buffer_;
-  http::request<http::string_body> request_;
-  http::response<http::string_body> response_;
-};
-
-void accept(Server& server) {
-  server.acceptor.async_accept([&server](beast::error_code ec, tcp::socket socket) {
-    if (ec) return;
-    std::make_shared<Session>(std::move(socket), server)->read_request();
-    accept(server);
-  });
-}
-
-int usage(const std::string& why) {
-  std::cerr
-      << "faultline-demo-frontend: " << why
-      << "\nusage: faultline-demo-frontend --port P --backend URL --breaker on|off [--failure-threshold N]"
-         " [--open-timeout DUR] [--request-timeout DUR]\n";
-  return 2;
-}
-
-bool parse_positive(const std::string& text, long max, long& out) {
-  char* end = nullptr;
-  out = std::strtol(text.c_str(), &end, 10);
-  return !text.empty() && *end == '\0' && out >= 0 && out <= max;
+  };
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  Server server;
-  Config& config = server.config;
-  long port = -1;
-  std::string breaker;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (i + 1 >= argc) return usage("missing value after " + arg);
-    const std::string value = argv[++i];
-    std::string why;
-    if (arg == "--port") {
-      if (!parse_positive(value, 65535, port))
-        return usage("--port wants a port number, not `" + value + "`");
-    } else if (arg == "--backend") {
-      config.backend = value;
-      while (!config.backend.empty() && config.backend.back() == '/') config.backend.pop_back();
-    } else if (arg == "--breaker") {
-      if (value != "on" && value != "off") return usage("--breaker wants on or off, not `" + value + "`");
-      breaker = value;
-    } else if (arg == "--failure-threshold") {
-      long n = 0;
-      if (!parse_positive(value, 1000, n) || n == 0)
-        return usage("--failure-threshold wants a number from 1 to 1000, not `" + value + "`");
-      config.failure_threshold = static_cast<int>(n);
-    } else if (arg == "--open-timeout" || arg == "--request-timeout") {
-      auto d = faultline::parse_duration(value, &why);
-      if (!d) return usage(arg + ": " + why);
-      (arg == "--open-timeout" ? config.open_timeout : config.request_timeout) = *d;
-    } else {
-      return usage("unknown option " + arg);
-    }
-  }
-  if (port < 0) return usage("--port is required");
-  if (config.backend.empty()) return usage("--backend is required");
-  if (breaker.empty()) return usage("--breaker is required");
-  if (breaker == "on")
-    server.breaker = std::make_unique<CircuitBreaker>(config.failure_threshold, config.open_timeout);
+  int port = 0;
+  std::string backend;
+  std::string breaker_mode;
+  int failure_threshold = 3;
+  Duration open_timeout = std::chrono::seconds(1);
+  Duration request_timeout = std::chrono::seconds(2);
+  CLI::App app{"An HTTP frontend calling a backend, with or without a circuit breaker.",
+               "faultline-demo-frontend"};
+  app.add_option("--port", port, "port on 127.0.0.1 (0: any free port)")
+      ->required()
+      ->check(demo::whole_number(0, 65535, "a port number"));
+  app.add_option("--backend", backend, "base URL of the backend")
+      ->type_name("URL")
+      ->required()
+      ->transform(backend_url());
+  app.add_option("--breaker", breaker_mode, "guard the backend with a circuit breaker")
+      ->type_name("on|off")
+      ->required()
+      ->check(on_or_off());
+  app.add_option("--failure-threshold", failure_threshold, "failures in a row that open the breaker")
+      ->capture_default_str()
+      ->check(demo::whole_number(1, 1000, "a number from 1 to 1000"));
+  demo::add_duration_option(app, "--open-timeout", open_timeout, "how long the breaker stays open");
+  demo::add_duration_option(app, "--request-timeout", request_timeout, "deadline of each backend call");
+  if (auto rc =
+          demo::parse_command_line(app, argc, argv,
+                                   "faultline-demo-frontend --port P --backend URL --breaker on|off "
+                                   "[--failure-threshold N] [--open-timeout DUR] [--request-timeout DUR]"))
+    return *rc;
 
-  try {
-    const tcp::endpoint endpoint(asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port));
-    server.acceptor.open(endpoint.protocol());
-    server.acceptor.set_option(tcp::acceptor::reuse_address(true));
-    server.acceptor.bind(endpoint);
-    server.acceptor.listen();
-  } catch (const boost::system::system_error& e) {
-    std::cerr << "faultline-demo-frontend: cannot listen on 127.0.0.1:" << port << ": " << e.code().message()
-              << "\n";
-    return 1;
-  }
-  server.signals.async_wait([&server](beast::error_code ec, int signo) {
-    if (ec) return;
-    std::cout << "got " << (signo == SIGTERM ? "SIGTERM" : "SIGINT") << ", exiting" << std::endl;
-    server.io.stop();
-  });
-  accept(server);
-  std::cout << "listening on 127.0.0.1:" << port << " (breaker " << breaker << ")" << std::endl;
-  server.io.run();
-  return 0;
+  std::unique_ptr<CircuitBreaker> breaker;
+  if (breaker_mode == "on") breaker = std::make_unique<CircuitBreaker>(failure_threshold, open_timeout);
+  // Requests in flight may be waiting for a frozen backend: the frontend exits at once rather
+  // than drain them, so its stop never waits for the request timeout.
+  demo::HttpService service({.name = "faultline-demo-frontend",
+                             .port = static_cast<unsigned short>(port),
+                             .on_signal = demo::OnSignal::exit_now,
+                             .listening_note = " (breaker " + breaker_mode + ")"});
+  service.route("/orders", orders_route(service, backend, request_timeout, breaker.get()));
+  return service.run();
 }
