@@ -11,6 +11,9 @@ jobs=$(nproc)
 
 build_packages=(build-essential cmake ninja-build pkg-config libboost1.81-dev libcli11-dev libtomlplusplus-dev
   nlohmann-json3-dev catch2 libbenchmark-dev libre2-dev)
+# The man page is generated from `faultline --help`; the .deb's Depends come from dpkg-shlibdeps
+# (which CPack runs on the files `file` reports as ELF).
+build_packages+=(help2man dpkg-dev file)
 # What the bundled example scenarios run besides our own binaries: a real reverse proxy and Python.
 example_packages=(haproxy python3)
 # Test tools: the cgroup v2 lane boots a Debian kernel under QEMU (tests/vm); Python checks the
