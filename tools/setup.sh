@@ -22,6 +22,8 @@ example_packages=(haproxy python3)
 # the real reverse proxy of the circuit-breaking scenarios.
 test_packages=(qemu-system-x86 busybox-static cpio python3 python3-yaml python3-jsonschema libxml2-utils
   chromium haproxy)
+# cgexec (cgroup-tools) is the baseline bench/exec_vs_cgexec.sh measures `faultline exec` against.
+test_packages+=(cgroup-tools)
 # clang 14 and its runtime (libFuzzer, ASan, UBSan) build the scenario loader's fuzz target.
 test_packages+=(clang-14 libclang-rt-14-dev)
 # Node.js from another source (e.g. NodeSource, which bundles npm) conflicts with Debian's npm
