@@ -19,7 +19,13 @@ echo "built $(basename "$deb")"
 
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
-for lib in libc6 libstdc++6 libre2-9; do
+# With FAULTLINE_STATIC_LIBS (the default) the executable carries libstdc++, libgcc and RE2.
+if grep -q '^FAULTLINE_STATIC_LIBS:BOOL=OFF' "$build/CMakeCache.txt"; then
+  runtime_libs=(libc6 libstdc++6 libre2-9)
+else
+  runtime_libs=(libc6)
+fi
+for lib in "${runtime_libs[@]}"; do
   [[ $depends == *"$lib"* ]] || fail "Depends lacks $lib (dpkg-shlibdeps should find it): $depends"
 done
 
@@ -32,6 +38,13 @@ for f in usr/bin/faultline usr/libexec/faultline/faultline-payload usr/libexec/f
   usr/share/doc/faultline/examples/freeze-1s.toml; do
   [ -e "$root/$f" ] || fail "package lacks /$f"
 done
+if [ ${#runtime_libs[@]} = 1 ]; then
+  needed=$(LC_ALL=C readelf -d "$root/usr/bin/faultline" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+  echo "faultline loads: $needed"
+  for lib in libstdc++ libgcc_s libre2 libtomlplusplus; do
+    [[ $needed != *"$lib"* ]] || fail "the installed faultline loads $lib at every start: $needed"
+  done
+fi
 [ "$(readlink -f "$root/usr/libexec/faultline/faultline")" = "$(readlink -f "$root/usr/bin/faultline")" ] ||
   fail "/usr/libexec/faultline/faultline does not lead to /usr/bin/faultline"
 zcat "$root/usr/share/man/man1/faultline.1.gz" | grep -q '^\.SS exec' || fail "the man page lacks the exec command"
