@@ -78,6 +78,13 @@ class Backend {
   // parent of every hierarchy, ready to hold one child per process.
   virtual std::unique_ptr<Cgroup> create_run(const std::string& run_name) = 0;
 
+  // A run cgroup that holds a single process itself (no per-process child), for `exec`. On v1
+  // hosts it exists only in the hierarchies the limits in `knobs` need, plus the one that kills
+  // and tells "empty" (the unified mount, else the freezer): every directory costs a mkdir, an
+  // attach and an rmdir per command. Statistics of controllers left out are absent.
+  virtual std::unique_ptr<Cgroup> create_leaf_run(const std::string& run_name,
+                                                  const std::vector<Knob>& knobs) = 0;
+
   // Names of the run cgroups currently under the faultline parent.
   virtual std::vector<std::string> list_runs() const = 0;
 

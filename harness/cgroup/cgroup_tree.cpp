@@ -200,6 +200,9 @@ bool CgroupTree::write_cgroup_kill() {
 
 void CgroupTree::kill_all() {
   if (!exists()) return;
+  // Nobody inside means nobody can fork into it: skip the kill and its wait (the common case
+  // when a command exited and left nothing behind).
+  if (!populated() && pids().empty()) return;
   if (has_cgroup_kill()) {
     if (!write_cgroup_kill()) return;
     // Unified empty but a v1 directory still lists a member: a process that was still writing

@@ -1,6 +1,7 @@
 #include "cgroup/v1_backend.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <functional>
@@ -109,6 +110,22 @@ std::string V1Layout::describe(const fs::path& relative) const {
   std::string names;
   for (const auto& mount : mounts) names += (names.empty() ? "" : ",") + mount.filename().string();
   return (mounts.front().parent_path() / ("{" + names + "}") / relative).string();
+}
+
+V1Layout V1Layout::only(const std::vector<std::string>& controllers) const {
+  V1Layout subset;
+  subset.unified_mount = unified_mount;
+  for (const auto& mount : hierarchy_mounts) {
+    const bool wanted = std::any_of(controllers.begin(), controllers.end(), [&](const std::string& c) {
+      auto it = controller_mounts.find(c);
+      return it != controller_mounts.end() && it->second == mount;
+    });
+    if (!wanted) continue;
+    subset.hierarchy_mounts.push_back(mount);
+    for (const auto& [controller, at] : controller_mounts)
+      if (at == mount) subset.controller_mounts[controller] = at;
+  }
+  return subset;
 }
 
 void make_v1_dirs(const V1Layout& layout, const fs::path& relative, bool existing_ok) {
@@ -337,6 +354,44 @@ std::unique_ptr<Cgroup> V1Backend::create_run(const std::string& run_name) {
   check_cgroup_name(run_name);
   make_v1_dirs(*layout_, parent_ / run_name, false);
   return std::make_unique<V1Cgroup>(layout_, parent_ / run_name);
+}
+
+std::unique_ptr<Cgroup> V1Backend::create_leaf_run(const std::string& run_name,
+                                                   const std::vector<Knob>& knobs) {
+  check_cgroup_name(run_name);
+  std::vector<std::string> controllers;
+  for (Knob knob : knobs) {
+    switch (knob) {
+      case Knob::memory_max:
+      case Knob::memory_high:
+      case Knob::swap_max:
+        controllers.push_back("memory");
+        break;
+      case Knob::cpu_max:
+        controllers.push_back("cpu");
+        break;
+      case Knob::cpuset:
+        controllers.push_back("cpuset");
+        break;
+      case Knob::pids_max:
+        controllers.push_back("pids");
+        break;
+      case Knob::freeze:
+      case Knob::kill:
+        break;
+    }
+  }
+  // Killing and "empty" go through cgroup.kill and cgroup.events of the unified mount; without
+  // cgroup.kill (before Linux 5.14, or legacy v1) the kill freezes first, so keep the freezer.
+  const bool unified_kills = layout_->unified_mount &&
+                             ::access((*layout_->unified_mount / parent_ / "cgroup.kill").c_str(), F_OK) == 0;
+  if (!unified_kills) controllers.push_back("freezer");
+  auto subset = std::make_shared<V1Layout>(layout_->only(controllers));
+  // Legacy v1 without a freezer: any one hierarchy, so that the process is found and killed.
+  if (subset->hierarchy_mounts.empty() && !subset->unified_mount && !layout_->hierarchy_mounts.empty())
+    subset->hierarchy_mounts.push_back(layout_->hierarchy_mounts.front());
+  make_v1_dirs(*subset, parent_ / run_name, false);
+  return std::make_unique<V1Cgroup>(std::move(subset), parent_ / run_name);
 }
 
 std::unique_ptr<Cgroup> V1Backend::open_run(const std::string& run_name) const {

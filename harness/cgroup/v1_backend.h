@@ -29,6 +29,9 @@ struct V1Layout {
                                            const std::filesystem::path& relative) const;
   // "/sys/fs/cgroup/{memory,cpu,...,unified}/faultline/run-1-2-0" for messages.
   std::string describe(const std::filesystem::path& relative) const;
+  // Only the hierarchies that hold one of `controllers` (with every controller co-mounted there,
+  // e.g. cpuacct beside cpu), and the unified mount.
+  V1Layout only(const std::vector<std::string>& controllers) const;
 };
 
 class V1Cgroup final : public CgroupTree {
@@ -72,6 +75,8 @@ class V1Backend final : public BackendBase {
 
   Mode mode() const override { return layout_->unified_mount ? Mode::hybrid : Mode::v1; }
   std::unique_ptr<Cgroup> create_run(const std::string& run_name) override;
+  std::unique_ptr<Cgroup> create_leaf_run(const std::string& run_name,
+                                          const std::vector<Knob>& knobs) override;
   void ensure_parent() override;
   std::string parent_description() const override { return layout_->describe(parent_); }
   std::string controller_location(const std::string& controller) const override;

@@ -231,6 +231,14 @@ std::unique_ptr<Cgroup> V2Backend::create_run(const std::string& run_name) {
   return run;
 }
 
+std::unique_ptr<Cgroup> V2Backend::create_leaf_run(const std::string& run_name, const std::vector<Knob>&) {
+  // One directory whatever the limits; as a leaf it delegates nothing further.
+  check_cgroup_name(run_name);
+  auto dir = parent_ / run_name;
+  if (::mkdir(dir.c_str(), 0755) != 0) throw_errno("mkdir", dir.string());
+  return std::make_unique<V2Cgroup>(dir, parent_errors_);
+}
+
 std::unique_ptr<Cgroup> V2Backend::open_run(const std::string& run_name) const {
   return std::make_unique<V2Cgroup>(parent_ / run_name, EnableErrors{});
 }

@@ -52,6 +52,8 @@ class V2Backend final : public BackendBase {
 
   Mode mode() const override { return Mode::v2; }
   std::unique_ptr<Cgroup> create_run(const std::string& run_name) override;
+  std::unique_ptr<Cgroup> create_leaf_run(const std::string& run_name,
+                                          const std::vector<Knob>& knobs) override;
   void ensure_parent() override;
   std::string parent_description() const override { return parent_.string(); }
   std::string controller_location(const std::string& controller) const override;

@@ -70,6 +70,7 @@ int exec(const ExecArgs& a) {
   if (!a.diagnose.empty()) request.diagnose_signal = parse_flag<int>("--diagnose", a.diagnose, parse_signal);
   request.diagnose_grace = parse_flag<Duration>("--grace", a.grace, parse_duration);
   request.preserve_status = a.preserve_status;
+  request.measure_all = a.summary || !a.json_path.empty();
   if (!a.json_path.empty()) check_writable(a.json_path);
 
   cgroup::BackendOptions backend_options;

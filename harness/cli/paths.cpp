@@ -11,10 +11,20 @@ namespace faultline::cli {
 
 namespace fs = std::filesystem;
 
+// In a build tree the helpers (payload, demo services) sit beside the executable. Installed, they
+// live in their own folder (FHS: libexec/faultline), found relative to the executable so that an
+// unpacked package works under any root; that folder also links back to the faultline executable,
+// so `${faultline_dir}/faultline` (the memory injector's helper) resolves in both layouts.
 std::string faultline_dir() {
   std::error_code ec;
   const auto self = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string(".") : self.parent_path().string();
+  if (ec) return ".";
+  const fs::path bin_dir = self.parent_path();
+#ifdef FAULTLINE_HELPER_RELDIR
+  const fs::path installed = (bin_dir / FAULTLINE_HELPER_RELDIR).lexically_normal();
+  if (fs::is_directory(installed, ec)) return installed.string();
+#endif
+  return bin_dir.string();
 }
 
 std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& paths) {

@@ -39,6 +39,21 @@ int signal_every_process(const cgroup::Cgroup& group, int signo) {
   return cgroup::signal_members(group, signo).sent;
 }
 
+// The controllers the command's cgroup needs: those of its limits, and, when every statistic is
+// wanted, those that count memory, CPU and pids.
+std::vector<cgroup::Knob> knobs_needed(const CommandRequest& request) {
+  using cgroup::Knob;
+  const auto& l = request.limits;
+  std::vector<Knob> knobs;
+  if (l.memory || request.measure_all) knobs.push_back(Knob::memory_max);
+  if (l.memory_high) knobs.push_back(Knob::memory_high);
+  if (l.swap) knobs.push_back(Knob::swap_max);
+  if (l.cpu || l.cpu_period || request.measure_all) knobs.push_back(Knob::cpu_max);
+  if (l.cpuset) knobs.push_back(Knob::cpuset);
+  if (l.pids || request.measure_all) knobs.push_back(Knob::pids_max);
+  return knobs;
+}
+
 // One command, from its start to the removal of its cgroup.
 class CommandRun {
  public:
@@ -68,7 +83,7 @@ class CommandRun {
   supervisor::SupervisedProcess process_;
   asio::steady_timer deadline_, grace_;
   asio::posix::stream_descriptor interrupt_watch_;
-  std::unique_ptr<cgroup::Cgroup> run_group_, group_;
+  std::unique_ptr<cgroup::Cgroup> group_;
   Clock::time_point t0_;
   report::ScenarioResult report_;
   std::optional<std::string> finding_;
@@ -221,8 +236,8 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, std::size_t lefto
 CommandResult CommandRun::run() {
   t0_ = Clock::now();
   report_.name = join(request_.argv, " ");
-  run_group_ = backend_.create_run(cgroup::next_run_name());
-  group_ = run_group_->create_child(kProcessName);
+  // One process, one cgroup: no per-process child below the run.
+  group_ = backend_.create_leaf_run(cgroup::next_run_name(), knobs_needed(request_));
   if (auto why = unsupported_limit(*group_, request_.limits)) throw cgroup::HostError(*why);
   apply_limits(*group_, request_.limits);
 
@@ -237,7 +252,7 @@ CommandResult CommandRun::run() {
   CommandResult result;
   if (!process_.start(spawn, [this](supervisor::SupervisedProcess&) { on_exit(); })) {
     result = failed_to_start();
-    run_group_->destroy();
+    group_->destroy();
   } else {
     event("process.start", "pid " + std::to_string(process_.pid()));
     if (request_.timeout) {
@@ -266,7 +281,7 @@ CommandResult CommandRun::run() {
       group_->kill_all();
     }
     const auto stats = group_->stats();
-    run_group_->destroy();
+    group_->destroy();
     result = classify(stats, orphans.size());
     report_.processes.back().orphans = orphans;
   }

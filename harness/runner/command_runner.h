@@ -24,6 +24,9 @@ struct CommandRequest {
   int timeout_signal = SIGTERM;
   Duration kill_after = std::chrono::seconds(10);
   bool preserve_status = false;  // exit with the command's status even when it timed out
+  // Read every statistic (memory, CPU, pids) even for controllers no limit needs, for --summary
+  // and --json; otherwise a cgroup v1 host creates only the hierarchies the limits use.
+  bool measure_all = false;
 };
 
 // The exit status of `exec`, the rules of timeout(1) plus the OOM case.

@@ -460,6 +460,8 @@ pid_t ScenarioRun::spawn_helper(const std::string& process, const std::vector<st
   const auto attach = group->open_attach_fds();
   request.attach_fds = &attach;
   auto helper = std::make_unique<SupervisedProcess>(io_, argv.front(), 4096);
+  // The injector that asked for it waits for its end itself before returning to the loop.
+  helper->defer_exit_watch();
   // Helpers end with the cgroup they live in; their exit needs no action.
   if (!helper->start(request, [](SupervisedProcess&) {}))
     throw Error("starting helper `" + argv.front() + "` in `" + process +

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/post.hpp>
 #include <csignal>
 
 namespace faultline::supervisor {
@@ -50,20 +51,27 @@ bool SupervisedProcess::start(const SpawnRequest& request, ExitHandler on_exit, 
     read_more(Stream::stdout_stream);
     read_more(Stream::stderr_stream);
   }
-  spawned_.process->async_wait([this, on_exit = std::move(on_exit)](boost::system::error_code ec, int) {
-    exited_at_ = Clock::now();
-    if (ec) {
-      // Boost leaves its "still running" marker as the status, which decodes as "exited with
-      // code 1": report the failed wait instead of an exit that never happened.
-      wait_error_ = "waiting for `" + name_ + "` (pid " + std::to_string(pid_) + ") failed: " + ec.message() +
-                    " (errno " + std::to_string(ec.value()) + "); its exit status is unknown";
+  auto watch_exit = [this, on_exit = std::move(on_exit)] {
+    spawned_.process->async_wait([this, on_exit](boost::system::error_code ec, int) {
+      exited_at_ = Clock::now();
+      if (ec) {
+        // Boost leaves its "still running" marker as the status, which decodes as "exited with
+        // code 1": report the failed wait instead of an exit that never happened.
+        wait_error_ = "waiting for `" + name_ + "` (pid " + std::to_string(pid_) +
+                      ") failed: " + ec.message() + " (errno " + std::to_string(ec.value()) +
+                      "); its exit status is unknown";
+        on_exit(*this);
+        return;
+      }
+      // Boost folds the status into one int; the raw wait status tells exit codes from signals.
+      exit_status_ = ExitStatus::from_wait_status(spawned_.process->native_exit_code());
       on_exit(*this);
-      return;
-    }
-    // Boost folds the status into one int; the raw wait status tells exit codes from signals.
-    exit_status_ = ExitStatus::from_wait_status(spawned_.process->native_exit_code());
-    on_exit(*this);
-  });
+    });
+  };
+  if (defer_exit_watch_)
+    boost::asio::post(io_, std::move(watch_exit));
+  else
+    watch_exit();
   return true;
 }
 

@@ -44,6 +44,13 @@ class SupervisedProcess {
   bool start(const SpawnRequest& request, ExitHandler on_exit, LineHandler on_line = {},
              std::function<void()> on_output_closed = {});
 
+  // Call before start: the exit is watched from the next turn of the event loop, not from inside
+  // start(). Watching reaps a process that already ended, so without this a caller that needs
+  // the process unreaped until its own handler returns (the memory injector opens a pidfd for its
+  // charging helper and reads its end with waitid(WNOWAIT)) loses it whenever the helper ends
+  // before start() returns, as on a loaded machine.
+  void defer_exit_watch() { defer_exit_watch_ = true; }
+
   const std::string& name() const { return name_; }
   pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0 && !exit_status_ && !wait_error_; }
@@ -91,6 +98,7 @@ class SupervisedProcess {
   std::array<std::optional<OutputMatcher>, 2> matchers_;
   std::array<std::array<char, 16384>, 2> buffers_{};
   int open_streams_ = 0;
+  bool defer_exit_watch_ = false;
   LineHandler on_line_;
   std::function<void()> on_output_closed_;
 };

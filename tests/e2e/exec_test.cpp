@@ -7,6 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 
 #include "tests/support/command.h"
 #include "tests/support/skips.h"
@@ -210,6 +211,31 @@ TEST_CASE("exec --summary: one line on success too", "[exec]") {
   CHECK(contains(oom.err, ", OOM kills 1\n"));
 }
 
+TEST_CASE("exec --memory: one cgroup, only in the hierarchies the limit and the kill need", "[exec][cost]") {
+  // Every hierarchy directory costs a mkdir, an attach and an rmdir per command; a process
+  // outside a hierarchy stays in the harness's own cgroup there.
+  const auto r = run_shell(exec_cmd("--memory 64MiB") + " -- cat /proc/self/cgroup");
+  INFO("exit " << r.status << "\nstdout: " << r.out << "\nstderr: " << r.err);
+  REQUIRE(r.status == 0);
+  const std::regex line_re(R"((\d+):([^:]*):(.*))");
+  const std::regex leaf_run(R"(.*/faultline/run-\d+-\d+-\d+)");
+  int in_run = 0;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    REQUIRE(std::regex_match(line, m, line_re));
+    const std::string controllers = m[2], path = m[3];
+    INFO(line);
+    if (controllers.empty() || controllers.find("memory") != std::string::npos) {
+      CHECK(std::regex_match(path, leaf_run));  // a run-* itself: no per-process child below it
+      ++in_run;
+    } else {
+      CHECK(path.find("/run-") == std::string::npos);  // cpu, pids, freezer...: never created
+    }
+  }
+  CHECK(in_run >= 1);
+}
+
 TEST_CASE("exec --json: the single run in the report format, valid against the schema", "[exec]") {
   TempDir dir;
   auto r = exec("--cpu 5% --timeout 1s --json " + quote(dir / "r.json"), "spin 1h");
@@ -225,7 +251,8 @@ TEST_CASE("exec --json: the single run in the report format, valid against the s
   CHECK(p["throttled_usec"].get<std::uint64_t>() > 0);
   CHECK(contains(s["diagnostics"]["finding"], "likely CPU starvation"));
   if (run_shell("/usr/bin/python3 -c 'import jsonschema'").status != 0) {
-    FAULTLINE_SKIP("schema validation: python3-jsonschema is not installed (apt-get install python3-jsonschema)");
+    FAULTLINE_SKIP(
+        "schema validation: python3-jsonschema is not installed (apt-get install python3-jsonschema)");
   }
   CHECK(schema_errors(dir / "r.json") == "");
   auto ok = exec("--json " + quote(dir / "ok.json"), "exit 0");

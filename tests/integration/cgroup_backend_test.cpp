@@ -632,3 +632,38 @@ TEST_CASE("cgroup: a non-root harness in a delegated v2 cgroup moves into a leaf
   CHECK(lines[1] == "/" + delegated.filename().string() + "/supervisor");
   CHECK(report.find("\nmemory ok\n") != std::string::npos);
 }
+
+TEST_CASE("cgroup: a leaf run exists only where its limits and the kill need it, and is still reaped",
+          "[cgroup]") {
+  WITH_BACKEND(backend);
+  auto dead_name = format_run_name(RunName{RunOwner{0x3fffffff, 2}, 0});  // beyond any pid_max
+  auto leaf = backend->create_leaf_run(dead_name, {Knob::memory_max});
+  const auto dirs = run_dirs(dead_name);
+  if (backend->mode() == Mode::v2) {
+    CHECK(dirs.size() == 1);
+  } else {
+    // memory, plus the unified mount on hybrid (cgroup.kill) or the freezer on legacy v1.
+    CHECK(dirs.size() == 2);
+    for (const char* unneeded : {"cpu", "cpuacct", "cpuset", "pids"})
+      CHECK_FALSE(fs::exists(kMountRoot / unneeded / "faultline" / dead_name));
+  }
+  CHECK(fs::exists(kMountRoot / (backend->mode() == Mode::v2 ? "" : "memory") / "faultline" / dead_name));
+  leaf->set_memory_max(64 << 20);
+  CHECK(leaf->memory_max() == (64u << 20));
+  const auto stats = leaf->stats();
+  CHECK(stats.memory_current.has_value());
+  if (backend->mode() != Mode::v2) CHECK_FALSE(stats.cpu_throttled_periods.has_value());  // no cpu dir
+
+  // A process that leaves its session behind is still found and killed through the leaf.
+  auto orphan = spawn_in(*leaf, [] {
+    ::setsid();
+    for (;;) ::pause();
+    return 0;
+  });
+  CHECK(contains(leaf->pids(), orphan->pid()));
+  CHECK(leaf->populated());
+  // Its owner is gone: a later harness reaps it like any run.
+  CHECK(contains(backend->remove_stale_runs(), dead_name));
+  CHECK(WIFSIGNALED(orphan->wait()));
+  CHECK(run_dirs(dead_name).empty());
+}

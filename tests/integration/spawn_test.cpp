@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 #include <csignal>
 #include <cstddef>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -294,4 +296,58 @@ TEST_CASE("a failing close_range in the child is reported, not ignored") {
   CHECK(text ==
         "close_range(3, ~0, CLOSE_RANGE_CLOEXEC) (closing the harness's fds in the target): Function not "
         "implemented");
+}
+
+TEST_CASE("a deferred exit watch leaves a target that ended during start() unreaped until the loop runs") {
+  // The memory injector starts its charging helper, opens a pidfd for it and reads its end with
+  // waitid(WNOWAIT) before returning to the event loop. A helper that ends before start() returns
+  // (a loaded machine) must still be there to open. Here the end is forced: a copy of the test
+  // runs SCHED_FIFO on one CPU, so the child (same policy, same CPU) is never preempted by the
+  // parent and runs /bin/true to its end before start() resumes.
+  int result_pipe[2];
+  REQUIRE(::pipe2(result_pipe, O_CLOEXEC) == 0);
+  std::fflush(nullptr);
+  const pid_t tester = ::fork();
+  REQUIRE(tester >= 0);
+  if (tester == 0) {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(sched_getcpu(), &one);
+    const sched_param fifo{1};
+    if (::sched_setaffinity(0, sizeof one, &one) != 0 || ::sched_setscheduler(0, SCHED_FIFO, &fifo) != 0)
+      ::_exit(3);
+    boost::asio::io_context io;
+    SupervisedProcess helper(io, "helper", 1024);
+    helper.defer_exit_watch();
+    auto request = request_for({"/bin/true"});
+    request.env = current_environment();
+    std::string text;
+    if (!helper.start(request, [](SupervisedProcess&) {})) {
+      text = "failed to start";
+    } else {
+      const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, helper.pid(), 0));
+      siginfo_t info{};
+      if (pidfd < 0)
+        text = std::string("pidfd_open: ") + std::strerror(errno);
+      else if (::waitid(P_PIDFD, static_cast<id_t>(pidfd), &info, WEXITED | WNOWAIT) != 0)
+        text = std::string("waitid: ") + std::strerror(errno);
+      else
+        text = info.si_code == CLD_EXITED ? "exited " + std::to_string(info.si_status) : "ended otherwise";
+      io.run();  // now the watch starts and reaps it
+      text +=
+          helper.exit_status() && !helper.exit_status()->signaled ? ", reaped by the loop" : ", not reaped";
+    }
+    (void)!::write(result_pipe[1], text.data(), text.size());
+    ::_exit(0);
+  }
+  ::close(result_pipe[1]);
+  std::string text;
+  char buffer[512];
+  for (ssize_t n; (n = ::read(result_pipe[0], buffer, sizeof buffer)) > 0;) text.append(buffer, n);
+  ::close(result_pipe[0]);
+  int status = 0;
+  REQUIRE(::waitpid(tester, &status, 0) == tester);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);  // 3: no SCHED_FIFO here (not root, or no RT budget)
+  CHECK(text == "exited 0, reaped by the loop");
 }
