@@ -311,7 +311,7 @@ class Planner {
         parts.push_back("exit_codes [" + join(codes, ", ") + "]");
       }
       if (e.graceful) parts.push_back(*e.graceful ? "graceful" : "not graceful");
-      if (e.oom_kills) parts.push_back("oom_kills " + std::to_string(*e.oom_kills));
+      if (e.oom_kills) parts.push_back("oom_kills " + scenario::to_string(*e.oom_kills));
       if (e.max_memory) parts.push_back("max_memory " + format_size(*e.max_memory));
       if (e.max_runtime) parts.push_back("max_runtime " + format_duration(*e.max_runtime));
       parts.push_back(e.no_orphans ? "no orphans" : "orphans allowed");

@@ -209,7 +209,7 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, std::size_t lefto
     report_.reason = message;
     report_.failures.push_back({"exec.exit_status", kProcessName, "exit status 0",
                                 std::to_string(result.exit_status) + " (" + result.outcome + ")", message,
-                                0});
+                                0, {}});
   }
   return result;
 }

@@ -497,7 +497,7 @@ void ScenarioRun::finish_result() {
       result_.failures.push_back({"timeout", p.spec->name,
                                   "finished within " + format_duration(scenario_.timeout),
                                   "still running at the deadline, killed",
-                                  "timed out after " + format_duration(scenario_.timeout), 0});
+                                  "timed out after " + format_duration(scenario_.timeout), 0, {}});
   }
   const auto output_seen = [this](const std::string& name) {
     for (const auto& p : procs_)
@@ -510,6 +510,7 @@ void ScenarioRun::finish_result() {
     for (const auto& pr : result_.processes)
       if (pr.name == e.process)
         for (auto& f : evaluate(e, pr, output_seen(e.process))) result_.failures.push_back(std::move(f));
+  fold_consequences(result_.failures, result_.processes, scenario_.expects);
   if (!result_.failures.empty()) {
     result_.verdict = report::Verdict::fail;
     result_.reason = result_.failures.front().check + ": " + result_.failures.front().message;

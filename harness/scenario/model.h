@@ -77,6 +77,23 @@ struct OutputExpect {
 };
 
 enum class Outcome { exited, signaled, oom_killed, timed_out, failed_to_start, killed_after_grace };
+// A numeric expectation: `oom_kills = 2` (exactly 2) or `oom_kills = ">=1"`. Written as an integer
+// or as one of "==N", ">=N", "<=N", ">N", "<N"; a count workers keep restarting cannot be exact.
+struct Comparison {
+  enum class Op { eq, ge, le, gt, lt };
+  Op op = Op::eq;
+  double value = 0;
+  bool holds(double actual) const;
+  bool operator==(const Comparison&) const = default;
+};
+
+// ">=1" -> {ge, 1}. `integral`: the value must be a whole number (counts). nullopt and `why` set
+// (what was wrong, for the loader's message) on anything else.
+std::optional<Comparison> parse_comparison(std::string_view text, bool integral, std::string* why);
+
+// ">=1", "2" (exactly): the form the loader accepts, for messages ("oom_kills 0, expected >=1").
+std::string to_string(const Comparison& c);
+
 enum class ExpectedOutcome { exited, signaled, oom_killed, timed_out, any };
 
 struct Expect {
@@ -85,7 +102,7 @@ struct Expect {
   std::optional<std::vector<int>> exit_codes;
   std::optional<bool> graceful;
   bool no_orphans = true;
-  std::optional<std::uint64_t> oom_kills;
+  std::optional<Comparison> oom_kills;
   std::optional<std::uint64_t> max_memory;
   std::optional<Duration> max_runtime;
   OutputExpect stdout_expect;

@@ -345,8 +345,9 @@ const TableSpec& expect_spec() {
            .description = "No process left in the cgroup after the main one exited.",
            .default_value = "true"},
           {.name = "oom_kills",
-           .kind = Kind::integer,
-           .description = "Number of OOM kills seen in the cgroup.",
+           .kind = Kind::count_check,
+           .description = "Number of OOM kills seen in the cgroup: exactly N, or \">=N\", \"<=N\", \">N\", "
+                          "\"<N\", \"==N\".",
            .min = 0},
           {.name = "max_memory",
            .kind = Kind::size,

@@ -29,6 +29,7 @@ Duration later(const Resolved& base, Duration offset, const std::string& written
 
 Resolved resolve_chain(const Scenario& s, const TimePoint& t, std::vector<std::string>& chain) {
   const std::string written = t.text.empty() ? t.anchor : t.text;
+  // `later` refuses negative offsets: only `<inj>.end-D` takes one (below).
   if (t.anchor.empty() || t.anchor == "ready") return {t.anchor, later({t.anchor, {}}, t.offset, written)};
   const std::size_t dot = t.anchor.rfind('.');
   if (dot == std::string::npos)
@@ -58,7 +59,15 @@ Resolved resolve_chain(const Scenario& s, const TimePoint& t, std::vector<std::s
   Resolved base = resolve_chain(s, inj->at, chain);
   chain.pop_back();
   if (event == "end") base.offset = later(base, *inj->duration, written);
-  base.offset = later(base, t.offset, written);
+  if (t.offset >= Duration{0}) {
+    base.offset = later(base, t.offset, written);
+    return base;
+  }
+  // `<inj>.end-D` counts back within the injection, never before its start (nor the anchor).
+  if (event != "end" || -t.offset > *inj->duration)
+    throw Error("time " + quoted(written) + " comes before " + quoted(name + ".start") +
+                ": a `-` offset counts back from an injection's end, at most its duration");
+  base.offset += t.offset;
   return base;
 }
 

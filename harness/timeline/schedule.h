@@ -14,7 +14,8 @@ namespace faultline::timeline {
 
 // A time reduced to a base anchor: "" (scenario start), "ready" (all processes ready) or
 // "<process>.ready", plus an offset. "<inj>.start+1s" with inj.at = "ready+2s" -> {"ready", 3s};
-// "<inj>.end" adds the injection's duration.
+// "<inj>.end" adds the injection's duration; "<inj>.end-300ms" then takes 300ms off, and may go
+// back as far as the injection's start, never before it.
 struct Resolved {
   std::string anchor;
   Duration offset{0};
@@ -22,7 +23,8 @@ struct Resolved {
 };
 
 // Throws Error on a reference to an unknown process or injection, on `<inj>.end` of an
-// injection without `duration`, on injections timed relative to each other in a cycle, and on a
+// injection without `duration`, on injections timed relative to each other in a cycle, on a `-`
+// offset anywhere but after `<inj>.end` or longer than that injection, and on a
 // time more than kMaxDuration after its base anchor (sums are checked, never wrapped).
 Resolved resolve(const scenario::Scenario& s, const scenario::TimePoint& t);
 

@@ -88,7 +88,7 @@ TEST_CASE("no_orphans is on by default and lists the orphans") {
 
 TEST_CASE("resource expectations: oom_kills, max_memory, max_runtime") {
   Expect e;
-  e.oom_kills = 0;
+  e.oom_kills = scenario::Comparison{};
   e.max_memory = 64ull << 20;
   e.max_runtime = std::chrono::seconds(1);
   auto r = exited(0);

@@ -139,7 +139,7 @@ TEST_CASE("the full-featured fixture loads into the expected model", "[loader]")
   CHECK(e.exit_codes == std::vector<int>{0, 143});
   CHECK(e.graceful == true);
   CHECK_FALSE(e.no_orphans);
-  CHECK(e.oom_kills == 0u);
+  CHECK(e.oom_kills == Comparison{});
   CHECK(e.max_memory == 200u << 20);
   CHECK(e.max_runtime == Duration(30s));
   CHECK(e.stdout_expect.contains == std::vector<std::string>{"drained 3 requests"});
