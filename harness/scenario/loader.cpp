@@ -220,9 +220,10 @@ std::string expected_text(const KeySpec& key, Kind kind) {
   return "expected something else";
 }
 
-// "2s", "ready", "ready+2s", "api.ready+1s", "squeeze.start+1s", "squeeze.end", "squeeze.end-300ms".
-// A `-` offset counts back from an injection's end only: anything earlier than the anchor itself
-// (`ready-1s`) names a moment the runner has already passed when the anchor happens.
+// "2s", "ready", "ready+2s", "api.ready+1s", "load.exit", "squeeze.start+1s", "squeeze.end",
+// "squeeze.end-300ms". A `-` offset counts back from an injection's end only: anything earlier than
+// another anchor (`ready-1s`, `load.exit-1s`) names a moment the runner has already passed when the
+// anchor happens.
 std::optional<TimePoint> parse_time_point(const std::string& text, std::string* why) {
   TimePoint tp;
   tp.text = text;
@@ -232,13 +233,14 @@ std::optional<TimePoint> parse_time_point(const std::string& text, std::string* 
     return std::nullopt;
   };
   // Names hold no `.` or `+`, so the first `+`, or a `-` right after the event, splits the offset.
+  // Events come first: a process may be named `ready-db`, and "ready-db.ready" has no offset.
   std::size_t split = text.find('+');
   bool minus = false;
   if (split == std::string::npos) {
-    if (text.starts_with("ready-")) split = 5;
-    for (std::string_view event : {".end-", ".start-", ".ready-"})
-      if (const std::size_t at = text.rfind(event); split == std::string::npos && at != std::string::npos)
+    for (std::string_view event : {".end-", ".start-", ".ready-", ".exit-"})
+      if (const std::size_t at = text.find(event); split == std::string::npos && at != std::string::npos)
         split = at + event.size() - 1;
+    if (split == std::string::npos && text.starts_with("ready-")) split = 5;
     minus = split != std::string::npos;
   }
   std::string anchor = text.substr(0, split);
@@ -275,7 +277,7 @@ std::optional<TimePoint> parse_time_point(const std::string& text, std::string* 
   const std::size_t dot = anchor.rfind('.');
   if (dot == std::string::npos || dot == 0) return fail();
   const std::string event = anchor.substr(dot + 1);
-  if (event != "ready" && event != "start" && event != "end") return fail();
+  if (event != "ready" && event != "exit" && event != "start" && event != "end") return fail();
   tp.anchor = anchor;
   return tp;
 }
@@ -339,6 +341,7 @@ class Loader {
   void check_processes(const Scenario& s);
   void check_injections(Scenario& s);
   void check_time_point(const Scenario& s, const TimePoint& tp, SourcePos pos, const std::string& label);
+  void check_stop(const Scenario& s, SourcePos pos);
   void check_time_cycles(const Scenario& s);
   void check_window(const Scenario& s, const Window& w, SourcePos from_pos, SourcePos to_pos,
                     const std::string& label);
@@ -1084,22 +1087,22 @@ void Loader::check_time_point(const Scenario& s, const TimePoint& tp, SourcePos 
   const std::string event = tp.anchor.substr(dot + 1);
   const auto injection = std::find_if(s.injections.begin(), s.injections.end(),
                                       [&](const Injection& i) { return i.name == name; });
-  if (event == "ready") {
+  if (event == "ready" || event == "exit") {
     if (s.find_process(name)) return;
     if (injection != s.injections.end()) {
-      error(pos, label + ": " + tick(name) + " is an injection, it has no `.ready`",
+      error(pos, label + ": " + tick(name) + " is an injection, it has no `." + event + "`",
             "use `" + name + ".start` or `" + name + ".end`");
       return;
     }
     auto near = closest_match(name, process_names(s));
     error(pos, label + ": unknown process " + tick(name) + " in " + quote(tp.text),
-          near ? "did you mean " + tick(*near + ".ready") + "?" : "");
+          near ? "did you mean " + tick(*near + "." + event) + "?" : "");
     return;
   }
   if (injection == s.injections.end()) {
     if (s.find_process(name)) {
       error(pos, label + ": " + tick(name) + " is a process, it has no `." + event + "`",
-            "use `" + name + ".ready`");
+            "use `" + name + ".ready` or `" + name + ".exit`");
       return;
     }
     auto near = closest_match(name, injection_names(s));
@@ -1110,6 +1113,23 @@ void Loader::check_time_point(const Scenario& s, const TimePoint& tp, SourcePos 
   if (event == "end" && !injection->duration)
     error(pos, label + ": injection " + tick(name) + " has no `duration`, so " + tick(name + ".end") +
                    " never comes");
+}
+
+// `stop` names a process's exit: a fixed time is what `duration` is for, and a time relative to an
+// injection would let the fault timeline decide when the scenario ends.
+void Loader::check_stop(const Scenario& s, SourcePos pos) {
+  const TimePoint& tp = *s.stop;
+  if (!tp.anchor.ends_with(".exit")) {
+    const std::string hint = s.processes.empty() ? std::string("name a process's exit, such as \"load.exit\"")
+                                                 : "such as " + quote(s.processes.back().name + ".exit") +
+                                                       "; for a fixed time use `duration`";
+    error(
+        pos,
+        "stop: expected a process's exit (\"<process>.exit\", optionally \"+offset\"), got " + quote(tp.text),
+        hint);
+    return;
+  }
+  check_time_point(s, tp, pos, "stop");
 }
 
 void Loader::check_time_cycles(const Scenario& s) {
@@ -1159,7 +1179,7 @@ std::optional<std::pair<std::string, Duration>> Loader::resolve(const Scenario& 
     return std::nullopt;
   };
   const std::size_t dot = tp.anchor.rfind('.');
-  if (dot == std::string::npos || tp.anchor.substr(dot + 1) == "ready")
+  if (dot == std::string::npos || tp.anchor.substr(dot + 1) == "ready" || tp.anchor.substr(dot + 1) == "exit")
     return later(tp.anchor, {}, tp.offset);
   const std::string name = tp.anchor.substr(0, dot);
   for (const auto& inj : s.injections) {
@@ -1289,6 +1309,8 @@ Scenario Loader::run_on(const std::string& content) {
   if (auto f = top.get("tags")) s.tags = f->strings;
   if (auto f = top.get("timeout")) s.timeout = f->duration;
   if (auto f = top.get("duration")) s.duration = f->duration;
+  const Field* stop = top.get("stop");
+  if (stop) s.stop = stop->time;
 
   const Field* target = top.get("target");
   const Field* processes = top.get("process");
@@ -1325,6 +1347,8 @@ Scenario Loader::run_on(const std::string& content) {
   check_injections(s);
 
   if (auto f = top.get("expect")) build_expects(*f, s);
+
+  if (stop) check_stop(s, stop->pos);
 
   if (auto f = top.get("probe")) {
     for (std::size_t i = 0; i < f->tables.size(); ++i) {

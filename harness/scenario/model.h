@@ -23,6 +23,7 @@ struct SourcePos {
 //   anchor ""              scenario start
 //   anchor "ready"         every process is ready
 //   anchor "<proc>.ready"  one process is ready
+//   anchor "<proc>.exit"   one process exited (any exit: a code or a signal)
 //   anchor "<inj>.start" / "<inj>.end"
 struct TimePoint {
   std::string anchor;
@@ -203,6 +204,9 @@ struct Scenario {
   std::vector<std::string> tags;
   Duration timeout = std::chrono::minutes(5);
   std::optional<Duration> duration;
+  // `stop = "<proc>.exit[+offset]"`: the stop phase begins when that process exits (plus the
+  // offset). With `duration` too, whichever comes first begins it; `timeout` bounds both.
+  std::optional<TimePoint> stop;
   std::vector<ProcessSpec> processes;
   std::vector<Injection> injections;
   std::vector<Expect> expects;

@@ -33,7 +33,7 @@ const char* const kSignalPattern =
     "^(([Ss][Ii][Gg])?[A-Za-z][A-Za-z0-9]*([+-][0-9]+)?|[0-9]+" FAULTLINE_VARIABLE_ALTERNATIVE ")$";
 // `-` offsets only after `<inject>.end` (see parse_time_point).
 const char* const kTimePattern =
-    "^((ready|[A-Za-z0-9_#-]+\\.(ready|start|end))(\\+" FAULTLINE_DURATION
+    "^((ready|[A-Za-z0-9_#-]+\\.(ready|exit|start|end))(\\+" FAULTLINE_DURATION
     ")?|[A-Za-z0-9_#-]+\\.end-" FAULTLINE_DURATION "|" FAULTLINE_DURATION FAULTLINE_VARIABLE_ALTERNATIVE ")$";
 // Counts: whole numbers only (parse_comparison).
 const char* const kCountCheckPattern = "^((==|>=|<=|>|<)[0-9]+" FAULTLINE_VARIABLE_ALTERNATIVE ")$";

@@ -512,6 +512,11 @@ const TableSpec& scenario_spec() {
            .kind = Kind::duration,
            .description =
                "How long to run after every process is ready; unset: wait for the processes to exit."},
+          {.name = "stop",
+           .kind = Kind::time_point,
+           .description =
+               "Begin the stop phase when a process exits, e.g. \"load.exit\" or \"load.exit+500ms\"; "
+               "with `duration` too, whichever comes first."},
           {.name = "vars",
            .kind = Kind::string_map,
            .description = "Variables for ${name}; \"auto-port\" allocates a free loopback TCP port."},
