@@ -22,6 +22,7 @@
 #include "runner/process_text.h"
 #include "runner/readiness.h"
 #include "supervisor/supervised_process.h"
+#include "timeline/schedule.h"
 
 namespace faultline::runner {
 namespace {
@@ -41,6 +42,7 @@ class ScenarioRun final : public RunContext {
         options_(options),
         deadline_(io_),
         duration_timer_(io_),
+        stop_timer_(io_),
         interrupt_watch_(io_) {}
 
   report::ScenarioResult run();
@@ -103,6 +105,7 @@ class ScenarioRun final : public RunContext {
   void on_exit(Proc& p);
   void on_all_ready();
   void begin_stop();
+  void stop_after_exit(const Proc& p);
   void stop_next();
   void kill_everything(const char* why);
   void maybe_finish();
@@ -115,6 +118,7 @@ class ScenarioRun final : public RunContext {
   asio::io_context io_;
   asio::steady_timer deadline_;
   asio::steady_timer duration_timer_;
+  asio::steady_timer stop_timer_;  // `stop = "<proc>.exit+offset"`
   asio::posix::stream_descriptor interrupt_watch_;
   std::unique_ptr<cgroup::Cgroup> run_group_;
   std::vector<Proc> procs_;
@@ -141,6 +145,7 @@ void ScenarioRun::kill_everything(const char* why) {
   if (phase_ == Phase::teardown) return;
   phase_ = Phase::teardown;
   duration_timer_.cancel();
+  stop_timer_.cancel();
   for (auto& p : procs_) {
     if (p.ready_timer) p.ready_timer->cancel();
     if (p.grace_timer) p.grace_timer->cancel();
@@ -374,8 +379,29 @@ void ScenarioRun::on_exit(Proc& p) {
           return;
         }
   }
+  stop_after_exit(p);
   if (phase_ == Phase::stopping) stop_next();
   maybe_finish();
+}
+
+// `stop = "<proc>.exit[+offset]"`: the driver is done, so the rest stop as after `duration`.
+// Any exit counts, a crash too: waiting on would only run into the timeout.
+void ScenarioRun::stop_after_exit(const Proc& p) {
+  if (!scenario_.stop || phase_ != Phase::running) return;
+  if (timeline::exiting_process(scenario_.stop->anchor) != p.spec->name) return;
+  const Duration offset = scenario_.stop->offset;
+  const std::string why = "`" + p.spec->name + "` exited (stop = \"" + scenario_.stop->text + "\")";
+  if (offset == Duration{0}) {
+    event("stop.begin", {}, why);
+    begin_stop();
+    return;
+  }
+  stop_timer_.expires_after(offset);
+  stop_timer_.async_wait([this, why](boost::system::error_code ec) {
+    if (ec || phase_ != Phase::running) return;
+    event("stop.begin", {}, why);
+    begin_stop();
+  });
 }
 
 void ScenarioRun::begin_stop() {
