@@ -335,6 +335,7 @@ class Planner {
       }
       if (e.graceful) parts.push_back(*e.graceful ? "graceful" : "not graceful");
       if (e.oom_kills) parts.push_back("oom_kills " + scenario::to_string(*e.oom_kills));
+      if (e.pids_max_events) parts.push_back("pids_max_events " + scenario::to_string(*e.pids_max_events));
       if (e.max_memory) parts.push_back("max_memory " + format_size(*e.max_memory));
       if (e.max_runtime) parts.push_back("max_runtime " + format_duration(*e.max_runtime));
       parts.push_back(e.no_orphans ? "no orphans" : "orphans allowed");

@@ -520,10 +520,13 @@ void ScenarioRun::finish_result() {
                           (*p.expect->outcome == scenario::ExpectedOutcome::timed_out ||
                            *p.expect->outcome == scenario::ExpectedOutcome::any);
     if (!expected)
-      result_.failures.push_back({"timeout", p.spec->name,
+      result_.failures.push_back({"timeout",
+                                  p.spec->name,
                                   "finished within " + format_duration(scenario_.timeout),
                                   "still running at the deadline, killed",
-                                  "timed out after " + format_duration(scenario_.timeout), 0, {}});
+                                  "timed out after " + format_duration(scenario_.timeout),
+                                  0,
+                                  {}});
   }
   const auto output_seen = [this](const std::string& name) {
     for (const auto& p : procs_)
@@ -539,8 +542,13 @@ void ScenarioRun::finish_result() {
   fold_consequences(result_.failures, result_.processes, scenario_.expects);
   if (!result_.failures.empty()) {
     result_.verdict = report::Verdict::fail;
-    result_.reason = result_.failures.front().check + ": " + result_.failures.front().message;
-    result_.reason_line = result_.failures.front().line;
+    const report::Failure& first = result_.failures.front();
+    result_.reason = first.check + ": " + first.message;
+    // The one-line reason names what the cause broke too: "...; therefore exit_codes, stdout.contains".
+    for (std::size_t i = 0; i < first.consequences.size(); ++i)
+      result_.reason +=
+          (i ? ", " : "; therefore ") + first.consequences[i].substr(0, first.consequences[i].find(':'));
+    result_.reason_line = first.line;
     if (result_.failures.size() > 1)
       result_.reason += " (and " + std::to_string(result_.failures.size() - 1) + " more)";
     return;

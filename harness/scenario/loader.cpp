@@ -555,10 +555,13 @@ bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind,
   switch (kind) {
     case Kind::string:
       return true;
-    case Kind::count_check:
+    case Kind::count_check: {
       if (auto c = parse_comparison(text, true, &why)) return field.comparison = *c, true;
-      return bad_value(expected_text(key, kind) + ", got " + got + " (" + why + ")",
-                       R"(quote the comparison: oom_kills = ">=1")");
+      const std::string name(key.name);
+      return bad_value(
+          expected_text(key, kind) + ", got " + got + " (" + why + ")",
+          "for example " + name + R"( = ">=1" (at least one) or )" + name + " = 2 (exactly two)");
+    }
     case Kind::duration:
       if (auto d = parse_duration(text, &why)) {
         if (d->count() >= key.min && d->count() <= key.max) return field.duration = *d, true;
@@ -831,6 +834,7 @@ void Loader::build_expects(const Field& field, Scenario& s) {
     if (auto f = t.get("graceful")) e.graceful = f->boolean;
     if (auto f = t.get("no_orphans")) e.no_orphans = f->boolean;
     if (auto f = t.get("oom_kills")) e.oom_kills = f->comparison;
+    if (auto f = t.get("pids_max_events")) e.pids_max_events = f->comparison;
     if (auto f = t.get("max_memory")) e.max_memory = f->size;
     if (auto f = t.get("max_runtime")) e.max_runtime = f->duration;
     for (auto [name, out] : {std::pair{"stdout", &e.stdout_expect}, std::pair{"stderr", &e.stderr_expect}}) {

@@ -104,6 +104,7 @@ struct Expect {
   std::optional<bool> graceful;
   bool no_orphans = true;
   std::optional<Comparison> oom_kills;
+  std::optional<Comparison> pids_max_events;  // forks refused by pids.max
   std::optional<std::uint64_t> max_memory;
   std::optional<Duration> max_runtime;
   OutputExpect stdout_expect;

@@ -349,6 +349,11 @@ const TableSpec& expect_spec() {
            .description = "Number of OOM kills seen in the cgroup: exactly N, or \">=N\", \"<=N\", \">N\", "
                           "\"<N\", \"==N\".",
            .min = 0},
+          {.name = "pids_max_events",
+           .kind = Kind::count_check,
+           .description = "Number of forks the pids limit refused (pids.events max): exactly N, or \">=N\", "
+                          "\"<=N\", \">N\", \"<N\", \"==N\".",
+           .min = 0},
           {.name = "max_memory",
            .kind = Kind::size,
            .description = "Peak memory usage must stay at or below this."},

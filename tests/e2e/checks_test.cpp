@@ -46,6 +46,34 @@ TEST_CASE("checks e2e: an OOM kill passes oom_kills = \">=1\"", "[checks]") {
   CHECK(cmd.status == 0);
 }
 
+TEST_CASE("checks e2e: oom_kills = \">=1\" fails when no OOM kill happened", "[checks]") {
+  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_scenario("selftest/failing/oom-count-none.toml", cmd);
+  INFO(s.dump(2));
+  CHECK(cmd.status != 0);
+  CHECK(s.at("result") == "fail");
+  CHECK(s.at("processes")[0].at("outcome") == "exited");
+  REQUIRE(s.at("failures").size() == 1);
+  const json& f = s.at("failures")[0];
+  CHECK(f.at("check") == "expect.oom_kills");
+  CHECK(f.at("message") == "oom_kills 0, expected >=1");
+  CHECK(f.at("line") == 17);
+}
+
+TEST_CASE("checks e2e: pids_max_events = 0 fails when the pids limit refused a fork", "[checks]") {
+  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_scenario("selftest/failing/pids-events-none-expected.toml", cmd);
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "fail");
+  const auto refused = s.at("processes")[0].at("pids_max_events").get<int>();
+  CHECK(refused >= 1);
+  REQUIRE(s.at("failures").size() == 1);
+  CHECK(s.at("failures")[0].at("check") == "expect.pids_max_events");
+  CHECK(s.at("failures")[0].at("message") == "pids_max_events " + std::to_string(refused) + ", expected 0");
+}
+
 TEST_CASE("checks e2e: an unexpected OOM kill is one failure, its consequences folded under it", "[checks]") {
   if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
   CommandOutput cmd;
@@ -61,9 +89,13 @@ TEST_CASE("checks e2e: an unexpected OOM kill is one failure, its consequences f
   const auto consequences = f.at("consequences").get<std::vector<std::string>>();
   REQUIRE(consequences.size() == 3);
   CHECK(consequences[0] == "exit_codes: no exit code (oom-killed), expected one in [0]");
-  CHECK(consequences[1] == "oom_kills " + std::to_string(kills) + ", expected >=2");
-  CHECK(consequences[2].starts_with("stdout.contains: stdout never contained \"allocated\""));
+  CHECK(consequences[1] == "oom_kills: oom_kills " + std::to_string(kills) + ", expected >=2");
+  CHECK(consequences[2] == "stdout.contains: stdout never contained \"allocated\": stdout (empty)");
   // The console shows the same single failure, consequences under it.
   CHECK(cmd.out.find("therefore oom_kills: oom_kills " + std::to_string(kills) + ", expected >=2") !=
         std::string::npos);
+  // The one-line reason names the cause and what it broke.
+  CHECK(s.at("reason") ==
+        "expect.outcome: expected the process to end exited, it ended oom-killed; therefore exit_codes, "
+        "oom_kills, stdout.contains");
 }

@@ -84,11 +84,20 @@ TEST_CASE("oom_kills takes an integer or a comparison, with positioned errors", 
   CHECK(errors_of(kTarget + "[expect]\noom_kills = \"at least 1\"\n") ==
         "s.toml:5:13: expect.oom_kills: expected a count such as 2, or a comparison such as \">=1\", "
         "\"<=3\", \">0\", \"<5\" or \"==2\", got \"at least 1\" (starts with no comparison; write one of ==, "
-        ">=, <=, >, < then a number); quote the comparison: oom_kills = \">=1\"\n"
+        ">=, <=, >, < then a number); for example oom_kills = \">=1\" (at least one) or oom_kills = 2 "
+        "(exactly two)\n"
         "   5 | oom_kills = \"at least 1\"\n"
         "     |             ^");
   CHECK(errors_of(kTarget + "[expect]\noom_kills = -1\n").starts_with("s.toml:5:13: expect.oom_kills:"));
   CHECK(errors_of(kTarget + "[expect]\noom_kills = \">=1.5\"\n").find("must be whole") != std::string::npos);
+  // Every count takes the same syntax and the same message, naming its own key.
+  CHECK(
+      errors_of(kTarget + "[expect]\npids_max_events = \">= 1\"\n") ==
+      "s.toml:5:19: expect.pids_max_events: expected a count such as 2, or a comparison such as \">=1\", "
+      "\"<=3\", \">0\", \"<5\" or \"==2\", got \">= 1\" (the part after `>=` must be a whole number such as "
+      "1); for example pids_max_events = \">=1\" (at least one) or pids_max_events = 2 (exactly two)\n"
+      "   5 | pids_max_events = \">= 1\"\n"
+      "     |                   ^");
 }
 
 TEST_CASE("oom_kills comparisons are evaluated and name the count", "[checks]") {
@@ -105,6 +114,28 @@ TEST_CASE("oom_kills comparisons are evaluated and name the count", "[checks]") 
   CHECK(failures[0].message == "oom_kills 1, expected >=2");
   CHECK(failures[0].expected == ">=2");
   CHECK(failures[0].actual == "1");
+
+  // The case an exact count cannot write: at least one kill, and none came.
+  e.oom_kills = Comparison{Op::ge, 1};
+  r.outcome = "exited";
+  r.signal.reset();
+  r.exit_code = 0;
+  r.oom_kills = 0;
+  const auto none = runner::evaluate(e, r);
+  REQUIRE(none.size() == 1);
+  CHECK(none[0].check == "expect.oom_kills");
+  CHECK(none[0].message == "oom_kills 0, expected >=1");
+
+  // Forks refused by pids.max: the same comparison, the same message.
+  e.oom_kills.reset();
+  e.pids_max_events = Comparison{Op::lt, 3};
+  r.pids_max_events = 2;
+  CHECK(runner::evaluate(e, r).empty());
+  r.pids_max_events = 3;
+  const auto refused = runner::evaluate(e, r);
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].check == "expect.pids_max_events");
+  CHECK(refused[0].message == "pids_max_events 3, expected <3");
 }
 
 TEST_CASE("`<inject>.end-D` counts back from the end, never before the start", "[checks][timeline]") {
@@ -116,11 +147,11 @@ TEST_CASE("`<inject>.end-D` counts back from the end, never before the start", "
   CHECK(
       errors_of(kTarget + inj +
                 "[[probe]]\ntcp = \"h:1\"\nduring = { from = \"sq.start\", to = \"sq.end-3s\" }\n") ==
-      "s.toml:11:38: probe.during.to: \"sq.end-3s\" comes before `sq.start`: it counts back 3s from the end "
+      "s.toml:11:36: probe.during.to: \"sq.end-3s\" comes before `sq.start`: it counts back 3s from the end "
       "of an injection that lasts less than that; a `-` offset may count back at most the injection's "
       "`duration`\n"
       "   11 | during = { from = \"sq.start\", to = \"sq.end-3s\" }\n"
-      "      |                                      ^");
+      "      |                                    ^");
   for (const char* bad : {"ready-1s", "target.ready-1s", "sq.start-1s"}) {
     INFO(bad);
     CHECK(errors_of(kTarget + inj + "[[inject]]\nname = \"b\"\nkind = \"freeze\"\nat = \"" + bad + "\"\n")
@@ -162,7 +193,7 @@ TEST_CASE("an OOM kill is one failure with its consequences", "[checks][report]"
   REQUIRE(failures[0].consequences.size() == 2);
   CHECK(failures[0].consequences[0] == "exit_codes: no exit code (oom-killed), expected one in [0]");
   CHECK(failures[0].consequences[1].starts_with("stdout.contains: stdout never contained \"done\""));
-  CHECK(failures[0].consequences[1].find("output: (empty)") != std::string::npos);
+  CHECK(failures[0].consequences[1] == "stdout.contains: stdout never contained \"done\": stdout (empty)");
 
   // Without an outcome expectation the cause is named for it.
   Expect no_outcome = e;
