@@ -111,6 +111,7 @@ class ScenarioRun final : public RunContext {
   void maybe_finish();
   report::ProcessResult process_result(const Proc& p) const;
   void finish_result();
+  void fold_under_stop_driver();
 
   const scenario::Scenario& scenario_;
   cgroup::Backend& backend_;
@@ -337,7 +338,14 @@ void ScenarioRun::on_all_ready() {
   if (!scenario_.duration || phase_ != Phase::running) return;
   duration_timer_.expires_after(*scenario_.duration);
   duration_timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec) begin_stop();
+    if (ec) return;
+    // With `stop` too, say which of the two began the stop phase: here the driver was cut short.
+    if (scenario_.stop && phase_ == Phase::running)
+      event("stop.begin", {},
+            "`duration` " + format_duration(*scenario_.duration) + " ran out before `" +
+                timeline::exiting_process(scenario_.stop->anchor).value_or(scenario_.stop->anchor) +
+                "` exited (stop = \"" + scenario_.stop->text + "\")");
+    begin_stop();
   });
 }
 
@@ -540,6 +548,7 @@ void ScenarioRun::finish_result() {
       if (pr.name == e.process)
         for (auto& f : evaluate(e, pr, output_seen(e.process))) result_.failures.push_back(std::move(f));
   fold_consequences(result_.failures, result_.processes, scenario_.expects);
+  fold_under_stop_driver();
   if (!result_.failures.empty()) {
     result_.verdict = report::Verdict::fail;
     const report::Failure& first = result_.failures.front();
@@ -554,6 +563,37 @@ void ScenarioRun::finish_result() {
     return;
   }
   result_.verdict = report::Verdict::pass;
+}
+
+// `stop = "<proc>.exit"` whose process never exited: the stop phase never began, so every other
+// process ran into the timeout too. One cause: the driver's timeout leads, the others' timeouts
+// (and what they broke) are its consequences.
+void ScenarioRun::fold_under_stop_driver() {
+  if (!scenario_.stop) return;
+  const auto driver = timeline::exiting_process(scenario_.stop->anchor);
+  auto& failures = result_.failures;
+  const auto is_timeout = [](const report::Failure& f, const std::string& process) {
+    return f.check == "timeout" && f.process == process;
+  };
+  auto head = std::find_if(failures.begin(), failures.end(),
+                           [&](const report::Failure& f) { return driver && is_timeout(f, *driver); });
+  if (head == failures.end()) return;
+  report::Failure cause = std::move(*head);
+  failures.erase(head);
+  cause.message +=
+      "; it never exited, so `stop = \"" + scenario_.stop->text + "\"` never began the stop phase";
+  std::vector<report::Failure> rest;
+  for (auto& f : failures) {
+    if (f.check != "timeout") {
+      rest.push_back(std::move(f));
+      continue;
+    }
+    cause.consequences.push_back("timeout [" + f.process + "]: " + f.message);
+    for (auto& c : f.consequences) cause.consequences.push_back("[" + f.process + "] " + c);
+  }
+  failures.clear();
+  failures.push_back(std::move(cause));
+  for (auto& f : rest) failures.push_back(std::move(f));
 }
 
 pid_t ScenarioRun::spawn_helper(const std::string& process, const std::vector<std::string>& argv) {

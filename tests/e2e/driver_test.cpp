@@ -95,7 +95,7 @@ std::string dump(const json& scenario) {
 
 TEST_CASE("driver e2e: the stop phase begins right after the driver exits", "[driver]") {
   E2E_PRECONDITIONS();
-  const Run r = run_toml("name = \"driver-led\"\ntimeout = \"120s\"\nstop = \"driver.exit\"\n" + kService +
+  const Run r = run_toml("name = \"driver-led\"\ntimeout = \"30s\"\nstop = \"driver.exit\"\n" + kService +
                          driver(0) + service_stops_cleanly());
   INFO(dump(r.scenario));
   CHECK(r.cmd.status == 0);
@@ -111,7 +111,7 @@ TEST_CASE("driver e2e: the stop phase begins right after the driver exits", "[dr
   // The driver had finished by itself: it is not signalled, and nothing waits for the timeout.
   CHECK(index_of(r.scenario, "stop.signal", "driver") == -1);
   CHECK_FALSE(has_event(r.scenario, "timeout"));
-  CHECK(r.scenario.at("duration_ms").get<double>() < 100000);
+  CHECK(r.scenario.at("duration_ms").get<double>() < 25000);
 }
 
 TEST_CASE("driver e2e: a driver that exits early stops the service early, before `duration`", "[driver]") {
@@ -161,6 +161,91 @@ TEST_CASE("driver e2e: an injection anchored at the driver's exit fires before t
   CHECK(apply < index_of(r.scenario, "stop.begin"));
   CHECK(index_of(r.scenario, "stop.begin") < index_of(r.scenario, "stop.signal", "service"));
   CHECK_FALSE(has_event(r.scenario, "inject.skip"));
+}
+
+TEST_CASE("driver e2e: probe windows end at the driver's exit and short of an injection's end",
+          "[driver][checks]") {
+  E2E_PRECONDITIONS();
+  // `to = "driver.exit"` closes the first window when the driver exits, a second before the stop
+  // phase (1s later); `to = "poke.end-1s"` closes the other window 1s before the revert of a 3s
+  // freeze of a bystander process, so that window closes before the revert is recorded.
+  const Run r =
+      run_toml("name = \"windows\"\ntimeout = \"60s\"\nstop = \"driver.exit+1s\"\n" + kService +
+               "\n[[process]]\nname = \"bystander\"\nshell = \"while :; do sleep 0.05; done\"\n" +
+               "\n[[process]]\nname = \"driver\"\nshell = \"sleep 5; exit 0\"\nafter = [\"service\"]\n"
+               "\n[[inject]]\nname = \"poke\"\ninto = \"bystander\"\nkind = \"freeze\"\nat = "
+               "\"ready\"\nduration = \"3s\"\n"
+               "\n[[probe]]\nname = \"until-exit\"\nexec = [\"true\"]\nevery = \"100ms\"\n"
+               "during = { from = \"ready\", to = \"driver.exit\" }\n"
+               "\n[[probe]]\nname = \"short-of-revert\"\nexec = [\"true\"]\nevery = \"100ms\"\n"
+               "during = { from = \"poke.start\", to = \"poke.end-1s\" }\n" +
+               service_stops_cleanly());
+  INFO(dump(r.scenario));
+  CHECK(r.scenario.at("result") == "pass");
+  const json& timeline = r.scenario.at("timeline");
+  const auto closed = [&](const std::string& probe) {
+    for (std::size_t i = 0; i < timeline.size(); ++i)
+      if (timeline[i].at("event") == "probe.window.close" &&
+          timeline[i].value("detail", "").starts_with(probe + " (window end"))
+        return static_cast<long>(i);
+    return -1L;
+  };
+  const long driver_exit = index_of(r.scenario, "process.exit", "driver");
+  REQUIRE(closed("until-exit") >= 0);
+  CHECK(driver_exit < closed("until-exit"));
+  CHECK(closed("until-exit") < index_of(r.scenario, "stop.begin"));
+  REQUIRE(closed("short-of-revert") >= 0);
+  CHECK(index_of(r.scenario, "inject.apply") < closed("short-of-revert"));
+  CHECK(closed("short-of-revert") < index_of(r.scenario, "inject.revert"));
+}
+
+TEST_CASE("driver e2e: a driver that never exits runs into the timeout: one failure that names it",
+          "[driver]") {
+  E2E_PRECONDITIONS();
+  // Must fail: nothing but the driver's exit would stop the service, and the driver loops.
+  const Run r =
+      run_toml("name = \"driver-never-exits\"\ntimeout = \"3s\"\nstop = \"driver.exit\"\n" + kService +
+               "\n[[process]]\nname = \"driver\"\nshell = \"while :; do sleep 0.05; done\"\n"
+               "after = [\"service\"]\n" +
+               service_stops_cleanly());
+  INFO(dump(r.scenario) << "\n" << r.scenario.at("failures").dump(1));
+  CHECK(r.cmd.status != 0);
+  CHECK(r.scenario.at("result") == "fail");
+  CHECK_FALSE(has_event(r.scenario, "stop.begin"));
+  // One cause: the driver's timeout; the service's timeout and broken checks fold under it.
+  const json& failures = r.scenario.at("failures");
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].at("check") == "timeout");
+  CHECK(failures[0].at("process") == "driver");
+  CHECK(failures[0].at("message") ==
+        "timed out after 3s; it never exited, so `stop = \"driver.exit\"` never began the stop phase");
+  const auto consequences = failures[0].at("consequences").get<std::vector<std::string>>();
+  REQUIRE_FALSE(consequences.empty());
+  CHECK(consequences[0] == "timeout [service]: timed out after 3s");
+  CHECK(
+      r.scenario.at("reason").get<std::string>().starts_with("timeout: timed out after 3s; it never exited"));
+  CHECK(r.cmd.out.find("therefore timeout [service]: timed out after 3s") != std::string::npos);
+}
+
+TEST_CASE("driver e2e: `duration` beside `stop` cuts a driver that runs too long short, and says so",
+          "[driver]") {
+  E2E_PRECONDITIONS();
+  const Run r = run_toml(
+      "name = \"duration-ceiling\"\ntimeout = \"120s\"\nduration = \"1s\"\nstop = \"driver.exit\"\n" +
+      kService +
+      "\n[[process]]\nname = \"driver\"\nshell = \"trap 'exit 0' TERM; while :; do sleep 0.05; done\"\n"
+      "after = [\"service\"]\n" +
+      service_stops_cleanly());
+  INFO(dump(r.scenario));
+  CHECK(r.scenario.at("result") == "pass");
+  const long begin = index_of(r.scenario, "stop.begin");
+  REQUIRE(begin >= 0);
+  CHECK(r.scenario.at("timeline")[begin].at("detail") ==
+        "`duration` 1s ran out before `driver` exited (stop = \"driver.exit\")");
+  // Reverse start order: the driver is asked to stop first, then the service.
+  CHECK(begin < index_of(r.scenario, "stop.signal", "driver"));
+  CHECK(index_of(r.scenario, "stop.signal", "driver") < index_of(r.scenario, "stop.signal", "service"));
+  CHECK_FALSE(has_event(r.scenario, "timeout"));
 }
 
 TEST_CASE("driver e2e: `plan` shows the stop phase at the driver's exit, without the driver", "[driver]") {
