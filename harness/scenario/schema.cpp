@@ -35,6 +35,9 @@ const char* const kSignalPattern =
 const char* const kTimePattern =
     "^((ready|[A-Za-z0-9_#-]+\\.(ready|exit|start|end))(\\+" FAULTLINE_DURATION
     ")?|[A-Za-z0-9_#-]+\\.end-" FAULTLINE_DURATION "|" FAULTLINE_DURATION FAULTLINE_VARIABLE_ALTERNATIVE ")$";
+// `stop`: a process's exit only, `+` offsets only (see Loader::check_stop).
+const char* const kStopPattern =
+    "^([A-Za-z0-9_#-]+\\.exit(\\+" FAULTLINE_DURATION ")?" FAULTLINE_VARIABLE_ALTERNATIVE ")$";
 // Counts: whole numbers only (parse_comparison).
 const char* const kCountCheckPattern = "^((==|>=|<=|>|<)[0-9]+" FAULTLINE_VARIABLE_ALTERNATIVE ")$";
 
@@ -113,6 +116,8 @@ std::string value_schema(const KeySpec& key, Kind kind) {
       return R"({"anyOf": [{"type": "integer", "minimum": 1, "maximum": 64}, )" +
              string_with_pattern(kSignalPattern) + "]}";
     case Kind::time_point:
+      // The one time key that takes a process's exit and nothing else.
+      if (key.name == "stop") return string_with_pattern(kStopPattern);
       return string_with_pattern(kTimePattern);
     case Kind::host_port:
       return string_with_pattern(kHostPortPattern);
