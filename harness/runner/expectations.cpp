@@ -171,6 +171,7 @@ std::vector<report::Failure> evaluate(const scenario::Expect& expect, const repo
 void fold_consequences(std::vector<report::Failure>& failures,
                        const std::vector<report::ProcessResult>& processes,
                        const std::vector<scenario::Expect>& expects) {
+  std::size_t causes = 0;  // the causes found so far lead the list, in process order
   for (const auto& r : processes) {
     if (r.outcome != "oom-killed" && r.outcome != "timed-out" && r.outcome != "failed-to-start") continue;
     // An outcome the author asked for is no cause: the other checks stand on their own.
@@ -206,10 +207,10 @@ void fold_consequences(std::vector<report::Failure>& failures,
         const std::string key = it->check.starts_with("expect.") ? it->check.substr(7) : it->check;
         head.consequences.push_back(key + ": " + it->message);
       }
-    // Causes first: the scenario's reason names the first failure.
-    failures.clear();
-    failures.push_back(std::move(head));
-    for (auto& f : rest) failures.push_back(std::move(f));
+    // Causes first: the scenario's reason names the first failure. Earlier causes are still at
+    // the front of `rest`.
+    rest.insert(rest.begin() + static_cast<std::ptrdiff_t>(causes++), std::move(head));
+    failures = std::move(rest);
   }
 }
 

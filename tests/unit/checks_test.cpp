@@ -212,6 +212,30 @@ TEST_CASE("an OOM kill is one failure with its consequences", "[checks][report]"
   runner::fold_consequences(failures, {r}, {wanted});
   CHECK(failures.size() == 2);
 
+  // Two causes: each leads its own process's failures, in process order, before the rest.
+  auto db = oom_killed();
+  db.name = "db";
+  report::ProcessResult web;
+  web.name = "web";
+  web.outcome = "exited";
+  web.exit_code = 1;
+  Expect on_db = e, on_web;
+  on_db.process = "db";
+  on_web.process = "web";
+  on_web.exit_codes = std::vector<int>{0};
+  failures = runner::evaluate(on_web, web);
+  for (const auto* pair : {&e, &on_db})
+    for (auto& f : runner::evaluate(*pair, pair == &e ? r : db)) failures.push_back(std::move(f));
+  runner::fold_consequences(failures, {r, db, web}, {e, on_db, on_web});
+  REQUIRE(failures.size() == 3);
+  CHECK(failures[0].process == "target");
+  CHECK(failures[0].consequences.size() == 2);
+  CHECK(failures[1].process == "db");
+  CHECK(failures[1].consequences.size() == 2);
+  CHECK(failures[2].process == "web");
+  CHECK(failures[2].check == "expect.exit_codes");
+  CHECK(failures[2].consequences.empty());
+
   // The consequences survive the JSON report.
   report::RunReport rep;
   report::ScenarioResult sr;
