@@ -240,7 +240,9 @@ std::optional<TimePoint> parse_time_point(const std::string& text, std::string* 
     for (std::string_view event : {".end-", ".start-", ".ready-", ".exit-"})
       if (const std::size_t at = text.find(event); split == std::string::npos && at != std::string::npos)
         split = at + event.size() - 1;
-    if (split == std::string::npos && text.starts_with("ready-")) split = 5;
+    const bool names_an_event = text.ends_with(".ready") || text.ends_with(".exit") ||
+                                text.ends_with(".start") || text.ends_with(".end");
+    if (split == std::string::npos && text.starts_with("ready-") && !names_an_event) split = 5;
     minus = split != std::string::npos;
   }
   std::string anchor = text.substr(0, split);

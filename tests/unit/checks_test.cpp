@@ -152,11 +152,25 @@ TEST_CASE("`<inject>.end-D` counts back from the end, never before the start", "
       "`duration`\n"
       "   11 | during = { from = \"sq.start\", to = \"sq.end-3s\" }\n"
       "      |                                    ^");
-  for (const char* bad : {"ready-1s", "target.ready-1s", "sq.start-1s"}) {
+  for (const char* bad : {"ready-1s", "target.ready-1s", "sq.start-1s", "target.exit-1s"}) {
     INFO(bad);
     CHECK(errors_of(kTarget + inj + "[[inject]]\nname = \"b\"\nkind = \"freeze\"\nat = \"" + bad + "\"\n")
               .find("a `-` offset counts back from an injection's end") != std::string::npos);
   }
+  // `stop` counts forward only, with the whole message positioned at the value.
+  CHECK(
+      errors_of("name = \"x\"\nstop = \"target.exit-1s\"\n[target]\ncommand = [\"true\"]\n") ==
+      "s.toml:2:8: stop: expected a time such as \"2s\", \"ready+2s\", \"api.ready+1s\" or \"squeeze.end\", "
+      "got \"target.exit-1s\" (a `-` offset counts back from an "
+      "injection's end, as in \"squeeze.end-300ms\"; other anchors take `+` offsets only)\n"
+      "   2 | stop = \"target.exit-1s\"\n"
+      "     |        ^");
+  // A process may be named `ready-db`: "ready-db.ready" is its readiness, not "ready" minus "db.ready".
+  CHECK(
+      errors_of("name = \"x\"\n[[process]]\nname = \"ready-db\"\ncommand = [\"true\"]\n"
+                "[[inject]]\ninto = \"ready-db\"\nkind = \"freeze\"\nat = \"ready-db.ready+1s\"\n"
+                "[[probe]]\ntcp = \"h:1\"\nduring = { from = \"ready-db.ready\", to = \"ready-db.exit\" }\n")
+          .empty());
   CHECK(errors_of(kTarget + inj + "[[inject]]\nname = \"b\"\nkind = \"freeze\"\nat = \"sq.end-x\"\n")
             .find("the part after `-` must be a duration") != std::string::npos);
 
