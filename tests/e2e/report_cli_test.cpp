@@ -290,8 +290,13 @@ TEST_CASE("report: a timeline chart with samples, fault windows and probe marks 
   s.duration_ms = 6000;
   s.reason = "probe: 4 of 20 attempts failed";
   s.reason_line = 31;
-  s.failures.push_back({"probe", "api", "status in [503]", "timed out after 2s (4 attempts)",
-                        "orders did not fail fast while db-hang was active", 31, {}});
+  s.failures.push_back({"probe",
+                        "api",
+                        "status in [503]",
+                        "timed out after 2s (4 attempts)",
+                        "orders did not fail fast while db-hang was active",
+                        31,
+                        {}});
   for (const char* name : {"api", "db"}) {
     ProcessResult p;
     p.name = name;
