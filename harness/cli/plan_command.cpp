@@ -245,9 +245,10 @@ class Planner {
     if (s_.stop) {
       const auto driver = timeline::exiting_process(s_.stop->anchor).value_or(s_.stop->anchor);
       add({s_.stop->anchor, s_.stop->offset},
-          "stop phase when " + driver + " exits" +
-              (s_.stop->offset == Duration{0} ? std::string()
-                                              : " (after " + format_duration(s_.stop->offset) + ")") +
+          "stop phase " +
+              (s_.stop->offset == Duration{0} ? std::string("when ")
+                                              : format_duration(s_.stop->offset) + " after ") +
+              driver + " exits" +
               (s_.duration ? " or at ready+" + format_duration(*s_.duration) + ", whichever comes first"
                            : "") +
               ": " + stop_list(driver));

@@ -259,4 +259,18 @@ TEST_CASE("driver e2e: `plan` shows the stop phase at the driver's exit, without
   CHECK(plan.out.find("  client.exit         stop phase when client exits: SIGTERM backend (grace 5s)\n") !=
         std::string::npos);
   CHECK(plan.out.find("no duration") == std::string::npos);
+
+  // With an offset and a `duration` ceiling, the line says both.
+  const fs::path dir = fs::temp_directory_path() / ("faultline-driver-plan-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "s.toml") << "name = \"x\"\nduration = \"1h\"\nstop = \"driver.exit+2s\"\n" + kService +
+                                       driver(0);
+  const CommandOutput both = run_shell(quote(faultline_path()) + " plan " + quote((dir / "s.toml").string()));
+  fs::remove_all(dir);
+  INFO(both.out << both.err);
+  CHECK(both.status == 0);
+  CHECK(both.out.find("duration 1h, stop driver.exit+2s\n") != std::string::npos);
+  CHECK(
+      both.out.find("  driver.exit+2s      stop phase 2s after driver exits or at ready+1h, whichever comes "
+                    "first: SIGTERM service (grace 20s)\n") != std::string::npos);
 }
