@@ -74,6 +74,7 @@ std::string console_details(const ScenarioResult& r) {
         "       - " + f.check + (f.process.empty() ? "" : " [" + f.process + "]") + ": " + f.message + "\n";
     if (!f.expected.empty() || !f.actual.empty())
       out += "           expected: " + f.expected + "\n           actual:   " + f.actual + "\n";
+    for (const auto& c : f.consequences) out += "           therefore " + c + "\n";
   }
   return out;
 }

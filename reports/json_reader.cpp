@@ -144,9 +144,17 @@ ScenarioResult scenario_from(const Node& n) {
   s.interrupted = n.boolean_or("interrupted");
   s.repeat = static_cast<int>(n.count_or("repeat"));
   if (n.has("failures"))
-    for (const auto& f : n.at("failures").items())
-      s.failures.push_back({f.str_or("check"), f.str_or("process"), f.str_or("expected"), f.str_or("actual"),
-                            f.str_or("message"), static_cast<std::uint32_t>(f.count_or("line"))});
+    for (const auto& f : n.at("failures").items()) {
+      s.failures.push_back({f.str_or("check"),
+                            f.str_or("process"),
+                            f.str_or("expected"),
+                            f.str_or("actual"),
+                            f.str_or("message"),
+                            static_cast<std::uint32_t>(f.count_or("line")),
+                            {}});
+      if (f.has("consequences"))
+        for (const auto& c : f.at("consequences").items()) s.failures.back().consequences.push_back(c.str());
+    }
   if (n.has("processes"))
     for (const auto& p : n.at("processes").items()) s.processes.push_back(process_from(p));
   if (n.has("timeline"))

@@ -48,6 +48,7 @@ json scenario_json(const ScenarioResult& s) {
                {"actual", f.actual},
                {"message", f.message}};
     if (f.line) fj["line"] = f.line;
+    if (!f.consequences.empty()) fj["consequences"] = f.consequences;
     failures.push_back(std::move(fj));
   }
   json processes = json::array();

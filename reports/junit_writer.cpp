@@ -21,6 +21,7 @@ std::string failure_text(const ScenarioResult& s) {
     text += "\n" + failure_summary(f) + "\n";
     if (!f.expected.empty() || !f.actual.empty())
       text += "  expected: " + f.expected + "\n  actual:   " + f.actual + "\n";
+    for (const auto& c : f.consequences) text += "  therefore " + c + "\n";
   }
   text += "\nscenario file: " + s.file + (s.reason_line ? ":" + std::to_string(s.reason_line) : "") + "\n";
   for (const auto& [key, value] : s.diagnostics) text += "\n" + key + ":\n" + value + "\n";

@@ -21,6 +21,9 @@ struct Failure {
   std::string actual;
   std::string message;
   std::uint32_t line = 0;  // line of the key in the scenario file (0: the scenario as a whole)
+  // Checks that failed only because of this one (an OOM kill's exit code and missing output),
+  // each "check: message"; they are not failures of their own.
+  std::vector<std::string> consequences;
 };
 
 struct ProcessResult {

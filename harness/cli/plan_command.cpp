@@ -129,8 +129,8 @@ std::string fault_text(const Injection& inj) {
 }
 
 // One line of the timeline. Times on different anchors cannot be compared before a run, so
-// lines are ordered by anchor (start, each process's readiness in start order, all ready)
-// and by offset within one anchor.
+// lines are ordered by anchor (start, each process's readiness in start order, all ready, each
+// process's exit in start order) and by offset within one anchor.
 struct Entry {
   int anchor_rank = 0;
   Duration offset{0};
@@ -146,7 +146,11 @@ class Planner {
   void print(std::ostream& out, const std::optional<std::uint64_t>& seed) {
     out << "scenario: " << s_.name << "  (" << s_.file.string() << ")   timeout "
         << format_duration(s_.timeout) << ", duration "
-        << (s_.duration ? format_duration(*s_.duration) : "until the processes exit") << "\n";
+        << (s_.duration ? format_duration(*s_.duration)
+            : s_.stop   ? "none"
+                        : "until the processes exit");
+    if (s_.stop) out << ", stop " << s_.stop->text;
+    out << "\n";
     if (seed) out << "seed: " << *seed << "\n";
     print_processes(out);
     print_timeline(out);
@@ -157,10 +161,13 @@ class Planner {
  private:
   int rank_of(const std::string& anchor) const {
     if (anchor.empty()) return 0;
-    if (anchor == "ready") return static_cast<int>(order_.size()) + 1;
-    for (std::size_t i = 0; i < order_.size(); ++i)
+    const int n = static_cast<int>(order_.size());
+    if (anchor == "ready") return n + 1;
+    for (std::size_t i = 0; i < order_.size(); ++i) {
       if (anchor == order_[i]->name + ".ready") return static_cast<int>(i) + 1;
-    return static_cast<int>(order_.size()) + 1;
+      if (anchor == order_[i]->name + ".exit") return n + 2 + static_cast<int>(i);
+    }
+    return n + 1;
   }
 
   void add(const Resolved& at, std::string what) {
@@ -222,13 +229,30 @@ class Planner {
       add(planned.start, what);
     }
     append_drawn_injections();
-    std::string stop;
-    for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
-      const auto* p = *it;
-      stop += (stop.empty() ? "" : ", then ") + signal_name(p->stop_signal) + " " + p->name + " (grace " +
-              format_duration(p->stop_grace) + ")";
-    }
+    // The processes the stop phase signals, in order; `gone` has exited already.
+    const auto stop_list = [&](const std::string& gone) {
+      std::string list;
+      for (auto it = order_.rbegin(); it != order_.rend(); ++it) {
+        const auto* p = *it;
+        if (p->name == gone) continue;
+        list += (list.empty() ? "" : ", then ") + signal_name(p->stop_signal) + " " + p->name + " (grace " +
+                format_duration(p->stop_grace) + ")";
+      }
+      return list;
+    };
+    const std::string stop = stop_list({});
     if (s_.duration) add({"ready", *s_.duration}, "stop phase: " + stop);
+    if (s_.stop) {
+      const auto driver = timeline::exiting_process(s_.stop->anchor).value_or(s_.stop->anchor);
+      add({s_.stop->anchor, s_.stop->offset},
+          "stop phase " +
+              (s_.stop->offset == Duration{0} ? std::string("when ")
+                                              : format_duration(s_.stop->offset) + " after ") +
+              driver + " exits" +
+              (s_.duration ? " or at ready+" + format_duration(*s_.duration) + ", whichever comes first"
+                           : "") +
+              ": " + stop_list(driver));
+    }
     std::stable_sort(entries_.begin(), entries_.end(), [](const Entry& a, const Entry& b) {
       if (a.anchor_rank != b.anchor_rank) return a.anchor_rank < b.anchor_rank;
       if (a.offset != b.offset) return a.offset < b.offset;
@@ -237,7 +261,7 @@ class Planner {
     out << "timeline:\n";
     for (const auto& e : entries_)
       out << "  " << std::left << std::setw(18) << e.when << "  " << e.what << "\n";
-    if (!s_.duration)
+    if (!s_.duration && !s_.stop)
       out << "  (no duration: the stop phase begins only if the timeout hits; " << stop << ")\n";
     out << "  t=" << format_duration(s_.timeout) << std::string(e_pad(format_duration(s_.timeout)), ' ')
         << "  timeout: everything still running is killed\n";
@@ -311,7 +335,8 @@ class Planner {
         parts.push_back("exit_codes [" + join(codes, ", ") + "]");
       }
       if (e.graceful) parts.push_back(*e.graceful ? "graceful" : "not graceful");
-      if (e.oom_kills) parts.push_back("oom_kills " + std::to_string(*e.oom_kills));
+      if (e.oom_kills) parts.push_back("oom_kills " + scenario::to_string(*e.oom_kills));
+      if (e.pids_max_events) parts.push_back("pids_max_events " + scenario::to_string(*e.pids_max_events));
       if (e.max_memory) parts.push_back("max_memory " + format_size(*e.max_memory));
       if (e.max_runtime) parts.push_back("max_runtime " + format_duration(*e.max_runtime));
       parts.push_back(e.no_orphans ? "no orphans" : "orphans allowed");

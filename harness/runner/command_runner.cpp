@@ -226,9 +226,13 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, std::size_t lefto
     const std::string message =
         result.messages.empty() ? describe_exit(st) : result.messages.front().substr(11);
     report_.reason = message;
-    report_.failures.push_back({"exec.exit_status", kProcessName, "exit status 0",
-                                std::to_string(result.exit_status) + " (" + result.outcome + ")", message,
-                                0});
+    report_.failures.push_back({"exec.exit_status",
+                                kProcessName,
+                                "exit status 0",
+                                std::to_string(result.exit_status) + " (" + result.outcome + ")",
+                                message,
+                                0,
+                                {}});
   }
   return result;
 }

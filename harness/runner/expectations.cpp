@@ -25,8 +25,9 @@ std::string describe_outcome(const ProcessResult& r) {
   return s;
 }
 
-// Last `n` characters, on one line, for "actual" fields.
+// Last `n` characters, on one line, for "actual" fields; an empty stream reads "(empty)", not a blank.
 std::string excerpt(const std::string& text) {
+  if (text.empty()) return "(empty)";
   constexpr std::size_t kMax = 200;
   std::string s = text.size() > kMax ? "…" + text.substr(text.size() - kMax) : text;
   std::replace(s.begin(), s.end(), '\n', ' ');
@@ -41,8 +42,16 @@ class Checker {
   void add(const std::string& key, std::string expected, std::string actual, std::string message) {
     std::uint32_t line = 0;
     if (auto it = expect_.key_pos.find(key); it != expect_.key_pos.end()) line = it->second.line;
-    failures_.push_back(Failure{"expect." + key, result_.name, std::move(expected), std::move(actual),
-                                std::move(message), line});
+    failures_.push_back(Failure{
+        "expect." + key, result_.name, std::move(expected), std::move(actual), std::move(message), line, {}});
+  }
+
+  // Every count reads the same: "oom_kills 0, expected >=1".
+  void count(const std::string& key, const std::optional<scenario::Comparison>& expected,
+             std::uint64_t actual) {
+    if (!expected || expected->holds(static_cast<double>(actual))) return;
+    add(key, scenario::to_string(*expected), std::to_string(actual),
+        key + " " + std::to_string(actual) + ", expected " + scenario::to_string(*expected));
   }
 
   // Every check reads what the matcher saw over the whole stream; the tail only decorates a
@@ -50,8 +59,13 @@ class Checker {
   void output(const std::string& stream, const scenario::OutputExpect& o, const supervisor::OutputMatcher* m,
               const std::string& tail) {
     const std::uint64_t lines = m ? m->lines() : 0, bytes = m ? m->bytes() : 0;
+    // An empty stream says so in words: "in 0 line(s), 0 bytes" followed by nothing reads like
+    // a lost excerpt.
+    const bool empty = bytes == 0;
     const std::string seen = "in " + std::to_string(lines) + " line(s), " + std::to_string(bytes) + " bytes";
     const std::string ending = tail.empty() ? "" : "; output ends with: " + excerpt(tail);
+    const auto unseen = [&](const char* what) { return empty ? "(empty)" : what + seen + ending; };
+    const std::string because = empty ? ": " + stream + " (empty)" : " (" + seen + ")";
     const auto where = [](const supervisor::OutputMatch& at) {
       return "line " + std::to_string(at.line) + " (byte " + std::to_string(at.offset) + "): " + at.excerpt;
     };
@@ -60,16 +74,16 @@ class Checker {
     std::size_t li = 0, ri = 0;
     for (const auto& needle : o.contains)
       if (!literal(li++))
-        add(stream + ".contains", "output containing \"" + needle + "\"", "never seen " + seen + ending,
-            stream + " never contained \"" + needle + "\" (" + seen + ")");
+        add(stream + ".contains", "output containing \"" + needle + "\"", unseen("never seen "),
+            stream + " never contained \"" + needle + "\"" + because);
     for (const auto& needle : o.not_contains)
       if (const auto at = literal(li++))
         add(stream + ".not_contains", "no \"" + needle + "\"", where(*at),
             stream + " contains \"" + needle + "\" at line " + std::to_string(at->line) + ": " + at->excerpt);
     for (const auto& re : o.matches)
       if (!regex(ri++))
-        add(stream + ".matches", "a line matching /" + re + "/", "no line matched " + seen + ending,
-            stream + " has no line matching /" + re + "/ (" + seen + ")");
+        add(stream + ".matches", "a line matching /" + re + "/", unseen("no line matched "),
+            stream + " has no line matching /" + re + "/" + because);
     for (const auto& re : o.not_matches)
       if (const auto at = regex(ri++))
         add(stream + ".not_matches", "no line matching /" + re + "/", where(*at),
@@ -89,7 +103,9 @@ class Checker {
           std::find(e.exit_codes->begin(), e.exit_codes->end(), *r.exit_code) != e.exit_codes->end();
       if (!ok)
         add("exit_codes", "exit code in " + join_codes(*e.exit_codes), describe_outcome(r),
-            "exit code not in " + join_codes(*e.exit_codes));
+            r.exit_code && r.outcome == "exited"
+                ? "exit code " + std::to_string(*r.exit_code) + " not in " + join_codes(*e.exit_codes)
+                : "no exit code (" + describe_outcome(r) + "), expected one in " + join_codes(*e.exit_codes));
     }
     if (e.graceful) {
       if (!r.graceful) {
@@ -111,9 +127,8 @@ class Checker {
       add("no_orphans", "no process left after the main process exited", list,
           std::to_string(r.orphans.size()) + " process(es) left behind (killed by the harness)");
     }
-    if (e.oom_kills && r.oom_kills != *e.oom_kills)
-      add("oom_kills", std::to_string(*e.oom_kills), std::to_string(r.oom_kills),
-          "OOM kills in the cgroup: " + std::to_string(r.oom_kills));
+    count("oom_kills", e.oom_kills, r.oom_kills);
+    count("pids_max_events", e.pids_max_events, r.pids_max_events);
     if (e.max_memory && r.peak_memory_bytes > *e.max_memory)
       add("max_memory", "peak at most " + format_size(*e.max_memory), format_size(r.peak_memory_bytes),
           "peak memory above the limit");
@@ -151,6 +166,52 @@ supervisor::OutputPatterns output_patterns(const scenario::OutputExpect& expect)
 std::vector<report::Failure> evaluate(const scenario::Expect& expect, const report::ProcessResult& result,
                                       const OutputSeen& seen) {
   return Checker(expect, result, seen).run();
+}
+
+void fold_consequences(std::vector<report::Failure>& failures,
+                       const std::vector<report::ProcessResult>& processes,
+                       const std::vector<scenario::Expect>& expects) {
+  std::size_t causes = 0;  // the causes found so far lead the list, in process order
+  for (const auto& r : processes) {
+    if (r.outcome != "oom-killed" && r.outcome != "timed-out" && r.outcome != "failed-to-start") continue;
+    // An outcome the author asked for is no cause: the other checks stand on their own.
+    const bool expected = std::any_of(expects.begin(), expects.end(), [&](const scenario::Expect& e) {
+      return e.process == r.name && e.outcome &&
+             (*e.outcome == scenario::ExpectedOutcome::any || to_string(*e.outcome) == r.outcome);
+    });
+    if (expected) continue;
+    std::vector<Failure> rest, mine;
+    for (auto& f : failures) (f.process == r.name ? mine : rest).push_back(std::move(f));
+    if (mine.empty()) {
+      failures = std::move(rest);
+      continue;
+    }
+    // The cause: the timeout or the outcome check when one failed, else the outcome itself.
+    auto cause = std::find_if(mine.begin(), mine.end(), [](const Failure& f) {
+      return f.check == "timeout" || f.check == "expect.outcome";
+    });
+    Failure head =
+        cause != mine.end()
+            ? std::move(*cause)
+            : Failure{"outcome", r.name, "", describe_outcome(r), "the process ended " + describe_outcome(r),
+                      0,         {}};
+    // A made-up cause points at the first key it broke, for the report's file:line.
+    if (head.line == 0)
+      for (const auto& f : mine)
+        if (f.line) {
+          head.line = f.line;
+          break;
+        }
+    for (auto it = mine.begin(); it != mine.end(); ++it)
+      if (it != cause) {
+        const std::string key = it->check.starts_with("expect.") ? it->check.substr(7) : it->check;
+        head.consequences.push_back(key + ": " + it->message);
+      }
+    // Causes first: the scenario's reason names the first failure. Earlier causes are still at
+    // the front of `rest`.
+    rest.insert(rest.begin() + static_cast<std::ptrdiff_t>(causes++), std::move(head));
+    failures = std::move(rest);
+  }
 }
 
 std::vector<int> allowed_exit_codes(const scenario::Expect* expect) {

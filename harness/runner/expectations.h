@@ -24,6 +24,14 @@ supervisor::OutputPatterns output_patterns(const scenario::OutputExpect& expect)
 std::vector<report::Failure> evaluate(const scenario::Expect& expect, const report::ProcessResult& result,
                                       const OutputSeen& seen = {});
 
+// One cause, one failure: for each process that was OOM-killed, timed out or failed to start (and
+// was not expected to), its failures become one, led by the cause (the `timeout` or outcome
+// failure, or one made for it), with the other checks it broke listed as consequences. Causes move
+// first. An exit code of 137 and missing output are what an OOM kill looks like, not three faults.
+void fold_consequences(std::vector<report::Failure>& failures,
+                       const std::vector<report::ProcessResult>& processes,
+                       const std::vector<scenario::Expect>& expects);
+
 // The exit codes a stop phase may end with to count as graceful: expect.exit_codes or {0}.
 std::vector<int> allowed_exit_codes(const scenario::Expect* expect);
 

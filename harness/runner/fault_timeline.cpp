@@ -225,6 +225,9 @@ void FaultTimeline::skip(RunContext& ctx, Entry& e, const std::string& reason) {
 }
 
 void FaultTimeline::on_process_exit(RunContext& ctx, const std::string& process) {
+  // First the faults the exit starts (into other processes: this one is gone), then the
+  // faults the exit ends.
+  anchor_reached(ctx, process + ".exit");
   for (auto& ep : entries_) {
     Entry& e = *ep;
     if (e.plan.injection->into != process) continue;

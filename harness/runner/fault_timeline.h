@@ -1,5 +1,6 @@
 // The fault timeline: every [[inject]] of the scenario, timed on the run's monotonic clock.
-// Each injection's time is reduced to an anchor (run start, all ready, one process ready);
+// Each injection's time is reduced to an anchor (run start, all ready, one process ready or
+// exited);
 // when the anchor happens, a steady_timer fires at anchor + offset and the injector applies
 // the fault. Applies, ramp steps, reverts and skips are recorded on the result's timeline
 // with the time they really happened and what changed.

@@ -341,6 +341,9 @@ class Probes final : public RunObserver {
     anchor(ctx, process + ".ready");
   }
   void on_all_ready(RunContext& ctx) override { anchor(ctx, "ready"); }
+  void on_process_exit(RunContext& ctx, const std::string& process) override {
+    anchor(ctx, process + ".exit");
+  }
   void on_stop_phase(RunContext& ctx) override {
     for (auto& r : runs_) r->close(ctx, "stop phase");
   }

@@ -18,6 +18,7 @@
 #include "runner/process_text.h"
 #include "runner/readiness.h"
 #include "supervisor/supervised_process.h"
+#include "timeline/schedule.h"
 
 namespace faultline::runner {
 namespace {
@@ -37,6 +38,7 @@ class ScenarioRun final : public RunContext {
         options_(options),
         deadline_(io_),
         duration_timer_(io_),
+        stop_timer_(io_),
         interrupt_watch_(io_) {}
 
   report::ScenarioResult run();
@@ -95,11 +97,13 @@ class ScenarioRun final : public RunContext {
   void on_exit(Proc& p);
   void on_all_ready();
   void begin_stop();
+  void stop_after_exit(const Proc& p);
   void stop_next();
   void kill_everything(const char* why);
   void maybe_finish();
   report::ProcessResult process_result(const Proc& p) const;
   void finish_result();
+  void fold_under_stop_driver();
 
   const scenario::Scenario& scenario_;
   cgroup::Backend& backend_;
@@ -107,6 +111,7 @@ class ScenarioRun final : public RunContext {
   asio::io_context io_;
   asio::steady_timer deadline_;
   asio::steady_timer duration_timer_;
+  asio::steady_timer stop_timer_;  // `stop = "<proc>.exit+offset"`
   asio::posix::stream_descriptor interrupt_watch_;
   std::unique_ptr<cgroup::Cgroup> run_group_;
   std::vector<Proc> procs_;
@@ -133,6 +138,7 @@ void ScenarioRun::kill_everything(const char* why) {
   if (phase_ == Phase::teardown) return;
   phase_ = Phase::teardown;
   duration_timer_.cancel();
+  stop_timer_.cancel();
   for (auto& p : procs_)
     if (p.grace_timer) p.grace_timer->cancel();
   if (run_group_) {
@@ -263,7 +269,14 @@ void ScenarioRun::on_all_ready() {
   if (!scenario_.duration || phase_ != Phase::running) return;
   duration_timer_.expires_after(*scenario_.duration);
   duration_timer_.async_wait([this](boost::system::error_code ec) {
-    if (!ec) begin_stop();
+    if (ec) return;
+    // With `stop` too, say which of the two began the stop phase: here the driver was cut short.
+    if (scenario_.stop && phase_ == Phase::running)
+      event("stop.begin", {},
+            "`duration` " + format_duration(*scenario_.duration) + " ran out before `" +
+                timeline::exiting_process(scenario_.stop->anchor).value_or(scenario_.stop->anchor) +
+                "` exited (stop = \"" + scenario_.stop->text + "\")");
+    begin_stop();
   });
 }
 
@@ -304,8 +317,29 @@ void ScenarioRun::on_exit(Proc& p) {
           return;
         }
   }
+  stop_after_exit(p);
   if (phase_ == Phase::stopping) stop_next();
   maybe_finish();
+}
+
+// `stop = "<proc>.exit[+offset]"`: the driver is done, so the rest stop as after `duration`.
+// Any exit counts, a crash too: waiting on would only run into the timeout.
+void ScenarioRun::stop_after_exit(const Proc& p) {
+  if (!scenario_.stop || phase_ != Phase::running) return;
+  if (timeline::exiting_process(scenario_.stop->anchor) != p.spec->name) return;
+  const Duration offset = scenario_.stop->offset;
+  const std::string why = "`" + p.spec->name + "` exited (stop = \"" + scenario_.stop->text + "\")";
+  if (offset == Duration{0}) {
+    event("stop.begin", {}, why);
+    begin_stop();
+    return;
+  }
+  stop_timer_.expires_after(offset);
+  stop_timer_.async_wait([this, why](boost::system::error_code ec) {
+    if (ec || phase_ != Phase::running) return;
+    event("stop.begin", {}, why);
+    begin_stop();
+  });
 }
 
 void ScenarioRun::begin_stop() {
@@ -424,10 +458,13 @@ void ScenarioRun::finish_result() {
                           (*p.expect->outcome == scenario::ExpectedOutcome::timed_out ||
                            *p.expect->outcome == scenario::ExpectedOutcome::any);
     if (!expected)
-      result_.failures.push_back({"timeout", p.spec->name,
+      result_.failures.push_back({"timeout",
+                                  p.spec->name,
                                   "finished within " + format_duration(scenario_.timeout),
                                   "still running at the deadline, killed",
-                                  "timed out after " + format_duration(scenario_.timeout), 0});
+                                  "timed out after " + format_duration(scenario_.timeout),
+                                  0,
+                                  {}});
   }
   const auto output_seen = [this](const std::string& name) {
     for (const auto& p : procs_)
@@ -440,15 +477,53 @@ void ScenarioRun::finish_result() {
     for (const auto& pr : result_.processes)
       if (pr.name == e.process)
         for (auto& f : evaluate(e, pr, output_seen(e.process))) result_.failures.push_back(std::move(f));
+  fold_consequences(result_.failures, result_.processes, scenario_.expects);
+  fold_under_stop_driver();
   if (!result_.failures.empty()) {
     result_.verdict = report::Verdict::fail;
-    result_.reason = result_.failures.front().check + ": " + result_.failures.front().message;
-    result_.reason_line = result_.failures.front().line;
+    const report::Failure& first = result_.failures.front();
+    result_.reason = first.check + ": " + first.message;
+    // The one-line reason names what the cause broke too: "...; therefore exit_codes, stdout.contains".
+    for (std::size_t i = 0; i < first.consequences.size(); ++i)
+      result_.reason +=
+          (i ? ", " : "; therefore ") + first.consequences[i].substr(0, first.consequences[i].find(':'));
+    result_.reason_line = first.line;
     if (result_.failures.size() > 1)
       result_.reason += " (and " + std::to_string(result_.failures.size() - 1) + " more)";
     return;
   }
   result_.verdict = report::Verdict::pass;
+}
+
+// `stop = "<proc>.exit"` whose process never exited: the stop phase never began, so every other
+// process ran into the timeout too. One cause: the driver's timeout leads, the others' timeouts
+// (and what they broke) are its consequences.
+void ScenarioRun::fold_under_stop_driver() {
+  if (!scenario_.stop) return;
+  const auto driver = timeline::exiting_process(scenario_.stop->anchor);
+  auto& failures = result_.failures;
+  const auto is_timeout = [](const report::Failure& f, const std::string& process) {
+    return f.check == "timeout" && f.process == process;
+  };
+  auto head = std::find_if(failures.begin(), failures.end(),
+                           [&](const report::Failure& f) { return driver && is_timeout(f, *driver); });
+  if (head == failures.end()) return;
+  report::Failure cause = std::move(*head);
+  failures.erase(head);
+  cause.message +=
+      "; it never exited, so `stop = \"" + scenario_.stop->text + "\"` never began the stop phase";
+  std::vector<report::Failure> rest;
+  for (auto& f : failures) {
+    if (f.check != "timeout") {
+      rest.push_back(std::move(f));
+      continue;
+    }
+    cause.consequences.push_back("timeout [" + f.process + "]: " + f.message);
+    for (auto& c : f.consequences) cause.consequences.push_back("[" + f.process + "] " + c);
+  }
+  failures.clear();
+  failures.push_back(std::move(cause));
+  for (auto& f : rest) failures.push_back(std::move(f));
 }
 
 pid_t ScenarioRun::spawn_helper(const std::string& process, const std::vector<std::string>& argv) {

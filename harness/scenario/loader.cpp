@@ -96,6 +96,7 @@ struct Field {
   std::uint64_t size = 0;
   int signal = 0;
   TimePoint time;
+  scenario::Comparison comparison;
   std::vector<std::string> strings;
   std::vector<std::int64_t> integers;
   std::vector<SourcePos> item_pos;
@@ -161,6 +162,8 @@ std::string expected_text(const KeySpec& key, Kind kind) {
       if (key.min != std::numeric_limits<std::int64_t>::min())
         return "expected an integer of at least " + std::to_string(key.min);
       return "expected an integer";
+    case Kind::count_check:
+      return R"(expected a count such as 2, or a comparison such as ">=1", "<=3", ">0", "<5" or "==2")";
     case Kind::boolean:
       return "expected true or false";
     case Kind::ratio:
@@ -217,7 +220,10 @@ std::string expected_text(const KeySpec& key, Kind kind) {
   return "expected something else";
 }
 
-// "2s", "ready", "ready+2s", "api.ready+1s", "squeeze.start+1s", "squeeze.end".
+// "2s", "ready", "ready+2s", "api.ready+1s", "load.exit", "squeeze.start+1s", "squeeze.end",
+// "squeeze.end-300ms". A `-` offset counts back from an injection's end only: anything earlier than
+// another anchor (`ready-1s`, `load.exit-1s`) names a moment the runner has already passed when the
+// anchor happens.
 std::optional<TimePoint> parse_time_point(const std::string& text, std::string* why) {
   TimePoint tp;
   tp.text = text;
@@ -226,9 +232,21 @@ std::optional<TimePoint> parse_time_point(const std::string& text, std::string* 
     if (!reason.empty()) *why += " (" + std::string(reason) + ")";
     return std::nullopt;
   };
-  const std::size_t plus = text.find('+');
-  std::string anchor = text.substr(0, plus);
-  if (plus == std::string::npos) {
+  // Names hold no `.` or `+`, so the first `+`, or a `-` right after the event, splits the offset.
+  // Events come first: a process may be named `ready-db`, and "ready-db.ready" has no offset.
+  std::size_t split = text.find('+');
+  bool minus = false;
+  if (split == std::string::npos) {
+    for (std::string_view event : {".end-", ".start-", ".ready-", ".exit-"})
+      if (const std::size_t at = text.find(event); split == std::string::npos && at != std::string::npos)
+        split = at + event.size() - 1;
+    const bool names_an_event = text.ends_with(".ready") || text.ends_with(".exit") ||
+                                text.ends_with(".start") || text.ends_with(".end");
+    if (split == std::string::npos && text.starts_with("ready-") && !names_an_event) split = 5;
+    minus = split != std::string::npos;
+  }
+  std::string anchor = text.substr(0, split);
+  if (split == std::string::npos) {
     if (!anchor.empty() && std::isdigit(static_cast<unsigned char>(anchor[0]))) {
       std::string duration_why;
       auto offset = parse_duration(anchor, &duration_why);
@@ -241,17 +259,19 @@ std::optional<TimePoint> parse_time_point(const std::string& text, std::string* 
       return tp;
     }
   } else {
+    if (minus && !anchor.ends_with(".end"))
+      return fail(
+          "a `-` offset counts back from an injection's end, as in \"squeeze.end-300ms\"; "
+          "other anchors take `+` offsets only");
     std::string duration_why;
-    auto offset = parse_duration(text.substr(plus + 1), &duration_why);
+    auto offset = parse_duration(text.substr(split + 1), &duration_why);
     if (!offset && duration_why.ends_with("(365 days))"))
       return fail("the offset is too large; durations go up to " + format_duration(kMaxDuration) +
                   " (365 days)");
-    if (!offset) return fail("the part after `+` must be a duration");
-    tp.offset = *offset;
+    if (!offset)
+      return fail(minus ? "the part after `-` must be a duration" : "the part after `+` must be a duration");
+    tp.offset = minus ? -*offset : *offset;
   }
-  if (anchor.find('-') != std::string::npos && anchor.rfind('.') != std::string::npos &&
-      anchor.rfind('-') > anchor.rfind('.'))
-    return fail("only `+` offsets are allowed");
   if (anchor == "ready") {
     tp.anchor = anchor;
     return tp;
@@ -259,7 +279,7 @@ std::optional<TimePoint> parse_time_point(const std::string& text, std::string* 
   const std::size_t dot = anchor.rfind('.');
   if (dot == std::string::npos || dot == 0) return fail();
   const std::string event = anchor.substr(dot + 1);
-  if (event != "ready" && event != "start" && event != "end") return fail();
+  if (event != "ready" && event != "exit" && event != "start" && event != "end") return fail();
   tp.anchor = anchor;
   return tp;
 }
@@ -323,11 +343,14 @@ class Loader {
   void check_processes(const Scenario& s);
   void check_injections(Scenario& s);
   void check_time_point(const Scenario& s, const TimePoint& tp, SourcePos pos, const std::string& label);
+  void check_stop(const Scenario& s, SourcePos pos);
   void check_time_cycles(const Scenario& s);
   void check_window(const Scenario& s, const Window& w, SourcePos from_pos, SourcePos to_pos,
                     const std::string& label);
   std::optional<std::pair<std::string, Duration>> resolve(const Scenario& s, const TimePoint& tp,
-                                                          std::size_t depth, bool* too_late = nullptr);
+                                                          std::size_t depth, bool* too_late,
+                                                          bool* too_early = nullptr);
+  void report_too_early(SourcePos pos, const std::string& label, const TimePoint& tp);
   void check_time_range(const Scenario& s);
   void report_too_late(SourcePos pos, const std::string& label, const std::string& text);
   bool check_process_ref(const Scenario& s, const std::string& name, SourcePos pos, const std::string& label);
@@ -477,6 +500,10 @@ bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind,
         if (v < key.min || v > key.max) return wrong_type({}, v > key.max ? key.bound_reason : "");
         field.integer = v;
         return true;
+      case Kind::count_check:
+        if (v < 0) return wrong_type("counts cannot be negative");
+        field.comparison = scenario::Comparison{scenario::Comparison::Op::eq, static_cast<double>(v)};
+        return true;
       case Kind::ratio:
         if (v < 0 || v > 1) return wrong_type();
         field.number = static_cast<double>(v);
@@ -530,6 +557,13 @@ bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind,
   switch (kind) {
     case Kind::string:
       return true;
+    case Kind::count_check: {
+      if (auto c = parse_comparison(text, true, &why)) return field.comparison = *c, true;
+      const std::string name(key.name);
+      return bad_value(
+          expected_text(key, kind) + ", got " + got + " (" + why + ")",
+          "for example " + name + R"( = ">=1" (at least one) or )" + name + " = 2 (exactly two)");
+    }
     case Kind::duration:
       if (auto d = parse_duration(text, &why)) {
         if (d->count() >= key.min && d->count() <= key.max) return field.duration = *d, true;
@@ -801,7 +835,8 @@ void Loader::build_expects(const Field& field, Scenario& s) {
     }
     if (auto f = t.get("graceful")) e.graceful = f->boolean;
     if (auto f = t.get("no_orphans")) e.no_orphans = f->boolean;
-    if (auto f = t.get("oom_kills")) e.oom_kills = static_cast<std::uint64_t>(f->integer);
+    if (auto f = t.get("oom_kills")) e.oom_kills = f->comparison;
+    if (auto f = t.get("pids_max_events")) e.pids_max_events = f->comparison;
     if (auto f = t.get("max_memory")) e.max_memory = f->size;
     if (auto f = t.get("max_runtime")) e.max_runtime = f->duration;
     for (auto [name, out] : {std::pair{"stdout", &e.stdout_expect}, std::pair{"stderr", &e.stderr_expect}}) {
@@ -1058,22 +1093,22 @@ void Loader::check_time_point(const Scenario& s, const TimePoint& tp, SourcePos 
   const std::string event = tp.anchor.substr(dot + 1);
   const auto injection = std::find_if(s.injections.begin(), s.injections.end(),
                                       [&](const Injection& i) { return i.name == name; });
-  if (event == "ready") {
+  if (event == "ready" || event == "exit") {
     if (s.find_process(name)) return;
     if (injection != s.injections.end()) {
-      error(pos, label + ": " + tick(name) + " is an injection, it has no `.ready`",
+      error(pos, label + ": " + tick(name) + " is an injection, it has no `." + event + "`",
             "use `" + name + ".start` or `" + name + ".end`");
       return;
     }
     auto near = closest_match(name, process_names(s));
     error(pos, label + ": unknown process " + tick(name) + " in " + quote(tp.text),
-          near ? "did you mean " + tick(*near + ".ready") + "?" : "");
+          near ? "did you mean " + tick(*near + "." + event) + "?" : "");
     return;
   }
   if (injection == s.injections.end()) {
     if (s.find_process(name)) {
       error(pos, label + ": " + tick(name) + " is a process, it has no `." + event + "`",
-            "use `" + name + ".ready`");
+            "use `" + name + ".ready` or `" + name + ".exit`");
       return;
     }
     auto near = closest_match(name, injection_names(s));
@@ -1084,6 +1119,23 @@ void Loader::check_time_point(const Scenario& s, const TimePoint& tp, SourcePos 
   if (event == "end" && !injection->duration)
     error(pos, label + ": injection " + tick(name) + " has no `duration`, so " + tick(name + ".end") +
                    " never comes");
+}
+
+// `stop` names a process's exit: a fixed time is what `duration` is for, and a time relative to an
+// injection would let the fault timeline decide when the scenario ends.
+void Loader::check_stop(const Scenario& s, SourcePos pos) {
+  const TimePoint& tp = *s.stop;
+  if (!tp.anchor.ends_with(".exit")) {
+    const std::string hint = s.processes.empty() ? std::string("name a process's exit, such as \"load.exit\"")
+                                                 : "such as " + quote(s.processes.back().name + ".exit") +
+                                                       "; for a fixed time use `duration`";
+    error(
+        pos,
+        "stop: expected a process's exit (\"<process>.exit\", optionally \"+offset\"), got " + quote(tp.text),
+        hint);
+    return;
+  }
+  check_time_point(s, tp, pos, "stop");
 }
 
 void Loader::check_time_cycles(const Scenario& s) {
@@ -1119,10 +1171,12 @@ void Loader::check_time_cycles(const Scenario& s) {
   }
 }
 
-// nullopt for an unknown name or a cycle (reported elsewhere), and for a time more than
-// kMaxDuration after its base anchor (then `too_late` is set): sums are checked, never wrapped.
+// nullopt for an unknown name or a cycle (reported elsewhere), for a time more than kMaxDuration
+// after its base anchor (then `too_late` is set): sums are checked, never wrapped; and for
+// `<inj>.end-D` with D longer than the injection (then `too_early` is set).
 std::optional<std::pair<std::string, Duration>> Loader::resolve(const Scenario& s, const TimePoint& tp,
-                                                                std::size_t depth, bool* too_late) {
+                                                                std::size_t depth, bool* too_late,
+                                                                bool* too_early) {
   if (depth > s.injections.size()) return std::nullopt;  // a cycle, reported elsewhere
   const auto later = [&](const std::string& anchor, Duration base,
                          Duration offset) -> std::optional<std::pair<std::string, Duration>> {
@@ -1131,19 +1185,34 @@ std::optional<std::pair<std::string, Duration>> Loader::resolve(const Scenario& 
     return std::nullopt;
   };
   const std::size_t dot = tp.anchor.rfind('.');
-  if (dot == std::string::npos || tp.anchor.substr(dot + 1) == "ready")
+  if (dot == std::string::npos || tp.anchor.substr(dot + 1) == "ready" || tp.anchor.substr(dot + 1) == "exit")
     return later(tp.anchor, {}, tp.offset);
   const std::string name = tp.anchor.substr(0, dot);
   for (const auto& inj : s.injections) {
     if (inj.name != name) continue;
-    auto base = resolve(s, inj.at, depth + 1, too_late);
+    auto base = resolve(s, inj.at, depth + 1, too_late, too_early);
     if (!base) return std::nullopt;
     if (tp.anchor.substr(dot + 1) == "start") return later(base->first, base->second, tp.offset);
     if (!inj.duration) return std::nullopt;
     auto end = later(base->first, base->second, *inj.duration);
-    return end ? later(end->first, end->second, tp.offset) : std::nullopt;
+    if (!end || tp.offset >= Duration{0})
+      return end ? later(end->first, end->second, tp.offset) : std::nullopt;
+    // `<inj>.end-D` counts back within the injection: it may reach its start, not before.
+    if (-tp.offset > *inj.duration) {
+      if (too_early) *too_early = true;
+      return std::nullopt;
+    }
+    return std::pair{end->first, end->second + tp.offset};
   }
   return std::nullopt;
+}
+
+void Loader::report_too_early(SourcePos pos, const std::string& label, const TimePoint& tp) {
+  const std::string inj = tp.anchor.substr(0, tp.anchor.rfind('.'));
+  error(pos,
+        label + ": " + quote(tp.text) + " comes before " + tick(inj + ".start") + ": it counts back " +
+            format_duration(-tp.offset) + " from the end of an injection that lasts less than that",
+        "a `-` offset may count back at most the injection's `duration`");
 }
 
 void Loader::report_too_late(SourcePos pos, const std::string& label, const std::string& text) {
@@ -1160,10 +1229,14 @@ void Loader::check_time_range(const Scenario& s) {
     const Injection& inj = s.injections[i];
     const Field* at = injection_tables_[i]->get("at");
     if (!at) continue;
-    bool too_late = false;
-    auto start = resolve(s, inj.at, 0, &too_late);
+    bool too_late = false, too_early = false;
+    auto start = resolve(s, inj.at, 0, &too_late, &too_early);
     if (too_late) {
       report_too_late(at->pos, "inject.at", inj.at.text);
+      continue;
+    }
+    if (too_early) {
+      report_too_early(at->pos, "inject.at", inj.at);
       continue;
     }
     if (!start || !inj.duration || add_durations(start->second, *inj.duration)) continue;
@@ -1178,12 +1251,14 @@ void Loader::check_time_range(const Scenario& s) {
 
 void Loader::check_window(const Scenario& s, const Window& w, SourcePos from_pos, SourcePos to_pos,
                           const std::string& label) {
-  bool from_too_late = false, to_too_late = false;
-  auto from = resolve(s, w.from, 0, &from_too_late);
+  bool from_too_late = false, to_too_late = false, from_too_early = false, to_too_early = false;
+  auto from = resolve(s, w.from, 0, &from_too_late, &from_too_early);
   if (from_too_late) report_too_late(from_pos, label + ".from", w.from.text);
+  if (from_too_early) report_too_early(from_pos, label + ".from", w.from);
   if (!w.to) return;  // open: until the stop phase begins
-  auto to = resolve(s, *w.to, 0, &to_too_late);
+  auto to = resolve(s, *w.to, 0, &to_too_late, &to_too_early);
   if (to_too_late) report_too_late(to_pos, label + ".to", w.to->text);
+  if (to_too_early) report_too_early(to_pos, label + ".to", *w.to);
   if (!from || !to || from->first != to->first) return;
   if (to->second < from->second)
     error(to_pos, label + ": the window ends (" + quote(w.to->text) + ") before it starts (" +
@@ -1240,6 +1315,8 @@ Scenario Loader::run_on(const std::string& content) {
   if (auto f = top.get("tags")) s.tags = f->strings;
   if (auto f = top.get("timeout")) s.timeout = f->duration;
   if (auto f = top.get("duration")) s.duration = f->duration;
+  const Field* stop = top.get("stop");
+  if (stop) s.stop = stop->time;
 
   const Field* target = top.get("target");
   const Field* processes = top.get("process");
@@ -1276,6 +1353,8 @@ Scenario Loader::run_on(const std::string& content) {
   check_injections(s);
 
   if (auto f = top.get("expect")) build_expects(*f, s);
+
+  if (stop) check_stop(s, stop->pos);
 
   if (auto f = top.get("probe")) {
     for (std::size_t i = 0; i < f->tables.size(); ++i) {

@@ -1,6 +1,76 @@
 #include "scenario/model.h"
 
+#include <algorithm>
+#include <iomanip>
+#include <sstream>
+
 namespace faultline::scenario {
+
+bool Comparison::holds(double actual) const {
+  switch (op) {
+    case Op::eq:
+      return actual == value;
+    case Op::ge:
+      return actual >= value;
+    case Op::le:
+      return actual <= value;
+    case Op::gt:
+      return actual > value;
+    case Op::lt:
+      return actual < value;
+  }
+  return false;
+}
+
+std::optional<Comparison> parse_comparison(std::string_view text, bool integral, std::string* why) {
+  static constexpr std::pair<std::string_view, Comparison::Op> kOps[] = {{"==", Comparison::Op::eq},
+                                                                         {">=", Comparison::Op::ge},
+                                                                         {"<=", Comparison::Op::le},
+                                                                         {">", Comparison::Op::gt},
+                                                                         {"<", Comparison::Op::lt}};
+  Comparison c;
+  std::string_view rest;
+  bool found = false;
+  for (const auto& [symbol, op] : kOps)
+    if (text.starts_with(symbol)) {
+      c.op = op;
+      rest = text.substr(symbol.size());
+      found = true;
+      break;
+    }
+  if (!found) {
+    *why = "starts with no comparison; write one of ==, >=, <=, >, < then a number";
+    return std::nullopt;
+  }
+  // Digits with at most one decimal point: no sign, exponent, spaces or hex, so every accepted
+  // form reads the same to a person and to the schema's pattern.
+  const bool digits_only = !rest.empty() && rest.find_first_not_of("0123456789.") == std::string_view::npos &&
+                           std::count(rest.begin(), rest.end(), '.') <= 1 && rest.front() != '.' &&
+                           rest.back() != '.';
+  if (!digits_only) {
+    *why = "the part after `" + std::string(text.substr(0, text.size() - rest.size())) + "` must be " +
+           (integral ? "a whole number such as 1" : "a number such as 0.9");
+    return std::nullopt;
+  }
+  if (integral && rest.find('.') != std::string_view::npos) {
+    *why = "this counts events, so the number must be whole";
+    return std::nullopt;
+  }
+  if (rest.size() > 15) {
+    *why = "the number is too long";
+    return std::nullopt;
+  }
+  c.value = std::stod(std::string(rest));
+  return c;
+}
+
+std::string to_string(const Comparison& c) {
+  // An exact count reads as the plain number, as the author most likely wrote it.
+  static constexpr const char* kSymbols[] = {"", ">=", "<=", ">", "<"};
+  std::ostringstream out;
+  out << kSymbols[static_cast<int>(c.op)] << std::setprecision(15) << c.value;
+  return out.str();
+}
 
 const char* to_string(Outcome o) {
   switch (o) {

@@ -23,6 +23,7 @@ struct SourcePos {
 //   anchor ""              scenario start
 //   anchor "ready"         every process is ready
 //   anchor "<proc>.ready"  one process is ready
+//   anchor "<proc>.exit"   one process exited (any exit: a code or a signal)
 //   anchor "<inj>.start" / "<inj>.end"
 struct TimePoint {
   std::string anchor;
@@ -77,6 +78,23 @@ struct OutputExpect {
 };
 
 enum class Outcome { exited, signaled, oom_killed, timed_out, failed_to_start, killed_after_grace };
+// A numeric expectation: `oom_kills = 2` (exactly 2) or `oom_kills = ">=1"`. Written as an integer
+// or as one of "==N", ">=N", "<=N", ">N", "<N"; a count workers keep restarting cannot be exact.
+struct Comparison {
+  enum class Op { eq, ge, le, gt, lt };
+  Op op = Op::eq;
+  double value = 0;
+  bool holds(double actual) const;
+  bool operator==(const Comparison&) const = default;
+};
+
+// ">=1" -> {ge, 1}. `integral`: the value must be a whole number (counts). nullopt and `why` set
+// (what was wrong, for the loader's message) on anything else.
+std::optional<Comparison> parse_comparison(std::string_view text, bool integral, std::string* why);
+
+// ">=1", "2" (exactly): the form the loader accepts, for messages ("oom_kills 0, expected >=1").
+std::string to_string(const Comparison& c);
+
 enum class ExpectedOutcome { exited, signaled, oom_killed, timed_out, any };
 
 struct Expect {
@@ -85,7 +103,8 @@ struct Expect {
   std::optional<std::vector<int>> exit_codes;
   std::optional<bool> graceful;
   bool no_orphans = true;
-  std::optional<std::uint64_t> oom_kills;
+  std::optional<Comparison> oom_kills;
+  std::optional<Comparison> pids_max_events;  // forks refused by pids.max
   std::optional<std::uint64_t> max_memory;
   std::optional<Duration> max_runtime;
   OutputExpect stdout_expect;
@@ -186,6 +205,9 @@ struct Scenario {
   std::vector<std::string> tags;
   Duration timeout = std::chrono::minutes(5);
   std::optional<Duration> duration;
+  // `stop = "<proc>.exit[+offset]"`: the stop phase begins when that process exits (plus the
+  // offset). With `duration` too, whichever comes first begins it; `timeout` bounds both.
+  std::optional<TimePoint> stop;
   std::vector<ProcessSpec> processes;
   std::vector<Injection> injections;
   std::vector<Expect> expects;

@@ -31,8 +31,15 @@ using spec::TableSpec;
 const char* const kCpuPattern = "^(max|[0-9]+(\\.[0-9]+)?%?" FAULTLINE_VARIABLE_ALTERNATIVE ")$";
 const char* const kSignalPattern =
     "^(([Ss][Ii][Gg])?[A-Za-z][A-Za-z0-9]*([+-][0-9]+)?|[0-9]+" FAULTLINE_VARIABLE_ALTERNATIVE ")$";
-const char* const kTimePattern = "^((ready|[A-Za-z0-9_#-]+\\.(ready|start|end))(\\+" FAULTLINE_DURATION
-                                 ")?|" FAULTLINE_DURATION FAULTLINE_VARIABLE_ALTERNATIVE ")$";
+// `-` offsets only after `<inject>.end` (see parse_time_point).
+const char* const kTimePattern =
+    "^((ready|[A-Za-z0-9_#-]+\\.(ready|exit|start|end))(\\+" FAULTLINE_DURATION
+    ")?|[A-Za-z0-9_#-]+\\.end-" FAULTLINE_DURATION "|" FAULTLINE_DURATION FAULTLINE_VARIABLE_ALTERNATIVE ")$";
+// `stop`: a process's exit only, `+` offsets only (see Loader::check_stop).
+const char* const kStopPattern =
+    "^([A-Za-z0-9_#-]+\\.exit(\\+" FAULTLINE_DURATION ")?" FAULTLINE_VARIABLE_ALTERNATIVE ")$";
+// Counts: whole numbers only (parse_comparison).
+const char* const kCountCheckPattern = "^((==|>=|<=|>|<)[0-9]+" FAULTLINE_VARIABLE_ALTERNATIVE ")$";
 
 std::string json_string(std::string_view s) {
   std::string out = "\"";
@@ -91,6 +98,9 @@ std::string value_schema(const KeySpec& key, Kind kind) {
       return R"({"type": "string"})";
     case Kind::integer:
       return integer_schema(key);
+    case Kind::count_check:
+      return R"({"oneOf": [{"type": "integer", "minimum": 0}, )" + string_with_pattern(kCountCheckPattern) +
+             "]}";
     case Kind::boolean:
       return R"({"type": "boolean"})";
     case Kind::ratio:
@@ -106,6 +116,8 @@ std::string value_schema(const KeySpec& key, Kind kind) {
       return R"({"anyOf": [{"type": "integer", "minimum": 1, "maximum": 64}, )" +
              string_with_pattern(kSignalPattern) + "]}";
     case Kind::time_point:
+      // The one time key that takes a process's exit and nothing else.
+      if (key.name == "stop") return string_with_pattern(kStopPattern);
       return string_with_pattern(kTimePattern);
     case Kind::host_port:
       return string_with_pattern(kHostPortPattern);

@@ -345,8 +345,14 @@ const TableSpec& expect_spec() {
            .description = "No process left in the cgroup after the main one exited.",
            .default_value = "true"},
           {.name = "oom_kills",
-           .kind = Kind::integer,
-           .description = "Number of OOM kills seen in the cgroup.",
+           .kind = Kind::count_check,
+           .description = "Number of OOM kills seen in the cgroup: exactly N, or \">=N\", \"<=N\", \">N\", "
+                          "\"<N\", \"==N\".",
+           .min = 0},
+          {.name = "pids_max_events",
+           .kind = Kind::count_check,
+           .description = "Number of forks the pids limit refused (pids.events max): exactly N, or \">=N\", "
+                          "\"<=N\", \">N\", \"<N\", \"==N\".",
            .min = 0},
           {.name = "max_memory",
            .kind = Kind::size,
@@ -511,6 +517,11 @@ const TableSpec& scenario_spec() {
            .kind = Kind::duration,
            .description =
                "How long to run after every process is ready; unset: wait for the processes to exit."},
+          {.name = "stop",
+           .kind = Kind::time_point,
+           .description =
+               "Begin the stop phase when a process exits, e.g. \"load.exit\" or \"load.exit+500ms\"; "
+               "with `duration` too, whichever comes first."},
           {.name = "vars",
            .kind = Kind::string_map,
            .description = "Variables for ${name}; \"auto-port\" allocates a free loopback TCP port."},

@@ -11,8 +11,9 @@
 namespace faultline::scenario::spec {
 
 enum class Kind {
-  string,   // any string; `${...}` variables are expanded
-  integer,  // TOML integer within [min, max]
+  string,       // any string; `${...}` variables are expanded
+  integer,      // TOML integer within [min, max]
+  count_check,  // an integer (exactly that many) or "==N", ">=N", "<=N", ">N", "<N"
   boolean,
   ratio,           // number from 0 to 1
   duration,        // "250ms", "1m30s"; a bare number is an error

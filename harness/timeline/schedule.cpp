@@ -29,21 +29,24 @@ Duration later(const Resolved& base, Duration offset, const std::string& written
 
 Resolved resolve_chain(const Scenario& s, const TimePoint& t, std::vector<std::string>& chain) {
   const std::string written = t.text.empty() ? t.anchor : t.text;
+  // `later` refuses negative offsets: only `<inj>.end-D` takes one (below).
   if (t.anchor.empty() || t.anchor == "ready") return {t.anchor, later({t.anchor, {}}, t.offset, written)};
   const std::size_t dot = t.anchor.rfind('.');
   if (dot == std::string::npos)
     throw Error("time " + quoted(written) + ": unknown anchor " + quoted(t.anchor) +
-                " (expected \"ready\", \"<process>.ready\", \"<inject>.start\" or \"<inject>.end\")");
+                " (expected \"ready\", \"<process>.ready\", \"<process>.exit\", \"<inject>.start\" or "
+                "\"<inject>.end\")");
   const std::string name = t.anchor.substr(0, dot);
   const std::string event = t.anchor.substr(dot + 1);
-  if (event == "ready") {
+  // A process's exit, like its readiness, is known only when the run gets there.
+  if (event == "ready" || event == "exit") {
     if (!s.find_process(name))
       throw Error("time " + quoted(written) + ": no process is named " + quoted(name));
     return {t.anchor, later({t.anchor, {}}, t.offset, written)};
   }
   if (event != "start" && event != "end")
     throw Error("time " + quoted(written) + ": unknown event " + quoted(event) +
-                " (expected ready, start or end)");
+                " (expected ready, exit, start or end)");
   const Injection* inj = find_injection(s, name);
   if (!inj) throw Error("time " + quoted(written) + ": no injection is named " + quoted(name));
   if (std::find(chain.begin(), chain.end(), name) != chain.end()) {
@@ -58,20 +61,35 @@ Resolved resolve_chain(const Scenario& s, const TimePoint& t, std::vector<std::s
   Resolved base = resolve_chain(s, inj->at, chain);
   chain.pop_back();
   if (event == "end") base.offset = later(base, *inj->duration, written);
-  base.offset = later(base, t.offset, written);
+  if (t.offset >= Duration{0}) {
+    base.offset = later(base, t.offset, written);
+    return base;
+  }
+  // `<inj>.end-D` counts back within the injection, never before its start (nor the anchor).
+  if (event != "end" || -t.offset > *inj->duration)
+    throw Error("time " + quoted(written) + " comes before " + quoted(name + ".start") +
+                ": a `-` offset counts back from an injection's end, at most its duration");
+  base.offset += t.offset;
   return base;
 }
 
-// "" < "<process>.ready" (declaration order) < "ready".
+}  // namespace
+
 std::size_t anchor_rank(const Scenario& s, const std::string& anchor) {
   if (anchor.empty()) return 0;
-  if (anchor == "ready") return s.processes.size() + 1;
-  for (std::size_t i = 0; i < s.processes.size(); ++i)
+  const std::size_t n = s.processes.size();
+  if (anchor == "ready") return n + 1;
+  for (std::size_t i = 0; i < n; ++i) {
     if (anchor == s.processes[i].name + ".ready") return i + 1;
-  return s.processes.size() + 1;
+    if (anchor == s.processes[i].name + ".exit") return n + 2 + i;
+  }
+  return n + 1;
 }
 
-}  // namespace
+std::optional<std::string> exiting_process(const std::string& anchor) {
+  if (!anchor.ends_with(".exit")) return std::nullopt;
+  return anchor.substr(0, anchor.size() - 5);
+}
 
 Resolved resolve(const Scenario& s, const TimePoint& t) {
   std::vector<std::string> chain;

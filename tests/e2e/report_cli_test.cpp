@@ -139,7 +139,7 @@ TEST_CASE("report: one pass and two failures give exit 1, JSON, JUnit, HTML and 
           std::string::npos);
     CHECK(run.out.find(
               "::error file=" + scenario_path(kExitCode) +
-              ",line=11,title=a job exits 3 where 0 is expected::expect.exit_codes [target]: exit code not "
+              ",line=11,title=a job exits 3 where 0 is expected::expect.exit_codes [target]: exit code 3 not "
               "in [0]%0Aexpected: exit code in [0]%0Aactual:   exited(3)\n") != std::string::npos);
     CHECK(run.out.find("::error file=" + scenario_path(kPass)) == std::string::npos);
   }
@@ -180,7 +180,7 @@ TEST_CASE("report: one pass and two failures give exit 1, JSON, JUnit, HTML and 
     CHECK(markup["out"] == "=== target stdout (84 bytes) ===\n" + kInjected + "\n");
     const json& exit_code = case_named(facts, "a job exits 3 where 0 is expected");
     CHECK(exit_code["kind"] == "failure");
-    CHECK(exit_code["message"] == "expect.exit_codes: exit code not in [0]");
+    CHECK(exit_code["message"] == "expect.exit_codes: exit code 3 not in [0]");
     CHECK_THAT(exit_code["text"].get<std::string>(),
                Catch::Contains("  expected: exit code in [0]\n  actual:   exited(3)\n"));
     CHECK(case_named(facts, "a job that prints its greeting and exits 0")["kind"] == "pass");
@@ -290,8 +290,13 @@ TEST_CASE("report: a timeline chart with samples, fault windows and probe marks 
   s.duration_ms = 6000;
   s.reason = "probe: 4 of 20 attempts failed";
   s.reason_line = 31;
-  s.failures.push_back({"probe", "api", "status in [503]", "timed out after 2s (4 attempts)",
-                        "orders did not fail fast while db-hang was active", 31});
+  s.failures.push_back({"probe",
+                        "api",
+                        "status in [503]",
+                        "timed out after 2s (4 attempts)",
+                        "orders did not fail fast while db-hang was active",
+                        31,
+                        {}});
   for (const char* name : {"api", "db"}) {
     ProcessResult p;
     p.name = name;

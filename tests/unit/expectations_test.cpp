@@ -88,7 +88,7 @@ TEST_CASE("no_orphans is on by default and lists the orphans") {
 
 TEST_CASE("resource expectations: oom_kills, max_memory, max_runtime") {
   Expect e;
-  e.oom_kills = 0;
+  e.oom_kills = scenario::Comparison{};
   e.max_memory = 64ull << 20;
   e.max_runtime = std::chrono::seconds(1);
   auto r = exited(0);
@@ -151,7 +151,9 @@ TEST_CASE("output checks of a process that never started: nothing was seen") {
   const auto failures = runner::evaluate(e, r);
   REQUIRE(failures.size() == 1);
   CHECK(failures[0].check == "expect.stdout.contains");
-  CHECK(failures[0].actual == "never seen in 0 line(s), 0 bytes");
+  // An empty stream reads (empty), in words, not "0 bytes" followed by a blank excerpt.
+  CHECK(failures[0].actual == "(empty)");
+  CHECK(failures[0].message == "stdout never contained \"hello\": stdout (empty)");
 }
 
 TEST_CASE("the exit codes allowed for a graceful stop default to 0") {

@@ -232,7 +232,8 @@ TEST_CASE("references to unknown injections", "[loader]") {
         "s.toml:11:19: probe.during.from: unknown injection `hang` in \"hang.start\"\n"
         "   11 | during = { from = \"hang.start\", to = \"target.start\" }\n"
         "      |                   ^\n"
-        "s.toml:11:38: probe.during.to: `target` is a process, it has no `.start`; use `target.ready`\n"
+        "s.toml:11:38: probe.during.to: `target` is a process, it has no `.start`; use `target.ready` or "
+        "`target.exit`\n"
         "   11 | during = { from = \"hang.start\", to = \"target.start\" }\n"
         "      |                                      ^");
   CHECK(errors_of(kTarget + "[[inject]]\nname = \"s\"\nkind = \"signal\"\nat = \"1s\"\n"
@@ -591,4 +592,27 @@ TEST_CASE("a probe window may leave out `to`; a chaos window may not", "[loader]
         "s.toml:5:10: missing required key `to` in [chaos.window]\n"
         "   5 | window = { from = \"1s\" }\n"
         "     |          ^");
+}
+
+TEST_CASE("`stop` and `<process>.exit` name a process that exists", "[loader][driver]") {
+  const std::string two_after_stop =
+      "[[process]]\nname = \"api\"\ncommand = [\"a\"]\n[[process]]\nname = \"db\"\ncommand = [\"d\"]\n";
+  CHECK(errors_of("name = \"x\"\nstop = \"apii.exit\"\n" + two_after_stop) ==
+        "s.toml:2:8: stop: unknown process `apii` in \"apii.exit\"; did you mean `api.exit`?\n"
+        "   2 | stop = \"apii.exit\"\n"
+        "     |        ^");
+  CHECK(errors_of("name = \"x\"\nstop = \"ready+5s\"\n" + two_after_stop) ==
+        "s.toml:2:8: stop: expected a process's exit (\"<process>.exit\", optionally \"+offset\"), got "
+        "\"ready+5s\"; such as \"db.exit\"; for a fixed time use `duration`\n"
+        "   2 | stop = \"ready+5s\"\n"
+        "     |        ^");
+  CHECK(errors_of(kTwo + "[[inject]]\ninto = \"db\"\nkind = \"freeze\"\nat = \"ap.exit+1s\"\n") ==
+        "s.toml:11:6: inject.at: unknown process `ap` in \"ap.exit+1s\"; did you mean `api.exit`?\n"
+        "   11 | at = \"ap.exit+1s\"\n"
+        "      |      ^");
+  CHECK(errors_of(kTwo + "[[inject]]\nname = \"f\"\ninto = \"db\"\nkind = \"freeze\"\nat = \"1s\"\n"
+                         "[[probe]]\ntcp = \"127.0.0.1:1\"\nduring = { from = \"f.exit\" }\n") ==
+        "s.toml:15:19: probe.during.from: `f` is an injection, it has no `.exit`; use `f.start` or `f.end`\n"
+        "   15 | during = { from = \"f.exit\" }\n"
+        "      |                   ^");
 }

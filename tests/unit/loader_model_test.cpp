@@ -139,7 +139,7 @@ TEST_CASE("the full-featured fixture loads into the expected model", "[loader]")
   CHECK(e.exit_codes == std::vector<int>{0, 143});
   CHECK(e.graceful == true);
   CHECK_FALSE(e.no_orphans);
-  CHECK(e.oom_kills == 0u);
+  CHECK(e.oom_kills == Comparison{});
   CHECK(e.max_memory == 200u << 20);
   CHECK(e.max_runtime == Duration(30s));
   CHECK(e.stdout_expect.contains == std::vector<std::string>{"drained 3 requests"});
@@ -282,4 +282,22 @@ TEST_CASE("a probe window without `to` stays open until the stop phase", "[loade
   REQUIRE(s.probes.size() == 1);
   CHECK(s.probes[0].during.from.text == "ready+1s");
   CHECK_FALSE(s.probes[0].during.to);
+}
+
+TEST_CASE("`stop` names a process's exit, with an optional offset, beside or instead of `duration`",
+          "[loader][driver]") {
+  TempScenario t(
+      "name = \"x\"\nduration = \"1h\"\nstop = \"load.exit+500ms\"\n"
+      "[[process]]\nname = \"server\"\ncommand = [\"s\"]\n"
+      "[[process]]\nname = \"load\"\ncommand = [\"l\"]\n"
+      "[[inject]]\ninto = \"server\"\nkind = \"freeze\"\nat = \"load.exit\"\nduration = \"1s\"\n");
+  const Scenario s = load_scenario(t.file());
+  REQUIRE(s.stop);
+  CHECK(s.stop->anchor == "load.exit");
+  CHECK(s.stop->offset == 500ms);
+  CHECK(s.stop->text == "load.exit+500ms");
+  CHECK(s.duration == Duration{1h});
+  REQUIRE(s.injections.size() == 1);
+  CHECK(s.injections[0].at.anchor == "load.exit");
+  CHECK(s.injections[0].at.offset == 0s);
 }

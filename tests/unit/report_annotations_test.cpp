@@ -27,8 +27,8 @@ TEST_CASE("one annotation per failure, at the failing key's line") {
   s.reason = "expect.graceful: killed after grace";
   s.reason_line = 14;
   s.failures.push_back(
-      {"expect.graceful", "api", "true", "false", "killed after the 700ms grace period", 17});
-  s.failures.push_back({"expect.no_orphans", "api", "none", "1 (sleep)", "a child was left behind", 0});
+      {"expect.graceful", "api", "true", "false", "killed after the 700ms grace period", 17, {}});
+  s.failures.push_back({"expect.no_orphans", "api", "none", "1 (sleep)", "a child was left behind", 0, {}});
   RunReport r;
   r.scenarios = {scenario("ok", Verdict::pass), s};
   CHECK(github_annotations(r) ==

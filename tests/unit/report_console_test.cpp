@@ -43,7 +43,7 @@ TEST_CASE("ProgressLine without a terminal prints only plain lines") {
     progress.scenario_finished(result("a", Verdict::pass, 500));
     progress.scenario_started("b");
     auto b = result("b", Verdict::fail, 1500, "expect.exit_codes: exited 3");
-    b.failures.push_back({"expect.exit_codes", "target", "[0]", "3", "exited 3", 9});
+    b.failures.push_back({"expect.exit_codes", "target", "[0]", "3", "exited 3", 9, {}});
     progress.scenario_finished(b);
     progress.finish();
   }

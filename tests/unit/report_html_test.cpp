@@ -134,7 +134,7 @@ TEST_CASE("everything from targets and scenario files is escaped in the HTML") {
   s.file = evil;
   s.tags = {evil};
   s.reason = evil;
-  s.failures.push_back({evil, evil, evil, evil, evil, 3});
+  s.failures.push_back({evil, evil, evil, evil, evil, 3, {}});
   s.processes[0].name = evil;
   s.processes[0].command = {evil};
   s.processes[0].stdout_tail = evil;

@@ -28,7 +28,7 @@ RunReport full_report() {
   s.duration_ms = 1000.25;
   s.reason = "expect.graceful: killed";
   s.reason_line = 9;
-  s.failures.push_back({"expect.graceful", "api", "true", "false", "killed after grace", 12});
+  s.failures.push_back({"expect.graceful", "api", "true", "false", "killed after grace", 12, {}});
   ProcessResult p;
   p.name = "api";
   p.pid = 4242;

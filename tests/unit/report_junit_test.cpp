@@ -34,7 +34,7 @@ RunReport three_scenarios() {
   fail.reason = "expect.graceful: killed after grace";
   fail.reason_line = 12;
   fail.failures.push_back(
-      {"expect.graceful", "api", "true", "false", "killed after the 700ms grace period", 12});
+      {"expect.graceful", "api", "true", "false", "killed after the 700ms grace period", 12, {}});
   ProcessResult api;
   api.name = "api";
   api.stdout_tail = "ready\n";

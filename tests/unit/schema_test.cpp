@@ -123,7 +123,21 @@ TEST_CASE("the example scenarios validate against the schema, and mistakes do no
       "name = \"x\"\n[target]\ncommand = [\"a\"]\nready.tcp = \"127.0.0.1\"\n",    // no port
       "name = \"x\"\n[target]\ncommand = [\"a\"]\nlimits.pids = 4194305\n",        // past PID_MAX_LIMIT
       "name = \"x\"\n[target]\ncommand = [\"a\"]\n[chaos]\nwindow = { from = \"1s\" }\n",  // chaos needs `to`
+      "name = \"x\"\nstop = \"ready+5s\"\n[target]\ncommand = [\"a\"]\n",  // `stop` is a process's exit
+      "name = \"x\"\nstop = \"load.exit-1s\"\n[target]\ncommand = [\"a\"]\n",
+      "name = \"x\"\n[target]\ncommand = [\"a\"]\n[expect]\noom_kills = \">= 1\"\n",   // spaced
+      "name = \"x\"\n[target]\ncommand = [\"a\"]\n[expect]\noom_kills = \">=1.5\"\n",  // not whole
+      "name = \"x\"\n[target]\ncommand = [\"a\"]\n[expect]\npids_max_events = -1\n",
+      "name = \"x\"\n[target]\ncommand = [\"a\"]\n[[inject]]\nkind = \"freeze\"\nat = \"ready-1s\"\n",
   };
+  // The new shapes: counts with comparisons, `stop` at an exit, `-` after `<inject>.end`.
+  const fs::path shapes = dir.path() / "shapes.toml";
+  std::ofstream(shapes)
+      << "name = \"x\"\nstop = \"load.exit+500ms\"\n[[process]]\nname = \"load\"\n"
+         "command = [\"a\"]\n[[inject]]\nname = \"sq\"\nkind = \"freeze\"\nat = \"load.exit\"\n"
+         "duration = \"2s\"\n[[probe]]\ntcp = \"h:1\"\nduring = { from = \"sq.start\", to = "
+         "\"sq.end-300ms\" }\n[expect]\noom_kills = \">=1\"\npids_max_events = 0\n";
+  CHECK(validates(shapes));
   const fs::path open_window = dir.path() / "open-window.toml";
   std::ofstream(open_window) << "name = \"x\"\n[target]\ncommand = [\"a\"]\n[[probe]]\ntcp = \"h:1\"\n"
                                 "during = { from = \"1s\" }\n";

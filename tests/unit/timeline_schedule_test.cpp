@@ -89,7 +89,7 @@ TEST_CASE("bad references and cycles are errors that name the culprit", "[timeli
   CHECK(message_of([&] { timeline::resolve(s, at("once.end", 0s, "once.end")); }) ==
         "time `once.end`: injection `once` has no duration, so it has no end");
   CHECK(message_of([&] { timeline::resolve(s, at("once.begin", 0s, "once.begin")); }) ==
-        "time `once.begin`: unknown event `begin` (expected ready, start or end)");
+        "time `once.begin`: unknown event `begin` (expected ready, exit, start or end)");
   CHECK(message_of([&] { timeline::resolve(s, at("x.start", 0s)); }) ==
         "injections are timed relative to each other in a cycle: x -> y -> x");
   CHECK(message_of([&] { timeline::plan_injections(s); }) ==
@@ -176,4 +176,26 @@ TEST_CASE("sums past the longest timeline are errors, never wrapped to negative 
   const auto plan = timeline::plan_injections(s);
   REQUIRE(plan[0].end);
   CHECK(plan[0].end->offset == 8000h);
+}
+
+TEST_CASE("a process's exit is an anchor known only at run time, placed after readiness",
+          "[timeline][driver]") {
+  Scenario s = two_processes();
+  CHECK(timeline::resolve(s, at("db.exit", 0s)) == Resolved{"db.exit", 0s});
+  CHECK(timeline::resolve(s, at("api.exit", 1500ms)) == Resolved{"api.exit", 1500ms});
+  CHECK(message_of([&] { timeline::resolve(s, at("nope.exit", 0s, "nope.exit")); }) ==
+        "time `nope.exit`: no process is named `nope`");
+
+  s.injections = {injection("after-db", at("db.exit", 1s), 2s), injection("at-api", at("api.exit", 0s)),
+                  injection("chained", at("after-db.end", 0s)), injection("r", at("ready", 5s)),
+                  injection("early", at("api.ready", 0s))};
+  CHECK(timeline::resolve(s, at("chained.start", 0s)) == Resolved{"db.exit", 3s});
+  const auto plan = timeline::plan_injections(s);
+  std::vector<std::string> names;
+  for (const auto& p : plan) names.push_back(p.injection->name);
+  // Exits come after "ready", each process's in declaration order.
+  CHECK(names == std::vector<std::string>{"early", "r", "at-api", "after-db", "chained"});
+  CHECK(timeline::exiting_process("db.exit") == "db");
+  CHECK_FALSE(timeline::exiting_process("db.ready"));
+  CHECK_FALSE(timeline::exiting_process("ready"));
 }

@@ -1,0 +1,101 @@
+// Authoring checks end to end: counts with comparisons, and one failure per cause.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/command.h"
+#include "tests/support/skips.h"
+#include "tests/support/test_env.h"
+
+using namespace faultline::test;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::optional<std::string> skip_reason() {
+  if (::geteuid() != 0) return "not root: scenarios need to create cgroups";
+  if (faultline_path().empty() || source_dir().empty()) return "FAULTLINE_BIN / FAULTLINE_SOURCE_DIR not set";
+  return std::nullopt;
+}
+
+json run_scenario(const std::string& rel, CommandOutput& cmd) {
+  const std::string json_path =
+      fs::temp_directory_path() / ("faultline-checks-" + std::to_string(::getpid()) + ".json");
+  cmd = run_shell(quote(faultline_path()) + " run " + quote(source_dir() + "/scenarios/" + rel) + " --json " +
+                  quote(json_path));
+  INFO("stdout: " << cmd.out << "\nstderr: " << cmd.err);
+  REQUIRE(fs::exists(json_path));
+  const json report = json::parse(read_file(json_path));
+  fs::remove(json_path);
+  REQUIRE(report.at("scenarios").size() == 1);
+  return report.at("scenarios")[0];
+}
+
+}  // namespace
+
+TEST_CASE("checks e2e: an OOM kill passes oom_kills = \">=1\"", "[checks]") {
+  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_scenario("selftest/oom-count-at-least.toml", cmd);
+  INFO(s.dump(2));
+  CHECK(s.at("processes")[0].at("outcome") == "oom-killed");
+  CHECK(s.at("result") == "pass");
+  CHECK(cmd.status == 0);
+}
+
+TEST_CASE("checks e2e: oom_kills = \">=1\" fails when no OOM kill happened", "[checks]") {
+  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_scenario("selftest/failing/oom-count-none.toml", cmd);
+  INFO(s.dump(2));
+  CHECK(cmd.status != 0);
+  CHECK(s.at("result") == "fail");
+  CHECK(s.at("processes")[0].at("outcome") == "exited");
+  REQUIRE(s.at("failures").size() == 1);
+  const json& f = s.at("failures")[0];
+  CHECK(f.at("check") == "expect.oom_kills");
+  CHECK(f.at("message") == "oom_kills 0, expected >=1");
+  CHECK(f.at("line") == 17);
+}
+
+TEST_CASE("checks e2e: pids_max_events = 0 fails when the pids limit refused a fork", "[checks]") {
+  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_scenario("selftest/failing/pids-events-none-expected.toml", cmd);
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "fail");
+  const auto refused = s.at("processes")[0].at("pids_max_events").get<int>();
+  CHECK(refused >= 1);
+  REQUIRE(s.at("failures").size() == 1);
+  CHECK(s.at("failures")[0].at("check") == "expect.pids_max_events");
+  CHECK(s.at("failures")[0].at("message") == "pids_max_events " + std::to_string(refused) + ", expected 0");
+}
+
+TEST_CASE("checks e2e: an unexpected OOM kill is one failure, its consequences folded under it", "[checks]") {
+  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_scenario("selftest/failing/oom-unexpected.toml", cmd);
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "fail");
+  const json& p = s.at("processes")[0];
+  REQUIRE(p.at("outcome") == "oom-killed");
+  const auto kills = p.at("oom_kills").get<int>();
+  REQUIRE(s.at("failures").size() == 1);
+  const json& f = s.at("failures")[0];
+  CHECK(f.at("check") == "expect.outcome");
+  const auto consequences = f.at("consequences").get<std::vector<std::string>>();
+  REQUIRE(consequences.size() == 3);
+  CHECK(consequences[0] == "exit_codes: no exit code (oom-killed), expected one in [0]");
+  CHECK(consequences[1] == "oom_kills: oom_kills " + std::to_string(kills) + ", expected >=2");
+  CHECK(consequences[2] == "stdout.contains: stdout never contained \"allocated\": stdout (empty)");
+  // The console shows the same single failure, consequences under it.
+  CHECK(cmd.out.find("therefore oom_kills: oom_kills " + std::to_string(kills) + ", expected >=2") !=
+        std::string::npos);
+  // The one-line reason names the cause and what it broke.
+  CHECK(s.at("reason") ==
+        "expect.outcome: expected the process to end exited, it ended oom-killed; therefore exit_codes, "
+        "oom_kills, stdout.contains");
+}

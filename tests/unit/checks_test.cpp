@@ -1,0 +1,265 @@
+// Numeric expectations with comparisons, `-` time offsets, and one failure per cause.
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "reports/json_reader.h"
+#include "reports/json_writer.h"
+#include "runner/expectations.h"
+#include "scenario/loader.h"
+#include "timeline/schedule.h"
+
+namespace fs = std::filesystem;
+using namespace faultline;
+using namespace faultline::scenario;
+using namespace std::chrono_literals;
+using Op = Comparison::Op;
+
+namespace {
+
+std::string errors_of(const std::string& toml) {
+  std::string pattern = (fs::temp_directory_path() / "faultline-checks-XXXXXX").string();
+  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
+  const fs::path file = fs::path(pattern) / "s.toml";
+  std::ofstream(file) << toml;
+  LoadOptions options;
+  options.allocate_port = [] { return std::uint16_t{4242}; };
+  std::string out;
+  for (Diagnostic d : validate_scenario(file, options)) {
+    d.file = "s.toml";
+    out += (out.empty() ? "" : "\n") + d.render();
+  }
+  fs::remove_all(pattern);
+  return out;
+}
+
+const std::string kTarget = "name = \"x\"\n[target]\ncommand = [\"true\"]\n";
+
+report::ProcessResult oom_killed() {
+  report::ProcessResult r;
+  r.name = "target";
+  r.outcome = "oom-killed";
+  r.signal = 9;
+  r.oom_kills = 1;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("comparisons parse every operator and refuse the rest", "[checks]") {
+  std::string why;
+  CHECK(parse_comparison("==2", true, &why) == Comparison{Op::eq, 2});
+  CHECK(parse_comparison(">=1", true, &why) == Comparison{Op::ge, 1});
+  CHECK(parse_comparison("<=3", true, &why) == Comparison{Op::le, 3});
+  CHECK(parse_comparison(">0", true, &why) == Comparison{Op::gt, 0});
+  CHECK(parse_comparison("<5", true, &why) == Comparison{Op::lt, 5});
+  CHECK(parse_comparison(">=0.95", false, &why) == Comparison{Op::ge, 0.95});
+  for (const char* bad : {"1", "=1", ">= 1", ">=-1", ">=", ">=1e3", ">=0x10", "!=1", ">=1.", ">=.5", "=>1"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_comparison(bad, true, &why));
+  }
+  CHECK_FALSE(parse_comparison(">=1.5", true, &why));
+  CHECK(why == "this counts events, so the number must be whole");
+}
+
+TEST_CASE("comparisons hold at their boundaries", "[checks]") {
+  CHECK(Comparison{Op::ge, 1}.holds(1));
+  CHECK_FALSE(Comparison{Op::ge, 1}.holds(0));
+  CHECK(Comparison{Op::gt, 1}.holds(2));
+  CHECK_FALSE(Comparison{Op::gt, 1}.holds(1));
+  CHECK(Comparison{Op::le, 3}.holds(3));
+  CHECK_FALSE(Comparison{Op::le, 3}.holds(4));
+  CHECK(Comparison{Op::lt, 3}.holds(2));
+  CHECK_FALSE(Comparison{Op::lt, 3}.holds(3));
+  CHECK(Comparison{Op::eq, 2}.holds(2));
+  CHECK_FALSE(Comparison{Op::eq, 2}.holds(3));
+  CHECK(to_string(Comparison{Op::ge, 149}) == ">=149");
+  CHECK(to_string(Comparison{Op::eq, 2}) == "2");
+}
+
+TEST_CASE("oom_kills takes an integer or a comparison, with positioned errors", "[checks][loader]") {
+  CHECK(errors_of(kTarget + "[expect]\noom_kills = \">=1\"\n").empty());
+  CHECK(errors_of(kTarget + "[expect]\noom_kills = 3\n").empty());
+  CHECK(errors_of(kTarget + "[expect]\noom_kills = \"at least 1\"\n") ==
+        "s.toml:5:13: expect.oom_kills: expected a count such as 2, or a comparison such as \">=1\", "
+        "\"<=3\", \">0\", \"<5\" or \"==2\", got \"at least 1\" (starts with no comparison; write one of ==, "
+        ">=, <=, >, < then a number); for example oom_kills = \">=1\" (at least one) or oom_kills = 2 "
+        "(exactly two)\n"
+        "   5 | oom_kills = \"at least 1\"\n"
+        "     |             ^");
+  CHECK(errors_of(kTarget + "[expect]\noom_kills = -1\n").starts_with("s.toml:5:13: expect.oom_kills:"));
+  CHECK(errors_of(kTarget + "[expect]\noom_kills = \">=1.5\"\n").find("must be whole") != std::string::npos);
+  // Every count takes the same syntax and the same message, naming its own key.
+  CHECK(
+      errors_of(kTarget + "[expect]\npids_max_events = \">= 1\"\n") ==
+      "s.toml:5:19: expect.pids_max_events: expected a count such as 2, or a comparison such as \">=1\", "
+      "\"<=3\", \">0\", \"<5\" or \"==2\", got \">= 1\" (the part after `>=` must be a whole number such as "
+      "1); for example pids_max_events = \">=1\" (at least one) or pids_max_events = 2 (exactly two)\n"
+      "   5 | pids_max_events = \">= 1\"\n"
+      "     |                   ^");
+}
+
+TEST_CASE("oom_kills comparisons are evaluated and name the count", "[checks]") {
+  Expect e;
+  e.process = "target";
+  e.oom_kills = Comparison{Op::ge, 1};
+  auto r = oom_killed();
+  r.oom_kills = 73;
+  CHECK(runner::evaluate(e, r).empty());
+  e.oom_kills = Comparison{Op::ge, 2};
+  r.oom_kills = 1;
+  const auto failures = runner::evaluate(e, r);
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].message == "oom_kills 1, expected >=2");
+  CHECK(failures[0].expected == ">=2");
+  CHECK(failures[0].actual == "1");
+
+  // The case an exact count cannot write: at least one kill, and none came.
+  e.oom_kills = Comparison{Op::ge, 1};
+  r.outcome = "exited";
+  r.signal.reset();
+  r.exit_code = 0;
+  r.oom_kills = 0;
+  const auto none = runner::evaluate(e, r);
+  REQUIRE(none.size() == 1);
+  CHECK(none[0].check == "expect.oom_kills");
+  CHECK(none[0].message == "oom_kills 0, expected >=1");
+
+  // Forks refused by pids.max: the same comparison, the same message.
+  e.oom_kills.reset();
+  e.pids_max_events = Comparison{Op::lt, 3};
+  r.pids_max_events = 2;
+  CHECK(runner::evaluate(e, r).empty());
+  r.pids_max_events = 3;
+  const auto refused = runner::evaluate(e, r);
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].check == "expect.pids_max_events");
+  CHECK(refused[0].message == "pids_max_events 3, expected <3");
+}
+
+TEST_CASE("`<inject>.end-D` counts back from the end, never before the start", "[checks][timeline]") {
+  const std::string inj =
+      "[[inject]]\nname = \"sq\"\nkind = \"freeze\"\nat = \"ready+1s\"\nduration = \"2s\"\n";
+  CHECK(errors_of(kTarget + inj +
+                  "[[probe]]\ntcp = \"h:1\"\nduring = { from = \"sq.start\", to = \"sq.end-300ms\" }\n")
+            .empty());
+  CHECK(
+      errors_of(kTarget + inj +
+                "[[probe]]\ntcp = \"h:1\"\nduring = { from = \"sq.start\", to = \"sq.end-3s\" }\n") ==
+      "s.toml:11:36: probe.during.to: \"sq.end-3s\" comes before `sq.start`: it counts back 3s from the end "
+      "of an injection that lasts less than that; a `-` offset may count back at most the injection's "
+      "`duration`\n"
+      "   11 | during = { from = \"sq.start\", to = \"sq.end-3s\" }\n"
+      "      |                                    ^");
+  for (const char* bad : {"ready-1s", "target.ready-1s", "sq.start-1s", "target.exit-1s"}) {
+    INFO(bad);
+    CHECK(errors_of(kTarget + inj + "[[inject]]\nname = \"b\"\nkind = \"freeze\"\nat = \"" + bad + "\"\n")
+              .find("a `-` offset counts back from an injection's end") != std::string::npos);
+  }
+  // `stop` counts forward only, with the whole message positioned at the value.
+  CHECK(
+      errors_of("name = \"x\"\nstop = \"target.exit-1s\"\n[target]\ncommand = [\"true\"]\n") ==
+      "s.toml:2:8: stop: expected a time such as \"2s\", \"ready+2s\", \"api.ready+1s\" or \"squeeze.end\", "
+      "got \"target.exit-1s\" (a `-` offset counts back from an "
+      "injection's end, as in \"squeeze.end-300ms\"; other anchors take `+` offsets only)\n"
+      "   2 | stop = \"target.exit-1s\"\n"
+      "     |        ^");
+  // A process may be named `ready-db`: "ready-db.ready" is its readiness, not "ready" minus "db.ready".
+  CHECK(
+      errors_of("name = \"x\"\n[[process]]\nname = \"ready-db\"\ncommand = [\"true\"]\n"
+                "[[inject]]\ninto = \"ready-db\"\nkind = \"freeze\"\nat = \"ready-db.ready+1s\"\n"
+                "[[probe]]\ntcp = \"h:1\"\nduring = { from = \"ready-db.ready\", to = \"ready-db.exit\" }\n")
+          .empty());
+  CHECK(errors_of(kTarget + inj + "[[inject]]\nname = \"b\"\nkind = \"freeze\"\nat = \"sq.end-x\"\n")
+            .find("the part after `-` must be a duration") != std::string::npos);
+
+  Scenario s;
+  s.processes.resize(1);
+  s.processes[0].name = "api";
+  Injection sq;
+  sq.name = "sq";
+  sq.into = "api";
+  sq.kind = "freeze";
+  sq.at = TimePoint{"ready", 1s, "ready+1s"};
+  sq.duration = 2s;
+  sq.params = FreezeFault{};
+  s.injections.push_back(sq);
+  CHECK(timeline::resolve(s, TimePoint{"sq.end", -300ms, "sq.end-300ms"}) ==
+        timeline::Resolved{"ready", 2700ms});
+  CHECK(timeline::resolve(s, TimePoint{"sq.end", -2s, "sq.end-2s"}) == timeline::Resolved{"ready", 1s});
+  CHECK_THROWS(timeline::resolve(s, TimePoint{"sq.end", -2001ms, "sq.end-2001ms"}));
+  CHECK_THROWS(timeline::resolve(s, TimePoint{"sq.start", -1ms, "sq.start-1ms"}));
+}
+
+TEST_CASE("an OOM kill is one failure with its consequences", "[checks][report]") {
+  Expect e;
+  e.process = "target";
+  e.outcome = ExpectedOutcome::exited;
+  e.exit_codes = std::vector<int>{0};
+  e.stdout_expect.contains = {"done"};
+  const auto r = oom_killed();
+  auto failures = runner::evaluate(e, r);
+  REQUIRE(failures.size() == 3);
+  runner::fold_consequences(failures, {r}, {e});
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].check == "expect.outcome");
+  REQUIRE(failures[0].consequences.size() == 2);
+  CHECK(failures[0].consequences[0] == "exit_codes: no exit code (oom-killed), expected one in [0]");
+  CHECK(failures[0].consequences[1].starts_with("stdout.contains: stdout never contained \"done\""));
+  CHECK(failures[0].consequences[1] == "stdout.contains: stdout never contained \"done\": stdout (empty)");
+
+  // Without an outcome expectation the cause is named for it.
+  Expect no_outcome = e;
+  no_outcome.outcome.reset();
+  failures = runner::evaluate(no_outcome, r);
+  runner::fold_consequences(failures, {r}, {no_outcome});
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].check == "outcome");
+  CHECK(failures[0].message == "the process ended oom-killed");
+  CHECK(failures[0].consequences.size() == 2);
+
+  // An OOM kill the author asked for is no cause: the rest stands alone.
+  Expect wanted = e;
+  wanted.outcome = ExpectedOutcome::oom_killed;
+  failures = runner::evaluate(wanted, r);
+  runner::fold_consequences(failures, {r}, {wanted});
+  CHECK(failures.size() == 2);
+
+  // Two causes: each leads its own process's failures, in process order, before the rest.
+  auto db = oom_killed();
+  db.name = "db";
+  report::ProcessResult web;
+  web.name = "web";
+  web.outcome = "exited";
+  web.exit_code = 1;
+  Expect on_db = e, on_web;
+  on_db.process = "db";
+  on_web.process = "web";
+  on_web.exit_codes = std::vector<int>{0};
+  failures = runner::evaluate(on_web, web);
+  for (const auto* pair : {&e, &on_db})
+    for (auto& f : runner::evaluate(*pair, pair == &e ? r : db)) failures.push_back(std::move(f));
+  runner::fold_consequences(failures, {r, db, web}, {e, on_db, on_web});
+  REQUIRE(failures.size() == 3);
+  CHECK(failures[0].process == "target");
+  CHECK(failures[0].consequences.size() == 2);
+  CHECK(failures[1].process == "db");
+  CHECK(failures[1].consequences.size() == 2);
+  CHECK(failures[2].process == "web");
+  CHECK(failures[2].check == "expect.exit_codes");
+  CHECK(failures[2].consequences.empty());
+
+  // The consequences survive the JSON report.
+  report::RunReport rep;
+  report::ScenarioResult sr;
+  sr.name = "x";
+  sr.verdict = report::Verdict::fail;
+  sr.failures = runner::evaluate(e, r);
+  runner::fold_consequences(sr.failures, {r}, {e});
+  rep.scenarios.push_back(sr);
+  const auto back = report::parse_json_report(report::to_json(rep), "test");
+  REQUIRE(back.scenarios.size() == 1);
+  REQUIRE(back.scenarios[0].failures.size() == 1);
+  CHECK(back.scenarios[0].failures[0].consequences == sr.failures[0].consequences);
+}
