@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/units.h"
+#include "timeline/schedule.h"
 
 namespace faultline::runner {
 namespace {
@@ -212,6 +213,85 @@ void fold_consequences(std::vector<report::Failure>& failures,
     rest.insert(rest.begin() + static_cast<std::ptrdiff_t>(causes++), std::move(head));
     failures = std::move(rest);
   }
+}
+
+namespace {
+
+// `stop = "<proc>.exit"` whose process never exited: the stop phase never began, so every other
+// process ran into the timeout too. One cause: the driver's timeout leads, the others' timeouts
+// (and what they broke) are its consequences.
+void fold_under_stop_driver(const scenario::Scenario& scenario, std::vector<report::Failure>& failures) {
+  if (!scenario.stop) return;
+  const auto driver = timeline::exiting_process(scenario.stop->anchor);
+  const auto is_timeout = [](const report::Failure& f, const std::string& process) {
+    return f.check == "timeout" && f.process == process;
+  };
+  auto head = std::find_if(failures.begin(), failures.end(),
+                           [&](const report::Failure& f) { return driver && is_timeout(f, *driver); });
+  if (head == failures.end()) return;
+  report::Failure cause = std::move(*head);
+  failures.erase(head);
+  cause.message +=
+      "; it never exited, so `stop = \"" + scenario.stop->text + "\"` never began the stop phase";
+  std::vector<report::Failure> rest;
+  for (auto& f : failures) {
+    if (f.check != "timeout") {
+      rest.push_back(std::move(f));
+      continue;
+    }
+    cause.consequences.push_back("timeout [" + f.process + "]: " + f.message);
+    for (auto& c : f.consequences) cause.consequences.push_back("[" + f.process + "] " + c);
+  }
+  failures.clear();
+  failures.push_back(std::move(cause));
+  for (auto& f : rest) failures.push_back(std::move(f));
+}
+
+const scenario::Expect* expect_for(const scenario::Scenario& scenario, const std::string& process) {
+  for (const auto& e : scenario.expects)
+    if (e.process == process) return &e;
+  return nullptr;
+}
+
+}  // namespace
+
+void judge(const scenario::Scenario& scenario, report::ScenarioResult& result, const OutputLookup& seen) {
+  // Hitting the deadline fails the scenario unless the process was expected to time out.
+  for (const auto& pr : result.processes) {
+    if (pr.outcome != "timed-out") continue;
+    const scenario::Expect* expect = expect_for(scenario, pr.name);
+    const bool expected = expect && expect->outcome &&
+                          (*expect->outcome == scenario::ExpectedOutcome::timed_out ||
+                           *expect->outcome == scenario::ExpectedOutcome::any);
+    if (!expected)
+      result.failures.push_back({"timeout",
+                                 pr.name,
+                                 "finished within " + format_duration(scenario.timeout),
+                                 "still running at the deadline, killed",
+                                 "timed out after " + format_duration(scenario.timeout),
+                                 0,
+                                 {}});
+  }
+  for (const auto& e : scenario.expects)
+    for (const auto& pr : result.processes)
+      if (pr.name == e.process)
+        for (auto& f : evaluate(e, pr, seen(e.process))) result.failures.push_back(std::move(f));
+  fold_consequences(result.failures, result.processes, scenario.expects);
+  fold_under_stop_driver(scenario, result.failures);
+  if (result.failures.empty()) {
+    result.verdict = report::Verdict::pass;
+    return;
+  }
+  result.verdict = report::Verdict::fail;
+  const report::Failure& first = result.failures.front();
+  result.reason = first.check + ": " + first.message;
+  // The one-line reason names what the cause broke too: "...; therefore exit_codes, stdout.contains".
+  for (std::size_t i = 0; i < first.consequences.size(); ++i)
+    result.reason +=
+        (i ? ", " : "; therefore ") + first.consequences[i].substr(0, first.consequences[i].find(':'));
+  result.reason_line = first.line;
+  if (result.failures.size() > 1)
+    result.reason += " (and " + std::to_string(result.failures.size() - 1) + " more)";
 }
 
 std::vector<int> allowed_exit_codes(const scenario::Expect* expect) {

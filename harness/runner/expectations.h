@@ -2,6 +2,8 @@
 // is unit-tested with hand-made results.
 #pragma once
 
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "reports/model.h"
@@ -31,6 +33,15 @@ std::vector<report::Failure> evaluate(const scenario::Expect& expect, const repo
 void fold_consequences(std::vector<report::Failure>& failures,
                        const std::vector<report::ProcessResult>& processes,
                        const std::vector<scenario::Expect>& expects);
+
+// What the output matchers of a process saw; an empty OutputSeen for one that never started.
+using OutputLookup = std::function<OutputSeen(const std::string& process)>;
+
+// The verdict of a run that ended without a harness error, from its process results: a timeout
+// failure for each process that hit the deadline without being expected to, every [expect]
+// table, one failure per cause (see fold_consequences; a `stop = "<proc>.exit"` driver that never
+// exited leads the other processes' timeouts), then pass or fail with the one-line reason.
+void judge(const scenario::Scenario& scenario, report::ScenarioResult& result, const OutputLookup& seen);
 
 // The exit codes a stop phase may end with to count as graceful: expect.exit_codes or {0}.
 std::vector<int> allowed_exit_codes(const scenario::Expect* expect);

@@ -103,7 +103,6 @@ class ScenarioRun final : public RunContext {
   void maybe_finish();
   report::ProcessResult process_result(const Proc& p) const;
   void finish_result();
-  void fold_under_stop_driver();
 
   const scenario::Scenario& scenario_;
   cgroup::Backend& backend_;
@@ -451,79 +450,13 @@ void ScenarioRun::finish_result() {
     result_.reason = *error_;
     return;
   }
-  // Hitting the deadline fails the scenario unless the process was expected to time out.
-  for (const auto& p : procs_) {
-    if (!p.timed_out) continue;
-    const bool expected = p.expect && p.expect->outcome &&
-                          (*p.expect->outcome == scenario::ExpectedOutcome::timed_out ||
-                           *p.expect->outcome == scenario::ExpectedOutcome::any);
-    if (!expected)
-      result_.failures.push_back({"timeout",
-                                  p.spec->name,
-                                  "finished within " + format_duration(scenario_.timeout),
-                                  "still running at the deadline, killed",
-                                  "timed out after " + format_duration(scenario_.timeout),
-                                  0,
-                                  {}});
-  }
-  const auto output_seen = [this](const std::string& name) {
+  judge(scenario_, result_, [this](const std::string& name) {
     for (const auto& p : procs_)
       if (p.spec->name == name && p.process)
         return OutputSeen{p.process->matcher(supervisor::Stream::stdout_stream),
                           p.process->matcher(supervisor::Stream::stderr_stream)};
     return OutputSeen{};
-  };
-  for (const auto& e : scenario_.expects)
-    for (const auto& pr : result_.processes)
-      if (pr.name == e.process)
-        for (auto& f : evaluate(e, pr, output_seen(e.process))) result_.failures.push_back(std::move(f));
-  fold_consequences(result_.failures, result_.processes, scenario_.expects);
-  fold_under_stop_driver();
-  if (!result_.failures.empty()) {
-    result_.verdict = report::Verdict::fail;
-    const report::Failure& first = result_.failures.front();
-    result_.reason = first.check + ": " + first.message;
-    // The one-line reason names what the cause broke too: "...; therefore exit_codes, stdout.contains".
-    for (std::size_t i = 0; i < first.consequences.size(); ++i)
-      result_.reason +=
-          (i ? ", " : "; therefore ") + first.consequences[i].substr(0, first.consequences[i].find(':'));
-    result_.reason_line = first.line;
-    if (result_.failures.size() > 1)
-      result_.reason += " (and " + std::to_string(result_.failures.size() - 1) + " more)";
-    return;
-  }
-  result_.verdict = report::Verdict::pass;
-}
-
-// `stop = "<proc>.exit"` whose process never exited: the stop phase never began, so every other
-// process ran into the timeout too. One cause: the driver's timeout leads, the others' timeouts
-// (and what they broke) are its consequences.
-void ScenarioRun::fold_under_stop_driver() {
-  if (!scenario_.stop) return;
-  const auto driver = timeline::exiting_process(scenario_.stop->anchor);
-  auto& failures = result_.failures;
-  const auto is_timeout = [](const report::Failure& f, const std::string& process) {
-    return f.check == "timeout" && f.process == process;
-  };
-  auto head = std::find_if(failures.begin(), failures.end(),
-                           [&](const report::Failure& f) { return driver && is_timeout(f, *driver); });
-  if (head == failures.end()) return;
-  report::Failure cause = std::move(*head);
-  failures.erase(head);
-  cause.message +=
-      "; it never exited, so `stop = \"" + scenario_.stop->text + "\"` never began the stop phase";
-  std::vector<report::Failure> rest;
-  for (auto& f : failures) {
-    if (f.check != "timeout") {
-      rest.push_back(std::move(f));
-      continue;
-    }
-    cause.consequences.push_back("timeout [" + f.process + "]: " + f.message);
-    for (auto& c : f.consequences) cause.consequences.push_back("[" + f.process + "] " + c);
-  }
-  failures.clear();
-  failures.push_back(std::move(cause));
-  for (auto& f : rest) failures.push_back(std::move(f));
+  });
 }
 
 pid_t ScenarioRun::spawn_helper(const std::string& process, const std::vector<std::string>& argv) {
