@@ -110,6 +110,15 @@ std::optional<std::uint64_t> parse_limit(std::string_view text) {
   return parse_u64(text);
 }
 
+std::string limit_text(std::uint64_t value) { return value == kUnlimited ? "max" : std::to_string(value); }
+
+std::uint64_t read_limit(const std::filesystem::path& file) {
+  auto text = read_file(file);
+  auto value = parse_limit(text);
+  if (!value) throw Error(file.string() + ": unexpected content \"" + trim(text) + "\"");
+  return *value;
+}
+
 std::optional<std::uint64_t> parse_v1_bytes_limit(std::string_view text) {
   auto value = parse_u64(text);
   // PAGE_COUNTER_MAX * PAGE_SIZE is LONG_MAX rounded down to a page (9223372036854771712 with

@@ -34,6 +34,10 @@ std::vector<std::string> split_words(std::string_view text);
 std::optional<std::uint64_t> parse_u64(std::string_view text);
 // "max" -> kUnlimited, else a decimal (v2 memory.max, pids.max, v1 pids.max).
 std::optional<std::uint64_t> parse_limit(std::string_view text);
+// The other way: kUnlimited -> "max".
+std::string limit_text(std::uint64_t value);
+// parse_limit of a file's content; throws Error naming the file on anything else.
+std::uint64_t read_limit(const std::filesystem::path& file);
 // v1 byte limits: "unlimited" is printed as a huge page-aligned number (PAGE_COUNTER_MAX pages).
 std::optional<std::uint64_t> parse_v1_bytes_limit(std::string_view text);
 // The value of `key` in a flat keyed file ("key value" per line: cpu.stat, memory.events, ...).

@@ -244,4 +244,20 @@ void CgroupTree::destroy() {
   for (const auto& dir : dirs_.dirs) remove_cgroup_tree(dir);
 }
 
+void CgroupTree::require(Knob knob) const {
+  if (auto why = unsupported(knob)) throw Error(std::string("cannot set ") + to_string(knob) + ": " + *why);
+}
+
+void CgroupTree::set_cpuset(const std::string& cpus) {
+  require(Knob::cpuset);
+  write_file(controller_dir("cpuset") / "cpuset.cpus", cpus);
+}
+
+void CgroupTree::set_pids_max(std::uint64_t max) {
+  require(Knob::pids_max);
+  write_file(controller_dir("pids") / "pids.max", limit_text(max));
+}
+
+std::uint64_t CgroupTree::pids_max() const { return read_limit(controller_dir("pids") / "pids.max"); }
+
 }  // namespace faultline::cgroup

@@ -1,6 +1,7 @@
 // What every throwaway cgroup does the same way whatever the cgroup version: membership, the
-// `populated` event, freezing, killing and removal across all of its hierarchy directories.
-// The v1 and v2 backends derive from it and add limits and statistics.
+// `populated` event, freezing, killing and removal across all of its hierarchy directories, and
+// the knobs whose files read the same in v1 and v2 (pids.max, cpuset.cpus). The v1 and v2
+// backends derive from it and add the limits whose files differ, and statistics.
 #pragma once
 
 #include <filesystem>
@@ -39,11 +40,20 @@ class CgroupTree : public Cgroup {
   std::optional<std::string> populated_events_file() const override;
   void destroy() override;
 
+  void set_cpuset(const std::string& cpus) override;
+  void set_pids_max(std::uint64_t max) override;
+  std::uint64_t pids_max() const override;
+
   // How long kill_all waits for the subtree to empty before it gives up and throws.
   static constexpr Duration kKillTimeout = std::chrono::seconds(10);
 
  protected:
   const TreeDirs& tree() const { return dirs_; }
+  // The directory holding `controller`'s files ("memory", "cpu", "cpuset", "pids"); throws Error
+  // when it is not mounted here.
+  virtual std::filesystem::path controller_dir(const std::string& controller) const = 0;
+  // Throws Error naming the knob and why, unless unsupported(knob) is nullopt.
+  void require(Knob knob) const;
   // nullopt when freeze()/thaw() work here, else why not.
   std::optional<std::string> freeze_unsupported() const;
   bool has_cgroup_kill() const;

@@ -217,10 +217,6 @@ std::optional<std::string> V1Cgroup::unsupported(Knob knob) const {
   return std::nullopt;
 }
 
-void V1Cgroup::require(Knob knob) const {
-  if (auto why = unsupported(knob)) throw Error(std::string("cannot set ") + to_string(knob) + ": " + *why);
-}
-
 void V1Cgroup::write_memory_limits(std::uint64_t limit, std::uint64_t memsw) {
   auto dir = controller_dir("memory");
   auto limit_file = dir / "memory.limit_in_bytes";
@@ -264,16 +260,6 @@ void V1Cgroup::set_cpu_max(const CpuMax& cpu) {
   write_file(dir / "cpu.cfs_quota_us", quota ? std::to_string(*quota) : "-1");
 }
 
-void V1Cgroup::set_cpuset(const std::string& cpus) {
-  require(Knob::cpuset);
-  write_file(controller_dir("cpuset") / "cpuset.cpus", cpus);
-}
-
-void V1Cgroup::set_pids_max(std::uint64_t max) {
-  require(Knob::pids_max);
-  write_file(controller_dir("pids") / "pids.max", max == kUnlimited ? "max" : std::to_string(max));
-}
-
 std::uint64_t V1Cgroup::memory_max() const {
   return read_bytes_limit(controller_dir("memory") / "memory.limit_in_bytes");
 }
@@ -294,14 +280,6 @@ CpuMax V1Cgroup::cpu_max() const {
 }
 
 std::string V1Cgroup::cpuset() const { return trim(read_file(controller_dir("cpuset") / "cpuset.cpus")); }
-
-std::uint64_t V1Cgroup::pids_max() const {
-  auto file = controller_dir("pids") / "pids.max";
-  auto text = read_file(file);
-  auto value = parse_limit(text);
-  if (!value) throw Error(file.string() + ": unexpected content \"" + trim(text) + "\"");
-  return *value;
-}
 
 Stats V1Cgroup::stats() const {
   Stats stats;

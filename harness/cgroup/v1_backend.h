@@ -45,19 +45,15 @@ class V1Cgroup final : public CgroupTree {
   void set_memory_high(std::uint64_t bytes) override;
   void set_swap_max(std::uint64_t bytes) override;
   void set_cpu_max(const CpuMax& cpu) override;
-  void set_cpuset(const std::string& cpus) override;
-  void set_pids_max(std::uint64_t max) override;
   std::uint64_t memory_max() const override;
   std::uint64_t memory_high() const override;
   CpuMax cpu_max() const override;
   std::string cpuset() const override;
-  std::uint64_t pids_max() const override;
 
   Stats stats() const override;
 
  private:
-  std::filesystem::path controller_dir(const std::string& controller) const;
-  void require(Knob knob) const;
+  std::filesystem::path controller_dir(const std::string& controller) const override;
   void write_memory_limits(std::uint64_t limit, std::uint64_t memsw);
 
   std::shared_ptr<const V1Layout> layout_;

@@ -39,15 +39,6 @@ const char* controller_of(Knob knob) {
   return nullptr;
 }
 
-std::string limit_text(std::uint64_t value) { return value == kUnlimited ? "max" : std::to_string(value); }
-
-std::uint64_t read_limit(const fs::path& file) {
-  auto text = read_file(file);
-  auto value = parse_limit(text);
-  if (!value) throw Error(file.string() + ": unexpected content \"" + trim(text) + "\"");
-  return *value;
-}
-
 // The no-internal-processes rule: a cgroup with member processes cannot hand controllers to
 // its children. Move every member (the harness, and whatever started it inside the delegated
 // scope) into a leaf so the delegated cgroup itself becomes an inner node.
@@ -124,10 +115,6 @@ std::optional<std::string> V2Cgroup::unsupported(Knob knob) const {
   return std::nullopt;
 }
 
-void V2Cgroup::require(Knob knob) const {
-  if (auto why = unsupported(knob)) throw Error(std::string("cannot set ") + to_string(knob) + ": " + *why);
-}
-
 void V2Cgroup::set_memory_max(std::uint64_t bytes) {
   require(Knob::memory_max);
   write_file(dir_ / "memory.max", limit_text(bytes));
@@ -151,19 +138,8 @@ void V2Cgroup::set_cpu_max(const CpuMax& cpu) {
   write_file(dir_ / "cpu.max", (quota ? std::to_string(*quota) : "max") + " " + std::to_string(period));
 }
 
-void V2Cgroup::set_cpuset(const std::string& cpus) {
-  require(Knob::cpuset);
-  write_file(dir_ / "cpuset.cpus", cpus);
-}
-
-void V2Cgroup::set_pids_max(std::uint64_t max) {
-  require(Knob::pids_max);
-  write_file(dir_ / "pids.max", limit_text(max));
-}
-
 std::uint64_t V2Cgroup::memory_max() const { return read_limit(dir_ / "memory.max"); }
 std::uint64_t V2Cgroup::memory_high() const { return read_limit(dir_ / "memory.high"); }
-std::uint64_t V2Cgroup::pids_max() const { return read_limit(dir_ / "pids.max"); }
 
 CpuMax V2Cgroup::cpu_max() const {
   auto text = read_file(dir_ / "cpu.max");

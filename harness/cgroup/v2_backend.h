@@ -28,18 +28,18 @@ class V2Cgroup final : public CgroupTree {
   void set_memory_high(std::uint64_t bytes) override;
   void set_swap_max(std::uint64_t bytes) override;
   void set_cpu_max(const CpuMax& cpu) override;
-  void set_cpuset(const std::string& cpus) override;
-  void set_pids_max(std::uint64_t max) override;
   std::uint64_t memory_max() const override;
   std::uint64_t memory_high() const override;
   CpuMax cpu_max() const override;
   std::string cpuset() const override;
-  std::uint64_t pids_max() const override;
 
   Stats stats() const override;
 
+ protected:
+  // Every controller's files are in the one directory.
+  std::filesystem::path controller_dir(const std::string&) const override { return dir_; }
+
  private:
-  void require(Knob knob) const;
   std::filesystem::path dir_;
   EnableErrors parent_errors_;  // why the parent could not hand us some controller
 };
