@@ -1,6 +1,9 @@
 #include "scenario/schema.h"
 
+#include <limits>
+#include <nlohmann/json.hpp>
 #include <string_view>
+#include <vector>
 
 #include "scenario/spec.h"
 
@@ -41,80 +44,51 @@ const char* const kStopPattern =
 // Counts: whole numbers only (parse_comparison).
 const char* const kCountCheckPattern = "^((==|>=|<=|>|<)[0-9]+" FAULTLINE_VARIABLE_ALTERNATIVE ")$";
 
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          static const char* hex = "0123456789abcdef";
-          out += "\\u00";
-          out += hex[(c >> 4) & 0xF];
-          out += hex[c & 0xF];
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
+using Json = nlohmann::ordered_json;
+
+Json string_with_pattern(const char* pattern) { return {{"type", "string"}, {"pattern", pattern}}; }
+
+Json enum_of(const std::vector<std::string_view>& choices) {
+  Json values = Json::array();
+  for (const auto choice : choices) values.push_back(choice);
+  return {{"type", "string"}, {"enum", values}};
 }
 
-std::string string_with_pattern(const char* pattern) {
-  return R"({"type": "string", "pattern": )" + json_string(pattern) + "}";
+Json array_of(Json items) { return {{"type", "array"}, {"items", std::move(items)}}; }
+
+Json integer_schema(const KeySpec& key) {
+  Json out = {{"type", "integer"}};
+  if (key.min != std::numeric_limits<std::int64_t>::min()) out["minimum"] = key.min;
+  if (key.max != std::numeric_limits<std::int64_t>::max()) out["maximum"] = key.max;
+  return out;
 }
 
-std::string enum_of(const std::vector<std::string_view>& choices) {
-  std::string out = R"({"type": "string", "enum": [)";
-  for (std::size_t i = 0; i < choices.size(); ++i) out += (i ? ", " : "") + json_string(choices[i]);
-  return out + "]}";
-}
+Json regex_schema() { return {{"type", "string"}, {"format", "regex"}}; }
 
-std::string integer_schema(const KeySpec& key) {
-  std::string out = R"({"type": "integer")";
-  if (key.min != std::numeric_limits<std::int64_t>::min())
-    out += R"(, "minimum": )" + std::to_string(key.min);
-  if (key.max != std::numeric_limits<std::int64_t>::max())
-    out += R"(, "maximum": )" + std::to_string(key.max);
-  return out + "}";
-}
+Json object_schema(const TableSpec& table, const spec::Variant* variant = nullptr);
 
-std::string object_schema(const TableSpec& table, const spec::Variant* variant = nullptr);
-
-std::string value_schema(const KeySpec& key, Kind kind) {
+Json value_schema(const KeySpec& key, Kind kind) {
   switch (kind) {
     case Kind::string:
-      return R"({"type": "string"})";
+      return {{"type", "string"}};
     case Kind::integer:
       return integer_schema(key);
     case Kind::count_check:
-      return R"({"oneOf": [{"type": "integer", "minimum": 0}, )" + string_with_pattern(kCountCheckPattern) +
-             "]}";
+      return {{"oneOf", {{{"type", "integer"}, {"minimum", 0}}, string_with_pattern(kCountCheckPattern)}}};
     case Kind::boolean:
-      return R"({"type": "boolean"})";
+      return {{"type", "boolean"}};
     case Kind::ratio:
-      return R"({"type": "number", "minimum": 0, "maximum": 1})";
+      return {{"type", "number"}, {"minimum", 0}, {"maximum", 1}};
     case Kind::duration:
       return string_with_pattern(kDurationPattern);
     case Kind::size:
-      return R"({"anyOf": [{"type": "integer", "minimum": 0}, )" + string_with_pattern(kSizePattern) + "]}";
+      return {{"anyOf", {{{"type", "integer"}, {"minimum", 0}}, string_with_pattern(kSizePattern)}}};
     case Kind::cpu:
-      return R"({"anyOf": [{"type": "number", "exclusiveMinimum": 0}, )" + string_with_pattern(kCpuPattern) +
-             "]}";
+      return {{"anyOf", {{{"type", "number"}, {"exclusiveMinimum", 0}}, string_with_pattern(kCpuPattern)}}};
     case Kind::signal:
-      return R"({"anyOf": [{"type": "integer", "minimum": 1, "maximum": 64}, )" +
-             string_with_pattern(kSignalPattern) + "]}";
+      return {
+          {"anyOf",
+           {{{"type", "integer"}, {"minimum", 1}, {"maximum", 64}}, string_with_pattern(kSignalPattern)}}};
     case Kind::time_point:
       // The one time key that takes a process's exit and nothing else.
       if (key.name == "stop") return string_with_pattern(kStopPattern);
@@ -126,68 +100,60 @@ std::string value_schema(const KeySpec& key, Kind kind) {
     case Kind::http_url:
       return string_with_pattern(kHttpUrlPattern);
     case Kind::regex:
-      return R"({"type": "string", "format": "regex"})";
+      return regex_schema();
     case Kind::regex_or_list:
-      return R"({"anyOf": [{"type": "string", "format": "regex"}, {"type": "array", "items": {"type": "string", "format": "regex"}}]})";
+      return {{"anyOf", {regex_schema(), array_of(regex_schema())}}};
     case Kind::choice:
       return enum_of(key.choices);
     case Kind::string_list:
-      return R"({"type": "array", "items": {"type": "string"}})";
+      return array_of({{"type", "string"}});
     case Kind::choice_list:
-      return R"({"type": "array", "items": )" + enum_of(key.choices) + "}";
+      return array_of(enum_of(key.choices));
     case Kind::integer_list:
-      return R"({"type": "array", "items": )" + integer_schema(key) + "}";
+      return array_of(integer_schema(key));
     case Kind::text_or_list:
-      return R"({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]})";
+      return {{"anyOf", {{{"type", "string"}}, array_of({{"type", "string"}})}}};
     case Kind::command:
-      return R"({"type": "array", "minItems": 1, "items": {"type": "string"}})";
+      return {{"type", "array"}, {"minItems", 1}, {"items", {{"type", "string"}}}};
     case Kind::string_map:
-      return R"({"type": "object", "additionalProperties": {"type": "string"}})";
+      return {{"type", "object"}, {"additionalProperties", {{"type", "string"}}}};
     case Kind::table:
       return object_schema(*key.table);
     case Kind::table_array:
-      return R"({"type": "array", "items": )" + object_schema(*key.table) + "}";
+      return array_of(object_schema(*key.table));
     case Kind::table_or_array:
-      return R"({"anyOf": [)" + object_schema(*key.table) + R"(, {"type": "array", "items": )" +
-             object_schema(*key.table) + "}]}";
+      return {{"anyOf", {object_schema(*key.table), array_of(object_schema(*key.table))}}};
     case Kind::name_or_table:
-      return R"({"anyOf": [{"type": "string"}, )" + object_schema(*key.table) + "]}";
+      return {{"anyOf", {{{"type", "string"}}, object_schema(*key.table)}}};
     case Kind::range:
-      return R"({"type": "array", "minItems": 1, "items": )" + value_schema(key, key.element) + "}";
+      return {{"type", "array"}, {"minItems", 1}, {"items", value_schema(key, key.element)}};
   }
-  return "{}";
+  return Json::object();
 }
 
-std::string key_schema(const KeySpec& key) {
-  std::string schema = value_schema(key, key.kind);
-  // Splice description and default into the value's object: `{"type": ...}` -> `{"description": ..., "type":
-  // ...}`.
-  std::string extra = R"("description": )" + json_string(key.description);
-  if (!key.default_value.empty()) extra += R"(, "default": )" + std::string(key.default_value);
-  return "{" + extra + ", " + schema.substr(1);
+Json key_schema(const KeySpec& key) {
+  // Description and default first, for a reader; a table's own description then replaces the
+  // key's, as it always has.
+  Json out = {{"description", key.description}};
+  if (!key.default_value.empty()) out["default"] = Json::parse(key.default_value);
+  out.update(value_schema(key, key.kind));
+  return out;
 }
 
-std::string object_schema(const TableSpec& table, const spec::Variant* variant) {
+Json object_schema(const TableSpec& table, const spec::Variant* variant) {
   if (!variant && !table.variants.empty()) {
-    std::string out =
-        R"({"type": "object", "description": )" + json_string(table.description) + R"(, "oneOf": [)";
-    for (std::size_t i = 0; i < table.variants.size(); ++i)
-      out += (i ? ", " : "") + object_schema(table, &table.variants[i]);
-    return out + "]}";
+    Json variants = Json::array();
+    for (const auto& each : table.variants) variants.push_back(object_schema(table, &each));
+    return {{"type", "object"}, {"description", table.description}, {"oneOf", std::move(variants)}};
   }
-  std::string out = R"({"type": "object", "description": )" +
-                    json_string(variant ? variant->description : table.description) + R"(, "properties": {)";
-  std::vector<std::string> required;
-  bool first = true;
+  Json properties = Json::object();
+  Json required = Json::array();
   const auto add = [&](const KeySpec& key) {
-    out += (first ? "" : ", ") + json_string(key.name) + ": ";
-    first = false;
     if (variant && key.name == table.discriminator)
-      out += R"({"description": )" + json_string(key.description) + R"(, "const": )" +
-             json_string(variant->value) + "}";
+      properties[std::string(key.name)] = {{"description", key.description}, {"const", variant->value}};
     else
-      out += key_schema(key);
-    if (key.required) required.push_back(json_string(key.name));
+      properties[std::string(key.name)] = key_schema(key);
+    if (key.required) required.push_back(key.name);
   };
   for (const auto& key : table.keys) add(key);
   std::vector<spec::KeyGroup> groups = table.groups;
@@ -195,41 +161,34 @@ std::string object_schema(const TableSpec& table, const spec::Variant* variant) 
     for (const auto& key : variant->keys) add(key);
     groups.insert(groups.end(), variant->groups.begin(), variant->groups.end());
   }
-  out += "}, \"additionalProperties\": false";
-  if (!required.empty()) {
-    out += R"(, "required": [)";
-    for (std::size_t i = 0; i < required.size(); ++i) out += (i ? ", " : "") + required[i];
-    out += "]";
-  }
-  std::vector<std::string> all_of;
+  Json out = {{"type", "object"},
+              {"description", variant ? variant->description : table.description},
+              {"properties", std::move(properties)},
+              {"additionalProperties", false}};
+  if (!required.empty()) out["required"] = std::move(required);
+  Json all_of = Json::array();
   for (const auto& group : groups) {
-    std::string alternatives;
-    for (std::size_t i = 0; i < group.keys.size(); ++i)
-      alternatives += (i ? ", " : "") + std::string(R"({"required": [)") + json_string(group.keys[i]) + "]}";
-    all_of.push_back(
-        std::string(group.rule == spec::KeyGroup::Rule::exactly_one ? R"({"oneOf": [)" : R"({"anyOf": [)") +
-        alternatives + "]}");
+    Json alternatives = Json::array();
+    for (const auto& name : group.keys) alternatives.push_back({{"required", Json::array({name})}});
+    all_of.push_back({{group.rule == spec::KeyGroup::Rule::exactly_one ? "oneOf" : "anyOf", alternatives}});
   }
+  // One group stands in the object itself; several need `allOf`, as two `oneOf` keys cannot.
   if (all_of.size() == 1) {
-    out += ", " + all_of[0].substr(1, all_of[0].size() - 2);
+    out.update(all_of[0]);
   } else if (!all_of.empty()) {
-    out += R"(, "allOf": [)";
-    for (std::size_t i = 0; i < all_of.size(); ++i) out += (i ? ", " : "") + all_of[i];
-    out += "]";
+    out["allOf"] = std::move(all_of);
   }
-  return out + "}";
+  return out;
 }
 
 }  // namespace
 
 std::string scenario_json_schema() {
-  const TableSpec& root = spec::scenario_spec();
-  std::string body = object_schema(root);
+  Json schema = {{"$schema", "http://json-schema.org/draft-07/schema#"}, {"title", "faultline scenario"}};
+  schema.update(object_schema(spec::scenario_spec()));
   // `[target]` and `[[process]]` exclude each other.
-  body.pop_back();
-  body += R"(, "not": {"required": ["target", "process"]})";
-  return R"({"$schema": "http://json-schema.org/draft-07/schema#", "title": "faultline scenario", )" +
-         body.substr(1) + "}\n";
+  schema["not"] = {{"required", Json::array({"target", "process"})}};
+  return schema.dump(2) + "\n";
 }
 
 }  // namespace faultline::scenario

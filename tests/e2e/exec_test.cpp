@@ -10,6 +10,8 @@
 #include <sstream>
 
 #include "tests/support/command.h"
+#include "tests/support/report_schema.h"
+#include "tests/support/scratch_dir.h"
 #include "tests/support/skips.h"
 #include "tests/support/test_env.h"
 
@@ -18,16 +20,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/faultline-exec-e2e-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
 std::string exec_cmd(const std::string& options) { return quote(faultline_path()) + " exec " + options; }
 std::string payload() { return quote(payload_path()); }
@@ -41,19 +33,6 @@ CommandOutput exec(const std::string& options, const std::string& payload_args) 
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
-}
-
-// Validates a JSON file against the report schema with python3-jsonschema; "" when valid.
-std::string schema_errors(const std::string& report) {
-  const std::string script =
-      "import json, sys, jsonschema\n"
-      "schema = json.load(open(sys.argv[1]))\n"
-      "errors = list(jsonschema.Draft202012Validator(schema).iter_errors(json.load(open(sys.argv[2]))))\n"
-      "for e in errors: print('/'.join(map(str, e.absolute_path)) + ': ' + e.message)\n"
-      "sys.exit(1 if errors else 0)\n";
-  const auto r = run_shell("/usr/bin/python3 -c " + quote(script) + " " +
-                           quote(source_dir() + "/docs/report.schema.json") + " " + quote(report));
-  return r.status == 0 ? "" : r.out + r.err;
 }
 
 double event_time(const json& scenario, const std::string& name) {
@@ -76,7 +55,7 @@ TEST_CASE("exec exit status: the command's own code, 128+N for a signal, 137 for
 }
 
 TEST_CASE("exec exit status: 126 when the command cannot be executed, 127 when it is not found", "[exec]") {
-  TempDir dir;
+  ScratchDir dir;
   const std::string script = dir / "not-executable.sh";
   std::ofstream(script) << "#!/bin/sh\necho ran\n";
   fs::permissions(script, fs::perms::owner_read | fs::perms::owner_write);
@@ -88,7 +67,7 @@ TEST_CASE("exec exit status: 126 when the command cannot be executed, 127 when i
 }
 
 TEST_CASE("exec exit status: 125 when faultline itself fails, and the command never runs", "[exec]") {
-  TempDir dir;
+  ScratchDir dir;
   SECTION("an unknown option") {
     auto r = exec("--no-such-option", "print ran");
     CHECK(r.status == 125);
@@ -128,7 +107,7 @@ TEST_CASE("exec at the timeout: 124, or the command's status with --preserve-sta
 }
 
 TEST_CASE("exec -k: a command ignoring SIGTERM is SIGKILLed once --kill-after has passed", "[exec]") {
-  TempDir dir;
+  ScratchDir dir;
   auto r = exec("--timeout 300ms -k 500ms --json " + quote(dir / "r.json"), "ignore-term");
   CHECK(r.status == 137);
   CHECK(contains(r.err,
@@ -141,7 +120,7 @@ TEST_CASE("exec -k: a command ignoring SIGTERM is SIGKILLed once --kill-after ha
 }
 
 TEST_CASE("exec --diagnose: the dump signal reaches the command before the kill", "[exec]") {
-  TempDir dir;
+  ScratchDir dir;
   SECTION("a command that dumps and keeps running is still killed") {
     auto r = exec("--timeout 300ms --diagnose QUIT --grace 300ms -k 300ms --json " + quote(dir / "r.json"),
                   "dump-on SIGQUIT --ignore-term");
@@ -175,7 +154,7 @@ TEST_CASE("exec: a CPU-starved command's timeout is blamed on throttling", "[exe
 }
 
 TEST_CASE("run: a timeout without [on_timeout] is diagnosed too", "[exec][diagnosis]") {
-  TempDir dir;
+  ScratchDir dir;
   std::ofstream(dir / "starved.toml")
       << "name = \"starved without on_timeout\"\ntimeout = \"2s\"\n"
       << "[target]\ncommand = [\"" << payload_path() << "\", \"spin\", \"1h\"]\n"
@@ -237,7 +216,7 @@ TEST_CASE("exec --memory: one cgroup, only in the hierarchies the limit and the 
 }
 
 TEST_CASE("exec --json: the single run in the report format, valid against the schema", "[exec]") {
-  TempDir dir;
+  ScratchDir dir;
   auto r = exec("--cpu 5% --timeout 1s --json " + quote(dir / "r.json"), "spin 1h");
   CHECK(r.status == 124);
   const json report = json::parse(read_file(dir / "r.json"));
@@ -254,11 +233,11 @@ TEST_CASE("exec --json: the single run in the report format, valid against the s
     FAULTLINE_SKIP(
         "schema validation: python3-jsonschema is not installed (apt-get install python3-jsonschema)");
   }
-  CHECK(schema_errors(dir / "r.json") == "");
+  CHECK(report_schema_errors(dir / "r.json") == "");
   auto ok = exec("--json " + quote(dir / "ok.json"), "exit 0");
   CHECK(ok.status == 0);
   CHECK(json::parse(read_file(dir / "ok.json"))["scenarios"][0]["result"] == "pass");
-  CHECK(schema_errors(dir / "ok.json") == "");
+  CHECK(report_schema_errors(dir / "ok.json") == "");
 }
 
 TEST_CASE("doctor: ready when throwaway cgroups can be made, listing what is unavailable", "[exec][doctor]") {

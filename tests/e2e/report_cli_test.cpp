@@ -10,6 +10,9 @@
 
 #include "reports/html_writer.h"
 #include "tests/support/command.h"
+#include "tests/support/report_fixtures.h"
+#include "tests/support/report_schema.h"
+#include "tests/support/scratch_dir.h"
 #include "tests/support/skips.h"
 #include "tests/support/test_env.h"
 
@@ -18,16 +21,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/faultline-report-e2e-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
 std::string faultline_cmd() { return quote(faultline_path()); }
 std::string scenario_path(const std::string& rel) { return source_dir() + "/scenarios/selftest/" + rel; }
@@ -73,20 +66,6 @@ std::string title_of(const std::string& dom) {
   return dom.substr(open + 7, close - open - 7);
 }
 
-// Validates a JSON file against the report schema with python3-jsonschema; "" when valid.
-std::string schema_errors(const std::string& report) {
-  const std::string script =
-      "import json, sys, jsonschema\n"
-      "schema = json.load(open(sys.argv[1]))\n"
-      "jsonschema.Draft202012Validator.check_schema(schema)\n"
-      "errors = list(jsonschema.Draft202012Validator(schema).iter_errors(json.load(open(sys.argv[2]))))\n"
-      "for e in errors: print('/'.join(map(str, e.absolute_path)) + ': ' + e.message)\n"
-      "sys.exit(1 if errors else 0)\n";
-  const auto r = run_shell("/usr/bin/python3 -c " + quote(script) + " " +
-                           quote(source_dir() + "/docs/report.schema.json") + " " + quote(report));
-  return r.status == 0 ? "" : r.out + r.err;
-}
-
 // The JUnit file as a CI server reads it: python's XML parser, then counts and failure texts.
 json junit_facts(const std::string& xml) {
   const std::string script =
@@ -120,7 +99,7 @@ const json& case_named(const json& facts, const std::string& name) {
 }  // namespace
 
 TEST_CASE("report: one pass and two failures give exit 1, JSON, JUnit, HTML and annotations") {
-  TempDir dir;
+  ScratchDir dir;
   const auto run = run_shell("GITHUB_ACTIONS=true " + faultline_cmd() + " run " +
                              quote(scenario_path(kPass)) + " " + quote(scenario_path(kMarkup)) + " " +
                              quote(scenario_path(kExitCode)) + " --json " + quote(dir / "r.json") +
@@ -152,12 +131,12 @@ TEST_CASE("report: one pass and two failures give exit 1, JSON, JUnit, HTML and 
       FAULTLINE_SKIP(
           "schema validation: python3-jsonschema is not installed (apt-get install python3-jsonschema)");
     }
-    CHECK(schema_errors(dir / "r.json") == "");
+    CHECK(report_schema_errors(dir / "r.json") == "");
     // The validation can fail: a report with a bad result value does not pass.
     json broken = report;
     broken["scenarios"][0]["result"] = "maybe";
     std::ofstream(dir / "broken.json") << broken.dump();
-    CHECK(schema_errors(dir / "broken.json") ==
+    CHECK(report_schema_errors(dir / "broken.json") ==
           "scenarios/0/result: 'maybe' is not one of ['pass', 'fail', 'error', 'skip']\n");
   }
 
@@ -221,7 +200,7 @@ TEST_CASE("report: one pass and two failures give exit 1, JSON, JUnit, HTML and 
 }
 
 TEST_CASE("report merge: two single-scenario reports give the summed summary") {
-  TempDir dir;
+  ScratchDir dir;
   const auto a =
       run_shell(faultline_cmd() + " run " + quote(scenario_path(kPass)) + " --json " + quote(dir / "a.json"));
   const auto b = run_shell(faultline_cmd() + " run " + quote(scenario_path(kExitCode)) + " --json " +
@@ -251,7 +230,7 @@ TEST_CASE("report merge: two single-scenario reports give the summed summary") {
   }
   CHECK(read_file(dir / "m.html").find("<title>faultline: 1 passed, 1 failed</title>") != std::string::npos);
   if (have("/usr/bin/python3 -c 'import jsonschema'"))
-    CHECK(schema_errors(dir / "m.json") == "");
+    CHECK(report_schema_errors(dir / "m.json") == "");
   else
     record_skip(
         "schema validation: python3-jsonschema is not installed (apt-get install python3-jsonschema)");
@@ -261,7 +240,7 @@ TEST_CASE("report merge: two single-scenario reports give the summed summary") {
 }
 
 TEST_CASE("report merge: unreadable inputs are reported with their file") {
-  TempDir dir;
+  ScratchDir dir;
   auto missing = run_shell(faultline_cmd() + " report merge " + quote(dir / "nope.json"));
   CHECK(missing.status == 2);
   CHECK(missing.err == "faultline: open " + dir / "nope.json" + ": No such file or directory\n");
@@ -276,17 +255,10 @@ TEST_CASE("report merge: unreadable inputs are reported with their file") {
 
 TEST_CASE("report: a timeline chart with samples, fault windows and probe marks renders in Chromium") {
   using namespace faultline::report;
-  RunReport r;
-  r.tool_version = "0.1.0";
-  r.host = {"hybrid", "6.1.0", 2};
-  r.seed = 42;
-  r.started = "2026-11-23T10:00:00Z";
-  r.duration_ms = 6200;
-  ScenarioResult s;
-  s.name = "orders fail fast while the database is squeezed";
-  s.file = "scenarios/orders.toml";
+  RunReport r = run_report({"hybrid", "6.1.0", 2}, 42, "2026-11-23T10:00:00Z", 6200);
+  ScenarioResult s = scenario_result("orders fail fast while the database is squeezed",
+                                     "scenarios/orders.toml", Verdict::fail);
   s.tags = {"gate", "circuit-breaker"};
-  s.verdict = Verdict::fail;
   s.duration_ms = 6000;
   s.reason = "probe: 4 of 20 attempts failed";
   s.reason_line = 31;
@@ -348,7 +320,7 @@ TEST_CASE("report: a timeline chart with samples, fault windows and probe marks 
   s.diagnostics["pid 101 (api)"] = "state: S (sleeping)\nwchan: do_epoll_wait";
   r.scenarios.push_back(s);
 
-  TempDir dir;
+  ScratchDir dir;
   write_html(r, dir / "chart.html");
   const std::string html = read_file(dir / "chart.html");
   CHECK(html.find("<rect class=\"fault-window\" data-inject=\"squeeze\"") != std::string::npos);

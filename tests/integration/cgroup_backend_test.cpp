@@ -107,6 +107,30 @@ class Child {
   std::optional<int> status_;
 };
 
+// Runs `body` in a forked child, so it may drop privileges without touching the test, and
+// returns the text it returned.
+std::string output_of_child(const std::function<std::string()>& body) {
+  int pipe_fds[2];
+  REQUIRE(::pipe(pipe_fds) == 0);
+  std::fflush(nullptr);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(pipe_fds[0]);
+    const std::string text = body();
+    if (::write(pipe_fds[1], text.data(), text.size()) < 0) ::_exit(1);
+    ::_exit(0);
+  }
+  REQUIRE(pid > 0);
+  Child child(pid);
+  ::close(pipe_fds[1]);
+  std::string text;
+  char buffer[4096];
+  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;) text.append(buffer, n);
+  ::close(pipe_fds[0]);
+  child.wait();
+  return text;
+}
+
 // Forks; the child joins `cgroup` by writing "0" to every attach fd, then runs `body` and exits
 // with its result. Returns once the child is in every hierarchy (it reports so on a pipe).
 std::unique_ptr<Child> spawn_in(const Cgroup& cgroup, const std::function<int()>& body) {
@@ -542,34 +566,20 @@ TEST_CASE("cgroup: wait_until_empty returns promptly after the last process exit
 
 TEST_CASE("cgroup: open_backend explains what is missing to an unprivileged user", "[cgroup]") {
   if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
-  int pipe_fds[2];
-  REQUIRE(::pipe(pipe_fds) == 0);
-  std::fflush(nullptr);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(pipe_fds[0]);
-    std::string message = "no error";
+  const std::string message = output_of_child([] {
+    std::string refusal = "no error";
     if (::setgid(65534) == 0 && ::setuid(65534) == 0) {
       try {
         open_backend();
       } catch (const HostRefusal& e) {
         // The refusal is read from the errno of the failing call: what tests may skip on.
-        message = e.code() == EACCES ? e.what() : "errno " + std::to_string(e.code()) + ": " + e.what();
+        refusal = e.code() == EACCES ? e.what() : "errno " + std::to_string(e.code()) + ": " + e.what();
       } catch (const std::exception& e) {
-        message = std::string("not a HostRefusal: ") + e.what();
+        refusal = std::string("not a HostRefusal: ") + e.what();
       }
     }
-    if (::write(pipe_fds[1], message.data(), message.size()) < 0) ::_exit(1);
-    ::_exit(0);
-  }
-  REQUIRE(pid > 0);
-  Child child(pid);
-  ::close(pipe_fds[1]);
-  std::string message;
-  char buffer[4096];
-  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;) message.append(buffer, n);
-  ::close(pipe_fds[0]);
-  child.wait();
+    return refusal;
+  });
   INFO(message);
   CHECK(message.rfind("cannot create throwaway cgroups under ", 0) == 0);
   CHECK(message.find(": Permission denied. Fix: run faultline as root; ") != std::string::npos);
@@ -591,36 +601,22 @@ TEST_CASE("cgroup: a non-root harness in a delegated v2 cgroup moves into a leaf
   for (const char* file : {"", "cgroup.procs", "cgroup.subtree_control", "cgroup.threads"}) {
     REQUIRE(::chown((delegated / file).c_str(), 65534, 65534) == 0);
   }
-  int pipe_fds[2];
-  REQUIRE(::pipe(pipe_fds) == 0);
-  std::fflush(nullptr);
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(pipe_fds[0]);
-    std::string report;
+  const std::string report = output_of_child([&] {
+    std::string found;
     try {
       write_file(delegated / "cgroup.procs", "0");
       if (::setgid(65534) != 0 || ::setuid(65534) != 0) throw std::runtime_error("setuid failed");
       auto backend = open_backend();
       auto run = backend->create_run(next_run_name());
       auto child = run->create_child("p");
-      report = child->describe() + "\n" + parse_proc_cgroup(read_file("/proc/self/cgroup")).at("") + "\n" +
-               child->unsupported(Knob::memory_max).value_or("memory ok") + "\n";
+      found = child->describe() + "\n" + parse_proc_cgroup(read_file("/proc/self/cgroup")).at("") + "\n" +
+              child->unsupported(Knob::memory_max).value_or("memory ok") + "\n";
       run->destroy();
     } catch (const std::exception& e) {
-      report = std::string("error: ") + e.what();
+      found = std::string("error: ") + e.what();
     }
-    if (::write(pipe_fds[1], report.data(), report.size()) < 0) ::_exit(1);
-    ::_exit(0);
-  }
-  REQUIRE(pid > 0);
-  Child child(pid);
-  ::close(pipe_fds[1]);
-  std::string report;
-  char buffer[4096];
-  for (ssize_t n; (n = ::read(pipe_fds[0], buffer, sizeof buffer)) > 0;) report.append(buffer, n);
-  ::close(pipe_fds[0]);
-  child.wait();
+    return found;
+  });
   for (const char* leftover : {"faultline", "supervisor", ""}) ::rmdir((delegated / leftover).c_str());
   CHECK_FALSE(fs::exists(delegated));
 

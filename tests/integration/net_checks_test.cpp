@@ -91,15 +91,18 @@ std::uint16_t closed_port() {
   return a.local_endpoint().port();
 }
 
-struct HttpOutcome {
+// One check run to its end on a loop of its own, and how often it called back (once, always).
+template <typename Result>
+struct Outcome {
   int calls = 0;
-  faultline::net::HttpResult result;
+  Result result;
 };
 
-HttpOutcome get(const std::string& url, faultline::Duration timeout = 2s) {
+template <typename Result, typename Start>
+Outcome<Result> run_check(const Start& start) {
   asio::io_context io;
-  HttpOutcome out;
-  faultline::net::async_http_get(io, url, timeout, [&](faultline::net::HttpResult r) {
+  Outcome<Result> out;
+  start(io, [&](Result r) {
     ++out.calls;
     out.result = std::move(r);
   });
@@ -107,20 +110,15 @@ HttpOutcome get(const std::string& url, faultline::Duration timeout = 2s) {
   return out;
 }
 
-struct TcpOutcome {
-  int calls = 0;
-  faultline::net::TcpResult result;
-};
+Outcome<faultline::net::HttpResult> get(const std::string& url, faultline::Duration timeout = 2s) {
+  return run_check<faultline::net::HttpResult>(
+      [&](asio::io_context& io, auto done) { faultline::net::async_http_get(io, url, timeout, done); });
+}
 
-TcpOutcome connect(const std::string& host_port, faultline::Duration timeout = 2s) {
-  asio::io_context io;
-  TcpOutcome out;
-  faultline::net::async_tcp_connect(io, host_port, timeout, [&](faultline::net::TcpResult r) {
-    ++out.calls;
-    out.result = std::move(r);
+Outcome<faultline::net::TcpResult> connect(const std::string& host_port, faultline::Duration timeout = 2s) {
+  return run_check<faultline::net::TcpResult>([&](asio::io_context& io, auto done) {
+    faultline::net::async_tcp_connect(io, host_port, timeout, done);
   });
-  io.run();
-  return out;
 }
 
 }  // namespace

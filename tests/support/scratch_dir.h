@@ -30,6 +30,8 @@ class ScratchDir {
     std::ofstream(file) << text;
     return file.string();
   }
+  // The path of `name` inside the folder, for commands that write there.
+  std::string operator/(const std::string& name) const { return (path_ / name).string(); }
   const std::filesystem::path& path() const { return path_; }
 
  private:

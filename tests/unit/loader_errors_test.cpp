@@ -3,30 +3,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "scenario/loader.h"
+#include "tests/support/scratch_dir.h"
 
 namespace fs = std::filesystem;
 using namespace faultline::scenario;
 
 namespace {
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "faultline-loader-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 LoadOptions test_options() {
   LoadOptions options;
@@ -37,16 +22,27 @@ LoadOptions test_options() {
 
 // All diagnostics of `toml`, rendered as `s.toml:line:col: ...` and joined by newlines.
 std::string errors_of(const std::string& toml) {
-  TempDir dir;
-  const fs::path file = dir.path() / "s.toml";
-  std::ofstream(file) << toml;
+  faultline::test::ScratchDir dir;
   std::string out;
-  for (Diagnostic d : validate_scenario(file, test_options())) {
+  for (Diagnostic d : validate_scenario(dir.write("s.toml", toml), test_options())) {
     d.file = "s.toml";
     if (!out.empty()) out += "\n";
     out += d.render();
   }
   return out;
+}
+
+// A scenario file and all the diagnostics expected for it, as errors_of renders them.
+struct Case {
+  std::string toml;
+  std::string diagnostics;
+};
+
+void check_diagnostics(const std::vector<Case>& cases) {
+  for (const auto& [toml, diagnostics] : cases) {
+    INFO("scenario file:\n" << toml);
+    CHECK(errors_of(toml) == diagnostics);
+  }
 }
 
 const std::string kTarget = "name = \"x\"\n[target]\ncommand = [\"true\"]\n";
@@ -59,68 +55,74 @@ const std::string kTwo =
 TEST_CASE("a valid file has no diagnostics", "[loader]") { CHECK(errors_of(kTarget).empty()); }
 
 TEST_CASE("unknown keys are errors with a did-you-mean hint", "[loader]") {
-  CHECK(errors_of(kTarget + "[expect]\ngraceful_ = true\n") ==
-        "s.toml:5:1: unknown key `graceful_` in [expect]; did you mean `graceful`?\n"
-        "   5 | graceful_ = true\n"
-        "     | ^");
-  CHECK(errors_of("tmeout = \"1s\"\n" + kTarget) ==
-        "s.toml:1:1: unknown key `tmeout` at the top level; did you mean `timeout`?\n"
-        "   1 | tmeout = \"1s\"\n"
-        "     | ^");
-  CHECK(errors_of(kTarget + "[expect]\nstdout.contain = \"x\"\n") ==
-        "s.toml:5:8: unknown key `contain` in [expect.stdout]; did you mean `contains`?\n"
-        "   5 | stdout.contain = \"x\"\n"
-        "     |        ^");
-  CHECK(errors_of(kTarget + "wobble = 1\n") ==
-        "s.toml:4:1: unknown key `wobble` in [target]\n"
-        "   4 | wobble = 1\n"
-        "     | ^");
-  CHECK(errors_of(kTarget + "name = \"t\"\n") ==
-        "s.toml:4:1: unknown key `name` in [target]; [target] is always named `target`; use [[process]] to "
-        "name it\n"
-        "   4 | name = \"t\"\n"
-        "     | ^");
+  check_diagnostics({
+      {kTarget + "[expect]\ngraceful_ = true\n",
+       "s.toml:5:1: unknown key `graceful_` in [expect]; did you mean `graceful`?\n"
+       "   5 | graceful_ = true\n"
+       "     | ^"},
+      {"tmeout = \"1s\"\n" + kTarget,
+       "s.toml:1:1: unknown key `tmeout` at the top level; did you mean `timeout`?\n"
+       "   1 | tmeout = \"1s\"\n"
+       "     | ^"},
+      {kTarget + "[expect]\nstdout.contain = \"x\"\n",
+       "s.toml:5:8: unknown key `contain` in [expect.stdout]; did you mean `contains`?\n"
+       "   5 | stdout.contain = \"x\"\n"
+       "     |        ^"},
+      {kTarget + "wobble = 1\n",
+       "s.toml:4:1: unknown key `wobble` in [target]\n"
+       "   4 | wobble = 1\n"
+       "     | ^"},
+      {kTarget + "name = \"t\"\n",
+       "s.toml:4:1: unknown key `name` in [target]; [target] is always named `target`; use [[process]] to "
+       "name it\n"
+       "   4 | name = \"t\"\n"
+       "     | ^"},
+  });
 }
 
 TEST_CASE("a bare number where a duration is needed", "[loader]") {
-  CHECK(errors_of("timeout = 5\n" + kTarget) ==
-        "s.toml:1:11: timeout: expected a duration such as \"250ms\", \"2s\" or \"1m30s\", got the number 5 "
-        "(durations need a unit)\n"
-        "   1 | timeout = 5\n"
-        "     |           ^");
-  CHECK(errors_of(kTarget + "stop_grace = \"10\"\n") ==
-        "s.toml:4:14: target.stop_grace: expected a duration such as \"250ms\", \"2s\" or \"1m30s\", got "
-        "\"10\" "
-        "(durations need a unit)\n"
-        "   4 | stop_grace = \"10\"\n"
-        "     |              ^");
+  check_diagnostics({
+      {"timeout = 5\n" + kTarget,
+       "s.toml:1:11: timeout: expected a duration such as \"250ms\", \"2s\" or \"1m30s\", got the number 5 "
+       "(durations need a unit)\n"
+       "   1 | timeout = 5\n"
+       "     |           ^"},
+      {kTarget + "stop_grace = \"10\"\n",
+       "s.toml:4:14: target.stop_grace: expected a duration such as \"250ms\", \"2s\" or \"1m30s\", got "
+       "\"10\" "
+       "(durations need a unit)\n"
+       "   4 | stop_grace = \"10\"\n"
+       "     |              ^"},
+  });
 }
 
 TEST_CASE("wrong TOML types", "[loader]") {
-  CHECK(errors_of("name = 3\n[target]\ncommand = \"./server --port 1\"\n") ==
-        "s.toml:1:8: name: expected a string, got the number 3\n"
-        "   1 | name = 3\n"
-        "     |        ^\n"
-        "s.toml:3:11: target.command: expected a command as a list of strings, such as [\"./server\", "
-        "\"--port\", "
-        "\"8080\"], got the string \"./server --port 1\"\n"
-        "   3 | command = \"./server --port 1\"\n"
-        "     |           ^");
-  CHECK(errors_of("name = \"x\"\n[process]\nname = \"a\"\ncommand = [\"a\"]\n") ==
-        "s.toml:2:1: process: expected a list of tables ([[process]]), got a table; write [[process]] "
-        "instead of "
-        "[process]\n"
-        "   2 | [process]\n"
-        "     | ^");
-  CHECK(errors_of(kTarget + "[target.limits]\npids = 0\nmemory = -1\n") ==
-        "s.toml:5:8: target.limits.pids: expected an integer from 1 to 4194304, got the number 0\n"
-        "   5 | pids = 0\n"
-        "     |        ^\n"
-        "s.toml:6:10: target.limits.memory: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", "
-        "\"max\" or a "
-        "number of bytes, got the number -1 (sizes cannot be negative)\n"
-        "   6 | memory = -1\n"
-        "     |          ^");
+  check_diagnostics({
+      {"name = 3\n[target]\ncommand = \"./server --port 1\"\n",
+       "s.toml:1:8: name: expected a string, got the number 3\n"
+       "   1 | name = 3\n"
+       "     |        ^\n"
+       "s.toml:3:11: target.command: expected a command as a list of strings, such as [\"./server\", "
+       "\"--port\", "
+       "\"8080\"], got the string \"./server --port 1\"\n"
+       "   3 | command = \"./server --port 1\"\n"
+       "     |           ^"},
+      {"name = \"x\"\n[process]\nname = \"a\"\ncommand = [\"a\"]\n",
+       "s.toml:2:1: process: expected a list of tables ([[process]]), got a table; write [[process]] "
+       "instead of "
+       "[process]\n"
+       "   2 | [process]\n"
+       "     | ^"},
+      {kTarget + "[target.limits]\npids = 0\nmemory = -1\n",
+       "s.toml:5:8: target.limits.pids: expected an integer from 1 to 4194304, got the number 0\n"
+       "   5 | pids = 0\n"
+       "     |        ^\n"
+       "s.toml:6:10: target.limits.memory: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", "
+       "\"max\" or a "
+       "number of bytes, got the number -1 (sizes cannot be negative)\n"
+       "   6 | memory = -1\n"
+       "     |          ^"},
+  });
 }
 
 TEST_CASE("TOML syntax errors point at the parser's position", "[loader]") {
@@ -131,29 +133,31 @@ TEST_CASE("TOML syntax errors point at the parser's position", "[loader]") {
 }
 
 TEST_CASE("unknown signals, inject kinds and outcomes", "[loader]") {
-  CHECK(errors_of(kTarget + "stop_signal = \"SIGTEMR\"\n") ==
-        "s.toml:4:15: target.stop_signal: expected a signal such as \"SIGTERM\", \"TERM\" or \"15\", got "
-        "\"SIGTEMR\" "
-        "(unknown signal)\n"
-        "   4 | stop_signal = \"SIGTEMR\"\n"
-        "     |               ^");
-  CHECK(errors_of(kTarget + "[[inject]]\nkind = \"frezee\"\nat = \"ready\"\n") ==
-        "s.toml:5:8: inject.kind: unknown value \"frezee\", expected one of memory, cpu, fd, pids, signal, "
-        "freeze, hog; "
-        "did you mean \"freeze\"?\n"
-        "   5 | kind = \"frezee\"\n"
-        "     |        ^");
-  CHECK(errors_of(kTarget + "[expect]\noutcome = \"oom\"\n") ==
-        "s.toml:5:11: expect.outcome: unknown value \"oom\", expected one of exited, signaled, oom-killed, "
-        "timed-out, "
-        "any\n"
-        "   5 | outcome = \"oom\"\n"
-        "     |           ^");
-  CHECK(errors_of(kTarget + "[expect]\noutcome = \"exitd\"\n") ==
-        "s.toml:5:11: expect.outcome: unknown value \"exitd\", expected one of exited, signaled, oom-killed, "
-        "timed-out, any; did you mean \"exited\"?\n"
-        "   5 | outcome = \"exitd\"\n"
-        "     |           ^");
+  check_diagnostics({
+      {kTarget + "stop_signal = \"SIGTEMR\"\n",
+       "s.toml:4:15: target.stop_signal: expected a signal such as \"SIGTERM\", \"TERM\" or \"15\", got "
+       "\"SIGTEMR\" "
+       "(unknown signal)\n"
+       "   4 | stop_signal = \"SIGTEMR\"\n"
+       "     |               ^"},
+      {kTarget + "[[inject]]\nkind = \"frezee\"\nat = \"ready\"\n",
+       "s.toml:5:8: inject.kind: unknown value \"frezee\", expected one of memory, cpu, fd, pids, signal, "
+       "freeze, hog; "
+       "did you mean \"freeze\"?\n"
+       "   5 | kind = \"frezee\"\n"
+       "     |        ^"},
+      {kTarget + "[expect]\noutcome = \"oom\"\n",
+       "s.toml:5:11: expect.outcome: unknown value \"oom\", expected one of exited, signaled, oom-killed, "
+       "timed-out, "
+       "any\n"
+       "   5 | outcome = \"oom\"\n"
+       "     |           ^"},
+      {kTarget + "[expect]\noutcome = \"exitd\"\n",
+       "s.toml:5:11: expect.outcome: unknown value \"exitd\", expected one of exited, signaled, oom-killed, "
+       "timed-out, any; did you mean \"exited\"?\n"
+       "   5 | outcome = \"exitd\"\n"
+       "     |           ^"},
+  });
 }
 
 TEST_CASE("keys of another inject kind", "[loader]") {
@@ -170,44 +174,47 @@ TEST_CASE("undefined variables, unset environment variables and the $${ escape",
         "   5 | command = [\"s\", \"${prot}\"]\n"
         "     |                 ^");
   ::unsetenv("FAULTLINE_TEST_SURELY_UNSET");
-  CHECK(errors_of(kTarget + "cwd = \"${env:FAULTLINE_TEST_SURELY_UNSET}\"\n") ==
-        "s.toml:4:7: target.cwd: environment variable `FAULTLINE_TEST_SURELY_UNSET` is not set (in "
-        "`${env:FAULTLINE_TEST_SURELY_UNSET}`)\n"
-        "   4 | cwd = \"${env:FAULTLINE_TEST_SURELY_UNSET}\"\n"
-        "     |       ^");
-  CHECK(errors_of(kTarget + "user = \"${oops\"\n") ==
-        "s.toml:4:8: target.user: unterminated `${` (write `$${` for a literal `${`)\n"
-        "   4 | user = \"${oops\"\n"
-        "     |        ^");
-  CHECK(errors_of("name = \"x\"\n[vars]\na = \"${b}\"\nb = \"${a}\"\n[target]\ncommand = [\"s\"]\n") ==
-        "s.toml:3:5: vars.a: variables refer to each other in a cycle: a -> b -> a\n"
-        "   3 | a = \"${b}\"\n"
-        "     |     ^");
-  CHECK(errors_of("name = \"x\"\n[vars]\nscenario_dir = \"/\"\n[target]\ncommand = [\"s\"]\n") ==
-        "s.toml:3:1: vars.scenario_dir: `scenario_dir` is built in and cannot be redefined\n"
-        "   3 | scenario_dir = \"/\"\n"
-        "     | ^");
-  // A literal `${` needs no definition.
+  check_diagnostics({
+      {kTarget + "cwd = \"${env:FAULTLINE_TEST_SURELY_UNSET}\"\n",
+       "s.toml:4:7: target.cwd: environment variable `FAULTLINE_TEST_SURELY_UNSET` is not set (in "
+       "`${env:FAULTLINE_TEST_SURELY_UNSET}`)\n"
+       "   4 | cwd = \"${env:FAULTLINE_TEST_SURELY_UNSET}\"\n"
+       "     |       ^"},
+      {kTarget + "user = \"${oops\"\n",
+       "s.toml:4:8: target.user: unterminated `${` (write `$${` for a literal `${`)\n"
+       "   4 | user = \"${oops\"\n"
+       "     |        ^"},
+      {"name = \"x\"\n[vars]\na = \"${b}\"\nb = \"${a}\"\n[target]\ncommand = [\"s\"]\n",
+       "s.toml:3:5: vars.a: variables refer to each other in a cycle: a -> b -> a\n"
+       "   3 | a = \"${b}\"\n"
+       "     |     ^"},
+      {"name = \"x\"\n[vars]\nscenario_dir = \"/\"\n[target]\ncommand = [\"s\"]\n",
+       "s.toml:3:1: vars.scenario_dir: `scenario_dir` is built in and cannot be redefined\n"
+       "   3 | scenario_dir = \"/\"\n"
+       "     | ^"},
+  });
   CHECK(errors_of(kTarget + "user = \"$${not_a_variable}\"\n").empty());
 }
 
 TEST_CASE("references to unknown processes", "[loader]") {
-  CHECK(errors_of(kTwo + "after = [\"apii\"]\n") ==
-        "s.toml:8:10: process.after: unknown process `apii` (processes: api, db); did you mean `api`?\n"
-        "   8 | after = [\"apii\"]\n"
-        "     |          ^");
-  CHECK(errors_of(kTwo + "[[inject]]\ninto = \"dbb\"\nkind = \"freeze\"\nat = \"1s\"\n") ==
-        "s.toml:9:8: inject.into: unknown process `dbb` (processes: api, db); did you mean `db`?\n"
-        "   9 | into = \"dbb\"\n"
-        "     |        ^");
-  CHECK(errors_of(kTwo + "[expect]\nprocess = \"web\"\n") ==
-        "s.toml:9:11: expect.process: unknown process `web` (processes: api, db)\n"
-        "   9 | process = \"web\"\n"
-        "     |           ^");
-  CHECK(errors_of(kTwo + "[[inject]]\ninto = \"db\"\nkind = \"freeze\"\nat = \"ap.ready+1s\"\n") ==
-        "s.toml:11:6: inject.at: unknown process `ap` in \"ap.ready+1s\"; did you mean `api.ready`?\n"
-        "   11 | at = \"ap.ready+1s\"\n"
-        "      |      ^");
+  check_diagnostics({
+      {kTwo + "after = [\"apii\"]\n",
+       "s.toml:8:10: process.after: unknown process `apii` (processes: api, db); did you mean `api`?\n"
+       "   8 | after = [\"apii\"]\n"
+       "     |          ^"},
+      {kTwo + "[[inject]]\ninto = \"dbb\"\nkind = \"freeze\"\nat = \"1s\"\n",
+       "s.toml:9:8: inject.into: unknown process `dbb` (processes: api, db); did you mean `db`?\n"
+       "   9 | into = \"dbb\"\n"
+       "     |        ^"},
+      {kTwo + "[expect]\nprocess = \"web\"\n",
+       "s.toml:9:11: expect.process: unknown process `web` (processes: api, db)\n"
+       "   9 | process = \"web\"\n"
+       "     |           ^"},
+      {kTwo + "[[inject]]\ninto = \"db\"\nkind = \"freeze\"\nat = \"ap.ready+1s\"\n",
+       "s.toml:11:6: inject.at: unknown process `ap` in \"ap.ready+1s\"; did you mean `api.ready`?\n"
+       "   11 | at = \"ap.ready+1s\"\n"
+       "      |      ^"},
+  });
 }
 
 TEST_CASE("a process must be named when several exist", "[loader]") {
@@ -223,116 +230,122 @@ TEST_CASE("a process must be named when several exist", "[loader]") {
 TEST_CASE("references to unknown injections", "[loader]") {
   const std::string hang =
       kTarget + "[[inject]]\nname = \"db-hang\"\nkind = \"freeze\"\nat = \"1s\"\nduration = \"2s\"\n";
-  CHECK(errors_of(hang + "[[probe]]\ntcp = \"h:1\"\nduring = \"db-hnag\"\n") ==
-        "s.toml:11:10: probe.during: unknown injection `db-hnag`; did you mean `db-hang`?\n"
-        "   11 | during = \"db-hnag\"\n"
-        "      |          ^");
-  CHECK(errors_of(hang +
-                  "[[probe]]\ntcp = \"h:1\"\nduring = { from = \"hang.start\", to = \"target.start\" }\n") ==
-        "s.toml:11:19: probe.during.from: unknown injection `hang` in \"hang.start\"\n"
-        "   11 | during = { from = \"hang.start\", to = \"target.start\" }\n"
-        "      |                   ^\n"
-        "s.toml:11:38: probe.during.to: `target` is a process, it has no `.start`; use `target.ready` or "
-        "`target.exit`\n"
-        "   11 | during = { from = \"hang.start\", to = \"target.start\" }\n"
-        "      |                                      ^");
-  CHECK(errors_of(kTarget + "[[inject]]\nname = \"s\"\nkind = \"signal\"\nat = \"1s\"\n"
-                            "[[inject]]\nkind = \"freeze\"\nat = \"s.end\"\n") ==
-        "s.toml:10:6: inject.at: injection `s` has no `duration`, so `s.end` never comes\n"
-        "   10 | at = \"s.end\"\n"
-        "      |      ^");
+  check_diagnostics({
+      {hang + "[[probe]]\ntcp = \"h:1\"\nduring = \"db-hnag\"\n",
+       "s.toml:11:10: probe.during: unknown injection `db-hnag`; did you mean `db-hang`?\n"
+       "   11 | during = \"db-hnag\"\n"
+       "      |          ^"},
+      {hang + "[[probe]]\ntcp = \"h:1\"\nduring = { from = \"hang.start\", to = \"target.start\" }\n",
+       "s.toml:11:19: probe.during.from: unknown injection `hang` in \"hang.start\"\n"
+       "   11 | during = { from = \"hang.start\", to = \"target.start\" }\n"
+       "      |                   ^\n"
+       "s.toml:11:38: probe.during.to: `target` is a process, it has no `.start`; use `target.ready` or "
+       "`target.exit`\n"
+       "   11 | during = { from = \"hang.start\", to = \"target.start\" }\n"
+       "      |                                      ^"},
+      {kTarget + "[[inject]]\nname = \"s\"\nkind = \"signal\"\nat = \"1s\"\n"
+                 "[[inject]]\nkind = \"freeze\"\nat = \"s.end\"\n",
+       "s.toml:10:6: inject.at: injection `s` has no `duration`, so `s.end` never comes\n"
+       "   10 | at = \"s.end\"\n"
+       "      |      ^"},
+  });
 }
 
 TEST_CASE("cycles in `after` and in time references", "[loader]") {
-  CHECK(errors_of(kTwo + "after = [\"api\"]\n[[process]]\nname = \"web\"\ncommand = [\"w\"]\n") ==
-        "");  // db after api: no cycle
-  CHECK(errors_of("name = \"x\"\n[[process]]\nname = \"a\"\ncommand = [\"a\"]\nafter = [\"b\"]\n"
-                  "[[process]]\nname = \"b\"\ncommand = [\"b\"]\nafter = [\"a\"]\n") ==
-        "s.toml:9:10: process.after: processes wait for each other in a cycle: a -> b -> a\n"
-        "   9 | after = [\"a\"]\n"
-        "     |          ^");
-  CHECK(errors_of(kTarget + "after = [\"target\"]\n") ==
-        "s.toml:4:10: process.after: process `target` cannot wait for itself\n"
-        "   4 | after = [\"target\"]\n"
-        "     |          ^");
-  CHECK(errors_of(kTarget +
-                  "[[inject]]\nname = \"x\"\nkind = \"freeze\"\nat = \"y.start\"\nduration = \"1s\"\n"
-                  "[[inject]]\nname = \"y\"\nkind = \"freeze\"\nat = \"x.end+1s\"\nduration = \"1s\"\n") ==
-        "s.toml:7:6: inject.at: injections are timed relative to each other in a cycle: x -> y -> x\n"
-        "   7 | at = \"y.start\"\n"
-        "     |      ^");
+  check_diagnostics({
+      {kTwo + "after = [\"api\"]\n[[process]]\nname = \"web\"\ncommand = [\"w\"]\n",
+       ""},  // db after api: no cycle
+      {"name = \"x\"\n[[process]]\nname = \"a\"\ncommand = [\"a\"]\nafter = [\"b\"]\n"
+       "[[process]]\nname = \"b\"\ncommand = [\"b\"]\nafter = [\"a\"]\n",
+       "s.toml:9:10: process.after: processes wait for each other in a cycle: a -> b -> a\n"
+       "   9 | after = [\"a\"]\n"
+       "     |          ^"},
+      {kTarget + "after = [\"target\"]\n",
+       "s.toml:4:10: process.after: process `target` cannot wait for itself\n"
+       "   4 | after = [\"target\"]\n"
+       "     |          ^"},
+      {kTarget + "[[inject]]\nname = \"x\"\nkind = \"freeze\"\nat = \"y.start\"\nduration = \"1s\"\n"
+                 "[[inject]]\nname = \"y\"\nkind = \"freeze\"\nat = \"x.end+1s\"\nduration = \"1s\"\n",
+       "s.toml:7:6: inject.at: injections are timed relative to each other in a cycle: x -> y -> x\n"
+       "   7 | at = \"y.start\"\n"
+       "     |      ^"},
+  });
 }
 
 TEST_CASE("impossible windows", "[loader]") {
-  CHECK(errors_of(kTarget +
-                  "[[probe]]\ntcp = \"h:1\"\nduring = { from = \"ready+5s\", to = \"ready+1s\" }\n") ==
-        "s.toml:6:36: probe.during: the window ends (\"ready+1s\") before it starts (\"ready+5s\")\n"
-        "   6 | during = { from = \"ready+5s\", to = \"ready+1s\" }\n"
-        "     |                                    ^");
-  // Resolved through an injection: h ends at ready+3s.
-  CHECK(errors_of(kTarget +
-                  "[[inject]]\nname = \"h\"\nkind = \"freeze\"\nat = \"ready+1s\"\nduration = \"2s\"\n"
-                  "[chaos]\nwindow = { from = \"h.end\", to = \"ready+3s\" }\n") ==
-        "s.toml:10:33: chaos.window: the window is empty: \"h.end\" and \"ready+3s\" are the same time\n"
-        "   10 | window = { from = \"h.end\", to = \"ready+3s\" }\n"
-        "      |                                 ^");
-  // Different anchors cannot be compared at load time.
+  check_diagnostics({
+      {kTarget + "[[probe]]\ntcp = \"h:1\"\nduring = { from = \"ready+5s\", to = \"ready+1s\" }\n",
+       "s.toml:6:36: probe.during: the window ends (\"ready+1s\") before it starts (\"ready+5s\")\n"
+       "   6 | during = { from = \"ready+5s\", to = \"ready+1s\" }\n"
+       "     |                                    ^"},
+      // Resolved through an injection: h ends at ready+3s.
+      {kTarget + "[[inject]]\nname = \"h\"\nkind = \"freeze\"\nat = \"ready+1s\"\nduration = \"2s\"\n"
+                 "[chaos]\nwindow = { from = \"h.end\", to = \"ready+3s\" }\n",
+       "s.toml:10:33: chaos.window: the window is empty: \"h.end\" and \"ready+3s\" are the same time\n"
+       "   10 | window = { from = \"h.end\", to = \"ready+3s\" }\n"
+       "      |                                 ^"},
+  });
   CHECK(errors_of(kTarget + "[[probe]]\ntcp = \"h:1\"\nduring = { from = \"ready+5s\", to = \"1s\" }\n")
             .empty());
 }
 
 TEST_CASE("duplicate names", "[loader]") {
-  CHECK(errors_of(kTwo + "[[process]]\nname = \"api\"\nshell = \"x\"\n") ==
-        "s.toml:9:8: duplicate process name `api` (first defined on line 2)\n"
-        "   9 | name = \"api\"\n"
-        "     |        ^");
-  CHECK(errors_of(kTarget + "[[inject]]\nname = \"f\"\nkind = \"freeze\"\nat = \"1s\"\n"
-                            "[[inject]]\nname = \"f\"\nkind = \"freeze\"\nat = \"2s\"\n") ==
-        "s.toml:9:8: duplicate injection name `f` (first defined on line 4)\n"
-        "   9 | name = \"f\"\n"
-        "     |        ^");
+  check_diagnostics({
+      {kTwo + "[[process]]\nname = \"api\"\nshell = \"x\"\n",
+       "s.toml:9:8: duplicate process name `api` (first defined on line 2)\n"
+       "   9 | name = \"api\"\n"
+       "     |        ^"},
+      {kTarget + "[[inject]]\nname = \"f\"\nkind = \"freeze\"\nat = \"1s\"\n"
+                 "[[inject]]\nname = \"f\"\nkind = \"freeze\"\nat = \"2s\"\n",
+       "s.toml:9:8: duplicate injection name `f` (first defined on line 4)\n"
+       "   9 | name = \"f\"\n"
+       "     |        ^"},
+  });
 }
 
 TEST_CASE("missing required keys", "[loader]") {
-  CHECK(errors_of("[target]\ncommand = [\"x\"]\n") == "s.toml: missing required key `name` at the top level");
-  CHECK(errors_of("name = \"x\"\n") ==
-        "s.toml: no process to run: add a [target] table or [[process]] tables");
-  CHECK(errors_of("name = \"x\"\n[[process]]\ncwd = \"/\"\n") ==
-        "s.toml:2:1: missing required key `name` in [[process]]\n"
-        "   2 | [[process]]\n"
-        "     | ^\n"
-        "s.toml:2:1: [[process]] needs one of `command` or `shell`\n"
-        "   2 | [[process]]\n"
-        "     | ^");
-  CHECK(errors_of(kTarget + "shell = \"x\"\n") ==
-        "s.toml:4:9: `command` and `shell` cannot both be given in [target]; choose one of `command` or "
-        "`shell`\n"
-        "   4 | shell = \"x\"\n"
-        "     |         ^");
-  CHECK(errors_of(kTarget + "[[inject]]\nduration = \"1s\"\n") ==
-        "s.toml:4:1: missing required key `at` in [[inject]]\n"
-        "   4 | [[inject]]\n"
-        "     | ^\n"
-        "s.toml:4:1: missing required key `kind` in [[inject]]\n"
-        "   4 | [[inject]]\n"
-        "     | ^");
-  CHECK(errors_of(kTarget + "[[inject]]\nkind = \"memory\"\nat = \"1s\"\n") ==
-        "s.toml:4:1: [[inject]] of kind \"memory\" needs at least one of `limit` or `high`\n"
-        "   4 | [[inject]]\n"
-        "     | ^");
+  check_diagnostics({
+      {"[target]\ncommand = [\"x\"]\n", "s.toml: missing required key `name` at the top level"},
+      {"name = \"x\"\n", "s.toml: no process to run: add a [target] table or [[process]] tables"},
+      {"name = \"x\"\n[[process]]\ncwd = \"/\"\n",
+       "s.toml:2:1: missing required key `name` in [[process]]\n"
+       "   2 | [[process]]\n"
+       "     | ^\n"
+       "s.toml:2:1: [[process]] needs one of `command` or `shell`\n"
+       "   2 | [[process]]\n"
+       "     | ^"},
+      {kTarget + "shell = \"x\"\n",
+       "s.toml:4:9: `command` and `shell` cannot both be given in [target]; choose one of `command` or "
+       "`shell`\n"
+       "   4 | shell = \"x\"\n"
+       "     |         ^"},
+      {kTarget + "[[inject]]\nduration = \"1s\"\n",
+       "s.toml:4:1: missing required key `at` in [[inject]]\n"
+       "   4 | [[inject]]\n"
+       "     | ^\n"
+       "s.toml:4:1: missing required key `kind` in [[inject]]\n"
+       "   4 | [[inject]]\n"
+       "     | ^"},
+      {kTarget + "[[inject]]\nkind = \"memory\"\nat = \"1s\"\n",
+       "s.toml:4:1: [[inject]] of kind \"memory\" needs at least one of `limit` or `high`\n"
+       "   4 | [[inject]]\n"
+       "     | ^"},
+  });
 }
 
 TEST_CASE("invalid regular expressions are reported where they are written", "[loader]") {
-  CHECK(errors_of(kTarget + "[expect]\nstderr.not_matches = \"panic(\"\n") ==
-        "s.toml:5:22: expect.stderr.not_matches: invalid regular expression \"panic(\": missing ): panic(\n"
-        "   5 | stderr.not_matches = \"panic(\"\n"
-        "     |                      ^");
-  // RE2 syntax, checked by RE2: what it cannot run in linear time (lookaround) is a load error.
-  CHECK(errors_of(kTarget + "[expect]\nstdout.matches = [\"ok\", \"a(?=b)\"]\n") ==
-        "s.toml:5:25: expect.stdout.matches: invalid regular expression \"a(?=b)\": invalid perl operator: "
-        "(?=\n"
-        "   5 | stdout.matches = [\"ok\", \"a(?=b)\"]\n"
-        "     |                         ^");
+  check_diagnostics({
+      {kTarget + "[expect]\nstderr.not_matches = \"panic(\"\n",
+       "s.toml:5:22: expect.stderr.not_matches: invalid regular expression \"panic(\": missing ): panic(\n"
+       "   5 | stderr.not_matches = \"panic(\"\n"
+       "     |                      ^"},
+      // RE2 syntax, checked by RE2: what it cannot run in linear time (lookaround) is a load error.
+      {kTarget + "[expect]\nstdout.matches = [\"ok\", \"a(?=b)\"]\n",
+       "s.toml:5:25: expect.stdout.matches: invalid regular expression \"a(?=b)\": invalid perl operator: "
+       "(?=\n"
+       "   5 | stdout.matches = [\"ok\", \"a(?=b)\"]\n"
+       "     |                         ^"},
+  });
 }
 
 TEST_CASE("an output regex asking for a newline is an error: lines are matched one by one", "[loader]") {
@@ -392,7 +405,7 @@ TEST_CASE("every problem of a file is reported, in file order", "[loader]") {
 }
 
 TEST_CASE("load_scenario throws LoadError carrying every diagnostic", "[loader]") {
-  TempDir dir;
+  faultline::test::ScratchDir dir;
   const fs::path file = dir.path() / "bad.toml";
   std::ofstream(file) << "name = 1\ntimeout = 2\n[target]\ncommand = [\"x\"]\n";
   try {
@@ -416,47 +429,49 @@ TEST_CASE("the caret keeps tabs so it lines up", "[loader]") {
 
 TEST_CASE("values too large for their knob are load errors, never wrapped", "[loader][limits]") {
   // 309485009821345068724781056 * 2^40 is exactly 2^128: unchecked, it wrapped to 0 bytes.
-  CHECK(errors_of(kTarget + "limits.memory = \"309485009821345068724781056TiB\"\n") ==
-        "s.toml:4:17: target.limits.memory: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", "
-        "\"max\" or a "
-        "number of bytes, got \"309485009821345068724781056TiB\" (too large; sizes go up to "
-        "9,223,372,036,854,775,807 bytes, \"max\" means no limit)\n"
-        "   4 | limits.memory = \"309485009821345068724781056TiB\"\n"
-        "     |                 ^");
-  // Unchecked, this wrapped to 183 ms.
-  CHECK(errors_of("timeout = \"851556623219648504817094955098h\"\n" + kTarget) ==
-        "s.toml:1:11: timeout: expected a duration such as \"250ms\", \"2s\" or \"1m30s\", got "
-        "\"851556623219648504817094955098h\" (too large; durations go up to 8760h (365 days))\n"
-        "   1 | timeout = \"851556623219648504817094955098h\"\n"
-        "     |           ^");
-  CHECK(errors_of(kTarget + "limits.pids = 4194305\n") ==
-        "s.toml:4:15: target.limits.pids: expected an integer from 1 to 4194304, got the number 4194305; the "
-        "kernel "
-        "refuses a pids.max above 4194304 (PID_MAX_LIMIT)\n"
-        "   4 | limits.pids = 4194305\n"
-        "     |               ^");
-  CHECK(errors_of(kTarget + "limits.nofile = 4294967296\n") ==
-        "s.toml:4:17: target.limits.nofile: expected an integer from 1 to 2147483584, got the number "
-        "4294967296; the "
-        "kernel refuses an RLIMIT_NOFILE above fs.nr_open (/proc/sys/fs/nr_open, at most 2147483584)\n"
-        "   4 | limits.nofile = 4294967296\n"
-        "     |                 ^");
-  CHECK(errors_of(kTarget + "limits.cpu_period = \"2s\"\n") ==
-        "s.toml:4:21: target.limits.cpu_period: expected a duration from 1ms to 1s, got \"2s\"; the kernel "
-        "takes CPU "
-        "periods from 1ms to 1s\n"
-        "   4 | limits.cpu_period = \"2s\"\n"
-        "     |                     ^");
-  CHECK(errors_of(kTarget + "[[inject]]\nkind = \"cpu\"\nat = \"1s\"\nperiod = \"500us\"\n") ==
-        "s.toml:7:10: inject.period: expected a duration from 1ms to 1s, got \"500us\"; the kernel takes CPU "
-        "periods from 1ms to 1s\n"
-        "   7 | period = \"500us\"\n"
-        "     |          ^");
-  CHECK(errors_of(kTarget + "[[inject]]\nkind = \"pids\"\nat = \"1s\"\nlimit = 5000000\n") ==
-        "s.toml:7:9: inject.limit: expected an integer from 1 to 4194304, got the number 5000000; the kernel "
-        "refuses a pids.max above 4194304 (PID_MAX_LIMIT)\n"
-        "   7 | limit = 5000000\n"
-        "     |         ^");
+  check_diagnostics({
+      {kTarget + "limits.memory = \"309485009821345068724781056TiB\"\n",
+       "s.toml:4:17: target.limits.memory: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", "
+       "\"max\" or a "
+       "number of bytes, got \"309485009821345068724781056TiB\" (too large; sizes go up to "
+       "9,223,372,036,854,775,807 bytes, \"max\" means no limit)\n"
+       "   4 | limits.memory = \"309485009821345068724781056TiB\"\n"
+       "     |                 ^"},
+      // Unchecked, this wrapped to 183 ms.
+      {"timeout = \"851556623219648504817094955098h\"\n" + kTarget,
+       "s.toml:1:11: timeout: expected a duration such as \"250ms\", \"2s\" or \"1m30s\", got "
+       "\"851556623219648504817094955098h\" (too large; durations go up to 8760h (365 days))\n"
+       "   1 | timeout = \"851556623219648504817094955098h\"\n"
+       "     |           ^"},
+      {kTarget + "limits.pids = 4194305\n",
+       "s.toml:4:15: target.limits.pids: expected an integer from 1 to 4194304, got the number 4194305; the "
+       "kernel "
+       "refuses a pids.max above 4194304 (PID_MAX_LIMIT)\n"
+       "   4 | limits.pids = 4194305\n"
+       "     |               ^"},
+      {kTarget + "limits.nofile = 4294967296\n",
+       "s.toml:4:17: target.limits.nofile: expected an integer from 1 to 2147483584, got the number "
+       "4294967296; the "
+       "kernel refuses an RLIMIT_NOFILE above fs.nr_open (/proc/sys/fs/nr_open, at most 2147483584)\n"
+       "   4 | limits.nofile = 4294967296\n"
+       "     |                 ^"},
+      {kTarget + "limits.cpu_period = \"2s\"\n",
+       "s.toml:4:21: target.limits.cpu_period: expected a duration from 1ms to 1s, got \"2s\"; the kernel "
+       "takes CPU "
+       "periods from 1ms to 1s\n"
+       "   4 | limits.cpu_period = \"2s\"\n"
+       "     |                     ^"},
+      {kTarget + "[[inject]]\nkind = \"cpu\"\nat = \"1s\"\nperiod = \"500us\"\n",
+       "s.toml:7:10: inject.period: expected a duration from 1ms to 1s, got \"500us\"; the kernel takes CPU "
+       "periods from 1ms to 1s\n"
+       "   7 | period = \"500us\"\n"
+       "     |          ^"},
+      {kTarget + "[[inject]]\nkind = \"pids\"\nat = \"1s\"\nlimit = 5000000\n",
+       "s.toml:7:9: inject.limit: expected an integer from 1 to 4194304, got the number 5000000; the kernel "
+       "refuses a pids.max above 4194304 (PID_MAX_LIMIT)\n"
+       "   7 | limit = 5000000\n"
+       "     |         ^"},
+  });
   CHECK(errors_of(kTarget +
                   "[chaos]\nwindow = { from = \"1s\", to = \"2s\" }\npids.limit = [\"1\", \"9999999\"]\n")
             .find("chaos.pids.limit: expected an integer from 1 to 4194304") != std::string::npos);
@@ -498,121 +513,134 @@ TEST_CASE("an offset that adds up past the longest timeline is reported at `at`"
 }
 
 TEST_CASE("ambiguous size units are load errors that spell out both readings", "[loader][limits]") {
-  CHECK(errors_of(kTarget + "limits.memory = \"64mb\"\n") ==
-        "s.toml:4:17: target.limits.memory: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", "
-        "\"max\" or a number of bytes, got \"64mb\" (`mb` is ambiguous: write \"64MB\" (64,000,000 bytes) or "
-        "\"64MiB\" (67,108,864 bytes); units are case-sensitive)\n"
-        "   4 | limits.memory = \"64mb\"\n"
-        "     |                 ^");
-  CHECK(errors_of(kTarget + "limits.memory = \"64Mb\"\nlimits.swap = \"1.5g\"\n") ==
-        "s.toml:4:17: target.limits.memory: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", "
-        "\"max\" or a number of bytes, got \"64Mb\" (`Mb` is ambiguous: write \"64MB\" (64,000,000 bytes) or "
-        "\"64MiB\" (67,108,864 bytes); units are case-sensitive)\n"
-        "   4 | limits.memory = \"64Mb\"\n"
-        "     |                 ^\n"
-        "s.toml:5:15: target.limits.swap: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", \"max\" "
-        "or a number of bytes, got \"1.5g\" (`g` is ambiguous: write \"1.5GB\" (1,500,000,000 bytes) or "
-        "\"1.5GiB\" (1,610,612,736 bytes); units are case-sensitive)\n"
-        "   5 | limits.swap = \"1.5g\"\n"
-        "     |               ^");
-  CHECK(errors_of(kTarget + "[[inject]]\nkind = \"hog\"\nat = \"1s\"\nmemory = \"64m\"\n") ==
-        "s.toml:7:10: inject.memory: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", \"max\" or a "
-        "number of bytes, got \"64m\" (`m` is ambiguous: write \"64MB\" (64,000,000 bytes) or \"64MiB\" "
-        "(67,108,864 bytes); units are case-sensitive)\n"
-        "   7 | memory = \"64m\"\n"
-        "     |          ^");
-  CHECK(errors_of(kTarget + "[expect]\nmax_memory = \"4096b\"\n") ==
-        "s.toml:5:14: expect.max_memory: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", \"max\" "
-        "or a number of bytes, got \"4096b\" (units are case-sensitive: write \"4096B\" for bytes)\n"
-        "   5 | max_memory = \"4096b\"\n"
-        "     |              ^");
+  check_diagnostics({
+      {kTarget + "limits.memory = \"64mb\"\n",
+       "s.toml:4:17: target.limits.memory: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", "
+       "\"max\" or a number of bytes, got \"64mb\" (`mb` is ambiguous: write \"64MB\" (64,000,000 bytes) or "
+       "\"64MiB\" (67,108,864 bytes); units are case-sensitive)\n"
+       "   4 | limits.memory = \"64mb\"\n"
+       "     |                 ^"},
+      {kTarget + "limits.memory = \"64Mb\"\nlimits.swap = \"1.5g\"\n",
+       "s.toml:4:17: target.limits.memory: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", "
+       "\"max\" or a number of bytes, got \"64Mb\" (`Mb` is ambiguous: write \"64MB\" (64,000,000 bytes) or "
+       "\"64MiB\" (67,108,864 bytes); units are case-sensitive)\n"
+       "   4 | limits.memory = \"64Mb\"\n"
+       "     |                 ^\n"
+       "s.toml:5:15: target.limits.swap: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", \"max\" "
+       "or a number of bytes, got \"1.5g\" (`g` is ambiguous: write \"1.5GB\" (1,500,000,000 bytes) or "
+       "\"1.5GiB\" (1,610,612,736 bytes); units are case-sensitive)\n"
+       "   5 | limits.swap = \"1.5g\"\n"
+       "     |               ^"},
+      {kTarget + "[[inject]]\nkind = \"hog\"\nat = \"1s\"\nmemory = \"64m\"\n",
+       "s.toml:7:10: inject.memory: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", \"max\" or a "
+       "number of bytes, got \"64m\" (`m` is ambiguous: write \"64MB\" (64,000,000 bytes) or \"64MiB\" "
+       "(67,108,864 bytes); units are case-sensitive)\n"
+       "   7 | memory = \"64m\"\n"
+       "     |          ^"},
+      {kTarget + "[expect]\nmax_memory = \"4096b\"\n",
+       "s.toml:5:14: expect.max_memory: expected a size such as \"64MiB\", \"512KiB\", \"100MB\", \"max\" "
+       "or a number of bytes, got \"4096b\" (units are case-sensitive: write \"4096B\" for bytes)\n"
+       "   5 | max_memory = \"4096b\"\n"
+       "     |              ^"},
+  });
 }
 
 TEST_CASE("addresses and URLs are checked when the file is loaded", "[loader][address]") {
   const std::string ready = "name = \"x\"\n[target]\ncommand = [\"true\"]\n";
   // Unchecked, ":99999" probed port 34463 and ":abc" failed at run time with the bare word "stoi".
-  CHECK(errors_of(ready + "ready.tcp = \":99999\"\n") ==
-        "s.toml:4:13: target.ready.tcp: expected an IP address and port such as \"127.0.0.1:8080\", got "
-        "\":99999\" (port `99999` is not a number from 1 to 65535); write host:port, such as "
-        "\"127.0.0.1:8080\"\n"
-        "   4 | ready.tcp = \":99999\"\n"
-        "     |             ^");
-  CHECK(errors_of(ready + "ready.tcp = \":abc\"\n") ==
-        "s.toml:4:13: target.ready.tcp: expected an IP address and port such as \"127.0.0.1:8080\", got "
-        "\":abc\" (port `abc` is not a number from 1 to 65535); write host:port, such as \"127.0.0.1:8080\"\n"
-        "   4 | ready.tcp = \":abc\"\n"
-        "     |             ^");
-  CHECK(errors_of(ready + "ready.tcp = \"localhost:8080\"\n") ==
-        "s.toml:4:13: target.ready.tcp: expected an IP address and port such as \"127.0.0.1:8080\", got "
-        "\"localhost:8080\" (`localhost` is a host name, which this check does not resolve); write "
-        "\"127.0.0.1:8080\" (ready.http and probes resolve names)\n"
-        "   4 | ready.tcp = \"localhost:8080\"\n"
-        "     |             ^");
-  CHECK(errors_of(ready + "ready.http = \"https://127.0.0.1:8443/healthz\"\n") ==
-        "s.toml:4:14: target.ready.http: expected an http:// URL such as \"http://127.0.0.1:8080/healthz\", "
-        "got \"https://127.0.0.1:8443/healthz\" (https is not supported); readiness gates and probes speak "
-        "plain HTTP to local services; use an http:// URL\n"
-        "   4 | ready.http = \"https://127.0.0.1:8443/healthz\"\n"
-        "     |              ^");
+  check_diagnostics({
+      {ready + "ready.tcp = \":99999\"\n",
+       "s.toml:4:13: target.ready.tcp: expected an IP address and port such as \"127.0.0.1:8080\", got "
+       "\":99999\" (port `99999` is not a number from 1 to 65535); write host:port, such as "
+       "\"127.0.0.1:8080\"\n"
+       "   4 | ready.tcp = \":99999\"\n"
+       "     |             ^"},
+      {ready + "ready.tcp = \":abc\"\n",
+       "s.toml:4:13: target.ready.tcp: expected an IP address and port such as \"127.0.0.1:8080\", got "
+       "\":abc\" (port `abc` is not a number from 1 to 65535); write host:port, such as \"127.0.0.1:8080\"\n"
+       "   4 | ready.tcp = \":abc\"\n"
+       "     |             ^"},
+      {ready + "ready.tcp = \"localhost:8080\"\n",
+       "s.toml:4:13: target.ready.tcp: expected an IP address and port such as \"127.0.0.1:8080\", got "
+       "\"localhost:8080\" (`localhost` is a host name, which this check does not resolve); write "
+       "\"127.0.0.1:8080\" (ready.http and probes resolve names)\n"
+       "   4 | ready.tcp = \"localhost:8080\"\n"
+       "     |             ^"},
+      {ready + "ready.http = \"https://127.0.0.1:8443/healthz\"\n",
+       "s.toml:4:14: target.ready.http: expected an http:// URL such as \"http://127.0.0.1:8080/healthz\", "
+       "got \"https://127.0.0.1:8443/healthz\" (https is not supported); readiness gates and probes speak "
+       "plain HTTP to local services; use an http:// URL\n"
+       "   4 | ready.http = \"https://127.0.0.1:8443/healthz\"\n"
+       "     |              ^"},
+  });
   const std::string probe = kTarget + "[[probe]]\nduring = { from = \"1s\" }\n";
-  CHECK(errors_of(probe + "http = \"http://127.0.0.1:99999/\"\n") ==
-        "s.toml:6:8: probe.http: expected an http:// URL such as \"http://127.0.0.1:8080/healthz\", got "
-        "\"http://127.0.0.1:99999/\" (port `99999` is not a number from 1 to 65535); write a URL such as "
-        "\"http://127.0.0.1:8080/healthz\"\n"
-        "   6 | http = \"http://127.0.0.1:99999/\"\n"
-        "     |        ^");
-  CHECK(errors_of(probe + "tcp = \"127.0.0.1\"\nexpect.success = false\n") ==
-        "s.toml:6:7: probe.tcp: expected host:port such as \"127.0.0.1:8080\", got \"127.0.0.1\" (no port); "
-        "write host:port, such as \"127.0.0.1:8080\"\n"
-        "   6 | tcp = \"127.0.0.1\"\n"
-        "     |       ^");
-  CHECK(errors_of(probe + "tcp = \"http://127.0.0.1:80/\"\n") ==
-        "s.toml:6:7: probe.tcp: expected host:port such as \"127.0.0.1:8080\", got \"http://127.0.0.1:80/\" "
-        "(expected host:port, not a URL); write host:port, such as \"127.0.0.1:8080\"\n"
-        "   6 | tcp = \"http://127.0.0.1:80/\"\n"
-        "     |       ^");
+  check_diagnostics({
+      {probe + "http = \"http://127.0.0.1:99999/\"\n",
+       "s.toml:6:8: probe.http: expected an http:// URL such as \"http://127.0.0.1:8080/healthz\", got "
+       "\"http://127.0.0.1:99999/\" (port `99999` is not a number from 1 to 65535); write a URL such as "
+       "\"http://127.0.0.1:8080/healthz\"\n"
+       "   6 | http = \"http://127.0.0.1:99999/\"\n"
+       "     |        ^"},
+      {probe + "tcp = \"127.0.0.1\"\nexpect.success = false\n",
+       "s.toml:6:7: probe.tcp: expected host:port such as \"127.0.0.1:8080\", got \"127.0.0.1\" (no port); "
+       "write host:port, such as \"127.0.0.1:8080\"\n"
+       "   6 | tcp = \"127.0.0.1\"\n"
+       "     |       ^"},
+      {probe + "tcp = \"http://127.0.0.1:80/\"\n",
+       "s.toml:6:7: probe.tcp: expected host:port such as \"127.0.0.1:8080\", got \"http://127.0.0.1:80/\" "
+       "(expected host:port, not a URL); write host:port, such as \"127.0.0.1:8080\"\n"
+       "   6 | tcp = \"http://127.0.0.1:80/\"\n"
+       "     |       ^"},
+  });
 }
 
 TEST_CASE("addresses are checked after variables are substituted", "[loader][address]") {
-  CHECK(errors_of("name = \"x\"\n[vars]\nport = \"99999\"\n[target]\ncommand = [\"true\"]\n"
-                  "ready.tcp = \"127.0.0.1:${port}\"\n") ==
-        "s.toml:6:13: target.ready.tcp: expected an IP address and port such as \"127.0.0.1:8080\", got "
-        "\"127.0.0.1:99999\" (from \"127.0.0.1:${port}\") (port `99999` is not a number from 1 to 65535); "
-        "write host:port, such as \"127.0.0.1:8080\"\n"
-        "   6 | ready.tcp = \"127.0.0.1:${port}\"\n"
-        "     |             ^");
-  // auto-port (4242 in these tests, a placeholder in `validate`) gives a valid address.
-  CHECK(errors_of("name = \"x\"\n[vars]\nport = \"auto-port\"\n[target]\ncommand = [\"true\"]\n"
-                  "ready.http = \"http://127.0.0.1:${port}/healthz\"\n") == "");
+  check_diagnostics({
+      {"name = \"x\"\n[vars]\nport = \"99999\"\n[target]\ncommand = [\"true\"]\n"
+       "ready.tcp = \"127.0.0.1:${port}\"\n",
+       "s.toml:6:13: target.ready.tcp: expected an IP address and port such as \"127.0.0.1:8080\", got "
+       "\"127.0.0.1:99999\" (from \"127.0.0.1:${port}\") (port `99999` is not a number from 1 to 65535); "
+       "write host:port, such as \"127.0.0.1:8080\"\n"
+       "   6 | ready.tcp = \"127.0.0.1:${port}\"\n"
+       "     |             ^"},
+      // auto-port (4242 in these tests, a placeholder in `validate`) gives a valid address.
+      {"name = \"x\"\n[vars]\nport = \"auto-port\"\n[target]\ncommand = [\"true\"]\n"
+       "ready.http = \"http://127.0.0.1:${port}/healthz\"\n",
+       ""},
+  });
 }
 
 TEST_CASE("a probe window may leave out `to`; a chaos window may not", "[loader]") {
-  CHECK(errors_of(kTarget + "[[probe]]\ntcp = \"h:1\"\nduring = { from = \"ready+1s\" }\n") == "");
-  CHECK(errors_of(kTarget + "[chaos]\nwindow = { from = \"1s\" }\n") ==
-        "s.toml:5:10: missing required key `to` in [chaos.window]\n"
-        "   5 | window = { from = \"1s\" }\n"
-        "     |          ^");
+  check_diagnostics({
+      {kTarget + "[[probe]]\ntcp = \"h:1\"\nduring = { from = \"ready+1s\" }\n", ""},
+      {kTarget + "[chaos]\nwindow = { from = \"1s\" }\n",
+       "s.toml:5:10: missing required key `to` in [chaos.window]\n"
+       "   5 | window = { from = \"1s\" }\n"
+       "     |          ^"},
+  });
 }
 
 TEST_CASE("`stop` and `<process>.exit` name a process that exists", "[loader][driver]") {
   const std::string two_after_stop =
       "[[process]]\nname = \"api\"\ncommand = [\"a\"]\n[[process]]\nname = \"db\"\ncommand = [\"d\"]\n";
-  CHECK(errors_of("name = \"x\"\nstop = \"apii.exit\"\n" + two_after_stop) ==
-        "s.toml:2:8: stop: unknown process `apii` in \"apii.exit\"; did you mean `api.exit`?\n"
-        "   2 | stop = \"apii.exit\"\n"
-        "     |        ^");
-  CHECK(errors_of("name = \"x\"\nstop = \"ready+5s\"\n" + two_after_stop) ==
-        "s.toml:2:8: stop: expected a process's exit (\"<process>.exit\", optionally \"+offset\"), got "
-        "\"ready+5s\"; such as \"db.exit\"; for a fixed time use `duration`\n"
-        "   2 | stop = \"ready+5s\"\n"
-        "     |        ^");
-  CHECK(errors_of(kTwo + "[[inject]]\ninto = \"db\"\nkind = \"freeze\"\nat = \"ap.exit+1s\"\n") ==
-        "s.toml:11:6: inject.at: unknown process `ap` in \"ap.exit+1s\"; did you mean `api.exit`?\n"
-        "   11 | at = \"ap.exit+1s\"\n"
-        "      |      ^");
-  CHECK(errors_of(kTwo + "[[inject]]\nname = \"f\"\ninto = \"db\"\nkind = \"freeze\"\nat = \"1s\"\n"
-                         "[[probe]]\ntcp = \"127.0.0.1:1\"\nduring = { from = \"f.exit\" }\n") ==
-        "s.toml:15:19: probe.during.from: `f` is an injection, it has no `.exit`; use `f.start` or `f.end`\n"
-        "   15 | during = { from = \"f.exit\" }\n"
-        "      |                   ^");
+  check_diagnostics({
+      {"name = \"x\"\nstop = \"apii.exit\"\n" + two_after_stop,
+       "s.toml:2:8: stop: unknown process `apii` in \"apii.exit\"; did you mean `api.exit`?\n"
+       "   2 | stop = \"apii.exit\"\n"
+       "     |        ^"},
+      {"name = \"x\"\nstop = \"ready+5s\"\n" + two_after_stop,
+       "s.toml:2:8: stop: expected a process's exit (\"<process>.exit\", optionally \"+offset\"), got "
+       "\"ready+5s\"; such as \"db.exit\"; for a fixed time use `duration`\n"
+       "   2 | stop = \"ready+5s\"\n"
+       "     |        ^"},
+      {kTwo + "[[inject]]\ninto = \"db\"\nkind = \"freeze\"\nat = \"ap.exit+1s\"\n",
+       "s.toml:11:6: inject.at: unknown process `ap` in \"ap.exit+1s\"; did you mean `api.exit`?\n"
+       "   11 | at = \"ap.exit+1s\"\n"
+       "      |      ^"},
+      {kTwo + "[[inject]]\nname = \"f\"\ninto = \"db\"\nkind = \"freeze\"\nat = \"1s\"\n"
+              "[[probe]]\ntcp = \"127.0.0.1:1\"\nduring = { from = \"f.exit\" }\n",
+       "s.toml:15:19: probe.during.from: `f` is an injection, it has no `.exit`; use `f.start` or `f.end`\n"
+       "   15 | during = { from = \"f.exit\" }\n"
+       "      |                   ^"},
+  });
 }

@@ -1,16 +1,14 @@
 #include <catch2/catch.hpp>
 
 #include "reports/baseline.h"
+#include "tests/support/report_fixtures.h"
 
 using namespace faultline::report;
 
 namespace {
 
 ScenarioResult scenario(const std::string& name, Verdict v, std::uint64_t peak, double stop_ms) {
-  ScenarioResult s;
-  s.name = name;
-  s.file = "x/" + name + ".toml";
-  s.verdict = v;
+  ScenarioResult s = faultline::test::scenario_result(name, "x/" + name + ".toml", v);
   ProcessResult p;
   p.name = "api";
   p.peak_memory_bytes = peak;

@@ -3,16 +3,14 @@
 #include <sstream>
 
 #include "reports/console_writer.h"
+#include "tests/support/report_fixtures.h"
 
 using namespace faultline::report;
 
 namespace {
 
 ScenarioResult result(const std::string& name, Verdict v, double ms, const std::string& reason = "") {
-  ScenarioResult r;
-  r.name = name;
-  r.file = "s/" + name + ".toml";
-  r.verdict = v;
+  ScenarioResult r = faultline::test::scenario_result(name, "s/" + name + ".toml", v);
   r.duration_ms = ms;
   r.reason = reason;
   return r;

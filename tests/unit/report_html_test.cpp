@@ -3,6 +3,7 @@
 
 #include "reports/html_writer.h"
 #include "reports/timeline_chart.h"
+#include "tests/support/report_fixtures.h"
 
 using namespace faultline::report;
 
@@ -15,10 +16,8 @@ std::size_t count(const std::string& haystack, const std::string& needle) {
 }
 
 ScenarioResult charted_scenario() {
-  ScenarioResult s;
-  s.name = "api sheds load while squeezed";
-  s.file = "scenarios/squeeze.toml";
-  s.verdict = Verdict::fail;
+  ScenarioResult s = faultline::test::scenario_result("api sheds load while squeezed",
+                                                      "scenarios/squeeze.toml", Verdict::fail);
   s.duration_ms = 4000;
   s.reason = "probe: 3 of 8 attempts failed";
   ProcessResult api;

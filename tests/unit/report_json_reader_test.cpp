@@ -7,24 +7,19 @@
 #include "common/error.h"
 #include "reports/json_reader.h"
 #include "reports/json_writer.h"
+#include "tests/support/report_fixtures.h"
 
 using namespace faultline::report;
+using faultline::test::run_report;
+using faultline::test::scenario_result;
 namespace fs = std::filesystem;
 
 namespace {
 
 RunReport full_report() {
-  RunReport r;
-  r.tool_version = "0.1.0";
-  r.host = {"hybrid", "6.1.0", 2};
-  r.seed = 7;
-  r.started = "2026-11-23T10:00:00Z";
-  r.duration_ms = 1234.5;
-  ScenarioResult s;
-  s.name = "drain";
-  s.file = "scenarios/drain.toml";
+  RunReport r = run_report({"hybrid", "6.1.0", 2}, 7, "2026-11-23T10:00:00Z", 1234.5);
+  ScenarioResult s = scenario_result("drain", "scenarios/drain.toml", Verdict::fail);
   s.tags = {"gate", "shutdown"};
-  s.verdict = Verdict::fail;
   s.duration_ms = 1000.25;
   s.reason = "expect.graceful: killed";
   s.reason_line = 9;

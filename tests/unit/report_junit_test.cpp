@@ -2,23 +2,18 @@
 #include <string>
 
 #include "reports/junit_writer.h"
+#include "tests/support/report_fixtures.h"
 
 using namespace faultline::report;
+using faultline::test::run_report;
+using faultline::test::scenario_result;
 
 namespace {
 
 RunReport three_scenarios() {
-  RunReport r;
-  r.tool_version = "0.1.0";
-  r.host = {"hybrid", "6.1.0-test", 2};
-  r.seed = 42;
-  r.started = "2026-11-23T10:00:00Z";
-  r.duration_ms = 4500;
+  RunReport r = run_report({"hybrid", "6.1.0-test", 2}, 42, "2026-11-23T10:00:00Z", 4500);
 
-  ScenarioResult pass;
-  pass.name = "greets";
-  pass.file = "scenarios/greets.toml";
-  pass.verdict = Verdict::pass;
+  ScenarioResult pass = scenario_result("greets", "scenarios/greets.toml", Verdict::pass);
   pass.duration_ms = 1200;
   ProcessResult p;
   p.name = "target";
@@ -26,10 +21,7 @@ RunReport three_scenarios() {
   p.stdout_bytes = 6;
   pass.processes.push_back(p);
 
-  ScenarioResult fail;
-  fail.name = "drains <fast> & clean";
-  fail.file = "scenarios/drain.toml";
-  fail.verdict = Verdict::fail;
+  ScenarioResult fail = scenario_result("drains <fast> & clean", "scenarios/drain.toml", Verdict::fail);
   fail.duration_ms = 2000;
   fail.reason = "expect.graceful: killed after grace";
   fail.reason_line = 12;
@@ -43,10 +35,7 @@ RunReport three_scenarios() {
   api.stderr_bytes = 5000;
   fail.processes.push_back(api);
 
-  ScenarioResult skip;
-  skip.name = "needs v2";
-  skip.file = "scenarios/v2.toml";
-  skip.verdict = Verdict::skip;
+  ScenarioResult skip = scenario_result("needs v2", "scenarios/v2.toml", Verdict::skip);
   skip.reason = "memory_high needs cgroup v2";
   r.scenarios = {pass, fail, skip};
   return r;
@@ -99,10 +88,7 @@ still )"
 
 TEST_CASE("JUnit XML: an errored scenario is an <error>, with its diagnosis") {
   RunReport r;
-  ScenarioResult s;
-  s.name = "hangs";
-  s.file = "hang.toml";
-  s.verdict = Verdict::error;
+  ScenarioResult s = scenario_result("hangs", "hang.toml", Verdict::error);
   s.reason = "timed out after 1s";
   s.diagnostics["pid 12 (sleep)"] = "state: S (sleeping)\nwchan: hrtimer_nanosleep";
   r.scenarios = {s};

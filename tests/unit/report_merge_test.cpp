@@ -2,6 +2,7 @@
 
 #include "common/error.h"
 #include "reports/merge.h"
+#include "tests/support/report_fixtures.h"
 
 using namespace faultline::report;
 
@@ -9,19 +10,11 @@ namespace {
 
 RunReport shard(const std::string& started, double duration_ms, std::optional<std::uint64_t> seed,
                 std::vector<Verdict> verdicts) {
-  RunReport r;
-  r.tool_version = "0.1.0";
-  r.host = {"v2", "6.1", 4};
-  r.started = started;
-  r.duration_ms = duration_ms;
-  r.seed = seed;
+  RunReport r = faultline::test::run_report({"v2", "6.1", 4}, seed, started, duration_ms);
   int i = 0;
   for (const auto v : verdicts) {
-    ScenarioResult s;
-    s.name = started + "#" + std::to_string(i++);
-    s.file = s.name + ".toml";
-    s.verdict = v;
-    r.scenarios.push_back(s);
+    const std::string name = started + "#" + std::to_string(i++);
+    r.scenarios.push_back(faultline::test::scenario_result(name, name + ".toml", v));
   }
   return r;
 }

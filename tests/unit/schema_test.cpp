@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "scenario/spec.h"
+#include "tests/support/scratch_dir.h"
 #include "tests/support/skips.h"
 
 namespace fs = std::filesystem;
@@ -16,23 +17,6 @@ using namespace faultline::scenario;
 namespace {
 
 const fs::path kFixtures = fs::path(FAULTLINE_TEST_SOURCE_DIR) / "tests/unit/fixtures";
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "faultline-schema-XXXXXX").string();
-    REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-    path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 int run(const std::string& command) {
   const int status = std::system(command.c_str());
@@ -47,7 +31,7 @@ bool python_has(const std::string& modules) {
 
 TEST_CASE("the schema is valid JSON and lists every top-level key", "[schema]") {
   if (!python_has("json")) FAULTLINE_SKIP("python3 is not available to parse the schema");
-  TempDir dir;
+  faultline::test::ScratchDir dir;
   const fs::path schema = dir.path() / "schema.json";
   const fs::path keys = dir.path() / "keys.txt";
   std::ofstream(schema) << scenario_json_schema();
@@ -97,7 +81,7 @@ TEST_CASE("the address patterns take the shapes the loader takes", "[schema]") {
 TEST_CASE("the example scenarios validate against the schema, and mistakes do not", "[schema]") {
   if (!python_has("json, tomllib, jsonschema"))
     FAULTLINE_SKIP("python3 with tomllib and jsonschema is needed to validate TOML against the schema");
-  TempDir dir;
+  faultline::test::ScratchDir dir;
   const fs::path schema = dir.path() / "schema.json";
   std::ofstream(schema) << scenario_json_schema();
   const auto validates = [&](const fs::path& toml) {
@@ -131,20 +115,20 @@ TEST_CASE("the example scenarios validate against the schema, and mistakes do no
       "name = \"x\"\n[target]\ncommand = [\"a\"]\n[[inject]]\nkind = \"freeze\"\nat = \"ready-1s\"\n",
   };
   // The new shapes: counts with comparisons, `stop` at an exit, `-` after `<inject>.end`.
-  const fs::path shapes = dir.path() / "shapes.toml";
-  std::ofstream(shapes)
-      << "name = \"x\"\nstop = \"load.exit+500ms\"\n[[process]]\nname = \"load\"\n"
-         "command = [\"a\"]\n[[inject]]\nname = \"sq\"\nkind = \"freeze\"\nat = \"load.exit\"\n"
-         "duration = \"2s\"\n[[probe]]\ntcp = \"h:1\"\nduring = { from = \"sq.start\", to = "
-         "\"sq.end-300ms\" }\n[expect]\noom_kills = \">=1\"\npids_max_events = 0\n";
+  const fs::path shapes =
+      dir.write("shapes.toml",
+                "name = \"x\"\nstop = \"load.exit+500ms\"\n[[process]]\nname = \"load\"\n"
+                "command = [\"a\"]\n[[inject]]\nname = \"sq\"\nkind = \"freeze\"\nat = \"load.exit\"\n"
+                "duration = \"2s\"\n[[probe]]\ntcp = \"h:1\"\nduring = { from = \"sq.start\", to = "
+                "\"sq.end-300ms\" }\n[expect]\noom_kills = \">=1\"\npids_max_events = 0\n");
   CHECK(validates(shapes));
-  const fs::path open_window = dir.path() / "open-window.toml";
-  std::ofstream(open_window) << "name = \"x\"\n[target]\ncommand = [\"a\"]\n[[probe]]\ntcp = \"h:1\"\n"
-                                "during = { from = \"1s\" }\n";
+  const fs::path open_window =
+      dir.write("open-window.toml",
+                "name = \"x\"\n[target]\ncommand = [\"a\"]\n[[probe]]\ntcp = \"h:1\"\n"
+                "during = { from = \"1s\" }\n");
   CHECK(validates(open_window));
   for (std::size_t i = 0; i < mistakes.size(); ++i) {
-    const fs::path file = dir.path() / ("bad" + std::to_string(i) + ".toml");
-    std::ofstream(file) << mistakes[i];
+    const fs::path file = dir.write("bad" + std::to_string(i) + ".toml", mistakes[i]);
     INFO(mistakes[i]);
     CHECK_FALSE(validates(file));
   }
