@@ -130,32 +130,32 @@ void Loader::check_time_point(const Scenario& s, const TimePoint& tp, SourcePos 
   const std::string event(ref->event());
   const auto injection = std::find_if(s.injections.begin(), s.injections.end(),
                                       [&](const Injection& i) { return i.name == name; });
-  if (ref->names_process()) {
-    if (s.find_process(name)) return;
-    if (injection != s.injections.end()) {
-      error(pos, label + ": " + tick(name) + " is an injection, it has no `." + event + "`",
-            "use `" + name + ".start` or `" + name + ".end`");
-      return;
-    }
-    auto near = closest_match(name, process_names(s));
-    error(pos, label + ": unknown process " + tick(name) + " in " + quote(tp.text),
-          near ? "did you mean " + tick(*near + "." + event) + "?" : "");
+  // A process's event names a process, an injection's an injection; a name of the other kind gets
+  // the events it does have as the hint.
+  using K = TimeRef::Kind;
+  const bool wants_process = ref->names_process();
+  const bool is_process = s.find_process(name) != nullptr;
+  const bool is_injection = injection != s.injections.end();
+  if (wants_process ? is_process : is_injection) {
+    if (ref->kind == K::inject_end && !injection->duration)
+      error(pos, label + ": injection " + tick(name) + " has no `duration`, so " + tick(name + ".end") +
+                     " never comes");
     return;
   }
-  if (injection == s.injections.end()) {
-    if (s.find_process(name)) {
-      error(pos, label + ": " + tick(name) + " is a process, it has no `." + event + "`",
-            "use `" + name + ".ready` or `" + name + ".exit`");
-      return;
-    }
-    auto near = closest_match(name, injection_names(s));
-    error(pos, label + ": unknown injection " + tick(name) + " in " + quote(tp.text),
-          near ? "did you mean " + tick(*near + "." + event) + "?" : "");
+  if (wants_process ? is_injection : is_process) {
+    const auto [first, second] = wants_process ? std::pair{K::inject_start, K::inject_end}
+                                               : std::pair{K::process_ready, K::process_exit};
+    error(pos,
+          label + ": " + tick(name) + (wants_process ? " is an injection" : " is a process") +
+              ", it has no `." + event + "`",
+          "use " + tick(anchor_of(first, name)) + " or " + tick(anchor_of(second, name)));
     return;
   }
-  if (ref->kind == TimeRef::Kind::inject_end && !injection->duration)
-    error(pos, label + ": injection " + tick(name) + " has no `duration`, so " + tick(name + ".end") +
-                   " never comes");
+  auto near = closest_match(name, wants_process ? process_names(s) : injection_names(s));
+  error(pos,
+        label + ": unknown " + (wants_process ? "process " : "injection ") + tick(name) + " in " +
+            quote(tp.text),
+        near ? "did you mean " + tick(*near + "." + event) + "?" : "");
 }
 
 // `stop` names a process's exit: a fixed time is what `duration` is for, and a time relative to an
