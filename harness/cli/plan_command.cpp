@@ -160,14 +160,7 @@ class Planner {
 
  private:
   int rank_of(const std::string& anchor) const {
-    if (anchor.empty()) return 0;
-    const int n = static_cast<int>(order_.size());
-    if (anchor == "ready") return n + 1;
-    for (std::size_t i = 0; i < order_.size(); ++i) {
-      if (anchor == order_[i]->name + ".ready") return static_cast<int>(i) + 1;
-      if (anchor == order_[i]->name + ".exit") return n + 2 + static_cast<int>(i);
-    }
-    return n + 1;
+    return static_cast<int>(timeline::anchor_rank(order_, anchor));
   }
 
   void add(const Resolved& at, std::string what) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "scenario/time_point.h"
 
 namespace faultline::runner {
 
@@ -67,7 +68,7 @@ void FaultTimeline::on_run_start(RunContext& ctx) {
 }
 
 void FaultTimeline::on_process_ready(RunContext& ctx, const std::string& process) {
-  anchor_reached(ctx, process + ".ready");
+  anchor_reached(ctx, scenario::anchor_of(scenario::TimeRef::Kind::process_ready, process));
 }
 
 void FaultTimeline::on_all_ready(RunContext& ctx) { anchor_reached(ctx, "ready"); }
@@ -227,7 +228,7 @@ void FaultTimeline::skip(RunContext& ctx, Entry& e, const std::string& reason) {
 void FaultTimeline::on_process_exit(RunContext& ctx, const std::string& process) {
   // First the faults the exit starts (into other processes: this one is gone), then the
   // faults the exit ends.
-  anchor_reached(ctx, process + ".exit");
+  anchor_reached(ctx, scenario::anchor_of(scenario::TimeRef::Kind::process_exit, process));
   for (auto& ep : entries_) {
     Entry& e = *ep;
     if (e.plan.injection->into != process) continue;

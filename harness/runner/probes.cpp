@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "net/checks.h"
 #include "runner/one_shot.h"
+#include "scenario/time_point.h"
 #include "timeline/schedule.h"
 
 namespace faultline::runner {
@@ -78,8 +79,11 @@ class ProbeRun {
     if (probe.during.inject) {
       const auto* inj = find_injection(s, *probe.during.inject);
       if (!inj) throw Error("probe `" + probe.name + "`: unknown injection `" + *probe.during.inject + "`");
-      start_ = timeline::resolve(s, {inj->name + ".start", Duration{0}, inj->name + ".start"});
-      if (inj->duration) end_ = timeline::resolve(s, {inj->name + ".end", Duration{0}, inj->name + ".end"});
+      using Kind = scenario::TimeRef::Kind;
+      const auto start = scenario::anchor_of(Kind::inject_start, inj->name);
+      start_ = timeline::resolve(s, {start, Duration{0}, start});
+      if (const auto end = scenario::anchor_of(Kind::inject_end, inj->name); inj->duration)
+        end_ = timeline::resolve(s, {end, Duration{0}, end});
       window_text_ = "`" + inj->name + "`";
     } else {
       start_ = timeline::resolve(s, probe.during.from);
@@ -338,11 +342,11 @@ class Probes final : public RunObserver {
 
   void on_run_start(RunContext& ctx) override { anchor(ctx, ""); }
   void on_process_ready(RunContext& ctx, const std::string& process) override {
-    anchor(ctx, process + ".ready");
+    anchor(ctx, scenario::anchor_of(scenario::TimeRef::Kind::process_ready, process));
   }
   void on_all_ready(RunContext& ctx) override { anchor(ctx, "ready"); }
   void on_process_exit(RunContext& ctx, const std::string& process) override {
-    anchor(ctx, process + ".exit");
+    anchor(ctx, scenario::anchor_of(scenario::TimeRef::Kind::process_exit, process));
   }
   void on_stop_phase(RunContext& ctx) override {
     for (auto& r : runs_) r->close(ctx, "stop phase");

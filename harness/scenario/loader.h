@@ -9,30 +9,10 @@
 #include <string>
 #include <vector>
 
-#include "common/error.h"
+#include "scenario/diagnostics.h"
 #include "scenario/model.h"
 
 namespace faultline::scenario {
-
-struct Diagnostic {
-  std::filesystem::path file;
-  SourcePos pos;            // line/column 1-based; 0 when the whole file is concerned
-  std::string message;      // "unknown key `graceful_` in [expect]"
-  std::string hint;         // "did you mean `graceful`?" (may be empty)
-  std::string source_line;  // the offending line as written (may be empty)
-
-  // "path:line:col: message; hint\n  12 | text\n     |   ^"
-  std::string render() const;
-};
-
-class LoadError : public Error {
- public:
-  explicit LoadError(std::vector<Diagnostic> diagnostics);
-  const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
-
- private:
-  std::vector<Diagnostic> diagnostics_;
-};
 
 struct LoadOptions {
   // Variables every scenario can use besides [vars], ${scenario_dir} and ${env:NAME},

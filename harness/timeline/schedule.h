@@ -9,6 +9,7 @@
 
 #include "common/units.h"
 #include "scenario/model.h"
+#include "scenario/time_resolution.h"
 
 namespace faultline::timeline {
 
@@ -16,11 +17,7 @@ namespace faultline::timeline {
 // "<process>.ready" or "<process>.exit", plus an offset. "<inj>.start+1s" with inj.at = "ready+2s"
 // -> {"ready", 3s}; "<inj>.end" adds the injection's duration; "<inj>.end-300ms" then takes 300ms
 // off, and may go back as far as the injection's start, never before it.
-struct Resolved {
-  std::string anchor;
-  Duration offset{0};
-  bool operator==(const Resolved&) const = default;
-};
+using Resolved = scenario::ResolvedTime;
 
 // Throws Error on a reference to an unknown process or injection, on `<inj>.end` of an
 // injection without `duration`, on injections timed relative to each other in a cycle, on a `-`
@@ -38,6 +35,8 @@ struct PlannedInjection {
 // then "ready", then each "<process>.exit" in declaration order. Only a reading aid: a process
 // may exit before it is ready, or before the others are.
 std::size_t anchor_rank(const scenario::Scenario& s, const std::string& anchor);
+// The same with the processes in another order (`plan` lists them in start order).
+std::size_t anchor_rank(const std::vector<const scenario::ProcessSpec*>& order, const std::string& anchor);
 
 // "load" for "load.exit"; nullopt for any other anchor.
 std::optional<std::string> exiting_process(const std::string& anchor);

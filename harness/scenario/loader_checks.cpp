@@ -1,0 +1,274 @@
+// Cross-reference checks: names that must exist and be unique, processes waiting for each other,
+// and times that must resolve (through the shared resolver) to a point within reach.
+#include <algorithm>
+#include <functional>
+#include <set>
+
+#include "scenario/did_you_mean.h"
+#include "scenario/loader_internal.h"
+#include "scenario/time_point.h"
+
+namespace faultline::scenario::detail {
+
+std::vector<std::string> Loader::process_names(const Scenario& s) const {
+  std::vector<std::string> names;
+  for (const auto& p : s.processes)
+    if (!p.name.empty() && std::find(names.begin(), names.end(), p.name) == names.end())
+      names.push_back(p.name);
+  return names;
+}
+
+std::vector<std::string> Loader::injection_names(const Scenario& s) const {
+  std::vector<std::string> names;
+  for (const auto& i : s.injections)
+    if (std::find(names.begin(), names.end(), i.name) == names.end()) names.push_back(i.name);
+  return names;
+}
+
+bool Loader::check_process_ref(const Scenario& s, const std::string& name, SourcePos pos,
+                               const std::string& label) {
+  if (s.find_process(name)) return true;
+  auto near = closest_match(name, process_names(s));
+  error(pos, label + ": unknown process " + tick(name) + " (processes: " + join(process_names(s)) + ")",
+        near ? "did you mean " + tick(*near) + "?" : "");
+  return false;
+}
+
+void Loader::check_processes(const Scenario& s) {
+  std::map<std::string, std::size_t> first;
+  for (std::size_t i = 0; i < s.processes.size(); ++i) {
+    const ProcessSpec& p = s.processes[i];
+    const Table& t = *process_tables_[i];
+    const Field* name_field = t.get("name");
+    if (name_field && !valid_name(p.name)) {
+      error(name_field->pos, "process.name: " + quote(p.name) + " is not a valid name",
+            "use letters, digits, `_` and `-`");
+    } else if (!p.name.empty() && first.contains(p.name)) {
+      error(name_field ? name_field->pos : p.pos,
+            "duplicate process name " + tick(p.name) + " (first defined on line " +
+                std::to_string(s.processes[first[p.name]].pos.line) + ")");
+    } else if (!p.name.empty()) {
+      first[p.name] = i;
+    }
+    if (const Field* after = t.get("after")) {
+      for (std::size_t j = 0; j < p.after.size(); ++j) {
+        if (p.after[j] == p.name)
+          error(after->item_pos[j], "process.after: process " + tick(p.name) + " cannot wait for itself");
+        else
+          check_process_ref(s, p.after[j], after->item_pos[j], "process.after");
+      }
+    }
+  }
+  // Cycles in `after`: depth-first search, reported once at the process where the loop closes.
+  enum class Mark { none, active, done };
+  std::vector<Mark> marks(s.processes.size(), Mark::none);
+  std::vector<std::size_t> stack;
+  const auto index_of = [&](const std::string& name) -> std::optional<std::size_t> {
+    for (std::size_t i = 0; i < s.processes.size(); ++i)
+      if (s.processes[i].name == name) return i;
+    return std::nullopt;
+  };
+  std::function<void(std::size_t)> visit = [&](std::size_t i) {
+    marks[i] = Mark::active;
+    stack.push_back(i);
+    for (std::size_t j = 0; j < s.processes[i].after.size(); ++j) {
+      auto next = index_of(s.processes[i].after[j]);
+      if (!next || *next == i) continue;
+      if (marks[*next] == Mark::active) {
+        std::vector<std::string> cycle;
+        auto from = std::find(stack.begin(), stack.end(), *next);
+        for (auto it = from; it != stack.end(); ++it) cycle.push_back(s.processes[*it].name);
+        cycle.push_back(s.processes[*next].name);
+        error(process_tables_[i]->get("after")->item_pos[j],
+              "process.after: processes wait for each other in a cycle: " + join(cycle, " -> "));
+      } else if (marks[*next] == Mark::none) {
+        visit(*next);
+      }
+    }
+    stack.pop_back();
+    marks[i] = Mark::done;
+  };
+  for (std::size_t i = 0; i < s.processes.size(); ++i)
+    if (marks[i] == Mark::none) visit(i);
+}
+
+void Loader::check_injections(Scenario& s) {
+  std::map<std::string, std::size_t> first;
+  for (std::size_t i = 0; i < s.injections.size(); ++i) {
+    Injection& inj = s.injections[i];
+    const Table& t = *injection_tables_[i];
+    if (const Field* name = t.get("name")) {
+      if (!valid_name(inj.name)) {
+        error(name->pos, "inject.name: " + quote(inj.name) + " is not a valid name",
+              "use letters, digits, `_` and `-`");
+      } else if (first.contains(inj.name)) {
+        error(name->pos, "duplicate injection name " + tick(inj.name) + " (first defined on line " +
+                             std::to_string(s.injections[first[inj.name]].pos.line) + ")");
+      } else {
+        first[inj.name] = i;
+      }
+    }
+    if (const Field* into = t.get("into")) {
+      if (!check_process_ref(s, inj.into, into->pos, "inject.into")) inj.into.clear();
+    } else if (s.processes.size() == 1) {
+      inj.into = s.processes[0].name;
+    } else if (s.processes.size() > 1) {
+      error(t.pos,
+            "[[inject]] needs `into`: the scenario has several processes (" + join(process_names(s)) + ")");
+    }
+    if (const Field* at = t.get("at")) check_time_point(s, inj.at, at->pos, "inject.at");
+  }
+  check_time_cycles(s);
+  check_time_range(s);
+}
+
+void Loader::check_time_point(const Scenario& s, const TimePoint& tp, SourcePos pos,
+                              const std::string& label) {
+  const auto ref = time_ref(tp);
+  if (!ref || !(ref->names_process() || ref->names_injection())) return;
+  const std::string& name = ref->name;
+  const std::string event(ref->event());
+  const auto injection = std::find_if(s.injections.begin(), s.injections.end(),
+                                      [&](const Injection& i) { return i.name == name; });
+  // A process's event names a process, an injection's an injection; a name of the other kind gets
+  // the events it does have as the hint.
+  using K = TimeRef::Kind;
+  const bool wants_process = ref->names_process();
+  const bool is_process = s.find_process(name) != nullptr;
+  const bool is_injection = injection != s.injections.end();
+  if (wants_process ? is_process : is_injection) {
+    if (ref->kind == K::inject_end && !injection->duration)
+      error(pos, label + ": injection " + tick(name) + " has no `duration`, so " + tick(name + ".end") +
+                     " never comes");
+    return;
+  }
+  if (wants_process ? is_injection : is_process) {
+    const auto [first, second] = wants_process ? std::pair{K::inject_start, K::inject_end}
+                                               : std::pair{K::process_ready, K::process_exit};
+    error(pos,
+          label + ": " + tick(name) + (wants_process ? " is an injection" : " is a process") +
+              ", it has no `." + event + "`",
+          "use " + tick(anchor_of(first, name)) + " or " + tick(anchor_of(second, name)));
+    return;
+  }
+  auto near = closest_match(name, wants_process ? process_names(s) : injection_names(s));
+  error(pos,
+        label + ": unknown " + (wants_process ? "process " : "injection ") + tick(name) + " in " +
+            quote(tp.text),
+        near ? "did you mean " + tick(*near + "." + event) + "?" : "");
+}
+
+// `stop` names a process's exit: a fixed time is what `duration` is for, and a time relative to an
+// injection would let the fault timeline decide when the scenario ends.
+void Loader::check_stop(const Scenario& s, SourcePos pos) {
+  const TimePoint& tp = *s.stop;
+  if (const auto ref = time_ref(tp); !ref || ref->kind != TimeRef::Kind::process_exit) {
+    const std::string hint = s.processes.empty() ? std::string("name a process's exit, such as \"load.exit\"")
+                                                 : "such as " + quote(s.processes.back().name + ".exit") +
+                                                       "; for a fixed time use `duration`";
+    error(
+        pos,
+        "stop: expected a process's exit (\"<process>.exit\", optionally \"+offset\"), got " + quote(tp.text),
+        hint);
+    return;
+  }
+  check_time_point(s, tp, pos, "stop");
+}
+
+// Each injection refers to at most one other, so the resolver, starting from an injection, finds
+// the cycle it lies on; the cycle is reported once, at the first of its injections in the file.
+void Loader::check_time_cycles(const Scenario& s) {
+  const auto index_of = [&](const std::string& name) {
+    return std::find_if(s.injections.begin(), s.injections.end(),
+                        [&](const Injection& inj) { return inj.name == name; }) -
+           s.injections.begin();
+  };
+  std::set<std::string> reported;
+  for (std::size_t start = 0; start < s.injections.size(); ++start) {
+    const Injection& inj = s.injections[start];
+    // A second injection of the same name is never reached by name (and is reported as a duplicate).
+    if (static_cast<std::size_t>(index_of(inj.name)) != start) continue;
+    const auto r = resolve_time(s, inj.at, {{inj.name}, false});
+    if (!r.problem || r.problem->kind != TimeProblem::Kind::cycle) continue;
+    const auto& loop = r.problem->chain;
+    if (loop.back() != inj.name || reported.contains(inj.name)) continue;
+    reported.insert(loop.begin(), loop.end());
+    const Field* at = injection_tables_[start]->get("at");
+    error(at ? at->pos : inj.pos,
+          "inject.at: injections are timed relative to each other in a cycle: " + join(loop, " -> "));
+  }
+}
+
+// nullopt for an unknown name or a cycle (reported elsewhere), for a time more than kMaxDuration
+// after its base anchor (then `too_late` is set): sums are checked, never wrapped; and for
+// `<inj>.end-D` with D longer than the injection (then `too_early` is set).
+std::optional<ResolvedTime> Loader::resolve(const Scenario& s, const TimePoint& tp, bool* too_late,
+                                            bool* too_early) {
+  const auto r = resolve_time(s, tp, {{}, false});
+  if (r.problem && r.problem->kind == TimeProblem::Kind::too_late) *too_late = true;
+  if (r.problem && r.problem->kind == TimeProblem::Kind::too_early) *too_early = true;
+  return r.time;
+}
+
+void Loader::report_too_early(SourcePos pos, const std::string& label, const TimePoint& tp) {
+  const std::string inj = time_ref(tp) ? time_ref(tp)->name : std::string();
+  error(pos,
+        label + ": " + quote(tp.text) + " comes before " + tick(inj + ".start") + ": it counts back " +
+            format_duration(-tp.offset) + " from the end of an injection that lasts less than that",
+        "a `-` offset may count back at most the injection's `duration`");
+}
+
+void Loader::report_too_late(SourcePos pos, const std::string& label, const std::string& text) {
+  error(pos,
+        label + ": " + quote(text) + " comes more than " + format_duration(kMaxDuration) +
+            " (365 days) after the start or readiness it counts from",
+        "no scenario runs that long; times on the timeline go up to " + format_duration(kMaxDuration));
+}
+
+// Every injection's start and end lie within kMaxDuration of their base anchor, so the runner
+// and `plan` never add their way past it.
+void Loader::check_time_range(const Scenario& s) {
+  for (std::size_t i = 0; i < s.injections.size(); ++i) {
+    const Injection& inj = s.injections[i];
+    const Field* at = injection_tables_[i]->get("at");
+    if (!at) continue;
+    bool too_late = false, too_early = false;
+    auto start = resolve(s, inj.at, &too_late, &too_early);
+    if (too_late) {
+      report_too_late(at->pos, "inject.at", inj.at.text);
+      continue;
+    }
+    if (too_early) {
+      report_too_early(at->pos, "inject.at", inj.at);
+      continue;
+    }
+    if (!start || !inj.duration || add_durations(start->offset, *inj.duration)) continue;
+    const Field* duration = injection_tables_[i]->get("duration");
+    error(duration ? duration->pos : at->pos,
+          "inject.duration: injection " + tick(inj.name) + " would end more than " +
+              format_duration(kMaxDuration) + " (365 days) after " +
+              (start->anchor.empty() ? std::string("the scenario start") : tick(start->anchor)),
+          "no scenario runs that long; times on the timeline go up to " + format_duration(kMaxDuration));
+  }
+}
+
+void Loader::check_window(const Scenario& s, const Window& w, SourcePos from_pos, SourcePos to_pos,
+                          const std::string& label) {
+  bool from_too_late = false, to_too_late = false, from_too_early = false, to_too_early = false;
+  auto from = resolve(s, w.from, &from_too_late, &from_too_early);
+  if (from_too_late) report_too_late(from_pos, label + ".from", w.from.text);
+  if (from_too_early) report_too_early(from_pos, label + ".from", w.from);
+  if (!w.to) return;  // open: until the stop phase begins
+  auto to = resolve(s, *w.to, &to_too_late, &to_too_early);
+  if (to_too_late) report_too_late(to_pos, label + ".to", w.to->text);
+  if (to_too_early) report_too_early(to_pos, label + ".to", *w.to);
+  if (!from || !to || from->anchor != to->anchor) return;
+  if (to->offset < from->offset)
+    error(to_pos, label + ": the window ends (" + quote(w.to->text) + ") before it starts (" +
+                      quote(w.from.text) + ")");
+  else if (to->offset == from->offset)
+    error(to_pos, label + ": the window is empty: " + quote(w.from.text) + " and " + quote(w.to->text) +
+                      " are the same time");
+}
+
+}  // namespace faultline::scenario::detail

@@ -1,0 +1,209 @@
+// The model built from checked fields: processes, expectations, injections, probes, chaos.
+// Values are already valid here; what remains are checks that need more than one key.
+#include "scenario/loader_internal.h"
+
+namespace faultline::scenario::detail {
+
+void Loader::build_process(const Table& t, ProcessSpec& p) {
+  p.pos = t.pos;
+  if (auto f = t.get("name")) p.name = f->text;
+  if (auto f = t.get("command")) p.command = f->strings;
+  if (auto f = t.get("shell")) p.shell = f->text;
+  if (auto f = t.get("cwd")) {
+    std::filesystem::path cwd(f->text);
+    p.cwd = (cwd.is_relative() ? scenario_dir_ / cwd : cwd).lexically_normal();
+  }
+  if (auto f = t.get("env")) p.env = f->map;
+  if (auto f = t.get("clear_env")) p.clear_env = f->boolean;
+  if (auto f = t.get("user")) p.user = f->text;
+  if (auto f = t.get("after")) p.after = f->strings;
+  if (auto f = t.get("stop_signal")) p.stop_signal = f->signal;
+  if (auto f = t.get("stop_grace")) p.stop_grace = f->duration;
+  if (auto f = t.get("ready"); f && !f->tables.empty()) {
+    const Table& r = f->tables[0];
+    if (auto g = r.get("log")) p.ready.kind = Readiness::Kind::log, p.ready.log_regex = g->text;
+    if (auto g = r.get("tcp")) p.ready.kind = Readiness::Kind::tcp, p.ready.address = g->text;
+    if (auto g = r.get("http")) p.ready.kind = Readiness::Kind::http, p.ready.address = g->text;
+    if (auto g = r.get("exec")) p.ready.kind = Readiness::Kind::exec, p.ready.exec = g->strings;
+    if (auto g = r.get("timeout")) p.ready.timeout = g->duration;
+  }
+  if (auto f = t.get("limits"); f && !f->tables.empty()) {
+    const Table& l = f->tables[0];
+    if (auto g = l.get("memory")) p.limits.memory = g->size;
+    if (auto g = l.get("memory_high")) p.limits.memory_high = g->size;
+    if (auto g = l.get("swap")) p.limits.swap = g->size;
+    if (auto g = l.get("cpu")) p.limits.cpu = g->number;
+    if (auto g = l.get("cpu_period")) p.limits.cpu_period = g->duration;
+    if (auto g = l.get("cpuset")) p.limits.cpuset = g->text;
+    if (auto g = l.get("pids")) p.limits.pids = static_cast<std::uint64_t>(g->integer);
+    if (auto g = l.get("nofile")) p.limits.nofile = static_cast<std::uint64_t>(g->integer);
+  }
+}
+
+void Loader::build_expects(const Field& field, Scenario& s) {
+  const std::string where = field.tables.size() == 1 && !field.tables.empty() ? "[expect]" : "[[expect]]";
+  std::map<std::string, SourcePos> seen;
+  for (const Table& t : field.tables) {
+    Expect e;
+    e.pos = t.pos;
+    for (const auto& [key, f] : t.fields) {
+      if (key == "stdout" || key == "stderr") {
+        if (!f.tables.empty())
+          for (const auto& [sub, g] : f.tables[0].fields) e.key_pos[key + "." + sub] = g.key_pos;
+      } else {
+        e.key_pos[key] = f.key_pos;
+      }
+    }
+    if (auto f = t.get("outcome")) {
+      const std::string& o = f->text;
+      e.outcome = o == "exited"       ? ExpectedOutcome::exited
+                  : o == "signaled"   ? ExpectedOutcome::signaled
+                  : o == "oom-killed" ? ExpectedOutcome::oom_killed
+                  : o == "timed-out"  ? ExpectedOutcome::timed_out
+                                      : ExpectedOutcome::any;
+    }
+    if (auto f = t.get("exit_codes")) {
+      e.exit_codes.emplace();
+      for (auto code : f->integers) e.exit_codes->push_back(static_cast<int>(code));
+      if (e.outcome && *e.outcome != ExpectedOutcome::exited && *e.outcome != ExpectedOutcome::any)
+        error(f->key_pos,
+              "expect.exit_codes: only applies to outcome \"exited\", not " + quote(to_string(*e.outcome)));
+    }
+    if (auto f = t.get("graceful")) e.graceful = f->boolean;
+    if (auto f = t.get("no_orphans")) e.no_orphans = f->boolean;
+    if (auto f = t.get("oom_kills")) e.oom_kills = f->comparison;
+    if (auto f = t.get("pids_max_events")) e.pids_max_events = f->comparison;
+    if (auto f = t.get("max_memory")) e.max_memory = f->size;
+    if (auto f = t.get("max_runtime")) e.max_runtime = f->duration;
+    for (auto [name, out] : {std::pair{"stdout", &e.stdout_expect}, std::pair{"stderr", &e.stderr_expect}}) {
+      const Field* f = t.get(name);
+      if (!f || f->tables.empty()) continue;
+      const Table& o = f->tables[0];
+      if (auto g = o.get("contains")) out->contains = g->strings;
+      if (auto g = o.get("not_contains")) out->not_contains = g->strings;
+      if (auto g = o.get("matches")) out->matches = g->strings;
+      if (auto g = o.get("not_matches")) out->not_matches = g->strings;
+    }
+    if (auto f = t.get("process")) {
+      if (check_process_ref(s, f->text, f->pos, "expect.process")) e.process = f->text;
+    } else if (s.processes.size() == 1) {
+      e.process = s.processes[0].name;
+    } else if (s.processes.size() > 1) {
+      error(t.pos,
+            where + " needs `process`: the scenario has several processes (" + join(process_names(s)) + ")");
+    }
+    if (!e.process.empty()) {
+      if (seen.contains(e.process)) {
+        error(t.pos,
+              "a second " + where + " for process " + tick(e.process) + " (the first is on line " +
+                  std::to_string(seen[e.process].line) + ")",
+              "merge the two into one table");
+      } else {
+        seen[e.process] = t.pos;
+      }
+    }
+    s.expects.push_back(std::move(e));
+  }
+}
+
+void Loader::build_injection(const Table& t, std::size_t index, Injection& inj) {
+  inj.pos = t.pos;
+  if (auto f = t.get("kind")) inj.kind = f->text;
+  inj.name = inj.kind + "#" + std::to_string(index + 1);
+  if (auto f = t.get("name")) inj.name = f->text;
+  if (auto f = t.get("into")) inj.into = f->text;
+  if (auto f = t.get("at")) inj.at = f->time;
+  if (auto f = t.get("duration")) inj.duration = f->duration;
+  if (inj.kind == "memory") {
+    MemoryFault m;
+    if (auto f = t.get("limit")) m.limit = f->size;
+    if (auto f = t.get("high")) m.high = f->size;
+    if (auto f = t.get("over")) m.over = f->duration;
+    if (auto f = t.get("mode"); f && f->text == "limit-only") m.mode = MemoryFault::Mode::limit_only;
+    inj.params = m;
+  } else if (inj.kind == "cpu") {
+    CpuFault c;
+    if (auto f = t.get("quota")) c.quota = f->number;
+    if (auto f = t.get("period")) c.period = f->duration;
+    if (auto f = t.get("cpuset")) c.cpuset = f->text;
+    inj.params = c;
+  } else if (inj.kind == "fd") {
+    FdFault fd;
+    if (auto f = t.get("nofile")) fd.nofile = static_cast<std::uint64_t>(f->integer);
+    inj.params = fd;
+  } else if (inj.kind == "pids") {
+    PidsFault p;
+    if (auto f = t.get("limit")) p.limit = static_cast<std::uint64_t>(f->integer);
+    inj.params = p;
+  } else if (inj.kind == "signal") {
+    SignalFault sig;
+    if (auto f = t.get("signal")) sig.signal = f->signal;
+    if (auto f = t.get("to")) sig.to = f->text == "all" ? SignalFault::To::all : SignalFault::To::main;
+    if (auto f = t.get("repeat"); f && !f->tables.empty()) {
+      if (auto g = f->tables[0].get("every")) sig.repeat_every = g->duration;
+      if (auto g = f->tables[0].get("count")) sig.repeat_count = static_cast<std::uint32_t>(g->integer);
+    }
+    inj.params = sig;
+  } else if (inj.kind == "freeze") {
+    inj.params = FreezeFault{};
+  } else if (inj.kind == "hog") {
+    HogFault h;
+    if (auto f = t.get("memory")) h.memory = f->size;
+    if (auto f = t.get("cpu")) h.cpu = f->number;
+    inj.params = h;
+  }
+}
+
+Window Loader::build_window(const Table& t) {
+  Window w;
+  if (auto f = t.get("from")) w.from = f->time;
+  if (auto f = t.get("to")) w.to = f->time;
+  return w;
+}
+
+void Loader::build_probe(const Table& t, std::size_t index, Probe& probe) {
+  probe.pos = t.pos;
+  probe.name = "probe#" + std::to_string(index + 1);
+  if (auto f = t.get("name")) probe.name = f->text;
+  if (auto f = t.get("http")) probe.kind = Probe::Kind::http, probe.target = f->text;
+  if (auto f = t.get("tcp")) probe.kind = Probe::Kind::tcp, probe.target = f->text;
+  if (auto f = t.get("exec")) probe.kind = Probe::Kind::exec, probe.exec = f->strings;
+  if (auto f = t.get("every")) probe.every = f->duration;
+  if (auto f = t.get("timeout")) probe.timeout = f->duration;
+  if (auto f = t.get("min_pass_ratio")) probe.min_pass_ratio = f->number;
+  if (auto f = t.get("during")) {
+    if (f->is_table)
+      probe.during = build_window(f->tables[0]);
+    else
+      probe.during.inject = f->text;
+  }
+  if (auto f = t.get("expect"); f && !f->tables.empty()) {
+    const Table& e = f->tables[0];
+    const bool http = t.get("http") != nullptr;
+    const bool kind_known = t.get("http") || t.get("tcp") || t.get("exec");
+    if (auto g = e.get("status")) {
+      probe.expect_status.emplace(g->integers.begin(), g->integers.end());
+      if (kind_known && !http) error(g->key_pos, "probe.expect.status: only applies to http probes");
+    }
+    if (auto g = e.get("body_contains")) {
+      probe.expect_body_contains = g->text;
+      if (kind_known && !http) error(g->key_pos, "probe.expect.body_contains: only applies to http probes");
+    }
+    if (auto g = e.get("latency_below")) probe.expect_latency_below = g->duration;
+    if (auto g = e.get("success")) probe.expect_success = g->boolean;
+  }
+}
+
+void Loader::build_chaos(const Table& t, Chaos& chaos) {
+  chaos.pos = t.pos;
+  if (auto f = t.get("faults")) chaos.faults = static_cast<std::uint32_t>(f->integer);
+  if (auto f = t.get("window"); f && !f->tables.empty()) chaos.window = build_window(f->tables[0]);
+  if (auto f = t.get("kinds")) chaos.kinds = f->strings;
+  if (auto f = t.get("into")) chaos.into = f->strings;
+  for (const auto& [key, f] : t.fields) {
+    if (f.tables.empty() || key == "window") continue;
+    for (const auto& [range_key, g] : f.tables[0].fields) chaos.ranges[key][range_key].values = g.strings;
+  }
+}
+
+}  // namespace faultline::scenario::detail

@@ -1,0 +1,415 @@
+// The key-table walk: every key checked against the scenario's key table (spec.cpp), every value
+// against its kind, with ${...} expanded first; what passes becomes a Field.
+#include <re2/re2.h>
+
+#include <cmath>
+#include <csignal>
+#include <sstream>
+
+#include "common/address.h"
+#include "scenario/did_you_mean.h"
+#include "scenario/loader_internal.h"
+#include "scenario/time_point.h"
+
+namespace faultline::scenario::detail {
+
+Table Loader::walk_table(const toml::table& table, const TableSpec& spec, const std::string& path,
+                         std::string where) {
+  Table out;
+  // The root table's own position is 1:1, but "missing `name`" concerns the whole file.
+  if (!path.empty()) out.pos = pos_of(table.source());
+  const spec::Variant* variant = nullptr;
+  bool variant_known = spec.discriminator.empty();
+  if (!spec.discriminator.empty()) {
+    if (auto d = table.get(spec.discriminator); d && d->is_string()) {
+      variant = spec.find_variant(d->as_string()->get());
+      variant_known = variant != nullptr;
+      if (variant) where += " of kind " + quote(variant->value);
+    }
+  }
+  for (const auto& [key, node] : table) {
+    const std::string name(key.str());
+    const std::string label = path.empty() ? name : path + "." + name;
+    if (path.empty() && name == "vars") continue;  // checked by define_variables
+    const KeySpec* key_spec = spec.find(name, variant);
+    if (!key_spec) {
+      std::vector<std::string> owners;
+      for (const auto& v : spec.variants)
+        for (const auto& k : v.keys)
+          if (k.name == name) owners.push_back(std::string(v.value));
+      if (!owners.empty() && !variant_known) continue;  // kind is wrong or missing: reported on its own
+      if (!owners.empty()) {
+        error(pos_of(key.source()), "key " + tick(name) + " does not apply to " + where,
+              "it belongs to kind " + join(owners, " and "));
+        continue;
+      }
+      std::vector<std::string> candidates;
+      for (const auto& k : spec.keys) candidates.push_back(std::string(k.name));
+      if (variant)
+        for (const auto& k : variant->keys) candidates.push_back(std::string(k.name));
+      auto near = closest_match(name, candidates);
+      std::string hint = near ? "did you mean " + tick(*near) + "?" : "";
+      if (where == "[target]" && name == "name")
+        hint = "[target] is always named `target`; use [[process]] to name it";
+      error(pos_of(key.source()), "unknown key " + tick(name) + in_where(where), hint);
+      continue;
+    }
+    Field field;
+    field.key_pos = pos_of(key.source());
+    field.pos = pos_of(node.source());
+    if (check_value(node, *key_spec, key_spec->kind, label, where, field))
+      out.fields.emplace(name, std::move(field));
+  }
+
+  std::vector<const KeySpec*> keys;
+  for (const auto& k : spec.keys) keys.push_back(&k);
+  std::vector<spec::KeyGroup> groups = spec.groups;
+  if (variant) {
+    for (const auto& k : variant->keys) keys.push_back(&k);
+    groups.insert(groups.end(), variant->groups.begin(), variant->groups.end());
+  }
+  for (const KeySpec* k : keys)
+    if (k->required && !table.contains(k->name))
+      error(out.pos, "missing required key " + tick(k->name) + in_where(where));
+  for (const auto& group : groups) {
+    std::vector<std::string> given;
+    std::vector<std::string> names;
+    for (auto k : group.keys) {
+      names.push_back(tick(k));
+      if (table.contains(k)) given.push_back(std::string(k));
+    }
+    const std::string alternatives =
+        names.size() == 2
+            ? names[0] + " or " + names[1]
+            : join(std::vector<std::string>(names.begin(), names.end() - 1)) + " or " + names.back();
+    if (given.empty()) {
+      error(out.pos, where + " needs " +
+                         (group.rule == spec::KeyGroup::Rule::exactly_one ? "one" : "at least one") + " of " +
+                         alternatives);
+    } else if (group.rule == spec::KeyGroup::Rule::exactly_one && given.size() > 1) {
+      const toml::node* second = table.get(given[1]);
+      error(pos_of(second->source()),
+            tick(given[0]) + " and " + tick(given[1]) + " cannot both be given in " + where,
+            "choose one of " + alternatives);
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> Loader::expand(const toml::node& node, const std::string& label) {
+  std::string why, hint;
+  auto value = variables_.expand(node.as_string()->get(), &why, &hint);
+  if (!value && !why.empty()) error(pos_of(node.source()), label + ": " + why, hint);
+  return value;
+}
+
+namespace {
+
+// A newline written into a regex, as a character or as \n outside \Q...\E: it could never match,
+// and a `not_matches` that can never match would pass whatever the output.
+bool matches_newline(std::string_view pattern) {
+  bool quoted = false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '\n') return true;
+    if (pattern[i] != '\\' || i + 1 == pattern.size()) continue;
+    const char next = pattern[++i];
+    if (quoted)
+      quoted = next != 'E';
+    else if (next == 'Q')
+      quoted = true;
+    else if (next == 'n')
+      return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind, const std::string& label,
+                          Field& field) {
+  const auto wrong_type = [&](std::string_view reason = {}, std::string_view hint = {}) {
+    std::string message = label + ": " + expected_text(key, kind) + ", got " + describe(node);
+    if (!reason.empty()) message += " (" + std::string(reason) + ")";
+    error(pos_of(node.source()), message, std::string(hint));
+    return false;
+  };
+  const auto bad_value = [&](const std::string& why, const std::string& hint = {}) {
+    error(pos_of(node.source()), label + ": " + why, hint);
+    return false;
+  };
+
+  // Kinds that also accept numbers.
+  if (auto i = node.as_integer()) {
+    const std::int64_t v = i->get();
+    field.text = std::to_string(v);
+    switch (kind) {
+      case Kind::integer:
+        if (v < key.min || v > key.max) return wrong_type({}, v > key.max ? key.bound_reason : "");
+        field.integer = v;
+        return true;
+      case Kind::count_check:
+        if (v < 0) return wrong_type("counts cannot be negative");
+        field.comparison = scenario::Comparison{scenario::Comparison::Op::eq, static_cast<double>(v)};
+        return true;
+      case Kind::ratio:
+        if (v < 0 || v > 1) return wrong_type();
+        field.number = static_cast<double>(v);
+        return true;
+      case Kind::size:
+        if (v < 0) return wrong_type("sizes cannot be negative");
+        field.size = static_cast<std::uint64_t>(v);
+        return true;
+      case Kind::cpu:
+        if (v <= 0) return wrong_type("must be more than 0");
+        field.number = static_cast<double>(v);
+        return true;
+      case Kind::signal:
+        if (v < 1 || v > SIGRTMAX)
+          return wrong_type("signal numbers go from 1 to " + std::to_string(SIGRTMAX));
+        field.signal = static_cast<int>(v);
+        return true;
+      case Kind::duration:
+      case Kind::time_point:
+        return wrong_type("durations need a unit");
+      default:
+        return wrong_type();
+    }
+  }
+  if (auto f = node.as_floating_point()) {
+    const double v = f->get();
+    std::ostringstream text;
+    text << v;
+    field.text = text.str();
+    if (kind == Kind::ratio && v >= 0 && v <= 1) return field.number = v, true;
+    if (kind == Kind::cpu && v > 0 && std::isfinite(v)) return field.number = v, true;
+    if (kind == Kind::duration || kind == Kind::time_point) return wrong_type("durations need a unit");
+    return wrong_type();
+  }
+  if (auto b = node.as_boolean()) {
+    if (kind != Kind::boolean) return wrong_type();
+    field.boolean = b->get();
+    return true;
+  }
+  if (!node.is_string() || kind == Kind::integer || kind == Kind::boolean || kind == Kind::ratio)
+    return wrong_type();
+
+  auto expanded = expand(node, label);
+  if (!expanded) return false;
+  const std::string& text = *expanded;
+  field.text = text;
+  std::string why;
+  // "got "…"" names the value as expanded; a value from variables also shows how it was written.
+  const std::string written = node.as_string()->get();
+  const std::string got = quote(text) + (written == text ? "" : " (from " + quote(written) + ")");
+  switch (kind) {
+    case Kind::string:
+      return true;
+    case Kind::count_check: {
+      if (auto c = parse_comparison(text, true, &why)) return field.comparison = *c, true;
+      const std::string name(key.name);
+      return bad_value(
+          expected_text(key, kind) + ", got " + got + " (" + why + ")",
+          "for example " + name + R"( = ">=1" (at least one) or )" + name + " = 2 (exactly two)");
+    }
+    case Kind::duration:
+      if (auto d = parse_duration(text, &why)) {
+        if (d->count() >= key.min && d->count() <= key.max) return field.duration = *d, true;
+        return bad_value(expected_text(key, kind) + ", got " + got, std::string(key.bound_reason));
+      }
+      return bad_value(why);
+    case Kind::host_port:
+    case Kind::ip_port: {
+      AddressError address;
+      auto target = parse_host_port(text, &address);
+      if (target && (kind == Kind::host_port || is_ip_literal(target->host))) return true;
+      if (target)
+        address = {
+            tick(target->host) + " is a host name, which this check does not resolve",
+            "write \"127.0.0.1:" + std::to_string(target->port) + "\" (ready.http and probes resolve names)"};
+      return bad_value(expected_text(key, kind) + ", got " + got + " (" + address.message + ")",
+                       address.hint);
+    }
+    case Kind::http_url: {
+      AddressError address;
+      if (parse_http_url(text, &address)) return true;
+      return bad_value(expected_text(key, kind) + ", got " + got + " (" + address.message + ")",
+                       address.hint);
+    }
+    case Kind::size:
+      if (auto s = parse_size(text, &why)) return field.size = *s, true;
+      return bad_value(why);
+    case Kind::cpu:
+      if (auto c = parse_cpu(text, &why)) return field.number = *c, true;
+      return bad_value(why);
+    case Kind::signal:
+      if (auto s = parse_signal(text, &why)) return field.signal = *s, true;
+      return bad_value(why);
+    case Kind::time_point:
+      if (auto t = parse_time_point(text, &why)) return field.time = to_time_point(*t, text), true;
+      return bad_value(why);
+    case Kind::regex: {
+      RE2::Options options;
+      options.set_log_errors(false);
+      const RE2 compiled(text, options);
+      if (!compiled.ok())
+        return bad_value("invalid regular expression " + quote(text) + ": " + compiled.error());
+      if (matches_newline(text))
+        return bad_value("regular expression " + quote(text) +
+                         " asks for a newline, but each line is matched on its own, without its newline; "
+                         "to find text across lines use `contains` with the newline in it");
+      return true;
+    }
+    case Kind::choice: {
+      if (std::find(key.choices.begin(), key.choices.end(), text) != key.choices.end()) return true;
+      auto near = closest_match(text, std::vector<std::string>(key.choices.begin(), key.choices.end()));
+      error(pos_of(node.source()),
+            label + ": unknown value " + quote(text) + ", expected one of " + join_choices(key.choices),
+            near ? "did you mean " + quote(*near) + "?" : "");
+      return false;
+    }
+    default:
+      return wrong_type();
+  }
+}
+
+bool Loader::check_list(const toml::node& node, const KeySpec& key, Kind element, const std::string& label,
+                        Field& field) {
+  const toml::array* array = node.as_array();
+  bool ok = true;
+  for (const auto& item : *array) {
+    Field one;
+    if (!check_scalar(item, key, element, label, one)) {
+      ok = false;
+      continue;
+    }
+    field.strings.push_back(one.text);
+    field.integers.push_back(one.integer);
+    field.item_pos.push_back(pos_of(item.source()));
+  }
+  return ok;
+}
+
+bool Loader::check_value(const toml::node& node, const KeySpec& key, Kind kind, const std::string& label,
+                         const std::string& where, Field& field) {
+  const auto wrong_type = [&](std::string_view reason = {}) {
+    std::string message = label + ": " + expected_text(key, kind) + ", got " + describe(node);
+    if (!reason.empty()) message += "; " + std::string(reason);
+    error(pos_of(node.source()), message);
+    return false;
+  };
+  const std::string child_where = "[" + label + "]";
+  switch (kind) {
+    case Kind::string_list:
+    case Kind::choice_list:
+    case Kind::integer_list:
+    case Kind::command:
+    case Kind::range: {
+      if (!node.is_array()) return wrong_type();
+      const Kind element = kind == Kind::string_list || kind == Kind::command ? Kind::string
+                           : kind == Kind::choice_list                        ? Kind::choice
+                           : kind == Kind::integer_list                       ? Kind::integer
+                                                                              : key.element;
+      if (!check_list(node, key, element, label, field)) return false;
+      if ((kind == Kind::command || kind == Kind::range) && field.strings.empty()) {
+        error(pos_of(node.source()), label + ": the list is empty" +
+                                         (kind == Kind::command ? "; give at least the program to run" : ""));
+        return false;
+      }
+      return true;
+    }
+    case Kind::text_or_list:
+    case Kind::regex_or_list: {
+      const Kind element = kind == Kind::regex_or_list ? Kind::regex : Kind::string;
+      if (node.is_string()) {
+        if (!check_scalar(node, key, element, label, field)) return false;
+        field.strings.push_back(field.text);
+        return true;
+      }
+      if (!node.is_array()) return wrong_type();
+      return check_list(node, key, element, label, field);
+    }
+    case Kind::string_map: {
+      const toml::table* table = node.as_table();
+      if (!table) return wrong_type();
+      bool ok = true;
+      for (const auto& [name, value] : *table) {
+        const std::string item_label = label + "." + std::string(name.str());
+        Field one;
+        if (!check_scalar(value, key, Kind::string, item_label, one)) {
+          ok = false;
+          continue;
+        }
+        field.map[std::string(name.str())] = one.text;
+      }
+      return ok;
+    }
+    case Kind::table: {
+      const toml::table* table = node.as_table();
+      if (!table) return wrong_type();
+      field.tables.push_back(walk_table(*table, *key.table, label, child_where));
+      return true;
+    }
+    case Kind::table_array:
+    case Kind::table_or_array: {
+      if (const toml::table* table = node.as_table()) {
+        if (kind == Kind::table_array)
+          return wrong_type("write [[" + label + "]] instead of [" + label + "]");
+        field.tables.push_back(walk_table(*table, *key.table, label, child_where));
+        return true;
+      }
+      const toml::array* array = node.as_array();
+      if (!array || !array->is_array_of_tables()) return wrong_type();
+      for (const auto& item : *array)
+        field.tables.push_back(walk_table(*item.as_table(), *key.table, label, "[[" + label + "]]"));
+      return true;
+    }
+    case Kind::name_or_table:
+      if (const toml::table* table = node.as_table()) {
+        field.is_table = true;
+        field.tables.push_back(walk_table(*table, *key.table, label, child_where));
+        return true;
+      }
+      if (!node.is_string()) return wrong_type();
+      return check_scalar(node, key, Kind::string, label, field);
+    default:
+      (void)where;
+      return check_scalar(node, key, kind, label, field);
+  }
+}
+
+void Loader::define_variables(const toml::table& root) {
+  const toml::node* vars_node = root.get("vars");
+  if (!vars_node) return;
+  const toml::table* vars = vars_node->as_table();
+  if (!vars) {
+    error(pos_of(vars_node->source()),
+          "vars: expected a table of strings, such as { port = \"auto-port\" }, got " + describe(*vars_node));
+    return;
+  }
+  for (const auto& [key, node] : *vars) {
+    const std::string name(key.str());
+    if (name == "scenario_dir" || variables_.is_builtin(name) || name.starts_with("env:")) {
+      error(pos_of(key.source()),
+            "vars." + name + ": " + tick(name) + " is built in and cannot be redefined");
+      continue;
+    }
+    if (!node.is_string()) {
+      error(pos_of(node.source()), "vars." + name + ": expected a string, got " + describe(node));
+      continue;
+    }
+    try {
+      variables_.define(name, node.as_string()->get());
+    } catch (const Error& e) {
+      error(pos_of(node.source()), "vars." + name + ": cannot allocate a port: " + e.what());
+    }
+  }
+  // Report undefined references inside [vars] at their own line, once.
+  for (const auto& [key, node] : *vars) {
+    if (!node.is_string() || node.as_string()->get() == "auto-port") continue;
+    std::string why, hint;
+    if (!variables_.expand("${" + std::string(key.str()) + "}", &why, &hint) && !why.empty())
+      error(pos_of(node.source()), "vars." + std::string(key.str()) + ": " + why, hint);
+  }
+}
+
+}  // namespace faultline::scenario::detail
