@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/bundled_scenario.h"
 #include "tests/support/command.h"
 #include "tests/support/skips.h"
 #include "tests/support/test_env.h"
@@ -13,33 +14,12 @@ using namespace faultline::test;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
-namespace {
-
-std::optional<std::string> skip_reason() {
-  if (::geteuid() != 0) return "not root: scenarios need to create cgroups";
-  if (faultline_path().empty() || source_dir().empty()) return "FAULTLINE_BIN / FAULTLINE_SOURCE_DIR not set";
-  return std::nullopt;
-}
-
-json run_scenario(const std::string& rel, CommandOutput& cmd) {
-  const std::string json_path =
-      fs::temp_directory_path() / ("faultline-checks-" + std::to_string(::getpid()) + ".json");
-  cmd = run_shell(quote(faultline_path()) + " run " + quote(source_dir() + "/scenarios/" + rel) + " --json " +
-                  quote(json_path));
-  INFO("stdout: " << cmd.out << "\nstderr: " << cmd.err);
-  REQUIRE(fs::exists(json_path));
-  const json report = json::parse(read_file(json_path));
-  fs::remove(json_path);
-  REQUIRE(report.at("scenarios").size() == 1);
-  return report.at("scenarios")[0];
-}
-
-}  // namespace
+namespace {}  // namespace
 
 TEST_CASE("checks e2e: an OOM kill passes oom_kills = \">=1\"", "[checks]") {
-  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
   CommandOutput cmd;
-  const json s = run_scenario("selftest/oom-count-at-least.toml", cmd);
+  const json s = run_bundled_scenario("selftest/oom-count-at-least.toml", cmd);
   INFO(s.dump(2));
   CHECK(s.at("processes")[0].at("outcome") == "oom-killed");
   CHECK(s.at("result") == "pass");
@@ -47,9 +27,9 @@ TEST_CASE("checks e2e: an OOM kill passes oom_kills = \">=1\"", "[checks]") {
 }
 
 TEST_CASE("checks e2e: oom_kills = \">=1\" fails when no OOM kill happened", "[checks]") {
-  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
   CommandOutput cmd;
-  const json s = run_scenario("selftest/failing/oom-count-none.toml", cmd);
+  const json s = run_bundled_scenario("selftest/failing/oom-count-none.toml", cmd);
   INFO(s.dump(2));
   CHECK(cmd.status != 0);
   CHECK(s.at("result") == "fail");
@@ -62,9 +42,9 @@ TEST_CASE("checks e2e: oom_kills = \">=1\" fails when no OOM kill happened", "[c
 }
 
 TEST_CASE("checks e2e: pids_max_events = 0 fails when the pids limit refused a fork", "[checks]") {
-  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
   CommandOutput cmd;
-  const json s = run_scenario("selftest/failing/pids-events-none-expected.toml", cmd);
+  const json s = run_bundled_scenario("selftest/failing/pids-events-none-expected.toml", cmd);
   INFO(s.dump(2));
   CHECK(s.at("result") == "fail");
   const auto refused = s.at("processes")[0].at("pids_max_events").get<int>();
@@ -75,9 +55,9 @@ TEST_CASE("checks e2e: pids_max_events = 0 fails when the pids limit refused a f
 }
 
 TEST_CASE("checks e2e: an unexpected OOM kill is one failure, its consequences folded under it", "[checks]") {
-  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
   CommandOutput cmd;
-  const json s = run_scenario("selftest/failing/oom-unexpected.toml", cmd);
+  const json s = run_bundled_scenario("selftest/failing/oom-unexpected.toml", cmd);
   INFO(s.dump(2));
   CHECK(s.at("result") == "fail");
   const json& p = s.at("processes")[0];

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tests/support/bundled_scenario.h"
 #include "tests/support/command.h"
 #include "tests/support/skips.h"
 #include "tests/support/test_env.h"
@@ -24,14 +25,8 @@ namespace {
 
 constexpr double MiB = 1024.0 * 1024.0;
 
-std::optional<std::string> skip_reason() {
-  if (::geteuid() != 0) return "not root: scenarios need to create cgroups";
-  if (faultline_path().empty() || source_dir().empty()) return "FAULTLINE_BIN / FAULTLINE_SOURCE_DIR not set";
-  return std::nullopt;
-}
-
 #define E2E_PRECONDITIONS() \
-  if (auto why_ = skip_reason()) FAULTLINE_SKIP(*why_)
+  if (auto why_ = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why_)
 
 struct Run {
   CommandOutput cmd;

@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
+#include "tests/support/bundled_scenario.h"
 #include "tests/support/command.h"
 #include "tests/support/test_env.h"
 
@@ -11,19 +12,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-json run_scenario(const std::string& rel, CommandOutput& cmd) {
-  const std::string json_path =
-      fs::temp_directory_path() / ("faultline-e2e-output-" + std::to_string(::getpid()) + ".json");
-  cmd = run_shell(quote(faultline_path()) + " run " + quote(source_dir() + "/scenarios/" + rel) + " --json " +
-                  quote(json_path));
-  INFO("stdout: " << cmd.out << "\nstderr: " << cmd.err);
-  REQUIRE(fs::exists(json_path));
-  const json report = json::parse(read_file(json_path));
-  fs::remove(json_path);
-  REQUIRE(report["scenarios"].size() == 1);
-  return report["scenarios"][0];
-}
 
 const json* failure(const json& scenario, const std::string& check) {
   for (const auto& f : scenario["failures"])
@@ -35,7 +23,7 @@ const json* failure(const json& scenario, const std::string& check) {
 
 TEST_CASE("run: a panic that scrolled out of the output tail still fails not_contains, at its line") {
   CommandOutput cmd;
-  const json s = run_scenario("selftest/failing/panic-scrolled-out.toml", cmd);
+  const json s = run_bundled_scenario("selftest/failing/panic-scrolled-out.toml", cmd);
   INFO(s.dump(2).substr(0, 4000));
   CHECK(cmd.status == 1);
   CHECK(s["result"] == "fail");

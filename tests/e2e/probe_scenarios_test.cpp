@@ -10,6 +10,7 @@
 #include <optional>
 #include <regex>
 
+#include "tests/support/bundled_scenario.h"
 #include "tests/support/command.h"
 #include "tests/support/skips.h"
 #include "tests/support/test_env.h"
@@ -20,12 +21,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::optional<std::string> skip_reason() {
-  if (::geteuid() != 0) return "not root: scenarios need to create cgroups";
-  if (faultline_path().empty() || source_dir().empty()) return "FAULTLINE_BIN / FAULTLINE_SOURCE_DIR not set";
-  return std::nullopt;
-}
-
 std::optional<std::string> haproxy_missing() {
   if (run_shell("command -v haproxy").status != 0)
     return "haproxy is not installed (apt-get install haproxy)";
@@ -33,20 +28,7 @@ std::optional<std::string> haproxy_missing() {
 }
 
 #define PROBE_E2E_PRECONDITIONS() \
-  if (auto why_ = skip_reason()) FAULTLINE_SKIP(*why_)
-
-json run_scenario(const std::string& rel) {
-  const std::string json_path =
-      fs::temp_directory_path() / ("faultline-probe-" + std::to_string(::getpid()) + ".json");
-  const auto cmd = run_shell(quote(faultline_path()) + " run " + quote(source_dir() + "/scenarios/" + rel) +
-                             " --json " + quote(json_path));
-  INFO("stdout: " << cmd.out << "\nstderr: " << cmd.err);
-  REQUIRE(fs::exists(json_path));
-  const json report = json::parse(read_file(json_path));
-  fs::remove(json_path);
-  REQUIRE(report.at("scenarios").size() == 1);
-  return report.at("scenarios")[0];
-}
+  if (auto why_ = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why_)
 
 const json& probe(const json& scenario, const std::string& name) {
   for (const auto& p : scenario.at("probes"))
@@ -68,7 +50,7 @@ const std::string kRecovery = "orders work again after the thaw";
 
 TEST_CASE("the circuit breaker fails fast during the freeze and recovers after it", "[probe][e2e]") {
   PROBE_E2E_PRECONDITIONS();
-  const json s = run_scenario("examples/breaker-fails-fast.toml");
+  const json s = run_bundled_scenario("examples/breaker-fails-fast.toml");
   INFO(s.dump(2));
   CHECK(s.at("result") == "pass");
   const json& fast = probe(s, kFailFast);
@@ -91,7 +73,7 @@ TEST_CASE("the circuit breaker fails fast during the freeze and recovers after i
 
 TEST_CASE("without a breaker the frontend waits for the frozen backend and fails the probe", "[probe][e2e]") {
   PROBE_E2E_PRECONDITIONS();
-  const json s = run_scenario("selftest/failing/naive-waits-for-frozen-backend.toml");
+  const json s = run_bundled_scenario("selftest/failing/naive-waits-for-frozen-backend.toml");
   INFO(s.dump(2));
   CHECK(s.at("result") == "fail");
   const json& fast = probe(s, kFailFast);
@@ -117,7 +99,7 @@ TEST_CASE("haproxy with health checks answers 503 fast while the backend is froz
           "[probe][e2e][haproxy]") {
   PROBE_E2E_PRECONDITIONS();
   if (auto why = haproxy_missing()) FAULTLINE_SKIP(*why);
-  const json s = run_scenario("examples/proxy-health-checks.toml");
+  const json s = run_bundled_scenario("examples/proxy-health-checks.toml");
   INFO(s.dump(2));
   CHECK(s.at("result") == "pass");
   const json& fast = probe(s, kFailFast);
@@ -137,7 +119,7 @@ TEST_CASE("haproxy without health checks fails the fail-fast probe, named in the
           "[probe][e2e][haproxy]") {
   PROBE_E2E_PRECONDITIONS();
   if (auto why = haproxy_missing()) FAULTLINE_SKIP(*why);
-  const json s = run_scenario("selftest/failing/proxy-no-health-checks.toml");
+  const json s = run_bundled_scenario("selftest/failing/proxy-no-health-checks.toml");
   INFO(s.dump(2));
   CHECK(s.at("result") == "fail");
   const json& fast = probe(s, kFailFast);
@@ -158,7 +140,7 @@ TEST_CASE("haproxy without health checks fails the fail-fast probe, named in the
 TEST_CASE("a hung Python process has its faulthandler stack in the report", "[probe][e2e][diagnosis]") {
   PROBE_E2E_PRECONDITIONS();
   if (!fs::exists("/usr/bin/python3")) FAULTLINE_SKIP("/usr/bin/python3 is not installed");
-  const json s = run_scenario("examples/hang-diagnosis-python.toml");
+  const json s = run_bundled_scenario("examples/hang-diagnosis-python.toml");
   INFO(s.dump(2));
   CHECK(s.at("result") == "pass");
   const json& d = s.at("diagnostics");
@@ -178,7 +160,7 @@ TEST_CASE("a hung Python process has its faulthandler stack in the report", "[pr
 
 TEST_CASE("a CPU-starved job's timeout is blamed on throttling", "[probe][e2e][diagnosis]") {
   PROBE_E2E_PRECONDITIONS();
-  const json s = run_scenario("selftest/cpu-starved-timeout.toml");
+  const json s = run_bundled_scenario("selftest/cpu-starved-timeout.toml");
   INFO(s.dump(2));
   CHECK(s.at("result") == "pass");
   const std::string finding = s.at("diagnostics").at("finding");

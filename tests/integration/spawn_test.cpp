@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <thread>
 
@@ -116,6 +117,32 @@ std::string stdout_written_during(const std::function<void()>& body) {
   content << in.rdbuf();
   ::unlink(path);
   return content.str();
+}
+
+// Runs `body` in a forked copy of the test (whatever it changes, a seccomp filter or a
+// scheduling policy, stays there) and returns the text it returned. The copy exits 0 after
+// `body`; a body that exits 3 itself means the host refused its set-up.
+std::string in_forked_copy(const std::function<std::string()>& body) {
+  int result_pipe[2];
+  REQUIRE(::pipe2(result_pipe, O_CLOEXEC) == 0);
+  std::fflush(nullptr);
+  const pid_t tester = ::fork();
+  REQUIRE(tester >= 0);
+  if (tester == 0) {
+    const std::string text = body();
+    (void)!::write(result_pipe[1], text.data(), text.size());
+    ::_exit(0);
+  }
+  ::close(result_pipe[1]);
+  std::string text;
+  char buffer[512];
+  for (ssize_t n; (n = ::read(result_pipe[0], buffer, sizeof buffer)) > 0;) text.append(buffer, n);
+  ::close(result_pipe[0]);
+  int status = 0;
+  REQUIRE(::waitpid(tester, &status, 0) == tester);
+  REQUIRE(WIFEXITED(status));
+  REQUIRE(WEXITSTATUS(status) == 0);
+  return text;
 }
 
 }  // namespace
@@ -259,12 +286,7 @@ TEST_CASE("a failing close_range in the child is reported, not ignored") {
   // A kernel without close_range (before 5.9, or CLOSE_RANGE_CLOEXEC before 5.11) would start
   // the target with every fd of the harness. A seccomp filter plays that kernel here, in a
   // forked copy of the test so that the filter stays there.
-  int result_pipe[2];
-  REQUIRE(::pipe2(result_pipe, O_CLOEXEC) == 0);
-  std::fflush(nullptr);
-  const pid_t tester = ::fork();
-  REQUIRE(tester >= 0);
-  if (tester == 0) {
+  const std::string text = in_forked_copy([] {
     sock_filter filter[] = {
         BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
         BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_close_range, 0, 1),
@@ -281,18 +303,8 @@ TEST_CASE("a failing close_range in the child is reported, not ignored") {
     auto result = spawn(io, request);
     std::string text = "started";
     if (auto* failure = std::get_if<SpawnFailure>(&result)) text = failure->message;
-    (void)!::write(result_pipe[1], text.data(), text.size());
-    ::_exit(0);
-  }
-  ::close(result_pipe[1]);
-  std::string text;
-  char buffer[512];
-  for (ssize_t n; (n = ::read(result_pipe[0], buffer, sizeof buffer)) > 0;) text.append(buffer, n);
-  ::close(result_pipe[0]);
-  int status = 0;
-  REQUIRE(::waitpid(tester, &status, 0) == tester);
-  REQUIRE(WIFEXITED(status));
-  REQUIRE(WEXITSTATUS(status) == 0);  // 3: this host refused the seccomp filter
+    return text;
+  });  // exit 3: this host refused the seccomp filter
   CHECK(text ==
         "close_range(3, ~0, CLOSE_RANGE_CLOEXEC) (closing the harness's fds in the target): Function not "
         "implemented");
@@ -304,12 +316,7 @@ TEST_CASE("a deferred exit watch leaves a target that ended during start() unrea
   // (a loaded machine) must still be there to open. Here the end is forced: a copy of the test
   // runs SCHED_FIFO on one CPU, so the child (same policy, same CPU) is never preempted by the
   // parent and runs /bin/true to its end before start() resumes.
-  int result_pipe[2];
-  REQUIRE(::pipe2(result_pipe, O_CLOEXEC) == 0);
-  std::fflush(nullptr);
-  const pid_t tester = ::fork();
-  REQUIRE(tester >= 0);
-  if (tester == 0) {
+  const std::string text = in_forked_copy([] {
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(sched_getcpu(), &one);
@@ -337,17 +344,7 @@ TEST_CASE("a deferred exit watch leaves a target that ended during start() unrea
       text +=
           helper.exit_status() && !helper.exit_status()->signaled ? ", reaped by the loop" : ", not reaped";
     }
-    (void)!::write(result_pipe[1], text.data(), text.size());
-    ::_exit(0);
-  }
-  ::close(result_pipe[1]);
-  std::string text;
-  char buffer[512];
-  for (ssize_t n; (n = ::read(result_pipe[0], buffer, sizeof buffer)) > 0;) text.append(buffer, n);
-  ::close(result_pipe[0]);
-  int status = 0;
-  REQUIRE(::waitpid(tester, &status, 0) == tester);
-  REQUIRE(WIFEXITED(status));
-  REQUIRE(WEXITSTATUS(status) == 0);  // 3: no SCHED_FIFO here (not root, or no RT budget)
+    return text;
+  });  // exit 3: no SCHED_FIFO here (not root, or no RT budget)
   CHECK(text == "exited 0, reaped by the loop");
 }

@@ -1,0 +1,46 @@
+// Running one of the scenarios shipped in scenarios/ with the faultline under test, as the e2e
+// tests that check a bundled scenario's verdict do.
+#pragma once
+
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "tests/support/command.h"
+#include "tests/support/test_env.h"
+
+namespace faultline::test {
+
+// Why a bundled scenario cannot be run here, or nullopt.
+inline std::optional<std::string> bundled_scenario_skip_reason() {
+  if (::geteuid() != 0) return "not root: scenarios need to create cgroups";
+  if (faultline_path().empty() || source_dir().empty()) return "FAULTLINE_BIN / FAULTLINE_SOURCE_DIR not set";
+  return std::nullopt;
+}
+
+// `faultline run scenarios/<rel> --json ...`; returns the report's one scenario. `cmd` gets the
+// command's status and output.
+inline nlohmann::json run_bundled_scenario(const std::string& rel, CommandOutput& cmd) {
+  namespace fs = std::filesystem;
+  const std::string json_path =
+      fs::temp_directory_path() / ("faultline-bundled-" + std::to_string(::getpid()) + ".json");
+  cmd = run_shell(quote(faultline_path()) + " run " + quote(source_dir() + "/scenarios/" + rel) + " --json " +
+                  quote(json_path));
+  INFO("stdout: " << cmd.out << "\nstderr: " << cmd.err);
+  REQUIRE(fs::exists(json_path));
+  const nlohmann::json report = nlohmann::json::parse(read_file(json_path));
+  fs::remove(json_path);
+  REQUIRE(report.at("scenarios").size() == 1);
+  return report.at("scenarios")[0];
+}
+
+inline nlohmann::json run_bundled_scenario(const std::string& rel) {
+  CommandOutput cmd;
+  return run_bundled_scenario(rel, cmd);
+}
+
+}  // namespace faultline::test
