@@ -10,7 +10,7 @@ mode=${1:-}
 jobs=$(nproc)
 
 build_packages=(build-essential cmake ninja-build pkg-config libboost1.81-dev libcli11-dev libtomlplusplus-dev
-  nlohmann-json3-dev catch2 libbenchmark-dev libre2-dev)
+  nlohmann-json3-dev catch2 libbenchmark-dev libre2-dev libseccomp-dev)
 # The man page is generated from `faultline --help`; the .deb's Depends come from dpkg-shlibdeps
 # (which CPack runs on the files `file` reports as ELF).
 build_packages+=(help2man dpkg-dev file)
