@@ -17,6 +17,9 @@ NotifyFilter::NotifyFilter(const std::vector<int>& syscalls, int handoff_fd) {
   if (!ctx) throw Error("seccomp_init failed (libseccomp could not start a filter)");
   // The harness sets no_new_privs in the child itself, after the privilege drop.
   seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0);
+  // libseccomp kills a thread that calls through another ABI (int 0x80 on x86-64) by default;
+  // a fault filter must never kill, so such calls run untouched, like every unlisted call.
+  seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW);
   for (int nr : std::set<int>(syscalls.begin(), syscalls.end())) {
     const int rc = nr == SCMP_SYS(sendmsg) && handoff_fd >= 0
                        ? seccomp_rule_add(ctx.get(), SCMP_ACT_NOTIFY, nr, 1,
