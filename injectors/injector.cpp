@@ -23,6 +23,7 @@ Overloaded(Ts...) -> Overloaded<Ts...>;
 std::optional<std::string> unsupported(const scenario::Injection& injection, const cgroup::Cgroup& group) {
   using cgroup::Knob;
   std::vector<Knob> knobs;
+  bool syscall = false;
   std::visit(Overloaded{
                  [&](const scenario::MemoryFault& m) {
                    if (m.limit) knobs.push_back(Knob::memory_max);
@@ -34,9 +35,12 @@ std::optional<std::string> unsupported(const scenario::Injection& injection, con
                  },
                  [&](const scenario::PidsFault&) { knobs.push_back(Knob::pids_max); },
                  [&](const scenario::FreezeFault&) { knobs.push_back(Knob::freeze); },
+                 [&](const scenario::SyscallFault&) { syscall = true; },
                  [](const auto&) {},
              },
              injection.params);
+  // Loaded, checked and planned, but the runner does not install the seccomp filter yet.
+  if (syscall) return "syscall faults are not run by this version yet (validate and plan show them)";
   for (Knob k : knobs)
     if (auto why = group.unsupported(k)) return why;
   return std::nullopt;
@@ -67,6 +71,9 @@ std::unique_ptr<Injector> make_injector(const scenario::Injection& injection,
                         [&](const scenario::HogFault& f) -> std::unique_ptr<Injector> {
                           return std::make_unique<HogInjector>(f, std::move(faultline_executable),
                                                                std::move(launch_helper));
+                        },
+                        [](const scenario::SyscallFault&) -> std::unique_ptr<Injector> {
+                          throw Error("syscall faults are driven by their own engine, not an injector");
                         },
                     },
                     injection.params);

@@ -47,6 +47,8 @@ const std::vector<std::pair<std::string, int>>& errno_table() {
 }
 #undef FAULTLINE_ERRNO
 
+}  // namespace
+
 std::vector<std::string> errno_names() {
   std::vector<std::string> names;
   for (const auto& [name, value] : errno_table()) names.push_back(name);
@@ -68,6 +70,8 @@ const std::vector<std::string>& host_syscall_names() {
   }();
   return names;
 }
+
+namespace {
 
 std::string hint(const std::optional<std::string>& match) {
   return match ? " (did you mean `" + *match + "`?)" : "";

@@ -17,6 +17,11 @@ int resolve_syscall(const std::string& name);
 // The name of a syscall number on the native architecture ("syscall 999" when unknown).
 std::string syscall_name(int number);
 
+// Every syscall name of the native architecture and every errno name this module maps, for
+// checks and did-you-mean hints where a scenario is loaded (scenario::LoadOptions).
+const std::vector<std::string>& host_syscall_names();
+std::vector<std::string> errno_names();
+
 // "ENOSPC" -> 28; throws Error (with a did-you-mean hint) on an unknown name.
 int errno_from_name(const std::string& name);
 // 28 -> "ENOSPC"; "errno 4242" when unknown.
