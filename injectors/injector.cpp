@@ -23,7 +23,6 @@ Overloaded(Ts...) -> Overloaded<Ts...>;
 std::optional<std::string> unsupported(const scenario::Injection& injection, const cgroup::Cgroup& group) {
   using cgroup::Knob;
   std::vector<Knob> knobs;
-  bool syscall = false;
   std::visit(Overloaded{
                  [&](const scenario::MemoryFault& m) {
                    if (m.limit) knobs.push_back(Knob::memory_max);
@@ -35,12 +34,9 @@ std::optional<std::string> unsupported(const scenario::Injection& injection, con
                  },
                  [&](const scenario::PidsFault&) { knobs.push_back(Knob::pids_max); },
                  [&](const scenario::FreezeFault&) { knobs.push_back(Knob::freeze); },
-                 [&](const scenario::SyscallFault&) { syscall = true; },
                  [](const auto&) {},
              },
              injection.params);
-  // Loaded, checked and planned, but the runner does not install the seccomp filter yet.
-  if (syscall) return "syscall faults are not run by this version yet (validate and plan show them)";
   for (Knob k : knobs)
     if (auto why = group.unsupported(k)) return why;
   return std::nullopt;
