@@ -14,8 +14,8 @@ build_packages=(build-essential cmake ninja-build pkg-config libboost1.81-dev li
 # The man page is generated from `faultline --help`; the .deb's Depends come from dpkg-shlibdeps
 # (which CPack runs on the files `file` reports as ELF).
 build_packages+=(help2man dpkg-dev file)
-# What the bundled example scenarios run besides our own binaries: a real reverse proxy and Python.
-example_packages=(haproxy python3)
+# What the bundled example scenarios run besides our own binaries: a real reverse proxy, Python and sqlite3.
+example_packages=(haproxy python3 sqlite3)
 # Test tools: the cgroup v2 lane boots a Debian kernel under QEMU (tests/vm); Python checks the
 # report schema and the CI examples.
 # Chromium renders the HTML report; Taplo (from npm) checks the generated schema; haproxy is
