@@ -134,6 +134,7 @@ void SyscallFaults::finish(RunContext& ctx) {
       timeline.emplace_back(
           ctx.now_ms(), "syscall.count", process, inj.name,
           std::to_string(r.acted) + " of " + std::to_string(r.matched) + " matching calls hit while active");
+      ctx.result().syscall_faults.push_back({inj.name, process, r.matched, r.acted});
       const auto& fault = std::get<scenario::SyscallFault>(inj.params);
       if (r.acted == 0 && !fault.optional) {
         report::Failure failure;

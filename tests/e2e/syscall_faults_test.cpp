@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/command.h"
+#include "tests/support/report_schema.h"
 #include "tests/support/skips.h"
 #include "tests/support/test_env.h"
 
@@ -34,6 +35,7 @@ json run_scenario(const std::string& rel, CommandOutput& cmd) {
   INFO("stdout: " << cmd.out << "\nstderr: " << cmd.err);
   REQUIRE(fs::exists(json_path));
   const json report = json::parse(read_file(json_path));
+  CHECK(report_schema_errors(json_path).empty());
   fs::remove(json_path);
   REQUIRE(report.at("scenarios").size() == 1);
   return report.at("scenarios")[0];
@@ -60,6 +62,12 @@ void check_failures_inside_window(const json& s, const std::string& inject, cons
     CHECK(e.at("t_ms").get<double>() <= to);
     CHECK(e.at("detail").get<std::string>().find("-> " + error) != std::string::npos);
   }
+  const json* counted = nullptr;
+  for (const auto& c : s.at("syscall_faults"))
+    if (c.at("inject") == inject) counted = &c;
+  REQUIRE(counted);
+  CHECK(counted->at("hit") == failed.size());  // fewer than the 200 kept one by one
+  CHECK(counted->at("matched").get<std::size_t>() >= failed.size());
   const auto count = events(s, "syscall.count", inject);
   REQUIRE(count.size() == 1);
   CHECK(count[0].at("detail").get<std::string>().rfind(std::to_string(failed.size()) + " of ", 0) == 0);
