@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "tests/support/command.h"
@@ -114,4 +115,32 @@ TEST_CASE("syscall faults: sqlite3 survives a full disk and its database stays i
   CHECK(s.at("result") == "pass");
   check_failures_inside_window(s, "disk-full", "ENOSPC");
   for (const auto& e : events(s, "syscall.fail", "disk-full")) CHECK(e.at("process") == "writer");
+}
+
+TEST_CASE("syscall faults: validate names typos with positions, plan shows the rule", "[e2e][syscall]") {
+  if (faultline_path().empty() || source_dir().empty())
+    FAULTLINE_SKIP("FAULTLINE_BIN / FAULTLINE_SOURCE_DIR not set");
+  const std::string file =
+      fs::temp_directory_path() / ("faultline-syscall-typo-" + std::to_string(::getpid()) + ".toml");
+  {
+    std::ofstream out(file);
+    out << "name = \"x\"\n[target]\ncommand = [\"true\"]\n[[inject]]\nkind = \"syscall\"\nat = \"0s\"\n"
+           "syscalls = [\"opneat\"]\nerrno = \"EMFLIE\"\n";
+  }
+  const auto v = run_shell(quote(faultline_path()) + " validate " + quote(file));
+  fs::remove(file);
+  INFO(v.out << v.err);
+  CHECK(v.status == 2);
+  CHECK(v.err.find(
+            ":7:13: inject.syscalls: unknown system call `opneat` on this host; did you mean `openat`?") !=
+        std::string::npos);
+  CHECK(v.err.find(":8:9: inject.errno: unknown errno `EMFLIE`; did you mean `EMFILE`?") !=
+        std::string::npos);
+
+  const auto p = run_shell(quote(faultline_path()) + " plan " +
+                           quote(source_dir() + "/scenarios/selftest/syscall-write-window.toml"));
+  INFO(p.out << p.err);
+  CHECK(p.status == 0);
+  CHECK(p.out.find("inject disk-full (syscall write -> ENOSPC, every call, on paths matching "
+                   "/tmp/faultline-syscall-window-* into target) for 1s") != std::string::npos);
 }
