@@ -1,5 +1,6 @@
 #include "scenario/spec.h"
 
+#include <algorithm>
 #include <iterator>
 #include <memory>
 #include <string>
@@ -201,6 +202,8 @@ const TableSpec& repeat_spec() {
 
 constexpr std::string_view kInjectKinds[] = {"memory", "cpu",    "fd",  "pids",
                                              "signal", "freeze", "hog", "syscall"};
+// What [chaos] can draw: syscall faults have no draws yet (which syscalls and errnos to pick).
+constexpr std::string_view kChaosKinds[] = {"memory", "cpu", "fd", "pids", "signal", "freeze", "hog"};
 
 std::vector<Variant> inject_variants() {
   return {
@@ -517,16 +520,17 @@ const TableSpec& chaos_spec() {
                     {.name = "kinds",
                      .kind = Kind::choice_list,
                      .description = "Kinds to draw from (default: every kind).",
-                     .choices = {std::begin(kInjectKinds), std::end(kInjectKinds)}},
+                     .choices = {std::begin(kChaosKinds), std::end(kChaosKinds)}},
                     {.name = "into",
                      .kind = Kind::string_list,
                      .description = "Processes to hit (default: every process)."},
                 }};
     for (const auto& variant : inject_spec().variants)
-      s.keys.push_back({.name = variant.value,
-                        .kind = Kind::table,
-                        .description = "Value ranges for this kind's keys.",
-                        .table = &chaos_ranges_spec(variant)});
+      if (std::find(std::begin(kChaosKinds), std::end(kChaosKinds), variant.value) != std::end(kChaosKinds))
+        s.keys.push_back({.name = variant.value,
+                          .kind = Kind::table,
+                          .description = "Value ranges for this kind's keys.",
+                          .table = &chaos_ranges_spec(variant)});
     return s;
   }();
   return spec;
