@@ -76,12 +76,13 @@ find_program(DPKG_SHLIBDEPS dpkg-shlibdeps)
 if(DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)  # Depends from what the binaries really link
 else()
-  # What dpkg-shlibdeps finds on Debian 12 (RE2 is the only library beyond the C/C++ runtime;
-  # with FAULTLINE_STATIC_LIBS only the helpers still load libstdc++).
+  # What dpkg-shlibdeps finds on Debian 12 (RE2 and libseccomp are the only libraries beyond the
+  # C/C++ runtime; with FAULTLINE_STATIC_LIBS only the helpers still load libstdc++, and
+  # libseccomp stays shared: LGPL-2.1, and libseccomp2 is on every Debian system already).
   if(FAULTLINE_STATIC_LIBS)
-    set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6 (>= 2.36), libgcc-s1 (>= 3.0), libstdc++6 (>= 12)")
+    set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6 (>= 2.36), libgcc-s1 (>= 3.0), libstdc++6 (>= 12), libseccomp2 (>= 2.5.0)")
   else()
-    set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6 (>= 2.34), libgcc-s1 (>= 3.0), libstdc++6 (>= 12), libre2-9 (>= 20220601)")
+    set(CPACK_DEBIAN_PACKAGE_DEPENDS "libc6 (>= 2.34), libgcc-s1 (>= 3.0), libstdc++6 (>= 12), libre2-9 (>= 20220601), libseccomp2 (>= 2.5.0)")
   endif()
 endif()
 include(CPack)

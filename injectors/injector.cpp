@@ -68,6 +68,9 @@ std::unique_ptr<Injector> make_injector(const scenario::Injection& injection,
                           return std::make_unique<HogInjector>(f, std::move(faultline_executable),
                                                                std::move(launch_helper));
                         },
+                        [](const scenario::SyscallFault&) -> std::unique_ptr<Injector> {
+                          throw Error("syscall faults are driven by their own engine, not an injector");
+                        },
                     },
                     injection.params);
 }

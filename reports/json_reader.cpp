@@ -188,6 +188,10 @@ ScenarioResult scenario_from(const Node& n) {
         }
       s.probes.push_back(std::move(probe));
     }
+  if (n.has("syscall_faults"))
+    for (const auto& c : n.at("syscall_faults").items())
+      s.syscall_faults.push_back(
+          {c.at("inject").str(), c.str_or("process"), c.count_or("matched"), c.count_or("hit")});
   if (n.has("diagnostics")) {
     const Node d = n.at("diagnostics");
     if (!d.value().is_object()) d.fail("expected an object");

@@ -96,6 +96,13 @@ json scenario_json(const ScenarioResult& s) {
             {"samples", samples},
             {"probes", probes},
             {"diagnostics", s.diagnostics}};
+  if (!s.syscall_faults.empty()) {
+    json counts = json::array();
+    for (const auto& c : s.syscall_faults)
+      counts.push_back(
+          {{"inject", c.inject}, {"process", c.process}, {"matched", c.matched}, {"hit", c.hit}});
+    j["syscall_faults"] = std::move(counts);
+  }
   if (s.reason_line) j["reason_line"] = s.reason_line;
   if (s.interrupted) j["interrupted"] = true;
   if (s.repeat) j["repeat"] = s.repeat;

@@ -99,6 +99,14 @@ struct ProbeResult {
   std::vector<ProbeAttempt> attempts;
 };
 
+// What one syscall fault did over the run (its calls are `syscall.fail` timeline events).
+struct SyscallFaultCount {
+  std::string inject;
+  std::string process;
+  std::uint64_t matched = 0;  // trapped calls that passed its filters while it was active
+  std::uint64_t hit = 0;      // of those, failed, given a result or delayed
+};
+
 struct ScenarioResult {
   std::string name;
   std::string file;
@@ -112,6 +120,7 @@ struct ScenarioResult {
   std::vector<TimelineEvent> timeline;
   std::vector<Sample> samples;
   std::vector<ProbeResult> probes;
+  std::vector<SyscallFaultCount> syscall_faults;
   std::map<std::string, std::string> diagnostics;
   bool interrupted = false;
   int repeat = 0;  // which run of the scenario with --repeat (1-based); 0 without --repeat

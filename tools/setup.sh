@@ -10,12 +10,12 @@ mode=${1:-}
 jobs=$(nproc)
 
 build_packages=(build-essential cmake ninja-build pkg-config libboost1.81-dev libcli11-dev libtomlplusplus-dev
-  nlohmann-json3-dev catch2 libbenchmark-dev libre2-dev)
+  nlohmann-json3-dev catch2 libbenchmark-dev libre2-dev libseccomp-dev)
 # The man page is generated from `faultline --help`; the .deb's Depends come from dpkg-shlibdeps
 # (which CPack runs on the files `file` reports as ELF).
 build_packages+=(help2man dpkg-dev file)
-# What the bundled example scenarios run besides our own binaries: a real reverse proxy and Python.
-example_packages=(haproxy python3)
+# What the bundled example scenarios run besides our own binaries: a real reverse proxy, Python and sqlite3.
+example_packages=(haproxy python3 sqlite3)
 # Test tools: the cgroup v2 lane boots a Debian kernel under QEMU (tests/vm); Python checks the
 # report schema and the CI examples.
 # Chromium renders the HTML report; Taplo (from npm) checks the generated schema; haproxy is
@@ -24,6 +24,8 @@ test_packages=(qemu-system-x86 busybox-static cpio python3 python3-yaml python3-
   chromium haproxy)
 # cgexec (cgroup-tools) is the baseline bench/exec_vs_cgexec.sh measures `faultline exec` against.
 test_packages+=(cgroup-tools)
+# strace is the baseline bench/syscall_fault_bench.cpp measures syscall faults against.
+test_packages+=(strace)
 # clang 14 and its runtime (libFuzzer, ASan, UBSan) build the scenario loader's fuzz target.
 test_packages+=(clang-14 libclang-rt-14-dev)
 # Node.js from another source (e.g. NodeSource, which bundles npm) conflicts with Debian's npm

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "scenario/loader.h"
 
 namespace faultline::cli {
 
@@ -41,6 +42,8 @@ void add_hog_command(CLI::App& app, Action* action);  // hidden helper mode of t
 
 // Helpers shared by the commands.
 std::string faultline_dir();  // folder of this executable (its helpers live beside it)
+// What every command loads scenarios with: ${faultline_dir} and the host's syscall and errno names.
+scenario::LoadOptions scenario_load_options();
 std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& paths);  // files, dirs, globs
 
 }  // namespace faultline::cli

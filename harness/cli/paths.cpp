@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "common/error.h"
+#include "syscall/rules.h"
 
 namespace faultline::cli {
 
@@ -59,6 +60,14 @@ std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& p
     }
   }
   return files;
+}
+
+scenario::LoadOptions scenario_load_options() {
+  scenario::LoadOptions options;
+  options.builtin_vars["faultline_dir"] = faultline_dir();
+  options.syscall_names = syscall::host_syscall_names();
+  options.errno_names = syscall::errno_names();
+  return options;
 }
 
 }  // namespace faultline::cli

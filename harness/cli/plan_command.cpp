@@ -95,6 +95,36 @@ std::vector<const ProcessSpec*> start_order(const Scenario& s) {
   return order;
 }
 
+// "write,pwrite64 -> ENOSPC every 3rd on /var/lib/*": the rule as the notifier will apply it.
+std::string syscall_rule_text(const scenario::SyscallFault& f) {
+  std::ostringstream out;
+  for (std::size_t i = 0; i < f.syscalls.size(); ++i) out << (i ? "," : "") << f.syscalls[i];
+  if (f.delay.count() > 0) out << " delayed " << format_duration(f.delay);
+  if (f.error) out << " -> " << *f.error;
+  if (f.return_value) out << " -> return " << *f.return_value;
+  using Select = scenario::SyscallFault::Select;
+  switch (f.select) {
+    case Select::every_call:
+      out << ", every call";
+      break;
+    case Select::every:
+      out << ", one call in " << f.n;
+      break;
+    case Select::nth:
+      out << ", only call #" << f.n;
+      break;
+    case Select::after:
+      out << ", every call after the first " << f.n;
+      break;
+    case Select::probability:
+      out << ", each call with probability " << f.probability << " (seeded)";
+      break;
+  }
+  if (f.path_glob) out << ", on paths matching " << *f.path_glob;
+  if (f.optional) out << " (optional)";
+  return out.str();
+}
+
 std::string fault_text(const Injection& inj) {
   std::ostringstream out;
   out << inj.kind;
@@ -121,6 +151,8 @@ std::string fault_text(const Injection& inj) {
         } else if constexpr (std::is_same_v<F, scenario::HogFault>) {
           if (f.memory) out << " memory " << format_size(*f.memory);
           if (f.cpu) out << " cpu " << format_cpu(*f.cpu);
+        } else if constexpr (std::is_same_v<F, scenario::SyscallFault>) {
+          out << " " << syscall_rule_text(f);
         }
       },
       inj.params);
@@ -353,8 +385,7 @@ int plan(const PlanArgs& args) {
   if (files.size() != 1)
     throw UsageError("plan takes one scenario file; `" + args.file + "` names " +
                      std::to_string(files.size()));
-  scenario::LoadOptions options;
-  options.builtin_vars["faultline_dir"] = faultline_dir();
+  scenario::LoadOptions options = scenario_load_options();
   Scenario s;
   try {
     s = scenario::load_scenario(files.front(), options);

@@ -36,11 +36,7 @@ struct RunArgs {
   std::optional<std::uint64_t> seed;
 };
 
-scenario::LoadOptions load_options() {
-  scenario::LoadOptions options;
-  options.builtin_vars["faultline_dir"] = faultline_dir();
-  return options;
-}
+scenario::LoadOptions load_options() { return scenario_load_options(); }
 
 // Loads every file, printing every diagnostic of every file; nullopt if any was invalid.
 std::optional<std::vector<scenario::Scenario>> load_all(const std::vector<std::string>& files) {

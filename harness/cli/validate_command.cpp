@@ -8,8 +8,7 @@ namespace {
 
 int validate(const std::vector<std::string>& paths) {
   const auto files = expand_scenario_paths(paths);
-  scenario::LoadOptions options;
-  options.builtin_vars["faultline_dir"] = faultline_dir();
+  scenario::LoadOptions options = scenario_load_options();
   // Ports are not held for a validation: any number stands in for an auto-port.
   options.allocate_port = [] { return std::uint16_t{1}; };
   std::size_t invalid = 0, errors = 0;

@@ -22,6 +22,24 @@ std::optional<Duration> repeat_every(const scenario::Injection& inj) {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
 
+// A syscall fault's window: the filter is in the target from its first instruction, so applying
+// and reverting only switch its rule in the run's notifier.
+class SyscallSwitch final : public injectors::Injector {
+ public:
+  SyscallSwitch(RunContext& ctx, std::string injection) : ctx_(ctx), injection_(std::move(injection)) {}
+  std::string apply(const injectors::Target&) override {
+    return ctx_.set_syscall_fault_active(injection_, true);
+  }
+  std::string revert(const injectors::Target&) override {
+    return ctx_.set_syscall_fault_active(injection_, false);
+  }
+  std::string describe() const override { return "syscall fault " + injection_; }
+
+ private:
+  RunContext& ctx_;
+  std::string injection_;
+};
+
 // Records an injection event with when it was due (if anything scheduled it), when the call
 // began and when it returned: the kernel's share of the latency is kept apart from the timer's.
 void record_timed(RunContext& ctx, const char* event, const scenario::Injection& inj,
@@ -101,7 +119,9 @@ void FaultTimeline::fire(RunContext& ctx, Entry& e) {
   if (const auto every = repeat_every(inj); every && !first)
     due += std::chrono::duration_cast<Clock::duration>(*every) * e.applies;
   try {
-    if (first)
+    if (first && std::holds_alternative<scenario::SyscallFault>(inj.params))
+      e.injector = std::make_unique<SyscallSwitch>(ctx, inj.name);
+    else if (first)
       e.injector = injectors::make_injector(inj, ctx.faultline_dir() + "/faultline",
                                             [&ctx, into = inj.into](const std::vector<std::string>& argv) {
                                               return ctx.spawn_helper(into, argv);
@@ -205,7 +225,9 @@ std::vector<FaultTimeline::Entry*> FaultTimeline::later_on_same_knob(const Entry
   const auto& inj = *e.plan.injection;
   // Signals cannot be undone and every hog is a process of its own: only shared knobs count.
   // A ramp is left alone: re-applying it would start the ramp over.
-  if (inj.kind == "signal" || inj.kind == "hog" || e.injector->step_interval()) return later;
+  // Each syscall fault is a rule of its own in the notifier.
+  if (inj.kind == "signal" || inj.kind == "hog" || inj.kind == "syscall" || e.injector->step_interval())
+    return later;
   for (auto& other : entries_) {
     const auto& o = *other->plan.injection;
     if (other.get() != &e && other->state == State::applied && other->applied_seq > e.applied_seq &&

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cgroup/cgroup.h"
+#include "common/error.h"
 #include "reports/model.h"
 #include "scenario/model.h"
 
@@ -47,6 +48,11 @@ class RunContext {
   virtual std::string faultline_dir() const = 0;
   // Seed for any randomness (chaos, jitter).
   virtual std::uint64_t seed() const = 0;
+  // Switches a syscall injection's rule on or off (its window); returns what changed. Throws
+  // Error when the run has no such rule.
+  virtual std::string set_syscall_fault_active(const std::string& injection, bool /*active*/) {
+    throw Error("inject `" + injection + "`: this run cannot serve syscall faults");
+  }
 };
 
 class RunObserver {

@@ -17,6 +17,7 @@
 #include "runner/observers.h"
 #include "runner/process_text.h"
 #include "runner/readiness.h"
+#include "runner/syscall_faults.h"
 #include "supervisor/supervised_process.h"
 #include "timeline/schedule.h"
 
@@ -66,6 +67,10 @@ class ScenarioRun final : public RunContext {
   pid_t spawn_helper(const std::string& process, const std::vector<std::string>& argv) override;
   std::string faultline_dir() const override { return options_.faultline_dir; }
   std::uint64_t seed() const override { return options_.seed; }
+  std::string set_syscall_fault_active(const std::string& injection, bool active) override {
+    if (!syscall_faults_) throw Error("inject `" + injection + "` is not a syscall fault of this run");
+    return syscall_faults_->set_active(injection, active);
+  }
 
  private:
   struct Proc {
@@ -116,6 +121,7 @@ class ScenarioRun final : public RunContext {
   std::vector<Proc> procs_;
   std::vector<Proc*> start_order_;
   std::vector<std::unique_ptr<RunObserver>> observers_;
+  std::unique_ptr<SyscallFaults> syscall_faults_;  // notifiers outlive every process they serve
   std::vector<std::unique_ptr<SupervisedProcess>> helpers_;
   std::set<pid_t> helper_pids_;  // not orphans: started by the harness itself
   Clock::time_point t0_;
@@ -219,6 +225,13 @@ void ScenarioRun::start(Proc& p) {
   }
   const auto attach = p.group->open_attach_fds();
   request.attach_fds = &attach;
+  try {
+    if (syscall_faults_) syscall_faults_->prepare_spawn(spec.name, request);
+  } catch (const Error& e) {
+    p.finished = true;
+    scenario_error("process `" + spec.name + "`: syscall faults: " + e.what());
+    return;
+  }
   p.process = std::make_unique<SupervisedProcess>(io_, spec.name, options_.output_tail_bytes);
   try {  // output checks see every byte as it is read, not only the tail
     if (p.expect) {
@@ -236,6 +249,7 @@ void ScenarioRun::start(Proc& p) {
       request, [this, &p](SupervisedProcess&) { on_exit(p); },
       [&p](supervisor::Stream, std::string_view line) { p.readiness.on_output_line(line); },
       [this] { maybe_finish(); });
+  if (syscall_faults_) syscall_faults_->spawned(spec.name);
   start_order_.push_back(&p);
   if (!ok) {
     p.finished = true;
@@ -529,11 +543,13 @@ report::ScenarioResult ScenarioRun::run() {
                                   kill_everything("interrupt");
                                 });
     observers_ = make_observers(scenario_, options_);
+    syscall_faults_ = make_syscall_faults(scenario_, options_.seed);
     notify([&](RunObserver& o) { o.on_run_start(*this); });
     start_eligible();
     maybe_finish();
     io_.run();
     notify([&](RunObserver& o) { o.on_run_end(*this); });
+    if (syscall_faults_) syscall_faults_->finish(*this);
   } catch (const std::exception& e) {
     // Whatever went wrong, the scenario becomes an error and its cgroups are still torn down.
     if (!error_) error_ = e.what();

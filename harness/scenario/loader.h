@@ -20,6 +20,11 @@ struct LoadOptions {
   std::map<std::string, std::string> builtin_vars;
   // Hands out a free loopback TCP port for `auto-port` variables.
   std::function<std::uint16_t()> allocate_port;
+  // The host's system call and errno names (the syscall module's tables, which this module cannot
+  // reach): `syscalls` and `errno` of syscall injections are checked against them, with
+  // did-you-mean hints. Empty: those names are checked only when the run builds its rules.
+  std::vector<std::string> syscall_names;
+  std::vector<std::string> errno_names;
 };
 
 // Throws LoadError with every diagnostic found in the file.

@@ -117,9 +117,38 @@ void Loader::check_injections(Scenario& s) {
             "[[inject]] needs `into`: the scenario has several processes (" + join(process_names(s)) + ")");
     }
     if (const Field* at = t.get("at")) check_time_point(s, inj.at, at->pos, "inject.at");
+    if (const auto* sc = std::get_if<SyscallFault>(&inj.params)) check_syscall_fault(*sc, t);
   }
   check_time_cycles(s);
   check_time_range(s);
+}
+
+// Names are checked against the host's tables when the caller has them (the syscall module owns
+// them; this module cannot link it), so a typo fails here with its position, not at run time.
+void Loader::check_syscall_fault(const SyscallFault& sc, const Table& t) {
+  if (const Field* f = t.get("syscalls"); f && !options_.syscall_names.empty()) {
+    if (sc.syscalls.empty())
+      error(f->pos, "inject.syscalls: no system calls listed", "e.g. syscalls = [\"write\", \"pwrite64\"]");
+    const auto& known = options_.syscall_names;
+    for (std::size_t j = 0; j < sc.syscalls.size(); ++j) {
+      const std::string& name = sc.syscalls[j];
+      if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+      auto near = closest_match(name, known);
+      error(j < f->item_pos.size() ? f->item_pos[j] : f->pos,
+            "inject.syscalls: unknown system call " + tick(name) + " on this host",
+            near ? "did you mean " + tick(*near) + "? (names as in syscalls(2))"
+                 : "names as in syscalls(2), e.g. openat, write, fsync");
+    }
+  }
+  if (const Field* f = t.get("errno"); f && sc.error && !options_.errno_names.empty()) {
+    const auto& known = options_.errno_names;
+    if (std::find(known.begin(), known.end(), *sc.error) == known.end()) {
+      auto near = closest_match(*sc.error, known);
+      error(f->pos, "inject.errno: unknown errno " + tick(*sc.error),
+            near ? "did you mean " + tick(*near) + "? (names as in errno(3))"
+                 : "a name from errno(3) such as ENOSPC, EIO, EINTR");
+    }
+  }
 }
 
 void Loader::check_time_point(const Scenario& s, const TimePoint& tp, SourcePos pos,

@@ -116,6 +116,7 @@ class Loader {
   // Cross-references.
   void check_processes(const Scenario& s);
   void check_injections(Scenario& s);
+  void check_syscall_fault(const SyscallFault& sc, const Table& t);
   void check_time_point(const Scenario& s, const TimePoint& tp, SourcePos pos, const std::string& label);
   void check_stop(const Scenario& s, SourcePos pos);
   void check_time_cycles(const Scenario& s);

@@ -151,6 +151,20 @@ void Loader::build_injection(const Table& t, std::size_t index, Injection& inj) 
     if (auto f = t.get("memory")) h.memory = f->size;
     if (auto f = t.get("cpu")) h.cpu = f->number;
     inj.params = h;
+  } else if (inj.kind == "syscall") {
+    SyscallFault sc;
+    if (auto f = t.get("syscalls")) sc.syscalls = f->strings;
+    if (auto f = t.get("errno")) sc.error = f->text;
+    if (auto f = t.get("return")) sc.return_value = f->integer;
+    if (auto f = t.get("path")) sc.path_glob = f->text;
+    using Select = SyscallFault::Select;
+    if (auto f = t.get("every")) sc.select = Select::every, sc.n = static_cast<std::uint64_t>(f->integer);
+    if (auto f = t.get("nth")) sc.select = Select::nth, sc.n = static_cast<std::uint64_t>(f->integer);
+    if (auto f = t.get("after")) sc.select = Select::after, sc.n = static_cast<std::uint64_t>(f->integer);
+    if (auto f = t.get("probability")) sc.select = Select::probability, sc.probability = f->number;
+    if (auto f = t.get("delay")) sc.delay = f->duration;
+    if (auto f = t.get("optional")) sc.optional = f->boolean;
+    inj.params = sc;
   }
 }
 

@@ -82,11 +82,11 @@ Table Loader::walk_table(const toml::table& table, const TableSpec& spec, const 
         names.size() == 2
             ? names[0] + " or " + names[1]
             : join(std::vector<std::string>(names.begin(), names.end() - 1)) + " or " + names.back();
-    if (given.empty()) {
+    if (given.empty() && group.rule != spec::KeyGroup::Rule::at_most_one) {
       error(out.pos, where + " needs " +
                          (group.rule == spec::KeyGroup::Rule::exactly_one ? "one" : "at least one") + " of " +
                          alternatives);
-    } else if (group.rule == spec::KeyGroup::Rule::exactly_one && given.size() > 1) {
+    } else if (group.rule != spec::KeyGroup::Rule::at_least_one && given.size() > 1) {
       const toml::node* second = table.get(given[1]);
       error(pos_of(second->source()),
             tick(given[0]) + " and " + tick(given[1]) + " cannot both be given in " + where,

@@ -145,8 +145,21 @@ struct HogFault {
   std::optional<std::uint64_t> memory;
   std::optional<double> cpu;
 };
+// Names only: the syscall module resolves them against the host (the loader checks them through
+// LoadOptions::host_names, so a typo fails at load with its position).
+struct SyscallFault {
+  std::vector<std::string> syscalls;
+  std::optional<std::string> error;  // errno name
+  std::optional<std::int64_t> return_value;
+  std::optional<std::string> path_glob;
+  enum class Select { every_call, every, nth, after, probability } select = Select::every_call;
+  std::uint64_t n = 1;  // every / nth / after
+  double probability = 1.0;
+  Duration delay{0};
+  bool optional = false;  // a fault that never fired does not fail the scenario
+};
 using FaultParams =
-    std::variant<MemoryFault, CpuFault, FdFault, PidsFault, SignalFault, FreezeFault, HogFault>;
+    std::variant<MemoryFault, CpuFault, FdFault, PidsFault, SignalFault, FreezeFault, HogFault, SyscallFault>;
 
 struct Injection {
   std::string name;  // given or generated ("inject#2")

@@ -170,7 +170,12 @@ Json object_schema(const TableSpec& table, const spec::Variant* variant) {
   for (const auto& group : groups) {
     Json alternatives = Json::array();
     for (const auto& name : group.keys) alternatives.push_back({{"required", Json::array({name})}});
-    all_of.push_back({{group.rule == spec::KeyGroup::Rule::exactly_one ? "oneOf" : "anyOf", alternatives}});
+    if (group.rule == spec::KeyGroup::Rule::at_most_one) {
+      // Exactly one of "has k1", "has k2", ..., "has none of them".
+      Json none = {{"not", {{"anyOf", alternatives}}}};
+      alternatives.push_back(std::move(none));
+    }
+    all_of.push_back({{group.rule == spec::KeyGroup::Rule::at_least_one ? "anyOf" : "oneOf", alternatives}});
   }
   // One group stands in the object itself; several need `allOf`, as two `oneOf` keys cannot.
   if (all_of.size() == 1) {

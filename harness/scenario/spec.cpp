@@ -1,5 +1,6 @@
 #include "scenario/spec.h"
 
+#include <algorithm>
 #include <iterator>
 #include <memory>
 #include <string>
@@ -199,7 +200,10 @@ const TableSpec& repeat_spec() {
   return spec;
 }
 
-constexpr std::string_view kInjectKinds[] = {"memory", "cpu", "fd", "pids", "signal", "freeze", "hog"};
+constexpr std::string_view kInjectKinds[] = {"memory", "cpu",    "fd",  "pids",
+                                             "signal", "freeze", "hog", "syscall"};
+// What [chaos] can draw: syscall faults have no draws yet (which syscalls and errnos to pick).
+constexpr std::string_view kChaosKinds[] = {"memory", "cpu", "fd", "pids", "signal", "freeze", "hog"};
 
 std::vector<Variant> inject_variants() {
   return {
@@ -271,6 +275,52 @@ std::vector<Variant> inject_variants() {
                  .description = "Memory the hog allocates and touches."},
                 {.name = "cpu", .kind = Kind::cpu, .description = "CPU the hog burns."}},
        .groups = {{Rule::at_least_one, {"memory", "cpu"}}}},
+      {.value = "syscall",
+       .description = "Fail, shorten or delay chosen system calls (seccomp user notification), from the "
+                      "target's first instruction on, in the target and everything it starts.",
+       .keys = {{.name = "syscalls",
+                 .kind = Kind::string_list,
+                 .description = "System call names as in syscalls(2), checked against the host's table.",
+                 .required = true},
+                {.name = "errno",
+                 .kind = Kind::string,
+                 .description = "The error the selected calls return, by name: \"ENOSPC\", \"EIO\", ..."},
+                {.name = "return",
+                 .kind = Kind::integer,
+                 .description = "A plain result instead of an error, e.g. 0 for a zero-length write."},
+                {.name = "path",
+                 .kind = Kind::string,
+                 .description = "Only calls on a path or fd matching this glob (`*` spans `/`); read when "
+                                "the call is trapped, so a racing thread can change it (a fault, not a "
+                                "guard)."},
+                {.name = "every",
+                 .kind = Kind::integer,
+                 .description = "Fail every N-th matching call (N, 2N, ...).",
+                 .min = 1},
+                {.name = "nth",
+                 .kind = Kind::integer,
+                 .description = "Fail only the N-th matching call.",
+                 .min = 1},
+                {.name = "after",
+                 .kind = Kind::integer,
+                 .description = "Fail every matching call after the first N.",
+                 .min = 0},
+                {.name = "probability",
+                 .kind = Kind::ratio,
+                 .description =
+                     "Fail each matching call with this chance, drawn from the run's seed (the same "
+                     "calls on every run with the same seed)."},
+                {.name = "delay",
+                 .kind = Kind::duration,
+                 .description = "Hold each selected call this long before answering it (alone: then let it "
+                                "run)."},
+                {.name = "optional",
+                 .kind = Kind::boolean,
+                 .description = "The scenario does not fail when no call was hit.",
+                 .default_value = "false"}},
+       .groups = {{Rule::at_least_one, {"errno", "return", "delay"}},
+                  {Rule::at_most_one, {"errno", "return"}},
+                  {Rule::at_most_one, {"every", "nth", "after", "probability"}}}},
   };
 }
 
@@ -470,16 +520,17 @@ const TableSpec& chaos_spec() {
                     {.name = "kinds",
                      .kind = Kind::choice_list,
                      .description = "Kinds to draw from (default: every kind).",
-                     .choices = {std::begin(kInjectKinds), std::end(kInjectKinds)}},
+                     .choices = {std::begin(kChaosKinds), std::end(kChaosKinds)}},
                     {.name = "into",
                      .kind = Kind::string_list,
                      .description = "Processes to hit (default: every process)."},
                 }};
     for (const auto& variant : inject_spec().variants)
-      s.keys.push_back({.name = variant.value,
-                        .kind = Kind::table,
-                        .description = "Value ranges for this kind's keys.",
-                        .table = &chaos_ranges_spec(variant)});
+      if (std::find(std::begin(kChaosKinds), std::end(kChaosKinds), variant.value) != std::end(kChaosKinds))
+        s.keys.push_back({.name = variant.value,
+                          .kind = Kind::table,
+                          .description = "Value ranges for this kind's keys.",
+                          .table = &chaos_ranges_spec(variant)});
     return s;
   }();
   return spec;

@@ -59,7 +59,7 @@ struct KeySpec {
 
 // A rule over several keys of one table.
 struct KeyGroup {
-  enum class Rule { exactly_one, at_least_one } rule;
+  enum class Rule { exactly_one, at_least_one, at_most_one } rule;
   std::vector<std::string_view> keys;
 };
 

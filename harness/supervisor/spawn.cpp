@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/close_range.h>
+#include <linux/seccomp.h>
 #include <pwd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -36,6 +38,9 @@ enum class ChildStep : int {
   set_gid,
   set_uid,
   close_fds,
+  no_new_privs,
+  load_filter,
+  send_listener,
   exec
 };
 
@@ -62,6 +67,12 @@ const char* describe(ChildStep step) {
       return "setuid";
     case ChildStep::close_fds:
       return "close_range(3, ~0, CLOSE_RANGE_CLOEXEC) (closing the harness's fds in the target)";
+    case ChildStep::no_new_privs:
+      return "prctl(PR_SET_NO_NEW_PRIVS) (before loading the seccomp filter)";
+    case ChildStep::load_filter:
+      return "seccomp(SECCOMP_SET_MODE_FILTER, NEW_LISTENER) (loading the syscall fault filter)";
+    case ChildStep::send_listener:
+      return "sendmsg(SCM_RIGHTS) (handing the seccomp listener to the harness)";
     case ChildStep::exec:
       return "exec";
   }
@@ -84,6 +95,31 @@ struct ChildSetup {
     const ChildReport report{step, errno};
     (void)!::write(report_fd, &report, sizeof report);
     ::_exit(127);
+  }
+
+  // Last before exec, so none of the steps above can be trapped; the listener is CLOEXEC and the
+  // socket too, so the target inherits neither.
+  void load_notify_filter() const {
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(ChildStep::no_new_privs);
+    const long listener = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
+                                    request.notify_filter);
+    if (listener < 0) fail(ChildStep::load_filter);
+    const int fd = static_cast<int>(listener);
+    char byte = 0;
+    iovec data{&byte, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr message{};
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    cmsghdr* header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int));
+    std::memcpy(CMSG_DATA(header), &fd, sizeof fd);
+    if (::sendmsg(request.notify_socket, &message, MSG_NOSIGNAL) != 1) fail(ChildStep::send_listener);
+    // The listener is CLOEXEC: the exec closes it, one call fewer that could be trapped.
   }
 
   bp::error_code on_exec_setup(bp::posix::default_launcher&, const std::filesystem::path&,
@@ -119,6 +155,8 @@ struct ChildSetup {
     // fd the harness has open (cgroup files, other targets' pipes) would leak into the target.
     // The report pipe is CLOEXEC already, so it stays usable until the exec.
     if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) fail(ChildStep::close_fds);
+
+    if (request.notify_filter) load_notify_filter();
 
     ::execve(executable, argv, envp);
     fail(ChildStep::exec);

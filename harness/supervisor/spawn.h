@@ -3,6 +3,7 @@
 // with the workarounds for the Boost 1.81 defects listed in docs/ARCHITECTURE.md.
 #pragma once
 
+#include <linux/filter.h>
 #include <sys/types.h>
 
 // Boost 1.81 needs these before its process headers when BOOST_PROCESS_USE_STD_FS is set.
@@ -41,6 +42,14 @@ struct SpawnRequest {
   std::optional<std::uint64_t> nofile;                // RLIMIT_NOFILE soft and hard
   const std::vector<UniqueFd>* attach_fds = nullptr;  // cgroup.procs files: the child writes "0"
   bool capture_output = true;  // false: the target shares the harness's stdin/stdout/stderr
+  // A seccomp program loaded in the child as its last step before exec (after the cgroups, the
+  // rlimits and the privilege drop, with no_new_privs), so it holds from the target's first
+  // instruction and for everything the target starts. It must be created with a user
+  // notification listener: the child sends the listener fd over `notify_socket` (a unix socket,
+  // SCM_RIGHTS) before exec, and whoever holds the other end must answer notifications at once,
+  // since the child's own remaining calls (close, execve) may already be trapped.
+  const sock_fprog* notify_filter = nullptr;
+  int notify_socket = -1;
 };
 
 struct Spawned {

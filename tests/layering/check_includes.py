@@ -16,7 +16,7 @@ import tempfile
 # Where each module's sources live, by the first path component of an include.
 FOLDERS = {"faultline_common": "harness/common", "faultline_scenario": "harness/scenario",
            "faultline_cgroup": "harness/cgroup", "faultline_supervisor": "harness/supervisor",
-           "faultline_net": "harness/net", "faultline_timeline": "harness/timeline",
+           "faultline_syscall": "harness/syscall", "faultline_net": "harness/net", "faultline_timeline": "harness/timeline",
            "faultline_injectors": "injectors", "faultline_reports": "reports",
            "faultline_runner": "harness/runner"}
 

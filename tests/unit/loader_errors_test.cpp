@@ -142,7 +142,7 @@ TEST_CASE("unknown signals, inject kinds and outcomes", "[loader]") {
        "     |               ^"},
       {kTarget + "[[inject]]\nkind = \"frezee\"\nat = \"ready\"\n",
        "s.toml:5:8: inject.kind: unknown value \"frezee\", expected one of memory, cpu, fd, pids, signal, "
-       "freeze, hog; "
+       "freeze, hog, syscall; "
        "did you mean \"freeze\"?\n"
        "   5 | kind = \"frezee\"\n"
        "     |        ^"},

@@ -53,6 +53,7 @@ RunReport full_report() {
   s.timeline = {{0, "process.start", "api", "", ""},
                 {100, "inject.apply", "api", "squeeze", "memory.max=64MiB"}};
   s.samples = {{10, "api", 1000, 20, 3, 1}};
+  s.syscall_faults = {{"disk-full", "api", 17, 5}};
   ProbeResult probe;
   probe.name = "health";
   probe.passed = false;
@@ -92,6 +93,9 @@ TEST_CASE("a report read back writes the same JSON") {
   CHECK(read.scenarios.at(0).reason_line == 9);
   CHECK(read.scenarios.at(0).failures.at(0).line == 12);
   CHECK(read.scenarios.at(0).processes.at(1).start_error == "execve ./db: No such file or directory");
+  REQUIRE(read.scenarios.at(0).syscall_faults.size() == 1);
+  CHECK(read.scenarios.at(0).syscall_faults[0].hit == 5);
+  CHECK(read.scenarios.at(0).syscall_faults[0].matched == 17);
 }
 
 TEST_CASE("read_json_report reads a file") {

@@ -1,0 +1,166 @@
+#include "runner/syscall_faults.h"
+
+#include <algorithm>
+#include <functional>
+
+#include "common/error.h"
+#include "common/units.h"
+
+namespace faultline::runner {
+
+namespace {
+
+syscall::Rule rule_of(const scenario::Injection& inj, std::uint64_t seed) {
+  const auto& f = std::get<scenario::SyscallFault>(inj.params);
+  syscall::RuleSpec spec;
+  spec.name = inj.name;
+  spec.syscalls = f.syscalls;
+  spec.errno_name = f.error;
+  spec.return_value = f.return_value;
+  spec.delay = f.delay;
+  spec.path_glob = f.path_glob;
+  using Select = scenario::SyscallFault::Select;
+  using Kind = syscall::Selection::Kind;
+  spec.selection.n = f.n;
+  spec.selection.seed = seed;
+  spec.selection.probability = f.probability;
+  switch (f.select) {
+    case Select::every_call:
+      spec.selection.kind = Kind::every_call;
+      break;
+    case Select::every:
+      spec.selection.kind = Kind::every;
+      break;
+    case Select::nth:
+      spec.selection.kind = Kind::nth;
+      break;
+    case Select::after:
+      spec.selection.kind = Kind::after;
+      break;
+    case Select::probability:
+      spec.selection.kind = Kind::probability;
+      break;
+  }
+  try {
+    return syscall::make_rule(spec);
+  } catch (const Error& e) {
+    throw e.with_context("inject `" + inj.name + "` (syscall, line " + std::to_string(inj.pos.line) + ")");
+  }
+}
+
+std::string event_detail(const syscall::FaultEvent& e) {
+  std::string out = "pid " + std::to_string(e.pid) + " " + e.syscall;
+  if (!e.subject.empty()) out += " " + e.subject;
+  if (e.error)
+    out += " -> " + syscall::errno_name(e.error);
+  else
+    out += " -> " + std::to_string(e.return_value);
+  return out;
+}
+
+}  // namespace
+
+SyscallFaults::SyscallFaults(const scenario::Scenario& scenario, std::uint64_t seed) {
+  for (const auto& inj : scenario.injections) {
+    if (!std::holds_alternative<scenario::SyscallFault>(inj.params) || inj.into.empty()) continue;
+    PerProcess& p = processes_[inj.into];
+    p.rules.push_back(rule_of(inj, seed));
+    p.injections.push_back(&inj);
+  }
+}
+
+SyscallFaults::~SyscallFaults() {
+  for (auto& [name, p] : processes_)
+    if (p.notifier) p.notifier->stop();
+}
+
+void SyscallFaults::prepare_spawn(const std::string& process, supervisor::SpawnRequest& request) {
+  auto it = processes_.find(process);
+  if (it == processes_.end()) return;
+  PerProcess& p = it->second;
+  p.channel = syscall::ListenerChannel::create();
+  p.notifier = std::make_unique<syscall::Notifier>(p.rules, std::move(p.channel->harness_end));
+  p.filter.emplace(p.notifier->filter(p.channel->child_end.get()));
+  request.notify_filter = p.filter->program();
+  request.notify_socket = p.channel->child_end.get();
+}
+
+void SyscallFaults::spawned(const std::string& process) {
+  auto it = processes_.find(process);
+  if (it != processes_.end() && it->second.channel) it->second.channel->child_end.reset();
+}
+
+std::string SyscallFaults::set_active(const std::string& injection, bool active) {
+  for (auto& [name, p] : processes_)
+    for (std::size_t i = 0; i < p.injections.size(); ++i) {
+      if (p.injections[i]->name != injection) continue;
+      if (!p.notifier) throw Error("process `" + name + "` was not started under the syscall filter");
+      p.notifier->set_active(i, active);
+      std::string calls;
+      for (const auto& s : std::get<scenario::SyscallFault>(p.injections[i]->params).syscalls)
+        calls += (calls.empty() ? "" : ",") + s;
+      return active ? "rule on: " + calls + " trapped calls are hit"
+                    : "rule off: " + calls + " pass untouched";
+    }
+  throw Error("inject `" + injection + "` is not a syscall fault of this run");
+}
+
+void SyscallFaults::finish(RunContext& ctx) {
+  if (finished_) return;
+  finished_ = true;
+  const auto now_steady = std::chrono::steady_clock::now();
+  const auto now_system = std::chrono::system_clock::now();
+  auto& timeline = ctx.result().timeline;
+  const std::size_t before = timeline.size();
+  for (auto& [process, p] : processes_) {
+    if (!p.notifier) continue;
+    p.notifier->stop();
+    const auto records = p.notifier->records().snapshot();
+    for (std::size_t i = 0; i < records.size() && i < p.injections.size(); ++i) {
+      const auto& inj = *p.injections[i];
+      const auto& r = records[i];
+      const auto add = [&](const syscall::FaultEvent& e) {
+        const auto steady =
+            now_steady - std::chrono::duration_cast<std::chrono::steady_clock::duration>(now_system - e.time);
+        timeline.emplace_back(std::chrono::duration<double, std::milli>(steady - ctx.t0()).count(),
+                              "syscall.fail", process, inj.name, event_detail(e));
+      };
+      for (const auto& e : r.first) add(e);
+      const std::uint64_t kept = r.first.size() + r.last.size();
+      if (r.acted > kept)
+        timeline.emplace_back(ctx.now_ms(), "syscall.elided", process, inj.name,
+                              std::to_string(r.acted - kept) + " more calls hit, not listed one by one");
+      for (const auto& e : r.last) add(e);
+      timeline.emplace_back(
+          ctx.now_ms(), "syscall.count", process, inj.name,
+          std::to_string(r.acted) + " of " + std::to_string(r.matched) + " matching calls hit while active");
+      ctx.result().syscall_faults.push_back({inj.name, process, r.matched, r.acted});
+      const auto& fault = std::get<scenario::SyscallFault>(inj.params);
+      if (r.acted == 0 && !fault.optional) {
+        report::Failure failure;
+        failure.check = "inject.syscall";
+        failure.process = process;
+        failure.expected = ">=1 call hit";
+        failure.actual = std::to_string(r.matched) + " matching calls, none hit";
+        failure.message = "syscall fault `" + inj.name + "` never fired: " + failure.actual +
+                          " while it was active (set `optional = true` on the injection if that is fine)";
+        failure.line = inj.pos.line;
+        ctx.result().failures.push_back(std::move(failure));
+      }
+    }
+  }
+  // Calls were recorded by the notifier's threads; they go where they happened on the timeline.
+  std::stable_sort(timeline.begin() + static_cast<std::ptrdiff_t>(before), timeline.end(),
+                   [](const auto& a, const auto& b) { return a.t_ms < b.t_ms; });
+  std::inplace_merge(timeline.begin(), timeline.begin() + static_cast<std::ptrdiff_t>(before), timeline.end(),
+                     [](const auto& a, const auto& b) { return a.t_ms < b.t_ms; });
+}
+
+std::unique_ptr<SyscallFaults> make_syscall_faults(const scenario::Scenario& scenario, std::uint64_t seed) {
+  for (const auto& inj : scenario.injections)
+    if (std::holds_alternative<scenario::SyscallFault>(inj.params))
+      return std::make_unique<SyscallFaults>(scenario, seed);
+  return nullptr;
+}
+
+}  // namespace faultline::runner

@@ -1,0 +1,51 @@
+// The syscall faults of one run: for each process named by a `kind = "syscall"` injection, a
+// notifier serving its rules and the seccomp filter its child loads before exec; the fault
+// timeline switches each rule on and off, and at the end the notifiers' records become
+// `syscall.fail` timeline events and a failure for each fault that never fired.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runner/run_context.h"
+#include "scenario/model.h"
+#include "supervisor/spawn.h"
+#include "syscall/notifier.h"
+
+namespace faultline::runner {
+
+class SyscallFaults {
+ public:
+  // Builds every rule against the host; throws Error naming the injection when one cannot be.
+  SyscallFaults(const scenario::Scenario& scenario, std::uint64_t seed);
+  ~SyscallFaults();
+
+  // Before `process` is spawned: starts its notifier and puts the filter into the request.
+  void prepare_spawn(const std::string& process, supervisor::SpawnRequest& request);
+  // After the spawn returned (either way): the harness's copy of the child's socket end is closed.
+  void spawned(const std::string& process);
+  // The injection window of one syscall injection. Throws Error when its process never started.
+  std::string set_active(const std::string& injection, bool active);
+  // Stops every notifier and records what the rules did; `ctx.fail_scenario` is not used: a fault
+  // that never fired is an expectation failure, added to the result's failures.
+  void finish(RunContext& ctx);
+
+ private:
+  struct PerProcess {
+    std::vector<const scenario::Injection*> injections;  // rule i is injections[i]
+    std::vector<syscall::Rule> rules;
+    std::unique_ptr<syscall::Notifier> notifier;
+    std::optional<syscall::ListenerChannel> channel;
+    std::optional<syscall::NotifyFilter> filter;
+  };
+  std::map<std::string, PerProcess> processes_;
+  bool finished_ = false;
+};
+
+// Null when the scenario has no syscall injection.
+std::unique_ptr<SyscallFaults> make_syscall_faults(const scenario::Scenario& scenario, std::uint64_t seed);
+
+}  // namespace faultline::runner

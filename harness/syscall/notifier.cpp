@@ -1,0 +1,241 @@
+#include "syscall/notifier.h"
+
+#include <fnmatch.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/error.h"
+#include "syscall/target_paths.h"
+
+// Linux 6.6; Debian 12's headers are older.
+#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
+#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
+#endif
+#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
+#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+#endif
+
+namespace faultline::syscall {
+
+ListenerChannel ListenerChannel::create() {
+  int ends[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ends) != 0)
+    throw_errno("socketpair", "(seccomp listener hand-off)");
+  return ListenerChannel{UniqueFd(ends[0]), UniqueFd(ends[1])};
+}
+
+namespace {
+
+std::vector<std::string> names_of(const std::vector<Rule>& rules) {
+  std::vector<std::string> names;
+  for (const auto& rule : rules) names.push_back(rule.name);
+  return names;
+}
+
+// The fd sent by the child (SCM_RIGHTS), or an empty fd when it closed its end without sending.
+UniqueFd receive_fd(int socket) {
+  char byte;
+  iovec data{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+  message.msg_iov = &data;
+  message.msg_iovlen = 1;
+  message.msg_control = control;
+  message.msg_controllen = sizeof control;
+  if (::recvmsg(socket, &message, MSG_CMSG_CLOEXEC) <= 0) return {};
+  for (cmsghdr* h = CMSG_FIRSTHDR(&message); h; h = CMSG_NXTHDR(&message, h))
+    if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(h), sizeof fd);
+      return UniqueFd(fd);
+    }
+  return {};
+}
+
+}  // namespace
+
+Notifier::Notifier(std::vector<Rule> rules, UniqueFd harness_end, NotifierOptions options)
+    : rules_(std::move(rules)),
+      counters_(rules_.size(), 0),
+      records_(names_of(rules_), options.keep_first, options.keep_last),
+      harness_end_(std::move(harness_end)),
+      stop_event_(::eventfd(0, EFD_CLOEXEC)) {
+  if (!stop_event_) throw_errno("eventfd", "(syscall fault notifier)");
+  for (std::size_t i = 0; i < rules_.size(); ++i) {
+    active_.push_back(std::make_unique<std::atomic<bool>>(false));
+    for (int nr : rules_[i].syscalls) rules_by_syscall_.emplace(nr, i);
+  }
+  receiver_ = std::thread([this] { receive_loop(); });
+  delayer_ = std::thread([this] { delay_loop(); });
+}
+
+Notifier::~Notifier() { stop(); }
+
+void Notifier::set_active(std::size_t rule, bool active) { active_.at(rule)->store(active); }
+void Notifier::set_all_active(bool active) {
+  for (auto& flag : active_) flag->store(active);
+}
+
+NotifyFilter Notifier::filter(int child_socket_fd) const {
+  std::vector<int> all;
+  for (const auto& rule : rules_) all.insert(all.end(), rule.syscalls.begin(), rule.syscalls.end());
+  return NotifyFilter(all, child_socket_fd);
+}
+
+void Notifier::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  const std::uint64_t one = 1;
+  (void)!::write(stop_event_.get(), &one, sizeof one);
+  changed_.notify_all();
+  if (receiver_.joinable()) receiver_.join();
+  if (delayer_.joinable()) delayer_.join();
+}
+
+bool Notifier::wait_finished(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, timeout, [this] { return finished_; });
+}
+
+void Notifier::answer(std::uint64_t id, std::optional<int> error, std::int64_t value, bool pass) {
+  seccomp_notif_resp response{};
+  response.id = id;
+  if (pass) {
+    response.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+  } else if (error) {
+    response.error = -*error;
+  } else {
+    response.val = value;
+  }
+  // ENOENT: the caller is gone (killed, or its thread group exec'ed): nothing to answer.
+  (void)::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, &response);
+}
+
+void Notifier::receive_loop() {
+  auto finish = [this] {
+    std::lock_guard lock(mutex_);
+    finished_ = true;
+    changed_.notify_all();
+  };
+  pollfd wait_fds[2] = {{harness_end_.get(), POLLIN, 0}, {stop_event_.get(), POLLIN, 0}};
+  while (::poll(wait_fds, 2, -1) < 0 && errno == EINTR) {
+  }
+  if (wait_fds[1].revents) return finish();
+  listener_ = receive_fd(harness_end_.get());
+  harness_end_.reset();
+  if (!listener_) return finish();  // the child failed before loading the filter
+  listener_received_ = true;
+  std::uint64_t sync_flags = SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP;
+  (void)::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SET_FLAGS, sync_flags);  // best effort: Linux >= 6.6
+
+  wait_fds[0].fd = listener_.get();
+  for (;;) {
+    wait_fds[0].revents = wait_fds[1].revents = 0;
+    if (::poll(wait_fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    if (wait_fds[1].revents) break;
+    if (!(wait_fds[0].revents & POLLIN)) {
+      if (wait_fds[0].revents & (POLLHUP | POLLERR)) break;  // no task runs under the filter any more
+      continue;
+    }
+    seccomp_notif notification;
+    std::memset(&notification, 0, sizeof notification);  // the kernel insists on a zeroed buffer
+    if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_RECV, &notification) != 0) continue;
+    handle(notification);
+  }
+  finish();
+}
+
+void Notifier::handle(const seccomp_notif& n) {
+  ++notifications_;
+  const auto [begin, end] = rules_by_syscall_.equal_range(n.data.nr);
+  std::optional<std::optional<std::string>> path;  // read once, for the first rule that needs it
+  const auto where = path_argument(n.data.nr);
+  auto read_path = [&]() -> const std::optional<std::string>& {
+    if (!path) {
+      path.emplace(where ? target_path(n.data, static_cast<pid_t>(n.pid), *where) : std::nullopt);
+      // The pid may have been reused by another process since the call was trapped: what was read
+      // then belongs to someone else, so decide nothing on it.
+      if (::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_ID_VALID, &n.id) != 0) path.emplace(std::nullopt);
+    }
+    return *path;
+  };
+
+  for (auto it = begin; it != end; ++it) {
+    const std::size_t index = it->second;
+    const Rule& rule = rules_[index];
+    if (!active_[index]->load(std::memory_order_relaxed)) continue;
+    if (rule.path_glob) {
+      const auto& subject = read_path();
+      if (!subject || ::fnmatch(rule.path_glob->c_str(), subject->c_str(), 0) != 0) continue;
+    }
+    const std::uint64_t call_index = ++counters_[index];
+    records_.matched(index);
+    if (!rule.selection.selects(call_index, index)) return answer(n.id, std::nullopt, 0, true);
+
+    FaultEvent event;
+    event.time = std::chrono::system_clock::now();
+    event.pid = static_cast<pid_t>(n.pid);
+    event.syscall = syscall_name(n.data.nr);
+    if (where) {
+      const auto& subject = read_path();
+      if (where->kind == PathArgument::Kind::fd)
+        event.subject = "fd " + std::to_string(static_cast<int>(n.data.args[where->index])) +
+                        (subject ? " (" + *subject + ")" : "");
+      else if (subject)
+        event.subject = *subject;
+    }
+    event.error = rule.action.error.value_or(0);
+    event.return_value = rule.action.return_value.value_or(0);
+    records_.acted(index, std::move(event));
+
+    const bool pass = !rule.action.error && !rule.action.return_value;  // a delay only
+    if (rule.action.delay.count() == 0)
+      return answer(n.id, rule.action.error, rule.action.return_value.value_or(0), pass);
+    std::lock_guard lock(mutex_);
+    pending_.push_back(Pending{std::chrono::steady_clock::now() + rule.action.delay, n.id, rule.action.error,
+                               rule.action.return_value.value_or(0), pass});
+    std::push_heap(pending_.begin(), pending_.end(), std::greater<>());
+    changed_.notify_all();
+    return;
+  }
+  answer(n.id, std::nullopt, 0, true);
+}
+
+void Notifier::delay_loop() {
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    if (stopping_) break;
+    if (pending_.empty()) {
+      changed_.wait(lock);
+      continue;
+    }
+    const auto due = pending_.front().due;
+    if (std::chrono::steady_clock::now() < due) {
+      changed_.wait_until(lock, due);
+      continue;
+    }
+    std::pop_heap(pending_.begin(), pending_.end(), std::greater<>());
+    const Pending item = pending_.back();
+    pending_.pop_back();
+    lock.unlock();
+    answer(item.id, item.error, item.value, item.pass);
+    lock.lock();
+  }
+  // Stopping: nobody would answer the held calls any more, so they run now.
+  for (const auto& item : pending_) answer(item.id, item.error, item.value, item.pass);
+  pending_.clear();
+}
+
+}  // namespace faultline::syscall

@@ -1,0 +1,106 @@
+// The harness side of a syscall fault: answers the target's seccomp notifications, failing,
+// delaying or passing each trapped call according to the rules, and records what it did.
+//
+// A dedicated thread blocks in SECCOMP_IOCTL_NOTIF_RECV rather than the runner's asio loop
+// watching the fd: each trapped call waits for its answer, so the answer must not queue behind
+// timers, output reads or report work on the shared loop, and a blocking receive is the fewest
+// wake-ups per call (with SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP the kernel switches straight to it).
+// Delayed answers go to a second thread, so a delay never holds up other notifications.
+#pragma once
+
+#include <linux/seccomp.h>
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/unique_fd.h"
+#include "syscall/filter.h"
+#include "syscall/records.h"
+#include "syscall/rules.h"
+
+namespace faultline::syscall {
+
+// The two ends of the unix socket the listener fd travels through (SpawnRequest::notify_socket is
+// `child_end`; close it in the harness once the spawn returned).
+struct ListenerChannel {
+  UniqueFd harness_end;
+  UniqueFd child_end;
+  static ListenerChannel create();
+};
+
+struct NotifierOptions {
+  std::size_t keep_first = 100;  // events kept per rule from its start
+  std::size_t keep_last = 100;   // and from its end
+};
+
+class Notifier {
+ public:
+  // Starts serving at once: receives the listener from `harness_end`, then answers notifications
+  // until the target and all its descendants are gone or stop() is called. Every rule starts
+  // inactive (calls go through untouched) until set_active.
+  Notifier(std::vector<Rule> rules, UniqueFd harness_end, NotifierOptions options = {});
+  ~Notifier();
+  Notifier(const Notifier&) = delete;
+  Notifier& operator=(const Notifier&) = delete;
+
+  // The injection window of one rule: inactive rules answer CONTINUE without looking at the call.
+  void set_active(std::size_t rule, bool active);
+  void set_all_active(bool active);
+
+  // The filter the target must run under: the syscalls of every rule, the child's own hand-off
+  // of the listener exempted.
+  NotifyFilter filter(int child_socket_fd) const;
+
+  // Waits until the listener is closed (the target tree ended) or `timeout` passed.
+  bool wait_finished(std::chrono::milliseconds timeout);
+  // Ends both threads; answers every delayed call still pending at once.
+  void stop();
+
+  FaultRecords& records() { return records_; }
+  std::uint64_t notifications() const { return notifications_.load(); }
+  bool listener_received() const { return listener_received_.load(); }
+
+ private:
+  struct Pending {
+    std::chrono::steady_clock::time_point due;
+    std::uint64_t id;
+    std::optional<int> error;
+    std::int64_t value;
+    bool pass;
+    bool operator>(const Pending& other) const { return due > other.due; }
+  };
+
+  void receive_loop();
+  void delay_loop();
+  void answer(std::uint64_t id, std::optional<int> error, std::int64_t value, bool pass);
+  void handle(const seccomp_notif& notification);
+
+  std::vector<Rule> rules_;
+  std::vector<std::unique_ptr<std::atomic<bool>>> active_;
+  std::vector<std::uint64_t> counters_;  // matching calls per rule: touched by the receiver only
+  std::multimap<int, std::size_t> rules_by_syscall_;
+  FaultRecords records_;
+  UniqueFd harness_end_;
+  UniqueFd listener_;
+  UniqueFd stop_event_;
+  std::atomic<std::uint64_t> notifications_{0};
+  std::atomic<bool> listener_received_{false};
+
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::vector<Pending> pending_;  // a min-heap on `due`
+  bool finished_ = false;
+  bool stopping_ = false;
+
+  std::thread receiver_;
+  std::thread delayer_;
+};
+
+}  // namespace faultline::syscall

@@ -1,0 +1,47 @@
+// What a syscall fault did: every failed (or delayed) call counted per rule, with the first and
+// last events kept, so a rule that fires a million times stays a bounded report.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace faultline::syscall {
+
+struct FaultEvent {
+  std::chrono::system_clock::time_point time;
+  pid_t pid = 0;        // thread id in the target's pid namespace, as the kernel reports it
+  std::string syscall;  // "openat"
+  std::string subject;  // the path, "fd 3 (/var/lib/x)", or empty when not looked at
+  int error = 0;        // 0: delayed or given a return value, not failed
+  std::int64_t return_value = 0;
+};
+
+struct RuleRecord {
+  std::string rule;
+  std::uint64_t matched = 0;  // calls that passed the syscall and path filters while active
+  std::uint64_t acted = 0;    // calls failed or delayed
+  std::vector<FaultEvent> first;
+  std::deque<FaultEvent> last;  // the most recent, oldest first; none of them also in `first`
+};
+
+class FaultRecords {
+ public:
+  FaultRecords(std::vector<std::string> rule_names, std::size_t keep_first, std::size_t keep_last);
+
+  void matched(std::size_t rule);
+  void acted(std::size_t rule, FaultEvent event);
+  std::vector<RuleRecord> snapshot() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<RuleRecord> rules_;
+  std::size_t keep_first_, keep_last_;
+};
+
+}  // namespace faultline::syscall

@@ -1,0 +1,146 @@
+// Syscall faults as users see them: scenario files with `kind = "syscall"` run by the faultline
+// CLI, checked through the JSON report (syscall.fail events, counts, the verdict). Order and
+// generous bounds only: every failed call lies inside its injection window.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/command.h"
+#include "tests/support/report_schema.h"
+#include "tests/support/skips.h"
+#include "tests/support/test_env.h"
+
+using namespace faultline::test;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::optional<std::string> skip_reason() {
+  if (::geteuid() != 0) return "not root: scenarios need to create cgroups";
+  if (faultline_path().empty() || source_dir().empty()) return "FAULTLINE_BIN / FAULTLINE_SOURCE_DIR not set";
+  return std::nullopt;
+}
+
+#define E2E_PRECONDITIONS() \
+  if (auto why_ = skip_reason()) FAULTLINE_SKIP(*why_)
+
+json run_scenario(const std::string& rel, CommandOutput& cmd) {
+  const std::string json_path =
+      fs::temp_directory_path() / ("faultline-syscall-" + std::to_string(::getpid()) + ".json");
+  cmd = run_shell(quote(faultline_path()) + " run " + quote(source_dir() + "/scenarios/" + rel) + " --json " +
+                  quote(json_path));
+  INFO("stdout: " << cmd.out << "\nstderr: " << cmd.err);
+  REQUIRE(fs::exists(json_path));
+  const json report = json::parse(read_file(json_path));
+  CHECK(report_schema_errors(json_path).empty());
+  fs::remove(json_path);
+  REQUIRE(report.at("scenarios").size() == 1);
+  return report.at("scenarios")[0];
+}
+
+std::vector<json> events(const json& scenario, const std::string& name, const std::string& inject) {
+  std::vector<json> found;
+  for (const auto& e : scenario.at("timeline"))
+    if (e.at("event") == name && e.value("inject", "") == inject) found.push_back(e);
+  return found;
+}
+
+// Every failed call of `inject` lies between its rule being switched on and off.
+void check_failures_inside_window(const json& s, const std::string& inject, const std::string& error) {
+  const auto on = events(s, "inject.apply", inject), off = events(s, "inject.revert", inject);
+  REQUIRE(on.size() == 1);
+  REQUIRE(off.size() == 1);
+  const double from = on[0].at("t_ms"), to = off[0].at("t_ms");
+  const auto failed = events(s, "syscall.fail", inject);
+  REQUIRE_FALSE(failed.empty());
+  for (const auto& e : failed) {
+    INFO(e.dump());
+    CHECK(e.at("t_ms").get<double>() >= from);
+    CHECK(e.at("t_ms").get<double>() <= to);
+    CHECK(e.at("detail").get<std::string>().find("-> " + error) != std::string::npos);
+  }
+  const json* counted = nullptr;
+  for (const auto& c : s.at("syscall_faults"))
+    if (c.at("inject") == inject) counted = &c;
+  REQUIRE(counted);
+  CHECK(counted->at("hit") == failed.size());  // fewer than the 200 kept one by one
+  CHECK(counted->at("matched").get<std::size_t>() >= failed.size());
+  const auto count = events(s, "syscall.count", inject);
+  REQUIRE(count.size() == 1);
+  CHECK(count[0].at("detail").get<std::string>().rfind(std::to_string(failed.size()) + " of ", 0) == 0);
+}
+
+}  // namespace
+
+TEST_CASE("syscall faults: writes fail only inside the window, and the report lists them", "[e2e][syscall]") {
+  E2E_PRECONDITIONS();
+  CommandOutput cmd;
+  const json s = run_scenario("selftest/syscall-write-window.toml", cmd);
+  INFO("stdout: " << cmd.out << "\nreport: " << s.dump(1));
+  CHECK(cmd.status == 0);
+  CHECK(s.at("result") == "pass");
+  check_failures_inside_window(s, "disk-full", "ENOSPC");
+  // 30 writes over at least 3s, a 1s window: the writes before and after it went through.
+  CHECK(events(s, "syscall.fail", "disk-full").size() < 30);
+  for (const auto& e : events(s, "syscall.fail", "disk-full"))
+    CHECK(e.at("detail").get<std::string>().find("/tmp/faultline-syscall-window-") != std::string::npos);
+}
+
+TEST_CASE("syscall faults: a fault that never fires fails the scenario unless optional", "[e2e][syscall]") {
+  E2E_PRECONDITIONS();
+  CommandOutput cmd;
+  const json s = run_scenario("selftest/failing/syscall-never-fires.toml", cmd);
+  INFO("stdout: " << cmd.out << "\nreport: " << s.dump(1));
+  CHECK(cmd.status == 1);
+  CHECK(s.at("result") == "fail");
+  REQUIRE(s.at("failures").size() == 1);  // `maybe` is optional
+  const json& f = s.at("failures")[0];
+  CHECK(f.at("check") == "inject.syscall");
+  CHECK(f.at("message").get<std::string>().find("`slow-fsync` never fired") != std::string::npos);
+  CHECK(f.at("line") == 9);
+}
+
+TEST_CASE("syscall faults: sqlite3 survives a full disk and its database stays intact", "[e2e][syscall]") {
+  E2E_PRECONDITIONS();
+  if (run_shell("command -v sqlite3").status != 0)
+    FAULTLINE_SKIP("sqlite3 is not installed (tools/setup.sh)");
+  CommandOutput cmd;
+  const json s = run_scenario("examples/sqlite-disk-full.toml", cmd);
+  INFO("stdout: " << cmd.out << "\nreport: " << s.dump(1));
+  CHECK(cmd.status == 0);
+  CHECK(s.at("result") == "pass");
+  check_failures_inside_window(s, "disk-full", "ENOSPC");
+  for (const auto& e : events(s, "syscall.fail", "disk-full")) CHECK(e.at("process") == "writer");
+}
+
+TEST_CASE("syscall faults: validate names typos with positions, plan shows the rule", "[e2e][syscall]") {
+  if (faultline_path().empty() || source_dir().empty())
+    FAULTLINE_SKIP("FAULTLINE_BIN / FAULTLINE_SOURCE_DIR not set");
+  const std::string file =
+      fs::temp_directory_path() / ("faultline-syscall-typo-" + std::to_string(::getpid()) + ".toml");
+  {
+    std::ofstream out(file);
+    out << "name = \"x\"\n[target]\ncommand = [\"true\"]\n[[inject]]\nkind = \"syscall\"\nat = \"0s\"\n"
+           "syscalls = [\"opneat\"]\nerrno = \"EMFLIE\"\n";
+  }
+  const auto v = run_shell(quote(faultline_path()) + " validate " + quote(file));
+  fs::remove(file);
+  INFO(v.out << v.err);
+  CHECK(v.status == 2);
+  CHECK(v.err.find(
+            ":7:13: inject.syscalls: unknown system call `opneat` on this host; did you mean `openat`?") !=
+        std::string::npos);
+  CHECK(v.err.find(":8:9: inject.errno: unknown errno `EMFLIE`; did you mean `EMFILE`?") !=
+        std::string::npos);
+
+  const auto p = run_shell(quote(faultline_path()) + " plan " +
+                           quote(source_dir() + "/scenarios/selftest/syscall-write-window.toml"));
+  INFO(p.out << p.err);
+  CHECK(p.status == 0);
+  CHECK(p.out.find("inject disk-full (syscall write -> ENOSPC, every call, on paths matching "
+                   "/tmp/faultline-syscall-window-* into target) for 1s") != std::string::npos);
+}

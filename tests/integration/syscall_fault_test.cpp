@@ -1,0 +1,269 @@
+// Syscall faults on real processes: the seccomp filter loaded by the spawn path, the notifier
+// answering, and what the target actually saw (its own report of each failed call).
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "supervisor/supervised_process.h"
+#include "syscall/notifier.h"
+#include "syscall/rules.h"
+#include "tests/support/scratch_dir.h"
+#include "tests/support/test_env.h"
+
+using namespace faultline;
+using namespace faultline::supervisor;
+using namespace faultline::syscall;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string static_target() {
+  const auto from_env = test::env_or_empty("FAULTLINE_SYSCALL_TARGET");
+  return from_env.empty() ? FAULTLINE_SYSCALL_TARGET : from_env;
+}
+
+struct Outcome {
+  std::optional<ExitStatus> status;
+  std::optional<SpawnFailure> failure;
+  std::string out, err;
+  std::vector<RuleRecord> records;
+  std::uint64_t notifications = 0;
+  pid_t pid = 0;
+};
+
+// Runs argv under a filter for `rules` (all active unless `active` is false), calling
+// `while_running` on a side thread while the target runs.
+Outcome run_under(std::vector<RuleSpec> specs, std::vector<std::string> argv, bool active = true,
+                  const std::function<void(Notifier&)>& while_running = {}) {
+  std::vector<Rule> rules;
+  for (const auto& spec : specs) rules.push_back(make_rule(spec));
+  auto channel = ListenerChannel::create();
+  Notifier notifier(std::move(rules), std::move(channel.harness_end));
+  notifier.set_all_active(active);
+  const NotifyFilter filter = notifier.filter(channel.child_end.get());
+
+  SpawnRequest request;
+  request.argv = std::move(argv);
+  request.env = current_environment();
+  request.notify_filter = filter.program();
+  request.notify_socket = channel.child_end.get();
+  boost::asio::io_context io;
+  SupervisedProcess process(io, "target", 1 << 20);
+  Outcome outcome;
+  const bool started = process.start(request, [](SupervisedProcess&) {});
+  channel.child_end.reset();
+  if (!started) {
+    outcome.failure = process.start_failure();
+    outcome.records = notifier.records().snapshot();
+    return outcome;
+  }
+  outcome.pid = process.pid();
+  std::thread side;
+  if (while_running) side = std::thread([&] { while_running(notifier); });
+  io.run();
+  if (side.joinable()) side.join();
+  // The listener closes once the last task under the filter is gone.
+  CHECK(notifier.wait_finished(10s));
+  notifier.stop();
+  outcome.status = process.exit_status();
+  outcome.out = process.output(Stream::stdout_stream).tail();
+  outcome.err = process.output(Stream::stderr_stream).tail();
+  outcome.records = notifier.records().snapshot();
+  outcome.notifications = notifier.notifications();
+  return outcome;
+}
+
+RuleSpec rule(std::vector<std::string> syscalls, std::optional<std::string> error, Selection selection = {}) {
+  RuleSpec spec;
+  spec.name = "test-rule";
+  spec.syscalls = std::move(syscalls);
+  spec.errno_name = std::move(error);
+  spec.selection = selection;
+  return spec;
+}
+
+// The "fail I ERRNO" lines the static target prints, as I.
+std::vector<long> failed_calls(const std::string& out, const std::string& errno_text) {
+  std::vector<long> calls;
+  std::istringstream lines(out);
+  std::string word, name;
+  long index;
+  while (lines >> word)
+    if (word == "fail" && lines >> index >> name) {
+      CHECK(name == errno_text);
+      calls.push_back(index);
+    }
+  return calls;
+}
+
+bool output_has(const std::string& out, const std::string& line) {
+  return out.find(line) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("a static target's every 1000th openat fails with EMFILE, the rest succeed", "[syscall]") {
+  test::ScratchDir dir;
+  const auto file = dir.write("data", "x");
+  auto spec = rule({"openat"}, "EMFILE", Selection{Selection::Kind::every, 1000});
+  spec.name = "every-1000th";
+  const auto outcome = run_under({spec}, {static_target(), "loop", "5000", file});
+  REQUIRE(outcome.status);
+  CHECK(outcome.status->code == 0);
+  CHECK(failed_calls(outcome.out, "EMFILE") == std::vector<long>{1000, 2000, 3000, 4000, 5000});
+  CHECK(output_has(outcome.out, "done 5000 failed 5"));
+  REQUIRE(outcome.records.size() == 1);
+  const auto& record = outcome.records[0];
+  CHECK(record.rule == "every-1000th");
+  CHECK(record.acted == 5);
+  CHECK(record.matched >= 5000);  // the dynamic-loader-free target opens nothing else but may at exit
+  REQUIRE(record.first.size() == 5);
+  CHECK(record.first[0].syscall == "openat");
+  CHECK(record.first[0].subject == file);
+  CHECK(record.first[0].error == EMFILE);
+  CHECK(record.first[0].pid == outcome.pid);
+}
+
+TEST_CASE("a dynamic target and its children fail only the calls on the globbed path", "[syscall]") {
+  test::ScratchDir dir;
+  const auto spared = dir.write("spared.txt", "spared-content\n");
+  const auto full = dir.write("full.txt", "never-read\n");
+  auto spec = rule({"openat"}, "ENOSPC");
+  spec.path_glob = dir.path().string() + "/full*";
+  // sh starts each cat as its child: the filter is inherited; the dynamic loader's own openat
+  // calls (libc) do not match the glob and go through.
+  const auto outcome =
+      run_under({spec}, {"/bin/sh", "-c", "cat " + spared + "; cat " + full + "; echo sh-done"});
+  REQUIRE(outcome.status);
+  CHECK(output_has(outcome.out, "spared-content"));
+  CHECK_FALSE(output_has(outcome.out, "never-read"));
+  CHECK(output_has(outcome.out, "sh-done"));
+  CHECK(output_has(outcome.err, "full.txt: No space left on device"));
+  REQUIRE(outcome.records.size() == 1);
+  CHECK(outcome.records[0].acted == 1);
+  REQUIRE(outcome.records[0].first.size() == 1);
+  CHECK(outcome.records[0].first[0].subject == full);
+  CHECK(outcome.records[0].first[0].pid != outcome.pid);  // cat, not sh
+}
+
+TEST_CASE("a child of a static target is affected too", "[syscall]") {
+  test::ScratchDir dir;
+  const auto file = dir.write("data", "x");
+  const auto outcome = run_under({rule({"openat"}, "EIO", Selection{Selection::Kind::every, 10})},
+                                 {static_target(), "fork", "loop", "100", file});
+  REQUIRE(outcome.status);
+  CHECK(outcome.status->code == 0);
+  CHECK(failed_calls(outcome.out, "EIO") == std::vector<long>{10, 20, 30, 40, 50, 60, 70, 80, 90, 100});
+  REQUIRE_FALSE(outcome.records[0].first.empty());
+  CHECK(outcome.records[0].first[0].pid != outcome.pid);
+}
+
+TEST_CASE("outside the window the calls go through, inside they fail", "[syscall]") {
+  test::ScratchDir dir;
+  const auto file = dir.write("data", "x");
+  const auto wait_for = [&](const std::string& name) {
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    while (!std::filesystem::exists(dir.path() / name) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(5ms);
+  };
+  auto spec = rule({"openat"}, "EACCES");
+  spec.path_glob = file;
+  const auto outcome = run_under({spec}, {static_target(), "phases", file, "20", dir.path().string()}, false,
+                                 [&](Notifier& n) {
+                                   wait_for("phase1");
+                                   n.set_active(0, true);
+                                   dir.write("go1", "");
+                                   wait_for("phase2");
+                                   n.set_active(0, false);
+                                   dir.write("go2", "");
+                                 });
+  REQUIRE(outcome.status);
+  CHECK(output_has(outcome.out, "phase 1 failed 0\n"));
+  CHECK(output_has(outcome.out, "phase 2 failed 20\n"));
+  CHECK(output_has(outcome.out, "phase 3 failed 0\n"));
+  CHECK(outcome.records[0].acted == 20);
+  CHECK(outcome.notifications > 40);  // the inactive phases were trapped and answered too
+}
+
+TEST_CASE("a probability with a fixed seed fails the same calls every run", "[syscall]") {
+  test::ScratchDir dir;
+  const auto file = dir.write("data", "x");
+  auto run_with_seed = [&](std::uint64_t seed) {
+    auto spec = rule({"openat"}, "EINTR", Selection{Selection::Kind::probability, 1, 0.02, seed});
+    spec.path_glob = file;
+    const auto outcome = run_under({spec}, {static_target(), "loop", "2000", file});
+    REQUIRE(outcome.status);
+    return failed_calls(outcome.out, "EINTR");
+  };
+  const auto first = run_with_seed(7);
+  CHECK(first.size() > 10);
+  CHECK(first.size() < 100);
+  CHECK(run_with_seed(7) == first);
+  CHECK(run_with_seed(8) != first);
+}
+
+TEST_CASE("a delayed call does not hold up the other calls, then goes through", "[syscall]") {
+  test::ScratchDir dir;
+  const auto slow = dir.write("slow", "x");
+  const auto fast = dir.write("fast", "x");
+  RuleSpec spec = rule({"openat"}, std::nullopt);
+  spec.delay = 1500ms;
+  spec.path_glob = "*/slow";
+  const auto outcome = run_under({spec}, {static_target(), "timed", slow, fast});
+  REQUIRE(outcome.status);
+  std::smatch m;
+  REQUIRE(std::regex_search(outcome.out, m, std::regex("slow (\\d+) ms ok")));
+  const long slow_ms = std::stol(m[1]);
+  REQUIRE(std::regex_search(outcome.out, m, std::regex("fast (\\d+) ms ok")));
+  const long fast_ms = std::stol(m[1]);
+  CHECK(slow_ms >= 1400);
+  CHECK(fast_ms < slow_ms);
+  // The fast open was trapped while the slow one was held: it came first in the output.
+  CHECK(outcome.out.find("fast ") < outcome.out.find("slow "));
+  CHECK(outcome.records[0].acted == 1);
+  CHECK(outcome.records[0].first[0].error == 0);
+}
+
+TEST_CASE("the child's own calls before exec are answered: a failed execve is a start failure", "[syscall]") {
+  // execve is trapped from the child's own exec on: the harness must already be serving, or the
+  // spawn would hang here.
+  const auto outcome = run_under({rule({"execve"}, "EACCES")}, {static_target(), "getppid", "1"});
+  REQUIRE(outcome.failure);
+  CHECK(outcome.failure->errno_value == EACCES);
+  CHECK(outcome.failure->message.find("exec") != std::string::npos);
+  CHECK(outcome.records[0].acted == 1);
+}
+
+TEST_CASE("a rule keeps counts and the first and last events when it fires often", "[syscall]") {
+  test::ScratchDir dir;
+  const auto file = dir.write("data", "x");
+  auto spec = rule({"openat"}, "ENFILE");
+  spec.path_glob = file;
+  std::vector<Rule> rules{make_rule(spec)};
+  auto channel = ListenerChannel::create();
+  Notifier notifier(std::move(rules), std::move(channel.harness_end), NotifierOptions{3, 2});
+  notifier.set_all_active(true);
+  const NotifyFilter filter = notifier.filter(channel.child_end.get());
+  SpawnRequest request;
+  request.argv = {static_target(), "loop", "50", file};
+  request.env = current_environment();
+  request.notify_filter = filter.program();
+  request.notify_socket = channel.child_end.get();
+  boost::asio::io_context io;
+  SupervisedProcess process(io, "target", 1 << 20);
+  REQUIRE(process.start(request, [](SupervisedProcess&) {}));
+  channel.child_end.reset();
+  io.run();
+  REQUIRE(notifier.wait_finished(10s));
+  const auto records = notifier.records().snapshot();
+  CHECK(records[0].acted == 50);
+  CHECK(records[0].first.size() == 3);
+  CHECK(records[0].last.size() == 2);
+  CHECK(failed_calls(process.output(Stream::stdout_stream).tail(), "ENFILE").size() == 50);
+}

@@ -1,0 +1,120 @@
+// faultline-syscall-target: a statically linked target for the syscall fault tests and benchmark
+// (no dynamic loader, no libc wrapper interposition: only a seccomp filter reaches its calls).
+// Every mode prints what its calls returned, so a test can check exactly which calls failed.
+//   loop N PATH            N x (open PATH, close, getppid); prints "fail I ERRNO" per failed open
+//   fork MODE ARGS...      runs MODE in a child (the target's descendant) and exits with its status
+//   phases PATH N DIR      N opens, touch DIR/phaseK, wait for DIR/goK; three phases
+//   timed SLOW FAST        a child opens SLOW while the parent opens FAST; prints both times in ms
+//   getppid N              N x getppid (the cost of calls the filter does not list)
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+namespace {
+
+double now_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int open_loop(long n, const char* path) {
+  long failed = 0;
+  for (long i = 1; i <= n; ++i) {
+    const int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      ++failed;
+      printf("fail %ld %s\n", i, strerrorname_np(errno));
+    } else {
+      close(fd);
+    }
+    (void)getppid();
+  }
+  printf("done %ld failed %ld\n", n, failed);
+  return 0;
+}
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+int phases(const char* path, long n, const std::string& dir) {
+  for (int phase = 1; phase <= 3; ++phase) {
+    long failed = 0;
+    for (long i = 0; i < n; ++i) {
+      const int fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0)
+        ++failed;
+      else
+        close(fd);
+    }
+    printf("phase %d failed %ld\n", phase, failed);
+    fflush(stdout);
+    if (phase == 3) break;
+    const int marker =
+        open((dir + "/phase" + std::to_string(phase)).c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0644);
+    if (marker >= 0) close(marker);
+    const std::string go = dir + "/go" + std::to_string(phase);
+    while (!exists(go)) usleep(2000);
+  }
+  return 0;
+}
+
+int timed(const char* slow, const char* fast) {
+  const pid_t child = fork();
+  if (child == 0) {
+    const double start = now_ms();
+    const int fd = open(slow, O_RDONLY | O_CLOEXEC);
+    printf("slow %.0f ms %s\n", now_ms() - start, fd >= 0 ? "ok" : strerrorname_np(errno));
+    fflush(stdout);
+    _exit(0);
+  }
+  usleep(200 * 1000);  // the child's open is held by now
+  const double start = now_ms();
+  const int fd = open(fast, O_RDONLY | O_CLOEXEC);
+  printf("fast %.0f ms %s\n", now_ms() - start, fd >= 0 ? "ok" : strerrorname_np(errno));
+  fflush(stdout);
+  int status = 0;
+  waitpid(child, &status, 0);
+  return 0;
+}
+
+int run(int argc, char** argv) {
+  if (argc >= 4 && !strcmp(argv[1], "loop")) return open_loop(atol(argv[2]), argv[3]);
+  if (argc >= 3 && !strcmp(argv[1], "fork")) {
+    fflush(stdout);
+    const pid_t child = fork();
+    if (child == 0) _exit(run(argc - 1, argv + 1));
+    int status = 0;
+    waitpid(child, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  }
+  if (argc >= 5 && !strcmp(argv[1], "phases")) return phases(argv[2], atol(argv[3]), argv[4]);
+  if (argc >= 4 && !strcmp(argv[1], "timed")) return timed(argv[2], argv[3]);
+  if (argc >= 3 && !strcmp(argv[1], "getppid")) {
+    const long n = atol(argv[2]);
+    for (long i = 0; i < n; ++i) (void)syscall(SYS_getppid);
+    return 0;
+  }
+  fprintf(stderr,
+          "usage: faultline-syscall-target loop N PATH | fork MODE... | phases PATH N DIR | timed SLOW FAST "
+          "| getppid N\n");
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  setvbuf(stdout, nullptr, _IOLBF, 0);
+  return run(argc, argv);
+}

@@ -1,0 +1,168 @@
+// `kind = "syscall"` injections in scenario files: the model the loader builds, and the names
+// checked against this host's syscall and errno tables with positions and did-you-mean hints.
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <string>
+#include <variant>
+
+#include "scenario/loader.h"
+#include "scenario/schema.h"
+#include "syscall/rules.h"
+#include "tests/support/scratch_dir.h"
+#include "tests/support/skips.h"
+
+using namespace faultline::scenario;
+
+namespace {
+
+// The tables the CLI loads scenarios with.
+LoadOptions host_options() {
+  LoadOptions options;
+  options.syscall_names = faultline::syscall::host_syscall_names();
+  options.errno_names = faultline::syscall::errno_names();
+  return options;
+}
+
+const std::string kHead =
+    "name = \"x\"\n[target]\ncommand = [\"true\"]\n[[inject]]\nkind = \"syscall\"\nat = \"0s\"\n";
+
+std::string errors_of(const std::string& toml, const LoadOptions& options = host_options()) {
+  faultline::test::ScratchDir dir;
+  std::string out;
+  for (Diagnostic d : validate_scenario(dir.write("s.toml", toml), options)) {
+    d.file = "s.toml";
+    if (!out.empty()) out += "\n";
+    out += d.render();
+  }
+  return out;
+}
+
+SyscallFault fault_of(const std::string& toml) {
+  faultline::test::ScratchDir dir;
+  const Scenario s = load_scenario(dir.write("s.toml", toml), host_options());
+  REQUIRE(s.injections.size() == 1);
+  REQUIRE(std::holds_alternative<SyscallFault>(s.injections[0].params));
+  return std::get<SyscallFault>(s.injections[0].params);
+}
+
+}  // namespace
+
+TEST_CASE("a syscall injection's keys build its model", "[loader][syscall]") {
+  const SyscallFault f =
+      fault_of(kHead +
+               "name = \"disk-full\"\nduration = \"2s\"\nsyscalls = [\"write\", \"pwrite64\"]\n"
+               "errno = \"ENOSPC\"\npath = \"/var/lib/app/*\"\nevery = 3\ndelay = \"200ms\"\n");
+  CHECK(f.syscalls == std::vector<std::string>{"write", "pwrite64"});
+  CHECK(f.error == "ENOSPC");
+  CHECK_FALSE(f.return_value);
+  CHECK(f.path_glob == "/var/lib/app/*");
+  CHECK(f.select == SyscallFault::Select::every);
+  CHECK(f.n == 3);
+  CHECK(f.delay == std::chrono::milliseconds(200));
+  CHECK_FALSE(f.optional);
+}
+
+TEST_CASE("a syscall injection's selection and result forms", "[loader][syscall]") {
+  using Select = SyscallFault::Select;
+  const std::string base = kHead + "syscalls = [\"openat\"]\n";
+  CHECK(fault_of(base + "errno = \"EMFILE\"\n").select == Select::every_call);
+  {
+    const auto f = fault_of(base + "errno = \"EMFILE\"\nnth = 1000\n");
+    CHECK((f.select == Select::nth && f.n == 1000));
+  }
+  {
+    const auto f = fault_of(base + "errno = \"EMFILE\"\nafter = 0\n");
+    CHECK((f.select == Select::after && f.n == 0));
+  }
+  {
+    const auto f = fault_of(base + "errno = \"EMFILE\"\nprobability = 0.25\noptional = true\n");
+    CHECK((f.select == Select::probability && f.probability == 0.25 && f.optional));
+  }
+  {
+    const auto f = fault_of(kHead + "syscalls = [\"write\"]\nreturn = 0\n");
+    CHECK((f.return_value == 0 && !f.error));
+  }
+  {
+    const auto f = fault_of(kHead + "syscalls = [\"fsync\"]\ndelay = \"500ms\"\n");
+    CHECK((!f.error && !f.return_value && f.delay == std::chrono::milliseconds(500)));
+  }
+}
+
+TEST_CASE("unknown syscall and errno names are load errors with positions and did-you-mean",
+          "[loader][syscall]") {
+  CHECK(errors_of(kHead + "syscalls = [\"write\", \"opneat\"]\nerrno = \"ENOSPC\"\n") ==
+        "s.toml:7:22: inject.syscalls: unknown system call `opneat` on this host; did you mean `openat`? "
+        "(names as in syscalls(2))\n"
+        "   7 | syscalls = [\"write\", \"opneat\"]\n"
+        "     |                      ^");
+  CHECK(errors_of(kHead + "syscalls = [\"write\"]\nerrno = \"ENOSCP\"\n") ==
+        "s.toml:8:9: inject.errno: unknown errno `ENOSCP`; did you mean `ENOSPC`? (names as in errno(3))\n"
+        "   8 | errno = \"ENOSCP\"\n"
+        "     |         ^");
+  // Nothing close: the hint names examples instead.
+  CHECK(errors_of(kHead + "syscalls = [\"zzzzzzzzzzzz\"]\nerrno = \"EIO\"\n") ==
+        "s.toml:7:13: inject.syscalls: unknown system call `zzzzzzzzzzzz` on this host; names as in "
+        "syscalls(2), e.g. openat, write, fsync\n"
+        "   7 | syscalls = [\"zzzzzzzzzzzz\"]\n"
+        "     |             ^");
+}
+
+TEST_CASE("without the host's tables the names are left to the run", "[loader][syscall]") {
+  CHECK(errors_of(kHead + "syscalls = [\"opneat\"]\nerrno = \"ENOSCP\"\n", LoadOptions{}).empty());
+}
+
+TEST_CASE("a syscall injection needs an action and at most one result and one selection",
+          "[loader][syscall]") {
+  CHECK(errors_of(kHead + "syscalls = [\"write\"]\n") ==
+        "s.toml:4:1: [[inject]] of kind \"syscall\" needs at least one of `errno`, `return` or `delay`\n"
+        "   4 | [[inject]]\n"
+        "     | ^");
+  CHECK(
+      errors_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\nreturn = 0\n") ==
+      "s.toml:9:10: `errno` and `return` cannot both be given in [[inject]] of kind \"syscall\"; choose one "
+      "of `errno` or `return`\n"
+      "   9 | return = 0\n"
+      "     |          ^");
+  CHECK(errors_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\nprobability = 0.5\nafter = 3\n") ==
+        "s.toml:9:15: `after` and `probability` cannot both be given in [[inject]] of kind \"syscall\"; "
+        "choose one of `every`, `nth`, `after` or `probability`\n"
+        "   9 | probability = 0.5\n"
+        "     |               ^");
+  CHECK(errors_of(kHead + "errno = \"EIO\"\n").find("missing required key `syscalls`") != std::string::npos);
+  CHECK(errors_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\nevery = 0\n").find("every") !=
+        std::string::npos);
+}
+
+TEST_CASE("the JSON Schema takes a syscall injection and refuses the same mistakes", "[schema][syscall]") {
+  if (std::system("/usr/bin/python3 -c 'import json, tomllib, jsonschema' >/dev/null 2>&1") != 0)
+    FAULTLINE_SKIP("python3 with tomllib and jsonschema is needed to validate TOML against the schema");
+  faultline::test::ScratchDir dir;
+  const auto schema = dir.write("schema.json", scenario_json_schema());
+  const auto validates = [&](const std::string& name, const std::string& toml) {
+    const auto file = dir.write(name, toml);
+    const std::string cmd =
+        "/usr/bin/python3 -c 'import json,sys,tomllib,jsonschema; "
+        "jsonschema.Draft7Validator(json.load(open(sys.argv[1]))).validate(tomllib.load(open(sys.argv[2], "
+        "\"rb\")))' " +
+        schema + " " + file + " >/dev/null 2>&1";
+    return std::system(cmd.c_str()) == 0;
+  };
+  const std::string write = kHead + "syscalls = [\"write\"]\n";
+  CHECK(
+      validates("ok.toml", write + "errno = \"ENOSPC\"\nevery = 3\npath = \"/var/*\"\nduration = \"2s\"\n"));
+  CHECK(validates("delay.toml", write + "delay = \"200ms\"\n"));
+  CHECK(validates("return.toml", write + "return = 0\nnth = 2\noptional = true\n"));
+  CHECK_FALSE(validates("nothing.toml", write));
+  CHECK_FALSE(validates("both.toml", write + "errno = \"EIO\"\nreturn = 0\n"));
+  CHECK_FALSE(validates("two-selections.toml", write + "errno = \"EIO\"\nevery = 2\nnth = 3\n"));
+  CHECK_FALSE(validates("no-syscalls.toml", kHead + "errno = \"EIO\"\n"));
+}
+
+TEST_CASE("[chaos] does not draw syscall faults yet", "[loader][syscall]") {
+  const std::string chaos =
+      "name = \"x\"\n[target]\ncommand = [\"true\"]\n[chaos]\nwindow = { from = \"1s\", to = "
+      "\"2s\" }\n";
+  CHECK(errors_of(chaos + "kinds = [\"syscall\"]\n").find("chaos.kinds") != std::string::npos);
+  CHECK(errors_of(chaos + "syscall = { errno = [\"EIO\"] }\n").find("unknown key `syscall`") !=
+        std::string::npos);
+}
