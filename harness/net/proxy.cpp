@@ -1,9 +1,13 @@
 #include "net/proxy.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <mutex>
+#include <utility>
 
 #include "common/error.h"
 
@@ -17,6 +21,8 @@ using error_code = boost::system::error_code;
 // loop that already hold it), handlers take it on entry. The loop is one thread, so it is
 // uncontended in the data path.
 using Lock = std::lock_guard<std::recursive_mutex>;
+constexpr int kPipeBytes = 1 << 20;  // the default /proc/sys/fs/pipe-max-size
+constexpr int kStreak = 8;
 
 struct ProxyConnection;
 
@@ -65,6 +71,9 @@ struct Flow {
   std::size_t next_piece = 0;
   bool close_after = false;  // limit_data reached
   bool finished = false;     // source at EOF, destination shut down
+  int pipe[2] = {-1, -1};    // for splice(2), made on first use
+  std::size_t in_pipe = 0;   // bytes spliced in, not yet out
+  int streak = 0;            // chunks spliced without a wait on the loop
   asio::steady_timer timer;
   std::map<std::string, std::uint64_t> limit_used;
   std::map<std::string, TokenBucket> buckets;
@@ -105,6 +114,9 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
       error_code ignored;
       self->client.set_option(tcp::no_delay(true), ignored);
       self->server.set_option(tcp::no_delay(true), ignored);
+      // Non-blocking: every read and splice is tried after a readiness wait and may find less.
+      self->client.non_blocking(true, ignored);
+      self->server.non_blocking(true, ignored);
       self->started = true;
       for (auto& [name, toxic] : self->proxy->toxics)
         if (self->selected(name, toxic)) self->attach(name, toxic);
@@ -134,14 +146,89 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
 
   void detach(const std::string& name) { toxic_timers.erase(name); }
 
+  // Whether a toxic changes the data of this flow (slow_close and reset act on the connection).
+  bool shaped(const Flow& flow) const {
+    for (auto& [name, toxic] : proxy->toxics) {
+      const bool data = toxic.kind == ToxicKind::latency || toxic.kind == ToxicKind::bandwidth ||
+                        toxic.kind == ToxicKind::timeout || toxic.kind == ToxicKind::slicer ||
+                        toxic.kind == ToxicKind::limit_data;
+      if (data && acts_on(toxic.direction, flow.direction) && selected(name, toxic)) return true;
+    }
+    return false;
+  }
+
+  // Waits until the source is readable, then chooses per chunk: splice(2) through a pipe when
+  // no toxic shapes the data (no copy into user space: the throughput path), or a read into
+  // the buffer for the toxics to plan. A toxic applied while waiting acts on the next chunk.
   void read(Flow& flow) {
-    flow.from.async_read_some(asio::buffer(flow.buffer),
-                              [self = shared_from_this(), &flow](error_code ec, std::size_t n) {
-                                Lock lock(self->proxy->mutex);
-                                if (!self->open) return;
-                                if (ec) return self->source_failed(flow, ec);
-                                self->forward(flow, n);
-                              });
+    flow.from.async_wait(tcp::socket::wait_read, [self = shared_from_this(), &flow](error_code ec) {
+      Lock lock(self->proxy->mutex);
+      if (!self->open) return;
+      if (ec) return self->close();
+      if (!self->shaped(flow) && self->splice_in(flow)) return;
+      self->read_buffered(flow);
+    });
+  }
+
+  void read_buffered(Flow& flow) {
+    error_code ec;
+    const std::size_t n = flow.from.read_some(asio::buffer(flow.buffer), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return read(flow);
+    if (ec) return source_failed(flow, ec);
+    forward(flow, n);
+  }
+
+  // false: no pipe could be made (fd limit), the caller reads into the buffer instead.
+  bool splice_in(Flow& flow) {
+    if (flow.pipe[0] < 0) {
+      if (::pipe2(flow.pipe, O_CLOEXEC | O_NONBLOCK) != 0) return false;
+      ::fcntl(flow.pipe[1], F_SETPIPE_SZ, kPipeBytes);  // a failure keeps the default size
+    }
+    const ssize_t n = ::splice(flow.from.native_handle(), nullptr, flow.pipe[1], nullptr, kPipeBytes,
+                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n < 0) {
+      if (errno == EAGAIN) {
+        flow.streak = 0;
+        read(flow);
+        return true;
+      }
+      source_failed(flow, error_code(errno, boost::system::system_category()));
+      return true;
+    }
+    if (n == 0) {
+      finish(flow);
+      return true;
+    }
+    flow.in_pipe = static_cast<std::size_t>(n);
+    splice_out(flow);
+    return true;
+  }
+
+  void splice_out(Flow& flow) {
+    while (flow.in_pipe > 0) {
+      const ssize_t n = ::splice(flow.pipe[0], nullptr, flow.to.native_handle(), nullptr, flow.in_pipe,
+                                 SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n < 0 && errno == EAGAIN) {
+        flow.to.async_wait(tcp::socket::wait_write, [self = shared_from_this(), &flow](error_code ec) {
+          Lock lock(self->proxy->mutex);
+          if (!self->open) return;
+          if (ec) return self->close();
+          self->splice_out(flow);
+        });
+        return;
+      }
+      if (n <= 0) return close();
+      count(flow, static_cast<std::size_t>(n));
+      flow.in_pipe -= static_cast<std::size_t>(n);
+    }
+    // Try the next chunk at once while the data streams (a wait on the loop costs an epoll
+    // round), but only a few times in a row so the other flows get their turn.
+    if (++flow.streak < kStreak && !shaped(flow)) {
+      splice_in(flow);
+      return;
+    }
+    flow.streak = 0;
+    read(flow);
   }
 
   void forward(Flow& flow, std::size_t n) {
@@ -312,6 +399,9 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     toxic_timers.clear();
     client.close(ignored);
     server.close(ignored);
+    for (Flow* flow : {&up, &down})
+      for (int& fd : flow->pipe)
+        if (fd >= 0) ::close(std::exchange(fd, -1));
     ++proxy->stats.closed;
     proxy->connections.erase(index);
   }
