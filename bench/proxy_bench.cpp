@@ -16,6 +16,7 @@
 #include <boost/asio/executor_work_guard.hpp>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <thread>
 #include <vector>
@@ -85,7 +86,7 @@ class Server {
   void serve(int fd) {
     int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    std::vector<char> buffer(kChunk);
+    std::vector<char> buffer(sink_ ? kChunk : 4096);  // small echo buffers: 1000 of them in RSS
     for (;;) {
       const ssize_t n = ::recv(fd, buffer.data(), buffer.size(), 0);
       if (n <= 0) break;
@@ -274,5 +275,46 @@ void BM_LatencyToxicAccuracy(benchmark::State& state) {
   state.counters["error_p99_us"] = percentile(errors, 99);
 }
 BENCHMARK(BM_LatencyToxicAccuracy)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+long rss_kib() {
+  std::FILE* status = std::fopen("/proc/self/status", "r");
+  if (!status) return -1;
+  char line[256];
+  long kib = -1;
+  while (std::fgets(line, sizeof line, status))
+    if (std::sscanf(line, "VmRSS: %ld kB", &kib) == 1) break;
+  std::fclose(status);
+  return kib;
+}
+
+// 1000 connections open at once through one proxy, one small echo each: errors, the proxy
+// thread's CPU and the process's RSS growth (clients and echo threads included).
+void BM_Proxy1000Connections(benchmark::State& state) {
+  Server echo(false);
+  RunningProxy proxy(echo.port());
+  const long rss_before = rss_kib();
+  const double cpu_before = proxy.cpu_ms();
+  int failures = 0;
+  for (auto _ : state) {
+    std::vector<int> clients;
+    for (int i = 0; i < 1000; ++i) {
+      const int fd = connect_loopback(proxy.proxy.port());
+      if (fd < 0) {
+        ++failures;
+        continue;
+      }
+      clients.push_back(fd);
+    }
+    char reply[8];
+    for (int fd : clients)
+      if (::send(fd, "1234567", 8, MSG_NOSIGNAL) != 8 || ::recv(fd, reply, 8, MSG_WAITALL) != 8) ++failures;
+    state.counters["rss_growth_MiB"] = static_cast<double>(rss_kib() - rss_before) / 1024.0;
+    state.counters["open_connections"] = static_cast<double>(proxy.proxy.open_connections());
+    for (int fd : clients) ::close(fd);
+  }
+  state.counters["failures"] = failures;
+  state.counters["proxy_cpu_ms"] = proxy.cpu_ms() - cpu_before;
+}
+BENCHMARK(BM_Proxy1000Connections)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace

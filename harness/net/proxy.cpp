@@ -62,11 +62,14 @@ struct Flow {
     Clock::time_point not_before;
   };
   Flow(asio::io_context& io, Direction direction, tcp::socket& from, tcp::socket& to, std::size_t buffer)
-      : direction(direction), from(from), to(to), buffer(buffer), timer(io) {}
+      : direction(direction), from(from), to(to), buffer_bytes(buffer), timer(io) {}
   Direction direction;
   tcp::socket& from;
   tcp::socket& to;
-  std::vector<char> buffer;
+  // Made on the first chunk a toxic shapes: a flow that only splices never needs one, and
+  // 1000 idle connections should not cost 512 MiB of memory.
+  std::unique_ptr<char[]> buffer;
+  std::size_t buffer_bytes;
   std::vector<Piece> plan;
   std::size_t next_piece = 0;
   bool close_after = false;  // limit_data reached
@@ -172,7 +175,8 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
 
   void read_buffered(Flow& flow) {
     error_code ec;
-    const std::size_t n = flow.from.read_some(asio::buffer(flow.buffer), ec);
+    if (!flow.buffer) flow.buffer = std::make_unique_for_overwrite<char[]>(flow.buffer_bytes);
+    const std::size_t n = flow.from.read_some(asio::buffer(flow.buffer.get(), flow.buffer_bytes), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) return read(flow);
     if (ec) return source_failed(flow, ec);
     forward(flow, n);
@@ -321,7 +325,7 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
 
   void write_piece(Flow& flow) {
     const auto& piece = flow.plan[flow.next_piece];
-    asio::async_write(flow.to, asio::buffer(flow.buffer.data() + piece.offset, piece.length),
+    asio::async_write(flow.to, asio::buffer(flow.buffer.get() + piece.offset, piece.length),
                       [self = shared_from_this(), &flow](error_code ec, std::size_t n) {
                         Lock lock(self->proxy->mutex);
                         if (!self->open) return;
