@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 #include <mutex>
@@ -160,16 +161,32 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     return false;
   }
 
-  // Waits until the source is readable, then chooses per chunk: splice(2) through a pipe when
+  // Takes the next chunk from the source, choosing per chunk: splice(2) through a pipe when
   // no toxic shapes the data (no copy into user space: the throughput path), or a read into
-  // the buffer for the toxics to plan. A toxic applied while waiting acts on the next chunk.
+  // the buffer for the toxics to plan. A toxic applied meanwhile acts on the next chunk.
+  void pump(Flow& flow) {
+    if (!shaped(flow) && splice_in(flow)) return;
+    read_buffered(flow);
+  }
+
+  // Comes back to the flow on a later turn of the loop (other flows first), trying at once.
   void read(Flow& flow) {
+    asio::post(proxy->io, [self = shared_from_this(), &flow] {
+      Lock lock(self->proxy->mutex);
+      if (self->open) self->pump(flow);
+    });
+  }
+
+  // Only after the source said EAGAIN: asio registers sockets edge-triggered and a readiness
+  // wait is not tried first, so waiting while data is already queued could wait for good.
+  // (The loop runs on one thread, so no readiness event is handled between the EAGAIN and
+  // this wait.)
+  void wait_readable(Flow& flow) {
     flow.from.async_wait(tcp::socket::wait_read, [self = shared_from_this(), &flow](error_code ec) {
       Lock lock(self->proxy->mutex);
       if (!self->open) return;
       if (ec) return self->close();
-      if (!self->shaped(flow) && self->splice_in(flow)) return;
-      self->read_buffered(flow);
+      self->pump(flow);
     });
   }
 
@@ -177,7 +194,7 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     error_code ec;
     if (!flow.buffer) flow.buffer = std::make_unique_for_overwrite<char[]>(flow.buffer_bytes);
     const std::size_t n = flow.from.read_some(asio::buffer(flow.buffer.get(), flow.buffer_bytes), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) return read(flow);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return wait_readable(flow);
     if (ec) return source_failed(flow, ec);
     forward(flow, n);
   }
@@ -193,7 +210,7 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     if (n < 0) {
       if (errno == EAGAIN) {
         flow.streak = 0;
-        read(flow);
+        wait_readable(flow);
         return true;
       }
       source_failed(flow, error_code(errno, boost::system::system_category()));

@@ -3,7 +3,8 @@
 // (net/toxics.h) at run time to the connections open at that moment and to new ones.
 //
 // Every method may be called from any thread, including handlers on the proxy's own loop.
-// Nothing runs until the loop runs; after stop() no socket of the proxy remains open.
+// The loop must be run by one thread (see the readiness waits in proxy.cpp). Nothing runs
+// until the loop runs; after stop() no socket of the proxy remains open.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

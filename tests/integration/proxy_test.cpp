@@ -127,8 +127,8 @@ class Upstream {
 
 // One event loop on its own thread with an upstream service and a proxy in front of it.
 struct ProxyRig {
-  explicit ProxyRig(std::uint64_t seed = 1)
-      : proxy(io, ProxyConfig{"db", {"127.0.0.1", 0}, {"127.0.0.1", upstream.port()}, seed}) {
+  explicit ProxyRig(std::uint64_t seed = 1, std::size_t buffer_bytes = 256 * 1024)
+      : proxy(io, ProxyConfig{"db", {"127.0.0.1", 0}, {"127.0.0.1", upstream.port()}, seed, buffer_bytes}) {
     proxy.start();
     thread = std::thread([this] { io.run(); });
   }
@@ -278,6 +278,25 @@ TEST_CASE("proxy: forwards bytes exactly in both directions and counts them", "[
   CHECK(stats.bytes_upstream == payload.size());
   CHECK(stats.bytes_downstream == greeting.size() + payload.size());
   CHECK(stats.first_byte_ms.size() == 1);
+}
+
+// A message larger than the proxy's buffer, all queued in its socket at once: after each read
+// the rest is still there, and the proxy must take it without waiting for more to arrive (a
+// readiness wait there, on asio's edge-triggered registration, would wait for good).
+TEST_CASE("proxy: a shaped flow passes a message larger than its buffer", "[proxy]") {
+  ProxyRig rig(1, 4096);
+  auto toxic = make(ToxicKind::latency, Direction::upstream);
+  toxic.latency = 1ms;
+  rig.proxy.apply("shaped", toxic);
+  const int fd = connect_to(rig.proxy.port(), 5s);
+  REQUIRE(fd >= 0);
+  const std::string payload = random_bytes(64 * 1024, 6);
+  send_all(fd, payload);
+  const auto echoed = receive(fd, payload.size());
+  CHECK(echoed.error == 0);
+  CHECK(echoed.data.size() == payload.size());
+  CHECK(echoed.data == payload);
+  ::close(fd);
 }
 
 TEST_CASE("proxy: latency delays only the direction it is set on", "[proxy]") {
