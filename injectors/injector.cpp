@@ -68,6 +68,10 @@ std::unique_ptr<Injector> make_injector(const scenario::Injection& injection,
                           return std::make_unique<HogInjector>(f, std::move(faultline_executable),
                                                                std::move(launch_helper));
                         },
+                        [&](const scenario::NetworkFault&) -> std::unique_ptr<Injector> {
+                          throw Error("inject `" + injection.name + "` (" + injection.kind +
+                                      "): network faults act on a proxy, not through a cgroup injector");
+                        },
                     },
                     injection.params);
 }
