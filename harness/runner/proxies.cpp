@@ -4,6 +4,7 @@
 
 #include "common/address.h"
 #include "common/error.h"
+#include "common/units.h"
 
 namespace faultline::runner {
 
@@ -101,14 +102,34 @@ std::string Proxies::describe(const Running& r) {
   return out;
 }
 
+// "latency 2s downstream", "bandwidth 64KiB/s both 50%": what the fault does, for the timeline.
+std::string Proxies::describe(const scenario::Injection& inj) {
+  const auto& f = std::get<scenario::NetworkFault>(inj.params);
+  std::string what = inj.kind;
+  if (inj.kind == "latency") {
+    what += " " + format_duration(f.latency);
+    if (f.jitter.count() > 0) what += " +-" + format_duration(f.jitter);
+  } else if (inj.kind == "bandwidth") {
+    what += " " + format_size(f.rate) + "/s";
+  } else if (inj.kind == "timeout" || inj.kind == "reset" || inj.kind == "slow_close") {
+    what += " after " + format_duration(f.after);
+  } else if (inj.kind == "slicer") {
+    what += " " + std::to_string(f.slice_average) + "B";
+  } else if (inj.kind == "limit_data") {
+    what += " " + format_size(f.limit);
+  }
+  if (inj.kind == "down") return what;
+  what += " " + std::string(scenario::to_string(f.direction));
+  if (f.toxicity < 1.0) what += " " + std::to_string(static_cast<int>(f.toxicity * 100 + 0.5)) + "%";
+  return what;
+}
+
 std::string Proxies::apply(const scenario::Injection& inj) {
   Running& r = running(inj);
   const net::Toxic toxic = to_toxic(inj);
   const std::string before = describe(r);
   r.proxy->apply(inj.name, toxic);
-  std::string what(net::to_string(toxic.kind));
-  if (toxic.kind != net::ToxicKind::down) what += " " + std::string(net::to_string(toxic.direction));
-  r.active[inj.name] = what;
+  r.active[inj.name] = describe(inj);
   return "proxy " + inj.proxy + " toxics " + before + " -> " + describe(r);
 }
 

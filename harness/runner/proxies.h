@@ -36,6 +36,7 @@ class Proxies final : public RunObserver {
   void start_waiting(RunContext& ctx);
   Running& running(const scenario::Injection& inj);
   static std::string describe(const Running& r);
+  static std::string describe(const scenario::Injection& inj);
 
   const scenario::Scenario& scenario_;
   std::vector<std::string> ready_;
