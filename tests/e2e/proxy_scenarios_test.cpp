@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <regex>
 
 #include "tests/support/command.h"
 #include "tests/support/skips.h"
@@ -109,4 +110,25 @@ TEST_CASE("without a breaker the frontend waits for the delayed backend and fail
   CHECK(f.at("check") == "probe");
   CHECK(f.at("message").get<std::string>().rfind("probe `" + kFailFast + "` failed: pass ratio 0.00", 0) ==
         0);
+}
+
+TEST_CASE("plan shows the proxy, its fault and the frontend starting once the proxy listens",
+          "[proxy][e2e]") {
+  if (faultline_path().empty() || source_dir().empty())
+    FAULTLINE_SKIP("FAULTLINE_BIN / FAULTLINE_SOURCE_DIR not set");
+  const auto r = run_shell(quote(faultline_path()) + " plan " +
+                           quote(source_dir() + "/scenarios/examples/breaker-behind-slow-proxy.toml"));
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  const std::regex proxy_line(R"(\n  backend-proxy  127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+  after backend\n)");
+  CHECK(std::regex_search(r.out, proxy_line));
+  CHECK(r.out.find("    backend-slow: latency 2s, downstream on proxy backend-proxy at ready+1s for 3s\n") !=
+        std::string::npos);
+  // The frontend comes after the proxy, which listens once the backend is ready.
+  const auto listens = r.out.find("  backend.ready       proxy backend-proxy listens on 127.0.0.1:");
+  const auto frontend = r.out.find("  backend.ready       start frontend\n");
+  CHECK(listens != std::string::npos);
+  CHECK(frontend != std::string::npos);
+  CHECK(listens < frontend);
+  CHECK(r.out.find("frontend  after backend-proxy") != std::string::npos);
 }
