@@ -44,35 +44,41 @@ std::optional<std::string> unsupported(const scenario::Injection& injection, con
 
 std::unique_ptr<Injector> make_injector(const scenario::Injection& injection,
                                         std::string faultline_executable, HelperLauncher launch_helper) {
-  return std::visit(Overloaded{
-                        [&](const scenario::MemoryFault& f) -> std::unique_ptr<Injector> {
-                          return std::make_unique<MemoryInjector>(f, std::move(faultline_executable),
-                                                                  std::move(launch_helper));
-                        },
-                        [](const scenario::CpuFault& f) -> std::unique_ptr<Injector> {
-                          return std::make_unique<CpuInjector>(f);
-                        },
-                        [](const scenario::FdFault& f) -> std::unique_ptr<Injector> {
-                          return std::make_unique<FdInjector>(f);
-                        },
-                        [](const scenario::PidsFault& f) -> std::unique_ptr<Injector> {
-                          return std::make_unique<PidsInjector>(f);
-                        },
-                        [](const scenario::SignalFault& f) -> std::unique_ptr<Injector> {
-                          return std::make_unique<SignalInjector>(f);
-                        },
-                        [](const scenario::FreezeFault&) -> std::unique_ptr<Injector> {
-                          return std::make_unique<FreezeInjector>();
-                        },
-                        [&](const scenario::HogFault& f) -> std::unique_ptr<Injector> {
-                          return std::make_unique<HogInjector>(f, std::move(faultline_executable),
-                                                               std::move(launch_helper));
-                        },
-                        [](const scenario::SyscallFault&) -> std::unique_ptr<Injector> {
-                          throw Error("syscall faults are driven by their own engine, not an injector");
-                        },
-                    },
-                    injection.params);
+  return std::visit(
+      Overloaded{
+          [&](const scenario::MemoryFault& f) -> std::unique_ptr<Injector> {
+            return std::make_unique<MemoryInjector>(f, std::move(faultline_executable),
+                                                    std::move(launch_helper));
+          },
+          [](const scenario::CpuFault& f) -> std::unique_ptr<Injector> {
+            return std::make_unique<CpuInjector>(f);
+          },
+          [](const scenario::FdFault& f) -> std::unique_ptr<Injector> {
+            return std::make_unique<FdInjector>(f);
+          },
+          [](const scenario::PidsFault& f) -> std::unique_ptr<Injector> {
+            return std::make_unique<PidsInjector>(f);
+          },
+          [](const scenario::SignalFault& f) -> std::unique_ptr<Injector> {
+            return std::make_unique<SignalInjector>(f);
+          },
+          [](const scenario::FreezeFault&) -> std::unique_ptr<Injector> {
+            return std::make_unique<FreezeInjector>();
+          },
+          [&](const scenario::HogFault& f) -> std::unique_ptr<Injector> {
+            return std::make_unique<HogInjector>(f, std::move(faultline_executable),
+                                                 std::move(launch_helper));
+          },
+          [&](const scenario::SyscallFault&) -> std::unique_ptr<Injector> {
+            throw Error("inject `" + injection.name +
+                        "` (syscall): syscall faults are driven by their own engine, not an injector");
+          },
+          [&](const scenario::NetworkFault&) -> std::unique_ptr<Injector> {
+            throw Error("inject `" + injection.name + "` (" + injection.kind +
+                        "): network faults act on a proxy, not through a cgroup injector");
+          },
+      },
+      injection.params);
 }
 
 }  // namespace faultline::injectors

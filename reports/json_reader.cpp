@@ -192,6 +192,28 @@ ScenarioResult scenario_from(const Node& n) {
     for (const auto& c : n.at("syscall_faults").items())
       s.syscall_faults.push_back(
           {c.at("inject").str(), c.str_or("process"), c.count_or("matched"), c.count_or("hit")});
+  if (n.has("proxies"))
+    for (const auto& x : n.at("proxies").items()) {
+      ProxyResult proxy;
+      proxy.name = x.at("name").str();
+      proxy.listen = x.str_or("listen");
+      proxy.upstream = x.str_or("upstream");
+      proxy.accepted = x.count_or("accepted");
+      proxy.closed = x.count_or("closed");
+      proxy.reset = x.count_or("reset");
+      proxy.bytes_upstream = x.count_or("bytes_upstream");
+      proxy.bytes_downstream = x.count_or("bytes_downstream");
+      proxy.first_byte_p50_ms = x.number_or("first_byte_p50_ms");
+      proxy.first_byte_p99_ms = x.number_or("first_byte_p99_ms");
+      proxy.first_byte_max_ms = x.number_or("first_byte_max_ms");
+      if (x.has("toxics_touched")) {
+        const Node t = x.at("toxics_touched");
+        if (!t.value().is_object()) t.fail("expected an object");
+        for (const auto& [key, value] : t.value().items())
+          proxy.toxics_touched[key] = t.at(key.c_str()).count();
+      }
+      s.proxies.push_back(std::move(proxy));
+    }
   if (n.has("diagnostics")) {
     const Node d = n.at("diagnostics");
     if (!d.value().is_object()) d.fail("expected an object");

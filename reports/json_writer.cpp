@@ -103,6 +103,23 @@ json scenario_json(const ScenarioResult& s) {
           {{"inject", c.inject}, {"process", c.process}, {"matched", c.matched}, {"hit", c.hit}});
     j["syscall_faults"] = std::move(counts);
   }
+  if (!s.proxies.empty()) {
+    json proxies = json::array();
+    for (const auto& p : s.proxies)
+      proxies.push_back({{"name", p.name},
+                         {"listen", p.listen},
+                         {"upstream", p.upstream},
+                         {"accepted", p.accepted},
+                         {"closed", p.closed},
+                         {"reset", p.reset},
+                         {"bytes_upstream", p.bytes_upstream},
+                         {"bytes_downstream", p.bytes_downstream},
+                         {"first_byte_p50_ms", p.first_byte_p50_ms},
+                         {"first_byte_p99_ms", p.first_byte_p99_ms},
+                         {"first_byte_max_ms", p.first_byte_max_ms},
+                         {"toxics_touched", p.toxics_touched}});
+    j["proxies"] = std::move(proxies);
+  }
   if (s.reason_line) j["reason_line"] = s.reason_line;
   if (s.interrupted) j["interrupted"] = true;
   if (s.repeat) j["repeat"] = s.repeat;

@@ -107,6 +107,23 @@ struct SyscallFaultCount {
   std::uint64_t hit = 0;      // of those, failed, given a result or delayed
 };
 
+// One [[proxy]] of the run: what passed through it and which network faults touched it.
+struct ProxyResult {
+  std::string name;
+  std::string listen;
+  std::string upstream;
+  std::uint64_t accepted = 0;
+  std::uint64_t closed = 0;  // includes the reset ones
+  std::uint64_t reset = 0;
+  std::uint64_t bytes_upstream = 0;    // written to the server
+  std::uint64_t bytes_downstream = 0;  // written to clients
+  // Time to first byte through the proxy (accept to the first byte written to the client).
+  double first_byte_p50_ms = 0;
+  double first_byte_p99_ms = 0;
+  double first_byte_max_ms = 0;
+  std::map<std::string, std::uint64_t> toxics_touched;  // injection name -> connections affected
+};
+
 struct ScenarioResult {
   std::string name;
   std::string file;
@@ -121,6 +138,7 @@ struct ScenarioResult {
   std::vector<Sample> samples;
   std::vector<ProbeResult> probes;
   std::vector<SyscallFaultCount> syscall_faults;
+  std::vector<ProxyResult> proxies;
   std::map<std::string, std::string> diagnostics;
   bool interrupted = false;
   int repeat = 0;  // which run of the scenario with --repeat (1-based); 0 without --repeat

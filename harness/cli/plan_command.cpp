@@ -78,8 +78,14 @@ std::string limits_text(const scenario::Limits& l) {
 // runner starts them).
 std::vector<const ProcessSpec*> start_order(const Scenario& s) {
   std::vector<const ProcessSpec*> order;
-  auto placed = [&](const std::string& name) {
+  auto process_placed = [&](const std::string& name) {
     return std::any_of(order.begin(), order.end(), [&](const ProcessSpec* p) { return p->name == name; });
+  };
+  // A proxy listens as soon as the processes it comes after are ready.
+  auto placed = [&](const std::string& name) {
+    if (const auto* proxy = s.find_proxy(name))
+      return std::all_of(proxy->after.begin(), proxy->after.end(), process_placed);
+    return process_placed(name);
   };
   while (order.size() < s.processes.size()) {
     bool progress = false;
@@ -153,9 +159,36 @@ std::string fault_text(const Injection& inj) {
           if (f.cpu) out << " cpu " << format_cpu(*f.cpu);
         } else if constexpr (std::is_same_v<F, scenario::SyscallFault>) {
           out << " " << syscall_rule_text(f);
+        } else if constexpr (std::is_same_v<F, scenario::NetworkFault>) {
+          if (inj.kind == "latency") {
+            out << " " << format_duration(f.latency);
+            if (f.jitter.count() > 0) out << " +- " << format_duration(f.jitter);
+          } else if (inj.kind == "bandwidth") {
+            out << " " << format_size(f.rate) << "/s";
+          } else if (inj.kind == "timeout") {
+            out << (f.after.count() == 0 ? std::string(" hold forever")
+                                         : " close after " + format_duration(f.after));
+          } else if (inj.kind == "reset") {
+            out << " after " << format_duration(f.after);
+          } else if (inj.kind == "slow_close") {
+            out << " FIN " << format_duration(f.after) << " late";
+          } else if (inj.kind == "slicer") {
+            out << " " << f.slice_average << " +- " << f.slice_variation << " bytes, "
+                << format_duration(f.slice_delay) << " apart";
+          } else if (inj.kind == "limit_data") {
+            out << " " << format_size(f.limit);
+          }
+          if (inj.kind != "down") {
+            out << ", " << scenario::to_string(f.direction);
+            if (f.toxicity < 1.0) out << ", toxicity " << f.toxicity;
+          }
         }
       },
       inj.params);
+  if (!inj.proxy.empty()) {
+    out << " on proxy " << inj.proxy;
+    return out.str();
+  }
   out << " into " << inj.into;
   return out.str();
 }
@@ -185,6 +218,7 @@ class Planner {
     out << "\n";
     if (seed) out << "seed: " << *seed << "\n";
     print_processes(out);
+    print_proxies(out);
     print_timeline(out);
     print_probes(out);
     print_expectations(out);
@@ -233,18 +267,44 @@ class Planner {
     }
   }
 
-  void print_timeline(std::ostream& out) {
-    for (const auto* p : order_) {
-      std::vector<std::string> deps;
-      for (const auto& d : p->after) deps.push_back(d + ".ready");
-      if (deps.empty())
-        add({}, "start " + p->name);
-      else if (deps.size() == 1)
-        add({deps[0], Duration{0}}, "start " + p->name);
-      else
-        entries_.push_back(
-            {rank_of(deps.back()), Duration{0}, entries_.size(), join(deps, " & "), "start " + p->name});
+  void print_proxies(std::ostream& out) const {
+    if (s_.proxies.empty()) return;
+    out << "proxies:\n";
+    for (const auto& p : s_.proxies) {
+      out << "  " << p.name << "  " << p.listen << " -> " << p.upstream;
+      if (!p.after.empty()) out << "  after " << join(p.after, ", ");
+      out << "\n";
+      for (const auto& inj : s_.injections)
+        if (inj.proxy == p.name)
+          out << "    " << inj.name << ": " << fault_text(inj) << " at " << inj.at.text
+              << (inj.duration ? " for " + format_duration(*inj.duration) : std::string()) << "\n";
     }
+  }
+
+  void print_timeline(std::ostream& out) {
+    // A proxy listens once the processes it comes after are ready; a process after a proxy
+    // starts then.
+    const auto ready_of = [&](const std::vector<std::string>& after) {
+      std::vector<std::string> deps;
+      for (const auto& d : after) {
+        const auto* proxy = s_.find_proxy(d);
+        for (const auto& name : proxy ? proxy->after : std::vector<std::string>{d})
+          if (std::find(deps.begin(), deps.end(), name + ".ready") == deps.end())
+            deps.push_back(name + ".ready");
+      }
+      return deps;
+    };
+    const auto add_after = [&](const std::vector<std::string>& deps, const std::string& what) {
+      if (deps.empty())
+        add({}, what);
+      else if (deps.size() == 1)
+        add({deps[0], Duration{0}}, what);
+      else
+        entries_.push_back({rank_of(deps.back()), Duration{0}, entries_.size(), join(deps, " & "), what});
+    };
+    for (const auto& proxy : s_.proxies)
+      add_after(ready_of(proxy.after), "proxy " + proxy.name + " listens on " + proxy.listen);
+    for (const auto* p : order_) add_after(ready_of(p->after), "start " + p->name);
     add({"ready", Duration{0}}, "all processes ready");
     for (const auto& planned : timeline::plan_injections(s_)) {
       std::string what = "inject " + planned.injection->name + " (" + fault_text(*planned.injection) + ")";

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/error.h"
+#include "runner/proxies.h"
 #include "scenario/time_point.h"
 
 namespace faultline::runner {
@@ -56,7 +57,7 @@ void record_timed(RunContext& ctx, const char* event, const scenario::Injection&
 }
 }  // namespace
 
-FaultTimeline::FaultTimeline(const scenario::Scenario& scenario) {
+FaultTimeline::FaultTimeline(const scenario::Scenario& scenario, Proxies* proxies) : proxies_(proxies) {
   for (const auto& planned : timeline::plan_injections(scenario)) {
     auto e = std::make_unique<Entry>();
     e->plan = planned;
@@ -106,9 +107,50 @@ void FaultTimeline::anchor_reached(RunContext& ctx, const std::string& anchor) {
   }
 }
 
+void FaultTimeline::fire_network(RunContext& ctx, Entry& e) {
+  const auto& inj = *e.plan.injection;
+  const SteadyTime requested = Clock::now();
+  try {
+    if (!proxies_) throw Error("the scenario has no proxy `" + inj.proxy + "`");
+    const std::string detail = proxies_->apply(inj);
+    record_timed(ctx, "inject.apply", inj, detail, e.start, requested, Clock::now());
+  } catch (const Error& error) {
+    e.state = State::done;
+    ctx.fail_scenario("inject `" + inj.name + "` (" + inj.kind + "): " + error.what());
+    return;
+  }
+  ++e.applies;
+  e.applied_seq = ++next_seq_;
+  e.state = State::applied;
+  if (inj.duration) {
+    e.end_timer = std::make_unique<asio::steady_timer>(
+        ctx.io(), e.start + std::chrono::duration_cast<Clock::duration>(*inj.duration));
+    e.end_timer->async_wait([this, &ctx, &e](boost::system::error_code ec) {
+      if (!ec) revert(ctx, e, {}, e.end_timer->expiry());
+    });
+  }
+}
+
+void FaultTimeline::revert_network(RunContext& ctx, Entry& e, const std::string& why,
+                                   std::optional<SteadyTime> due) {
+  const auto& inj = *e.plan.injection;
+  const SteadyTime requested = Clock::now();
+  try {
+    std::string detail = proxies_->revert(inj);
+    if (!why.empty()) detail += " (" + why + ")";
+    record_timed(ctx, "inject.revert", inj, detail, due, requested, Clock::now());
+  } catch (const Error& error) {
+    ctx.fail_scenario("reverting inject `" + inj.name + "` (" + inj.kind + "): " + error.what());
+  }
+}
+
 void FaultTimeline::fire(RunContext& ctx, Entry& e) {
   const auto& inj = *e.plan.injection;
   if (e.state == State::done) return;
+  if (!inj.proxy.empty()) {
+    fire_network(ctx, e);
+    return;
+  }
   if (!ctx.main_pid(inj.into) || !ctx.process_group(inj.into)) {
     skip(ctx, e, "`" + inj.into + "` is not running" + (e.applies ? " any more" : ""));
     return;
@@ -200,6 +242,10 @@ void FaultTimeline::revert(RunContext& ctx, Entry& e, const std::string& why, st
   if (e.step_timer) e.step_timer->cancel();
   if (e.end_timer) e.end_timer->cancel();
   const auto& inj = *e.plan.injection;
+  if (!inj.proxy.empty()) {
+    revert_network(ctx, e, why, due);
+    return;
+  }
   cgroup::Cgroup* group = ctx.process_group(inj.into);
   if (!group) return;
   try {
@@ -283,9 +329,9 @@ void FaultTimeline::on_run_end(RunContext& ctx) {
   }
 }
 
-std::unique_ptr<RunObserver> make_fault_timeline(const scenario::Scenario& scenario) {
+std::unique_ptr<RunObserver> make_fault_timeline(const scenario::Scenario& scenario, Proxies* proxies) {
   if (scenario.injections.empty()) return nullptr;
-  return std::make_unique<FaultTimeline>(scenario);
+  return std::make_unique<FaultTimeline>(scenario, proxies);
 }
 
 }  // namespace faultline::runner

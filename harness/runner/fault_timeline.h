@@ -18,10 +18,13 @@
 
 namespace faultline::runner {
 
+class Proxies;
+
 class FaultTimeline final : public RunObserver {
  public:
   // Throws Error when a time cannot be resolved (the loader normally rejects those first).
-  explicit FaultTimeline(const scenario::Scenario& scenario);
+  // `proxies` carries the network faults (null when the scenario has no [[proxy]]).
+  FaultTimeline(const scenario::Scenario& scenario, Proxies* proxies);
   ~FaultTimeline() override;
 
   void on_run_start(RunContext& ctx) override;
@@ -51,6 +54,10 @@ class FaultTimeline final : public RunObserver {
   // Faults of the same kind into the same process applied after `e` and still active.
   std::vector<Entry*> later_on_same_knob(const Entry& e);
   void fire(RunContext& ctx, Entry& e);
+  // A network fault: applied to its proxy instead of a process's cgroup.
+  void fire_network(RunContext& ctx, Entry& e);
+  void revert_network(RunContext& ctx, Entry& e, const std::string& why,
+                      std::optional<Clock::time_point> due);
   void schedule_repeat(RunContext& ctx, Entry& e);
   void schedule_step(RunContext& ctx, Entry& e);
   // `due`: when the plan has the revert (the end of `duration`), if it is the scheduled one.
@@ -60,9 +67,10 @@ class FaultTimeline final : public RunObserver {
   injectors::Target target_of(RunContext& ctx, const Entry& e);
 
   std::vector<std::unique_ptr<Entry>> entries_;
+  Proxies* proxies_;
 };
 
 // The observer for a scenario's [[inject]] tables; null when it has none.
-std::unique_ptr<RunObserver> make_fault_timeline(const scenario::Scenario& scenario);
+std::unique_ptr<RunObserver> make_fault_timeline(const scenario::Scenario& scenario, Proxies* proxies);
 
 }  // namespace faultline::runner

@@ -195,9 +195,14 @@ void ScenarioRun::start_eligible() {
   for (auto& p : procs_) {
     if (p.started) continue;
     bool deps_ready = true;
-    for (const auto& dep : p.spec->after)
-      for (auto& q : procs_)
-        if (q.spec->name == dep && !q.ready) deps_ready = false;
+    for (const auto& dep : p.spec->after) {
+      // A proxy listens (see Proxies) once the processes it comes after are ready.
+      const auto* proxy = scenario_.find_proxy(dep);
+      const std::vector<std::string> waits = proxy ? proxy->after : std::vector<std::string>{dep};
+      for (const auto& name : waits)
+        for (auto& q : procs_)
+          if (q.spec->name == name && !q.ready) deps_ready = false;
+    }
     if (deps_ready) start(p);
     if (phase_ != Phase::running) return;
   }
@@ -322,6 +327,12 @@ void ScenarioRun::on_exit(Proc& p) {
   }
 
   if (phase_ == Phase::running && !p.ready) {
+    for (const auto& proxy : scenario_.proxies)
+      if (std::find(proxy.after.begin(), proxy.after.end(), p.spec->name) != proxy.after.end()) {
+        scenario_error("process `" + p.spec->name + "` " + describe_exit(*p.process->exit_status()) +
+                       " before it was ready; proxy `" + proxy.name + "` waits for it");
+        return;
+      }
     for (const auto& q : procs_)
       for (const auto& dep : q.spec->after)
         if (dep == p.spec->name) {

@@ -81,7 +81,16 @@ Scenario Loader::run_on(const std::string& content) {
       process_tables_.push_back(&t);
     }
   }
+  if (auto f = top.get("proxy")) {
+    for (const Table& t : f->tables) {
+      ProxySpec proxy;
+      build_proxy(t, proxy);
+      s.proxies.push_back(std::move(proxy));
+      proxy_tables_.push_back(&t);
+    }
+  }
   check_processes(s);
+  check_proxies(s);
 
   if (auto f = top.get("inject")) {
     for (std::size_t i = 0; i < f->tables.size(); ++i) {

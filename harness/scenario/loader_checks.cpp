@@ -25,6 +25,14 @@ std::vector<std::string> Loader::injection_names(const Scenario& s) const {
   return names;
 }
 
+std::vector<std::string> Loader::proxy_names(const Scenario& s) const {
+  std::vector<std::string> names;
+  for (const auto& p : s.proxies)
+    if (!p.name.empty() && std::find(names.begin(), names.end(), p.name) == names.end())
+      names.push_back(p.name);
+  return names;
+}
+
 bool Loader::check_process_ref(const Scenario& s, const std::string& name, SourcePos pos,
                                const std::string& label) {
   if (s.find_process(name)) return true;
@@ -54,33 +62,53 @@ void Loader::check_processes(const Scenario& s) {
       for (std::size_t j = 0; j < p.after.size(); ++j) {
         if (p.after[j] == p.name)
           error(after->item_pos[j], "process.after: process " + tick(p.name) + " cannot wait for itself");
-        else
+        else if (!s.find_proxy(p.after[j]))  // a process may wait for a proxy to listen
           check_process_ref(s, p.after[j], after->item_pos[j], "process.after");
       }
     }
   }
-  // Cycles in `after`: depth-first search, reported once at the process where the loop closes.
+}
+
+// Cycles in `after` among processes and proxies: depth-first search, reported once at the table
+// where the loop closes.
+void Loader::check_after_cycles(const Scenario& s) {
+  struct Node {
+    const std::string* name;
+    const std::vector<std::string>* after;
+    const Table* table;
+    const char* label;
+  };
+  std::vector<Node> nodes;
+  for (std::size_t i = 0; i < s.processes.size(); ++i)
+    nodes.push_back({&s.processes[i].name, &s.processes[i].after, process_tables_[i], "process.after"});
+  for (std::size_t i = 0; i < s.proxies.size(); ++i)
+    nodes.push_back({&s.proxies[i].name, &s.proxies[i].after, proxy_tables_[i], "proxy.after"});
   enum class Mark { none, active, done };
-  std::vector<Mark> marks(s.processes.size(), Mark::none);
+  std::vector<Mark> marks(nodes.size(), Mark::none);
   std::vector<std::size_t> stack;
   const auto index_of = [&](const std::string& name) -> std::optional<std::size_t> {
-    for (std::size_t i = 0; i < s.processes.size(); ++i)
-      if (s.processes[i].name == name) return i;
+    for (std::size_t i = 0; i < nodes.size(); ++i)
+      if (*nodes[i].name == name) return i;
     return std::nullopt;
   };
   std::function<void(std::size_t)> visit = [&](std::size_t i) {
     marks[i] = Mark::active;
     stack.push_back(i);
-    for (std::size_t j = 0; j < s.processes[i].after.size(); ++j) {
-      auto next = index_of(s.processes[i].after[j]);
+    for (std::size_t j = 0; j < nodes[i].after->size(); ++j) {
+      auto next = index_of((*nodes[i].after)[j]);
       if (!next || *next == i) continue;
       if (marks[*next] == Mark::active) {
         std::vector<std::string> cycle;
+        bool with_proxy = false;
         auto from = std::find(stack.begin(), stack.end(), *next);
-        for (auto it = from; it != stack.end(); ++it) cycle.push_back(s.processes[*it].name);
-        cycle.push_back(s.processes[*next].name);
-        error(process_tables_[i]->get("after")->item_pos[j],
-              "process.after: processes wait for each other in a cycle: " + join(cycle, " -> "));
+        for (auto it = from; it != stack.end(); ++it) {
+          cycle.push_back(*nodes[*it].name);
+          with_proxy = with_proxy || *it >= s.processes.size();
+        }
+        cycle.push_back(*nodes[*next].name);
+        error(nodes[i].table->get("after")->item_pos[j],
+              std::string(nodes[i].label) + ": " + (with_proxy ? "processes and proxies" : "processes") +
+                  " wait for each other in a cycle: " + join(cycle, " -> "));
       } else if (marks[*next] == Mark::none) {
         visit(*next);
       }
@@ -88,8 +116,71 @@ void Loader::check_processes(const Scenario& s) {
     stack.pop_back();
     marks[i] = Mark::done;
   };
-  for (std::size_t i = 0; i < s.processes.size(); ++i)
+  for (std::size_t i = 0; i < nodes.size(); ++i)
     if (marks[i] == Mark::none) visit(i);
+}
+
+void Loader::check_proxies(const Scenario& s) {
+  std::map<std::string, std::size_t> first;
+  for (std::size_t i = 0; i < s.proxies.size(); ++i) {
+    const ProxySpec& p = s.proxies[i];
+    const Table& t = *proxy_tables_[i];
+    const Field* name_field = t.get("name");
+    if (name_field && !valid_name(p.name)) {
+      error(name_field->pos, "proxy.name: " + quote(p.name) + " is not a valid name",
+            "use letters, digits, `_` and `-`");
+    } else if (!p.name.empty() && first.contains(p.name)) {
+      error(name_field->pos, "duplicate proxy name " + tick(p.name) + " (first defined on line " +
+                                 std::to_string(s.proxies[first[p.name]].pos.line) + ")");
+    } else if (!p.name.empty() && s.find_process(p.name)) {
+      error(name_field->pos,
+            "proxy.name: " + tick(p.name) + " is also a process name (line " +
+                std::to_string(s.find_process(p.name)->pos.line) + ")",
+            "`after` names both, so give the proxy a name of its own, e.g. " + tick(p.name + "-proxy"));
+    } else if (!p.name.empty()) {
+      first[p.name] = i;
+    }
+    if (const Field* listen = t.get("listen")) {
+      for (std::size_t j = 0; j < i; ++j)
+        if (s.proxies[j].listen == p.listen)
+          error(listen->pos,
+                "proxy.listen: " + quote(p.listen) + " is also where proxy " + tick(s.proxies[j].name) +
+                    " listens (line " + std::to_string(s.proxies[j].pos.line) + ")",
+                "give each proxy its own port, e.g. an auto-port variable");
+    }
+    if (const Field* after = t.get("after"))
+      for (std::size_t j = 0; j < p.after.size(); ++j) {
+        if (s.find_proxy(p.after[j]))
+          error(after->item_pos[j],
+                "proxy.after: " + tick(p.after[j]) + " is a proxy; a proxy waits for processes",
+                "proxies listen independently of each other");
+        else
+          check_process_ref(s, p.after[j], after->item_pos[j], "proxy.after");
+      }
+  }
+  check_after_cycles(s);
+}
+
+// A network fault hits a proxy, never a process's cgroup.
+void Loader::check_network_injection(const Scenario& s, const Table& t, Injection& inj) {
+  if (const Field* into = t.get("into")) {
+    error(into->key_pos,
+          "inject.into: a " + quote(inj.kind) + " fault hits the connections of a proxy, not a process",
+          "remove `into`; `proxy` names the [[proxy]] it hits");
+    inj.into.clear();
+  }
+  const Field* proxy = t.get("proxy");
+  if (!proxy || s.find_proxy(inj.proxy)) return;
+  if (s.proxies.empty()) {
+    error(proxy->pos, "inject.proxy: unknown proxy " + tick(inj.proxy) + " (the scenario has no [[proxy]])",
+          "add a [[proxy]] table named " + tick(inj.proxy) + " in front of the server to hurt");
+  } else {
+    auto near = closest_match(inj.proxy, proxy_names(s));
+    error(proxy->pos,
+          "inject.proxy: unknown proxy " + tick(inj.proxy) + " (proxies: " + join(proxy_names(s)) + ")",
+          near ? "did you mean " + tick(*near) + "?" : "");
+  }
+  inj.proxy.clear();
 }
 
 void Loader::check_injections(Scenario& s) {
@@ -108,7 +199,9 @@ void Loader::check_injections(Scenario& s) {
         first[inj.name] = i;
       }
     }
-    if (const Field* into = t.get("into")) {
+    if (is_network_kind(inj.kind)) {
+      check_network_injection(s, t, inj);
+    } else if (const Field* into = t.get("into")) {
       if (!check_process_ref(s, inj.into, into->pos, "inject.into")) inj.into.clear();
     } else if (s.processes.size() == 1) {
       inj.into = s.processes[0].name;

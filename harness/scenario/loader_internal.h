@@ -108,6 +108,7 @@ class Loader {
   // Build the model.
   void build_process(const Table& t, ProcessSpec& p);
   void build_expects(const Field& field, Scenario& s);
+  void build_proxy(const Table& t, ProxySpec& proxy);
   void build_injection(const Table& t, std::size_t index, Injection& inj);
   void build_probe(const Table& t, std::size_t index, Probe& probe);
   Window build_window(const Table& t);
@@ -115,8 +116,11 @@ class Loader {
 
   // Cross-references.
   void check_processes(const Scenario& s);
+  void check_proxies(const Scenario& s);
+  void check_after_cycles(const Scenario& s);
   void check_injections(Scenario& s);
   void check_syscall_fault(const SyscallFault& sc, const Table& t);
+  void check_network_injection(const Scenario& s, const Table& t, Injection& inj);
   void check_time_point(const Scenario& s, const TimePoint& tp, SourcePos pos, const std::string& label);
   void check_stop(const Scenario& s, SourcePos pos);
   void check_time_cycles(const Scenario& s);
@@ -130,6 +134,7 @@ class Loader {
   bool check_process_ref(const Scenario& s, const std::string& name, SourcePos pos, const std::string& label);
   std::vector<std::string> process_names(const Scenario& s) const;
   std::vector<std::string> injection_names(const Scenario& s) const;
+  std::vector<std::string> proxy_names(const Scenario& s) const;
 
   std::filesystem::path file_;
   const LoadOptions& options_;
@@ -140,6 +145,7 @@ class Loader {
 
   // Positions the model does not keep but cross-reference checks point at.
   std::vector<const Table*> process_tables_;
+  std::vector<const Table*> proxy_tables_;
   std::vector<const Table*> injection_tables_;
   std::vector<const Table*> probe_tables_;
 };

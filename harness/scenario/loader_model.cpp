@@ -106,6 +106,14 @@ void Loader::build_expects(const Field& field, Scenario& s) {
   }
 }
 
+void Loader::build_proxy(const Table& t, ProxySpec& proxy) {
+  proxy.pos = t.pos;
+  if (auto f = t.get("name")) proxy.name = f->text;
+  if (auto f = t.get("listen")) proxy.listen = f->text;
+  if (auto f = t.get("upstream")) proxy.upstream = f->text;
+  if (auto f = t.get("after")) proxy.after = f->strings;
+}
+
 void Loader::build_injection(const Table& t, std::size_t index, Injection& inj) {
   inj.pos = t.pos;
   if (auto f = t.get("kind")) inj.kind = f->text;
@@ -165,6 +173,23 @@ void Loader::build_injection(const Table& t, std::size_t index, Injection& inj) 
     if (auto f = t.get("delay")) sc.delay = f->duration;
     if (auto f = t.get("optional")) sc.optional = f->boolean;
     inj.params = sc;
+  } else if (is_network_kind(inj.kind)) {
+    NetworkFault n;
+    if (auto f = t.get("proxy")) inj.proxy = f->text;
+    if (auto f = t.get("direction"))
+      n.direction = f->text == "upstream" ? NetworkFault::Direction::upstream
+                    : f->text == "both"   ? NetworkFault::Direction::both
+                                          : NetworkFault::Direction::downstream;
+    if (auto f = t.get("toxicity")) n.toxicity = f->number;
+    if (auto f = t.get("latency")) n.latency = f->duration;
+    if (auto f = t.get("jitter")) n.jitter = f->duration;
+    if (auto f = t.get("rate")) n.rate = f->size;
+    if (auto f = t.get("after")) n.after = f->duration;
+    if (auto f = t.get("slice_average")) n.slice_average = static_cast<std::uint64_t>(f->integer);
+    if (auto f = t.get("slice_variation")) n.slice_variation = static_cast<std::uint64_t>(f->integer);
+    if (auto f = t.get("slice_delay")) n.slice_delay = f->duration;
+    if (auto f = t.get("limit")) n.limit = f->size;
+    inj.params = n;
   }
 }
 

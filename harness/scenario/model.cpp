@@ -106,4 +106,23 @@ const char* to_string(ExpectedOutcome o) {
   return "unknown";
 }
 
+bool is_network_kind(std::string_view kind) {
+  for (std::string_view k :
+       {"latency", "bandwidth", "timeout", "reset", "slow_close", "slicer", "limit_data", "down"})
+    if (k == kind) return true;
+  return false;
+}
+
+const char* to_string(NetworkFault::Direction d) {
+  switch (d) {
+    case NetworkFault::Direction::upstream:
+      return "upstream";
+    case NetworkFault::Direction::downstream:
+      return "downstream";
+    case NetworkFault::Direction::both:
+      return "both";
+  }
+  return "unknown";
+}
+
 }  // namespace faultline::scenario

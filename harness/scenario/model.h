@@ -6,6 +6,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -158,16 +159,45 @@ struct SyscallFault {
   Duration delay{0};
   bool optional = false;  // a fault that never fired does not fail the scenario
 };
-using FaultParams =
-    std::variant<MemoryFault, CpuFault, FdFault, PidsFault, SignalFault, FreezeFault, HogFault, SyscallFault>;
+// A network fault ("toxic") put on the connections of one [[proxy]]; `Injection::proxy` names it
+// and `Injection::into` stays empty. Fields a kind does not use stay at their zero value.
+struct NetworkFault {
+  enum class Direction { upstream, downstream, both } direction = Direction::downstream;
+  double toxicity = 1.0;            // share of connections affected, drawn from the scenario seed
+  Duration latency{0};              // latency
+  Duration jitter{0};               // latency: +- uniform
+  std::uint64_t rate = 0;           // bandwidth: bytes per second
+  Duration after{0};                // timeout (0: hold forever), reset, slow_close
+  std::uint64_t slice_average = 0;  // slicer: bytes per slice
+  std::uint64_t slice_variation = 0;
+  Duration slice_delay{0};
+  std::uint64_t limit = 0;  // limit_data: bytes passed before the close
+};
+using FaultParams = std::variant<MemoryFault, CpuFault, FdFault, PidsFault, SignalFault, FreezeFault,
+                                 HogFault, SyscallFault, NetworkFault>;
+
+// The kinds [[inject]] accepts for a proxy rather than a process.
+bool is_network_kind(std::string_view kind);
+const char* to_string(NetworkFault::Direction d);
 
 struct Injection {
-  std::string name;  // given or generated ("inject#2")
-  std::string into;  // process name
-  std::string kind;  // "memory", "cpu", ...
+  std::string name;   // given or generated ("inject#2")
+  std::string into;   // process name (empty for a network fault)
+  std::string proxy;  // [[proxy]] name (network faults only)
+  std::string kind;   // "memory", "cpu", ..., "latency", ...
   TimePoint at;
   std::optional<Duration> duration;
   FaultParams params;
+  SourcePos pos;
+};
+
+// --- Fault proxies (harness/net) ---
+// A TCP proxy the harness runs between a client and `upstream`; network faults act on it.
+struct ProxySpec {
+  std::string name;
+  std::string listen;              // "ip:port" (after ${...} expansion, so auto-ports work)
+  std::string upstream;            // "host:port"
+  std::vector<std::string> after;  // processes that must be ready before it listens
   SourcePos pos;
 };
 
@@ -222,6 +252,7 @@ struct Scenario {
   // offset). With `duration` too, whichever comes first begins it; `timeout` bounds both.
   std::optional<TimePoint> stop;
   std::vector<ProcessSpec> processes;
+  std::vector<ProxySpec> proxies;
   std::vector<Injection> injections;
   std::vector<Expect> expects;
   std::vector<Probe> probes;
@@ -232,6 +263,11 @@ struct Scenario {
   const ProcessSpec* find_process(const std::string& process_name) const {
     for (const auto& p : processes)
       if (p.name == process_name) return &p;
+    return nullptr;
+  }
+  const ProxySpec* find_proxy(const std::string& proxy_name) const {
+    for (const auto& p : proxies)
+      if (p.name == proxy_name) return &p;
     return nullptr;
   }
 };

@@ -204,6 +204,97 @@ constexpr std::string_view kInjectKinds[] = {"memory", "cpu",    "fd",  "pids",
                                              "signal", "freeze", "hog", "syscall"};
 // What [chaos] can draw: syscall faults have no draws yet (which syscalls and errnos to pick).
 constexpr std::string_view kChaosKinds[] = {"memory", "cpu", "fd", "pids", "signal", "freeze", "hog"};
+// Faults put on a [[proxy]]'s connections rather than on a process's cgroup.
+constexpr std::string_view kNetworkKinds[] = {"latency",    "bandwidth", "timeout",    "reset",
+                                              "slow_close", "slicer",    "limit_data", "down"};
+
+// `proxy`, and for a fault on the flow `direction` and `toxicity`, followed by the kind's own keys.
+std::vector<KeySpec> network_keys(bool per_flow, std::vector<KeySpec> own) {
+  std::vector<KeySpec> keys = {{.name = "proxy",
+                                .kind = Kind::string,
+                                .description = "The [[proxy]] whose connections are hit.",
+                                .required = true}};
+  if (per_flow) {
+    keys.push_back({.name = "direction",
+                    .kind = Kind::choice,
+                    .description = "Which flow is hit: `upstream` (client to server), `downstream` (server "
+                                   "to client) or `both`.",
+                    .default_value = "\"downstream\"",
+                    .choices = {"upstream", "downstream", "both"}});
+    keys.push_back({.name = "toxicity",
+                    .kind = Kind::ratio,
+                    .description = "Share of connections affected, chosen from the scenario seed.",
+                    .default_value = "1.0"});
+  }
+  keys.insert(keys.end(), own.begin(), own.end());
+  return keys;
+}
+
+std::vector<Variant> network_variants() {
+  return {
+      {.value = "latency",
+       .description = "Hold every chunk of data before forwarding it.",
+       .keys = network_keys(true, {{.name = "latency",
+                                    .kind = Kind::duration,
+                                    .description = "Delay added to every chunk.",
+                                    .required = true},
+                                   {.name = "jitter",
+                                    .kind = Kind::duration,
+                                    .description = "+- uniform variation of the delay, drawn from the seed.",
+                                    .default_value = "\"0s\""}})},
+      {.value = "bandwidth",
+       .description = "Pace the flow at a rate.",
+       .keys = network_keys(true, {{.name = "rate",
+                                    .kind = Kind::size,
+                                    .description = "Bytes per second, e.g. \"64KiB\".",
+                                    .required = true}})},
+      {.value = "timeout",
+       .description = "Drop the data and close the connection after a while (a black hole with 0).",
+       .keys = network_keys(true, {{.name = "after",
+                                    .kind = Kind::duration,
+                                    .description = "Close after this long; \"0s\": hold forever.",
+                                    .default_value = "\"0s\""}})},
+      {.value = "reset",
+       .description = "Close connections with a TCP RST.",
+       .keys = network_keys(true, {{.name = "after",
+                                    .kind = Kind::duration,
+                                    .description = "Reset this long after the connection is affected.",
+                                    .default_value = "\"0s\""}})},
+      {.value = "slow_close",
+       .description = "Pass a FIN on late.",
+       .keys = network_keys(true, {{.name = "after",
+                                    .kind = Kind::duration,
+                                    .description = "Delay of the FIN.",
+                                    .required = true}})},
+      {.value = "slicer",
+       .description = "Split data into small slices sent apart.",
+       .keys = network_keys(true, {{.name = "slice_average",
+                                    .kind = Kind::integer,
+                                    .description = "Bytes per slice.",
+                                    .required = true,
+                                    .min = 1,
+                                    .max = 1 << 30},
+                                   {.name = "slice_variation",
+                                    .kind = Kind::integer,
+                                    .description = "+- bytes per slice, drawn from the seed.",
+                                    .default_value = "0",
+                                    .min = 0,
+                                    .max = 1 << 30},
+                                   {.name = "slice_delay",
+                                    .kind = Kind::duration,
+                                    .description = "Pause between two slices.",
+                                    .default_value = "\"0s\""}})},
+      {.value = "limit_data",
+       .description = "Pass a number of bytes, then close the connection.",
+       .keys = network_keys(true, {{.name = "limit",
+                                    .kind = Kind::size,
+                                    .description = "Bytes passed in the direction before the close.",
+                                    .required = true}})},
+      {.value = "down",
+       .description = "A partition: the proxy's listener and every connection are closed.",
+       .keys = network_keys(false, {})},
+  };
+}
 
 std::vector<Variant> inject_variants() {
   return {
@@ -324,6 +415,18 @@ std::vector<Variant> inject_variants() {
   };
 }
 
+std::vector<Variant> all_inject_variants() {
+  std::vector<Variant> all = inject_variants();
+  for (auto& v : network_variants()) all.push_back(std::move(v));
+  return all;
+}
+
+std::vector<std::string_view> all_inject_kinds() {
+  std::vector<std::string_view> kinds(std::begin(kInjectKinds), std::end(kInjectKinds));
+  kinds.insert(kinds.end(), std::begin(kNetworkKinds), std::end(kNetworkKinds));
+  return kinds;
+}
+
 const TableSpec& inject_spec() {
   static const TableSpec spec{
       .description = "A fault applied to one process's cgroup at a point of the timeline.",
@@ -334,7 +437,8 @@ const TableSpec& inject_spec() {
                .description = "Name for probes and time references (default: kind#index)."},
               {.name = "into",
                .kind = Kind::string,
-               .description = "Process whose cgroup is hit (default: the only process)."},
+               .description = "Process whose cgroup is hit (default: the only process); not for the "
+                              "network kinds, which name a `proxy`."},
               {.name = "at",
                .kind = Kind::time_point,
                .description = "When the fault is applied.",
@@ -343,13 +447,13 @@ const TableSpec& inject_spec() {
                .kind = Kind::choice,
                .description = "What kind of fault.",
                .required = true,
-               .choices = {std::begin(kInjectKinds), std::end(kInjectKinds)}},
+               .choices = all_inject_kinds()},
               {.name = "duration",
                .kind = Kind::duration,
                .description = "Revert the fault after this long."},
           },
       .discriminator = "kind",
-      .variants = inject_variants()};
+      .variants = all_inject_variants()};
   return spec;
 }
 
@@ -536,6 +640,30 @@ const TableSpec& chaos_spec() {
   return spec;
 }
 
+const TableSpec& proxy_spec() {
+  static const TableSpec spec{
+      .description = "A TCP proxy the harness runs in front of a server, for the network faults.",
+      .keys = {
+          {.name = "name",
+           .kind = Kind::string,
+           .description = "Name network faults and `after` refer to.",
+           .required = true},
+          {.name = "listen",
+           .kind = Kind::ip_port,
+           .description = "\"ip:port\" clients connect to, e.g. \"127.0.0.1:${db_proxy_port}\" with an "
+                          "auto-port variable.",
+           .required = true},
+          {.name = "upstream",
+           .kind = Kind::host_port,
+           .description = "\"host:port\" of the server every connection is forwarded to.",
+           .required = true},
+          {.name = "after",
+           .kind = Kind::string_list,
+           .description = "Processes that must be ready before the proxy listens."},
+      }};
+  return spec;
+}
+
 const TableSpec& on_timeout_spec() {
   static const TableSpec spec{
       .description = "What the harness does when the scenario's timeout is hit.",
@@ -584,6 +712,10 @@ const TableSpec& scenario_spec() {
            .kind = Kind::table_array,
            .description = "Processes to run.",
            .table = &process_spec()},
+          {.name = "proxy",
+           .kind = Kind::table_array,
+           .description = "TCP fault proxies, for the network kinds of [[inject]].",
+           .table = &proxy_spec()},
           {.name = "inject",
            .kind = Kind::table_array,
            .description = "The fault timeline.",

@@ -142,7 +142,7 @@ TEST_CASE("unknown signals, inject kinds and outcomes", "[loader]") {
        "     |               ^"},
       {kTarget + "[[inject]]\nkind = \"frezee\"\nat = \"ready\"\n",
        "s.toml:5:8: inject.kind: unknown value \"frezee\", expected one of memory, cpu, fd, pids, signal, "
-       "freeze, hog, syscall; "
+       "freeze, hog, syscall, latency, bandwidth, timeout, reset, slow_close, slicer, limit_data, down; "
        "did you mean \"freeze\"?\n"
        "   5 | kind = \"frezee\"\n"
        "     |        ^"},
@@ -163,7 +163,7 @@ TEST_CASE("unknown signals, inject kinds and outcomes", "[loader]") {
 TEST_CASE("keys of another inject kind", "[loader]") {
   CHECK(errors_of(kTarget + "[[inject]]\nkind = \"freeze\"\nat = \"1s\"\nlimit = \"64MiB\"\n") ==
         "s.toml:7:1: key `limit` does not apply to [[inject]] of kind \"freeze\"; it belongs to kind memory "
-        "and pids\n"
+        "and pids and limit_data\n"
         "   7 | limit = \"64MiB\"\n"
         "     | ^");
 }

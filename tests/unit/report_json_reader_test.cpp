@@ -60,6 +60,20 @@ RunReport full_report() {
   probe.pass_ratio = 0.5;
   probe.attempts = {{1, true, 0.8, 200, std::nullopt}, {2, false, 2000, std::nullopt, "timed out"}};
   s.probes.push_back(probe);
+  ProxyResult proxy;
+  proxy.name = "db";
+  proxy.listen = "127.0.0.1:7000";
+  proxy.upstream = "127.0.0.1:5432";
+  proxy.accepted = 5;
+  proxy.closed = 4;
+  proxy.reset = 1;
+  proxy.bytes_upstream = 100;
+  proxy.bytes_downstream = 2000;
+  proxy.first_byte_p50_ms = 0.5;
+  proxy.first_byte_p99_ms = 300.25;
+  proxy.first_byte_max_ms = 301;
+  proxy.toxics_touched = {{"slow", 3}};
+  s.proxies.push_back(proxy);
   s.diagnostics["pid 4242"] = "state: D";
   s.interrupted = true;
   r.scenarios.push_back(s);
@@ -96,6 +110,8 @@ TEST_CASE("a report read back writes the same JSON") {
   REQUIRE(read.scenarios.at(0).syscall_faults.size() == 1);
   CHECK(read.scenarios.at(0).syscall_faults[0].hit == 5);
   CHECK(read.scenarios.at(0).syscall_faults[0].matched == 17);
+  REQUIRE(read.scenarios.at(0).proxies.size() == 1);
+  CHECK(read.scenarios.at(0).proxies.at(0).toxics_touched.at("slow") == 3);
 }
 
 TEST_CASE("read_json_report reads a file") {

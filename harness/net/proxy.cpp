@@ -1,0 +1,570 @@
+#include "net/proxy.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <mutex>
+#include <utility>
+
+#include "common/error.h"
+
+namespace faultline::net {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using error_code = boost::system::error_code;
+// One recursive mutex per proxy: public calls come from any thread (also from handlers on the
+// loop that already hold it), handlers take it on entry. The loop is one thread, so it is
+// uncontended in the data path.
+using Lock = std::lock_guard<std::recursive_mutex>;
+constexpr int kPipeBytes = 1 << 20;  // the default /proc/sys/fs/pipe-max-size
+constexpr int kStreak = 8;
+
+struct ProxyConnection;
+
+struct TcpProxy::State : std::enable_shared_from_this<TcpProxy::State> {
+  State(asio::io_context& io, ProxyConfig config) : io(io), config(std::move(config)) {}
+
+  asio::io_context& io;
+  ProxyConfig config;
+  mutable std::recursive_mutex mutex;
+  tcp::endpoint upstream;
+  tcp::endpoint bound;
+  std::unique_ptr<tcp::acceptor> acceptor;
+  bool running = false;
+  bool down = false;
+  std::uint64_t next_index = 0;
+  std::map<std::uint64_t, std::shared_ptr<ProxyConnection>> connections;
+  std::map<std::string, Toxic> toxics;
+  ProxyStats stats;
+
+  Error error(const std::string& what, const error_code& ec, const std::string& hint) const {
+    return Error("proxy `" + config.name + "`: " + what + ": " + ec.message() +
+                 (hint.empty() ? "" : "; " + hint));
+  }
+  void listen();
+  void accept_next();
+  void close_listener();
+  void close_all();
+  std::vector<std::shared_ptr<ProxyConnection>> snapshot() const;
+};
+
+// One direction of a connection: reads from `from`, plans the writes the toxics ask for, and
+// writes them to `to` before reading again (so a slow destination slows the source: no queue).
+struct Flow {
+  struct Piece {
+    std::size_t offset;
+    std::size_t length;
+    Clock::time_point not_before;
+  };
+  Flow(asio::io_context& io, Direction direction, tcp::socket& from, tcp::socket& to, std::size_t buffer)
+      : direction(direction), from(from), to(to), buffer_bytes(buffer), timer(io) {}
+  Direction direction;
+  tcp::socket& from;
+  tcp::socket& to;
+  // Made on the first chunk a toxic shapes: a flow that only splices never needs one, and
+  // 1000 idle connections should not cost 512 MiB of memory.
+  std::unique_ptr<char[]> buffer;
+  std::size_t buffer_bytes;
+  std::vector<Piece> plan;
+  std::size_t next_piece = 0;
+  bool close_after = false;  // limit_data reached
+  bool finished = false;     // source at EOF, destination shut down
+  int pipe[2] = {-1, -1};    // for splice(2), made on first use
+  std::size_t in_pipe = 0;   // bytes spliced in, not yet out
+  int streak = 0;            // chunks spliced without a wait on the loop
+  asio::steady_timer timer;
+  std::map<std::string, std::uint64_t> limit_used;
+  std::map<std::string, TokenBucket> buckets;
+};
+
+struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
+  ProxyConnection(std::shared_ptr<TcpProxy::State> proxy_state, std::uint64_t index, tcp::socket socket)
+      : proxy(std::move(proxy_state)),
+        index(index),
+        client(std::move(socket)),
+        server(proxy->io),
+        up(proxy->io, Direction::upstream, client, server, proxy->config.buffer_bytes),
+        down(proxy->io, Direction::downstream, server, client, proxy->config.buffer_bytes),
+        random(proxy->config.seed ^ stable_hash("connection") ^ (index * 0x9e3779b97f4a7c15ull)) {}
+
+  std::shared_ptr<TcpProxy::State> proxy;
+  std::uint64_t index;
+  tcp::socket client;
+  tcp::socket server;
+  Flow up;
+  Flow down;
+  SeededRandom random;
+  Clock::time_point accepted_at = Clock::now();
+  bool started = false;  // upstream connected, toxics attached
+  bool open = true;
+  bool first_byte = false;
+  std::map<std::string, std::unique_ptr<asio::steady_timer>> toxic_timers;
+
+  bool selected(const std::string& name, const Toxic& toxic) const {
+    return selects_connection(proxy->config.seed, name, index, toxic.toxicity);
+  }
+
+  void connect_upstream() {
+    server.async_connect(proxy->upstream, [self = shared_from_this()](error_code ec) {
+      Lock lock(self->proxy->mutex);
+      if (!self->open) return;
+      if (ec) return self->close();
+      error_code ignored;
+      self->client.set_option(tcp::no_delay(true), ignored);
+      self->server.set_option(tcp::no_delay(true), ignored);
+      // Non-blocking: every read and splice is tried after a readiness wait and may find less.
+      self->client.non_blocking(true, ignored);
+      self->server.non_blocking(true, ignored);
+      self->started = true;
+      for (auto& [name, toxic] : self->proxy->toxics)
+        if (self->selected(name, toxic)) self->attach(name, toxic);
+      if (!self->open) return;  // reset at once
+      self->read(self->up);
+      self->read(self->down);
+    });
+  }
+
+  // The effects a toxic has on a connection as a whole, from the moment it is affected.
+  void attach(const std::string& name, const Toxic& toxic) {
+    ++proxy->stats.touched[name];
+    const bool timed = toxic.kind == ToxicKind::timeout || toxic.kind == ToxicKind::reset;
+    if (!timed) return;
+    if (toxic.kind == ToxicKind::reset && toxic.after.count() == 0) return reset(toxic.direction);
+    if (toxic.kind == ToxicKind::timeout && toxic.after.count() == 0) return;  // a black hole
+    auto& timer = toxic_timers[name];
+    timer = std::make_unique<asio::steady_timer>(proxy->io, toxic.after);
+    timer->async_wait(
+        [self = shared_from_this(), kind = toxic.kind, direction = toxic.direction](error_code ec) {
+          Lock lock(self->proxy->mutex);
+          if (ec || !self->open) return;
+          if (kind == ToxicKind::reset) return self->reset(direction);
+          self->close();
+        });
+  }
+
+  void detach(const std::string& name) { toxic_timers.erase(name); }
+
+  // Whether a toxic changes the data of this flow (slow_close and reset act on the connection).
+  bool shaped(const Flow& flow) const {
+    for (auto& [name, toxic] : proxy->toxics) {
+      const bool data = toxic.kind == ToxicKind::latency || toxic.kind == ToxicKind::bandwidth ||
+                        toxic.kind == ToxicKind::timeout || toxic.kind == ToxicKind::slicer ||
+                        toxic.kind == ToxicKind::limit_data;
+      if (data && acts_on(toxic.direction, flow.direction) && selected(name, toxic)) return true;
+    }
+    return false;
+  }
+
+  // Takes the next chunk from the source, choosing per chunk: splice(2) through a pipe when
+  // no toxic shapes the data (no copy into user space: the throughput path), or a read into
+  // the buffer for the toxics to plan. A toxic applied meanwhile acts on the next chunk.
+  void pump(Flow& flow) {
+    if (!shaped(flow) && splice_in(flow)) return;
+    read_buffered(flow);
+  }
+
+  // Comes back to the flow on a later turn of the loop (other flows first), trying at once.
+  void read(Flow& flow) {
+    asio::post(proxy->io, [self = shared_from_this(), &flow] {
+      Lock lock(self->proxy->mutex);
+      if (self->open) self->pump(flow);
+    });
+  }
+
+  // Only after the source said EAGAIN: asio registers sockets edge-triggered and a readiness
+  // wait is not tried first, so waiting while data is already queued could wait for good.
+  // (The loop runs on one thread, so no readiness event is handled between the EAGAIN and
+  // this wait.)
+  void wait_readable(Flow& flow) {
+    flow.from.async_wait(tcp::socket::wait_read, [self = shared_from_this(), &flow](error_code ec) {
+      Lock lock(self->proxy->mutex);
+      if (!self->open) return;
+      if (ec) return self->close();
+      self->pump(flow);
+    });
+  }
+
+  void read_buffered(Flow& flow) {
+    error_code ec;
+    if (!flow.buffer) flow.buffer = std::make_unique_for_overwrite<char[]>(flow.buffer_bytes);
+    const std::size_t n = flow.from.read_some(asio::buffer(flow.buffer.get(), flow.buffer_bytes), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return wait_readable(flow);
+    if (ec) return source_failed(flow, ec);
+    forward(flow, n);
+  }
+
+  // false: no pipe could be made (fd limit), the caller reads into the buffer instead.
+  bool splice_in(Flow& flow) {
+    if (flow.pipe[0] < 0) {
+      if (::pipe2(flow.pipe, O_CLOEXEC | O_NONBLOCK) != 0) return false;
+      ::fcntl(flow.pipe[1], F_SETPIPE_SZ, kPipeBytes);  // a failure keeps the default size
+    }
+    const ssize_t n = ::splice(flow.from.native_handle(), nullptr, flow.pipe[1], nullptr, kPipeBytes,
+                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+    if (n < 0) {
+      if (errno == EAGAIN) {
+        flow.streak = 0;
+        wait_readable(flow);
+        return true;
+      }
+      source_failed(flow, error_code(errno, boost::system::system_category()));
+      return true;
+    }
+    if (n == 0) {
+      finish(flow);
+      return true;
+    }
+    flow.in_pipe = static_cast<std::size_t>(n);
+    splice_out(flow);
+    return true;
+  }
+
+  void splice_out(Flow& flow) {
+    while (flow.in_pipe > 0) {
+      const ssize_t n = ::splice(flow.pipe[0], nullptr, flow.to.native_handle(), nullptr, flow.in_pipe,
+                                 SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      if (n < 0 && errno == EAGAIN) {
+        flow.to.async_wait(tcp::socket::wait_write, [self = shared_from_this(), &flow](error_code ec) {
+          Lock lock(self->proxy->mutex);
+          if (!self->open) return;
+          if (ec) return self->close();
+          self->splice_out(flow);
+        });
+        return;
+      }
+      if (n <= 0) return close();
+      count(flow, static_cast<std::size_t>(n));
+      flow.in_pipe -= static_cast<std::size_t>(n);
+    }
+    // Try the next chunk at once while the data streams (a wait on the loop costs an epoll
+    // round), but only a few times in a row so the other flows get their turn.
+    if (++flow.streak < kStreak && !shaped(flow)) {
+      splice_in(flow);
+      return;
+    }
+    flow.streak = 0;
+    read(flow);
+  }
+
+  void forward(Flow& flow, std::size_t n) {
+    const auto now = Clock::now();
+    std::size_t length = n;
+    Micros delay{0};
+    bool black_hole = false;
+    const Toxic* slicer = nullptr;
+    TokenBucket* bucket = nullptr;
+    flow.close_after = false;
+    for (auto& [name, toxic] : proxy->toxics) {
+      if (!acts_on(toxic.direction, flow.direction) || !selected(name, toxic)) continue;
+      switch (toxic.kind) {
+        case ToxicKind::timeout:
+          black_hole = true;
+          break;
+        case ToxicKind::latency:
+          delay += latency_sample(toxic, random);
+          break;
+        case ToxicKind::bandwidth:
+          bucket = &flow.buckets.try_emplace(name, toxic.rate).first->second;
+          break;
+        case ToxicKind::slicer:
+          slicer = &toxic;
+          break;
+        case ToxicKind::limit_data: {
+          auto& used = flow.limit_used[name];
+          const std::uint64_t left = toxic.limit > used ? toxic.limit - used : 0;
+          if (length >= left) {
+            length = static_cast<std::size_t>(left);
+            flow.close_after = true;
+          }
+          used += length;
+          break;
+        }
+        default:
+          break;
+      }
+    }
+    if (black_hole) return read(flow);  // dropped, like a link that went dark
+
+    flow.plan.clear();
+    flow.next_piece = 0;
+    auto at = now + delay;
+    std::size_t offset = 0;
+    const auto add = [&](std::size_t size) {
+      if (!bucket) {
+        flow.plan.push_back({offset, size, at});
+        offset += size;
+        return;
+      }
+      while (size > 0) {
+        const std::size_t part = std::min(size, bucket->chunk_limit());
+        at += bucket->reserve(part, at);
+        flow.plan.push_back({offset, part, at});
+        offset += part;
+        size -= part;
+      }
+    };
+    if (slicer && length > 0) {
+      bool first = true;
+      for (std::size_t size : slice_sizes(length, slicer->slice_average, slicer->slice_variation, random)) {
+        if (!first) at += slicer->slice_delay;
+        first = false;
+        add(size);
+      }
+    } else if (length > 0) {
+      add(length);
+    }
+    write_next(flow);
+  }
+
+  void write_next(Flow& flow) {
+    if (flow.next_piece == flow.plan.size()) {
+      if (flow.close_after) return close();
+      return read(flow);
+    }
+    const auto& piece = flow.plan[flow.next_piece];
+    if (piece.not_before > Clock::now()) {
+      flow.timer.expires_at(piece.not_before);
+      flow.timer.async_wait([self = shared_from_this(), &flow](error_code ec) {
+        Lock lock(self->proxy->mutex);
+        if (ec || !self->open) return;
+        self->write_piece(flow);
+      });
+      return;
+    }
+    write_piece(flow);
+  }
+
+  void write_piece(Flow& flow) {
+    const auto& piece = flow.plan[flow.next_piece];
+    asio::async_write(flow.to, asio::buffer(flow.buffer.get() + piece.offset, piece.length),
+                      [self = shared_from_this(), &flow](error_code ec, std::size_t n) {
+                        Lock lock(self->proxy->mutex);
+                        if (!self->open) return;
+                        if (ec) return self->close();
+                        self->count(flow, n);
+                        ++flow.next_piece;
+                        self->write_next(flow);
+                      });
+  }
+
+  void count(const Flow& flow, std::size_t n) {
+    auto& stats = proxy->stats;
+    if (flow.direction == Direction::upstream) {
+      stats.bytes_upstream += n;
+      return;
+    }
+    stats.bytes_downstream += n;
+    if (!first_byte && n > 0) {
+      first_byte = true;
+      // Bounded so a proxy open for days does not grow without limit.
+      if (stats.first_byte_ms.size() < (1u << 20))
+        stats.first_byte_ms.push_back(
+            std::chrono::duration<double, std::milli>(Clock::now() - accepted_at).count());
+    }
+  }
+
+  void source_failed(Flow& flow, const error_code& ec) {
+    if (ec == asio::error::eof) return finish(flow);
+    // A peer's RST is passed on as an RST, so the other side sees what a direct connection would.
+    if (ec == asio::error::connection_reset)
+      return reset(flow.direction == Direction::upstream ? Direction::upstream : Direction::downstream);
+    close();
+  }
+
+  // The source sent FIN: pass it on (later under slow_close), close once both sides did.
+  void finish(Flow& flow) {
+    Micros delay{0};
+    for (auto& [name, toxic] : proxy->toxics)
+      if (toxic.kind == ToxicKind::slow_close && acts_on(toxic.direction, flow.direction) &&
+          selected(name, toxic))
+        delay = std::max(delay, toxic.after);
+    const auto shut = [self = shared_from_this(), &flow] {
+      error_code ignored;
+      flow.to.shutdown(tcp::socket::shutdown_send, ignored);
+      flow.finished = true;
+      if (self->up.finished && self->down.finished) self->close();
+    };
+    if (delay.count() == 0) return shut();
+    flow.timer.expires_after(delay);
+    flow.timer.async_wait([self = shared_from_this(), shut](error_code ec) {
+      Lock lock(self->proxy->mutex);
+      if (ec || !self->open) return;
+      shut();
+    });
+  }
+
+  // downstream: the client gets the RST; upstream: the server does; both: both.
+  void reset(Direction toward) {
+    error_code ignored;
+    if (acts_on(toward, Direction::downstream))
+      client.set_option(asio::socket_base::linger(true, 0), ignored);
+    if (acts_on(toward, Direction::upstream) && server.is_open())
+      server.set_option(asio::socket_base::linger(true, 0), ignored);
+    ++proxy->stats.reset;
+    close();
+  }
+
+  void close() {
+    if (!open) return;
+    auto keep = shared_from_this();
+    open = false;
+    error_code ignored;
+    up.timer.cancel();
+    down.timer.cancel();
+    toxic_timers.clear();
+    client.close(ignored);
+    server.close(ignored);
+    for (Flow* flow : {&up, &down})
+      for (int& fd : flow->pipe)
+        if (fd >= 0) ::close(std::exchange(fd, -1));
+    ++proxy->stats.closed;
+    proxy->connections.erase(index);
+  }
+};
+
+void TcpProxy::State::listen() {
+  error_code ec;
+  tcp::endpoint endpoint = bound;
+  if (endpoint.port() == 0) {
+    const auto address = asio::ip::make_address(config.listen.host, ec);
+    if (ec)
+      throw error("listen address `" + config.listen.host + "`", ec, "write an IP address such as 127.0.0.1");
+    endpoint = tcp::endpoint(address, config.listen.port);
+  }
+  auto next = std::make_unique<tcp::acceptor>(io);
+  const auto where = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  next->open(endpoint.protocol(), ec);
+  if (!ec) next->set_option(tcp::acceptor::reuse_address(true), ec);
+  if (ec) throw error("opening a listener for " + where, ec, "");
+  next->bind(endpoint, ec);
+  if (ec) throw error("bind " + where, ec, "pick a free port, or port 0 to let the system choose");
+  next->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw error("listen " + where, ec, "");
+  bound = next->local_endpoint();
+  acceptor = std::move(next);
+  accept_next();
+}
+
+void TcpProxy::State::accept_next() {
+  acceptor->async_accept(
+      [weak = weak_from_this(), listener = acceptor.get()](error_code ec, tcp::socket socket) {
+        auto self = weak.lock();
+        if (!self) return;
+        Lock lock(self->mutex);
+        if (!self->running || self->acceptor.get() != listener) return;
+        if (!ec) {
+          auto connection = std::make_shared<ProxyConnection>(self, self->next_index++, std::move(socket));
+          ++self->stats.accepted;
+          self->connections.emplace(connection->index, connection);
+          connection->connect_upstream();
+        }
+        if (ec != asio::error::operation_aborted) self->accept_next();
+      });
+}
+
+void TcpProxy::State::close_listener() {
+  if (!acceptor) return;
+  error_code ignored;
+  acceptor->close(ignored);
+  acceptor.reset();
+}
+
+std::vector<std::shared_ptr<ProxyConnection>> TcpProxy::State::snapshot() const {
+  std::vector<std::shared_ptr<ProxyConnection>> all;
+  all.reserve(connections.size());
+  for (auto& [index, connection] : connections) all.push_back(connection);
+  return all;
+}
+
+void TcpProxy::State::close_all() {
+  for (auto& connection : snapshot()) connection->close();
+}
+
+TcpProxy::TcpProxy(asio::io_context& io, ProxyConfig config)
+    : state_(std::make_shared<State>(io, std::move(config))) {}
+
+TcpProxy::~TcpProxy() { stop(); }
+
+void TcpProxy::start() {
+  Lock lock(state_->mutex);
+  auto& s = *state_;
+  if (s.running) return;
+  tcp::resolver resolver(s.io);
+  error_code ec;
+  const auto results = resolver.resolve(s.config.upstream.host, std::to_string(s.config.upstream.port), ec);
+  if (ec || results.empty())
+    throw s.error("resolving upstream `" + s.config.upstream.text() + "`", ec,
+                  "write host:port of the real service");
+  s.upstream = results.begin()->endpoint();
+  s.running = true;
+  s.down = false;
+  try {
+    s.listen();
+  } catch (...) {
+    s.running = false;
+    throw;
+  }
+}
+
+void TcpProxy::stop() {
+  Lock lock(state_->mutex);
+  state_->running = false;
+  state_->close_listener();
+  state_->close_all();
+}
+
+std::uint16_t TcpProxy::port() const {
+  Lock lock(state_->mutex);
+  return state_->bound.port();
+}
+
+void TcpProxy::apply(const std::string& name, const Toxic& toxic) {
+  Lock lock(state_->mutex);
+  auto& s = *state_;
+  if (s.toxics.count(name)) revert(name);
+  s.toxics[name] = toxic;
+  s.stats.touched.try_emplace(name, 0);
+  if (toxic.kind == ToxicKind::down) {
+    // A partition: nothing listens, nothing stays connected, until the revert.
+    s.down = true;
+    s.close_listener();
+    s.stats.touched[name] += s.connections.size();
+    s.close_all();
+    return;
+  }
+  for (auto& connection : s.snapshot())
+    if (connection->open && connection->started && connection->selected(name, toxic))
+      connection->attach(name, toxic);
+}
+
+void TcpProxy::revert(const std::string& name) {
+  Lock lock(state_->mutex);
+  auto& s = *state_;
+  const auto found = s.toxics.find(name);
+  if (found == s.toxics.end()) return;
+  const bool was_down = found->second.kind == ToxicKind::down;
+  s.toxics.erase(found);
+  for (auto& connection : s.snapshot()) connection->detach(name);
+  if (was_down && s.running) {
+    s.down = false;
+    s.listen();  // the same port: `bound` kept it
+  }
+}
+
+ProxyStats TcpProxy::stats() const {
+  Lock lock(state_->mutex);
+  return state_->stats;
+}
+
+std::size_t TcpProxy::open_connections() const {
+  Lock lock(state_->mutex);
+  return state_->connections.size();
+}
+
+}  // namespace faultline::net

@@ -1,0 +1,66 @@
+// A TCP fault proxy on the caller's asio event loop: listens on host:port, forwards every
+// accepted connection to an upstream address in both directions, and applies toxics
+// (net/toxics.h) at run time to the connections open at that moment and to new ones.
+//
+// Every method may be called from any thread, including handlers on the proxy's own loop.
+// The loop must be run by one thread (see the readiness waits in proxy.cpp). Nothing runs
+// until the loop runs; after stop() no socket of the proxy remains open.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/address.h"
+#include "net/toxics.h"
+
+namespace faultline::net {
+
+struct ProxyConfig {
+  std::string name;                       // for error messages
+  HostPort listen;                        // port 0: the kernel picks one (see TcpProxy::port)
+  HostPort upstream;                      // resolved once at start
+  std::uint64_t seed = 0;                 // toxicity choices and jitter draws
+  std::size_t buffer_bytes = 256 * 1024;  // per direction and connection
+};
+
+struct ProxyStats {
+  std::uint64_t accepted = 0;
+  std::uint64_t closed = 0;                      // includes the reset ones
+  std::uint64_t reset = 0;                       // closed with RST (reset toxic, or a peer's RST passed on)
+  std::uint64_t bytes_upstream = 0;              // written to the upstream server
+  std::uint64_t bytes_downstream = 0;            // written to clients
+  std::vector<double> first_byte_ms;             // per connection: accept to first byte written to the client
+  std::map<std::string, std::uint64_t> touched;  // toxic name -> connections it affected
+};
+
+class TcpProxy {
+ public:
+  TcpProxy(boost::asio::io_context& io, ProxyConfig config);
+  ~TcpProxy();  // stop()
+  TcpProxy(const TcpProxy&) = delete;
+  TcpProxy& operator=(const TcpProxy&) = delete;
+
+  // Binds and listens; throws faultline::Error naming the proxy, address and errno.
+  void start();
+  // Closes the listener and every connection.
+  void stop();
+  std::uint16_t port() const;  // the bound port (after start)
+
+  // Puts the toxic in force under `name` (replacing one of that name), or takes it away.
+  void apply(const std::string& name, const Toxic& toxic);
+  void revert(const std::string& name);
+
+  ProxyStats stats() const;
+  std::size_t open_connections() const;
+
+  struct State;  // shared with the connections, which may outlive this object by a handler
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace faultline::net

@@ -1,0 +1,134 @@
+// The circuit-breaker demo with its backend behind a fault proxy: a latency fault on the proxy
+// opens the breaker (fast 503s) and its revert lets it close again; the frontend without a
+// breaker fails the same scenario and the failure names the probe. Checked through the JSON
+// report, including the proxy's own figures and the fault's old -> new on the timeline.
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
+
+#include "tests/support/command.h"
+#include "tests/support/skips.h"
+#include "tests/support/test_env.h"
+
+using namespace faultline::test;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::optional<std::string> skip_reason() {
+  if (::geteuid() != 0) return "not root: scenarios need to create cgroups";
+  if (faultline_path().empty() || source_dir().empty()) return "FAULTLINE_BIN / FAULTLINE_SOURCE_DIR not set";
+  return std::nullopt;
+}
+
+json run_scenario(const std::string& rel) {
+  const std::string json_path =
+      fs::temp_directory_path() / ("faultline-proxy-" + std::to_string(::getpid()) + ".json");
+  const auto cmd = run_shell(quote(faultline_path()) + " run " + quote(source_dir() + "/scenarios/" + rel) +
+                             " --json " + quote(json_path));
+  INFO("stdout: " << cmd.out << "\nstderr: " << cmd.err);
+  REQUIRE(fs::exists(json_path));
+  const json report = json::parse(read_file(json_path));
+  fs::remove(json_path);
+  REQUIRE(report.at("scenarios").size() == 1);
+  return report.at("scenarios")[0];
+}
+
+const json& probe(const json& scenario, const std::string& name) {
+  for (const auto& p : scenario.at("probes"))
+    if (p.at("name") == name) return p;
+  FAIL("no probe named " << name << " in " << scenario.at("probes").dump());
+  throw;
+}
+
+const json* event(const json& scenario, const std::string& name) {
+  for (const auto& e : scenario.at("timeline"))
+    if (e.at("event") == name) return &e;
+  return nullptr;
+}
+
+const std::string kFailFast = "orders fail fast while the backend is slow";
+const std::string kRecovery = "orders work again after the slow spell";
+
+}  // namespace
+
+TEST_CASE("the breaker fails fast while the proxy delays the backend and recovers after", "[proxy][e2e]") {
+  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  const json s = run_scenario("examples/breaker-behind-slow-proxy.toml");
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "pass");
+  const json& fast = probe(s, kFailFast);
+  CHECK(fast.at("passed") == true);
+  CHECK(fast.at("attempts").size() >= 8);
+  for (const auto& a : fast.at("attempts"))
+    if (a.at("ok") == true) {
+      CHECK(a.at("status") == 503);
+      CHECK(a.at("latency_ms").get<double>() < 50);
+    }
+  CHECK(probe(s, kRecovery).at("passed") == true);
+  // The fault went through the proxy and was recorded as every injector's change is.
+  const json* apply = event(s, "inject.apply");
+  REQUIRE(apply != nullptr);
+  CHECK(apply->at("inject") == "backend-slow");
+  CHECK(apply->at("detail") == "proxy backend-proxy toxics none -> backend-slow: latency 2s downstream");
+  const json* revert = event(s, "inject.revert");
+  REQUIRE(revert != nullptr);
+  CHECK(revert->at("detail") == "proxy backend-proxy toxics backend-slow: latency 2s downstream -> none");
+  CHECK(apply->at("t_ms").get<double>() < revert->at("t_ms").get<double>());
+  // The proxy listened before the frontend started, and its figures are in the report.
+  const json* listen = event(s, "proxy.listen");
+  REQUIRE(listen != nullptr);
+  for (const auto& e : s.at("timeline"))
+    if (e.at("event") == "process.start" && e.value("process", "") == "frontend")
+      CHECK(listen->at("t_ms").get<double>() <= e.at("t_ms").get<double>());
+  REQUIRE(s.at("proxies").size() == 1);
+  const json& px = s.at("proxies")[0];
+  CHECK(px.at("name") == "backend-proxy");
+  CHECK(px.at("accepted").get<int>() >= 1);
+  CHECK(px.at("bytes_upstream").get<int>() > 0);
+  CHECK(px.at("bytes_downstream").get<int>() > 0);
+  CHECK(px.at("toxics_touched").at("backend-slow").get<int>() >= 1);
+}
+
+TEST_CASE("without a breaker the frontend waits for the delayed backend and fails the probe",
+          "[proxy][e2e]") {
+  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  const json s = run_scenario("selftest/failing/naive-waits-for-slow-backend.toml");
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "fail");
+  const json& fast = probe(s, kFailFast);
+  CHECK(fast.at("passed") == false);
+  CHECK(fast.at("pass_ratio") == 0.0);
+  CHECK(probe(s, kRecovery).at("passed") == true);
+  REQUIRE(s.at("failures").size() == 1);
+  const json& f = s.at("failures")[0];
+  CHECK(f.at("check") == "probe");
+  CHECK(f.at("message").get<std::string>().rfind("probe `" + kFailFast + "` failed: pass ratio 0.00", 0) ==
+        0);
+}
+
+TEST_CASE("plan shows the proxy, its fault and the frontend starting once the proxy listens",
+          "[proxy][e2e]") {
+  if (faultline_path().empty() || source_dir().empty())
+    FAULTLINE_SKIP("FAULTLINE_BIN / FAULTLINE_SOURCE_DIR not set");
+  const auto r = run_shell(quote(faultline_path()) + " plan " +
+                           quote(source_dir() + "/scenarios/examples/breaker-behind-slow-proxy.toml"));
+  INFO(r.out << r.err);
+  REQUIRE(r.status == 0);
+  const std::regex proxy_line(R"(\n  backend-proxy  127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+  after backend\n)");
+  CHECK(std::regex_search(r.out, proxy_line));
+  CHECK(r.out.find("    backend-slow: latency 2s, downstream on proxy backend-proxy at ready+1s for 3s\n") !=
+        std::string::npos);
+  // The frontend comes after the proxy, which listens once the backend is ready.
+  const auto listens = r.out.find("  backend.ready       proxy backend-proxy listens on 127.0.0.1:");
+  const auto frontend = r.out.find("  backend.ready       start frontend\n");
+  CHECK(listens != std::string::npos);
+  CHECK(frontend != std::string::npos);
+  CHECK(listens < frontend);
+  CHECK(r.out.find("frontend  after backend-proxy") != std::string::npos);
+}

@@ -1,0 +1,677 @@
+// The TCP fault proxy with real loopback sockets: an echo server upstream on the proxy's own
+// event loop, blocking clients in the test thread. Bounds are generous (a loaded 2-core host);
+// the precision figures live in bench/proxy_bench.cpp.
+#include "net/proxy.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using namespace faultline::net;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// Upstream service: sends `greeting` on connect, then closes (close_after_greeting) or echoes.
+// Records what it received and how each connection ended.
+class Upstream {
+ public:
+  explicit Upstream(asio::io_context& io) : acceptor_(io, {asio::ip::make_address("127.0.0.1"), 0}) {
+    accept();
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+  void set_greeting(std::string greeting, bool close_after) {
+    std::lock_guard lock(mutex_);
+    greeting_ = std::move(greeting);
+    close_after_greeting_ = close_after;
+  }
+  std::uint64_t received() {
+    std::lock_guard lock(mutex_);
+    return received_;
+  }
+  int resets() {
+    std::lock_guard lock(mutex_);
+    return resets_;
+  }
+  int eofs() {
+    std::lock_guard lock(mutex_);
+    return eofs_;
+  }
+  std::optional<Clock::time_point> last_eof() {
+    std::lock_guard lock(mutex_);
+    return last_eof_;
+  }
+
+ private:
+  struct Session {
+    explicit Session(tcp::socket s) : socket(std::move(s)) {}
+    tcp::socket socket;
+    std::vector<char> buffer = std::vector<char>(64 * 1024);
+    std::string greeting;
+  };
+
+  void accept() {
+    acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+      if (ec) return;
+      auto session = std::make_shared<Session>(std::move(socket));
+      bool close_after = false;
+      {
+        std::lock_guard lock(mutex_);
+        session->greeting = greeting_;
+        close_after = close_after_greeting_;
+      }
+      if (session->greeting.empty()) {
+        echo(session);
+      } else {
+        asio::async_write(session->socket, asio::buffer(session->greeting),
+                          [this, session, close_after](boost::system::error_code ec, std::size_t) {
+                            if (ec) return;
+                            if (close_after) return session->socket.close();
+                            echo(session);
+                          });
+      }
+      accept();
+    });
+  }
+
+  void echo(std::shared_ptr<Session> session) {
+    session->socket.async_read_some(
+        asio::buffer(session->buffer), [this, session](boost::system::error_code ec, std::size_t n) {
+          if (ec) {
+            std::lock_guard lock(mutex_);
+            if (ec == asio::error::eof) {
+              ++eofs_;
+              last_eof_ = Clock::now();
+            } else if (ec == asio::error::connection_reset) {
+              ++resets_;
+            }
+            return;
+          }
+          {
+            std::lock_guard lock(mutex_);
+            received_ += n;
+          }
+          asio::async_write(session->socket, asio::buffer(session->buffer.data(), n),
+                            [this, session](boost::system::error_code ec, std::size_t) {
+                              if (!ec) echo(session);
+                            });
+        });
+  }
+
+  tcp::acceptor acceptor_;
+  std::mutex mutex_;
+  std::string greeting_;
+  bool close_after_greeting_ = false;
+  std::uint64_t received_ = 0;
+  int resets_ = 0;
+  int eofs_ = 0;
+  std::optional<Clock::time_point> last_eof_;
+};
+
+// One event loop on its own thread with an upstream service and a proxy in front of it.
+struct ProxyRig {
+  explicit ProxyRig(std::uint64_t seed = 1, std::size_t buffer_bytes = 256 * 1024)
+      : proxy(io, ProxyConfig{"db", {"127.0.0.1", 0}, {"127.0.0.1", upstream.port()}, seed, buffer_bytes}) {
+    proxy.start();
+    thread = std::thread([this] { io.run(); });
+  }
+  ~ProxyRig() {
+    proxy.stop();
+    guard.reset();
+    io.stop();
+    thread.join();
+  }
+  asio::io_context io;
+  asio::executor_work_guard<asio::io_context::executor_type> guard = asio::make_work_guard(io);
+  Upstream upstream{io};
+  TcpProxy proxy;
+  std::thread thread;
+};
+
+// A blocking client socket; a negative value is -errno of the connect.
+int connect_to(std::uint16_t port, std::chrono::seconds receive_timeout = 10s) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  timeval tv{static_cast<time_t>(receive_timeout.count()), 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return -err;
+  }
+  return fd;
+}
+
+void send_all(int fd, const std::string& data) {
+  std::size_t sent = 0;
+  while (sent < data.size()) {
+    const ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    REQUIRE(n > 0);
+    sent += static_cast<std::size_t>(n);
+  }
+}
+
+struct Received {
+  std::string data;
+  bool eof = false;
+  int error = 0;  // errno of the failed recv (EAGAIN: the receive timeout passed)
+};
+
+// Reads until `limit` bytes, EOF or an error.
+Received receive(int fd, std::size_t limit = SIZE_MAX) {
+  Received result;
+  std::vector<char> buffer(256 * 1024);
+  while (result.data.size() < limit) {
+    const ssize_t n = ::recv(fd, buffer.data(), std::min(buffer.size(), limit - result.data.size()), 0);
+    if (n == 0) {
+      result.eof = true;
+      break;
+    }
+    if (n < 0) {
+      result.error = errno;
+      break;
+    }
+    result.data.append(buffer.data(), static_cast<std::size_t>(n));
+  }
+  return result;
+}
+
+std::string random_bytes(std::size_t size, unsigned seed) {
+  std::mt19937 engine(seed);
+  std::string data(size, '\0');
+  for (auto& c : data) c = static_cast<char>(engine());
+  return data;
+}
+
+double elapsed_ms(Clock::time_point since) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - since).count();
+}
+
+// Waits (generously) for a condition another thread makes true.
+template <class F>
+bool eventually(F condition, std::chrono::milliseconds limit = 5000ms) {
+  const auto deadline = Clock::now() + limit;
+  while (!condition()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+std::size_t open_fds() {
+  std::size_t count = 0;
+  for ([[maybe_unused]] auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) ++count;
+  return count;
+}
+
+Toxic make(ToxicKind kind, Direction direction) {
+  Toxic toxic;
+  toxic.kind = kind;
+  toxic.direction = direction;
+  return toxic;
+}
+
+// Time to read the greeting, then time for "ping" to come back.
+struct RoundTrip {
+  double greeting_ms;
+  double echo_ms;
+};
+RoundTrip greeting_then_echo(std::uint16_t port) {
+  const auto start = Clock::now();
+  const int fd = connect_to(port);
+  REQUIRE(fd >= 0);
+  REQUIRE(receive(fd, 5).data == "hello");
+  const double greeting = elapsed_ms(start);
+  const auto sent = Clock::now();
+  send_all(fd, "ping");
+  REQUIRE(receive(fd, 4).data == "ping");
+  const double echo = elapsed_ms(sent);
+  ::close(fd);
+  return {greeting, echo};
+}
+
+}  // namespace
+
+TEST_CASE("proxy: forwards bytes exactly in both directions and counts them", "[proxy]") {
+  ProxyRig rig;
+  const std::string greeting = random_bytes(1 << 20, 1);
+  rig.upstream.set_greeting(greeting, false);
+  const int fd = connect_to(rig.proxy.port());
+  REQUIRE(fd >= 0);
+  CHECK(receive(fd, greeting.size()).data == greeting);
+
+  const std::string payload = random_bytes(4 << 20, 2);
+  std::thread sender([&] { send_all(fd, payload); });
+  const auto echoed = receive(fd, payload.size());
+  sender.join();
+  CHECK(echoed.data == payload);
+  ::close(fd);
+
+  REQUIRE(eventually([&] { return rig.proxy.open_connections() == 0; }));
+  const auto stats = rig.proxy.stats();
+  CHECK(stats.accepted == 1);
+  CHECK(stats.closed == 1);
+  CHECK(stats.reset == 0);
+  CHECK(stats.bytes_upstream == payload.size());
+  CHECK(stats.bytes_downstream == greeting.size() + payload.size());
+  CHECK(stats.first_byte_ms.size() == 1);
+}
+
+// A message larger than the proxy's buffer, all queued in its socket at once: after each read
+// the rest is still there, and the proxy must take it without waiting for more to arrive (a
+// readiness wait there, on asio's edge-triggered registration, would wait for good).
+TEST_CASE("proxy: a shaped flow passes a message larger than its buffer", "[proxy]") {
+  ProxyRig rig(1, 4096);
+  auto toxic = make(ToxicKind::latency, Direction::upstream);
+  toxic.latency = 1ms;
+  rig.proxy.apply("shaped", toxic);
+  const int fd = connect_to(rig.proxy.port(), 5s);
+  REQUIRE(fd >= 0);
+  const std::string payload = random_bytes(64 * 1024, 6);
+  send_all(fd, payload);
+  const auto echoed = receive(fd, payload.size());
+  CHECK(echoed.error == 0);
+  CHECK(echoed.data.size() == payload.size());
+  CHECK(echoed.data == payload);
+  ::close(fd);
+}
+
+TEST_CASE("proxy: latency delays only the direction it is set on", "[proxy]") {
+  ProxyRig rig;
+  rig.upstream.set_greeting("hello", false);
+  auto toxic = make(ToxicKind::latency, Direction::downstream);
+  toxic.latency = 300ms;
+  toxic.jitter = 20ms;
+
+  SECTION("downstream") {
+    rig.proxy.apply("slow", toxic);
+    const auto trip = greeting_then_echo(rig.proxy.port());
+    CHECK(trip.greeting_ms >= 250);
+    CHECK(trip.echo_ms >= 250);
+  }
+  SECTION("upstream") {
+    toxic.direction = Direction::upstream;
+    rig.proxy.apply("slow", toxic);
+    const auto trip = greeting_then_echo(rig.proxy.port());
+    CHECK(trip.greeting_ms < 250);
+    CHECK(trip.echo_ms >= 250);
+  }
+  SECTION("both") {
+    toxic.direction = Direction::both;
+    rig.proxy.apply("slow", toxic);
+    const auto trip = greeting_then_echo(rig.proxy.port());
+    CHECK(trip.greeting_ms >= 250);
+    CHECK(trip.echo_ms >= 500);
+  }
+  CHECK(rig.proxy.stats().touched.at("slow") == 1);
+  const auto first_byte = rig.proxy.stats().first_byte_ms;
+  REQUIRE(first_byte.size() == 1);
+  CHECK(first_byte[0] >= (toxic.direction == Direction::upstream ? 0 : 250));
+}
+
+TEST_CASE("proxy: bandwidth paces each direction at the rate", "[proxy]") {
+  ProxyRig rig;
+  const std::string data = random_bytes(200 * 1024, 3);
+  auto toxic = make(ToxicKind::bandwidth, Direction::downstream);
+  toxic.rate = 200 * 1024;  // one second for the data
+
+  SECTION("downstream") {
+    rig.upstream.set_greeting(data, false);
+    rig.proxy.apply("thin", toxic);
+    const auto start = Clock::now();
+    const int fd = connect_to(rig.proxy.port());
+    REQUIRE(fd >= 0);
+    CHECK(receive(fd, data.size()).data == data);
+    CHECK(elapsed_ms(start) >= 800);
+    ::close(fd);
+  }
+  SECTION("upstream") {
+    toxic.direction = Direction::upstream;
+    rig.proxy.apply("thin", toxic);
+    const auto start = Clock::now();
+    const int fd = connect_to(rig.proxy.port());
+    REQUIRE(fd >= 0);
+    std::thread sender([&] { send_all(fd, data); });
+    CHECK(receive(fd, data.size()).data == data);
+    sender.join();
+    CHECK(elapsed_ms(start) >= 800);
+    ::close(fd);
+  }
+}
+
+TEST_CASE("proxy: timeout drops the data and closes after the timeout", "[proxy]") {
+  ProxyRig rig;
+  SECTION("downstream, 500 ms") {
+    auto toxic = make(ToxicKind::timeout, Direction::downstream);
+    toxic.after = 500ms;
+    rig.proxy.apply("dark", toxic);
+    const auto start = Clock::now();
+    const int fd = connect_to(rig.proxy.port());
+    REQUIRE(fd >= 0);
+    send_all(fd, "ping");
+    const auto got = receive(fd);
+    CHECK(got.data.empty());
+    CHECK(got.eof);
+    CHECK(elapsed_ms(start) >= 400);
+    CHECK(rig.upstream.received() == 4);  // upstream got it, the answer was dropped
+    ::close(fd);
+  }
+  SECTION("upstream, 500 ms") {
+    auto toxic = make(ToxicKind::timeout, Direction::upstream);
+    toxic.after = 500ms;
+    rig.proxy.apply("dark", toxic);
+    const int fd = connect_to(rig.proxy.port());
+    REQUIRE(fd >= 0);
+    send_all(fd, "ping");
+    const auto got = receive(fd);
+    CHECK(got.data.empty());
+    CHECK(got.eof);
+    CHECK(rig.upstream.received() == 0);
+    ::close(fd);
+  }
+  SECTION("0 is a black hole until the revert") {
+    auto toxic = make(ToxicKind::timeout, Direction::downstream);
+    rig.proxy.apply("dark", toxic);
+    const int fd = connect_to(rig.proxy.port(), 1s);
+    REQUIRE(fd >= 0);
+    send_all(fd, "ping");
+    const auto held = receive(fd);
+    CHECK(held.data.empty());
+    CHECK_FALSE(held.eof);
+    CHECK(held.error == EAGAIN);  // still open, nothing came
+    rig.proxy.revert("dark");
+    send_all(fd, "again");
+    CHECK(receive(fd, 5).data == "again");  // the first answer is lost, the link works again
+    ::close(fd);
+  }
+}
+
+TEST_CASE("proxy: reset sends RST to the side it is set on", "[proxy]") {
+  ProxyRig rig;
+  SECTION("downstream: the client sees ECONNRESET") {
+    rig.proxy.apply("rst", make(ToxicKind::reset, Direction::downstream));
+    const int fd = connect_to(rig.proxy.port());
+    REQUIRE(fd >= 0);
+    const auto got = receive(fd);
+    CHECK(got.data.empty());
+    CHECK(got.error == ECONNRESET);
+    ::close(fd);
+  }
+  SECTION("upstream: the server sees the reset, the client a plain close") {
+    rig.proxy.apply("rst", make(ToxicKind::reset, Direction::upstream));
+    const int fd = connect_to(rig.proxy.port());
+    REQUIRE(fd >= 0);
+    const auto got = receive(fd);
+    CHECK(got.eof);
+    CHECK(got.error == 0);
+    CHECK(eventually([&] { return rig.upstream.resets() == 1; }));
+    ::close(fd);
+  }
+  SECTION("after a delay, on an open connection") {
+    auto toxic = make(ToxicKind::reset, Direction::downstream);
+    toxic.after = 300ms;
+    const int fd = connect_to(rig.proxy.port());
+    REQUIRE(fd >= 0);
+    send_all(fd, "ping");
+    REQUIRE(receive(fd, 4).data == "ping");
+    const auto start = Clock::now();
+    rig.proxy.apply("rst", toxic);
+    const auto got = receive(fd);
+    CHECK(got.error == ECONNRESET);
+    CHECK(elapsed_ms(start) >= 250);
+    ::close(fd);
+  }
+  CHECK(eventually([&] { return rig.proxy.stats().reset == 1; }));
+}
+
+TEST_CASE("proxy: slow_close holds the close back", "[proxy]") {
+  ProxyRig rig;
+  auto toxic = make(ToxicKind::slow_close, Direction::downstream);
+  toxic.after = 800ms;
+
+  SECTION("downstream: the server's close reaches the client late") {
+    rig.upstream.set_greeting("bye", true);
+    const auto control_start = Clock::now();
+    const int control = connect_to(rig.proxy.port());
+    REQUIRE(control >= 0);
+    const auto fast = receive(control);
+    CHECK(fast.eof);
+    CHECK(elapsed_ms(control_start) < 600);
+    ::close(control);
+
+    rig.proxy.apply("linger", toxic);
+    const auto start = Clock::now();
+    const int fd = connect_to(rig.proxy.port());
+    REQUIRE(fd >= 0);
+    const auto got = receive(fd);
+    CHECK(got.data == "bye");
+    CHECK(got.eof);
+    CHECK(elapsed_ms(start) >= 600);
+    ::close(fd);
+  }
+  SECTION("upstream: the client's close reaches the server late") {
+    toxic.direction = Direction::upstream;
+    rig.proxy.apply("linger", toxic);
+    const int fd = connect_to(rig.proxy.port());
+    REQUIRE(fd >= 0);
+    send_all(fd, "ping");
+    REQUIRE(receive(fd, 4).data == "ping");
+    const auto closed_at = Clock::now();
+    ::shutdown(fd, SHUT_WR);
+    REQUIRE(eventually([&] { return rig.upstream.eofs() == 1; }));
+    CHECK(std::chrono::duration<double, std::milli>(*rig.upstream.last_eof() - closed_at).count() >= 600);
+    ::close(fd);
+  }
+}
+
+TEST_CASE("proxy: slicer splits the data into delayed slices", "[proxy]") {
+  ProxyRig rig;
+  const std::string data = random_bytes(10240, 4);
+  auto toxic = make(ToxicKind::slicer, Direction::downstream);
+  toxic.slice_average = 512;
+  toxic.slice_variation = 0;
+  toxic.slice_delay = 10ms;  // 20 slices: 190 ms of pauses
+
+  SECTION("downstream") {
+    rig.upstream.set_greeting(data, false);
+    rig.proxy.apply("bits", toxic);
+    const auto start = Clock::now();
+    const int fd = connect_to(rig.proxy.port());
+    REQUIRE(fd >= 0);
+    CHECK(receive(fd, data.size()).data == data);
+    CHECK(elapsed_ms(start) >= 150);
+    ::close(fd);
+  }
+  SECTION("upstream") {
+    toxic.direction = Direction::upstream;
+    rig.proxy.apply("bits", toxic);
+    const int fd = connect_to(rig.proxy.port());
+    REQUIRE(fd >= 0);
+    const auto start = Clock::now();
+    send_all(fd, data);
+    CHECK(receive(fd, data.size()).data == data);
+    CHECK(elapsed_ms(start) >= 150);
+    ::close(fd);
+  }
+}
+
+TEST_CASE("proxy: limit_data passes exactly N bytes, then closes", "[proxy]") {
+  ProxyRig rig;
+  const std::string data = random_bytes(5000, 5);
+  auto toxic = make(ToxicKind::limit_data, Direction::downstream);
+  toxic.limit = 1000;
+
+  SECTION("downstream") {
+    rig.upstream.set_greeting(data, false);
+    rig.proxy.apply("cap", toxic);
+    const int fd = connect_to(rig.proxy.port());
+    REQUIRE(fd >= 0);
+    const auto got = receive(fd);
+    CHECK(got.data == data.substr(0, 1000));
+    CHECK(got.eof);
+    ::close(fd);
+  }
+  SECTION("upstream") {
+    toxic.direction = Direction::upstream;
+    rig.proxy.apply("cap", toxic);
+    const int fd = connect_to(rig.proxy.port());
+    REQUIRE(fd >= 0);
+    send_all(fd, data);
+    const auto got = receive(fd);
+    CHECK(got.data.size() <= 1000);
+    CHECK((got.eof || got.error == ECONNRESET));
+    CHECK(eventually([&] { return rig.upstream.eofs() + rig.upstream.resets() == 1; }));
+    CHECK(rig.upstream.received() == 1000);
+    ::close(fd);
+  }
+}
+
+TEST_CASE("proxy: down is a partition, the revert listens again on the same port", "[proxy]") {
+  ProxyRig rig;
+  const auto port = rig.proxy.port();
+  const int fd = connect_to(port);
+  REQUIRE(fd >= 0);
+  send_all(fd, "ping");
+  REQUIRE(receive(fd, 4).data == "ping");
+
+  rig.proxy.apply("cut", make(ToxicKind::down, Direction::both));
+  const auto cut = receive(fd);
+  CHECK(cut.data.empty());
+  CHECK((cut.eof || cut.error == ECONNRESET));
+  ::close(fd);
+  CHECK(connect_to(port) == -ECONNREFUSED);
+  CHECK(rig.proxy.stats().touched.at("cut") == 1);
+
+  rig.proxy.revert("cut");
+  CHECK(rig.proxy.port() == port);
+  const int again = connect_to(port);
+  REQUIRE(again >= 0);
+  send_all(again, "back");
+  CHECK(receive(again, 4).data == "back");
+  ::close(again);
+}
+
+TEST_CASE("proxy: toxicity picks the same connections for the same seed every run", "[proxy]") {
+  const auto affected = [](std::uint64_t seed) {
+    ProxyRig rig(seed);
+    auto toxic = make(ToxicKind::reset, Direction::downstream);
+    toxic.toxicity = 0.5;
+    rig.proxy.apply("flaky", toxic);
+    std::set<std::uint64_t> reset;
+    for (std::uint64_t i = 0; i < 24; ++i) {
+      const int fd = connect_to(rig.proxy.port());
+      REQUIRE(fd >= 0);
+      ::send(fd, "x", 1, MSG_NOSIGNAL);
+      const auto got = receive(fd, 1);
+      if (got.data != "x") reset.insert(i);
+      ::close(fd);
+    }
+    CHECK(rig.proxy.stats().touched.at("flaky") == reset.size());
+    return reset;
+  };
+  const auto first = affected(42);
+  const auto second = affected(42);
+  CHECK(first == second);
+  CHECK(!first.empty());
+  CHECK(first.size() < 24);
+  std::set<std::uint64_t> predicted;
+  for (std::uint64_t i = 0; i < 24; ++i)
+    if (selects_connection(42, "flaky", i, 0.5)) predicted.insert(i);
+  CHECK(first == predicted);
+}
+
+TEST_CASE("proxy: a toxic applied and reverted mid-connection acts on that connection", "[proxy]") {
+  ProxyRig rig;
+  const int fd = connect_to(rig.proxy.port());
+  REQUIRE(fd >= 0);
+  const auto echo_ms = [&] {
+    const auto start = Clock::now();
+    send_all(fd, "ping");
+    REQUIRE(receive(fd, 4).data == "ping");
+    return elapsed_ms(start);
+  };
+  CHECK(echo_ms() < 250);
+  auto toxic = make(ToxicKind::latency, Direction::downstream);
+  toxic.latency = 300ms;
+  rig.proxy.apply("slow", toxic);
+  CHECK(echo_ms() >= 250);
+  rig.proxy.revert("slow");
+  CHECK(echo_ms() < 250);
+  ::close(fd);
+}
+
+TEST_CASE("proxy: stop closes the listener and every connection, no fd stays open", "[proxy]") {
+  ProxyRig rig;
+  const auto before = open_fds();
+  {
+    TcpProxy proxy(rig.io, ProxyConfig{"api", {"127.0.0.1", 0}, {"127.0.0.1", rig.upstream.port()}, 1});
+    proxy.start();
+    std::vector<int> clients;
+    for (int i = 0; i < 20; ++i) {
+      const int fd = connect_to(proxy.port());
+      REQUIRE(fd >= 0);
+      send_all(fd, "ping");
+      REQUIRE(receive(fd, 4).data == "ping");
+      clients.push_back(fd);
+    }
+    CHECK(proxy.open_connections() == 20);
+    proxy.stop();
+    CHECK(proxy.open_connections() == 0);
+    for (int fd : clients) {
+      CHECK(receive(fd).eof);
+      ::close(fd);
+    }
+    CHECK(connect_to(proxy.port()) == -ECONNREFUSED);
+  }
+  // The upstream closes its side once it sees the proxy's FIN.
+  CHECK(eventually([&] { return open_fds() == before; }));
+  CHECK(open_fds() == before);
+}
+
+TEST_CASE("proxy: 1000 concurrent connections without errors", "[proxy]") {
+  ProxyRig rig;
+  constexpr int count = 1000;
+  std::vector<int> clients;
+  for (int i = 0; i < count; ++i) {
+    const int fd = connect_to(rig.proxy.port());
+    REQUIRE(fd >= 0);
+    clients.push_back(fd);
+  }
+  for (int i = 0; i < count; ++i) send_all(clients[i], "n" + std::to_string(i) + ";");
+  int answered = 0;
+  for (int i = 0; i < count; ++i) {
+    const std::string expected = "n" + std::to_string(i) + ";";
+    answered += receive(clients[i], expected.size()).data == expected ? 1 : 0;
+  }
+  CHECK(answered == count);
+  CHECK(rig.proxy.open_connections() == count);
+  for (int fd : clients) ::close(fd);
+  CHECK(eventually([&] { return rig.proxy.open_connections() == 0; }));
+  const auto stats = rig.proxy.stats();
+  CHECK(stats.accepted == count);
+  CHECK(stats.closed == count);
+  CHECK(stats.reset == 0);
+}
