@@ -1,0 +1,3 @@
+module faultline.example/merge
+
+go 1.19
