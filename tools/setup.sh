@@ -14,8 +14,9 @@ build_packages=(build-essential cmake ninja-build pkg-config libboost1.81-dev li
 # The man page is generated from `faultline --help`; the .deb's Depends come from dpkg-shlibdeps
 # (which CPack runs on the files `file` reports as ELF).
 build_packages+=(help2man dpkg-dev file)
-# What the bundled example scenarios run besides our own binaries: a real reverse proxy, Python and sqlite3.
-example_packages=(haproxy python3 sqlite3)
+# What the bundled example scenarios run besides our own binaries: a real reverse proxy, Python,
+# sqlite3 and Go (go-emfile.toml builds a static Go test binary).
+example_packages=(haproxy python3 sqlite3 golang-go)
 # Test tools: the cgroup v2 lane boots a Debian kernel under QEMU (tests/vm); Python checks the
 # report schema and the CI examples.
 # Chromium renders the HTML report; Taplo (from npm) checks the generated schema; haproxy is
@@ -26,6 +27,9 @@ test_packages=(qemu-system-x86 busybox-static cpio python3 python3-yaml python3-
 test_packages+=(cgroup-tools)
 # strace is the baseline bench/syscall_fault_bench.cpp measures syscall faults against.
 test_packages+=(strace)
+# Go builds the static test binary of the go-emfile scenarios; fiu-run (libfiu's LD_PRELOAD
+# injector) is shown not to reach it (tests/e2e/go_emfile_test.cpp).
+test_packages+=(golang-go fiu-utils)
 # clang 14 and its runtime (libFuzzer, ASan, UBSan) build the scenario loader's fuzz target.
 test_packages+=(clang-14 libclang-rt-14-dev)
 # Node.js from another source (e.g. NodeSource, which bundles npm) conflicts with Debian's npm
