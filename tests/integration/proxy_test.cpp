@@ -332,6 +332,54 @@ TEST_CASE("proxy: latency delays only the direction it is set on", "[proxy]") {
   CHECK(first_byte[0] >= (toxic.direction == Direction::upstream ? 0 : 250));
 }
 
+TEST_CASE("proxy: latency delays each reply from its own arrival when requests overlap", "[proxy]") {
+  // Three requests 250 ms apart on one connection, a 400 ms delay on the replies: each is due
+  // 400 ms after it arrived (at about 400, 650 and 900 ms), not once the one before it has
+  // been written (400, 800, 1200 ms).
+  ProxyRig rig;
+  auto toxic = make(ToxicKind::latency, Direction::downstream);
+  toxic.latency = 400ms;
+  rig.proxy.apply("slow", toxic);
+  const int fd = connect_to(rig.proxy.port());
+  REQUIRE(fd >= 0);
+  const auto start = Clock::now();
+  std::vector<double> replied_ms;
+  std::thread reader([&] {
+    for (int i = 0; i < 3; ++i) {
+      if (receive(fd, 1).data.size() != 1) return;
+      replied_ms.push_back(elapsed_ms(start));
+    }
+  });
+  for (const char* request : {"a", "b", "c"}) {
+    send_all(fd, request);
+    std::this_thread::sleep_for(250ms);
+  }
+  reader.join();
+  ::close(fd);
+  REQUIRE(replied_ms.size() == 3);
+  CHECK(replied_ms[0] >= 350);
+  CHECK(replied_ms[1] >= 600);
+  CHECK(replied_ms[2] >= 850);
+  CHECK(replied_ms[2] < 1100);
+}
+
+TEST_CASE("proxy: a FIN passes after the data a latency holds", "[proxy]") {
+  ProxyRig rig;
+  auto toxic = make(ToxicKind::latency, Direction::upstream);
+  toxic.latency = 200ms;
+  rig.proxy.apply("slow", toxic);
+  const int fd = connect_to(rig.proxy.port());
+  REQUIRE(fd >= 0);
+  send_all(fd, "hello");
+  ::shutdown(fd, SHUT_WR);
+  // The echo server answers what reached it, then closes when it sees the FIN.
+  const auto answer = receive(fd);
+  ::close(fd);
+  CHECK(answer.data == "hello");
+  CHECK(answer.eof);
+  CHECK(rig.upstream.received() == 5);
+}
+
 TEST_CASE("proxy: bandwidth paces each direction at the rate", "[proxy]") {
   ProxyRig rig;
   const std::string data = random_bytes(200 * 1024, 3);
