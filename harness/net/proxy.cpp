@@ -1,12 +1,14 @@
 #include "net/proxy.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <utility>
@@ -206,12 +208,43 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
       flow.paused = true;  // write_next reads again when a piece has left
       return;
     }
-    error_code ec;
-    if (!flow.buffer) flow.buffer = std::make_unique_for_overwrite<char[]>(flow.buffer_bytes);
-    const std::size_t n = flow.from.read_some(asio::buffer(flow.buffer.get(), room), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) return wait_readable(flow);
-    if (ec) return source_failed(flow, ec);
-    forward(flow, n);
+    if (!flow.buffer) {
+      flow.buffer = std::make_unique_for_overwrite<char[]>(flow.buffer_bytes);
+      // The kernel stamps each arriving segment, so a delay counts from the data's arrival, not
+      // from when a busy loop got round to reading it. A failure leaves the read time.
+      int on = 1;
+      ::setsockopt(flow.from.native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+    }
+    iovec data{flow.buffer.get(), room};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+    msghdr message{};
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    const ssize_t n = ::recvmsg(flow.from.native_handle(), &message, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return wait_readable(flow);
+    if (n < 0) return source_failed(flow, error_code(errno, boost::system::system_category()));
+    if (n == 0) return source_failed(flow, asio::error::eof);
+    forward(flow, static_cast<std::size_t>(n), arrival(message));
+  }
+
+  // When the data read arrived (the kernel's stamp of the last segment), on the steady clock;
+  // now when there is no stamp or the wall clock was stepped meanwhile.
+  static Clock::time_point arrival(msghdr& message) {
+    const auto now = Clock::now();
+    for (cmsghdr* c = CMSG_FIRSTHDR(&message); c; c = CMSG_NXTHDR(&message, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+      timespec stamp;
+      std::memcpy(&stamp, CMSG_DATA(c), sizeof stamp);
+      const auto at = std::chrono::system_clock::time_point(
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+              std::chrono::seconds(stamp.tv_sec) + std::chrono::nanoseconds(stamp.tv_nsec)));
+      const auto age = std::chrono::system_clock::now() - at;
+      if (age >= std::chrono::system_clock::duration::zero() && age < std::chrono::seconds(1))
+        return now - std::chrono::duration_cast<Clock::duration>(age);
+    }
+    return now;
   }
 
   // false: no pipe could be made (fd limit), the caller reads into the buffer instead.
@@ -267,8 +300,8 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     read(flow);
   }
 
-  void forward(Flow& flow, std::size_t n) {
-    const auto now = Clock::now();
+  // `arrived`: when the data reached the proxy; the delays count from there.
+  void forward(Flow& flow, std::size_t n, Clock::time_point arrived) {
     std::size_t length = n;
     Micros delay{0};
     bool black_hole = false;
@@ -305,7 +338,7 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     }
     if (black_hole) return read(flow);  // dropped, like a link that went dark
 
-    auto at = now + delay;
+    auto at = arrived + delay;
     std::size_t offset = 0;
     const auto hold = [&](std::size_t size, Clock::time_point due) {
       // A stream keeps its order: a piece drawn a shorter jitter waits for the one before it.

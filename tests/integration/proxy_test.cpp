@@ -11,10 +11,12 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <random>
 #include <set>
@@ -361,6 +363,32 @@ TEST_CASE("proxy: latency delays each reply from its own arrival when requests o
   CHECK(replied_ms[1] >= 600);
   CHECK(replied_ms[2] >= 850);
   CHECK(replied_ms[2] < 1100);
+}
+
+TEST_CASE("proxy: a delay counts from the data's arrival, not from when a busy loop reads it", "[proxy]") {
+  // The loop is kept busy for 250 ms while "ping" arrives; a 300 ms upstream latency still
+  // lets it go about 300 ms after it was sent (not 550 ms: the busy time plus the delay).
+  ProxyRig rig;
+  auto toxic = make(ToxicKind::latency, Direction::upstream);
+  toxic.latency = 300ms;
+  rig.proxy.apply("slow", toxic);
+  const int fd = connect_to(rig.proxy.port());
+  REQUIRE(fd >= 0);
+  send_all(fd, "warm");  // the connection is up and its flows wait for data
+  REQUIRE(receive(fd, 4).data == "warm");
+  std::promise<void> busy;
+  asio::post(rig.io, [&busy] {
+    busy.set_value();
+    std::this_thread::sleep_for(250ms);
+  });
+  busy.get_future().wait();
+  const auto sent = Clock::now();
+  send_all(fd, "ping");
+  REQUIRE(receive(fd, 4).data == "ping");
+  const double echo_ms = elapsed_ms(sent);
+  ::close(fd);
+  CHECK(echo_ms >= 250);
+  CHECK(echo_ms < 480);
 }
 
 TEST_CASE("proxy: a FIN passes after the data a latency holds", "[proxy]") {
