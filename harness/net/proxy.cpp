@@ -224,6 +224,7 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     message.msg_controllen = sizeof control;
     const ssize_t n = ::recvmsg(flow.from.native_handle(), &message, 0);
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return wait_readable(flow);
+    if (n < 0 && errno == EINTR) return read(flow);  // data may be waiting: no readiness wait
     if (n < 0) return source_failed(flow, error_code(errno, boost::system::system_category()));
     if (n == 0) return source_failed(flow, asio::error::eof);
     forward(flow, static_cast<std::size_t>(n), arrival(message));
