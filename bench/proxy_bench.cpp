@@ -1,12 +1,13 @@
 // The TCP fault proxy against a direct loopback connection, measured in the same run so the
 // figures are ratios on whatever the host is doing: throughput of 512 MiB (and socat's, when
-// installed), added latency of small request/response on a kept connection, and how close the
-// latency toxic's added delay stays to the configured value.
+// installed), added latency of small request/response on a kept connection, how close the
+// latency toxic's added delay stays to the configured value, and 1000 connections at once.
 #include <benchmark/benchmark.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -203,34 +204,80 @@ struct Socat {
   bool ready = false;
 };
 
-// Best of three rounds each, interleaved, so a burst of load on the host hits both sides alike.
+// CPU time (user + system) of the whole process so far, in ms: the sender, the receiver and
+// the proxy all run in it, so this is what a transfer costs the machine's CPUs.
+double process_cpu_ms() {
+  rusage usage{};
+  ::getrusage(RUSAGE_SELF, &usage);
+  const auto ms = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) * 1e3 + static_cast<double>(t.tv_usec) / 1e3;
+  };
+  return ms(usage.ru_utime) + ms(usage.ru_stime);
+}
+
+struct Transfer {
+  double seconds;
+  double cpu_ms;
+};
+Transfer measured_transfer(std::uint16_t port) {
+  const double cpu = process_cpu_ms();
+  const double seconds = transfer_seconds(port);
+  return {seconds, process_cpu_ms() - cpu};
+}
+
+// Paired rounds, the order alternating, so a burst of load on the shared host hits both sides
+// alike; medians, and the median of each round's own ratio.
 void BM_ProxyThroughput512MiB(benchmark::State& state) {
+  constexpr int kRounds = 5;
   Server sink(true);
   RunningProxy proxy(sink.port());
   Socat socat(sink.port());
-  double direct = INFINITY, proxied = INFINITY, via_socat = INFINITY;
-  const double cpu_before = proxy.cpu_ms();
+  std::vector<double> direct, proxied, ratios, direct_cpu, proxied_cpu, via_socat, socat_ratios;
+  const double loop_cpu_before = proxy.cpu_ms();
   for (auto _ : state) {
-    for (int round = 0; round < 3; ++round) {
-      direct = std::min(direct, transfer_seconds(sink.port()));
-      proxied = std::min(proxied, transfer_seconds(proxy.proxy.port()));
+    for (int round = 0; round < kRounds; ++round) {
+      Transfer d{}, p{};
+      if (round % 2 == 0) {
+        d = measured_transfer(sink.port());
+        p = measured_transfer(proxy.proxy.port());
+      } else {
+        p = measured_transfer(proxy.proxy.port());
+        d = measured_transfer(sink.port());
+      }
+      direct.push_back(d.seconds);
+      proxied.push_back(p.seconds);
+      ratios.push_back(p.seconds / d.seconds);
+      direct_cpu.push_back(d.cpu_ms);
+      proxied_cpu.push_back(p.cpu_ms);
     }
-    if (socat.ready) via_socat = transfer_seconds(socat.port);
+    // socat is slow: two rounds, each paired with a direct transfer of its own.
+    for (int round = 0; socat.ready && round < 2; ++round) {
+      const double d = transfer_seconds(sink.port());
+      const double s = transfer_seconds(socat.port);
+      via_socat.push_back(s);
+      socat_ratios.push_back(s / d);
+    }
   }
   const double mib = static_cast<double>(kTransfer >> 20);
-  state.counters["direct_MiB_s"] = mib / direct;
-  state.counters["proxy_MiB_s"] = mib / proxied;
-  state.counters["proxy_time_ratio"] = proxied / direct;
-  // Independent of the host's load: what forwarding 512 MiB costs the harness's loop thread.
-  state.counters["proxy_cpu_ms_per_512MiB"] = (proxy.cpu_ms() - cpu_before) / 3;
-  if (socat.ready) {
-    state.counters["socat_MiB_s"] = mib / via_socat;
-    state.counters["socat_time_ratio"] = via_socat / direct;
+  state.counters["direct_MiB_s"] = mib / percentile(direct, 50);
+  state.counters["proxy_MiB_s"] = mib / percentile(proxied, 50);
+  state.counters["proxy_time_ratio"] = percentile(ratios, 50);
+  state.counters["proxy_time_ratio_min"] = percentile(ratios, 0);
+  state.counters["proxy_time_ratio_max"] = percentile(ratios, 100);
+  // Independent of the host's load: what moving 512 MiB costs the CPUs, all threads included.
+  state.counters["direct_cpu_ms"] = percentile(direct_cpu, 50);
+  state.counters["proxy_cpu_ms"] = percentile(proxied_cpu, 50);
+  state.counters["proxy_cpu_ratio"] = percentile(proxied_cpu, 50) / percentile(direct_cpu, 50);
+  state.counters["proxy_loop_cpu_ms"] = (proxy.cpu_ms() - loop_cpu_before) / kRounds;
+  if (!via_socat.empty()) {
+    state.counters["socat_MiB_s"] = mib / percentile(via_socat, 50);
+    state.counters["socat_time_ratio"] = percentile(socat_ratios, 50);
   }
 }
 BENCHMARK(BM_ProxyThroughput512MiB)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// Added round-trip latency of 64-byte request/response over a kept connection.
+// Added round-trip latency of 64-byte request/response over a kept connection, rounds of
+// direct and proxied interleaved.
 void BM_ProxyAddedLatency(benchmark::State& state) {
   Server echo(false);
   RunningProxy proxy(echo.port());
@@ -250,13 +297,49 @@ void BM_ProxyAddedLatency(benchmark::State& state) {
 }
 BENCHMARK(BM_ProxyAddedLatency)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-// A 10 ms downstream latency toxic: the added delay of each round trip (against the proxy's
-// own median without the toxic), its p50/p99 error against the configured 10 ms.
+// Round-trip times in µs of `count` 64-byte requests sent every `interval` on one kept
+// connection without waiting for the replies (a client that pipelines, or many callers on one
+// multiplexed connection): a reader thread stamps each reply.
+std::vector<double> paced_round_trips_us(std::uint16_t port, int count, std::chrono::microseconds interval) {
+  std::vector<double> samples;
+  const int fd = connect_loopback(port);
+  if (fd < 0) return samples;
+  std::vector<Clock::time_point> sent(static_cast<std::size_t>(count));
+  std::vector<Clock::time_point> answered(static_cast<std::size_t>(count));
+  std::thread reader([&] {
+    char reply[64];
+    for (auto& at : answered) {
+      if (::recv(fd, reply, sizeof reply, MSG_WAITALL) != sizeof reply) return;
+      at = Clock::now();
+    }
+  });
+  char request[64] = {};
+  const auto start = Clock::now();
+  for (int i = 0; i < count; ++i) {
+    std::this_thread::sleep_until(start + interval * i);
+    sent[static_cast<std::size_t>(i)] = Clock::now();
+    if (::send(fd, request, sizeof request, MSG_NOSIGNAL) != sizeof request) break;
+  }
+  reader.join();
+  ::close(fd);
+  for (int i = 0; i < count; ++i) {
+    const auto index = static_cast<std::size_t>(i);
+    if (answered[index] == Clock::time_point{}) break;
+    samples.push_back(std::chrono::duration<double, std::micro>(answered[index] - sent[index]).count());
+  }
+  return samples;
+}
+
+// A 50 ms downstream latency toxic without jitter: the added delay of each reply against the
+// proxy's own median round trip without the toxic, measured just before, and its deviation
+// from the configured 50 ms, for request/response one at a time and for requests every 5 ms
+// (ten of them held at once); beside it how late a plain sleeping thread wakes on this host.
 void BM_LatencyToxicAccuracy(benchmark::State& state) {
   Server echo(false);
   RunningProxy proxy(echo.port());
-  const double configured_us = 10000;
-  std::vector<double> errors;
+  const double configured_us = 50000;
+  std::vector<double> serial, paced;
+  std::size_t paced_replies = 0;
   double base = 0;
   for (auto _ : state) {
     base = percentile(round_trips_us(proxy.proxy.port(), 500), 50);
@@ -265,14 +348,33 @@ void BM_LatencyToxicAccuracy(benchmark::State& state) {
     toxic.direction = Direction::downstream;
     toxic.latency = std::chrono::microseconds(static_cast<long>(configured_us));
     proxy.proxy.apply("slow", toxic);
-    for (double v : round_trips_us(proxy.proxy.port(), 300))
-      errors.push_back(std::abs(v - base - configured_us));
+    for (double v : round_trips_us(proxy.proxy.port(), 100)) serial.push_back(v - base - configured_us);
+    const auto replies = paced_round_trips_us(proxy.proxy.port(), 200, std::chrono::milliseconds(5));
+    paced_replies = replies.size();
+    for (double v : replies) paced.push_back(v - base - configured_us);
     proxy.proxy.revert("slow");
   }
+  // The host's own floor: how late a plain thread wakes from a 5 ms sleep, in the same run.
+  std::vector<double> late;
+  for (int i = 0; i < 200; ++i) {
+    const auto due = Clock::now() + std::chrono::milliseconds(5);
+    std::this_thread::sleep_until(due);
+    late.push_back(std::chrono::duration<double, std::micro>(Clock::now() - due).count());
+  }
+  const auto deviation = [](std::vector<double> v, double p) {
+    for (double& x : v) x = std::abs(x);
+    return percentile(v, p);
+  };
   state.counters["base_rtt_p50_us"] = base;
-  state.counters["error_p50_us"] = percentile(errors, 50);
-  state.counters["error_p90_us"] = percentile(errors, 90);
-  state.counters["error_p99_us"] = percentile(errors, 99);
+  state.counters["serial_dev_p50_us"] = deviation(serial, 50);
+  state.counters["serial_dev_p99_us"] = deviation(serial, 99);
+  state.counters["serial_added_max_ms"] = (percentile(serial, 100) + configured_us) / 1000;
+  state.counters["paced_dev_p50_us"] = deviation(paced, 50);
+  state.counters["paced_dev_p99_us"] = deviation(paced, 99);
+  state.counters["paced_added_max_ms"] = (percentile(paced, 100) + configured_us) / 1000;
+  state.counters["paced_replies"] = static_cast<double>(paced_replies);
+  state.counters["host_wakeup_late_p50_us"] = percentile(late, 50);
+  state.counters["host_wakeup_late_p99_us"] = percentile(late, 99);
 }
 BENCHMARK(BM_LatencyToxicAccuracy)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 
@@ -294,6 +396,8 @@ void BM_Proxy1000Connections(benchmark::State& state) {
   RunningProxy proxy(echo.port());
   const long rss_before = rss_kib();
   const double cpu_before = proxy.cpu_ms();
+  const double process_cpu_before = process_cpu_ms();
+  const auto start = Clock::now();
   int failures = 0;
   for (auto _ : state) {
     std::vector<int> clients;
@@ -314,6 +418,8 @@ void BM_Proxy1000Connections(benchmark::State& state) {
   }
   state.counters["failures"] = failures;
   state.counters["proxy_cpu_ms"] = proxy.cpu_ms() - cpu_before;
+  state.counters["process_cpu_ms"] = process_cpu_ms() - process_cpu_before;
+  state.counters["wall_ms"] = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
 }
 BENCHMARK(BM_Proxy1000Connections)->Iterations(1)->Unit(benchmark::kMillisecond)->UseRealTime();
 

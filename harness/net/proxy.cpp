@@ -1,12 +1,15 @@
 #include "net/proxy.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <cstring>
+#include <deque>
 #include <mutex>
 #include <utility>
 
@@ -54,14 +57,18 @@ struct TcpProxy::State : std::enable_shared_from_this<TcpProxy::State> {
   std::vector<std::shared_ptr<ProxyConnection>> snapshot() const;
 };
 
-// One direction of a connection: reads from `from`, plans the writes the toxics ask for, and
-// writes them to `to` before reading again (so a slow destination slows the source: no queue).
+// One direction of a connection. Unshaped data is spliced from `from` to `to` one chunk at a
+// time. Shaped data is read into `held`, each piece stamped with the time the toxics let it go
+// (its arrival plus the delay), and written in order when due; reading goes on meanwhile so
+// every piece is delayed from its own arrival, until `buffer_bytes` are held (then a slow
+// destination slows the source).
 struct Flow {
   struct Piece {
-    std::size_t offset;
-    std::size_t length;
+    std::vector<char> data;
     Clock::time_point not_before;
   };
+  // How the source ended, passed on once the held data is written.
+  enum class End { none, eof, reset, error };
   Flow(asio::io_context& io, Direction direction, tcp::socket& from, tcp::socket& to, std::size_t buffer)
       : direction(direction), from(from), to(to), buffer_bytes(buffer), timer(io) {}
   Direction direction;
@@ -71,13 +78,17 @@ struct Flow {
   // 1000 idle connections should not cost 512 MiB of memory.
   std::unique_ptr<char[]> buffer;
   std::size_t buffer_bytes;
-  std::vector<Piece> plan;
-  std::size_t next_piece = 0;
-  bool close_after = false;  // limit_data reached
-  bool finished = false;     // source at EOF, destination shut down
-  int pipe[2] = {-1, -1};    // for splice(2), made on first use
-  std::size_t in_pipe = 0;   // bytes spliced in, not yet out
-  int streak = 0;            // chunks spliced without a wait on the loop
+  std::deque<Piece> held;
+  std::size_t held_bytes = 0;
+  Clock::time_point last_due{};  // pieces leave in order, jitter or not
+  bool writing = false;          // a timer or a write for held.front() is under way
+  bool paused = false;           // reading stopped: `held` is full
+  bool close_after = false;      // limit_data reached: close once the held data is written
+  End end = End::none;           // the source ended while data was held
+  bool finished = false;         // source at EOF, destination shut down
+  int pipe[2] = {-1, -1};        // for splice(2), made on first use
+  std::size_t in_pipe = 0;       // bytes spliced in, not yet out
+  int streak = 0;                // chunks spliced without a wait on the loop
   asio::steady_timer timer;
   std::map<std::string, std::uint64_t> limit_used;
   std::map<std::string, TokenBucket> buckets;
@@ -165,7 +176,8 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
   // no toxic shapes the data (no copy into user space: the throughput path), or a read into
   // the buffer for the toxics to plan. A toxic applied meanwhile acts on the next chunk.
   void pump(Flow& flow) {
-    if (!shaped(flow) && splice_in(flow)) return;
+    // Held data goes first: splicing past it would reorder the stream.
+    if (flow.held.empty() && !shaped(flow) && splice_in(flow)) return;
     read_buffered(flow);
   }
 
@@ -191,12 +203,49 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
   }
 
   void read_buffered(Flow& flow) {
-    error_code ec;
-    if (!flow.buffer) flow.buffer = std::make_unique_for_overwrite<char[]>(flow.buffer_bytes);
-    const std::size_t n = flow.from.read_some(asio::buffer(flow.buffer.get(), flow.buffer_bytes), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) return wait_readable(flow);
-    if (ec) return source_failed(flow, ec);
-    forward(flow, n);
+    const std::size_t room = flow.buffer_bytes - std::min(flow.buffer_bytes, flow.held_bytes);
+    if (room == 0) {
+      flow.paused = true;  // write_next reads again when a piece has left
+      return;
+    }
+    if (!flow.buffer) {
+      flow.buffer = std::make_unique_for_overwrite<char[]>(flow.buffer_bytes);
+      // The kernel stamps each arriving segment, so a delay counts from the data's arrival, not
+      // from when a busy loop got round to reading it. A failure leaves the read time.
+      int on = 1;
+      ::setsockopt(flow.from.native_handle(), SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on);
+    }
+    iovec data{flow.buffer.get(), room};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(timespec))];
+    msghdr message{};
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof control;
+    const ssize_t n = ::recvmsg(flow.from.native_handle(), &message, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return wait_readable(flow);
+    if (n < 0 && errno == EINTR) return read(flow);  // data may be waiting: no readiness wait
+    if (n < 0) return source_failed(flow, error_code(errno, boost::system::system_category()));
+    if (n == 0) return source_failed(flow, asio::error::eof);
+    forward(flow, static_cast<std::size_t>(n), arrival(message));
+  }
+
+  // When the data read arrived (the kernel's stamp of the last segment), on the steady clock;
+  // now when there is no stamp or the wall clock was stepped meanwhile.
+  static Clock::time_point arrival(msghdr& message) {
+    const auto now = Clock::now();
+    for (cmsghdr* c = CMSG_FIRSTHDR(&message); c; c = CMSG_NXTHDR(&message, c)) {
+      if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_TIMESTAMPNS) continue;
+      timespec stamp;
+      std::memcpy(&stamp, CMSG_DATA(c), sizeof stamp);
+      const auto at = std::chrono::system_clock::time_point(
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(
+              std::chrono::seconds(stamp.tv_sec) + std::chrono::nanoseconds(stamp.tv_nsec)));
+      const auto age = std::chrono::system_clock::now() - at;
+      if (age >= std::chrono::system_clock::duration::zero() && age < std::chrono::seconds(1))
+        return now - std::chrono::duration_cast<Clock::duration>(age);
+    }
+    return now;
   }
 
   // false: no pipe could be made (fd limit), the caller reads into the buffer instead.
@@ -252,14 +301,13 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     read(flow);
   }
 
-  void forward(Flow& flow, std::size_t n) {
-    const auto now = Clock::now();
+  // `arrived`: when the data reached the proxy; the delays count from there.
+  void forward(Flow& flow, std::size_t n, Clock::time_point arrived) {
     std::size_t length = n;
     Micros delay{0};
     bool black_hole = false;
     const Toxic* slicer = nullptr;
     TokenBucket* bucket = nullptr;
-    flow.close_after = false;
     for (auto& [name, toxic] : proxy->toxics) {
       if (!acts_on(toxic.direction, flow.direction) || !selected(name, toxic)) continue;
       switch (toxic.kind) {
@@ -291,21 +339,22 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     }
     if (black_hole) return read(flow);  // dropped, like a link that went dark
 
-    flow.plan.clear();
-    flow.next_piece = 0;
-    auto at = now + delay;
+    auto at = arrived + delay;
     std::size_t offset = 0;
+    const auto hold = [&](std::size_t size, Clock::time_point due) {
+      // A stream keeps its order: a piece drawn a shorter jitter waits for the one before it.
+      flow.last_due = std::max(flow.last_due, due);
+      const char* data = flow.buffer.get() + offset;
+      flow.held.push_back({std::vector<char>(data, data + size), flow.last_due});
+      flow.held_bytes += size;
+      offset += size;
+    };
     const auto add = [&](std::size_t size) {
-      if (!bucket) {
-        flow.plan.push_back({offset, size, at});
-        offset += size;
-        return;
-      }
+      if (!bucket) return hold(size, at);
       while (size > 0) {
         const std::size_t part = std::min(size, bucket->chunk_limit());
         at += bucket->reserve(part, at);
-        flow.plan.push_back({offset, part, at});
-        offset += part;
+        hold(part, at);
         size -= part;
       }
     };
@@ -320,16 +369,22 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
       add(length);
     }
     write_next(flow);
+    // Keep reading while data is held, so the next piece's delay counts from its own arrival
+    // (not from when the one before it was written); limit_data reads no more.
+    if (!flow.close_after) read(flow);
   }
 
   void write_next(Flow& flow) {
-    if (flow.next_piece == flow.plan.size()) {
+    if (flow.writing) return;
+    if (flow.held.empty()) {
       if (flow.close_after) return close();
-      return read(flow);
+      if (flow.end != Flow::End::none) return ended(flow, std::exchange(flow.end, Flow::End::none));
+      return;
     }
-    const auto& piece = flow.plan[flow.next_piece];
-    if (piece.not_before > Clock::now()) {
-      flow.timer.expires_at(piece.not_before);
+    flow.writing = true;
+    const auto due = flow.held.front().not_before;
+    if (due > Clock::now()) {
+      flow.timer.expires_at(due);
       flow.timer.async_wait([self = shared_from_this(), &flow](error_code ec) {
         Lock lock(self->proxy->mutex);
         if (ec || !self->open) return;
@@ -341,14 +396,17 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
   }
 
   void write_piece(Flow& flow) {
-    const auto& piece = flow.plan[flow.next_piece];
-    asio::async_write(flow.to, asio::buffer(flow.buffer.get() + piece.offset, piece.length),
+    const auto& piece = flow.held.front();
+    asio::async_write(flow.to, asio::buffer(piece.data),
                       [self = shared_from_this(), &flow](error_code ec, std::size_t n) {
                         Lock lock(self->proxy->mutex);
                         if (!self->open) return;
                         if (ec) return self->close();
                         self->count(flow, n);
-                        ++flow.next_piece;
+                        flow.held_bytes -= flow.held.front().data.size();
+                        flow.held.pop_front();
+                        flow.writing = false;
+                        if (std::exchange(flow.paused, false)) self->read(flow);
                         self->write_next(flow);
                       });
   }
@@ -370,9 +428,21 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
   }
 
   void source_failed(Flow& flow, const error_code& ec) {
-    if (ec == asio::error::eof) return finish(flow);
+    const auto end = ec == asio::error::eof                ? Flow::End::eof
+                     : ec == asio::error::connection_reset ? Flow::End::reset
+                                                           : Flow::End::error;
+    // The end comes after the data still held, as it would on a direct connection.
+    if (flow.writing || !flow.held.empty()) {
+      flow.end = end;
+      return;
+    }
+    ended(flow, end);
+  }
+
+  void ended(Flow& flow, Flow::End end) {
+    if (end == Flow::End::eof) return finish(flow);
     // A peer's RST is passed on as an RST, so the other side sees what a direct connection would.
-    if (ec == asio::error::connection_reset)
+    if (end == Flow::End::reset)
       return reset(flow.direction == Direction::upstream ? Direction::upstream : Direction::downstream);
     close();
   }

@@ -11,10 +11,12 @@
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 #include <catch2/catch.hpp>
 #include <cerrno>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <random>
 #include <set>
@@ -330,6 +332,80 @@ TEST_CASE("proxy: latency delays only the direction it is set on", "[proxy]") {
   const auto first_byte = rig.proxy.stats().first_byte_ms;
   REQUIRE(first_byte.size() == 1);
   CHECK(first_byte[0] >= (toxic.direction == Direction::upstream ? 0 : 250));
+}
+
+TEST_CASE("proxy: latency delays each reply from its own arrival when requests overlap", "[proxy]") {
+  // Three requests 250 ms apart on one connection, a 400 ms delay on the replies: each is due
+  // 400 ms after it arrived (at about 400, 650 and 900 ms), not once the one before it has
+  // been written (400, 800, 1200 ms).
+  ProxyRig rig;
+  auto toxic = make(ToxicKind::latency, Direction::downstream);
+  toxic.latency = 400ms;
+  rig.proxy.apply("slow", toxic);
+  const int fd = connect_to(rig.proxy.port());
+  REQUIRE(fd >= 0);
+  const auto start = Clock::now();
+  std::vector<double> replied_ms;
+  std::thread reader([&] {
+    for (int i = 0; i < 3; ++i) {
+      if (receive(fd, 1).data.size() != 1) return;
+      replied_ms.push_back(elapsed_ms(start));
+    }
+  });
+  for (const char* request : {"a", "b", "c"}) {
+    send_all(fd, request);
+    std::this_thread::sleep_for(250ms);
+  }
+  reader.join();
+  ::close(fd);
+  REQUIRE(replied_ms.size() == 3);
+  CHECK(replied_ms[0] >= 350);
+  CHECK(replied_ms[1] >= 600);
+  CHECK(replied_ms[2] >= 850);
+  CHECK(replied_ms[2] < 1100);
+}
+
+TEST_CASE("proxy: a delay counts from the data's arrival, not from when a busy loop reads it", "[proxy]") {
+  // The loop is kept busy for 250 ms while "ping" arrives; a 300 ms upstream latency still
+  // lets it go about 300 ms after it was sent (not 550 ms: the busy time plus the delay).
+  ProxyRig rig;
+  auto toxic = make(ToxicKind::latency, Direction::upstream);
+  toxic.latency = 300ms;
+  rig.proxy.apply("slow", toxic);
+  const int fd = connect_to(rig.proxy.port());
+  REQUIRE(fd >= 0);
+  send_all(fd, "warm");  // the connection is up and its flows wait for data
+  REQUIRE(receive(fd, 4).data == "warm");
+  std::promise<void> busy;
+  asio::post(rig.io, [&busy] {
+    busy.set_value();
+    std::this_thread::sleep_for(250ms);
+  });
+  busy.get_future().wait();
+  const auto sent = Clock::now();
+  send_all(fd, "ping");
+  REQUIRE(receive(fd, 4).data == "ping");
+  const double echo_ms = elapsed_ms(sent);
+  ::close(fd);
+  CHECK(echo_ms >= 250);
+  CHECK(echo_ms < 480);
+}
+
+TEST_CASE("proxy: a FIN passes after the data a latency holds", "[proxy]") {
+  ProxyRig rig;
+  auto toxic = make(ToxicKind::latency, Direction::upstream);
+  toxic.latency = 200ms;
+  rig.proxy.apply("slow", toxic);
+  const int fd = connect_to(rig.proxy.port());
+  REQUIRE(fd >= 0);
+  send_all(fd, "hello");
+  ::shutdown(fd, SHUT_WR);
+  // The echo server answers what reached it, then closes when it sees the FIN.
+  const auto answer = receive(fd);
+  ::close(fd);
+  CHECK(answer.data == "hello");
+  CHECK(answer.eof);
+  CHECK(rig.upstream.received() == 5);
 }
 
 TEST_CASE("proxy: bandwidth paces each direction at the rate", "[proxy]") {
