@@ -132,3 +132,75 @@ TEST_CASE("plan shows the proxy, its fault and the frontend starting once the pr
   CHECK(listens < frontend);
   CHECK(r.out.find("frontend  after backend-proxy") != std::string::npos);
 }
+
+namespace {
+
+const std::string kHaproxy504 = "haproxy answers 504 within its server timeout while the backend is slow";
+const std::string kHaproxy502 = "haproxy answers 502 while the backend's connections are reset";
+
+// The attempts of a probe that got an HTTP answer with `status`, and those that got another one.
+std::pair<int, int> status_counts(const json& probe, int status) {
+  int same = 0, other = 0;
+  for (const auto& a : probe.at("attempts")) {
+    if (!a.contains("status") || a.at("status").is_null()) continue;
+    (a.at("status") == status ? same : other) += 1;
+  }
+  return {same, other};
+}
+
+}  // namespace
+
+TEST_CASE("haproxy behind the fault proxy: 504 after its server timeout, 502 on resets, then 200",
+          "[proxy][e2e][haproxy]") {
+  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  if (run_shell("command -v haproxy").status != 0)
+    FAULTLINE_SKIP("haproxy is not installed (tools/setup.sh)");
+  const json s = run_scenario("examples/haproxy-behind-faulty-proxy.toml");
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "pass");
+  for (const auto& p : s.at("probes")) CHECK(p.at("passed") == true);
+  // haproxy gives up after its 300ms, not after the backend's 1s: every 504 took at least the
+  // timeout (it cannot fire early) and most are well below the second the answer was held.
+  const json& slow = probe(s, kHaproxy504);
+  CHECK(slow.at("attempts").size() >= 4);
+  for (const auto& a : slow.at("attempts"))
+    if (a.at("status") == 504) CHECK(a.at("latency_ms").get<double>() >= 250);
+  CHECK(status_counts(slow, 200).first == 0);
+  // Resets: 502s, never a 200 while the connections are cut.
+  const json& reset = probe(s, kHaproxy502);
+  CHECK(reset.at("attempts").size() >= 4);
+  CHECK(status_counts(reset, 502).first >= 1);
+  CHECK(status_counts(reset, 200).first == 0);
+  // Both faults went through the proxy, and touched haproxy's connections.
+  REQUIRE(s.at("proxies").size() == 1);
+  const json& px = s.at("proxies")[0];
+  CHECK(px.at("toxics_touched").at("backend-slow").get<int>() >= 1);
+  CHECK(px.at("toxics_touched").at("backend-reset").get<int>() >= 1);
+  CHECK(px.at("reset").get<int>() >= 1);
+  int applies = 0, reverts = 0;
+  for (const auto& e : s.at("timeline")) {
+    applies += e.at("event") == "inject.apply";
+    reverts += e.at("event") == "inject.revert";
+  }
+  CHECK(applies == 2);
+  CHECK(reverts == 2);
+}
+
+TEST_CASE("the wrong claim of 200 during the resets fails and names its probe", "[proxy][e2e][haproxy]") {
+  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  if (run_shell("command -v haproxy").status != 0)
+    FAULTLINE_SKIP("haproxy is not installed (tools/setup.sh)");
+  const json s = run_scenario("selftest/failing/haproxy-200-during-reset.toml");
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "fail");
+  const std::string wrong = "orders answer 200 while the backend's connections are reset";
+  const json& p = probe(s, wrong);
+  CHECK(p.at("passed") == false);
+  CHECK(p.at("pass_ratio") == 0.0);
+  CHECK(status_counts(p, 502).first >= 1);
+  CHECK(probe(s, "orders work after the resets").at("passed") == true);
+  REQUIRE(s.at("failures").size() == 1);
+  const json& f = s.at("failures")[0];
+  CHECK(f.at("check") == "probe");
+  CHECK(f.at("message").get<std::string>().rfind("probe `" + wrong + "` failed: pass ratio 0.00", 0) == 0);
+}
