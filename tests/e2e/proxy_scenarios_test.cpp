@@ -204,3 +204,70 @@ TEST_CASE("the wrong claim of 200 during the resets fails and names its probe", 
   CHECK(f.at("check") == "probe");
   CHECK(f.at("message").get<std::string>().rfind("probe `" + wrong + "` failed: pass ratio 0.00", 0) == 0);
 }
+
+namespace {
+
+const json& process_named(const json& scenario, const std::string& name) {
+  for (const auto& p : scenario.at("processes"))
+    if (p.at("name") == name) return p;
+  FAIL("no process named " << name << " in " << scenario.at("processes").dump());
+  throw;
+}
+
+// t_ms of the event `name` for injection `inject`; fails when there is none.
+double event_time(const json& scenario, const std::string& name, const std::string& inject) {
+  for (const auto& e : scenario.at("timeline"))
+    if (e.at("event") == name && e.value("inject", "") == inject) return e.at("t_ms").get<double>();
+  FAIL("no " << name << " of " << inject << " on the timeline");
+  throw;
+}
+
+}  // namespace
+
+TEST_CASE("a client with a timeout and retries gets every answer through resets and a black hole",
+          "[proxy][e2e][retries]") {
+  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  const json s = run_scenario("examples/client-retries-through-resets-and-timeouts.toml");
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "pass");
+  const json& client = process_named(s, "client");
+  CHECK(client.at("exit_code") == 0);
+  const std::string out = client.at("stdout_tail");
+  const std::string err = client.at("stderr_tail");
+  CHECK(out.rfind("30/30 ok (", 0) == 0);
+  CHECK(out.find("(0 retries)") == std::string::npos);
+  // Both faults fired at the client: a reset, and an attempt that met the black hole and hit
+  // the client's own timeout. Neither made it give up.
+  CHECK(err.find("Connection reset by peer, retrying") != std::string::npos);
+  CHECK(err.find("timed out after 300ms") != std::string::npos);
+  CHECK(err.find("giving up") == std::string::npos);
+  REQUIRE(s.at("proxies").size() == 1);
+  const json& px = s.at("proxies")[0];
+  CHECK(px.at("toxics_touched").at("connections-reset").get<int>() >= 1);
+  CHECK(px.at("toxics_touched").at("black-hole").get<int>() >= 1);
+  CHECK(px.at("reset").get<int>() >= 1);
+  // The client finished after both faults were gone: it recovered rather than ran out first.
+  const double reset_end = event_time(s, "inject.revert", "connections-reset");
+  const double hole_start = event_time(s, "inject.apply", "black-hole");
+  const double hole_end = event_time(s, "inject.revert", "black-hole");
+  CHECK(event_time(s, "inject.apply", "connections-reset") < reset_end);
+  CHECK(reset_end < hole_start);
+  CHECK(hole_start < hole_end);
+  for (const auto& e : s.at("timeline"))
+    if (e.at("event") == "process.exit" && e.value("process", "") == "client")
+      CHECK(e.at("t_ms").get<double>() > hole_end);
+}
+
+TEST_CASE("the same client without retries loses requests and fails its expectation",
+          "[proxy][e2e][retries]") {
+  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  const json s = run_scenario("selftest/failing/client-without-retries.toml");
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "fail");
+  const json& client = process_named(s, "client");
+  CHECK(client.at("exit_code") == 1);
+  CHECK(client.at("stdout_tail").get<std::string>().find("30/30 ok") == std::string::npos);
+  CHECK(client.at("stderr_tail").get<std::string>().find("giving up") != std::string::npos);
+  REQUIRE(s.at("failures").size() >= 1);
+  for (const auto& f : s.at("failures")) CHECK(f.at("process") == "client");
+}
