@@ -15,7 +15,7 @@ build_packages=(build-essential cmake ninja-build pkg-config libboost1.81-dev li
 # (which CPack runs on the files `file` reports as ELF).
 build_packages+=(help2man dpkg-dev file)
 # What the bundled example scenarios run besides our own binaries: a real reverse proxy, Python and sqlite3.
-example_packages=(haproxy python3 sqlite3)
+example_packages=(haproxy python3 sqlite3 redis-server redis-tools)
 # Test tools: the cgroup v2 lane boots a Debian kernel under QEMU (tests/vm); Python checks the
 # report schema and the CI examples.
 # Chromium renders the HTML report; Taplo (from npm) checks the generated schema; haproxy is

@@ -271,3 +271,35 @@ TEST_CASE("the same client without retries loses requests and fails its expectat
   REQUIRE(s.at("failures").size() >= 1);
   for (const auto& f : s.at("failures")) CHECK(f.at("process") == "client");
 }
+
+TEST_CASE("redis-cli's deadline fires under latency and bandwidth faults, the value comes back after",
+          "[proxy][e2e][redis]") {
+  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  if (run_shell("command -v redis-server && command -v redis-cli").status != 0)
+    FAULTLINE_SKIP("redis-server / redis-cli are not installed (tools/setup.sh)");
+  const json s = run_scenario("examples/redis-under-latency-and-bandwidth.toml");
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "pass");
+  // Each probe passes only when its command did what it names: exit 124 (the deadline) under a
+  // fault, the whole value otherwise.
+  for (const auto& p : s.at("probes")) {
+    CHECK(p.at("passed") == true);
+    CHECK(p.at("attempts").size() >= 1);
+  }
+  // The deadline, not the answer, ended the attempts under the faults: at least its 1.5s and
+  // below the probe's own 5s timeout.
+  for (const std::string name : {"the deadline fires while redis answers 3s late",
+                                 "the deadline fires while the link carries 4 KiB/s"})
+    for (const auto& a : probe(s, name).at("attempts")) {
+      CHECK(a.at("latency_ms").get<double>() >= 1400);
+      CHECK(a.at("latency_ms").get<double>() < 4500);
+    }
+  REQUIRE(s.at("proxies").size() == 1);
+  const json& px = s.at("proxies")[0];
+  CHECK(px.at("toxics_touched").at("redis-slow").get<int>() >= 1);
+  CHECK(px.at("toxics_touched").at("thin-link").get<int>() >= 1);
+  CHECK(px.at("bytes_downstream").get<int>() >= 32768);
+  // Nothing hung: the run ended at its duration (17s), far from its 60s timeout.
+  CHECK(s.at("duration_ms").get<double>() < 40000);
+  for (const auto& e : s.at("timeline")) CHECK(e.at("event") != "timeout");
+}
