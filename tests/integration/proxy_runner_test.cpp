@@ -207,3 +207,23 @@ after = ["slow-client"]
   CHECK(r.verdict == report::Verdict::error);
   check_nothing_left(r, before);
 }
+
+TEST_CASE("proxy in a run: a partition still in force at the end leaves no socket behind",
+          "[proxy][integration]") {
+  if (::geteuid() != 0) FAULTLINE_SKIP("not root: scenarios need to create cgroups");
+  const std::size_t before = tcp_and_pipe_fds();
+  // The run ends during the partition: the revert at the end listens again, the stop closes.
+  const auto r =
+      run_text(std::string("name = \"proxy down at the end\"\ntimeout = \"20s\"\nduration = \"1500ms\"\n") +
+               kBackend + kClients + R"TOML(
+[[inject]]
+name = "cut"
+kind = "down"
+proxy = "db"
+at = "ready+200ms"
+)TOML");
+  CHECK(r.verdict == report::Verdict::pass);
+  REQUIRE(r.proxies.size() == 1);
+  CHECK(r.proxies[0].toxics_touched.at("cut") >= 1);
+  check_nothing_left(r, before);
+}
