@@ -170,8 +170,14 @@ void check_nothing_left(const report::ScenarioResult& r, std::size_t fds_before)
 
 }  // namespace
 
+// The backend is a Python echo server and the clients use bash's /dev/tcp.
+#define PROXY_RUN_PRECONDITIONS()                                                     \
+  if (::geteuid() != 0) FAULTLINE_SKIP("not root: scenarios need to create cgroups"); \
+  if (::access("/usr/bin/python3", X_OK) != 0 || ::access("/bin/bash", X_OK) != 0)    \
+  FAULTLINE_SKIP("needs /usr/bin/python3 and /bin/bash")
+
 TEST_CASE("proxy in a run: a passing run leaves no socket behind", "[proxy][integration]") {
-  if (::geteuid() != 0) FAULTLINE_SKIP("not root: scenarios need to create cgroups");
+  PROXY_RUN_PRECONDITIONS();
   const std::size_t before = tcp_and_pipe_fds();
   const auto r =
       run_text(std::string("name = \"proxy teardown\"\ntimeout = \"20s\"\nduration = \"1500ms\"\n") +
@@ -184,7 +190,7 @@ TEST_CASE("proxy in a run: a passing run leaves no socket behind", "[proxy][inte
 }
 
 TEST_CASE("proxy in a run: a run killed at its timeout leaves no socket behind", "[proxy][integration]") {
-  if (::geteuid() != 0) FAULTLINE_SKIP("not root: scenarios need to create cgroups");
+  PROXY_RUN_PRECONDITIONS();
   const std::size_t before = tcp_and_pipe_fds();
   // No duration: the clients sleep on, the timeout ends the run.
   const auto r = run_text(std::string("name = \"proxy timeout\"\ntimeout = \"3s\"\n") + kBackend + kClients);
@@ -194,7 +200,7 @@ TEST_CASE("proxy in a run: a run killed at its timeout leaves no socket behind",
 }
 
 TEST_CASE("proxy in a run: a run that ends in an error leaves no socket behind", "[proxy][integration]") {
-  if (::geteuid() != 0) FAULTLINE_SKIP("not root: scenarios need to create cgroups");
+  PROXY_RUN_PRECONDITIONS();
   const std::size_t before = tcp_and_pipe_fds();
   // The second client cannot start: the scenario becomes an error while the proxy forwards.
   const auto r = run_text(std::string("name = \"proxy error\"\ntimeout = \"20s\"\n") + kBackend + kClients +
@@ -210,7 +216,7 @@ after = ["slow-client"]
 
 TEST_CASE("proxy in a run: a partition still in force at the end leaves no socket behind",
           "[proxy][integration]") {
-  if (::geteuid() != 0) FAULTLINE_SKIP("not root: scenarios need to create cgroups");
+  PROXY_RUN_PRECONDITIONS();
   const std::size_t before = tcp_and_pipe_fds();
   // The run ends during the partition: the revert at the end listens again, the stop closes.
   const auto r =
