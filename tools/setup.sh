@@ -15,8 +15,8 @@ build_packages=(build-essential cmake ninja-build pkg-config libboost1.81-dev li
 # (which CPack runs on the files `file` reports as ELF).
 build_packages+=(help2man dpkg-dev file)
 # What the bundled example scenarios run besides our own binaries: a real reverse proxy, Python,
-# sqlite3 and Go (go-emfile.toml builds a static Go test binary).
-example_packages=(haproxy python3 sqlite3 golang-go)
+# sqlite3, Go (go-emfile.toml builds a static Go test binary) and a real database (redis).
+example_packages=(haproxy python3 sqlite3 golang-go redis-server redis-tools)
 # Test tools: the cgroup v2 lane boots a Debian kernel under QEMU (tests/vm); Python checks the
 # report schema and the CI examples.
 # Chromium renders the HTML report; Taplo (from npm) checks the generated schema; haproxy is

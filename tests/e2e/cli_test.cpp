@@ -133,10 +133,10 @@ TEST_CASE("exec: nofile and pids limits bite") {
 }
 
 TEST_CASE("run: the bundled examples pass") {
-  // Some examples run programs from Debian (haproxy, python3, sqlite3, go), tagged with their
+  // Some examples run programs from Debian (haproxy, python3, sqlite3, go, redis), tagged with their
   // names; a host without them (the minimal cgroup v2 guest) runs the others.
   std::string exclude;
-  for (const char* tool : {"haproxy", "python3", "sqlite3", "go"})
+  for (const char* tool : {"haproxy", "python3", "sqlite3", "go", "redis-server", "redis-cli"})
     if (run_shell(std::string("command -v ") + tool).status != 0) {
       record_skip(std::string("the examples tagged `") + tool + "`: " + tool + " is not installed");
       exclude += std::string(" --exclude-tag ") + tool;

@@ -132,3 +132,174 @@ TEST_CASE("plan shows the proxy, its fault and the frontend starting once the pr
   CHECK(listens < frontend);
   CHECK(r.out.find("frontend  after backend-proxy") != std::string::npos);
 }
+
+namespace {
+
+const std::string kHaproxy504 = "haproxy answers 504 within its server timeout while the backend is slow";
+const std::string kHaproxy502 = "haproxy answers 502 while the backend's connections are reset";
+
+// The attempts of a probe that got an HTTP answer with `status`, and those that got another one.
+std::pair<int, int> status_counts(const json& probe, int status) {
+  int same = 0, other = 0;
+  for (const auto& a : probe.at("attempts")) {
+    if (!a.contains("status") || a.at("status").is_null()) continue;
+    (a.at("status") == status ? same : other) += 1;
+  }
+  return {same, other};
+}
+
+}  // namespace
+
+TEST_CASE("haproxy behind the fault proxy: 504 after its server timeout, 502 on resets, then 200",
+          "[proxy][e2e][haproxy]") {
+  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  if (run_shell("command -v haproxy").status != 0)
+    FAULTLINE_SKIP("haproxy is not installed (tools/setup.sh)");
+  const json s = run_scenario("examples/haproxy-behind-faulty-proxy.toml");
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "pass");
+  for (const auto& p : s.at("probes")) CHECK(p.at("passed") == true);
+  // haproxy gives up after its 300ms, not after the backend's 1s: every 504 took at least the
+  // timeout (it cannot fire early) and most are well below the second the answer was held.
+  const json& slow = probe(s, kHaproxy504);
+  CHECK(slow.at("attempts").size() >= 4);
+  for (const auto& a : slow.at("attempts"))
+    if (a.at("status") == 504) CHECK(a.at("latency_ms").get<double>() >= 250);
+  CHECK(status_counts(slow, 200).first == 0);
+  // Resets: 502s, never a 200 while the connections are cut.
+  const json& reset = probe(s, kHaproxy502);
+  CHECK(reset.at("attempts").size() >= 4);
+  CHECK(status_counts(reset, 502).first >= 1);
+  CHECK(status_counts(reset, 200).first == 0);
+  // Both faults went through the proxy, and touched haproxy's connections.
+  REQUIRE(s.at("proxies").size() == 1);
+  const json& px = s.at("proxies")[0];
+  CHECK(px.at("toxics_touched").at("backend-slow").get<int>() >= 1);
+  CHECK(px.at("toxics_touched").at("backend-reset").get<int>() >= 1);
+  CHECK(px.at("reset").get<int>() >= 1);
+  int applies = 0, reverts = 0;
+  for (const auto& e : s.at("timeline")) {
+    applies += e.at("event") == "inject.apply";
+    reverts += e.at("event") == "inject.revert";
+  }
+  CHECK(applies == 2);
+  CHECK(reverts == 2);
+}
+
+TEST_CASE("the wrong claim of 200 during the resets fails and names its probe", "[proxy][e2e][haproxy]") {
+  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  if (run_shell("command -v haproxy").status != 0)
+    FAULTLINE_SKIP("haproxy is not installed (tools/setup.sh)");
+  const json s = run_scenario("selftest/failing/haproxy-200-during-reset.toml");
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "fail");
+  const std::string wrong = "orders answer 200 while the backend's connections are reset";
+  const json& p = probe(s, wrong);
+  CHECK(p.at("passed") == false);
+  CHECK(p.at("pass_ratio") == 0.0);
+  CHECK(status_counts(p, 502).first >= 1);
+  CHECK(probe(s, "orders work after the resets").at("passed") == true);
+  REQUIRE(s.at("failures").size() == 1);
+  const json& f = s.at("failures")[0];
+  CHECK(f.at("check") == "probe");
+  CHECK(f.at("message").get<std::string>().rfind("probe `" + wrong + "` failed: pass ratio 0.00", 0) == 0);
+}
+
+namespace {
+
+const json& process_named(const json& scenario, const std::string& name) {
+  for (const auto& p : scenario.at("processes"))
+    if (p.at("name") == name) return p;
+  FAIL("no process named " << name << " in " << scenario.at("processes").dump());
+  throw;
+}
+
+// t_ms of the event `name` for injection `inject`; fails when there is none.
+double event_time(const json& scenario, const std::string& name, const std::string& inject) {
+  for (const auto& e : scenario.at("timeline"))
+    if (e.at("event") == name && e.value("inject", "") == inject) return e.at("t_ms").get<double>();
+  FAIL("no " << name << " of " << inject << " on the timeline");
+  throw;
+}
+
+}  // namespace
+
+TEST_CASE("a client with a timeout and retries gets every answer through resets and a black hole",
+          "[proxy][e2e][retries]") {
+  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  const json s = run_scenario("examples/client-retries-through-resets-and-timeouts.toml");
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "pass");
+  const json& client = process_named(s, "client");
+  CHECK(client.at("exit_code") == 0);
+  const std::string out = client.at("stdout_tail");
+  const std::string err = client.at("stderr_tail");
+  CHECK(out.rfind("30/30 ok (", 0) == 0);
+  CHECK(out.find("(0 retries)") == std::string::npos);
+  // Both faults fired at the client: a reset, and an attempt that met the black hole and hit
+  // the client's own timeout. Neither made it give up.
+  CHECK(err.find("Connection reset by peer, retrying") != std::string::npos);
+  CHECK(err.find("timed out after 300ms") != std::string::npos);
+  CHECK(err.find("giving up") == std::string::npos);
+  REQUIRE(s.at("proxies").size() == 1);
+  const json& px = s.at("proxies")[0];
+  CHECK(px.at("toxics_touched").at("connections-reset").get<int>() >= 1);
+  CHECK(px.at("toxics_touched").at("black-hole").get<int>() >= 1);
+  CHECK(px.at("reset").get<int>() >= 1);
+  // The client finished after both faults were gone: it recovered rather than ran out first.
+  const double reset_end = event_time(s, "inject.revert", "connections-reset");
+  const double hole_start = event_time(s, "inject.apply", "black-hole");
+  const double hole_end = event_time(s, "inject.revert", "black-hole");
+  CHECK(event_time(s, "inject.apply", "connections-reset") < reset_end);
+  CHECK(reset_end < hole_start);
+  CHECK(hole_start < hole_end);
+  for (const auto& e : s.at("timeline"))
+    if (e.at("event") == "process.exit" && e.value("process", "") == "client")
+      CHECK(e.at("t_ms").get<double>() > hole_end);
+}
+
+TEST_CASE("the same client without retries loses requests and fails its expectation",
+          "[proxy][e2e][retries]") {
+  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  const json s = run_scenario("selftest/failing/client-without-retries.toml");
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "fail");
+  const json& client = process_named(s, "client");
+  CHECK(client.at("exit_code") == 1);
+  CHECK(client.at("stdout_tail").get<std::string>().find("30/30 ok") == std::string::npos);
+  CHECK(client.at("stderr_tail").get<std::string>().find("giving up") != std::string::npos);
+  REQUIRE(s.at("failures").size() >= 1);
+  for (const auto& f : s.at("failures")) CHECK(f.at("process") == "client");
+}
+
+TEST_CASE("redis-cli's deadline fires under latency and bandwidth faults, the value comes back after",
+          "[proxy][e2e][redis]") {
+  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  if (run_shell("command -v redis-server && command -v redis-cli").status != 0)
+    FAULTLINE_SKIP("redis-server / redis-cli are not installed (tools/setup.sh)");
+  const json s = run_scenario("examples/redis-under-latency-and-bandwidth.toml");
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "pass");
+  // Each probe passes only when its command did what it names: exit 124 (the deadline) under a
+  // fault, the whole value otherwise.
+  for (const auto& p : s.at("probes")) {
+    CHECK(p.at("passed") == true);
+    CHECK(p.at("attempts").size() >= 1);
+  }
+  // The deadline, not the answer, ended the attempts under the faults: at least its 1.5s and
+  // below the probe's own 5s timeout.
+  for (const std::string name : {"the deadline fires while redis answers 3s late",
+                                 "the deadline fires while the link carries 4 KiB/s"})
+    for (const auto& a : probe(s, name).at("attempts")) {
+      CHECK(a.at("latency_ms").get<double>() >= 1400);
+      CHECK(a.at("latency_ms").get<double>() < 4500);
+    }
+  REQUIRE(s.at("proxies").size() == 1);
+  const json& px = s.at("proxies")[0];
+  CHECK(px.at("toxics_touched").at("redis-slow").get<int>() >= 1);
+  CHECK(px.at("toxics_touched").at("thin-link").get<int>() >= 1);
+  CHECK(px.at("bytes_downstream").get<int>() >= 32768);
+  // Nothing hung: the run ended at its duration (17s), far from its 60s timeout.
+  CHECK(s.at("duration_ms").get<double>() < 40000);
+  for (const auto& e : s.at("timeline")) CHECK(e.at("event") != "timeout");
+}
