@@ -68,7 +68,8 @@ case "$mode" in
     # Everything this command installs is promised to the tests: a skip not declared in
     # tests/expected-skips.txt for this host's cgroup mode fails its test binary (tests/README.md).
     export FAULTLINE_REQUIRE_ALL=1
-    install_missing "${build_packages[@]}" "${test_packages[@]}"
+    # The tests run the bundled examples too, so what they run is installed as well.
+    install_missing "${build_packages[@]}" "${example_packages[@]}" "${test_packages[@]}"
     # -O2: g++ 12 gives false -Wrestrict errors inside std::string at -O3 (GCC bug 105329).
     configure_and_build "$here/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
       -DFAULTLINE_WERROR=ON

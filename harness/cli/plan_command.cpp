@@ -401,10 +401,8 @@ class Planner {
         expects.push_back("latency below " + format_duration(*p.expect_latency_below));
       if (p.expect_success) expects.push_back(*p.expect_success ? "succeeds" : "fails");
       if (p.expect_body_contains) expects.push_back("body contains \"" + *p.expect_body_contains + "\"");
-      std::ostringstream ratio;
-      ratio << p.min_pass_ratio;
       out << "    expect: " << (expects.empty() ? std::string("success") : join(expects, ", "))
-          << "; min_pass_ratio " << ratio.str() << "\n";
+          << "; pass_ratio " << scenario::to_string(p.pass_ratio) << "\n";
     }
   }
 

@@ -32,6 +32,24 @@ std::string format_ratio(double r) {
   return buf;
 }
 
+// ">=0.7" -> "at least 0.70", as the failure's `expected` reads.
+std::string ratio_bound_text(const scenario::Comparison& c) {
+  using Op = scenario::Comparison::Op;
+  switch (c.op) {
+    case Op::eq:
+      return "exactly " + format_ratio(c.value);
+    case Op::ge:
+      return "at least " + format_ratio(c.value);
+    case Op::le:
+      return "at most " + format_ratio(c.value);
+    case Op::gt:
+      return "more than " + format_ratio(c.value);
+    case Op::lt:
+      return "less than " + format_ratio(c.value);
+  }
+  return format_ratio(c.value);
+}
+
 std::string format_ms(double ms) {
   char buf[32];
   std::snprintf(buf, sizeof buf, ms < 10 ? "%.1fms" : "%.0fms", ms);
@@ -139,14 +157,14 @@ class ProbeRun {
     const auto passed = std::count_if(attempts_.begin(), attempts_.end(), [](const auto& a) { return a.ok; });
     r.pass_ratio =
         attempts_.empty() ? 0.0 : static_cast<double>(passed) / static_cast<double>(attempts_.size());
-    // A ratio within rounding of the minimum counts: 0.1 * 10 attempts is not 1 - 1e-16.
-    r.passed = !attempts_.empty() && r.pass_ratio + 1e-9 >= probe_.min_pass_ratio;
+    // A ratio within rounding of the bound counts: 0.1 * 10 attempts is not 1 - 1e-16.
+    r.passed = !attempts_.empty() && probe_.pass_ratio.holds_within(r.pass_ratio, 1e-9);
     ctx.result().probes.push_back(r);
     if (r.passed) return;
 
     report::Failure f;
     f.check = "probe";
-    f.expected = describe_expectation(probe_) + " in at least " + format_ratio(probe_.min_pass_ratio) +
+    f.expected = describe_expectation(probe_) + " in " + ratio_bound_text(probe_.pass_ratio) +
                  " of the attempts during " + window_text_;
     if (attempts_.empty()) {
       f.actual = "no attempt was made: the window " +

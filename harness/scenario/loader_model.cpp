@@ -209,7 +209,8 @@ void Loader::build_probe(const Table& t, std::size_t index, Probe& probe) {
   if (auto f = t.get("exec")) probe.kind = Probe::Kind::exec, probe.exec = f->strings;
   if (auto f = t.get("every")) probe.every = f->duration;
   if (auto f = t.get("timeout")) probe.timeout = f->duration;
-  if (auto f = t.get("min_pass_ratio")) probe.min_pass_ratio = f->number;
+  if (auto f = t.get("pass_ratio")) probe.pass_ratio = f->comparison;
+  if (auto f = t.get("min_pass_ratio")) probe.pass_ratio = {Comparison::Op::ge, f->number};
   if (auto f = t.get("during")) {
     if (f->is_table)
       probe.during = build_window(f->tables[0]);

@@ -58,6 +58,8 @@ std::string expected_text(const KeySpec& key, Kind kind) {
       return "expected an integer";
     case Kind::count_check:
       return R"(expected a count such as 2, or a comparison such as ">=1", "<=3", ">0", "<5" or "==2")";
+    case Kind::ratio_check:
+      return R"(expected a comparison such as ">=0.7", "<=0.1" or "==1", or a number from 0 to 1 (exactly that))";
     case Kind::boolean:
       return "expected true or false";
     case Kind::ratio:

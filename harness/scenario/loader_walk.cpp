@@ -155,6 +155,10 @@ bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind,
         if (v < 0 || v > 1) return wrong_type();
         field.number = static_cast<double>(v);
         return true;
+      case Kind::ratio_check:
+        if (v < 0 || v > 1) return wrong_type("a ratio goes from 0 to 1");
+        field.comparison = scenario::Comparison{scenario::Comparison::Op::eq, static_cast<double>(v)};
+        return true;
       case Kind::size:
         if (v < 0) return wrong_type("sizes cannot be negative");
         field.size = static_cast<std::uint64_t>(v);
@@ -181,6 +185,8 @@ bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind,
     text << v;
     field.text = text.str();
     if (kind == Kind::ratio && v >= 0 && v <= 1) return field.number = v, true;
+    if (kind == Kind::ratio_check && v >= 0 && v <= 1)
+      return field.comparison = scenario::Comparison{scenario::Comparison::Op::eq, v}, true;
     if (kind == Kind::cpu && v > 0 && std::isfinite(v)) return field.number = v, true;
     if (kind == Kind::duration || kind == Kind::time_point) return wrong_type("durations need a unit");
     return wrong_type();
@@ -210,6 +216,14 @@ bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind,
       return bad_value(
           expected_text(key, kind) + ", got " + got + " (" + why + ")",
           "for example " + name + R"( = ">=1" (at least one) or )" + name + " = 2 (exactly two)");
+    }
+    case Kind::ratio_check: {
+      auto c = parse_comparison(text, false, &why);
+      if (c && c->value > 1) c.reset(), why = "a ratio goes from 0 to 1";
+      if (c) return field.comparison = *c, true;
+      const std::string name(key.name);
+      return bad_value(expected_text(key, kind) + ", got " + got + " (" + why + ")",
+                       "for example " + name + R"( = ">=0.7" (at least 70% of the attempts))");
     }
     case Kind::duration:
       if (auto d = parse_duration(text, &why)) {

@@ -22,6 +22,23 @@ bool Comparison::holds(double actual) const {
   return false;
 }
 
+bool Comparison::holds_within(double actual, double tolerance) const {
+  const bool on_bound = actual > value - tolerance && actual < value + tolerance;
+  switch (op) {
+    case Op::eq:
+      return on_bound;
+    case Op::ge:
+      return on_bound || actual >= value;
+    case Op::le:
+      return on_bound || actual <= value;
+    case Op::gt:
+      return !on_bound && actual > value;
+    case Op::lt:
+      return !on_bound && actual < value;
+  }
+  return false;
+}
+
 std::optional<Comparison> parse_comparison(std::string_view text, bool integral, std::string* why) {
   static constexpr std::pair<std::string_view, Comparison::Op> kOps[] = {{"==", Comparison::Op::eq},
                                                                          {">=", Comparison::Op::ge},

@@ -86,6 +86,8 @@ struct Comparison {
   Op op = Op::eq;
   double value = 0;
   bool holds(double actual) const;
+  // As holds(), with `actual` within `tolerance` of the bound counted as on it (ratios of attempts).
+  bool holds_within(double actual, double tolerance) const;
   bool operator==(const Comparison&) const = default;
 };
 
@@ -219,7 +221,8 @@ struct Probe {
   std::optional<Duration> expect_latency_below;
   std::optional<bool> expect_success;
   std::optional<std::string> expect_body_contains;
-  double min_pass_ratio = 1.0;
+  // Share of attempts that meet the expectation; `min_pass_ratio = R` loads as ">=R".
+  Comparison pass_ratio{Comparison::Op::ge, 1.0};
   SourcePos pos;
 };
 

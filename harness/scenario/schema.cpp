@@ -43,6 +43,9 @@ const char* const kStopPattern =
     "^([A-Za-z0-9_#-]+\\.exit(\\+" FAULTLINE_DURATION ")?" FAULTLINE_VARIABLE_ALTERNATIVE ")$";
 // Counts: whole numbers only (parse_comparison).
 const char* const kCountCheckPattern = "^((==|>=|<=|>|<)[0-9]+" FAULTLINE_VARIABLE_ALTERNATIVE ")$";
+// Ratios: 0 to 1 with an optional fraction (parse_comparison, then the loader's bound).
+const char* const kRatioCheckPattern =
+    "^((==|>=|<=|>|<)(0(\\.[0-9]+)?|1(\\.0+)?)" FAULTLINE_VARIABLE_ALTERNATIVE ")$";
 
 using Json = nlohmann::ordered_json;
 
@@ -75,6 +78,10 @@ Json value_schema(const KeySpec& key, Kind kind) {
       return integer_schema(key);
     case Kind::count_check:
       return {{"oneOf", {{{"type", "integer"}, {"minimum", 0}}, string_with_pattern(kCountCheckPattern)}}};
+    case Kind::ratio_check:
+      return {
+          {"oneOf",
+           {{{"type", "number"}, {"minimum", 0}, {"maximum", 1}}, string_with_pattern(kRatioCheckPattern)}}};
     case Kind::boolean:
       return {{"type", "boolean"}};
     case Kind::ratio:

@@ -574,12 +574,18 @@ const TableSpec& probe_spec() {
                .kind = Kind::table,
                .description = "What each attempt must show.",
                .table = &probe_expect_spec()},
+              {.name = "pass_ratio",
+               .kind = Kind::ratio_check,
+               .description = "Share of attempts that meet expect, as a comparison: \">=0.7\" (at least "
+                              "70%), \"<=0.1\"; a plain number means exactly that share.",
+               .default_value = "\"==1\""},
               {.name = "min_pass_ratio",
                .kind = Kind::ratio,
-               .description = "Fraction of attempts that must meet expect.",
+               .description = "Older spelling of pass_ratio = \">=R\".",
                .default_value = "1.0"},
           },
-      .groups = {{Rule::exactly_one, {"http", "tcp", "exec"}}}};
+      .groups = {{Rule::exactly_one, {"http", "tcp", "exec"}},
+                 {Rule::at_most_one, {"pass_ratio", "min_pass_ratio"}}}};
   return spec;
 }
 

@@ -14,6 +14,7 @@ enum class Kind {
   string,       // any string; `${...}` variables are expanded
   integer,      // TOML integer within [min, max]
   count_check,  // an integer (exactly that many) or "==N", ">=N", "<=N", ">N", "<N"
+  ratio_check,  // a number from 0 to 1 (exactly that) or "==R", ">=R", "<=R", ">R", "<R"
   boolean,
   ratio,           // number from 0 to 1
   duration,        // "250ms", "1m30s"; a bare number is an error

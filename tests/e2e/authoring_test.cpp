@@ -192,7 +192,7 @@ graceful = true
             "probes:\n"
             "  orders: http http://127.0.0.1:41235/orders every 100ms (timeout 2s), during squeeze (ready+2s "
             ".. ready+12s)\n"
-            "    expect: status in [200, 503]; min_pass_ratio 1\n"
+            "    expect: status in [200, 503]; pass_ratio >=1\n"
             "expectations:\n"
             "  api: outcome exited, exit_codes [0], graceful, no orphans\n"
             "nothing was started (auto-port numbers are drawn again by `faultline run`)\n");

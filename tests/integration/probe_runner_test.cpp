@@ -154,7 +154,7 @@ TEST_CASE("tcp probes: a refused connection passes only when failure is expected
   auto wants_connection = refused;
   wants_connection.name = "wants a connection";
   wants_connection.expect_success.reset();
-  wants_connection.min_pass_ratio = 0.5;
+  wants_connection.pass_ratio = {scenario::Comparison::Op::ge, 0.5};
   s.probes.push_back(wants_connection);
 
   const auto r = run(s);
@@ -166,6 +166,33 @@ TEST_CASE("tcp probes: a refused connection passes only when failure is expected
   CHECK_FALSE(bad.passed);
   REQUIRE(r.failures.size() == 1);
   CHECK(r.failures[0].expected == "a connection in at least 0.50 of the attempts during start .. stop");
+}
+
+TEST_CASE("pass_ratio bounds a probe's share from above as well as below", "[probe][integration]") {
+  PROBE_PRECONDITIONS();
+  auto s = sleeper_scenario(500ms);
+  scenario::Probe mostly_refused;
+  mostly_refused.name = "mostly refused";
+  mostly_refused.kind = scenario::Probe::Kind::tcp;
+  mostly_refused.target = "127.0.0.1:1";
+  mostly_refused.every = 100ms;
+  mostly_refused.pass_ratio = {scenario::Comparison::Op::le, 0.2};  // nothing listens: 0 of n connect
+  s.probes.push_back(mostly_refused);
+  auto claims_few_refusals = mostly_refused;
+  claims_few_refusals.name = "claims few refusals";
+  claims_few_refusals.expect_success = false;  // every attempt is refused: a share of 1, not <= 0.2
+  s.probes.push_back(claims_few_refusals);
+
+  const auto r = run(s);
+  INFO(r.reason);
+  CHECK(probe_named(r, "mostly refused").passed);
+  CHECK(probe_named(r, "mostly refused").pass_ratio == 0.0);
+  const auto& wrong = probe_named(r, "claims few refusals");
+  CHECK_FALSE(wrong.passed);
+  CHECK(wrong.pass_ratio == 1.0);
+  REQUIRE(r.failures.size() == 1);
+  CHECK(r.failures[0].expected ==
+        "a refused or timed-out connection in at most 0.20 of the attempts during start .. stop");
 }
 
 TEST_CASE("hang finding: throttling is blamed before the states", "[probe][diagnosis]") {

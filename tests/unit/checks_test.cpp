@@ -263,3 +263,37 @@ TEST_CASE("an OOM kill is one failure with its consequences", "[checks][report]"
   REQUIRE(back.scenarios[0].failures.size() == 1);
   CHECK(back.scenarios[0].failures[0].consequences == sr.failures[0].consequences);
 }
+
+TEST_CASE("a probe's pass_ratio takes the comparison syntax with a fraction", "[checks][loader][probe]") {
+  const std::string probe = kTarget + "[[probe]]\ntcp = \"127.0.0.1:1\"\nduring = { from = \"0s\" }\n";
+  CHECK(errors_of(probe + "pass_ratio = \">=0.7\"\n").empty());
+  CHECK(errors_of(probe + "pass_ratio = \"<=0.1\"\n").empty());
+  CHECK(errors_of(probe + "pass_ratio = 1\n").empty());
+  CHECK(errors_of(probe + "min_pass_ratio = 0.7\n").empty());
+  CHECK(
+      errors_of(probe + "pass_ratio = \">=1.5\"\n") ==
+      "s.toml:7:14: probe.pass_ratio: expected a comparison such as \">=0.7\", \"<=0.1\" or \"==1\", or a "
+      "number from 0 to 1 (exactly that), got \">=1.5\" (a ratio goes from 0 to 1); for example pass_ratio = "
+      "\">=0.7\" (at least 70% of the attempts)\n"
+      "   7 | pass_ratio = \">=1.5\"\n"
+      "     |              ^");
+  CHECK(errors_of(probe + "pass_ratio = \"0.7\"\n").find("starts with no comparison") != std::string::npos);
+  CHECK(errors_of(probe + "pass_ratio = 2\n").find("a ratio goes from 0 to 1") != std::string::npos);
+  // One probe, one bound: the older spelling and the comparison together are refused.
+  CHECK(errors_of(probe + "pass_ratio = \">=0.7\"\nmin_pass_ratio = 0.5\n")
+            .find("`pass_ratio` and `min_pass_ratio` cannot both be given") != std::string::npos);
+}
+
+TEST_CASE("ratio bounds count a share within rounding as on the bound", "[checks][probe]") {
+  // 7 of 10 attempts is 0.7 in decimal but not in binary floating point.
+  const double seven_of_ten = 7.0 / 10.0;
+  const double three_of_ten = 0.1 * 3;  // 0.30000000000000004
+  CHECK(Comparison{Op::ge, 0.7}.holds_within(seven_of_ten, 1e-9));
+  CHECK(Comparison{Op::le, 0.3}.holds_within(three_of_ten, 1e-9));
+  CHECK_FALSE(Comparison{Op::le, 0.3}.holds(three_of_ten));
+  CHECK(Comparison{Op::eq, 0.3}.holds_within(three_of_ten, 1e-9));
+  CHECK_FALSE(Comparison{Op::gt, 0.3}.holds_within(three_of_ten, 1e-9));
+  CHECK_FALSE(Comparison{Op::ge, 0.7}.holds_within(0.6, 1e-9));
+  CHECK_FALSE(Comparison{Op::lt, 0.5}.holds_within(0.5, 1e-9));
+  CHECK(Comparison{Op::lt, 0.5}.holds_within(0.4, 1e-9));
+}

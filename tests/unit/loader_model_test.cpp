@@ -167,13 +167,13 @@ TEST_CASE("the full-featured fixture loads into the expected model", "[loader]")
   CHECK(p.expect_status == std::vector<int>{503});
   CHECK(p.expect_latency_below == Duration(50ms));
   CHECK(p.expect_body_contains == "circuit open");
-  CHECK(p.min_pass_ratio == 0.9);
+  CHECK(p.pass_ratio == Comparison{Comparison::Op::ge, 0.9});  // min_pass_ratio, the older spelling
   const Probe& p2 = s.probes[1];
   CHECK(p2.name == "probe#2");
   CHECK(p2.kind == Probe::Kind::tcp);
   CHECK(p2.every == 100ms);
   CHECK(p2.timeout == 2s);
-  CHECK(p2.min_pass_ratio == 1.0);
+  CHECK(p2.pass_ratio == Comparison{Comparison::Op::ge, 1.0});
   CHECK_FALSE(p2.during.inject);
   CHECK(p2.during.from.anchor == "db-hang.end");
   CHECK(p2.during.from.offset == 2s);
