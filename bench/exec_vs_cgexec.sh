@@ -7,12 +7,20 @@
 #               skipped when absent)
 #   script      a shell script: mkdir, set the limit, move itself in, exec true, rmdir
 #   bare        /bin/true
-# Prints the median wall time of each and its ratio to cgexec (or to the script without cgexec).
-# usage: bench/exec_vs_cgexec.sh [ROUNDS] [FAULTLINE]   (as root; default 40 rounds, build/faultline)
+#   version     faultline --version: the executable's own start, before any cgroup work
+#   baseline    (with a second binary) the same exec with another faultline, e.g. before a change
+# Prints the median wall time of each and its ratio to cgexec (or to the script without cgexec),
+# and the floor: faultline has to stay the command's parent (to remove the cgroup and read why
+# the command ended), so one exec costs two program starts, faultline's and the command's, as
+# cgexec's does (cgexec execs the command in its own place); the floor is 2 x bare.
+# usage: bench/exec_vs_cgexec.sh [ROUNDS] [FAULTLINE] [BASELINE_FAULTLINE]
+#        (as root; default 40 rounds, build/faultline)
 set -euo pipefail
 rounds=${1:-40}
 faultline=${2:-$(dirname "$0")/../build/faultline}
+baseline=${3:-}
 [ -x "$faultline" ] || { echo "no faultline binary at $faultline (build it first)" >&2; exit 2; }
+[ -z "$baseline" ] || [ -x "$baseline" ] || { echo "no baseline binary at $baseline" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "run as root (the comparison makes cgroups directly)" >&2; exit 2; }
 
 cg=/sys/fs/cgroup
@@ -73,9 +81,12 @@ time_one() {  # name command...
 
 for ((i = 0; i < rounds; i++)); do
   time_one faultline "$faultline" exec --memory 64MiB -- /bin/true
+  [ -z "$baseline" ] || time_one baseline "$baseline" exec --memory 64MiB -- /bin/true
   [ $have_cgexec = 1 ] && time_one cgexec cgexec -g memory,cpu:$group /bin/true
   time_one script sh -c "$script"
   time_one bare /bin/true
+  time_one version "$faultline" --version
+  [ -z "$baseline" ] || time_one base-vers "$baseline" --version
 done
 
 median() { tr ' ' '\n' | grep . | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
@@ -83,9 +94,12 @@ base=cgexec; [ $have_cgexec = 1 ] || base=script
 base_us=$(echo "${samples[$base]}" | median)
 printf "%-10s %10s %8s %10s %8s   (wall: median of %d paired rounds; CPU: user+system per run; ratios to %s)\n" \
   tool "wall ms" ratio "CPU ms" ratio "$rounds" "$base"
-for name in faultline cgexec script bare; do
+for name in faultline baseline cgexec script bare version base-vers; do
   [ -n "${samples[$name]:-}" ] || continue
   us=$(echo "${samples[$name]}" | median)
   awk -v n=$name -v us="$us" -v b="$base_us" -v c="${cpu[$name]}" -v cb="${cpu[$base]}" -v r="$rounds" \
     'BEGIN {printf "%-10s %10.2f %8.2f %10.2f %8.2f\n", n, us / 1000, us / b, c / r / 1000, (cb > 0 ? c / cb : 0)}'
 done
+bare_us=$(echo "${samples[bare]}" | median)
+awk -v f="$bare_us" -v b="$base_us" -v c="${cpu[bare]}" -v cb="${cpu[$base]}" \
+  'BEGIN {printf "%-10s %10.2f %8.2f %10.2f %8.2f   (two program starts: what any exec that outlives its command pays)\n", "floor", 2 * f / 1000, 2 * f / b, 2 * c / '"$rounds"' / 1000, (cb > 0 ? 2 * c / cb : 0)}'

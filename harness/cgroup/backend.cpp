@@ -89,9 +89,11 @@ void BackendBase::check_parent_writable() const {
   }
 }
 
-std::vector<std::string> BackendBase::list_runs() const {
+namespace {
+
+std::vector<std::string> runs_under(const std::vector<fs::path>& parents) {
   std::set<std::string> names;
-  for (const auto& parent : parent_dirs()) {
+  for (const auto& parent : parents) {
     for (const auto& child : subdirectories(parent)) {
       auto name = child.filename().string();
       if (name.rfind("run-", 0) == 0) names.insert(name);
@@ -100,10 +102,14 @@ std::vector<std::string> BackendBase::list_runs() const {
   return {names.begin(), names.end()};
 }
 
-std::vector<std::string> BackendBase::remove_stale_runs() {
+}  // namespace
+
+std::vector<std::string> BackendBase::list_runs() const { return runs_under(parent_dirs()); }
+
+std::vector<std::string> BackendBase::remove_stale_runs(StaleScan scan) {
   std::vector<std::string> removed;
   std::string failures;
-  for (const auto& name : list_runs()) {
+  for (const auto& name : runs_under(scan == StaleScan::at_start ? anchor_parent_dirs() : parent_dirs())) {
     auto parsed = parse_run_name(name);
     if (!parsed || owner_alive(parsed->owner)) continue;
     try {

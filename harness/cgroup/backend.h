@@ -85,12 +85,15 @@ class Backend {
   virtual std::unique_ptr<Cgroup> create_leaf_run(const std::string& run_name,
                                                   const std::vector<Knob>& knobs) = 0;
 
-  // Names of the run cgroups currently under the faultline parent.
+  // Names of the run cgroups currently under the faultline parent, in any hierarchy.
   virtual std::vector<std::string> list_runs() const = 0;
 
   // Kills and removes every run whose owning harness is gone (layout.h decides). Returns the
-  // names removed.
-  virtual std::vector<std::string> remove_stale_runs() = 0;
+  // names removed. `at_start` lists only the hierarchy every run is created in first and removed
+  // from last (the unified mount on a hybrid host): one readdir instead of seven in front of each
+  // `exec`. `everywhere` (`faultline cleanup`) also finds debris a crash left in one v1 hierarchy.
+  enum class StaleScan { at_start, everywhere };
+  virtual std::vector<std::string> remove_stale_runs(StaleScan scan = StaleScan::everywhere) = 0;
 };
 
 // Detects the host's mode and opens the matching backend. Throws HostRefusal when the host

@@ -14,7 +14,7 @@ namespace faultline::cgroup {
 class BackendBase : public Backend {
  public:
   std::vector<std::string> list_runs() const override;
-  std::vector<std::string> remove_stale_runs() override;
+  std::vector<std::string> remove_stale_runs(StaleScan scan = StaleScan::everywhere) override;
 
   // Creates the faultline parent (and the levels above it) where missing and prepares it
   // (v2: controllers in subtree_control; v1: cpuset.cpus/mems). Throws HostError.
@@ -30,6 +30,9 @@ class BackendBase : public Backend {
  protected:
   // The faultline parent directory in every hierarchy.
   virtual std::vector<std::filesystem::path> parent_dirs() const = 0;
+  // The faultline parent in the hierarchies every run has a directory in from its first mkdir to
+  // its last rmdir: listing these finds every run.
+  virtual std::vector<std::filesystem::path> anchor_parent_dirs() const { return parent_dirs(); }
   // A handle on an existing run cgroup, to kill and remove it.
   virtual std::unique_ptr<Cgroup> open_run(const std::string& run_name) const = 0;
 };

@@ -241,7 +241,9 @@ void CgroupTree::throw_still_populated() const {
 void CgroupTree::destroy() {
   if (!exists()) return;
   kill_all();
-  for (const auto& dir : dirs_.dirs) remove_cgroup_tree(dir);
+  // In reverse order of creation: the first directory (the unified one on a hybrid host) goes
+  // last, so a harness that dies half-way leaves it behind for the next start's one-readdir scan.
+  for (auto dir = dirs_.dirs.rbegin(); dir != dirs_.dirs.rend(); ++dir) remove_cgroup_tree(*dir);
 }
 
 void CgroupTree::require(Knob knob) const {

@@ -79,6 +79,12 @@ class V1Backend final : public BackendBase {
 
  protected:
   std::vector<std::filesystem::path> parent_dirs() const override { return layout_->dirs(parent_); }
+  // Every run, leaf or not, has its unified directory first (V1Layout::dirs) and loses it last
+  // (CgroupTree::destroy); legacy v1 has no such hierarchy.
+  std::vector<std::filesystem::path> anchor_parent_dirs() const override {
+    if (layout_->unified_mount) return {*layout_->unified_mount / parent_};
+    return parent_dirs();
+  }
   std::unique_ptr<Cgroup> open_run(const std::string& run_name) const override;
 
  private:

@@ -76,7 +76,7 @@ int exec(const ExecArgs& a) {
   cgroup::BackendOptions backend_options;
   if (!a.cgroup_root.empty()) backend_options.root = a.cgroup_root;
   auto backend = cgroup::open_backend(backend_options);
-  backend->remove_stale_runs();
+  backend->remove_stale_runs(cgroup::Backend::StaleScan::at_start);
   const std::string started = utc_now_iso();
   const auto result = runner::run_command(request, *backend);
   for (const auto& line : result.messages) std::cerr << line << "\n";

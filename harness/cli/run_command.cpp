@@ -118,7 +118,7 @@ int run(const RunArgs& args) {
   cgroup::BackendOptions backend_options;
   if (!args.cgroup_root.empty()) backend_options.root = args.cgroup_root;
   auto backend = cgroup::open_backend(backend_options);
-  for (const auto& stale : backend->remove_stale_runs())
+  for (const auto& stale : backend->remove_stale_runs(cgroup::Backend::StaleScan::at_start))
     std::cerr << "faultline: removed cgroup " << stale << " left by a harness that is gone\n";
 
   interrupt::install();

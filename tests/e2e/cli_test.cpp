@@ -314,3 +314,29 @@ TEST_CASE("an unexpected error (an unreadable directory) is one line and exit 4,
   CHECK(r.err.find("Permission denied") != std::string::npos);
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
 }
+
+TEST_CASE("cli: each subcommand named first parses as itself; help, --version and typos as before", "[cli]") {
+  // main registers only the subcommand argv[1] names (a cheaper start for exec): each name must
+  // still reach its own options, and everything else must still see the whole table.
+  const std::vector<std::string> listed = {"run",     "exec",   "validate", "doctor",
+                                           "cleanup", "report", "plan",     "schema"};
+  const auto help = run_shell(faultline_cmd() + " --help");
+  INFO("--help: " << help.out << help.err);
+  CHECK(help.status == 0);
+  for (const auto& name : listed) CHECK(help.out.find("\n  " + name + " ") != std::string::npos);
+  for (const auto& name : std::vector<std::string>{"run", "exec", "validate", "doctor", "cleanup", "report",
+                                                   "plan", "schema", "hog"}) {
+    const auto own = run_shell(faultline_cmd() + " " + name + " --help");
+    INFO(name << " --help: exit " << own.status << "\n" << own.out << own.err);
+    CHECK(own.status == 0);
+    CHECK(own.out.find("faultline " + name + " [OPTIONS]") != std::string::npos);
+  }
+  const auto version = run_shell(faultline_cmd() + " --version");
+  CHECK(version.status == 0);
+  CHECK(version.out.rfind("faultline ", 0) == 0);
+  const auto typo = run_shell(faultline_cmd() + " exce -- true");
+  INFO("typo: " << typo.out << typo.err);
+  CHECK(typo.status == 2);
+  const auto bad_run_option = run_shell(faultline_cmd() + " run --no-such-option x.toml");
+  CHECK(bad_run_option.status == 2);
+}

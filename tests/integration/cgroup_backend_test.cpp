@@ -3,7 +3,9 @@
 // v1 hierarchies without the unified mount), so the freezer.state / signal-loop fallbacks are
 // exercised on real cgroups too.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -18,6 +20,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -546,6 +549,80 @@ TEST_CASE("cgroup: remove_stale_runs removes a dead owner's run and keeps a live
   CHECK_FALSE(contains(runs, dead_name));
   CHECK(contains(runs, live_name));
   CHECK(contains(runs, "run-not-a-run-name"));
+}
+
+TEST_CASE("cgroup: the scan at each start reaps dead owners' runs from one hierarchy, leaf or full",
+          "[cgroup]") {
+  using StaleScan = Backend::StaleScan;
+  WITH_BACKEND(backend);
+  // Leaf runs exist only in the hierarchies their limits need (pids here, not memory): the one
+  // hierarchy the start-up scan reads must be one every run has.
+  auto leaf_name = format_run_name(RunName{RunOwner{0x3fffffff, 3}, 0});  // beyond any pid_max
+  auto full_name = format_run_name(RunName{RunOwner{0x3fffffff, 3}, 1});
+  auto half_name = format_run_name(RunName{RunOwner{0x3fffffff, 3}, 2});
+  auto live_name = next_run_name();
+  auto leaf = backend->create_leaf_run(leaf_name, {Knob::pids_max});
+  auto full = backend->create_run(full_name);
+  auto live = backend->create_leaf_run(live_name, {Knob::memory_max});
+  auto orphan = spawn_exec(*leaf, {"/bin/sleep", "30"});
+  // A harness that died while removing a run: the directory created first is removed last
+  // (CgroupTree::destroy), so it is the one still there.
+  auto half = backend->create_run(half_name);
+  const auto half_dirs = run_dirs(half_name);
+  const fs::path kept =
+      backend->mode() == Mode::hybrid ? kMountRoot / "unified" / "faultline" / half_name : half_dirs.front();
+  for (const auto& dir : half_dirs)
+    if (dir != kept) ::rmdir(dir.c_str());
+  REQUIRE(run_dirs(half_name) == std::vector<fs::path>{kept});
+
+  const auto removed = backend->remove_stale_runs(StaleScan::at_start);
+  CHECK(contains(removed, leaf_name));
+  CHECK(contains(removed, full_name));
+  CHECK(contains(removed, half_name));
+  CHECK_FALSE(contains(removed, live_name));
+  CHECK(WIFSIGNALED(orphan->wait()));
+  CHECK(run_dirs(leaf_name).empty());
+  CHECK(run_dirs(full_name).empty());
+  CHECK(run_dirs(half_name).empty());
+  CHECK_FALSE(run_dirs(live_name).empty());
+}
+
+TEST_CASE("cgroup: destroy removes a run's first directory last", "[cgroup]") {
+  WITH_BACKEND(backend);
+  auto name = next_run_name();
+  auto run = backend->create_run(name);
+  const auto dirs = run_dirs(name);
+  // v2 has one hierarchy, and legacy v1 scans them all at start: no order to keep there.
+  if (backend->mode() != Mode::hybrid) return;
+  // The unified directory, made first, must outlive the others, so that the next start's
+  // one-hierarchy scan still sees a run whose removal was cut short.
+  const fs::path first = kMountRoot / "unified" / "faultline" / name;
+  int inotify = ::inotify_init1(IN_CLOEXEC);
+  REQUIRE(inotify >= 0);
+  std::map<int, fs::path> watched;
+  for (const auto& dir : dirs)
+    watched[::inotify_add_watch(inotify, dir.parent_path().c_str(), IN_DELETE)] = dir;
+  run->destroy();
+  std::vector<std::string> order;
+  alignas(inotify_event) char buf[16384];
+  for (ssize_t n = ::read(inotify, buf, sizeof buf); n > 0;) {
+    for (char* p = buf; p < buf + n;) {
+      auto* ev = reinterpret_cast<inotify_event*>(p);
+      if (ev->len && std::string(ev->name) == name) order.push_back((watched[ev->wd]).string());
+      p += sizeof(inotify_event) + ev->len;
+    }
+    pollfd pfd{inotify, POLLIN, 0};
+    if (::poll(&pfd, 1, 0) <= 0) break;
+    n = ::read(inotify, buf, sizeof buf);
+  }
+  ::close(inotify);
+  INFO("removal order: " << [&] {
+    std::string t;
+    for (const auto& o : order) t += o + " ";
+    return t;
+  }());
+  REQUIRE(order.size() == dirs.size());
+  CHECK(order.back() == first.string());
 }
 
 TEST_CASE("cgroup: wait_until_empty returns promptly after the last process exits", "[cgroup]") {
