@@ -65,9 +65,30 @@ std::string console_line(const ScenarioResult& r) {
   return line;
 }
 
+std::string console_fault_lines(const ScenarioResult& r) {
+  std::string out;
+  for (const auto& c : r.syscall_faults)
+    out += "       syscall " + c.inject + (c.process.empty() ? "" : " [" + c.process + "]") + ": hit " +
+           std::to_string(c.hit) + " of " + std::to_string(c.matched) + " matching calls\n";
+  for (const auto& p : r.proxies) {
+    out += "       proxy " + p.name + ": " + std::to_string(p.accepted) +
+           (p.accepted == 1 ? " connection, " : " connections, ") + std::to_string(p.reset) + " reset, " +
+           format_bytes(p.bytes_upstream) + " up, " + format_bytes(p.bytes_downstream) + " down, ";
+    std::uint64_t timed = 0;
+    for (const auto& b : p.first_byte_histogram) timed += b.count;
+    // Without a histogram (an older report) a maximum of 0 still means no first byte was seen.
+    if (timed == 0 && p.first_byte_max_ms == 0)
+      out += "no first byte\n";
+    else
+      out += "first byte p50 " + format_latency(p.first_byte_p50_ms) + " p99 " +
+             format_latency(p.first_byte_p99_ms) + "\n";
+  }
+  return out;
+}
+
 std::string console_details(const ScenarioResult& r) {
   std::string out;
-  if (r.verdict == Verdict::pass) return out;
+  if (r.verdict == Verdict::pass) return console_fault_lines(r);
   out += "       " + r.file + (r.reason_line ? ":" + std::to_string(r.reason_line) : "") + "\n";
   for (const auto& f : r.failures) {
     out +=
@@ -76,7 +97,7 @@ std::string console_details(const ScenarioResult& r) {
       out += "           expected: " + f.expected + "\n           actual:   " + f.actual + "\n";
     for (const auto& c : f.consequences) out += "           therefore " + c + "\n";
   }
-  return out;
+  return out + console_fault_lines(r);
 }
 
 std::string summary_line(const Summary& s) {

@@ -18,8 +18,12 @@ namespace faultline::report {
 
 // "PASS  oom is reported  (1.2s)" / "FAIL  name  (3.0s): expect.graceful: ..."
 std::string console_line(const ScenarioResult& result);
-// The indented detail lines for failures and errors (empty for a pass).
+// The indented detail lines: for failures and errors the file and each failure, then for every
+// scenario the fault lines below (empty for a pass without syscall faults or proxies).
 std::string console_details(const ScenarioResult& result);
+// One indented line per syscall fault ("syscall disk-full [db]: hit 5 of 17 matching calls") and
+// per proxy ("proxy db: 5 connections, 1 reset, 100B up, 2.0KiB down, first byte p50 0.5ms p99 300ms").
+std::string console_fault_lines(const ScenarioResult& result);
 // "1 passed, 2 failed" plus ", N errors" / ", N skipped" when non-zero.
 std::string summary_line(const Summary& summary);
 

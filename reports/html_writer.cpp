@@ -3,6 +3,7 @@
 #include "reports/atomic_file.h"
 #include "reports/console_writer.h"
 #include "reports/escape.h"
+#include "reports/latency_histogram.h"
 #include "reports/text_format.h"
 #include "reports/timeline_chart.h"
 
@@ -58,6 +59,7 @@ details.more{margin-top:10px}
 details.more>summary{color:var(--muted);font-weight:400}
 summary{cursor:pointer;font-weight:600}
 .chart{margin:8px 0 0}
+figcaption{color:var(--muted);font-size:12px;margin:10px 0 2px}
 svg.timeline{width:100%;height:auto;display:block;font:11px system-ui,sans-serif}
 svg .plot{fill:#fafafa;stroke:var(--line)}
 svg .grid{stroke:#e5e7eb;stroke-dasharray:3 3}
@@ -73,12 +75,24 @@ svg .fault-label{fill:#b45309;font-weight:600}
 svg .event{stroke-width:2}
 svg .event-label{font-size:10px}
 svg .alarm{stroke:#dc2626;stroke-dasharray:2 3;stroke-opacity:.7}
+svg .syscall-fail{stroke:#b91c1c;stroke-width:1.2}
+svg .syscall-elided{fill:#b91c1c;fill-opacity:.18;stroke:#b91c1c;stroke-opacity:.5;stroke-dasharray:2 2}
+svg .proxy-up{fill:#0891b2;fill-opacity:.18;stroke:#0891b2;stroke-opacity:.7}
+svg .lane-note{fill:#374151;font-size:10px}
+svg.histogram{width:100%;max-width:760px;height:auto;display:block;font:10px system-ui,sans-serif}
+svg .bar{fill:#0891b2}
+svg .bar-count{fill:#374151;font-size:10px}
+svg .bar-label{fill:var(--muted);font-size:10px}
+svg .baseline{stroke:#9ca3af}
 svg .attempt-ok{fill:#16a34a}
 svg .attempt-failed{fill:#dc2626;stroke:#7f1d1d}
 .legend{display:flex;gap:16px;flex-wrap:wrap;color:#374151;font-size:12px;margin-top:4px}
 .legend .swatch{display:inline-block;width:14px;height:4px;border-radius:2px;margin-right:5px;
   vertical-align:middle}
 .legend .swatch.fault{height:12px;background:rgba(245,158,11,.25);border:1px solid #f59e0b}
+.legend .swatch.syscall{width:3px;height:12px;background:#b91c1c}
+.legend .swatch.elided{height:10px;background:rgba(185,28,28,.18);border:1px dashed #b91c1c}
+.legend .swatch.proxy{height:10px;background:rgba(8,145,178,.18);border:1px solid #0891b2}
 .legend .dot{display:inline-block;width:9px;height:9px;border-radius:50%;margin-right:5px;
   vertical-align:middle}
 .legend .dot.ok{background:#16a34a} .legend .dot.failed{background:#dc2626}
@@ -224,6 +238,52 @@ std::string probes_table(const ScenarioResult& s) {
   return h + "</tbody></table>";
 }
 
+std::string syscall_faults_table(const ScenarioResult& s) {
+  if (s.syscall_faults.empty()) return "";
+  std::string h =
+      "<h3>Syscall faults</h3><table class=\"syscall-faults\"><thead><tr><th>Injection</th><th>Process</th>"
+      "<th class=\"num\">Hit</th><th class=\"num\">Matched</th><th>On the timeline</th></tr></thead><tbody>";
+  for (const auto& lane : syscall_lanes(s)) {
+    std::string listed = std::to_string(lane.failures.size()) + " calls listed";
+    // The runner lists the first and last calls of a rule that fires often, and counts them all.
+    if (lane.hit > lane.failures.size())
+      listed += ", " + std::to_string(lane.hit - lane.failures.size()) + " between them left out";
+    h += "<tr data-inject=\"" + esc(lane.inject) + "\"><td>" + esc(lane.inject) + "</td><td>" +
+         esc(lane.process) + "</td><td class=\"num\">" + std::to_string(lane.hit) +
+         "</td><td class=\"num\">" + std::to_string(lane.matched) + "</td><td>" + esc(listed) + "</td></tr>";
+  }
+  return h + "</tbody></table>";
+}
+
+std::string proxies_table(const ScenarioResult& s) {
+  if (s.proxies.empty()) return "";
+  std::string h =
+      "<h3>Proxies</h3><table class=\"proxies\"><thead><tr><th>Proxy</th><th class=\"num\">Accepted</th>"
+      "<th class=\"num\">Closed</th><th class=\"num\">Reset</th><th class=\"num\">Bytes up</th>"
+      "<th class=\"num\">Bytes down</th><th class=\"num\">First byte p50</th><th class=\"num\">p99</th>"
+      "<th class=\"num\">max</th><th>Faults touched</th></tr></thead><tbody>";
+  const auto number = [](const std::string& text) { return "<td class=\"num\">" + esc(text) + "</td>"; };
+  std::string histograms;
+  for (const auto& p : s.proxies) {
+    std::string touched;
+    for (const auto& [name, n] : p.toxics_touched)
+      touched += (touched.empty() ? "" : ", ") + name + ": " + std::to_string(n) + " connections";
+    h += "<tr data-proxy=\"" + esc(p.name) + "\"><td>" + esc(p.name) + "<br><span class=\"mono where\">" +
+         esc(p.listen) + " \u2192 " + esc(p.upstream) + "</span></td>" + number(std::to_string(p.accepted)) +
+         number(std::to_string(p.closed)) + number(std::to_string(p.reset)) +
+         number(format_bytes(p.bytes_upstream)) + number(format_bytes(p.bytes_downstream)) +
+         number(format_latency(p.first_byte_p50_ms)) + number(format_latency(p.first_byte_p99_ms)) +
+         number(format_latency(p.first_byte_max_ms)) + "<td>" + esc(touched) + "</td></tr>";
+    const std::string chart =
+        latency_histogram_svg(p.first_byte_histogram, "time to first byte through " + p.name, "connections");
+    if (!chart.empty())
+      histograms += "<figure class=\"chart\" data-proxy=\"" + esc(p.name) +
+                    "\"><figcaption>Time to first byte through " + esc(p.name) +
+                    ", connections per bucket</figcaption>" + chart + "</figure>";
+  }
+  return h + "</tbody></table>" + histograms;
+}
+
 std::string diagnostics_block(const ScenarioResult& s) {
   if (s.diagnostics.empty()) return "";
   std::string h = "<h3>Diagnosis</h3>";
@@ -264,6 +324,8 @@ std::string scenario_card(const ScenarioResult& s, std::size_t index) {
   const std::string chart = timeline_chart_html(s);
   std::string body =
       "<h3>Timeline</h3>" + (chart.empty() ? "<p class=\"empty\">nothing was recorded over time</p>" : chart);
+  body += syscall_faults_table(s);
+  body += proxies_table(s);
   body += processes_table(s);
   body += probes_table(s);
   body += diagnostics_block(s);

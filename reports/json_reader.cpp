@@ -206,6 +206,13 @@ ScenarioResult scenario_from(const Node& n) {
       proxy.first_byte_p50_ms = x.number_or("first_byte_p50_ms");
       proxy.first_byte_p99_ms = x.number_or("first_byte_p99_ms");
       proxy.first_byte_max_ms = x.number_or("first_byte_max_ms");
+      if (x.has("first_byte_histogram"))
+        for (const auto& b : x.at("first_byte_histogram").items()) {
+          LatencyBucket bucket;
+          if (b.has("lt_ms")) bucket.lt_ms = b.at("lt_ms").number();
+          bucket.count = b.count_or("count");
+          proxy.first_byte_histogram.push_back(bucket);
+        }
       if (x.has("toxics_touched")) {
         const Node t = x.at("toxics_touched");
         if (!t.value().is_object()) t.fail("expected an object");

@@ -105,7 +105,10 @@ json scenario_json(const ScenarioResult& s) {
   }
   if (!s.proxies.empty()) {
     json proxies = json::array();
-    for (const auto& p : s.proxies)
+    for (const auto& p : s.proxies) {
+      json histogram = json::array();
+      for (const auto& b : p.first_byte_histogram)
+        histogram.push_back({{"lt_ms", optional_value(b.lt_ms)}, {"count", b.count}});
       proxies.push_back({{"name", p.name},
                          {"listen", p.listen},
                          {"upstream", p.upstream},
@@ -117,7 +120,9 @@ json scenario_json(const ScenarioResult& s) {
                          {"first_byte_p50_ms", p.first_byte_p50_ms},
                          {"first_byte_p99_ms", p.first_byte_p99_ms},
                          {"first_byte_max_ms", p.first_byte_max_ms},
+                         {"first_byte_histogram", histogram},
                          {"toxics_touched", p.toxics_touched}});
+    }
     j["proxies"] = std::move(proxies);
   }
   if (s.reason_line) j["reason_line"] = s.reason_line;

@@ -107,6 +107,13 @@ struct SyscallFaultCount {
   std::uint64_t hit = 0;      // of those, failed, given a result or delayed
 };
 
+// One bucket of a latency histogram: the values below `lt_ms` and not below the bucket before;
+// the last bucket has no upper bound.
+struct LatencyBucket {
+  std::optional<double> lt_ms;
+  std::uint64_t count = 0;
+};
+
 // One [[proxy]] of the run: what passed through it and which network faults touched it.
 struct ProxyResult {
   std::string name;
@@ -121,6 +128,8 @@ struct ProxyResult {
   double first_byte_p50_ms = 0;
   double first_byte_p99_ms = 0;
   double first_byte_max_ms = 0;
+  // Every connection's time to first byte in fixed log-scale buckets, ascending.
+  std::vector<LatencyBucket> first_byte_histogram;
   std::map<std::string, std::uint64_t> toxics_touched;  // injection name -> connections affected
 };
 

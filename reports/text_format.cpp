@@ -1,5 +1,6 @@
 #include "reports/text_format.h"
 
+#include <cmath>
 #include <cstdio>
 
 namespace faultline::report {
@@ -8,6 +9,26 @@ std::string format_fixed(double value, int decimals) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", decimals, value);
   return buf;
+}
+
+std::string format_latency(double ms) {
+  if (ms < 10) return format_fixed(ms, 1) + "ms";
+  if (ms < 1000) return format_fixed(ms, 0) + "ms";
+  return format_fixed(ms / 1000.0, 1) + "s";
+}
+
+namespace {
+// A bucket bound as written under a histogram: "5ms", "1s", "2.5s".
+std::string bound_label(double ms) {
+  if (ms < 1000) return format_fixed(ms, ms < 1 ? 1 : 0) + "ms";
+  return format_fixed(ms / 1000.0, std::fmod(ms, 1000.0) == 0 ? 0 : 1) + "s";
+}
+}  // namespace
+
+std::string bucket_label(const LatencyBucket& bucket, const LatencyBucket* previous) {
+  if (bucket.lt_ms) return "< " + bound_label(*bucket.lt_ms);
+  if (previous && previous->lt_ms) return ">= " + bound_label(*previous->lt_ms);
+  return "all";
 }
 
 std::string format_seconds(double ms) { return format_fixed(ms / 1000.0, 1) + "s"; }

@@ -133,7 +133,49 @@ std::string event_tooltip(const TimelineEvent& e) {
   return t;
 }
 
+// A proxy's figures in one line, for its lane's tooltip and label.
+std::string proxy_figures(const ProxyResult& p) {
+  return std::to_string(p.accepted) + " connections (" + std::to_string(p.closed) + " closed, " +
+         std::to_string(p.reset) + " reset), " + format_bytes(p.bytes_upstream) + " up, " +
+         format_bytes(p.bytes_downstream) + " down, first byte p50 " + format_latency(p.first_byte_p50_ms) +
+         " p99 " + format_latency(p.first_byte_p99_ms) + " max " + format_latency(p.first_byte_max_ms);
+}
+
 }  // namespace
+
+std::vector<SyscallLane> syscall_lanes(const ScenarioResult& scenario) {
+  std::vector<SyscallLane> lanes;
+  const auto lane_of = [&](const std::string& inject, const std::string& process) -> SyscallLane& {
+    for (auto& l : lanes)
+      if (l.inject == inject && l.process == process) return l;
+    lanes.push_back({inject, process, 0, 0, {}, {}});
+    return lanes.back();
+  };
+  for (const auto& c : scenario.syscall_faults) {
+    auto& lane = lane_of(c.inject, c.process);
+    lane.matched = c.matched;
+    lane.hit = c.hit;
+  }
+  for (const auto& e : scenario.timeline) {
+    if (e.event == "syscall.fail") lane_of(e.inject, e.process).failures.push_back(&e);
+    if (e.event == "syscall.elided") lane_of(e.inject, e.process).elided.push_back(&e);
+  }
+  return lanes;
+}
+
+std::vector<ProxyLane> proxy_lanes(const ScenarioResult& scenario, double t_end) {
+  std::vector<ProxyLane> lanes;
+  for (const auto& p : scenario.proxies) {
+    ProxyLane lane{&p, 0, t_end};
+    // proxy.listen reads "db 127.0.0.1:7000 -> 127.0.0.1:5432", proxy.stop "db".
+    for (const auto& e : scenario.timeline) {
+      if (e.event == "proxy.listen" && e.detail.rfind(p.name + " ", 0) == 0) lane.listen_ms = e.t_ms;
+      if (e.event == "proxy.stop" && e.detail == p.name) lane.stop_ms = e.t_ms;
+    }
+    lanes.push_back(lane);
+  }
+  return lanes;
+}
 
 std::vector<FaultWindow> fault_windows(const ScenarioResult& scenario) {
   std::vector<FaultWindow> windows;
@@ -186,7 +228,9 @@ std::vector<std::string> charted_processes(const ScenarioResult& scenario) {
 std::string timeline_chart_html(const ScenarioResult& scenario) {
   bool has_attempts = false;
   for (const auto& p : scenario.probes) has_attempts = has_attempts || !p.attempts.empty();
-  if (scenario.samples.empty() && scenario.timeline.empty() && !has_attempts) return "";
+  if (scenario.samples.empty() && scenario.timeline.empty() && !has_attempts && scenario.proxies.empty() &&
+      scenario.syscall_faults.empty())
+    return "";
 
   double t_max = scenario.duration_ms;
   for (const auto& s : scenario.samples) t_max = std::max(t_max, s.t_ms);
@@ -247,6 +291,12 @@ std::string timeline_chart_html(const ScenarioResult& scenario) {
   }
   const double events_top = y;
   if (!events.empty()) y += kLaneHeight + 8;
+  const auto syscalls = syscall_lanes(scenario);
+  const double syscalls_top = y;
+  y += kLaneHeight * static_cast<double>(syscalls.size());
+  const auto proxies = proxy_lanes(scenario, t_max);
+  const double proxies_top = y;
+  y += kLaneHeight * static_cast<double>(proxies.size());
   const double probes_top = y;
   for (const auto& p : scenario.probes)
     if (!p.attempts.empty()) y += kLaneHeight;
@@ -304,7 +354,54 @@ std::string timeline_chart_html(const ScenarioResult& scenario) {
     svg += "</g>";
   }
 
-  double lane = probes_top;
+  // One lane per syscall fault: a mark per failed call listed, a band where calls were left out.
+  double lane = syscalls_top;
+  for (const auto& l : syscalls) {
+    const double cy = lane + kLaneHeight / 2;
+    const std::string counts = "hit " + std::to_string(l.hit) + " of " + std::to_string(l.matched);
+    svg += "<g class=\"syscall-lane\" data-inject=\"" + html_escape(l.inject) + "\">";
+    svg += text(8, cy + 4, ellipsize(l.inject, 16), "class=\"probe-name\"");
+    svg += "<line class=\"lane\" x1=\"" + num(kLeft) + "\" y1=\"" + num(cy) + "\" x2=\"" +
+           num(kLeft + kPlotWidth) + "\" y2=\"" + num(cy) + "\"/>";
+    for (const auto* note : l.elided) {
+      // From the last call listed before the note on the timeline to the note, which stands at
+      // the first call listed after the gap (pointers into one timeline compare in its order).
+      double from = note->t_ms;
+      for (const auto* f : l.failures)
+        if (f < note) from = f->t_ms;
+      svg += "<rect class=\"syscall-elided\" x=\"" + num(chart.x(from)) + "\" y=\"" + num(cy - 5) +
+             "\" width=\"" + num(std::max(2.0, chart.x(note->t_ms) - chart.x(from))) + "\" height=\"10\">" +
+             title(l.inject + ": " + note->detail) + "</rect>";
+    }
+    for (const auto* f : l.failures)
+      svg += "<line class=\"syscall-fail\" x1=\"" + num(chart.x(f->t_ms)) + "\" y1=\"" + num(cy - 6) +
+             "\" x2=\"" + num(chart.x(f->t_ms)) + "\" y2=\"" + num(cy + 6) + "\">" +
+             title(event_tooltip(*f)) + "</line>";
+    svg += text(kLeft + kPlotWidth - 4, cy - 3, counts, "class=\"lane-note\" text-anchor=\"end\"");
+    svg += "</g>";
+    lane += kLaneHeight;
+  }
+
+  // One lane per proxy: listening from proxy.listen to proxy.stop, its figures on the bar.
+  lane = proxies_top;
+  for (const auto& l : proxies) {
+    const double cy = lane + kLaneHeight / 2;
+    const std::string figures = proxy_figures(*l.proxy);
+    svg += "<g class=\"proxy-lane\" data-proxy=\"" + html_escape(l.proxy->name) + "\">";
+    svg += text(8, cy + 4, ellipsize("proxy " + l.proxy->name, 16), "class=\"probe-name\"");
+    svg += "<rect class=\"proxy-up\" x=\"" + num(chart.x(l.listen_ms)) + "\" y=\"" + num(cy - 5) +
+           "\" width=\"" + num(std::max(2.0, chart.x(l.stop_ms) - chart.x(l.listen_ms))) +
+           "\" height=\"10\">" + title(l.proxy->name + ": " + figures) + "</rect>";
+    svg += text(chart.x(l.listen_ms) + 4, cy - 7,
+                std::to_string(l.proxy->accepted) + " conn, " + std::to_string(l.proxy->reset) +
+                    " reset, first byte p50 " + format_latency(l.proxy->first_byte_p50_ms) + " p99 " +
+                    format_latency(l.proxy->first_byte_p99_ms),
+                "class=\"lane-note\"");
+    svg += "</g>";
+    lane += kLaneHeight;
+  }
+
+  lane = probes_top;
   for (const auto& p : scenario.probes) {
     if (p.attempts.empty()) continue;
     const double cy = lane + kLaneHeight / 2;
@@ -348,6 +445,11 @@ std::string timeline_chart_html(const ScenarioResult& scenario) {
     legend += "<span><i class=\"swatch\" style=\"background:" + std::string(color_for(i)) + "\"></i>" +
               html_escape(processes[i]) + "</span>";
   if (!fault_windows(scenario).empty()) legend += "<span><i class=\"swatch fault\"></i>fault window</span>";
+  if (!syscalls.empty())
+    legend +=
+        "<span><i class=\"swatch syscall\"></i>failed call</span>"
+        "<span><i class=\"swatch elided\"></i>calls hit, not listed</span>";
+  if (!proxies.empty()) legend += "<span><i class=\"swatch proxy\"></i>proxy listening</span>";
   if (has_attempts)
     legend +=
         "<span><i class=\"dot ok\"></i>probe ok</span><span><i class=\"dot failed\"></i>probe failed</span>";

@@ -1,6 +1,7 @@
 // The timeline chart of one scenario as inline SVG: memory, CPU and throttling per process from
 // the samples, fault windows (inject.apply .. inject.revert) as bands, process events as ticks
-// and probe attempts as marks (failed ones red).
+// probe attempts as marks (failed ones red), a lane per syscall fault with its failed calls and a
+// lane per proxy with its figures.
 #pragma once
 
 #include <string>
@@ -33,6 +34,26 @@ std::vector<RatePoint> rates(const std::vector<Sample>& samples_of_one_process);
 // Processes in the order they get colours: the scenario's processes, then any other name the
 // samples mention.
 std::vector<std::string> charted_processes(const ScenarioResult& scenario);
+
+// One lane per syscall fault: its counts, the failed calls listed on the timeline (in time
+// order) and the notes for those left out between them.
+struct SyscallLane {
+  std::string inject;
+  std::string process;
+  std::uint64_t matched = 0;
+  std::uint64_t hit = 0;
+  std::vector<const TimelineEvent*> failures;
+  std::vector<const TimelineEvent*> elided;
+};
+std::vector<SyscallLane> syscall_lanes(const ScenarioResult& scenario);
+
+// One lane per proxy: from its proxy.listen event (else 0) to its proxy.stop (else `t_end`).
+struct ProxyLane {
+  const ProxyResult* proxy = nullptr;
+  double listen_ms = 0;
+  double stop_ms = 0;
+};
+std::vector<ProxyLane> proxy_lanes(const ScenarioResult& scenario, double t_end);
 
 // A <figure> with the inline <svg> chart and its legend; empty when there is nothing to draw
 // (no samples, timeline events or probe attempts).

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -420,10 +421,7 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     stats.bytes_downstream += n;
     if (!first_byte && n > 0) {
       first_byte = true;
-      // Bounded so a proxy open for days does not grow without limit.
-      if (stats.first_byte_ms.size() < (1u << 20))
-        stats.first_byte_ms.push_back(
-            std::chrono::duration<double, std::milli>(Clock::now() - accepted_at).count());
+      stats.record_first_byte(std::chrono::duration<double, std::milli>(Clock::now() - accepted_at).count());
     }
   }
 
@@ -625,6 +623,22 @@ void TcpProxy::revert(const std::string& name) {
     s.down = false;
     s.listen();  // the same port: `bound` kept it
   }
+}
+
+std::size_t LatencyHistogram::bucket_of(double ms) {
+  const auto upper = std::upper_bound(kUpperMs.begin(), kUpperMs.end(), ms);
+  return static_cast<std::size_t>(upper - kUpperMs.begin());
+}
+
+std::uint64_t LatencyHistogram::total() const {
+  std::uint64_t sum = 0;
+  for (const auto n : counts) sum += n;
+  return sum;
+}
+
+void ProxyStats::record_first_byte(double ms) {
+  first_byte_histogram.add(ms);
+  if (first_byte_ms.size() < (1u << 20)) first_byte_ms.push_back(ms);
 }
 
 ProxyStats TcpProxy::stats() const {

@@ -7,6 +7,7 @@
 // until the loop runs; after stop() no socket of the proxy remains open.
 #pragma once
 
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <cstdint>
 #include <map>
@@ -27,6 +28,22 @@ struct ProxyConfig {
   std::size_t buffer_bytes = 256 * 1024;  // per direction and connection
 };
 
+// Latencies counted in fixed log-scale buckets (1, 2, 5 per decade from 1 ms to 10 s): every
+// value counts however many there are, and histograms of different runs line up bucket by bucket.
+struct LatencyHistogram {
+  // Bucket i holds the values below kUpperMs[i] and not below the bound before it; the last
+  // bucket, one past these bounds, holds everything from 10 s up.
+  static constexpr std::array<double, 13> kUpperMs = {1,   2,   5,    10,   20,   50,   100,
+                                                      200, 500, 1000, 2000, 5000, 10000};
+  static constexpr std::size_t kBuckets = kUpperMs.size() + 1;
+
+  static std::size_t bucket_of(double ms);
+  void add(double ms) { ++counts[bucket_of(ms)]; }
+  std::uint64_t total() const;
+
+  std::array<std::uint64_t, kBuckets> counts{};
+};
+
 struct ProxyStats {
   std::uint64_t accepted = 0;
   std::uint64_t closed = 0;                      // includes the reset ones
@@ -34,7 +51,12 @@ struct ProxyStats {
   std::uint64_t bytes_upstream = 0;              // written to the upstream server
   std::uint64_t bytes_downstream = 0;            // written to clients
   std::vector<double> first_byte_ms;             // per connection: accept to first byte written to the client
+  LatencyHistogram first_byte_histogram;         // the same, every connection counted
   std::map<std::string, std::uint64_t> touched;  // toxic name -> connections it affected
+
+  // One connection's time to first byte. The list (for percentiles) is bounded so a proxy open
+  // for days does not grow without limit; the histogram counts every connection.
+  void record_first_byte(double ms);
 };
 
 class TcpProxy {

@@ -161,6 +161,11 @@ void Proxies::on_run_end(RunContext& ctx) {
       out.first_byte_p99_ms = net::percentile(st.first_byte_ms, 99);
       out.first_byte_max_ms = *std::max_element(st.first_byte_ms.begin(), st.first_byte_ms.end());
     }
+    const auto& histogram = st.first_byte_histogram;
+    for (std::size_t i = 0; i < histogram.counts.size(); ++i)
+      out.first_byte_histogram.push_back(
+          {i < histogram.kUpperMs.size() ? std::optional<double>(histogram.kUpperMs[i]) : std::nullopt,
+           histogram.counts[i]});
     out.toxics_touched = st.touched;
     ctx.result().proxies.push_back(std::move(out));
     ctx.record("proxy.stop", {}, {}, name);

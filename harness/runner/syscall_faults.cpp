@@ -119,16 +119,23 @@ void SyscallFaults::finish(RunContext& ctx) {
     for (std::size_t i = 0; i < records.size() && i < p.injections.size(); ++i) {
       const auto& inj = *p.injections[i];
       const auto& r = records[i];
-      const auto add = [&](const syscall::FaultEvent& e) {
+      const auto t_ms_of = [&](const syscall::FaultEvent& e) {
         const auto steady =
             now_steady - std::chrono::duration_cast<std::chrono::steady_clock::duration>(now_system - e.time);
-        timeline.emplace_back(std::chrono::duration<double, std::milli>(steady - ctx.t0()).count(),
-                              "syscall.fail", process, inj.name, event_detail(e));
+        return std::chrono::duration<double, std::milli>(steady - ctx.t0()).count();
+      };
+      const auto add = [&](const syscall::FaultEvent& e) {
+        timeline.emplace_back(t_ms_of(e), "syscall.fail", process, inj.name, event_detail(e));
       };
       for (const auto& e : r.first) add(e);
       const std::uint64_t kept = r.first.size() + r.last.size();
+      // The note stands where the calls it replaces happened: after the first kept events and at
+      // the first of the last ones (the stable sort below keeps it before that one).
       if (r.acted > kept)
-        timeline.emplace_back(ctx.now_ms(), "syscall.elided", process, inj.name,
+        timeline.emplace_back(!r.last.empty()    ? t_ms_of(r.last.front())
+                              : !r.first.empty() ? t_ms_of(r.first.back())
+                                                 : ctx.now_ms(),
+                              "syscall.elided", process, inj.name,
                               std::to_string(r.acted - kept) + " more calls hit, not listed one by one");
       for (const auto& e : r.last) add(e);
       timeline.emplace_back(

@@ -2,6 +2,7 @@
 // annotations, `faultline report merge`, and the HTML opened in headless Chromium.
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -335,4 +336,98 @@ TEST_CASE("report: a timeline chart with samples, fault windows and probe marks 
   CHECK(title_of(dom.out) == "faultline: 0 passed, 1 failed");
   CHECK(dom.out.find("<circle class=\"attempt-failed\"") != std::string::npos);
   screenshot(dir / "chart.html", screenshot_dir() / "timeline-chart.png");
+}
+
+TEST_CASE("report: syscall fault lanes, proxy lanes and the first-byte histogram render in Chromium") {
+  using namespace faultline::report;
+  RunReport r = run_report({"hybrid", "6.1.0", 2}, 42, "2026-11-23T10:00:00Z", 6200);
+  ScenarioResult s = scenario_result("the store survives a full disk behind a slow proxy",
+                                     "scenarios/store.toml", Verdict::fail);
+  s.duration_ms = 6000;
+  s.reason = "probe: 3 of 20 attempts failed";
+  s.failures.push_back({"probe", "", "ok", "3 failed", "orders failed while the proxy was slow", 20, {}});
+  ProcessResult db;
+  db.name = "db";
+  db.outcome = "exited";
+  db.exit_code = 0;
+  s.processes.push_back(db);
+  std::uint64_t cpu = 0;
+  for (int i = 0; i <= 60; ++i) {
+    cpu += 30000;
+    s.samples.push_back(
+        {i * 100.0, "db", (40u << 20) + static_cast<std::uint64_t>(i % 5) * (1u << 20), cpu, 0, 3});
+  }
+  s.timeline = {
+      {0, "process.start", "db", "", "pid 100"},
+      {200, "process.ready", "db", "", ""},
+      {250, "proxy.listen", "", "", "db-proxy 127.0.0.1:7000 -> 127.0.0.1:5432"},
+      {1000, "inject.apply", "db", "disk-full", "rule on: write,pwrite64 trapped calls are hit"},
+      {3000, "inject.revert", "db", "disk-full", "rule off: write,pwrite64 pass untouched"},
+      {3500, "inject.apply", "", "slow", "proxy db-proxy toxics none -> slow: latency 300ms downstream"},
+      {5000, "inject.revert", "", "slow", "proxy db-proxy toxics slow: latency 300ms downstream -> none"},
+      {5800, "proxy.stop", "", "", "db-proxy"}};
+  // A rule that fired 4,000 times: the first and last 100 calls listed, one note between them.
+  for (int i = 0; i < 100; ++i)
+    s.timeline.push_back(
+        {1000 + i * 0.5, "syscall.fail", "db", "disk-full", "pid 100 write /var/lib/db/wal -> ENOSPC"});
+  s.timeline.push_back(
+      {2900, "syscall.elided", "db", "disk-full", "3800 more calls hit, not listed one by one"});
+  for (int i = 0; i < 100; ++i)
+    s.timeline.push_back(
+        {2900 + i * 0.9, "syscall.fail", "db", "disk-full", "pid 100 write /var/lib/db/wal -> ENOSPC"});
+  s.timeline.push_back(
+      {5900, "syscall.count", "db", "disk-full", "4000 of 4100 matching calls hit while active"});
+  std::stable_sort(s.timeline.begin(), s.timeline.end(),
+                   [](const TimelineEvent& a, const TimelineEvent& b) { return a.t_ms < b.t_ms; });
+  s.syscall_faults = {{"disk-full", "db", 4100, 4000}};
+  ProxyResult proxy;
+  proxy.name = "db-proxy";
+  proxy.listen = "127.0.0.1:7000";
+  proxy.upstream = "127.0.0.1:5432";
+  proxy.accepted = 180;
+  proxy.closed = 180;
+  proxy.reset = 3;
+  proxy.bytes_upstream = 96u << 10;
+  proxy.bytes_downstream = 12u << 20;
+  proxy.first_byte_p50_ms = 0.7;
+  proxy.first_byte_p99_ms = 320;
+  proxy.first_byte_max_ms = 340;
+  const std::vector<std::uint64_t> counts = {120, 14, 4, 2, 0, 0, 0, 0, 37, 0, 0, 0, 0, 0};
+  const std::vector<double> bounds = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000};
+  for (std::size_t i = 0; i < counts.size(); ++i)
+    proxy.first_byte_histogram.push_back(
+        {i < bounds.size() ? std::optional<double>(bounds[i]) : std::nullopt, counts[i]});
+  proxy.toxics_touched = {{"slow", 37}};
+  s.proxies.push_back(proxy);
+  ProbeResult probe;
+  probe.name = "orders";
+  for (int i = 0; i < 20; ++i)
+    probe.attempts.push_back({500 + i * 250.0, !(i >= 12 && i < 15), 3.0, 200, std::nullopt});
+  s.probes.push_back(probe);
+  r.scenarios.push_back(s);
+
+  ScratchDir dir;
+  write_html(r, dir / "faults.html");
+  const std::string html = read_file(dir / "faults.html");
+  CHECK(html.find("<g class=\"syscall-lane\" data-inject=\"disk-full\">") != std::string::npos);
+  CHECK(html.find("<g class=\"proxy-lane\" data-proxy=\"db-proxy\">") != std::string::npos);
+  if (!have("command -v chromium")) {
+    FAULTLINE_SKIP("the browser check: chromium is not installed (apt-get install chromium)");
+  }
+  const auto dom = dump_dom(dir / "faults.html");
+  INFO("chromium: " << dom.err);
+  REQUIRE(dom.status == 0);
+  // Chromium parsed the marks as SVG elements: each listed call, the note, the proxy and its bars.
+  const auto occurrences = [&](const std::string& needle) {
+    std::size_t n = 0;
+    for (auto at = dom.out.find(needle); at != std::string::npos; at = dom.out.find(needle, at + 1)) ++n;
+    return n;
+  };
+  CHECK(occurrences("<line class=\"syscall-fail\"") == 200);
+  CHECK(occurrences("<rect class=\"syscall-elided\"") == 1);
+  CHECK(occurrences("<rect class=\"proxy-up\"") == 1);
+  CHECK(occurrences("<rect class=\"bar\"") == 5);
+  CHECK(dom.out.find("4000 calls listed") == std::string::npos);
+  CHECK(dom.out.find("200 calls listed, 3800 between them left out") != std::string::npos);
+  screenshot(dir / "faults.html", screenshot_dir() / "syscall-and-proxy.png");
 }

@@ -26,6 +26,61 @@ TEST_CASE("console line: result, name, duration and the reason when it did not p
         "ERROR  gone  (0.0s): failed to start");
 }
 
+TEST_CASE("console: one line per syscall fault and per proxy, under a pass too") {
+  ScenarioResult r = result("disk", Verdict::pass, 4100);
+  r.syscall_faults = {{"disk-full", "writer", 340, 12}, {"slow-fsync", "writer", 0, 0}};
+  ProxyResult db;
+  db.name = "db";
+  db.accepted = 40;
+  db.closed = 40;
+  db.reset = 2;
+  db.bytes_upstream = 1200;
+  db.bytes_downstream = 3 << 20;
+  db.first_byte_p50_ms = 0.84;
+  db.first_byte_p99_ms = 301.2;
+  db.first_byte_max_ms = 2503;
+  db.first_byte_histogram = {{1.0, 30}, {500.0, 9}, {std::nullopt, 1}};
+  ProxyResult idle;
+  idle.name = "cache";
+  idle.accepted = 1;
+  idle.first_byte_histogram = {{1.0, 0}, {std::nullopt, 0}};
+  r.proxies = {db, idle};
+  CHECK(console_details(r) ==
+        "       syscall disk-full [writer]: hit 12 of 340 matching calls\n"
+        "       syscall slow-fsync [writer]: hit 0 of 0 matching calls\n"
+        "       proxy db: 40 connections, 2 reset, 1.2KiB up, 3.0MiB down, first byte p50 0.8ms p99 301ms\n"
+        "       proxy cache: 1 connection, 0 reset, 0B up, 0B down, no first byte\n");
+
+  SECTION("after the failures of a failed scenario") {
+    r.verdict = Verdict::fail;
+    r.failures.push_back({"inject.syscall",
+                          "writer",
+                          ">=1 call hit",
+                          "0 matching calls, none hit",
+                          "syscall fault `slow-fsync` never fired",
+                          9,
+                          {}});
+    const std::string details = console_details(r);
+    const auto failure = details.find("- inject.syscall [writer]");
+    const auto counts = details.find("syscall slow-fsync [writer]: hit 0 of 0");
+    REQUIRE(failure != std::string::npos);
+    REQUIRE(counts != std::string::npos);
+    CHECK(failure < counts);
+  }
+  SECTION("ProgressLine prints them under the scenario's line") {
+    std::ostringstream out;
+    ProgressLine progress(out, false);
+    progress.start(1);
+    progress.scenario_finished(r);
+    progress.finish();
+    CHECK(out.str().rfind("PASS   disk  (4.1s)\n       syscall disk-full [writer]: hit 12 of 340", 0) == 0);
+  }
+}
+
+TEST_CASE("console: a scenario without faults or proxies adds no lines to a pass") {
+  CHECK(console_details(result("plain", Verdict::pass, 10)).empty());
+}
+
 TEST_CASE("summary line names errors and skips only when there are some") {
   CHECK(summary_line({1, 2, 0, 0}) == "1 passed, 2 failed");
   CHECK(summary_line({0, 0, 1, 3}) == "0 passed, 0 failed, 1 errors, 3 skipped");

@@ -46,7 +46,121 @@ ScenarioResult charted_scenario() {
   return s;
 }
 
+std::vector<LatencyBucket> first_byte_buckets() {
+  const std::vector<std::optional<double>> bounds = {1,   2,   5,    10,   20,   50,    100,
+                                                     200, 500, 1000, 2000, 5000, 10000, std::nullopt};
+  std::vector<LatencyBucket> buckets;
+  for (const auto& b : bounds) buckets.push_back({b, 0});
+  buckets[0].count = 30;  // < 1ms
+  buckets[8].count = 9;   // < 500ms
+  buckets[13].count = 1;  // >= 10s
+  return buckets;
+}
+
+// A scenario with a syscall fault that fired often (first and last calls listed, a note for the
+// rest), one that never fired, and a proxy.
+ScenarioResult faulted_scenario() {
+  ScenarioResult s =
+      faultline::test::scenario_result("db survives a full disk", "scenarios/disk.toml", Verdict::pass);
+  s.duration_ms = 4000;
+  ProcessResult db;
+  db.name = "db";
+  s.processes.push_back(db);
+  s.timeline = {{0, "process.start", "db", "", ""},
+                {100, "proxy.listen", "", "", "db-proxy 127.0.0.1:7000 -> 127.0.0.1:5432"},
+                {1000, "inject.apply", "db", "disk-full", "rule on"},
+                {1000, "syscall.fail", "db", "disk-full", "pid 7 write /data/x -> ENOSPC"},
+                {1010, "syscall.fail", "db", "disk-full", "pid 7 write /data/x -> ENOSPC"},
+                {2000, "syscall.elided", "db", "disk-full", "246 more calls hit, not listed one by one"},
+                {2000, "syscall.fail", "db", "disk-full", "pid 7 write /data/x -> ENOSPC"},
+                {2010, "syscall.fail", "db", "disk-full", "pid 7 write /data/x -> ENOSPC"},
+                {3000, "inject.revert", "db", "disk-full", "rule off"},
+                {3800, "proxy.stop", "", "", "db-proxy"},
+                {3900, "syscall.count", "db", "disk-full", "250 of 300 matching calls hit while active"}};
+  s.syscall_faults = {{"disk-full", "db", 300, 250}, {"maybe", "db", 5, 0}};
+  ProxyResult proxy;
+  proxy.name = "db-proxy";
+  proxy.listen = "127.0.0.1:7000";
+  proxy.upstream = "127.0.0.1:5432";
+  proxy.accepted = 40;
+  proxy.closed = 40;
+  proxy.reset = 2;
+  proxy.bytes_upstream = 1200;
+  proxy.bytes_downstream = 3 << 20;
+  proxy.first_byte_p50_ms = 0.84;
+  proxy.first_byte_p99_ms = 301.2;
+  proxy.first_byte_max_ms = 12503;
+  proxy.first_byte_histogram = first_byte_buckets();
+  proxy.toxics_touched = {{"slow", 9}};
+  s.proxies.push_back(proxy);
+  return s;
+}
+
 }  // namespace
+
+TEST_CASE("html: each syscall fault has a lane with its failed calls and the calls left out") {
+  const std::string chart = timeline_chart_html(faulted_scenario());
+  CHECK(count(chart, "<g class=\"syscall-lane\"") == 2);
+  CHECK(chart.find("<g class=\"syscall-lane\" data-inject=\"maybe\">") != std::string::npos);
+  CHECK(count(chart, "<line class=\"syscall-fail\"") == 4);
+  CHECK(chart.find("<title>syscall.fail at 1.0s [db]: pid 7 write /data/x -&gt; ENOSPC</title>") !=
+        std::string::npos);
+  // The note spans from the last call listed before it (1010 ms) to where it stands (2000 ms):
+  // x = 104 + t / 4000 * 840.
+  CHECK(chart.find("<rect class=\"syscall-elided\" x=\"316.1\" y=") != std::string::npos);
+  CHECK(chart.find("width=\"207.9\" height=\"10\"><title>disk-full: 246 more calls hit, not listed one by "
+                   "one</title>") != std::string::npos);
+  CHECK(chart.find(">hit 250 of 300</text>") != std::string::npos);
+  CHECK(chart.find(">hit 0 of 5</text>") != std::string::npos);
+}
+
+TEST_CASE("html: each proxy has a lane from listen to stop with its figures") {
+  const std::string chart = timeline_chart_html(faulted_scenario());
+  CHECK(count(chart, "<g class=\"proxy-lane\"") == 1);
+  CHECK(chart.find("<rect class=\"proxy-up\" x=\"125.0\"") != std::string::npos);
+  CHECK(chart.find("width=\"777.0\" height=\"10\"><title>db-proxy: 40 connections (40 closed, 2 reset), "
+                   "1.2KiB up, 3.0MiB down, first byte p50 0.8ms p99 301ms max 12.5s</title>") !=
+        std::string::npos);
+  CHECK(chart.find(">40 conn, 2 reset, first byte p50 0.8ms p99 301ms</text>") != std::string::npos);
+
+  SECTION("a proxy alone, with nothing else recorded, still gets a chart") {
+    ScenarioResult s = faulted_scenario();
+    s.timeline.clear();
+    s.syscall_faults.clear();
+    const std::string alone = timeline_chart_html(s);
+    CHECK(count(alone, "<g class=\"proxy-lane\"") == 1);
+    CHECK(alone.find("<rect class=\"proxy-up\" x=\"104.0\"") != std::string::npos);  // from the start
+  }
+}
+
+TEST_CASE("html: syscall fault counts and proxy figures as tables, the first-byte histogram as bars") {
+  RunReport r;
+  r.scenarios = {faulted_scenario()};
+  const std::string html = to_html(r);
+  CHECK(html.find("<tr data-inject=\"disk-full\"><td>disk-full</td><td>db</td><td class=\"num\">250</td>"
+                  "<td class=\"num\">300</td><td>4 calls listed, 246 between them left out</td></tr>") !=
+        std::string::npos);
+  CHECK(html.find("<tr data-inject=\"maybe\"><td>maybe</td><td>db</td><td class=\"num\">0</td>"
+                  "<td class=\"num\">5</td><td>0 calls listed</td></tr>") != std::string::npos);
+  CHECK(html.find(
+            "<td class=\"num\">40</td><td class=\"num\">40</td><td class=\"num\">2</td>"
+            "<td class=\"num\">1.2KiB</td><td class=\"num\">3.0MiB</td><td class=\"num\">0.8ms</td>"
+            "<td class=\"num\">301ms</td><td class=\"num\">12.5s</td><td>slow: 9 connections</td></tr>") !=
+        std::string::npos);
+  CHECK(count(html, "<svg class=\"histogram\"") == 1);
+  CHECK(count(html, "<rect class=\"bar\"") == 3);  // the buckets that count anything
+  CHECK(html.find("data-bucket=\"&lt; 1ms\" data-count=\"30\"") != std::string::npos);
+  CHECK(html.find("data-bucket=\"&lt; 500ms\" data-count=\"9\"") != std::string::npos);
+  CHECK(html.find("data-bucket=\"&gt;= 10s\" data-count=\"1\"") != std::string::npos);
+  CHECK(count(html, "<text class=\"bar-label\"") == 14);  // every bucket labelled, the scale fixed
+  CHECK(html.find(">&lt; 2.5s<") == std::string::npos);   // bounds are 1-2-5: no 2.5 s bucket here
+  CHECK(html.find(">&lt; 2s</text>") != std::string::npos);
+
+  SECTION("no histogram when no connection got a first byte") {
+    for (auto& b : r.scenarios[0].proxies[0].first_byte_histogram) b.count = 0;
+    CHECK(to_html(r).find("<svg class=\"histogram\"") == std::string::npos);
+  }
+}
 
 TEST_CASE("fault windows pair inject.apply with the revert of the same inject") {
   const auto windows = fault_windows(charted_scenario());

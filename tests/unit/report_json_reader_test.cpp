@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "reports/json_reader.h"
@@ -72,6 +73,7 @@ RunReport full_report() {
   proxy.first_byte_p50_ms = 0.5;
   proxy.first_byte_p99_ms = 300.25;
   proxy.first_byte_max_ms = 301;
+  proxy.first_byte_histogram = {{1.0, 3}, {2.0, 0}, {500.0, 1}, {std::nullopt, 1}};
   proxy.toxics_touched = {{"slow", 3}};
   s.proxies.push_back(proxy);
   s.diagnostics["pid 4242"] = "state: D";
@@ -112,6 +114,22 @@ TEST_CASE("a report read back writes the same JSON") {
   CHECK(read.scenarios.at(0).syscall_faults[0].matched == 17);
   REQUIRE(read.scenarios.at(0).proxies.size() == 1);
   CHECK(read.scenarios.at(0).proxies.at(0).toxics_touched.at("slow") == 3);
+  const auto& histogram = read.scenarios.at(0).proxies.at(0).first_byte_histogram;
+  REQUIRE(histogram.size() == 4);
+  CHECK(histogram[0].lt_ms == 1.0);
+  CHECK(histogram[0].count == 3);
+  CHECK(histogram[2].lt_ms == 500.0);
+  CHECK(histogram[2].count == 1);
+  CHECK_FALSE(histogram[3].lt_ms.has_value());  // the open-ended bucket, >= 10 s
+  CHECK(histogram[3].count == 1);
+}
+
+TEST_CASE("a proxy's first-byte histogram is written as buckets with their upper bounds") {
+  const auto doc = nlohmann::json::parse(to_json(full_report()));
+  const auto& buckets = doc.at("scenarios")[0].at("proxies")[0].at("first_byte_histogram");
+  REQUIRE(buckets.size() == 4);
+  CHECK(buckets[0] == nlohmann::json({{"lt_ms", 1.0}, {"count", 3}}));
+  CHECK(buckets[3] == nlohmann::json({{"lt_ms", nullptr}, {"count", 1}}));
 }
 
 TEST_CASE("read_json_report reads a file") {
@@ -144,6 +162,11 @@ TEST_CASE("reading a bad report says which file and which value") {
           R"({"format": "faultline-report/1", "scenarios": [{"name": "a", "file": "a.toml", "result": "pass",
         "processes": [{"name": "p", "peak_memory_bytes": -1}]}]})") ==
       "shard.json: scenarios[0].processes[0].peak_memory_bytes: expected a non-negative integer, got -1");
+  CHECK(
+      read_error(
+          R"({"format": "faultline-report/1", "scenarios": [{"name": "a", "file": "a.toml", "result": "pass",
+        "proxies": [{"name": "db", "first_byte_histogram": [{"lt_ms": "1ms", "count": 2}]}]}]})") ==
+      "shard.json: scenarios[0].proxies[0].first_byte_histogram[0].lt_ms: expected a number, got \"1ms\"");
 }
 
 TEST_CASE("keys a newer writer adds are ignored") {
