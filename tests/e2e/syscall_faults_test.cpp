@@ -36,7 +36,7 @@ json run_scenario(const std::string& rel, CommandOutput& cmd) {
   INFO("stdout: " << cmd.out << "\nstderr: " << cmd.err);
   REQUIRE(fs::exists(json_path));
   const json report = json::parse(read_file(json_path));
-  CHECK(report_schema_errors(json_path).empty());
+  if (report_schema_checkable()) CHECK(report_schema_errors(json_path).empty());
   fs::remove(json_path);
   REQUIRE(report.at("scenarios").size() == 1);
   return report.at("scenarios")[0];

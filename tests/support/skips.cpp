@@ -27,6 +27,11 @@ RunOutcome& outcome() {
   return o;
 }
 
+std::map<std::string, std::set<std::string>>& tags_of_tests() {
+  static std::map<std::string, std::set<std::string>> tags;
+  return tags;
+}
+
 std::string env(const char* name) {
   const char* v = std::getenv(name);
   return v ? v : "";
@@ -61,9 +66,10 @@ std::string host_cgroup_mode() {
 
 }  // namespace
 
-void note_test_case_ended(const std::string& test, bool failed) {
+void note_test_case_ended(const std::string& test, bool failed, const std::vector<std::string>& tags) {
   outcome().ran.push_back(test);
   if (failed) outcome().failed.insert(test);
+  tags_of_tests()[test].insert(tags.begin(), tags.end());
 }
 
 std::string expected_skips_path() {
@@ -179,6 +185,32 @@ SkipSummary summarize(const RunOutcome& outcome, const SkipPolicy& policy) {
   return s;
 }
 
+std::vector<std::string> tag_count_lines(const RunOutcome& outcome,
+                                         const std::map<std::string, std::set<std::string>>& tags_of,
+                                         const std::vector<std::string>& tags) {
+  std::set<std::string> skipped;
+  for (const auto& r : outcome.skips) skipped.insert(r.test);
+  std::vector<std::string> lines;
+  for (const auto& tag : tags) {
+    std::size_t passed = 0, failed = 0, skips = 0;
+    std::set<std::string> seen;
+    for (const auto& test : outcome.ran) {
+      const auto it = tags_of.find(test);
+      if (it == tags_of.end() || !it->second.count(tag) || !seen.insert(test).second) continue;
+      // As in summarize: a failure wins over a skip, a skip is never a pass.
+      if (outcome.failed.count(test))
+        ++failed;
+      else if (skipped.count(test))
+        ++skips;
+      else
+        ++passed;
+    }
+    lines.push_back("tag [" + tag + "]: " + std::to_string(passed) + " passed, " + std::to_string(failed) +
+                    " failed, " + std::to_string(skips) + " skipped");
+  }
+  return lines;
+}
+
 SkipPolicy policy_from_environment() {
   SkipPolicy p;
   if (lower(env("CI")) == "true") p.strict_because = "CI=true";
@@ -214,6 +246,11 @@ int finish_run(int catch_status, const std::string& reporter) {
   // their stdout clean.
   std::ostream& out =
       reporter.empty() || reporter == "console" || reporter == "compact" ? std::cout : std::cerr;
+  std::vector<std::string> counted;
+  std::istringstream wanted(env("FAULTLINE_COUNT_TAGS"));
+  for (std::string tag; std::getline(wanted, tag, ',');)
+    if (!trimmed(tag).empty()) counted.push_back(trimmed(tag));
+  for (const auto& line : tag_count_lines(o, tags_of_tests(), counted)) out << line << "\n";
   for (const auto& line : summary.lines) out << line << "\n";
   out.flush();
   if (catch_status != 0) return catch_status;

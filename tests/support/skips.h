@@ -70,6 +70,13 @@ struct SkipSummary {
 
 SkipSummary summarize(const RunOutcome& outcome, const SkipPolicy& policy);
 
+// One line per tag in `tags`, counting the test cases of `outcome` that carry it (`tags_of`),
+// each once, as summarize does: "tag [syscall]: 8 passed, 0 failed, 0 skipped". Lets a lane show
+// that the tests of one capability really ran rather than skipped.
+std::vector<std::string> tag_count_lines(const RunOutcome& outcome,
+                                         const std::map<std::string, std::set<std::string>>& tags_of,
+                                         const std::vector<std::string>& tags);
+
 // FAULTLINE_EXPECTED_SKIPS, else tests/expected-skips.txt under FAULTLINE_SOURCE_DIR or the
 // source tree the binary was built from.
 std::string expected_skips_path();
@@ -79,9 +86,10 @@ std::string expected_skips_path();
 SkipPolicy policy_from_environment();
 
 // For test_main.h, the main of every test binary: what Catch2 reported of each test case, and
-// the end of the run: prints the summary, returns the exit code (Catch2's, else 1 when an
-// unexpected skip is not allowed).
-void note_test_case_ended(const std::string& test, bool failed);
+// the end of the run: prints the summary (with tag_count_lines for the comma-separated tags in
+// FAULTLINE_COUNT_TAGS), returns the exit code (Catch2's, else 1 when an unexpected skip is not
+// allowed).
+void note_test_case_ended(const std::string& test, bool failed, const std::vector<std::string>& tags = {});
 int finish_run(int catch_status, const std::string& reporter);
 
 }  // namespace faultline::test

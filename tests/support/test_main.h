@@ -13,7 +13,7 @@ namespace faultline::test {
 struct SkipListener : Catch::TestEventListenerBase {
   using TestEventListenerBase::TestEventListenerBase;
   void testCaseEnded(Catch::TestCaseStats const& stats) override {
-    note_test_case_ended(stats.testInfo.name, stats.totals.assertions.failed > 0);
+    note_test_case_ended(stats.testInfo.name, stats.totals.assertions.failed > 0, stats.testInfo.tags);
     TestEventListenerBase::testCaseEnded(stats);
   }
 };

@@ -74,6 +74,18 @@ TEST_CASE("skips: a declared skip that did not happen fails a strict run", "[ski
   CHECK_FALSE(summarize(filtered, strict_policy({"hybrid"}, {{"hybrid", kDelegation, "v2 only"}})).fails_run);
 }
 
+TEST_CASE("skips: per-tag counts tell which test cases of a tag passed, failed or skipped", "[skips]") {
+  // "b" skipped, "c" skipped part and then failed, "a" ran twice (a GENERATE): counted once.
+  RunOutcome run{{"a", "b", "c", "d", "a"}, {"c"}, {{"b", "no seccomp"}, {"c", "partly"}}};
+  const std::map<std::string, std::set<std::string>> tags{
+      {"a", {"syscall"}}, {"b", {"syscall", "e2e"}}, {"c", {"syscall"}}, {"d", {"proxy"}}};
+  CHECK(tag_count_lines(run, tags, {"syscall", "proxy", "toxics"}) ==
+        std::vector<std::string>{"tag [syscall]: 1 passed, 1 failed, 1 skipped",
+                                 "tag [proxy]: 1 passed, 0 failed, 0 skipped",
+                                 "tag [toxics]: 0 passed, 0 failed, 0 skipped"});
+  CHECK(tag_count_lines(run, tags, {}).empty());
+}
+
 TEST_CASE("skips: the declared list names environment, test and reason on every line", "[skips]") {
   const auto list = parse_expected_skips(
       "# comment\n\nhybrid | cgroup: delegation | needs v2 | with a bar\n  vm|report: html|no chromium  \n");
@@ -120,6 +132,12 @@ TEST_CASE("skips: a test binary lists its skips after Catch2's totals and exits 
             "  SKIPPED (unexpected): skip self-test: a test that skips -- skipping on purpose\n") !=
         std::string::npos);
   CHECK(last_line(allowed.out) == "0 passed, 0 failed, 1 skipped");
+  // The per-tag counts come from the tags Catch2 reports, before the closing line.
+  const auto counted = run_shell(lenient + "FAULTLINE_COUNT_TAGS=skip-selftest,syscall " + run);
+  INFO(counted.out << counted.err);
+  CHECK(counted.out.find("\ntag [skip-selftest]: 0 passed, 0 failed, 1 skipped\n"
+                         "tag [syscall]: 0 passed, 0 failed, 0 skipped\n") != std::string::npos);
+  CHECK(last_line(counted.out) == "0 passed, 0 failed, 1 skipped");
 
   for (const char* strict : {"CI=true ", "FAULTLINE_REQUIRE_ALL=1 "}) {
     const auto refused = run_shell(lenient + strict + run);

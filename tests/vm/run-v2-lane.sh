@@ -16,6 +16,8 @@
 set -euo pipefail
 
 readonly MARKER=FAULTLINE-VM
+# The tags whose test cases the lane counts in its summary (syscall faults and the TCP proxy).
+readonly counted_tags=syscall,proxy,toxics
 
 say() { echo "run-v2-lane: $*"; }
 fail() {
@@ -139,7 +141,7 @@ copy_binary() {
   # ldd lines: "libx.so => /path (addr)", "/lib64/ld-linux-x86-64.so.2 (addr)", "linux-vdso.so.1 (addr)".
   while read -r lib; do
     [ -f "$root$lib" ] || copy_same_path "$lib"
-  done < <(ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
+  done < <(ldd "$1" 2>/dev/null | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }')
 }
 for bin in "$integration_bin" "$e2e_bin" "$faultline_bin" "$payload_bin"; do
   copy_binary "$bin"
@@ -149,6 +151,25 @@ done
 for bin in "$(dirname "$faultline_bin")"/*; do
   if [ -f "$bin" ] && [ -x "$bin" ] && [ ! -e "$root$bin" ]; then copy_binary "$bin"; fi
 done
+# The static target of the syscall fault tests: the integration binary names it at its build path.
+syscall_target="$(dirname "$integration_bin")/faultline-syscall-target"
+if [ -x "$syscall_target" ]; then copy_binary "$syscall_target"; fi
+# Debian programs the tests run as real targets, when the host has them (a test skips on a host
+# without them, and must then be declared). The guest mirrors a Debian system where it matters:
+# /bin/sh is dash and cat is coreutils' (dynamically linked, with a child per command), not
+# busybox's applets, which run some commands inside the shell and word errors differently.
+for tool in sqlite3 dash cat; do
+  if tool_path=$(command -v "$tool" 2>/dev/null) && [ -x "$tool_path" ]; then
+    copy_binary "$tool_path"
+    # The busybox applet link must not shadow it where the tests look (PATH order, or /bin/sh).
+    for dir in /bin /usr/bin; do
+      if [ -L "$root$dir/$tool" ]; then rm -f "$root$dir/$tool" && ln -s "$(readlink -f "$tool_path")" "$root$dir/$tool"; fi
+    done
+  fi
+done
+if [ -x "$root/usr/bin/dash" ]; then
+  rm -f "$root/bin/sh" && ln -s /usr/bin/dash "$root/bin/sh"
+fi
 # The scenario files the e2e tests run: the shipped ones and the small suite of the CI examples.
 for dir in scenarios tests/ci-examples/scenarios; do
   if [ -d "$source_dir/$dir" ]; then
@@ -169,7 +190,7 @@ quote() { printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"; }
 
 {
   cat <<'EOF'
-#!/bin/sh
+#!/bin/busybox sh
 # PID 1 of the v2 lane guest: set up a pure cgroup v2 system, run the test binaries, power off.
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
 mount -t proc proc /proc
@@ -196,6 +217,13 @@ done
 echo "FAULTLINE-VM-INFO cgroup.controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
 echo "FAULTLINE-VM-INFO cgroup.subtree_control: $(cat /sys/fs/cgroup/cgroup.subtree_control)"
 ip link set lo up || setup_failed "ip link set lo up"
+# The open-files limits systemd gives a service on Debian (DefaultLimitNOFILE=1024:524288), not
+# the kernel's 1024:4096 for init: a process may raise its soft limit as on a real host.
+ulimit -H -n 524288 && ulimit -S -n 1024 || echo "FAULTLINE-VM-INFO could not set the open-files limits"
+echo "FAULTLINE-VM-INFO open files: soft $(ulimit -S -n), hard $(ulimit -H -n)"
+# What the syscall fault tests need: the lane fails if the kernel offers it and they skipped.
+echo "FAULTLINE-VM-INFO seccomp actions_avail: $(cat /proc/sys/kernel/seccomp/actions_avail 2>/dev/null)"
+echo "FAULTLINE-VM-INFO /bin/sh: $(readlink /bin/sh)"
 # Only emergencies on the console from here on: OOM-killer reports would otherwise land in the
 # middle of test output lines. They are in the dmesg dump printed after a failure.
 echo 1 >/proc/sys/kernel/printk
@@ -217,6 +245,8 @@ EOF
   echo "export FAULTLINE_SOURCE_DIR=$(quote "$source_dir")"
   # Every capability is promised here: a skip not declared for v2 or vm fails the binary.
   echo "export FAULTLINE_REQUIRE_ALL=1 FAULTLINE_TEST_ENVIRONMENT=vm"
+  # Per-tag counts after each binary's totals: the lane shows that these tests ran in the guest.
+  echo "export FAULTLINE_COUNT_TAGS=$counted_tags"
   echo "run integration $(quote "$integration_bin")"
   echo "run e2e $(quote "$e2e_bin")"
   cat <<'EOF'
@@ -310,6 +340,9 @@ output_of() {  # the console lines of test binary $1, between its BEGIN and RESU
   awk -v begin="$MARKER-BEGIN $1" -v result="$MARKER-RESULT $1 " \
     'index($0, begin) == 1 { on = 1; next } index($0, result) == 1 { on = 0 } on' "$log"
 }
+# Per counted tag, the test cases of both binaries: "passed failed skipped".
+declare -A tag_totals=()
+for tag in ${counted_tags//,/ }; do tag_totals[$tag]="0 0 0"; done
 for name in integration e2e; do
   code=$(result_of "$name")
   if [ -z "$code" ]; then
@@ -331,6 +364,18 @@ for name in integration e2e; do
     continue
   fi
   say "$name in the guest: $counts"
+  for tag in ${counted_tags//,/ }; do
+    line=$(printf '%s\n' "$out" | grep -a -E "^tag \[$tag\]: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$" |
+      tail -n 1) || true
+    if [ -z "$line" ]; then
+      say "FAIL: $name printed no per-tag count for [$tag] (FAULTLINE_COUNT_TAGS)"
+      verdict=1
+      continue
+    fi
+    read -r p f k <<<"$(printf '%s\n' "$line" | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/')"
+    read -r tp tf tk <<<"${tag_totals[$tag]}"
+    tag_totals[$tag]="$((tp + p)) $((tf + f)) $((tk + k))"
+  done
   printf '%s\n' "$out" | grep -a -E '^  (SKIPPED \(|DECLARED SKIP DID NOT HAPPEN)' | sed "s/^/run-v2-lane:   /" || true
   unexpected=$(printf '%s\n' "$out" | grep -a -c -E '^  SKIPPED \(unexpected\)') || true
   stale=$(printf '%s\n' "$out" | grep -a -c -E '^  DECLARED SKIP DID NOT HAPPEN') || true
@@ -340,4 +385,22 @@ happen (tests/expected-skips.txt)"
     verdict=1
   fi
 done
+# What ran of the syscall fault and proxy tests, over both binaries.
+for tag in ${counted_tags//,/ }; do
+  read -r tp tf tk <<<"${tag_totals[$tag]}"
+  say "[$tag] test cases in the guest: $((tp + tf + tk)): $tp passed, $tf failed, $tk skipped"
+done
+# A skip fails where the environment promises the capability: this kernel offers seccomp user
+# notification, so every syscall fault test must have run in full.
+seccomp_actions=$({ grep -a -o "$MARKER-INFO seccomp actions_avail: .*" "$log" || true; } | tail -n 1)
+read -r tp tf tk <<<"${tag_totals[syscall]}"
+if printf '%s\n' "$seccomp_actions" | grep -q -w user_notif; then
+  if [ "$tk" != 0 ] || [ "$((tp + tf))" = 0 ]; then
+    say "FAIL: the guest kernel supports seccomp user notification, yet $tk [syscall] test case(s) skipped \
+and $((tp + tf)) ran"
+    verdict=1
+  fi
+elif [ -n "$seccomp_actions" ]; then
+  say "note: the guest kernel has no seccomp user notification (${seccomp_actions#*: })"
+fi
 exit "$verdict"
