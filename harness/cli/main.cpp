@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "common/error.h"
 #include "runner/command_runner.h"
+#include "supervisor/fd_limit.h"
 
 namespace {
 
@@ -51,6 +52,7 @@ void add_subcommands(CLI::App& app, faultline::cli::Action* action, int argc, ch
 
 int main(int argc, char** argv) {
   using namespace faultline;
+  supervisor::raise_own_fd_limit();
   CLI::App app{"faultline: stress-test and fault-injection harness"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("faultline ") + FAULTLINE_VERSION);

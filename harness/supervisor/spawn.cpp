@@ -19,6 +19,7 @@
 #include <cstring>
 
 #include "common/error.h"
+#include "supervisor/fd_limit.h"
 
 extern char** environ;
 
@@ -90,6 +91,7 @@ struct ChildSetup {
   const char* executable;
   char* const* argv;
   char* const* envp;
+  rlimit inherited_nofile;  // faultline's own limit as it was started (fd_limit.h)
 
   [[noreturn]] void fail(ChildStep step) const {
     const ChildReport report{step, errno};
@@ -132,10 +134,10 @@ struct ChildSetup {
       for (const auto& fd : *request.attach_fds)
         if (::write(fd.get(), "0", 1) != 1) fail(ChildStep::enter_cgroup);
 
-    if (request.nofile) {
-      const rlimit limit{*request.nofile, *request.nofile};
-      if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) fail(ChildStep::set_nofile);
-    }
+    // The harness raised its own soft limit for itself; a target starts with the one faultline
+    // was given, or with the scenario's.
+    const rlimit nofile = request.nofile ? rlimit{*request.nofile, *request.nofile} : inherited_nofile;
+    if (::setrlimit(RLIMIT_NOFILE, &nofile) != 0) fail(ChildStep::set_nofile);
     if (cwd && ::chdir(cwd) != 0) fail(ChildStep::chdir);
     if (request.user) {
       if (::setgroups(request.user->groups.size(), request.user->groups.data()) != 0)
@@ -243,8 +245,8 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
 
   const std::string cwd = request.cwd ? request.cwd->string() : std::string();
   ChildSetup setup{
-      request,     ::getpid(), report_write.get(), request.cwd ? cwd.c_str() : nullptr, executable->c_str(),
-      argv.data(), envp.data()};
+      request,     ::getpid(),  report_write.get(),  request.cwd ? cwd.c_str() : nullptr, executable->c_str(),
+      argv.data(), envp.data(), inherited_fd_limit()};
 
   bp::posix::default_launcher launcher;
 

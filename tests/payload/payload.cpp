@@ -1,9 +1,12 @@
 // faultline-payload: deterministic targets for tests and example scenarios, one subcommand per
 // behaviour. Each prints one line to stdout (unbuffered) when it reaches its key state, so tests
 // can wait for that line; bad arguments print the usage to stderr and exit 2.
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -257,6 +260,33 @@ int cmd_open_fds(std::span<char*> tokens) {
   return open_errno == 0 ? 0 : 1;
 }
 
+int cmd_connect(std::span<char*> tokens) {
+  Args args = parse_args(tokens, {{"--hold"}, {}}, 2);
+  const std::uint64_t port = count_arg(args.positional[0], "port");
+  const std::uint64_t wanted = count_arg(args.positional[1], "count");
+  auto hold_for = duration_arg(args.option("--hold").value_or("0s"), "hold");
+  if (port == 0 || port > 65535) throw UsageError("port must be from 1 to 65535");
+
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::uint64_t connected = 0;
+  int connect_errno = 0;
+  for (; connected < wanted; ++connected) {
+    // Kept open until exit: holding them is the point.
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+      connect_errno = errno;
+      break;
+    }
+  }
+  say("connected " + std::to_string(connected) + " of " + std::to_string(wanted));
+  if (connect_errno != 0) say(std::string("connect failed: ") + std::strerror(connect_errno));
+  hold(hold_for);
+  return connect_errno == 0 ? 0 : 1;
+}
+
 int cmd_list_fds(std::span<char*> tokens) {
   parse_args(tokens, {}, 0);
   DIR* dir = ::opendir("/proc/self/fd");
@@ -463,6 +493,8 @@ constexpr Subcommand kSubcommands[] = {
     {"spin", "DUR", "burn one CPU for DUR of wall time, print \"spun for DUR\"", cmd_spin},
     {"fork", "N [--hold DUR]", "fork N children sleeping DUR (1s), print \"forked X of N\"", cmd_fork},
     {"open-fds", "N [--hold DUR]", "open /dev/null N times, print \"opened X of N\"", cmd_open_fds},
+    {"connect", "PORT N [--hold DUR]", "open N TCP connections to 127.0.0.1:PORT, print \"connected X of N\"",
+     cmd_connect},
     {"list-fds", "", "print the open fds >= 3: \"fds: 3 5\" or \"fds: none\"", cmd_list_fds},
     {"ignore-term", "[--hold DUR]", "ignore SIGTERM, print \"ready\", sleep DUR (forever)", cmd_ignore_term},
     {"drain-on-term", "[--drain DUR]",
