@@ -2,12 +2,14 @@
 // (host syscall and errno names, proxies to hit) with positions and hints, and the draws made
 // from them: the same seed draws the same faults, every value inside its range.
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <variant>
 
 #include "scenario/chaos.h"
 #include "scenario/loader.h"
+#include "scenario/schema.h"
 #include "syscall/rules.h"
 #include "tests/support/scratch_dir.h"
 
@@ -280,4 +282,20 @@ TEST_CASE("chaos network kinds need a [[proxy]], and proxies name existing ones"
                  "you mean `db-proxy`?") != std::string::npos);
   }
   SECTION("process kinds alone need no proxy") { CHECK(errors_of(kNoProxy + "kinds = [\"cpu\"]\n").empty()); }
+}
+
+TEST_CASE("the JSON Schema's [chaos] takes syscall and network ranges and proxies", "[chaos][schema]") {
+  const auto schema = nlohmann::json::parse(scenario_json_schema());
+  const auto& chaos = schema.at("properties").at("chaos").at("properties");
+  CHECK(chaos.contains("proxies"));
+  for (const char* kind :
+       {"syscall", "latency", "bandwidth", "timeout", "reset", "slow_close", "slicer", "limit_data", "down"})
+    CHECK(chaos.contains(kind));
+  const auto& syscall = chaos.at("syscall").at("properties");
+  CHECK(syscall.at("syscalls").at("items").at("type") == "string");  // a list of names to draw from
+  CHECK(syscall.at("errno").at("type") == "array");
+  CHECK_FALSE(syscall.contains("optional"));  // drawn syscall faults are always optional
+  CHECK_FALSE(chaos.at("latency").at("properties").contains("proxy"));  // chaos.proxies picks it
+  CHECK(chaos.at("latency").at("properties").contains("toxicity"));
+  CHECK(chaos.at("kinds").at("items").at("enum").size() == 16);
 }
