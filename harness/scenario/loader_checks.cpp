@@ -255,6 +255,44 @@ void Loader::check_syscall_fault(const SyscallFault& sc, const Table& t) {
   if (const Field* f = t.get("errno"); f && sc.error) check_errno_names({*sc.error}, *f, "inject.errno");
 }
 
+// A [low, high] range whose high is below its low draws nothing sensible: said at the high end.
+void Loader::check_chaos_ranges(const Table& t) {
+  const spec::KeySpec* chaos = spec::scenario_spec().find("chaos");
+  for (const auto& [kind, f] : t.fields) {
+    const spec::KeySpec* kind_key = chaos->table->find(kind);
+    if (f.tables.empty() || kind == "window" || !kind_key || !kind_key->table) continue;
+    for (const auto& [key, range] : f.tables[0].fields) {
+      const spec::KeySpec* key_spec = kind_key->table->find(key);
+      if (!key_spec || !spec::drawn_between(key_spec->element) || range.strings.size() != 2) continue;
+      const std::string& low = range.strings[0];
+      const std::string& high = range.strings[1];
+      bool below = false;
+      switch (key_spec->element) {
+        case Kind::duration:
+          below = *parse_duration(high) < *parse_duration(low);
+          break;
+        case Kind::size:
+          below = *parse_size(high) < *parse_size(low);
+          break;
+        case Kind::cpu:
+          below = *parse_cpu(high) < *parse_cpu(low);
+          break;
+        case Kind::integer:
+          below = range.integers[1] < range.integers[0];
+          break;
+        default:  // ratio
+          below = std::stod(high) < std::stod(low);
+          break;
+      }
+      if (below)
+        error(range.item_pos[1],
+              "chaos." + kind + "." + key + ": the range ends (" + quote(high) + ") below where it starts (" +
+                  quote(low) + ")",
+              "write [low, high], e.g. [" + quote(high) + ", " + quote(low) + "]");
+    }
+  }
+}
+
 // [chaos]: its targets exist, a network kind has a [[proxy]] to hit, and the names it draws from
 // pass the same checks as a hand-written injection's.
 void Loader::check_chaos(const Scenario& s, const Table& t, Chaos& chaos) {
@@ -292,6 +330,7 @@ void Loader::check_chaos(const Scenario& s, const Table& t, Chaos& chaos) {
     for (const auto& [key, f] : t.fields)
       if (is_network_kind(key)) no_proxy(key, f.key_pos, "chaos." + key);
   }
+  check_chaos_ranges(t);
   if (const Field* ranges = t.get("syscall"); ranges && !ranges->tables.empty()) {
     const Table& r = ranges->tables[0];
     if (const Field* f = r.get("syscalls")) check_syscall_names(f->strings, *f, "chaos.syscall.syscalls");

@@ -299,3 +299,18 @@ TEST_CASE("the JSON Schema's [chaos] takes syscall and network ranges and proxie
   CHECK(chaos.at("latency").at("properties").contains("toxicity"));
   CHECK(chaos.at("kinds").at("items").at("enum").size() == 16);
 }
+
+TEST_CASE("a chaos range that ends below its start is a load error at its end", "[chaos]") {
+  const std::string e = errors_of(kHead +
+                                  "latency.latency = [\"2s\", \"1s\"]\n"      // 19
+                                  "syscall.every = [5, 2]\n"                  // 20
+                                  "latency.toxicity = [0.8, 0.2]\n"           // 21
+                                  "bandwidth.rate = [\"1MiB\", \"64KiB\"]\n"  // 22
+                                  "cpu.quota = [\"5%\", \"50%\"]\n");         // 23: in order
+  CHECK(e.find("s.toml:19:26: chaos.latency.latency: the range ends (\"1s\") below where it starts (\"2s\"); "
+               "write [low, high], e.g. [\"1s\", \"2s\"]") != std::string::npos);
+  CHECK(e.find("s.toml:20:21: chaos.syscall.every: the range ends (\"2\") below") != std::string::npos);
+  CHECK(e.find("s.toml:21:26: chaos.latency.toxicity: the range ends") != std::string::npos);
+  CHECK(e.find("s.toml:22:27: chaos.bandwidth.rate: the range ends") != std::string::npos);
+  CHECK(e.find("chaos.cpu") == std::string::npos);
+}
