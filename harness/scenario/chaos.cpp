@@ -1,10 +1,12 @@
 #include "scenario/chaos.h"
 
 #include <cmath>
+#include <sstream>
 #include <string_view>
 
 #include "common/error.h"
 #include "common/units.h"
+#include "scenario/spec.h"
 
 namespace faultline::scenario {
 namespace {
@@ -45,39 +47,60 @@ std::uint64_t fnv1a(std::string_view text) {
   return h;
 }
 
-enum class ValueKind { duration, size, cpu, integer, choice };
-
-ValueKind kind_of(const std::string& fault, const std::string& key) {
-  if (key == "duration" || key == "over" || key == "period") return ValueKind::duration;
-  if (key == "quota" || (fault == "hog" && key == "cpu")) return ValueKind::cpu;
-  if (key == "nofile" || (fault == "pids" && key == "limit")) return ValueKind::integer;
-  if (key == "limit" || key == "high" || key == "memory") return ValueKind::size;
-  return ValueKind::choice;
+// How a key's values are drawn, from the key table (the element kind of chaos.<kind>.<key>): two
+// values of a numeric kind are a [low, high] range, everything else a list of choices.
+spec::Kind element_of(const std::string& fault, const std::string& key) {
+  const spec::KeySpec* chaos = spec::scenario_spec().find("chaos");
+  const spec::KeySpec* kind = chaos && chaos->table ? chaos->table->find(fault) : nullptr;
+  const spec::KeySpec* range = kind && kind->table ? kind->table->find(key) : nullptr;
+  return range ? range->element : spec::Kind::string;
 }
 
-// Ranges used when [chaos] names a kind without giving a range for a key it needs.
+// Ranges used when [chaos] names a kind without giving a range for a key it needs. Every network
+// kind has a duration, so a drawn partition or black hole ends within the run.
 const std::map<std::string, std::map<std::string, std::vector<std::string>>>& default_ranges() {
+  static const std::vector<std::string> kDuration = {"500ms", "3s"};
   static const std::map<std::string, std::map<std::string, std::vector<std::string>>> d = {
-      {"memory", {{"limit", {"64MiB", "256MiB"}}, {"duration", {"500ms", "3s"}}}},
-      {"cpu", {{"quota", {"5%", "50%"}}, {"duration", {"500ms", "3s"}}}},
-      {"fd", {{"nofile", {"16", "64"}}, {"duration", {"500ms", "3s"}}}},
-      {"pids", {{"limit", {"2", "16"}}, {"duration", {"500ms", "3s"}}}},
+      {"memory", {{"limit", {"64MiB", "256MiB"}}, {"duration", kDuration}}},
+      {"cpu", {{"quota", {"5%", "50%"}}, {"duration", kDuration}}},
+      {"fd", {{"nofile", {"16", "64"}}, {"duration", kDuration}}},
+      {"pids", {{"limit", {"2", "16"}}, {"duration", kDuration}}},
       {"signal", {{"signal", {"SIGSTOP"}}}},
       {"freeze", {{"duration", {"100ms", "2s"}}}},
-      {"hog", {{"memory", {"64MiB", "256MiB"}}, {"duration", {"500ms", "3s"}}}},
+      {"hog", {{"memory", {"64MiB", "256MiB"}}, {"duration", kDuration}}},
+      // A disk in trouble; `errno` is left out when the ranges give `return` or `delay` instead.
+      {"syscall", {{"syscalls", {"write", "fsync"}}, {"errno", {"EIO", "ENOSPC"}}, {"duration", kDuration}}},
+      {"latency", {{"latency", {"100ms", "1s"}}, {"duration", kDuration}}},
+      {"bandwidth", {{"rate", {"16KiB", "256KiB"}}, {"duration", kDuration}}},
+      {"timeout", {{"duration", kDuration}}},
+      {"reset", {{"duration", kDuration}}},
+      {"slow_close", {{"after", {"100ms", "1s"}}, {"duration", kDuration}}},
+      {"slicer", {{"slice_average", {"1", "64"}}, {"slice_delay", {"1ms", "10ms"}}, {"duration", kDuration}}},
+      {"limit_data", {{"limit", {"1KiB", "64KiB"}}, {"duration", kDuration}}},
+      {"down", {{"duration", kDuration}}},
   };
   return d;
+}
+
+// The largest of MiB, KiB and bytes both ends are whole multiples of: memory draws stay in
+// readable MiB, and a drawn value never falls outside a range such as ["100MB", "200MB"].
+std::uint64_t size_step(std::uint64_t lo, std::uint64_t hi) {
+  for (std::uint64_t step : {1ull << 20, 1ull << 10})
+    if (lo % step == 0 && hi % step == 0) return step;
+  return 1;
 }
 
 // One drawn value, as the scenario would have written it.
 std::string draw_value(Draw& draw, const std::string& fault, const std::string& key,
                        const std::vector<std::string>& values) {
   if (values.empty()) throw Error("chaos." + fault + "." + key + ": no values to draw from");
-  const ValueKind kind = kind_of(fault, key);
-  if (values.size() != 2 || kind == ValueKind::choice) return draw.pick(values);
+  using spec::Kind;
+  const Kind kind = element_of(fault, key);
+  const bool numeric = spec::drawn_between(kind);
+  if (values.size() != 2 || !numeric) return draw.pick(values);
   const std::string where = "chaos." + fault + "." + key;
   switch (kind) {
-    case ValueKind::duration: {
+    case Kind::duration: {
       const auto lo = parse_duration(values[0]), hi = parse_duration(values[1]);
       if (!lo || !hi) throw Error(where + ": expected two durations");
       // Whole milliseconds keep plans readable.
@@ -85,26 +108,92 @@ std::string draw_value(Draw& draw, const std::string& fault, const std::string& 
                                    static_cast<std::uint64_t>(hi->count() / 1000000));
       return format_duration(std::chrono::milliseconds(ms));
     }
-    case ValueKind::size: {
+    case Kind::size: {
       const auto lo = parse_size(values[0]), hi = parse_size(values[1]);
       if (!lo || !hi) throw Error(where + ": expected two sizes");
-      const std::uint64_t mib = 1ull << 20;
-      return format_size(draw.between(*lo / mib, *hi / mib) * mib);
+      const std::uint64_t step = size_step(*lo, *hi);
+      return format_size(draw.between(*lo / step, *hi / step) * step);
     }
-    case ValueKind::cpu: {
+    case Kind::cpu: {
       const auto lo = parse_cpu(values[0]), hi = parse_cpu(values[1]);
       if (!lo || !hi || std::isinf(*lo) || std::isinf(*hi)) throw Error(where + ": expected two CPU amounts");
       const double percent = std::round(draw.between(*lo * 100, *hi * 100));
       return format_cpu(percent / 100);
     }
-    case ValueKind::integer: {
-      const std::uint64_t lo = std::stoull(values[0]), hi = std::stoull(values[1]);
-      return std::to_string(draw.between(lo, hi));
+    case Kind::ratio: {
+      const double lo = std::stod(values[0]), hi = std::stod(values[1]);
+      // Four decimals: a probability such as 0.001 survives, and the plan stays short.
+      std::ostringstream text;
+      text << std::round(draw.between(lo, hi) * 10000) / 10000;
+      return text.str();
     }
-    case ValueKind::choice:
+    case Kind::integer: {
+      // Signed (a syscall's `return` may be negative); the offset is drawn as before for
+      // non-negative ranges, so existing seeds draw what they did.
+      const std::int64_t lo = std::stoll(values[0]), hi = std::stoll(values[1]);
+      if (hi <= lo) return std::to_string(lo);
+      const std::uint64_t offset =
+          draw.between(std::uint64_t{0}, static_cast<std::uint64_t>(hi) - static_cast<std::uint64_t>(lo));
+      return std::to_string(static_cast<std::int64_t>(static_cast<std::uint64_t>(lo) + offset));
+    }
+    default:
       break;
   }
   return draw.pick(values);
+}
+
+// A value validated at load (or, for a model built by hand, a clear error).
+template <typename T>
+T parsed(std::optional<T> value, const std::string& fault, const char* key, const std::string& text) {
+  if (!value) throw Error("chaos." + fault + "." + key + ": cannot use the drawn value \"" + text + "\"");
+  return *value;
+}
+
+SyscallFault build_syscall(const std::string& fault, const std::map<std::string, std::string>& v) {
+  auto get = [&](const char* key) -> const std::string* {
+    auto it = v.find(key);
+    return it == v.end() ? nullptr : &it->second;
+  };
+  SyscallFault f;
+  if (auto x = get("syscalls")) f.syscalls = {*x};
+  if (auto x = get("errno")) f.error = *x;
+  if (auto x = get("return")) f.return_value = std::stoll(*x);
+  if (auto x = get("path")) f.path_glob = *x;
+  using Select = SyscallFault::Select;
+  if (auto x = get("every")) f.select = Select::every, f.n = std::stoull(*x);
+  if (auto x = get("nth")) f.select = Select::nth, f.n = std::stoull(*x);
+  if (auto x = get("after")) f.select = Select::after, f.n = std::stoull(*x);
+  if (auto x = get("probability")) f.select = Select::probability, f.probability = std::stod(*x);
+  if (auto x = get("delay")) f.delay = parsed(parse_duration(*x), fault, "delay", *x);
+  // A random draw may pick a call the program never makes in the window: that is no failure of
+  // the program, so a drawn fault that never fired does not fail the scenario (the report still
+  // counts it, 0 hits).
+  f.optional = true;
+  return f;
+}
+
+NetworkFault build_network(const std::string& fault, const std::map<std::string, std::string>& v) {
+  auto get = [&](const char* key) -> const std::string* {
+    auto it = v.find(key);
+    return it == v.end() ? nullptr : &it->second;
+  };
+  auto duration = [&](const char* key) { return parsed(parse_duration(*get(key)), fault, key, *get(key)); };
+  auto size = [&](const char* key) { return parsed(parse_size(*get(key)), fault, key, *get(key)); };
+  NetworkFault n;
+  if (auto x = get("direction"))
+    n.direction = *x == "upstream" ? NetworkFault::Direction::upstream
+                  : *x == "both"   ? NetworkFault::Direction::both
+                                   : NetworkFault::Direction::downstream;
+  if (auto x = get("toxicity")) n.toxicity = std::stod(*x);
+  if (get("latency")) n.latency = duration("latency");
+  if (get("jitter")) n.jitter = duration("jitter");
+  if (get("rate")) n.rate = size("rate");
+  if (get("after")) n.after = duration("after");
+  if (auto x = get("slice_average")) n.slice_average = std::stoull(*x);
+  if (auto x = get("slice_variation")) n.slice_variation = std::stoull(*x);
+  if (get("slice_delay")) n.slice_delay = duration("slice_delay");
+  if (get("limit")) n.limit = size("limit");
+  return n;
 }
 
 Injection build(const std::string& fault, const std::map<std::string, std::string>& v) {
@@ -120,6 +209,7 @@ Injection build(const std::string& fault, const std::map<std::string, std::strin
     if (auto x = get("limit")) f.limit = parse_size(*x);
     if (auto x = get("high")) f.high = parse_size(*x);
     if (auto x = get("over")) f.over = parse_duration(*x);
+    if (auto x = get("mode"); x && *x == "limit-only") f.mode = MemoryFault::Mode::limit_only;
     inj.params = f;
   } else if (fault == "cpu") {
     CpuFault f;
@@ -143,6 +233,10 @@ Injection build(const std::string& fault, const std::map<std::string, std::strin
     if (auto x = get("memory")) f.memory = parse_size(*x);
     if (auto x = get("cpu")) f.cpu = parse_cpu(*x);
     inj.params = f;
+  } else if (fault == "syscall") {
+    inj.params = build_syscall(fault, v);
+  } else if (is_network_kind(fault)) {
+    inj.params = build_network(fault, v);
   } else {
     throw Error("chaos: unknown fault kind `" + fault + "`");
   }
@@ -166,20 +260,32 @@ std::vector<Injection> draw_chaos(const Scenario& scenario, std::uint64_t seed) 
   std::vector<std::string> into = chaos.into;
   if (into.empty())
     for (const auto& p : scenario.processes) into.push_back(p.name);
-  if (into.empty()) return drawn;
+  std::vector<std::string> proxies = chaos.proxies;
+  if (proxies.empty())
+    for (const auto& p : scenario.proxies) proxies.push_back(p.name);
 
   Draw draw(seed ^ fnv1a(scenario.name));
   for (std::uint32_t i = 0; i < chaos.faults; ++i) {
     const std::string fault = draw.pick(kinds);
     std::map<std::string, std::vector<std::string>> ranges;
     if (auto d = default_ranges().find(fault); d != default_ranges().end()) ranges = d->second;
-    if (auto r = chaos.ranges.find(fault); r != chaos.ranges.end())
+    if (auto r = chaos.ranges.find(fault); r != chaos.ranges.end()) {
       for (const auto& [key, range] : r->second) ranges[key] = range.values;
+      // `return` or `delay` given instead of `errno`: the default errno would contradict them.
+      if (fault == "syscall" && !r->second.contains("errno") &&
+          (r->second.contains("return") || r->second.contains("delay")))
+        ranges.erase("errno");
+    }
     std::map<std::string, std::string> values;
     for (const auto& [key, range] : ranges) values[key] = draw_value(draw, fault, key, range);
     Injection inj = build(fault, values);
     inj.name = "chaos#" + std::to_string(i + 1);
-    inj.into = draw.pick(into);
+    const bool network = is_network_kind(fault);
+    const auto& targets = network ? proxies : into;
+    if (targets.empty())
+      throw Error("chaos: a " + fault + " fault hits " + (network ? "a [[proxy]]" : "a process") +
+                  ", and the scenario has none");
+    (network ? inj.proxy : inj.into) = draw.pick(targets);
     const auto from_ms = static_cast<std::uint64_t>(chaos.window.from.offset.count() / 1000000);
     const auto to_ms = static_cast<std::uint64_t>(chaos.window.to->offset.count() / 1000000);
     inj.at.anchor = chaos.window.from.anchor;

@@ -136,20 +136,7 @@ Scenario Loader::run_on(const std::string& content) {
     const Table& t = f->tables[0];
     Chaos chaos;
     build_chaos(t, chaos);
-    if (const Field* into = t.get("into")) {
-      for (std::size_t i = 0; i < chaos.into.size(); ++i)
-        check_process_ref(s, chaos.into[i], into->item_pos[i], "chaos.into");
-    } else {
-      chaos.into = process_names(s);
-    }
-    if (const Field* window = t.get("window"); window && !window->tables.empty()) {
-      const Table& w = window->tables[0];
-      const Field* from = w.get("from");
-      const Field* to = w.get("to");
-      if (from) check_time_point(s, chaos.window.from, from->pos, "chaos.window.from");
-      if (to) check_time_point(s, *chaos.window.to, to->pos, "chaos.window.to");
-      if (from && to) check_window(s, chaos.window, from->pos, to->pos, "chaos.window");
-    }
+    check_chaos(s, t, chaos);
     s.chaos = std::move(chaos);
   }
 

@@ -218,29 +218,131 @@ void Loader::check_injections(Scenario& s) {
 
 // Names are checked against the host's tables when the caller has them (the syscall module owns
 // them; this module cannot link it), so a typo fails here with its position, not at run time.
+// `label` names the key ("inject.syscalls", "chaos.syscall.syscalls").
+void Loader::check_syscall_names(const std::vector<std::string>& names, const Field& f,
+                                 const std::string& label) {
+  if (options_.syscall_names.empty()) return;
+  if (names.empty())
+    error(f.pos, label + ": no system calls listed", "e.g. syscalls = [\"write\", \"pwrite64\"]");
+  const auto& known = options_.syscall_names;
+  for (std::size_t j = 0; j < names.size(); ++j) {
+    const std::string& name = names[j];
+    if (std::find(known.begin(), known.end(), name) != known.end()) continue;
+    auto near = closest_match(name, known);
+    error(j < f.item_pos.size() ? f.item_pos[j] : f.pos,
+          label + ": unknown system call " + tick(name) + " on this host",
+          near ? "did you mean " + tick(*near) + "? (names as in syscalls(2))"
+               : "names as in syscalls(2), e.g. openat, write, fsync");
+  }
+}
+
+// One errno name (`inject.errno`) or a list of them to draw from (`chaos.syscall.errno`).
+void Loader::check_errno_names(const std::vector<std::string>& names, const Field& f,
+                               const std::string& label) {
+  if (options_.errno_names.empty()) return;
+  const auto& known = options_.errno_names;
+  for (std::size_t j = 0; j < names.size(); ++j) {
+    if (std::find(known.begin(), known.end(), names[j]) != known.end()) continue;
+    auto near = closest_match(names[j], known);
+    error(j < f.item_pos.size() ? f.item_pos[j] : f.pos, label + ": unknown errno " + tick(names[j]),
+          near ? "did you mean " + tick(*near) + "? (names as in errno(3))"
+               : "a name from errno(3) such as ENOSPC, EIO, EINTR");
+  }
+}
+
 void Loader::check_syscall_fault(const SyscallFault& sc, const Table& t) {
-  if (const Field* f = t.get("syscalls"); f && !options_.syscall_names.empty()) {
-    if (sc.syscalls.empty())
-      error(f->pos, "inject.syscalls: no system calls listed", "e.g. syscalls = [\"write\", \"pwrite64\"]");
-    const auto& known = options_.syscall_names;
-    for (std::size_t j = 0; j < sc.syscalls.size(); ++j) {
-      const std::string& name = sc.syscalls[j];
-      if (std::find(known.begin(), known.end(), name) != known.end()) continue;
-      auto near = closest_match(name, known);
-      error(j < f->item_pos.size() ? f->item_pos[j] : f->pos,
-            "inject.syscalls: unknown system call " + tick(name) + " on this host",
-            near ? "did you mean " + tick(*near) + "? (names as in syscalls(2))"
-                 : "names as in syscalls(2), e.g. openat, write, fsync");
+  if (const Field* f = t.get("syscalls")) check_syscall_names(sc.syscalls, *f, "inject.syscalls");
+  if (const Field* f = t.get("errno"); f && sc.error) check_errno_names({*sc.error}, *f, "inject.errno");
+}
+
+// A [low, high] range whose high is below its low draws nothing sensible: said at the high end.
+void Loader::check_chaos_ranges(const Table& t) {
+  const spec::KeySpec* chaos = spec::scenario_spec().find("chaos");
+  for (const auto& [kind, f] : t.fields) {
+    const spec::KeySpec* kind_key = chaos->table->find(kind);
+    if (f.tables.empty() || kind == "window" || !kind_key || !kind_key->table) continue;
+    for (const auto& [key, range] : f.tables[0].fields) {
+      const spec::KeySpec* key_spec = kind_key->table->find(key);
+      if (!key_spec || !spec::drawn_between(key_spec->element) || range.strings.size() != 2) continue;
+      const std::string& low = range.strings[0];
+      const std::string& high = range.strings[1];
+      bool below = false;
+      switch (key_spec->element) {
+        case Kind::duration:
+          below = *parse_duration(high) < *parse_duration(low);
+          break;
+        case Kind::size:
+          below = *parse_size(high) < *parse_size(low);
+          break;
+        case Kind::cpu:
+          below = *parse_cpu(high) < *parse_cpu(low);
+          break;
+        case Kind::integer:
+          below = range.integers[1] < range.integers[0];
+          break;
+        default:  // ratio
+          below = std::stod(high) < std::stod(low);
+          break;
+      }
+      if (below)
+        error(range.item_pos[1],
+              "chaos." + kind + "." + key + ": the range ends (" + quote(high) + ") below where it starts (" +
+                  quote(low) + ")",
+              "write [low, high], e.g. [" + quote(high) + ", " + quote(low) + "]");
     }
   }
-  if (const Field* f = t.get("errno"); f && sc.error && !options_.errno_names.empty()) {
-    const auto& known = options_.errno_names;
-    if (std::find(known.begin(), known.end(), *sc.error) == known.end()) {
-      auto near = closest_match(*sc.error, known);
-      error(f->pos, "inject.errno: unknown errno " + tick(*sc.error),
-            near ? "did you mean " + tick(*near) + "? (names as in errno(3))"
-                 : "a name from errno(3) such as ENOSPC, EIO, EINTR");
+}
+
+// [chaos]: its targets exist, a network kind has a [[proxy]] to hit, and the names it draws from
+// pass the same checks as a hand-written injection's.
+void Loader::check_chaos(const Scenario& s, const Table& t, Chaos& chaos) {
+  if (const Field* into = t.get("into")) {
+    for (std::size_t i = 0; i < chaos.into.size(); ++i)
+      check_process_ref(s, chaos.into[i], into->item_pos[i], "chaos.into");
+  } else {
+    chaos.into = process_names(s);
+  }
+  if (const Field* proxies = t.get("proxies")) {
+    for (std::size_t i = 0; i < chaos.proxies.size(); ++i) {
+      if (s.find_proxy(chaos.proxies[i])) continue;
+      auto near = closest_match(chaos.proxies[i], proxy_names(s));
+      error(proxies->item_pos[i],
+            "chaos.proxies: unknown proxy " + tick(chaos.proxies[i]) +
+                (s.proxies.empty() ? " (the scenario has no [[proxy]])"
+                                   : " (proxies: " + join(proxy_names(s)) + ")"),
+            near ? "did you mean " + tick(*near) + "?" : "");
     }
+  } else {
+    chaos.proxies = proxy_names(s);
+  }
+  // A network kind, in `kinds` or as a table of ranges, needs a proxy whose connections it hits.
+  if (s.proxies.empty()) {
+    const auto no_proxy = [&](const std::string& kind, SourcePos pos, const std::string& label) {
+      error(
+          pos,
+          label + ": " + quote(kind) + " is a network fault, and the scenario has no [[proxy]] for it to hit",
+          "add a [[proxy]] in front of the server to hurt (clients connect to its `listen`), or draw "
+          "process kinds only");
+    };
+    if (const Field* kinds = t.get("kinds"))
+      for (std::size_t i = 0; i < chaos.kinds.size(); ++i)
+        if (is_network_kind(chaos.kinds[i])) no_proxy(chaos.kinds[i], kinds->item_pos[i], "chaos.kinds");
+    for (const auto& [key, f] : t.fields)
+      if (is_network_kind(key)) no_proxy(key, f.key_pos, "chaos." + key);
+  }
+  check_chaos_ranges(t);
+  if (const Field* ranges = t.get("syscall"); ranges && !ranges->tables.empty()) {
+    const Table& r = ranges->tables[0];
+    if (const Field* f = r.get("syscalls")) check_syscall_names(f->strings, *f, "chaos.syscall.syscalls");
+    if (const Field* f = r.get("errno")) check_errno_names(f->strings, *f, "chaos.syscall.errno");
+  }
+  if (const Field* window = t.get("window"); window && !window->tables.empty()) {
+    const Table& w = window->tables[0];
+    const Field* from = w.get("from");
+    const Field* to = w.get("to");
+    if (from) check_time_point(s, chaos.window.from, from->pos, "chaos.window.from");
+    if (to) check_time_point(s, *chaos.window.to, to->pos, "chaos.window.to");
+    if (from && to) check_window(s, chaos.window, from->pos, to->pos, "chaos.window");
   }
 }
 

@@ -120,6 +120,10 @@ class Loader {
   void check_after_cycles(const Scenario& s);
   void check_injections(Scenario& s);
   void check_syscall_fault(const SyscallFault& sc, const Table& t);
+  void check_syscall_names(const std::vector<std::string>& names, const Field& f, const std::string& label);
+  void check_errno_names(const std::vector<std::string>& names, const Field& f, const std::string& label);
+  void check_chaos(const Scenario& s, const Table& t, Chaos& chaos);
+  void check_chaos_ranges(const Table& t);
   void check_network_injection(const Scenario& s, const Table& t, Injection& inj);
   void check_time_point(const Scenario& s, const TimePoint& tp, SourcePos pos, const std::string& label);
   void check_stop(const Scenario& s, SourcePos pos);

@@ -240,6 +240,7 @@ void Loader::build_chaos(const Table& t, Chaos& chaos) {
   if (auto f = t.get("window"); f && !f->tables.empty()) chaos.window = build_window(f->tables[0]);
   if (auto f = t.get("kinds")) chaos.kinds = f->strings;
   if (auto f = t.get("into")) chaos.into = f->strings;
+  if (auto f = t.get("proxies")) chaos.proxies = f->strings;
   for (const auto& [key, f] : t.fields) {
     if (f.tables.empty() || key == "window") continue;
     for (const auto& [range_key, g] : f.tables[0].fields) chaos.ranges[key][range_key].values = g.strings;

@@ -234,7 +234,8 @@ struct Chaos {
   std::uint32_t faults = 1;
   Window window;
   std::vector<std::string> kinds;
-  std::vector<std::string> into;
+  std::vector<std::string> into;                                    // processes the process kinds hit
+  std::vector<std::string> proxies;                                 // [[proxy]] tables the network kinds hit
   std::map<std::string, std::map<std::string, ChaosRange>> ranges;  // kind -> key -> range
   SourcePos pos;
 };

@@ -202,11 +202,13 @@ const TableSpec& repeat_spec() {
 
 constexpr std::string_view kInjectKinds[] = {"memory", "cpu",    "fd",  "pids",
                                              "signal", "freeze", "hog", "syscall"};
-// What [chaos] can draw: syscall faults have no draws yet (which syscalls and errnos to pick).
-constexpr std::string_view kChaosKinds[] = {"memory", "cpu", "fd", "pids", "signal", "freeze", "hog"};
 // Faults put on a [[proxy]]'s connections rather than on a process's cgroup.
 constexpr std::string_view kNetworkKinds[] = {"latency",    "bandwidth", "timeout",    "reset",
                                               "slow_close", "slicer",    "limit_data", "down"};
+// What [chaos] can draw: every kind of [[inject]].
+constexpr std::string_view kChaosKinds[] = {
+    "memory",  "cpu",       "fd",      "pids",  "signal",     "freeze", "hog",        "syscall",
+    "latency", "bandwidth", "timeout", "reset", "slow_close", "slicer", "limit_data", "down"};
 
 // `proxy`, and for a fault on the flow `direction` and `toxicity`, followed by the kind's own keys.
 std::vector<KeySpec> network_keys(bool per_flow, std::vector<KeySpec> own) {
@@ -590,7 +592,9 @@ const TableSpec& probe_spec() {
 }
 
 // Chaos ranges: one sub-table per inject kind, whose keys are that kind's own keys plus
-// `duration`, each a list of values. Generated from the inject description.
+// `duration`, each a list of values. Generated from the inject description. Left out: sub-tables
+// (signal `repeat`), a network fault's `proxy` (chaos.proxies picks it) and a syscall fault's
+// `optional` (a drawn syscall fault is always optional).
 const TableSpec& chaos_ranges_spec(const Variant& variant) {
   static std::vector<std::unique_ptr<TableSpec>> made;
   auto spec = std::make_unique<TableSpec>();
@@ -598,43 +602,58 @@ const TableSpec& chaos_ranges_spec(const Variant& variant) {
   std::vector<KeySpec> sources = variant.keys;
   sources.push_back(*inject_spec().find("duration"));
   for (const auto& key : sources) {
-    if (key.kind == Kind::table) continue;  // e.g. signal `repeat`: not drawn
-    spec->keys.push_back({.name = key.name,
-                          .kind = Kind::range,
-                          .description = "[low, high] range, or a list of choices.",
-                          .choices = key.choices,
-                          .min = key.min,
-                          .max = key.max,
-                          .bound_reason = key.bound_reason,
-                          .element = key.kind});
+    if (key.kind == Kind::table || key.name == "proxy" || key.name == "optional") continue;
+    // A list key (syscall `syscalls`) is drawn like a string: one of the listed values per fault.
+    const Kind element = key.kind == Kind::string_list ? Kind::string : key.kind;
+    const bool numeric = drawn_between(element);
+    spec->keys.push_back(
+        {.name = key.name,
+         .kind = Kind::range,
+         .description = numeric ? "[low, high]: a value drawn between the two; other lengths: a list of "
+                                  "choices, one drawn per fault."
+                                : "Choices, one drawn per fault.",
+         .choices = key.choices,
+         .min = key.min,
+         .max = key.max,
+         .bound_reason = key.bound_reason,
+         .element = element});
   }
+  // Keys that exclude each other in [[inject]] (syscall `errno` and `return`, the selections)
+  // exclude each other here too; "at least one" is met by the draw's defaults.
+  for (const auto& group : variant.groups)
+    if (group.rule == Rule::at_most_one) spec->groups.push_back(group);
   made.push_back(std::move(spec));
   return *made.back();
 }
 
 const TableSpec& chaos_spec() {
   static const TableSpec spec = [] {
-    TableSpec s{.description = "Seeded random faults: the draw depends only on --seed and the file.",
-                .keys = {
-                    {.name = "faults",
-                     .kind = Kind::integer,
-                     .description = "How many injections to draw.",
-                     .default_value = "1",
-                     .min = 1,
-                     .max = 10'000},
-                    {.name = "window",
-                     .kind = Kind::table,
-                     .description = "Where on the timeline faults may start.",
-                     .required = true,
-                     .table = &chaos_window_spec()},
-                    {.name = "kinds",
-                     .kind = Kind::choice_list,
-                     .description = "Kinds to draw from (default: every kind).",
-                     .choices = {std::begin(kChaosKinds), std::end(kChaosKinds)}},
-                    {.name = "into",
-                     .kind = Kind::string_list,
-                     .description = "Processes to hit (default: every process)."},
-                }};
+    TableSpec s{
+        .description = "Seeded random faults: the draw depends only on --seed and the file.",
+        .keys = {
+            {.name = "faults",
+             .kind = Kind::integer,
+             .description = "How many injections to draw.",
+             .default_value = "1",
+             .min = 1,
+             .max = 10'000},
+            {.name = "window",
+             .kind = Kind::table,
+             .description = "Where on the timeline faults may start.",
+             .required = true,
+             .table = &chaos_window_spec()},
+            {.name = "kinds",
+             .kind = Kind::choice_list,
+             .description =
+                 "Kinds to draw from (default: the kinds given ranges here, else cpu, freeze and memory).",
+             .choices = {std::begin(kChaosKinds), std::end(kChaosKinds)}},
+            {.name = "into",
+             .kind = Kind::string_list,
+             .description = "Processes to hit (default: every process)."},
+            {.name = "proxies",
+             .kind = Kind::string_list,
+             .description = "[[proxy]] tables the network kinds hit (default: every proxy)."},
+        }};
     for (const auto& variant : inject_spec().variants)
       if (std::find(std::begin(kChaosKinds), std::end(kChaosKinds), variant.value) != std::end(kChaosKinds))
         s.keys.push_back({.name = variant.value,

@@ -83,6 +83,13 @@ struct TableSpec {
   const Variant* find_variant(std::string_view value) const;
 };
 
+// Element kinds a [chaos] range draws a value between: two values of one of these are [low, high];
+// any other list is choices, one drawn per fault.
+inline bool drawn_between(Kind element) {
+  return element == Kind::integer || element == Kind::duration || element == Kind::size ||
+         element == Kind::cpu || element == Kind::ratio;
+}
+
 // The whole file (top level).
 const TableSpec& scenario_spec();
 

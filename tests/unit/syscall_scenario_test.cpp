@@ -157,12 +157,3 @@ TEST_CASE("the JSON Schema takes a syscall injection and refuses the same mistak
   CHECK_FALSE(validates("two-selections.toml", write + "errno = \"EIO\"\nevery = 2\nnth = 3\n"));
   CHECK_FALSE(validates("no-syscalls.toml", kHead + "errno = \"EIO\"\n"));
 }
-
-TEST_CASE("[chaos] does not draw syscall faults yet", "[loader][syscall]") {
-  const std::string chaos =
-      "name = \"x\"\n[target]\ncommand = [\"true\"]\n[chaos]\nwindow = { from = \"1s\", to = "
-      "\"2s\" }\n";
-  CHECK(errors_of(chaos + "kinds = [\"syscall\"]\n").find("chaos.kinds") != std::string::npos);
-  CHECK(errors_of(chaos + "syscall = { errno = [\"EIO\"] }\n").find("unknown key `syscall`") !=
-        std::string::npos);
-}
