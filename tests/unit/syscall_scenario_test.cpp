@@ -194,14 +194,14 @@ TEST_CASE("syscall_failures names must be syscall injections of the table's proc
   CHECK(errors_of(base + "[expect]\nsyscall_failures = { disk-ful = \">=1\" }\n") ==
         "s.toml:11:22: expect.syscall_failures.disk-ful: unknown injection `disk-ful` (syscall injections: "
         "disk-full); did you mean `disk-full`?\n"
-        "  11 | syscall_failures = { disk-ful = \">=1\" }\n"
-        "     |                      ^");
+        "   11 | syscall_failures = { disk-ful = \">=1\" }\n"
+        "      |                      ^");
   CHECK(errors_of(base + "[[inject]]\nname = \"stop\"\nkind = \"signal\"\nat = \"1s\"\n"
                          "[expect]\nsyscall_failures = { stop = 1 }\n") ==
         "s.toml:15:22: expect.syscall_failures.stop: injection `stop` is of kind \"signal\", not a syscall "
         "injection; syscall_failures counts the calls a kind = \"syscall\" injection hit\n"
-        "  15 | syscall_failures = { stop = 1 }\n"
-        "     |                      ^");
+        "   15 | syscall_failures = { stop = 1 }\n"
+        "      |                      ^");
   CHECK(errors_of(base + "[expect]\nsyscall_failures = { disk-full = \">=x\" }\n")
             .find("s.toml:11:34: expect.syscall_failures.disk-full: expected a count") != std::string::npos);
   CHECK(errors_of(base + "[expect]\nsyscall_failures = 3\n")
@@ -217,8 +217,8 @@ TEST_CASE("syscall_failures names must be syscall injections of the table's proc
   CHECK(errors_of(two) ==
         "s.toml:17:22: expect.syscall_failures.disk-full: injection `disk-full` goes into process `db`, not "
         "`app`; state its count in the [[expect]] table of process `db`\n"
-        "  17 | syscall_failures = { disk-full = 1 }\n"
-        "     |                      ^");
+        "   17 | syscall_failures = { disk-full = 1 }\n"
+        "      |                      ^");
 }
 
 TEST_CASE("fds picks sockets or files; other values are refused with the choices", "[loader][syscall]") {
