@@ -83,6 +83,12 @@ void SyscallFaults::prepare_spawn(const std::string& process, supervisor::SpawnR
   PerProcess& p = it->second;
   p.channel = syscall::ListenerChannel::create();
   p.notifier = std::make_unique<syscall::Notifier>(p.rules, std::move(p.channel->harness_end));
+  // `at = "0s"` means from the target's first instruction: the fault timeline switches rules on
+  // from a timer, which runs only after this spawn, when a quick target may be done already.
+  for (std::size_t i = 0; i < p.injections.size(); ++i) {
+    const auto& at = p.injections[i]->at;
+    if (at.anchor.empty() && at.offset.count() == 0) p.notifier->set_active(i, true);
+  }
   p.filter.emplace(p.notifier->filter(p.channel->child_end.get()));
   request.notify_filter = p.filter->program();
   request.notify_socket = p.channel->child_end.get();
