@@ -3,6 +3,7 @@
 
 #include "cgroup/backend.h"
 #include "cli/commands.h"
+#include "syscall/host_support.h"
 
 namespace faultline::cli {
 namespace {
@@ -46,14 +47,24 @@ int doctor() {
     std::cout << "this host cannot run scenarios: no throwaway cgroup can be made\n";
     return kExitHost;
   }
+  const auto syscalls = syscall::assess(syscall::gather_host_facts());
+  std::cout << "syscall faults (seccomp user notification):\n";
+  for (const auto& c : syscalls.checks)
+    std::cout << "  " << (c.ok ? "ok    " : "MISSING ") << c.name << "  " << c.detail << "\n";
+  if (syscalls.usable) std::cout << "  note  " << syscalls.fast_path << "\n";
   if (!r.unavailable.empty()) {
     std::cout
         << "unavailable here (scenarios using them are skipped, an error under --strict; exec exits 125):\n";
     for (const auto& u : r.unavailable) std::cout << "  " << keys_needing(u.knob) << ": " << u.why << "\n";
     for (const auto& f : r.fixes) std::cout << "to enable: " << f << "\n";
   }
-  std::cout << "ready: this host can run scenarios and exec"
-            << (r.unavailable.empty() ? "" : ", except with the keys above") << "\n";
+  // The target itself loads the filter before exec, so on such a host its start fails.
+  if (!syscalls.usable)
+    std::cout << "unavailable here (a process under a syscall fault fails to start):\n  "
+              << syscall::kSyscallFaultKeys << ": " << syscalls.why << "\n";
+  const bool all = r.unavailable.empty() && syscalls.usable;
+  std::cout << "ready: this host can run scenarios and exec" << (all ? "" : ", except with the keys above")
+            << "\n";
   return kExitOk;
 }
 

@@ -127,6 +127,8 @@ std::string syscall_rule_text(const scenario::SyscallFault& f) {
       break;
   }
   if (f.path_glob) out << ", on paths matching " << *f.path_glob;
+  if (f.fds == scenario::SyscallFault::Fds::sockets) out << ", on sockets only";
+  if (f.fds == scenario::SyscallFault::Fds::files) out << ", on files only";
   if (f.optional) out << " (optional)";
   return out.str();
 }

@@ -37,8 +37,9 @@ std::string excerpt(const std::string& text) {
 
 class Checker {
  public:
-  Checker(const scenario::Expect& e, const ProcessResult& r, const OutputSeen& seen)
-      : expect_(e), result_(r), seen_(seen) {}
+  Checker(const scenario::Expect& e, const ProcessResult& r, const OutputSeen& seen,
+          const std::vector<report::SyscallFaultCount>& syscall_counts)
+      : expect_(e), result_(r), seen_(seen), syscall_counts_(syscall_counts) {}
 
   void add(const std::string& key, std::string expected, std::string actual, std::string message) {
     std::uint32_t line = 0;
@@ -53,6 +54,24 @@ class Checker {
     if (!expected || expected->holds(static_cast<double>(actual))) return;
     add(key, scenario::to_string(*expected), std::to_string(actual),
         key + " " + std::to_string(actual) + ", expected " + scenario::to_string(*expected));
+  }
+
+  // The calls a syscall fault hit, judged like every other count; the message names the fault.
+  void syscall_failures() {
+    for (const auto& [inject, expected] : expect_.syscall_failures) {
+      const auto counted =
+          std::find_if(syscall_counts_.begin(), syscall_counts_.end(),
+                       [&](const report::SyscallFaultCount& c) { return c.inject == inject; });
+      const std::uint64_t hit = counted != syscall_counts_.end() ? counted->hit : 0;
+      if (expected.holds(static_cast<double>(hit))) continue;
+      const std::string seen =
+          counted != syscall_counts_.end()
+              ? " (of " + std::to_string(counted->matched) + " matching while it was active)"
+              : " (its process never ran under the syscall filter)";
+      add("syscall_failures." + inject, scenario::to_string(expected), std::to_string(hit),
+          "syscall fault `" + inject + "` hit " + std::to_string(hit) + " call(s)" + seen + ", expected " +
+              scenario::to_string(expected));
+    }
   }
 
   // Every check reads what the matcher saw over the whole stream; the tail only decorates a
@@ -130,6 +149,7 @@ class Checker {
     }
     count("oom_kills", e.oom_kills, r.oom_kills);
     count("pids_max_events", e.pids_max_events, r.pids_max_events);
+    syscall_failures();
     if (e.max_memory && r.peak_memory_bytes > *e.max_memory)
       add("max_memory", "peak at most " + format_size(*e.max_memory), format_size(r.peak_memory_bytes),
           "peak memory above the limit");
@@ -150,6 +170,7 @@ class Checker {
   const scenario::Expect& expect_;
   const ProcessResult& result_;
   const OutputSeen& seen_;
+  const std::vector<report::SyscallFaultCount>& syscall_counts_;
   std::vector<Failure> failures_;
 };
 
@@ -165,8 +186,9 @@ supervisor::OutputPatterns output_patterns(const scenario::OutputExpect& expect)
 }
 
 std::vector<report::Failure> evaluate(const scenario::Expect& expect, const report::ProcessResult& result,
-                                      const OutputSeen& seen) {
-  return Checker(expect, result, seen).run();
+                                      const OutputSeen& seen,
+                                      const std::vector<report::SyscallFaultCount>& syscall_counts) {
+  return Checker(expect, result, seen, syscall_counts).run();
 }
 
 void fold_consequences(std::vector<report::Failure>& failures,
@@ -253,6 +275,32 @@ const scenario::Expect* expect_for(const scenario::Scenario& scenario, const std
   return nullptr;
 }
 
+// A syscall fault that hit no call proves nothing about the target: a failure, unless the fault
+// is `optional` or an [expect] states its count (which then decides, `= 0` included).
+void check_syscall_faults_fired(const scenario::Scenario& scenario, const report::ScenarioResult& result,
+                                std::vector<report::Failure>& failures) {
+  for (const auto& c : result.syscall_faults) {
+    if (c.hit > 0) continue;
+    const auto inj = std::find_if(scenario.injections.begin(), scenario.injections.end(),
+                                  [&](const scenario::Injection& i) { return i.name == c.inject; });
+    if (inj == scenario.injections.end()) continue;
+    const auto* fault = std::get_if<scenario::SyscallFault>(&inj->params);
+    if (!fault || fault->optional) continue;
+    const scenario::Expect* expect = expect_for(scenario, c.process);
+    if (expect && expect->syscall_failures.contains(c.inject)) continue;
+    report::Failure failure;
+    failure.check = "inject.syscall";
+    failure.process = c.process;
+    failure.expected = ">=1 call hit";
+    failure.actual = std::to_string(c.matched) + " matching calls, none hit";
+    failure.message = "syscall fault `" + c.inject + "` never fired: " + failure.actual +
+                      " while it was active (set `optional = true` on the injection, or state its count in "
+                      "[expect] syscall_failures, if that is fine)";
+    failure.line = inj->pos.line;
+    failures.push_back(std::move(failure));
+  }
+}
+
 }  // namespace
 
 void judge(const scenario::Scenario& scenario, report::ScenarioResult& result, const OutputLookup& seen) {
@@ -275,7 +323,9 @@ void judge(const scenario::Scenario& scenario, report::ScenarioResult& result, c
   for (const auto& e : scenario.expects)
     for (const auto& pr : result.processes)
       if (pr.name == e.process)
-        for (auto& f : evaluate(e, pr, seen(e.process))) result.failures.push_back(std::move(f));
+        for (auto& f : evaluate(e, pr, seen(e.process), result.syscall_faults))
+          result.failures.push_back(std::move(f));
+  check_syscall_faults_fired(scenario, result, result.failures);
   fold_consequences(result.failures, result.processes, scenario.expects);
   fold_under_stop_driver(scenario, result.failures);
   if (result.failures.empty()) {

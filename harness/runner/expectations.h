@@ -23,8 +23,11 @@ struct OutputSeen {
 // not_matches as regexes, in that order (evaluate reads the matcher's results in it).
 supervisor::OutputPatterns output_patterns(const scenario::OutputExpect& expect);
 
+// `syscall_counts`: what each syscall fault of the run did (ScenarioResult::syscall_faults), for
+// `syscall_failures`; a fault missing from it hit nothing (its process never ran under the filter).
 std::vector<report::Failure> evaluate(const scenario::Expect& expect, const report::ProcessResult& result,
-                                      const OutputSeen& seen = {});
+                                      const OutputSeen& seen = {},
+                                      const std::vector<report::SyscallFaultCount>& syscall_counts = {});
 
 // One cause, one failure: for each process that was OOM-killed, timed out or failed to start (and
 // was not expected to), its failures become one, led by the cause (the `timeout` or outcome
@@ -39,8 +42,9 @@ using OutputLookup = std::function<OutputSeen(const std::string& process)>;
 
 // The verdict of a run that ended without a harness error, from its process results: a timeout
 // failure for each process that hit the deadline without being expected to, every [expect]
-// table, one failure per cause (see fold_consequences; a `stop = "<proc>.exit"` driver that never
-// exited leads the other processes' timeouts), then pass or fail with the one-line reason.
+// table, a failure for each syscall fault that hit no call (unless `optional` or its count is
+// stated in `syscall_failures`), one failure per cause (see fold_consequences; a `stop = "<proc>.exit"`
+// driver that never exited leads the other processes' timeouts), then pass or fail with the one-line reason.
 void judge(const scenario::Scenario& scenario, report::ScenarioResult& result, const OutputLookup& seen);
 
 // The exit codes a stop phase may end with to count as graceful: expect.exit_codes or {0}.

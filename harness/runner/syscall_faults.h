@@ -1,7 +1,7 @@
 // The syscall faults of one run: for each process named by a `kind = "syscall"` injection, a
 // notifier serving its rules and the seccomp filter its child loads before exec; the fault
 // timeline switches each rule on and off, and at the end the notifiers' records become
-// `syscall.fail` timeline events and a failure for each fault that never fired.
+// `syscall.fail` timeline events and per-fault counts in the result (judge() decides on them).
 #pragma once
 
 #include <map>
@@ -29,8 +29,8 @@ class SyscallFaults {
   void spawned(const std::string& process);
   // The injection window of one syscall injection. Throws Error when its process never started.
   std::string set_active(const std::string& injection, bool active);
-  // Stops every notifier and records what the rules did; `ctx.fail_scenario` is not used: a fault
-  // that never fired is an expectation failure, added to the result's failures.
+  // Stops every notifier and records what the rules did: timeline events and the result's
+  // `syscall_faults` counts, which judge() checks (a fault that never fired, syscall_failures).
   void finish(RunContext& ctx);
 
  private:

@@ -29,6 +29,13 @@ inline SourcePos pos_of(const toml::source_region& region) {
 
 struct Table;
 
+// One entry of a count_map: `"disk-full" = ">=1"`.
+struct NamedCount {
+  std::string name;
+  SourcePos key_pos;
+  scenario::Comparison comparison;
+};
+
 struct Field {
   SourcePos key_pos;
   SourcePos pos;  // the value
@@ -45,6 +52,7 @@ struct Field {
   std::vector<std::int64_t> integers;
   std::vector<SourcePos> item_pos;
   std::map<std::string, std::string> map;
+  std::vector<NamedCount> counts;  // Kind::count_map, in file order
   std::vector<Table> tables;
   bool is_table = false;  // Kind::name_or_table written as a table
 };
@@ -108,6 +116,7 @@ class Loader {
   // Build the model.
   void build_process(const Table& t, ProcessSpec& p);
   void build_expects(const Field& field, Scenario& s);
+  void build_syscall_failures(const Field& field, const Scenario& s, Expect& e);
   void build_proxy(const Table& t, ProxySpec& proxy);
   void build_injection(const Table& t, std::size_t index, Injection& inj);
   void build_probe(const Table& t, std::size_t index, Probe& probe);

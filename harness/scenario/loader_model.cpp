@@ -1,5 +1,8 @@
 // The model built from checked fields: processes, expectations, injections, probes, chaos.
 // Values are already valid here; what remains are checks that need more than one key.
+#include <algorithm>
+
+#include "scenario/did_you_mean.h"
 #include "scenario/loader_internal.h"
 
 namespace faultline::scenario::detail {
@@ -92,6 +95,7 @@ void Loader::build_expects(const Field& field, Scenario& s) {
       error(t.pos,
             where + " needs `process`: the scenario has several processes (" + join(process_names(s)) + ")");
     }
+    if (auto f = t.get("syscall_failures")) build_syscall_failures(*f, s, e);
     if (!e.process.empty()) {
       if (seen.contains(e.process)) {
         error(t.pos,
@@ -103,6 +107,44 @@ void Loader::build_expects(const Field& field, Scenario& s) {
       }
     }
     s.expects.push_back(std::move(e));
+  }
+}
+
+// Each name must be a syscall injection into the table's process: its count is judged with the
+// process's other checks, and a fault of another process belongs in that process's table.
+void Loader::build_syscall_failures(const Field& field, const Scenario& s, Expect& e) {
+  std::vector<std::string> syscall_injections;
+  for (const auto& inj : s.injections)
+    if (std::holds_alternative<SyscallFault>(inj.params)) syscall_injections.push_back(inj.name);
+  for (const auto& entry : field.counts) {
+    const std::string label = "expect.syscall_failures." + entry.name;
+    const auto inj = std::find_if(s.injections.begin(), s.injections.end(),
+                                  [&](const Injection& i) { return i.name == entry.name; });
+    if (inj == s.injections.end()) {
+      auto near = closest_match(entry.name, syscall_injections);
+      error(entry.key_pos,
+            label + ": unknown injection " + tick(entry.name) +
+                (syscall_injections.empty() ? " (the scenario has no syscall injection)"
+                                            : " (syscall injections: " + join(syscall_injections) + ")"),
+            near ? "did you mean " + tick(*near) + "?" : "name a [[inject]] of kind \"syscall\"");
+      continue;
+    }
+    if (!std::holds_alternative<SyscallFault>(inj->params)) {
+      error(entry.key_pos,
+            label + ": injection " + tick(entry.name) + " is of kind " + quote(inj->kind) +
+                ", not a syscall injection",
+            "syscall_failures counts the calls a kind = \"syscall\" injection hit");
+      continue;
+    }
+    if (!e.process.empty() && !inj->into.empty() && inj->into != e.process) {
+      error(entry.key_pos,
+            label + ": injection " + tick(entry.name) + " goes into process " + tick(inj->into) + ", not " +
+                tick(e.process),
+            "state its count in the [[expect]] table of process " + tick(inj->into));
+      continue;
+    }
+    e.syscall_failures[entry.name] = entry.comparison;
+    e.key_pos["syscall_failures." + entry.name] = entry.key_pos;
   }
 }
 
@@ -165,6 +207,10 @@ void Loader::build_injection(const Table& t, std::size_t index, Injection& inj) 
     if (auto f = t.get("errno")) sc.error = f->text;
     if (auto f = t.get("return")) sc.return_value = f->integer;
     if (auto f = t.get("path")) sc.path_glob = f->text;
+    if (auto f = t.get("fds"))
+      sc.fds = f->text == "sockets" ? SyscallFault::Fds::sockets
+               : f->text == "files" ? SyscallFault::Fds::files
+                                    : SyscallFault::Fds::any;
     using Select = SyscallFault::Select;
     if (auto f = t.get("every")) sc.select = Select::every, sc.n = static_cast<std::uint64_t>(f->integer);
     if (auto f = t.get("nth")) sc.select = Select::nth, sc.n = static_cast<std::uint64_t>(f->integer);

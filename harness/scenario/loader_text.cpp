@@ -102,6 +102,8 @@ std::string expected_text(const KeySpec& key, Kind kind) {
       return R"(expected a command as a list of strings, such as ["./server", "--port", "8080"])";
     case Kind::string_map:
       return R"(expected a table of strings, such as { NAME = "value" })";
+    case Kind::count_map:
+      return R"(expected a table of counts by injection name, such as { "disk-full" = ">=1" })";
     case Kind::table:
       return "expected a table";
     case Kind::table_array:

@@ -212,7 +212,9 @@ bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind,
       return true;
     case Kind::count_check: {
       if (auto c = parse_comparison(text, true, &why)) return field.comparison = *c, true;
-      const std::string name(key.name);
+      // In a count_map the entry's own name is what the example shows: `"disk-full" = ">=1"`.
+      const std::string name =
+          key.kind == Kind::count_map ? quote(label.substr(label.rfind('.') + 1)) : std::string(key.name);
       return bad_value(
           expected_text(key, kind) + ", got " + got + " (" + why + ")",
           "for example " + name + R"( = ">=1" (at least one) or )" + name + " = 2 (exactly two)");
@@ -354,6 +356,21 @@ bool Loader::check_value(const toml::node& node, const KeySpec& key, Kind kind, 
           continue;
         }
         field.map[std::string(name.str())] = one.text;
+      }
+      return ok;
+    }
+    case Kind::count_map: {
+      const toml::table* table = node.as_table();
+      if (!table) return wrong_type();
+      bool ok = true;
+      for (const auto& [name, value] : *table) {
+        const std::string item_label = label + "." + std::string(name.str());
+        Field one;
+        if (!check_scalar(value, key, Kind::count_check, item_label, one)) {
+          ok = false;
+          continue;
+        }
+        field.counts.push_back({std::string(name.str()), pos_of(name.source()), one.comparison});
       }
       return ok;
     }

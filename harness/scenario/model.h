@@ -108,6 +108,9 @@ struct Expect {
   bool no_orphans = true;
   std::optional<Comparison> oom_kills;
   std::optional<Comparison> pids_max_events;  // forks refused by pids.max
+  // Calls hit by each named syscall injection into this process (key_pos "syscall_failures.<name>").
+  // Naming a fault here replaces the default "it must fire at least once" check.
+  std::map<std::string, Comparison> syscall_failures;
   std::optional<std::uint64_t> max_memory;
   std::optional<Duration> max_runtime;
   OutputExpect stdout_expect;
@@ -155,6 +158,7 @@ struct SyscallFault {
   std::optional<std::string> error;  // errno name
   std::optional<std::int64_t> return_value;
   std::optional<std::string> path_glob;
+  enum class Fds { any, sockets, files } fds = Fds::any;  // which open files fd-taking calls must be on
   enum class Select { every_call, every, nth, after, probability } select = Select::every_call;
   std::uint64_t n = 1;  // every / nth / after
   double probability = 1.0;

@@ -124,6 +124,8 @@ Json value_schema(const KeySpec& key, Kind kind) {
       return {{"type", "array"}, {"minItems", 1}, {"items", {{"type", "string"}}}};
     case Kind::string_map:
       return {{"type", "object"}, {"additionalProperties", {{"type", "string"}}}};
+    case Kind::count_map:
+      return {{"type", "object"}, {"additionalProperties", value_schema(key, Kind::count_check)}};
     case Kind::table:
       return object_schema(*key.table);
     case Kind::table_array:

@@ -386,6 +386,14 @@ std::vector<Variant> inject_variants() {
                  .description = "Only calls on a path or fd matching this glob (`*` spans `/`); read when "
                                 "the call is trapped, so a racing thread can change it (a fault, not a "
                                 "guard)."},
+                {.name = "fds",
+                 .kind = Kind::choice,
+                 .description = "Only calls on this kind of open file, for syscalls that take an fd "
+                                "(write, fsync, connect, ...): \"sockets\", or \"files\" (a path in the "
+                                "filesystem: not a socket, pipe or eventfd); read from /proc/PID/fd when the "
+                                "call is trapped.",
+                 .default_value = "\"any\"",
+                 .choices = {"any", "sockets", "files"}},
                 {.name = "every",
                  .kind = Kind::integer,
                  .description = "Fail every N-th matching call (N, 2N, ...).",
@@ -509,6 +517,12 @@ const TableSpec& expect_spec() {
            .kind = Kind::count_check,
            .description = "Number of forks the pids limit refused (pids.events max): exactly N, or \">=N\", "
                           "\"<=N\", \">N\", \"<N\", \"==N\".",
+           .min = 0},
+          {.name = "syscall_failures",
+           .kind = Kind::count_map,
+           .description = "Calls hit by each syscall injection into this process, by injection name: "
+                          "{ \"disk-full\" = \">=1\" }, each exactly N or \">=N\", \"<=N\", \">N\", \"<N\", "
+                          "\"==N\". Stating a count replaces the default check that the fault fired.",
            .min = 0},
           {.name = "max_memory",
            .kind = Kind::size,

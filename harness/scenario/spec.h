@@ -34,6 +34,7 @@ enum class Kind {
   text_or_list,    // one string or a list of strings
   command,         // non-empty list of strings (argv, no shell)
   string_map,      // table of string values
+  count_map,       // table of count_check values, keyed by a name the loader checks (an injection)
   table,           // sub-table described by `table`
   table_array,     // [[name]]: list of tables described by `table`
   table_or_array,  // [name] (one) or [[name]] (several)

@@ -180,6 +180,10 @@ void Notifier::handle(const seccomp_notif& n) {
       const auto& subject = read_path();
       if (!subject || ::fnmatch(rule.path_glob->c_str(), subject->c_str(), 0) != 0) continue;
     }
+    if (rule.fds != FdKind::any) {
+      const auto& subject = read_path();  // the fd's /proc link: make_rule allows fd-taking calls only
+      if (!subject || !fd_link_is(rule.fds, *subject)) continue;
+    }
     const std::uint64_t call_index = ++counters_[index];
     records_.matched(index);
     if (!rule.selection.selects(call_index, index)) return answer(n.id, std::nullopt, 0, true);

@@ -163,6 +163,16 @@ Rule make_rule(const RuleSpec& spec) {
     throw Error(where + ": probability " + std::to_string(sel.probability) + " is not within [0, 1]");
   rule.selection = sel;
 
+  if (spec.fds != FdKind::any) {
+    for (std::size_t i = 0; i < rule.syscalls.size(); ++i) {
+      const auto where_arg = path_argument(rule.syscalls[i]);
+      if (!where_arg || where_arg->kind != PathArgument::Kind::fd)
+        throw Error(where + ": `" + spec.syscalls[i] + "` takes no file descriptor, so `fds = \"" +
+                    to_string(spec.fds) +
+                    "\"` cannot select its calls; hint: list it in another rule without `fds`");
+    }
+    rule.fds = spec.fds;
+  }
   if (spec.path_glob) {
     if (spec.path_glob->empty()) throw Error(where + ": empty path glob");
     for (std::size_t i = 0; i < rule.syscalls.size(); ++i)
@@ -173,6 +183,30 @@ Rule make_rule(const RuleSpec& spec) {
     rule.path_glob = spec.path_glob;
   }
   return rule;
+}
+
+bool fd_link_is(FdKind kind, const std::string& link) {
+  switch (kind) {
+    case FdKind::any:
+      return true;
+    case FdKind::sockets:
+      return link.starts_with("socket:");
+    case FdKind::files:
+      return link.starts_with("/");
+  }
+  return false;
+}
+
+const char* to_string(FdKind kind) {
+  switch (kind) {
+    case FdKind::any:
+      return "any";
+    case FdKind::sockets:
+      return "sockets";
+    case FdKind::files:
+      return "files";
+  }
+  return "any";
 }
 
 std::optional<PathArgument> path_argument(int nr) {

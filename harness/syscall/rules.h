@@ -49,12 +49,21 @@ struct Action {
   std::chrono::nanoseconds delay{0};
 };
 
+// Which open files an fd-taking call must be on to match: a socket (`/proc/PID/fd/N` reads
+// `socket:[inode]`) or a file in the filesystem (the link is a path: regular files, directories,
+// devices). Pipes, eventfds and other anonymous inodes are neither.
+enum class FdKind { any, sockets, files };
+// Whether the link read from /proc/PID/fd/N names an open file of that kind.
+bool fd_link_is(FdKind kind, const std::string& link);
+const char* to_string(FdKind kind);
+
 struct Rule {
   std::string name;           // for records and messages ("disk-full")
   std::vector<int> syscalls;  // host numbers
   Action action;
   Selection selection;
   std::optional<std::string> path_glob;  // fnmatch(3) without FNM_PATHNAME: `*` spans `/`
+  FdKind fds = FdKind::any;              // only fd-taking syscalls when not `any`
 };
 
 // Builds a rule from names, validating each against the host; errors name the rule and the value.
@@ -66,6 +75,7 @@ struct RuleSpec {
   std::chrono::nanoseconds delay{0};
   Selection selection;
   std::optional<std::string> path_glob;
+  FdKind fds = FdKind::any;
 };
 Rule make_rule(const RuleSpec& spec);
 

@@ -251,3 +251,22 @@ TEST_CASE("doctor: ready when throwaway cgroups can be made, listing what is una
                    "  limits.memory_high, [[inject]] memory high, exec --memory-high: memory_high "
                    "needs cgroup v2"));
 }
+
+TEST_CASE("doctor: says whether syscall faults work here, checked against a real filter load",
+          "[exec][doctor][syscall]") {
+  auto r = run_shell(quote(faultline_path()) + " doctor");
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  CHECK(contains(r.out, "\nsyscall faults (seccomp user notification):\n"));
+  for (const char* check : {"kernel  ", "user notification  ", "filter load  "})
+    CHECK((contains(r.out, std::string("  ok    ") + check) ||
+           contains(r.out, std::string("  MISSING ") + check)));
+  // A missing piece lists the keys that need it, with the reason; all present, none is listed.
+  const bool missing = contains(r.out, "  MISSING kernel") ||
+                       contains(r.out, "  MISSING user notification") ||
+                       contains(r.out, "  MISSING filter load");
+  CHECK(missing == contains(r.out, "[[inject]] kind = \"syscall\" (syscalls, errno"));
+  // This host runs the syscall e2e scenarios, so doctor must say so.
+  CHECK(
+      contains(r.out, "  ok    filter load  a test child set no_new_privs and loaded a notification filter"));
+}

@@ -6,7 +6,9 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "tests/support/command.h"
 #include "tests/support/report_schema.h"
@@ -143,4 +145,109 @@ TEST_CASE("syscall faults: validate names typos with positions, plan shows the r
   CHECK(p.status == 0);
   CHECK(p.out.find("inject disk-full (syscall write -> ENOSPC, every call, on paths matching "
                    "/tmp/faultline-syscall-window-* into target) for 1s") != std::string::npos);
+}
+
+namespace {
+
+const json* fault_count(const json& s, const std::string& inject) {
+  for (const auto& c : s.at("syscall_faults"))
+    if (c.at("inject") == inject) return &c;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("syscall faults: syscall_failures counts that hold pass, a stated 0 replaces the fired check",
+          "[e2e][syscall]") {
+  E2E_PRECONDITIONS();
+  CommandOutput cmd;
+  const json s = run_scenario("selftest/syscall-failures-count.toml", cmd);
+  INFO("stdout: " << cmd.out << "\nreport: " << s.dump(1));
+  CHECK(cmd.status == 0);
+  CHECK(s.at("result") == "pass");
+  CHECK(s.at("failures").empty());
+  const json* hit = fault_count(s, "disk-full");
+  REQUIRE(hit);
+  CHECK(hit->at("hit") == 10);
+}
+
+TEST_CASE("syscall faults: syscall_failures fails on a fault that fired against `= 0` and on an unfired one",
+          "[e2e][syscall]") {
+  E2E_PRECONDITIONS();
+  CommandOutput cmd;
+  const json s = run_scenario("selftest/failing/syscall-failures-wrong-count.toml", cmd);
+  INFO("stdout: " << cmd.out << "\nreport: " << s.dump(1));
+  CHECK(cmd.status == 1);
+  CHECK(s.at("result") == "fail");
+  REQUIRE(s.at("failures").size() == 2);
+  std::map<std::string, json> by_check;
+  for (const auto& f : s.at("failures")) by_check[f.at("check").get<std::string>()] = f;
+  REQUIRE(by_check.contains("expect.syscall_failures.disk-full"));
+  const json& fired = by_check["expect.syscall_failures.disk-full"];
+  CHECK(fired.at("expected") == "0");
+  CHECK(fired.at("actual") == "1");
+  CHECK(fired.at("line") == 33);
+  CHECK(fired.at("message").get<std::string>().rfind("syscall fault `disk-full` hit 1 call(s)", 0) == 0);
+  REQUIRE(by_check.contains("expect.syscall_failures.maybe"));
+  const json& unfired = by_check["expect.syscall_failures.maybe"];
+  CHECK(unfired.at("expected") == ">=1");
+  CHECK(unfired.at("actual") == "0");
+  CHECK(unfired.at("message").get<std::string>().find("`maybe` hit 0 call(s)") != std::string::npos);
+}
+
+TEST_CASE("syscall faults: the demo client retries refused connects and recovers after the window",
+          "[e2e][syscall][demo]") {
+  E2E_PRECONDITIONS();
+  CommandOutput cmd;
+  const json s = run_scenario("examples/connect-refused-retries.toml", cmd);
+  INFO("stdout: " << cmd.out << "\nreport: " << s.dump(1));
+  CHECK(cmd.status == 0);
+  CHECK(s.at("result") == "pass");
+  check_failures_inside_window(s, "refuse-connect", "ECONNREFUSED");
+  for (const auto& e : events(s, "syscall.fail", "refuse-connect")) {
+    CHECK(e.at("process") == "client");
+    CHECK(e.at("detail").get<std::string>().find("connect fd ") != std::string::npos);
+    CHECK(e.at("detail").get<std::string>().find("(socket:[") != std::string::npos);
+  }
+  // Recovery: the client's last answer came after the window closed.
+  const auto off = events(s, "inject.revert", "refuse-connect");
+  REQUIRE(off.size() == 1);
+  double client_exit = -1;
+  for (const auto& e : s.at("timeline"))
+    if (e.at("event") == "process.exit" && e.value("process", "") == "client") client_exit = e.at("t_ms").get<double>();
+  CHECK(client_exit > off[0].at("t_ms").get<double>());
+}
+
+TEST_CASE("syscall faults: without retries the same refusals lose requests (naive claim fails)",
+          "[e2e][syscall][demo]") {
+  E2E_PRECONDITIONS();
+  CommandOutput cmd;
+  const json s = run_scenario("selftest/failing/connect-refused-no-retries.toml", cmd);
+  INFO("stdout: " << cmd.out << "\nreport: " << s.dump(1));
+  CHECK(cmd.status == 1);
+  CHECK(s.at("result") == "fail");
+  std::set<std::string> checks;
+  for (const auto& f : s.at("failures")) checks.insert(f.at("check").get<std::string>());
+  CHECK(checks.contains("expect.exit_codes"));
+  CHECK(checks.contains("expect.stdout.contains"));
+  CHECK_FALSE(checks.contains("expect.syscall_failures.refuse-connect"));  // the fault did hit
+  const json* hit = fault_count(s, "refuse-connect");
+  REQUIRE(hit);
+  CHECK(hit->at("hit").get<int>() >= 1);
+}
+
+TEST_CASE("syscall faults: a 500ms fsync makes the backend take its write timeout path",
+          "[e2e][syscall][demo]") {
+  E2E_PRECONDITIONS();
+  CommandOutput cmd;
+  const json s = run_scenario("examples/fsync-slow-write-timeout.toml", cmd);
+  INFO("stdout: " << cmd.out << "\nreport: " << s.dump(1));
+  CHECK(cmd.status == 0);
+  CHECK(s.at("result") == "pass");
+  // A delay alone: the held calls then ran, so each reads "-> 0" (no errno, no result set).
+  check_failures_inside_window(s, "slow-fsync", "0");
+  for (const auto& e : events(s, "syscall.fail", "slow-fsync")) {
+    CHECK(e.at("process") == "backend");
+    CHECK(e.at("detail").get<std::string>().find("/tmp/faultline-journal-") != std::string::npos);
+  }
 }

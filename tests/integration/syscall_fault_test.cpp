@@ -267,3 +267,35 @@ TEST_CASE("a rule keeps counts and the first and last events when it fires often
   CHECK(records[0].last.size() == 2);
   CHECK(failed_calls(process.output(Stream::stdout_stream).tail(), "ENFILE").size() == 50);
 }
+
+TEST_CASE("fds = sockets fails a write to a socket and spares a file; fds = files the reverse", "[syscall]") {
+  test::ScratchDir dir;
+  const std::string file = (dir.path() / "written").string();
+  const auto run_with = [&](FdKind kind) {
+    auto spec = rule({"write"}, "EIO");
+    spec.fds = kind;
+    return run_under({spec}, {static_target(), "fdkinds", file});
+  };
+
+  const auto sockets = run_with(FdKind::sockets);
+  REQUIRE(sockets.status);
+  INFO(sockets.out << sockets.err);
+  CHECK(sockets.status->code == 0);
+  CHECK(output_has(sockets.out, "socket EIO"));
+  CHECK(output_has(sockets.out, "file ok"));
+  REQUIRE(sockets.records.size() == 1);
+  CHECK(sockets.records[0].acted == 1);
+  REQUIRE(sockets.records[0].first.size() == 1);
+  CHECK(sockets.records[0].first[0].subject.find("socket:[") != std::string::npos);
+
+  const auto files = run_with(FdKind::files);
+  REQUIRE(files.status);
+  INFO(files.out << files.err);
+  CHECK(files.status->code == 0);
+  CHECK(output_has(files.out, "socket ok"));
+  CHECK(output_has(files.out, "file EIO"));
+  REQUIRE(files.records.size() == 1);
+  CHECK(files.records[0].acted == 1);
+  REQUIRE(files.records[0].first.size() == 1);
+  CHECK(files.records[0].first[0].subject.ends_with(" (" + file + ")"));
+}

@@ -6,7 +6,10 @@
 //   phases PATH N DIR      N opens, touch DIR/phaseK, wait for DIR/goK; three phases
 //   timed SLOW FAST        a child opens SLOW while the parent opens FAST; prints both times in ms
 //   getppid N              N x getppid (the cost of calls the filter does not list)
+//   fdkinds FILE           one write to a socket (of a socketpair) and one to FILE; prints
+//                          "socket ok|ERRNO" and "file ok|ERRNO"
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -89,6 +92,23 @@ int timed(const char* slow, const char* fast) {
   return 0;
 }
 
+// What one write on `fd` returned, as the mode's output names it.
+std::string write_result(int fd) {
+  if (fd < 0) return strerrorname_np(errno);
+  return write(fd, "x", 1) == 1 ? "ok" : strerrorname_np(errno);
+}
+
+int fd_kinds(const char* file) {
+  int pair[2] = {-1, -1};
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return 3;
+  const int fd = open(file, O_CREAT | O_WRONLY | O_TRUNC | O_CLOEXEC, 0644);
+  // Both writes happen before anything is printed: stdout is neither a socket nor a file here.
+  const std::string socket_result = write_result(pair[0]);
+  const std::string file_result = write_result(fd);
+  printf("socket %s\nfile %s\n", socket_result.c_str(), file_result.c_str());
+  return 0;
+}
+
 int run(int argc, char** argv) {
   if (argc >= 4 && !strcmp(argv[1], "loop")) return open_loop(atol(argv[2]), argv[3]);
   if (argc >= 3 && !strcmp(argv[1], "fork")) {
@@ -101,6 +121,7 @@ int run(int argc, char** argv) {
   }
   if (argc >= 5 && !strcmp(argv[1], "phases")) return phases(argv[2], atol(argv[3]), argv[4]);
   if (argc >= 4 && !strcmp(argv[1], "timed")) return timed(argv[2], argv[3]);
+  if (argc >= 3 && !strcmp(argv[1], "fdkinds")) return fd_kinds(argv[2]);
   if (argc >= 3 && !strcmp(argv[1], "getppid")) {
     const long n = atol(argv[2]);
     for (long i = 0; i < n; ++i) (void)syscall(SYS_getppid);
@@ -108,7 +129,7 @@ int run(int argc, char** argv) {
   }
   fprintf(stderr,
           "usage: faultline-syscall-target loop N PATH | fork MODE... | phases PATH N DIR | timed SLOW FAST "
-          "| getppid N\n");
+          "| getppid N | fdkinds FILE\n");
   return 2;
 }
 

@@ -99,3 +99,88 @@ TEST_CASE("judge: a stop driver that never exited leads the other processes' tim
   REQUIRE(r.failures[0].consequences.size() == 1);
   CHECK(r.failures[0].consequences[0] == "timeout [api]: timed out after 3s");
 }
+
+namespace {
+
+// `api` runs under two syscall faults: `disk-full` (hit `hit` calls of 10) and `slow` (optional).
+scenario::Scenario with_syscall_faults(report::ScenarioResult& r, std::uint64_t hit) {
+  auto s = two_processes();
+  for (const char* name : {"disk-full", "slow"}) {
+    scenario::Injection inj;
+    inj.name = name;
+    inj.into = "api";
+    inj.kind = "syscall";
+    inj.pos.line = 7;
+    scenario::SyscallFault f;
+    f.optional = std::string(name) == "slow";
+    inj.params = f;
+    s.injections.push_back(inj);
+  }
+  r.processes = {process("api", "exited", 0), process("load", "exited", 0)};
+  r.syscall_faults = {{"disk-full", "api", 10, hit}, {"slow", "api", 0, 0}};
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("judge: a syscall fault that hit nothing fails the run unless optional or its count is stated") {
+  report::ScenarioResult r;
+  auto s = with_syscall_faults(r, 0);
+  runner::judge(s, r, nothing_seen);
+  CHECK(r.verdict == report::Verdict::fail);
+  REQUIRE(r.failures.size() == 1);  // `slow` is optional
+  CHECK(r.failures[0].check == "inject.syscall");
+  CHECK(r.failures[0].message.find("`disk-full` never fired") != std::string::npos);
+  CHECK(r.failures[0].line == 7);
+
+  // `= 0` stated: the author expects no hit, so the default check gives way.
+  report::ScenarioResult stated;
+  s = with_syscall_faults(stated, 0);
+  scenario::Expect e;
+  e.process = "api";
+  e.syscall_failures["disk-full"] = scenario::Comparison{scenario::Comparison::Op::eq, 0};
+  s.expects.push_back(e);
+  runner::judge(s, stated, nothing_seen);
+  CHECK(stated.verdict == report::Verdict::pass);
+  CHECK(stated.failures.empty());
+}
+
+TEST_CASE("judge: syscall_failures compares each fault's hits and names the fault and the count") {
+  report::ScenarioResult r;
+  auto s = with_syscall_faults(r, 3);
+  scenario::Expect e;
+  e.process = "api";
+  e.syscall_failures["disk-full"] = scenario::Comparison{scenario::Comparison::Op::ge, 5};
+  e.syscall_failures["slow"] = scenario::Comparison{scenario::Comparison::Op::eq, 0};
+  e.key_pos["syscall_failures.disk-full"] = {12, 3};
+  s.expects.push_back(e);
+  runner::judge(s, r, nothing_seen);
+  CHECK(r.verdict == report::Verdict::fail);
+  REQUIRE(r.failures.size() == 1);
+  const auto& f = r.failures[0];
+  CHECK(f.check == "expect.syscall_failures.disk-full");
+  CHECK(f.process == "api");
+  CHECK(f.expected == ">=5");
+  CHECK(f.actual == "3");
+  CHECK(f.line == 12);
+  CHECK(f.message ==
+        "syscall fault `disk-full` hit 3 call(s) (of 10 matching while it was active), expected >=5");
+
+  // A fault whose process never ran under the filter has no count: it hit nothing.
+  report::ScenarioResult never;
+  s = with_syscall_faults(never, 3);
+  never.syscall_faults.clear();
+  e.syscall_failures = {{"disk-full", scenario::Comparison{scenario::Comparison::Op::ge, 1}}};
+  s.expects = {e};
+  runner::judge(s, never, nothing_seen);
+  REQUIRE(never.failures.size() == 1);
+  CHECK(never.failures[0].message.find("hit 0 call(s) (its process never ran under the syscall filter)") !=
+        std::string::npos);
+
+  report::ScenarioResult met;
+  s = with_syscall_faults(met, 3);
+  e.syscall_failures = {{"disk-full", scenario::Comparison{scenario::Comparison::Op::ge, 1}}};
+  s.expects = {e};
+  runner::judge(s, met, nothing_seen);
+  CHECK(met.verdict == report::Verdict::pass);
+}

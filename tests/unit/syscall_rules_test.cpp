@@ -128,3 +128,23 @@ TEST_CASE("a path glob needs syscalls that carry a path or an fd", "[syscall_rul
   CHECK(path_argument(SYS_unlink)->kind == PathArgument::Kind::path);
   CHECK_FALSE(path_argument(SYS_getppid));
 }
+
+TEST_CASE("fds selects sockets or files by the fd's /proc link, for fd-taking syscalls only",
+          "[syscall_rules]") {
+  CHECK(fd_link_is(FdKind::sockets, "socket:[12345]"));
+  CHECK_FALSE(fd_link_is(FdKind::sockets, "/var/lib/app/db"));
+  CHECK(fd_link_is(FdKind::files, "/var/lib/app/db"));
+  CHECK(fd_link_is(FdKind::files, "/tmp/gone (deleted)"));
+  CHECK_FALSE(fd_link_is(FdKind::files, "socket:[12345]"));
+  for (const char* neither : {"pipe:[77]", "anon_inode:[eventfd]"}) {
+    CHECK_FALSE(fd_link_is(FdKind::sockets, neither));
+    CHECK_FALSE(fd_link_is(FdKind::files, neither));
+    CHECK(fd_link_is(FdKind::any, neither));
+  }
+
+  RuleSpec spec = spec_for({"write", "connect", "fsync"});
+  spec.fds = FdKind::sockets;
+  CHECK(make_rule(spec).fds == FdKind::sockets);
+  spec.syscalls.push_back("openat");  // a path, no fd: nothing to tell a socket from a file by
+  CHECK_THROWS_WITH(make_rule(spec), Contains("`openat` takes no file descriptor, so `fds = \"sockets\"`"));
+}

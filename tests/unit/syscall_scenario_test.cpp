@@ -156,4 +156,68 @@ TEST_CASE("the JSON Schema takes a syscall injection and refuses the same mistak
   CHECK_FALSE(validates("both.toml", write + "errno = \"EIO\"\nreturn = 0\n"));
   CHECK_FALSE(validates("two-selections.toml", write + "errno = \"EIO\"\nevery = 2\nnth = 3\n"));
   CHECK_FALSE(validates("no-syscalls.toml", kHead + "errno = \"EIO\"\n"));
+  CHECK(validates("fds.toml", write + "errno = \"EIO\"\nfds = \"sockets\"\n"));
+  CHECK_FALSE(validates("bad-fds.toml", write + "errno = \"EIO\"\nfds = \"socket\"\n"));
+  const std::string named = write + "name = \"d\"\nerrno = \"EIO\"\n[expect]\n";
+  CHECK(validates("counts.toml", named + "syscall_failures = { d = \">=1\" }\n"));
+  CHECK(validates("exact.toml", named + "syscall_failures = { d = 0 }\n"));
+  CHECK_FALSE(validates("bad-count.toml", named + "syscall_failures = { d = \">= 1\" }\n"));
+  CHECK_FALSE(validates("not-a-table.toml", named + "syscall_failures = \">=1\"\n"));
+}
+
+TEST_CASE("[expect] syscall_failures counts by syscall injection name", "[loader][syscall]") {
+  faultline::test::ScratchDir dir;
+  const std::string base = kHead + "name = \"disk-full\"\nsyscalls = [\"write\"]\nerrno = \"ENOSPC\"\n";
+  const Scenario s =
+      load_scenario(dir.write("s.toml", base + "[expect]\nsyscall_failures = { \"disk-full\" = \">=2\" }\n"),
+                    host_options());
+  REQUIRE(s.expects.size() == 1);
+  REQUIRE(s.expects[0].syscall_failures.size() == 1);
+  CHECK(s.expects[0].syscall_failures.at("disk-full") == Comparison{Comparison::Op::ge, 2});
+  CHECK(s.expects[0].key_pos.at("syscall_failures.disk-full").line == 11);
+  const Scenario exact = load_scenario(
+      dir.write("e.toml", base + "[expect]\nsyscall_failures = { disk-full = 0 }\n"), host_options());
+  CHECK(exact.expects[0].syscall_failures.at("disk-full") == Comparison{Comparison::Op::eq, 0});
+}
+
+TEST_CASE("syscall_failures names must be syscall injections of the table's process", "[loader][syscall]") {
+  const std::string base = kHead + "name = \"disk-full\"\nsyscalls = [\"write\"]\nerrno = \"ENOSPC\"\n";
+  CHECK(errors_of(base + "[expect]\nsyscall_failures = { disk-ful = \">=1\" }\n") ==
+        "s.toml:11:22: expect.syscall_failures.disk-ful: unknown injection `disk-ful` (syscall injections: "
+        "disk-full); did you mean `disk-full`?\n"
+        "   11 | syscall_failures = { disk-ful = \">=1\" }\n"
+        "      |                      ^");
+  CHECK(errors_of(base + "[[inject]]\nname = \"stop\"\nkind = \"signal\"\nat = \"1s\"\n"
+                         "[expect]\nsyscall_failures = { stop = 1 }\n") ==
+        "s.toml:15:22: expect.syscall_failures.stop: injection `stop` is of kind \"signal\", not a syscall "
+        "injection; syscall_failures counts the calls a kind = \"syscall\" injection hit\n"
+        "   15 | syscall_failures = { stop = 1 }\n"
+        "      |                      ^");
+  CHECK(errors_of(base + "[expect]\nsyscall_failures = { disk-full = \">=x\" }\n")
+            .find("s.toml:11:34: expect.syscall_failures.disk-full: expected a count") != std::string::npos);
+  CHECK(errors_of(base + "[expect]\nsyscall_failures = 3\n")
+            .find("s.toml:11:20: expect.syscall_failures: expected a table of counts by injection name") !=
+        std::string::npos);
+
+  const std::string two =
+      "name = \"x\"\n[[process]]\nname = \"db\"\ncommand = [\"true\"]\n[[process]]\nname = \"app\"\n"
+      "command = [\"true\"]\n[[inject]]\nname = \"disk-full\"\nkind = \"syscall\"\ninto = \"db\"\nat = "
+      "\"0s\"\n"
+      "syscalls = [\"write\"]\nerrno = \"ENOSPC\"\n[[expect]]\nprocess = \"app\"\n"
+      "syscall_failures = { disk-full = 1 }\n";
+  CHECK(errors_of(two) ==
+        "s.toml:17:22: expect.syscall_failures.disk-full: injection `disk-full` goes into process `db`, not "
+        "`app`; state its count in the [[expect]] table of process `db`\n"
+        "   17 | syscall_failures = { disk-full = 1 }\n"
+        "      |                      ^");
+}
+
+TEST_CASE("fds picks sockets or files; other values are refused with the choices", "[loader][syscall]") {
+  CHECK(fault_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\nfds = \"sockets\"\n").fds ==
+        SyscallFault::Fds::sockets);
+  CHECK(fault_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\nfds = \"files\"\n").fds ==
+        SyscallFault::Fds::files);
+  CHECK(fault_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\n").fds == SyscallFault::Fds::any);
+  CHECK(errors_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\nfds = \"socket\"\n")
+            .find("inject.fds: unknown value \"socket\", expected one of") != std::string::npos);
 }
