@@ -67,6 +67,8 @@ scenario::LoadOptions scenario_load_options() {
   options.builtin_vars["faultline_dir"] = faultline_dir();
   options.syscall_names = syscall::host_syscall_names();
   options.errno_names = syscall::errno_names();
+  options.syscalls_with_path_or_fd = syscall::syscalls_taking_path_or_fd();
+  options.syscalls_with_fd = syscall::syscalls_taking_fd();
   return options;
 }
 

@@ -25,6 +25,10 @@ struct LoadOptions {
   // did-you-mean hints. Empty: those names are checked only when the run builds its rules.
   std::vector<std::string> syscall_names;
   std::vector<std::string> errno_names;
+  // Of those, the calls a `path` glob can select (a path or fd argument) and those `fds` can
+  // select (an fd argument). Empty: checked only when the run builds its rules.
+  std::vector<std::string> syscalls_with_path_or_fd;
+  std::vector<std::string> syscalls_with_fd;
 };
 
 // Throws LoadError with every diagnostic found in the file.

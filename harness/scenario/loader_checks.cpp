@@ -253,6 +253,28 @@ void Loader::check_errno_names(const std::vector<std::string>& names, const Fiel
 void Loader::check_syscall_fault(const SyscallFault& sc, const Table& t) {
   if (const Field* f = t.get("syscalls")) check_syscall_names(sc.syscalls, *f, "inject.syscalls");
   if (const Field* f = t.get("errno"); f && sc.error) check_errno_names({*sc.error}, *f, "inject.errno");
+  // A selector that cannot apply to a listed call would make the run refuse the rule; said here,
+  // at the call's name, so `validate` catches it.
+  const Field* calls = t.get("syscalls");
+  if (!calls) return;
+  const auto check_selector = [&](const char* key, const std::vector<std::string>& able,
+                                  const std::string& takes) {
+    const Field* selector = t.get(key);
+    if (!selector || able.empty()) return;
+    for (std::size_t j = 0; j < sc.syscalls.size(); ++j) {
+      const std::string& name = sc.syscalls[j];
+      if (std::find(able.begin(), able.end(), name) != able.end()) continue;
+      if (std::find(options_.syscall_names.begin(), options_.syscall_names.end(), name) ==
+          options_.syscall_names.end())
+        continue;  // unknown: already reported
+      error(j < calls->item_pos.size() ? calls->item_pos[j] : calls->pos,
+            "inject.syscalls: " + tick(name) + " takes no " + takes + ", so `" + key +
+                "` cannot select its calls",
+            "list it in another [[inject]] without `" + std::string(key) + "`");
+    }
+  };
+  if (sc.path_glob) check_selector("path", options_.syscalls_with_path_or_fd, "path or file descriptor");
+  if (sc.fds != SyscallFault::Fds::any) check_selector("fds", options_.syscalls_with_fd, "file descriptor");
 }
 
 // A [low, high] range whose high is below its low draws nothing sensible: said at the high end.

@@ -55,6 +55,28 @@ std::vector<std::string> errno_names() {
   return names;
 }
 
+namespace {
+
+std::vector<std::string> host_syscalls_where(bool (*wanted)(const PathArgument&)) {
+  std::vector<std::string> out;
+  for (const auto& name : host_syscall_names()) {
+    const int nr = seccomp_syscall_resolve_name(name.c_str());
+    if (nr == __NR_SCMP_ERROR) continue;
+    if (const auto where = path_argument(nr); where && wanted(*where)) out.push_back(name);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> syscalls_taking_path_or_fd() {
+  return host_syscalls_where([](const PathArgument&) { return true; });
+}
+
+std::vector<std::string> syscalls_taking_fd() {
+  return host_syscalls_where([](const PathArgument& a) { return a.kind == PathArgument::Kind::fd; });
+}
+
 // Names offered in did-you-mean hints: every number libseccomp knows for this architecture.
 const std::vector<std::string>& host_syscall_names() {
   static const std::vector<std::string> names = [] {

@@ -21,6 +21,10 @@ std::string syscall_name(int number);
 // checks and did-you-mean hints where a scenario is loaded (scenario::LoadOptions).
 const std::vector<std::string>& host_syscall_names();
 std::vector<std::string> errno_names();
+// The host's system calls whose calls `path` can select (a path or an fd argument) and those
+// `fds` can select (an fd argument), by name, for the loader's checks.
+std::vector<std::string> syscalls_taking_path_or_fd();
+std::vector<std::string> syscalls_taking_fd();
 
 // "ENOSPC" -> 28; throws Error (with a did-you-mean hint) on an unknown name.
 int errno_from_name(const std::string& name);

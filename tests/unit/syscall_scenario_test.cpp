@@ -20,6 +20,8 @@ LoadOptions host_options() {
   LoadOptions options;
   options.syscall_names = faultline::syscall::host_syscall_names();
   options.errno_names = faultline::syscall::errno_names();
+  options.syscalls_with_path_or_fd = faultline::syscall::syscalls_taking_path_or_fd();
+  options.syscalls_with_fd = faultline::syscall::syscalls_taking_fd();
   return options;
 }
 
@@ -220,4 +222,22 @@ TEST_CASE("fds picks sockets or files; other values are refused with the choices
   CHECK(fault_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\n").fds == SyscallFault::Fds::any);
   CHECK(errors_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\nfds = \"socket\"\n")
             .find("inject.fds: unknown value \"socket\", expected one of") != std::string::npos);
+}
+
+TEST_CASE("path and fds are refused at load on a call they cannot select", "[loader][syscall]") {
+  CHECK(
+      errors_of(kHead + "syscalls = [\"openat\", \"write\"]\nerrno = \"EIO\"\npath = \"/data/*\"\n").empty());
+  CHECK(
+      errors_of(kHead + "syscalls = [\"write\", \"getpid\"]\nerrno = \"EIO\"\npath = \"/data/*\"\n") ==
+      "s.toml:7:22: inject.syscalls: `getpid` takes no path or file descriptor, so `path` cannot select its "
+      "calls; list it in another [[inject]] without `path`\n"
+      "   7 | syscalls = [\"write\", \"getpid\"]\n"
+      "     |                      ^");
+  CHECK(errors_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\nfds = \"sockets\"\n").empty());
+  CHECK(errors_of(kHead + "syscalls = [\"openat\"]\nerrno = \"EIO\"\nfds = \"files\"\n")
+            .starts_with(
+                "s.toml:7:13: inject.syscalls: `openat` takes no file descriptor, so `fds` cannot select"));
+  // Without the host's tables (a caller that has none) the run checks it instead.
+  CHECK(
+      errors_of(kHead + "syscalls = [\"getpid\"]\nerrno = \"EIO\"\npath = \"/x\"\n", LoadOptions{}).empty());
 }
