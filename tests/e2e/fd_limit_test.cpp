@@ -65,6 +65,8 @@ proxy_port = "auto-port"
 name = "upstream"
 command = ["${faultline_dir}/faultline-demo-backend", "--port", "${upstream_port}"]
 ready = { http = "http://127.0.0.1:${upstream_port}/healthz" }
+# Targets start with faultline's own soft limit of 64: the upstream needs room for 60 connections.
+limits = { nofile = 1024 }
 
 [[proxy]]
 name = "many"
