@@ -214,7 +214,8 @@ TEST_CASE("syscall faults: the demo client retries refused connects and recovers
   REQUIRE(off.size() == 1);
   double client_exit = -1;
   for (const auto& e : s.at("timeline"))
-    if (e.at("event") == "process.exit" && e.value("process", "") == "client") client_exit = e.at("t_ms").get<double>();
+    if (e.at("event") == "process.exit" && e.value("process", "") == "client")
+      client_exit = e.at("t_ms").get<double>();
   CHECK(client_exit > off[0].at("t_ms").get<double>());
 }
 
