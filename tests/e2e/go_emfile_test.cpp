@@ -68,8 +68,7 @@ std::string stdout_of_target(const json& s) {
 
 }  // namespace
 
-TEST_CASE("go: a static Go test binary takes its EMFILE error path under an openat fault",
-          "[e2e][syscall][go]") {
+TEST_CASE("go: a static Go test binary takes its EMFILE error path under an openat fault", "[e2e][go]") {
   GO_PRECONDITIONS();
   CommandOutput cmd;
   const json s = run_bundled_scenario("examples/go-emfile.toml", cmd);
@@ -84,7 +83,7 @@ TEST_CASE("go: a static Go test binary takes its EMFILE error path under an open
 }
 
 TEST_CASE("go: a Go merge that skips the run it cannot open fails under EMFILE, naming the test",
-          "[e2e][syscall][go]") {
+          "[e2e][go]") {
   GO_PRECONDITIONS();
   CommandOutput cmd;
   const json s = run_bundled_scenario("selftest/failing/go-emfile-best-effort.toml", cmd);
@@ -100,7 +99,7 @@ TEST_CASE("go: a Go merge that skips the run it cannot open fails under EMFILE, 
   CHECK(stdout_of_target(s).find("lost data: merged 700 of 800 lines") != std::string::npos);
 }
 
-TEST_CASE("go: fiu-run's open fault does not reach a static Go test binary", "[e2e][syscall][go]") {
+TEST_CASE("go: fiu-run's open fault does not reach a static Go test binary", "[e2e][go]") {
   GO_PRECONDITIONS();
   if (run_shell("command -v fiu-run").status != 0)
     FAULTLINE_SKIP("fiu-run is not installed (fiu-utils, tools/setup.sh test_packages)");

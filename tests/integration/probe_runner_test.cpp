@@ -117,13 +117,15 @@ TEST_CASE("a slow attempt delays the next one instead of overlapping it", "[prob
 TEST_CASE("an attempt belongs to the window it started in and is cut off at its end",
           "[probe][integration]") {
   PROBE_PRECONDITIONS();
-  // Attempts take 700ms in a 1s window: the first ends inside it, the second is still running
-  // at the window end. Judged, its result would say nothing about the window (a fault reverted
-  // mid-attempt): it is cut off, and the timeline and the probe record agree on what counted.
-  auto s = sleeper_scenario(2500ms);
-  auto slow = exec_probe("slow command", {"/bin/sleep", "0.7"}, 3);
+  // Attempts take 2s in a 3s window: the first ends inside it (with up to 1s for starting the
+  // command on a loaded machine), the second is still running at the window end. Judged, its
+  // result would say nothing about the window (a fault reverted mid-attempt): it is cut off, and
+  // the timeline and the probe record agree on what counted.
+  auto s = sleeper_scenario(4500ms);
+  auto slow = exec_probe("slow command", {"/bin/sleep", "2"}, 3);
+  slow.timeout = 5s;  // an attempt's own limit stays out of the way: the window ends it
   slow.during.from = {"", 0ms, "0s"};
-  slow.during.to = {"", 1000ms, "1s"};
+  slow.during.to = {"", 3000ms, "3s"};
   s.probes.push_back(slow);
 
   const auto r = run(s);
