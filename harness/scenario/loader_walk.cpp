@@ -344,33 +344,23 @@ bool Loader::check_value(const toml::node& node, const KeySpec& key, Kind kind, 
       if (!node.is_array()) return wrong_type();
       return check_list(node, key, element, label, field);
     }
-    case Kind::string_map: {
-      const toml::table* table = node.as_table();
-      if (!table) return wrong_type();
-      bool ok = true;
-      for (const auto& [name, value] : *table) {
-        const std::string item_label = label + "." + std::string(name.str());
-        Field one;
-        if (!check_scalar(value, key, Kind::string, item_label, one)) {
-          ok = false;
-          continue;
-        }
-        field.map[std::string(name.str())] = one.text;
-      }
-      return ok;
-    }
+    case Kind::string_map:
     case Kind::count_map: {
+      // A table of name -> value, each value checked as one scalar of the map's element kind.
       const toml::table* table = node.as_table();
       if (!table) return wrong_type();
+      const Kind element = kind == Kind::string_map ? Kind::string : Kind::count_check;
       bool ok = true;
       for (const auto& [name, value] : *table) {
-        const std::string item_label = label + "." + std::string(name.str());
         Field one;
-        if (!check_scalar(value, key, Kind::count_check, item_label, one)) {
+        if (!check_scalar(value, key, element, label + "." + std::string(name.str()), one)) {
           ok = false;
           continue;
         }
-        field.counts.push_back({std::string(name.str()), pos_of(name.source()), one.comparison});
+        if (kind == Kind::string_map)
+          field.map[std::string(name.str())] = one.text;
+        else
+          field.counts.push_back({std::string(name.str()), pos_of(name.source()), one.comparison});
       }
       return ok;
     }
