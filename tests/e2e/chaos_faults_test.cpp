@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "tests/support/bundled_scenario.h"
 #include "tests/support/command.h"
 #include "tests/support/skips.h"
 #include "tests/support/test_env.h"
@@ -18,25 +19,10 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::optional<std::string> skip_reason() {
-  if (::geteuid() != 0) return "not root: scenarios need to create cgroups";
-  if (faultline_path().empty() || source_dir().empty()) return "FAULTLINE_BIN / FAULTLINE_SOURCE_DIR not set";
-  return std::nullopt;
-}
-
 std::string scenario_path(const std::string& rel) { return source_dir() + "/scenarios/" + rel; }
 
 json run_scenario(const std::string& rel, const std::string& seed, CommandOutput& cmd) {
-  const std::string json_path =
-      fs::temp_directory_path() / ("faultline-chaos-" + std::to_string(::getpid()) + ".json");
-  cmd = run_shell(quote(faultline_path()) + " run " + quote(scenario_path(rel)) + " --seed " + seed +
-                  " --json " + quote(json_path));
-  INFO("stdout: " << cmd.out << "\nstderr: " << cmd.err);
-  REQUIRE(fs::exists(json_path));
-  const json report = json::parse(read_file(json_path));
-  fs::remove(json_path);
-  REQUIRE(report.at("scenarios").size() == 1);
-  return report.at("scenarios")[0];
+  return run_bundled_scenario(rel, cmd, {.extra_args = "--seed " + seed, .check_report_schema = false});
 }
 
 std::string plan(const std::string& rel, const std::string& seed) {
@@ -57,7 +43,7 @@ std::string drawn_line(const std::string& plan_text) {
 }  // namespace
 
 TEST_CASE("chaos: a drawn syscall fault is planned, applied and fires", "[e2e][chaos][syscall]") {
-  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
   const std::string rel = "selftest/chaos-syscall.toml";
   const std::string line = drawn_line(plan(rel, "4242"));
   INFO(line);
@@ -88,7 +74,7 @@ TEST_CASE("chaos: a drawn syscall fault is planned, applied and fires", "[e2e][c
 
 TEST_CASE("chaos: a drawn latency fault is planned, applied on the proxy and touches connections",
           "[e2e][chaos][proxy]") {
-  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
   const std::string rel = "selftest/chaos-network.toml";
   const std::string line = drawn_line(plan(rel, "7"));
   INFO(line);

@@ -10,6 +10,7 @@
 #include <optional>
 #include <regex>
 
+#include "tests/support/bundled_scenario.h"
 #include "tests/support/command.h"
 #include "tests/support/skips.h"
 #include "tests/support/test_env.h"
@@ -19,25 +20,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::optional<std::string> skip_reason() {
-  if (::geteuid() != 0) return "not root: scenarios need to create cgroups";
-  if (faultline_path().empty() || source_dir().empty()) return "FAULTLINE_BIN / FAULTLINE_SOURCE_DIR not set";
-  return std::nullopt;
-}
-
-json run_scenario(const std::string& rel) {
-  const std::string json_path =
-      fs::temp_directory_path() / ("faultline-proxy-" + std::to_string(::getpid()) + ".json");
-  const auto cmd = run_shell(quote(faultline_path()) + " run " + quote(source_dir() + "/scenarios/" + rel) +
-                             " --json " + quote(json_path));
-  INFO("stdout: " << cmd.out << "\nstderr: " << cmd.err);
-  REQUIRE(fs::exists(json_path));
-  const json report = json::parse(read_file(json_path));
-  fs::remove(json_path);
-  REQUIRE(report.at("scenarios").size() == 1);
-  return report.at("scenarios")[0];
-}
 
 const json& probe(const json& scenario, const std::string& name) {
   for (const auto& p : scenario.at("probes"))
@@ -58,8 +40,8 @@ const std::string kRecovery = "orders work again after the slow spell";
 }  // namespace
 
 TEST_CASE("the breaker fails fast while the proxy delays the backend and recovers after", "[proxy][e2e]") {
-  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
-  const json s = run_scenario("examples/breaker-behind-slow-proxy.toml");
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  const json s = run_bundled_scenario("examples/breaker-behind-slow-proxy.toml");
   INFO(s.dump(2));
   CHECK(s.at("result") == "pass");
   const json& fast = probe(s, kFailFast);
@@ -97,8 +79,8 @@ TEST_CASE("the breaker fails fast while the proxy delays the backend and recover
 
 TEST_CASE("without a breaker the frontend waits for the delayed backend and fails the probe",
           "[proxy][e2e]") {
-  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
-  const json s = run_scenario("selftest/failing/naive-waits-for-slow-backend.toml");
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  const json s = run_bundled_scenario("selftest/failing/naive-waits-for-slow-backend.toml");
   INFO(s.dump(2));
   CHECK(s.at("result") == "fail");
   const json& fast = probe(s, kFailFast);
@@ -152,10 +134,10 @@ std::pair<int, int> status_counts(const json& probe, int status) {
 
 TEST_CASE("haproxy behind the fault proxy: 504 after its server timeout, 502 on resets, then 200",
           "[proxy][e2e][haproxy]") {
-  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
   if (run_shell("command -v haproxy").status != 0)
     FAULTLINE_SKIP("haproxy is not installed (tools/setup.sh)");
-  const json s = run_scenario("examples/haproxy-behind-faulty-proxy.toml");
+  const json s = run_bundled_scenario("examples/haproxy-behind-faulty-proxy.toml");
   INFO(s.dump(2));
   CHECK(s.at("result") == "pass");
   for (const auto& p : s.at("probes")) CHECK(p.at("passed") == true);
@@ -187,10 +169,10 @@ TEST_CASE("haproxy behind the fault proxy: 504 after its server timeout, 502 on 
 }
 
 TEST_CASE("the wrong claim of 200 during the resets fails and names its probe", "[proxy][e2e][haproxy]") {
-  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
   if (run_shell("command -v haproxy").status != 0)
     FAULTLINE_SKIP("haproxy is not installed (tools/setup.sh)");
-  const json s = run_scenario("selftest/failing/haproxy-200-during-reset.toml");
+  const json s = run_bundled_scenario("selftest/failing/haproxy-200-during-reset.toml");
   INFO(s.dump(2));
   CHECK(s.at("result") == "fail");
   const std::string wrong = "orders answer 200 while the backend's connections are reset";
@@ -226,8 +208,8 @@ double event_time(const json& scenario, const std::string& name, const std::stri
 
 TEST_CASE("a client with a timeout and retries gets every answer through resets and a black hole",
           "[proxy][e2e][retries]") {
-  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
-  const json s = run_scenario("examples/client-retries-through-resets-and-timeouts.toml");
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  const json s = run_bundled_scenario("examples/client-retries-through-resets-and-timeouts.toml");
   INFO(s.dump(2));
   CHECK(s.at("result") == "pass");
   const json& client = process_named(s, "client");
@@ -260,8 +242,8 @@ TEST_CASE("a client with a timeout and retries gets every answer through resets 
 
 TEST_CASE("the same client without retries loses requests and fails its expectation",
           "[proxy][e2e][retries]") {
-  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
-  const json s = run_scenario("selftest/failing/client-without-retries.toml");
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  const json s = run_bundled_scenario("selftest/failing/client-without-retries.toml");
   INFO(s.dump(2));
   CHECK(s.at("result") == "fail");
   const json& client = process_named(s, "client");
@@ -274,10 +256,10 @@ TEST_CASE("the same client without retries loses requests and fails its expectat
 
 TEST_CASE("redis-cli's deadline fires under latency and bandwidth faults, the value comes back after",
           "[proxy][e2e][redis]") {
-  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
   if (run_shell("command -v redis-server && command -v redis-cli").status != 0)
     FAULTLINE_SKIP("redis-server / redis-cli are not installed (tools/setup.sh)");
-  const json s = run_scenario("examples/redis-under-latency-and-bandwidth.toml");
+  const json s = run_bundled_scenario("examples/redis-under-latency-and-bandwidth.toml");
   INFO(s.dump(2));
   CHECK(s.at("result") == "pass");
   // Each probe passes only when its command did what it names: exit 124 (the deadline) under a

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "tests/support/bundled_scenario.h"
 #include "tests/support/command.h"
 #include "tests/support/report_schema.h"
 #include "tests/support/skips.h"
@@ -21,27 +22,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::optional<std::string> skip_reason() {
-  if (::geteuid() != 0) return "not root: scenarios need to create cgroups";
-  if (faultline_path().empty() || source_dir().empty()) return "FAULTLINE_BIN / FAULTLINE_SOURCE_DIR not set";
-  return std::nullopt;
-}
-
 #define E2E_PRECONDITIONS() \
-  if (auto why_ = skip_reason()) FAULTLINE_SKIP(*why_)
+  if (auto why_ = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why_)
 
 json run_scenario(const std::string& rel, CommandOutput& cmd) {
-  const std::string json_path =
-      fs::temp_directory_path() / ("faultline-syscall-" + std::to_string(::getpid()) + ".json");
-  cmd = run_shell(quote(faultline_path()) + " run " + quote(source_dir() + "/scenarios/" + rel) + " --json " +
-                  quote(json_path));
-  INFO("stdout: " << cmd.out << "\nstderr: " << cmd.err);
-  REQUIRE(fs::exists(json_path));
-  const json report = json::parse(read_file(json_path));
-  if (report_schema_checkable()) CHECK(report_schema_errors(json_path).empty());
-  fs::remove(json_path);
-  REQUIRE(report.at("scenarios").size() == 1);
-  return report.at("scenarios")[0];
+  return run_bundled_scenario(rel, cmd, {.extra_args = "", .check_report_schema = true});
 }
 
 std::vector<json> events(const json& scenario, const std::string& name, const std::string& inject) {

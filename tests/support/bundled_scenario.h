@@ -11,6 +11,7 @@
 #include <string>
 
 #include "tests/support/command.h"
+#include "tests/support/report_schema.h"
 #include "tests/support/test_env.h"
 
 namespace faultline::test {
@@ -22,17 +23,26 @@ inline std::optional<std::string> bundled_scenario_skip_reason() {
   return std::nullopt;
 }
 
+struct BundledRunOptions {
+  std::string extra_args;            // e.g. "--seed 7", after the scenario's path
+  bool check_report_schema = false;  // the report against docs/report.schema.json, where checkable
+};
+
 // `faultline run scenarios/<rel> --json ...`; returns the report's one scenario. `cmd` gets the
 // command's status and output.
-inline nlohmann::json run_bundled_scenario(const std::string& rel, CommandOutput& cmd) {
+inline nlohmann::json run_bundled_scenario(const std::string& rel, CommandOutput& cmd,
+                                           const BundledRunOptions& options = {}) {
   namespace fs = std::filesystem;
   const std::string json_path =
       fs::temp_directory_path() / ("faultline-bundled-" + std::to_string(::getpid()) + ".json");
-  cmd = run_shell(quote(faultline_path()) + " run " + quote(source_dir() + "/scenarios/" + rel) + " --json " +
-                  quote(json_path));
+  cmd =
+      run_shell(quote(faultline_path()) + " run " + quote(source_dir() + "/scenarios/" + rel) +
+                (options.extra_args.empty() ? "" : " " + options.extra_args) + " --json " + quote(json_path));
   INFO("stdout: " << cmd.out << "\nstderr: " << cmd.err);
   REQUIRE(fs::exists(json_path));
   const nlohmann::json report = nlohmann::json::parse(read_file(json_path));
+  if (options.check_report_schema && report_schema_checkable())
+    CHECK(report_schema_errors(json_path).empty());
   fs::remove(json_path);
   REQUIRE(report.at("scenarios").size() == 1);
   return report.at("scenarios")[0];
