@@ -4,9 +4,9 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <fstream>
 
 #include "common/error.h"
+#include "common/proc_status.h"
 
 namespace faultline::injectors {
 
@@ -18,16 +18,7 @@ std::string limits_text(const rlimit& r) {
 }
 }  // namespace
 
-bool can_raise_hard_limits() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (!line.starts_with("CapEff:")) continue;
-    const unsigned long long caps = std::stoull(line.substr(7), nullptr, 16);
-    return (caps >> CAP_SYS_RESOURCE) & 1;
-  }
-  return false;
-}
+bool can_raise_hard_limits() { return has_effective_capability(CAP_SYS_RESOURCE); }
 
 std::string FdInjector::apply(const Target& target) {
   const auto limit = static_cast<rlim_t>(fault_.nofile);

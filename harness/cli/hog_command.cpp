@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "common/proc_status.h"
 #include "common/unique_fd.h"
 #include "common/units.h"
 
@@ -28,11 +29,17 @@ struct HogOptions {
   std::string memory, cpu, duration, charge;
 };
 
-// Charges `bytes` to this process's memory cgroup, then returns (and the charge ends with the
+// Charges `total` to this process's memory cgroup, then returns (and the charge ends with the
 // process). The pages belong to an unlinked tmpfs file that is never mapped: the cgroup pays
 // for them but this process's RSS stays small, so when the charge drives the cgroup into the
 // OOM killer, the victim is what holds the most memory there (the target), not this helper.
-int charge(std::uint64_t bytes) {
+// The helper's own pages count towards `total`: charged on top, an instrumented (sanitizer)
+// build's tens of MiB pushed the cgroup over its limit again once the target was gone, and the
+// helper, then alone there, was the OOM killer's next victim.
+int charge(std::uint64_t total) {
+  const std::uint64_t own =
+      own_status_bytes("RssAnon") + own_status_bytes("RssShmem") + own_status_bytes("VmPTE");
+  const std::uint64_t bytes = total > own ? total - own : 0;
   const UniqueFd fd(::memfd_create("faultline-charge", MFD_CLOEXEC));
   if (!fd) throw Error(std::string("hog --charge: memfd_create: ") + std::strerror(errno));
   // In steps: an ENOMEM while the OOM killer's victim is still exiting costs one step's retry.

@@ -1,6 +1,7 @@
 #include "syscall/host_support.h"
 
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <sys/prctl.h>
@@ -14,6 +15,8 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+
+#include "common/proc_status.h"
 
 namespace faultline::syscall {
 
@@ -42,17 +45,6 @@ void probe_child(int report_fd) {
   ::_exit(0);
 }
 
-bool has_cap_sys_admin() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("CapEff:", 0) == 0) {
-      const unsigned long long caps = std::stoull(line.substr(7), nullptr, 16);
-      return (caps >> 21) & 1ULL;  // CAP_SYS_ADMIN
-    }
-  return false;
-}
-
 bool at_least(const std::optional<std::pair<int, int>>& v, int major, int minor) {
   return v && (v->first > major || (v->first == major && v->second >= minor));
 }
@@ -76,7 +68,7 @@ HostFacts gather_host_facts() {
     std::getline(in, text);
     facts.actions_avail = text;
   }
-  facts.cap_sys_admin = has_cap_sys_admin();
+  facts.cap_sys_admin = has_effective_capability(CAP_SYS_ADMIN);
 
   // The filter is loaded in a throwaway child: loading one is irreversible for the caller.
   int report[2];

@@ -1,0 +1,29 @@
+#include "common/proc_status.h"
+
+#include <fstream>
+
+namespace faultline {
+
+std::optional<std::string> own_status_field(std::string_view name) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.size() <= name.size() || !line.starts_with(name) || line[name.size()] != ':') continue;
+    const auto begin = line.find_first_not_of(" \t", name.size() + 1);
+    if (begin == std::string::npos) return std::string();
+    return line.substr(begin, line.find_last_not_of(" \t") + 1 - begin);
+  }
+  return std::nullopt;
+}
+
+bool has_effective_capability(int cap) {
+  const auto caps = own_status_field("CapEff");
+  return caps && ((std::stoull(*caps, nullptr, 16) >> cap) & 1ULL);
+}
+
+std::uint64_t own_status_bytes(std::string_view name) {
+  const auto value = own_status_field(name);  // "1234 kB"
+  return value ? std::stoull(*value) * 1024 : 0;
+}
+
+}  // namespace faultline
