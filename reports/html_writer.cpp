@@ -78,6 +78,8 @@ svg .alarm{stroke:#dc2626;stroke-dasharray:2 3;stroke-opacity:.7}
 svg .syscall-fail{stroke:#b91c1c;stroke-width:1.2}
 svg .syscall-elided{fill:#b91c1c;fill-opacity:.18;stroke:#b91c1c;stroke-opacity:.5;stroke-dasharray:2 2}
 svg .proxy-up{fill:#0891b2;fill-opacity:.18;stroke:#0891b2;stroke-opacity:.7}
+svg .proxy-open{fill:#0891b2;fill-opacity:.55}
+svg .proxy-first-byte{fill:#b45309;fill-opacity:.7}
 svg .lane-note{fill:#374151;font-size:10px}
 svg.histogram{width:100%;max-width:760px;height:auto;display:block;font:10px system-ui,sans-serif}
 svg .bar{fill:#0891b2}
@@ -93,6 +95,8 @@ svg .attempt-failed{fill:#dc2626;stroke:#7f1d1d}
 .legend .swatch.syscall{width:3px;height:12px;background:#b91c1c}
 .legend .swatch.elided{height:10px;background:rgba(185,28,28,.18);border:1px dashed #b91c1c}
 .legend .swatch.proxy{height:10px;background:rgba(8,145,178,.18);border:1px solid #0891b2}
+.legend .swatch.proxy-open{height:10px;background:rgba(8,145,178,.55)}
+.legend .swatch.proxy-first-byte{height:10px;background:rgba(180,83,9,.7)}
 .legend .dot{display:inline-block;width:9px;height:9px;border-radius:50%;margin-right:5px;
   vertical-align:middle}
 .legend .dot.ok{background:#16a34a} .legend .dot.failed{background:#dc2626}

@@ -219,6 +219,16 @@ ScenarioResult scenario_from(const Node& n) {
         for (const auto& [key, value] : t.value().items())
           proxy.toxics_touched[key] = t.at(key.c_str()).count();
       }
+      proxy.series_slot_ms = x.number_or("series_slot_ms");
+      if (x.has("series"))
+        for (const auto& slot : x.at("series").items())
+          proxy.series.push_back({.t_ms = slot.number_or("t_ms"),
+                                  .accepted = slot.count_or("accepted"),
+                                  .closed = slot.count_or("closed"),
+                                  .peak_open = slot.count_or("peak_open"),
+                                  .first_bytes = slot.count_or("first_bytes"),
+                                  .first_byte_max_ms = slot.number_or("first_byte_max_ms"),
+                                  .first_byte_mean_ms = slot.number_or("first_byte_mean_ms")});
       s.proxies.push_back(std::move(proxy));
     }
   if (n.has("diagnostics")) {

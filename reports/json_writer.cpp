@@ -109,6 +109,15 @@ json scenario_json(const ScenarioResult& s) {
       json histogram = json::array();
       for (const auto& b : p.first_byte_histogram)
         histogram.push_back({{"lt_ms", optional_value(b.lt_ms)}, {"count", b.count}});
+      json series = json::array();
+      for (const auto& slot : p.series)
+        series.push_back({{"t_ms", slot.t_ms},
+                          {"accepted", slot.accepted},
+                          {"closed", slot.closed},
+                          {"peak_open", slot.peak_open},
+                          {"first_bytes", slot.first_bytes},
+                          {"first_byte_max_ms", slot.first_byte_max_ms},
+                          {"first_byte_mean_ms", slot.first_byte_mean_ms}});
       proxies.push_back({{"name", p.name},
                          {"listen", p.listen},
                          {"upstream", p.upstream},
@@ -121,7 +130,9 @@ json scenario_json(const ScenarioResult& s) {
                          {"first_byte_p99_ms", p.first_byte_p99_ms},
                          {"first_byte_max_ms", p.first_byte_max_ms},
                          {"first_byte_histogram", histogram},
-                         {"toxics_touched", p.toxics_touched}});
+                         {"toxics_touched", p.toxics_touched},
+                         {"series_slot_ms", p.series_slot_ms},
+                         {"series", series}});
     }
     j["proxies"] = std::move(proxies);
   }

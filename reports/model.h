@@ -114,6 +114,17 @@ struct LatencyBucket {
   std::uint64_t count = 0;
 };
 
+// A stretch of a proxy's life, for the timeline: connections and first bytes within it.
+struct ProxySlot {
+  double t_ms = 0;  // its start, from the scenario start; it lasts the proxy's series_slot_ms
+  std::uint64_t accepted = 0;
+  std::uint64_t closed = 0;
+  std::uint64_t peak_open = 0;    // most connections open at once
+  std::uint64_t first_bytes = 0;  // connections whose first byte reached the client in it
+  double first_byte_max_ms = 0;   // the slowest of those
+  double first_byte_mean_ms = 0;
+};
+
 // One [[proxy]] of the run: what passed through it and which network faults touched it.
 struct ProxyResult {
   std::string name;
@@ -131,6 +142,9 @@ struct ProxyResult {
   // Every connection's time to first byte in fixed log-scale buckets, ascending.
   std::vector<LatencyBucket> first_byte_histogram;
   std::map<std::string, std::uint64_t> toxics_touched;  // injection name -> connections affected
+  // Over time: consecutive slots of series_slot_ms each, from the scenario start.
+  double series_slot_ms = 0;
+  std::vector<ProxySlot> series;
 };
 
 struct ScenarioResult {

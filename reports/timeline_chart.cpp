@@ -141,6 +141,63 @@ std::string proxy_figures(const ProxyResult& p) {
          " p99 " + format_latency(p.first_byte_p99_ms) + " max " + format_latency(p.first_byte_max_ms);
 }
 
+// Two lanes under a proxy's lane (named by it), one bar per slot of its series: the most connections open at
+// once (linear, up to the run's peak), and the slowest first byte (log scale, 0.1 ms up to the
+// run's slowest), so a latency fault shows as a step where it began and ended.
+std::string proxy_series_lanes(const Chart& chart, const ProxyResult& p, double top) {
+  constexpr double kBarSpace = kLaneHeight - 6;
+  std::uint64_t peak = 0;
+  double slowest = 0;
+  for (const auto& slot : p.series) {
+    peak = std::max(peak, slot.peak_open);
+    slowest = std::max(slowest, slot.first_byte_max_ms);
+  }
+  const auto log_height = [&](double ms) {
+    constexpr double kFloorMs = 0.1;
+    if (ms <= kFloorMs || slowest <= kFloorMs) return 1.0;
+    return std::max(1.0, kBarSpace * std::log10(ms / kFloorMs) / std::log10(slowest / kFloorMs));
+  };
+  const auto span = [&](const ProxySlot& slot) {
+    return p.name + " " + format_seconds(slot.t_ms) + " \u2013 " +
+           format_seconds(slot.t_ms + p.series_slot_ms) + ": ";
+  };
+  std::string svg;
+  const double open_bottom = top + kLaneHeight - 3, latency_bottom = top + 2 * kLaneHeight - 3;
+  svg += "<g class=\"proxy-series\" data-proxy=\"" + html_escape(p.name) + "\">";
+  svg += text(16, top + kLaneHeight / 2 + 4, "connections", "class=\"probe-name\"");
+  svg += text(16, top + 1.5 * kLaneHeight + 4, "first byte", "class=\"probe-name\"");
+  for (const auto& slot : p.series) {
+    const double x = chart.x(slot.t_ms);
+    const double width = std::max(1.0, chart.x(slot.t_ms + p.series_slot_ms) - x - 0.5);
+    if (slot.peak_open > 0 || slot.accepted > 0) {
+      const double h =
+          std::max(1.0, kBarSpace * static_cast<double>(slot.peak_open) / static_cast<double>(peak));
+      svg += "<rect class=\"proxy-open\" data-t=\"" + num(slot.t_ms) + "\" data-open=\"" +
+             std::to_string(slot.peak_open) + "\" x=\"" + num(x) + "\" y=\"" + num(open_bottom - h) +
+             "\" width=\"" + num(width) + "\" height=\"" + num(h) + "\">" +
+             title(span(slot) + std::to_string(slot.peak_open) + " open at most, " +
+                   std::to_string(slot.accepted) + " accepted, " + std::to_string(slot.closed) + " closed") +
+             "</rect>";
+    }
+    if (slot.first_bytes > 0) {
+      const double h = log_height(slot.first_byte_max_ms);
+      svg += "<rect class=\"proxy-first-byte\" data-t=\"" + num(slot.t_ms) + "\" data-max-ms=\"" +
+             num(slot.first_byte_max_ms) + "\" x=\"" + num(x) + "\" y=\"" + num(latency_bottom - h) +
+             "\" width=\"" + num(width) + "\" height=\"" + num(h) + "\">" +
+             title(span(slot) + std::to_string(slot.first_bytes) + " first bytes, slowest " +
+                   format_latency(slot.first_byte_max_ms) + ", mean " +
+                   format_latency(slot.first_byte_mean_ms)) +
+             "</rect>";
+    }
+  }
+  svg += text(kLeft + kPlotWidth - 4, top + 9, "peak " + std::to_string(peak) + " open",
+              "class=\"lane-note\" text-anchor=\"end\"");
+  svg +=
+      text(kLeft + kPlotWidth - 4, top + kLaneHeight + 9,
+           "slowest " + format_latency(slowest) + " (log scale)", "class=\"lane-note\" text-anchor=\"end\"");
+  return svg + "</g>";
+}
+
 }  // namespace
 
 std::vector<SyscallLane> syscall_lanes(const ScenarioResult& scenario) {
@@ -296,7 +353,7 @@ std::string timeline_chart_html(const ScenarioResult& scenario) {
   y += kLaneHeight * static_cast<double>(syscalls.size());
   const auto proxies = proxy_lanes(scenario, t_max);
   const double proxies_top = y;
-  y += kLaneHeight * static_cast<double>(proxies.size());
+  for (const auto& l : proxies) y += kLaneHeight * (l.proxy->series.empty() ? 1 : 3);
   const double probes_top = y;
   for (const auto& p : scenario.probes)
     if (!p.attempts.empty()) y += kLaneHeight;
@@ -399,6 +456,10 @@ std::string timeline_chart_html(const ScenarioResult& scenario) {
                 "class=\"lane-note\"");
     svg += "</g>";
     lane += kLaneHeight;
+    if (!l.proxy->series.empty()) {
+      svg += proxy_series_lanes(chart, *l.proxy, lane);
+      lane += 2 * kLaneHeight;
+    }
   }
 
   lane = probes_top;
@@ -450,6 +511,11 @@ std::string timeline_chart_html(const ScenarioResult& scenario) {
         "<span><i class=\"swatch syscall\"></i>failed call</span>"
         "<span><i class=\"swatch elided\"></i>calls hit, not listed</span>";
   if (!proxies.empty()) legend += "<span><i class=\"swatch proxy\"></i>proxy listening</span>";
+  if (std::any_of(proxies.begin(), proxies.end(),
+                  [](const ProxyLane& l) { return !l.proxy->series.empty(); }))
+    legend +=
+        "<span><i class=\"swatch proxy-open\"></i>connections open</span>"
+        "<span><i class=\"swatch proxy-first-byte\"></i>slowest first byte</span>";
   if (has_attempts)
     legend +=
         "<span><i class=\"dot ok\"></i>probe ok</span><span><i class=\"dot failed\"></i>probe failed</span>";

@@ -32,10 +32,12 @@ constexpr int kStreak = 8;
 struct ProxyConnection;
 
 struct TcpProxy::State : std::enable_shared_from_this<TcpProxy::State> {
-  State(asio::io_context& io, ProxyConfig config) : io(io), config(std::move(config)) {}
+  State(asio::io_context& io, ProxyConfig config)
+      : io(io), config(std::move(config)), origin(this->config.origin.value_or(Clock::now())) {}
 
   asio::io_context& io;
   ProxyConfig config;
+  Clock::time_point origin;
   mutable std::recursive_mutex mutex;
   tcp::endpoint upstream;
   tcp::endpoint bound;
@@ -47,6 +49,9 @@ struct TcpProxy::State : std::enable_shared_from_this<TcpProxy::State> {
   std::map<std::string, Toxic> toxics;
   ProxyStats stats;
 
+  double ms_since_origin() const {
+    return std::chrono::duration<double, std::milli>(Clock::now() - origin).count();
+  }
   Error error(const std::string& what, const error_code& ec, const std::string& hint) const {
     return Error("proxy `" + config.name + "`: " + what + ": " + ec.message() +
                  (hint.empty() ? "" : "; " + hint));
@@ -421,7 +426,8 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     stats.bytes_downstream += n;
     if (!first_byte && n > 0) {
       first_byte = true;
-      stats.record_first_byte(std::chrono::duration<double, std::milli>(Clock::now() - accepted_at).count());
+      stats.record_first_byte(proxy->ms_since_origin(),
+                              std::chrono::duration<double, std::milli>(Clock::now() - accepted_at).count());
     }
   }
 
@@ -492,6 +498,7 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
       for (int& fd : flow->pipe)
         if (fd >= 0) ::close(std::exchange(fd, -1));
     ++proxy->stats.closed;
+    proxy->stats.series.on_close(proxy->ms_since_origin());
     proxy->connections.erase(index);
   }
 };
@@ -529,6 +536,7 @@ void TcpProxy::State::accept_next() {
         if (!ec) {
           auto connection = std::make_shared<ProxyConnection>(self, self->next_index++, std::move(socket));
           ++self->stats.accepted;
+          self->stats.series.on_accept(self->ms_since_origin());
           self->connections.emplace(connection->index, connection);
           connection->connect_upstream();
         }
@@ -636,8 +644,9 @@ std::uint64_t LatencyHistogram::total() const {
   return sum;
 }
 
-void ProxyStats::record_first_byte(double ms) {
+void ProxyStats::record_first_byte(double t_ms, double ms) {
   first_byte_histogram.add(ms);
+  series.on_first_byte(t_ms, ms);
   if (first_byte_ms.size() < (1u << 20)) first_byte_ms.push_back(ms);
 }
 

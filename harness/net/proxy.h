@@ -9,13 +9,16 @@
 
 #include <array>
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/address.h"
+#include "net/proxy_series.h"
 #include "net/toxics.h"
 
 namespace faultline::net {
@@ -26,6 +29,8 @@ struct ProxyConfig {
   HostPort upstream;                      // resolved once at start
   std::uint64_t seed = 0;                 // toxicity choices and jitter draws
   std::size_t buffer_bytes = 256 * 1024;  // per direction and connection
+  // Where the stats' series counts time from (the run's start); unset: when the proxy is made.
+  std::optional<std::chrono::steady_clock::time_point> origin;
 };
 
 // Latencies counted in fixed log-scale buckets (1, 2, 5 per decade from 1 ms to 10 s): every
@@ -53,10 +58,12 @@ struct ProxyStats {
   std::vector<double> first_byte_ms;             // per connection: accept to first byte written to the client
   LatencyHistogram first_byte_histogram;         // the same, every connection counted
   std::map<std::string, std::uint64_t> touched;  // toxic name -> connections it affected
+  ProxySeries series;                            // connections and first bytes over time
 
-  // One connection's time to first byte. The list (for percentiles) is bounded so a proxy open
-  // for days does not grow without limit; the histogram counts every connection.
-  void record_first_byte(double ms);
+  // One connection's time to first byte, reached at `t_ms` from the origin. The list (for
+  // percentiles) is bounded so a proxy open for days does not grow without limit; the histogram
+  // and the series count every connection.
+  void record_first_byte(double t_ms, double ms);
 };
 
 class TcpProxy {

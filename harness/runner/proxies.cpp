@@ -75,7 +75,8 @@ void Proxies::start_waiting(RunContext& ctx) {
       net::ProxyConfig config{.name = spec.name,
                               .listen = address_of(spec, "listen", spec.listen),
                               .upstream = address_of(spec, "upstream", spec.upstream),
-                              .seed = ctx.seed()};
+                              .seed = ctx.seed(),
+                              .origin = ctx.t0()};
       r.proxy = std::make_unique<net::TcpProxy>(ctx.io(), std::move(config));
       r.proxy->start();
     } catch (const Error& e) {
@@ -167,6 +168,18 @@ void Proxies::on_run_end(RunContext& ctx) {
           {i < histogram.kUpperMs.size() ? std::optional<double>(histogram.kUpperMs[i]) : std::nullopt,
            histogram.counts[i]});
     out.toxics_touched = st.touched;
+    out.series_slot_ms = st.series.slot_ms;
+    for (std::size_t i = 0; i < st.series.slots.size(); ++i) {
+      const auto& slot = st.series.slots[i];
+      out.series.push_back(
+          {.t_ms = static_cast<double>(i) * st.series.slot_ms,
+           .accepted = slot.accepted,
+           .closed = slot.closed,
+           .peak_open = slot.peak_open,
+           .first_bytes = slot.first_bytes,
+           .first_byte_max_ms = slot.first_byte_max_ms,
+           .first_byte_mean_ms = slot.first_bytes ? slot.first_byte_sum_ms / slot.first_bytes : 0});
+    }
     ctx.result().proxies.push_back(std::move(out));
     ctx.record("proxy.stop", {}, {}, name);
   }

@@ -201,4 +201,29 @@ expect.status = [200]
   CHECK(run.out.find("\n       proxy db: " + std::to_string(accepted) + " connections, 0 reset, ") !=
         std::string::npos);
   CHECK(read_file(html).find("<svg class=\"histogram\"") != std::string::npos);
+
+  // Over time: every connection in the series, and the slow first bytes inside the fault's window
+  // (a first byte delayed by 300 ms lands up to 300 ms after the revert).
+  double applied = -1, reverted = -1;
+  for (const auto& e : s.at("timeline")) {
+    if (e.at("event") == "inject.apply" && e.at("inject") == "slow") applied = e.at("t_ms");
+    if (e.at("event") == "inject.revert" && e.at("inject") == "slow") reverted = e.at("t_ms");
+  }
+  REQUIRE(applied >= 0);
+  REQUIRE(reverted > applied);
+  const double slot_ms = px.at("series_slot_ms");
+  CHECK(slot_ms == 100);
+  std::uint64_t series_accepted = 0, series_slow = 0;
+  for (const auto& slot : px.at("series")) {
+    series_accepted += slot.at("accepted").get<std::uint64_t>();
+    if (slot.at("first_byte_max_ms").get<double>() < 200) continue;
+    ++series_slow;
+    const double t = slot.at("t_ms");
+    INFO("slow first bytes in the slot at " << t << " ms; fault from " << applied << " to " << reverted);
+    CHECK(t + slot_ms > applied);
+    CHECK(t <= reverted + 300);
+  }
+  CHECK(series_accepted == accepted);
+  CHECK(series_slow >= 1);
+  CHECK(read_file(html).find("<g class=\"proxy-series\" data-proxy=\"db\">") != std::string::npos);
 }

@@ -706,6 +706,72 @@ TEST_CASE("proxy: a toxic applied and reverted mid-connection acts on that conne
   ::close(fd);
 }
 
+TEST_CASE("proxy: the series puts connections and first bytes in the slots of their time", "[proxy]") {
+  ProxyRig rig;
+  rig.upstream.set_greeting("hello", false);
+  const auto origin = Clock::now();
+  TcpProxy proxy(rig.io, ProxyConfig{.name = "api",
+                                     .listen = {"127.0.0.1", 0},
+                                     .upstream = {"127.0.0.1", rig.upstream.port()},
+                                     .seed = 1,
+                                     .origin = origin});
+  proxy.start();
+  // Which slots an event seen between two moments of this thread may fall in.
+  const auto slot_of = [&](double ms) { return static_cast<std::size_t>(ms / ProxySeries::kFirstSlotMs); };
+
+  const double a_before = elapsed_ms(origin);
+  const int a = connect_to(proxy.port());
+  REQUIRE(a >= 0);
+  REQUIRE(receive(a, 5).data == "hello");  // accepted and answered by now
+  const double a_after = elapsed_ms(origin);
+
+  std::this_thread::sleep_for(300ms);  // b lands slots after a, however slow a was
+  auto toxic = make(ToxicKind::latency, Direction::downstream);
+  toxic.latency = 300ms;
+  proxy.apply("slow", toxic);
+  const double b_before = elapsed_ms(origin);
+  const int b = connect_to(proxy.port());
+  REQUIRE(b >= 0);
+  REQUIRE(receive(b, 5).data == "hello");
+  const double b_after = elapsed_ms(origin);
+  ::close(a);
+  ::close(b);
+  REQUIRE(eventually([&] { return proxy.open_connections() == 0; }));
+
+  const auto series = proxy.stats().series;
+  INFO("a between " << a_before << " and " << a_after << " ms, b between " << b_before << " and " << b_after);
+  REQUIRE(series.slot_ms == ProxySeries::kFirstSlotMs);
+  REQUIRE(series.slots.size() > slot_of(b_before));
+  std::uint64_t accepted = 0, closed = 0, first_bytes = 0;
+  std::optional<std::size_t> a_slot, b_slot, slow_slot;
+  for (std::size_t i = 0; i < series.slots.size(); ++i) {
+    const auto& slot = series.slots[i];
+    accepted += slot.accepted;
+    closed += slot.closed;
+    first_bytes += slot.first_bytes;
+    if (slot.accepted && !a_slot)
+      a_slot = i;
+    else if (slot.accepted)
+      b_slot = i;
+    if (slot.first_byte_max_ms >= 250) slow_slot = i;
+  }
+  CHECK(accepted == 2);
+  CHECK(closed == 2);
+  CHECK(first_bytes == 2);
+  CHECK(series.open == 0);
+  REQUIRE(a_slot);
+  REQUIRE(b_slot);
+  REQUIRE(slow_slot);
+  CHECK(*a_slot >= slot_of(a_before));
+  CHECK(*a_slot <= slot_of(a_after));
+  CHECK(*b_slot >= slot_of(b_before));
+  CHECK(*b_slot <= slot_of(b_after));
+  CHECK(*slow_slot >= slot_of(b_before + 250));
+  CHECK(*slow_slot <= slot_of(b_after));
+  CHECK(series.slots[*b_slot].peak_open == 2);  // a was still open
+  for (std::size_t i = *a_slot; i < *b_slot; ++i) CHECK(series.slots[i].peak_open >= 1);
+}
+
 TEST_CASE("proxy: stop closes the listener and every connection, no fd stays open", "[proxy]") {
   ProxyRig rig;
   const auto before = open_fds();

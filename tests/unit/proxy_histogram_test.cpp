@@ -30,9 +30,9 @@ TEST_CASE("proxy histogram: bounds go 1, 2, 5 per decade from 1 ms to 10 s") {
 
 TEST_CASE("proxy stats: every first byte is counted in the histogram, the list stays bounded") {
   ProxyStats stats;
-  for (int i = 0; i < 3; ++i) stats.record_first_byte(0.4);
-  stats.record_first_byte(300);
-  stats.record_first_byte(12000);
+  for (int i = 0; i < 3; ++i) stats.record_first_byte(0, 0.4);
+  stats.record_first_byte(0, 300);
+  stats.record_first_byte(0, 12000);
   CHECK(stats.first_byte_histogram.total() == 5);
   CHECK(stats.first_byte_histogram.counts[0] == 3);
   CHECK(stats.first_byte_histogram.counts[8] == 1);
@@ -41,7 +41,7 @@ TEST_CASE("proxy stats: every first byte is counted in the histogram, the list s
 
   const std::size_t bound = 1u << 20;
   stats.first_byte_ms.resize(bound, 1.5);
-  stats.record_first_byte(1.5);
+  stats.record_first_byte(0, 1.5);
   CHECK(stats.first_byte_ms.size() == bound);
   CHECK(stats.first_byte_histogram.total() == 6);
 }

@@ -123,6 +123,32 @@ TEST_CASE("html: each proxy has a lane from listen to stop with its figures") {
         std::string::npos);
   CHECK(chart.find(">40 conn, 2 reset, first byte p50 0.8ms p99 301ms</text>") != std::string::npos);
 
+  CHECK(count(chart, "<g class=\"proxy-series\"") == 0);  // no series: no lanes for one
+
+  SECTION("a proxy's series: open connections and the slowest first byte per slot") {
+    ScenarioResult s = faulted_scenario();
+    auto& p = s.proxies.at(0);
+    p.series_slot_ms = 1000;
+    // t, accepted, closed, peak open, first bytes, slowest, mean
+    p.series = {{0, 4, 0, 4, 4, 1, 0.5}, {1000, 0, 0, 4, 0, 0, 0}, {2000, 2, 6, 6, 2, 2000, 1500}};
+    const std::string html = timeline_chart_html(s);
+    CHECK(count(html, "<g class=\"proxy-series\" data-proxy=\"db-proxy\">") == 1);
+    CHECK(count(html, "<rect class=\"proxy-open\"") == 3);  // slot 1 had 4 open and no event
+    CHECK(count(html, "<rect class=\"proxy-first-byte\"") == 2);
+    // Slot 2 holds the peak: a full bar (16 high) from x = 104 + 2000 / 4000 * 840.
+    CHECK(html.find("<rect class=\"proxy-open\" data-t=\"2000.0\" data-open=\"6\" x=\"524.0\" y=\"") !=
+          std::string::npos);
+    CHECK(html.find("height=\"16.0\"><title>db-proxy 2.0s \u2013 3.0s: 6 open at most, 2 accepted, 6 "
+                    "closed</title>") != std::string::npos);
+    CHECK(html.find("<title>db-proxy 2.0s \u2013 3.0s: 2 first bytes, slowest 2.0s, mean 1.5s</title>") !=
+          std::string::npos);
+    // Log scale from 0.1 ms to the slowest (2 s): 1 ms stands at log(10) / log(20000) of the bar.
+    CHECK(html.find("data-max-ms=\"1.0\" x=\"104.0\" y=\"") != std::string::npos);
+    CHECK(html.find(">peak 6 open</text>") != std::string::npos);
+    CHECK(html.find(">slowest 2.0s (log scale)</text>") != std::string::npos);
+    CHECK(html.find("slowest first byte</span>") != std::string::npos);
+  }
+
   SECTION("a proxy alone, with nothing else recorded, still gets a chart") {
     ScenarioResult s = faulted_scenario();
     s.timeline.clear();

@@ -75,6 +75,8 @@ RunReport full_report() {
   proxy.first_byte_max_ms = 301;
   proxy.first_byte_histogram = {{1.0, 3}, {2.0, 0}, {500.0, 1}, {std::nullopt, 1}};
   proxy.toxics_touched = {{"slow", 3}};
+  proxy.series_slot_ms = 200;
+  proxy.series = {{0, 2, 0, 2, 2, 1.5, 1.25}, {200, 3, 4, 5, 1, 301, 301}};
   s.proxies.push_back(proxy);
   s.diagnostics["pid 4242"] = "state: D";
   s.interrupted = true;
@@ -122,6 +124,14 @@ TEST_CASE("a report read back writes the same JSON") {
   CHECK(histogram[2].count == 1);
   CHECK_FALSE(histogram[3].lt_ms.has_value());  // the open-ended bucket, >= 10 s
   CHECK(histogram[3].count == 1);
+  const auto& proxy = read.scenarios.at(0).proxies.at(0);
+  CHECK(proxy.series_slot_ms == 200);
+  REQUIRE(proxy.series.size() == 2);
+  CHECK(proxy.series[1].t_ms == 200);
+  CHECK(proxy.series[1].closed == 4);
+  CHECK(proxy.series[1].peak_open == 5);
+  CHECK(proxy.series[1].first_byte_max_ms == 301);
+  CHECK(proxy.series[0].first_byte_mean_ms == 1.25);
 }
 
 TEST_CASE("a proxy's first-byte histogram is written as buckets with their upper bounds") {
