@@ -163,7 +163,10 @@ TEST_CASE("memory: `faultline hog --charge` charges its cgroup, not its own RSS,
   REQUIRE(helper.ended_within(10000ms));
   INFO(helper.output());
   CHECK(helper.wait() == 0);
-  CHECK(t.group().stats().memory_peak.value_or(0) >= 96 * MiB);
+  // The helper's own pages count towards the 96MiB, read from its RssAnon, RssShmem and VmPTE;
+  // the kernel's charge for them differs by a MiB or two (seen: 94.7MiB on v2). Without the
+  // tmpfs charge the cgroup would peak at the helper's own few MiB (tens in a sanitizer build).
+  CHECK(t.group().stats().memory_peak.value_or(0) >= 88 * MiB);
   CHECK(usage(t.group()) < 16 * MiB);  // the charge ended with the helper
 }
 
