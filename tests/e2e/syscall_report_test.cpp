@@ -202,8 +202,9 @@ expect.status = [200]
         std::string::npos);
   CHECK(read_file(html).find("<svg class=\"histogram\"") != std::string::npos);
 
-  // Over time: every connection in the series, and the slow first bytes inside the fault's window
-  // (a first byte delayed by 300 ms lands up to 300 ms after the revert).
+  // Over time: every connection in the series, and slow first bytes inside the fault's window (a
+  // first byte delayed by 300 ms lands up to 300 ms after the revert). Only "some": on a loaded or
+  // emulated machine an answer can take 200 ms without any fault.
   double applied = -1, reverted = -1;
   for (const auto& e : s.at("timeline")) {
     if (e.at("event") == "inject.apply" && e.at("inject") == "slow") applied = e.at("t_ms");
@@ -213,17 +214,15 @@ expect.status = [200]
   REQUIRE(reverted > applied);
   const double slot_ms = px.at("series_slot_ms");
   CHECK(slot_ms == 100);
-  std::uint64_t series_accepted = 0, series_slow = 0;
+  std::uint64_t series_accepted = 0, slow_in_window = 0;
   for (const auto& slot : px.at("series")) {
     series_accepted += slot.at("accepted").get<std::uint64_t>();
-    if (slot.at("first_byte_max_ms").get<double>() < 200) continue;
-    ++series_slow;
     const double t = slot.at("t_ms");
-    INFO("slow first bytes in the slot at " << t << " ms; fault from " << applied << " to " << reverted);
-    CHECK(t + slot_ms > applied);
-    CHECK(t <= reverted + 300);
+    if (slot.at("first_byte_max_ms").get<double>() >= 200 && t + slot_ms > applied && t <= reverted + 300)
+      ++slow_in_window;
   }
+  INFO("fault from " << applied << " to " << reverted << " ms; series " << px.at("series").dump());
   CHECK(series_accepted == accepted);
-  CHECK(series_slow >= 1);
+  CHECK(slow_in_window >= 1);
   CHECK(read_file(html).find("<g class=\"proxy-series\" data-proxy=\"db\">") != std::string::npos);
 }
