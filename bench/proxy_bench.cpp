@@ -147,7 +147,10 @@ std::vector<double> round_trips_us(std::uint16_t port, int count) {
 // A proxy on its own event loop thread.
 struct RunningProxy {
   explicit RunningProxy(std::uint16_t upstream)
-      : proxy(io, ProxyConfig{"bench", {"127.0.0.1", 0}, {"127.0.0.1", upstream}, 1}) {
+      : proxy(io, ProxyConfig{.name = "bench",
+                              .listen = {"127.0.0.1", 0},
+                              .upstream = {"127.0.0.1", upstream},
+                              .seed = 1}) {
     proxy.start();
     thread = std::thread([this] { io.run(); });
   }

@@ -131,7 +131,11 @@ class Upstream {
 // One event loop on its own thread with an upstream service and a proxy in front of it.
 struct ProxyRig {
   explicit ProxyRig(std::uint64_t seed = 1, std::size_t buffer_bytes = 256 * 1024)
-      : proxy(io, ProxyConfig{"db", {"127.0.0.1", 0}, {"127.0.0.1", upstream.port()}, seed, buffer_bytes}) {
+      : proxy(io, ProxyConfig{.name = "db",
+                              .listen = {"127.0.0.1", 0},
+                              .upstream = {"127.0.0.1", upstream.port()},
+                              .seed = seed,
+                              .buffer_bytes = buffer_bytes}) {
     proxy.start();
     thread = std::thread([this] { io.run(); });
   }
@@ -776,7 +780,10 @@ TEST_CASE("proxy: stop closes the listener and every connection, no fd stays ope
   ProxyRig rig;
   const auto before = open_fds();
   {
-    TcpProxy proxy(rig.io, ProxyConfig{"api", {"127.0.0.1", 0}, {"127.0.0.1", rig.upstream.port()}, 1});
+    TcpProxy proxy(rig.io, ProxyConfig{.name = "api",
+                                       .listen = {"127.0.0.1", 0},
+                                       .upstream = {"127.0.0.1", rig.upstream.port()},
+                                       .seed = 1});
     proxy.start();
     std::vector<int> clients;
     for (int i = 0; i < 20; ++i) {
