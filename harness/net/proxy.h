@@ -30,7 +30,7 @@ struct ProxyConfig {
   std::uint64_t seed = 0;                 // toxicity choices and jitter draws
   std::size_t buffer_bytes = 256 * 1024;  // per direction and connection
   // Where the stats' series counts time from (the run's start); unset: when the proxy is made.
-  std::optional<std::chrono::steady_clock::time_point> origin;
+  std::optional<std::chrono::steady_clock::time_point> origin = std::nullopt;
 };
 
 // Latencies counted in fixed log-scale buckets (1, 2, 5 per decade from 1 ms to 10 s): every
