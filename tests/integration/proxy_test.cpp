@@ -495,11 +495,15 @@ TEST_CASE("proxy: reset sends RST to the side it is set on", "[proxy]") {
   SECTION("downstream: the client sees ECONNRESET") {
     rig.proxy.apply("rst", make(ToxicKind::reset, Direction::downstream));
     const int fd = connect_to(rig.proxy.port());
-    REQUIRE(fd >= 0);
-    const auto got = receive(fd);
-    CHECK(got.data.empty());
-    CHECK(got.error == ECONNRESET);
-    ::close(fd);
+    // The kernel finishes the handshake before the proxy accepts and resets; on a slow machine
+    // the RST can arrive before connect() has returned, which then reports it itself.
+    if (fd != -ECONNRESET) {
+      REQUIRE(fd >= 0);
+      const auto got = receive(fd);
+      CHECK(got.data.empty());
+      CHECK(got.error == ECONNRESET);
+      ::close(fd);
+    }
   }
   SECTION("upstream: the server sees the reset, the client a plain close") {
     rig.proxy.apply("rst", make(ToxicKind::reset, Direction::upstream));
