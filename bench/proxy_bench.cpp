@@ -1,8 +1,10 @@
 // The TCP fault proxy against a direct loopback connection, measured in the same run so the
-// figures are ratios on whatever the host is doing: throughput of 512 MiB (and socat's, when
-// installed), added latency of small request/response on a kept connection, how close the
-// latency toxic's added delay stays to the configured value, and 1000 connections at once.
+// figures are ratios on whatever the host is doing: throughput of 512 MiB (beside a minimal
+// splice relay's, and socat's when installed), added latency of small request/response on a
+// kept connection, how close the latency toxic's added delay stays to the configured value,
+// and 1000 connections at once.
 #include <benchmark/benchmark.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -207,6 +209,69 @@ struct Socat {
   bool ready = false;
 };
 
+// The least any user-space relay costs: per connection, one thread per direction splicing
+// through a 1 MiB pipe with blocking calls; no event loop, no toxics, nothing counted. What the
+// proxy costs beyond this relay is the proxy's own; what the relay costs beyond the direct
+// connection is the kernel's second TCP connection over loopback.
+class SpliceRelay {
+ public:
+  explicit SpliceRelay(std::uint16_t upstream) {
+    listener_ = listen_loopback(&port_);
+    thread_ = std::thread([this, upstream] {
+      for (;;) {
+        const int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (client < 0) return;
+        std::thread(relay, client, upstream).detach();
+      }
+    });
+  }
+  ~SpliceRelay() {
+    ::shutdown(listener_, SHUT_RDWR);
+    ::close(listener_);
+    thread_.join();
+  }
+  std::uint16_t port() const { return port_; }
+
+ private:
+  static void relay(int client, std::uint16_t upstream) {
+    int one = 1;
+    ::setsockopt(client, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const int server = connect_loopback(upstream);
+    if (server >= 0) {
+      std::thread up(pump, client, server);
+      pump(server, client);
+      up.join();
+      ::close(server);
+    }
+    ::close(client);
+  }
+  static void pump(int from, int to) {
+    int pipe[2];
+    if (::pipe2(pipe, O_CLOEXEC) != 0) return;
+    ::fcntl(pipe[1], F_SETPIPE_SZ, 1 << 20);
+    bool open = true;
+    while (open) {
+      ssize_t in = ::splice(from, nullptr, pipe[1], nullptr, 1 << 20, SPLICE_F_MOVE);
+      if (in <= 0) break;
+      while (in > 0) {
+        const ssize_t out =
+            ::splice(pipe[0], nullptr, to, nullptr, static_cast<std::size_t>(in), SPLICE_F_MOVE);
+        if (out <= 0) {
+          open = false;
+          break;
+        }
+        in -= out;
+      }
+    }
+    ::shutdown(to, SHUT_WR);
+    ::close(pipe[0]);
+    ::close(pipe[1]);
+  }
+  std::uint16_t port_ = 0;
+  int listener_ = -1;
+  std::thread thread_;
+};
+
 // CPU time (user + system) of the whole process so far, in ms: the sender, the receiver and
 // the proxy all run in it, so this is what a transfer costs the machine's CPUs.
 double process_cpu_ms() {
@@ -228,30 +293,36 @@ Transfer measured_transfer(std::uint16_t port) {
   return {seconds, process_cpu_ms() - cpu};
 }
 
-// Paired rounds, the order alternating, so a burst of load on the shared host hits both sides
-// alike; medians, and the median of each round's own ratio.
+// Rounds of the direct connection, the proxy and the splice relay, the order rotating, so a
+// burst of load on the shared host hits each alike; medians, and the median of each round's own
+// ratios.
 void BM_ProxyThroughput512MiB(benchmark::State& state) {
-  constexpr int kRounds = 5;
+  constexpr int kRounds = 6;
   Server sink(true);
   RunningProxy proxy(sink.port());
+  SpliceRelay relay(sink.port());
   Socat socat(sink.port());
-  std::vector<double> direct, proxied, ratios, direct_cpu, proxied_cpu, via_socat, socat_ratios;
+  std::vector<double> direct, proxied, relayed, ratios, relay_ratios, proxy_vs_relay;
+  std::vector<double> direct_cpu, proxied_cpu, relayed_cpu, via_socat, socat_ratios;
   const double loop_cpu_before = proxy.cpu_ms();
   for (auto _ : state) {
     for (int round = 0; round < kRounds; ++round) {
-      Transfer d{}, p{};
-      if (round % 2 == 0) {
-        d = measured_transfer(sink.port());
-        p = measured_transfer(proxy.proxy.port());
-      } else {
-        p = measured_transfer(proxy.proxy.port());
-        d = measured_transfer(sink.port());
+      const std::uint16_t ports[3] = {sink.port(), proxy.proxy.port(), relay.port()};
+      Transfer measured[3]{};
+      for (int i = 0; i < 3; ++i) {
+        const int which = (round + i) % 3;
+        measured[which] = measured_transfer(ports[which]);
       }
+      const auto& [d, p, r] = measured;
       direct.push_back(d.seconds);
       proxied.push_back(p.seconds);
+      relayed.push_back(r.seconds);
       ratios.push_back(p.seconds / d.seconds);
+      relay_ratios.push_back(r.seconds / d.seconds);
+      proxy_vs_relay.push_back(p.seconds / r.seconds);
       direct_cpu.push_back(d.cpu_ms);
       proxied_cpu.push_back(p.cpu_ms);
+      relayed_cpu.push_back(r.cpu_ms);
     }
     // socat is slow: two rounds, each paired with a direct transfer of its own.
     for (int round = 0; socat.ready && round < 2; ++round) {
@@ -267,10 +338,14 @@ void BM_ProxyThroughput512MiB(benchmark::State& state) {
   state.counters["proxy_time_ratio"] = percentile(ratios, 50);
   state.counters["proxy_time_ratio_min"] = percentile(ratios, 0);
   state.counters["proxy_time_ratio_max"] = percentile(ratios, 100);
+  state.counters["relay_MiB_s"] = mib / percentile(relayed, 50);
+  state.counters["relay_time_ratio"] = percentile(relay_ratios, 50);
+  state.counters["proxy_vs_relay_time_ratio"] = percentile(proxy_vs_relay, 50);
   // Independent of the host's load: what moving 512 MiB costs the CPUs, all threads included.
   state.counters["direct_cpu_ms"] = percentile(direct_cpu, 50);
   state.counters["proxy_cpu_ms"] = percentile(proxied_cpu, 50);
   state.counters["proxy_cpu_ratio"] = percentile(proxied_cpu, 50) / percentile(direct_cpu, 50);
+  state.counters["relay_cpu_ratio"] = percentile(relayed_cpu, 50) / percentile(direct_cpu, 50);
   state.counters["proxy_loop_cpu_ms"] = (proxy.cpu_ms() - loop_cpu_before) / kRounds;
   if (!via_socat.empty()) {
     state.counters["socat_MiB_s"] = mib / percentile(via_socat, 50);
