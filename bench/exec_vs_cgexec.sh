@@ -8,11 +8,15 @@
 #   script      a shell script: mkdir, set the limit, move itself in, exec true, rmdir
 #   bare        /bin/true
 #   version     faultline --version: the executable's own start, before any cgroup work
+#   lean        a minimal static C program doing what any exec that outlives its command must:
+#               make the groups faultline makes, set the limit, vfork, move the child in, exec
+#               the command, wait, read the OOM and peak counters, remove the groups (built here
+#               with cc -static; left out when that fails)
 #   baseline    (with a second binary) the same exec with another faultline, e.g. before a change
-# Prints the median wall time of each and its ratio to cgexec (or to the script without cgexec),
-# and the floor: faultline has to stay the command's parent (to remove the cgroup and read why
-# the command ended), so one exec costs two program starts, faultline's and the command's, as
-# cgexec's does (cgexec execs the command in its own place); the floor is 2 x bare.
+# Prints the median wall time of each and its ratio to cgexec (or to the script without cgexec).
+# faultline has to stay the command's parent (to remove the cgroup and read why the command
+# ended), so one exec costs two program starts, faultline's and the command's, as cgexec's does
+# (cgexec execs the command in its own place); `lean` is the least such a program can cost.
 # usage: bench/exec_vs_cgexec.sh [ROUNDS] [FAULTLINE] [BASELINE_FAULTLINE]
 #        (as root; default 40 rounds, build/faultline)
 set -euo pipefail
@@ -33,16 +37,69 @@ if [ -d $cg/memory ]; then                       # v1 or hybrid
   echo $limit >$mem/memory.limit_in_bytes
   limit_file=memory.limit_in_bytes
   memroot=$cg/memory
-  cleanup() { rmdir $mem $cg/cpu/$group 2>/dev/null || true; rm -f "$times_file"; }
+  cleanup() { rmdir $mem $cg/cpu/$group 2>/dev/null || true; rm -rf "$times_file" "${lean_dir:-}"; }
 else                                             # pure v2
   mem=$cg/$group
   mkdir $mem
   echo $limit >$mem/memory.max
   limit_file=memory.max
   memroot=$cg
-  cleanup() { rmdir $mem 2>/dev/null || true; rm -f "$times_file"; }
+  cleanup() { rmdir $mem 2>/dev/null || true; rm -rf "$times_file" "${lean_dir:-}"; }
 fi
 trap cleanup EXIT
+
+# The lean launcher: memory group, its limit file, the limit, a second group or '-', command...
+lean_dir=$(mktemp -d)
+cat >"$lean_dir/lean.c" <<'EOF'
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+static void put(const char *dir, const char *file, const char *value) {
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  int fd = open(path, O_WRONLY);
+  if (fd >= 0) { if (write(fd, value, strlen(value)) < 0) {} close(fd); }
+}
+static void drain(const char *dir, const char *file) {
+  char path[512], buffer[1024];
+  snprintf(path, sizeof path, "%s/%s", dir, file);
+  int fd = open(path, O_RDONLY);
+  if (fd >= 0) { if (read(fd, buffer, sizeof buffer) < 0) {} close(fd); }
+}
+int main(int argc, char **argv) {
+  if (argc < 6) return 125;
+  char mem[256], other[256], pid[32];
+  snprintf(mem, sizeof mem, "%s-lean-%d", argv[1], getpid());
+  snprintf(other, sizeof other, "%s-lean-%d", argv[4], getpid());
+  const int two = strcmp(argv[4], "-") != 0;
+  if (mkdir(mem, 0755) != 0 || (two && mkdir(other, 0755) != 0)) return 125;
+  put(mem, argv[2], argv[3]);
+  pid_t child = vfork();
+  if (child == 0) {
+    snprintf(pid, sizeof pid, "%d", getpid());
+    put(mem, "cgroup.procs", pid);
+    if (two) put(other, "cgroup.procs", pid);
+    execv(argv[5], argv + 5);
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(child, &status, 0);
+  drain(mem, two ? "memory.oom_control" : "memory.events");
+  drain(mem, two ? "memory.max_usage_in_bytes" : "memory.peak");
+  rmdir(mem);
+  if (two) rmdir(other);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+EOF
+have_lean=0
+if cc -O2 -static -o "$lean_dir/lean" "$lean_dir/lean.c" 2>/dev/null; then have_lean=1
+else echo "cc -static failed (is libc6-dev installed?): the lean launcher is left out" >&2; fi
+if [ -d $cg/memory ]; then lean_args=($cg/memory/faultline-bench memory.limit_in_bytes $limit $cg/unified/faultline-bench)
+else lean_args=($cg/faultline-bench memory.max $limit -); fi
 
 have_cgexec=0
 if command -v cgexec >/dev/null; then have_cgexec=1; else
@@ -86,6 +143,7 @@ for ((i = 0; i < rounds; i++)); do
   time_one script sh -c "$script"
   time_one bare /bin/true
   time_one version "$faultline" --version
+  [ $have_lean = 0 ] || time_one lean "$lean_dir/lean" "${lean_args[@]}" /bin/true
   [ -z "$baseline" ] || time_one base-vers "$baseline" --version
 done
 
@@ -94,12 +152,9 @@ base=cgexec; [ $have_cgexec = 1 ] || base=script
 base_us=$(echo "${samples[$base]}" | median)
 printf "%-10s %10s %8s %10s %8s   (wall: median of %d paired rounds; CPU: user+system per run; ratios to %s)\n" \
   tool "wall ms" ratio "CPU ms" ratio "$rounds" "$base"
-for name in faultline baseline cgexec script bare version base-vers; do
+for name in faultline baseline cgexec script bare version base-vers lean; do
   [ -n "${samples[$name]:-}" ] || continue
   us=$(echo "${samples[$name]}" | median)
   awk -v n=$name -v us="$us" -v b="$base_us" -v c="${cpu[$name]}" -v cb="${cpu[$base]}" -v r="$rounds" \
     'BEGIN {printf "%-10s %10.2f %8.2f %10.2f %8.2f\n", n, us / 1000, us / b, c / r / 1000, (cb > 0 ? c / cb : 0)}'
 done
-bare_us=$(echo "${samples[bare]}" | median)
-awk -v f="$bare_us" -v b="$base_us" -v c="${cpu[bare]}" -v cb="${cpu[$base]}" \
-  'BEGIN {printf "%-10s %10.2f %8.2f %10.2f %8.2f   (two program starts: what any exec that outlives its command pays)\n", "floor", 2 * f / 1000, 2 * f / b, 2 * c / '"$rounds"' / 1000, (cb > 0 ? 2 * c / cb : 0)}'
