@@ -76,7 +76,11 @@ int main(int argc, char **argv) {
   snprintf(mem, sizeof mem, "%s-lean-%d", argv[1], getpid());
   snprintf(other, sizeof other, "%s-lean-%d", argv[4], getpid());
   const int two = strcmp(argv[4], "-") != 0;
-  if (mkdir(mem, 0755) != 0 || (two && mkdir(other, 0755) != 0)) return 125;
+  if (mkdir(mem, 0755) != 0) return 125;
+  if (two && mkdir(other, 0755) != 0) {
+    rmdir(mem);
+    return 125;
+  }
   put(mem, argv[2], argv[3]);
   pid_t child = vfork();
   if (child == 0) {
