@@ -20,6 +20,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,25 +66,41 @@ int connect_loopback(std::uint16_t port) {
   return fd;
 }
 
-// A server on its own threads: `sink` reads to EOF and answers one byte; otherwise it echoes.
-class Server {
+// A loopback listener on its own thread handing each accepted connection to `serve` on a
+// detached thread of its own.
+class LoopbackListener {
  public:
-  explicit Server(bool sink) : sink_(sink) {
+  explicit LoopbackListener(std::function<void(int)> serve) : serve_(std::move(serve)) {
     listener_ = listen_loopback(&port_);
     thread_ = std::thread([this] {
       for (;;) {
         const int fd = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
         if (fd < 0) return;
-        std::thread([this, fd] { serve(fd); }).detach();
+        std::thread(serve_, fd).detach();
       }
     });
   }
-  ~Server() {
+  ~LoopbackListener() {
     ::shutdown(listener_, SHUT_RDWR);
     ::close(listener_);
     thread_.join();
   }
+  LoopbackListener(const LoopbackListener&) = delete;
+  LoopbackListener& operator=(const LoopbackListener&) = delete;
   std::uint16_t port() const { return port_; }
+
+ private:
+  std::function<void(int)> serve_;
+  std::uint16_t port_ = 0;
+  int listener_ = -1;
+  std::thread thread_;
+};
+
+// A server on its own threads: `sink` reads to EOF and answers one byte; otherwise it echoes.
+class Server {
+ public:
+  explicit Server(bool sink) : sink_(sink), listener_([this](int fd) { serve(fd); }) {}
+  std::uint16_t port() const { return listener_.port(); }
 
  private:
   void serve(int fd) {
@@ -98,10 +115,8 @@ class Server {
     if (sink_) ::send(fd, "k", 1, MSG_NOSIGNAL);
     ::close(fd);
   }
-  bool sink_;
-  std::uint16_t port_ = 0;
-  int listener_ = -1;
-  std::thread thread_;
+  bool sink_;  // before listener_: its thread may call serve() as soon as it exists
+  LoopbackListener listener_;
 };
 
 // Seconds to push kTransfer bytes to `port` and get the sink's answer.
@@ -215,22 +230,9 @@ struct Socat {
 // connection is the kernel's second TCP connection over loopback.
 class SpliceRelay {
  public:
-  explicit SpliceRelay(std::uint16_t upstream) {
-    listener_ = listen_loopback(&port_);
-    thread_ = std::thread([this, upstream] {
-      for (;;) {
-        const int client = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (client < 0) return;
-        std::thread(relay, client, upstream).detach();
-      }
-    });
-  }
-  ~SpliceRelay() {
-    ::shutdown(listener_, SHUT_RDWR);
-    ::close(listener_);
-    thread_.join();
-  }
-  std::uint16_t port() const { return port_; }
+  explicit SpliceRelay(std::uint16_t upstream)
+      : listener_([upstream](int client) { relay(client, upstream); }) {}
+  std::uint16_t port() const { return listener_.port(); }
 
  private:
   static void relay(int client, std::uint16_t upstream) {
@@ -267,9 +269,7 @@ class SpliceRelay {
     ::close(pipe[0]);
     ::close(pipe[1]);
   }
-  std::uint16_t port_ = 0;
-  int listener_ = -1;
-  std::thread thread_;
+  LoopbackListener listener_;
 };
 
 // CPU time (user + system) of the whole process so far, in ms: the sender, the receiver and
