@@ -60,6 +60,9 @@ std::optional<HostPort> split_host_port(std::string_view text, std::optional<std
   if (out.host.empty()) return fail(error, "no host", example);
   if (!text.starts_with('[') && !std::all_of(out.host.begin(), out.host.end(), host_char))
     return fail(error, "`" + out.host + "` is not a host name or IP address", example);
+  // All digits and dots reads as an IPv4 address, and the resolver would only fail on it later.
+  if (out.host.find_first_not_of("0123456789.") == std::string::npos && !is_ip_literal(out.host))
+    return fail(error, "`" + out.host + "` is not an IPv4 address (four numbers from 0 to 255)", example);
   return out;
 }
 

@@ -207,6 +207,7 @@ class TcpConnect : public std::enable_shared_from_this<TcpConnect> {
                     TcpResult r;
                     r.latency_ms = ms_since(self->start_);
                     r.connected = !ec;
+                    r.tried = !(ec && step.rfind("resolve", 0) == 0);
                     if (ec) r.error = self->dialer_.describe_failure(step, ec);
                     self->dialer_.close();
                     auto done = std::move(self->done_);
@@ -247,6 +248,7 @@ void async_tcp_connect(asio::io_context& io, const std::string& host_port, Durat
   if (!parsed) {
     asio::post(io, [done = std::move(done), why, host_port] {
       TcpResult r;
+      r.tried = false;
       r.error = "bad address `" + host_port + "`: " + why;
       done(std::move(r));
     });

@@ -20,6 +20,9 @@ struct HttpResult {
 
 struct TcpResult {
   bool connected = false;
+  // False when no connection was even attempted (the host did not resolve, a bad address): a
+  // "no connection" that says nothing about the endpoint.
+  bool tried = true;
   double latency_ms = 0;
   std::optional<std::string> error;
 };

@@ -11,6 +11,7 @@
 #include "runner/async_kill.h"
 #include "runner/hang_diagnosis.h"
 #include "runner/limits.h"
+#include "runner/oom_attribution.h"
 #include "runner/process_text.h"
 #include "supervisor/supervised_process.h"
 
@@ -168,7 +169,7 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, std::size_t lefto
   const auto& st = *process_.exit_status();
   const int own_status = st.signaled ? 128 + st.signal : st.code;
   CommandResult result;
-  if (st.signaled && st.signal == SIGKILL && stats.oom_kills > 0 && !killed_) {
+  if (killed_by_oom(st, stats.oom_kills, process_.pid(), process_.started_at(), killed_)) {
     result.exit_status = 137;
     result.outcome = "oom-killed";
     result.messages.push_back(

@@ -301,6 +301,32 @@ void check_syscall_faults_fired(const scenario::Scenario& scenario, const report
   }
 }
 
+// A network fault that touched no connection proves nothing about the client: a failure, unless
+// the fault is `optional`. A partition (`down`) always takes effect, since the proxy stops
+// listening, even when no connection was open to cut.
+void check_network_faults_fired(const scenario::Scenario& scenario, const report::ScenarioResult& result,
+                                std::vector<report::Failure>& failures) {
+  for (const auto& proxy : result.proxies)
+    for (const auto& [name, touched] : proxy.toxics_touched) {
+      if (touched > 0) continue;
+      const auto inj = std::find_if(scenario.injections.begin(), scenario.injections.end(),
+                                    [&](const scenario::Injection& i) { return i.name == name; });
+      if (inj == scenario.injections.end() || inj->kind == "down") continue;
+      const auto* fault = std::get_if<scenario::NetworkFault>(&inj->params);
+      if (!fault || fault->optional) continue;
+      report::Failure failure;
+      failure.check = "inject.network";
+      failure.expected = ">=1 connection touched";
+      failure.actual = "no connection touched (" + std::to_string(proxy.accepted) + " accepted by proxy `" +
+                       proxy.name + "` in the whole run)";
+      failure.message = "network fault `" + name + "` (" + inj->kind + ") never fired: " + failure.actual +
+                        "; does the client connect through the proxy while the fault is active? (set "
+                        "`optional = true` on the injection if that is fine)";
+      failure.line = inj->pos.line;
+      failures.push_back(std::move(failure));
+    }
+}
+
 }  // namespace
 
 void judge(const scenario::Scenario& scenario, report::ScenarioResult& result, const OutputLookup& seen) {
@@ -326,6 +352,7 @@ void judge(const scenario::Scenario& scenario, report::ScenarioResult& result, c
         for (auto& f : evaluate(e, pr, seen(e.process), result.syscall_faults))
           result.failures.push_back(std::move(f));
   check_syscall_faults_fired(scenario, result, result.failures);
+  check_network_faults_fired(scenario, result, result.failures);
   fold_consequences(result.failures, result.processes, scenario.expects);
   fold_under_stop_driver(scenario, result.failures);
   if (result.failures.empty()) {

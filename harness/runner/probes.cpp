@@ -232,8 +232,16 @@ class ProbeRun {
                             [this, done](net::HttpResult r) { done(judge_http(r)); });
         break;
       case Probe::Kind::tcp:
-        net::async_tcp_connect(ctx.io(), probe_.target, probe_.timeout,
-                               [this, done](net::TcpResult r) { done(judge_tcp(r)); });
+        net::async_tcp_connect(ctx.io(), probe_.target, probe_.timeout, [this, &ctx, done](net::TcpResult r) {
+          // An endpoint never tried makes the scenario an error: with `expect.success = false`
+          // the missing connection would otherwise read as a pass.
+          if (!r.tried) {
+            in_flight_ = 0;
+            return ctx.fail_scenario("probe `" + probe_.name + "`: target `" + probe_.target +
+                                     "` cannot be tried: " + r.error.value_or("no connection attempted"));
+          }
+          done(judge_tcp(r));
+        });
         break;
       case Probe::Kind::exec:
         start_exec(ctx, started, done);

@@ -15,6 +15,7 @@
 #include "runner/hang_diagnosis.h"
 #include "runner/limits.h"
 #include "runner/observers.h"
+#include "runner/oom_attribution.h"
 #include "runner/process_text.h"
 #include "runner/readiness.h"
 #include "runner/syscall_faults.h"
@@ -107,6 +108,7 @@ class ScenarioRun final : public RunContext {
   void kill_everything(const char* why);
   void maybe_finish();
   report::ProcessResult process_result(const Proc& p) const;
+  bool sigkill_injected_into(const Proc& p) const;
   void finish_result();
 
   const scenario::Scenario& scenario_;
@@ -407,6 +409,15 @@ void ScenarioRun::maybe_finish() {
   io_.stop();
 }
 
+// Whether the timeline sends SIGKILL to this process: then a SIGKILL death is not the OOM
+// killer's unless the kernel log says so.
+bool ScenarioRun::sigkill_injected_into(const Proc& p) const {
+  for (const auto& injection : scenario_.injections)
+    if (const auto* sig = std::get_if<scenario::SignalFault>(&injection.params))
+      if (injection.into == p.spec->name && sig->signal == SIGKILL) return true;
+  return false;
+}
+
 report::ProcessResult ScenarioRun::process_result(const Proc& p) const {
   report::ProcessResult r;
   r.name = p.spec->name;
@@ -455,7 +466,7 @@ report::ProcessResult ScenarioRun::process_result(const Proc& p) const {
     r.outcome = "timed-out";
   else if (p.killed_after_grace)
     r.outcome = "killed-after-grace";
-  else if (st.signaled && st.signal == SIGKILL && p.stats.oom_kills > 0)
+  else if (killed_by_oom(st, p.stats.oom_kills, sp.pid(), sp.started_at(), sigkill_injected_into(p)))
     r.outcome = "oom-killed";
   else
     r.outcome = st.signaled ? "signaled" : "exited";

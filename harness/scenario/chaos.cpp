@@ -193,6 +193,9 @@ NetworkFault build_network(const std::string& fault, const std::map<std::string,
   if (auto x = get("slice_variation")) n.slice_variation = std::stoull(*x);
   if (get("slice_delay")) n.slice_delay = duration("slice_delay");
   if (get("limit")) n.limit = size("limit");
+  // As with a drawn syscall fault: a draw may fall where no connection passes, which is no
+  // failure of the program (the report still shows the fault touched nothing).
+  n.optional = true;
   return n;
 }
 

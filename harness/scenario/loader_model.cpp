@@ -235,6 +235,7 @@ void Loader::build_injection(const Table& t, std::size_t index, Injection& inj) 
     if (auto f = t.get("slice_variation")) n.slice_variation = static_cast<std::uint64_t>(f->integer);
     if (auto f = t.get("slice_delay")) n.slice_delay = f->duration;
     if (auto f = t.get("limit")) n.limit = f->size;
+    if (auto f = t.get("optional")) n.optional = f->boolean;
     inj.params = n;
   }
 }
@@ -276,7 +277,13 @@ void Loader::build_probe(const Table& t, std::size_t index, Probe& probe) {
       if (kind_known && !http) error(g->key_pos, "probe.expect.body_contains: only applies to http probes");
     }
     if (auto g = e.get("latency_below")) probe.expect_latency_below = g->duration;
-    if (auto g = e.get("success")) probe.expect_success = g->boolean;
+    if (auto g = e.get("success")) {
+      probe.expect_success = g->boolean;
+      // An http probe judges the status and body; "success = false" would be silently ignored.
+      if (kind_known && http)
+        error(g->key_pos, "probe.expect.success: only applies to tcp and exec probes",
+              "for an http probe, say which answers count: expect.status = [503]");
+    }
   }
 }
 

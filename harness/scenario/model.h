@@ -178,6 +178,7 @@ struct NetworkFault {
   std::uint64_t slice_variation = 0;
   Duration slice_delay{0};
   std::uint64_t limit = 0;  // limit_data: bytes passed before the close
+  bool optional = false;    // touching no connection does not fail the scenario
 };
 using FaultParams = std::variant<MemoryFault, CpuFault, FdFault, PidsFault, SignalFault, FreezeFault,
                                  HogFault, SyscallFault, NetworkFault>;

@@ -227,6 +227,10 @@ std::vector<KeySpec> network_keys(bool per_flow, std::vector<KeySpec> own) {
                     .kind = Kind::ratio,
                     .description = "Share of connections affected, chosen from the scenario seed.",
                     .default_value = "1.0"});
+    keys.push_back({.name = "optional",
+                    .kind = Kind::boolean,
+                    .description = "The scenario does not fail when the fault touched no connection.",
+                    .default_value = "false"});
   }
   keys.insert(keys.end(), own.begin(), own.end());
   return keys;
@@ -607,8 +611,8 @@ const TableSpec& probe_spec() {
 
 // Chaos ranges: one sub-table per inject kind, whose keys are that kind's own keys plus
 // `duration`, each a list of values. Generated from the inject description. Left out: sub-tables
-// (signal `repeat`), a network fault's `proxy` (chaos.proxies picks it) and a syscall fault's
-// `optional` (a drawn syscall fault is always optional).
+// (signal `repeat`), a network fault's `proxy` (chaos.proxies picks it) and `optional` (a drawn
+// syscall or network fault is always optional).
 const TableSpec& chaos_ranges_spec(const Variant& variant) {
   static std::vector<std::unique_ptr<TableSpec>> made;
   auto spec = std::make_unique<TableSpec>();

@@ -106,7 +106,7 @@ bool Notifier::wait_finished(std::chrono::milliseconds timeout) {
   return changed_.wait_for(lock, timeout, [this] { return finished_; });
 }
 
-void Notifier::answer(std::uint64_t id, std::optional<int> error, std::int64_t value, bool pass) {
+bool Notifier::answer(std::uint64_t id, std::optional<int> error, std::int64_t value, bool pass) {
   seccomp_notif_resp response{};
   response.id = id;
   if (pass) {
@@ -116,8 +116,15 @@ void Notifier::answer(std::uint64_t id, std::optional<int> error, std::int64_t v
   } else {
     response.val = value;
   }
-  // ENOENT: the caller is gone (killed, or its thread group exec'ed): nothing to answer.
-  (void)::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, &response);
+  // ENOENT: the call is no longer waiting (a signal interrupted it, or the caller was killed or
+  // exec'ed): nothing received the answer.
+  return ::ioctl(listener_.get(), SECCOMP_IOCTL_NOTIF_SEND, &response) == 0;
+}
+
+void Notifier::deliver(Pending item) {
+  // The event keeps the time the call was trapped (inside the rule's window), even when a delay
+  // delivers the answer after the window closed.
+  if (answer(item.id, item.error, item.value, item.pass)) records_.acted(item.rule, std::move(item.event));
 }
 
 void Notifier::receive_loop() {
@@ -186,7 +193,10 @@ void Notifier::handle(const seccomp_notif& n) {
     }
     const std::uint64_t call_index = ++counters_[index];
     records_.matched(index);
-    if (!rule.selection.selects(call_index, index)) return answer(n.id, std::nullopt, 0, true);
+    if (!rule.selection.selects(call_index, index)) {
+      answer(n.id, std::nullopt, 0, true);
+      return;
+    }
 
     FaultEvent event;
     event.time = std::chrono::system_clock::now();
@@ -202,14 +212,18 @@ void Notifier::handle(const seccomp_notif& n) {
     }
     event.error = rule.action.error.value_or(0);
     event.return_value = rule.action.return_value.value_or(0);
-    records_.acted(index, std::move(event));
 
     const bool pass = !rule.action.error && !rule.action.return_value;  // a delay only
-    if (rule.action.delay.count() == 0)
-      return answer(n.id, rule.action.error, rule.action.return_value.value_or(0), pass);
+    Pending held{std::chrono::steady_clock::now() + rule.action.delay,
+                 n.id,
+                 rule.action.error,
+                 rule.action.return_value.value_or(0),
+                 pass,
+                 index,
+                 std::move(event)};
+    if (rule.action.delay.count() == 0) return deliver(std::move(held));
     std::lock_guard lock(mutex_);
-    pending_.push_back(Pending{std::chrono::steady_clock::now() + rule.action.delay, n.id, rule.action.error,
-                               rule.action.return_value.value_or(0), pass});
+    pending_.push_back(std::move(held));
     std::push_heap(pending_.begin(), pending_.end(), std::greater<>());
     changed_.notify_all();
     return;
@@ -231,14 +245,14 @@ void Notifier::delay_loop() {
       continue;
     }
     std::pop_heap(pending_.begin(), pending_.end(), std::greater<>());
-    const Pending item = pending_.back();
+    Pending item = std::move(pending_.back());
     pending_.pop_back();
     lock.unlock();
-    answer(item.id, item.error, item.value, item.pass);
+    deliver(std::move(item));
     lock.lock();
   }
   // Stopping: nobody would answer the held calls any more, so they run now.
-  for (const auto& item : pending_) answer(item.id, item.error, item.value, item.pass);
+  for (auto& item : pending_) deliver(std::move(item));
   pending_.clear();
 }
 

@@ -68,18 +68,24 @@ class Notifier {
   bool listener_received() const { return listener_received_.load(); }
 
  private:
+  // A call held for a rule's delay, and what it will be told when the delay is over.
   struct Pending {
     std::chrono::steady_clock::time_point due;
     std::uint64_t id;
     std::optional<int> error;
     std::int64_t value;
     bool pass;
+    std::size_t rule;
+    FaultEvent event;  // recorded only once the answer is delivered
     bool operator>(const Pending& other) const { return due > other.due; }
   };
 
   void receive_loop();
   void delay_loop();
-  void answer(std::uint64_t id, std::optional<int> error, std::int64_t value, bool pass);
+  // False when the answer reached nobody: the call was interrupted (a signal, the caller
+  // killed or exec'ed) while it was held, so the fault never took effect.
+  bool answer(std::uint64_t id, std::optional<int> error, std::int64_t value, bool pass);
+  void deliver(Pending item);
   void handle(const seccomp_notif& notification);
 
   std::vector<Rule> rules_;

@@ -79,3 +79,30 @@ TEST_CASE("checks e2e: an unexpected OOM kill is one failure, its consequences f
         "expect.outcome: expected the process to end exited, it ended oom-killed; therefore exit_codes, "
         "oom_kills, stdout.contains");
 }
+
+TEST_CASE("checks e2e: a SIGKILL from the timeline after a child's OOM kill is not called an OOM kill",
+          "[checks]") {
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_bundled_scenario("selftest/failing/sigkill-after-child-oom.toml", cmd);
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "fail");
+  const json& p = s.at("processes")[0];
+  CHECK(p.at("oom_kills").get<int>() == 1);  // the child's
+  CHECK(p.at("signal") == SIGKILL);
+  CHECK(p.at("outcome") == "signaled");
+  REQUIRE(s.at("failures").size() >= 1);
+  CHECK(s.at("failures")[0].at("check") == "expect.outcome");
+}
+
+TEST_CASE("checks e2e: a network fault the client never meets fails the scenario", "[checks][proxy]") {
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_bundled_scenario("selftest/failing/proxy-fault-bypassed.toml", cmd);
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "fail");
+  REQUIRE(s.at("failures").size() == 1);  // the client itself did fine: it never met the fault
+  CHECK(s.at("failures")[0].at("check") == "inject.network");
+  CHECK(s.at("proxies")[0].at("accepted") == 0);
+  CHECK(s.at("proxies")[0].at("toxics_touched").at("resets") == 0);
+}

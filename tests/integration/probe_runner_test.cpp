@@ -258,6 +258,28 @@ TEST_CASE("a probe whose target cannot be tried is an error, never a pass", "[pr
   for (const auto& p : r.probes) CHECK_FALSE(p.passed);
 }
 
+TEST_CASE("a tcp probe whose host does not resolve is an error, never the expected \"down\"",
+          "[probe][integration]") {
+  PROBE_PRECONDITIONS();
+  auto s = sleeper_scenario(2s);
+  scenario::Probe typo;
+  typo.name = "typo";
+  typo.kind = scenario::Probe::Kind::tcp;
+  typo.target = "nonexistent.invalid:80";  // a name no resolver answers (RFC 6761)
+  typo.timeout = 1s;
+  typo.expect_success = false;  // once passed: no connection was ever attempted
+  s.probes.push_back(typo);
+
+  const auto r = run(s);
+  INFO(r.reason);
+  CHECK(r.verdict == report::Verdict::error);
+  // "resolve nonexistent.invalid: Host not found", or a timeout naming that step where no resolver answers.
+  CHECK(r.reason.find("probe `typo`: target `nonexistent.invalid:80` cannot be tried: ") !=
+        std::string::npos);
+  CHECK(r.reason.find("resolve nonexistent.invalid") != std::string::npos);
+  for (const auto& p : r.probes) CHECK_FALSE(p.passed);
+}
+
 TEST_CASE("a readiness gate whose address cannot be tried errors at once",
           "[probe][readiness][integration]") {
   PROBE_PRECONDITIONS();

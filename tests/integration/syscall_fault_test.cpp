@@ -230,6 +230,38 @@ TEST_CASE("a delayed call does not hold up the other calls, then goes through", 
   CHECK(outcome.records[0].first[0].error == 0);
 }
 
+TEST_CASE("a held call that a signal interrupts is matched, not acted: the fault never reached it",
+          "[syscall]") {
+  test::ScratchDir dir;
+  const auto held = dir.write("held", "");
+  RuleSpec spec = rule({"write"}, "EIO");
+  spec.delay = 1000ms;
+  spec.path_glob = "*/held";
+  // A SIGALRM handler that raises cuts the held write short after 100 ms: the late EIO answer
+  // finds no waiting call, and the program never sees the fault.
+  const std::string script = R"(import os, signal, sys
+def on_alarm(signo, frame):
+    raise InterruptedError
+signal.signal(signal.SIGALRM, on_alarm)
+fd = os.open(sys.argv[1], os.O_WRONLY)
+signal.setitimer(signal.ITIMER_REAL, 0.1)
+try:
+    os.write(fd, b"x")
+    print("wrote")
+except InterruptedError:
+    print("interrupted")
+except OSError as e:
+    print("failed", e.errno)
+)";
+  const auto outcome = run_under({spec}, {"python3", "-c", script, held});
+  REQUIRE(outcome.status);
+  CHECK(output_has(outcome.out, "interrupted"));
+  REQUIRE(outcome.records.size() == 1);
+  CHECK(outcome.records[0].matched == 1);
+  CHECK(outcome.records[0].acted == 0);
+  CHECK(outcome.records[0].first.empty());
+}
+
 TEST_CASE("the child's own calls before exec are answered: a failed execve is a start failure", "[syscall]") {
   // execve is trapped from the child's own exec on: the harness must already be serving, or the
   // spawn would hang here.

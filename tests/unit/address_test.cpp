@@ -108,3 +108,15 @@ TEST_CASE("is_ip_literal tells addresses from host names", "[address]") {
   CHECK_FALSE(faultline::is_ip_literal("localhost"));
   CHECK_FALSE(faultline::is_ip_literal(""));
 }
+
+TEST_CASE("a host of digits and dots must be an IPv4 address", "[address]") {
+  std::string why;
+  CHECK_FALSE(parse_host_port("256.1.1.1:80", &why));
+  CHECK(why ==
+        "`256.1.1.1` is not an IPv4 address (four numbers from 0 to 255); write host:port, such as "
+        "\"127.0.0.1:8080\"");
+  CHECK_FALSE(parse_host_port("10.0.0:80", &why));
+  CHECK_FALSE(parse_http_url("http://1.2.3.4.5/", &why));
+  CHECK(parse_host_port("10.0.0.1:80"));
+  CHECK(parse_host_port("db1.internal:80"));  // digits in a name are fine
+}

@@ -184,3 +184,49 @@ TEST_CASE("judge: syscall_failures compares each fault's hits and names the faul
   runner::judge(s, met, nothing_seen);
   CHECK(met.verdict == report::Verdict::pass);
 }
+
+namespace {
+
+// Proxy `db` with three network faults: `resets` (touched `touched` connections), `slow`
+// (optional, touched none) and `cut` (a partition, touched none).
+scenario::Scenario with_network_faults(report::ScenarioResult& r, std::uint64_t touched) {
+  auto s = two_processes();
+  for (const auto& [name, kind] : {std::pair{"resets", "reset"}, {"slow", "latency"}, {"cut", "down"}}) {
+    scenario::Injection inj;
+    inj.name = name;
+    inj.proxy = "db";
+    inj.kind = kind;
+    inj.pos.line = 9;
+    scenario::NetworkFault f;
+    f.optional = std::string(name) == "slow";
+    inj.params = f;
+    s.injections.push_back(inj);
+  }
+  r.processes = {process("api", "exited", 0), process("load", "exited", 0)};
+  report::ProxyResult proxy;
+  proxy.name = "db";
+  proxy.accepted = 4;
+  proxy.toxics_touched = {{"resets", touched}, {"slow", 0}, {"cut", 0}};
+  r.proxies.push_back(proxy);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("judge: a network fault that touched no connection fails the run unless optional or a partition") {
+  report::ScenarioResult r;
+  auto s = with_network_faults(r, 0);
+  runner::judge(s, r, nothing_seen);
+  CHECK(r.verdict == report::Verdict::fail);
+  REQUIRE(r.failures.size() == 1);  // `slow` is optional, `cut` a partition
+  CHECK(r.failures[0].check == "inject.network");
+  CHECK(r.failures[0].message.find("`resets` (reset) never fired") != std::string::npos);
+  CHECK(r.failures[0].actual == "no connection touched (4 accepted by proxy `db` in the whole run)");
+  CHECK(r.failures[0].line == 9);
+
+  report::ScenarioResult touched;
+  s = with_network_faults(touched, 2);
+  runner::judge(s, touched, nothing_seen);
+  CHECK(touched.verdict == report::Verdict::pass);
+  CHECK(touched.failures.empty());
+}

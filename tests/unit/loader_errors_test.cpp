@@ -586,6 +586,20 @@ TEST_CASE("addresses and URLs are checked when the file is loaded", "[loader][ad
        "write host:port, such as \"127.0.0.1:8080\"\n"
        "   6 | tcp = \"127.0.0.1\"\n"
        "     |       ^"},
+      // Unchecked, an impossible address failed every attempt at run time, and with
+      // `expect.success = false` that read as the expected "down".
+      {probe + "tcp = \"256.1.1.1:80\"\nexpect.success = false\n",
+       "s.toml:6:7: probe.tcp: expected host:port such as \"127.0.0.1:8080\", got \"256.1.1.1:80\" "
+       "(`256.1.1.1` is not an IPv4 address (four numbers from 0 to 255)); write host:port, such as "
+       "\"127.0.0.1:8080\"\n"
+       "   6 | tcp = \"256.1.1.1:80\"\n"
+       "     |       ^"},
+      // An http probe judges status and body: `success = false` would be silently ignored.
+      {probe + "http = \"http://127.0.0.1:8080/\"\nexpect.success = false\n",
+       "s.toml:7:8: probe.expect.success: only applies to tcp and exec probes; for an http probe, say "
+       "which answers count: expect.status = [503]\n"
+       "   7 | expect.success = false\n"
+       "     |        ^"},
       {probe + "tcp = \"http://127.0.0.1:80/\"\n",
        "s.toml:6:7: probe.tcp: expected host:port such as \"127.0.0.1:8080\", got \"http://127.0.0.1:80/\" "
        "(expected host:port, not a URL); write host:port, such as \"127.0.0.1:8080\"\n"
