@@ -301,6 +301,11 @@ Stats V1Cgroup::stats() const {
     if (auto text = read_file_if_exists(*cpuacct / "cpuacct.usage")) {
       if (auto ns = parse_u64(*text)) stats.cpu_usage_usec = *ns / kNsPerUsec;
     }
+  } else if (layout_->unified_mount) {
+    // A group made only where its limits need it (exec --memory) has no cpuacct directory; the
+    // unified mount's cpu.stat counts the same CPU time in every cgroup, controllers or not.
+    if (auto text = read_file_if_exists(*layout_->unified_mount / relative_ / "cpu.stat"))
+      stats.cpu_usage_usec = keyed_value(*text, "usage_usec");
   }
   if (auto cpu = layout_->dir("cpu", relative_)) {
     if (auto text = read_file_if_exists(*cpu / "cpu.stat")) {
@@ -347,6 +352,9 @@ std::unique_ptr<Cgroup> V1Backend::create_leaf_run(const std::string& run_name,
         break;
       case Knob::cpu_max:
         controllers.push_back("cpu");
+        // CPU time is read from cpuacct, which may be a hierarchy of its own; a hybrid host's
+        // unified mount counts it too (stats()), so only legacy v1 needs the extra directory.
+        if (!layout_->unified_mount) controllers.push_back("cpuacct");
         break;
       case Knob::cpuset:
         controllers.push_back("cpuset");

@@ -15,17 +15,6 @@ namespace {
 
 namespace asio = boost::asio;
 
-// The last line a failing command wrote (stderr first), cut to a length a message can carry.
-std::string last_output_line(const supervisor::SupervisedProcess& process) {
-  std::string text = process.output(supervisor::Stream::stderr_stream).tail();
-  if (text.empty()) text = process.output(supervisor::Stream::stdout_stream).tail();
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  if (const auto nl = text.rfind('\n'); nl != std::string::npos) text.erase(0, nl + 1);
-  constexpr std::size_t kMax = 200;
-  if (text.size() > kMax) text = text.substr(0, kMax) + "...";
-  return text;
-}
-
 struct Attempt;
 
 // Owns every running command of one io_context. A SupervisedProcess must outlive the handlers it

@@ -28,4 +28,15 @@ inline std::string describe_exit(const supervisor::ExitStatus& s) {
   return s.signaled ? "killed by " + signal_name(s.signal) : "exited with code " + std::to_string(s.code);
 }
 
+// The last line a failing command wrote (stderr first), cut to a length a message can carry.
+inline std::string last_output_line(const supervisor::SupervisedProcess& process) {
+  std::string text = process.output(supervisor::Stream::stderr_stream).tail();
+  if (text.empty()) text = process.output(supervisor::Stream::stdout_stream).tail();
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (const auto nl = text.rfind('\n'); nl != std::string::npos) text.erase(0, nl + 1);
+  constexpr std::size_t kMax = 200;
+  if (text.size() > kMax) text = text.substr(0, kMax) + "...";
+  return text;
+}
+
 }  // namespace faultline::runner

@@ -32,6 +32,22 @@ using scenario::Readiness;
 using supervisor::ExitStatus;
 using supervisor::SupervisedProcess;
 
+const char* gate_key(Readiness::Kind kind) {
+  switch (kind) {
+    case Readiness::Kind::log:
+      return "log";
+    case Readiness::Kind::tcp:
+      return "tcp";
+    case Readiness::Kind::http:
+      return "http";
+    case Readiness::Kind::exec:
+      return "exec";
+    case Readiness::Kind::none:
+      break;
+  }
+  return "none";
+}
+
 class ScenarioRun final : public RunContext {
  public:
   ScenarioRun(const scenario::Scenario& s, cgroup::Backend& backend, const RunnerOptions& options)
@@ -84,6 +100,7 @@ class ScenarioRun final : public RunContext {
     std::vector<std::string> argv;
     bool started = false, ready = false, finished = false;
     bool stop_sent = false, killed_after_grace = false, timed_out = false;
+    bool exited_unready = false;  // ended while the run was running, its gate never passed
     std::vector<std::string> orphans;
     cgroup::Stats stats;
   };
@@ -268,7 +285,12 @@ void ScenarioRun::start(Proc& p) {
   notify([&](RunObserver& o) { o.on_process_start(*this, spec.name); });
   p.readiness = watch_readiness(
       io_, spec, *run_group_,
-      {.still_wanted = [this, &p] { return !p.ready && !p.finished && phase_ == Phase::running; },
+      // A log gate's line can be read after the exit was seen: it still counts.
+      {.still_wanted =
+           [this, &p] {
+             return !p.ready && ((!p.finished && phase_ == Phase::running) ||
+                                 (p.exited_unready && p.spec->ready.kind == Readiness::Kind::log));
+           },
        .on_ready = [this, &p] { mark_ready(p); },
        .on_failed = [this](const std::string& message) { scenario_error(message); }});
 }
@@ -329,6 +351,7 @@ void ScenarioRun::on_exit(Proc& p) {
   }
 
   if (phase_ == Phase::running && !p.ready) {
+    p.exited_unready = true;  // judged when the run ends: a log gate may still see its line
     for (const auto& proxy : scenario_.proxies)
       if (std::find(proxy.after.begin(), proxy.after.end(), p.spec->name) != proxy.after.end()) {
         scenario_error("process `" + p.spec->name + "` " + describe_exit(*p.process->exit_status()) +
@@ -480,6 +503,11 @@ report::ProcessResult ScenarioRun::process_result(const Proc& p) const {
 
 void ScenarioRun::finish_result() {
   for (const auto& p : procs_) result_.processes.push_back(process_result(p));
+  // A gate is a claim that the process becomes ready; one that ended first never showed it.
+  for (const auto& p : procs_)
+    if (!error_ && p.exited_unready && !p.ready)
+      error_ = "process `" + p.spec->name + "` " + describe_exit(*p.process->exit_status()) +
+               " before it was ready (its ready." + gate_key(p.spec->ready.kind) + " gate never passed)";
   add_captured_dump(result_);
   if (error_) {
     result_.verdict = report::Verdict::error;
@@ -506,8 +534,20 @@ pid_t ScenarioRun::spawn_helper(const std::string& process, const std::vector<st
   auto helper = std::make_unique<SupervisedProcess>(io_, argv.front(), 4096);
   // The injector that asked for it waits for its end itself before returning to the loop.
   helper->defer_exit_watch();
-  // Helpers end with the cgroup they live in; their exit needs no action.
-  if (!helper->start(request, [](SupervisedProcess&) {}))
+  // Helpers end with the cgroup they live in (or, a v1 squeeze's charge, when charged, with code
+  // 0). One that fails on its own (a hog whose burner thread the pids limit refused) never
+  // applied its fault: the scenario cannot pass on it. A signal is no failure of the helper: the
+  // OOM killer may choose a memory hog, the neighbour it is meant to be.
+  const auto on_exit = [this, process,
+                        name = argv.size() > 1 ? argv[1] : argv.front()](SupervisedProcess& h) {
+    const auto& st = h.exit_status();
+    if (!st || st->signaled || st->code == 0 || phase_ != Phase::running) return;
+    const std::string said = last_output_line(h);
+    scenario_error("helper `faultline " + name + "` in `" + process + "` " + describe_exit(*st) +
+                   " while the run went on: its fault did not hold" +
+                   (said.empty() ? "" : " (" + said + ")"));
+  };
+  if (!helper->start(request, on_exit))
     throw Error("starting helper `" + argv.front() + "` in `" + process +
                 "`: " + helper->start_failure()->message);
   const pid_t pid = helper->pid();

@@ -352,3 +352,13 @@ TEST_CASE("inject e2e: the examples with injections pass", "[inject]") {
     CHECK(r.cmd.status == 0);
   }
 }
+
+TEST_CASE("inject e2e: a hog that exits on its own (no thread under the pids limit) is an error, not a pass",
+          "[inject][hog]") {
+  const Run r = run_scenario("selftest/failing/hog-refused-by-pids-limit.toml");
+  INFO(r.scenario.dump(2));
+  CHECK(r.scenario.at("result") == "error");
+  const std::string reason = r.scenario.at("reason");
+  CHECK(reason.find("helper `faultline hog` in `target` exited with code ") != std::string::npos);
+  CHECK(reason.find("its fault did not hold") != std::string::npos);
+}

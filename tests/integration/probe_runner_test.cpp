@@ -280,6 +280,32 @@ TEST_CASE("a tcp probe whose host does not resolve is an error, never the expect
   for (const auto& p : r.probes) CHECK_FALSE(p.passed);
 }
 
+TEST_CASE("a process that ends before its gate passed is an error, not a pass",
+          "[probe][readiness][integration]") {
+  PROBE_PRECONDITIONS();
+  auto s = sleeper_scenario(1s);
+  s.processes[0].command = {"/bin/true"};
+  s.processes[0].ready.kind = scenario::Readiness::Kind::tcp;
+  s.processes[0].ready.address = "127.0.0.1:9";  // discard: nothing listens there
+  s.processes[0].ready.timeout = 5s;
+  auto r = run(s);
+  INFO(r.reason);
+  CHECK(r.verdict == report::Verdict::error);
+  CHECK(r.reason ==
+        "process `sleeper` exited with code 0 before it was ready (its ready.tcp gate never passed)");
+
+  // A log gate's line, written just before the exit, still counts, whichever of the two the
+  // loop sees first.
+  s.processes[0].command = {test::payload_path(), "print", "listening"};
+  s.processes[0].ready.kind = scenario::Readiness::Kind::log;
+  s.processes[0].ready.log_regex = "listening";
+  for (int i = 0; i < 5; ++i) {
+    r = run(s);
+    INFO(r.reason);
+    CHECK(r.verdict == report::Verdict::pass);
+  }
+}
+
 TEST_CASE("a readiness gate whose address cannot be tried errors at once",
           "[probe][readiness][integration]") {
   PROBE_PRECONDITIONS();
