@@ -22,9 +22,12 @@ bool can_raise_hard_limits() { return has_effective_capability(CAP_SYS_RESOURCE)
 
 std::string FdInjector::apply(const Target& target) {
   const auto limit = static_cast<rlim_t>(fault_.nofile);
-  // A hard limit only comes back up with CAP_SYS_RESOURCE. Without it (some containers) only
-  // the soft limit moves, so that revert can still restore what was there.
-  const bool hard_too = can_raise_hard_limits();
+  // The hard limit moves too, or a program that raises its soft limit at start (Go does) would
+  // never meet the fault. It only comes back up with CAP_SYS_RESOURCE: without it (some
+  // containers) a fault with an end moves only the soft limit, so that the end can restore it,
+  // and the end checks that no process raised its soft limit past the fault meanwhile.
+  hard_too_ = can_raise_hard_limits() || !ends_in_window_;
+  const bool hard_too = hard_too_;
   std::string before;
   for (pid_t pid : target.group.pids()) {
     rlimit old{};
@@ -48,19 +51,41 @@ std::string FdInjector::apply(const Target& target) {
 
 std::string FdInjector::revert(const Target&) {
   std::size_t restored = 0;
-  std::string after;
+  std::string after, escaped, hard_kept;
+  const auto limit = static_cast<rlim_t>(fault_.nofile);
   for (const auto& [pid, old] : old_) {
-    if (::prlimit(pid, RLIMIT_NOFILE, &old, nullptr) != 0) {
+    rlimit now{};
+    if (::prlimit(pid, RLIMIT_NOFILE, nullptr, &now) != 0) {
       if (errno == ESRCH) continue;
-      throw_errno("prlimit(RLIMIT_NOFILE, " + limits_text(old) + ")", "pid " + std::to_string(pid));
+      throw_errno("prlimit(RLIMIT_NOFILE)", "pid " + std::to_string(pid));
+    }
+    if (!hard_too_ && now.rlim_cur > limit && escaped.empty())
+      escaped = "pid " + std::to_string(pid) + " raised its soft RLIMIT_NOFILE from " + limit_text(limit) +
+                " to " + limit_text(now.rlim_cur);
+    rlimit restore = old;
+    // The fault lowered a hard limit this process cannot raise again (no CAP_SYS_RESOURCE; only
+    // for a fault without an end, which is reverted as its process or the run ends).
+    if (old.rlim_max > now.rlim_max && !can_raise_hard_limits()) {
+      restore.rlim_max = now.rlim_max;
+      restore.rlim_cur = std::min(old.rlim_cur, now.rlim_max);
+      hard_kept = " (hard limit left at " + limit_text(now.rlim_max) + ": raising it needs CAP_SYS_RESOURCE)";
+    }
+    if (::prlimit(pid, RLIMIT_NOFILE, &restore, nullptr) != 0) {
+      if (errno == ESRCH) continue;
+      throw_errno("prlimit(RLIMIT_NOFILE, " + limits_text(restore) + ")", "pid " + std::to_string(pid));
     }
     ++restored;
-    after = limits_text(old);
+    after = limits_text(restore);
   }
   old_.clear();
+  if (!escaped.empty())
+    throw Error(escaped +
+                " while the fault was on: it never held (only the soft limit could be lowered, "
+                "since raising the hard one back at the fault's end needs CAP_SYS_RESOURCE; "
+                "drop the fault's `duration` to lower both)");
   if (restored == 0) return "RLIMIT_NOFILE: no process left to restore";
   return "RLIMIT_NOFILE " + std::to_string(fault_.nofile) + " -> " + after + " on " +
-         std::to_string(restored) + " process(es)";
+         std::to_string(restored) + " process(es)" + hard_kept;
 }
 
 std::string FdInjector::describe() const { return "RLIMIT_NOFILE " + std::to_string(fault_.nofile); }

@@ -15,13 +15,17 @@ bool can_raise_hard_limits();
 
 class FdInjector final : public Injector {
  public:
-  explicit FdInjector(const scenario::FdFault& fault) : fault_(fault) {}
+  // `ends_in_window`: the fault has a `duration`, so its end must give the limits back.
+  FdInjector(const scenario::FdFault& fault, bool ends_in_window)
+      : fault_(fault), ends_in_window_(ends_in_window) {}
   std::string apply(const Target& target) override;
   std::string revert(const Target& target) override;
   std::string describe() const override;
 
  private:
   scenario::FdFault fault_;
+  bool ends_in_window_;
+  bool hard_too_ = true;
   std::map<pid_t, rlimit> old_;
 };
 

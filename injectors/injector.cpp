@@ -53,8 +53,8 @@ std::unique_ptr<Injector> make_injector(const scenario::Injection& injection,
           [](const scenario::CpuFault& f) -> std::unique_ptr<Injector> {
             return std::make_unique<CpuInjector>(f);
           },
-          [](const scenario::FdFault& f) -> std::unique_ptr<Injector> {
-            return std::make_unique<FdInjector>(f);
+          [&](const scenario::FdFault& f) -> std::unique_ptr<Injector> {
+            return std::make_unique<FdInjector>(f, injection.duration.has_value());
           },
           [](const scenario::PidsFault& f) -> std::unique_ptr<Injector> {
             return std::make_unique<PidsInjector>(f);

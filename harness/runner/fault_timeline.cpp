@@ -168,6 +168,12 @@ void FaultTimeline::fire(RunContext& ctx, Entry& e) {
                                             [&ctx, into = inj.into](const std::vector<std::string>& argv) {
                                               return ctx.spawn_helper(into, argv);
                                             });
+    if (first)
+      if (const Entry* other = ramp_overlapping(e))
+        throw Error("would overlap `" + other->plan.injection->name + "` on the same " + inj.kind +
+                    " limit of `" + inj.into +
+                    "` while one of them ramps: the first to end would restore a value the other no longer "
+                    "holds; give them windows that do not overlap");
     std::string detail = e.injector->apply(target_of(ctx, e));
     const SteadyTime effective = Clock::now();
     ++e.applies;
@@ -266,11 +272,31 @@ void FaultTimeline::revert(RunContext& ctx, Entry& e, const std::string& why, st
   }
 }
 
+namespace {
+bool ramps(const scenario::Injection& inj) {
+  const auto* memory = std::get_if<scenario::MemoryFault>(&inj.params);
+  return memory && memory->over;
+}
+}  // namespace
+
+// Overlapping faults on one knob are unwound and re-applied at each end (later_on_same_knob), but
+// a ramp cannot be re-applied where it stood: an overlap with a ramp on either side is refused.
+const FaultTimeline::Entry* FaultTimeline::ramp_overlapping(const Entry& e) const {
+  const auto& inj = *e.plan.injection;
+  for (const auto& other : entries_) {
+    const auto& o = *other->plan.injection;
+    if (other.get() != &e && other->state == State::applied && o.into == inj.into && o.kind == inj.kind &&
+        (ramps(inj) || ramps(o)))
+      return other.get();
+  }
+  return nullptr;
+}
+
 std::vector<FaultTimeline::Entry*> FaultTimeline::later_on_same_knob(const Entry& e) {
   std::vector<Entry*> later;
   const auto& inj = *e.plan.injection;
   // Signals cannot be undone and every hog is a process of its own: only shared knobs count.
-  // A ramp is left alone: re-applying it would start the ramp over.
+  // A ramp never overlaps another fault on its knob (ramp_overlapping refuses it at apply).
   // Each syscall fault is a rule of its own in the notifier.
   if (inj.kind == "signal" || inj.kind == "hog" || inj.kind == "syscall" || e.injector->step_interval())
     return later;

@@ -53,6 +53,7 @@ class FaultTimeline final : public RunObserver {
   void anchor_reached(RunContext& ctx, const std::string& anchor);
   // Faults of the same kind into the same process applied after `e` and still active.
   std::vector<Entry*> later_on_same_knob(const Entry& e);
+  const Entry* ramp_overlapping(const Entry& e) const;
   void fire(RunContext& ctx, Entry& e);
   // A network fault: applied to its proxy instead of a process's cgroup.
   void fire_network(RunContext& ctx, Entry& e);

@@ -3,6 +3,7 @@
 #include <re2/re2.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 #include "common/error.h"
@@ -13,7 +14,9 @@ namespace {
 // The regex runs over many lines at once (one call per read, not per line): multi-line mode
 // makes ^ and $ line anchors and never_nl keeps every match inside one line, so the result is
 // the same as matching line by line. \A and \z would mean "start/end of this read" there, so
-// they become their per-line meaning, ^ and $.
+// they become their per-line meaning, ^ and $. Two things would still reach past a line:
+// \C (any byte, which never_nl does not stop) becomes "any byte but a newline", and a flag group
+// that turns multi-line mode off ((?-m), (?i-m:...)) loses its -m.
 std::string line_mode_pattern(std::string_view p) {
   std::string out = "(?m)";
   bool in_class = false, quoted = false;
@@ -31,12 +34,34 @@ std::string line_mode_pattern(std::string_view p) {
         out += '^';
       } else if (!in_class && next == 'z') {
         out += '$';
+      } else if (!in_class && next == 'C') {
+        out += "[^\\n]";
       } else {
         if (next == 'Q') quoted = true;
         out += c;
         out += next;
       }
       continue;
+    }
+    if (!in_class && c == '(' && next == '?') {
+      // Flags: letters and one '-', up to ')' (for the rest of the group) or ':' (a group).
+      std::size_t end = i + 2;
+      while (end < p.size() && (std::isalpha(static_cast<unsigned char>(p[end])) || p[end] == '-')) ++end;
+      if (end > i + 2 && end < p.size() && (p[end] == ')' || p[end] == ':')) {
+        std::string flags(p.substr(i + 2, end - i - 2));
+        if (const auto minus = flags.find('-'); minus != std::string::npos) {
+          std::string off = flags.substr(minus + 1);
+          off.erase(std::remove(off.begin(), off.end(), 'm'), off.end());
+          flags = flags.substr(0, minus) + (off.empty() ? "" : "-" + off);
+        }
+        if (flags.empty()) {
+          if (p[end] == ':') out += "(?:";  // "(?-m)" alone says nothing left: dropped
+        } else {
+          out += "(?" + flags + p[end];
+        }
+        i = end;
+        continue;
+      }
     }
     out += c;
     if (in_class) {

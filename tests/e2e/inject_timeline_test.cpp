@@ -362,3 +362,13 @@ TEST_CASE("inject e2e: a hog that exits on its own (no thread under the pids lim
   CHECK(reason.find("helper `faultline hog` in `target` exited with code ") != std::string::npos);
   CHECK(reason.find("its fault did not hold") != std::string::npos);
 }
+
+TEST_CASE("inject e2e: a memory ramp overlapping another memory fault is refused, not a silent unlimited run",
+          "[inject][memory]") {
+  const Run r = run_scenario("selftest/failing/memory-ramp-overlap.toml");
+  INFO(r.scenario.dump(2));
+  CHECK(r.scenario.at("result") == "error");
+  const std::string reason = r.scenario.at("reason");
+  CHECK(reason.find("inject `ramp` (memory): would overlap `loose` on the same memory limit of `target`") !=
+        std::string::npos);
+}

@@ -23,7 +23,7 @@ TEST_CASE("fd: a runtime RLIMIT_NOFILE makes new opens fail with EMFILE", "[inje
   TargetGroup t;
   TargetProcess target(t.group(), payload_after("0.5", "open-fds 64 --hold 10s"));
   const rlimit before = nofile_of(target.pid());
-  FdInjector fd(scenario::FdFault{16});
+  FdInjector fd(scenario::FdFault{16}, /*ends_in_window=*/true);
   CHECK(fd.describe() == "RLIMIT_NOFILE 16");
   const std::string detail = fd.apply(Target{t.group(), target.pid()});
   CHECK(detail.starts_with("RLIMIT_NOFILE "));
@@ -47,7 +47,7 @@ TEST_CASE("fd: every process in the cgroup is limited, and revert survives their
   TargetGroup t;
   TargetProcess target(t.group(), payload({"fork", "3", "--hold", "10s"}));
   REQUIRE(target.wait_for_output("forked 3 of 3"));
-  FdInjector fd(scenario::FdFault{32});
+  FdInjector fd(scenario::FdFault{32}, /*ends_in_window=*/true);
   CHECK(fd.apply(Target{t.group(), target.pid()}).ends_with(" on 4 process(es)"));
   for (pid_t pid : t.group().pids()) CHECK(nofile_of(pid).rlim_cur == 32);
   ::kill(target.pid(), SIGKILL);
@@ -57,4 +57,50 @@ TEST_CASE("fd: every process in the cgroup is limited, and revert survives their
   std::string detail;
   CHECK_NOTHROW(detail = fd.revert(Target{t.group(), 0}));
   CHECK(detail.starts_with("RLIMIT_NOFILE"));
+}
+
+// What Go's runtime does at start: raise the soft limit to the hard one.
+const char* const kRaiseSoftLimit = R"(import resource, sys, time
+time.sleep(0.5)
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+print("soft", resource.getrlimit(resource.RLIMIT_NOFILE)[0], flush=True)
+time.sleep(10)
+)";
+
+TEST_CASE("fd: a fault without an end lowers the hard limit too, so a program cannot raise its way out",
+          "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  TargetProcess target(t.group(), {"/usr/bin/python3", "-c", kRaiseSoftLimit});
+  FdInjector fd(scenario::FdFault{16}, /*ends_in_window=*/false);
+  const std::string detail = fd.apply(Target{t.group(), target.pid()});
+  CHECK(detail.find("soft only") == std::string::npos);
+  CHECK(nofile_of(target.pid()).rlim_max == 16);
+  REQUIRE(target.wait_for_output("soft "));
+  CHECK(target.output().find("soft 16\n") != std::string::npos);
+  // Its end (the run's) restores what it can: without CAP_SYS_RESOURCE the hard limit stays.
+  const std::string reverted = fd.revert(Target{t.group(), target.pid()});
+  CHECK(reverted.starts_with("RLIMIT_NOFILE 16 -> "));
+  CHECK((reverted.find("hard limit left at 16") != std::string::npos) == !injectors::can_raise_hard_limits());
+}
+
+TEST_CASE("fd: a windowed fault that a program raised its way out of is an error at its end", "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  TargetProcess target(t.group(), {"/usr/bin/python3", "-c", kRaiseSoftLimit});
+  FdInjector fd(scenario::FdFault{16}, /*ends_in_window=*/true);
+  fd.apply(Target{t.group(), target.pid()});
+  REQUIRE(target.wait_for_output("soft "));
+  if (injectors::can_raise_hard_limits()) {
+    // Both limits moved: the program could not get past 16, and the end restores both.
+    CHECK(target.output().find("soft 16\n") != std::string::npos);
+    CHECK_NOTHROW(fd.revert(Target{t.group(), target.pid()}));
+  } else {
+    // Only the soft limit could move; the program raised it back, and the end says so.
+    CHECK(target.output().find("soft 16\n") == std::string::npos);
+    CHECK_THROWS_WITH(
+        fd.revert(Target{t.group(), target.pid()}),
+        Catch::Contains("raised its soft RLIMIT_NOFILE from 16 to ") && Catch::Contains("it never held"));
+  }
 }

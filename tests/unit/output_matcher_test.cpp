@@ -138,6 +138,20 @@ TEST_CASE("OutputMatcher: a regex never matches across a newline") {
   for (std::size_t i = 0; i < 4; ++i) CHECK_FALSE(m.regex_match(i));
 }
 
+TEST_CASE("OutputMatcher: \\C and a flag group turning multi-line off stay inside a line") {
+  // \C (any byte) once passed never_nl; (?-m) once made ^ and $ the ends of a whole read.
+  OutputMatcher m(OutputPatterns{
+      {}, {"foo\\Cbar", "(?-m)foo$", "(?-m)^bar$", "(?i-m:^BAR$)", "(?-ms)o.b", "f\\Co", "(?i)FOO"}});
+  feed_in_chunks(m, "foo\nbar\n", 3);
+  CHECK_FALSE(m.regex_match(0));  // no line holds foo, a byte, bar
+  CHECK(m.regex_match(1));        // line 1 is "foo"
+  CHECK(m.regex_match(2));        // line 2 is "bar"
+  CHECK(m.regex_match(3));
+  CHECK_FALSE(m.regex_match(4));  // -s kept, -m dropped: "o\nb" is never a match
+  CHECK(m.regex_match(5));        // \C still matches a byte within the line
+  CHECK(m.regex_match(6));        // other flags pass through
+}
+
 TEST_CASE("OutputMatcher matches the last line without a newline at the end of the stream") {
   OutputMatcher m(OutputPatterns{{}, {"^last words$"}});
   m.feed("first\nlast ");
