@@ -4,7 +4,6 @@
 #include <grp.h>
 #include <linux/close_range.h>
 #include <linux/seccomp.h>
-#include <pthread.h>
 #include <pwd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -13,6 +12,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/process/v2/posix/default_launcher.hpp>
+#include <boost/process/v2/stdio.hpp>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -33,7 +34,6 @@ enum class ChildStep : int {
   parent_gone,
   enter_cgroup,
   set_nofile,
-  redirect_stdio,
   chdir,
   drop_groups,
   set_gid,
@@ -58,8 +58,6 @@ const char* describe(ChildStep step) {
       return "write cgroup.procs (entering the throwaway cgroup)";
     case ChildStep::set_nofile:
       return "setrlimit(RLIMIT_NOFILE)";
-    case ChildStep::redirect_stdio:
-      return "dup2 (connecting the target's stdin, stdout and stderr)";
     case ChildStep::chdir:
       return "chdir";
     case ChildStep::drop_groups:
@@ -82,17 +80,13 @@ const char* describe(ChildStep step) {
   return "child setup";
 }
 
-// Runs in the vfork child between vfork and exec, on the harness's memory while the spawning
-// thread waits: raw system calls only, nothing that allocates, locks or touches libc's state
-// (glibc's setuid family would signal the harness's own threads, so those go through syscall()),
-// and every failure ends in _exit, so the harness's stdio buffers are never flushed twice.
+// Runs in the forked child between fork and exec: async-signal-safe calls only. It execs the
+// target itself, so Boost's own failure path (which calls exit() and so flushes the child's copy
+// of the parent's stdio buffers a second time) is never reached: every failure ends in _exit.
 struct ChildSetup {
   const SpawnRequest& request;
   pid_t parent_pid;
   int report_fd;
-  int stdin_fd;  // -1 each: inherit the harness's stream
-  int stdout_fd;
-  int stderr_fd;
   const char* cwd;  // null: inherit
   const char* executable;
   char* const* argv;
@@ -130,43 +124,11 @@ struct ChildSetup {
     // The listener is CLOEXEC: the exec closes it, one call fewer that could be trapped.
   }
 
-  // The harness's handlers must not run here (on its memory) and the target must start with
-  // the defaults, or it would silently ignore SIGTERM/SIGPIPE it never asked to ignore: every
-  // signal arrives blocked (spawn blocks them around vfork), each handler of the harness is
-  // reset, the ones the harness ignores are restored too, then the mask is cleared.
-  void reset_signals() const {
-    for (int sig = 1; sig < NSIG; ++sig) {
-      if (sig == SIGKILL || sig == SIGSTOP) continue;
-      struct sigaction current {};
-      if (::sigaction(sig, nullptr, &current) != 0) continue;  // a signal number glibc reserves
-      const bool harness_handler = current.sa_handler != SIG_DFL && current.sa_handler != SIG_IGN;
-      const bool ignored_by_harness = sig == SIGPIPE || sig == SIGINT || sig == SIGTERM || sig == SIGQUIT ||
-                                      sig == SIGHUP || sig == SIGCHLD;
-      if (!harness_handler && !ignored_by_harness) continue;
-      struct sigaction defaults {};
-      defaults.sa_handler = SIG_DFL;
-      ::sigaction(sig, &defaults, nullptr);
-    }
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  }
-
-  void redirect(int from, int to) const {
-    if (from < 0) return;
-    // dup2 onto itself would keep the CLOEXEC flag, and the stream would close at exec.
-    const bool ok = from == to ? ::fcntl(to, F_SETFD, 0) == 0 : ::dup2(from, to) == to;
-    if (!ok) fail(ChildStep::redirect_stdio);
-  }
-
-  [[noreturn]] void run() const {
-    reset_signals();
+  bp::error_code on_exec_setup(bp::posix::default_launcher&, const std::filesystem::path&,
+                               const char* const*) const {
     // Direct children die with the harness; grandchildren are found through the cgroup.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent_pid) fail(ChildStep::parent_gone);
-    redirect(stdin_fd, STDIN_FILENO);
-    redirect(stdout_fd, STDOUT_FILENO);
-    redirect(stderr_fd, STDERR_FILENO);
 
     if (request.attach_fds)
       for (const auto& fd : *request.attach_fds)
@@ -178,14 +140,22 @@ struct ChildSetup {
     if (::setrlimit(RLIMIT_NOFILE, &nofile) != 0) fail(ChildStep::set_nofile);
     if (cwd && ::chdir(cwd) != 0) fail(ChildStep::chdir);
     if (request.user) {
-      if (::syscall(SYS_setgroups, request.user->groups.size(), request.user->groups.data()) != 0)
+      if (::setgroups(request.user->groups.size(), request.user->groups.data()) != 0)
         fail(ChildStep::drop_groups);
-      if (::syscall(SYS_setgid, request.user->gid) != 0) fail(ChildStep::set_gid);
-      if (::syscall(SYS_setuid, request.user->uid) != 0) fail(ChildStep::set_uid);
+      if (::setgid(request.user->gid) != 0) fail(ChildStep::set_gid);
+      if (::setuid(request.user->uid) != 0) fail(ChildStep::set_uid);
     }
 
-    // Every fd the harness has open (cgroup files, other targets' pipes) closes at the exec.
-    // The report pipe is CLOEXEC already, so it stays usable until then.
+    // The harness blocks or ignores some signals for itself; a target must start with the
+    // defaults, or it would silently ignore SIGTERM/SIGPIPE it never asked to ignore.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD}) ::signal(sig, SIG_DFL);
+
+    // Boost 1.81's close_all_fds compares each entry with itself and closes nothing, so every
+    // fd the harness has open (cgroup files, other targets' pipes) would leak into the target.
+    // The report pipe is CLOEXEC already, so it stays usable until the exec.
     if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) fail(ChildStep::close_fds);
 
     if (request.notify_filter) load_notify_filter();
@@ -218,22 +188,6 @@ std::optional<std::filesystem::path> find_executable(const std::string& name,
     begin = end + 1;
   }
   return std::nullopt;
-}
-
-void open_pipe(UniqueFd& read_end, UniqueFd& write_end, const char* what) {
-  int ends[2];
-  if (::pipe2(ends, O_CLOEXEC) != 0) throw_errno("pipe2", what);
-  read_end.reset(ends[0]);
-  write_end.reset(ends[1]);
-}
-
-// vfork, not fork: the child borrows the harness's memory instead of copying its page tables,
-// and the harness's event loop is not told of a fork it never sees. Kept out of line, so the
-// child's calls run below this small frame and leave the caller's frame as it was.
-[[gnu::noinline]] pid_t vfork_into(const ChildSetup& setup) {
-  const pid_t pid = ::vfork();
-  if (pid == 0) setup.run();
-  return pid;
 }
 
 }  // namespace
@@ -281,7 +235,7 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
   envp.reserve(request.env.size() + 1);
   for (const auto& entry : request.env) envp.push_back(const_cast<char*>(entry.c_str()));
   envp.push_back(nullptr);
-  // argv[0] is the path the PATH search resolved.
+  // argv[0] is the resolved path, as Boost's own exec would have passed it.
   std::vector<char*> argv;
   argv.reserve(request.argv.size() + 1);
   argv.push_back(const_cast<char*>(executable->c_str()));
@@ -289,71 +243,49 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
     argv.push_back(const_cast<char*>(request.argv[i].c_str()));
   argv.push_back(nullptr);
 
-  // The target's stdin is /dev/null and its stdout and stderr are pipes when output is captured;
-  // otherwise it shares the harness's three streams.
-  UniqueFd null_input, stdout_read, stdout_write, stderr_read, stderr_write;
-  if (request.capture_output) {
-    null_input.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    if (!null_input) throw_errno("open", "/dev/null (the target's stdin)");
-    open_pipe(stdout_read, stdout_write, "(the target's stdout)");
-    open_pipe(stderr_read, stderr_write, "(the target's stderr)");
-  }
-
   const std::string cwd = request.cwd ? request.cwd->string() : std::string();
-  const ChildSetup setup{request,
-                         ::getpid(),
-                         report_write.get(),
-                         request.capture_output ? null_input.get() : -1,
-                         request.capture_output ? stdout_write.get() : -1,
-                         request.capture_output ? stderr_write.get() : -1,
-                         request.cwd ? cwd.c_str() : nullptr,
-                         executable->c_str(),
-                         argv.data(),
-                         envp.data(),
-                         inherited_fd_limit()};
+  ChildSetup setup{
+      request,     ::getpid(),  report_write.get(),  request.cwd ? cwd.c_str() : nullptr, executable->c_str(),
+      argv.data(), envp.data(), inherited_fd_limit()};
 
-  // No handler of the harness may run in the child, which shares the harness's memory until it
-  // execs: every signal stays blocked from before the vfork until the child has reset them.
-  sigset_t all, previous;
-  sigfillset(&all);
-  ::pthread_sigmask(SIG_SETMASK, &all, &previous);
-  const pid_t pid = vfork_into(setup);
-  const int vfork_errno = errno;
-  ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  bp::posix::default_launcher launcher;
+
+  Spawned spawned;
+  bp::error_code ec;
+  std::optional<bp::process> process;
+  // The executor overload: in 1.81 the io_context overload taking an error_code drops it and
+  // throws instead.
+  const std::vector<std::string> args(request.argv.begin() + 1, request.argv.end());
+  if (request.capture_output) {
+    spawned.stdout_pipe.emplace(io);
+    spawned.stderr_pipe.emplace(io);
+    process.emplace(launcher(io.get_executor(), ec, *executable, args,
+                             bp::process_stdio{nullptr, *spawned.stdout_pipe, *spawned.stderr_pipe}, setup));
+  } else {
+    process.emplace(launcher(io.get_executor(), ec, *executable, args, setup));
+  }
   report_write.reset();
-  null_input.reset();
-  stdout_write.reset();
-  stderr_write.reset();
-  if (pid < 0)
-    return SpawnFailure{vfork_errno,
-                        "starting " + executable->string() + ": vfork: " + std::strerror(vfork_errno)};
 
-  // The child has exec'd or _exited by now (vfork returns then): the report pipe is at end of file
-  // after an exec, or carries the step that failed.
+  // The child execs the target itself, so Boost sees a failed child as a started one; our own
+  // pipe tells: it reaches end of file at the exec, or carries the failed step first.
   ChildReport report{};
-  if (::read(report_read.get(), &report, sizeof report) == static_cast<ssize_t>(sizeof report)) {
-    ::waitpid(pid, nullptr, 0);  // no zombie
+  const bool child_failed =
+      !ec && ::read(report_read.get(), &report, sizeof report) == static_cast<ssize_t>(sizeof report);
+  if (child_failed) {
+    bp::error_code ignored;
+    process->wait(ignored);  // the child has _exited (or is about to): reap it, no zombie
     std::string message = describe(report.step);
     if (report.step == ChildStep::chdir) message += " " + cwd;
     if (report.step == ChildStep::exec) message += " " + executable->string();
     return SpawnFailure{report.err, message + ": " + std::strerror(report.err)};
   }
-
-  // Exit detection waits on a pidfd: no polling, no SIGCHLD.
-  const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
-  if (pidfd < 0) {
-    const int err = errno;
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-    return SpawnFailure{err, "pidfd_open for " + executable->string() + ": " + std::strerror(err)};
+  if (ec) {
+    // Only the fork itself can fail on this path (every child-side failure ends in _exit).
+    if (launcher.pid > 0) ::waitpid(launcher.pid, nullptr, 0);
+    return SpawnFailure{ec.value(), "starting " + executable->string() + ": " + std::strerror(ec.value())};
   }
-  Spawned spawned;
-  spawned.pid = pid;
-  spawned.process = std::make_unique<bp::process>(io.get_executor(), pid, pidfd);
-  if (request.capture_output) {
-    spawned.stdout_pipe.emplace(io, stdout_read.release());
-    spawned.stderr_pipe.emplace(io, stderr_read.release());
-  }
+  spawned.process = std::make_unique<bp::process>(std::move(*process));
+  spawned.pid = launcher.pid;
   return spawned;
 }
 

@@ -1,6 +1,6 @@
-// Starting a target: vfork, the child-side steps faultline needs before exec (enter the cgroups,
-// set rlimits, drop privileges, close inherited fds, load the seccomp filter), and a
-// Boost.Process v2 handle on the started process for its exit (see docs/ARCHITECTURE.md).
+// Starting a target: Boost.Process v2's launcher plus the child-side steps faultline needs
+// between fork and exec (enter the cgroups, set rlimits, drop privileges, close inherited fds),
+// with the workarounds for the Boost 1.81 defects listed in docs/ARCHITECTURE.md.
 #pragma once
 
 #include <linux/filter.h>
