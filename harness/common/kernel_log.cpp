@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <charconv>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "common/unique_fd.h"
@@ -33,7 +35,25 @@ bool record_names_oom_kill(std::string_view record, pid_t pid, std::chrono::micr
   return message.find(needle) != std::string_view::npos;
 }
 
+namespace {
+// The log names processes by their pid in the initial pid namespace. In a nested one (a
+// container with its own pids) the numbers faultline knows are others, so the log cannot say.
+bool in_initial_pid_namespace() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.rfind("NSpid:", 0) == 0) {
+      std::istringstream fields(line.substr(6));
+      std::string pid;
+      int levels = 0;
+      while (fields >> pid) ++levels;
+      return levels == 1;
+    }
+  return false;
+}
+}  // namespace
+
 std::optional<bool> oom_killed(pid_t pid, std::chrono::steady_clock::time_point since) {
+  if (!in_initial_pid_namespace()) return std::nullopt;
   UniqueFd log(::open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!log) return std::nullopt;
   // The log stamps with the scheduler clock, which can run a little apart from CLOCK_MONOTONIC: a

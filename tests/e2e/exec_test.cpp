@@ -2,6 +2,7 @@
 // the signals at a timeout, the diagnosis it prints, --summary, --json; and `doctor`.
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -60,6 +61,12 @@ TEST_CASE("exec: a command that SIGKILLs itself after a child's OOM kill is sign
   // which. Without a readable log the counter is all there is, and the verdict cannot be checked.
   if (::access("/dev/kmsg", R_OK) != 0)
     FAULTLINE_SKIP("/dev/kmsg is not readable here (the kernel log names OOM kills)");
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line) && line.rfind("NSpid:", 0) != 0) {
+  }
+  if (std::count(line.begin(), line.end(), '\t') != 1)
+    FAULTLINE_SKIP("a nested pid namespace: the kernel log names other pids than faultline's");
   const auto r = run_shell(exec_cmd("--memory 64MiB --swap 0B") + " -- sh -c " +
                            quote(payload() + " alloc 200MiB >/dev/null; kill -9 $$"));
   INFO("exit " << r.status << "\nstderr: " << r.err);

@@ -71,6 +71,7 @@ time.sleep(10)
 TEST_CASE("fd: a fault without an end lowers the hard limit too, so a program cannot raise its way out",
           "[injector]") {
   INJECTOR_TEST_PRECONDITIONS();
+  if (::access("/usr/bin/python3", X_OK) != 0) FAULTLINE_SKIP("no python3 here (it plays Go's runtime)");
   TargetGroup t;
   TargetProcess target(t.group(), {"/usr/bin/python3", "-c", kRaiseSoftLimit});
   FdInjector fd(scenario::FdFault{16}, /*ends_in_window=*/false);
@@ -87,6 +88,7 @@ TEST_CASE("fd: a fault without an end lowers the hard limit too, so a program ca
 
 TEST_CASE("fd: a windowed fault that a program raised its way out of is an error at its end", "[injector]") {
   INJECTOR_TEST_PRECONDITIONS();
+  if (::access("/usr/bin/python3", X_OK) != 0) FAULTLINE_SKIP("no python3 here (it plays Go's runtime)");
   TargetGroup t;
   TargetProcess target(t.group(), {"/usr/bin/python3", "-c", kRaiseSoftLimit});
   FdInjector fd(scenario::FdFault{16}, /*ends_in_window=*/true);
