@@ -12,11 +12,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -109,6 +111,24 @@ int fd_kinds(const char* file) {
   return 0;
 }
 
+void on_alarm(int) {}
+
+// One write to `file` that a SIGALRM (a handler without SA_RESTART) interrupts after 100 ms.
+int interrupted_write(const char* file) {
+  const int fd = open(file, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return 3;
+  struct sigaction action {};
+  action.sa_handler = on_alarm;
+  sigaction(SIGALRM, &action, nullptr);
+  const itimerval once{{0, 0}, {0, 100000}};
+  setitimer(ITIMER_REAL, &once, nullptr);
+  if (write(fd, "x", 1) == 1)
+    printf("wrote\n");
+  else
+    printf(errno == EINTR ? "interrupted\n" : "failed %s\n", strerrorname_np(errno));
+  return 0;
+}
+
 int run(int argc, char** argv) {
   if (argc >= 4 && !strcmp(argv[1], "loop")) return open_loop(atol(argv[2]), argv[3]);
   if (argc >= 3 && !strcmp(argv[1], "fork")) {
@@ -122,6 +142,7 @@ int run(int argc, char** argv) {
   if (argc >= 5 && !strcmp(argv[1], "phases")) return phases(argv[2], atol(argv[3]), argv[4]);
   if (argc >= 4 && !strcmp(argv[1], "timed")) return timed(argv[2], argv[3]);
   if (argc >= 3 && !strcmp(argv[1], "fdkinds")) return fd_kinds(argv[2]);
+  if (argc >= 3 && !strcmp(argv[1], "interrupted-write")) return interrupted_write(argv[2]);
   if (argc >= 3 && !strcmp(argv[1], "getppid")) {
     const long n = atol(argv[2]);
     for (long i = 0; i < n; ++i) (void)syscall(SYS_getppid);
@@ -129,7 +150,7 @@ int run(int argc, char** argv) {
   }
   fprintf(stderr,
           "usage: faultline-syscall-target loop N PATH | fork MODE... | phases PATH N DIR | timed SLOW FAST "
-          "| getppid N | fdkinds FILE\n");
+          "| getppid N | fdkinds FILE | interrupted-write FILE\n");
   return 2;
 }
 
