@@ -81,21 +81,7 @@ class ReadinessCheck : public std::enable_shared_from_this<ReadinessCheck> {
   const Readiness& gate() const { return process_.ready; }
   CheckRegistry& registry() { return asio::use_service<CheckRegistry>(io_); }
 
-  std::string kind_name() const {
-    switch (gate().kind) {
-      case Readiness::Kind::log:
-        return "log";
-      case Readiness::Kind::tcp:
-        return "tcp";
-      case Readiness::Kind::http:
-        return "http";
-      case Readiness::Kind::exec:
-        return "exec";
-      case Readiness::Kind::none:
-        break;
-    }
-    return "none";
-  }
+  std::string kind_name() const { return scenario::to_string(gate().kind); }
 
   // Why the gate's address can never be reached; the loader refuses these first, but a
   // scenario built in code can still hold one.

@@ -32,22 +32,6 @@ using scenario::Readiness;
 using supervisor::ExitStatus;
 using supervisor::SupervisedProcess;
 
-const char* gate_key(Readiness::Kind kind) {
-  switch (kind) {
-    case Readiness::Kind::log:
-      return "log";
-    case Readiness::Kind::tcp:
-      return "tcp";
-    case Readiness::Kind::http:
-      return "http";
-    case Readiness::Kind::exec:
-      return "exec";
-    case Readiness::Kind::none:
-      break;
-  }
-  return "none";
-}
-
 class ScenarioRun final : public RunContext {
  public:
   ScenarioRun(const scenario::Scenario& s, cgroup::Backend& backend, const RunnerOptions& options)
@@ -507,7 +491,8 @@ void ScenarioRun::finish_result() {
   for (const auto& p : procs_)
     if (!error_ && p.exited_unready && !p.ready)
       error_ = "process `" + p.spec->name + "` " + describe_exit(*p.process->exit_status()) +
-               " before it was ready (its ready." + gate_key(p.spec->ready.kind) + " gate never passed)";
+               " before it was ready (its ready." + scenario::to_string(p.spec->ready.kind) +
+               " gate never passed)";
   add_captured_dump(result_);
   if (error_) {
     result_.verdict = report::Verdict::error;

@@ -130,6 +130,22 @@ bool is_network_kind(std::string_view kind) {
   return false;
 }
 
+const char* to_string(Readiness::Kind kind) {
+  switch (kind) {
+    case Readiness::Kind::log:
+      return "log";
+    case Readiness::Kind::tcp:
+      return "tcp";
+    case Readiness::Kind::http:
+      return "http";
+    case Readiness::Kind::exec:
+      return "exec";
+    case Readiness::Kind::none:
+      break;
+  }
+  return "none";
+}
+
 const char* to_string(NetworkFault::Direction d) {
   switch (d) {
     case NetworkFault::Direction::upstream:

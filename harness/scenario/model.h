@@ -186,6 +186,7 @@ using FaultParams = std::variant<MemoryFault, CpuFault, FdFault, PidsFault, Sign
 // The kinds [[inject]] accepts for a proxy rather than a process.
 bool is_network_kind(std::string_view kind);
 const char* to_string(NetworkFault::Direction d);
+const char* to_string(Readiness::Kind kind);  // "log", "tcp", "http", "exec", "none"
 
 struct Injection {
   std::string name;   // given or generated ("inject#2")
