@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,10 +18,13 @@
 
 namespace faultline::injectors {
 
-// What an injection acts on: the target process's cgroup and its main pid.
+// What an injection acts on: the target process's cgroup and its main pid. `helpers` are the
+// processes the harness started in that cgroup (a hog): faults aimed at the target's processes,
+// such as a signal to all of them, spare those.
 struct Target {
   cgroup::Cgroup& group;
   pid_t main_pid = 0;
+  const std::set<pid_t>* helpers = nullptr;
 };
 
 class Injector {

@@ -21,7 +21,8 @@ std::string SignalInjector::apply(const Target& target) {
       throw SystemError("pidfd_send_signal(" + name + ")", "pid " + std::to_string(target.main_pid), err);
     return name + " to pid " + std::to_string(target.main_pid);
   }
-  const auto count = cgroup::signal_members(target.group, fault_.signal);
+  const auto count = target.helpers ? cgroup::signal_members(target.group, fault_.signal, *target.helpers)
+                                    : cgroup::signal_members(target.group, fault_.signal);
   if (count.first_error)
     throw SystemError("pidfd_send_signal(" + name + ")", "pid " + std::to_string(count.first_error_pid),
                       count.first_error);

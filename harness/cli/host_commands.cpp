@@ -1,8 +1,11 @@
 // `doctor` and `cleanup`: the host side of faultline.
+#include <linux/capability.h>
+
 #include <iostream>
 
 #include "cgroup/backend.h"
 #include "cli/commands.h"
+#include "common/proc_status.h"
 #include "syscall/host_support.h"
 
 namespace faultline::cli {
@@ -52,6 +55,18 @@ int doctor() {
   for (const auto& c : syscalls.checks)
     std::cout << "  " << (c.ok ? "ok    " : "MISSING ") << c.name << "  " << c.detail << "\n";
   if (syscalls.usable) std::cout << "  note  " << syscalls.fast_path << "\n";
+  // Not a missing capability of the host, but a fault that holds differently: say so before a
+  // windowed fd fault surprises its author.
+  std::cout << "fd faults (RLIMIT_NOFILE):\n";
+  if (has_effective_capability(CAP_SYS_RESOURCE))
+    std::cout
+        << "  ok    hard limit  CAP_SYS_RESOURCE is held: a fault lowers the soft and the hard limit and "
+           "its end restores both\n";
+  else
+    std::cout
+        << "  note  hard limit  no CAP_SYS_RESOURCE: a fault with a `duration` lowers only the soft limit "
+           "(its end could not raise the hard one back) and is an error if a process raised its soft "
+           "limit past it; one without a `duration` lowers both\n";
   if (!r.unavailable.empty()) {
     std::cout
         << "unavailable here (scenarios using them are skipped, an error under --strict; exec exits 125):\n";

@@ -69,7 +69,7 @@ FaultTimeline::~FaultTimeline() = default;
 
 injectors::Target FaultTimeline::target_of(RunContext& ctx, const Entry& e) {
   const std::string& into = e.plan.injection->into;
-  return injectors::Target{*ctx.process_group(into), ctx.main_pid(into).value_or(0)};
+  return injectors::Target{*ctx.process_group(into), ctx.main_pid(into).value_or(0), &ctx.helper_pids()};
 }
 
 void FaultTimeline::on_run_start(RunContext& ctx) {
@@ -255,7 +255,7 @@ void FaultTimeline::revert(RunContext& ctx, Entry& e, const std::string& why, st
   cgroup::Cgroup* group = ctx.process_group(inj.into);
   if (!group) return;
   try {
-    const injectors::Target target{*group, ctx.main_pid(inj.into).value_or(0)};
+    const injectors::Target target = target_of(ctx, e);
     // Overlapping faults on one knob end in any order: each injector restores the value it
     // found, so unwind the later ones first, restore ours, then put theirs back (they now
     // remember the value from before ours and restore that when they end).

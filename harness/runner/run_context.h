@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,8 @@ class RunContext {
   // Starts a helper process (e.g. a noisy neighbour) inside a process's cgroup; it is
   // killed with that cgroup. Returns its pid, or throws Error.
   virtual pid_t spawn_helper(const std::string& process, const std::vector<std::string>& argv) = 0;
+  // Every helper started so far (faults aimed at a process's own members spare them).
+  virtual const std::set<pid_t>& helper_pids() const = 0;
   // The folder of the faultline executable (helper modes of our own binary live there).
   virtual std::string faultline_dir() const = 0;
   // Seed for any randomness (chaos, jitter).

@@ -66,6 +66,7 @@ class ScenarioRun final : public RunContext {
   report::ScenarioResult& result() override { return result_; }
   void fail_scenario(const std::string& message) override { scenario_error(message); }
   pid_t spawn_helper(const std::string& process, const std::vector<std::string>& argv) override;
+  const std::set<pid_t>& helper_pids() const override { return helper_pids_; }
   std::string faultline_dir() const override { return options_.faultline_dir; }
   std::uint64_t seed() const override { return options_.seed; }
   std::string set_syscall_fault_active(const std::string& injection, bool active) override {
@@ -519,14 +520,17 @@ pid_t ScenarioRun::spawn_helper(const std::string& process, const std::vector<st
   auto helper = std::make_unique<SupervisedProcess>(io_, argv.front(), 4096);
   // The injector that asked for it waits for its end itself before returning to the loop.
   helper->defer_exit_watch();
-  // Helpers end with the cgroup they live in (or, a v1 squeeze's charge, when charged, with code
-  // 0). One that fails on its own (a hog whose burner thread the pids limit refused) never
-  // applied its fault: the scenario cannot pass on it. A signal is no failure of the helper: the
-  // OOM killer may choose a memory hog, the neighbour it is meant to be.
+  // Helpers end with the cgroup they live in, by SIGKILL from their injector's revert, or (a v1
+  // squeeze's charge, when charged) with code 0. One that ends otherwise while the run goes on
+  // never held its fault, and the scenario cannot pass on it: a hog whose burner thread the pids
+  // limit refused exits with a code, or dies by SIGABRT where a sanitizer runtime aborts on it.
+  // SIGKILL is no failure of the helper: the OOM killer may choose a memory hog, the neighbour
+  // it is meant to be.
   const auto on_exit = [this, process,
                         name = argv.size() > 1 ? argv[1] : argv.front()](SupervisedProcess& h) {
     const auto& st = h.exit_status();
-    if (!st || st->signaled || st->code == 0 || phase_ != Phase::running) return;
+    if (!st || phase_ != Phase::running) return;
+    if (st->signaled ? st->signal == SIGKILL : st->code == 0) return;
     const std::string said = last_output_line(h);
     scenario_error("helper `faultline " + name + "` in `" + process + "` " + describe_exit(*st) +
                    " while the run went on: its fault did not hold" +

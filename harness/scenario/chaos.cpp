@@ -199,6 +199,31 @@ NetworkFault build_network(const std::string& fault, const std::map<std::string,
   return n;
 }
 
+// The run refuses a memory ramp that overlaps another memory fault of its process (a ramp cannot
+// be applied again where it stood when the other ends), so a draw must not produce one: a drawn
+// ramp (`over` given in [chaos.memory]) that overlaps another drawn memory fault of its process
+// becomes a step to its limit. Draws share the window's anchor, so their intervals compare; one
+// ending as the other starts counts as overlapping (two timers due at one instant run in any order).
+void steady_overlapping_ramps(std::vector<Injection>& drawn) {
+  const auto memory = [](Injection& inj) { return std::get_if<MemoryFault>(&inj.params); };
+  const auto overlap = [](const Injection& a, const Injection& b) {
+    const auto ends_after = [](const Injection& x, Duration t) {
+      return !x.duration || x.at.offset + *x.duration >= t;
+    };
+    return ends_after(a, b.at.offset) && ends_after(b, a.at.offset);
+  };
+  std::vector<MemoryFault*> steady;
+  for (std::size_t i = 0; i < drawn.size(); ++i)
+    for (std::size_t j = i + 1; j < drawn.size(); ++j) {
+      MemoryFault* a = memory(drawn[i]);
+      MemoryFault* b = memory(drawn[j]);
+      if (!a || !b || drawn[i].into != drawn[j].into || !overlap(drawn[i], drawn[j])) continue;
+      steady.push_back(a);
+      steady.push_back(b);
+    }
+  for (MemoryFault* f : steady) f->over.reset();
+}
+
 Injection build(const std::string& fault, const std::map<std::string, std::string>& v) {
   Injection inj;
   inj.kind = fault;
@@ -297,6 +322,7 @@ std::vector<Injection> draw_chaos(const Scenario& scenario, std::uint64_t seed) 
     inj.pos = chaos.pos;
     drawn.push_back(std::move(inj));
   }
+  steady_overlapping_ramps(drawn);
   return drawn;
 }
 

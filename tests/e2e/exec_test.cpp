@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -274,6 +275,25 @@ TEST_CASE("doctor: ready when throwaway cgroups can be made, listing what is una
     CHECK(contains(r.out,
                    "  limits.memory_high, [[inject]] memory high, exec --memory-high: memory_high "
                    "needs cgroup v2"));
+}
+
+TEST_CASE("doctor: says how an fd fault holds, from the capability faultline really has",
+          "[exec][doctor][fd]") {
+  // faultline inherits this test's capabilities: read CAP_SYS_RESOURCE (bit 24) from CapEff.
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  std::uint64_t effective = 0;
+  while (std::getline(status, line))
+    if (line.starts_with("CapEff:")) effective = std::stoull(line.substr(7), nullptr, 16);
+  const bool can_raise_hard = (effective >> 24) & 1;
+  auto r = run_shell(quote(faultline_path()) + " doctor");
+  INFO(r.out << r.err << "\nCapEff " << std::hex << effective);
+  CHECK(r.status == 0);
+  CHECK(contains(r.out, "\nfd faults (RLIMIT_NOFILE):\n"));
+  CHECK(contains(r.out, "\n  ok    hard limit  CAP_SYS_RESOURCE is held") == can_raise_hard);
+  CHECK(contains(r.out,
+                 "\n  note  hard limit  no CAP_SYS_RESOURCE: a fault with a `duration` lowers only the soft "
+                 "limit") == !can_raise_hard);
 }
 
 TEST_CASE("doctor: says whether syscall faults work here, checked against a real filter load",
