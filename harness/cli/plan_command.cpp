@@ -365,7 +365,8 @@ class Planner {
     if (!s_.chaos) return;
     bool drawn = false;
     for (const auto& inj : s_.injections) drawn = drawn || inj.name.rfind("chaos#", 0) == 0;
-    if (!drawn)
+    for (const auto& note : s_.chaos->left_out) add({}, "chaos: " + note);
+    if (!drawn && s_.chaos->left_out.empty())
       add({}, "chaos: " + std::to_string(s_.chaos->faults) +
                   " fault(s) drawn from the run's seed; pass --seed N to see what `run --seed N` applies");
   }

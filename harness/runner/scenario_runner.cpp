@@ -184,6 +184,8 @@ void ScenarioRun::prepare() {
       return;
     }
   }
+  if (scenario_.chaos)
+    for (const auto& note : scenario_.chaos->left_out) event("chaos.left-out", {}, note);
   for (auto& p : procs_) {
     p.group = run_group_->create_child(cgroup::sanitize_cgroup_name(p.spec->name));
     try {

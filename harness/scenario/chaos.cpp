@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/units.h"
 #include "scenario/spec.h"
+#include "scenario/time_resolution.h"
 
 namespace faultline::scenario {
 namespace {
@@ -199,29 +200,79 @@ NetworkFault build_network(const std::string& fault, const std::map<std::string,
   return n;
 }
 
+// A memory fault's window counted from the base anchor its time resolves to; `end` unset: it
+// holds until the run ends. Empty when the time does not resolve (the loader reports that).
+struct MemoryWindow {
+  std::string anchor;
+  Duration start{0};
+  std::optional<Duration> end;
+};
+
+std::optional<MemoryWindow> memory_window(const Scenario& scenario, const Injection& inj) {
+  if (!std::holds_alternative<MemoryFault>(inj.params)) return std::nullopt;
+  const auto at = resolve_time(scenario, inj.at, {.chain = {inj.name}});
+  if (!at.time) return std::nullopt;
+  MemoryWindow w{at.time->anchor, at.time->offset, std::nullopt};
+  if (inj.duration) w.end = w.start + *inj.duration;
+  return w;
+}
+
+// Windows counting from different anchors cannot be compared before the run and are taken to
+// overlap; one ending as the other starts overlaps too (two timers due at one instant run in
+// either order).
+bool may_overlap(const std::optional<MemoryWindow>& a, const std::optional<MemoryWindow>& b) {
+  if (!a || !b || a->anchor != b->anchor) return true;
+  return (!a->end || *a->end >= b->start) && (!b->end || *b->end >= a->start);
+}
+
+bool ramps(const Injection& inj) {
+  const auto* memory = std::get_if<MemoryFault>(&inj.params);
+  return memory && memory->over;
+}
+
 // The run refuses a memory ramp that overlaps another memory fault of its process (a ramp cannot
-// be applied again where it stood when the other ends), so a draw must not produce one: a drawn
-// ramp (`over` given in [chaos.memory]) that overlaps another drawn memory fault of its process
-// becomes a step to its limit. Draws share the window's anchor, so their intervals compare; one
-// ending as the other starts counts as overlapping (two timers due at one instant run in any order).
-void steady_overlapping_ramps(std::vector<Injection>& drawn) {
-  const auto memory = [](Injection& inj) { return std::get_if<MemoryFault>(&inj.params); };
-  const auto overlap = [](const Injection& a, const Injection& b) {
-    const auto ends_after = [](const Injection& x, Duration t) {
-      return !x.duration || x.at.offset + *x.duration >= t;
-    };
-    return ends_after(a, b.at.offset) && ends_after(b, a.at.offset);
-  };
-  std::vector<MemoryFault*> steady;
+// be applied again where it stood when the other ends), so a draw must not produce one:
+// - a drawn memory fault that may overlap a ramp written in [[inject]] is left out;
+// - a drawn ramp (`over` given in [chaos.memory]) that may overlap another memory fault of its
+//   process, written or drawn, becomes a step to its limit.
+void settle_memory_overlaps(const Scenario& scenario, std::vector<Injection>& drawn,
+                            std::vector<std::string>* left_out_notes) {
+  std::vector<std::optional<MemoryWindow>> windows;
+  for (const auto& inj : drawn) windows.push_back(memory_window(scenario, inj));
+  std::vector<bool> left_out(drawn.size(), false);
+  std::vector<bool> steady(drawn.size(), false);
+  for (std::size_t i = 0; i < drawn.size(); ++i) {
+    if (!std::holds_alternative<MemoryFault>(drawn[i].params)) continue;
+    for (const auto& written : scenario.injections) {
+      if (!std::holds_alternative<MemoryFault>(written.params) || written.into != drawn[i].into ||
+          !may_overlap(windows[i], memory_window(scenario, written)))
+        continue;
+      if (ramps(written) && !left_out[i]) {
+        left_out[i] = true;
+        if (left_out_notes)
+          left_out_notes->push_back(drawn[i].name + " (memory into `" + drawn[i].into + "` at " +
+                                    drawn[i].at.text + ") left out: it could overlap the memory ramp `" +
+                                    written.name + "`, which the run refuses");
+      }
+      steady[i] = true;
+    }
+  }
   for (std::size_t i = 0; i < drawn.size(); ++i)
     for (std::size_t j = i + 1; j < drawn.size(); ++j) {
-      MemoryFault* a = memory(drawn[i]);
-      MemoryFault* b = memory(drawn[j]);
-      if (!a || !b || drawn[i].into != drawn[j].into || !overlap(drawn[i], drawn[j])) continue;
-      steady.push_back(a);
-      steady.push_back(b);
+      if (left_out[i] || left_out[j] || !std::holds_alternative<MemoryFault>(drawn[i].params) ||
+          !std::holds_alternative<MemoryFault>(drawn[j].params) || drawn[i].into != drawn[j].into ||
+          !may_overlap(windows[i], windows[j]))
+        continue;
+      steady[i] = steady[j] = true;
     }
-  for (MemoryFault* f : steady) f->over.reset();
+  std::vector<Injection> kept;
+  for (std::size_t i = 0; i < drawn.size(); ++i) {
+    if (left_out[i]) continue;
+    if (steady[i])
+      if (auto* memory = std::get_if<MemoryFault>(&drawn[i].params)) memory->over.reset();
+    kept.push_back(std::move(drawn[i]));
+  }
+  drawn = std::move(kept);
 }
 
 Injection build(const std::string& fault, const std::map<std::string, std::string>& v) {
@@ -273,7 +324,8 @@ Injection build(const std::string& fault, const std::map<std::string, std::strin
 
 }  // namespace
 
-std::vector<Injection> draw_chaos(const Scenario& scenario, std::uint64_t seed) {
+std::vector<Injection> draw_chaos(const Scenario& scenario, std::uint64_t seed,
+                                  std::vector<std::string>* left_out) {
   std::vector<Injection> drawn;
   if (!scenario.chaos) return drawn;
   const Chaos& chaos = *scenario.chaos;
@@ -322,13 +374,15 @@ std::vector<Injection> draw_chaos(const Scenario& scenario, std::uint64_t seed) 
     inj.pos = chaos.pos;
     drawn.push_back(std::move(inj));
   }
-  steady_overlapping_ramps(drawn);
+  settle_memory_overlaps(scenario, drawn, left_out);
   return drawn;
 }
 
 Scenario with_chaos(const Scenario& scenario, std::uint64_t seed) {
   Scenario copy = scenario;
-  for (auto& inj : draw_chaos(scenario, seed)) copy.injections.push_back(std::move(inj));
+  if (!copy.chaos) return copy;
+  for (auto& inj : draw_chaos(scenario, seed, &copy.chaos->left_out))
+    copy.injections.push_back(std::move(inj));
   return copy;
 }
 

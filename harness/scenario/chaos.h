@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "scenario/model.h"
@@ -12,9 +13,12 @@ namespace faultline::scenario {
 
 // The drawn injections, named "chaos#1", "chaos#2", ... Empty when the scenario has no [chaos].
 // Throws Error when a range cannot be drawn from (e.g. a window whose ends use different anchors).
-std::vector<Injection> draw_chaos(const Scenario& scenario, std::uint64_t seed);
+// A drawn fault the run would refuse is left out of the result, its number unused, and described
+// in `left_out` when given.
+std::vector<Injection> draw_chaos(const Scenario& scenario, std::uint64_t seed,
+                                  std::vector<std::string>* left_out = nullptr);
 
-// A copy of the scenario with the drawn injections appended.
+// A copy of the scenario with the drawn injections appended (and chaos->left_out set).
 Scenario with_chaos(const Scenario& scenario, std::uint64_t seed);
 
 }  // namespace faultline::scenario

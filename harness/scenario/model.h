@@ -244,6 +244,7 @@ struct Chaos {
   std::vector<std::string> proxies;                                 // [[proxy]] tables the network kinds hit
   std::map<std::string, std::map<std::string, ChaosRange>> ranges;  // kind -> key -> range
   SourcePos pos;
+  std::vector<std::string> left_out;  // set by with_chaos: each drawn fault left out, and why
 };
 
 struct OnTimeout {

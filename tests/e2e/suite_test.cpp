@@ -119,6 +119,31 @@ TEST_CASE("suite: the seed is printed and recorded, and chaos applies the drawn 
   CHECK(last_revert.ends_with("-> max/100ms"));
 }
 
+TEST_CASE("suite: chaos leaves out a drawn memory fault the run would refuse beside a written ramp") {
+  // Seed 1 draws two memory faults into the written ramp's window (plan shows them left out); the
+  // build before this rule ended that run as an error at the second one's apply.
+  const std::string file = quote(source_dir() + "/scenarios/selftest/chaos-memory-beside-ramp.toml");
+  const auto plan = run_shell(quote(faultline_path()) + " plan " + file + " --seed 1");
+  CHECK(plan.status == 0);
+  CHECK(plan.out.find("left out: it could overlap the memory ramp `ramp`, which the run refuses") !=
+        std::string::npos);
+  auto r = run_json(file + " --seed 1");
+  CHECK(r.cmd.status == 0);
+  int left_out = 0;
+  int chaos_applied = 0;
+  bool ramp_applied = false;
+  for (const auto& e : r.report["scenarios"][0]["timeline"]) {
+    left_out += e["event"] == "chaos.left-out";
+    if (e["event"] == "inject.apply") {
+      chaos_applied += e.value("inject", "").rfind("chaos#", 0) == 0;
+      ramp_applied = ramp_applied || e.value("inject", "") == "ramp";
+    }
+  }
+  CHECK(left_out > 0);
+  CHECK(ramp_applied);
+  CHECK(chaos_applied + left_out == 3);
+}
+
 TEST_CASE("suite: Ctrl-C mid-run tears everything down, writes a partial report and exits 130") {
   const std::string token = std::to_string(std::random_device{}());
   const fs::path dir = fs::temp_directory_path() / ("faultline-interrupt-" + token);

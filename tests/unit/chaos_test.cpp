@@ -114,3 +114,84 @@ TEST_CASE("a drawn memory ramp never overlaps another drawn memory fault of its 
   CHECK(ramps > 0);
   CHECK(steadied > 0);
 }
+
+namespace {
+
+// The scenario of the test above with one memory fault written into `api`: ready+3s for 2s.
+Scenario chaotic_with_written_memory_fault(std::optional<Duration> written_over,
+                                           const std::string& written_at = "ready") {
+  auto s = chaotic();
+  s.chaos->faults = 6;
+  s.chaos->kinds = {"memory"};
+  s.chaos->ranges["memory"]["over"].values = {"200ms", "1s"};
+  s.chaos->ranges["memory"]["duration"].values = {"500ms", "2s"};
+  Injection written;
+  written.name = "squeeze";
+  written.into = "api";
+  written.kind = "memory";
+  written.at = {written_at, std::chrono::seconds(3), written_at + "+3s"};
+  written.duration = std::chrono::seconds(2);
+  MemoryFault limit;
+  limit.limit = 128ull << 20;
+  limit.over = written_over;
+  written.params = limit;
+  s.injections.push_back(written);
+  return s;
+}
+
+// Whether a drawn fault's window [at, at + duration] meets the written one's [3s, 5s] after ready.
+bool meets_written(const Injection& drawn) {
+  return drawn.at.offset <= std::chrono::seconds(5) &&
+         drawn.at.offset + *drawn.duration >= std::chrono::seconds(3);
+}
+
+}  // namespace
+
+TEST_CASE("a drawn memory ramp that would overlap a written memory fault of its process is a step") {
+  const auto s = chaotic_with_written_memory_fault(std::nullopt);
+  int ramps_kept = 0;
+  int steadied = 0;
+  for (std::uint64_t seed = 0; seed < 100; ++seed)
+    for (const auto& drawn : draw_chaos(s, seed)) {
+      if (drawn.into != "api" || !meets_written(drawn)) continue;
+      INFO("seed " << seed << ": " << describe(drawn));
+      CHECK_FALSE(std::get<MemoryFault>(drawn.params).over.has_value());
+      ++steadied;
+    }
+  for (std::uint64_t seed = 0; seed < 100; ++seed)
+    for (const auto& drawn : draw_chaos(s, seed))
+      ramps_kept += drawn.into == "api" && std::get<MemoryFault>(drawn.params).over.has_value();
+  // Both cases occur: ramps of `api` clear of the written window keep their `over`.
+  CHECK(steadied > 0);
+  CHECK(ramps_kept > 0);
+}
+
+TEST_CASE("a drawn memory fault that would overlap a written memory ramp of its process is left out") {
+  const auto s = chaotic_with_written_memory_fault(std::chrono::seconds(1));
+  int left_out = 0;
+  int kept_beside = 0;
+  for (std::uint64_t seed = 0; seed < 100; ++seed) {
+    const auto drawn = draw_chaos(s, seed);
+    left_out += static_cast<int>(6 - drawn.size());
+    for (const auto& d : drawn) {
+      INFO("seed " << seed << ": " << describe(d));
+      CHECK_FALSE((d.into == "api" && meets_written(d)));
+      kept_beside += d.into == "api";
+    }
+  }
+  CHECK(left_out > 0);
+  CHECK(kept_beside > 0);
+}
+
+TEST_CASE(
+    "a written memory ramp whose time counts from another point keeps every drawn fault of its process off") {
+  // `api.ready+3s` and the window's `ready` cannot be compared before the run: any overlap is possible.
+  const auto s = chaotic_with_written_memory_fault(std::chrono::seconds(1), "api.ready");
+  int db_faults = 0;
+  for (std::uint64_t seed = 0; seed < 50; ++seed)
+    for (const auto& d : draw_chaos(s, seed)) {
+      CHECK(d.into == "db");
+      ++db_faults;
+    }
+  CHECK(db_faults > 0);
+}
