@@ -38,7 +38,11 @@ std::string HogInjector::revert(const Target&) {
   // By revert time the hog may have exited and been reaped, and its pid reused: only the
   // pidfd is sure to name the hog (ESRCH once it is gone).
   const int err = send_signal(pidfd, SIGKILL);
-  if (err == ESRCH) return "hog pid " + std::to_string(pid) + " had already exited";
+  // Gone before its revert: the OOM killer may choose the hog, the neighbour it is meant to be
+  // (the run reports any other end of a helper as an error of its own).
+  if (err == ESRCH)
+    return "hog pid " + std::to_string(pid) +
+           " was gone before its revert (a memory hog may be the OOM killer's choice)";
   if (err != 0) throw SystemError("pidfd_send_signal(SIGKILL)", "hog pid " + std::to_string(pid), err);
   return "hog pid " + std::to_string(pid) + " killed";
 }
