@@ -129,7 +129,6 @@ std::string syscall_rule_text(const scenario::SyscallFault& f) {
   if (f.path_glob) out << ", on paths matching " << *f.path_glob;
   if (f.fds == scenario::SyscallFault::Fds::sockets) out << ", on sockets only";
   if (f.fds == scenario::SyscallFault::Fds::files) out << ", on files only";
-  if (f.optional) out << " (optional)";
   return out.str();
 }
 
@@ -313,6 +312,7 @@ class Planner {
       if (planned.end)
         what +=
             " for " + format_duration(*planned.injection->duration) + ", until " + time_text(*planned.end);
+      if (planned.injection->optional) what += " (optional)";
       add(planned.start, what);
     }
     append_drawn_injections();

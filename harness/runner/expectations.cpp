@@ -1,6 +1,8 @@
 #include "runner/expectations.h"
 
 #include <algorithm>
+#include <map>
+#include <set>
 
 #include "common/units.h"
 #include "timeline/schedule.h"
@@ -278,14 +280,16 @@ const scenario::Expect* expect_for(const scenario::Scenario& scenario, const std
 // A syscall fault that hit no call proves nothing about the target: a failure, unless the fault
 // is `optional` or an [expect] states its count (which then decides, `= 0` included).
 void check_syscall_faults_fired(const scenario::Scenario& scenario, const report::ScenarioResult& result,
+                                const std::set<std::string>& never_applied,
                                 std::vector<report::Failure>& failures) {
   for (const auto& c : result.syscall_faults) {
     if (c.hit > 0) continue;
     const auto inj = std::find_if(scenario.injections.begin(), scenario.injections.end(),
                                   [&](const scenario::Injection& i) { return i.name == c.inject; });
     if (inj == scenario.injections.end()) continue;
-    const auto* fault = std::get_if<scenario::SyscallFault>(&inj->params);
-    if (!fault || fault->optional) continue;
+    if (!std::holds_alternative<scenario::SyscallFault>(inj->params) || inj->optional ||
+        never_applied.contains(c.inject))
+      continue;
     const scenario::Expect* expect = expect_for(scenario, c.process);
     if (expect && expect->syscall_failures.contains(c.inject)) continue;
     report::Failure failure;
@@ -305,6 +309,7 @@ void check_syscall_faults_fired(const scenario::Scenario& scenario, const report
 // the fault is `optional`. A partition (`down`) always takes effect, since the proxy stops
 // listening, even when no connection was open to cut.
 void check_network_faults_fired(const scenario::Scenario& scenario, const report::ScenarioResult& result,
+                                const std::set<std::string>& never_applied,
                                 std::vector<report::Failure>& failures) {
   for (const auto& proxy : result.proxies)
     for (const auto& [name, touched] : proxy.toxics_touched) {
@@ -312,8 +317,9 @@ void check_network_faults_fired(const scenario::Scenario& scenario, const report
       const auto inj = std::find_if(scenario.injections.begin(), scenario.injections.end(),
                                     [&](const scenario::Injection& i) { return i.name == name; });
       if (inj == scenario.injections.end() || inj->kind == "down") continue;
-      const auto* fault = std::get_if<scenario::NetworkFault>(&inj->params);
-      if (!fault || fault->optional) continue;
+      if (!std::holds_alternative<scenario::NetworkFault>(inj->params) || inj->optional ||
+          never_applied.contains(name))
+        continue;
       report::Failure failure;
       failure.check = "inject.network";
       failure.expected = ">=1 connection touched";
@@ -325,6 +331,60 @@ void check_network_faults_fired(const scenario::Scenario& scenario, const report
       failure.line = inj->pos.line;
       failures.push_back(std::move(failure));
     }
+}
+
+// A fault that was never applied (its time came after the run ended, its process had exited)
+// proves nothing about the target: a failure, unless the fault is `optional`. Returns the names of
+// the faults never applied, optional ones included, so the syscall and network checks do not
+// report them a second time. Chaos draws are optional one by one, but a run where none of them
+// was applied tested nothing.
+std::set<std::string> check_faults_applied(const scenario::Scenario& scenario,
+                                           const report::ScenarioResult& result,
+                                           std::vector<report::Failure>& failures) {
+  std::set<std::string> applied;
+  std::map<std::string, std::string> skipped;  // the last reason the timeline gave
+  for (const auto& e : result.timeline) {
+    if (e.event == "inject.apply") applied.insert(e.inject);
+    if (e.event == "inject.skip") skipped[e.inject] = e.detail;
+  }
+  std::set<std::string> never_applied;
+  std::size_t drawn = 0, drawn_applied = 0;
+  const scenario::Injection* first_drawn = nullptr;
+  for (const auto& inj : scenario.injections) {
+    const bool was_applied = applied.contains(inj.name);
+    if (inj.name.starts_with("chaos#")) {
+      ++drawn;
+      drawn_applied += was_applied;
+      if (!first_drawn) first_drawn = &inj;
+    }
+    if (was_applied) continue;
+    never_applied.insert(inj.name);
+    if (inj.optional) continue;
+    const auto why = skipped.find(inj.name);
+    report::Failure failure;
+    failure.check = "inject.applied";
+    failure.process = inj.into;
+    failure.expected = "applied at " + inj.at.text;
+    failure.actual = why != skipped.end() ? "skipped: " + why->second : "never applied";
+    failure.message = inj.kind + " fault `" + inj.name + "` never took effect (" + failure.actual +
+                      "), so the run says nothing about the target under it (set `optional = true` on the "
+                      "injection if that is fine)";
+    failure.line = inj.pos.line;
+    failures.push_back(std::move(failure));
+  }
+  if (drawn > 0 && drawn_applied == 0) {
+    report::Failure failure;
+    failure.check = "chaos";
+    failure.expected = "at least one drawn fault applied";
+    failure.actual = "none of " + std::to_string(drawn) + " applied";
+    failure.message =
+        "none of the " + std::to_string(drawn) +
+        " drawn fault(s) took effect (see their inject.skip events): the run tested nothing; does "
+        "the chaos window lie within the run?";
+    failure.line = first_drawn->pos.line;
+    failures.push_back(std::move(failure));
+  }
+  return never_applied;
 }
 
 }  // namespace
@@ -351,8 +411,9 @@ void judge(const scenario::Scenario& scenario, report::ScenarioResult& result, c
       if (pr.name == e.process)
         for (auto& f : evaluate(e, pr, seen(e.process), result.syscall_faults))
           result.failures.push_back(std::move(f));
-  check_syscall_faults_fired(scenario, result, result.failures);
-  check_network_faults_fired(scenario, result, result.failures);
+  const auto never_applied = check_faults_applied(scenario, result, result.failures);
+  check_syscall_faults_fired(scenario, result, never_applied, result.failures);
+  check_network_faults_fired(scenario, result, never_applied, result.failures);
   fold_consequences(result.failures, result.processes, scenario.expects);
   fold_under_stop_driver(scenario, result.failures);
   if (result.failures.empty()) {

@@ -164,6 +164,7 @@ void Loader::build_injection(const Table& t, std::size_t index, Injection& inj) 
   if (auto f = t.get("into")) inj.into = f->text;
   if (auto f = t.get("at")) inj.at = f->time;
   if (auto f = t.get("duration")) inj.duration = f->duration;
+  if (auto f = t.get("optional")) inj.optional = f->boolean;
   if (inj.kind == "memory") {
     MemoryFault m;
     if (auto f = t.get("limit")) m.limit = f->size;
@@ -217,7 +218,6 @@ void Loader::build_injection(const Table& t, std::size_t index, Injection& inj) 
     if (auto f = t.get("after")) sc.select = Select::after, sc.n = static_cast<std::uint64_t>(f->integer);
     if (auto f = t.get("probability")) sc.select = Select::probability, sc.probability = f->number;
     if (auto f = t.get("delay")) sc.delay = f->duration;
-    if (auto f = t.get("optional")) sc.optional = f->boolean;
     inj.params = sc;
   } else if (is_network_kind(inj.kind)) {
     NetworkFault n;
@@ -235,7 +235,6 @@ void Loader::build_injection(const Table& t, std::size_t index, Injection& inj) 
     if (auto f = t.get("slice_variation")) n.slice_variation = static_cast<std::uint64_t>(f->integer);
     if (auto f = t.get("slice_delay")) n.slice_delay = f->duration;
     if (auto f = t.get("limit")) n.limit = f->size;
-    if (auto f = t.get("optional")) n.optional = f->boolean;
     inj.params = n;
   }
 }

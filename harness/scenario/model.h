@@ -163,7 +163,6 @@ struct SyscallFault {
   std::uint64_t n = 1;  // every / nth / after
   double probability = 1.0;
   Duration delay{0};
-  bool optional = false;  // a fault that never fired does not fail the scenario
 };
 // A network fault ("toxic") put on the connections of one [[proxy]]; `Injection::proxy` names it
 // and `Injection::into` stays empty. Fields a kind does not use stay at their zero value.
@@ -178,7 +177,6 @@ struct NetworkFault {
   std::uint64_t slice_variation = 0;
   Duration slice_delay{0};
   std::uint64_t limit = 0;  // limit_data: bytes passed before the close
-  bool optional = false;    // touching no connection does not fail the scenario
 };
 using FaultParams = std::variant<MemoryFault, CpuFault, FdFault, PidsFault, SignalFault, FreezeFault,
                                  HogFault, SyscallFault, NetworkFault>;
@@ -196,6 +194,9 @@ struct Injection {
   TimePoint at;
   std::optional<Duration> duration;
   FaultParams params;
+  // A fault that never took effect (never applied; a syscall fault that hit no call; a network
+  // fault that touched no connection) does not fail the scenario.
+  bool optional = false;
   SourcePos pos;
 };
 

@@ -227,10 +227,6 @@ std::vector<KeySpec> network_keys(bool per_flow, std::vector<KeySpec> own) {
                     .kind = Kind::ratio,
                     .description = "Share of connections affected, chosen from the scenario seed.",
                     .default_value = "1.0"});
-    keys.push_back({.name = "optional",
-                    .kind = Kind::boolean,
-                    .description = "The scenario does not fail when the fault touched no connection.",
-                    .default_value = "false"});
   }
   keys.insert(keys.end(), own.begin(), own.end());
   return keys;
@@ -418,11 +414,7 @@ std::vector<Variant> inject_variants() {
                 {.name = "delay",
                  .kind = Kind::duration,
                  .description = "Hold each selected call this long before answering it (alone: then let it "
-                                "run)."},
-                {.name = "optional",
-                 .kind = Kind::boolean,
-                 .description = "The scenario does not fail when no call was hit.",
-                 .default_value = "false"}},
+                                "run)."}},
        .groups = {{Rule::at_least_one, {"errno", "return", "delay"}},
                   {Rule::at_most_one, {"errno", "return"}},
                   {Rule::at_most_one, {"every", "nth", "after", "probability"}}}},
@@ -465,6 +457,12 @@ const TableSpec& inject_spec() {
               {.name = "duration",
                .kind = Kind::duration,
                .description = "Revert the fault after this long."},
+              {.name = "optional",
+               .kind = Kind::boolean,
+               .description = "The scenario does not fail when the fault never took effect: never applied "
+                              "(its time came after the run ended, or its process had exited), a syscall "
+                              "fault that hit no call, a network fault that touched no connection.",
+               .default_value = "false"},
           },
       .discriminator = "kind",
       .variants = all_inject_variants()};

@@ -324,7 +324,7 @@ TEST_CASE("inject e2e: a 120MiB hog shows in the process's peak memory and leave
   CHECK_FALSE(alive(hog));
 }
 
-TEST_CASE("inject e2e: an injection into a process that already exited is skipped, not an error",
+TEST_CASE("inject e2e: an optional injection into a process that already exited is skipped, not an error",
           "[inject]") {
   E2E_PRECONDITIONS();
   const Run r = run_scenario("selftest/inject-skip-exited.toml");
@@ -402,4 +402,16 @@ TEST_CASE("inject e2e: a memory ramp overlapping another memory fault is refused
   const std::string reason = r.scenario.at("reason");
   CHECK(reason.find("inject `ramp` (memory): would overlap `loose` on the same memory limit of `target`") !=
         std::string::npos);
+}
+
+TEST_CASE("inject e2e: a fault whose time comes after the run ended fails the scenario", "[inject]") {
+  E2E_PRECONDITIONS();
+  const Run r = run_scenario("selftest/failing/inject-after-run-end.toml");
+  INFO(dump(r.scenario));
+  CHECK(r.scenario.at("result") == "fail");
+  const auto& failure = r.scenario.at("failures").at(0);
+  CHECK(failure.at("check") == "inject.applied");
+  CHECK(failure.at("message").get<std::string>().starts_with(
+      "signal fault `kill` never took effect (skipped: the run ended before "));
+  CHECK(events(r.scenario, "inject.apply", "kill").empty());
 }

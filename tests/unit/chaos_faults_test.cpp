@@ -108,7 +108,7 @@ TEST_CASE("chaos draws syscall faults from the listed calls and errnos, always o
       CHECK(f.select == SyscallFault::Select::every);
       CHECK(f.n >= 2);
       CHECK(f.n <= 5);
-      CHECK(f.optional);
+      CHECK(i.optional);
       REQUIRE(i.duration);
       CHECK(*i.duration >= std::chrono::milliseconds(200));
       CHECK(*i.duration <= std::chrono::seconds(2));
@@ -164,7 +164,7 @@ TEST_CASE("chaos syscall draws: probability, return and delay ranges, defaults",
       REQUIRE(f.syscalls.size() == 1);
       CHECK((f.syscalls[0] == "write" || f.syscalls[0] == "fsync"));
       CHECK((f.error == "EIO" || f.error == "ENOSPC"));
-      CHECK(f.optional);
+      CHECK(i.optional);
       CHECK(i.duration);
     }
   }

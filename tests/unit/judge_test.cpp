@@ -111,10 +111,10 @@ scenario::Scenario with_syscall_faults(report::ScenarioResult& r, std::uint64_t 
     inj.into = "api";
     inj.kind = "syscall";
     inj.pos.line = 7;
-    scenario::SyscallFault f;
-    f.optional = std::string(name) == "slow";
-    inj.params = f;
+    inj.optional = std::string(name) == "slow";
+    inj.params = scenario::SyscallFault{};
     s.injections.push_back(inj);
+    r.timeline.emplace_back(0.0, "inject.apply", "api", name);
   }
   r.processes = {process("api", "exited", 0), process("load", "exited", 0)};
   r.syscall_faults = {{"disk-full", "api", 10, hit}, {"slow", "api", 0, 0}};
@@ -197,10 +197,10 @@ scenario::Scenario with_network_faults(report::ScenarioResult& r, std::uint64_t 
     inj.proxy = "db";
     inj.kind = kind;
     inj.pos.line = 9;
-    scenario::NetworkFault f;
-    f.optional = std::string(name) == "slow";
-    inj.params = f;
+    inj.optional = std::string(name) == "slow";
+    inj.params = scenario::NetworkFault{};
     s.injections.push_back(inj);
+    r.timeline.emplace_back(0.0, "inject.apply", "", name);
   }
   r.processes = {process("api", "exited", 0), process("load", "exited", 0)};
   report::ProxyResult proxy;
@@ -229,4 +229,85 @@ TEST_CASE("judge: a network fault that touched no connection fails the run unles
   runner::judge(s, touched, nothing_seen);
   CHECK(touched.verdict == report::Verdict::pass);
   CHECK(touched.failures.empty());
+}
+
+namespace {
+
+// `api` under one SIGKILL fault at ready+5s, which the run ended before.
+scenario::Scenario with_late_signal(report::ScenarioResult& r, bool optional, bool applied) {
+  auto s = two_processes();
+  scenario::Injection inj;
+  inj.name = "kill";
+  inj.into = "api";
+  inj.kind = "signal";
+  inj.at = {"ready", 5s, "ready+5s"};
+  inj.optional = optional;
+  inj.pos.line = 12;
+  scenario::SignalFault kill;
+  kill.signal = 9;
+  inj.params = kill;
+  s.injections.push_back(inj);
+  r.processes = {process("api", "exited", 0), process("load", "exited", 0)};
+  if (applied)
+    r.timeline.emplace_back(5000.0, "inject.apply", "api", "kill", "SIGKILL");
+  else
+    r.timeline.emplace_back(1000.0, "inject.skip", "api", "kill",
+                            "the run ended before ready+5s (`ready+5s`)");
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("judge: a fault that was never applied fails the run, unless it is optional") {
+  {
+    report::ScenarioResult r;
+    const auto s = with_late_signal(r, false, false);
+    runner::judge(s, r, nothing_seen);
+    CHECK(r.verdict == report::Verdict::fail);
+    REQUIRE(r.failures.size() == 1);
+    CHECK(r.failures[0].check == "inject.applied");
+    CHECK(r.failures[0].line == 12);
+    CHECK(r.failures[0].message ==
+          "signal fault `kill` never took effect (skipped: the run ended before ready+5s (`ready+5s`)), so "
+          "the run "
+          "says nothing about the target under it (set `optional = true` on the injection if that is fine)");
+  }
+  {
+    report::ScenarioResult r;
+    const auto s = with_late_signal(r, true, false);
+    runner::judge(s, r, nothing_seen);
+    CHECK(r.verdict == report::Verdict::pass);
+  }
+  {
+    report::ScenarioResult r;
+    const auto s = with_late_signal(r, false, true);
+    runner::judge(s, r, nothing_seen);
+    CHECK(r.verdict == report::Verdict::pass);
+  }
+}
+
+TEST_CASE("judge: drawn faults may miss one by one, but a run where none was applied fails") {
+  const auto drawn_run = [](int applied) {
+    auto s = two_processes();
+    report::ScenarioResult r;
+    r.processes = {process("api", "exited", 0), process("load", "exited", 0)};
+    for (int i = 1; i <= 3; ++i) {
+      scenario::Injection inj;
+      inj.name = "chaos#" + std::to_string(i);
+      inj.into = "api";
+      inj.kind = "freeze";
+      inj.optional = true;
+      inj.params = scenario::FreezeFault{};
+      s.injections.push_back(inj);
+      r.timeline.emplace_back(0.0, i <= applied ? "inject.apply" : "inject.skip", "api", inj.name);
+    }
+    runner::judge(s, r, nothing_seen);
+    return r;
+  };
+  const auto none = drawn_run(0);
+  CHECK(none.verdict == report::Verdict::fail);
+  REQUIRE(none.failures.size() == 1);
+  CHECK(none.failures[0].check == "chaos");
+  CHECK(none.failures[0].actual == "none of 3 applied");
+  CHECK(drawn_run(1).verdict == report::Verdict::pass);
 }
