@@ -1,7 +1,11 @@
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
+#include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <random>
 
@@ -9,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/report_facts.h"
 #include "common/interrupt.h"
+#include "common/units.h"
 #include "reports/annotations.h"
 #include "reports/baseline.h"
 #include "reports/console_writer.h"
@@ -55,6 +60,76 @@ std::optional<std::vector<scenario::Scenario>> load_all(const std::vector<std::s
   return scenarios;
 }
 
+namespace fs = std::filesystem;
+
+// A directory that holds no scenario is as much a mistake as a glob that matches nothing
+// (expand_scenario_paths refuses that one): an emptied or mistyped folder must not turn a CI
+// gate green, also when other paths on the command line do hold scenarios.
+void require_scenarios_in_directories(const std::vector<std::string>& paths) {
+  for (const auto& path : paths) {
+    std::error_code ec;
+    if (!fs::is_directory(path, ec)) continue;
+    bool found = false;
+    for (const auto& entry : fs::recursive_directory_iterator(path))
+      if (entry.is_regular_file() && entry.path().extension() == ".toml") {
+        found = true;
+        break;
+      }
+    if (!found) throw UsageError("no scenario file (*.toml) in directory `" + path + "`");
+  }
+}
+
+// Two report options naming one file would leave only the report written last.
+void require_distinct_report_paths(const RunArgs& args) {
+  const std::pair<const char*, const std::string*> reports[] = {
+      {"--json", &args.json_path}, {"--junit", &args.junit_path}, {"--html", &args.html_path}};
+  auto normal = [](const std::string& path) {
+    std::error_code ec;
+    const auto canonical = fs::weakly_canonical(fs::absolute(path), ec);
+    return ec ? fs::absolute(path).lexically_normal() : canonical;
+  };
+  for (std::size_t i = 0; i < std::size(reports); ++i)
+    for (std::size_t j = i + 1; j < std::size(reports); ++j) {
+      if (reports[i].second->empty() || reports[j].second->empty()) continue;
+      if (normal(*reports[i].second) == normal(*reports[j].second))
+        throw UsageError(std::string(reports[i].first) + " and " + reports[j].first + " both write `" +
+                         *reports[j].second + "`: give each report its own file");
+    }
+}
+
+// "--tag a --exclude-tag b", as typed; empty without tag filters.
+std::string describe_filters(const RunArgs& args) {
+  std::string text;
+  for (const auto& t : args.tags) text += (text.empty() ? "" : " ") + std::string("--tag ") + t;
+  for (const auto& t : args.exclude_tags)
+    text += (text.empty() ? "" : " ") + std::string("--exclude-tag ") + t;
+  return text;
+}
+
+// How many of `files` outside this shard the tag filters select. Only asked when this shard
+// selected nothing: an empty shard is fine when other shards run something, but a mistyped
+// --tag must fail every shard of the matrix, not leave all of them green. A file that does not
+// load counts as selected: its own shard reports it and fails.
+std::size_t selected_in_other_shards(const std::vector<std::string>& all_files,
+                                     const std::vector<std::string>& shard_files, const RunArgs& args) {
+  std::size_t selected = 0;
+  const auto options = load_options();
+  for (const auto& file : all_files) {
+    if (std::find(shard_files.begin(), shard_files.end(), file) != shard_files.end()) continue;
+    if (args.tags.empty() && args.exclude_tags.empty()) {
+      ++selected;
+      continue;
+    }
+    try {
+      const auto s = scenario::load_scenario(file, options);
+      selected += runner::tags_match(s.tags, args.tags, args.exclude_tags);
+    } catch (const Error&) {
+      ++selected;
+    }
+  }
+  return selected;
+}
+
 void write_reports(const RunArgs& args, const report::RunReport& report) {
   if (!args.json_path.empty()) report::write_json(report, args.json_path);
   if (!args.junit_path.empty()) report::write_junit(report, args.junit_path);
@@ -80,7 +155,10 @@ int run(const RunArgs& args) {
     }
   }
 
+  require_distinct_report_paths(args);
   auto files = expand_scenario_paths(args.paths);
+  require_scenarios_in_directories(args.paths);
+  const auto all_files = files;
   if (shard) {
     std::vector<std::string> mine;
     for (auto i : runner::shard_indexes(files, *shard)) mine.push_back(files[i]);
@@ -115,6 +193,27 @@ int run(const RunArgs& args) {
     }
   }
 
+  // A selection that leaves nothing to run is a usage error, not "0 passed, 0 failed": a mistyped
+  // tag would otherwise turn the gate green.
+  std::string empty_shard;
+  if (runs.empty()) {
+    const std::string filters = describe_filters(args);
+    if (!shard)
+      throw UsageError(filters.empty() ? "no scenario to run"
+                                       : "no scenario matches " + filters + " among " +
+                                             std::to_string(loaded->size()) + " loaded");
+    const std::size_t elsewhere = selected_in_other_shards(all_files, files, args);
+    if (elsewhere == 0)
+      throw UsageError("no scenario matches " + filters + " among " + std::to_string(all_files.size()) +
+                       " loaded, in any of the " + std::to_string(shard->count) + " shards");
+    empty_shard = "faultline: shard " + args.shard + " has no scenario: " +
+                  (files.empty() ? std::to_string(shard->count) + " shards for " +
+                                       std::to_string(all_files.size()) + " scenario file(s)"
+                                 : "the " + std::to_string(elsewhere) + " scenario(s) " + filters +
+                                       " selects are in other shards") +
+                  "; nothing to run here";
+  }
+
   cgroup::BackendOptions backend_options;
   if (!args.cgroup_root.empty()) backend_options.root = args.cgroup_root;
   auto backend = cgroup::open_backend(backend_options);
@@ -124,6 +223,7 @@ int run(const RunArgs& args) {
   interrupt::install();
   std::cout << "faultline: " << runs.size() << " run(s) of " << selected << " scenario(s), -j " << args.jobs
             << ", seed " << seed << (shard ? ", shard " + args.shard : std::string()) << std::endl;
+  if (!empty_shard.empty()) std::cout << empty_shard << std::endl;
   report::RunReport report;
   report.tool_version = FAULTLINE_VERSION;
   report.host = host_info(backend->mode());
@@ -138,7 +238,11 @@ int run(const RunArgs& args) {
   options.runner.strict = args.strict;
   options.runner.faultline_dir = faultline_dir();
   options.runner.seed = seed;
-  options.on_started = [&](const runner::SuiteRun& r) { progress.scenario_started(r.scenario->name); };
+  std::size_t started = 0;
+  options.on_started = [&](const runner::SuiteRun& r) {
+    ++started;
+    progress.scenario_started(r.scenario->name);
+  };
   options.on_finished = [&](const report::ScenarioResult& result) { progress.scenario_finished(result); };
   report.scenarios = runner::run_suite(runs, *backend, options);
   progress.finish();
@@ -164,12 +268,16 @@ int run(const RunArgs& args) {
   for (const auto& f : report.flaky()) std::cout << "flaky: " << f << "\n";
   if (report.baseline) std::cout << report::baseline_summary(*report.baseline);
   const auto summary = report.summary();
-  if (report.interrupted)
+  if (report.interrupted) {
     std::cout << "interrupted by " << signal_name(interrupt::signal_number())
-              << ": every target was torn down"
-              << (args.json_path.empty() ? "" : "; the reports hold the runs that finished") << "\n";
+              << ": every target was torn down";
+    if (started < runs.size())
+      std::cout << "; " << runs.size() - started << " run(s) never started and count as errors";
+    std::cout << "\n";
+  }
   std::cout << report::summary_line(summary) << std::endl;
-  if (report.interrupted) return kExitInterrupted;
+  // SIGINT and SIGTERM keep the documented 130; a hangup exits 128+SIGHUP, as a shell reports it.
+  if (report.interrupted) return interrupt::signal_number() == SIGHUP ? 128 + SIGHUP : kExitInterrupted;
   return summary.failed + summary.errors > 0 ? kExitFailed : kExitOk;
 }
 
@@ -187,7 +295,18 @@ void add_run_command(CLI::App& app, Action* action) {
   cmd->add_option("--exclude-tag", args->exclude_tags, "Skip scenarios with this tag (repeatable)");
   cmd->add_option("--shard", args->shard, "Run the I-th of N stable slices (by file path), e.g. 2/3");
   cmd->add_option("--repeat", args->repeat, "Run each scenario N times");
-  cmd->add_option("--seed", args->seed, "Seed for [chaos] draws (default: random, printed)");
+  cmd->add_option("--seed", args->seed, "Seed for [chaos] draws (default: random, printed)")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            // The conversion alone would turn -1 or 2^64 into 2^64-1 without a word: a replayed
+            // seed must be the one typed.
+            std::uint64_t value = 0;
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+            if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+              return "`" + text + "` is not a seed: a whole number from 0 to 18446744073709551615";
+            return {};
+          },
+          "UINT64", "seed"));
   cmd->add_option("--baseline", args->baseline_path,
                   "Compare with an earlier JSON report: new failures, fixes, regressions in peak memory, "
                   "shutdown time and probe latency (over 20%)");

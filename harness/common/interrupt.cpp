@@ -37,6 +37,11 @@ void install() {
     action.sa_flags = SA_RESTART;
     ::sigaction(SIGINT, &action, nullptr);
     ::sigaction(SIGTERM, &action, nullptr);
+    // A closed terminal or SSH session (SIGHUP) would otherwise kill the harness outright, with
+    // its targets left running in their cgroups and no report. Under nohup SIGHUP stays ignored.
+    struct sigaction hup {};
+    if (::sigaction(SIGHUP, nullptr, &hup) == 0 && hup.sa_handler != SIG_IGN)
+      ::sigaction(SIGHUP, &action, nullptr);
   });
 }
 

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "common/interrupt.h"
+#include "common/units.h"
 
 namespace faultline::runner {
 
@@ -53,9 +54,25 @@ std::vector<report::ScenarioResult> run_suite(const std::vector<SuiteRun>& runs,
     for (int j = 0; j < jobs; ++j) threads.emplace_back(worker);
     for (auto& t : threads) t.join();
   }
+  // A run that never started is still in the results, as an interrupted error: leaving it out
+  // would let the reports count only what finished and read as green while the harness exits 130.
   std::vector<report::ScenarioResult> done;
-  for (auto& r : results)
-    if (r) done.push_back(std::move(*r));
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    if (results[i]) {
+      done.push_back(std::move(*results[i]));
+      continue;
+    }
+    report::ScenarioResult unstarted;
+    unstarted.name = runs[i].scenario->name;
+    unstarted.file = runs[i].scenario->file.string();
+    unstarted.tags = runs[i].scenario->tags;
+    unstarted.verdict = report::Verdict::error;
+    unstarted.reason =
+        "not run: interrupted by " + signal_name(interrupt::signal_number()) + " before it started";
+    unstarted.interrupted = true;
+    unstarted.repeat = runs[i].repeat;
+    done.push_back(std::move(unstarted));
+  }
   return done;
 }
 

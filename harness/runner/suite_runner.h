@@ -26,7 +26,9 @@ struct SuiteOptions {
 };
 
 // Runs every entry unless the harness is interrupted, after which no new run starts and the
-// running ones are torn down (they come back marked interrupted). Skipped entries are omitted.
+// running ones are torn down (they come back marked interrupted). Every entry has a result:
+// one that never started comes back as an interrupted error ("not run: interrupted by SIGTERM
+// before it started"), so the reports count it. on_started / on_finished are not called for it.
 std::vector<report::ScenarioResult> run_suite(const std::vector<SuiteRun>& runs, cgroup::Backend& backend,
                                               const SuiteOptions& options);
 

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "tests/support/command.h"
+#include "tests/support/scratch_dir.h"
 #include "tests/support/test_env.h"
 
 using namespace faultline::test;
@@ -52,6 +53,47 @@ bool running_with_token(const std::string& token) {
     if (env.find("FAULTLINE_E2E_TOKEN=" + token) != std::string::npos) return true;
   }
   return false;
+}
+
+CommandOutput run_cmd(const std::string& args) {
+  auto r = run_shell(quote(faultline_path()) + " run " + args);
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  return r;
+}
+
+// A scenario that passes at once, tagged `tags` (a TOML array body).
+std::string quick_scenario(const std::string& name, const std::string& tags = "") {
+  return "name = \"" + name + "\"\ntags = [" + tags + "]\n[target]\ncommand = [\"" + payload_path() +
+         "\", \"sleep\", \"10ms\"]\n";
+}
+
+// Starts `faultline run DIR --json DIR/report.json --junit DIR/report.xml` on a folder whose second
+// scenario hangs until interrupted and whose third and fourth come after it (-j 1), sends `signo`
+// once the hanging target runs, and returns the exit status (the reports are left in `dir`).
+int interrupt_between_scenarios(const ScratchDir& dir, int signo) {
+  const std::string token = std::to_string(std::random_device{}());
+  dir.write("a-quick.toml", quick_scenario("finishes first"));
+  dir.write("b-hangs.toml", "name = \"hangs until interrupted\"\ntimeout = \"1h\"\n[target]\ncommand = [\"" +
+                                payload_path() + "\", \"ignore-term\"]\nenv = { FAULTLINE_E2E_TOKEN = \"" +
+                                token + "\" }\n");
+  dir.write("c-later.toml", quick_scenario("never started", "\"late\""));
+  dir.write("d-later.toml", quick_scenario("never started either"));
+  const std::string json_path = dir / "report.json", junit_path = dir / "report.xml";
+  const pid_t harness = ::fork();
+  if (harness == 0) {
+    ::execl(faultline_path().c_str(), "faultline", "run", dir.path().c_str(), "-j", "1", "--json",
+            json_path.c_str(), "--junit", junit_path.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  for (int i = 0; i < 200 && !running_with_token(token); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(running_with_token(token));
+  ::kill(harness, signo);
+  int status = 0;
+  ::waitpid(harness, &status, 0);
+  CHECK_FALSE(running_with_token(token));
+  if (!WIFEXITED(status)) return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  return WEXITSTATUS(status);
 }
 
 }  // namespace
@@ -201,4 +243,124 @@ TEST_CASE("suite: two plans with the same seed are identical, another seed draws
       const std::string name = e["inject"];
       CHECK(a.out.find("inject " + name + " (") != std::string::npos);
     }
+}
+
+TEST_CASE("suite: a selection that leaves nothing to run is a usage error, not a green run") {
+  ScratchDir dir;
+  fs::create_directories(dir.path() / "empty" / "nested");
+  dir.write("empty/nested/readme.txt", "not a scenario\n");
+  const std::string empty = dir / "empty";
+  const std::string json_path = dir / "report.json";
+
+  // An emptied folder, alone or beside paths that do hold scenarios.
+  auto alone = run_cmd(quote(empty) + " --json " + quote(json_path));
+  CHECK(alone.status == 2);
+  CHECK(alone.err == "faultline: no scenario file (*.toml) in directory `" + empty + "`\n");
+  auto beside = run_cmd(quote(empty) + " " + quote(quick_dir() + "/quick-1.toml"));
+  CHECK(beside.status == 2);
+  CHECK(beside.err == "faultline: no scenario file (*.toml) in directory `" + empty + "`\n");
+  // The same wording as an unmatched glob.
+  auto glob = run_cmd(quote(dir / "nothing-*.toml"));
+  CHECK(glob.status == 2);
+  CHECK(glob.err.starts_with("faultline: no scenario file "));
+
+  // Filters that leave nothing name themselves.
+  auto typo = run_cmd(quote(quick_dir()) + " --tag nosuchtag --json " + quote(json_path));
+  CHECK(typo.status == 2);
+  CHECK(typo.err == "faultline: no scenario matches --tag nosuchtag among 7 loaded\n");
+  auto excluded = run_cmd(quote(quick_dir()) + " --exclude-tag quick");
+  CHECK(excluded.status == 2);
+  CHECK(excluded.err == "faultline: no scenario matches --exclude-tag quick among 7 loaded\n");
+  auto both = run_cmd(quote(quick_dir()) + " --tag even --exclude-tag quick");
+  CHECK(both.status == 2);
+  CHECK(both.err == "faultline: no scenario matches --tag even --exclude-tag quick among 7 loaded\n");
+  CHECK_FALSE(fs::exists(json_path));
+}
+
+TEST_CASE("suite: an empty shard passes with a note, a tag no shard selects fails every shard") {
+  ScratchDir dir;
+  dir.write("a.toml", quick_scenario("tagged", "\"x\""));
+  dir.write("b.toml", quick_scenario("untagged"));
+  // More shards than scenario files.
+  auto more = run_json(quote(dir / "a.toml") + " --shard 2/3");
+  CHECK(more.cmd.status == 0);
+  CHECK(more.cmd.out.find("faultline: shard 2/3 has no scenario: 3 shards for 1 scenario file(s); nothing to "
+                          "run here\n") != std::string::npos);
+  CHECK(more.report["scenarios"].empty());
+  // The tagged scenario was dealt to the other shard.
+  auto other = run_json(quote(dir.path().string()) + " --tag x --shard 2/2");
+  CHECK(other.cmd.status == 0);
+  CHECK(other.cmd.out.find("faultline: shard 2/2 has no scenario: the 1 scenario(s) --tag x selects are in "
+                           "other shards; nothing to run here\n") != std::string::npos);
+  // A mistyped tag fails every shard, also the one whose own files would have been filtered out.
+  for (const char* shard : {"1/2", "2/2", "3/4"}) {
+    auto typo = run_cmd(quote(dir.path().string()) + " --tag nosuchtag --shard " + shard);
+    CHECK(typo.status == 2);
+    CHECK(typo.err == "faultline: no scenario matches --tag nosuchtag among 2 loaded, in any of the " +
+                          std::string(1, shard[2]) + " shards\n");
+  }
+}
+
+TEST_CASE("suite: a seed out of range is a usage error, not 2^64-1") {
+  const std::string file = quote(quick_dir() + "/quick-1.toml");
+  for (const char* seed : {"-1", "18446744073709551616", "12abc", "0x10"}) {
+    auto r = run_cmd(file + " --seed " + seed);
+    CHECK(r.status == 2);
+    CHECK(r.err.find("is not a seed: a whole number from 0 to 18446744073709551615") != std::string::npos);
+    CHECK(r.out.find("seed 18446744073709551615") == std::string::npos);
+  }
+  auto max = run_json(file + " --seed 18446744073709551615");
+  CHECK(max.cmd.status == 0);
+  CHECK(max.report["seed"] == 18446744073709551615ull);
+}
+
+TEST_CASE("suite: two reports written to one file are a usage error") {
+  ScratchDir dir;
+  const std::string file = quote(quick_dir() + "/quick-1.toml");
+  const std::string report = dir / "report";
+  auto junit = run_cmd(file + " --json " + quote(report) + " --junit " + quote(report));
+  CHECK(junit.status == 2);
+  CHECK(junit.err ==
+        "faultline: --json and --junit both write `" + report + "`: give each report its own file\n");
+  // The same file by another spelling.
+  const std::string other_spelling = dir.path().string() + "/./report";
+  auto html = run_cmd(file + " --junit " + quote(report) + " --html " + quote(other_spelling));
+  CHECK(html.status == 2);
+  CHECK(html.err ==
+        "faultline: --junit and --html both write `" + other_spelling + "`: give each report its own file\n");
+  CHECK_FALSE(fs::exists(report));
+}
+
+TEST_CASE("suite: runs that never started are in every report as errors after SIGTERM") {
+  ScratchDir dir;
+  CHECK(interrupt_between_scenarios(dir, SIGTERM) == 130);
+  const json report = json::parse(read_file(dir / "report.json"));
+  CHECK(report["interrupted"] == true);
+  REQUIRE(report["scenarios"].size() == 4);
+  CHECK(report["scenarios"][0]["result"] == "pass");
+  CHECK(report["scenarios"][1]["result"] == "error");
+  for (int i : {2, 3}) {
+    const auto& s = report["scenarios"][i];
+    CHECK(s["result"] == "error");
+    CHECK(s["interrupted"] == true);
+    CHECK(s["reason"] == "not run: interrupted by SIGTERM before it started");
+  }
+  CHECK(report["scenarios"][2]["name"] == "never started");
+  CHECK(report["scenarios"][2]["tags"] == json::array({"late"}));
+  CHECK(report["summary"]["passed"] == 1);
+  CHECK(report["summary"]["errors"] == 3);
+  const std::string junit = read_file(dir / "report.xml");
+  CHECK(junit.find("tests=\"4\" failures=\"0\" errors=\"3\"") != std::string::npos);
+  CHECK(junit.find("not run: interrupted by SIGTERM before it started") != std::string::npos);
+}
+
+TEST_CASE("suite: SIGHUP tears down like SIGTERM, writes the reports and exits 129") {
+  ScratchDir dir;
+  CHECK(interrupt_between_scenarios(dir, SIGHUP) == 128 + SIGHUP);
+  REQUIRE(fs::exists(dir / "report.json"));
+  const json report = json::parse(read_file(dir / "report.json"));
+  CHECK(report["interrupted"] == true);
+  REQUIRE(report["scenarios"].size() == 4);
+  CHECK(report["scenarios"][1]["interrupted"] == true);
+  CHECK(report["scenarios"][3]["reason"] == "not run: interrupted by SIGHUP before it started");
 }
