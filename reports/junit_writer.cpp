@@ -41,8 +41,14 @@ std::string tails(const ScenarioResult& s, bool stdout_stream) {
   return text;
 }
 
+// With --repeat every run of a scenario has the same file and name; CI tools key test cases on
+// classname+name, so without the repeat number a passing run would hide a failing one.
+std::string testcase_name(const ScenarioResult& s) {
+  return s.repeat > 0 ? s.name + " (repeat " + std::to_string(s.repeat) + ")" : s.name;
+}
+
 std::string testcase(const ScenarioResult& s) {
-  std::string x = "    <testcase" + attr("classname", s.file) + attr("name", s.name) +
+  std::string x = "    <testcase" + attr("classname", s.file) + attr("name", testcase_name(s)) +
                   seconds_attr(s.duration_ms) + attr("file", s.file);
   if (s.reason_line) x += attr("line", std::to_string(s.reason_line));
   x += ">\n";

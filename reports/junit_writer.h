@@ -1,5 +1,6 @@
 // JUnit XML for CI servers (Jenkins, GitLab, GitHub test reporters): one <testsuite> per run,
-// one <testcase> per scenario run with classname = scenario file and name = scenario name;
+// one <testcase> per scenario run with classname = scenario file and name = scenario name
+// (plus " (repeat N)" with --repeat, so every run is a test case of its own);
 // <failure> for fail, <error> for error, <skipped> for skip, output tails in <system-out>
 // and <system-err>.
 #pragma once

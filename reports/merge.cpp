@@ -3,9 +3,13 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <optional>
+#include <sstream>
 
 #include "common/error.h"
+#include "reports/json_reader.h"
 
 namespace faultline::report {
 namespace {
@@ -34,7 +38,58 @@ std::optional<double> epoch_seconds(const std::string& iso) {
   return static_cast<double>(::timegm(&tm)) + fraction;
 }
 
+std::string counts_text(const Summary& s) {
+  return std::to_string(s.passed) + " passed, " + std::to_string(s.failed) + " failed, " +
+         std::to_string(s.errors) + " errors, " + std::to_string(s.skipped) + " skipped";
+}
+
+int summary_count(const nlohmann::json& summary, const char* key) {
+  const auto it = summary.find(key);
+  if (it == summary.end() || !it->is_number_integer() || it->get<std::int64_t>() < 0)
+    throw Error(std::string("summary.") + key + ": expected a non-negative integer");
+  return static_cast<int>(it->get<std::int64_t>());
+}
+
+// The `summary` a report states about itself; nullopt when it has none (the reader accepts
+// reports without one, and then there is nothing to disagree with).
+std::optional<Summary> stated_summary(std::string_view text) {
+  const auto doc = nlohmann::json::parse(text);  // already parsed once by the reader: valid
+  const auto it = doc.find("summary");
+  if (it == doc.end() || it->is_null()) return std::nullopt;
+  if (!it->is_object()) throw Error("summary: expected an object");
+  return Summary{summary_count(*it, "passed"), summary_count(*it, "failed"), summary_count(*it, "errors"),
+                 summary_count(*it, "skipped")};
+}
+
 }  // namespace
+
+void check_stated_summary(const RunReport& report, const Summary& stated, const std::string& origin) {
+  const Summary counted = report.summary();
+  if (counted.passed == stated.passed && counted.failed == stated.failed && counted.errors == stated.errors &&
+      counted.skipped == stated.skipped)
+    return;
+  throw Error(origin + ": summary (" + counts_text(stated) + ") disagrees with scenarios[] (" +
+              counts_text(counted) + "): the report was edited or cut short");
+}
+
+RunReport read_merge_input(const std::filesystem::path& path) {
+  // Read once, so the summary checked is the one of the report parsed.
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw SystemError("open", path.string(), errno);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) throw SystemError("read", path.string(), errno);
+  const std::string text = buffer.str();
+  RunReport report = parse_json_report(text, path.string());
+  std::optional<Summary> stated;
+  try {
+    stated = stated_summary(text);
+  } catch (const Error& e) {
+    throw e.with_context(path.string());
+  }
+  if (stated) check_stated_summary(report, *stated, path.string());
+  return report;
+}
 
 RunReport merge_reports(const std::vector<RunReport>& reports) {
   if (reports.empty()) throw Error("no reports to merge");

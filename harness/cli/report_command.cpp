@@ -6,7 +6,6 @@
 #include "cli/commands.h"
 #include "reports/console_writer.h"
 #include "reports/html_writer.h"
-#include "reports/json_reader.h"
 #include "reports/json_writer.h"
 #include "reports/junit_writer.h"
 #include "reports/merge.h"
@@ -23,10 +22,11 @@ struct MergeArgs {
 
 int merge(const MergeArgs& args) {
   std::vector<report::RunReport> reports;
-  // An input that cannot be read is exit 2, never 1: CI must tell "could not merge" from "a test failed".
+  // An input that cannot be read, or whose summary disagrees with its scenarios, is exit 2,
+  // never 1: CI must tell "could not merge" from "a test failed".
   for (const auto& input : args.inputs) {
     try {
-      reports.push_back(report::read_json_report(input));
+      reports.push_back(report::read_merge_input(input));
     } catch (const Error& e) {
       throw UsageError(e.what());
     }
@@ -38,8 +38,15 @@ int merge(const MergeArgs& args) {
   for (const auto& s : merged.scenarios)
     if (s.verdict != report::Verdict::pass)
       std::cout << report::console_line(s) << "\n" << report::console_details(s);
+  // An interrupted shard lists only the scenarios that finished, all of which may have passed:
+  // the merge must not turn it into a green run.
+  for (std::size_t i = 0; i < reports.size(); ++i)
+    if (reports[i].interrupted)
+      std::cout << "interrupted: " << args.inputs[i]
+                << " is the report of an interrupted run; not everything it selected ran to its end\n";
   const auto summary = merged.summary();
   std::cout << report::summary_line(summary) << std::endl;
+  if (merged.interrupted) return kExitInterrupted;
   return summary.failed + summary.errors > 0 ? kExitFailed : kExitOk;
 }
 
@@ -50,7 +57,9 @@ void add_report_command(CLI::App& app, Action* action) {
   report->require_subcommand(1);
   auto args = std::make_shared<MergeArgs>();
   auto* merge_cmd = report->add_subcommand(
-      "merge", "Combine the JSON reports of sharded runs into one; exits 1 if a merged scenario failed");
+      "merge",
+      "Combine the JSON reports of sharded runs into one; exits 1 if a merged scenario failed, 130 if "
+      "a shard was interrupted");
   merge_cmd->add_option("reports", args->inputs, "JSON reports (faultline-report/1) to combine")->required();
   merge_cmd->add_option("--json", args->json_path, "Write the merged JSON report to this file");
   merge_cmd->add_option("--junit", args->junit_path, "Write the merged JUnit XML to this file");

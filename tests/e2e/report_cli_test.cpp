@@ -1,5 +1,6 @@
 // The report writers as users meet them: a real run writing JSON, JUnit and HTML, the GitHub
 // annotations, `faultline report merge`, and the HTML opened in headless Chromium.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "reports/html_writer.h"
+#include "reports/json_writer.h"
 #include "tests/support/command.h"
 #include "tests/support/report_fixtures.h"
 #include "tests/support/report_schema.h"
@@ -252,6 +254,66 @@ TEST_CASE("report merge: unreadable inputs are reported with their file") {
   CHECK(other.err == "faultline: " + dir / "other.json" + ": not a faultline report: no \"format\" key\n");
 
   CHECK(run_shell(faultline_cmd() + " report merge").status == 2);  // no inputs: usage error
+}
+
+TEST_CASE("report merge: an interrupted shard makes the merge exit 130 and names the shard") {
+  using namespace faultline::report;
+  ScratchDir dir;
+  // What an interrupted `run` leaves: only the scenarios that finished, all passing.
+  RunReport a = run_report({"v2", "6.1", 2}, 42, "2026-11-23T10:00:00Z", 1000);
+  a.scenarios = {scenario_result("first", "a.toml", Verdict::pass)};
+  RunReport b = a;
+  b.scenarios = {scenario_result("second", "b.toml", Verdict::pass)};
+  b.interrupted = true;
+  write_json(a, dir / "a.json");
+  write_json(b, dir / "b.json");
+
+  const auto merge = run_shell(faultline_cmd() + " report merge " + quote(dir / "a.json") + " " +
+                               quote(dir / "b.json") + " --json " + quote(dir / "m.json"));
+  INFO("merge: " << merge.out << merge.err);
+  CHECK(merge.status == 130);  // what `run` exits with when interrupted
+  CHECK(merge.out == "interrupted: " + dir / "b.json" +
+                         " is the report of an interrupted run; not everything it selected ran to its end\n"
+                         "2 passed, 0 failed\n");
+  CHECK(json::parse(read_file(dir / "m.json"))["interrupted"] == true);
+}
+
+TEST_CASE("report merge: a shard whose summary disagrees with its scenarios is rejected") {
+  using namespace faultline::report;
+  ScratchDir dir;
+  json doc = json::parse(to_json(run_report({"v2", "6.1", 2}, 42, "2026-11-23T10:00:00Z", 1000)));
+  doc["summary"]["errors"] = 1;  // scenarios[] is empty: the error is not there to count
+  std::ofstream(dir / "cut.json") << doc.dump();
+  const auto merge = run_shell(faultline_cmd() + " report merge " + quote(dir / "cut.json"));
+  INFO("merge: " << merge.out << merge.err);
+  CHECK(merge.status == 2);
+  CHECK(merge.err == "faultline: " + dir / "cut.json" +
+                         ": summary (0 passed, 0 failed, 1 errors, 0 skipped) disagrees with scenarios[] (0 "
+                         "passed, 0 failed, 0 errors, 0 skipped): the report was edited or cut short\n");
+}
+
+TEST_CASE("report merge: --junit and --json write into a FIFO and through a symlink, replacing neither") {
+  using namespace faultline::report;
+  ScratchDir dir;
+  RunReport a = run_report({"v2", "6.1", 2}, 42, "2026-11-23T10:00:00Z", 1000);
+  a.scenarios = {scenario_result("first", "a.toml", Verdict::pass)};
+  write_json(a, dir / "a.json");
+  REQUIRE(::mkfifo((dir / "junit.fifo").c_str(), 0600) == 0);
+  std::ofstream(dir / "target.json") << "old";
+  fs::create_symlink(dir / "target.json", dir / "link.json");
+
+  // `cat` is the FIFO's reader; the merge blocks in open() until it is there.
+  const auto merge =
+      run_shell("timeout 10 cat " + quote(dir / "junit.fifo") + " > " + quote(dir / "junit.xml") + " & " +
+                faultline_cmd() + " report merge " + quote(dir / "a.json") + " --junit " +
+                quote(dir / "junit.fifo") + " --json " + quote(dir / "link.json") + "; s=$?; wait; exit $s");
+  INFO("merge: " << merge.out << merge.err);
+  CHECK(merge.status == 0);
+  CHECK(fs::is_fifo(fs::symlink_status(dir / "junit.fifo")));
+  CHECK(read_file(dir / "junit.xml").find("<testcase classname=\"a.toml\" name=\"first\"") !=
+        std::string::npos);
+  CHECK(fs::is_symlink(fs::symlink_status(dir / "link.json")));
+  CHECK(json::parse(read_file(dir / "target.json"))["scenarios"][0]["name"] == "first");
 }
 
 TEST_CASE("report: a timeline chart with samples, fault windows and probe marks renders in Chromium") {

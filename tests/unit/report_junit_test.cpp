@@ -100,3 +100,17 @@ TEST_CASE("JUnit XML: an errored scenario is an <error>, with its diagnosis") {
         std::string::npos);
   CHECK(xml.find("<failure") == std::string::npos);
 }
+
+TEST_CASE("JUnit XML: with --repeat every run is a testcase of its own name") {
+  RunReport r;
+  for (int repeat = 1; repeat <= 3; ++repeat) {
+    ScenarioResult s = scenario_result("drains", "drain.toml", repeat == 2 ? Verdict::fail : Verdict::pass);
+    s.repeat = repeat;
+    r.scenarios.push_back(s);
+  }
+  const std::string xml = to_junit(r);
+  CHECK(xml.find("<testcase classname=\"drain.toml\" name=\"drains (repeat 1)\"") != std::string::npos);
+  CHECK(xml.find("<testcase classname=\"drain.toml\" name=\"drains (repeat 2)\"") != std::string::npos);
+  CHECK(xml.find("<testcase classname=\"drain.toml\" name=\"drains (repeat 3)\"") != std::string::npos);
+  CHECK(xml.find("name=\"drains\"") == std::string::npos);
+}
