@@ -8,6 +8,7 @@
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <utility>
 
@@ -21,8 +22,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
-
-constexpr std::size_t kBodyKeep = 64 * 1024;
 
 double ms_since(Clock::time_point start) {
   return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
@@ -130,7 +129,7 @@ class HttpGet : public std::enable_shared_from_this<HttpGet> {
   void on_write(boost::system::error_code ec) {
     if (ec) return fail("send request to " + dialer_.peer(), ec);
     // Large bodies are read to the end (the response is only complete then) but only the
-    // first 64 KiB are kept; the deadline bounds the download.
+    // first kHttpBodyKeep bytes are kept; the deadline bounds the download.
     parser_.body_limit(boost::none);
     http::async_read_header(
         dialer_.stream(), buffer_, parser_,
@@ -154,26 +153,47 @@ class HttpGet : public std::enable_shared_from_this<HttpGet> {
   void on_body(boost::system::error_code ec) {
     if (ec == http::error::need_buffer) ec = {};
     const std::size_t got = chunk_.size() - parser_.get().body().size;
-    if (body_.size() < kBodyKeep) body_.append(chunk_.data(), std::min(got, kBodyKeep - body_.size()));
-    if (ec) return fail("read response body from " + dialer_.peer(), ec);
+    body_bytes_ += got;
+    if (body_.size() < kHttpBodyKeep)
+      body_.append(chunk_.data(), std::min(got, kHttpBodyKeep - body_.size()));
+    // A server that closes (or crashes) before the body it announced is complete gives
+    // partial_message; a malformed chunked body gives bad_chunk and the like. Either way the
+    // answer is not the service's answer: the attempt fails, whatever the status line said.
+    if (ec == http::error::partial_message) return fail_cut_short();
+    if (ec) return fail("read response body from " + dialer_.peer() + " after " + status_text(), ec);
     read_body_chunk();
+  }
+
+  void fail_cut_short() {
+    std::string error = "response from " + dialer_.peer() + " cut short after " + std::to_string(body_bytes_);
+    if (const auto length = parser_.content_length()) error += " of " + std::to_string(*length);
+    error += " body bytes (" + status_text() + ")";
+    finish(failed(std::move(error)));
   }
 
   void succeed() {
     HttpResult r;
     r.status = static_cast<int>(parser_.get().result_int());
+    r.body_cut = body_bytes_ > kHttpBodyKeep;
     r.body = std::move(body_);
     finish(std::move(r));
   }
 
   void fail(const std::string& step, boost::system::error_code ec) {
-    HttpResult r;
-    r.error = dialer_.describe_failure(step, ec);
-    // A status line that arrived before the failure is still worth reporting.
-    if (parser_.is_header_done()) r.status = static_cast<int>(parser_.get().result_int());
-    r.body = std::move(body_);
-    finish(std::move(r));
+    finish(failed(dialer_.describe_failure(step, ec)));
   }
+
+  // No status: callers take a status as "the service answered", and an answer cut short or
+  // malformed is not one. A status line that arrived is named in `error` instead.
+  HttpResult failed(std::string error) {
+    HttpResult r;
+    r.error = std::move(error);
+    r.body_cut = body_bytes_ > kHttpBodyKeep;
+    r.body = std::move(body_);
+    return r;
+  }
+
+  std::string status_text() const { return "status " + std::to_string(parser_.get().result_int()); }
 
   void finish(HttpResult r) {
     r.latency_ms = ms_since(start_);
@@ -192,6 +212,7 @@ class HttpGet : public std::enable_shared_from_this<HttpGet> {
   http::response_parser<http::buffer_body> parser_;
   std::array<char, 16 * 1024> chunk_{};
   std::string body_;
+  std::uint64_t body_bytes_ = 0;  // all body bytes received, kept or not
 };
 
 // One connect, closed again at once.

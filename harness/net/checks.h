@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <string>
@@ -11,9 +12,17 @@
 
 namespace faultline::net {
 
+// How much of a response body an HTTP check keeps (for `body_contains`); the rest is read and
+// dropped.
+inline constexpr std::size_t kHttpBodyKeep = 64 * 1024;
+
 struct HttpResult {
-  std::optional<int> status;         // set when a response arrived
-  std::string body;                  // the first 64 KiB
+  // Set only when a whole response arrived. A status line followed by a body cut short (the
+  // server closed or crashed mid-answer), a malformed chunked body or a deadline mid-body is a
+  // failed attempt: `error` says so, naming the status, and `status` stays empty.
+  std::optional<int> status;
+  std::string body;                  // the first kHttpBodyKeep bytes
+  bool body_cut = false;             // the body was longer than kHttpBodyKeep: `body` is not all of it
   double latency_ms = 0;             // request start to full response (or to the failure)
   std::optional<std::string> error;  // "connect 127.0.0.1:8080: Connection refused", "timed out after 2s"
 };

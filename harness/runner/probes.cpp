@@ -281,7 +281,10 @@ class ProbeRun {
             "status " + std::to_string(s) + " (expected " +
             (probe_.expect_status ? join_statuses(*probe_.expect_status) : std::string("2xx")) + ")");
       if (probe_.expect_body_contains && r.body.find(*probe_.expect_body_contains) == std::string::npos)
-        problems.push_back("body without \"" + *probe_.expect_body_contains + "\"");
+        problems.push_back(r.body_cut ? "body without \"" + *probe_.expect_body_contains +
+                                            "\" in its first " + std::to_string(net::kHttpBodyKeep / 1024) +
+                                            " KiB (the body is longer; the rest is not kept)"
+                                      : "body without \"" + *probe_.expect_body_contains + "\"");
     }
     auto a = judged(r.latency_ms, std::move(problems));
     a.status = r.status;

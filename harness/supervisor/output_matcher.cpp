@@ -83,18 +83,39 @@ std::string line_mode_pattern(std::string_view p) {
   return out;
 }
 
-// A valid UTF-8 sequence starting at s[i]: its length, or 0.
+// A valid UTF-8 sequence starting at s[i]: its length, or 0. Overlong forms, UTF-16 surrogates
+// and code points above U+10FFFF are invalid, as they are to RE2 and in reports/escape.cpp.
 std::size_t utf8_length(std::string_view s, std::size_t i) {
-  const auto b = static_cast<unsigned char>(s[i]);
+  const auto byte = [&](std::size_t k) { return static_cast<unsigned char>(s[i + k]); };
+  const unsigned char b = byte(0);
   const std::size_t n = b >= 0xC2 && b <= 0xDF   ? 2
                         : b >= 0xE0 && b <= 0xEF ? 3
                         : b >= 0xF0 && b <= 0xF4 ? 4
                                                  : 0;
   if (n == 0 || i + n > s.size()) return 0;
   for (std::size_t k = 1; k < n; ++k)
-    if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return 0;
+    if ((byte(k) & 0xC0) != 0x80) return 0;
+  if ((b == 0xE0 && byte(1) < 0xA0) || (b == 0xF0 && byte(1) < 0x90)) return 0;  // overlong
+  if (b == 0xED && byte(1) >= 0xA0) return 0;                                    // surrogates
+  if (b == 0xF4 && byte(1) >= 0x90) return 0;                                    // above U+10FFFF
   return n;
 }
+
+// Where the first invalid UTF-8 byte of s[from, to) is, or npos.
+std::size_t find_invalid_utf8(std::string_view s, std::size_t from, std::size_t to) {
+  for (std::size_t i = from; i < to;) {
+    if (static_cast<unsigned char>(s[i]) < 0x80) {
+      ++i;
+    } else if (const std::size_t n = utf8_length(s, i)) {
+      i += n;
+    } else {
+      return i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
 std::string escape_bytes(std::string_view s) {
   static constexpr char kHex[] = "0123456789abcdef";
@@ -292,16 +313,54 @@ void OutputMatcher::end_line() {
 
 void OutputMatcher::match_regexes(std::string_view text, std::size_t begin, std::size_t end,
                                   std::uint64_t line, std::uint64_t offset) {
-  const re2::StringPiece piece(text.data(), text.size());
+  // RE2 reads UTF-8: a byte that is not valid UTF-8 (Latin-1 "caf\xe9") matches no `.`, `[^x]`
+  // or `\C`, so "ERROR.*crashed" would miss "ERROR: caf\xe9 crashed" and a forbidden line would
+  // pass. Such bytes are matched as U+FFFD, which is how the JSON report shows them; a match is
+  // mapped back to the raw bytes for its offset and excerpt. Valid text is matched in place.
+  std::string fixed;
+  std::vector<std::size_t> replaced;  // where each U+FFFD starts in `fixed`, one per raw byte
+  std::size_t copied = 0;
+  for (std::size_t bad = find_invalid_utf8(text, 0, text.size()); bad != std::string_view::npos;
+       bad = find_invalid_utf8(text, copied, text.size())) {
+    fixed.append(text.substr(copied, bad - copied));
+    replaced.push_back(fixed.size());
+    fixed += kReplacement;
+    copied = bad + 1;
+  }
+  if (!replaced.empty()) fixed.append(text.substr(copied));
+  const std::size_t grow = kReplacement.size() - 1;
+  // Raw position -> position in `fixed`: every replaced byte before it grew by `grow`.
+  const auto to_fixed = [&](std::size_t raw) {
+    std::size_t k = 0;
+    while (k < replaced.size() && replaced[k] - k * grow < raw) ++k;
+    return raw + k * grow;
+  };
+  // Position in `fixed` -> raw position; one inside a U+FFFD means after its raw byte.
+  const auto to_raw = [&](std::size_t pos) {
+    const auto k =
+        static_cast<std::size_t>(std::lower_bound(replaced.begin(), replaced.end(), pos) - replaced.begin());
+    if (k > 0 && pos < replaced[k - 1] + kReplacement.size()) return replaced[k - 1] - (k - 1) * grow + 1;
+    return pos - k * grow;
+  };
+  const std::string_view subject = replaced.empty() ? text : std::string_view(fixed);
+  const std::size_t from = replaced.empty() ? begin : to_fixed(begin);
+  const std::size_t to = replaced.empty() ? end : to_fixed(end);
+
+  const re2::StringPiece piece(subject.data(), subject.size());
   for (std::size_t i = 0; i < compiled_.size(); ++i) {
     if (regex_found_[i]) continue;
     // The DFA alone says whether; only a hit pays for finding where.
-    if (!compiled_[i]->Match(piece, begin, end, RE2::UNANCHORED, nullptr, 0)) continue;
+    if (!compiled_[i]->Match(piece, from, to, RE2::UNANCHORED, nullptr, 0)) continue;
     re2::StringPiece m;
-    if (!compiled_[i]->Match(piece, begin, end, RE2::UNANCHORED, &m, 1)) continue;
-    const auto at = static_cast<std::size_t>(m.data() - text.data());
+    if (!compiled_[i]->Match(piece, from, to, RE2::UNANCHORED, &m, 1)) continue;
+    std::size_t at = static_cast<std::size_t>(m.data() - subject.data());
+    std::size_t at_end = at + m.size();
+    if (!replaced.empty()) {
+      at = to_raw(at);
+      at_end = std::max(at, to_raw(at_end));
+    }
     regex_found_[i] = OutputMatch{line + count_newlines(text.substr(begin, at - begin)), offset + at,
-                                  excerpt_of(text, at, at + m.size())};
+                                  excerpt_of(text, at, at_end)};
     --regexes_left_;
   }
 }

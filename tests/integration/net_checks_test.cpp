@@ -8,12 +8,14 @@
 #include <vector>
 
 #include "net/checks.h"
+#include "tests/support/raw_http_server.h"
 
 namespace {
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
+using faultline::test::RawServer;
 using namespace std::chrono_literals;
 
 // Answers on its own thread: /ok 200 "hello", /unavailable 503, /big 200 with 200 KiB,
@@ -151,6 +153,54 @@ TEST_CASE("async_http_get keeps only the first 64 KiB of a large body", "[net]")
   CHECK(out.result.status == 200);
   CHECK(out.result.body.size() == 64 * 1024);
   CHECK(out.result.body.substr(0, 6) == "startx");
+  CHECK(out.result.body_cut);  // our limit, not the server's doing: still an answer
+  CHECK_FALSE(get(server.url("/ok")).result.body_cut);
+}
+
+TEST_CASE("async_http_get fails an answer cut short, whatever its status line said", "[net]") {
+  // A service that crashes mid-response: 13 of the 100 bytes it announced, then the end.
+  RawServer truncated("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"status\":\"up");
+  auto out = get(truncated.url());
+  CHECK(out.calls == 1);
+  CHECK_FALSE(out.result.status);  // no answer: readiness gates and probes must not pass on it
+  CHECK(out.result.error ==
+        "response from " + truncated.peer() + " cut short after 13 of 100 body bytes (status 200)");
+
+  RawServer chunks_cut("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+  out = get(chunks_cut.url());
+  CHECK_FALSE(out.result.status);
+  CHECK(out.result.error ==
+        "response from " + chunks_cut.peer() + " cut short after 5 body bytes (status 200)");
+
+  // The same, still connected when the deadline ends.
+  RawServer stalled("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nhello", true);
+  out = get(stalled.url(), 300ms);
+  CHECK_FALSE(out.result.status);
+  CHECK(out.result.error ==
+        "timed out after 300ms (read response body from " + stalled.peer() + " after status 200)");
+}
+
+TEST_CASE("async_http_get fails a malformed chunked body", "[net]") {
+  RawServer server("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZ\r\n");
+  const auto out = get(server.url());
+  CHECK(out.calls == 1);
+  CHECK_FALSE(out.result.status);
+  CHECK(out.result.error == "read response body from " + server.peer() + " after status 200: bad chunk");
+}
+
+TEST_CASE("async_http_get takes whole answers: by length, chunked, or up to the close", "[net]") {
+  for (const std::string answer : {
+           "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello",
+           "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhe\r\n3\r\nllo\r\n0\r\n\r\n",
+           "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nhello",  // no length: the close ends it
+       }) {
+    INFO(answer);
+    RawServer server(answer);
+    const auto out = get(server.url());
+    CHECK_FALSE(out.result.error);
+    CHECK(out.result.status == 200);
+    CHECK(out.result.body == "hello");
+  }
 }
 
 TEST_CASE("async_http_get names the address when nothing listens", "[net]") {

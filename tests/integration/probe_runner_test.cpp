@@ -8,6 +8,7 @@
 #include "cgroup/backend.h"
 #include "runner/hang_diagnosis.h"
 #include "runner/scenario_runner.h"
+#include "tests/support/raw_http_server.h"
 #include "tests/support/scratch_dir.h"
 #include "tests/support/skips.h"
 #include "tests/support/test_env.h"
@@ -168,6 +169,50 @@ TEST_CASE("tcp probes: a refused connection passes only when failure is expected
   CHECK_FALSE(bad.passed);
   REQUIRE(r.failures.size() == 1);
   CHECK(r.failures[0].expected == "a connection in at least 0.50 of the attempts during start .. stop");
+}
+
+TEST_CASE("http probes: a 200 whose body is cut short or malformed is a failed attempt",
+          "[probe][integration]") {
+  PROBE_PRECONDITIONS();
+  // A service that crashes mid-answer: the status line is fine, the body never completes.
+  test::RawServer truncated("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"status\":\"up");
+  test::RawServer bad_chunk("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZ\r\n");
+  test::RawServer whole("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+  auto s = sleeper_scenario(500ms);
+  scenario::Probe probe;
+  probe.kind = scenario::Probe::Kind::http;
+  probe.every = 100ms;
+  probe.timeout = 2s;
+  probe.expect_body_contains = "hello";
+  const std::pair<const char*, const test::RawServer*> servers[] = {
+      {"truncated", &truncated}, {"bad chunk", &bad_chunk}, {"whole", &whole}};
+  for (const auto& [name, server] : servers) {
+    probe.name = name;
+    probe.target = server->url();
+    s.probes.push_back(probe);
+  }
+
+  const auto r = run(s);
+  INFO(r.reason);
+  const auto& cut = probe_named(r, "truncated");
+  CHECK_FALSE(cut.passed);
+  REQUIRE_FALSE(cut.attempts.empty());
+  for (const auto& a : cut.attempts) {
+    CHECK_FALSE(a.ok);
+    CHECK(a.error ==
+          "response from " + truncated.peer() + " cut short after 13 of 100 body bytes (status 200)");
+  }
+  const auto& malformed = probe_named(r, "bad chunk");
+  CHECK_FALSE(malformed.passed);
+  REQUIRE_FALSE(malformed.attempts.empty());
+  CHECK_FALSE(malformed.attempts[0].ok);
+  CHECK(malformed.attempts[0].error ==
+        "read response body from " + bad_chunk.peer() + " after status 200: bad chunk");
+  const auto& ok = probe_named(r, "whole");
+  CHECK(ok.passed);
+  REQUIRE_FALSE(ok.attempts.empty());
+  CHECK(ok.attempts[0].status == 200);
+  CHECK(r.verdict == report::Verdict::fail);
 }
 
 TEST_CASE("pass_ratio bounds a probe's share from above as well as below", "[probe][integration]") {

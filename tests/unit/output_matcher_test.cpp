@@ -236,7 +236,47 @@ TEST_CASE("OutputMatcher: an empty literal is always found; a bad regex is an er
   CHECK_THROWS_AS(OutputMatcher((OutputPatterns{{}, {"panic("}})), faultline::Error);
 }
 
+TEST_CASE("OutputMatcher: a byte that is not UTF-8 cannot hide a line from a regex") {
+  // RE2 reads UTF-8, where a Latin-1 byte matches no `.`: a forbidden line must still be seen.
+  const std::string text = "ok\nERROR: caf\xe9 crashed\n\xff\xfe bad start\nsurrogate \xed\xa0\x80 end\n";
+  for (const std::size_t chunk : {text.size(), std::size_t{5}, std::size_t{1}}) {
+    INFO("chunk " << chunk);
+    OutputMatcher m(OutputPatterns{
+        {"caf\xe9"},
+        {"ERROR.*crashed", "caf.\\s", "^..\\sbad", "caf\\x{FFFD}", "surrogate \\S+ end$", "caf\xc3\xa9"}});
+    feed_in_chunks(m, text, chunk);
+    REQUIRE(m.literal_match(0));  // literals stay raw bytes
+    CHECK(m.literal_match(0)->offset == text.find("caf\xe9"));
+    REQUIRE(m.regex_match(0));
+    CHECK(m.regex_match(0)->line == 2);
+    CHECK(m.regex_match(0)->offset == text.find("ERROR"));
+    CHECK(m.regex_match(0)->excerpt == "ERROR: caf\\xe9 crashed");
+    REQUIRE(m.regex_match(1));
+    CHECK(m.regex_match(1)->offset == text.find("caf"));
+    CHECK(m.regex_match(1)->excerpt == "ERROR: caf\\xe9 crashed");
+    REQUIRE(m.regex_match(2));  // each invalid byte is one character
+    CHECK(m.regex_match(2)->line == 3);
+    CHECK(m.regex_match(2)->offset == text.find("\xff"));
+    CHECK(m.regex_match(3));  // U+FFFD, as the JSON report shows the byte
+    REQUIRE(m.regex_match(4));
+    CHECK(m.regex_match(4)->line == 4);
+    CHECK(m.regex_match(4)->excerpt == "surrogate \\xed\\xa0\\x80 end");
+    CHECK_FALSE(m.regex_match(5));  // the Latin-1 byte is not read as the character it means
+  }
+}
+
+TEST_CASE("OutputMatcher: an invalid byte in a long line cut into pieces is still matched") {
+  const std::string line = std::string(300, 'a') + " ERROR \xe9 crashed " + std::string(300, 'b');
+  OutputMatcher m(OutputPatterns{{}, {"ERROR . crashed"}}, 128, 32);
+  feed_in_chunks(m, line + "\n", 7);
+  REQUIRE(m.regex_match(0));
+  CHECK(m.regex_match(0)->offset == 301);
+  CHECK(m.regex_match(0)->line == 1);
+}
+
 TEST_CASE("escape_excerpt keeps UTF-8, escapes control bytes and cuts long text") {
   CHECK(escape_excerpt("a\tb\n\\ \xc3\xa9 \xe2\x82") == "a\\tb\\n\\\\ \xc3\xa9 \\xe2\\x82");
   CHECK(escape_excerpt(std::string(10, 'x'), 4) == "xxxx…");
+  // Overlong forms and UTF-16 surrogates are not UTF-8 either.
+  CHECK(escape_excerpt("\xc0\xaf \xe0\x80\xaf \xed\xa0\x80") == "\\xc0\\xaf \\xe0\\x80\\xaf \\xed\\xa0\\x80");
 }
