@@ -32,6 +32,10 @@ using scenario::Readiness;
 using supervisor::ExitStatus;
 using supervisor::SupervisedProcess;
 
+// How long an output pipe may stay open once every process in the scenario's cgroups has ended:
+// what they wrote last is read in far less, so a pipe still open then is held from outside.
+constexpr std::chrono::seconds kOutputDrain{5};
+
 class ScenarioRun final : public RunContext {
  public:
   ScenarioRun(const scenario::Scenario& s, cgroup::Backend& backend, const RunnerOptions& options)
@@ -41,6 +45,7 @@ class ScenarioRun final : public RunContext {
         deadline_(io_),
         duration_timer_(io_),
         stop_timer_(io_),
+        output_drain_timer_(io_),
         interrupt_watch_(io_) {}
 
   report::ScenarioResult run();
@@ -108,6 +113,7 @@ class ScenarioRun final : public RunContext {
   void stop_after_exit(const Proc& p);
   void stop_next();
   void kill_everything(const char* why);
+  void close_output_held_outside();
   void maybe_finish();
   report::ProcessResult process_result(const Proc& p) const;
   bool sigkill_injected_into(const Proc& p) const;
@@ -119,7 +125,8 @@ class ScenarioRun final : public RunContext {
   asio::io_context io_;
   asio::steady_timer deadline_;
   asio::steady_timer duration_timer_;
-  asio::steady_timer stop_timer_;  // `stop = "<proc>.exit+offset"`
+  asio::steady_timer stop_timer_;          // `stop = "<proc>.exit+offset"`
+  asio::steady_timer output_drain_timer_;  // after the teardown: output still held open
   asio::posix::stream_descriptor interrupt_watch_;
   std::unique_ptr<cgroup::Cgroup> run_group_;
   std::vector<Proc> procs_;
@@ -143,6 +150,29 @@ void ScenarioRun::scenario_error(const std::string& message) {
   kill_everything("scenario error");
 }
 
+// Every process of the scenario's cgroups is dead, yet an output pipe may stay open: a process
+// that left its cgroup (written itself into another cgroup.procs) holds it. Waiting for its end
+// of file would outlast the timeout; after a short drain the pipe is closed and the run is an
+// error, since what that process does can no longer be seen or judged.
+void ScenarioRun::close_output_held_outside() {
+  output_drain_timer_.expires_after(kOutputDrain);
+  output_drain_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec) return;
+    for (auto& p : procs_) {
+      if (!p.process || p.process->output_closed()) continue;
+      event("process.output-held", p.spec->name,
+            "output still open " + format_duration(kOutputDrain) +
+                " after every process in the scenario's cgroups ended; closed");
+      if (!error_)
+        error_ = "the output of `" + p.spec->name + "` was still open " + format_duration(kOutputDrain) +
+                 " after every process in the scenario's cgroups ended: a process outside them holds it "
+                 "(did one move itself out of its cgroup?), so what it does cannot be judged";
+      p.process->close_output();
+    }
+    maybe_finish();
+  });
+}
+
 void ScenarioRun::kill_everything(const char* why) {
   if (phase_ == Phase::teardown) return;
   phase_ = Phase::teardown;
@@ -154,6 +184,7 @@ void ScenarioRun::kill_everything(const char* why) {
     // Inside timer handlers: the wait for an empty cgroup must not block the loop.
     async_kill_all(io_, *run_group_, [this, why = std::string(why)](std::optional<std::string> failure) {
       if (failure && !error_) error_ = "teardown after " + why + ": " + *failure;
+      close_output_held_outside();
       maybe_finish();
     });
   }
@@ -612,6 +643,7 @@ report::ScenarioResult ScenarioRun::run() {
     }
   }
   deadline_.cancel();
+  output_drain_timer_.cancel();
   for (auto& p : procs_)
     if (p.process) p.process->close_output();
   if (run_group_) {

@@ -190,6 +190,23 @@ TEST_CASE("run: a setsid orphan fails no_orphans and is reaped") {
   CHECK_FALSE(alive(orphan));
 }
 
+TEST_CASE("run: a child that leaves its cgroup holding the output ends the run as an error, not a hang") {
+  auto r = run_with_report(scenario("selftest/failing/escapes-cgroup-holding-output.toml"));
+  const auto& s = r.report["scenarios"][0];
+  const std::string out = only_process(r.report)["stdout_tail"];
+  const auto pos = out.find("escaped ");
+  REQUIRE(pos != std::string::npos);
+  const pid_t escaped = std::stoi(out.substr(pos + 8));
+  // Outside every cgroup of the run, nothing of the harness reaches it: the test cleans up.
+  ::kill(escaped, SIGKILL);
+  CHECK(r.cmd.status == 1);
+  CHECK(s["result"] == "error");
+  CHECK(s["reason"].get<std::string>().starts_with(
+      "the output of `target` was still open 5s after every process in the scenario's cgroups ended"));
+  // Bounded by the timeout (2s) and the drain (5s), not by the child's 60s.
+  CHECK(s["duration_ms"].get<double>() < 30000);
+}
+
 TEST_CASE("run: a hang hits the scenario timeout as timed-out") {
   auto r = run_with_report(scenario("selftest/failing/hangs.toml"));
   CHECK(r.cmd.status == 1);
