@@ -45,5 +45,8 @@ std::string faultline_dir();  // folder of this executable (its helpers live bes
 // What every command loads scenarios with: ${faultline_dir} and the host's syscall and errno names.
 scenario::LoadOptions scenario_load_options();
 std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& paths);  // files, dirs, globs
+// --seed: a whole number from 0 to 2^64-1, as typed (a plain conversion turns -1 and 2^64 into
+// 2^64-1 without a word, and the replay seed printed would not be the one typed).
+CLI::Validator seed_validator();
 
 }  // namespace faultline::cli

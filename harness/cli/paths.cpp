@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 
 #include "cli/commands.h"
@@ -38,10 +39,14 @@ std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& p
     std::sort(found.begin(), found.end());
     files.insert(files.end(), found.begin(), found.end());
   };
+  // A directory or a glob that adds no scenario is a usage error, also beside other paths that
+  // do: an emptied or mistyped folder must not turn a CI gate green.
   for (const auto& path : paths) {
     std::error_code ec;
+    const std::size_t before = files.size();
     if (fs::is_directory(path, ec)) {
       add_dir(path);
+      if (files.size() == before) throw UsageError("no scenario file (*.toml) in directory `" + path + "`");
     } else if (fs::exists(path, ec)) {
       files.push_back(path);
     } else if (path.find_first_of("*?[") != std::string::npos) {
@@ -54,7 +59,7 @@ std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& p
             files.emplace_back(g.gl_pathv[i]);
         }
       globfree(&g);
-      if (files.empty()) throw UsageError("no scenario file matches `" + path + "`");
+      if (files.size() == before) throw UsageError("no scenario file matches `" + path + "`");
     } else {
       throw UsageError("no such scenario file or directory: " + path);
     }
@@ -70,6 +75,18 @@ scenario::LoadOptions scenario_load_options() {
   options.syscalls_with_path_or_fd = syscall::syscalls_taking_path_or_fd();
   options.syscalls_with_fd = syscall::syscalls_taking_fd();
   return options;
+}
+
+CLI::Validator seed_validator() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        std::uint64_t value = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+          return "`" + text + "` is not a seed: a whole number from 0 to 18446744073709551615";
+        return {};
+      },
+      "UINT64", "seed");
 }
 
 }  // namespace faultline::cli

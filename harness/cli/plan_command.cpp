@@ -474,8 +474,8 @@ void add_plan_command(CLI::App& app, Action* action) {
   auto* cmd =
       app.add_subcommand("plan", "Print the resolved timeline of a scenario without running anything");
   cmd->add_option("file", args->file, "Scenario file")->required();
-  cmd->add_option("--seed", args->seed,
-                  "Seed for chaos draws (printed; the same seed draws the same faults)");
+  cmd->add_option("--seed", args->seed, "Seed for chaos draws (printed; the same seed draws the same faults)")
+      ->check(seed_validator());
   cmd->callback([args, action] { *action = [args] { return plan(*args); }; });
 }
 

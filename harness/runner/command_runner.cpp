@@ -2,6 +2,7 @@
 
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <csignal>
 #include <cstdio>
 #include <fstream>
 
@@ -194,7 +195,8 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, std::size_t lefto
     result.outcome = "exited";
   }
   if (interrupted_by_) {
-    result.exit_status = 130;
+    // As `run`: 130 for SIGINT and SIGTERM, 129 for a hangup (a shell's 128+SIGHUP).
+    result.exit_status = interrupted_by_ == SIGHUP ? 128 + SIGHUP : 130;
     result.messages.push_back("faultline: interrupted by " + signal_name(interrupted_by_));
   }
   if (leftovers > 0)

@@ -1,15 +1,20 @@
 // `faultline exec` as a drop-in for coreutils `timeout` in CI: its exit statuses, the order of
 // the signals at a timeout, the diagnosis it prints, --summary, --json; and `doctor`.
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <random>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "tests/support/command.h"
 #include "tests/support/report_schema.h"
@@ -42,6 +47,17 @@ double event_time(const json& scenario, const std::string& name) {
     if (e["event"] == name) return e["t_ms"].get<double>();
   FAIL("no timeline event " << name << " in " << scenario["timeline"].dump(2));
   return -1;
+}
+
+// Whether a process whose environment carries this token still runs (its cgroup was killed).
+bool running_with_token(const std::string& token) {
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    std::error_code ec;
+    if (!fs::is_regular_file(entry.path() / "environ", ec)) continue;
+    if (read_file(entry.path() / "environ").find("FAULTLINE_E2E_TOKEN=" + token) != std::string::npos)
+      return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -313,4 +329,26 @@ TEST_CASE("doctor: says whether syscall faults work here, checked against a real
   // This host runs the syscall e2e scenarios, so doctor must say so.
   CHECK(
       contains(r.out, "  ok    filter load  a test child set no_new_privs and loaded a notification filter"));
+}
+
+TEST_CASE("exec: SIGHUP to faultline kills the command's cgroup and exits 129", "[exec]") {
+  // Only the command carries the token (env sets it): faultline's own environment does not.
+  const std::string token = std::to_string(std::random_device{}());
+  const std::string assignment = "FAULTLINE_E2E_TOKEN=" + token;
+  const pid_t harness = ::fork();
+  if (harness == 0) {
+    ::execl(faultline_path().c_str(), "faultline", "exec", "--", "env", assignment.c_str(),
+            payload_path().c_str(), "sleep", "1h", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  for (int i = 0; i < 400 && !running_with_token(token); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  REQUIRE(running_with_token(token));
+  ::kill(harness, SIGHUP);
+  int status = 0;
+  ::waitpid(harness, &status, 0);
+  // Exited with 129, not killed by SIGHUP (which a shell would also show as 129).
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 128 + SIGHUP);
+  CHECK_FALSE(running_with_token(token));
 }

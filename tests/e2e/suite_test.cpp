@@ -263,6 +263,11 @@ TEST_CASE("suite: a selection that leaves nothing to run is a usage error, not a
   auto glob = run_cmd(quote(dir / "nothing-*.toml"));
   CHECK(glob.status == 2);
   CHECK(glob.err.starts_with("faultline: no scenario file "));
+  // An unmatched glob beside a path that does hold a scenario.
+  const std::string unmatched = dir / "nothing-*.toml";
+  auto glob_beside = run_cmd(quote(quick_dir() + "/quick-1.toml") + " " + quote(unmatched));
+  CHECK(glob_beside.status == 2);
+  CHECK(glob_beside.err == "faultline: no scenario file matches `" + unmatched + "`\n");
 
   // Filters that leave nothing name themselves.
   auto typo = run_cmd(quote(quick_dir()) + " --tag nosuchtag --json " + quote(json_path));
@@ -308,6 +313,10 @@ TEST_CASE("suite: a seed out of range is a usage error, not 2^64-1") {
     CHECK(r.status == 2);
     CHECK(r.err.find("is not a seed: a whole number from 0 to 18446744073709551615") != std::string::npos);
     CHECK(r.out.find("seed 18446744073709551615") == std::string::npos);
+    // plan takes the same seeds as run: what it shows for a seed is what run applies.
+    auto plan = run_shell(quote(faultline_path()) + " plan " + file + " --seed " + seed);
+    CHECK(plan.status == 2);
+    CHECK(plan.err.find("is not a seed: a whole number from 0 to 18446744073709551615") != std::string::npos);
   }
   auto max = run_json(file + " --seed 18446744073709551615");
   CHECK(max.cmd.status == 0);
