@@ -1,5 +1,6 @@
 #include <unistd.h>
 
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -9,6 +10,7 @@
 #include "common/units.h"
 #include "reports/json_writer.h"
 #include "runner/command_runner.h"
+#include "scenario/spec.h"
 
 namespace faultline::cli {
 namespace {
@@ -16,7 +18,7 @@ namespace {
 struct ExecArgs {
   std::string memory, memory_high, swap, cpu, timeout;
   std::string signal = "TERM", kill_after = "10s", diagnose, grace = "3s";
-  std::optional<std::uint64_t> pids, nofile;
+  std::string pids, nofile;
   bool preserve_status = false, summary = false;
   std::string json_path, cgroup_root;
   std::vector<std::string> command;
@@ -28,6 +30,22 @@ T parse_flag(const std::string& flag, const std::string& text, Parse parse) {
   auto value = parse(text, &why);
   if (!value) throw UsageError(flag + " `" + text + "`: " + why);
   return *value;
+}
+
+// A whole-number limit within the bounds the scenario key of the same name has (a plain
+// conversion let 2^64+1 through as no limit at all, and the kernel's EINVAL came only at run time).
+std::uint64_t limit_flag(const std::string& flag, std::string_view key, const std::string& text) {
+  const auto* spec = scenario::spec::limits_spec().find(key);
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  const bool parsed = !text.empty() && ec == std::errc() && end == text.data() + text.size();
+  if (!parsed || value < static_cast<std::uint64_t>(spec->min) ||
+      value > static_cast<std::uint64_t>(spec->max))
+    throw UsageError(
+        flag + " `" + text + "`: expected a whole number from " + std::to_string(spec->min) + " to " +
+        std::to_string(spec->max) +
+        (spec->bound_reason.empty() ? std::string() : " (" + std::string(spec->bound_reason) + ")"));
+  return value;
 }
 
 // Refused before the command runs: a CI job must not lose its test run to a report it cannot
@@ -62,8 +80,8 @@ int exec(const ExecArgs& a) {
     request.limits.memory_high = parse_flag<std::uint64_t>("--memory-high", a.memory_high, parse_size);
   if (!a.swap.empty()) request.limits.swap = parse_flag<std::uint64_t>("--swap", a.swap, parse_size);
   if (!a.cpu.empty()) request.limits.cpu = parse_flag<double>("--cpu", a.cpu, parse_cpu);
-  request.limits.pids = a.pids;
-  request.limits.nofile = a.nofile;
+  if (!a.pids.empty()) request.limits.pids = limit_flag("--pids", "pids", a.pids);
+  if (!a.nofile.empty()) request.limits.nofile = limit_flag("--nofile", "nofile", a.nofile);
   if (!a.timeout.empty()) request.timeout = parse_flag<Duration>("--timeout", a.timeout, parse_duration);
   request.timeout_signal = parse_flag<int>("--signal", a.signal, parse_signal);
   request.kill_after = parse_flag<Duration>("--kill-after", a.kill_after, parse_duration);
@@ -95,8 +113,8 @@ void add_exec_command(CLI::App& app, Action* action) {
   cmd->add_option("--memory-high", a->memory_high, "Memory throttle threshold (cgroup v2)");
   cmd->add_option("--swap", a->swap, "Swap limit, e.g. 0B");
   cmd->add_option("--cpu", a->cpu, "CPU limit: 50% of one CPU, 1.5 CPUs, or max");
-  cmd->add_option("--pids", a->pids, "Maximum number of processes");
-  cmd->add_option("--nofile", a->nofile, "RLIMIT_NOFILE (soft and hard)");
+  cmd->add_option("--pids", a->pids, "Maximum number of processes (1 to 4194304)");
+  cmd->add_option("--nofile", a->nofile, "RLIMIT_NOFILE, soft and hard (1 to fs.nr_open)");
   cmd->add_option("--timeout", a->timeout, "Stop the command after this long, e.g. 30s (exit 124)");
   cmd->add_option("-s,--signal", a->signal, "Signal sent to every process at the timeout (default TERM)");
   cmd->add_option("-k,--kill-after,--stop-grace", a->kill_after,

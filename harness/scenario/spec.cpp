@@ -43,7 +43,7 @@ constexpr std::int64_t kMaxNofile = 2'147'483'584;
 constexpr std::string_view kNofileReason =
     "the kernel refuses an RLIMIT_NOFILE above fs.nr_open (/proc/sys/fs/nr_open, at most 2147483584)";
 
-const TableSpec& limits_spec() {
+const TableSpec& limits_table() {
   static const TableSpec spec{
       .description = "Resource limits of the process's cgroup, applied from the first instruction on.",
       .keys = {
@@ -140,7 +140,7 @@ std::vector<KeySpec> process_keys(bool with_name) {
       {.name = "limits",
        .kind = Kind::table,
        .description = "cgroup and rlimit limits.",
-       .table = &limits_spec()},
+       .table = &limits_table()},
   };
   keys.insert(keys.end(), rest.begin(), rest.end());
   return keys;
@@ -721,6 +721,8 @@ const TableSpec& on_timeout_spec() {
 }
 
 }  // namespace
+
+const TableSpec& limits_spec() { return limits_table(); }
 
 const TableSpec& scenario_spec() {
   static const TableSpec spec{

@@ -93,6 +93,8 @@ inline bool drawn_between(Kind element) {
 
 // The whole file (top level).
 const TableSpec& scenario_spec();
+// A process's `limits` table: `faultline exec`'s limit flags take the same bounds.
+const TableSpec& limits_spec();
 
 // Value names the format accepts, shared with the loader's checks.
 inline constexpr std::string_view kOutcomeChoices[] = {"exited", "signaled", "oom-killed", "timed-out",

@@ -117,6 +117,16 @@ TEST_CASE("exec exit status: 125 when faultline itself fails, and the command ne
     CHECK(contains(r.err, "--timeout `soon`"));
     CHECK(r.out.empty());
   }
+  SECTION("a limit out of the kernel's range, or one that wraps") {
+    // 2^64+1 once went through as no limit at all; 0 and 2^32+1 met EINVAL only at run time.
+    for (const char* flag : {"--pids 0", "--pids 18446744073709551617", "--pids 4294967297", "--nofile 0",
+                             "--nofile 4294967297"}) {
+      auto r = exec(flag, "print ran");
+      CHECK(r.status == 125);
+      CHECK(contains(r.err, "expected a whole number from 1 to "));
+      CHECK(r.out.empty());
+    }
+  }
   SECTION("an unknown signal") {
     auto r = exec("--timeout 1s -s SIGNOPE", "print ran");
     CHECK(r.status == 125);
