@@ -202,6 +202,14 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, std::size_t lefto
   if (leftovers > 0)
     result.messages.push_back("faultline: killed " + std::to_string(leftovers) +
                               " process(es) the command left behind");
+  // The command's own status decides, as with timeout(1), but an OOM kill of one of its children
+  // (a test worker, a compiler) is why a suite is slow or flaky under the limit: say so.
+  if (stats.oom_kills > 0 && result.outcome != "oom-killed")
+    result.messages.push_back(
+        "faultline: " + std::to_string(stats.oom_kills) +
+        " OOM kill(s) in the command's cgroup (memory limit " +
+        (request_.limits.memory ? format_size(*request_.limits.memory) : std::string("none")) +
+        "); the command itself " + describe_exit(st));
 
   report::ProcessResult p;
   p.name = kProcessName;

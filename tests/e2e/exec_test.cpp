@@ -72,6 +72,18 @@ TEST_CASE("exec exit status: the command's own code, 128+N for a signal, 137 for
   CHECK(contains(oom.err, "faultline: oom-killed (memory limit 64MiB"));
 }
 
+TEST_CASE("exec: a child's OOM kill is named on stderr though the command's own status decides", "[exec]") {
+  const auto r = run_shell(exec_cmd("--memory 32MiB --swap 0B") + " -- sh -c " +
+                           quote(payload() + " alloc 200MiB; exit 0"));
+  INFO("stderr: " << r.err);
+  CHECK(r.status == 0);
+  CHECK(contains(r.err,
+                 "faultline: 1 OOM kill(s) in the command's cgroup (memory limit 32MiB); the command "
+                 "itself exited with code 0\n"));
+  // No OOM kill, no such line.
+  CHECK_FALSE(contains(exec("--memory 32MiB --swap 0B", "exit 0").err, "OOM kill"));
+}
+
 TEST_CASE("exec: a command that SIGKILLs itself after a child's OOM kill is signaled, not oom-killed",
           "[exec]") {
   // The group's OOM counter says only that some process was OOM-killed; the kernel log names
