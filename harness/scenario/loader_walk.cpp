@@ -326,9 +326,13 @@ bool Loader::check_value(const toml::node& node, const KeySpec& key, Kind kind, 
                            : kind == Kind::integer_list                       ? Kind::integer
                                                                               : key.element;
       if (!check_list(node, key, element, label, field)) return false;
-      if ((kind == Kind::command || kind == Kind::range) && field.strings.empty()) {
+      // An empty list of exit codes or statuses allows none, and the check could only fail.
+      if ((kind == Kind::command || kind == Kind::range || kind == Kind::integer_list) &&
+          field.strings.empty()) {
         error(pos_of(node.source()), label + ": the list is empty" +
-                                         (kind == Kind::command ? "; give at least the program to run" : ""));
+                                         (kind == Kind::command        ? "; give at least the program to run"
+                                          : kind == Kind::integer_list ? "; it would allow no value at all"
+                                                                       : ""));
         return false;
       }
       return true;
@@ -339,10 +343,28 @@ bool Loader::check_value(const toml::node& node, const KeySpec& key, Kind kind, 
       if (node.is_string()) {
         if (!check_scalar(node, key, element, label, field)) return false;
         field.strings.push_back(field.text);
-        return true;
+        field.item_pos.push_back(pos_of(node.source()));
+      } else if (!node.is_array()) {
+        return wrong_type();
+      } else if (!check_list(node, key, element, label, field)) {
+        return false;
       }
-      if (!node.is_array()) return wrong_type();
-      return check_list(node, key, element, label, field);
+      // An empty text or pattern is found in every output: `contains = ""` would pass without
+      // looking, `not_contains = ""` fail whatever the output; an empty list checks nothing.
+      if (field.strings.empty()) {
+        error(pos_of(node.source()), label + ": the list is empty; it would check nothing",
+              "leave the key out, or give the text to look for");
+        return false;
+      }
+      for (std::size_t i = 0; i < field.strings.size(); ++i)
+        if (field.strings[i].empty()) {
+          error(field.item_pos[i],
+                label + ": an empty " + (kind == Kind::regex_or_list ? "pattern" : "text") +
+                    " is found in every output, so it checks nothing",
+                "give the text to look for");
+          return false;
+        }
+      return true;
     }
     case Kind::string_map:
     case Kind::count_map: {

@@ -658,3 +658,32 @@ TEST_CASE("`stop` and `<process>.exit` name a process that exists", "[loader][dr
        "      |                   ^"},
   });
 }
+
+TEST_CASE("an output check or a list of codes that could not look is an error", "[loader]") {
+  // `contains = ""` is found in every output (it would pass without looking), an empty list checks
+  // nothing, and `exit_codes = []` allows no code (the check could only fail).
+  const auto first_line = [](const std::string& expect) {
+    const std::string all = errors_of(kTarget + "[expect]\n" + expect + "\n");
+    return all.substr(0, all.find('\n'));
+  };
+  CHECK(first_line("stdout.contains = \"\"") ==
+        "s.toml:5:19: expect.stdout.contains: an empty text is found in every output, so it checks nothing; "
+        "give "
+        "the text to look for");
+  CHECK(first_line("stderr.not_contains = [\"panic\", \"\"]") ==
+        "s.toml:5:33: expect.stderr.not_contains: an empty text is found in every output, so it checks "
+        "nothing; "
+        "give the text to look for");
+  CHECK(
+      first_line("stdout.matches = \"\"") ==
+      "s.toml:5:18: expect.stdout.matches: an empty pattern is found in every output, so it checks nothing; "
+      "give the text to look for");
+  CHECK(first_line("stdout.not_matches = []") ==
+        "s.toml:5:22: expect.stdout.not_matches: the list is empty; it would check nothing; leave the key "
+        "out, or "
+        "give the text to look for");
+  CHECK(first_line("exit_codes = []") ==
+        "s.toml:5:14: expect.exit_codes: the list is empty; it would allow no "
+        "value at all");
+  CHECK(errors_of(kTarget + "[expect]\nstdout.contains = [\"ok\"]\nexit_codes = [0]\n").empty());
+}
