@@ -69,6 +69,7 @@ std::string expected_text(const KeySpec& key, Kind kind) {
           key.max != std::numeric_limits<std::int64_t>::max())
         return "expected a duration from " + format_duration(Duration(key.min)) + " to " +
                format_duration(Duration(key.max));
+      if (key.min > 0) return "expected a duration of at least " + format_duration(Duration(key.min));
       return R"(expected a duration such as "250ms", "2s" or "1m30s")";
     case Kind::host_port:
       return R"(expected host:port such as "127.0.0.1:8080")";

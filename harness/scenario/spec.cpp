@@ -38,6 +38,11 @@ constexpr std::string_view kCpuPeriodReason = "the kernel takes CPU periods from
 // pids.max is refused from PID_MAX_LIMIT + 1 on (4194304 tasks on 64-bit kernels).
 constexpr std::int64_t kMaxPids = 4'194'304;
 constexpr std::string_view kPidsReason = "the kernel refuses a pids.max above 4194304 (PID_MAX_LIMIT)";
+// A probe attempt with no time at all cannot even connect, and a delay of nothing holds no call:
+// both would only fail at run time.
+constexpr std::int64_t kMinAttemptNs = 1'000'000;
+constexpr std::string_view kAttemptReason = "an attempt needs at least 1ms to connect and get an answer";
+constexpr std::string_view kDelayReason = "a delay under 1ms holds no call; leave `delay` out instead";
 // RLIMIT_NOFILE cannot pass fs.nr_open, which itself cannot pass this on 64-bit kernels.
 constexpr std::int64_t kMaxNofile = 2'147'483'584;
 constexpr std::string_view kNofileReason =
@@ -414,7 +419,9 @@ std::vector<Variant> inject_variants() {
                 {.name = "delay",
                  .kind = Kind::duration,
                  .description = "Hold each selected call this long before answering it (alone: then let it "
-                                "run)."}},
+                                "run).",
+                 .min = kMinAttemptNs,
+                 .bound_reason = kDelayReason}},
        .groups = {{Rule::at_least_one, {"errno", "return", "delay"}},
                   {Rule::at_most_one, {"errno", "return"}},
                   {Rule::at_most_one, {"every", "nth", "after", "probability"}}}},
@@ -582,7 +589,9 @@ const TableSpec& probe_spec() {
               {.name = "timeout",
                .kind = Kind::duration,
                .description = "One attempt's own limit.",
-               .default_value = "\"2s\""},
+               .default_value = "\"2s\"",
+               .min = kMinAttemptNs,
+               .bound_reason = kAttemptReason},
               {.name = "during",
                .kind = Kind::name_or_table,
                .description = "An inject's name (its active window) or { from = ..., to = ... }.",

@@ -687,3 +687,25 @@ TEST_CASE("an output check or a list of codes that could not look is an error", 
         "value at all");
   CHECK(errors_of(kTarget + "[expect]\nstdout.contains = [\"ok\"]\nexit_codes = [0]\n").empty());
 }
+
+TEST_CASE("a probe attempt or a syscall delay of no time is an error, not a run-time failure", "[loader]") {
+  const std::string probe =
+      kTarget +
+      "[[probe]]\nname = \"p\"\ntcp = \"127.0.0.1:1\"\ntimeout = \"0s\"\nduring = { from = "
+      "\"ready\" }\n";
+  const std::string all = errors_of(probe);
+  CHECK(all.substr(0, all.find('\n')) ==
+        "s.toml:7:11: probe.timeout: expected a duration of at least 1ms, got \"0s\"; an attempt needs at "
+        "least 1ms "
+        "to connect and get an answer");
+  const std::string delay = errors_of(kTarget +
+                                      "[[inject]]\nkind = \"syscall\"\nsyscalls = [\"write\"]\ndelay = "
+                                      "\"0ms\"\nat = \"ready\"\n");
+  CHECK(delay.substr(0, delay.find('\n')) ==
+        "s.toml:7:9: inject.delay: expected a duration of at least 1ms, got \"0ms\"; a delay under 1ms holds "
+        "no "
+        "call; leave `delay` out instead");
+  CHECK(errors_of(kTarget + "[[inject]]\nkind = \"syscall\"\nsyscalls = [\"write\"]\ndelay = \"1ms\"\nat = "
+                            "\"ready\"\n")
+            .empty());
+}
