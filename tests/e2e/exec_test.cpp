@@ -359,6 +359,7 @@ TEST_CASE("exec: SIGHUP to faultline kills the command's cgroup and exits 129", 
   const std::string assignment = "FAULTLINE_E2E_TOKEN=" + token;
   const pid_t harness = ::fork();
   if (harness == 0) {
+    default_signal_dispositions();
     ::execl(faultline_path().c_str(), "faultline", "exec", "--", "env", assignment.c_str(),
             payload_path().c_str(), "sleep", "1h", static_cast<char*>(nullptr));
     ::_exit(127);
@@ -367,8 +368,9 @@ TEST_CASE("exec: SIGHUP to faultline kills the command's cgroup and exits 129", 
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   REQUIRE(running_with_token(token));
   ::kill(harness, SIGHUP);
-  int status = 0;
-  ::waitpid(harness, &status, 0);
+  const auto ended = wait_bounded(harness, std::chrono::seconds(120));
+  REQUIRE(ended);
+  const int status = *ended;
   // Exited with 129, not killed by SIGHUP (which a shell would also show as 129).
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 128 + SIGHUP);

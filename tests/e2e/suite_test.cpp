@@ -81,6 +81,7 @@ int interrupt_between_scenarios(const ScratchDir& dir, int signo) {
   const std::string json_path = dir / "report.json", junit_path = dir / "report.xml";
   const pid_t harness = ::fork();
   if (harness == 0) {
+    default_signal_dispositions();
     ::execl(faultline_path().c_str(), "faultline", "run", dir.path().c_str(), "-j", "1", "--json",
             json_path.c_str(), "--junit", junit_path.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
@@ -89,8 +90,9 @@ int interrupt_between_scenarios(const ScratchDir& dir, int signo) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   REQUIRE(running_with_token(token));
   ::kill(harness, signo);
-  int status = 0;
-  ::waitpid(harness, &status, 0);
+  const auto ended = wait_bounded(harness, std::chrono::seconds(120));
+  REQUIRE(ended);
+  const int status = *ended;
   CHECK_FALSE(running_with_token(token));
   if (!WIFEXITED(status)) return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
   return WEXITSTATUS(status);

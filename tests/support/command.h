@@ -5,12 +5,40 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 
 namespace faultline::test {
+
+// The wait status of `pid` once it ends, or empty after `limit` (it is then SIGKILLed and
+// reaped): a harness that ignores the signal a test sends must fail the test, not hang it.
+inline std::optional<int> wait_bounded(pid_t pid, std::chrono::seconds limit) {
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) return status;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &status, 0);
+  return std::nullopt;
+}
+
+// In a forked child before it execs faultline: the signals a test sends act as they would for a
+// user. A runner started under nohup would otherwise pass its ignored SIGHUP down, and faultline
+// keeps an inherited SIG_IGN on purpose.
+inline void default_signal_dispositions() {
+  for (int sig : {SIGHUP, SIGINT, SIGTERM}) ::signal(sig, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
 
 struct CommandOutput {
   int status = -1;  // exit code, or 128+signal
