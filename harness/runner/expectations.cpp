@@ -357,7 +357,9 @@ std::set<std::string> check_faults_applied(const scenario::Scenario& scenario,
       drawn_applied += was_applied;
       if (!first_drawn) first_drawn = &inj;
     }
-    if (was_applied) continue;
+    // A syscall fault's rule is in the filter from the start: never applied or applied, it hit
+    // no call, and check_syscall_faults_fired judges it (its count says how many calls matched).
+    if (was_applied || std::holds_alternative<scenario::SyscallFault>(inj.params)) continue;
     never_applied.insert(inj.name);
     if (inj.optional) continue;
     const auto why = skipped.find(inj.name);

@@ -311,3 +311,22 @@ TEST_CASE("judge: drawn faults may miss one by one, but a run where none was app
   CHECK(none.failures[0].actual == "none of 3 applied");
   CHECK(drawn_run(1).verdict == report::Verdict::pass);
 }
+
+TEST_CASE("judge: a syscall fault never applied is judged by its own check, once") {
+  // Its rule is in the filter from the start; whether the timer that switches it on came before
+  // the target's end is a race, so the verdict must not depend on it.
+  auto s = two_processes();
+  scenario::Injection inj;
+  inj.name = "slow-fsync";
+  inj.into = "api";
+  inj.kind = "syscall";
+  inj.params = scenario::SyscallFault{};
+  s.injections.push_back(inj);
+  report::ScenarioResult r;
+  r.processes = {process("api", "exited", 0), process("load", "exited", 0)};
+  r.syscall_faults = {{"slow-fsync", "api", 0, 0}};
+  r.timeline.emplace_back(5.0, "inject.skip", "api", "slow-fsync", "the run ended before 0s (`0s`)");
+  runner::judge(s, r, nothing_seen);
+  REQUIRE(r.failures.size() == 1);
+  CHECK(r.failures[0].check == "inject.syscall");
+}
