@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <map>
+#include <set>
 
 namespace faultline::report {
 namespace {
@@ -115,7 +116,20 @@ BaselineComparison compare_with_baseline(const RunReport& baseline, const RunRep
     compare(then.shutdown_ms, now.shutdown_ms, "shutdown_ms", "ms", options.shutdown_margin_ms);
     compare(then.probe_latency, now.probe_latency, "probe_latency_ms", "ms", options.latency_margin_ms);
   }
+  // Scenarios of the baseline the current run does not have at all. A scenario the current run
+  // has only as interrupted runs is not gone: it already counts as an error there. Gone
+  // scenarios are listed and never fail the run (the caller's exit status counts only the
+  // current scenarios): a run filtered by --tag or --shard legitimately runs fewer. A scenario
+  // the baseline has only as interrupted runs has no result there and is not listed.
+  std::set<std::string> current_names;
+  for (const auto& s : current.scenarios) current_names.insert(s.name);
+  for (const auto& [name, then] : before)
+    if (!current_names.count(name)) out.gone.push_back({name, then.verdict});
   return out;
+}
+
+std::string gone_message(const BaselineGone& gone) {
+  return std::string(to_string(gone.verdict)) + " in the baseline, not in this run";
 }
 
 std::string baseline_summary(const BaselineComparison& c) {
@@ -123,9 +137,12 @@ std::string baseline_summary(const BaselineComparison& c) {
     return std::to_string(n) + " " + (n == 1 ? one : many);
   };
   std::string s = "baseline " + c.file + ": " + count(c.new_failures, "new failure", "new failures") + ", " +
-                  count(c.fixed, "fixed", "fixed") + ", " +
-                  count(c.regressions, "regression", "regressions") + "\n";
+                  count(c.fixed, "fixed", "fixed") + ", " + count(c.regressions, "regression", "regressions");
+  // Only when there are some, so the headline of a run with the baseline's scenarios is unchanged.
+  if (!c.gone.empty()) s += ", " + count(static_cast<int>(c.gone.size()), "gone", "gone");
+  s += "\n";
   for (const auto& ch : c.changes) s += "  " + ch.kind + ": " + ch.scenario + ": " + ch.message + "\n";
+  for (const auto& g : c.gone) s += "  gone: " + g.scenario + ": " + gone_message(g) + "\n";
   return s;
 }
 

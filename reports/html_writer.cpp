@@ -1,6 +1,7 @@
 #include "reports/html_writer.h"
 
 #include "reports/atomic_file.h"
+#include "reports/baseline.h"
 #include "reports/console_writer.h"
 #include "reports/escape.h"
 #include "reports/latency_histogram.h"
@@ -160,13 +161,15 @@ std::string summary_card(const RunReport& report) {
     const auto& b = *report.baseline;
     h += "<h3>Compared with " + esc(b.file) + "</h3><p>" + std::to_string(b.new_failures) +
          " new failure(s), " + std::to_string(b.fixed) + " fixed, " + std::to_string(b.regressions) +
-         " regression(s)</p>";
-    if (!b.changes.empty()) {
+         " regression(s)" + (b.gone.empty() ? "" : ", " + std::to_string(b.gone.size()) + " gone") + "</p>";
+    if (!b.changes.empty() || !b.gone.empty()) {
       h += "<table "
            "class=\"baseline\"><thead><tr><th>Change</th><th>Scenario</th><th>What</th></tr></thead><tbody>";
       for (const auto& c : b.changes)
         h += "<tr><td>" + esc(c.kind) + "</td><td>" + esc(c.scenario) + "</td><td>" + esc(c.message) +
              "</td></tr>";
+      for (const auto& g : b.gone)
+        h += "<tr><td>gone</td><td>" + esc(g.scenario) + "</td><td>" + esc(gone_message(g)) + "</td></tr>";
       h += "</tbody></table>";
     }
   }

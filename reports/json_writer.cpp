@@ -170,11 +170,16 @@ std::string to_json(const RunReport& report) {
                          {"before", c.before},
                          {"after", c.after},
                          {"message", c.message}});
+    // Scenarios of the baseline missing from this run: listed, never counted as failures.
+    json gone = json::array();
+    for (const auto& g : report.baseline->gone)
+      gone.push_back({{"scenario", g.scenario}, {"result", to_string(g.verdict)}});
     j["baseline"] = {{"file", report.baseline->file},
                      {"new_failures", report.baseline->new_failures},
                      {"fixed", report.baseline->fixed},
                      {"regressions", report.baseline->regressions},
-                     {"changes", changes}};
+                     {"changes", changes},
+                     {"gone", gone}};
   }
   // Target output is arbitrary bytes: replace invalid UTF-8 rather than failing the report.
   return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";

@@ -187,10 +187,19 @@ struct BaselineChange {
   std::string message;
 };
 
+// A scenario of the baseline that the current run does not have (renamed, deleted, filtered
+// out by --tag or --shard). Listed so that a failure cannot vanish unnoticed; it does not change
+// the exit status, since a filtered run legitimately runs fewer scenarios.
+struct BaselineGone {
+  std::string scenario;
+  Verdict verdict = Verdict::pass;  // in the baseline; the worst of its repeated runs
+};
+
 struct BaselineComparison {
   std::string file;  // the earlier report
   int new_failures = 0, fixed = 0, regressions = 0;
   std::vector<BaselineChange> changes;
+  std::vector<BaselineGone> gone;  // by name
 };
 
 struct RunReport {

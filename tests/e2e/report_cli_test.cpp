@@ -316,6 +316,55 @@ TEST_CASE("report merge: --junit and --json write into a FIFO and through a syml
   CHECK(json::parse(read_file(dir / "target.json"))["scenarios"][0]["name"] == "first");
 }
 
+TEST_CASE("report: --baseline lists scenarios gone since the baseline and still exits 0") {
+  using namespace faultline::report;
+  ScratchDir dir;
+  // Last night's report: the passing scenario, and a failing one that is not run tonight.
+  RunReport old = run_report({"v2", "6.1", 2}, 42, "2026-11-23T10:00:00Z", 1000);
+  old.scenarios = {
+      scenario_result("a job that prints its greeting and exits 0", scenario_path(kPass), Verdict::pass),
+      scenario_result("a scenario <renamed> since", "gone.toml", Verdict::fail)};
+  write_json(old, dir / "old.json");
+
+  const auto run = run_shell(faultline_cmd() + " run " + quote(scenario_path(kPass)) + " --baseline " +
+                             quote(dir / "old.json") + " --json " + quote(dir / "r.json") + " --html " +
+                             quote(dir / "r.html"));
+  INFO("stdout: " << run.out << "\nstderr: " << run.err);
+  CHECK(run.status == 0);  // gone is listed, not a failure: a filtered run runs fewer
+  CHECK(run.out.find("baseline " + dir / "old.json" +
+                     ": 0 new failures, 0 fixed, 0 regressions, 1 gone\n"
+                     "  gone: a scenario <renamed> since: fail in the baseline, not in this run\n") !=
+        std::string::npos);
+  CHECK_THAT(run.out, Catch::EndsWith("\n1 passed, 0 failed\n"));
+
+  const json report = json::parse(read_file(dir / "r.json"));
+  CHECK(report["baseline"]["gone"] ==
+        json::parse(R"([{"scenario": "a scenario <renamed> since", "result": "fail"}])"));
+  CHECK(report["baseline"]["new_failures"] == 0);
+  CHECK(read_file(dir / "r.html").find("<tr><td>gone</td><td>a scenario &lt;renamed&gt; since</td>") !=
+        std::string::npos);
+
+  // Tonight's report reads back as a baseline itself, and so does one written before `gone`.
+  json older = report;
+  older["baseline"].erase("gone");
+  std::ofstream(dir / "older.json") << older.dump();
+  for (const std::string& baseline : {dir / "r.json", dir / "older.json"}) {
+    const auto again =
+        run_shell(faultline_cmd() + " run " + quote(scenario_path(kPass)) + " --baseline " + quote(baseline));
+    INFO("baseline " << baseline << ": " << again.out << again.err);
+    CHECK(again.status == 0);
+    CHECK(again.out.find("baseline " + baseline + ": 0 new failures, 0 fixed, 0 regressions\n") !=
+          std::string::npos);
+  }
+
+  if (!have("/usr/bin/python3 -c 'import jsonschema'")) {
+    FAULTLINE_SKIP(
+        "schema validation: python3-jsonschema is not installed (apt-get install python3-jsonschema)");
+  }
+  CHECK(report_schema_errors(dir / "r.json") == "");
+  CHECK(report_schema_errors(dir / "older.json") == "");
+}
+
 TEST_CASE("report: a timeline chart with samples, fault windows and probe marks renders in Chromium") {
   using namespace faultline::report;
   RunReport r = run_report({"hybrid", "6.1.0", 2}, 42, "2026-11-23T10:00:00Z", 6200);

@@ -55,3 +55,57 @@ TEST_CASE("baseline: the worst of repeated runs counts") {
   after.scenarios = {scenario("a", Verdict::pass, 1 << 20, 10), scenario("a", Verdict::error, 1 << 20, 10)};
   CHECK(compare_with_baseline(before, after).new_failures == 1);
 }
+
+TEST_CASE("baseline: scenarios missing from this run are listed as gone with their baseline result") {
+  RunReport before, after;
+  before.scenarios = {
+      scenario("kept", Verdict::pass, 1 << 20, 10), scenario("renamed", Verdict::fail, 1 << 20, 10),
+      scenario("deleted", Verdict::pass, 1 << 20, 10), scenario("deleted", Verdict::error, 1 << 20, 10)};
+  after.scenarios = {scenario("kept", Verdict::pass, 1 << 20, 10),
+                     scenario("renamed v2", Verdict::pass, 1 << 20, 10)};
+  const auto c = compare_with_baseline(before, after);
+  REQUIRE(c.gone.size() == 2);
+  CHECK(c.gone[0].scenario == "deleted");
+  CHECK(c.gone[0].verdict == Verdict::error);  // the worst of its repeated runs
+  CHECK(c.gone[1].scenario == "renamed");
+  CHECK(c.gone[1].verdict == Verdict::fail);
+  // Not a failure, a fix or a regression: a gone scenario changes no count.
+  CHECK(c.new_failures == 0);
+  CHECK(c.fixed == 0);
+  CHECK(c.regressions == 0);
+  CHECK(c.changes.empty());
+  CHECK(baseline_summary(c) ==
+        "baseline : 0 new failures, 0 fixed, 0 regressions, 2 gone\n"
+        "  gone: deleted: error in the baseline, not in this run\n"
+        "  gone: renamed: fail in the baseline, not in this run\n");
+}
+
+TEST_CASE("baseline: gone scenarios follow the changes in the summary") {
+  RunReport before, after;
+  before.scenarios = {scenario("a", Verdict::pass, 1 << 20, 10), scenario("b", Verdict::pass, 1 << 20, 10)};
+  after.scenarios = {scenario("a", Verdict::fail, 1 << 20, 10)};
+  auto c = compare_with_baseline(before, after);
+  c.file = "old.json";
+  CHECK(baseline_summary(c) ==
+        "baseline old.json: 1 new failure, 0 fixed, 0 regressions, 1 gone\n"
+        "  new-failure: a: passed in the baseline, fail now\n"
+        "  gone: b: pass in the baseline, not in this run\n");
+}
+
+TEST_CASE("baseline: a scenario this run has only as interrupted runs is not gone") {
+  RunReport before, after;
+  before.scenarios = {scenario("a", Verdict::fail, 1 << 20, 10)};
+  ScenarioResult cut = scenario("a", Verdict::error, 1 << 20, 10);
+  cut.interrupted = true;
+  after.scenarios = {cut};
+  CHECK(compare_with_baseline(before, after).gone.empty());
+}
+
+TEST_CASE("baseline: a baseline scenario that was only interrupted there has no result to list") {
+  RunReport before, after;
+  ScenarioResult cut = scenario("a", Verdict::error, 1 << 20, 10);
+  cut.interrupted = true;
+  before.scenarios = {cut};
+  after.scenarios = {scenario("b", Verdict::pass, 1 << 20, 10)};
+  CHECK(compare_with_baseline(before, after).gone.empty());
+}

@@ -320,3 +320,19 @@ TEST_CASE("html: the baseline comparison and flaky scenarios are shown, escaped"
         std::string::npos);
   CHECK(html.find("<td>api &lt;drain&gt;</td>") != std::string::npos);
 }
+
+TEST_CASE("html: scenarios gone since the baseline are counted and listed, escaped") {
+  using namespace faultline::report;
+  RunReport report;
+  report.scenarios = {faultline::test::scenario_result("kept", "a.toml", Verdict::pass)};
+  BaselineComparison b;
+  b.file = "old.json";
+  b.gone.push_back({"renamed <away>", Verdict::fail});
+  report.baseline = b;
+  const std::string html = to_html(report);
+  CHECK(
+      html.find("<h3>Compared with old.json</h3><p>0 new failure(s), 0 fixed, 0 regression(s), 1 gone</p>") !=
+      std::string::npos);
+  CHECK(html.find("<tr><td>gone</td><td>renamed &lt;away&gt;</td><td>fail in the baseline, not in this "
+                  "run</td></tr>") != std::string::npos);
+}

@@ -187,3 +187,31 @@ TEST_CASE("keys a newer writer adds are ignored") {
   REQUIRE(r.scenarios.size() == 1);
   CHECK(r.scenarios[0].verdict == Verdict::skip);
 }
+
+TEST_CASE("the baseline comparison lists gone scenarios with their result in the baseline") {
+  RunReport r = run_report({"v2", "6.1", 4}, 1, "2026-11-23T10:00:00Z", 10);
+  r.scenarios = {scenario_result("kept", "kept.toml", Verdict::pass)};
+  BaselineComparison b;
+  b.file = "old.json";
+  b.gone.push_back({"renamed", Verdict::fail});
+  r.baseline = b;
+  const auto doc = nlohmann::json::parse(to_json(r));
+  CHECK(doc.at("baseline").at("gone") ==
+        nlohmann::json::parse(R"([{"scenario": "renamed", "result": "fail"}])"));
+  b.gone.clear();
+  r.baseline = b;
+  CHECK(nlohmann::json::parse(to_json(r)).at("baseline").at("gone") == nlohmann::json::array());
+}
+
+TEST_CASE("a report with a baseline section, with or without gone scenarios, reads") {
+  RunReport r = run_report({"v2", "6.1", 4}, 1, "2026-11-23T10:00:00Z", 10);
+  r.scenarios = {scenario_result("kept", "kept.toml", Verdict::pass)};
+  BaselineComparison b;
+  b.file = "old.json";
+  b.gone.push_back({"renamed", Verdict::fail});
+  r.baseline = b;
+  auto doc = nlohmann::json::parse(to_json(r));
+  CHECK(parse_json_report(doc.dump(), "new.json").scenarios.at(0).name == "kept");
+  doc["baseline"].erase("gone");  // as written before gone scenarios were listed
+  CHECK(parse_json_report(doc.dump(), "old.json").scenarios.at(0).name == "kept");
+}
