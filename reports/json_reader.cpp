@@ -284,13 +284,17 @@ RunReport parse_json_report(std::string_view text, const std::string& origin) {
   }
 }
 
-RunReport read_json_report(const std::filesystem::path& path) {
+std::string read_report_text(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw SystemError("open", path.string(), errno);
   std::stringstream text;
   text << in.rdbuf();
   if (in.bad()) throw SystemError("read", path.string(), errno);
-  return parse_json_report(text.str(), path.string());
+  return text.str();
+}
+
+RunReport read_json_report(const std::filesystem::path& path) {
+  return parse_json_report(read_report_text(path), path.string());
 }
 
 }  // namespace faultline::report

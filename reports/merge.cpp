@@ -3,10 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
-#include <sstream>
 
 #include "common/error.h"
 #include "reports/json_reader.h"
@@ -74,12 +72,7 @@ void check_stated_summary(const RunReport& report, const Summary& stated, const 
 
 RunReport read_merge_input(const std::filesystem::path& path) {
   // Read once, so the summary checked is the one of the report parsed.
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw SystemError("open", path.string(), errno);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad()) throw SystemError("read", path.string(), errno);
-  const std::string text = buffer.str();
+  const std::string text = read_report_text(path);
   RunReport report = parse_json_report(text, path.string());
   std::optional<Summary> stated;
   try {

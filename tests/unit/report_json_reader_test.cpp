@@ -152,6 +152,14 @@ TEST_CASE("read_json_report names the file it cannot open") {
                     "open /nonexistent/r.json: No such file or directory");
 }
 
+TEST_CASE("read_report_text returns the file's bytes unparsed, and names a file it cannot open") {
+  const std::string bytes = std::string("{\"format\": not json\n") + '\0' + '\xff';
+  TempFile file(bytes);
+  CHECK(read_report_text(file.path) == bytes);
+  CHECK_THROWS_WITH(read_report_text("/nonexistent/r.json"),
+                    "open /nonexistent/r.json: No such file or directory");
+}
+
 TEST_CASE("reading a bad report says which file and which value") {
   CHECK(read_error("{\"format\": ") ==
         "shard.json: not valid JSON: parse error at line 1, column 12: syntax error while parsing value - "
