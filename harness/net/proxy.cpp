@@ -12,6 +12,7 @@
 #include <cstring>
 #include <deque>
 #include <mutex>
+#include <set>
 #include <utility>
 
 #include "common/error.h"
@@ -122,6 +123,8 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
   bool open = true;
   bool first_byte = false;
   std::map<std::string, std::unique_ptr<asio::steady_timer>> toxic_timers;
+  // The toxics that have had an effect on this connection (see mark_touched).
+  std::set<std::string> touched_by;
 
   bool selected(const std::string& name, const Toxic& toxic) const {
     return selects_connection(proxy->config.seed, name, index, toxic.toxicity);
@@ -147,19 +150,33 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     });
   }
 
-  // The effects a toxic has on a connection as a whole, from the moment it is affected.
+  // Counts this connection in `stats.touched` for the toxic `name`, once: called where the toxic
+  // has a real effect, not where it merely selects the connection, so a fault in force over an
+  // idle connection does not look as if it had done something. A toxic that is reverted and
+  // applied again under the same name still counts the connection once: the figure is the
+  // number of distinct connections the fault affected over the whole run.
+  void mark_touched(const std::string& name) {
+    if (touched_by.insert(name).second) ++proxy->stats.touched[name];
+  }
+
+  // The effects a toxic has on a connection as a whole, from the moment it is affected. Being
+  // selected counts for nothing yet: the data toxics count in forward(), slow_close in finish(),
+  // reset when it sends the RST, timeout when it drops data or closes the connection.
   void attach(const std::string& name, const Toxic& toxic) {
-    ++proxy->stats.touched[name];
     const bool timed = toxic.kind == ToxicKind::timeout || toxic.kind == ToxicKind::reset;
     if (!timed) return;
-    if (toxic.kind == ToxicKind::reset && toxic.after.count() == 0) return reset(toxic.direction);
+    if (toxic.kind == ToxicKind::reset && toxic.after.count() == 0) {
+      mark_touched(name);
+      return reset(toxic.direction);
+    }
     if (toxic.kind == ToxicKind::timeout && toxic.after.count() == 0) return;  // a black hole
     auto& timer = toxic_timers[name];
     timer = std::make_unique<asio::steady_timer>(proxy->io, toxic.after);
     timer->async_wait(
-        [self = shared_from_this(), kind = toxic.kind, direction = toxic.direction](error_code ec) {
+        [self = shared_from_this(), name, kind = toxic.kind, direction = toxic.direction](error_code ec) {
           Lock lock(self->proxy->mutex);
           if (ec || !self->open) return;
+          self->mark_touched(name);  // the RST is sent, or the timeout closes the connection
           if (kind == ToxicKind::reset) return self->reset(direction);
           self->close();
         });
@@ -308,26 +325,37 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
   }
 
   // `arrived`: when the data reached the proxy; the delays count from there.
+  //
+  // The toxics in force on this flow now are the ones that act on these `n` bytes (n >= 1), so
+  // this is where a data toxic touches the connection: latency, bandwidth and slicer by shaping
+  // them, limit_data when its limit is reached (it cuts the data and closes the connection; bytes
+  // passing below the limit are not changed by it), timeout by dropping them. When a timeout drops
+  // the data, the toxics that would have shaped it did nothing to it and do not count.
   void forward(Flow& flow, std::size_t n, Clock::time_point arrived) {
     std::size_t length = n;
     Micros delay{0};
-    bool black_hole = false;
+    std::vector<const std::string*> shaping;  // latency, bandwidth, slicer: they delay the bytes
+    std::vector<const std::string*> cutting;  // limit_data reached: it closes the connection
+    std::vector<const std::string*> black_holes;
     const Toxic* slicer = nullptr;
     TokenBucket* bucket = nullptr;
     for (auto& [name, toxic] : proxy->toxics) {
       if (!acts_on(toxic.direction, flow.direction) || !selected(name, toxic)) continue;
       switch (toxic.kind) {
         case ToxicKind::timeout:
-          black_hole = true;
+          black_holes.push_back(&name);
           break;
         case ToxicKind::latency:
           delay += latency_sample(toxic, random);
+          shaping.push_back(&name);
           break;
         case ToxicKind::bandwidth:
           bucket = &flow.buckets.try_emplace(name, toxic.rate).first->second;
+          shaping.push_back(&name);
           break;
         case ToxicKind::slicer:
           slicer = &toxic;
+          shaping.push_back(&name);
           break;
         case ToxicKind::limit_data: {
           auto& used = flow.limit_used[name];
@@ -335,6 +363,7 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
           if (length >= left) {
             length = static_cast<std::size_t>(left);
             flow.close_after = true;
+            cutting.push_back(&name);
           }
           used += length;
           break;
@@ -343,7 +372,16 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
           break;
       }
     }
-    if (black_hole) return read(flow);  // dropped, like a link that went dark
+    if (!black_holes.empty()) {
+      // Dropped, like a link that went dark. A black hole (`after` 0) counts only here: over a
+      // connection where no byte arrived while it was in force it changed nothing (a client
+      // waiting there would have waited just as long without it), so it is not counted.
+      for (const std::string* name : black_holes) mark_touched(*name);
+      return read(flow);
+    }
+    for (const std::string* name : cutting) mark_touched(*name);
+    if (length > 0)  // none left after a cut: the others delayed nothing
+      for (const std::string* name : shaping) mark_touched(*name);
 
     auto at = arrived + delay;
     std::size_t offset = 0;
@@ -451,13 +489,17 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     close();
   }
 
-  // The source sent FIN: pass it on (later under slow_close), close once both sides did.
+  // The source sent FIN: pass it on (later under slow_close), close once both sides did. Both
+  // the buffered and the splice path end here, so this is where a slow_close touches the
+  // connection: when it holds a FIN back (`after` 0 delays nothing and does not count).
   void finish(Flow& flow) {
     Micros delay{0};
     for (auto& [name, toxic] : proxy->toxics)
       if (toxic.kind == ToxicKind::slow_close && acts_on(toxic.direction, flow.direction) &&
-          selected(name, toxic))
+          selected(name, toxic) && toxic.after.count() > 0) {
         delay = std::max(delay, toxic.after);
+        mark_touched(name);
+      }
     const auto shut = [self = shared_from_this(), &flow] {
       error_code ignored;
       flow.to.shutdown(tcp::socket::shutdown_send, ignored);
@@ -610,7 +652,8 @@ void TcpProxy::apply(const std::string& name, const Toxic& toxic) {
     // A partition: nothing listens, nothing stays connected, until the revert.
     s.down = true;
     s.close_listener();
-    s.stats.touched[name] += s.connections.size();
+    // Every connection it closes counts, started or still connecting upstream.
+    for (auto& connection : s.snapshot()) connection->mark_touched(name);
     s.close_all();
     return;
   }

@@ -57,7 +57,7 @@ struct ProxyStats {
   std::uint64_t bytes_downstream = 0;            // written to clients
   std::vector<double> first_byte_ms;             // per connection: accept to first byte written to the client
   LatencyHistogram first_byte_histogram;         // the same, every connection counted
-  std::map<std::string, std::uint64_t> touched;  // toxic name -> connections it affected
+  std::map<std::string, std::uint64_t> touched;  // toxic name -> connections it had an effect on
   ProxySeries series;                            // connections and first bytes over time
 
   // One connection's time to first byte, reached at `t_ms` from the origin. The list (for

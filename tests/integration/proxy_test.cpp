@@ -441,6 +441,7 @@ TEST_CASE("proxy: bandwidth paces each direction at the rate", "[proxy]") {
     CHECK(elapsed_ms(start) >= 800);
     ::close(fd);
   }
+  CHECK(rig.proxy.stats().touched.at("thin") == 1);
 }
 
 TEST_CASE("proxy: timeout drops the data and closes after the timeout", "[proxy]") {
@@ -488,6 +489,7 @@ TEST_CASE("proxy: timeout drops the data and closes after the timeout", "[proxy]
     CHECK(receive(fd, 5).data == "again");  // the first answer is lost, the link works again
     ::close(fd);
   }
+  CHECK(rig.proxy.stats().touched.at("dark") == 1);
 }
 
 TEST_CASE("proxy: reset sends RST to the side it is set on", "[proxy]") {
@@ -530,6 +532,7 @@ TEST_CASE("proxy: reset sends RST to the side it is set on", "[proxy]") {
     ::close(fd);
   }
   CHECK(eventually([&] { return rig.proxy.stats().reset == 1; }));
+  CHECK(rig.proxy.stats().touched.at("rst") == 1);
 }
 
 TEST_CASE("proxy: slow_close holds the close back", "[proxy]") {
@@ -570,6 +573,7 @@ TEST_CASE("proxy: slow_close holds the close back", "[proxy]") {
     CHECK(std::chrono::duration<double, std::milli>(*rig.upstream.last_eof() - closed_at).count() >= 600);
     ::close(fd);
   }
+  CHECK(rig.proxy.stats().touched.at("linger") == 1);  // not the control connection
 }
 
 TEST_CASE("proxy: slicer splits the data into delayed slices", "[proxy]") {
@@ -601,6 +605,7 @@ TEST_CASE("proxy: slicer splits the data into delayed slices", "[proxy]") {
     CHECK(elapsed_ms(start) >= 150);
     ::close(fd);
   }
+  CHECK(rig.proxy.stats().touched.at("bits") == 1);
 }
 
 TEST_CASE("proxy: limit_data passes exactly N bytes, then closes", "[proxy]") {
@@ -632,6 +637,7 @@ TEST_CASE("proxy: limit_data passes exactly N bytes, then closes", "[proxy]") {
     CHECK(rig.upstream.received() == 1000);
     ::close(fd);
   }
+  CHECK(rig.proxy.stats().touched.at("cap") == 1);
 }
 
 TEST_CASE("proxy: down is a partition, the revert listens again on the same port", "[proxy]") {
@@ -712,6 +718,88 @@ TEST_CASE("proxy: a toxic applied and reverted mid-connection acts on that conne
   rig.proxy.revert("slow");
   CHECK(echo_ms() < 250);
   ::close(fd);
+  CHECK(rig.proxy.stats().touched.at("slow") == 1);
+}
+
+// A fault that was in force over a connection but had nothing to act on did not touch it: a
+// fault that touched no connection fails its scenario (runner/expectations.cpp), so counting a
+// connection it merely selected would pass a run where the fault never hit anything.
+TEST_CASE("proxy: a fault in force over an idle connection does not count it as touched", "[proxy]") {
+  ProxyRig rig;
+  const int fd = connect_to(rig.proxy.port());
+  REQUIRE(fd >= 0);
+  const auto echo = [&](const std::string& data) {
+    send_all(fd, data);
+    REQUIRE(receive(fd, data.size()).data == data);
+  };
+  echo("warm");  // the connection is up, so the fault applied next selects it at once
+  Toxic toxic;
+  SECTION("latency") {
+    toxic = make(ToxicKind::latency, Direction::both);
+    toxic.latency = 300ms;
+  }
+  SECTION("bandwidth") {
+    toxic = make(ToxicKind::bandwidth, Direction::both);
+    toxic.rate = 1024;
+  }
+  SECTION("slicer") {
+    toxic = make(ToxicKind::slicer, Direction::both);
+    toxic.slice_average = 1;
+    toxic.slice_delay = 10ms;
+  }
+  SECTION("limit_data") {
+    toxic = make(ToxicKind::limit_data, Direction::both);
+    toxic.limit = 0;
+  }
+  SECTION("timeout, a black hole") { toxic = make(ToxicKind::timeout, Direction::both); }
+  SECTION("timeout, closing after the fault is gone") {
+    toxic = make(ToxicKind::timeout, Direction::both);
+    toxic.after = 10s;
+  }
+  SECTION("reset, after the fault is gone") {
+    toxic = make(ToxicKind::reset, Direction::both);
+    toxic.after = 10s;
+  }
+  SECTION("slow_close") {
+    toxic = make(ToxicKind::slow_close, Direction::both);
+    toxic.after = 500ms;
+  }
+  rig.proxy.apply("idle", toxic);
+  std::this_thread::sleep_for(200ms);
+  rig.proxy.revert("idle");
+  echo("after");  // the connection still works; its bytes passed with no fault in force
+  CHECK(rig.proxy.stats().touched.at("idle") == 0);
+  ::close(fd);
+}
+
+TEST_CASE("proxy: a fault counts each connection whose bytes it shaped once", "[proxy]") {
+  ProxyRig rig;
+  auto toxic = make(ToxicKind::latency, Direction::downstream);
+  toxic.latency = 50ms;
+  const auto echo = [](int fd, const std::string& data) {
+    send_all(fd, data);
+    REQUIRE(receive(fd, data.size()).data == data);
+  };
+  const int first = connect_to(rig.proxy.port());
+  REQUIRE(first >= 0);
+  rig.proxy.apply("slow", toxic);
+  for (const char* request : {"a", "b", "c"}) echo(first, request);
+  CHECK(rig.proxy.stats().touched.at("slow") == 1);
+
+  // Applied again under the same name: the figure counts distinct connections, so the first
+  // one, shaped again, still counts once; a second one shaped counts; a third, idle, does not.
+  rig.proxy.revert("slow");
+  rig.proxy.apply("slow", toxic);
+  echo(first, "d");
+  const int second = connect_to(rig.proxy.port());
+  REQUIRE(second >= 0);
+  echo(second, "e");
+  const int idle = connect_to(rig.proxy.port());
+  REQUIRE(idle >= 0);
+  REQUIRE(eventually([&] { return rig.proxy.stats().accepted == 3; }));
+  std::this_thread::sleep_for(100ms);
+  CHECK(rig.proxy.stats().touched.at("slow") == 2);
+  for (int fd : {first, second, idle}) ::close(fd);
 }
 
 TEST_CASE("proxy: the series puts connections and first bytes in the slots of their time", "[proxy]") {
