@@ -33,9 +33,12 @@ std::string describe(const toml::node& node) {
   }
   if (auto i = node.as_integer()) return "the number " + std::to_string(i->get());
   if (auto f = node.as_floating_point()) {
+    // Written as a float, so `oom_kills = 1.0` reads back as what the author wrote, not as `1`.
     std::ostringstream out;
     out << f->get();
-    return "the number " + out.str();
+    std::string text = out.str();
+    if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
+    return "the float " + text;
   }
   if (auto b = node.as_boolean()) return b->get() ? "true" : "false";
   if (node.is_array()) return "a list";

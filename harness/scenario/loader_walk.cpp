@@ -238,10 +238,15 @@ bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind,
       AddressError address;
       auto target = parse_host_port(text, &address);
       if (target && (kind == Kind::host_port || is_ip_literal(target->host))) return true;
-      if (target)
-        address = {
-            tick(target->host) + " is a host name, which this check does not resolve",
-            "write \"127.0.0.1:" + std::to_string(target->port) + "\" (ready.http and probes resolve names)"};
+      if (target) {
+        // Only `localhost` has an address known here; for any other name the author knows it.
+        const std::string port = std::to_string(target->port);
+        address = {tick(target->host) + " is a host name, not an IP address",
+                   (target->host == "localhost"
+                        ? "write \"127.0.0.1:" + port + "\""
+                        : "write the IP address it stands for, such as \"192.0.2.10:" + port + "\"") +
+                       (key.bound_reason.empty() ? "" : " (" + std::string(key.bound_reason) + ")")};
+      }
       return bad_value(expected_text(key, kind) + ", got " + got + " (" + address.message + ")",
                        address.hint);
     }

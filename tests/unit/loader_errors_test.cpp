@@ -122,6 +122,11 @@ TEST_CASE("wrong TOML types", "[loader]") {
        "number of bytes, got the number -1 (sizes cannot be negative)\n"
        "   6 | memory = -1\n"
        "     |          ^"},
+      {kTarget + "[expect]\noom_kills = 1.0\n",
+       "s.toml:5:13: expect.oom_kills: expected a count such as 2, or a comparison such as \">=1\", "
+       "\"<=3\", \">0\", \"<5\" or \"==2\", got the float 1.0\n"
+       "   5 | oom_kills = 1.0\n"
+       "     |             ^"},
   });
 }
 
@@ -562,9 +567,15 @@ TEST_CASE("addresses and URLs are checked when the file is loaded", "[loader][ad
        "     |             ^"},
       {ready + "ready.tcp = \"localhost:8080\"\n",
        "s.toml:4:13: target.ready.tcp: expected an IP address and port such as \"127.0.0.1:8080\", got "
-       "\"localhost:8080\" (`localhost` is a host name, which this check does not resolve); write "
-       "\"127.0.0.1:8080\" (ready.http and probes resolve names)\n"
+       "\"localhost:8080\" (`localhost` is a host name, not an IP address); write "
+       "\"127.0.0.1:8080\" (the gate does not resolve names; ready.http and probes do)\n"
        "   4 | ready.tcp = \"localhost:8080\"\n"
+       "     |             ^"},
+      {ready + "ready.tcp = \"db.internal:5432\"\n",
+       "s.toml:4:13: target.ready.tcp: expected an IP address and port such as \"127.0.0.1:8080\", got "
+       "\"db.internal:5432\" (`db.internal` is a host name, not an IP address); write the IP address it "
+       "stands for, such as \"192.0.2.10:5432\" (the gate does not resolve names; ready.http and probes do)\n"
+       "   4 | ready.tcp = \"db.internal:5432\"\n"
        "     |             ^"},
       {ready + "ready.http = \"https://127.0.0.1:8443/healthz\"\n",
        "s.toml:4:14: target.ready.http: expected an http:// URL such as \"http://127.0.0.1:8080/healthz\", "

@@ -185,8 +185,8 @@ TEST_CASE("proxy mistakes point at the key with a hint", "[loader][proxy]") {
       {"name = \"x\"\n[[proxy]]\nname = \"db\"\nlisten = \"localhost:80\"\nupstream = \"127.0.0.1:2\"\n"
        "[target]\ncommand = [\"t\"]\n",
        "s.toml:4:10: proxy.listen: expected an IP address and port such as \"127.0.0.1:8080\", got "
-       "\"localhost:80\" (`localhost` is a host name, which this check does not resolve); write "
-       "\"127.0.0.1:80\" (ready.http and probes resolve names)\n"
+       "\"localhost:80\" (`localhost` is a host name, not an IP address); write "
+       "\"127.0.0.1:80\" (the proxy listens on an address of this machine)\n"
        "   4 | listen = \"localhost:80\"\n"
        "     |          ^"},
   };
