@@ -28,6 +28,18 @@ std::string describe_outcome(const ProcessResult& r) {
   return s;
 }
 
+// A stop phase that ran but was not graceful has one of three causes; the author needs to know
+// which, as each has its own fix (a longer grace, a signal handler, the exit code).
+std::string why_not_graceful(const scenario::Expect& e, const report::ProcessResult& r) {
+  if (r.outcome == "killed-after-grace") return "still running when the grace period ended, so it was killed";
+  if (r.outcome == "exited" && r.exit_code) {
+    const auto allowed = allowed_exit_codes(&e);
+    return "it exited with code " + std::to_string(*r.exit_code) + ", not in " + join_codes(allowed) +
+           (e.exit_codes ? " (exit_codes)" : " (the default without exit_codes)");
+  }
+  return "it ended " + describe_outcome(r) + " instead of exiting by itself";
+}
+
 // Last `n` characters, on one line, for "actual" fields; an empty stream reads "(empty)", not a blank.
 std::string excerpt(const std::string& text) {
   if (text.empty()) return "(empty)";
@@ -140,7 +152,8 @@ class Checker {
         add("graceful",
             *e.graceful ? "stopped by itself within the grace period" : "not stopping by itself in time",
             describe_outcome(r),
-            *e.graceful ? "the process did not shut down gracefully" : "the process shut down gracefully");
+            *e.graceful ? "the process did not shut down gracefully: " + why_not_graceful(e, r)
+                        : "the process shut down gracefully");
       }
     }
     if (e.no_orphans && !r.orphans.empty()) {
@@ -215,11 +228,14 @@ void fold_consequences(std::vector<report::Failure>& failures,
     auto cause = std::find_if(mine.begin(), mine.end(), [](const Failure& f) {
       return f.check == "timeout" || f.check == "expect.outcome";
     });
-    Failure head =
-        cause != mine.end()
-            ? std::move(*cause)
-            : Failure{"outcome", r.name, "", describe_outcome(r), "the process ended " + describe_outcome(r),
-                      0,         {}};
+    Failure head = cause != mine.end() ? std::move(*cause)
+                                       : Failure{"outcome",
+                                                 r.name,
+                                                 "not " + r.outcome + " (no `outcome` key allows it)",
+                                                 describe_outcome(r),
+                                                 "the process ended " + describe_outcome(r),
+                                                 0,
+                                                 {}};
     // A made-up cause points at the first key it broke, for the report's file:line.
     if (head.line == 0)
       for (const auto& f : mine)

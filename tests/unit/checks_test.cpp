@@ -217,6 +217,7 @@ TEST_CASE("an OOM kill is one failure with its consequences", "[checks][report]"
   REQUIRE(failures.size() == 1);
   CHECK(failures[0].check == "outcome");
   CHECK(failures[0].message == "the process ended oom-killed");
+  CHECK(failures[0].expected == "not oom-killed (no `outcome` key allows it)");
   CHECK(failures[0].consequences.size() == 2);
 
   // An OOM kill the author asked for is no cause: the rest stands alone.

@@ -68,10 +68,36 @@ TEST_CASE("graceful compares the stop phase, and explains when none ran") {
   r.graceful = false;
   auto killed = runner::evaluate(e, r);
   REQUIRE(killed.size() == 1);
-  CHECK(killed[0].message == "the process did not shut down gracefully");
+  CHECK(killed[0].message ==
+        "the process did not shut down gracefully: still running when the grace period ended, so it was "
+        "killed");
   CHECK(killed[0].actual == "killed-after-grace(SIGKILL)");
   e.graceful = false;
   CHECK(runner::evaluate(e, r).empty());
+}
+
+TEST_CASE("a stop phase that was not graceful names the exit code or the signal that made it so") {
+  Expect e;
+  e.graceful = true;
+  auto r = exited(3);
+  r.graceful = false;
+  auto by_default = runner::evaluate(e, r);
+  REQUIRE(by_default.size() == 1);
+  CHECK(by_default[0].message ==
+        "the process did not shut down gracefully: it exited with code 3, not in [0] (the default without "
+        "exit_codes)");
+  e.exit_codes = std::vector<int>{0, 2};
+  auto listed = runner::evaluate(e, r);
+  REQUIRE(listed.size() == 2);  // exit_codes fails on its own as well
+  CHECK(listed[1].message ==
+        "the process did not shut down gracefully: it exited with code 3, not in [0, 2] (exit_codes)");
+  r.outcome = "signaled";
+  r.exit_code.reset();
+  r.signal = 15;
+  auto signaled = runner::evaluate(e, r);
+  REQUIRE(signaled.size() == 2);
+  CHECK(signaled[1].message ==
+        "the process did not shut down gracefully: it ended signaled(SIGTERM) instead of exiting by itself");
 }
 
 TEST_CASE("no_orphans is on by default and lists the orphans") {
