@@ -160,7 +160,9 @@ class ProbeRun {
     // A ratio within rounding of the bound counts: 0.1 * 10 attempts is not 1 - 1e-16.
     r.passed = !attempts_.empty() && probe_.pass_ratio.holds_within(r.pass_ratio, 1e-9);
     ctx.result().probes.push_back(r);
-    if (r.passed) return;
+    // An abandoned probe has made the scenario an error that says why; a failure of its own
+    // ("no attempt was made") would only blame the window.
+    if (r.passed || abandoned_) return;
 
     report::Failure f;
     f.check = "probe";
@@ -233,13 +235,9 @@ class ProbeRun {
         break;
       case Probe::Kind::tcp:
         net::async_tcp_connect(ctx.io(), probe_.target, probe_.timeout, [this, &ctx, done](net::TcpResult r) {
-          // An endpoint never tried makes the scenario an error: with `expect.success = false`
-          // the missing connection would otherwise read as a pass.
-          if (!r.tried) {
-            in_flight_ = 0;
-            return ctx.fail_scenario("probe `" + probe_.name + "`: target `" + probe_.target +
-                                     "` cannot be tried: " + r.error.value_or("no connection attempted"));
-          }
+          if (!r.tried)
+            return abandon(ctx, "target `" + probe_.target +
+                                    "` cannot be tried: " + r.error.value_or("no connection attempted"));
           done(judge_tcp(r));
         });
         break;
@@ -302,17 +300,21 @@ class ProbeRun {
     return a;
   }
 
-  // One run of the command as a one-shot (runner/one_shot.h). A command that cannot start at
-  // all makes the scenario an error: with `expect.success = false` its failures would read as a
-  // pass.
+  // A probe whose target cannot be tried at all makes the scenario an error: with
+  // `expect.success = false` its failed attempts would otherwise read as a pass.
+  void abandon(RunContext& ctx, const std::string& why) {
+    in_flight_ = 0;
+    abandoned_ = true;
+    ctx.fail_scenario("probe `" + probe_.name + "`: " + why);
+  }
+
+  // One run of the command as a one-shot (runner/one_shot.h); one that cannot start at all
+  // abandons the probe.
   template <typename Done>
   void start_exec(RunContext& ctx, Clock::time_point started, Done done) {
     const std::string command = "`" + join_argv(probe_.exec) + "`";
     auto report = [this, &ctx, started, done, command](OneShotOutcome outcome) {
-      if (outcome.could_not_start) {
-        in_flight_ = 0;
-        return ctx.fail_scenario("probe `" + probe_.name + "`: " + command + " " + outcome.failure);
-      }
+      if (outcome.could_not_start) return abandon(ctx, command + " " + outcome.failure);
       const double latency = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
       const bool want = probe_.expect_success.value_or(true);
       std::optional<std::string> failure;
@@ -328,9 +330,7 @@ class ProbeRun {
     try {
       parent = &exec_parent();
     } catch (const Error& e) {
-      in_flight_ = 0;
-      return ctx.fail_scenario("probe `" + probe_.name + "`: " + command +
-                               " could not start: cannot create a cgroup for it: " + e.what());
+      return abandon(ctx, command + " could not start: cannot create a cgroup for it: " + e.what());
     }
     auto cancel =
         run_one_shot(ctx.io(), *parent, "exec-" + std::to_string(index) + "-" + std::to_string(attempt_id_),
@@ -348,6 +348,7 @@ class ProbeRun {
   std::string window_text_;
   State state_ = State::waiting;
   bool was_opened_ = false;
+  bool abandoned_ = false;  // made the scenario an error (see abandon)
   std::string closed_reason_;
   std::unique_ptr<asio::steady_timer> open_timer_, close_timer_, next_timer_;
   std::vector<report::ProbeAttempt> attempts_;

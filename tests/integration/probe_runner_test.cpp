@@ -323,6 +323,8 @@ TEST_CASE("a tcp probe whose host does not resolve is an error, never the expect
         std::string::npos);
   CHECK(r.reason.find("resolve nonexistent.invalid") != std::string::npos);
   for (const auto& p : r.probes) CHECK_FALSE(p.passed);
+  // The error is the one word on it: no second failure blaming the probe's window.
+  for (const auto& f : r.failures) CHECK(f.check != "probe");
 }
 
 TEST_CASE("a process that ends before its gate passed is an error, not a pass",
