@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <fstream>
 
 #include "common/error.h"
 #include "supervisor/fd_limit.h"
@@ -78,6 +79,26 @@ const char* describe(ChildStep step) {
       return "exec";
   }
   return "child setup";
+}
+
+// exec reports ENOENT for a file that exists when what it names is missing: the interpreter of
+// a `#!` line, or the ELF program's loader. "No such file or directory" about a file that is
+// plainly there sends the author looking in the wrong place.
+std::string missing_interpreter_hint(const std::filesystem::path& executable) {
+  std::ifstream file(executable, std::ios::binary);
+  std::string first_line;
+  if (!file || !std::getline(file, first_line)) return {};
+  if (first_line.starts_with("#!")) {
+    std::string interpreter = first_line.substr(2);
+    const auto begin = interpreter.find_first_not_of(" \t");
+    if (begin == std::string::npos) return " (its #! line names no interpreter)";
+    interpreter = interpreter.substr(begin, interpreter.find_first_of(" \t\r", begin) - begin);
+    return " (the interpreter " + interpreter + " named by its #! line was not found)";
+  }
+  if (first_line.starts_with("\x7f"
+                             "ELF"))
+    return " (the file exists, but the program loader it names was not found: built for another system?)";
+  return {};
 }
 
 // Runs in the forked child between fork and exec: async-signal-safe calls only. It execs the
@@ -277,7 +298,10 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
     std::string message = describe(report.step);
     if (report.step == ChildStep::chdir) message += " " + cwd;
     if (report.step == ChildStep::exec) message += " " + executable->string();
-    return SpawnFailure{report.err, message + ": " + std::strerror(report.err)};
+    message += ": " + std::string(std::strerror(report.err));
+    if (report.step == ChildStep::exec && report.err == ENOENT)
+      message += missing_interpreter_hint(*executable);
+    return SpawnFailure{report.err, message};
   }
   if (ec) {
     // Only the fork itself can fail on this path (every child-side failure ends in _exit).

@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "supervisor/supervised_process.h"
+#include "tests/support/scratch_dir.h"
 #include "tests/support/test_env.h"
 
 using namespace faultline;
@@ -85,6 +86,20 @@ TEST_CASE("a failed exec is reported with errno and leaves no zombie") {
   CHECK(f.failure->errno_value == ENOENT);
   CHECK(f.failure->message == "exec /nonexistent/faultline-test-binary: No such file or directory");
   // Boost 1.81 does not reap the failed child; we must have done it.
+  CHECK(no_children_left());
+}
+
+TEST_CASE("a script whose #! interpreter is missing is reported as such, not as a missing file") {
+  faultline::test::ScratchDir dir;
+  const auto script = dir.write("script.sh", "#!/nonexistent/faultline-interpreter -e\necho hi\n");
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  auto f = run_to_end(request_for({script}));
+  REQUIRE(f.failure);
+  CHECK(f.failure->errno_value == ENOENT);
+  CHECK(f.failure->message ==
+        "exec " + script +
+            ": No such file or directory (the interpreter /nonexistent/faultline-interpreter "
+            "named by its #! line was not found)");
   CHECK(no_children_left());
 }
 
