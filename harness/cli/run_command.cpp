@@ -280,7 +280,7 @@ void add_run_command(CLI::App& app, Action* action) {
       ->check(seed_validator());
   cmd->add_option("--baseline", args->baseline_path,
                   "Compare with an earlier JSON report: new failures, fixes, regressions in peak memory, "
-                  "shutdown time and probe latency (over 20%)");
+                  "shutdown time and probe latency (over 20%), scenarios gone since");
   cmd->add_flag("--strict", args->strict, "A skipped scenario counts as an error");
   cmd->add_option("--cgroup-root", args->cgroup_root, "Parent cgroup for throwaway cgroups (default: auto)");
   cmd->callback([args, action] { *action = [args] { return run(*args); }; });
