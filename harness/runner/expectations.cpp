@@ -296,16 +296,13 @@ const scenario::Expect* expect_for(const scenario::Scenario& scenario, const std
 // A syscall fault that hit no call proves nothing about the target: a failure, unless the fault
 // is `optional` or an [expect] states its count (which then decides, `= 0` included).
 void check_syscall_faults_fired(const scenario::Scenario& scenario, const report::ScenarioResult& result,
-                                const std::set<std::string>& never_applied,
                                 std::vector<report::Failure>& failures) {
   for (const auto& c : result.syscall_faults) {
     if (c.hit > 0) continue;
     const auto inj = std::find_if(scenario.injections.begin(), scenario.injections.end(),
                                   [&](const scenario::Injection& i) { return i.name == c.inject; });
     if (inj == scenario.injections.end()) continue;
-    if (!std::holds_alternative<scenario::SyscallFault>(inj->params) || inj->optional ||
-        never_applied.contains(c.inject))
-      continue;
+    if (!std::holds_alternative<scenario::SyscallFault>(inj->params) || inj->optional) continue;
     const scenario::Expect* expect = expect_for(scenario, c.process);
     if (expect && expect->syscall_failures.contains(c.inject)) continue;
     report::Failure failure;
@@ -351,7 +348,7 @@ void check_network_faults_fired(const scenario::Scenario& scenario, const report
 
 // A fault that was never applied (its time came after the run ended, its process had exited)
 // proves nothing about the target: a failure, unless the fault is `optional`. Returns the names of
-// the faults never applied, optional ones included, so the syscall and network checks do not
+// the faults never applied, optional ones included, so the network check does not
 // report them a second time. Chaos draws are optional one by one, but a run where none of them
 // was applied tested nothing.
 std::set<std::string> check_faults_applied(const scenario::Scenario& scenario,
@@ -430,7 +427,7 @@ void judge(const scenario::Scenario& scenario, report::ScenarioResult& result, c
         for (auto& f : evaluate(e, pr, seen(e.process), result.syscall_faults))
           result.failures.push_back(std::move(f));
   const auto never_applied = check_faults_applied(scenario, result, result.failures);
-  check_syscall_faults_fired(scenario, result, never_applied, result.failures);
+  check_syscall_faults_fired(scenario, result, result.failures);
   check_network_faults_fired(scenario, result, never_applied, result.failures);
   fold_consequences(result.failures, result.processes, scenario.expects);
   fold_under_stop_driver(scenario, result.failures);
