@@ -11,11 +11,10 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <regex>
 #include <sstream>
-#include <thread>
 
+#include "tests/support/background_harness.h"
 #include "tests/support/command.h"
 #include "tests/support/report_schema.h"
 #include "tests/support/scratch_dir.h"
@@ -47,17 +46,6 @@ double event_time(const json& scenario, const std::string& name) {
     if (e["event"] == name) return e["t_ms"].get<double>();
   FAIL("no timeline event " << name << " in " << scenario["timeline"].dump(2));
   return -1;
-}
-
-// Whether a process whose environment carries this token still runs (its cgroup was killed).
-bool running_with_token(const std::string& token) {
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    std::error_code ec;
-    if (!fs::is_regular_file(entry.path() / "environ", ec)) continue;
-    if (read_file(entry.path() / "environ").find("FAULTLINE_E2E_TOKEN=" + token) != std::string::npos)
-      return true;
-  }
-  return false;
 }
 
 }  // namespace
@@ -355,20 +343,13 @@ TEST_CASE("doctor: says whether syscall faults work here, checked against a real
 
 TEST_CASE("exec: SIGHUP to faultline kills the command's cgroup and exits 129", "[exec]") {
   // Only the command carries the token (env sets it): faultline's own environment does not.
-  const std::string token = std::to_string(std::random_device{}());
-  const std::string assignment = "FAULTLINE_E2E_TOKEN=" + token;
-  const pid_t harness = ::fork();
-  if (harness == 0) {
-    default_signal_dispositions();
-    ::execl(faultline_path().c_str(), "faultline", "exec", "--", "env", assignment.c_str(),
-            payload_path().c_str(), "sleep", "1h", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  for (int i = 0; i < 400 && !running_with_token(token); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  REQUIRE(running_with_token(token));
-  ::kill(harness, SIGHUP);
-  const auto ended = wait_bounded(harness, std::chrono::seconds(120));
+  const std::string token = new_token();
+  BackgroundHarness harness(
+      {"exec", "--", "env", "FAULTLINE_E2E_TOKEN=" + token, payload_path(), "sleep", "1h"});
+  REQUIRE(harness.started());
+  REQUIRE(BackgroundHarness::wait_for_target(token));
+  harness.signal(SIGHUP);
+  const auto ended = harness.wait();
   REQUIRE(ended);
   const int status = *ended;
   // Exited with 129, not killed by SIGHUP (which a shell would also show as 129).

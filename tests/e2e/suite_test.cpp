@@ -8,10 +8,9 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <set>
-#include <thread>
 
+#include "tests/support/background_harness.h"
 #include "tests/support/command.h"
 #include "tests/support/scratch_dir.h"
 #include "tests/support/test_env.h"
@@ -47,14 +46,6 @@ std::multiset<std::string> names(const json& report) {
   return n;
 }
 
-bool running_with_token(const std::string& token) {
-  for (const auto& entry : fs::directory_iterator("/proc")) {
-    const std::string env = read_file(entry.path() / "environ");
-    if (env.find("FAULTLINE_E2E_TOKEN=" + token) != std::string::npos) return true;
-  }
-  return false;
-}
-
 CommandOutput run_cmd(const std::string& args) {
   auto r = run_shell(quote(faultline_path()) + " run " + args);
   INFO("stdout: " << r.out << "\nstderr: " << r.err);
@@ -71,7 +62,7 @@ std::string quick_scenario(const std::string& name, const std::string& tags = ""
 // scenario hangs until interrupted and whose third and fourth come after it (-j 1), sends `signo`
 // once the hanging target runs, and returns the exit status (the reports are left in `dir`).
 int interrupt_between_scenarios(const ScratchDir& dir, int signo) {
-  const std::string token = std::to_string(std::random_device{}());
+  const std::string token = new_token();
   dir.write("a-quick.toml", quick_scenario("finishes first"));
   dir.write("b-hangs.toml", "name = \"hangs until interrupted\"\ntimeout = \"1h\"\n[target]\ncommand = [\"" +
                                 payload_path() + "\", \"ignore-term\"]\nenv = { FAULTLINE_E2E_TOKEN = \"" +
@@ -79,18 +70,12 @@ int interrupt_between_scenarios(const ScratchDir& dir, int signo) {
   dir.write("c-later.toml", quick_scenario("never started", "\"late\""));
   dir.write("d-later.toml", quick_scenario("never started either"));
   const std::string json_path = dir / "report.json", junit_path = dir / "report.xml";
-  const pid_t harness = ::fork();
-  if (harness == 0) {
-    default_signal_dispositions();
-    ::execl(faultline_path().c_str(), "faultline", "run", dir.path().c_str(), "-j", "1", "--json",
-            json_path.c_str(), "--junit", junit_path.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  for (int i = 0; i < 200 && !running_with_token(token); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  REQUIRE(running_with_token(token));
-  ::kill(harness, signo);
-  const auto ended = wait_bounded(harness, std::chrono::seconds(120));
+  BackgroundHarness harness(
+      {"run", dir.path().string(), "-j", "1", "--json", json_path, "--junit", junit_path});
+  REQUIRE(harness.started());
+  REQUIRE(BackgroundHarness::wait_for_target(token));
+  harness.signal(signo);
+  const auto ended = harness.wait();
   REQUIRE(ended);
   const int status = *ended;
   CHECK_FALSE(running_with_token(token));
@@ -189,7 +174,7 @@ TEST_CASE("suite: chaos leaves out a drawn memory fault the run would refuse bes
 }
 
 TEST_CASE("suite: Ctrl-C mid-run tears everything down, writes a partial report and exits 130") {
-  const std::string token = std::to_string(std::random_device{}());
+  const std::string token = new_token();
   const fs::path dir = fs::temp_directory_path() / ("faultline-interrupt-" + token);
   fs::create_directories(dir);
   const fs::path json_path = dir / "report.json";
@@ -201,19 +186,14 @@ TEST_CASE("suite: Ctrl-C mid-run tears everything down, writes a partial report 
         << "\", \"ignore-term\"]\n"
         << "env = { FAULTLINE_E2E_TOKEN = \"" << token << "\" }\n";
   }
-  const pid_t harness = ::fork();
-  if (harness == 0) {
-    ::execl(faultline_path().c_str(), "faultline", "run", dir.c_str(), "--json", json_path.c_str(),
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  for (int i = 0; i < 200 && !running_with_token(token); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  REQUIRE(running_with_token(token));
-  ::kill(harness, SIGINT);
-  ::kill(harness, SIGINT);  // a second Ctrl-C must not skip the teardown
-  int status = 0;
-  ::waitpid(harness, &status, 0);
+  BackgroundHarness harness({"run", dir.string(), "--json", json_path.string()});
+  REQUIRE(harness.started());
+  REQUIRE(BackgroundHarness::wait_for_target(token));
+  harness.signal(SIGINT);
+  harness.signal(SIGINT);  // a second Ctrl-C must not skip the teardown
+  const auto ended = harness.wait();
+  REQUIRE(ended);
+  const int status = *ended;
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 130);
   CHECK_FALSE(running_with_token(token));
