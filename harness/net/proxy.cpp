@@ -327,47 +327,44 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
   // `arrived`: when the data reached the proxy; the delays count from there.
   //
   // The toxics in force on this flow now are the ones that act on these `n` bytes (n >= 1), so
-  // this is where a data toxic touches the connection: latency, bandwidth and slicer by shaping
-  // them, limit_data when its limit is reached (it cuts the data and closes the connection; bytes
-  // passing below the limit are not changed by it), timeout by dropping them. When a timeout drops
-  // the data, the toxics that would have shaped it did nothing to it and do not count.
+  // this is where a data toxic touches the connection, and only when it changed something:
+  // latency when it drew a delay above zero, bandwidth when it held a piece back, slicer when it
+  // split the data, limit_data when its limit is reached (it cuts the data and closes the
+  // connection), timeout by dropping the data. Dropped data is neither shaped nor counted
+  // against a limit.
   void forward(Flow& flow, std::size_t n, Clock::time_point arrived) {
     std::size_t length = n;
     Micros delay{0};
-    std::vector<const std::string*> shaping;  // latency, bandwidth, slicer: they delay the bytes
-    std::vector<const std::string*> cutting;  // limit_data reached: it closes the connection
+    std::vector<const std::string*> delaying;  // latency toxics that drew a delay above zero
     std::vector<const std::string*> black_holes;
+    std::vector<std::pair<const std::string*, const Toxic*>> limits;
     const Toxic* slicer = nullptr;
+    const std::string* slicer_name = nullptr;
     TokenBucket* bucket = nullptr;
+    const std::string* bucket_name = nullptr;
     for (auto& [name, toxic] : proxy->toxics) {
       if (!acts_on(toxic.direction, flow.direction) || !selected(name, toxic)) continue;
       switch (toxic.kind) {
         case ToxicKind::timeout:
           black_holes.push_back(&name);
           break;
-        case ToxicKind::latency:
-          delay += latency_sample(toxic, random);
-          shaping.push_back(&name);
+        case ToxicKind::latency: {
+          const auto drawn = latency_sample(toxic, random);
+          delay += drawn;
+          if (drawn.count() > 0) delaying.push_back(&name);
           break;
+        }
         case ToxicKind::bandwidth:
           bucket = &flow.buckets.try_emplace(name, toxic.rate).first->second;
-          shaping.push_back(&name);
+          bucket_name = &name;
           break;
         case ToxicKind::slicer:
           slicer = &toxic;
-          shaping.push_back(&name);
+          slicer_name = &name;
           break;
-        case ToxicKind::limit_data: {
-          auto& used = flow.limit_used[name];
-          const std::uint64_t left = toxic.limit > used ? toxic.limit - used : 0;
-          if (length >= left) {
-            length = static_cast<std::size_t>(left);
-            flow.close_after = true;
-            cutting.push_back(&name);
-          }
-          used += length;
+        case ToxicKind::limit_data:
+          limits.emplace_back(&name, &toxic);
           break;
-        }
         default:
           break;
       }
@@ -379,9 +376,18 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
       for (const std::string* name : black_holes) mark_touched(*name);
       return read(flow);
     }
-    for (const std::string* name : cutting) mark_touched(*name);
+    for (const auto& [name, toxic] : limits) {
+      auto& used = flow.limit_used[*name];
+      const std::uint64_t left = toxic->limit > used ? toxic->limit - used : 0;
+      if (length >= left) {
+        length = static_cast<std::size_t>(left);
+        flow.close_after = true;
+        mark_touched(*name);
+      }
+      used += length;
+    }
     if (length > 0)  // none left after a cut: the others delayed nothing
-      for (const std::string* name : shaping) mark_touched(*name);
+      for (const std::string* name : delaying) mark_touched(*name);
 
     auto at = arrived + delay;
     std::size_t offset = 0;
@@ -397,14 +403,18 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
       if (!bucket) return hold(size, at);
       while (size > 0) {
         const std::size_t part = std::min(size, bucket->chunk_limit());
-        at += bucket->reserve(part, at);
+        const auto wait = bucket->reserve(part, at);
+        if (wait.count() > 0) mark_touched(*bucket_name);  // a piece held back to the rate
+        at += wait;
         hold(part, at);
         size -= part;
       }
     };
     if (slicer && length > 0) {
+      const auto sizes = slice_sizes(length, slicer->slice_average, slicer->slice_variation, random);
+      if (sizes.size() > 1) mark_touched(*slicer_name);
       bool first = true;
-      for (std::size_t size : slice_sizes(length, slicer->slice_average, slicer->slice_variation, random)) {
+      for (std::size_t size : sizes) {
         if (!first) at += slicer->slice_delay;
         first = false;
         add(size);

@@ -228,14 +228,17 @@ void fold_consequences(std::vector<report::Failure>& failures,
     auto cause = std::find_if(mine.begin(), mine.end(), [](const Failure& f) {
       return f.check == "timeout" || f.check == "expect.outcome";
     });
-    Failure head = cause != mine.end() ? std::move(*cause)
-                                       : Failure{"outcome",
-                                                 r.name,
-                                                 "not " + r.outcome + " (no `outcome` key allows it)",
-                                                 describe_outcome(r),
-                                                 "the process ended " + describe_outcome(r),
-                                                 0,
-                                                 {}};
+    Failure head = cause != mine.end()
+                       ? std::move(*cause)
+                       : Failure{"outcome",
+                                 r.name,
+                                 r.outcome == "failed-to-start"
+                                     ? "a started process (only `outcome = \"any\"` allows none)"
+                                     : "not " + r.outcome + " (no `outcome` key allows it)",
+                                 describe_outcome(r),
+                                 "the process ended " + describe_outcome(r),
+                                 0,
+                                 {}};
     // A made-up cause points at the first key it broke, for the report's file:line.
     if (head.line == 0)
       for (const auto& f : mine)
@@ -339,8 +342,8 @@ void check_network_faults_fired(const scenario::Scenario& scenario, const report
       failure.actual = "no connection touched (" + std::to_string(proxy.accepted) + " accepted by proxy `" +
                        proxy.name + "` in the whole run)";
       failure.message = "network fault `" + name + "` (" + inj->kind + ") never fired: " + failure.actual +
-                        "; does the client connect through the proxy while the fault is active? (set "
-                        "`optional = true` on the injection if that is fine)";
+                        "; does the client connect through the proxy and send data through it while the "
+                        "fault is active? (set `optional = true` on the injection if that is fine)";
       failure.line = inj->pos.line;
       failures.push_back(std::move(failure));
     }

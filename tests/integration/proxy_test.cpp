@@ -772,6 +772,31 @@ TEST_CASE("proxy: a fault in force over an idle connection does not count it as 
   ::close(fd);
 }
 
+TEST_CASE("proxy: a shaping fault its bytes passed unchanged does not count the connection", "[proxy]") {
+  ProxyRig rig;
+  const int fd = connect_to(rig.proxy.port());
+  REQUIRE(fd >= 0);
+  Toxic toxic;
+  SECTION("bandwidth: one small message that fits the rate leaves at once") {
+    toxic = make(ToxicKind::bandwidth, Direction::both);
+    toxic.rate = 1024 * 1024;
+  }
+  SECTION("slicer: a message no larger than one slice is not split") {
+    toxic = make(ToxicKind::slicer, Direction::both);
+    toxic.slice_average = 1024;
+    toxic.slice_delay = 10ms;
+  }
+  SECTION("latency: a draw of zero delays nothing") {
+    toxic = make(ToxicKind::latency, Direction::both);
+    toxic.latency = 0ms;
+  }
+  rig.proxy.apply("mild", toxic);
+  send_all(fd, "ping");
+  REQUIRE(receive(fd, 4).data == "ping");
+  CHECK(rig.proxy.stats().touched.at("mild") == 0);
+  ::close(fd);
+}
+
 TEST_CASE("proxy: a fault counts each connection whose bytes it shaped once", "[proxy]") {
   ProxyRig rig;
   auto toxic = make(ToxicKind::latency, Direction::downstream);
