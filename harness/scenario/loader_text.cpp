@@ -1,8 +1,8 @@
 // The wording shared by the loader's messages: quoting, lists, and what a key expects.
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <limits>
-#include <sstream>
 
 #include "scenario/loader_internal.h"
 #include "scenario/time_point.h"
@@ -34,9 +34,10 @@ std::string describe(const toml::node& node) {
   if (auto i = node.as_integer()) return "the number " + std::to_string(i->get());
   if (auto f = node.as_floating_point()) {
     // Written as a float, so `oom_kills = 1.0` reads back as what the author wrote, not as `1`.
-    std::ostringstream out;
-    out << f->get();
-    std::string text = out.str();
+    // The shortest text that reads back as the same double: 2.0000001 stays 2.0000001.
+    char buffer[64];
+    const auto written = std::to_chars(buffer, buffer + sizeof buffer, f->get());
+    std::string text(buffer, written.ptr);
     if (text.find_first_of(".eEn") == std::string::npos) text += ".0";
     return "the float " + text;
   }

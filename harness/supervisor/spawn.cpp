@@ -92,7 +92,9 @@ std::string missing_interpreter_hint(const std::filesystem::path& executable) {
     std::string interpreter = first_line.substr(2);
     const auto begin = interpreter.find_first_not_of(" \t");
     if (begin == std::string::npos) return " (its #! line names no interpreter)";
-    interpreter = interpreter.substr(begin, interpreter.find_first_of(" \t\r", begin) - begin);
+    interpreter = interpreter.substr(begin, interpreter.find_first_of(" \t", begin) - begin);
+    if (interpreter.ends_with('\r'))  // the kernel looks for "/bin/sh\r"
+      return " (its #! line ends in a carriage return: the file has CRLF (Windows) line endings)";
     return " (the interpreter " + interpreter + " named by its #! line was not found)";
   }
   if (first_line.starts_with("\x7f"
@@ -299,8 +301,10 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
     if (report.step == ChildStep::chdir) message += " " + cwd;
     if (report.step == ChildStep::exec) message += " " + executable->string();
     message += ": " + std::string(std::strerror(report.err));
+    // The child ran the file after its chdir: a relative path names it from there.
     if (report.step == ChildStep::exec && report.err == ENOENT)
-      message += missing_interpreter_hint(*executable);
+      message += missing_interpreter_hint(
+          request.cwd && executable->is_relative() ? *request.cwd / *executable : *executable);
     return SpawnFailure{report.err, message};
   }
   if (ec) {

@@ -103,6 +103,21 @@ TEST_CASE("a script whose #! interpreter is missing is reported as such, not as 
   CHECK(no_children_left());
 }
 
+TEST_CASE("a script with CRLF line endings is named as such; a relative one is read from its cwd") {
+  faultline::test::ScratchDir dir;
+  const auto script = dir.write("crlf.sh", "#!/bin/sh\r\necho hi\r\n");
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  auto request = request_for({"./crlf.sh"});
+  request.cwd = dir.path();  // the hint must read the file the child ran, not one beside the test
+  auto f = run_to_end(request);
+  REQUIRE(f.failure);
+  CHECK(f.failure->errno_value == ENOENT);
+  CHECK(f.failure->message ==
+        "exec ./crlf.sh: No such file or directory (its #! line ends in a carriage return: the file has CRLF "
+        "(Windows) line endings)");
+  CHECK(no_children_left());
+}
+
 TEST_CASE("a command missing from PATH is reported without forking") {
   auto request = request_for({"faultline-no-such-command"});
   request.env = {"PATH=/nonexistent-dir"};

@@ -54,9 +54,12 @@ class BackgroundHarness {
   }
   BackgroundHarness(const BackgroundHarness&) = delete;
   BackgroundHarness& operator=(const BackgroundHarness&) = delete;
-  // A test that failed before the wait leaves no faultline behind.
+  // A test that failed before the wait leaves nothing behind: faultline is asked to tear down
+  // (its target and cgroups with it) and killed only if it does not within the bound.
   ~BackgroundHarness() {
-    if (pid_ > 0 && !waited_) wait_bounded(pid_, std::chrono::seconds(0));
+    if (pid_ <= 0 || waited_) return;
+    ::kill(pid_, SIGTERM);
+    wait_bounded(pid_, std::chrono::seconds(30));
   }
 
   bool started() const { return pid_ > 0; }
@@ -72,7 +75,9 @@ class BackgroundHarness {
     return true;
   }
 
-  void signal(int signo) const { ::kill(pid_, signo); }
+  void signal(int signo) const {
+    if (pid_ > 0) ::kill(pid_, signo);  // never kill(-1): that would signal every process
+  }
 
   // faultline's wait status, or empty when it was still running after 120 s (it is then killed).
   std::optional<int> wait() {

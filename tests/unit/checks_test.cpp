@@ -218,6 +218,16 @@ TEST_CASE("an OOM kill is one failure with its consequences", "[checks][report]"
   CHECK(failures[0].check == "outcome");
   CHECK(failures[0].message == "the process ended oom-killed");
   CHECK(failures[0].expected == "not oom-killed (no `outcome` key allows it)");
+
+  // A process that never started: only `outcome = "any"` allows that, so the hint names it.
+  report::ProcessResult unstarted;
+  unstarted.name = "target";
+  unstarted.outcome = "failed-to-start";
+  unstarted.start_error = "exec ./x: No such file or directory";
+  failures = runner::evaluate(no_outcome, unstarted);
+  runner::fold_consequences(failures, {unstarted}, {no_outcome});
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].expected == "a started process (only `outcome = \"any\"` allows none)");
   CHECK(failures[0].consequences.size() == 2);
 
   // An OOM kill the author asked for is no cause: the rest stands alone.

@@ -127,6 +127,11 @@ TEST_CASE("wrong TOML types", "[loader]") {
        "\"<=3\", \">0\", \"<5\" or \"==2\", got the float 1.0\n"
        "   5 | oom_kills = 1.0\n"
        "     |             ^"},
+      {kTarget + "[expect]\noom_kills = 2.0000001\n",
+       "s.toml:5:13: expect.oom_kills: expected a count such as 2, or a comparison such as \">=1\", "
+       "\"<=3\", \">0\", \"<5\" or \"==2\", got the float 2.0000001\n"
+       "   5 | oom_kills = 2.0000001\n"
+       "     |             ^"},
   });
 }
 
