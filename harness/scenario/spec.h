@@ -54,8 +54,8 @@ struct KeySpec {
   // Bounds of an integer, or of a duration in nanoseconds (0 and max: only the general bounds).
   std::int64_t min = std::numeric_limits<std::int64_t>::min();
   std::int64_t max = std::numeric_limits<std::int64_t>::max();
-  std::string_view
-      bound_reason;  // why the bounds are what they are, shown as the hint (ip_port: why no name)
+  // Why the bounds are what they are, shown as the hint (for ip_port: why it takes no name).
+  std::string_view bound_reason;
   const TableSpec* table = nullptr;
   Kind element = Kind::string;  // Kind::range only
 };
