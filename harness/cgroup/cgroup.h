@@ -22,7 +22,7 @@ const char* to_string(Knob k);
 
 struct CpuMax {
   double cpus = 0;  // +infinity = no quota
-  Duration period{std::chrono::milliseconds(100)};
+  Duration period = kDefaultCpuPeriod;
 };
 
 // Counters read from the controller files; a missing controller leaves a field empty.

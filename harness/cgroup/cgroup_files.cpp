@@ -15,6 +15,7 @@
 
 #include "common/error.h"
 #include "common/unique_fd.h"
+#include "common/units.h"
 
 namespace faultline::cgroup {
 
@@ -166,8 +167,11 @@ std::optional<CpuMaxLine> parse_cpu_max_line(std::string_view text) {
 
 std::optional<std::uint64_t> cpu_quota_usec(double cpus, std::uint64_t period_usec) {
   if (std::isinf(cpus)) return std::nullopt;
-  double quota = std::llround(cpus * static_cast<double>(period_usec));
-  return std::max<std::uint64_t>(1000, static_cast<std::uint64_t>(std::max(0.0, quota)));
+  // Never raised to the kernel's minimum behind the author's back: 10% of a 1ms period raised to
+  // 1ms is a whole CPU, and a throttling fault would pass without throttling anything.
+  if (auto problem = cpu_quota_problem(cpus, std::chrono::microseconds(period_usec)))
+    throw Error("cannot set the CPU quota: " + problem->what + " (" + problem->fix + ")");
+  return static_cast<std::uint64_t>(std::llround(cpus * static_cast<double>(period_usec)));
 }
 
 double cpus_from_quota(std::optional<std::uint64_t> quota_usec, std::uint64_t period_usec) {

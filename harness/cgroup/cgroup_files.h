@@ -51,8 +51,8 @@ struct CpuMaxLine {
   std::uint64_t period_usec = 100000;
 };
 std::optional<CpuMaxLine> parse_cpu_max_line(std::string_view text);
-// Quota in microseconds for `cpus` CPUs per period; nullopt for +infinity. At least 1000 us,
-// the kernel's minimum.
+// Quota in microseconds for `cpus` CPUs per period; nullopt for +infinity. Throws Error, saying
+// what would do, for a quota below the kernel's minimum (cpu_quota_problem).
 std::optional<std::uint64_t> cpu_quota_usec(double cpus, std::uint64_t period_usec);
 // CPUs from a quota (nullopt = no quota) and period.
 double cpus_from_quota(std::optional<std::uint64_t> quota_usec, std::uint64_t period_usec);

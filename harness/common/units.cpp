@@ -336,6 +336,33 @@ std::string format_cpu(double cpus) {
   return trim_decimal(cpus * 100, 2) + "%";
 }
 
+std::optional<CpuQuotaProblem> cpu_quota_problem(double cpus, Duration period) {
+  if (std::isinf(cpus) || period <= Duration::zero()) return std::nullopt;
+  // Whole microseconds, as the kernel takes them.
+  const auto quota_us = std::llround(cpus * static_cast<double>(period.count()) / 1e3);
+  const auto min_us = std::chrono::duration_cast<std::chrono::microseconds>(kMinCpuQuota).count();
+  if (quota_us >= min_us) return std::nullopt;
+  CpuQuotaProblem problem;
+  problem.what = "\"" + format_cpu(cpus) + "\" of a " + format_duration(period) + " period is a quota of " +
+                 format_duration(std::chrono::microseconds(quota_us)) +
+                 ", below the kernel's smallest quota of " + format_duration(kMinCpuQuota) + " per period";
+  const double min_cpus = static_cast<double>(kMinCpuQuota.count()) / static_cast<double>(period.count());
+  const std::string larger_quota = "a quota of at least " + format_cpu(min_cpus) + " at this period";
+  constexpr auto kLongestPeriod = std::chrono::seconds(1);
+  if (cpus > 0 && static_cast<double>(kMinCpuQuota.count()) / cpus <=
+                      static_cast<double>(Duration(kLongestPeriod).count())) {
+    // The shortest whole-millisecond period at which `cpus` is a quota of at least 1ms.
+    const auto period_ms = static_cast<long long>(std::ceil(1.0 / cpus - 1e-9));
+    problem.fix = "use a period of at least " + format_duration(std::chrono::milliseconds(period_ms)) +
+                  ", or " + larger_quota;
+  } else {
+    problem.fix = "use " + larger_quota + " (no period up to the longest, " +
+                  format_duration(kLongestPeriod) + ", makes " + format_cpu(cpus) + " a quota of " +
+                  format_duration(kMinCpuQuota) + ")";
+  }
+  return problem;
+}
+
 std::string signal_name(int signo) {
   for (const auto& s : kSignals) {
     if (s.number == signo) return std::string("SIG") + s.name;

@@ -36,6 +36,18 @@ std::optional<double> parse_cpu(std::string_view text, std::string* why = nullpt
 // "SIGTERM", "TERM", "sigterm" or "15" -> 15.
 std::optional<int> parse_signal(std::string_view text, std::string* why = nullptr);
 
+// The kernel's smallest CPU quota per period (cpu.max, cpu.cfs_quota_us): a smaller one is
+// refused, so "10%" of a 1ms period cannot be had at all.
+inline constexpr Duration kMinCpuQuota = std::chrono::milliseconds(1);
+// The period a quota is over when none is given: the kernel's default.
+inline constexpr Duration kDefaultCpuPeriod = std::chrono::milliseconds(100);
+struct CpuQuotaProblem {
+  std::string what;  // "\"10%\" of a 1ms period is a quota of 100us, below the kernel's smallest ..."
+  std::string fix;   // "use a period of at least 10ms, or a quota of at least 100% at this period"
+};
+// Why `cpus` per `period` cannot be set, or nullopt when it can ("max" always can).
+std::optional<CpuQuotaProblem> cpu_quota_problem(double cpus, Duration period);
+
 std::string format_duration(Duration d);       // "1.5s", "250ms", "1m30s"
 std::string format_size(std::uint64_t bytes);  // "64MiB", "1.5GiB", "max"
 std::string format_cpu(double cpus);           // "50%", "max"

@@ -142,12 +142,13 @@ class Checker {
                 : "no exit code (" + describe_outcome(r) + "), expected one in " + join_codes(*e.exit_codes));
     }
     if (e.graceful) {
+      // Never asked to stop, the process showed neither: `graceful = false` is as untested as `true`.
       if (!r.graceful) {
-        if (*e.graceful)
-          add("graceful", "stopped by itself within the grace period",
-              "no stop phase ran (" + describe_outcome(r) + ")",
-              "the process was never asked to stop (it ended before `duration` ran out, or no `duration` is "
-              "set)");
+        add("graceful",
+            *e.graceful ? "stopped by itself within the grace period" : "not stopping by itself in time",
+            "no stop phase ran (" + describe_outcome(r) + ")",
+            "the process was never asked to stop (it ended before `duration` ran out, or no `duration` is "
+            "set)");
       } else if (*r.graceful != *e.graceful) {
         add("graceful",
             *e.graceful ? "stopped by itself within the grace period" : "not stopping by itself in time",
@@ -322,8 +323,7 @@ void check_syscall_faults_fired(const scenario::Scenario& scenario, const report
 }
 
 // A network fault that touched no connection proves nothing about the client: a failure, unless
-// the fault is `optional`. A partition (`down`) always takes effect, since the proxy stops
-// listening, even when no connection was open to cut.
+// the fault is `optional`. A partition (`down`) needs only a client that used the proxy.
 void check_network_faults_fired(const scenario::Scenario& scenario, const report::ScenarioResult& result,
                                 const std::set<std::string>& never_applied,
                                 std::vector<report::Failure>& failures) {
@@ -332,18 +332,26 @@ void check_network_faults_fired(const scenario::Scenario& scenario, const report
       if (touched > 0) continue;
       const auto inj = std::find_if(scenario.injections.begin(), scenario.injections.end(),
                                     [&](const scenario::Injection& i) { return i.name == name; });
-      if (inj == scenario.injections.end() || inj->kind == "down") continue;
+      if (inj == scenario.injections.end()) continue;
       if (!std::holds_alternative<scenario::NetworkFault>(inj->params) || inj->optional ||
           never_applied.contains(name))
         continue;
+      // A partition refuses connections the proxy never sees, so it counts as tried when the
+      // client used the proxy at all in the run; a proxy nobody connected to cut nothing.
+      const bool down = inj->kind == "down";
+      if (down && proxy.accepted > 0) continue;
       report::Failure failure;
       failure.check = "inject.network";
-      failure.expected = ">=1 connection touched";
-      failure.actual = "no connection touched (" + std::to_string(proxy.accepted) + " accepted by proxy `" +
-                       proxy.name + "` in the whole run)";
-      failure.message = "network fault `" + name + "` (" + inj->kind + ") never fired: " + failure.actual +
-                        "; does the client connect through the proxy and send data through it while the "
-                        "fault is active? (set `optional = true` on the injection if that is fine)";
+      failure.expected = down ? ">=1 connection through the proxy in the run" : ">=1 connection touched";
+      failure.actual = down ? "proxy `" + proxy.name + "` accepted no connection in the whole run"
+                            : "no connection touched (" + std::to_string(proxy.accepted) +
+                                  " accepted by proxy `" + proxy.name + "` in the whole run)";
+      failure.message =
+          "network fault `" + name + "` (" + inj->kind + ") never fired: " + failure.actual +
+          (down ? "; does the client connect through the proxy (its `listen`), not to the server "
+                  "directly? (set `optional = true` on the injection if that is fine)"
+                : "; does the client connect through the proxy and send data through it while "
+                  "the fault is active? (set `optional = true` on the injection if that is fine)");
       failure.line = inj->pos.line;
       failures.push_back(std::move(failure));
     }
@@ -357,21 +365,59 @@ void check_network_faults_fired(const scenario::Scenario& scenario, const report
 std::set<std::string> check_faults_applied(const scenario::Scenario& scenario,
                                            const report::ScenarioResult& result,
                                            std::vector<report::Failure>& failures) {
-  std::set<std::string> applied;
-  std::map<std::string, std::string> skipped;  // the last reason the timeline gave
+  std::map<std::string, std::uint32_t> applied;  // how many times
+  std::map<std::string, std::string> skipped;    // the last reason the timeline gave
   for (const auto& e : result.timeline) {
-    if (e.event == "inject.apply") applied.insert(e.inject);
+    if (e.event == "inject.apply") ++applied[e.inject];
     if (e.event == "inject.skip") skipped[e.inject] = e.detail;
   }
   std::set<std::string> never_applied;
   std::size_t drawn = 0, drawn_applied = 0;
   const scenario::Injection* first_drawn = nullptr;
+  // Whether a drawn fault did anything: a syscall rule switched on hit a call, a network fault
+  // touched a connection (a partition: the client used the proxy), any other fault was applied.
+  const auto took_effect = [&](const scenario::Injection& inj) {
+    if (std::holds_alternative<scenario::SyscallFault>(inj.params))
+      return std::any_of(
+          result.syscall_faults.begin(), result.syscall_faults.end(),
+          [&](const report::SyscallFaultCount& c) { return c.inject == inj.name && c.hit > 0; });
+    if (!applied.contains(inj.name)) return false;
+    if (!std::holds_alternative<scenario::NetworkFault>(inj.params)) return true;
+    return std::any_of(result.proxies.begin(), result.proxies.end(), [&](const report::ProxyResult& p) {
+      const auto touched = p.toxics_touched.find(inj.name);
+      return (touched != p.toxics_touched.end() && touched->second > 0) ||
+             (inj.kind == "down" && p.accepted > 0);
+    });
+  };
   for (const auto& inj : scenario.injections) {
     const bool was_applied = applied.contains(inj.name);
     if (inj.name.starts_with("chaos#")) {
       ++drawn;
-      drawn_applied += was_applied;
+      drawn_applied += took_effect(inj);
       if (!first_drawn) first_drawn = &inj;
+    }
+    // A repeated signal that stopped short (its process exited or the run ended first) was not
+    // the fault written: "survives three reloads" passed on one reload.
+    const auto* signal = std::get_if<scenario::SignalFault>(&inj.params);
+    if (was_applied && signal && signal->repeat_every && !inj.optional &&
+        applied[inj.name] < signal->repeat_count) {
+      const auto why = skipped.find(inj.name);
+      report::Failure failure;
+      failure.check = "inject.applied";
+      failure.process = inj.into;
+      failure.expected = std::to_string(signal->repeat_count) + " deliveries from " + inj.at.text;
+      failure.actual = std::to_string(applied[inj.name]) + " of " + std::to_string(signal->repeat_count) +
+                       " delivered" + (why != skipped.end() ? ": " + why->second : "");
+      failure.message =
+          "signal fault `" + inj.name + "` was delivered " + std::to_string(applied[inj.name]) + " of " +
+          std::to_string(signal->repeat_count) + " times" +
+          (why != skipped.end() ? " (" + why->second + ")" : "") +
+          ", so the run says nothing about the later ones (set `optional = true` on the injection "
+          "if the process may stop before the last repeat, as under a SIGTERM repeated until it "
+          "exits)";
+      failure.line = inj.pos.line;
+      failures.push_back(std::move(failure));
+      continue;
     }
     // A syscall fault's rule is in the filter from the start: never applied or applied, it hit
     // no call, and check_syscall_faults_fired judges it (its count says how many calls matched).
@@ -393,12 +439,13 @@ std::set<std::string> check_faults_applied(const scenario::Scenario& scenario,
   if (drawn > 0 && drawn_applied == 0) {
     report::Failure failure;
     failure.check = "chaos";
-    failure.expected = "at least one drawn fault applied";
-    failure.actual = "none of " + std::to_string(drawn) + " applied";
+    failure.expected = "at least one drawn fault took effect";
+    failure.actual = "none of " + std::to_string(drawn) + " took effect";
     failure.message =
         "none of the " + std::to_string(drawn) +
-        " drawn fault(s) took effect (see their inject.skip events): the run tested nothing; does "
-        "the chaos window lie within the run?";
+        " drawn fault(s) took effect (skipped: see their inject.skip events; or a syscall fault that hit no "
+        "call, a network fault that touched no connection): the run tested nothing; does the chaos window "
+        "lie within the run, and does the target make the calls and connections drawn?";
     failure.line = first_drawn->pos.line;
     failures.push_back(std::move(failure));
   }

@@ -73,6 +73,7 @@ Scenario Loader::run_on(const std::string& content) {
     p.name = "target";
     s.processes.push_back(std::move(p));
     process_tables_.push_back(&target->tables[0]);
+    process_table_name_ = "target";
   } else if (processes) {
     for (const Table& t : processes->tables) {
       ProcessSpec p;

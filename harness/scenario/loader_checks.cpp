@@ -58,6 +58,9 @@ void Loader::check_processes(const Scenario& s) {
     } else if (!p.name.empty()) {
       first[p.name] = i;
     }
+    if (const Field* limits = t.get("limits"); limits && !limits->tables.empty() && p.limits.cpu)
+      if (const Field* cpu = limits->tables[0].get("cpu"))
+        check_cpu_quota(*p.limits.cpu, p.limits.cpu_period, cpu->pos, process_table_name_ + ".limits.cpu");
     if (const Field* after = t.get("after")) {
       for (std::size_t j = 0; j < p.after.size(); ++j) {
         if (p.after[j] == p.name)
@@ -67,6 +70,14 @@ void Loader::check_processes(const Scenario& s) {
       }
     }
   }
+}
+
+// A CPU quota the kernel would refuse is an error here, with its position, not a surprise at run
+// time. Without a period of its own, the quota is over the kernel's default of 100ms.
+void Loader::check_cpu_quota(double cpus, std::optional<Duration> period, SourcePos pos,
+                             const std::string& label) {
+  if (auto problem = cpu_quota_problem(cpus, period.value_or(kDefaultCpuPeriod)))
+    error(pos, label + ": " + problem->what, problem->fix);
 }
 
 // Cycles in `after` among processes and proxies: depth-first search, reported once at the table
@@ -211,6 +222,20 @@ void Loader::check_injections(Scenario& s) {
     }
     if (const Field* at = t.get("at")) check_time_point(s, inj.at, at->pos, "inject.at");
     if (const auto* sc = std::get_if<SyscallFault>(&inj.params)) check_syscall_fault(*sc, t);
+    // The quota the fault leaves in force: its own or the target's limit, over its own period or
+    // the target's. (An earlier fault's change is seen when this one is applied.)
+    if (const auto* cpu = std::get_if<CpuFault>(&inj.params); cpu && (cpu->quota || cpu->period)) {
+      const ProcessSpec* target = s.find_process(inj.into);
+      const std::optional<double> quota = cpu->quota ? cpu->quota
+                                          : target   ? target->limits.cpu
+                                                     : std::nullopt;
+      const std::optional<Duration> period = cpu->period ? cpu->period
+                                             : target    ? target->limits.cpu_period
+                                                         : std::nullopt;
+      const Field* at = t.get(cpu->quota ? "quota" : "period");
+      if (quota && at)
+        check_cpu_quota(*quota, period, at->pos, cpu->quota ? "inject.quota" : "inject.period");
+    }
   }
   check_time_cycles(s);
   check_time_range(s);
@@ -311,6 +336,15 @@ void Loader::check_chaos_ranges(const Table& t) {
               "chaos." + kind + "." + key + ": the range ends (" + quote(high) + ") below where it starts (" +
                   quote(low) + ")",
               "write [low, high], e.g. [" + quote(high) + ", " + quote(low) + "]");
+    }
+    // The smallest quota drawn over the shortest period drawn must be one the kernel takes.
+    const Field* quota = kind == "cpu" && !f.tables.empty() ? f.tables[0].get("quota") : nullptr;
+    if (quota && quota->strings.size() == 2) {
+      const Field* period = f.tables[0].get("period");
+      const auto low_quota = parse_cpu(quota->strings[0]);
+      const auto low_period = period && period->strings.size() == 2 ? parse_duration(period->strings[0])
+                                                                    : std::optional<Duration>();
+      if (low_quota) check_cpu_quota(*low_quota, low_period, quota->item_pos[0], "chaos.cpu.quota");
     }
   }
 }

@@ -134,6 +134,7 @@ class Loader {
   void check_chaos(const Scenario& s, const Table& t, Chaos& chaos);
   void check_chaos_ranges(const Table& t);
   void check_network_injection(const Scenario& s, const Table& t, Injection& inj);
+  void check_cpu_quota(double cpus, std::optional<Duration> period, SourcePos pos, const std::string& label);
   void check_time_point(const Scenario& s, const TimePoint& tp, SourcePos pos, const std::string& label);
   void check_stop(const Scenario& s, SourcePos pos);
   void check_time_cycles(const Scenario& s);
@@ -158,6 +159,7 @@ class Loader {
 
   // Positions the model does not keep but cross-reference checks point at.
   std::vector<const Table*> process_tables_;
+  std::string process_table_name_ = "process";  // "target" for a [target] table
   std::vector<const Table*> proxy_tables_;
   std::vector<const Table*> injection_tables_;
   std::vector<const Table*> probe_tables_;

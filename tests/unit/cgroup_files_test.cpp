@@ -49,7 +49,14 @@ TEST_CASE("cpu.max lines and quotas", "[cgroup]") {
 
   CHECK(cpu_quota_usec(0.1, 100000) == std::optional<std::uint64_t>(10000));
   CHECK(cpu_quota_usec(1.5, 100000) == std::optional<std::uint64_t>(150000));
-  CHECK(cpu_quota_usec(0.001, 100000) == std::optional<std::uint64_t>(1000));  // kernel minimum
+  CHECK(cpu_quota_usec(0.01, 100000) == std::optional<std::uint64_t>(1000));  // the kernel's minimum
+  // Below the minimum is refused, never raised to it: 10% of 1ms raised to 1ms is a whole CPU.
+  CHECK_THROWS_WITH(
+      cpu_quota_usec(0.1, 1000),
+      Catch::Contains("\"10%\" of a 1ms period is a quota of 100us, below the kernel's smallest "
+                      "quota of 1ms per period"));
+  CHECK_THROWS(cpu_quota_usec(0.005, 100000));
+  CHECK_THROWS(cpu_quota_usec(0, 100000));
   CHECK_FALSE(cpu_quota_usec(INFINITY, 100000));
   CHECK(cpus_from_quota(10000, 100000) == Approx(0.1));
   CHECK(std::isinf(cpus_from_quota(std::nullopt, 100000)));

@@ -74,6 +74,11 @@ TEST_CASE("graceful compares the stop phase, and explains when none ran") {
   CHECK(killed[0].actual == "killed-after-grace(SIGKILL)");
   e.graceful = false;
   CHECK(runner::evaluate(e, r).empty());
+  // Never asked to stop, it showed no stop behaviour at all: `false` is as untested as `true`.
+  auto untested = runner::evaluate(e, exited(0));
+  REQUIRE(untested.size() == 1);
+  CHECK(untested[0].expected == "not stopping by itself in time");
+  CHECK(untested[0].actual == "no stop phase ran (exited(0))");
 }
 
 TEST_CASE("a stop phase that was not graceful names the exit code or the signal that made it so") {

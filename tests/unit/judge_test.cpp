@@ -231,6 +231,18 @@ TEST_CASE("judge: a network fault that touched no connection fails the run unles
   CHECK(touched.failures.empty());
 }
 
+TEST_CASE("judge: a partition of a proxy no client connected to in the whole run fails") {
+  report::ScenarioResult r;
+  auto s = with_network_faults(r, 2);
+  r.proxies[0].accepted = 0;
+  runner::judge(s, r, nothing_seen);
+  CHECK(r.verdict == report::Verdict::fail);
+  REQUIRE(r.failures.size() == 1);
+  CHECK(r.failures[0].check == "inject.network");
+  CHECK(r.failures[0].actual == "proxy `db` accepted no connection in the whole run");
+  CHECK(r.failures[0].message.find("`cut` (down) never fired") != std::string::npos);
+}
+
 namespace {
 
 // `api` under one SIGKILL fault at ready+5s, which the run ended before.
@@ -286,6 +298,69 @@ TEST_CASE("judge: a fault that was never applied fails the run, unless it is opt
   }
 }
 
+TEST_CASE("judge: a repeated signal that stopped short of its count fails, unless optional") {
+  const auto repeated = [](int delivered, bool optional) {
+    auto s = two_processes();
+    scenario::Injection inj;
+    inj.name = "hups";
+    inj.into = "api";
+    inj.kind = "signal";
+    inj.at = {"ready", 1s, "ready+1s"};
+    inj.optional = optional;
+    inj.pos.line = 7;
+    scenario::SignalFault hup;
+    hup.signal = 1;
+    hup.repeat_every = 1s;
+    hup.repeat_count = 3;
+    inj.params = hup;
+    s.injections.push_back(inj);
+    report::ScenarioResult r;
+    r.processes = {process("api", "exited", 0), process("load", "exited", 0)};
+    for (int i = 1; i <= delivered; ++i)
+      r.timeline.emplace_back(1000.0 * i, "inject.apply", "api", "hups", "SIGHUP");
+    if (delivered < 3)
+      r.timeline.emplace_back(1500.0, "inject.skip", "api", "hups",
+                              "`api` exited after " + std::to_string(delivered) + " of 3 repeats");
+    runner::judge(s, r, nothing_seen);
+    return r;
+  };
+  const auto short_one = repeated(1, false);
+  CHECK(short_one.verdict == report::Verdict::fail);
+  REQUIRE(short_one.failures.size() == 1);
+  CHECK(short_one.failures[0].check == "inject.applied");
+  CHECK(short_one.failures[0].line == 7);
+  CHECK(short_one.failures[0].actual == "1 of 3 delivered: `api` exited after 1 of 3 repeats");
+  CHECK(repeated(1, true).verdict == report::Verdict::pass);
+  CHECK(repeated(3, false).verdict == report::Verdict::pass);
+}
+
+TEST_CASE("judge: drawn syscall faults switched on but hitting no call tested nothing") {
+  const auto drawn_run = [](std::uint64_t hits) {
+    auto s = two_processes();
+    report::ScenarioResult r;
+    r.processes = {process("api", "exited", 0), process("load", "exited", 0)};
+    for (int i = 1; i <= 2; ++i) {
+      scenario::Injection inj;
+      inj.name = "chaos#" + std::to_string(i);
+      inj.into = "api";
+      inj.kind = "syscall";
+      inj.optional = true;
+      inj.params = scenario::SyscallFault{};
+      s.injections.push_back(inj);
+      r.timeline.emplace_back(0.0, "inject.apply", "api", inj.name);
+      r.syscall_faults.push_back({inj.name, "api", 5, i == 2 ? hits : 0});
+    }
+    runner::judge(s, r, nothing_seen);
+    return r;
+  };
+  const auto none = drawn_run(0);
+  CHECK(none.verdict == report::Verdict::fail);
+  REQUIRE(none.failures.size() == 1);
+  CHECK(none.failures[0].check == "chaos");
+  CHECK(none.failures[0].actual == "none of 2 took effect");
+  CHECK(drawn_run(1).verdict == report::Verdict::pass);
+}
+
 TEST_CASE("judge: drawn faults may miss one by one, but a run where none was applied fails") {
   const auto drawn_run = [](int applied) {
     auto s = two_processes();
@@ -308,7 +383,7 @@ TEST_CASE("judge: drawn faults may miss one by one, but a run where none was app
   CHECK(none.verdict == report::Verdict::fail);
   REQUIRE(none.failures.size() == 1);
   CHECK(none.failures[0].check == "chaos");
-  CHECK(none.failures[0].actual == "none of 3 applied");
+  CHECK(none.failures[0].actual == "none of 3 took effect");
   CHECK(drawn_run(1).verdict == report::Verdict::pass);
 }
 

@@ -476,12 +476,45 @@ TEST_CASE("values too large for their knob are load errors, never wrapped", "[lo
        "periods from 1ms to 1s\n"
        "   7 | period = \"500us\"\n"
        "     |          ^"},
+      // A quota below the kernel's 1ms per period: raised to 1ms it would throttle nothing.
+      {kTarget + "limits.cpu = \"10%\"\nlimits.cpu_period = \"1ms\"\n",
+       "s.toml:4:14: target.limits.cpu: \"10%\" of a 1ms period is a quota of 100us, below the kernel's "
+       "smallest quota of 1ms per period; use a period of at least 10ms, or a quota of at least 100% at this "
+       "period\n"
+       "   4 | limits.cpu = \"10%\"\n"
+       "     |              ^"},
+      {kTarget + "limits.cpu = \"0.05%\"\n",
+       "s.toml:4:14: target.limits.cpu: \"0.05%\" of a 100ms period is a quota of 50us, below the kernel's "
+       "smallest quota of 1ms per period; use a quota of at least 1% at this period (no period up to the "
+       "longest, 1s, makes 0.05% a quota of 1ms)\n"
+       "   4 | limits.cpu = \"0.05%\"\n"
+       "     |              ^"},
+      {kTarget + "[[inject]]\nkind = \"cpu\"\nat = \"1s\"\nquota = \"0.5%\"\n",
+       "s.toml:7:9: inject.quota: \"0.5%\" of a 100ms period is a quota of 500us, below the kernel's "
+       "smallest "
+       "quota of 1ms per period; use a period of at least 200ms, or a quota of at least 1% at this period\n"
+       "   7 | quota = \"0.5%\"\n"
+       "     |         ^"},
+      // A period fault shrinks the target's own quota with it.
+      {kTarget + "limits.cpu = \"20%\"\n[[inject]]\nkind = \"cpu\"\nat = \"1s\"\nperiod = \"2ms\"\n",
+       "s.toml:8:10: inject.period: \"20%\" of a 2ms period is a quota of 400us, below the kernel's smallest "
+       "quota of 1ms per period; use a period of at least 5ms, or a quota of at least 50% at this period\n"
+       "   8 | period = \"2ms\"\n"
+       "     |          ^"},
       {kTarget + "[[inject]]\nkind = \"pids\"\nat = \"1s\"\nlimit = 5000000\n",
        "s.toml:7:9: inject.limit: expected an integer from 1 to 4194304, got the number 5000000; the kernel "
        "refuses a pids.max above 4194304 (PID_MAX_LIMIT)\n"
        "   7 | limit = 5000000\n"
        "     |         ^"},
   });
+  CHECK(errors_of(kTarget +
+                  "[chaos]\nwindow = { from = \"1s\", to = \"2s\" }\ncpu.quota = [\"10%\", \"50%\"]\n"
+                  "cpu.period = [\"1ms\", \"10ms\"]\n")
+            .find("chaos.cpu.quota: \"10%\" of a 1ms period is a quota of 100us") != std::string::npos);
+  CHECK(errors_of(kTarget +
+                  "[chaos]\nwindow = { from = \"1s\", to = \"2s\" }\ncpu.quota = [\"10%\", \"50%\"]\n"
+                  "cpu.period = [\"10ms\", \"20ms\"]\n")
+            .empty());
   CHECK(errors_of(kTarget +
                   "[chaos]\nwindow = { from = \"1s\", to = \"2s\" }\npids.limit = [\"1\", \"9999999\"]\n")
             .find("chaos.pids.limit: expected an integer from 1 to 4194304") != std::string::npos);
