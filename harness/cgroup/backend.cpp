@@ -190,6 +190,13 @@ std::unique_ptr<BackendBase> make_v2(const CgroupMount& mount, const BackendOpti
 }
 
 std::unique_ptr<BackendBase> make_backend(const HostCgroups& host, const BackendOptions& options) {
+  // A filesystem path given as the cgroup path would be built again under every mount point
+  // (/sys/fs/cgroup/memory/sys/fs/cgroup/...).
+  if (options.root && (fs::path(*options.root).lexically_normal().string() + "/")
+                          .starts_with(options.mount_root.lexically_normal().string() + "/"))
+    throw Error("--cgroup-root " + *options.root +
+                ": give the cgroup's path inside the hierarchy, such as /ci/faultline, not a path under " +
+                options.mount_root.string() + " (it is made under each hierarchy's mount point)");
   if (host.mode == Mode::v2) return make_v2(*host.unified, options);
   return std::make_unique<V1Backend>(host, fs::path(options.root.value_or("/faultline")));
 }

@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -56,8 +57,16 @@ void check_writable(const std::string& path) {
   const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
   std::error_code ec;
   if (fs::is_directory(file, ec)) throw UsageError("--json " + path + ": is a directory");
-  if (::access(dir.c_str(), W_OK) != 0)
-    throw UsageError("--json " + path + ": cannot write into " + dir.string() + ": " + std::strerror(errno));
+  // Opened for real, not asked with access(2): root passes access() on a regular file named as
+  // the directory and on /proc, and the run's result would then be lost to a failed write.
+  const bool existed = fs::exists(file, ec);
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC | (existed ? 0 : O_CREAT | O_EXCL), 0644);
+  if (fd < 0)
+    throw UsageError("--json " + path + ": cannot write it" +
+                     (errno == ENOTDIR ? " (" + dir.string() + " is not a directory)" : std::string()) + ": " +
+                     std::strerror(errno));
+  ::close(fd);
+  if (!existed) ::unlink(file.c_str());  // written when the run ends; nothing left if it never does
 }
 
 report::RunReport one_run_report(const runner::CommandResult& result, cgroup::Mode mode,
@@ -79,7 +88,13 @@ int exec(const ExecArgs& a) {
   if (!a.memory_high.empty())
     request.limits.memory_high = parse_flag<std::uint64_t>("--memory-high", a.memory_high, parse_size);
   if (!a.swap.empty()) request.limits.swap = parse_flag<std::uint64_t>("--swap", a.swap, parse_size);
-  if (!a.cpu.empty()) request.limits.cpu = parse_flag<double>("--cpu", a.cpu, parse_cpu);
+  if (!a.cpu.empty()) {
+    request.limits.cpu = parse_flag<double>("--cpu", a.cpu, parse_cpu);
+    if (auto problem = cpu_quota_problem(*request.limits.cpu, kDefaultCpuPeriod))
+      throw UsageError("--cpu " + a.cpu + ": " + problem->what + " (use a quota of at least " +
+                       format_cpu(static_cast<double>(kMinCpuQuota.count()) / kDefaultCpuPeriod.count()) +
+                       ")");
+  }
   if (!a.pids.empty()) request.limits.pids = limit_flag("--pids", "pids", a.pids);
   if (!a.nofile.empty()) request.limits.nofile = limit_flag("--nofile", "nofile", a.nofile);
   if (!a.timeout.empty()) request.timeout = parse_flag<Duration>("--timeout", a.timeout, parse_duration);

@@ -65,6 +65,7 @@ class CommandRun {
         process_(io_, request.argv.front(), 0),
         deadline_(io_),
         grace_(io_),
+        drain_(io_),
         interrupt_watch_(io_) {}
 
   CommandResult run();
@@ -75,7 +76,9 @@ class CommandRun {
   }
   void on_timeout();
   void send_stop_signal(int signo);
+  void signal_all(int signo);
   void on_exit();
+  void wait_for_stopping_processes();
   CommandResult failed_to_start();
   CommandResult classify(const cgroup::Stats& stats, std::size_t leftovers);
 
@@ -83,13 +86,16 @@ class CommandRun {
   cgroup::Backend& backend_;
   asio::io_context io_;
   supervisor::SupervisedProcess process_;
-  asio::steady_timer deadline_, grace_;
+  asio::steady_timer deadline_, grace_, drain_;
   asio::posix::stream_descriptor interrupt_watch_;
   std::unique_ptr<cgroup::Cgroup> group_;
   Clock::time_point t0_;
   report::ScenarioResult report_;
   std::optional<std::string> finding_;
   std::vector<std::string> timeout_steps_;  // what was done to the command after its timeout
+  // When the stop signal's --kill-after runs out: the command's other processes, told to stop
+  // with it, have until then too.
+  std::optional<Clock::time_point> kill_deadline_;
   bool timed_out_ = false, killed_ = false;
   int interrupted_by_ = 0;
 };
@@ -107,6 +113,7 @@ void CommandRun::on_timeout() {
     return;
   }
   const int signalled = signal_every_process(*group_, *request_.diagnose_signal);
+  signal_every_process(*group_, SIGCONT);  // a stopped process cannot dump its stacks
   const std::string what = signal_name(*request_.diagnose_signal) + " to " + std::to_string(signalled) +
                            " process(es), " + format_duration(request_.diagnose_grace) + " for their output";
   event("timeout.diagnose", what);
@@ -117,12 +124,17 @@ void CommandRun::on_timeout() {
   });
 }
 
-// The stop signal, then SIGKILL to the whole cgroup if the command outlives `kill_after`.
+// The stop signal, at the timeout or passed on from faultline's own SIGINT/SIGTERM/SIGHUP (a CI
+// job cancelled), to every process of the command as timeout(1) signals its process group, then
+// SIGKILL to the whole cgroup if the command outlives `kill_after`.
 void CommandRun::send_stop_signal(int signo) {
-  const int signalled = timed_out_ ? signal_every_process(*group_, signo) : (process_.send_signal(signo), 1);
+  const int signalled = signal_every_process(*group_, signo);
+  // timeout(1) does the same: a stopped process would otherwise hold the signal until the kill.
+  if (signo != SIGKILL && signo != SIGCONT) signal_every_process(*group_, SIGCONT);
   const std::string what = signal_name(signo) + " to " + std::to_string(signalled) + " process(es)";
   event("stop.signal", what);
   if (timed_out_) timeout_steps_.push_back(what);
+  kill_deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(request_.kill_after);
   grace_.expires_after(request_.kill_after);
   grace_.async_wait([this](boost::system::error_code ec) {
     if (ec || !process_.running()) return;
@@ -146,12 +158,27 @@ void CommandRun::on_exit() {
     event("process.wait-error", *wait_error);
   else
     event("process.exit", describe_exit(*process_.exit_status()));
+  if (kill_deadline_ && !killed_) wait_for_stopping_processes();
+}
+
+// The rest of the command got the stop signal with it: like the command itself they may shut down
+// until --kill-after runs out; whatever is left then is killed as left behind.
+void CommandRun::wait_for_stopping_processes() {
+  if (group_->pids().empty() || Clock::now() >= *kill_deadline_) return;
+  drain_.expires_after(
+      std::min<Clock::duration>(std::chrono::milliseconds(20), *kill_deadline_ - Clock::now()));
+  drain_.async_wait([this](boost::system::error_code ec) {
+    if (!ec) wait_for_stopping_processes();
+  });
 }
 
 CommandResult CommandRun::failed_to_start() {
   const auto& failure = *process_.start_failure();
   CommandResult result;
-  result.exit_status = failure.errno_value == ENOENT ? kExecNotFound : kExecCannotRun;
+  // timeout(1)'s codes: 127 not found, 126 found but not runnable, 125 faultline's own step failed.
+  result.exit_status = failure.before_exec             ? kExecFailed
+                       : failure.errno_value == ENOENT ? kExecNotFound
+                                                       : kExecCannotRun;
   result.outcome = "failed-to-start";
   result.messages.push_back("faultline: failed to start: " + failure.message);
   report::ProcessResult p;
@@ -200,8 +227,11 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, std::size_t lefto
     result.messages.push_back("faultline: interrupted by " + signal_name(interrupted_by_));
   }
   if (leftovers > 0)
-    result.messages.push_back("faultline: killed " + std::to_string(leftovers) +
-                              " process(es) the command left behind");
+    result.messages.push_back(
+        "faultline: killed " + std::to_string(leftovers) + " process(es) " +
+        (kill_deadline_ && !killed_
+             ? "still running --kill-after " + format_duration(request_.kill_after) + " after the stop signal"
+             : "the command left behind"));
   // The command's own status decides, as with timeout(1), but an OOM kill of one of its children
   // (a test worker, a compiler) is why a suite is slow or flaky under the limit: say so.
   if (stats.oom_kills > 0 && result.outcome != "oom-killed")

@@ -8,6 +8,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -113,6 +114,7 @@ struct ChildSetup {
   const char* cwd;  // null: inherit
   const char* executable;
   char* const* argv;
+  char* const* shell_argv;  // /bin/sh, the file, its arguments: for a file without #!
   char* const* envp;
   rlimit inherited_nofile;  // faultline's own limit as it was started (fd_limit.h)
 
@@ -184,6 +186,12 @@ struct ChildSetup {
     if (request.notify_filter) load_notify_filter();
 
     ::execve(executable, argv, envp);
+    // As execvp: a runnable file the kernel cannot load (a script without a #! line) is run by
+    // /bin/sh, which old `make check` scripts rely on.
+    if (errno == ENOEXEC) {
+      ::execve(shell_argv[0], shell_argv, envp);
+      errno = ENOEXEC;
+    }
     fail(ChildStep::exec);
   }
 };
@@ -195,11 +203,16 @@ std::string lookup_path_variable(const std::vector<std::string>& env) {
   return own ? own : "/usr/local/bin:/usr/bin:/bin";
 }
 
-// execvp's search, done in the parent so a missing command is reported clearly.
+// execvp's search, done in the parent so a missing command is reported clearly: the first
+// executable regular file along PATH; a directory or a file without execute permission is passed
+// over, and when nothing executable is found the first such file is returned, so its exec fails
+// with EACCES (126) as execvp's would, instead of "not found".
 std::optional<std::filesystem::path> find_executable(const std::string& name,
                                                      const std::vector<std::string>& env) {
+  if (name.empty()) return std::nullopt;
   if (name.find('/') != std::string::npos) return std::filesystem::path(name);
   const std::string path = lookup_path_variable(env);
+  std::optional<std::filesystem::path> not_runnable;
   std::size_t begin = 0;
   while (begin <= path.size()) {
     std::size_t end = path.find(':', begin);
@@ -207,10 +220,14 @@ std::optional<std::filesystem::path> find_executable(const std::string& name,
     std::filesystem::path dir = path.substr(begin, end - begin);
     if (dir.empty()) dir = ".";
     auto candidate = dir / name;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    struct stat st {};
+    if (::stat(candidate.c_str(), &st) == 0) {
+      if (S_ISREG(st.st_mode) && ::access(candidate.c_str(), X_OK) == 0) return candidate;
+      if (!not_runnable) not_runnable = candidate;
+    }
     begin = end + 1;
   }
-  return std::nullopt;
+  return not_runnable;
 }
 
 }  // namespace
@@ -265,11 +282,20 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
   for (std::size_t i = 1; i < request.argv.size(); ++i)
     argv.push_back(const_cast<char*>(request.argv[i].c_str()));
   argv.push_back(nullptr);
+  static char shell[] = "/bin/sh";
+  std::vector<char*> shell_argv{shell};
+  shell_argv.insert(shell_argv.end(), argv.begin(), argv.end());
 
   const std::string cwd = request.cwd ? request.cwd->string() : std::string();
-  ChildSetup setup{
-      request,     ::getpid(),  report_write.get(),  request.cwd ? cwd.c_str() : nullptr, executable->c_str(),
-      argv.data(), envp.data(), inherited_fd_limit()};
+  ChildSetup setup{request,
+                   ::getpid(),
+                   report_write.get(),
+                   request.cwd ? cwd.c_str() : nullptr,
+                   executable->c_str(),
+                   argv.data(),
+                   shell_argv.data(),
+                   envp.data(),
+                   inherited_fd_limit()};
 
   bp::posix::default_launcher launcher;
 
@@ -305,7 +331,7 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
     if (report.step == ChildStep::exec && report.err == ENOENT)
       message += missing_interpreter_hint(
           request.cwd && executable->is_relative() ? *request.cwd / *executable : *executable);
-    return SpawnFailure{report.err, message};
+    return SpawnFailure{report.err, message, report.step != ChildStep::exec};
   }
   if (ec) {
     // Only the fork itself can fail on this path (every child-side failure ends in _exit).

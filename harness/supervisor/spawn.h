@@ -66,6 +66,9 @@ struct Spawned {
 struct SpawnFailure {
   int errno_value = 0;
   std::string message;  // "exec ./missing: No such file or directory"
+  // A step of the harness's own before the exec failed (entering the cgroup, setrlimit, setuid):
+  // the command was never tried, so it is faultline's failure, not the command's.
+  bool before_exec = false;
 };
 
 // Starts the target; never leaves a zombie or a half-started child behind.

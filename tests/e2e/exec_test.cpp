@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "tests/support/background_harness.h"
 #include "tests/support/command.h"
@@ -126,6 +127,12 @@ TEST_CASE("exec exit status: 125 when faultline itself fails, and the command ne
       CHECK(contains(r.err, "expected a whole number from 1 to "));
       CHECK(r.out.empty());
     }
+  }
+  SECTION("a CPU quota below the kernel's 1ms per period, never raised to it") {
+    auto r = exec("--cpu 0.5%", "print ran");
+    CHECK(r.status == 125);
+    CHECK(contains(r.err, "below the kernel's smallest quota of 1ms per period"));
+    CHECK(r.out.empty());
   }
   SECTION("an unknown signal") {
     auto r = exec("--timeout 1s -s SIGNOPE", "print ran");
@@ -356,4 +363,131 @@ TEST_CASE("exec: SIGHUP to faultline kills the command's cgroup and exits 129", 
   REQUIRE(WIFEXITED(status));
   CHECK(WEXITSTATUS(status) == 128 + SIGHUP);
   CHECK_FALSE(running_with_token(token));
+}
+
+namespace {
+
+// A command whose child cleans up for half a second on SIGTERM and then writes `marker`, while
+// the command itself dies of the SIGTERM at once: timeout(1) gives the child its -k time too.
+std::string slow_cleanup_script(const ScratchDir& dir, const std::string& marker) {
+  const std::string script = dir / "slow-cleanup.sh";
+  std::ofstream(script) << "#!/bin/sh\n"
+                        << "( trap 'sleep 0.5; echo cleaned > " << quote(marker) << "; exit 0' TERM\n"
+                        << "  echo child ready\n"
+                        << "  while :; do sleep 0.05; done ) &\n"
+                        << "wait\n";
+  fs::permissions(script, fs::perms::owner_all);
+  return script;
+}
+
+}  // namespace
+
+TEST_CASE("exec at the timeout: the command's other processes have --kill-after to shut down too", "[exec]") {
+  ScratchDir dir;
+  const std::string marker = dir / "cleaned";
+  const std::string script = slow_cleanup_script(dir, marker);
+  SECTION("within --kill-after: the child's cleanup completes and nothing is reported left behind") {
+    auto r = run_shell(exec_cmd("--timeout 500ms -k 20s -- " + quote(script)));
+    INFO(r.err);
+    CHECK(r.status == 124);
+    CHECK(fs::exists(marker));
+    CHECK_FALSE(contains(r.err, "left behind"));
+    CHECK_FALSE(contains(r.err, "still running"));
+  }
+  SECTION("past --kill-after: the child is killed, and stderr says it outlived the time") {
+    auto r = run_shell(exec_cmd("--timeout 500ms -k 100ms -- " + quote(script)));
+    INFO(r.err);
+    CHECK(r.status == 124);
+    CHECK_FALSE(fs::exists(marker));
+    // The subshell and the sleep of its cleanup.
+    CHECK(contains(r.err, " process(es) still running --kill-after 100ms after the stop signal\n"));
+  }
+}
+
+TEST_CASE("exec at the timeout: a stopped command gets SIGCONT after the signal and ends at once", "[exec]") {
+  const auto started = std::chrono::steady_clock::now();
+  auto r = run_shell(exec_cmd("--timeout 300ms -k 60s -- sh -c 'kill -STOP $$'"));
+  const auto took = std::chrono::steady_clock::now() - started;
+  INFO(r.err);
+  CHECK(r.status == 124);
+  CHECK(contains(r.err, "the command was killed by SIGTERM"));
+  // Without SIGCONT it would hold the SIGTERM until the SIGKILL 60s later.
+  CHECK(took < std::chrono::seconds(30));
+}
+
+TEST_CASE("exec: SIGTERM to faultline reaches every process of the command, as timeout(1) does", "[exec]") {
+  ScratchDir dir;
+  const std::string marker = dir / "cleaned";
+  const std::string script = slow_cleanup_script(dir, marker);
+  const std::string token = new_token();
+  BackgroundHarness harness({"exec", "--", "env", "FAULTLINE_E2E_TOKEN=" + token, script});
+  REQUIRE(harness.started());
+  REQUIRE(BackgroundHarness::wait_for_target(token));
+  // The child is up once the script's subshell has forked its first sleep.
+  for (int i = 0; i < 200 && !running_with_token(token); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  harness.signal(SIGTERM);
+  const auto ended = harness.wait();
+  REQUIRE(ended);
+  REQUIRE(WIFEXITED(*ended));
+  CHECK(WEXITSTATUS(*ended) == 130);
+  CHECK(fs::exists(marker));  // the child got the SIGTERM and had time to clean up
+  CHECK_FALSE(running_with_token(token));
+}
+
+TEST_CASE("exec looks the command up as execvp does", "[exec]") {
+  ScratchDir dir;
+  SECTION("a file without #! is run by /bin/sh") {
+    const std::string script = dir / "no-shebang";
+    std::ofstream(script) << "echo ran by sh\nexit 3\n";
+    fs::permissions(script, fs::perms::owner_all);
+    auto r = run_shell(exec_cmd("-- " + quote(script)));
+    CHECK(r.status == 3);
+    CHECK(r.out == "ran by sh\n");
+  }
+  SECTION("a directory of the command's name earlier in PATH is passed over") {
+    fs::create_directories(dir / "bin/true");
+    auto r = run_shell("PATH=" + quote(dir / "bin") + ":\"$PATH\" " + exec_cmd("-- true"));
+    INFO(r.err);
+    CHECK(r.status == 0);
+  }
+  SECTION("a file in PATH without execute permission is not runnable (126), not missing") {
+    fs::create_directories(dir / "bin");
+    std::ofstream(dir / "bin/faultline-test-tool") << "#!/bin/sh\necho ran\n";
+    fs::permissions(dir / "bin/faultline-test-tool", fs::perms::owner_read | fs::perms::owner_write);
+    auto r = run_shell("PATH=" + quote(dir / "bin") + ":\"$PATH\" " + exec_cmd("-- faultline-test-tool"));
+    CHECK(r.status == 126);
+    CHECK(contains(r.err, "Permission denied"));
+    CHECK(r.out.empty());
+  }
+  SECTION("an empty command name is not found") { CHECK(run_shell(exec_cmd("-- ''")).status == 127); }
+}
+
+TEST_CASE("exec exit status: 125 when a step of faultline's own before the exec fails", "[exec]") {
+  SECTION("--nofile above what the kernel lets faultline set") {
+    std::uint64_t nr_open = 0;
+    std::ifstream("/proc/sys/fs/nr_open") >> nr_open;
+    REQUIRE(nr_open > 0);
+    if (nr_open >= 2147483584)
+      FAULTLINE_SKIP("fs.nr_open is at its largest; no --nofile above it is accepted");
+    auto r = exec("--nofile " + std::to_string(nr_open + 1), "print ran");
+    CHECK(r.status == 125);
+    CHECK(contains(r.err, "setrlimit(RLIMIT_NOFILE)"));
+    CHECK(r.out.empty());
+  }
+  SECTION("a --json path under a regular file, which access(2) lets root pass") {
+    ScratchDir dir;
+    std::ofstream(dir / "afile") << "x";
+    auto r = exec("--json " + quote(dir / "afile/r.json"), "print ran");
+    CHECK(r.status == 125);
+    CHECK(contains(r.err, "is not a directory"));
+    CHECK(r.out.empty());
+  }
+  SECTION("--cgroup-root given as a filesystem path") {
+    auto r = exec("--cgroup-root /sys/fs/cgroup/faultline", "print ran");
+    CHECK(r.status == 125);
+    CHECK(contains(r.err, "give the cgroup's path inside the hierarchy"));
+    CHECK(r.out.empty());
+  }
 }
