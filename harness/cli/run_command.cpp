@@ -259,7 +259,15 @@ int run(const RunArgs& args) {
   std::cout << report::summary_line(summary) << std::endl;
   // SIGINT and SIGTERM keep the documented 130; a hangup exits 128+SIGHUP, as a shell reports it.
   if (report.interrupted) return interrupt::signal_number() == SIGHUP ? 128 + SIGHUP : kExitInterrupted;
-  return summary.failed + summary.errors > 0 ? kExitFailed : kExitOk;
+  if (summary.failed + summary.errors > 0) return kExitFailed;
+  // A gate whose every scenario was skipped tested nothing: not green, and not a scenario's
+  // failure either, but the host's (as `doctor` would say).
+  if (summary.passed == 0 && summary.skipped > 0) {
+    std::cout << "faultline: every scenario was skipped: this host lacks what they need (the reasons are "
+                 "above; `faultline doctor` lists what is unavailable here); nothing was tested\n";
+    return kExitHost;
+  }
+  return kExitOk;
 }
 
 }  // namespace

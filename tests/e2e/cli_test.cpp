@@ -7,11 +7,13 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <thread>
 
 #include "tests/support/command.h"
+#include "tests/support/scratch_dir.h"
 #include "tests/support/skips.h"
 #include "tests/support/test_env.h"
 
@@ -226,6 +228,26 @@ TEST_CASE("run: a missing binary is failed-to-start and the scenario errors") {
   CHECK(p["outcome"] == "failed-to-start");
   CHECK(std::string(s["reason"]).find("No such file or directory") != std::string::npos);
   CHECK(r.cmd.out.find("0 passed, 0 failed, 1 errors") != std::string::npos);
+}
+
+TEST_CASE("run: a run whose every scenario was skipped exits 3, since it tested nothing") {
+  // memory.high exists only on cgroup v2: elsewhere the scenario is skipped.
+  if (fs::exists("/sys/fs/cgroup/cgroup.controllers"))
+    FAULTLINE_SKIP("cgroup v2 has memory.high, so no scenario of this test is skipped here");
+  ScratchDir dir;
+  std::ofstream(dir / "needs-v2.toml") << "name = \"needs memory.high\"\n[target]\ncommand = [\"true\"]\n"
+                                          "limits.memory_high = \"64MiB\"\n";
+  std::ofstream(dir / "plain.toml") << "name = \"plain\"\n[target]\ncommand = [\"true\"]\n";
+  const auto all_skipped = run_shell(faultline_cmd() + " run " + quote(dir / "needs-v2.toml"));
+  INFO(all_skipped.out << all_skipped.err);
+  CHECK(all_skipped.status == 3);
+  CHECK(all_skipped.out.find("every scenario was skipped") != std::string::npos);
+  CHECK(all_skipped.out.find("nothing was tested") != std::string::npos);
+  // One that ran keeps the run green: a skip alone is reported, not failed.
+  const auto one_ran =
+      run_shell(faultline_cmd() + " run " + quote(dir / "needs-v2.toml") + " " + quote(dir / "plain.toml"));
+  INFO(one_ran.out << one_ran.err);
+  CHECK(one_ran.status == 0);
 }
 
 TEST_CASE("validate: a typo'd key is reported at file:line:col with a hint") {
