@@ -258,6 +258,16 @@ RunReport report_from(const json& doc) {
     r.host.cpus = host.has("cpus") ? static_cast<int>(host.at("cpus").integer()) : 0;
   }
   if (root.has("seed")) r.seed = root.at("seed").count();
+  if (root.has("shard")) {
+    const Node shard = root.at("shard");
+    const std::uint64_t index = shard.at("index").count(), count = shard.at("count").count();
+    // As `run --shard` takes them; also keeps the cast to int exact.
+    if (count < 1 || count > kMaxShards || index < 1 || index > count)
+      throw Error("shard: " + std::to_string(index) + "/" + std::to_string(count) +
+                  " is not a slice of a sharded run (I/N with 1 <= I <= N <= " + std::to_string(kMaxShards) +
+                  ")");
+    r.shard = ShardInfo{static_cast<int>(index), static_cast<int>(count)};
+  }
   r.started = root.str_or("started");
   r.duration_ms = root.number_or("duration_ms");
   r.interrupted = root.boolean_or("interrupted");

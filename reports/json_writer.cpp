@@ -159,6 +159,7 @@ std::string to_json(const RunReport& report) {
       {"summary",
        {{"passed", sum.passed}, {"failed", sum.failed}, {"errors", sum.errors}, {"skipped", sum.skipped}}},
       {"scenarios", scenarios}};
+  if (report.shard) j["shard"] = {{"index", report.shard->index}, {"count", report.shard->count}};
   if (const auto flaky = report.flaky(); !flaky.empty()) j["flaky"] = flaky;
   if (report.baseline) {
     json changes = json::array();

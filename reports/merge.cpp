@@ -84,6 +84,61 @@ RunReport read_merge_input(const std::filesystem::path& path) {
   return report;
 }
 
+namespace {
+
+// Two inputs that are one run: a file given twice, or a copy of it.
+bool same_run(const RunReport& a, const RunReport& b) {
+  if (a.started.empty() || a.started != b.started || a.duration_ms != b.duration_ms || a.seed != b.seed ||
+      a.scenarios.size() != b.scenarios.size())
+    return false;
+  for (std::size_t i = 0; i < a.scenarios.size(); ++i)
+    if (a.scenarios[i].name != b.scenarios[i].name || a.scenarios[i].file != b.scenarios[i].file)
+      return false;
+  return true;
+}
+
+}  // namespace
+
+void check_merge_inputs(const std::vector<RunReport>& reports, const std::vector<std::string>& names) {
+  for (std::size_t i = 0; i < reports.size(); ++i)
+    for (std::size_t j = 0; j < i; ++j)
+      if (same_run(reports[i], reports[j]))
+        throw Error(names[i] + " and " + names[j] +
+                    " are the same run (same start, duration, seed and scenarios): its scenarios would count "
+                    "twice");
+  const auto sharded =
+      std::find_if(reports.begin(), reports.end(), [](const RunReport& r) { return r.shard; });
+  if (sharded == reports.end()) return;  // whole runs, or reports from before shards were recorded
+  const int count = sharded->shard->count;
+  const std::string& first = names[static_cast<std::size_t>(sharded - reports.begin())];
+  std::vector<std::string> seen(static_cast<std::size_t>(count) + 1);
+  for (std::size_t i = 0; i < reports.size(); ++i) {
+    const auto& shard = reports[i].shard;
+    if (!shard)
+      throw Error(names[i] + " is not the report of a shard, while " + first + " is shard " +
+                  std::to_string(sharded->shard->index) + "/" + std::to_string(count) +
+                  ": merge the shards of one run");
+    if (shard->count != count)
+      throw Error(names[i] + " is shard " + std::to_string(shard->index) + "/" +
+                  std::to_string(shard->count) + ", " + first + " shard " +
+                  std::to_string(sharded->shard->index) + "/" + std::to_string(count) +
+                  ": the shards of one run all have the same N");
+    auto& slot = seen[static_cast<std::size_t>(shard->index)];
+    if (!slot.empty())
+      throw Error(names[i] + " and " + slot + " are both shard " + std::to_string(shard->index) + "/" +
+                  std::to_string(count) + ": its scenarios would count twice");
+    slot = names[i];
+  }
+  std::string missing;
+  for (int k = 1; k <= count; ++k)
+    if (seen[static_cast<std::size_t>(k)].empty())
+      missing += (missing.empty() ? "" : ", ") + std::to_string(k) + "/" + std::to_string(count);
+  if (!missing.empty())
+    throw Error("shard(s) " + missing +
+                " missing: the merge would pass without their scenarios (was a report "
+                "not uploaded, or did that shard's job fail before writing it?)");
+}
+
 RunReport merge_reports(const std::vector<RunReport>& reports) {
   if (reports.empty()) throw Error("no reports to merge");
   RunReport merged;

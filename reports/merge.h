@@ -16,6 +16,13 @@ namespace faultline::report {
 // was. Tool version and host come from the first report. Throws Error for an empty list.
 RunReport merge_reports(const std::vector<RunReport>& reports);
 
+// Before a merge: a merged run must hold every shard once. When the inputs are shards (their
+// `shard` says I/N), each of 1..N must be there exactly once, all of one N; a missing one (its
+// report never uploaded) would leave its failures out of a green merge. Any input given twice
+// (the same start, duration and seed) is refused too, since its scenarios would count twice.
+// Throws Error naming the inputs (`names`, one per report).
+void check_merge_inputs(const std::vector<RunReport>& reports, const std::vector<std::string>& names);
+
 // Reads one input of a merge (faultline-report/1) and checks that its `summary`, when it has
 // one, counts what its scenarios[] hold. The merge counts scenarios[] and never the summary, so
 // a shard whose summary says "1 error" over an empty or cut-short scenarios[] would otherwise

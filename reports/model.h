@@ -202,10 +202,19 @@ struct BaselineComparison {
   std::vector<BaselineGone> gone;  // by name
 };
 
+// Which slice of a sharded run (`run --shard I/N`) a report holds: merge checks that each of the
+// N is there exactly once.
+inline constexpr int kMaxShards = 1'000'000;
+struct ShardInfo {
+  int index = 1;  // 1-based
+  int count = 1;
+};
+
 struct RunReport {
   std::string tool_version;
   HostInfo host;
   std::optional<std::uint64_t> seed;
+  std::optional<ShardInfo> shard;
   std::string started;  // ISO 8601 UTC
   double duration_ms = 0;
   bool interrupted = false;

@@ -63,8 +63,8 @@ void check_writable(const std::string& path) {
   const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC | (existed ? 0 : O_CREAT | O_EXCL), 0644);
   if (fd < 0)
     throw UsageError("--json " + path + ": cannot write it" +
-                     (errno == ENOTDIR ? " (" + dir.string() + " is not a directory)" : std::string()) + ": " +
-                     std::strerror(errno));
+                     (errno == ENOTDIR ? " (" + dir.string() + " is not a directory)" : std::string()) +
+                     ": " + std::strerror(errno));
   ::close(fd);
   if (!existed) ::unlink(file.c_str());  // written when the run ends; nothing left if it never does
 }

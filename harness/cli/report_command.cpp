@@ -31,6 +31,11 @@ int merge(const MergeArgs& args) {
       throw UsageError(e.what());
     }
   }
+  try {
+    report::check_merge_inputs(reports, args.inputs);
+  } catch (const Error& e) {
+    throw UsageError(e.what());
+  }
   const auto merged = report::merge_reports(reports);
   if (!args.json_path.empty()) report::write_json(merged, args.json_path);
   if (!args.junit_path.empty()) report::write_junit(merged, args.junit_path);

@@ -210,6 +210,7 @@ int run(const RunArgs& args) {
   report.host = host_info(backend->mode());
   report.started = utc_now_iso();
   report.seed = seed;
+  if (shard) report.shard = report::ShardInfo{shard->index, shard->count};
   const auto t0 = std::chrono::steady_clock::now();
 
   report::ProgressLine progress(std::cout);

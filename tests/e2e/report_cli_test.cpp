@@ -542,3 +542,31 @@ TEST_CASE("report: syscall fault lanes, proxy lanes and the first-byte histogram
   CHECK(dom.out.find("200 calls listed, 3800 between them left out") != std::string::npos);
   screenshot(dir / "faults.html", screenshot_dir() / "syscall-and-proxy.png");
 }
+
+TEST_CASE("report merge: a shard missing or given twice is refused, not merged green") {
+  ScratchDir dir;
+  fs::create_directories(dir / "suite");
+  for (const char* name : {"a", "b", "c"})
+    std::ofstream(dir / ("suite/" + std::string(name) + ".toml"))
+        << "name = \"" << name << "\"\n[target]\ncommand = [\"true\"]\n";
+  for (const char* shard : {"1", "2"}) {
+    const auto r = run_shell(faultline_cmd() + " run " + quote(dir / "suite") + " --shard " + shard +
+                             "/2 --json " + quote(dir / ("s" + std::string(shard) + ".json")));
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+  }
+  CHECK(json::parse(read_file(dir / "s2.json"))["shard"] == json({{"index", 2}, {"count", 2}}));
+  const auto both = run_shell(faultline_cmd() + " report merge " + quote(dir / "s1.json") + " " +
+                              quote(dir / "s2.json") + " --json " + quote(dir / "m.json"));
+  INFO(both.out << both.err);
+  CHECK(both.status == 0);
+  CHECK(json::parse(read_file(dir / "m.json"))["summary"]["passed"] == 3);
+
+  const auto missing = run_shell(faultline_cmd() + " report merge " + quote(dir / "s1.json"));
+  CHECK(missing.status == 2);
+  CHECK(missing.err.find("shard(s) 2/2 missing") != std::string::npos);
+  const auto twice =
+      run_shell(faultline_cmd() + " report merge " + quote(dir / "s1.json") + " " + quote(dir / "s1.json"));
+  CHECK(twice.status == 2);
+  CHECK(twice.err.find("are the same run") != std::string::npos);
+}

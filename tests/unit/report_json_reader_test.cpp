@@ -223,3 +223,21 @@ TEST_CASE("a report with a baseline section, with or without gone scenarios, rea
   doc["baseline"].erase("gone");  // as written before gone scenarios were listed
   CHECK(parse_json_report(doc.dump(), "old.json").scenarios.at(0).name == "kept");
 }
+
+TEST_CASE("a shard's report says which slice it is, read back as written; a slice that is none is an error") {
+  RunReport sliced = full_report();
+  sliced.shard = ShardInfo{2, 3};
+  const std::string json = to_json(sliced);
+  CHECK(nlohmann::json::parse(json)["shard"] == nlohmann::json({{"index", 2}, {"count", 3}}));
+  const RunReport read = parse_json_report(json, "x.json");
+  REQUIRE(read.shard);
+  CHECK(read.shard->index == 2);
+  CHECK(read.shard->count == 3);
+  CHECK(to_json(read) == json);
+  CHECK_FALSE(parse_json_report(to_json(full_report()), "x.json").shard);
+
+  auto doc = nlohmann::json::parse(json);
+  doc["shard"]["index"] = 4;
+  CHECK(read_error(doc.dump()) ==
+        "shard.json: shard: 4/3 is not a slice of a sharded run (I/N with 1 <= I <= N <= 1000000)");
+}

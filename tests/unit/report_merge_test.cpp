@@ -94,3 +94,57 @@ TEST_CASE("a merge input whose summary agrees, or that has none, reads like any 
   CHECK_THROWS_WITH(read_merge_input(dir / "missing.json"),
                     "open " + (dir / "missing.json") + ": No such file or directory");
 }
+
+namespace {
+
+RunReport slice(int index, int count, const std::string& started) {
+  RunReport r = shard(started, 1000, 42, {Verdict::pass});
+  r.shard = ShardInfo{index, count};
+  return r;
+}
+
+std::string merge_input_error(const std::vector<RunReport>& reports, const std::vector<std::string>& names) {
+  try {
+    check_merge_inputs(reports, names);
+  } catch (const faultline::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("a merge of shards needs every shard of the run exactly once") {
+  const auto one = slice(1, 3, "2026-11-23T10:00:00Z");
+  const auto two = slice(2, 3, "2026-11-23T10:00:01Z");
+  const auto three = slice(3, 3, "2026-11-23T10:00:02Z");
+  CHECK(merge_input_error({one, two, three}, {"s1.json", "s2.json", "s3.json"}).empty());
+  CHECK(merge_input_error({three, one, two}, {"s3.json", "s1.json", "s2.json"}).empty());
+  // A shard whose report never arrived: its failures would be missing from a green merge.
+  CHECK(merge_input_error({one, three}, {"s1.json", "s3.json"}) ==
+        "shard(s) 2/3 missing: the merge would pass without their scenarios (was a report not uploaded, or "
+        "did that shard's job fail before writing it?)");
+  CHECK(merge_input_error({one}, {"s1.json"}).starts_with("shard(s) 2/3, 3/3 missing"));
+  // The same shard twice, from two runs of it: its scenarios would count twice.
+  const auto two_again = slice(2, 3, "2026-11-23T11:00:00Z");
+  CHECK(merge_input_error({one, two, two_again, three}, {"s1.json", "s2.json", "s2b.json", "s3.json"}) ==
+        "s2b.json and s2.json are both shard 2/3: its scenarios would count twice");
+  CHECK(merge_input_error({one, slice(2, 2, "2026-11-23T10:00:03Z")}, {"s1.json", "t2.json"}) ==
+        "t2.json is shard 2/2, s1.json shard 1/3: the shards of one run all have the same N");
+  CHECK(merge_input_error({one, shard("2026-11-23T10:00:09Z", 5, 42, {})}, {"s1.json", "whole.json"})
+            .starts_with("whole.json is not the report of a shard"));
+}
+
+TEST_CASE("a merge refuses the same report given twice, shard or not") {
+  const auto whole = shard("2026-11-23T10:00:00Z", 1234.5, 7, {Verdict::pass});
+  const auto other = shard("2026-11-23T10:05:00Z", 999, 7, {Verdict::fail});
+  CHECK(merge_input_error({whole, other}, {"a.json", "b.json"}).empty());
+  CHECK(
+      merge_input_error({whole, other, whole}, {"a.json", "b.json", "copy-of-a.json"}) ==
+      "copy-of-a.json and a.json are the same run (same start, duration, seed and scenarios): its scenarios "
+      "would count twice");
+  // Made up with the same start, duration and seed, but other scenarios: not one run.
+  auto look_alike = whole;
+  look_alike.scenarios[0].name = "another";
+  CHECK(merge_input_error({whole, look_alike}, {"a.json", "b.json"}).empty());
+}
