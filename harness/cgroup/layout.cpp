@@ -105,6 +105,31 @@ std::string next_run_name() {
   return format_run_name(RunName{current_owner(), sequence.fetch_add(1)});
 }
 
+std::optional<std::string> enclosing_run_cgroup(std::string_view proc_cgroup) {
+  const RunOwner self = current_owner();
+  std::size_t begin = 0;
+  while (begin < proc_cgroup.size()) {
+    std::size_t end = proc_cgroup.find('\n', begin);
+    if (end == std::string_view::npos) end = proc_cgroup.size();
+    const std::string_view line = proc_cgroup.substr(begin, end - begin);
+    begin = end + 1;
+    const auto second_colon = line.find(':', line.find(':') + 1);
+    if (line.find(':') == std::string_view::npos || second_colon == std::string_view::npos) continue;
+    const std::string path(line.substr(second_colon + 1));
+    std::size_t at = 0;
+    while (at < path.size()) {
+      std::size_t next = path.find('/', at);
+      if (next == std::string::npos) next = path.size();
+      const auto run = parse_run_name(path.substr(at, next - at));
+      if (run && !(run->owner.pid == self.pid && run->owner.start_ticks == self.start_ticks) &&
+          owner_alive(run->owner))
+        return path;
+      at = next + 1;
+    }
+  }
+  return std::nullopt;
+}
+
 std::string sanitize_cgroup_name(const std::string& name) {
   std::string out = name;
   for (char& c : out) {

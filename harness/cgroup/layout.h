@@ -30,6 +30,10 @@ bool owner_alive(const RunOwner& owner);
 // A fresh name for this process: sequence increments per call (thread-safe).
 std::string next_run_name();
 
+// The throwaway cgroup of a live faultline run that a process with this /proc/<pid>/cgroup is in
+// (a path with a `run-<pid>-<ticks>-<n>` component whose owner is alive), or nullopt.
+std::optional<std::string> enclosing_run_cgroup(std::string_view proc_cgroup);
+
 // Process names become directory names: anything outside [A-Za-z0-9_.-] becomes '_'.
 std::string sanitize_cgroup_name(const std::string& name);
 

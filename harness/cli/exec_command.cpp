@@ -106,6 +106,7 @@ int exec(const ExecArgs& a) {
   request.measure_all = a.summary || !a.json_path.empty();
   if (!a.json_path.empty()) check_writable(a.json_path);
 
+  refuse_nested_run();
   cgroup::BackendOptions backend_options;
   if (!a.cgroup_root.empty()) backend_options.root = a.cgroup_root;
   auto backend = cgroup::open_backend(backend_options);

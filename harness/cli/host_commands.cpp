@@ -1,9 +1,12 @@
 // `doctor` and `cleanup`: the host side of faultline.
 #include <linux/capability.h>
 
+#include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "cgroup/backend.h"
+#include "cgroup/layout.h"
 #include "cli/commands.h"
 #include "common/proc_status.h"
 #include "syscall/host_support.h"
@@ -92,6 +95,17 @@ int cleanup() {
 }
 
 }  // namespace
+
+void refuse_nested_run() {
+  std::ifstream file("/proc/self/cgroup");
+  std::stringstream text;
+  text << file.rdbuf();
+  if (const auto outer = cgroup::enclosing_run_cgroup(text.str()))
+    throw UsageError(
+        "faultline is running inside the throwaway cgroup of another faultline run (" + *outer +
+        "): its own cgroups would be made beside that run's, outside its limits, its kill and its "
+        "accounting. Put faultline in front of each command or of the whole job, not both");
+}
 
 void add_doctor_command(CLI::App& app, Action* action) {
   auto* cmd = app.add_subcommand("doctor", "What this host supports and how to fix what it lacks");

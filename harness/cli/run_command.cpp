@@ -195,6 +195,7 @@ int run(const RunArgs& args) {
                   "; nothing to run here";
   }
 
+  refuse_nested_run();
   cgroup::BackendOptions backend_options;
   if (!args.cgroup_root.empty()) backend_options.root = args.cgroup_root;
   auto backend = cgroup::open_backend(backend_options);

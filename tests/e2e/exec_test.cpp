@@ -491,3 +491,21 @@ TEST_CASE("exec exit status: 125 when a step of faultline's own before the exec 
     CHECK(r.out.empty());
   }
 }
+
+TEST_CASE("exec and run inside another faultline run are refused: their cgroups would escape it", "[exec]") {
+  const auto exec_in_exec = run_shell(exec_cmd("--memory 64MiB -- " + quote(faultline_path()) +
+                                               " exec --memory 1GiB -- " + payload() + " print ran"));
+  INFO(exec_in_exec.err);
+  CHECK(exec_in_exec.status == 125);  // the inner exec's own status, passed through
+  CHECK(contains(exec_in_exec.err,
+                 "faultline is running inside the throwaway cgroup of another faultline run"));
+  CHECK(exec_in_exec.out.empty());
+
+  ScratchDir dir;
+  std::ofstream(dir / "s.toml") << "name = \"inner\"\n[target]\ncommand = [\"true\"]\n";
+  const auto run_in_exec =
+      run_shell(exec_cmd("-- " + quote(faultline_path()) + " run " + quote(dir / "s.toml")));
+  INFO(run_in_exec.err);
+  CHECK(run_in_exec.status == 2);
+  CHECK(contains(run_in_exec.err, "Put faultline in front of each command or of the whole job, not both"));
+}

@@ -1,7 +1,9 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <fstream>
 #include <set>
+#include <string>
 
 #include "cgroup/layout.h"
 #include "cgroup/proc_stat.h"
@@ -66,4 +68,24 @@ TEST_CASE("parse_stat_start_ticks counts fields after the last parenthesis", "[c
   CHECK(parse_stat_state(line) == std::optional<char>('S'));
   CHECK_FALSE(parse_stat_start_ticks("1234 (short) S 1 2 3"));
   CHECK_FALSE(parse_stat_start_ticks("no parentheses at all"));
+}
+
+TEST_CASE("enclosing_run_cgroup finds a live run's cgroup in /proc/<pid>/cgroup, and nothing else",
+          "[cgroup]") {
+  const pid_t parent = ::getppid();
+  std::ifstream stat("/proc/" + std::to_string(parent) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  const auto ticks = parse_stat_start_ticks(line);
+  REQUIRE(ticks);
+  const std::string outer = "/faultline/" + format_run_name(RunName{RunOwner{parent, *ticks}, 0});
+  CHECK(enclosing_run_cgroup("12:pids:/user.slice\n4:memory:" + outer + "/command\n0::/\n") ==
+        outer + "/command");
+  CHECK(enclosing_run_cgroup("0::/ci" + outer + "\n") == "/ci" + outer);
+  // A run whose harness is gone (a stale run), this process's own runs, and plain paths: not nested.
+  CHECK_FALSE(enclosing_run_cgroup("4:memory:/faultline/" +
+                                   format_run_name(RunName{RunOwner{parent, *ticks + 1}, 0}) + "\n"));
+  CHECK_FALSE(enclosing_run_cgroup("0::/faultline/" + next_run_name() + "\n"));
+  CHECK_FALSE(enclosing_run_cgroup("0::/system.slice/ci.service\n1:name=systemd:/user.slice\n"));
+  CHECK_FALSE(enclosing_run_cgroup(""));
 }
