@@ -97,7 +97,10 @@ int exec(const ExecArgs& a) {
   }
   if (!a.pids.empty()) request.limits.pids = limit_flag("--pids", "pids", a.pids);
   if (!a.nofile.empty()) request.limits.nofile = limit_flag("--nofile", "nofile", a.nofile);
-  if (!a.timeout.empty()) request.timeout = parse_flag<Duration>("--timeout", a.timeout, parse_duration);
+  // As timeout(1), 0 disables the timeout; a bare 0 needs no unit, since it means the same in all.
+  if (!a.timeout.empty() && a.timeout != "0")
+    request.timeout = parse_flag<Duration>("--timeout", a.timeout, parse_duration);
+  if (request.timeout == Duration::zero()) request.timeout.reset();
   request.timeout_signal = parse_flag<int>("--signal", a.signal, parse_signal);
   request.kill_after = parse_flag<Duration>("--kill-after", a.kill_after, parse_duration);
   if (!a.diagnose.empty()) request.diagnose_signal = parse_flag<int>("--diagnose", a.diagnose, parse_signal);
@@ -131,7 +134,8 @@ void add_exec_command(CLI::App& app, Action* action) {
   cmd->add_option("--cpu", a->cpu, "CPU limit: 50% of one CPU, 1.5 CPUs, or max");
   cmd->add_option("--pids", a->pids, "Maximum number of processes (1 to 4194304)");
   cmd->add_option("--nofile", a->nofile, "RLIMIT_NOFILE, soft and hard (1 to fs.nr_open)");
-  cmd->add_option("--timeout", a->timeout, "Stop the command after this long, e.g. 30s (exit 124)");
+  cmd->add_option("--timeout", a->timeout,
+                  "Stop the command after this long, e.g. 30s (exit 124); 0 for no limit");
   cmd->add_option("-s,--signal", a->signal, "Signal sent to every process at the timeout (default TERM)");
   cmd->add_option("-k,--kill-after,--stop-grace", a->kill_after,
                   "After that signal, wait this long, then SIGKILL the whole cgroup (default 10s)");

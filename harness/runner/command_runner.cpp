@@ -232,6 +232,14 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, std::size_t lefto
         (kill_deadline_ && !killed_
              ? "still running --kill-after " + format_duration(request_.kill_after) + " after the stop signal"
              : "the command left behind"));
+  // A fork refused at --pids shows up as the command's own failure ("Resource temporarily
+  // unavailable", exit 254): say where it came from.
+  if (stats.pids_max_events > 0)
+    result.messages.push_back(
+        "faultline: " + std::to_string(stats.pids_max_events) +
+        " fork(s) refused at the pids limit (--pids " +
+        (request_.limits.pids ? std::to_string(*request_.limits.pids) : std::string("?")) +
+        "); the command " + describe_exit(st));
   // The command's own status decides, as with timeout(1), but an OOM kill of one of its children
   // (a test worker, a compiler) is why a suite is slow or flaky under the limit: say so.
   if (stats.oom_kills > 0 && result.outcome != "oom-killed")

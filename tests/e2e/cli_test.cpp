@@ -132,6 +132,9 @@ TEST_CASE("exec: nofile and pids limits bite") {
   auto forks = run_shell(faultline_cmd() + " exec --pids 3 -- " + payload() + " fork 10 --hold 200ms");
   CHECK(forks.status == 1);
   CHECK(forks.out.find("Resource temporarily unavailable") != std::string::npos);
+  // The command's own failure is traced back to the limit on stderr.
+  CHECK(forks.err.find("fork(s) refused at the pids limit (--pids 3); the command exited with code 1") !=
+        std::string::npos);
 }
 
 TEST_CASE("run: the bundled examples pass") {

@@ -151,9 +151,16 @@ TEST_CASE("exec at the timeout: 124, or the command's status with --preserve-sta
   auto plain = exec("--timeout 300ms", "sleep 1h");
   CHECK(plain.status == 124);
   CHECK(contains(plain.err, "faultline: timed-out after 300ms: "));
+  // A sleeper waits for time to pass: not called a deadlock.
+  CHECK(contains(plain.err, "1 of them on a timer (sleep) and not throttled: likely sleeping or polling"));
   CHECK(contains(plain.err, "faultline: SIGTERM to 1 process(es); the command was killed by SIGTERM\n"));
 
   CHECK(exec("--timeout 300ms --preserve-status", "sleep 1h").status == 128 + SIGTERM);
+  // As timeout(1): a timeout of 0 is no timeout.
+  const auto unlimited = exec("--timeout 0", "sleep 300ms");
+  CHECK(unlimited.status == 0);
+  CHECK_FALSE(contains(unlimited.err, "timed-out"));
+  CHECK(exec("--timeout 0s", "sleep 300ms").status == 0);
   // -s picks the first signal: SIGUSR1's default action ends the sleeper.
   CHECK(exec("--timeout 300ms -s USR1 --preserve-status", "sleep 1h").status == 128 + SIGUSR1);
   CHECK(exec("--timeout 300ms --signal INT", "sleep 1h").status == 124);
