@@ -104,6 +104,9 @@ int exec(const ExecArgs& a) {
   request.timeout_signal = parse_flag<int>("--signal", a.signal, parse_signal);
   request.kill_after = parse_flag<Duration>("--kill-after", a.kill_after, parse_duration);
   if (!a.diagnose.empty()) request.diagnose_signal = parse_flag<int>("--diagnose", a.diagnose, parse_signal);
+  // Without a timeout there is nothing to diagnose: silently ignored, it would look armed.
+  if (request.diagnose_signal && !request.timeout)
+    throw UsageError("--diagnose " + a.diagnose + " is sent at the timeout: give --timeout too");
   request.diagnose_grace = parse_flag<Duration>("--grace", a.grace, parse_duration);
   request.preserve_status = a.preserve_status;
   request.measure_all = a.summary || !a.json_path.empty();

@@ -80,7 +80,7 @@ class CommandRun {
   void on_exit();
   void wait_for_stopping_processes();
   CommandResult failed_to_start();
-  CommandResult classify(const cgroup::Stats& stats, std::size_t leftovers);
+  CommandResult classify(const cgroup::Stats& stats, const std::vector<std::string>& leftovers);
 
   const CommandRequest& request_;
   cgroup::Backend& backend_;
@@ -192,7 +192,7 @@ CommandResult CommandRun::failed_to_start() {
   return result;
 }
 
-CommandResult CommandRun::classify(const cgroup::Stats& stats, std::size_t leftovers) {
+CommandResult CommandRun::classify(const cgroup::Stats& stats, const std::vector<std::string>& leftovers) {
   if (const auto& wait_error = process_.wait_error()) throw Error(*wait_error);
   const auto& st = *process_.exit_status();
   const int own_status = st.signaled ? 128 + st.signal : st.code;
@@ -226,12 +226,20 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, std::size_t lefto
     result.exit_status = interrupted_by_ == SIGHUP ? 128 + SIGHUP : 130;
     result.messages.push_back("faultline: interrupted by " + signal_name(interrupted_by_));
   }
-  if (leftovers > 0)
+  if (!leftovers.empty()) {
+    // Named, so a CI log says which daemon or test worker was left running.
+    constexpr std::size_t kNamed = 5;
+    std::string named;
+    for (std::size_t i = 0; i < std::min(kNamed, leftovers.size()); ++i)
+      named += (i ? ", " : "") + leftovers[i];
+    if (leftovers.size() > kNamed) named += ", ...";
     result.messages.push_back(
-        "faultline: killed " + std::to_string(leftovers) + " process(es) " +
+        "faultline: killed " + std::to_string(leftovers.size()) + " process(es) " +
         (kill_deadline_ && !killed_
              ? "still running --kill-after " + format_duration(request_.kill_after) + " after the stop signal"
-             : "the command left behind"));
+             : "the command left behind") +
+        ": " + named);
+  }
   // A fork refused at --pids shows up as the command's own failure ("Resource temporarily
   // unavailable", exit 254): say where it came from.
   if (stats.pids_max_events > 0)
@@ -268,8 +276,20 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, std::size_t lefto
   p.runtime_ms = ms_between(process_.started_at(), process_.exited_at());
   report_.processes.push_back(p);
   report_.interrupted = interrupted_by_ != 0;
-  if (result.exit_status == 0) {
+  // With --preserve-status a command that exited 0 after the timeout's signal exits 0, as
+  // timeout(1) does; the report still records the timeout, never a pass.
+  if (result.exit_status == 0 && !timed_out_) {
     report_.verdict = report::Verdict::pass;
+  } else if (result.exit_status == 0) {
+    report_.verdict = report::Verdict::fail;
+    report_.reason = result.messages.front().substr(11);
+    report_.failures.push_back({"exec.timeout",
+                                kProcessName,
+                                "finished within " + format_duration(*request_.timeout),
+                                "timed-out, then exited 0 (--preserve-status)",
+                                report_.reason,
+                                0,
+                                {}});
   } else {
     report_.verdict = interrupted_by_ ? report::Verdict::error : report::Verdict::fail;
     const std::string message =
@@ -335,7 +355,7 @@ CommandResult CommandRun::run() {
     }
     const auto stats = group_->stats();
     group_->destroy();
-    result = classify(stats, orphans.size());
+    result = classify(stats, orphans);
     report_.processes.back().orphans = orphans;
   }
   report_.duration_ms = ms_between(t0_, Clock::now());

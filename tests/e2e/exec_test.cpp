@@ -407,7 +407,7 @@ TEST_CASE("exec at the timeout: the command's other processes have --kill-after 
     CHECK(r.status == 124);
     CHECK_FALSE(fs::exists(marker));
     // The subshell and the sleep of its cleanup.
-    CHECK(contains(r.err, " process(es) still running --kill-after 100ms after the stop signal\n"));
+    CHECK(contains(r.err, " process(es) still running --kill-after 100ms after the stop signal: "));
   }
 }
 
@@ -515,4 +515,35 @@ TEST_CASE("exec and run inside another faultline run are refused: their cgroups 
   INFO(run_in_exec.err);
   CHECK(run_in_exec.status == 2);
   CHECK(contains(run_in_exec.err, "Put faultline in front of each command or of the whole job, not both"));
+}
+
+TEST_CASE("exec: processes the command left behind are killed and named on stderr", "[exec]") {
+  auto r = run_shell(exec_cmd("-- sh -c 'sleep 30 & exit 0'"));
+  INFO(r.err);
+  CHECK(r.status == 0);  // the command's own status, as timeout(1) would give
+  // `sh` when the background child had not yet run `sleep` at the command's exit.
+  CHECK(std::regex_search(
+      r.err,
+      std::regex(R"(faultline: killed 1 process\(es\) the command left behind: \d+ \((sleep|sh)\)\n)")));
+}
+
+TEST_CASE("exec --preserve-status: a command that exits 0 after the timeout exits 0, its report fails",
+          "[exec]") {
+  ScratchDir dir;
+  auto r = run_shell(exec_cmd("--timeout 300ms --preserve-status --json " + quote(dir / "r.json") +
+                              " -- sh -c 'trap \"exit 0\" TERM; while :; do sleep 0.05; done'"));
+  INFO(r.err);
+  CHECK(r.status == 0);
+  const json s = json::parse(read_file(dir / "r.json"))["scenarios"][0];
+  INFO(s.dump(2));
+  CHECK(s["result"] == "fail");
+  REQUIRE(s["failures"].size() == 1);
+  CHECK(s["failures"][0]["check"] == "exec.timeout");
+}
+
+TEST_CASE("exec: --diagnose without --timeout is refused, not ignored", "[exec]") {
+  auto r = exec("--diagnose QUIT", "print ran");
+  CHECK(r.status == 125);
+  CHECK(contains(r.err, "--diagnose QUIT is sent at the timeout: give --timeout too"));
+  CHECK(r.out.empty());
 }
