@@ -57,16 +57,16 @@ void check_writable(const std::string& path) {
   const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
   std::error_code ec;
   if (fs::is_directory(file, ec)) throw UsageError("--json " + path + ": is a directory");
-  // Opened for real, not asked with access(2): root passes access() on a regular file named as
-  // the directory and on /proc, and the run's result would then be lost to a failed write.
-  const bool existed = fs::exists(file, ec);
-  const int fd = ::open(file.c_str(), O_WRONLY | O_CLOEXEC | (existed ? 0 : O_CREAT | O_EXCL), 0644);
+  // Tried for real as the writer does it (a temporary file in the directory, then a rename), not
+  // asked with access(2): root passes access() on a regular file named as the directory and on
+  // /proc, and the run's result would then be lost to a failed write.
+  std::string probe = (dir / ".faultline-json-XXXXXX").string();
+  const int fd = ::mkstemp(probe.data());
   if (fd < 0)
-    throw UsageError("--json " + path + ": cannot write it" +
-                     (errno == ENOTDIR ? " (" + dir.string() + " is not a directory)" : std::string()) +
-                     ": " + std::strerror(errno));
+    throw UsageError("--json " + path + ": cannot write into " + dir.string() +
+                     (errno == ENOTDIR ? " (not a directory)" : std::string()) + ": " + std::strerror(errno));
   ::close(fd);
-  if (!existed) ::unlink(file.c_str());  // written when the run ends; nothing left if it never does
+  ::unlink(probe.c_str());
 }
 
 report::RunReport one_run_report(const runner::CommandResult& result, cgroup::Mode mode,

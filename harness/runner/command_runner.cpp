@@ -76,7 +76,6 @@ class CommandRun {
   }
   void on_timeout();
   void send_stop_signal(int signo);
-  void signal_all(int signo);
   void on_exit();
   void wait_for_stopping_processes();
   CommandResult failed_to_start();

@@ -386,7 +386,7 @@ std::set<std::string> check_faults_applied(const scenario::Scenario& scenario,
     return std::any_of(result.proxies.begin(), result.proxies.end(), [&](const report::ProxyResult& p) {
       const auto touched = p.toxics_touched.find(inj.name);
       return (touched != p.toxics_touched.end() && touched->second > 0) ||
-             (inj.kind == "down" && p.accepted > 0);
+             (inj.kind == "down" && p.name == inj.proxy && p.accepted > 0);
     });
   };
   for (const auto& inj : scenario.injections) {

@@ -214,15 +214,6 @@ std::string hang_finding(const std::vector<HangFacts>& facts) {
   if (common_wchan.find("freez") != std::string::npos ||
       common_wchan.find("refrigerator") != std::string::npos)
     return all + " frozen" + where + ": the cgroup was frozen, not a deadlock";
-  // A process asleep on a timer (sleep(1), time.sleep, a retry's back-off) is waiting for time
-  // to pass: a slow poll or a long sleep, which "deadlock" would misname.
-  int on_timer = 0;
-  for (const auto& [w, n] : wchans)
-    if (w == "hrtimer_nanosleep" || w == "do_nanosleep" || w == "clock_nanosleep" || w == "common_nsleep")
-      on_timer += n;
-  if (on_timer > 0)
-    return all + " asleep" + where + ", " + std::to_string(on_timer) + " of them on a timer (sleep)" +
-           " and not throttled: likely sleeping or polling longer than the time allowed, not a deadlock";
   return all + " asleep" + where +
          " and not throttled: likely a deadlock or a wait for something that never happens";
 }

@@ -151,8 +151,6 @@ TEST_CASE("exec at the timeout: 124, or the command's status with --preserve-sta
   auto plain = exec("--timeout 300ms", "sleep 1h");
   CHECK(plain.status == 124);
   CHECK(contains(plain.err, "faultline: timed-out after 300ms: "));
-  // A sleeper waits for time to pass: not called a deadlock.
-  CHECK(contains(plain.err, "1 of them on a timer (sleep) and not throttled: likely sleeping or polling"));
   CHECK(contains(plain.err, "faultline: SIGTERM to 1 process(es); the command was killed by SIGTERM\n"));
 
   CHECK(exec("--timeout 300ms --preserve-status", "sleep 1h").status == 128 + SIGTERM);
@@ -488,7 +486,7 @@ TEST_CASE("exec exit status: 125 when a step of faultline's own before the exec 
     std::ofstream(dir / "afile") << "x";
     auto r = exec("--json " + quote(dir / "afile/r.json"), "print ran");
     CHECK(r.status == 125);
-    CHECK(contains(r.err, "is not a directory"));
+    CHECK(contains(r.err, "(not a directory)"));
     CHECK(r.out.empty());
   }
   SECTION("--cgroup-root given as a filesystem path") {

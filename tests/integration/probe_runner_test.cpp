@@ -262,14 +262,6 @@ TEST_CASE("hang finding: throttling is blamed before the states", "[probe][diagn
         "all 2 processes are asleep (mostly in do_sys_poll) and not throttled: likely a deadlock or a "
         "wait for something that never happens");
 
-  // A shell waiting for its `sleep`: time passing, not a deadlock.
-  runner::HangFacts sleeping = asleep;
-  sleeping.wchans = {"do_wait", "hrtimer_nanosleep"};
-  CHECK(runner::hang_finding({sleeping}) ==
-        "all 2 processes are asleep (mostly in do_wait), 1 of them on a timer (sleep) and not throttled: "
-        "likely "
-        "sleeping or polling longer than the time allowed, not a deadlock");
-
   runner::HangFacts squeezed = asleep;
   squeezed.memory_max = 64u << 20;
   squeezed.memory_current = 63u << 20;
