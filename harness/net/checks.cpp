@@ -32,11 +32,11 @@ std::string endpoint_text(const tcp::endpoint& ep) {
   return (addr.is_v6() ? "[" + addr.to_string() + "]" : addr.to_string()) + ":" + std::to_string(ep.port());
 }
 
-// The one way the checks reach a TCP endpoint: resolve the host, connect a beast::tcp_stream,
-// all within one deadline. The stream's expiry is set once, so it also bounds whatever the
-// caller does with the stream afterwards: a server that accepts and then never answers times out
-// like one that never accepts. Beast's expiry does not cover the resolver; a timer of its own,
-// on the same deadline, does.
+// The one way the checks reach a TCP endpoint: resolve the host (an IP address needs no
+// resolver), connect a beast::tcp_stream, all within one deadline. The stream's expiry is set once, so it
+// also bounds whatever the caller does with the stream afterwards: a server that accepts and then never
+// answers times out like one that never accepts. Beast's expiry does not cover the resolver; a timer of its
+// own, on the same deadline, does.
 class Dialer {
  public:
   using Done = std::function<void(boost::system::error_code, const std::string& step)>;
@@ -50,6 +50,17 @@ class Dialer {
     target_ = target;
     timeout_ = timeout;
     stream_.expires_after(timeout);
+    // An address needs no resolver (and no trip through its thread): connect at once.
+    boost::system::error_code parse_error;
+    const auto literal = asio::ip::make_address(target_.host, parse_error);
+    if (!parse_error) {
+      const tcp::endpoint endpoint(literal, target_.port);
+      stream_.async_connect(endpoint, [this, endpoint, done = std::move(done)](boost::system::error_code e) {
+        if (!e) peer_ = endpoint_text(endpoint);
+        done(e, "connect " + target_.text());
+      });
+      return;
+    }
     resolve_deadline_.expires_after(timeout);
     resolve_deadline_.async_wait([this](boost::system::error_code ec) {
       if (ec) return;

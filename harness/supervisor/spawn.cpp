@@ -13,12 +13,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/process/v2/posix/default_launcher.hpp>
 #include <boost/process/v2/stdio.hpp>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <fstream>
+#include <memory>
 
 #include "common/error.h"
 #include "supervisor/fd_limit.h"
@@ -29,6 +31,21 @@ namespace faultline::supervisor {
 namespace bp = boost::process::v2;
 
 namespace {
+
+// Boost 1.81: the launcher's notify_fork(fork_prepare) stops asio's resolver thread, and
+// fork_parent does not start it again; it starts only with the next async_resolve. A name
+// resolution queued before a spawn (a check on `localhost` that is retried only once it answers)
+// would wait forever. A resolution of a numeric address, answered at once, starts it again;
+// only where the loop has resolved anything (the service exists).
+void restart_resolver_thread(boost::asio::io_context& io) {
+  using ResolverService = boost::asio::detail::resolver_service<boost::asio::ip::tcp>;
+  if (!boost::asio::has_service<ResolverService>(io)) return;
+  auto resolver = std::make_shared<boost::asio::ip::tcp::resolver>(io);
+  resolver->async_resolve(
+      "127.0.0.1", "0",
+      boost::asio::ip::resolver_base::numeric_host | boost::asio::ip::resolver_base::numeric_service,
+      [resolver](const boost::system::error_code&, const boost::asio::ip::tcp::resolver::results_type&) {});
+}
 
 // Which child-side step failed; sent to the parent through a CLOEXEC pipe so the failure can be
 // reported with its cause instead of a bare exit code.
@@ -314,6 +331,7 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
     process.emplace(launcher(io.get_executor(), ec, *executable, args, setup));
   }
   report_write.reset();
+  restart_resolver_thread(io);
 
   // The child execs the target itself, so Boost sees a failed child as a started one; our own
   // pipe tells: it reaches end of file at the exec, or carries the failed step first.

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/asio/ip/tcp.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <csignal>
@@ -377,4 +378,24 @@ TEST_CASE("a deferred exit watch leaves a target that ended during start() unrea
     return text;
   });  // exit 3: no SCHED_FIFO here (not root, or no RT budget)
   CHECK(text == "exited 0, reaped by the loop");
+}
+
+TEST_CASE("name resolutions queued before a spawn still complete after it") {
+  // Boost 1.81's launcher stops asio's resolver thread for the fork and nothing starts it again:
+  // a readiness gate on `localhost` queued behind it never answered (the supervisor restarts it).
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::resolver resolver(io);
+  constexpr int kQueued = 200;  // the thread is stopped with most of them still queued
+  int resolved = 0;
+  for (int i = 0; i < kQueued; ++i)
+    resolver.async_resolve("localhost", "80",
+                           [&](const boost::system::error_code&,
+                               const boost::asio::ip::tcp::resolver::results_type&) { ++resolved; });
+  SpawnRequest request = request_for({"/bin/true"});
+  request.env = current_environment();
+  SupervisedProcess p(io, "test", 1024);
+  REQUIRE(p.start(request, [](SupervisedProcess&) {}));
+  io.run_for(std::chrono::seconds(20));
+  CHECK(resolved == kQueued);
+  CHECK(p.exit_status());
 }
