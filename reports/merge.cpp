@@ -91,6 +91,9 @@ bool same_run(const RunReport& a, const RunReport& b) {
   if (a.started.empty() || a.started != b.started || a.duration_ms != b.duration_ms || a.seed != b.seed ||
       a.scenarios.size() != b.scenarios.size())
     return false;
+  // Two shards with nothing to run, started together, differ only here.
+  if (a.shard.has_value() != b.shard.has_value() || (a.shard && a.shard->index != b.shard->index))
+    return false;
   for (std::size_t i = 0; i < a.scenarios.size(); ++i)
     if (a.scenarios[i].name != b.scenarios[i].name || a.scenarios[i].file != b.scenarios[i].file)
       return false;

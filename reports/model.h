@@ -37,6 +37,9 @@ struct ProcessResult {
   std::string start_error;       // failed-to-start: errno text and what failed
   std::uint64_t oom_kills = 0;
   std::uint64_t peak_memory_bytes = 0;
+  // False where the kernel keeps no peak (cgroup v2 before Linux 5.19, no memory controller):
+  // peak_memory_bytes is then what was left at the end, and max_memory cannot be judged.
+  bool peak_memory_known = true;
   std::uint64_t cpu_usage_usec = 0;
   std::uint64_t throttled_usec = 0;
   std::uint64_t cpu_periods = 0;

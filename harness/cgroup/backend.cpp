@@ -190,13 +190,7 @@ std::unique_ptr<BackendBase> make_v2(const CgroupMount& mount, const BackendOpti
 }
 
 std::unique_ptr<BackendBase> make_backend(const HostCgroups& host, const BackendOptions& options) {
-  // A filesystem path given as the cgroup path would be built again under every mount point
-  // (/sys/fs/cgroup/memory/sys/fs/cgroup/...).
-  if (options.root && (fs::path(*options.root).lexically_normal().string() + "/")
-                          .starts_with(options.mount_root.lexically_normal().string() + "/"))
-    throw Error("--cgroup-root " + *options.root +
-                ": give the cgroup's path inside the hierarchy, such as /ci/faultline, not a path under " +
-                options.mount_root.string() + " (it is made under each hierarchy's mount point)");
+  if (auto problem = cgroup_root_problem(options)) throw Error(*problem);
   if (host.mode == Mode::v2) return make_v2(*host.unified, options);
   return std::make_unique<V1Backend>(host, fs::path(options.root.value_or("/faultline")));
 }
@@ -284,6 +278,17 @@ DoctorReport diagnose_host(const BackendOptions& options) {
     report.fixes.insert(report.fixes.end(), fixes.begin(), fixes.end());
   }
   return report;
+}
+
+std::optional<std::string> cgroup_root_problem(const BackendOptions& options) {
+  // A filesystem path given as the cgroup path would be built again under every mount point
+  // (/sys/fs/cgroup/memory/sys/fs/cgroup/...).
+  if (options.root && (fs::path(*options.root).lexically_normal().string() + "/")
+                          .starts_with(options.mount_root.lexically_normal().string() + "/"))
+    return "--cgroup-root " + *options.root +
+           ": give the cgroup's path inside the hierarchy, such as /ci/faultline, not a path under " +
+           options.mount_root.string() + " (it is made under each hierarchy's mount point)";
+  return std::nullopt;
 }
 
 }  // namespace faultline::cgroup

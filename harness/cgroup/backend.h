@@ -48,6 +48,10 @@ struct BackendOptions {
   std::filesystem::path mount_root = "/sys/fs/cgroup";
 };
 
+// What is wrong with `root` as given (a filesystem path under the mount point instead of a path
+// inside the hierarchy), for the CLI to report as a usage error; nullopt when it is fine.
+std::optional<std::string> cgroup_root_problem(const BackendOptions& options);
+
 struct ControllerStatus {
   std::string name;  // memory, cpu, cpuset, pids, freezer
   bool usable = false;

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "cgroup/cgroup_files.h"
+#include "cgroup/mountinfo.h"
 #include "cgroup/proc_stat.h"
 #include "common/error.h"
 
@@ -107,15 +108,7 @@ std::string next_run_name() {
 
 std::optional<std::string> enclosing_run_cgroup(std::string_view proc_cgroup) {
   const RunOwner self = current_owner();
-  std::size_t begin = 0;
-  while (begin < proc_cgroup.size()) {
-    std::size_t end = proc_cgroup.find('\n', begin);
-    if (end == std::string_view::npos) end = proc_cgroup.size();
-    const std::string_view line = proc_cgroup.substr(begin, end - begin);
-    begin = end + 1;
-    const auto second_colon = line.find(':', line.find(':') + 1);
-    if (line.find(':') == std::string_view::npos || second_colon == std::string_view::npos) continue;
-    const std::string path(line.substr(second_colon + 1));
+  for (const auto& [hierarchy, path] : parse_proc_cgroup(proc_cgroup)) {
     std::size_t at = 0;
     while (at < path.size()) {
       std::size_t next = path.find('/', at);

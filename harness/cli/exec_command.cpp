@@ -106,15 +106,19 @@ int exec(const ExecArgs& a) {
   if (!a.diagnose.empty()) request.diagnose_signal = parse_flag<int>("--diagnose", a.diagnose, parse_signal);
   // Without a timeout there is nothing to diagnose: silently ignored, it would look armed.
   if (request.diagnose_signal && !request.timeout)
-    throw UsageError("--diagnose " + a.diagnose + " is sent at the timeout: give --timeout too");
+    throw UsageError("--diagnose " + a.diagnose + " is sent at the timeout: " +
+                     (a.timeout.empty()
+                          ? std::string("give --timeout too")
+                          : "--timeout " + a.timeout + " means no timeout, so it would never be sent"));
   request.diagnose_grace = parse_flag<Duration>("--grace", a.grace, parse_duration);
   request.preserve_status = a.preserve_status;
   request.measure_all = a.summary || !a.json_path.empty();
   if (!a.json_path.empty()) check_writable(a.json_path);
 
-  refuse_nested_run();
   cgroup::BackendOptions backend_options;
   if (!a.cgroup_root.empty()) backend_options.root = a.cgroup_root;
+  if (auto problem = cgroup::cgroup_root_problem(backend_options)) throw UsageError(*problem);
+  refuse_nested_run();
   auto backend = cgroup::open_backend(backend_options);
   backend->remove_stale_runs(cgroup::Backend::StaleScan::at_start);
   const std::string started = utc_now_iso();

@@ -1,11 +1,10 @@
 // `doctor` and `cleanup`: the host side of faultline.
 #include <linux/capability.h>
 
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "cgroup/backend.h"
+#include "cgroup/cgroup_files.h"
 #include "cgroup/layout.h"
 #include "cli/commands.h"
 #include "common/proc_status.h"
@@ -97,10 +96,9 @@ int cleanup() {
 }  // namespace
 
 void refuse_nested_run() {
-  std::ifstream file("/proc/self/cgroup");
-  std::stringstream text;
-  text << file.rdbuf();
-  if (const auto outer = cgroup::enclosing_run_cgroup(text.str()))
+  const auto text = cgroup::read_file_if_exists("/proc/self/cgroup");
+  if (!text) return;
+  if (const auto outer = cgroup::enclosing_run_cgroup(*text))
     throw UsageError(
         "faultline is running inside the throwaway cgroup of another faultline run (" + *outer +
         "): its own cgroups would be made beside that run's, outside its limits, its kill and its "

@@ -346,7 +346,12 @@ std::optional<CpuQuotaProblem> cpu_quota_problem(double cpus, Duration period) {
   problem.what = "\"" + format_cpu(cpus) + "\" of a " + format_duration(period) + " period is a quota of " +
                  format_duration(std::chrono::microseconds(quota_us)) +
                  ", below the kernel's smallest quota of " + format_duration(kMinCpuQuota) + " per period";
-  const double min_cpus = static_cast<double>(kMinCpuQuota.count()) / static_cast<double>(period.count());
+  // Rounded up to the hundredth of a percent format_cpu shows: rounded to nearest, "0.33%" of a
+  // 300ms period would be a hint that is itself below the smallest quota.
+  const double min_cpus =
+      std::ceil(static_cast<double>(kMinCpuQuota.count()) / static_cast<double>(period.count()) * 1e4 -
+                1e-9) /
+      1e4;
   const std::string larger_quota = "a quota of at least " + format_cpu(min_cpus) + " at this period";
   constexpr auto kLongestPeriod = std::chrono::seconds(1);
   if (cpus > 0 && static_cast<double>(kMinCpuQuota.count()) / cpus <=

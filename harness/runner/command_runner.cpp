@@ -97,6 +97,7 @@ class CommandRun {
   std::optional<Clock::time_point> kill_deadline_;
   bool timed_out_ = false, killed_ = false;
   int interrupted_by_ = 0;
+  bool drain_interrupted_ = false;  // a signal came while the other processes had --kill-after
 };
 
 void CommandRun::on_timeout() {
@@ -152,18 +153,24 @@ void CommandRun::send_stop_signal(int signo) {
 void CommandRun::on_exit() {
   deadline_.cancel();
   grace_.cancel();
-  interrupt_watch_.close();
   if (const auto& wait_error = process_.wait_error())
     event("process.wait-error", *wait_error);
   else
     event("process.exit", describe_exit(*process_.exit_status()));
-  if (kill_deadline_ && !killed_) wait_for_stopping_processes();
+  if (kill_deadline_ && !killed_)
+    wait_for_stopping_processes();
+  else
+    interrupt_watch_.close();
 }
 
 // The rest of the command got the stop signal with it: like the command itself they may shut down
-// until --kill-after runs out; whatever is left then is killed as left behind.
+// until --kill-after runs out; whatever is left then is killed as left behind. A signal to
+// faultline meanwhile (a CI job cancelled while it waits) ends the wait at once.
 void CommandRun::wait_for_stopping_processes() {
-  if (group_->pids().empty() || Clock::now() >= *kill_deadline_) return;
+  if (group_->pids().empty() || Clock::now() >= *kill_deadline_ || drain_interrupted_) {
+    interrupt_watch_.close();
+    return;
+  }
   drain_.expires_after(
       std::min<Clock::duration>(std::chrono::milliseconds(20), *kill_deadline_ - Clock::now()));
   drain_.async_wait([this](boost::system::error_code ec) {
@@ -243,9 +250,9 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, const std::vector
   // unavailable", exit 254): say where it came from.
   if (stats.pids_max_events > 0)
     result.messages.push_back(
-        "faultline: " + std::to_string(stats.pids_max_events) +
-        " fork(s) refused at the pids limit (--pids " +
-        (request_.limits.pids ? std::to_string(*request_.limits.pids) : std::string("?")) +
+        "faultline: " + std::to_string(stats.pids_max_events) + " fork(s) refused at the pids limit (" +
+        (request_.limits.pids ? "--pids " + std::to_string(*request_.limits.pids)
+                              : std::string("no --pids given: an enclosing cgroup's limit")) +
         "); the command " + describe_exit(st));
   // The command's own status decides, as with timeout(1), but an OOM kill of one of its children
   // (a test worker, a compiler) is why a suite is slow or flaky under the limit: say so.
@@ -267,6 +274,7 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, const std::vector
     p.exit_code = st.code;
   p.oom_kills = stats.oom_kills;
   p.peak_memory_bytes = stats.memory_peak.value_or(stats.memory_current.value_or(0));
+  p.peak_memory_known = stats.memory_peak.has_value();
   p.cpu_usage_usec = stats.cpu_usage_usec.value_or(0);
   p.throttled_usec = stats.cpu_throttled_usec.value_or(0);
   p.cpu_periods = stats.cpu_periods.value_or(0);
@@ -341,7 +349,10 @@ CommandResult CommandRun::run() {
                                   interrupted_by_ = interrupt::signal_number();
                                   event("interrupted", signal_name(interrupted_by_));
                                   deadline_.cancel();
-                                  send_stop_signal(interrupted_by_);
+                                  if (process_.running())
+                                    send_stop_signal(interrupted_by_);
+                                  else
+                                    drain_interrupted_ = true;  // what is left is killed as left behind
                                 });
     io_.run();
 
@@ -375,7 +386,8 @@ std::string summary_line(const CommandResult& result) {
   if (p.outcome == "failed-to-start")
     return "faultline: exit " + std::to_string(result.exit_status) + " (failed-to-start)";
   return "faultline: exit " + std::to_string(result.exit_status) + " (" + p.outcome + ") after " +
-         seconds(p.runtime_ms * 1000) + ", peak memory " + format_size(p.peak_memory_bytes) + ", CPU " +
+         seconds(p.runtime_ms * 1000) + ", peak memory " +
+         (p.peak_memory_known ? format_size(p.peak_memory_bytes) : std::string("unknown")) + ", CPU " +
          seconds(static_cast<double>(p.cpu_usage_usec)) + ", throttled " +
          seconds(static_cast<double>(p.throttled_usec)) + ", OOM kills " + std::to_string(p.oom_kills);
 }

@@ -253,6 +253,16 @@ TEST_CASE("run: a run whose every scenario was skipped exits 3, since it tested 
   CHECK(one_ran.status == 0);
 }
 
+TEST_CASE("run: --cgroup-root given as a filesystem path is a usage error (exit 2), nothing runs") {
+  const auto r = run_shell(faultline_cmd() + " run " + scenario("examples/freeze-1s.toml") +
+                           " --cgroup-root /sys/fs/cgroup/faultline");
+  INFO(r.out << r.err);
+  CHECK(r.status == 2);
+  CHECK(r.err.find("give the cgroup's path inside the hierarchy, such as /ci/faultline") !=
+        std::string::npos);
+  CHECK(r.out.find("run(s) of") == std::string::npos);
+}
+
 TEST_CASE("validate: a typo'd key is reported at file:line:col with a hint") {
   const fs::path file = fs::temp_directory_path() / "faultline-e2e-typo.toml";
   {
@@ -294,9 +304,11 @@ TEST_CASE("SIGKILL of the harness mid-run, then cleanup, leaves no process and n
   // Wait until both targets (the daemon's grandchild and the sleeper) are running.
   for (int i = 0; i < 200 && pids_with_token(token).size() < 2; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  REQUIRE(pids_with_token(token).size() >= 2);
-  ::kill(harness, SIGKILL);
+  const auto running = pids_with_token(token).size();
+  ::kill(harness, SIGKILL);  // also when the check below fails: no harness may outlive the test
   ::waitpid(harness, nullptr, 0);
+  if (running < 2) (void)run_shell(faultline_cmd() + " cleanup");
+  REQUIRE(running >= 2);
   CHECK(run_cgroups().size() > runs_before);  // the dead harness left its run behind
 
   auto cleanup = run_shell(faultline_cmd() + " cleanup");

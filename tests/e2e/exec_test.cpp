@@ -42,6 +42,15 @@ bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
 
+// faultline refuses `options` itself: exit 125, stderr names the cause, the command never ran
+// (the payload would print "ran").
+void expect_refused(const std::string& options, const std::string& cause) {
+  auto r = exec(options, "print ran");
+  CHECK(r.status == 125);
+  CHECK(contains(r.err, cause));
+  CHECK(r.out.empty());
+}
+
 double event_time(const json& scenario, const std::string& name) {
   for (const auto& e : scenario["timeline"])
     if (e["event"] == name) return e["t_ms"].get<double>();
@@ -112,27 +121,16 @@ TEST_CASE("exec exit status: 125 when faultline itself fails, and the command ne
     CHECK(r.status == 125);
     CHECK(r.out.empty());
   }
-  SECTION("a malformed value") {
-    auto r = exec("--timeout soon", "print ran");
-    CHECK(r.status == 125);
-    CHECK(contains(r.err, "--timeout `soon`"));
-    CHECK(r.out.empty());
-  }
+  SECTION("a malformed value") { expect_refused("--timeout soon", "--timeout `soon`"); }
   SECTION("a limit out of the kernel's range, or one that wraps") {
     // 2^64+1 once went through as no limit at all; 0 and 2^32+1 met EINVAL only at run time.
     for (const char* flag : {"--pids 0", "--pids 18446744073709551617", "--pids 4294967297", "--nofile 0",
                              "--nofile 4294967297"}) {
-      auto r = exec(flag, "print ran");
-      CHECK(r.status == 125);
-      CHECK(contains(r.err, "expected a whole number from 1 to "));
-      CHECK(r.out.empty());
+      expect_refused(flag, "expected a whole number from 1 to ");
     }
   }
   SECTION("a CPU quota below the kernel's 1ms per period, never raised to it") {
-    auto r = exec("--cpu 0.5%", "print ran");
-    CHECK(r.status == 125);
-    CHECK(contains(r.err, "below the kernel's smallest quota of 1ms per period"));
-    CHECK(r.out.empty());
+    expect_refused("--cpu 0.5%", "below the kernel's smallest quota of 1ms per period");
   }
   SECTION("an unknown signal") {
     auto r = exec("--timeout 1s -s SIGNOPE", "print ran");
@@ -140,10 +138,7 @@ TEST_CASE("exec exit status: 125 when faultline itself fails, and the command ne
     CHECK(r.out.empty());
   }
   SECTION("a --json file that cannot be written") {
-    auto r = exec("--json " + quote(dir / "missing-dir/r.json"), "print ran");
-    CHECK(r.status == 125);
-    CHECK(contains(r.err, "--json "));
-    CHECK(r.out.empty());
+    expect_refused("--json " + quote(dir / "missing-dir/r.json"), "--json ");
   }
 }
 
@@ -441,6 +436,32 @@ TEST_CASE("exec: SIGTERM to faultline reaches every process of the command, as t
   CHECK_FALSE(running_with_token(token));
 }
 
+TEST_CASE("exec: a signal to faultline while the other processes have --kill-after ends the wait", "[exec]") {
+  // The command exits at the timeout's SIGTERM; its child ignores SIGTERM and would get the whole
+  // minute of --kill-after. A cancelled CI job must not wait for it.
+  ScratchDir dir;
+  const std::string script = dir / "stubborn-child.sh";
+  std::ofstream(script) << "#!/bin/sh\n"
+                        << "( trap '' TERM; while :; do sleep 0.05; done ) &\n"
+                        << "wait\n";
+  fs::permissions(script, fs::perms::owner_all);
+  const std::string token = new_token();
+  BackgroundHarness harness(
+      {"exec", "--timeout", "300ms", "-k", "60s", "--", "env", "FAULTLINE_E2E_TOKEN=" + token, script});
+  REQUIRE(harness.started());
+  REQUIRE(BackgroundHarness::wait_for_target(token));
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // past the timeout: only the child is left
+  REQUIRE(running_with_token(token));
+  const auto signalled = std::chrono::steady_clock::now();
+  harness.signal(SIGINT);
+  const auto ended = harness.wait();
+  REQUIRE(ended);
+  CHECK(std::chrono::steady_clock::now() - signalled < std::chrono::seconds(30));
+  REQUIRE(WIFEXITED(*ended));
+  CHECK(WEXITSTATUS(*ended) == 130);
+  CHECK_FALSE(running_with_token(token));
+}
+
 TEST_CASE("exec looks the command up as execvp does", "[exec]") {
   ScratchDir dir;
   SECTION("a file without #! is run by /bin/sh") {
@@ -476,24 +497,15 @@ TEST_CASE("exec exit status: 125 when a step of faultline's own before the exec 
     REQUIRE(nr_open > 0);
     if (nr_open >= 2147483584)
       FAULTLINE_SKIP("fs.nr_open is at its largest; no --nofile above it is accepted");
-    auto r = exec("--nofile " + std::to_string(nr_open + 1), "print ran");
-    CHECK(r.status == 125);
-    CHECK(contains(r.err, "setrlimit(RLIMIT_NOFILE)"));
-    CHECK(r.out.empty());
+    expect_refused("--nofile " + std::to_string(nr_open + 1), "setrlimit(RLIMIT_NOFILE)");
   }
   SECTION("a --json path under a regular file, which access(2) lets root pass") {
     ScratchDir dir;
     std::ofstream(dir / "afile") << "x";
-    auto r = exec("--json " + quote(dir / "afile/r.json"), "print ran");
-    CHECK(r.status == 125);
-    CHECK(contains(r.err, "(not a directory)"));
-    CHECK(r.out.empty());
+    expect_refused("--json " + quote(dir / "afile/r.json"), "(not a directory)");
   }
   SECTION("--cgroup-root given as a filesystem path") {
-    auto r = exec("--cgroup-root /sys/fs/cgroup/faultline", "print ran");
-    CHECK(r.status == 125);
-    CHECK(contains(r.err, "give the cgroup's path inside the hierarchy"));
-    CHECK(r.out.empty());
+    expect_refused("--cgroup-root /sys/fs/cgroup/faultline", "give the cgroup's path inside the hierarchy");
   }
 }
 
@@ -540,8 +552,7 @@ TEST_CASE("exec --preserve-status: a command that exits 0 after the timeout exit
 }
 
 TEST_CASE("exec: --diagnose without --timeout is refused, not ignored", "[exec]") {
-  auto r = exec("--diagnose QUIT", "print ran");
-  CHECK(r.status == 125);
-  CHECK(contains(r.err, "--diagnose QUIT is sent at the timeout: give --timeout too"));
-  CHECK(r.out.empty());
+  expect_refused("--diagnose QUIT", "--diagnose QUIT is sent at the timeout: give --timeout too");
+  expect_refused("--diagnose QUIT --timeout 0",
+                 "--diagnose QUIT is sent at the timeout: --timeout 0 means no timeout");
 }

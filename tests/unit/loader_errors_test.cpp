@@ -495,6 +495,14 @@ TEST_CASE("values too large for their knob are load errors, never wrapped", "[lo
        "quota of 1ms per period; use a period of at least 200ms, or a quota of at least 1% at this period\n"
        "   7 | quota = \"0.5%\"\n"
        "     |         ^"},
+      // The smallest quota suggested is rounded up: "0.33%" of 300ms would be 990us, below 1ms too.
+      {kTarget + "limits.cpu = \"0.2%\"\nlimits.cpu_period = \"300ms\"\n",
+       "s.toml:4:14: target.limits.cpu: \"0.2%\" of a 300ms period is a quota of 600us, below the kernel's "
+       "smallest quota of 1ms per period; use a period of at least 500ms, or a quota of at least 0.34% at "
+       "this "
+       "period\n"
+       "   4 | limits.cpu = \"0.2%\"\n"
+       "     |              ^"},
       // A period fault shrinks the target's own quota with it.
       {kTarget + "limits.cpu = \"20%\"\n[[inject]]\nkind = \"cpu\"\nat = \"1s\"\nperiod = \"2ms\"\n",
        "s.toml:8:10: inject.period: \"20%\" of a 2ms period is a quota of 400us, below the kernel's smallest "
