@@ -1,10 +1,20 @@
 #include "injectors/cpu_injector.h"
 
+#include <sched.h>
+
 namespace faultline::injectors {
 
 namespace {
 std::string text(const cgroup::CpuMax& m) { return format_cpu(m.cpus) + "/" + format_duration(m.period); }
 std::string cpuset_text(const std::string& s) { return s.empty() ? "\"\"" : s; }
+
+// How many CPUs `pid` may run on (its affinity, which its cpuset bounds); nullopt when unknown.
+std::optional<double> usable_cpus(pid_t pid) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (pid <= 0 || ::sched_getaffinity(pid, sizeof set, &set) != 0) return std::nullopt;
+  return static_cast<double>(CPU_COUNT(&set));
+}
 }  // namespace
 
 std::string CpuInjector::apply(const Target& target) {
@@ -14,6 +24,12 @@ std::string CpuInjector::apply(const Target& target) {
     cgroup::CpuMax next = old;
     if (fault_.quota) next.cpus = *fault_.quota;
     if (fault_.period) next.period = *fault_.period;
+    // A quota at or above the CPUs the target may run on throttles nothing: "stays fast while
+    // throttled to 300%" would pass on a 2-CPU host without a single throttled period.
+    if (const auto cpus = usable_cpus(target.main_pid);
+        fault_.quota && !fault_.cpuset && cpus && old.cpus >= *cpus && next.cpus >= *cpus)
+      throw NoEffect("a quota of " + format_cpu(next.cpus) + " cannot throttle a process that may run on " +
+                     std::to_string(*cpus) + " CPU(s), and none lower was in force");
     target.group.set_cpu_max(next);
     old_max_ = old;
     detail = "cpu.max " + text(old) + " -> " + text(next);

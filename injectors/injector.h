@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cgroup/cgroup.h"
+#include "common/error.h"
 #include "common/units.h"
 #include "scenario/model.h"
 
@@ -25,6 +26,13 @@ struct Target {
   cgroup::Cgroup& group;
   pid_t main_pid = 0;
   const std::set<pid_t>* helpers = nullptr;
+};
+
+// Thrown by apply when the fault would change nothing on this host (a CPU quota at or above the
+// CPUs the target may run on): the fault never took effect, which is not an error of the run.
+class NoEffect : public Error {
+ public:
+  using Error::Error;
 };
 
 class Injector {

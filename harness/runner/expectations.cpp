@@ -166,7 +166,11 @@ class Checker {
     count("oom_kills", e.oom_kills, r.oom_kills);
     count("pids_max_events", e.pids_max_events, r.pids_max_events);
     syscall_failures();
-    if (e.max_memory && r.peak_memory_bytes > *e.max_memory)
+    if (e.max_memory && !r.peak_memory_known && r.outcome != "failed-to-start")
+      add("max_memory", "peak at most " + format_size(*e.max_memory), "unknown",
+          "the peak memory is unknown on this host (cgroup v2 keeps memory.peak from Linux 5.19; without "
+          "the memory controller there is none), so max_memory cannot be checked");
+    else if (e.max_memory && r.peak_memory_bytes > *e.max_memory)
       add("max_memory", "peak at most " + format_size(*e.max_memory), format_size(r.peak_memory_bytes),
           "peak memory above the limit");
     if (e.max_runtime) {
@@ -221,7 +225,9 @@ void fold_consequences(std::vector<report::Failure>& failures,
     if (expected) continue;
     std::vector<Failure> rest, mine;
     for (auto& f : failures) (f.process == r.name ? mine : rest).push_back(std::move(f));
-    if (mine.empty()) {
+    // A process that never started broke no check of its own, yet none was tested: its output
+    // checks, counts and limits all hold on nothing, so its not starting is the failure.
+    if (mine.empty() && r.outcome != "failed-to-start") {
       failures = std::move(rest);
       continue;
     }
@@ -229,22 +235,32 @@ void fold_consequences(std::vector<report::Failure>& failures,
     auto cause = std::find_if(mine.begin(), mine.end(), [](const Failure& f) {
       return f.check == "timeout" || f.check == "expect.outcome";
     });
-    Failure head = cause != mine.end()
-                       ? std::move(*cause)
-                       : Failure{"outcome",
-                                 r.name,
-                                 r.outcome == "failed-to-start"
-                                     ? "a started process (only `outcome = \"any\"` allows none)"
-                                     : "not " + r.outcome + " (no `outcome` key allows it)",
-                                 describe_outcome(r),
-                                 "the process ended " + describe_outcome(r),
-                                 0,
-                                 {}};
-    // A made-up cause points at the first key it broke, for the report's file:line.
+    Failure head =
+        cause != mine.end()
+            ? std::move(*cause)
+            : Failure{"outcome",
+                      r.name,
+                      r.outcome == "failed-to-start"
+                          ? "a started process (only `outcome = \"any\"` allows none)"
+                          : "not " + r.outcome + " (no `outcome` key allows it)",
+                      describe_outcome(r),
+                      r.outcome == "failed-to-start"
+                          ? "the process " + (r.start_error.empty() ? "did not start" : r.start_error)
+                          : "the process ended " + describe_outcome(r),
+                      0,
+                      {}};
+    // A made-up cause points at the first key it broke (else at the process's [[expect]]), for
+    // the report's file:line.
     if (head.line == 0)
       for (const auto& f : mine)
         if (f.line) {
           head.line = f.line;
+          break;
+        }
+    if (head.line == 0)
+      for (const auto& e : expects)
+        if (e.process == r.name) {
+          head.line = e.pos.line;
           break;
         }
     for (auto it = mine.begin(); it != mine.end(); ++it)
@@ -297,16 +313,34 @@ const scenario::Expect* expect_for(const scenario::Scenario& scenario, const std
   return nullptr;
 }
 
-// A syscall fault that hit no call proves nothing about the target: a failure, unless the fault
-// is `optional` or an [expect] states its count (which then decides, `= 0` included).
+// Whether a fault that was switched on did anything: a syscall rule hit a call; a network fault
+// touched a connection, or, for a partition (`down`), the client used its proxy at all in the run
+// (a partition refuses connections the proxy never sees). Any other kind acts by being applied.
+bool fired(const scenario::Injection& inj, const report::ScenarioResult& result) {
+  if (std::holds_alternative<scenario::SyscallFault>(inj.params))
+    return std::any_of(result.syscall_faults.begin(), result.syscall_faults.end(),
+                       [&](const report::SyscallFaultCount& c) { return c.inject == inj.name && c.hit > 0; });
+  if (!std::holds_alternative<scenario::NetworkFault>(inj.params)) return true;
+  return std::any_of(result.proxies.begin(), result.proxies.end(), [&](const report::ProxyResult& p) {
+    const auto touched = p.toxics_touched.find(inj.name);
+    return (touched != p.toxics_touched.end() && touched->second > 0) ||
+           (inj.kind == "down" && p.name == inj.proxy && p.accepted > 0);
+  });
+}
+
+// A syscall fault switched on that hit no call proves nothing about the target: a failure, unless
+// the fault is `optional` or an [expect] states its count (which then decides, `= 0` included).
+// One never switched on failed check_faults_applied already.
 void check_syscall_faults_fired(const scenario::Scenario& scenario, const report::ScenarioResult& result,
+                                const std::set<std::string>& never_applied,
                                 std::vector<report::Failure>& failures) {
   for (const auto& c : result.syscall_faults) {
-    if (c.hit > 0) continue;
+    if (never_applied.contains(c.inject)) continue;
     const auto inj = std::find_if(scenario.injections.begin(), scenario.injections.end(),
                                   [&](const scenario::Injection& i) { return i.name == c.inject; });
     if (inj == scenario.injections.end()) continue;
-    if (!std::holds_alternative<scenario::SyscallFault>(inj->params) || inj->optional) continue;
+    if (!std::holds_alternative<scenario::SyscallFault>(inj->params) || inj->optional || fired(*inj, result))
+      continue;
     const scenario::Expect* expect = expect_for(scenario, c.process);
     if (expect && expect->syscall_failures.contains(c.inject)) continue;
     report::Failure failure;
@@ -329,17 +363,13 @@ void check_network_faults_fired(const scenario::Scenario& scenario, const report
                                 std::vector<report::Failure>& failures) {
   for (const auto& proxy : result.proxies)
     for (const auto& [name, touched] : proxy.toxics_touched) {
-      if (touched > 0) continue;
       const auto inj = std::find_if(scenario.injections.begin(), scenario.injections.end(),
                                     [&](const scenario::Injection& i) { return i.name == name; });
       if (inj == scenario.injections.end()) continue;
       if (!std::holds_alternative<scenario::NetworkFault>(inj->params) || inj->optional ||
-          never_applied.contains(name))
+          never_applied.contains(name) || fired(*inj, result))
         continue;
-      // A partition refuses connections the proxy never sees, so it counts as tried when the
-      // client used the proxy at all in the run; a proxy nobody connected to cut nothing.
       const bool down = inj->kind == "down";
-      if (down && proxy.accepted > 0) continue;
       report::Failure failure;
       failure.check = "inject.network";
       failure.expected = down ? ">=1 connection through the proxy in the run" : ">=1 connection touched";
@@ -359,7 +389,7 @@ void check_network_faults_fired(const scenario::Scenario& scenario, const report
 
 // A fault that was never applied (its time came after the run ended, its process had exited)
 // proves nothing about the target: a failure, unless the fault is `optional`. Returns the names of
-// the faults never applied, optional ones included, so the network check does not
+// the faults never applied, optional ones included, so the syscall and network checks do not
 // report them a second time. Chaos draws are optional one by one, but a run where none of them
 // was applied tested nothing.
 std::set<std::string> check_faults_applied(const scenario::Scenario& scenario,
@@ -372,71 +402,55 @@ std::set<std::string> check_faults_applied(const scenario::Scenario& scenario,
     if (e.event == "inject.skip") skipped[e.inject] = e.detail;
   }
   std::set<std::string> never_applied;
-  std::size_t drawn = 0, drawn_applied = 0;
+  std::size_t drawn = 0, drawn_took_effect = 0;
   const scenario::Injection* first_drawn = nullptr;
-  // Whether a drawn fault did anything: a syscall rule switched on hit a call, a network fault
-  // touched a connection (a partition: the client used the proxy), any other fault was applied.
-  const auto took_effect = [&](const scenario::Injection& inj) {
-    if (std::holds_alternative<scenario::SyscallFault>(inj.params))
-      return std::any_of(
-          result.syscall_faults.begin(), result.syscall_faults.end(),
-          [&](const report::SyscallFaultCount& c) { return c.inject == inj.name && c.hit > 0; });
-    if (!applied.contains(inj.name)) return false;
-    if (!std::holds_alternative<scenario::NetworkFault>(inj.params)) return true;
-    return std::any_of(result.proxies.begin(), result.proxies.end(), [&](const report::ProxyResult& p) {
-      const auto touched = p.toxics_touched.find(inj.name);
-      return (touched != p.toxics_touched.end() && touched->second > 0) ||
-             (inj.kind == "down" && p.name == inj.proxy && p.accepted > 0);
-    });
-  };
   for (const auto& inj : scenario.injections) {
     const bool was_applied = applied.contains(inj.name);
     if (inj.name.starts_with("chaos#")) {
       ++drawn;
-      drawn_applied += took_effect(inj);
+      drawn_took_effect += was_applied && fired(inj, result);
       if (!first_drawn) first_drawn = &inj;
     }
+    const auto why = skipped.find(inj.name);
+    const auto not_applied = [&](std::string expected, std::string actual, std::string message) {
+      failures.push_back(report::Failure{"inject.applied",
+                                         inj.into,
+                                         std::move(expected),
+                                         std::move(actual),
+                                         std::move(message),
+                                         inj.pos.line,
+                                         {}});
+    };
     // A repeated signal that stopped short (its process exited or the run ended first) was not
     // the fault written: "survives three reloads" passed on one reload.
     const auto* signal = std::get_if<scenario::SignalFault>(&inj.params);
     if (was_applied && signal && signal->repeat_every && !inj.optional &&
         applied[inj.name] < signal->repeat_count) {
-      const auto why = skipped.find(inj.name);
-      report::Failure failure;
-      failure.check = "inject.applied";
-      failure.process = inj.into;
-      failure.expected = std::to_string(signal->repeat_count) + " deliveries from " + inj.at.text;
-      failure.actual = std::to_string(applied[inj.name]) + " of " + std::to_string(signal->repeat_count) +
-                       " delivered" + (why != skipped.end() ? ": " + why->second : "");
-      failure.message =
-          "signal fault `" + inj.name + "` was delivered " + std::to_string(applied[inj.name]) + " of " +
-          std::to_string(signal->repeat_count) + " times" +
-          (why != skipped.end() ? " (" + why->second + ")" : "") +
-          ", so the run says nothing about the later ones (set `optional = true` on the injection "
-          "if the process may stop before the last repeat, as under a SIGTERM repeated until it "
-          "exits)";
-      failure.line = inj.pos.line;
-      failures.push_back(std::move(failure));
+      const std::string delivered =
+          std::to_string(applied[inj.name]) + " of " + std::to_string(signal->repeat_count);
+      not_applied(
+          std::to_string(signal->repeat_count) + " deliveries from " + inj.at.text,
+          delivered + " delivered" + (why != skipped.end() ? ": " + why->second : ""),
+          "signal fault `" + inj.name + "` was delivered " + delivered + " times" +
+              (why != skipped.end() ? " (" + why->second + ")" : "") +
+              ", so the run says nothing about the later ones (set `optional = true` on the injection "
+              "if the process may stop before the last repeat, as under a SIGTERM repeated until it "
+              "exits)");
       continue;
     }
-    // A syscall fault's rule is in the filter from the start: never applied or applied, it hit
-    // no call, and check_syscall_faults_fired judges it (its count says how many calls matched).
-    if (was_applied || std::holds_alternative<scenario::SyscallFault>(inj.params)) continue;
+    // A syscall fault never switched on is judged here like every other kind, whatever count its
+    // [expect] states: "no write failed while the disk was full" says nothing when the disk never
+    // was. One switched on is judged by the calls it hit (check_syscall_faults_fired).
+    if (was_applied) continue;
     never_applied.insert(inj.name);
     if (inj.optional) continue;
-    const auto why = skipped.find(inj.name);
-    report::Failure failure;
-    failure.check = "inject.applied";
-    failure.process = inj.into;
-    failure.expected = "applied at " + inj.at.text;
-    failure.actual = why != skipped.end() ? "skipped: " + why->second : "never applied";
-    failure.message = inj.kind + " fault `" + inj.name + "` never took effect (" + failure.actual +
-                      "), so the run says nothing about the target under it (set `optional = true` on the "
-                      "injection if that is fine)";
-    failure.line = inj.pos.line;
-    failures.push_back(std::move(failure));
+    const std::string actual = why != skipped.end() ? "skipped: " + why->second : "never applied";
+    not_applied("applied at " + inj.at.text, actual,
+                inj.kind + " fault `" + inj.name + "` never took effect (" + actual +
+                    "), so the run says nothing about the target under it (set `optional = true` on the "
+                    "injection if that is fine)");
   }
-  if (drawn > 0 && drawn_applied == 0) {
+  if (drawn > 0 && drawn_took_effect == 0) {
     report::Failure failure;
     failure.check = "chaos";
     failure.expected = "at least one drawn fault took effect";
@@ -477,7 +491,7 @@ void judge(const scenario::Scenario& scenario, report::ScenarioResult& result, c
         for (auto& f : evaluate(e, pr, seen(e.process), result.syscall_faults))
           result.failures.push_back(std::move(f));
   const auto never_applied = check_faults_applied(scenario, result, result.failures);
-  check_syscall_faults_fired(scenario, result, result.failures);
+  check_syscall_faults_fired(scenario, result, never_applied, result.failures);
   check_network_faults_fired(scenario, result, never_applied, result.failures);
   fold_consequences(result.failures, result.processes, scenario.expects);
   fold_under_stop_driver(scenario, result.failures);

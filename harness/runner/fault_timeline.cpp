@@ -1,6 +1,7 @@
 #include "runner/fault_timeline.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "common/error.h"
 #include "runner/proxies.h"
@@ -61,6 +62,13 @@ FaultTimeline::FaultTimeline(const scenario::Scenario& scenario, Proxies* proxie
   for (const auto& planned : timeline::plan_injections(scenario)) {
     auto e = std::make_unique<Entry>();
     e->plan = planned;
+    // A time from another injection (`squeeze.end+1s`) counts from when that one really began or
+    // ended (began/ended), not from its plan: one skipped or cut short moves this one with it, or
+    // leaves it unapplied. `X.end-D` can only count back from the plan.
+    e->planned_start = planned.start;
+    if (const auto ref = scenario::time_ref(planned.injection->at);
+        ref && ref->names_injection() && ref->offset >= Duration::zero())
+      e->plan.start = timeline::Resolved{ref->anchor(), ref->offset};
     entries_.push_back(std::move(e));
   }
 }
@@ -95,15 +103,32 @@ void FaultTimeline::on_all_ready(RunContext& ctx) { anchor_reached(ctx, "ready")
 void FaultTimeline::anchor_reached(RunContext& ctx, const std::string& anchor) {
   // The anchor's own moment: "" is the scenario start itself, not when this hook runs.
   const Clock::time_point base = anchor.empty() ? ctx.t0() : Clock::now();
+  reached_.emplace(anchor, base);
+  for (auto& ep : entries_)
+    if (ep->state == State::waiting && ep->plan.start.anchor == anchor) schedule(ctx, *ep, base);
+}
+
+void FaultTimeline::schedule(RunContext& ctx, Entry& e, Clock::time_point base) {
+  e.state = State::scheduled;
+  e.start = base + std::chrono::duration_cast<Clock::duration>(e.plan.start.offset);
+  e.timer = std::make_unique<asio::steady_timer>(ctx.io(), e.start);
+  e.timer->async_wait([this, &ctx, &e](boost::system::error_code ec) {
+    if (!ec) fire(ctx, e);
+  });
+}
+
+// An injection that never acted has no real start or end: what is timed from it keeps its
+// planned time, so one skipped optional fault does not take the faults after it along.
+void FaultTimeline::fall_back_to_plan(RunContext& ctx, const std::string& injection) {
+  using Kind = scenario::TimeRef::Kind;
+  const auto start = scenario::anchor_of(Kind::inject_start, injection);
+  const auto end = scenario::anchor_of(Kind::inject_end, injection);
   for (auto& ep : entries_) {
     Entry& e = *ep;
-    if (e.state != State::waiting || e.plan.start.anchor != anchor) continue;
-    e.state = State::scheduled;
-    e.start = base + std::chrono::duration_cast<Clock::duration>(e.plan.start.offset);
-    e.timer = std::make_unique<asio::steady_timer>(ctx.io(), e.start);
-    e.timer->async_wait([this, &ctx, &e](boost::system::error_code ec) {
-      if (!ec) fire(ctx, e);
-    });
+    if (e.state != State::waiting || (e.plan.start.anchor != start && e.plan.start.anchor != end)) continue;
+    e.plan.start = e.planned_start;
+    if (const auto reached = reached_.find(e.plan.start.anchor); reached != reached_.end())
+      schedule(ctx, e, reached->second);
   }
 }
 
@@ -122,6 +147,7 @@ void FaultTimeline::fire_network(RunContext& ctx, Entry& e) {
   ++e.applies;
   e.applied_seq = ++next_seq_;
   e.state = State::applied;
+  began(ctx, e);
   if (inj.duration) {
     e.end_timer = std::make_unique<asio::steady_timer>(
         ctx.io(), e.start + std::chrono::duration_cast<Clock::duration>(*inj.duration));
@@ -142,16 +168,46 @@ void FaultTimeline::revert_network(RunContext& ctx, Entry& e, const std::string&
   } catch (const Error& error) {
     ctx.fail_scenario("reverting inject `" + inj.name + "` (" + inj.kind + "): " + error.what());
   }
+  ended(ctx, e);
 }
+
+void FaultTimeline::on_stop_phase(RunContext&) { stopping_ = true; }
 
 void FaultTimeline::fire(RunContext& ctx, Entry& e) {
   const auto& inj = *e.plan.injection;
   if (e.state == State::done) return;
+  // An `at = "0s"` syscall rule was switched on as its process was spawned, before this timer:
+  // it has acted from the first instruction, whatever happened since (the process may have
+  // exited, the stop phase may have begun).
+  const bool on_since_spawn = e.applies == 0 && std::holds_alternative<scenario::SyscallFault>(inj.params) &&
+                              ctx.syscall_fault_on(inj.name);
+  const bool running = ctx.main_pid(inj.into) && ctx.process_group(inj.into);
+  if (on_since_spawn && !running) {
+    const SteadyTime now = Clock::now();
+    ++e.applies;
+    e.applied_seq = ++next_seq_;
+    e.state = State::done;
+    record_timed(ctx, "inject.apply", inj,
+                 "rule on since `" + inj.into + "` was spawned (it has exited since)", e.start, now, now);
+    began(ctx, e);
+    ended(ctx, e);
+    return;
+  }
+  // Once the processes are being stopped, a fault would test their shutdown, not the run it was
+  // timed into: "no write failed while the disk was full" must not pass on a disk full only while
+  // the target was exiting. A fault timed from a process's exit is meant for that moment.
+  if (stopping_ && !on_since_spawn && !timeline::exiting_process(e.plan.start.anchor)) {
+    skip(ctx, e,
+         e.applies ? "the stop phase began after " + std::to_string(e.applies) + " of " +
+                         std::to_string(planned_applies(inj)) + " repeats"
+                   : std::string("the stop phase had begun (the processes were being stopped)"));
+    return;
+  }
   if (!inj.proxy.empty()) {
     fire_network(ctx, e);
     return;
   }
-  if (!ctx.main_pid(inj.into) || !ctx.process_group(inj.into)) {
+  if (!running) {
     skip(ctx, e, "`" + inj.into + "` is not running" + (e.applies ? " any more" : ""));
     return;
   }
@@ -164,10 +220,15 @@ void FaultTimeline::fire(RunContext& ctx, Entry& e) {
     if (first && std::holds_alternative<scenario::SyscallFault>(inj.params))
       e.injector = std::make_unique<SyscallSwitch>(ctx, inj.name);
     else if (first)
-      e.injector = injectors::make_injector(inj, ctx.faultline_dir() + "/faultline",
-                                            [&ctx, into = inj.into](const std::vector<std::string>& argv) {
-                                              return ctx.spawn_helper(into, argv);
-                                            });
+      e.injector = injectors::make_injector(
+          inj, ctx.faultline_dir() + "/faultline",
+          [this, &ctx, &e, into = inj.into](const std::vector<std::string>& argv) {
+            // A hog killed early ends its fault; another helper (a v1 squeeze's charge) is meant
+            // to be short-lived.
+            if (!std::holds_alternative<scenario::HogFault>(e.plan.injection->params))
+              return ctx.spawn_helper(into, argv, {});
+            return ctx.spawn_helper(into, argv, [this, &ctx, &e] { hog_killed(ctx, e); });
+          });
     if (first)
       if (const Entry* other = ramp_overlapping(e))
         throw Error("would overlap `" + other->plan.injection->name + "` on the same " + inj.kind +
@@ -180,6 +241,9 @@ void FaultTimeline::fire(RunContext& ctx, Entry& e) {
     const std::uint32_t total = planned_applies(inj);
     if (total > 1) detail += " (" + std::to_string(e.applies) + " of " + std::to_string(total) + ")";
     record_timed(ctx, "inject.apply", inj, detail, due, requested, effective);
+  } catch (const injectors::NoEffect& no_effect) {
+    skip(ctx, e, std::string("it would change nothing here: ") + no_effect.what());
+    return;
   } catch (const Error& error) {
     // A target that exits while the fault is being applied is a skip, not a failure.
     if (!ctx.main_pid(inj.into)) {
@@ -192,6 +256,7 @@ void FaultTimeline::fire(RunContext& ctx, Entry& e) {
   }
   if (first) {
     e.applied_seq = ++next_seq_;
+    began(ctx, e);
     if (e.injector->revertible()) e.state = State::applied;
     if (e.injector->step_interval()) schedule_step(ctx, e);
     if (inj.duration && e.injector->revertible()) {
@@ -202,10 +267,19 @@ void FaultTimeline::fire(RunContext& ctx, Entry& e) {
       });
     }
   }
-  if (e.applies < planned_applies(inj))
+  if (e.applies < planned_applies(inj)) {
     schedule_repeat(ctx, e);
-  else if (!e.injector->revertible())
+  } else if (!e.injector->revertible()) {
     e.state = State::done;
+    // Nothing to undo, but what is timed from its end (`X.end`) still comes after `duration`.
+    if (inj.duration) {
+      e.end_timer = std::make_unique<asio::steady_timer>(
+          ctx.io(), e.start + std::chrono::duration_cast<Clock::duration>(*inj.duration));
+      e.end_timer->async_wait([this, &ctx, &e](boost::system::error_code ec) {
+        if (!ec) ended(ctx, e);
+      });
+    }
+  }
 }
 
 void FaultTimeline::schedule_repeat(RunContext& ctx, Entry& e) {
@@ -253,7 +327,7 @@ void FaultTimeline::revert(RunContext& ctx, Entry& e, const std::string& why, st
     return;
   }
   cgroup::Cgroup* group = ctx.process_group(inj.into);
-  if (!group) return;
+  if (!group) return ended(ctx, e);
   try {
     const injectors::Target target = target_of(ctx, e);
     // Overlapping faults on one knob end in any order: each injector restores the value it
@@ -270,6 +344,7 @@ void FaultTimeline::revert(RunContext& ctx, Entry& e, const std::string& why, st
   } catch (const Error& error) {
     ctx.fail_scenario("reverting inject `" + inj.name + "` (" + inj.kind + "): " + error.what());
   }
+  ended(ctx, e);
 }
 
 namespace {
@@ -317,6 +392,33 @@ void FaultTimeline::skip(RunContext& ctx, Entry& e, const std::string& reason) {
   if (e.end_timer) e.end_timer->cancel();
   e.state = State::done;
   ctx.record("inject.skip", e.plan.injection->into, e.plan.injection->name, reason);
+  ended(ctx, e);
+}
+
+void FaultTimeline::hog_killed(RunContext& ctx, Entry& e) {
+  if (e.state != State::applied) return;  // killed by its own revert
+  e.state = State::done;
+  if (e.end_timer) e.end_timer->cancel();
+  // Its revert would find it gone: the neighbour stopped acting here, not at the end of `duration`.
+  ctx.record("inject.revert", e.plan.injection->into, e.plan.injection->name,
+             "the hog was killed by SIGKILL before its end (the OOM killer's choice, most likely): the "
+             "neighbour is gone from here on");
+  ended(ctx, e);
+}
+
+void FaultTimeline::began(RunContext& ctx, Entry& e) {
+  if (std::exchange(e.began, true)) return;
+  ctx.injection_changed(e.plan.injection->name, true);
+  anchor_reached(ctx, scenario::anchor_of(scenario::TimeRef::Kind::inject_start, e.plan.injection->name));
+}
+
+void FaultTimeline::ended(RunContext& ctx, Entry& e) {
+  if (std::exchange(e.ended, true)) return;
+  ctx.injection_changed(e.plan.injection->name, false);
+  if (e.began)
+    anchor_reached(ctx, scenario::anchor_of(scenario::TimeRef::Kind::inject_end, e.plan.injection->name));
+  else
+    fall_back_to_plan(ctx, e.plan.injection->name);
 }
 
 void FaultTimeline::on_process_exit(RunContext& ctx, const std::string& process) {

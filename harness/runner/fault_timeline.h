@@ -1,12 +1,12 @@
 // The fault timeline: every [[inject]] of the scenario, timed on the run's monotonic clock.
 // Each injection's time is reduced to an anchor (run start, all ready, one process ready or
-// exited);
-// when the anchor happens, a steady_timer fires at anchor + offset and the injector applies
-// the fault. Applies, ramp steps, reverts and skips are recorded on the result's timeline
-// with the time they really happened and what changed.
+// exited, another injection begun or ended); when the anchor happens, a steady_timer fires at
+// anchor + offset and the injector applies the fault. Applies, ramp steps, reverts and skips are
+// recorded on the result's timeline with the time they really happened and what changed.
 #pragma once
 
 #include <boost/asio/steady_timer.hpp>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,12 +31,14 @@ class FaultTimeline final : public RunObserver {
   void on_process_ready(RunContext& ctx, const std::string& process) override;
   void on_all_ready(RunContext& ctx) override;
   void on_process_exit(RunContext& ctx, const std::string& process) override;
+  void on_stop_phase(RunContext& ctx) override;
   void on_run_end(RunContext& ctx) override;
 
  private:
   using Clock = std::chrono::steady_clock;
   struct Entry {
-    timeline::PlannedInjection plan;
+    timeline::PlannedInjection plan;   // plan.start: from another injection's real start or end
+    timeline::Resolved planned_start;  // from the plan only, should that injection never act
     std::unique_ptr<injectors::Injector> injector;
     std::unique_ptr<boost::asio::steady_timer> timer;       // apply, then each repeat
     std::unique_ptr<boost::asio::steady_timer> step_timer;  // ramp steps
@@ -45,12 +47,15 @@ class FaultTimeline final : public RunObserver {
     Clock::time_point start;  // when it was due
     std::uint32_t applies = 0;
     std::uint32_t steps = 0;
-    std::uint64_t applied_seq = 0;  // order of first application, to unwind overlapping faults
+    std::uint64_t applied_seq = 0;      // order of first application, to unwind overlapping faults
+    bool began = false, ended = false;  // told to the other observers (RunContext::injection_changed)
   };
   using State = Entry::State;
   std::uint64_t next_seq_ = 0;
 
   void anchor_reached(RunContext& ctx, const std::string& anchor);
+  void schedule(RunContext& ctx, Entry& e, Clock::time_point base);
+  void fall_back_to_plan(RunContext& ctx, const std::string& injection);
   // Faults of the same kind into the same process applied after `e` and still active.
   std::vector<Entry*> later_on_same_knob(const Entry& e);
   const Entry* ramp_overlapping(const Entry& e) const;
@@ -65,10 +70,16 @@ class FaultTimeline final : public RunObserver {
   void revert(RunContext& ctx, Entry& e, const std::string& why,
               std::optional<Clock::time_point> due = std::nullopt);
   void skip(RunContext& ctx, Entry& e, const std::string& reason);
+  // The hog's helper was SIGKILLed before its revert: the fault ends there.
+  void hog_killed(RunContext& ctx, Entry& e);
+  void began(RunContext& ctx, Entry& e);
+  void ended(RunContext& ctx, Entry& e);
   injectors::Target target_of(RunContext& ctx, const Entry& e);
 
   std::vector<std::unique_ptr<Entry>> entries_;
   Proxies* proxies_;
+  bool stopping_ = false;                             // the stop phase has begun
+  std::map<std::string, Clock::time_point> reached_;  // anchors that happened, and when
 };
 
 // The observer for a scenario's [[inject]] tables; null when it has none.

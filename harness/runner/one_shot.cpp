@@ -79,7 +79,9 @@ struct Attempt : std::enable_shared_from_this<Attempt> {
       outcome.failure = "could not be waited for: " + *wait_error;
     } else if (const auto status = *process->exit_status(); !status.signaled && status.code == 0) {
       outcome.succeeded = true;
+      outcome.exit_code = 0;
     } else {
+      if (!status.signaled) outcome.exit_code = status.code;
       outcome.failure = describe_exit(status);
     }
     if (!outcome.succeeded)
@@ -98,7 +100,10 @@ struct Attempt : std::enable_shared_from_this<Attempt> {
 
 void report_later(asio::io_context& io, std::function<void(OneShotOutcome)> done, std::string why) {
   asio::post(io, [done = std::move(done), why = std::move(why)] {
-    done({.succeeded = false, .could_not_start = true, .failure = "could not start: " + why});
+    done({.succeeded = false,
+          .could_not_start = true,
+          .exit_code = std::nullopt,
+          .failure = "could not start: " + why});
   });
 }
 

@@ -26,6 +26,7 @@ struct OneShotCommand {
 struct OneShotOutcome {
   bool succeeded = false;        // exited with code 0 within the timeout
   bool could_not_start = false;  // a missing binary, no cgroup: trying again will not help
+  std::optional<int> exit_code;  // when it exited (not killed, not timed out)
   // Why not, worded to follow the command: "exited with code 3: not yet", "timed out after 2s",
   // "killed by SIGKILL", "could not start: ...". Empty when it succeeded.
   std::string failure;

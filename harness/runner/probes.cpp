@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -97,21 +98,20 @@ class ProbeRun {
     if (probe.during.inject) {
       const auto* inj = find_injection(s, *probe.during.inject);
       if (!inj) throw Error("probe `" + probe.name + "`: unknown injection `" + *probe.during.inject + "`");
-      using Kind = scenario::TimeRef::Kind;
-      const auto start = scenario::anchor_of(Kind::inject_start, inj->name);
-      start_ = timeline::resolve(s, {start, Duration{0}, start});
-      if (const auto end = scenario::anchor_of(Kind::inject_end, inj->name); inj->duration)
-        end_ = timeline::resolve(s, {end, Duration{0}, end});
+      // Not the planned window: the one the fault really acted in (see injection_changed).
+      injection_ = inj->name;
+      refers_to_.insert(inj->name);
       window_text_ = "`" + inj->name + "`";
     } else {
-      start_ = timeline::resolve(s, probe.during.from);
-      if (probe.during.to) end_ = timeline::resolve(s, *probe.during.to);  // else: closes at the stop phase
+      start_ = anchored(s, probe.during.from);
+      if (probe.during.to) end_ = anchored(s, *probe.during.to);  // else: closes at the stop phase
       window_text_ = (probe.during.from.text.empty() ? "start" : probe.during.from.text) + " .. " +
                      (probe.during.to ? probe.during.to->text : "stop");
     }
   }
 
   void anchor_reached(RunContext& ctx, const std::string& anchor) {
+    if (injection_) return;
     if (state_ == State::waiting && anchor == start_.anchor) {
       open_timer_ = std::make_unique<asio::steady_timer>(ctx.io(), Clock::now() + start_.offset);
       open_timer_->async_wait([this, &ctx](boost::system::error_code ec) {
@@ -125,6 +125,23 @@ class ProbeRun {
         if (!ec) close(ctx, "window end");
       });
     }
+  }
+
+  // A `during = "<inject>"` window is open while the fault acts: from when it was applied to when
+  // it was reverted or ended early (its process exited, a hog was killed). A fault skipped or
+  // ended before the window could open leaves it unopened, and the probe fails: nothing was
+  // measured under the fault.
+  void injection_changed(RunContext& ctx, const std::string& name, bool acting) {
+    if (!refers_to_.contains(name)) return;
+    if (acting) began_.insert(name);
+    // A window timed from a fault that never acted measures nothing about it, however many of
+    // its attempts passed.
+    if (!acting && !began_.contains(name) && !never_acted_) never_acted_ = name;
+    if (!injection_ || name != *injection_) return;
+    if (!acting) return close(ctx, "`" + name + "` " + (was_opened_ ? "ended" : "never took effect"));
+    if (state_ != State::waiting) return;
+    state_ = State::scheduled;
+    open(ctx);
   }
 
   // The window ends (or the processes are being stopped: whatever they answer now says nothing
@@ -158,7 +175,7 @@ class ProbeRun {
     r.pass_ratio =
         attempts_.empty() ? 0.0 : static_cast<double>(passed) / static_cast<double>(attempts_.size());
     // A ratio within rounding of the bound counts: 0.1 * 10 attempts is not 1 - 1e-16.
-    r.passed = !attempts_.empty() && probe_.pass_ratio.holds_within(r.pass_ratio, 1e-9);
+    r.passed = !attempts_.empty() && probe_.pass_ratio.holds_within(r.pass_ratio, 1e-9) && !never_acted_;
     ctx.result().probes.push_back(r);
     // An abandoned probe has made the scenario an error that says why; a failure of its own
     // ("no attempt was made") would only blame the window.
@@ -168,7 +185,15 @@ class ProbeRun {
     f.check = "probe";
     f.expected = describe_expectation(probe_) + " in " + ratio_bound_text(probe_.pass_ratio) +
                  " of the attempts during " + window_text_;
-    if (attempts_.empty()) {
+    if (never_acted_) {
+      f.actual =
+          attempts_.empty()
+              ? "no attempt was made: the window never opened (`" + *never_acted_ + "` never took effect)"
+              : "`" + *never_acted_ +
+                    "`, which the window is timed from, never took "
+                    "effect, so its " +
+                    std::to_string(attempts_.size()) + " attempt(s) measured nothing under it";
+    } else if (attempts_.empty()) {
       f.actual = "no attempt was made: the window " +
                  std::string(was_opened_ ? "closed before the first attempt ended" : "never opened") +
                  (closed_reason_.empty() ? "" : " (" + closed_reason_ + ")");
@@ -193,6 +218,17 @@ class ProbeRun {
 
  private:
   enum class State { waiting, scheduled, open, closed };
+
+  // When a `{from, to}` time happens. One timed from an injection (`X.start+1s`, `X.end`) counts
+  // from when X really began or ended acting (injection_changed), not from the plan: a fault
+  // skipped or cut short moves its window with it. `X.end-D` counts back from the plan.
+  timeline::Resolved anchored(const scenario::Scenario& s, const scenario::TimePoint& t) {
+    const auto ref = scenario::time_ref(t);
+    if (!ref || !ref->names_injection()) return timeline::resolve(s, t);
+    refers_to_.insert(ref->name);
+    if (ref->offset < Duration::zero()) return timeline::resolve(s, t);
+    return timeline::Resolved{ref->anchor(), ref->offset};
+  }
 
   static const scenario::Injection* find_injection(const scenario::Scenario& s, const std::string& name) {
     for (const auto& inj : s.injections)
@@ -315,6 +351,12 @@ class ProbeRun {
     const std::string command = "`" + join_argv(probe_.exec) + "`";
     auto report = [this, &ctx, started, done, command](OneShotOutcome outcome) {
       if (outcome.could_not_start) return abandon(ctx, command + " " + outcome.failure);
+      // A shell (`sh -c`, `env`, `xargs`) reports a command it could not find or run as 126 or
+      // 127: the check never ran, and with `expect.success = false` it would read as a pass.
+      if (outcome.exit_code == 126 || outcome.exit_code == 127)
+        return abandon(ctx, command + " " + outcome.failure + " (" +
+                                (outcome.exit_code == 127 ? "command not found" : "command cannot be run") +
+                                ", as a shell reports it: the check never ran)");
       const double latency = std::chrono::duration<double, std::milli>(Clock::now() - started).count();
       const bool want = probe_.expect_success.value_or(true);
       std::optional<std::string> failure;
@@ -343,6 +385,10 @@ class ProbeRun {
   }
 
   const Probe& probe_;
+  std::optional<std::string> injection_;    // `during = "<inject>"`: start_ and end_ are unused
+  std::set<std::string> refers_to_;         // the injections the window is timed from
+  std::set<std::string> began_;             // ... that began to act
+  std::optional<std::string> never_acted_;  // the first of them that ended without acting
   timeline::Resolved start_;
   std::optional<timeline::Resolved> end_;
   std::string window_text_;
@@ -384,6 +430,17 @@ class Probes final : public RunObserver {
   void on_timeout(RunContext& ctx) override {
     for (auto& r : runs_) r->close(ctx, "timeout");
   }
+  void on_injection(RunContext& ctx, const std::string& injection, bool acting) override {
+    for (auto& r : runs_) r->injection_changed(ctx, injection, acting);
+    // `X.start` and `X.end` as they really happened (a skipped fault has neither).
+    using Kind = scenario::TimeRef::Kind;
+    if (acting) {
+      started_.insert(injection);
+      anchor(ctx, scenario::anchor_of(Kind::inject_start, injection));
+    } else if (started_.contains(injection)) {
+      anchor(ctx, scenario::anchor_of(Kind::inject_end, injection));
+    }
+  }
   void on_run_end(RunContext& ctx) override {
     for (auto& r : runs_) r->finish(ctx);
     release_exec_group();
@@ -414,6 +471,7 @@ class Probes final : public RunObserver {
   }
 
   std::vector<std::unique_ptr<ProbeRun>> runs_;
+  std::set<std::string> started_;  // injections that began to act
   std::unique_ptr<cgroup::Backend> backend_;
   std::unique_ptr<cgroup::Cgroup> exec_group_;
 };

@@ -8,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -43,8 +44,10 @@ class RunContext {
   // Ends the scenario as an error (everything is torn down).
   virtual void fail_scenario(const std::string& message) = 0;
   // Starts a helper process (e.g. a noisy neighbour) inside a process's cgroup; it is
-  // killed with that cgroup. Returns its pid, or throws Error.
-  virtual pid_t spawn_helper(const std::string& process, const std::vector<std::string>& argv) = 0;
+  // killed with that cgroup. Returns its pid, or throws Error. `on_killed` runs, from the loop,
+  // when the helper dies by SIGKILL while the run goes on (the OOM killer's choice, or the revert).
+  virtual pid_t spawn_helper(const std::string& process, const std::vector<std::string>& argv,
+                             std::function<void()> on_killed) = 0;
   // Every helper started so far (faults aimed at a process's own members spare them).
   virtual const std::set<pid_t>& helper_pids() const = 0;
   // The folder of the faultline executable (helper modes of our own binary live there).
@@ -56,6 +59,12 @@ class RunContext {
   virtual std::string set_syscall_fault_active(const std::string& injection, bool /*active*/) {
     throw Error("inject `" + injection + "`: this run cannot serve syscall faults");
   }
+  // Whether a syscall injection's rule is on now (an `at = "0s"` rule is switched on as its
+  // process is spawned, before the timeline's first timer).
+  virtual bool syscall_fault_on(const std::string& /*injection*/) const { return false; }
+  // The fault timeline tells the other observers when an injection begins to act and when it
+  // stops acting (reverted, ended early, or skipped without ever acting).
+  virtual void injection_changed(const std::string& /*injection*/, bool /*acting*/) {}
 };
 
 class RunObserver {
@@ -72,6 +81,10 @@ class RunObserver {
   virtual void on_timeout(RunContext&) {}
   // Every process ended; cgroups still exist. Cancel timers, revert, finish results here.
   virtual void on_run_end(RunContext&) {}
+  // An injection began to act (`acting`) or stopped: reverted, ended early (its process exited, a
+  // hog was killed) or skipped. Each comes at most once, stopped after began if it ever began; a
+  // fault that cannot be undone (a signal) never stops.
+  virtual void on_injection(RunContext&, const std::string& /*injection*/, bool /*acting*/) {}
 };
 
 }  // namespace faultline::runner

@@ -1,14 +1,17 @@
 #include "runner/scenario_runner.h"
 
+#include <algorithm>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <fstream>
+#include <map>
 #include <set>
 
 #include "cgroup/layout.h"
 #include "cgroup/signal_members.h"
 #include "common/interrupt.h"
+#include "common/kernel_log.h"
 #include "injectors/injector.h"
 #include "runner/async_kill.h"
 #include "runner/expectations.h"
@@ -70,13 +73,20 @@ class ScenarioRun final : public RunContext {
   }
   report::ScenarioResult& result() override { return result_; }
   void fail_scenario(const std::string& message) override { scenario_error(message); }
-  pid_t spawn_helper(const std::string& process, const std::vector<std::string>& argv) override;
+  pid_t spawn_helper(const std::string& process, const std::vector<std::string>& argv,
+                     std::function<void()> on_killed) override;
   const std::set<pid_t>& helper_pids() const override { return helper_pids_; }
   std::string faultline_dir() const override { return options_.faultline_dir; }
   std::uint64_t seed() const override { return options_.seed; }
   std::string set_syscall_fault_active(const std::string& injection, bool active) override {
     if (!syscall_faults_) throw Error("inject `" + injection + "` is not a syscall fault of this run");
     return syscall_faults_->set_active(injection, active);
+  }
+  bool syscall_fault_on(const std::string& injection) const override {
+    return syscall_faults_ && syscall_faults_->is_on(injection);
+  }
+  void injection_changed(const std::string& injection, bool acting) override {
+    notify([&](RunObserver& o) { o.on_injection(*this, injection, acting); });
   }
 
  private:
@@ -134,7 +144,8 @@ class ScenarioRun final : public RunContext {
   std::vector<std::unique_ptr<RunObserver>> observers_;
   std::unique_ptr<SyscallFaults> syscall_faults_;  // notifiers outlive every process they serve
   std::vector<std::unique_ptr<SupervisedProcess>> helpers_;
-  std::set<pid_t> helper_pids_;  // not orphans: started by the harness itself
+  std::set<pid_t> helper_pids_;                            // not orphans: started by the harness itself
+  std::map<std::string, std::uint64_t> helper_oom_kills_;  // per process: its helpers the OOM killer chose
   Clock::time_point t0_;
   report::ScenarioResult result_;
   std::optional<std::string> error_;
@@ -465,8 +476,11 @@ report::ProcessResult ScenarioRun::process_result(const Proc& p) const {
   r.command = p.argv.empty() ? (p.spec->shell ? std::vector<std::string>{"/bin/sh", "-c", *p.spec->shell}
                                               : p.spec->command)
                              : p.argv;
-  r.oom_kills = p.stats.oom_kills;
+  const auto helper_ooms = helper_oom_kills_.find(p.spec->name);
+  r.oom_kills = p.stats.oom_kills -
+                std::min(p.stats.oom_kills, helper_ooms == helper_oom_kills_.end() ? 0 : helper_ooms->second);
   r.peak_memory_bytes = p.stats.memory_peak.value_or(p.stats.memory_current.value_or(0));
+  r.peak_memory_known = p.stats.memory_peak.has_value();
   r.cpu_usage_usec = p.stats.cpu_usage_usec.value_or(0);
   r.throttled_usec = p.stats.cpu_throttled_usec.value_or(0);
   r.cpu_periods = p.stats.cpu_periods.value_or(0);
@@ -507,7 +521,7 @@ report::ProcessResult ScenarioRun::process_result(const Proc& p) const {
     r.outcome = "timed-out";
   else if (p.killed_after_grace)
     r.outcome = "killed-after-grace";
-  else if (killed_by_oom(st, p.stats.oom_kills, sp.pid(), sp.started_at(), sigkill_injected_into(p)))
+  else if (killed_by_oom(st, r.oom_kills, sp.pid(), sp.started_at(), sigkill_injected_into(p)))
     r.outcome = "oom-killed";
   else
     r.outcome = st.signaled ? "signaled" : "exited";
@@ -542,7 +556,8 @@ void ScenarioRun::finish_result() {
   });
 }
 
-pid_t ScenarioRun::spawn_helper(const std::string& process, const std::vector<std::string>& argv) {
+pid_t ScenarioRun::spawn_helper(const std::string& process, const std::vector<std::string>& argv,
+                                std::function<void()> on_killed) {
   cgroup::Cgroup* group = process_group(process);
   if (!group) throw Error("cannot start a helper in `" + process + "`: it has no cgroup");
   supervisor::SpawnRequest request;
@@ -559,10 +574,16 @@ pid_t ScenarioRun::spawn_helper(const std::string& process, const std::vector<st
   // limit refused exits with a code, or dies by SIGABRT where a sanitizer runtime aborts on it.
   // SIGKILL is no failure of the helper: the OOM killer may choose a memory hog, the neighbour
   // it is meant to be.
-  const auto on_exit = [this, process,
-                        name = argv.size() > 1 ? argv[1] : argv.front()](SupervisedProcess& h) {
+  const auto on_exit = [this, process, name = argv.size() > 1 ? argv[1] : argv.front(),
+                        on_killed = std::move(on_killed), started = Clock::now()](SupervisedProcess& h) {
     const auto& st = h.exit_status();
+    // The OOM killer's choice of a helper is no OOM kill of the process: `oom_kills = ">=1"` must
+    // not pass on a dead hog. Only the kernel log can tell (the counter counts any member).
+    if (st && st->signaled && st->signal == SIGKILL &&
+        kernel_log::oom_killed(h.pid(), started).value_or(false))
+      ++helper_oom_kills_[process];
     if (!st || phase_ != Phase::running) return;
+    if (st->signaled && st->signal == SIGKILL && on_killed) on_killed();
     if (st->signaled ? st->signal == SIGKILL : st->code == 0) return;
     const std::string said = last_output_line(h);
     scenario_error("helper `faultline " + name + "` in `" + process + "` " + describe_exit(*st) +
@@ -630,6 +651,7 @@ report::ScenarioResult ScenarioRun::run() {
     syscall_faults_ = make_syscall_faults(scenario_, options_.seed);
     notify([&](RunObserver& o) { o.on_run_start(*this); });
     start_eligible();
+    if (syscall_faults_) syscall_faults_->run_start_spawned();
     maybe_finish();
     io_.run();
     notify([&](RunObserver& o) { o.on_run_end(*this); });

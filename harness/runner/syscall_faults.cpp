@@ -85,7 +85,7 @@ void SyscallFaults::prepare_spawn(const std::string& process, supervisor::SpawnR
   p.notifier = std::make_unique<syscall::Notifier>(p.rules, std::move(p.channel->harness_end));
   // `at = "0s"` means from the target's first instruction: the fault timeline switches rules on
   // from a timer, which runs only after this spawn, when a quick target may be done already.
-  for (std::size_t i = 0; i < p.injections.size(); ++i) {
+  for (std::size_t i = 0; i < p.injections.size() && !run_start_spawned_; ++i) {
     const auto& at = p.injections[i]->at;
     if (at.anchor.empty() && at.offset.count() == 0) p.notifier->set_active(i, true);
   }
@@ -112,6 +112,13 @@ std::string SyscallFaults::set_active(const std::string& injection, bool active)
                     : "rule off: " + calls + " pass untouched";
     }
   throw Error("inject `" + injection + "` is not a syscall fault of this run");
+}
+
+bool SyscallFaults::is_on(const std::string& injection) const {
+  for (const auto& [name, p] : processes_)
+    for (std::size_t i = 0; i < p.injections.size(); ++i)
+      if (p.injections[i]->name == injection) return p.notifier && p.notifier->active(i);
+  return false;
 }
 
 void SyscallFaults::finish(RunContext& ctx) {

@@ -27,8 +27,14 @@ class SyscallFaults {
   void prepare_spawn(const std::string& process, supervisor::SpawnRequest& request);
   // After the spawn returned (either way): the harness's copy of the child's socket end is closed.
   void spawned(const std::string& process);
+  // After the processes that start with the run were spawned. A later spawn is not at `0s`, so an
+  // `at = "0s"` rule is not switched on for it: the fault timeline skips that fault (its process was
+  // not running at 0s), and a rule switched on here would never be switched off.
+  void run_start_spawned() { run_start_spawned_ = true; }
   // The injection window of one syscall injection. Throws Error when its process never started.
   std::string set_active(const std::string& injection, bool active);
+  // Whether the injection's rule is on now (false when its process has no notifier).
+  bool is_on(const std::string& injection) const;
   // Stops every notifier and records what the rules did: timeline events and the result's
   // `syscall_faults` counts, which judge() checks (a fault that never fired, syscall_failures).
   void finish(RunContext& ctx);
@@ -43,6 +49,7 @@ class SyscallFaults {
   };
   std::map<std::string, PerProcess> processes_;
   bool finished_ = false;
+  bool run_start_spawned_ = false;
 };
 
 // Null when the scenario has no syscall injection.

@@ -122,9 +122,10 @@ bool Notifier::answer(std::uint64_t id, std::optional<int> error, std::int64_t v
 }
 
 void Notifier::deliver(Pending item) {
-  // The event keeps the time the call was trapped (inside the rule's window), even when a delay
-  // delivers the answer after the window closed.
-  if (answer(item.id, item.error, item.value, item.pass)) records_.acted(item.rule, std::move(item.event));
+  // The events keep the time the call was trapped (inside the rules' windows), even when a delay
+  // delivers the answer after a window closed.
+  if (!answer(item.id, item.error, item.value, item.pass)) return;
+  for (auto& [rule, event] : item.acts) records_.acted(rule, std::move(event));
 }
 
 void Notifier::receive_loop() {
@@ -179,25 +180,7 @@ void Notifier::handle(const seccomp_notif& n) {
     return *path;
   };
 
-  for (auto it = begin; it != end; ++it) {
-    const std::size_t index = it->second;
-    const Rule& rule = rules_[index];
-    if (!active_[index]->load(std::memory_order_relaxed)) continue;
-    if (rule.path_glob) {
-      const auto& subject = read_path();
-      if (!subject || ::fnmatch(rule.path_glob->c_str(), subject->c_str(), 0) != 0) continue;
-    }
-    if (rule.fds != FdKind::any) {
-      const auto& subject = read_path();  // the fd's /proc link: make_rule allows fd-taking calls only
-      if (!subject || !fd_link_is(rule.fds, *subject)) continue;
-    }
-    const std::uint64_t call_index = ++counters_[index];
-    records_.matched(index);
-    if (!rule.selection.selects(call_index, index)) {
-      answer(n.id, std::nullopt, 0, true);
-      return;
-    }
-
+  auto event_for = [&](const Rule& rule) {
     FaultEvent event;
     event.time = std::chrono::system_clock::now();
     event.pid = static_cast<pid_t>(n.pid);
@@ -212,23 +195,50 @@ void Notifier::handle(const seccomp_notif& n) {
     }
     event.error = rule.action.error.value_or(0);
     event.return_value = rule.action.return_value.value_or(0);
+    return event;
+  };
 
-    const bool pass = !rule.action.error && !rule.action.return_value;  // a delay only
-    Pending held{std::chrono::steady_clock::now() + rule.action.delay,
-                 n.id,
-                 rule.action.error,
-                 rule.action.return_value.value_or(0),
-                 pass,
-                 index,
-                 std::move(event)};
-    if (rule.action.delay.count() == 0) return deliver(std::move(held));
-    std::lock_guard lock(mutex_);
-    pending_.push_back(std::move(held));
-    std::push_heap(pending_.begin(), pending_.end(), std::greater<>());
-    changed_.notify_all();
+  // Every rule is independent: each active rule whose filters match counts the call and decides on
+  // it by its own selection, whatever an earlier rule decided. Delays add up; the first selecting
+  // rule with an errno or return value answers the call, and a later one that would fail it too
+  // did not act (its hit is not counted).
+  Pending held{{}, n.id, std::nullopt, 0, true, {}};
+  std::chrono::nanoseconds delay{0};
+  for (auto it = begin; it != end; ++it) {
+    const std::size_t index = it->second;
+    const Rule& rule = rules_[index];
+    if (!active_[index]->load(std::memory_order_relaxed)) continue;
+    if (rule.path_glob) {
+      const auto& subject = read_path();
+      if (!subject || ::fnmatch(rule.path_glob->c_str(), subject->c_str(), 0) != 0) continue;
+    }
+    if (rule.fds != FdKind::any) {
+      const auto& subject = read_path();  // the fd's /proc link: make_rule allows fd-taking calls only
+      if (!subject || !fd_link_is(rule.fds, *subject)) continue;
+    }
+    const std::uint64_t call_index = ++counters_[index];
+    records_.matched(index);
+    if (!rule.selection.selects(call_index, index)) continue;
+    const bool fails = rule.action.error || rule.action.return_value;
+    if (fails && !held.pass) continue;
+    if (fails) {
+      held.pass = false;
+      held.error = rule.action.error;
+      held.value = rule.action.return_value.value_or(0);
+    }
+    delay += rule.action.delay;
+    held.acts.emplace_back(index, event_for(rule));
+  }
+  if (held.acts.empty()) {
+    answer(n.id, std::nullopt, 0, true);
     return;
   }
-  answer(n.id, std::nullopt, 0, true);
+  if (delay.count() == 0) return deliver(std::move(held));
+  held.due = std::chrono::steady_clock::now() + delay;
+  std::lock_guard lock(mutex_);
+  pending_.push_back(std::move(held));
+  std::push_heap(pending_.begin(), pending_.end(), std::greater<>());
+  changed_.notify_all();
 }
 
 void Notifier::delay_loop() {

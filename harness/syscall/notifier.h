@@ -18,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/unique_fd.h"
@@ -53,6 +54,7 @@ class Notifier {
   // The injection window of one rule: inactive rules answer CONTINUE without looking at the call.
   void set_active(std::size_t rule, bool active);
   void set_all_active(bool active);
+  bool active(std::size_t rule) const { return active_.at(rule)->load(); }
 
   // The filter the target must run under: the syscalls of every rule, the child's own hand-off
   // of the listener exempted.
@@ -68,15 +70,15 @@ class Notifier {
   bool listener_received() const { return listener_received_.load(); }
 
  private:
-  // A call held for a rule's delay, and what it will be told when the delay is over.
+  // A call held for its rules' delays, and what it will be told when the delays are over.
   struct Pending {
     std::chrono::steady_clock::time_point due;
     std::uint64_t id;
     std::optional<int> error;
     std::int64_t value;
     bool pass;
-    std::size_t rule;
-    FaultEvent event;  // recorded only once the answer is delivered
+    // Every rule that acted on the call, with its event: recorded only once the answer is delivered.
+    std::vector<std::pair<std::size_t, FaultEvent>> acts;
     bool operator>(const Pending& other) const { return due > other.due; }
   };
 

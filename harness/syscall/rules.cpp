@@ -3,6 +3,7 @@
 #include <seccomp.h>
 #include <sys/syscall.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <map>
 #include <mutex>
@@ -164,7 +165,12 @@ Rule make_rule(const RuleSpec& spec) {
   rule.name = spec.name;
   if (spec.syscalls.empty()) throw Error(where + ": no system calls listed; hint: syscalls = [\"write\"]");
   try {
-    for (const auto& name : spec.syscalls) rule.syscalls.push_back(resolve_syscall(name));
+    for (const auto& name : spec.syscalls) {
+      const int number = resolve_syscall(name);
+      // Listed twice, a call would be counted twice: `nth = 7` would pick the 4th call.
+      if (std::find(rule.syscalls.begin(), rule.syscalls.end(), number) == rule.syscalls.end())
+        rule.syscalls.push_back(number);
+    }
     if (spec.errno_name) rule.action.error = errno_from_name(*spec.errno_name);
   } catch (const Error& e) {
     throw e.with_context(where);

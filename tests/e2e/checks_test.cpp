@@ -106,3 +106,19 @@ TEST_CASE("checks e2e: a network fault the client never meets fails the scenario
   CHECK(s.at("proxies")[0].at("accepted") == 0);
   CHECK(s.at("proxies")[0].at("toxics_touched").at("resets") == 0);
 }
+
+TEST_CASE("checks e2e: a process that never started fails its table, which would hold on nothing",
+          "[checks]") {
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_bundled_scenario("selftest/failing/never-started.toml", cmd);
+  INFO(s.dump(2));
+  CHECK(cmd.status == 1);
+  CHECK(s.at("result") == "fail");
+  REQUIRE(s.at("failures").size() == 1);
+  const json& f = s.at("failures")[0];
+  CHECK(f.at("check") == "outcome");
+  CHECK(f.at("process") == "client");
+  CHECK(f.at("actual").get<std::string>().find("never started") != std::string::npos);
+  CHECK(f.at("line") == 23);  // the client's [[expect]]
+}

@@ -415,3 +415,48 @@ TEST_CASE("inject e2e: a fault whose time comes after the run ended fails the sc
       "signal fault `kill` never took effect (skipped: the run ended before "));
   CHECK(events(r.scenario, "inject.apply", "kill").empty());
 }
+
+TEST_CASE("inject e2e: a hog the OOM killer picks ends its fault there, and the probe window with it",
+          "[inject][hog]") {
+  E2E_PRECONDITIONS();
+  // Only the kernel log tells the hog's OOM kill from the target's (the scenario's oom_kills = 0).
+  if (::access("/dev/kmsg", R_OK) != 0)
+    FAULTLINE_SKIP("/dev/kmsg is not readable here (the kernel log names OOM kills)");
+  const Run r = run_scenario("selftest/inject-hog-oom-killed.toml");
+  INFO(dump(r.scenario));
+  CHECK(r.scenario.at("result") == "pass");
+  const auto applies = events(r.scenario, "inject.apply", "neighbour");
+  const auto reverts = events(r.scenario, "inject.revert", "neighbour");
+  REQUIRE(applies.size() == 1);
+  REQUIRE(reverts.size() == 1);
+  CHECK(
+      reverts[0].at("detail").get<std::string>().starts_with("the hog was killed by SIGKILL before its end"));
+  const double applied = applies[0].at("t_ms"), killed = reverts[0].at("t_ms");
+  CHECK(killed < applied + 3000);  // before the planned end of its 3s
+  // The window opened with the fault and closed with the kill, not at the planned end.
+  const double opened = t_of(r.scenario, "probe.window.open"),
+               closed = t_of(r.scenario, "probe.window.close");
+  CHECK(opened >= applied);
+  CHECK(closed >= killed);
+  CHECK(closed < applied + 3000);
+  bool said_why = false;
+  for (const auto& e : events(r.scenario, "probe.window.close"))
+    said_why |= e.at("detail").get<std::string>().find("`neighbour` ended") != std::string::npos;
+  CHECK(said_why);
+}
+
+TEST_CASE("inject e2e: a fault timed from another's end follows that end when it comes early", "[inject]") {
+  E2E_PRECONDITIONS();
+  const Run r = run_scenario("selftest/inject-follows-early-end.toml");
+  INFO(dump(r.scenario));
+  CHECK(r.scenario.at("result") == "pass");
+  const auto ended = events(r.scenario, "inject.revert", "slow-short");
+  const auto followed = events(r.scenario, "inject.apply", "slow-long");
+  REQUIRE(ended.size() == 1);
+  REQUIRE(followed.size() == 1);
+  CHECK(ended[0].at("detail").get<std::string>().find("target exited") != std::string::npos);
+  const double end_ms = ended[0].at("t_ms"), applied_ms = followed[0].at("t_ms");
+  CHECK(applied_ms >= end_ms + 150);
+  CHECK(applied_ms < 3100);  // the planned end of `slow-short` plus 200ms
+  check_times_in_order(r.scenario, followed[0]);
+}

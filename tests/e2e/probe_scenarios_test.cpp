@@ -172,3 +172,36 @@ TEST_CASE("a CPU-starved job's timeout is blamed on throttling", "[probe][e2e][d
   CHECK(std::stoi(m[1]) >= 80);
   CHECK(s.at("diagnostics").at("cpu").get<std::string>().find("quota 5%") != std::string::npos);
 }
+
+TEST_CASE("a probe during a fault that was skipped fails: its window never opened", "[probe][e2e]") {
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  const json s = run_bundled_scenario("selftest/failing/probe-during-skipped-fault.toml");
+  INFO(s.dump(1));
+  CHECK(s.at("result") == "fail");
+  const json& failures = s.at("failures");
+  REQUIRE(failures.size() == 3);
+  for (const auto& f : failures) CHECK(f.at("check") == "probe");
+  // during = "db-frozen", and {from = "db-frozen.start", to = "db-frozen.end"}: never opened.
+  CHECK(failures[0].at("actual") ==
+        "no attempt was made: the window never opened (`db-frozen` never took effect)");
+  CHECK(failures[1].at("actual") ==
+        "no attempt was made: the window never opened (`db-frozen` never took effect)");
+  // {from = "ready", to = "db-frozen.end+1s"}: attempts were made, none of them under the fault.
+  CHECK(failures[2].at("actual").get<std::string>().starts_with(
+      "`db-frozen`, which the window is timed from, never took effect, so its "));
+  REQUIRE(s.at("probes").size() == 3);
+  CHECK(s.at("probes")[0].at("attempts").empty());
+  CHECK(s.at("probes")[1].at("attempts").empty());
+  CHECK_FALSE(s.at("probes")[2].at("attempts").empty());
+}
+
+TEST_CASE("an exec probe whose command the shell cannot find is an error, not the expected failure",
+          "[probe][e2e]") {
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  const json s = run_bundled_scenario("selftest/failing/probe-exec-not-found.toml");
+  INFO(s.dump(1));
+  CHECK(s.at("result") == "error");
+  const std::string reason = s.at("reason");
+  CHECK(reason.find("exited with code 127") != std::string::npos);
+  CHECK(reason.find("the check never ran") != std::string::npos);
+}

@@ -91,6 +91,44 @@ TEST_CASE("syscall faults: a fault that never fires fails the scenario unless op
   CHECK(f.at("line") == 9);
 }
 
+TEST_CASE("syscall faults: one never switched on fails as not applied, whatever count is stated",
+          "[e2e][syscall]") {
+  E2E_PRECONDITIONS();
+  for (const char* file : {"selftest/failing/syscall-never-switched-on.toml",
+                           "selftest/failing/syscall-at-start-into-later-process.toml",
+                           "selftest/failing/fault-after-stop-phase.toml"}) {
+    CommandOutput cmd;
+    const json s = run_scenario(file, cmd);
+    INFO(file << "\nstdout: " << cmd.out << "\nreport: " << s.dump(1));
+    CHECK(cmd.status == 1);
+    CHECK(s.at("result") == "fail");
+    bool not_applied = false;
+    for (const auto& f : s.at("failures")) not_applied |= f.at("check") == "inject.applied";
+    CHECK(not_applied);
+    CHECK(events(s, "inject.skip", "disk-full").size() == 1);
+    CHECK(events(s, "inject.apply", "disk-full").empty());
+    CHECK(events(s, "syscall.fail", "disk-full").empty());  // never switched on at spawn either
+  }
+}
+
+TEST_CASE("syscall faults: a second rule on the same call sees the calls the first one spared",
+          "[e2e][syscall]") {
+  E2E_PRECONDITIONS();
+  CommandOutput cmd;
+  const json s = run_scenario("selftest/failing/syscall-second-rule-on-same-call.toml", cmd);
+  INFO("stdout: " << cmd.out << "\nreport: " << s.dump(1));
+  CHECK(cmd.status == 1);
+  CHECK(s.at("result") == "fail");
+  std::map<std::string, json> counted;
+  for (const auto& c : s.at("syscall_faults")) counted[c.at("inject")] = c;
+  REQUIRE(counted.count("disk-full"));
+  CHECK(counted["disk-full"].at("hit") == 20);  // every create under the full disk failed
+  CHECK(counted["slow-disk"].at("hit").get<int>() >= 1);
+  std::set<std::string> checks;
+  for (const auto& f : s.at("failures")) checks.insert(f.at("check"));
+  CHECK(checks == std::set<std::string>{"expect.syscall_failures.disk-full", "expect.stderr.not_contains"});
+}
+
 TEST_CASE("syscall faults: sqlite3 survives a full disk and its database stays intact", "[e2e][syscall]") {
   E2E_PRECONDITIONS();
   if (run_shell("command -v sqlite3").status != 0)

@@ -1,4 +1,6 @@
 // The cpu injector on real cgroups: a quota throttles a spinning process, revert lifts it.
+#include <sched.h>
+
 #include "injectors/cpu_injector.h"
 #include "tests/integration/injector_test_support.h"
 
@@ -50,4 +52,26 @@ TEST_CASE("cpu: a cpuset pins the cgroup and revert restores the previous set", 
   CHECK(allowed == "0");
   cpu.revert(Target{t.group(), target.pid()});
   CHECK(t.group().cpuset() == old);
+}
+
+TEST_CASE("cpu: a quota at or above the CPUs the process may use is no fault; one lifting a lower quota is",
+          "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  TargetProcess target(t.group(), payload({"sleep", "10s"}));
+  const Target where{t.group(), target.pid()};
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  REQUIRE(::sched_getaffinity(target.pid(), sizeof set, &set) == 0);
+  const double all = CPU_COUNT(&set);
+  CpuInjector at_all(scenario::CpuFault{all, std::nullopt, std::nullopt});
+  CHECK_THROWS_AS(at_all.apply(where), injectors::NoEffect);
+  CHECK(std::isinf(t.group().cpu_max().cpus));  // nothing was written
+  // Under a 50% limit the same quota changes something: it lifts the limit.
+  CpuInjector half(scenario::CpuFault{0.5, std::nullopt, std::nullopt});
+  half.apply(where);
+  CpuInjector lift(scenario::CpuFault{all, std::nullopt, std::nullopt});
+  CHECK(lift.apply(where).starts_with("cpu.max 50%/100ms -> "));
+  lift.revert(where);
+  half.revert(where);
 }

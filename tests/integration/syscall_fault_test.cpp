@@ -104,6 +104,17 @@ std::vector<long> failed_calls(const std::string& out, const std::string& errno_
   return calls;
 }
 
+// The "fail I ERRNO" lines with this errno, as I (other errnos are left out).
+std::vector<long> calls_failed_with(const std::string& out, const std::string& errno_text) {
+  std::vector<long> calls;
+  std::istringstream lines(out);
+  std::string word, name;
+  long index;
+  while (lines >> word)
+    if (word == "fail" && lines >> index >> name && name == errno_text) calls.push_back(index);
+  return calls;
+}
+
 bool output_has(const std::string& out, const std::string& line) {
   return out.find(line) != std::string::npos;
 }
@@ -191,6 +202,43 @@ TEST_CASE("outside the window the calls go through, inside they fail", "[syscall
   CHECK(output_has(outcome.out, "phase 3 failed 0\n"));
   CHECK(outcome.records[0].acted == 20);
   CHECK(outcome.notifications > 40);  // the inactive phases were trapped and answered too
+}
+
+TEST_CASE("two rules on one syscall decide independently, whichever comes first", "[syscall]") {
+  test::ScratchDir dir;
+  const auto file = dir.write("data", "x");
+  auto named = [&](std::string name, std::optional<std::string> error, Selection selection) {
+    auto spec = rule({"openat"}, std::move(error), selection);
+    spec.name = std::move(name);
+    spec.path_glob = file;
+    return spec;
+  };
+  const auto every_call = named("disk-full", "ENOSPC", {});
+
+  SECTION("a rule that spares a call leaves it to the next rule") {
+    const auto outcome = run_under({named("flaky", "EIO", Selection{Selection::Kind::every, 5}), every_call},
+                                   {static_target(), "loop", "20", file});
+    REQUIRE(outcome.status);
+    CHECK(calls_failed_with(outcome.out, "EIO") == std::vector<long>{5, 10, 15, 20});
+    CHECK(calls_failed_with(outcome.out, "ENOSPC").size() == 16);
+    CHECK(output_has(outcome.out, "done 20 failed 20"));
+    REQUIRE(outcome.records.size() == 2);
+    CHECK(outcome.records[0].matched == 20);
+    CHECK(outcome.records[0].acted == 4);
+    CHECK(outcome.records[1].matched == 20);
+    CHECK(outcome.records[1].acted == 16);  // the calls the first rule failed were not its hits
+  }
+  SECTION("a delay-only rule delays the call and the next rule still fails it") {
+    auto slow = named("slow-disk", std::nullopt, Selection{Selection::Kind::every, 2});
+    slow.delay = 1ms;
+    const auto outcome = run_under({slow, every_call}, {static_target(), "loop", "20", file});
+    REQUIRE(outcome.status);
+    CHECK(calls_failed_with(outcome.out, "ENOSPC").size() == 20);
+    CHECK(output_has(outcome.out, "done 20 failed 20"));
+    REQUIRE(outcome.records.size() == 2);
+    CHECK(outcome.records[0].acted == 10);
+    CHECK(outcome.records[1].acted == 20);
+  }
 }
 
 TEST_CASE("a probability with a fixed seed fails the same calls every run", "[syscall]") {

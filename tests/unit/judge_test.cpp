@@ -1,6 +1,7 @@
 // The verdict of a finished run, from its process results alone: which timeouts count, the
 // one-line reason, and the driver-led stop folding.
 #include <catch2/catch.hpp>
+#include <functional>
 
 #include "runner/expectations.h"
 
@@ -29,6 +30,33 @@ scenario::Scenario two_processes() {
 }
 
 runner::OutputSeen nothing_seen(const std::string&) { return {}; }
+
+scenario::Injection injection_into_api(std::string name, std::string kind, scenario::FaultParams params) {
+  scenario::Injection inj;
+  inj.name = std::move(name);
+  inj.into = "api";
+  inj.kind = std::move(kind);
+  inj.params = std::move(params);
+  return inj;
+}
+
+// Judges a chaos run of `count` drawn faults of one kind into `api`; `became(i, name, result)`
+// records what became of the i-th (from 1).
+report::ScenarioResult judge_drawn(
+    const std::string& kind, const scenario::FaultParams& params, int count,
+    const std::function<void(int, const std::string&, report::ScenarioResult&)>& became) {
+  auto s = two_processes();
+  report::ScenarioResult r;
+  r.processes = {process("api", "exited", 0), process("load", "exited", 0)};
+  for (int i = 1; i <= count; ++i) {
+    auto inj = injection_into_api("chaos#" + std::to_string(i), kind, params);
+    inj.optional = true;
+    s.injections.push_back(inj);
+    became(i, inj.name, r);
+  }
+  runner::judge(s, r, nothing_seen);
+  return r;
+}
 
 }  // namespace
 
@@ -106,13 +134,9 @@ namespace {
 scenario::Scenario with_syscall_faults(report::ScenarioResult& r, std::uint64_t hit) {
   auto s = two_processes();
   for (const char* name : {"disk-full", "slow"}) {
-    scenario::Injection inj;
-    inj.name = name;
-    inj.into = "api";
-    inj.kind = "syscall";
+    auto inj = injection_into_api(name, "syscall", scenario::SyscallFault{});
     inj.pos.line = 7;
     inj.optional = std::string(name) == "slow";
-    inj.params = scenario::SyscallFault{};
     s.injections.push_back(inj);
     r.timeline.emplace_back(0.0, "inject.apply", "api", name);
   }
@@ -336,22 +360,11 @@ TEST_CASE("judge: a repeated signal that stopped short of its count fails, unles
 
 TEST_CASE("judge: drawn syscall faults switched on but hitting no call tested nothing") {
   const auto drawn_run = [](std::uint64_t hits) {
-    auto s = two_processes();
-    report::ScenarioResult r;
-    r.processes = {process("api", "exited", 0), process("load", "exited", 0)};
-    for (int i = 1; i <= 2; ++i) {
-      scenario::Injection inj;
-      inj.name = "chaos#" + std::to_string(i);
-      inj.into = "api";
-      inj.kind = "syscall";
-      inj.optional = true;
-      inj.params = scenario::SyscallFault{};
-      s.injections.push_back(inj);
-      r.timeline.emplace_back(0.0, "inject.apply", "api", inj.name);
-      r.syscall_faults.push_back({inj.name, "api", 5, i == 2 ? hits : 0});
-    }
-    runner::judge(s, r, nothing_seen);
-    return r;
+    return judge_drawn("syscall", scenario::SyscallFault{}, 2,
+                       [hits](int i, const std::string& name, report::ScenarioResult& r) {
+                         r.timeline.emplace_back(0.0, "inject.apply", "api", name);
+                         r.syscall_faults.push_back({name, "api", 5, i == 2 ? hits : 0});
+                       });
   };
   const auto none = drawn_run(0);
   CHECK(none.verdict == report::Verdict::fail);
@@ -363,21 +376,11 @@ TEST_CASE("judge: drawn syscall faults switched on but hitting no call tested no
 
 TEST_CASE("judge: drawn faults may miss one by one, but a run where none was applied fails") {
   const auto drawn_run = [](int applied) {
-    auto s = two_processes();
-    report::ScenarioResult r;
-    r.processes = {process("api", "exited", 0), process("load", "exited", 0)};
-    for (int i = 1; i <= 3; ++i) {
-      scenario::Injection inj;
-      inj.name = "chaos#" + std::to_string(i);
-      inj.into = "api";
-      inj.kind = "freeze";
-      inj.optional = true;
-      inj.params = scenario::FreezeFault{};
-      s.injections.push_back(inj);
-      r.timeline.emplace_back(0.0, i <= applied ? "inject.apply" : "inject.skip", "api", inj.name);
-    }
-    runner::judge(s, r, nothing_seen);
-    return r;
+    return judge_drawn("freeze", scenario::FreezeFault{}, 3,
+                       [applied](int i, const std::string& name, report::ScenarioResult& r) {
+                         r.timeline.emplace_back(0.0, i <= applied ? "inject.apply" : "inject.skip", "api",
+                                                 name);
+                       });
   };
   const auto none = drawn_run(0);
   CHECK(none.verdict == report::Verdict::fail);
@@ -387,21 +390,90 @@ TEST_CASE("judge: drawn faults may miss one by one, but a run where none was app
   CHECK(drawn_run(1).verdict == report::Verdict::pass);
 }
 
-TEST_CASE("judge: a syscall fault never applied is judged by its own check, once") {
-  // Its rule is in the filter from the start; whether the timer that switches it on came before
-  // the target's end is a race, so the verdict must not depend on it.
+TEST_CASE("judge: a syscall fault never switched on fails as never applied, once, whatever its count") {
   auto s = two_processes();
-  scenario::Injection inj;
-  inj.name = "slow-fsync";
-  inj.into = "api";
-  inj.kind = "syscall";
-  inj.params = scenario::SyscallFault{};
+  auto inj = injection_into_api("disk-full", "syscall", scenario::SyscallFault{});
+  inj.at.text = "ready+10s";
   s.injections.push_back(inj);
+  s.expects.push_back(scenario::Expect{});
+  s.expects[0].process = "api";
   report::ScenarioResult r;
   r.processes = {process("api", "exited", 0), process("load", "exited", 0)};
-  r.syscall_faults = {{"slow-fsync", "api", 0, 0}};
-  r.timeline.emplace_back(5.0, "inject.skip", "api", "slow-fsync", "the run ended before 0s (`0s`)");
+  r.syscall_faults = {{"disk-full", "api", 0, 0}};
+  r.timeline.emplace_back(5.0, "inject.skip", "api", "disk-full", "the run ended before ready+10s");
+  SECTION("no count stated") {}
+  SECTION("a count of 0 stated: \"no write failed while the disk was full\" says nothing when it never was") {
+    s.expects[0].syscall_failures.emplace("disk-full", scenario::Comparison{scenario::Comparison::Op::eq, 0});
+  }
   runner::judge(s, r, nothing_seen);
   REQUIRE(r.failures.size() == 1);
-  CHECK(r.failures[0].check == "inject.syscall");
+  CHECK(r.failures[0].check == "inject.applied");
+  CHECK(r.failures[0].actual == "skipped: the run ended before ready+10s");
+}
+
+TEST_CASE("judge: a syscall fault switched on is judged by the calls it hit") {
+  auto s = two_processes();
+  s.injections.push_back(injection_into_api("slow-fsync", "syscall", scenario::SyscallFault{}));
+  s.expects.push_back(scenario::Expect{});
+  s.expects[0].process = "api";
+  report::ScenarioResult r;
+  r.processes = {process("api", "exited", 0), process("load", "exited", 0)};
+  r.syscall_faults = {{"slow-fsync", "api", 3, 0}};
+  r.timeline.emplace_back(0.5, "inject.apply", "api", "slow-fsync", "rule on since `api` was spawned");
+  SECTION("no count stated: it never fired") {
+    runner::judge(s, r, nothing_seen);
+    REQUIRE(r.failures.size() == 1);
+    CHECK(r.failures[0].check == "inject.syscall");
+  }
+  SECTION("a count of 0 stated decides") {
+    s.expects[0].syscall_failures.emplace("slow-fsync",
+                                          scenario::Comparison{scenario::Comparison::Op::eq, 0});
+    runner::judge(s, r, nothing_seen);
+    CHECK(r.failures.empty());
+  }
+}
+
+TEST_CASE("judge: a process that never started fails its [[expect]], unless outcome = \"any\"") {
+  auto s = two_processes();
+  s.expects.push_back(scenario::Expect{});
+  s.expects[0].process = "api";
+  s.expects[0].stderr_expect.not_contains = {"error"};
+  report::ScenarioResult r;
+  auto never = process("api", "failed-to-start");
+  never.exit_code = std::nullopt;
+  never.start_error = "never started (a dependency was not ready)";
+  r.processes = {never, process("load", "exited", 0)};
+  SECTION("its checks all hold on nothing: the not starting is the failure") {
+    runner::judge(s, r, nothing_seen);
+    REQUIRE(r.failures.size() == 1);
+    CHECK(r.failures[0].check == "outcome");
+    CHECK(r.failures[0].process == "api");
+    CHECK(r.verdict == report::Verdict::fail);
+  }
+  SECTION("outcome = \"any\" allows it") {
+    s.expects[0].outcome = scenario::ExpectedOutcome::any;
+    runner::judge(s, r, nothing_seen);
+    CHECK(r.failures.empty());
+  }
+}
+
+TEST_CASE("judge: max_memory fails where the kernel keeps no peak, instead of passing on 0") {
+  auto s = two_processes();
+  s.expects.push_back(scenario::Expect{});
+  s.expects[0].process = "api";
+  s.expects[0].max_memory = 64ull << 20;
+  report::ScenarioResult r;
+  r.processes = {process("api", "exited", 0), process("load", "exited", 0)};
+  r.processes[0].peak_memory_bytes = 0;  // memory.current of the emptied cgroup
+  SECTION("known: 0 is within the limit") {
+    runner::judge(s, r, nothing_seen);
+    CHECK(r.verdict == report::Verdict::pass);
+  }
+  SECTION("unknown: cannot be checked") {
+    r.processes[0].peak_memory_known = false;
+    runner::judge(s, r, nothing_seen);
+    REQUIRE(r.failures.size() == 1);
+    CHECK(r.failures[0].check == "expect.max_memory");
+    CHECK(r.failures[0].actual == "unknown");
+  }
 }

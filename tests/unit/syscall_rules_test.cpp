@@ -86,6 +86,15 @@ TEST_CASE("a probability with a seed selects the same calls every time, others w
   CHECK(selected(always, 1000).size() == 1000);
 }
 
+TEST_CASE("a syscall listed twice in one rule is trapped and counted once", "[syscall_rules]") {
+  RuleSpec spec;
+  spec.name = "seventh";
+  spec.syscalls = {"openat", "read", "openat"};
+  spec.errno_name = "EMFILE";
+  const Rule rule = make_rule(spec);
+  CHECK(rule.syscalls == std::vector<int>{resolve_syscall("openat"), resolve_syscall("read")});
+}
+
 TEST_CASE("rules are validated with the rule's name in the message", "[syscall_rules]") {
   const Rule rule = make_rule(spec_for({"write", "pwrite64"}));
   CHECK(rule.syscalls == std::vector<int>{SYS_write, SYS_pwrite64});
