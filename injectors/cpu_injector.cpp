@@ -2,6 +2,11 @@
 
 #include <sched.h>
 
+#include <algorithm>
+#include <exception>
+#include <optional>
+#include <string>
+
 namespace faultline::injectors {
 
 namespace {
@@ -15,6 +20,27 @@ std::optional<double> usable_cpus(pid_t pid) {
   if (pid <= 0 || ::sched_getaffinity(pid, sizeof set, &set) != 0) return std::nullopt;
   return static_cast<double>(CPU_COUNT(&set));
 }
+
+// How many CPUs a cpuset list names ("0-1,3" -> 3); nullopt when it does not parse.
+std::optional<double> cpus_in_list(const std::string& list) {
+  int count = 0;
+  std::size_t at = 0;
+  while (at < list.size()) {
+    const std::size_t comma = std::min(list.find(',', at), list.size());
+    const std::string part = list.substr(at, comma - at);
+    const std::size_t dash = part.find('-');
+    try {
+      const int first = std::stoi(part.substr(0, dash));
+      const int last = dash == std::string::npos ? first : std::stoi(part.substr(dash + 1));
+      if (last < first) return std::nullopt;
+      count += last - first + 1;
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+    at = comma + 1;
+  }
+  return count > 0 ? std::optional<double>(count) : std::nullopt;
+}
 }  // namespace
 
 std::string CpuInjector::apply(const Target& target) {
@@ -25,11 +51,13 @@ std::string CpuInjector::apply(const Target& target) {
     if (fault_.quota) next.cpus = *fault_.quota;
     if (fault_.period) next.period = *fault_.period;
     // A quota at or above the CPUs the target may run on throttles nothing: "stays fast while
-    // throttled to 300%" would pass on a 2-CPU host without a single throttled period.
-    if (const auto cpus = usable_cpus(target.main_pid);
-        fault_.quota && !fault_.cpuset && cpus && old.cpus >= *cpus && next.cpus >= *cpus)
+    // throttled to 300%" would pass on a 2-CPU host without a single throttled period. With a
+    // cpuset, the CPUs are the new set's, and a set that changes something is a fault of its own.
+    const auto cpus = fault_.cpuset ? cpus_in_list(*fault_.cpuset) : usable_cpus(target.main_pid);
+    const bool same_cpuset = !fault_.cpuset || target.group.cpuset() == *fault_.cpuset;
+    if (fault_.quota && cpus && old.cpus >= *cpus && next.cpus >= *cpus && same_cpuset)
       throw NoEffect("a quota of " + format_cpu(next.cpus) + " cannot throttle a process that may run on " +
-                     std::to_string(*cpus) + " CPU(s), and none lower was in force");
+                     std::to_string(static_cast<int>(*cpus)) + " CPU(s), and none lower was in force");
     target.group.set_cpu_max(next);
     old_max_ = old;
     detail = "cpu.max " + text(old) + " -> " + text(next);

@@ -134,6 +134,9 @@ void CommandRun::send_stop_signal(int signo) {
   const std::string what = signal_name(signo) + " to " + std::to_string(signalled) + " process(es)";
   event("stop.signal", what);
   if (timed_out_) timeout_steps_.push_back(what);
+  // The kill comes --kill-after the first stop signal, as with timeout(1): a second one (a CI job
+  // cancelled after the timeout) must not push it back.
+  if (kill_deadline_) return;
   kill_deadline_ = Clock::now() + std::chrono::duration_cast<Clock::duration>(request_.kill_after);
   grace_.expires_after(request_.kill_after);
   grace_.async_wait([this](boost::system::error_code ec) {

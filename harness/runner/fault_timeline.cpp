@@ -110,6 +110,7 @@ void FaultTimeline::anchor_reached(RunContext& ctx, const std::string& anchor) {
 
 void FaultTimeline::schedule(RunContext& ctx, Entry& e, Clock::time_point base) {
   e.state = State::scheduled;
+  e.anchored_while_stopping = stopping_.has_value();
   e.start = base + std::chrono::duration_cast<Clock::duration>(e.plan.start.offset);
   e.timer = std::make_unique<asio::steady_timer>(ctx.io(), e.start);
   e.timer->async_wait([this, &ctx, &e](boost::system::error_code ec) {
@@ -171,7 +172,12 @@ void FaultTimeline::revert_network(RunContext& ctx, Entry& e, const std::string&
   ended(ctx, e);
 }
 
-void FaultTimeline::on_stop_phase(RunContext&) { stopping_ = true; }
+void FaultTimeline::on_stop_phase(RunContext&) {
+  if (!stopping_) stopping_ = "the stop phase had begun (the processes were being stopped)";
+}
+void FaultTimeline::on_timeout(RunContext&) {
+  if (!stopping_) stopping_ = "the scenario timeout had been reached";
+}
 
 void FaultTimeline::fire(RunContext& ctx, Entry& e) {
   const auto& inj = *e.plan.injection;
@@ -193,14 +199,17 @@ void FaultTimeline::fire(RunContext& ctx, Entry& e) {
     ended(ctx, e);
     return;
   }
-  // Once the processes are being stopped, a fault would test their shutdown, not the run it was
-  // timed into: "no write failed while the disk was full" must not pass on a disk full only while
-  // the target was exiting. A fault timed from a process's exit is meant for that moment.
-  if (stopping_ && !on_since_spawn && !timeline::exiting_process(e.plan.start.anchor)) {
+  // Once the processes are being stopped (or timed out), a fault would test their shutdown, not
+  // the run it was timed into: "no write failed while the disk was full" must not pass on a disk
+  // full only while the target was exiting. A fault timed from a process's own exit, before the
+  // stop phase (a driver's, under `stop = "load.exit"`), is meant for that moment.
+  const bool from_exit_before_stop =
+      timeline::exiting_process(e.plan.start.anchor) && !e.anchored_while_stopping;
+  if (stopping_ && !on_since_spawn && !from_exit_before_stop) {
     skip(ctx, e,
-         e.applies ? "the stop phase began after " + std::to_string(e.applies) + " of " +
+         e.applies ? *stopping_ + " after " + std::to_string(e.applies) + " of " +
                          std::to_string(planned_applies(inj)) + " repeats"
-                   : std::string("the stop phase had begun (the processes were being stopped)"));
+                   : *stopping_);
     return;
   }
   if (!inj.proxy.empty()) {
@@ -267,19 +276,19 @@ void FaultTimeline::fire(RunContext& ctx, Entry& e) {
       });
     }
   }
-  if (e.applies < planned_applies(inj)) {
-    schedule_repeat(ctx, e);
-  } else if (!e.injector->revertible()) {
-    e.state = State::done;
-    // Nothing to undo, but what is timed from its end (`X.end`) still comes after `duration`.
-    if (inj.duration) {
-      e.end_timer = std::make_unique<asio::steady_timer>(
-          ctx.io(), e.start + std::chrono::duration_cast<Clock::duration>(*inj.duration));
-      e.end_timer->async_wait([this, &ctx, &e](boost::system::error_code ec) {
-        if (!ec) ended(ctx, e);
-      });
-    }
+  if (first && !e.injector->revertible() && inj.duration) {
+    // Nothing to undo, but its window (and what is timed from `X.end`) still ends `duration` after
+    // it began, repeats or not.
+    e.end_timer = std::make_unique<asio::steady_timer>(
+        ctx.io(), e.start + std::chrono::duration_cast<Clock::duration>(*inj.duration));
+    e.end_timer->async_wait([this, &ctx, &e](boost::system::error_code ec) {
+      if (!ec) ended(ctx, e);
+    });
   }
+  if (e.applies < planned_applies(inj))
+    schedule_repeat(ctx, e);
+  else if (!e.injector->revertible())
+    e.state = State::done;
 }
 
 void FaultTimeline::schedule_repeat(RunContext& ctx, Entry& e) {

@@ -32,6 +32,7 @@ class FaultTimeline final : public RunObserver {
   void on_all_ready(RunContext& ctx) override;
   void on_process_exit(RunContext& ctx, const std::string& process) override;
   void on_stop_phase(RunContext& ctx) override;
+  void on_timeout(RunContext& ctx) override;
   void on_run_end(RunContext& ctx) override;
 
  private:
@@ -47,8 +48,9 @@ class FaultTimeline final : public RunObserver {
     Clock::time_point start;  // when it was due
     std::uint32_t applies = 0;
     std::uint32_t steps = 0;
-    std::uint64_t applied_seq = 0;      // order of first application, to unwind overlapping faults
-    bool began = false, ended = false;  // told to the other observers (RunContext::injection_changed)
+    std::uint64_t applied_seq = 0;         // order of first application, to unwind overlapping faults
+    bool began = false, ended = false;     // told to the other observers (RunContext::injection_changed)
+    bool anchored_while_stopping = false;  // its anchor came after the stop phase began
   };
   using State = Entry::State;
   std::uint64_t next_seq_ = 0;
@@ -78,7 +80,7 @@ class FaultTimeline final : public RunObserver {
 
   std::vector<std::unique_ptr<Entry>> entries_;
   Proxies* proxies_;
-  bool stopping_ = false;                             // the stop phase has begun
+  std::optional<std::string> stopping_;               // why no fault starts any more: stop phase or timeout
   std::map<std::string, Clock::time_point> reached_;  // anchors that happened, and when
 };
 

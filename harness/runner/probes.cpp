@@ -136,7 +136,9 @@ class ProbeRun {
     if (acting) began_.insert(name);
     // A window timed from a fault that never acted measures nothing about it, however many of
     // its attempts passed.
-    if (!acting && !began_.contains(name) && !never_acted_) never_acted_ = name;
+    if (!acting && !began_.contains(name) && !unmeasured_) unmeasured_ = "`" + name + "` never took effect";
+    // `to = "X.end-300ms"` counts back from the plan; a fault that ends early ends the window too.
+    if (!acting && closes_with_.contains(name)) return close(ctx, "`" + name + "` ended");
     if (!injection_ || name != *injection_) return;
     if (!acting) return close(ctx, "`" + name + "` " + (was_opened_ ? "ended" : "never took effect"));
     if (state_ != State::waiting) return;
@@ -162,7 +164,13 @@ class ProbeRun {
                      (cut_off_ ? ", " + std::to_string(cut_off_) + " cut off at the window end, not counted"
                                : std::string()) +
                      ")");
-    if (state_ != State::closed) closed_reason_ = why;
+    if (state_ != State::closed) {
+      closed_reason_ = why;
+      // A window that closes before a fault it is timed from began saw nothing of it.
+      for (const auto& name : refers_to_)
+        if (!began_.contains(name) && !unmeasured_)
+          unmeasured_ = "`" + name + "` had not begun when the window closed";
+    }
     state_ = State::closed;
   }
 
@@ -175,7 +183,7 @@ class ProbeRun {
     r.pass_ratio =
         attempts_.empty() ? 0.0 : static_cast<double>(passed) / static_cast<double>(attempts_.size());
     // A ratio within rounding of the bound counts: 0.1 * 10 attempts is not 1 - 1e-16.
-    r.passed = !attempts_.empty() && probe_.pass_ratio.holds_within(r.pass_ratio, 1e-9) && !never_acted_;
+    r.passed = !attempts_.empty() && probe_.pass_ratio.holds_within(r.pass_ratio, 1e-9) && !unmeasured_;
     ctx.result().probes.push_back(r);
     // An abandoned probe has made the scenario an error that says why; a failure of its own
     // ("no attempt was made") would only blame the window.
@@ -185,14 +193,13 @@ class ProbeRun {
     f.check = "probe";
     f.expected = describe_expectation(probe_) + " in " + ratio_bound_text(probe_.pass_ratio) +
                  " of the attempts during " + window_text_;
-    if (never_acted_) {
-      f.actual =
-          attempts_.empty()
-              ? "no attempt was made: the window never opened (`" + *never_acted_ + "` never took effect)"
-              : "`" + *never_acted_ +
-                    "`, which the window is timed from, never took "
-                    "effect, so its " +
-                    std::to_string(attempts_.size()) + " attempt(s) measured nothing under it";
+    if (unmeasured_) {
+      f.actual = attempts_.empty() ? "no attempt was made: the window " +
+                                         std::string(was_opened_ ? "closed before the first attempt ended"
+                                                                 : "never opened") +
+                                         " (" + *unmeasured_ + ")"
+                                   : *unmeasured_ + ", so its " + std::to_string(attempts_.size()) +
+                                         " attempt(s) measured nothing under it";
     } else if (attempts_.empty()) {
       f.actual = "no attempt was made: the window " +
                  std::string(was_opened_ ? "closed before the first attempt ended" : "never opened") +
@@ -221,12 +228,16 @@ class ProbeRun {
 
   // When a `{from, to}` time happens. One timed from an injection (`X.start+1s`, `X.end`) counts
   // from when X really began or ended acting (injection_changed), not from the plan: a fault
-  // skipped or cut short moves its window with it. `X.end-D` counts back from the plan.
+  // skipped or cut short moves its window with it. `X.end-D` counts back from the plan, and X's
+  // real end closes the window too when it comes first.
   timeline::Resolved anchored(const scenario::Scenario& s, const scenario::TimePoint& t) {
     const auto ref = scenario::time_ref(t);
     if (!ref || !ref->names_injection()) return timeline::resolve(s, t);
     refers_to_.insert(ref->name);
-    if (ref->offset < Duration::zero()) return timeline::resolve(s, t);
+    if (ref->offset < Duration::zero()) {
+      closes_with_.insert(ref->name);
+      return timeline::resolve(s, t);
+    }
     return timeline::Resolved{ref->anchor(), ref->offset};
   }
 
@@ -385,10 +396,11 @@ class ProbeRun {
   }
 
   const Probe& probe_;
-  std::optional<std::string> injection_;    // `during = "<inject>"`: start_ and end_ are unused
-  std::set<std::string> refers_to_;         // the injections the window is timed from
-  std::set<std::string> began_;             // ... that began to act
-  std::optional<std::string> never_acted_;  // the first of them that ended without acting
+  std::optional<std::string> injection_;   // `during = "<inject>"`: start_ and end_ are unused
+  std::set<std::string> refers_to_;        // the injections the window is timed from
+  std::set<std::string> began_;            // ... that began to act
+  std::set<std::string> closes_with_;      // ... whose real end closes it (`to = "X.end-300ms"`)
+  std::optional<std::string> unmeasured_;  // why nothing was measured under them
   timeline::Resolved start_;
   std::optional<timeline::Resolved> end_;
   std::string window_text_;

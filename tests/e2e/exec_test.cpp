@@ -462,6 +462,24 @@ TEST_CASE("exec: a signal to faultline while the other processes have --kill-aft
   CHECK_FALSE(running_with_token(token));
 }
 
+TEST_CASE("exec: a signal to faultline after the timeout does not push the kill back", "[exec]") {
+  // The command ignores TERM and INT: only the SIGKILL --kill-after the timeout's signal ends it.
+  const std::string token = new_token();
+  BackgroundHarness harness({"exec", "--timeout", "300ms", "-k", "5s", "--", "env",
+                             "FAULTLINE_E2E_TOKEN=" + token, "sh", "-c",
+                             "trap '' TERM INT; while :; do sleep 0.05; done"});
+  const auto started = std::chrono::steady_clock::now();
+  REQUIRE(harness.started());
+  REQUIRE(BackgroundHarness::wait_for_target(token));
+  std::this_thread::sleep_until(started + std::chrono::seconds(4));
+  harness.signal(SIGINT);  // a cancelled CI job, 3.7s into the 5s
+  const auto ended = harness.wait();
+  REQUIRE(ended);
+  // Killed 5.3s after the start; a kill timer restarted by the SIGINT would have waited until 9s.
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(8));
+  CHECK_FALSE(running_with_token(token));
+}
+
 TEST_CASE("exec looks the command up as execvp does", "[exec]") {
   ScratchDir dir;
   SECTION("a file without #! is run by /bin/sh") {

@@ -459,4 +459,36 @@ TEST_CASE("inject e2e: a fault timed from another's end follows that end when it
   CHECK(applied_ms >= end_ms + 150);
   CHECK(applied_ms < 3100);  // the planned end of `slow-short` plus 200ms
   check_times_in_order(r.scenario, followed[0]);
+  // The probe window counted back from the planned end closed at the real, earlier one.
+  bool closed_at_end = false;
+  for (const auto& e : events(r.scenario, "probe.window.close")) {
+    closed_at_end |= e.at("detail").get<std::string>().find("`slow-short` ended") != std::string::npos;
+    CHECK(e.at("t_ms").get<double>() < 2400);
+  }
+  CHECK(closed_at_end);
+  // `nudge.end` is 200ms after its first delivery, not after its third (at about 1.8s).
+  const auto nudges = events(r.scenario, "inject.apply", "nudge");
+  const auto after_nudge = events(r.scenario, "inject.apply", "after-nudge");
+  REQUIRE(nudges.size() == 3);
+  REQUIRE(after_nudge.size() == 1);
+  CHECK(after_nudge[0].at("t_ms").get<double>() < nudges[1].at("t_ms").get<double>());
+}
+
+TEST_CASE("inject e2e: a fault whose time comes once the processes are being stopped is skipped",
+          "[inject]") {
+  E2E_PRECONDITIONS();
+  for (const auto& [file, reason] :
+       {std::pair{"selftest/failing/fault-at-exit-the-stop-caused.toml", "the stop phase had begun"},
+        std::pair{"selftest/failing/fault-after-timeout.toml", "the scenario timeout had been reached"}}) {
+    const Run r = run_scenario(file);
+    INFO(file << "\n" << dump(r.scenario));
+    CHECK(r.scenario.at("result") == "fail");
+    CHECK(r.cmd.status == 1);
+    REQUIRE(r.scenario.at("failures").size() == 1);
+    CHECK(r.scenario.at("failures")[0].at("check") == "inject.applied");
+    const auto skips = events(r.scenario, "inject.skip", "squeeze");
+    REQUIRE(skips.size() == 1);
+    CHECK(skips[0].at("detail").get<std::string>().starts_with(reason));
+    CHECK(events(r.scenario, "inject.apply", "squeeze").empty());
+  }
 }

@@ -67,6 +67,15 @@ TEST_CASE("cpu: a quota at or above the CPUs the process may use is no fault; on
   CpuInjector at_all(scenario::CpuFault{all, std::nullopt, std::nullopt});
   CHECK_THROWS_AS(at_all.apply(where), injectors::NoEffect);
   CHECK(std::isinf(t.group().cpu_max().cpus));  // nothing was written
+  // A cpuset that names the set already in force changes nothing either.
+  CpuInjector same_set(scenario::CpuFault{all, std::nullopt, t.group().cpuset()});
+  if (!t.group().cpuset().empty()) CHECK_THROWS_AS(same_set.apply(where), injectors::NoEffect);
+  // One CPU of the set: a quota of them all is no throttle, but the pinning is a fault.
+  if (all >= 2) {
+    CpuInjector pin(scenario::CpuFault{all, std::nullopt, "0"});
+    CHECK(pin.apply(where).find("cpuset ") != std::string::npos);
+    pin.revert(where);
+  }
   // Under a 50% limit the same quota changes something: it lifts the limit.
   CpuInjector half(scenario::CpuFault{0.5, std::nullopt, std::nullopt});
   half.apply(where);
