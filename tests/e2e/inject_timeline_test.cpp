@@ -457,13 +457,13 @@ TEST_CASE("inject e2e: a fault timed from another's end follows that end when it
   CHECK(ended[0].at("detail").get<std::string>().find("target exited") != std::string::npos);
   const double end_ms = ended[0].at("t_ms"), applied_ms = followed[0].at("t_ms");
   CHECK(applied_ms >= end_ms + 150);
-  CHECK(applied_ms < 3100);  // the planned end of `slow-short` plus 200ms
+  CHECK(applied_ms < 4500);  // the planned end of `slow-short` plus 200ms is 5.3s
   check_times_in_order(r.scenario, followed[0]);
   // The probe window counted back from the planned end closed at the real, earlier one.
   bool closed_at_end = false;
   for (const auto& e : events(r.scenario, "probe.window.close")) {
     closed_at_end |= e.at("detail").get<std::string>().find("`slow-short` ended") != std::string::npos;
-    CHECK(e.at("t_ms").get<double>() < 2400);
+    CHECK(e.at("t_ms").get<double>() < 4500);  // planned: 4.9s
   }
   CHECK(closed_at_end);
   // `nudge.end` is 200ms after its first delivery, not after its third (at about 1.8s).
