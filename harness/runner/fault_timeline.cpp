@@ -172,6 +172,26 @@ void FaultTimeline::revert_network(RunContext& ctx, Entry& e, const std::string&
   ended(ctx, e);
 }
 
+bool FaultTimeline::on_since_spawn_unrecorded(RunContext& ctx, const Entry& e) const {
+  const auto& inj = *e.plan.injection;
+  return e.applies == 0 && e.state != State::done &&
+         std::holds_alternative<scenario::SyscallFault>(inj.params) && ctx.syscall_fault_on(inj.name);
+}
+
+// The rule acted from the first instruction of a process that is gone by now: applied, and over.
+void FaultTimeline::record_on_since_spawn(RunContext& ctx, Entry& e) {
+  const auto& inj = *e.plan.injection;
+  const SteadyTime now = Clock::now();
+  if (e.timer) e.timer->cancel();
+  ++e.applies;
+  e.applied_seq = ++next_seq_;
+  e.state = State::done;
+  record_timed(ctx, "inject.apply", inj, "rule on since `" + inj.into + "` was spawned (it has exited since)",
+               e.start, now, now);
+  began(ctx, e);
+  ended(ctx, e);
+}
+
 void FaultTimeline::on_stop_phase(RunContext&) {
   if (!stopping_) stopping_ = "the stop phase had begun (the processes were being stopped)";
 }
@@ -185,20 +205,9 @@ void FaultTimeline::fire(RunContext& ctx, Entry& e) {
   // An `at = "0s"` syscall rule was switched on as its process was spawned, before this timer:
   // it has acted from the first instruction, whatever happened since (the process may have
   // exited, the stop phase may have begun).
-  const bool on_since_spawn = e.applies == 0 && std::holds_alternative<scenario::SyscallFault>(inj.params) &&
-                              ctx.syscall_fault_on(inj.name);
+  const bool on_since_spawn = on_since_spawn_unrecorded(ctx, e);
   const bool running = ctx.main_pid(inj.into) && ctx.process_group(inj.into);
-  if (on_since_spawn && !running) {
-    const SteadyTime now = Clock::now();
-    ++e.applies;
-    e.applied_seq = ++next_seq_;
-    e.state = State::done;
-    record_timed(ctx, "inject.apply", inj,
-                 "rule on since `" + inj.into + "` was spawned (it has exited since)", e.start, now, now);
-    began(ctx, e);
-    ended(ctx, e);
-    return;
-  }
+  if (on_since_spawn && !running) return record_on_since_spawn(ctx, e);
   // Once the processes are being stopped (or timed out), a fault would test their shutdown, not
   // the run it was timed into: "no write failed while the disk was full" must not pass on a disk
   // full only while the target was exiting. A fault timed from a process's own exit, before the
@@ -454,6 +463,8 @@ void FaultTimeline::on_run_end(RunContext& ctx) {
     if (e.end_timer) e.end_timer->cancel();
     if (e.state == State::applied) {
       revert(ctx, e, "run ended");
+    } else if (on_since_spawn_unrecorded(ctx, e)) {
+      record_on_since_spawn(ctx, e);  // a quick process ended the run before the first timer came
     } else if (e.state == State::scheduled && e.applies > 0) {
       skip(ctx, e,
            "the run ended after " + std::to_string(e.applies) + " of " +

@@ -72,6 +72,9 @@ class FaultTimeline final : public RunObserver {
   void revert(RunContext& ctx, Entry& e, const std::string& why,
               std::optional<Clock::time_point> due = std::nullopt);
   void skip(RunContext& ctx, Entry& e, const std::string& reason);
+  // An `at = "0s"` syscall rule switched on as its process was spawned, not recorded yet.
+  bool on_since_spawn_unrecorded(RunContext& ctx, const Entry& e) const;
+  void record_on_since_spawn(RunContext& ctx, Entry& e);
   // The hog's helper was SIGKILLed before its revert: the fault ends there.
   void hog_killed(RunContext& ctx, Entry& e);
   void began(RunContext& ctx, Entry& e);

@@ -288,8 +288,10 @@ TEST_CASE("SIGKILL of the harness mid-run, then cleanup, leaves no process and n
   {
     std::ofstream out(file);
     out << "name = \"harness gets killed\"\ntimeout = \"1h\"\n"
-        << "[[process]]\nname = \"daemon\"\ncommand = [\"" << payload_path()
-        << "\", \"daemonize\", \"--hold\", \"1h\"]\n"
+        // A detached child (its own session) beside a main process that stays: a daemon whose main
+        // exited would be killed as an orphan at once, before the harness could be killed.
+        << "[[process]]\nname = \"daemon\"\nshell = \"setsid sleep 3600 & exec " << payload_path()
+        << " sleep 1h\"\n"
         << "env = { FAULTLINE_E2E_TOKEN = \"" << token << "\" }\n"
         << "[[process]]\nname = \"sleeper\"\ncommand = [\"" << payload_path() << "\", \"sleep\", \"1h\"]\n"
         << "env = { FAULTLINE_E2E_TOKEN = \"" << token << "\" }\n"
