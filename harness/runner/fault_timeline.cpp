@@ -149,13 +149,21 @@ void FaultTimeline::fire_network(RunContext& ctx, Entry& e) {
   e.applied_seq = ++next_seq_;
   e.state = State::applied;
   began(ctx, e);
-  if (inj.duration) {
-    e.end_timer = std::make_unique<asio::steady_timer>(
-        ctx.io(), e.start + std::chrono::duration_cast<Clock::duration>(*inj.duration));
-    e.end_timer->async_wait([this, &ctx, &e](boost::system::error_code ec) {
-      if (!ec) revert(ctx, e, {}, e.end_timer->expiry());
-    });
-  }
+  arm_end(ctx, e, EndBy::revert);
+}
+
+void FaultTimeline::arm_end(RunContext& ctx, Entry& e, EndBy how) {
+  const auto& duration = e.plan.injection->duration;
+  if (!duration) return;
+  e.end_timer = std::make_unique<asio::steady_timer>(
+      ctx.io(), e.start + std::chrono::duration_cast<Clock::duration>(*duration));
+  e.end_timer->async_wait([this, &ctx, &e, how](boost::system::error_code ec) {
+    if (ec) return;
+    if (how == EndBy::revert)
+      revert(ctx, e, {}, e.end_timer->expiry());
+    else
+      ended(ctx, e);
+  });
 }
 
 void FaultTimeline::revert_network(RunContext& ctx, Entry& e, const std::string& why,
@@ -277,22 +285,9 @@ void FaultTimeline::fire(RunContext& ctx, Entry& e) {
     began(ctx, e);
     if (e.injector->revertible()) e.state = State::applied;
     if (e.injector->step_interval()) schedule_step(ctx, e);
-    if (inj.duration && e.injector->revertible()) {
-      e.end_timer = std::make_unique<asio::steady_timer>(
-          ctx.io(), e.start + std::chrono::duration_cast<Clock::duration>(*inj.duration));
-      e.end_timer->async_wait([this, &ctx, &e](boost::system::error_code ec) {
-        if (!ec) revert(ctx, e, {}, e.end_timer->expiry());
-      });
-    }
-  }
-  if (first && !e.injector->revertible() && inj.duration) {
-    // Nothing to undo, but its window (and what is timed from `X.end`) still ends `duration` after
-    // it began, repeats or not.
-    e.end_timer = std::make_unique<asio::steady_timer>(
-        ctx.io(), e.start + std::chrono::duration_cast<Clock::duration>(*inj.duration));
-    e.end_timer->async_wait([this, &ctx, &e](boost::system::error_code ec) {
-      if (!ec) ended(ctx, e);
-    });
+    // A fault with nothing to undo still has a window (and what is timed from `X.end`) that ends
+    // `duration` after it began, repeats or not.
+    arm_end(ctx, e, e.injector->revertible() ? EndBy::revert : EndBy::window_only);
   }
   if (e.applies < planned_applies(inj))
     schedule_repeat(ctx, e);

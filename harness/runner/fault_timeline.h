@@ -67,6 +67,9 @@ class FaultTimeline final : public RunObserver {
   void revert_network(RunContext& ctx, Entry& e, const std::string& why,
                       std::optional<Clock::time_point> due);
   void schedule_repeat(RunContext& ctx, Entry& e);
+  // `duration` after the fault began: revert it, or (nothing to undo) only close its window.
+  enum class EndBy { revert, window_only };
+  void arm_end(RunContext& ctx, Entry& e, EndBy how);
   void schedule_step(RunContext& ctx, Entry& e);
   // `due`: when the plan has the revert (the end of `duration`), if it is the scheduled one.
   void revert(RunContext& ctx, Entry& e, const std::string& why,

@@ -34,9 +34,7 @@ TEST_CASE("checks e2e: oom_kills = \">=1\" fails when no OOM kill happened", "[c
   CHECK(cmd.status != 0);
   CHECK(s.at("result") == "fail");
   CHECK(s.at("processes")[0].at("outcome") == "exited");
-  REQUIRE(s.at("failures").size() == 1);
-  const json& f = s.at("failures")[0];
-  CHECK(f.at("check") == "expect.oom_kills");
+  const json& f = only_failure(s, "expect.oom_kills");
   CHECK(f.at("message") == "oom_kills 0, expected >=1");
   CHECK(f.at("line") == 17);
 }
@@ -49,8 +47,7 @@ TEST_CASE("checks e2e: pids_max_events = 0 fails when the pids limit refused a f
   CHECK(s.at("result") == "fail");
   const auto refused = s.at("processes")[0].at("pids_max_events").get<int>();
   CHECK(refused >= 1);
-  REQUIRE(s.at("failures").size() == 1);
-  CHECK(s.at("failures")[0].at("check") == "expect.pids_max_events");
+  only_failure(s, "expect.pids_max_events");
   CHECK(s.at("failures")[0].at("message") == "pids_max_events " + std::to_string(refused) + ", expected 0");
 }
 
@@ -63,9 +60,7 @@ TEST_CASE("checks e2e: an unexpected OOM kill is one failure, its consequences f
   const json& p = s.at("processes")[0];
   REQUIRE(p.at("outcome") == "oom-killed");
   const auto kills = p.at("oom_kills").get<int>();
-  REQUIRE(s.at("failures").size() == 1);
-  const json& f = s.at("failures")[0];
-  CHECK(f.at("check") == "expect.outcome");
+  const json& f = only_failure(s, "expect.outcome");
   const auto consequences = f.at("consequences").get<std::vector<std::string>>();
   REQUIRE(consequences.size() == 3);
   CHECK(consequences[0] == "exit_codes: no exit code (oom-killed), expected one in [0]");
@@ -101,8 +96,7 @@ TEST_CASE("checks e2e: a network fault the client never meets fails the scenario
   const json s = run_bundled_scenario("selftest/failing/proxy-fault-bypassed.toml", cmd);
   INFO(s.dump(2));
   CHECK(s.at("result") == "fail");
-  REQUIRE(s.at("failures").size() == 1);  // the client itself did fine: it never met the fault
-  CHECK(s.at("failures")[0].at("check") == "inject.network");
+  only_failure(s, "inject.network");  // the client itself did fine: it never met the fault
   CHECK(s.at("proxies")[0].at("accepted") == 0);
   CHECK(s.at("proxies")[0].at("toxics_touched").at("resets") == 0);
 }
@@ -115,9 +109,7 @@ TEST_CASE("checks e2e: a process that never started fails its table, which would
   INFO(s.dump(2));
   CHECK(cmd.status == 1);
   CHECK(s.at("result") == "fail");
-  REQUIRE(s.at("failures").size() == 1);
-  const json& f = s.at("failures")[0];
-  CHECK(f.at("check") == "outcome");
+  const json& f = only_failure(s, "outcome");
   CHECK(f.at("process") == "client");
   CHECK(f.at("actual").get<std::string>().find("never started") != std::string::npos);
   CHECK(f.at("line") == 23);  // the client's [[expect]]

@@ -40,13 +40,6 @@ std::string use_build_tree_go_cache() {
   if (auto why_ = go_skip_reason()) FAULTLINE_SKIP(*why_); \
   use_build_tree_go_cache()
 
-std::vector<json> events(const json& scenario, const std::string& name) {
-  std::vector<json> found;
-  for (const auto& e : scenario.at("timeline"))
-    if (e.at("event") == name && e.value("inject", "") == "emfile") found.push_back(e);
-  return found;
-}
-
 // The rule hit exactly one call (nth = 5), the 5th open of a run file, with EMFILE.
 void check_fifth_open_failed(const json& s) {
   REQUIRE(s.at("syscall_faults").size() == 1);
@@ -54,7 +47,7 @@ void check_fifth_open_failed(const json& s) {
   CHECK(counted.at("inject") == "emfile");
   CHECK(counted.at("hit") == 1);
   CHECK(counted.at("matched").get<int>() >= 5);
-  const auto failed = events(s, "syscall.fail");
+  const auto failed = timeline_events(s, "syscall.fail", "emfile");
   REQUIRE(failed.size() == 1);
   const std::string detail = failed[0].at("detail");
   CHECK(detail.find(" openat /") != std::string::npos);

@@ -3,6 +3,7 @@
 // generous bounds only: every failed call lies inside its injection window.
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -29,20 +30,14 @@ json run_scenario(const std::string& rel, CommandOutput& cmd) {
   return run_bundled_scenario(rel, cmd, {.extra_args = "", .check_report_schema = true});
 }
 
-std::vector<json> events(const json& scenario, const std::string& name, const std::string& inject) {
-  std::vector<json> found;
-  for (const auto& e : scenario.at("timeline"))
-    if (e.at("event") == name && e.value("inject", "") == inject) found.push_back(e);
-  return found;
-}
-
 // Every failed call of `inject` lies between its rule being switched on and off.
 void check_failures_inside_window(const json& s, const std::string& inject, const std::string& error) {
-  const auto on = events(s, "inject.apply", inject), off = events(s, "inject.revert", inject);
+  const auto on = timeline_events(s, "inject.apply", inject),
+             off = timeline_events(s, "inject.revert", inject);
   REQUIRE(on.size() == 1);
   REQUIRE(off.size() == 1);
   const double from = on[0].at("t_ms"), to = off[0].at("t_ms");
-  const auto failed = events(s, "syscall.fail", inject);
+  const auto failed = timeline_events(s, "syscall.fail", inject);
   REQUIRE_FALSE(failed.empty());
   for (const auto& e : failed) {
     INFO(e.dump());
@@ -56,7 +51,7 @@ void check_failures_inside_window(const json& s, const std::string& inject, cons
   REQUIRE(counted);
   CHECK(counted->at("hit") == failed.size());  // fewer than the 200 kept one by one
   CHECK(counted->at("matched").get<std::size_t>() >= failed.size());
-  const auto count = events(s, "syscall.count", inject);
+  const auto count = timeline_events(s, "syscall.count", inject);
   REQUIRE(count.size() == 1);
   CHECK(count[0].at("detail").get<std::string>().rfind(std::to_string(failed.size()) + " of ", 0) == 0);
 }
@@ -72,8 +67,8 @@ TEST_CASE("syscall faults: writes fail only inside the window, and the report li
   CHECK(s.at("result") == "pass");
   check_failures_inside_window(s, "disk-full", "ENOSPC");
   // 30 writes over at least 3s, a 1s window: the writes before and after it went through.
-  CHECK(events(s, "syscall.fail", "disk-full").size() < 30);
-  for (const auto& e : events(s, "syscall.fail", "disk-full"))
+  CHECK(timeline_events(s, "syscall.fail", "disk-full").size() < 30);
+  for (const auto& e : timeline_events(s, "syscall.fail", "disk-full"))
     CHECK(e.at("detail").get<std::string>().find("/tmp/faultline-syscall-window-") != std::string::npos);
 }
 
@@ -84,9 +79,7 @@ TEST_CASE("syscall faults: a fault that never fires fails the scenario unless op
   INFO("stdout: " << cmd.out << "\nreport: " << s.dump(1));
   CHECK(cmd.status == 1);
   CHECK(s.at("result") == "fail");
-  REQUIRE(s.at("failures").size() == 1);  // `maybe` is optional
-  const json& f = s.at("failures")[0];
-  CHECK(f.at("check") == "inject.syscall");
+  const json& f = only_failure(s, "inject.syscall");  // `maybe` is optional
   CHECK(f.at("message").get<std::string>().find("`slow-fsync` never fired") != std::string::npos);
   CHECK(f.at("line") == 9);
 }
@@ -102,12 +95,10 @@ TEST_CASE("syscall faults: one never switched on fails as not applied, whatever 
     INFO(file << "\nstdout: " << cmd.out << "\nreport: " << s.dump(1));
     CHECK(cmd.status == 1);
     CHECK(s.at("result") == "fail");
-    bool not_applied = false;
-    for (const auto& f : s.at("failures")) not_applied |= f.at("check") == "inject.applied";
-    CHECK(not_applied);
-    CHECK(events(s, "inject.skip", "disk-full").size() == 1);
-    CHECK(events(s, "inject.apply", "disk-full").empty());
-    CHECK(events(s, "syscall.fail", "disk-full").empty());  // never switched on at spawn either
+    CHECK(std::ranges::count(failed_checks(s), "inject.applied") == 1);
+    CHECK(timeline_events(s, "inject.skip", "disk-full").size() == 1);
+    CHECK(timeline_events(s, "inject.apply", "disk-full").empty());
+    CHECK(timeline_events(s, "syscall.fail", "disk-full").empty());  // never switched on at spawn either
   }
 }
 
@@ -124,9 +115,9 @@ TEST_CASE("syscall faults: a second rule on the same call sees the calls the fir
   REQUIRE(counted.count("disk-full"));
   CHECK(counted["disk-full"].at("hit") == 20);  // every create under the full disk failed
   CHECK(counted["slow-disk"].at("hit").get<int>() >= 1);
-  std::set<std::string> checks;
-  for (const auto& f : s.at("failures")) checks.insert(f.at("check"));
-  CHECK(checks == std::set<std::string>{"expect.syscall_failures.disk-full", "expect.stderr.not_contains"});
+  const auto checks = failed_checks(s);
+  CHECK(std::set<std::string>(checks.begin(), checks.end()) ==
+        std::set<std::string>{"expect.syscall_failures.disk-full", "expect.stderr.not_contains"});
 }
 
 TEST_CASE("syscall faults: sqlite3 survives a full disk and its database stays intact", "[e2e][syscall]") {
@@ -139,7 +130,7 @@ TEST_CASE("syscall faults: sqlite3 survives a full disk and its database stays i
   CHECK(cmd.status == 0);
   CHECK(s.at("result") == "pass");
   check_failures_inside_window(s, "disk-full", "ENOSPC");
-  for (const auto& e : events(s, "syscall.fail", "disk-full")) CHECK(e.at("process") == "writer");
+  for (const auto& e : timeline_events(s, "syscall.fail", "disk-full")) CHECK(e.at("process") == "writer");
 }
 
 TEST_CASE("syscall faults: validate names typos with positions, plan shows the rule", "[e2e][syscall]") {
@@ -227,13 +218,13 @@ TEST_CASE("syscall faults: the demo client retries refused connects and recovers
   CHECK(cmd.status == 0);
   CHECK(s.at("result") == "pass");
   check_failures_inside_window(s, "refuse-connect", "ECONNREFUSED");
-  for (const auto& e : events(s, "syscall.fail", "refuse-connect")) {
+  for (const auto& e : timeline_events(s, "syscall.fail", "refuse-connect")) {
     CHECK(e.at("process") == "client");
     CHECK(e.at("detail").get<std::string>().find("connect fd ") != std::string::npos);
     CHECK(e.at("detail").get<std::string>().find("(socket:[") != std::string::npos);
   }
   // Recovery: the client's last answer came after the window closed.
-  const auto off = events(s, "inject.revert", "refuse-connect");
+  const auto off = timeline_events(s, "inject.revert", "refuse-connect");
   REQUIRE(off.size() == 1);
   double client_exit = -1;
   for (const auto& e : s.at("timeline"))
@@ -250,8 +241,8 @@ TEST_CASE("syscall faults: without retries the same refusals lose requests (naiv
   INFO("stdout: " << cmd.out << "\nreport: " << s.dump(1));
   CHECK(cmd.status == 1);
   CHECK(s.at("result") == "fail");
-  std::set<std::string> checks;
-  for (const auto& f : s.at("failures")) checks.insert(f.at("check").get<std::string>());
+  const auto failed = failed_checks(s);
+  const std::set<std::string> checks(failed.begin(), failed.end());
   CHECK(checks.contains("expect.exit_codes"));
   CHECK(checks.contains("expect.stdout.contains"));
   CHECK_FALSE(checks.contains("expect.syscall_failures.refuse-connect"));  // the fault did hit
@@ -270,7 +261,7 @@ TEST_CASE("syscall faults: a 500ms fsync makes the backend take its write timeou
   CHECK(s.at("result") == "pass");
   // A delay alone: the held calls then ran, so each reads "-> 0" (no errno, no result set).
   check_failures_inside_window(s, "slow-fsync", "0");
-  for (const auto& e : events(s, "syscall.fail", "slow-fsync")) {
+  for (const auto& e : timeline_events(s, "syscall.fail", "slow-fsync")) {
     CHECK(e.at("process") == "backend");
     CHECK(e.at("detail").get<std::string>().find("/tmp/faultline-journal-") != std::string::npos);
   }

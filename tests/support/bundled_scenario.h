@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tests/support/command.h"
 #include "tests/support/report_schema.h"
@@ -51,6 +52,28 @@ inline nlohmann::json run_bundled_scenario(const std::string& rel, CommandOutput
 inline nlohmann::json run_bundled_scenario(const std::string& rel) {
   CommandOutput cmd;
   return run_bundled_scenario(rel, cmd);
+}
+
+// The `check` of each failure of a report's scenario, in the report's order.
+inline std::vector<std::string> failed_checks(const nlohmann::json& scenario) {
+  std::vector<std::string> checks;
+  for (const auto& f : scenario.at("failures")) checks.push_back(f.at("check").get<std::string>());
+  return checks;
+}
+
+// The failure of a scenario that must fail exactly once, on `check`.
+inline const nlohmann::json& only_failure(const nlohmann::json& scenario, const std::string& check) {
+  REQUIRE(failed_checks(scenario) == std::vector<std::string>{check});
+  return scenario.at("failures")[0];
+}
+
+// The timeline events named `event` (of the injection `inject`, when given), in order.
+inline std::vector<nlohmann::json> timeline_events(const nlohmann::json& scenario, const std::string& event,
+                                                   const std::string& inject = {}) {
+  std::vector<nlohmann::json> found;
+  for (const auto& e : scenario.at("timeline"))
+    if (e.at("event") == event && (inject.empty() || e.value("inject", "") == inject)) found.push_back(e);
+  return found;
 }
 
 }  // namespace faultline::test

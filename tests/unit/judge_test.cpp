@@ -31,6 +31,13 @@ scenario::Scenario two_processes() {
 
 runner::OutputSeen nothing_seen(const std::string&) { return {}; }
 
+// An `[[expect]]` table for `api`, added to `s`.
+scenario::Expect& expect_for_api(scenario::Scenario& s) {
+  scenario::Expect e;
+  e.process = "api";
+  return s.expects.emplace_back(std::move(e));
+}
+
 scenario::Injection injection_into_api(std::string name, std::string kind, scenario::FaultParams params) {
   scenario::Injection inj;
   inj.name = std::move(name);
@@ -395,15 +402,14 @@ TEST_CASE("judge: a syscall fault never switched on fails as never applied, once
   auto inj = injection_into_api("disk-full", "syscall", scenario::SyscallFault{});
   inj.at.text = "ready+10s";
   s.injections.push_back(inj);
-  s.expects.push_back(scenario::Expect{});
-  s.expects[0].process = "api";
+  auto& api_expect = expect_for_api(s);
   report::ScenarioResult r;
   r.processes = {process("api", "exited", 0), process("load", "exited", 0)};
   r.syscall_faults = {{"disk-full", "api", 0, 0}};
   r.timeline.emplace_back(5.0, "inject.skip", "api", "disk-full", "the run ended before ready+10s");
   SECTION("no count stated") {}
   SECTION("a count of 0 stated: \"no write failed while the disk was full\" says nothing when it never was") {
-    s.expects[0].syscall_failures.emplace("disk-full", scenario::Comparison{scenario::Comparison::Op::eq, 0});
+    api_expect.syscall_failures.emplace("disk-full", scenario::Comparison{scenario::Comparison::Op::eq, 0});
   }
   runner::judge(s, r, nothing_seen);
   REQUIRE(r.failures.size() == 1);
@@ -414,8 +420,7 @@ TEST_CASE("judge: a syscall fault never switched on fails as never applied, once
 TEST_CASE("judge: a syscall fault switched on is judged by the calls it hit") {
   auto s = two_processes();
   s.injections.push_back(injection_into_api("slow-fsync", "syscall", scenario::SyscallFault{}));
-  s.expects.push_back(scenario::Expect{});
-  s.expects[0].process = "api";
+  auto& api_expect = expect_for_api(s);
   report::ScenarioResult r;
   r.processes = {process("api", "exited", 0), process("load", "exited", 0)};
   r.syscall_faults = {{"slow-fsync", "api", 3, 0}};
@@ -426,8 +431,7 @@ TEST_CASE("judge: a syscall fault switched on is judged by the calls it hit") {
     CHECK(r.failures[0].check == "inject.syscall");
   }
   SECTION("a count of 0 stated decides") {
-    s.expects[0].syscall_failures.emplace("slow-fsync",
-                                          scenario::Comparison{scenario::Comparison::Op::eq, 0});
+    api_expect.syscall_failures.emplace("slow-fsync", scenario::Comparison{scenario::Comparison::Op::eq, 0});
     runner::judge(s, r, nothing_seen);
     CHECK(r.failures.empty());
   }
@@ -435,9 +439,8 @@ TEST_CASE("judge: a syscall fault switched on is judged by the calls it hit") {
 
 TEST_CASE("judge: a process that never started fails its [[expect]], unless outcome = \"any\"") {
   auto s = two_processes();
-  s.expects.push_back(scenario::Expect{});
-  s.expects[0].process = "api";
-  s.expects[0].stderr_expect.not_contains = {"error"};
+  auto& api_expect = expect_for_api(s);
+  api_expect.stderr_expect.not_contains = {"error"};
   report::ScenarioResult r;
   auto never = process("api", "failed-to-start");
   never.exit_code = std::nullopt;
@@ -451,7 +454,7 @@ TEST_CASE("judge: a process that never started fails its [[expect]], unless outc
     CHECK(r.verdict == report::Verdict::fail);
   }
   SECTION("outcome = \"any\" allows it") {
-    s.expects[0].outcome = scenario::ExpectedOutcome::any;
+    api_expect.outcome = scenario::ExpectedOutcome::any;
     runner::judge(s, r, nothing_seen);
     CHECK(r.failures.empty());
   }
@@ -459,9 +462,8 @@ TEST_CASE("judge: a process that never started fails its [[expect]], unless outc
 
 TEST_CASE("judge: max_memory fails where the kernel keeps no peak, instead of passing on 0") {
   auto s = two_processes();
-  s.expects.push_back(scenario::Expect{});
-  s.expects[0].process = "api";
-  s.expects[0].max_memory = 64ull << 20;
+  auto& api_expect = expect_for_api(s);
+  api_expect.max_memory = 64ull << 20;
   report::ScenarioResult r;
   r.processes = {process("api", "exited", 0), process("load", "exited", 0)};
   r.processes[0].peak_memory_bytes = 0;  // memory.current of the emptied cgroup
