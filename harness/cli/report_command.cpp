@@ -52,7 +52,18 @@ int merge(const MergeArgs& args) {
   const auto summary = merged.summary();
   std::cout << report::summary_line(summary) << std::endl;
   if (merged.interrupted) return kExitInterrupted;
-  return summary.failed + summary.errors > 0 ? kExitFailed : kExitOk;
+  if (summary.failed + summary.errors > 0) return kExitFailed;
+  // One shard may skip all it has; the merged run is the whole gate, and exits like `run` would
+  // have on every scenario at once.
+  if (summary.passed == 0) {
+    std::cout << "faultline: "
+              << (summary.skipped > 0
+                      ? "every scenario of the merged reports was skipped: the hosts lacked what "
+                        "they need (the reasons are above); nothing was tested\n"
+                      : "the merged reports hold no scenario; nothing was tested\n");
+    return kExitHost;
+  }
+  return kExitOk;
 }
 
 }  // namespace

@@ -112,6 +112,17 @@ std::size_t selected_in_other_shards(const std::vector<std::string>& all_files,
   return selected;
 }
 
+// A report an earlier run left at one of this run's paths must not outlive a run that ends
+// before writing its own (an invalid scenario, a usage error, a killed harness): `report merge`
+// would take last night's green shard for tonight's.
+void remove_earlier_reports(const RunArgs& args) {
+  for (const std::string* path : {&args.json_path, &args.junit_path, &args.html_path}) {
+    if (path->empty()) continue;
+    std::error_code ec;
+    if (fs::is_regular_file(*path, ec)) fs::remove(*path, ec);
+  }
+}
+
 void write_reports(const RunArgs& args, const report::RunReport& report) {
   if (!args.json_path.empty()) report::write_json(report, args.json_path);
   if (!args.junit_path.empty()) report::write_junit(report, args.junit_path);
@@ -119,6 +130,18 @@ void write_reports(const RunArgs& args, const report::RunReport& report) {
 }
 
 int run(const RunArgs& args) {
+  // The baseline is read first: it may be the report this run replaces.
+  std::optional<report::RunReport> baseline;
+  if (!args.baseline_path.empty()) {
+    try {
+      baseline = report::read_json_report(args.baseline_path);
+    } catch (const Error& e) {
+      remove_earlier_reports(args);
+      throw UsageError(std::string("--baseline: ") + e.what());
+    }
+  }
+  remove_earlier_reports(args);
+
   if (args.jobs < 1) throw UsageError("-j must be at least 1");
   if (args.repeat < 1) throw UsageError("--repeat must be at least 1");
   std::optional<runner::Shard> shard;
@@ -126,15 +149,6 @@ int run(const RunArgs& args) {
     std::string why;
     shard = runner::parse_shard(args.shard, &why);
     if (!shard) throw UsageError("--shard " + args.shard + ": " + why);
-  }
-
-  std::optional<report::RunReport> baseline;
-  if (!args.baseline_path.empty()) {
-    try {
-      baseline = report::read_json_report(args.baseline_path);
-    } catch (const Error& e) {
-      throw UsageError(std::string("--baseline: ") + e.what());
-    }
   }
 
   require_distinct_report_paths(args);

@@ -1,5 +1,7 @@
 #include "runner/expectations.h"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
@@ -211,23 +213,69 @@ std::vector<report::Failure> evaluate(const scenario::Expect& expect, const repo
   return Checker(expect, result, seen, syscall_counts).run();
 }
 
+SignalsSent signals_sent(const scenario::Scenario& scenario) {
+  SignalsSent sent;
+  for (const auto& p : scenario.processes) sent[p.name].insert(p.stop_signal);
+  for (const auto& inj : scenario.injections)
+    if (const auto* signal = std::get_if<scenario::SignalFault>(&inj.params))
+      sent[inj.into].insert(signal->signal);
+  return sent;
+}
+
+namespace {
+
+// The signals whose default action dumps core: a program error or a resource limit (SIGQUIT
+// is left out: it is how a user, or `[on_timeout]`, asks for a dump).
+bool crash_signal(int signal) {
+  switch (signal) {
+    case SIGSEGV:
+    case SIGBUS:
+    case SIGILL:
+    case SIGFPE:
+    case SIGABRT:
+    case SIGSYS:
+    case SIGTRAP:
+    case SIGXCPU:
+    case SIGXFSZ:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool crashed(const ProcessResult& r, const SignalsSent& sent) {
+  if (r.outcome != "signaled" || !r.signal || !crash_signal(*r.signal)) return false;
+  const auto by_us = sent.find(r.name);
+  return by_us == sent.end() || !by_us->second.contains(*r.signal);
+}
+
+}  // namespace
+
 void fold_consequences(std::vector<report::Failure>& failures,
                        const std::vector<report::ProcessResult>& processes,
-                       const std::vector<scenario::Expect>& expects) {
+                       const std::vector<scenario::Expect>& expects, const SignalsSent& sent) {
   std::size_t causes = 0;  // the causes found so far lead the list, in process order
   for (const auto& r : processes) {
-    if (r.outcome != "oom-killed" && r.outcome != "timed-out" && r.outcome != "failed-to-start") continue;
+    const bool crash = crashed(r, sent);
+    if (r.outcome != "oom-killed" && r.outcome != "timed-out" && r.outcome != "failed-to-start" && !crash)
+      continue;
     // An outcome the author asked for is no cause: the other checks stand on their own.
     const bool expected = std::any_of(expects.begin(), expects.end(), [&](const scenario::Expect& e) {
       return e.process == r.name && e.outcome &&
              (*e.outcome == scenario::ExpectedOutcome::any || to_string(*e.outcome) == r.outcome);
     });
     if (expected) continue;
+    const bool has_table = std::any_of(expects.begin(), expects.end(),
+                                       [&](const scenario::Expect& e) { return e.process == r.name; });
     std::vector<Failure> rest, mine;
     for (auto& f : failures) (f.process == r.name ? mine : rest).push_back(std::move(f));
     // A process that never started broke no check of its own, yet none was tested: its output
-    // checks, counts and limits all hold on nothing, so its not starting is the failure.
-    if (mine.empty() && r.outcome != "failed-to-start") {
+    // checks, counts and limits all hold on nothing, so its not starting is the failure. An OOM
+    // kill or a crash fails a table that did not ask for it, whatever else held ("no orphans"
+    // after a SIGSEGV is no pass). A process without a table is judged by the others' claims.
+    const bool a_failure_of_its_own =
+        r.outcome == "failed-to-start" || (has_table && r.outcome != "timed-out");
+    if (mine.empty() && !a_failure_of_its_own) {
       failures = std::move(rest);
       continue;
     }
@@ -242,7 +290,8 @@ void fold_consequences(std::vector<report::Failure>& failures,
                       r.name,
                       r.outcome == "failed-to-start"
                           ? "a started process (only `outcome = \"any\"` allows none)"
-                          : "not " + r.outcome + " (no `outcome` key allows it)",
+                      : crash ? "no crash (no `outcome` key allows a death by " + signal_name(*r.signal) + ")"
+                              : "not " + r.outcome + " (no `outcome` key allows it)",
                       describe_outcome(r),
                       r.outcome == "failed-to-start"
                           ? "the process " + (r.start_error.empty() ? "did not start" : r.start_error)
@@ -493,7 +542,7 @@ void judge(const scenario::Scenario& scenario, report::ScenarioResult& result, c
   const auto never_applied = check_faults_applied(scenario, result, result.failures);
   check_syscall_faults_fired(scenario, result, never_applied, result.failures);
   check_network_faults_fired(scenario, result, never_applied, result.failures);
-  fold_consequences(result.failures, result.processes, scenario.expects);
+  fold_consequences(result.failures, result.processes, scenario.expects, signals_sent(scenario));
   fold_under_stop_driver(scenario, result.failures);
   if (result.failures.empty()) {
     result.verdict = report::Verdict::pass;

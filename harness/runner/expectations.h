@@ -3,6 +3,8 @@
 #pragma once
 
 #include <functional>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -29,13 +31,21 @@ std::vector<report::Failure> evaluate(const scenario::Expect& expect, const repo
                                       const OutputSeen& seen = {},
                                       const std::vector<report::SyscallFaultCount>& syscall_counts = {});
 
-// One cause, one failure: for each process that was OOM-killed, timed out or failed to start (and
-// was not expected to), its failures become one, led by the cause (the `timeout` or outcome
-// failure, or one made for it), with the other checks it broke listed as consequences. Causes move
-// first. An exit code of 137 and missing output are what an OOM kill looks like, not three faults.
+// Signals faultline itself sends a process by the scenario (its stop signal, signal faults into
+// it), by process name: a death by one of them is no crash of its own.
+using SignalsSent = std::map<std::string, std::set<int>>;
+SignalsSent signals_sent(const scenario::Scenario& scenario);
+
+// One cause, one failure: for each process that was OOM-killed, crashed (a core-dumping signal
+// such as SIGSEGV, not sent by faultline), timed out or failed to start (and was not expected to),
+// its failures become one, led by the cause (the `timeout` or outcome failure, or one made for it),
+// with the other checks it broke listed as consequences. Causes move first. An exit code of 137 and
+// missing output are what an OOM kill looks like, not three faults. An OOM kill or a crash of a
+// process with an [[expect]] table fails it even when none of its keys broke: a table without
+// `outcome` does not allow them.
 void fold_consequences(std::vector<report::Failure>& failures,
                        const std::vector<report::ProcessResult>& processes,
-                       const std::vector<scenario::Expect>& expects);
+                       const std::vector<scenario::Expect>& expects, const SignalsSent& sent = {});
 
 // What the output matchers of a process saw; an empty OutputSeen for one that never started.
 using OutputLookup = std::function<OutputSeen(const std::string& process)>;

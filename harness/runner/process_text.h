@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include "common/units.h"
@@ -22,6 +23,39 @@ inline std::string comm_of(pid_t pid) {
   std::string comm;
   std::getline(in, comm);
   return comm.empty() ? "?" : comm;
+}
+
+// What /proc/<pid>/stat says of a process's family (all 0 once it is gone).
+struct Lineage {
+  pid_t parent = 0;
+  pid_t session = 0;
+};
+
+// Fields 4 and 6 of /proc/<pid>/stat, read after the command name, which may itself hold
+// spaces and parentheses.
+inline Lineage lineage_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat;
+  std::getline(in, stat);
+  const auto name_end = stat.rfind(')');
+  if (name_end == std::string::npos) return {};
+  std::istringstream rest(stat.substr(name_end + 1));
+  std::string state;
+  Lineage l;
+  pid_t group = 0;
+  if (!(rest >> state >> l.parent >> group >> l.session)) return {};
+  return l;
+}
+
+// Whether `pid` has detached itself from `main_pid`: reparented away from it (a daemon that
+// double-forked, a child whose parent died) or in a session of its own (setsid). A child still
+// in the main process's family is part of its work, not left behind.
+inline bool detached_from(pid_t pid, pid_t main_pid) {
+  const pid_t main_session = lineage_of(main_pid).session;
+  if (lineage_of(pid).session != main_session) return true;
+  for (int depth = 0; depth < 256 && pid > 1; ++depth, pid = lineage_of(pid).parent)
+    if (pid == main_pid) return false;
+  return true;
 }
 
 inline std::string describe_exit(const supervisor::ExitStatus& s) {

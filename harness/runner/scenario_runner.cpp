@@ -123,6 +123,8 @@ class ScenarioRun final : public RunContext {
   void stop_after_exit(const Proc& p);
   void stop_next();
   void kill_everything(const char* why);
+  void add_orphan(Proc& p, pid_t pid);
+  void record_detached(Proc& p);
   void close_output_held_outside();
   void maybe_finish();
   report::ProcessResult process_result(const Proc& p) const;
@@ -184,13 +186,37 @@ void ScenarioRun::close_output_held_outside() {
   });
 }
 
+void ScenarioRun::add_orphan(Proc& p, pid_t pid) {
+  const std::string id = std::to_string(pid) + " (";  // its name may have changed since (exec)
+  if (std::none_of(p.orphans.begin(), p.orphans.end(),
+                   [&](const std::string& o) { return o.starts_with(id); }))
+    p.orphans.push_back(id + comm_of(pid) + ")");
+}
+
+// Before a process that is still running is killed with its cgroup: the members that detached
+// from its main process (a daemon that double-forked or called setsid) were left behind already,
+// and the kill must not hide them from `no_orphans`.
+void ScenarioRun::record_detached(Proc& p) {
+  if (!p.process) return;
+  const pid_t main_pid = p.process->pid();
+  const std::size_t found_before = p.orphans.size();
+  for (pid_t pid : p.group->pids())
+    if (helper_pids_.count(pid) == 0 && detached_from(pid, main_pid)) add_orphan(p, pid);
+  if (p.orphans.size() > found_before)
+    event(
+        "process.orphans", p.spec->name,
+        std::to_string(p.orphans.size() - found_before) + " detached from the main process, killed with it");
+}
+
 void ScenarioRun::kill_everything(const char* why) {
   if (phase_ == Phase::teardown) return;
   phase_ = Phase::teardown;
   duration_timer_.cancel();
   stop_timer_.cancel();
-  for (auto& p : procs_)
+  for (auto& p : procs_) {
     if (p.grace_timer) p.grace_timer->cancel();
+    if (p.started && !p.finished) record_detached(p);
+  }
   if (run_group_) {
     // Inside timer handlers: the wait for an empty cgroup must not block the loop.
     async_kill_all(io_, *run_group_, [this, why = std::string(why)](std::optional<std::string> failure) {
@@ -365,10 +391,12 @@ void ScenarioRun::on_exit(Proc& p) {
 
   // Whatever is still in the process's cgroup once its main process is gone was left behind.
   if (!p.group->wait_until_empty(std::chrono::milliseconds(50))) {
+    const std::size_t found_before = p.orphans.size();
     for (pid_t pid : p.group->pids())
-      if (helper_pids_.count(pid) == 0) p.orphans.push_back(std::to_string(pid) + " (" + comm_of(pid) + ")");
-    if (!p.orphans.empty())
-      event("process.orphans", p.spec->name, std::to_string(p.orphans.size()) + " left, killed");
+      if (helper_pids_.count(pid) == 0) add_orphan(p, pid);
+    if (p.orphans.size() > found_before)
+      event("process.orphans", p.spec->name,
+            std::to_string(p.orphans.size() - found_before) + " left, killed");
     async_kill_all(io_, *p.group, [this, &p](std::optional<std::string> failure) {
       if (failure && !error_) error_ = "killing processes left by `" + p.spec->name + "`: " + *failure;
     });
@@ -444,6 +472,7 @@ void ScenarioRun::stop_next() {
       p.killed_after_grace = true;
       event("stop.kill", p.spec->name,
             "still running after stop_grace " + format_duration(p.spec->stop_grace));
+      record_detached(p);
       async_kill_all(io_, *p.group, [this, &p](std::optional<std::string> failure) {
         if (failure && !error_) error_ = "killing `" + p.spec->name + "` after its grace period: " + *failure;
       });

@@ -58,7 +58,8 @@ try:
     container = spec["template"]["spec"]["containers"][0]
     check(container.get("securityContext", {}).get("privileged") is True, "k8s: the pod must be privileged")
     check(spec["template"]["spec"].get("restartPolicy") == "Never", "k8s: restartPolicy must be Never")
-    env = {e["name"]: e["value"] for e in container.get("env", [])}
+    env = {e["name"]: e.get("value") for e in container.get("env", [])}
+    check("RUN_ID" in env and "$RUN_ID/shard-" in container["args"][0], "k8s: each run needs a reports directory of its own")
     shards = int(env["SHARDS"])
     check(spec["completions"] == shards and spec["parallelism"] == shards, "k8s: completions/parallelism != SHARDS")
     mounts = {m["name"] for m in container.get("volumeMounts", [])}
@@ -69,9 +70,10 @@ try:
     os.makedirs(reports_dir)
     local = script.replace("faultline run scenarios", f"'{faultline}' run '{scenarios}'").replace("/reports", reports_dir)
     for index in range(shards):
-        run_env = dict(os.environ, JOB_COMPLETION_INDEX=str(index), SHARDS=str(shards), SEED=env["SEED"])
+        run_env = dict(os.environ, JOB_COMPLETION_INDEX=str(index), SHARDS=str(shards), SEED=env["SEED"],
+                       RUN_ID="run-7")
         check(run(local, run_env) == 0, f"k8s: shard {index} failed")
-    check_partition("k8s", [os.path.join(reports_dir, f"shard-{i}.json") for i in range(shards)])
+    check_partition("k8s", [os.path.join(reports_dir, "run-7", f"shard-{i}.json") for i in range(shards)])
 
     # --- GitHub Actions matrix ---
     with open(os.path.join(source, "docs", "ci", "github-actions.yml")) as f:

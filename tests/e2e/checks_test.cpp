@@ -114,3 +114,29 @@ TEST_CASE("checks e2e: a process that never started fails its table, which would
   CHECK(f.at("actual").get<std::string>().find("never started") != std::string::npos);
   CHECK(f.at("line") == 23);  // the client's [[expect]]
 }
+
+TEST_CASE("checks e2e: a crash fails a table whose every key held", "[checks]") {
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_bundled_scenario("selftest/failing/crash-unasked.toml", cmd);
+  INFO(s.dump(2));
+  CHECK(cmd.status == 1);
+  CHECK(s.at("result") == "fail");
+  const json& f = only_failure(s, "outcome");
+  CHECK(f.at("actual") == "signaled(SIGSEGV)");
+  CHECK(s.at("processes")[0].at("orphans").empty());
+}
+
+TEST_CASE("checks e2e: a daemon of a process killed after its grace is an orphan, its plain child is not",
+          "[checks]") {
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_bundled_scenario("selftest/failing/orphan-of-killed-process.toml", cmd);
+  INFO(s.dump(2));
+  CHECK(cmd.status == 1);
+  const json& p = s.at("processes")[0];
+  CHECK(p.at("outcome") == "killed-after-grace");
+  REQUIRE(p.at("orphans").size() == 1);
+  CHECK(p.at("orphans")[0].get<std::string>().ends_with(" (tail)"));  // not the sleep it waited for
+  only_failure(s, "expect.no_orphans");
+}

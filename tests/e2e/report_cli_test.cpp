@@ -570,3 +570,64 @@ TEST_CASE("report merge: a shard missing or given twice is refused, not merged g
   CHECK(twice.status == 2);
   CHECK(twice.err.find("are the same run") != std::string::npos);
 }
+
+TEST_CASE("report merge: a shard that ends before its report leaves no earlier report to merge green") {
+  ScratchDir dir;
+  fs::create_directories(dir / "suite");
+  for (const char* name : {"a", "b", "c", "d"})
+    std::ofstream(dir / ("suite/" + std::string(name) + ".toml"))
+        << "name = \"" << name << "\"\n[target]\ncommand = [\"true\"]\n";
+  const auto run_shard = [&](const char* shard) {
+    return run_shell(faultline_cmd() + " run " + quote(dir / "suite") + " --shard " + shard + "/2 --json " +
+                     quote(dir / ("s" + std::string(shard) + ".json")) + " --junit " +
+                     quote(dir / ("s" + std::string(shard) + ".xml")));
+  };
+  for (const char* shard : {"1", "2"}) REQUIRE(run_shard(shard).status == 0);
+  const auto merge = [&] {
+    return run_shell(faultline_cmd() + " report merge " + quote(dir / "s1.json") + " " +
+                     quote(dir / "s2.json"));
+  };
+  REQUIRE(merge().status == 0);
+
+  // The next night every file is broken: each shard stops at loading, before writing a report.
+  for (const char* name : {"a", "b", "c", "d"})
+    std::ofstream(dir / ("suite/" + std::string(name) + ".toml")) << "name = \"" << name << "\"\n[target\n";
+  const auto broken = run_shard("2");
+  INFO(broken.out << broken.err);
+  CHECK(broken.status == 2);
+  CHECK_FALSE(fs::exists(dir / "s2.json"));  // last night's green shard is gone
+  CHECK_FALSE(fs::exists(dir / "s2.xml"));
+  const auto stale = merge();
+  INFO(stale.out << stale.err);
+  CHECK(stale.status == 2);
+  CHECK(stale.err.find("s2.json") != std::string::npos);
+
+  // A usage error does the same.
+  std::ofstream(dir / "s1.json") << "{}";
+  CHECK(run_shell(faultline_cmd() + " run " + quote(dir / "suite") + " --shard 3/2 --json " +
+                  quote(dir / "s1.json"))
+            .status == 2);
+  CHECK_FALSE(fs::exists(dir / "s1.json"));
+}
+
+TEST_CASE("report merge: shards that each skipped all they had merge into nothing tested, exit 3") {
+  using namespace faultline::report;
+  ScratchDir dir;
+  for (const int index : {1, 2}) {
+    RunReport shard;
+    shard.started = "2026-12-01T00:00:0" + std::to_string(index) + "Z";
+    shard.shard = ShardInfo{index, 2};
+    ScenarioResult skipped;
+    skipped.name = "needs v2 " + std::to_string(index);
+    skipped.file = "s" + std::to_string(index) + ".toml";
+    skipped.verdict = Verdict::skip;
+    skipped.reason = "memory_high needs cgroup v2";
+    shard.scenarios.push_back(skipped);
+    write_json(shard, dir / ("s" + std::to_string(index) + ".json"));
+  }
+  const auto merged =
+      run_shell(faultline_cmd() + " report merge " + quote(dir / "s1.json") + " " + quote(dir / "s2.json"));
+  INFO(merged.out << merged.err);
+  CHECK(merged.status == 3);
+  CHECK(merged.out.find("nothing was tested") != std::string::npos);
+}

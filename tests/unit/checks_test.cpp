@@ -1,4 +1,6 @@
 // Numeric expectations with comparisons, `-` time offsets, and one failure per cause.
+#include <signal.h>
+
 #include <catch2/catch.hpp>
 #include <cstdlib>
 #include <filesystem>
@@ -273,6 +275,77 @@ TEST_CASE("an OOM kill is one failure with its consequences", "[checks][report]"
   REQUIRE(back.scenarios.size() == 1);
   REQUIRE(back.scenarios[0].failures.size() == 1);
   CHECK(back.scenarios[0].failures[0].consequences == sr.failures[0].consequences);
+}
+
+TEST_CASE("an OOM kill or a crash fails a table without `outcome` even when none of its keys broke",
+          "[checks]") {
+  Expect only_orphans;
+  only_orphans.process = "target";
+  only_orphans.no_orphans = true;
+  report::ProcessResult segv;
+  segv.name = "target";
+  segv.outcome = "signaled";
+  segv.signal = SIGSEGV;
+  for (const auto& r : {oom_killed(), segv}) {
+    INFO(r.outcome);
+    auto failures = runner::evaluate(only_orphans, r);
+    CHECK(failures.empty());  // no_orphans itself held
+    runner::fold_consequences(failures, {r}, {only_orphans});
+    REQUIRE(failures.size() == 1);
+    CHECK(failures[0].check == "outcome");
+    CHECK(failures[0].process == "target");
+  }
+  auto failures = runner::evaluate(only_orphans, segv);
+  runner::fold_consequences(failures, {segv}, {only_orphans});
+  REQUIRE(failures.size() == 1);
+  CHECK(failures[0].expected == "no crash (no `outcome` key allows a death by SIGSEGV)");
+  CHECK(failures[0].message == "the process ended signaled(SIGSEGV)");
+
+  SECTION("a crash signal faultline sent (a signal fault, the stop signal) is no crash") {
+    failures = runner::evaluate(only_orphans, segv);
+    runner::fold_consequences(failures, {segv}, {only_orphans}, {{"target", {SIGTERM, SIGSEGV}}});
+    CHECK(failures.empty());
+  }
+  SECTION("the stop phase's SIGTERM is no crash") {
+    report::ProcessResult term = segv;
+    term.signal = SIGTERM;
+    failures = runner::evaluate(only_orphans, term);
+    runner::fold_consequences(failures, {term}, {only_orphans});
+    CHECK(failures.empty());
+  }
+  SECTION("outcome = \"signaled\" allows it") {
+    Expect signaled = only_orphans;
+    signaled.outcome = ExpectedOutcome::signaled;
+    failures = runner::evaluate(signaled, segv);
+    runner::fold_consequences(failures, {segv}, {signaled});
+    CHECK(failures.empty());
+  }
+  SECTION("a process without a table is judged by the others' claims") {
+    failures = {};
+    report::ProcessResult other = segv;
+    other.name = "helper";
+    runner::fold_consequences(failures, {other, oom_killed()}, {only_orphans});
+    REQUIRE(failures.size() == 1);
+    CHECK(failures[0].process == "target");
+  }
+}
+
+TEST_CASE("signals_sent lists each process's stop signal and the signal faults into it", "[checks]") {
+  Scenario s;
+  ProcessSpec api;
+  api.name = "api";
+  api.stop_signal = SIGINT;
+  s.processes.push_back(api);
+  Injection abort_api;
+  abort_api.into = "api";
+  abort_api.kind = "signal";
+  SignalFault abort;
+  abort.signal = SIGABRT;
+  abort_api.params = abort;
+  s.injections.push_back(abort_api);
+  const auto sent = runner::signals_sent(s);
+  REQUIRE(sent.count("api"));
+  CHECK(sent.at("api") == std::set<int>{SIGINT, SIGABRT});
 }
 
 TEST_CASE("a probe's pass_ratio takes the comparison syntax with a fraction", "[checks][loader][probe]") {
