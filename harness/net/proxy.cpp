@@ -680,7 +680,11 @@ void TcpProxy::revert(const std::string& name) {
   const bool was_down = found->second.kind == ToxicKind::down;
   s.toxics.erase(found);
   for (auto& connection : s.snapshot()) connection->detach(name);
-  if (was_down && s.running) {
+  // Another partition still in force keeps the port closed: two overlapping `down` faults end
+  // when the last of them does.
+  const bool still_down = std::any_of(s.toxics.begin(), s.toxics.end(),
+                                      [](const auto& named) { return named.second.kind == ToxicKind::down; });
+  if (was_down && s.running && !still_down) {
     s.down = false;
     s.listen();  // the same port: `bound` kept it
   }

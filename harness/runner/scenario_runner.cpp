@@ -466,6 +466,10 @@ void ScenarioRun::stop_next() {
     p.stop_sent = true;
     event("stop.signal", p.spec->name, signal_name(p.spec->stop_signal));
     p.process->send_signal(p.spec->stop_signal);
+    // A process a fault stopped (SIGSTOP, a drawn chaos signal) could not act on its stop signal
+    // and would be blamed for ignoring it; continuing the stopped members after the signal (as
+    // timeout(1) does) lets it shut down. Running processes ignore SIGCONT.
+    if (p.spec->stop_signal != SIGKILL) cgroup::signal_members(*p.group, SIGCONT, helper_pids_);
     p.grace_timer = std::make_unique<asio::steady_timer>(io_, p.spec->stop_grace);
     p.grace_timer->async_wait([this, &p](boost::system::error_code ec) {
       if (ec || p.finished) return;

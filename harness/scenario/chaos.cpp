@@ -337,7 +337,7 @@ std::vector<Injection> draw_chaos(const Scenario& scenario, std::uint64_t seed,
   if (proxies.empty())
     for (const auto& p : scenario.proxies) proxies.push_back(p.name);
 
-  Draw draw(seed ^ fnv1a(scenario.name));
+  Draw draw(seed ^ fnv1a(scenario.name_as_written.empty() ? scenario.name : scenario.name_as_written));
   for (std::uint32_t i = 0; i < chaos.faults; ++i) {
     const std::string fault = draw.pick(kinds);
     std::map<std::string, std::vector<std::string>> ranges;

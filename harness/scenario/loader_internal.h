@@ -40,6 +40,7 @@ struct Field {
   SourcePos key_pos;
   SourcePos pos;  // the value
   std::string text;
+  std::string written;  // a string value as written, before ${...} was expanded
   std::int64_t integer = 0;
   bool boolean = false;
   double number = 0;

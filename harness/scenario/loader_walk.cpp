@@ -205,7 +205,7 @@ bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind,
   field.text = text;
   std::string why;
   // "got "…"" names the value as expanded; a value from variables also shows how it was written.
-  const std::string written = node.as_string()->get();
+  const std::string& written = field.written = node.as_string()->get();
   const std::string got = quote(text) + (written == text ? "" : " (from " + quote(written) + ")");
   switch (kind) {
     case Kind::string:

@@ -256,6 +256,9 @@ struct OnTimeout {
 struct Scenario {
   std::filesystem::path file;
   std::string name;
+  // Before ${...} was expanded: what [chaos] draws from with the seed, so that an `auto-port` in
+  // the name does not make every run of one seed draw other faults.
+  std::string name_as_written;
   std::string description;
   std::vector<std::string> tags;
   Duration timeout = std::chrono::minutes(5);

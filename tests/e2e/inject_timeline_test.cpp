@@ -484,3 +484,15 @@ TEST_CASE("inject e2e: a fault whose time comes once the processes are being sto
     CHECK(timeline_events(r.scenario, "inject.apply", "squeeze").empty());
   }
 }
+
+TEST_CASE("inject e2e: the stop phase continues a SIGSTOPped process, which then shuts down by itself",
+          "[inject][signal]") {
+  E2E_PRECONDITIONS();
+  const Run r = run_scenario("selftest/stop-continues-stopped.toml");
+  INFO(dump(r.scenario));
+  CHECK(r.scenario.at("result") == "pass");
+  REQUIRE(timeline_events(r.scenario, "inject.apply", "pause").size() == 1);
+  const json& target = process_named(r.scenario, "target");
+  CHECK(target.at("outcome") == "exited");
+  CHECK(target.at("graceful") == true);
+}

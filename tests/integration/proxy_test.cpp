@@ -665,6 +665,22 @@ TEST_CASE("proxy: down is a partition, the revert listens again on the same port
   ::close(again);
 }
 
+TEST_CASE("proxy: two overlapping partitions end when the last of them does", "[proxy]") {
+  ProxyRig rig;
+  const auto port = rig.proxy.port();
+  rig.proxy.apply("cut-a", make(ToxicKind::down, Direction::both));
+  rig.proxy.apply("cut-b", make(ToxicKind::down, Direction::both));
+  CHECK(connect_to(port) == -ECONNREFUSED);
+  rig.proxy.revert("cut-a");
+  CHECK(connect_to(port) == -ECONNREFUSED);  // cut-b still holds
+  rig.proxy.revert("cut-b");                 // listens again, no "address already in use"
+  const int again = connect_to(port);
+  REQUIRE(again >= 0);
+  send_all(again, "back");
+  CHECK(receive(again, 4).data == "back");
+  ::close(again);
+}
+
 TEST_CASE("proxy: toxicity picks the same connections for the same seed every run", "[proxy]") {
   const auto affected = [](std::uint64_t seed) {
     ProxyRig rig(seed);

@@ -1,6 +1,12 @@
 #include "scenario/chaos.h"
 
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "scenario/loader.h"
 
 using namespace faultline;
 using namespace faultline::scenario;
@@ -194,4 +200,26 @@ TEST_CASE(
       ++db_faults;
     }
   CHECK(db_faults > 0);
+}
+
+TEST_CASE("a name with an auto-port draws the same faults from one seed on every load") {
+  const auto file = std::filesystem::temp_directory_path() /
+                    ("faultline-chaos-name-" + std::to_string(::getpid()) + ".toml");
+  std::ofstream(file) << "name = \"chaos on ${port}\"\n[vars]\nport = \"auto-port\"\n"
+                         "[target]\ncommand = [\"true\"]\n"
+                         "[chaos]\nfaults = 3\nwindow = { from = \"ready\", to = \"ready+10s\" }\n";
+  std::vector<std::vector<std::string>> draws;
+  std::vector<std::string> names;
+  for (const std::uint16_t port : {4101, 4202}) {
+    LoadOptions options;
+    options.allocate_port = [port] { return port; };
+    const Scenario s = load_scenario(file, options);
+    names.push_back(s.name);
+    std::vector<std::string> drawn;
+    for (const auto& i : draw_chaos(s, 42)) drawn.push_back(describe(i));
+    draws.push_back(drawn);
+  }
+  std::filesystem::remove(file);
+  CHECK(names[0] != names[1]);  // "chaos on 4101", "chaos on 4202"
+  CHECK(draws[0] == draws[1]);
 }
