@@ -191,7 +191,9 @@ class HttpGet : public std::enable_shared_from_this<HttpGet> {
   }
 
   void fail(const std::string& step, boost::system::error_code ec) {
-    finish(failed(dialer_.describe_failure(step, ec)));
+    HttpResult r = failed(dialer_.describe_failure(step, ec));
+    r.tried = step.rfind("resolve", 0) != 0;
+    finish(std::move(r));
   }
 
   // No status: callers take a status as "the service answered", and an answer cut short or

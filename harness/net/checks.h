@@ -25,6 +25,9 @@ struct HttpResult {
   bool body_cut = false;             // the body was longer than kHttpBodyKeep: `body` is not all of it
   double latency_ms = 0;             // request start to full response (or to the failure)
   std::optional<std::string> error;  // "connect 127.0.0.1:8080: Connection refused", "timed out after 2s"
+  // False when no request was even attempted (the host did not resolve): a failure that says
+  // nothing about the service, as for TcpResult.
+  bool tried = true;
 };
 
 struct TcpResult {

@@ -213,12 +213,21 @@ std::vector<report::Failure> evaluate(const scenario::Expect& expect, const repo
   return Checker(expect, result, seen, syscall_counts).run();
 }
 
-SignalsSent signals_sent(const scenario::Scenario& scenario) {
+SignalsSent signals_sent(const scenario::Scenario& scenario,
+                         const std::vector<report::TimelineEvent>& timeline) {
   SignalsSent sent;
-  for (const auto& p : scenario.processes) sent[p.name].insert(p.stop_signal);
-  for (const auto& inj : scenario.injections)
-    if (const auto* signal = std::get_if<scenario::SignalFault>(&inj.params))
-      sent[inj.into].insert(signal->signal);
+  for (const auto& e : timeline) {
+    if (e.event == "stop.signal") {
+      if (const auto* p = scenario.find_process(e.process)) sent[p->name].insert(p->stop_signal);
+    } else if (e.event == "inject.apply") {
+      for (const auto& inj : scenario.injections)
+        if (const auto* signal = std::get_if<scenario::SignalFault>(&inj.params);
+            signal && inj.name == e.inject)
+          sent[inj.into].insert(signal->signal);
+    } else if (e.event == "timeout.diagnose" && scenario.on_timeout.diagnose_signal) {
+      for (const auto& p : scenario.processes) sent[p.name].insert(*scenario.on_timeout.diagnose_signal);
+    }
+  }
   return sent;
 }
 
@@ -542,7 +551,8 @@ void judge(const scenario::Scenario& scenario, report::ScenarioResult& result, c
   const auto never_applied = check_faults_applied(scenario, result, result.failures);
   check_syscall_faults_fired(scenario, result, never_applied, result.failures);
   check_network_faults_fired(scenario, result, never_applied, result.failures);
-  fold_consequences(result.failures, result.processes, scenario.expects, signals_sent(scenario));
+  fold_consequences(result.failures, result.processes, scenario.expects,
+                    signals_sent(scenario, result.timeline));
   fold_under_stop_driver(scenario, result.failures);
   if (result.failures.empty()) {
     result.verdict = report::Verdict::pass;

@@ -31,10 +31,13 @@ std::vector<report::Failure> evaluate(const scenario::Expect& expect, const repo
                                       const OutputSeen& seen = {},
                                       const std::vector<report::SyscallFaultCount>& syscall_counts = {});
 
-// Signals faultline itself sends a process by the scenario (its stop signal, signal faults into
-// it), by process name: a death by one of them is no crash of its own.
+// Signals faultline itself sent each process in this run, by the timeline (its stop signal, the
+// signal faults applied to it, the timeout's diagnose signal): a death by one of them is no crash
+// of its own. A signal the scenario names but never sent (a skipped fault, a stop phase that
+// never came) excuses nothing.
 using SignalsSent = std::map<std::string, std::set<int>>;
-SignalsSent signals_sent(const scenario::Scenario& scenario);
+SignalsSent signals_sent(const scenario::Scenario& scenario,
+                         const std::vector<report::TimelineEvent>& timeline);
 
 // One cause, one failure: for each process that was OOM-killed, crashed (a core-dumping signal
 // such as SIGSEGV, not sent by faultline), timed out or failed to start (and was not expected to),

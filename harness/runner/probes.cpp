@@ -277,8 +277,12 @@ class ProbeRun {
     };
     switch (probe_.kind) {
       case Probe::Kind::http:
-        net::async_http_get(ctx.io(), probe_.target, probe_.timeout,
-                            [this, done](net::HttpResult r) { done(judge_http(r)); });
+        net::async_http_get(ctx.io(), probe_.target, probe_.timeout, [this, &ctx, done](net::HttpResult r) {
+          if (!r.tried)
+            return abandon(ctx, "target `" + probe_.target +
+                                    "` cannot be tried: " + r.error.value_or("no request attempted"));
+          done(judge_http(r));
+        });
         break;
       case Probe::Kind::tcp:
         net::async_tcp_connect(ctx.io(), probe_.target, probe_.timeout, [this, &ctx, done](net::TcpResult r) {
@@ -375,6 +379,11 @@ class ProbeRun {
       std::vector<std::string> problems;
       if (!failure && !want) problems.push_back(command + " exited with code 0 (expected a failure)");
       if (failure && want) problems.push_back(*failure);
+      // The failure `expect.success = false` asks for is the command's own answer, a non-zero
+      // exit: one that hung until the probe's timeout killed it, or died by a signal, never
+      // answered (a write that hangs under a fault is not "the write failed").
+      if (failure && !want && !outcome.exit_code)
+        problems.push_back(*failure + " (expected it to exit with a non-zero code by itself)");
       auto a = judged(latency, std::move(problems));
       if (a.ok && failure) a.error = failure;
       done(std::move(a));

@@ -303,24 +303,32 @@ TEST_CASE("a probe whose target cannot be tried is an error, never a pass", "[pr
   for (const auto& p : r.probes) CHECK_FALSE(p.passed);
 }
 
-TEST_CASE("a tcp probe whose host does not resolve is an error, never the expected \"down\"",
+TEST_CASE("a tcp or http probe whose host does not resolve is an error, never the expected \"down\"",
           "[probe][integration]") {
   PROBE_PRECONDITIONS();
   auto s = sleeper_scenario(2s);
   scenario::Probe typo;
   typo.name = "typo";
-  typo.kind = scenario::Probe::Kind::tcp;
-  typo.target = "nonexistent.invalid:80";  // a name no resolver answers (RFC 6761)
   typo.timeout = 1s;
-  typo.expect_success = false;  // once passed: no connection was ever attempted
+  std::string target;
+  SECTION("tcp") {
+    typo.kind = scenario::Probe::Kind::tcp;
+    target = "nonexistent.invalid:80";  // a name no resolver answers (RFC 6761)
+    typo.expect_success = false;        // once passed: no connection was ever attempted
+  }
+  SECTION("http") {
+    typo.kind = scenario::Probe::Kind::http;
+    target = "http://nonexistent.invalid:80/health";
+    typo.pass_ratio = scenario::Comparison{scenario::Comparison::Op::le, 0.1};  // "mostly down" passed
+  }
+  typo.target = target;
   s.probes.push_back(typo);
 
   const auto r = run(s);
   INFO(r.reason);
   CHECK(r.verdict == report::Verdict::error);
   // "resolve nonexistent.invalid: Host not found", or a timeout naming that step where no resolver answers.
-  CHECK(r.reason.find("probe `typo`: target `nonexistent.invalid:80` cannot be tried: ") !=
-        std::string::npos);
+  CHECK(r.reason.find("probe `typo`: target `" + target + "` cannot be tried: ") != std::string::npos);
   CHECK(r.reason.find("resolve nonexistent.invalid") != std::string::npos);
   for (const auto& p : r.probes) CHECK_FALSE(p.passed);
   // The error is the one word on it: no second failure blaming the probe's window.
@@ -391,6 +399,36 @@ TEST_CASE("an exec probe whose command cannot start is an error, never a pass", 
   CHECK(r.reason.find("probe `missing binary`: `/nonexistent/faultline-probe-check` could not start") !=
         std::string::npos);
   for (const auto& p : r.probes) CHECK_FALSE(p.passed);
+}
+
+TEST_CASE("an exec probe expecting failure does not count a hang or a crash as the failure",
+          "[probe][integration]") {
+  PROBE_PRECONDITIONS();
+  auto s = sleeper_scenario(1200ms);
+  auto hangs = exec_probe("hangs", {"/bin/sleep", "5"}, 3);
+  hangs.timeout = 200ms;  // killed by the probe: it never answered
+  hangs.expect_success = false;
+  s.probes.push_back(hangs);
+  auto crashes = exec_probe("crashes", {"/bin/sh", "-c", "kill -SEGV $$"}, 9);
+  crashes.expect_success = false;
+  s.probes.push_back(crashes);
+  auto refuses = exec_probe("refuses", {"/bin/sh", "-c", "exit 1"}, 15);
+  refuses.expect_success = false;
+  s.probes.push_back(refuses);
+
+  const auto r = run(s);
+  INFO(r.reason);
+  CHECK(r.verdict == report::Verdict::fail);
+  for (const auto* name : {"hangs", "crashes"}) {
+    const auto& p = probe_named(r, name);
+    INFO(name);
+    CHECK_FALSE(p.passed);
+    REQUIRE_FALSE(p.attempts.empty());
+    CHECK_FALSE(p.attempts[0].ok);
+  }
+  CHECK(probe_named(r, "hangs").attempts[0].error.value_or("").find("timed out after 200ms") !=
+        std::string::npos);
+  CHECK(probe_named(r, "refuses").passed);  // its own non-zero exit is the failure asked for
 }
 
 TEST_CASE("exec probes of two probes run side by side in cgroups of their own", "[probe][integration]") {

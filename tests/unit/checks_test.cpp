@@ -330,20 +330,29 @@ TEST_CASE("an OOM kill or a crash fails a table without `outcome` even when none
   }
 }
 
-TEST_CASE("signals_sent lists each process's stop signal and the signal faults into it", "[checks]") {
+TEST_CASE("signals_sent lists the stop signals and signal faults the timeline sent, not those it only names",
+          "[checks]") {
   Scenario s;
   ProcessSpec api;
   api.name = "api";
   api.stop_signal = SIGINT;
   s.processes.push_back(api);
   Injection abort_api;
+  abort_api.name = "abort";
   abort_api.into = "api";
   abort_api.kind = "signal";
   SignalFault abort;
   abort.signal = SIGABRT;
   abort_api.params = abort;
   s.injections.push_back(abort_api);
-  const auto sent = runner::signals_sent(s);
+  CHECK(runner::signals_sent(s, {}).empty());  // a fault skipped, no stop phase: nothing was sent
+  std::vector<report::TimelineEvent> timeline;
+  timeline.emplace_back(100.0, "inject.skip", "api", "abort");
+  timeline.emplace_back(150.0, "process.exit", "api", "", "killed by SIGABRT");
+  CHECK(runner::signals_sent(s, timeline).empty());
+  timeline.emplace_back(200.0, "inject.apply", "api", "abort");
+  timeline.emplace_back(300.0, "stop.signal", "api", "", "SIGINT");
+  const auto sent = runner::signals_sent(s, timeline);
   REQUIRE(sent.count("api"));
   CHECK(sent.at("api") == std::set<int>{SIGINT, SIGABRT});
 }
