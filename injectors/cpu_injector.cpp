@@ -6,6 +6,7 @@
 #include <exception>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace faultline::injectors {
 
@@ -13,12 +14,25 @@ namespace {
 std::string text(const cgroup::CpuMax& m) { return format_cpu(m.cpus) + "/" + format_duration(m.period); }
 std::string cpuset_text(const std::string& s) { return s.empty() ? "\"\"" : s; }
 
-// How many CPUs `pid` may run on (its affinity, which its cpuset bounds); nullopt when unknown.
-std::optional<double> usable_cpus(pid_t pid) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (pid <= 0 || ::sched_getaffinity(pid, sizeof set, &set) != 0) return std::nullopt;
-  return static_cast<double>(CPU_COUNT(&set));
+// How many CPUs the target's processes may run on together: the union of their affinities
+// (which their cpuset bounds), not the main process's alone, whose workers may be pinned
+// elsewhere or have widened their own; nullopt when none could be read.
+std::optional<double> usable_cpus(const Target& target) {
+  std::vector<pid_t> members = target.group.pids();
+  if (target.main_pid > 0) members.push_back(target.main_pid);
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  bool read_any = false;
+  for (const pid_t pid : members) {
+    if (pid <= 0 || (target.helpers && target.helpers->count(pid))) continue;
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (::sched_getaffinity(pid, sizeof set, &set) != 0) continue;  // gone since the listing
+    CPU_OR(&all, &all, &set);
+    read_any = true;
+  }
+  if (!read_any) return std::nullopt;
+  return static_cast<double>(CPU_COUNT(&all));
 }
 
 // How many CPUs a cpuset list names ("0-1,3" -> 3); nullopt when it does not parse.
@@ -53,7 +67,7 @@ std::string CpuInjector::apply(const Target& target) {
     // A quota at or above the CPUs the target may run on throttles nothing: "stays fast while
     // throttled to 300%" would pass on a 2-CPU host without a single throttled period. With a
     // cpuset, the CPUs are the new set's, and a set that changes something is a fault of its own.
-    const auto cpus = fault_.cpuset ? cpus_in_list(*fault_.cpuset) : usable_cpus(target.main_pid);
+    const auto cpus = fault_.cpuset ? cpus_in_list(*fault_.cpuset) : usable_cpus(target);
     const bool same_cpuset = !fault_.cpuset || target.group.cpuset() == *fault_.cpuset;
     if (fault_.quota && cpus && old.cpus >= *cpus && next.cpus >= *cpus && same_cpuset)
       throw NoEffect("a quota of " + format_cpu(next.cpus) + " cannot throttle a process that may run on " +
@@ -64,6 +78,9 @@ std::string CpuInjector::apply(const Target& target) {
   }
   if (fault_.cpuset) {
     const std::string old = target.group.cpuset();
+    // The set already in force, and nothing else to change: "pinned to CPU 0" must not be
+    // recorded for a process that was pinned there before.
+    if (old == *fault_.cpuset && detail.empty()) throw NoEffect("the cpuset is " + old + " already");
     target.group.set_cpuset(*fault_.cpuset);
     old_cpuset_ = old;
     detail +=

@@ -63,11 +63,15 @@ std::optional<std::string> read_file_if_exists(const fs::path& path) {
 }
 
 int try_write_file(const fs::path& path, std::string_view value) {
+  // Nothing written changes nothing: a zero-length write "succeeds" while the kernel keeps its
+  // value, and the caller would record a change that never happened.
+  if (value.empty()) return EINVAL;
   UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
   if (!fd) return errno;
   for (;;) {
     ssize_t n = ::write(fd.get(), value.data(), value.size());
-    if (n >= 0) return 0;
+    if (n >= 0)
+      return static_cast<std::size_t>(n) == value.size() ? 0 : EIO;  // a control file takes all or nothing
     if (errno != EINTR) return errno;
   }
 }

@@ -120,6 +120,12 @@ int exec(const ExecArgs& a) {
   if (auto problem = cgroup::cgroup_root_problem(backend_options)) throw UsageError(*problem);
   refuse_nested_run();
   auto backend = cgroup::open_backend(backend_options);
+  // v1 bounds swap only through memory.memsw = memory + swap: without a memory limit, a swap
+  // limit would be written as "unlimited" and the command would swap as before.
+  if (request.limits.swap && !request.limits.memory && backend->mode() != cgroup::Mode::v2)
+    throw UsageError("--swap " + a.swap +
+                     " needs --memory on this host: cgroup v1 bounds swap only together with memory "
+                     "(memory.memsw.limit_in_bytes = memory + swap)");
   backend->remove_stale_runs(cgroup::Backend::StaleScan::at_start);
   const std::string started = utc_now_iso();
   const auto result = runner::run_command(request, *backend);

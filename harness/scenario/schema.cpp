@@ -32,6 +32,8 @@ using spec::Kind;
 using spec::TableSpec;
 
 const char* const kCpuPattern = "^(max|[0-9]+(\\.[0-9]+)?%?" FAULTLINE_VARIABLE_ALTERNATIVE ")$";
+const char* const kCpuListPattern =
+    "^([0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*" FAULTLINE_VARIABLE_ALTERNATIVE ")$";
 const char* const kSignalPattern =
     "^(([Ss][Ii][Gg])?[A-Za-z][A-Za-z0-9]*([+-][0-9]+)?|[0-9]+" FAULTLINE_VARIABLE_ALTERNATIVE ")$";
 // `-` offsets only after `<inject>.end` (see parse_time_point).
@@ -92,6 +94,8 @@ Json value_schema(const KeySpec& key, Kind kind) {
       return {{"anyOf", {{{"type", "integer"}, {"minimum", 0}}, string_with_pattern(kSizePattern)}}};
     case Kind::cpu:
       return {{"anyOf", {{{"type", "number"}, {"exclusiveMinimum", 0}}, string_with_pattern(kCpuPattern)}}};
+    case Kind::cpu_list:
+      return string_with_pattern(kCpuListPattern);
     case Kind::signal:
       return {
           {"anyOf",

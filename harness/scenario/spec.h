@@ -20,6 +20,7 @@ enum class Kind {
   duration,        // "250ms", "1m30s"; a bare number is an error
   size,            // "64MiB", "100MB", "max" or an integer number of bytes
   cpu,             // "50%", "1.5", "max" (or a number of CPUs)
+  cpu_list,        // "0", "0-1", "0,2-3": CPU numbers and ranges, as cpuset.cpus takes them
   signal,          // "SIGTERM", "TERM" or a signal number
   time_point,      // "2s", "ready+2s", "<process>.ready+1s", "<inject>.start", "<inject>.end"
   host_port,       // "127.0.0.1:8080", "[::1]:8080", "localhost:8080" (checked after `${...}` expansion)

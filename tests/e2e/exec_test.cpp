@@ -1,5 +1,6 @@
 // `faultline exec` as a drop-in for coreutils `timeout` in CI: its exit statuses, the order of
 // the signals at a timeout, the diagnosis it prints, --summary, --json; and `doctor`.
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -573,4 +574,18 @@ TEST_CASE("exec: --diagnose without --timeout is refused, not ignored", "[exec]"
   expect_refused("--diagnose QUIT", "--diagnose QUIT is sent at the timeout: give --timeout too");
   expect_refused("--diagnose QUIT --timeout 0",
                  "--diagnose QUIT is sent at the timeout: --timeout 0 means no timeout");
+}
+
+TEST_CASE("exec: --swap without --memory is refused where cgroup v1 cannot bound swap alone", "[exec]") {
+  struct statfs root {};
+  const bool unified = ::statfs("/sys/fs/cgroup", &root) == 0 && root.f_type == 0x63677270;  // cgroup2
+  const auto r = run_shell(exec_cmd("--swap 0B -- /bin/true"));
+  INFO(r.out << r.err);
+  if (unified) {
+    CHECK(r.status == 0);  // memory.swap.max is a limit of its own
+  } else {
+    CHECK(r.status == 125);
+    CHECK(r.err.find("--swap 0B needs --memory on this host") != std::string::npos);
+    CHECK(run_shell(exec_cmd("--swap 0B --memory 64MiB -- /bin/true")).status == 0);
+  }
 }

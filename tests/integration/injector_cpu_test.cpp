@@ -83,4 +83,36 @@ TEST_CASE("cpu: a quota at or above the CPUs the process may use is no fault; on
   CHECK(lift.apply(where).starts_with("cpu.max 50%/100ms -> "));
   lift.revert(where);
   half.revert(where);
+  // A cpuset-only fault naming the set in force changes nothing.
+  if (!t.group().cpuset().empty()) {
+    CpuInjector same(scenario::CpuFault{std::nullopt, std::nullopt, t.group().cpuset()});
+    CHECK_THROWS_AS(same.apply(where), injectors::NoEffect);
+  }
+}
+
+TEST_CASE("cpu: whether a quota can throttle counts the CPUs of every process, not the main one's",
+          "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  TargetProcess main_process(t.group(), payload({"sleep", "10s"}));
+  TargetProcess worker(t.group(), payload({"sleep", "10s"}));
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  REQUIRE(::sched_getaffinity(worker.pid(), sizeof set, &set) == 0);
+  const int all = CPU_COUNT(&set);
+  if (all < 2)
+    FAULTLINE_SKIP("one CPU here: no affinity narrower than all of them to pin the main process to");
+  cpu_set_t first;
+  CPU_ZERO(&first);
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
+    if (CPU_ISSET(cpu, &set)) {
+      CPU_SET(cpu, &first);
+      break;
+    }
+  REQUIRE(::sched_setaffinity(main_process.pid(), sizeof first, &first) == 0);
+  // The main process may use one CPU, its worker all of them: 1.5 CPUs can throttle the worker.
+  CpuInjector quota(scenario::CpuFault{1.5, std::nullopt, std::nullopt});
+  const Target where{t.group(), main_process.pid()};
+  CHECK(quota.apply(where).starts_with("cpu.max "));
+  quota.revert(where);
 }
