@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <vector>
 
 #include "common/error.h"
 #include "common/proc_status.h"
@@ -49,11 +50,26 @@ std::string FdInjector::apply(const Target& target) {
          (hard_too ? "" : " (soft only)") + " on " + std::to_string(old_.size()) + " process(es)";
 }
 
-std::string FdInjector::revert(const Target&) {
+std::string FdInjector::revert(const Target& target) {
   std::size_t restored = 0;
   std::string after, escaped, hard_kept;
   const auto limit = static_cast<rlim_t>(fault_.nofile);
-  for (const auto& [pid, old] : old_) {
+  // Processes forked while the fault was on inherited it: they get back what the main process
+  // had before (the limits a fork before the fault would have had), and are checked like the rest.
+  if (old_.empty()) return "RLIMIT_NOFILE: no process left to restore";
+  std::map<pid_t, rlimit> to_restore = old_;
+  const rlimit inherited_before =
+      old_.count(target.main_pid) ? old_.at(target.main_pid) : old_.begin()->second;
+  std::vector<pid_t> members;
+  try {
+    members = target.group.pids();
+  } catch (const Error&) {
+    // The cgroup is gone with its processes: nothing was born there to restore.
+  }
+  for (pid_t pid : members)
+    if (!to_restore.count(pid) && !(target.helpers && target.helpers->count(pid)))
+      to_restore[pid] = inherited_before;
+  for (const auto& [pid, old] : to_restore) {
     rlimit now{};
     if (::prlimit(pid, RLIMIT_NOFILE, nullptr, &now) != 0) {
       if (errno == ESRCH) continue;
@@ -62,6 +78,8 @@ std::string FdInjector::revert(const Target&) {
     if (!hard_too_ && now.rlim_cur > limit && escaped.empty())
       escaped = "pid " + std::to_string(pid) + " raised its soft RLIMIT_NOFILE from " + limit_text(limit) +
                 " to " + limit_text(now.rlim_cur);
+    // A process born during the fault that set limits of its own (below the fault's) keeps them.
+    if (!old_.count(pid) && now.rlim_cur < limit) continue;
     rlimit restore = old;
     // The fault lowered a hard limit this process cannot raise again (no CAP_SYS_RESOURCE; only
     // for a fault without an end, which is reverted as its process or the run ends).

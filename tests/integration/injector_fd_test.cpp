@@ -106,3 +106,23 @@ TEST_CASE("fd: a windowed fault that a program raised its way out of is an error
         Catch::Contains("raised its soft RLIMIT_NOFILE from 16 to ") && Catch::Contains("it never held"));
   }
 }
+
+TEST_CASE("fd: children forked while the fault was on get the limits back at its end", "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  TargetProcess target(t.group(), payload_after("0.5", "fork 2 --hold 10s"));
+  const rlimit before = nofile_of(target.pid());
+  FdInjector fd(scenario::FdFault{16}, /*ends_in_window=*/true);
+  fd.apply(Target{t.group(), target.pid()});  // before the forks (the payload waits 0.5s)
+  REQUIRE(target.wait_for_output("forked 2 of 2"));
+  const auto members = t.group().pids();
+  REQUIRE(members.size() >= 3);
+  for (pid_t pid : members) CHECK(nofile_of(pid).rlim_cur == 16);  // inherited from the fault
+  CHECK(fd.revert(Target{t.group(), target.pid()})
+            .ends_with(" on " + std::to_string(members.size()) + " process(es)"));
+  for (pid_t pid : members) {
+    INFO("pid " << pid);
+    CHECK(nofile_of(pid).rlim_cur == before.rlim_cur);
+    CHECK(nofile_of(pid).rlim_max == before.rlim_max);
+  }
+}
