@@ -141,29 +141,42 @@ class HttpGet : public std::enable_shared_from_this<HttpGet> {
     if (ec) return fail("send request to " + dialer_.peer(), ec);
     // Large bodies are read to the end (the response is only complete then) but only the
     // first kHttpBodyKeep bytes are kept; the deadline bounds the download.
-    parser_.body_limit(boost::none);
+    read_header();
+  }
+
+  void read_header() {
+    parser_->body_limit(boost::none);
     http::async_read_header(
-        dialer_.stream(), buffer_, parser_,
+        dialer_.stream(), buffer_, *parser_,
         [self = shared_from_this()](boost::system::error_code e, std::size_t) { self->on_header(e); });
   }
 
   void on_header(boost::system::error_code ec) {
     if (ec) return fail("read response from " + dialer_.peer(), ec);
+    // "100 Continue", "103 Early Hints": interim answers, the final one follows (101 switches
+    // protocols and is final for a GET that never asked to).
+    const unsigned status = parser_->get().result_int();
+    if (status >= 100 && status < 200 && status != 101) {
+      if (++interim_responses_ > 16)
+        return finish(failed("more than 16 interim (1xx) responses from " + dialer_.peer()));
+      parser_.emplace();
+      return read_header();
+    }
     read_body_chunk();
   }
 
   void read_body_chunk() {
-    if (parser_.is_done()) return succeed();
-    parser_.get().body().data = chunk_.data();
-    parser_.get().body().size = chunk_.size();
+    if (parser_->is_done()) return succeed();
+    parser_->get().body().data = chunk_.data();
+    parser_->get().body().size = chunk_.size();
     http::async_read_some(
-        dialer_.stream(), buffer_, parser_,
+        dialer_.stream(), buffer_, *parser_,
         [self = shared_from_this()](boost::system::error_code e, std::size_t) { self->on_body(e); });
   }
 
   void on_body(boost::system::error_code ec) {
     if (ec == http::error::need_buffer) ec = {};
-    const std::size_t got = chunk_.size() - parser_.get().body().size;
+    const std::size_t got = chunk_.size() - parser_->get().body().size;
     body_bytes_ += got;
     if (body_.size() < kHttpBodyKeep)
       body_.append(chunk_.data(), std::min(got, kHttpBodyKeep - body_.size()));
@@ -177,14 +190,14 @@ class HttpGet : public std::enable_shared_from_this<HttpGet> {
 
   void fail_cut_short() {
     std::string error = "response from " + dialer_.peer() + " cut short after " + std::to_string(body_bytes_);
-    if (const auto length = parser_.content_length()) error += " of " + std::to_string(*length);
+    if (const auto length = parser_->content_length()) error += " of " + std::to_string(*length);
     error += " body bytes (" + status_text() + ")";
     finish(failed(std::move(error)));
   }
 
   void succeed() {
     HttpResult r;
-    r.status = static_cast<int>(parser_.get().result_int());
+    r.status = static_cast<int>(parser_->get().result_int());
     r.body_cut = body_bytes_ > kHttpBodyKeep;
     r.body = std::move(body_);
     finish(std::move(r));
@@ -206,7 +219,7 @@ class HttpGet : public std::enable_shared_from_this<HttpGet> {
     return r;
   }
 
-  std::string status_text() const { return "status " + std::to_string(parser_.get().result_int()); }
+  std::string status_text() const { return "status " + std::to_string(parser_->get().result_int()); }
 
   void finish(HttpResult r) {
     r.latency_ms = ms_since(start_);
@@ -222,7 +235,9 @@ class HttpGet : public std::enable_shared_from_this<HttpGet> {
   Clock::time_point start_;
   http::request<http::empty_body> request_;
   beast::flat_buffer buffer_;
-  http::response_parser<http::buffer_body> parser_;
+  // Re-made for each interim (1xx) response: the final answer comes in a message of its own.
+  std::optional<http::response_parser<http::buffer_body>> parser_{std::in_place};
+  int interim_responses_ = 0;
   std::array<char, 16 * 1024> chunk_{};
   std::string body_;
   std::uint64_t body_bytes_ = 0;  // all body bytes received, kept or not

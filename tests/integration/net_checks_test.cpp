@@ -180,6 +180,23 @@ TEST_CASE("async_http_get fails an answer cut short, whatever its status line sa
         "timed out after 300ms (read response body from " + stalled.peer() + " after status 200)");
 }
 
+TEST_CASE("async_http_get reads past interim 1xx responses to the final answer", "[net]") {
+  RawServer hints(
+      "HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n"
+      "HTTP/1.1 100 Continue\r\n\r\n"
+      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+  auto out = get(hints.url());
+  INFO(out.result.error.value_or(""));
+  REQUIRE(out.result.status);
+  CHECK(*out.result.status == 200);
+  CHECK(out.result.body == "hello");
+
+  // An interim answer and then nothing is no answer.
+  RawServer only_hints("HTTP/1.1 103 Early Hints\r\n\r\n");
+  out = get(only_hints.url());
+  CHECK_FALSE(out.result.status);
+}
+
 TEST_CASE("async_http_get fails a malformed chunked body", "[net]") {
   RawServer server("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZ\r\n");
   const auto out = get(server.url());
