@@ -11,6 +11,7 @@
 
 #include "common/address.h"
 #include "common/error.h"
+#include "common/listeners.h"
 #include "net/checks.h"
 #include "runner/one_shot.h"
 
@@ -254,6 +255,32 @@ class ReadinessCheck : public std::enable_shared_from_this<ReadinessCheck> {
 
 void ReadinessWatch::on_output_line(std::string_view line) const {
   if (auto check = check_.lock()) check->on_output_line(line);
+}
+
+std::optional<std::string> gate_port_already_taken(const scenario::ProcessSpec& process,
+                                                   const std::function<bool(pid_t)>& of_this_run) {
+  const auto& gate = process.ready;
+  std::optional<HostPort> target;
+  if (gate.kind == Readiness::Kind::tcp) target = parse_host_port(gate.address);
+  if (gate.kind == Readiness::Kind::http) target = parse_http_url(gate.address);
+  if (!target) return std::nullopt;
+  const std::string& host = target->host;
+  const bool local =
+      host == "localhost" || host.starts_with("127.") || host == "::1" || host == "0.0.0.0" || host == "::";
+  if (!local) return std::nullopt;
+  for (const auto& listener : tcp_listeners(target->port)) {
+    if (socket_is_ours(listener.inode)) continue;
+    const auto holder = socket_holder(listener.inode);
+    if (holder && of_this_run(holder->pid)) continue;
+    return "process `" + process.name + "`: ready." + (gate.kind == Readiness::Kind::tcp ? "tcp " : "http ") +
+           gate.address + ": port " + std::to_string(target->port) + " was already listened on (" +
+           listener.address +
+           (holder ? " by pid " + std::to_string(holder->pid) + " (" + holder->comm + ")" : "") +
+           ") before `" + process.name +
+           "` started, so the gate would pass on another program's answer; free the port, or give the "
+           "process a port of its own (`auto-port` in [vars])";
+  }
+  return std::nullopt;
 }
 
 ReadinessWatch watch_readiness(asio::io_context& io, const scenario::ProcessSpec& process,

@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -41,6 +42,13 @@ class ReadinessWatch {
                                         cgroup::Cgroup&, ReadinessHooks);
   std::weak_ptr<ReadinessCheck> check_;
 };
+
+// Asked before `process` starts: a tcp or http gate on a local port that another program already
+// listens on would pass on that program's answer, not the process's. Names the holder, or
+// nullopt (no such gate, a remote host, or only faultline's own proxies and processes of this
+// run, `of_this_run`, on the port).
+std::optional<std::string> gate_port_already_taken(const scenario::ProcessSpec& process,
+                                                   const std::function<bool(pid_t)>& of_this_run);
 
 // Starts watching the gate of `process` on `io`. A process without a gate is ready at once:
 // `on_ready` runs before this returns. A gate whose address cannot even be tried fails at once,

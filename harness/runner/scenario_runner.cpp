@@ -311,6 +311,22 @@ void ScenarioRun::start(Proc& p) {
     scenario_error("process `" + spec.name + "`: syscall faults: " + e.what());
     return;
   }
+  const auto of_this_run = [this](pid_t pid) {
+    return std::any_of(procs_.begin(), procs_.end(), [pid](const Proc& q) {
+      if (!q.group) return false;
+      try {
+        const auto members = q.group->pids();
+        return std::find(members.begin(), members.end(), pid) != members.end();
+      } catch (const Error&) {
+        return false;  // its cgroup is gone with its processes
+      }
+    });
+  };
+  if (auto taken = gate_port_already_taken(spec, of_this_run)) {
+    p.finished = true;
+    scenario_error(*taken);
+    return;
+  }
   p.process = std::make_unique<SupervisedProcess>(io_, spec.name, options_.output_tail_bytes);
   try {  // output checks see every byte as it is read, not only the tail
     if (p.expect) {

@@ -19,7 +19,9 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/bundled_scenario.h"
 #include "tests/support/command.h"
+#include "tests/support/scratch_dir.h"
 #include "tests/support/skips.h"
 #include "tests/support/test_env.h"
 
@@ -251,4 +253,27 @@ TEST_CASE("demo frontend: SIGTERM exits 0 at once, without waiting for a slow ba
   CHECK(waiting.read_until_closed().empty());  // no answer: the call was abandoned
   backend.signal(SIGKILL);
   backend.wait_exit();
+}
+
+TEST_CASE("readiness: a gate on a port another program already listens on is an error, not ready", "[demo]") {
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  Service squatter({demo_program("faultline-demo-backend"), "--port", "0"});
+  const int port = listening_port(squatter);
+  ScratchDir dir;
+  const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
+  // The backend would listen there only after 1.5s; the squatter answers at once.
+  const auto file = dir.write("s.toml",
+                              "name = \"foreign listener\"\ntimeout = \"10s\"\nstop = \"client.exit\"\n"
+                              "[[process]]\nname = \"backend\"\nshell = \"sleep 1.5\"\n"
+                              "ready = { http = \"" +
+                                  url +
+                                  "\" }\n"
+                                  "[[process]]\nname = \"client\"\nafter = [\"backend\"]\n"
+                                  "command = [\"true\"]\n");
+  const auto r = run_shell(quote(faultline_path()) + " run " + quote(file));
+  INFO(r.out << r.err);
+  CHECK(r.status == 1);
+  CHECK(r.out.find("ERROR") != std::string::npos);
+  CHECK(r.out.find("port " + std::to_string(port) + " was already listened on") != std::string::npos);
+  CHECK(r.out.find("(faultline-demo-)") != std::string::npos);  // names the program (comm: 15 chars)
 }

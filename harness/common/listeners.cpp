@@ -1,0 +1,103 @@
+#include "common/listeners.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <array>
+#include <fstream>
+#include <sstream>
+
+namespace faultline {
+
+namespace {
+
+std::string read_all(const char* path) {
+  std::ifstream in(path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// "0100007F:1F90" (IPv4, bytes of the address in host order) or 32 hex digits (IPv6, four
+// host-order words) and the port.
+std::string address_text(const std::string& hex_address, std::uint16_t port) {
+  if (hex_address.size() == 8) {
+    const unsigned long value = std::stoul(hex_address, nullptr, 16);
+    std::ostringstream text;
+    text << (value & 0xff) << '.' << ((value >> 8) & 0xff) << '.' << ((value >> 16) & 0xff) << '.'
+         << ((value >> 24) & 0xff) << ':' << port;
+    return text.str();
+  }
+  const bool any = hex_address.find_first_not_of('0') == std::string::npos;
+  return (any ? "[::]:" : "[" + hex_address + "]:") + std::to_string(port);
+}
+
+bool fd_dir_holds(const std::string& fd_dir, const std::string& link) {
+  DIR* dir = ::opendir(fd_dir.c_str());
+  if (!dir) return false;
+  bool found = false;
+  std::array<char, 64> target{};
+  while (const dirent* entry = ::readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    const std::string path = fd_dir + "/" + entry->d_name;
+    const ssize_t n = ::readlink(path.c_str(), target.data(), target.size() - 1);
+    if (n > 0 && std::string(target.data(), static_cast<std::size_t>(n)) == link) {
+      found = true;
+      break;
+    }
+  }
+  ::closedir(dir);
+  return found;
+}
+
+std::string socket_link(std::uint64_t inode) { return "socket:[" + std::to_string(inode) + "]"; }
+
+}  // namespace
+
+std::vector<TcpListener> parse_tcp_listeners(const std::string& table, std::uint16_t port) {
+  std::vector<TcpListener> found;
+  std::istringstream lines(table);
+  std::string line;
+  std::getline(lines, line);  // the header
+  while (std::getline(lines, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout;
+    std::uint64_t inode = 0;
+    if (!(fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >> timeout >>
+          inode))
+      continue;
+    const auto colon = local.rfind(':');
+    if (state != "0A" || colon == std::string::npos) continue;  // 0A: TCP_LISTEN
+    if (std::stoul(local.substr(colon + 1), nullptr, 16) != port) continue;
+    found.push_back({address_text(local.substr(0, colon), port), inode});
+  }
+  return found;
+}
+
+std::vector<TcpListener> tcp_listeners(std::uint16_t port) {
+  auto found = parse_tcp_listeners(read_all("/proc/net/tcp"), port);
+  for (auto& six : parse_tcp_listeners(read_all("/proc/net/tcp6"), port)) found.push_back(std::move(six));
+  return found;
+}
+
+bool socket_is_ours(std::uint64_t inode) { return fd_dir_holds("/proc/self/fd", socket_link(inode)); }
+
+std::optional<SocketHolder> socket_holder(std::uint64_t inode) {
+  DIR* proc = ::opendir("/proc");
+  if (!proc) return std::nullopt;
+  std::optional<SocketHolder> holder;
+  while (const dirent* entry = ::readdir(proc)) {
+    const std::string pid = entry->d_name;
+    if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (!fd_dir_holds("/proc/" + pid + "/fd", socket_link(inode))) continue;
+    std::ifstream comm_file("/proc/" + pid + "/comm");
+    std::string comm;
+    std::getline(comm_file, comm);
+    holder = SocketHolder{static_cast<pid_t>(std::stol(pid)), comm};
+    break;
+  }
+  ::closedir(proc);
+  return holder;
+}
+
+}  // namespace faultline
