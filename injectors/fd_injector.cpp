@@ -55,7 +55,7 @@ std::string FdInjector::revert(const Target& target) {
   std::string after, escaped, hard_kept;
   const auto limit = static_cast<rlim_t>(fault_.nofile);
   // Processes forked while the fault was on inherited it: they get back what the main process
-  // had before (the limits a fork before the fault would have had), and are checked like the rest.
+  // had before (the limits a fork before the fault would have had).
   if (old_.empty()) return "RLIMIT_NOFILE: no process left to restore";
   std::map<pid_t, rlimit> to_restore = old_;
   const rlimit inherited_before =
@@ -75,11 +75,14 @@ std::string FdInjector::revert(const Target& target) {
       if (errno == ESRCH) continue;
       throw_errno("prlimit(RLIMIT_NOFILE)", "pid " + std::to_string(pid));
     }
-    if (!hard_too_ && now.rlim_cur > limit && escaped.empty())
+    // A process born during the fault gets the limits back only while it still has the fault's:
+    // one that set its own at start (Go and Java raise the soft limit to the hard one) keeps
+    // them, and is no sign that the fault did not hold on the processes it was applied to.
+    const bool born_during = !old_.count(pid);
+    if (born_during && (now.rlim_cur != limit || (hard_too_ && now.rlim_max != limit))) continue;
+    if (!born_during && !hard_too_ && now.rlim_cur > limit && escaped.empty())
       escaped = "pid " + std::to_string(pid) + " raised its soft RLIMIT_NOFILE from " + limit_text(limit) +
                 " to " + limit_text(now.rlim_cur);
-    // A process born during the fault that set limits of its own (below the fault's) keeps them.
-    if (!old_.count(pid) && now.rlim_cur < limit) continue;
     rlimit restore = old;
     // The fault lowered a hard limit this process cannot raise again (no CAP_SYS_RESOURCE; only
     // for a fault without an end, which is reverted as its process or the run ends).

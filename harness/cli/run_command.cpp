@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <random>
 
@@ -119,7 +120,9 @@ void remove_earlier_reports(const RunArgs& args) {
   for (const std::string* path : {&args.json_path, &args.junit_path, &args.html_path}) {
     if (path->empty()) continue;
     std::error_code ec;
-    if (fs::is_regular_file(*path, ec)) fs::remove(*path, ec);
+    // Emptied, not unlinked: a path that is a symlink (latest.json -> runs/42.json) stays one, and
+    // the report is written through it as before. Only a regular file: never a FIFO or a device.
+    if (fs::is_regular_file(*path, ec)) std::ofstream(*path, std::ios::trunc);
   }
 }
 

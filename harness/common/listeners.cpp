@@ -1,9 +1,11 @@
 #include "common/listeners.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <unistd.h>
 
 #include <array>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -18,18 +20,19 @@ std::string read_all(const char* path) {
   return text.str();
 }
 
-// "0100007F:1F90" (IPv4, bytes of the address in host order) or 32 hex digits (IPv6, four
-// host-order words) and the port.
-std::string address_text(const std::string& hex_address, std::uint16_t port) {
-  if (hex_address.size() == 8) {
-    const unsigned long value = std::stoul(hex_address, nullptr, 16);
-    std::ostringstream text;
-    text << (value & 0xff) << '.' << ((value >> 8) & 0xff) << '.' << ((value >> 16) & 0xff) << '.'
-         << ((value >> 24) & 0xff) << ':' << port;
-    return text.str();
+// "0100007F" (IPv4) or 32 hex digits (IPv6): the address's bytes as the kernel prints them, in
+// 32-bit words of host byte order.
+std::string ip_text(const std::string& hex_address) {
+  std::array<unsigned char, 16> bytes{};
+  const std::size_t words = hex_address.size() / 8;
+  if (words != 1 && words != 4) return hex_address;
+  for (std::size_t w = 0; w < words; ++w) {
+    const auto word = static_cast<std::uint32_t>(std::stoul(hex_address.substr(w * 8, 8), nullptr, 16));
+    std::memcpy(bytes.data() + w * 4, &word, 4);  // host order, as the kernel wrote it
   }
-  const bool any = hex_address.find_first_not_of('0') == std::string::npos;
-  return (any ? "[::]:" : "[" + hex_address + "]:") + std::to_string(port);
+  char text[INET6_ADDRSTRLEN] = {};
+  ::inet_ntop(words == 1 ? AF_INET : AF_INET6, bytes.data(), text, sizeof text);
+  return text;
 }
 
 bool fd_dir_holds(const std::string& fd_dir, const std::string& link) {
@@ -69,7 +72,10 @@ std::vector<TcpListener> parse_tcp_listeners(const std::string& table, std::uint
     const auto colon = local.rfind(':');
     if (state != "0A" || colon == std::string::npos) continue;  // 0A: TCP_LISTEN
     if (std::stoul(local.substr(colon + 1), nullptr, 16) != port) continue;
-    found.push_back({address_text(local.substr(0, colon), port), inode});
+    const std::string ip = ip_text(local.substr(0, colon));
+    const bool v6 = ip.find(':') != std::string::npos;
+    found.push_back(
+        {ip, (v6 ? "[" + ip + "]" : ip) + ":" + std::to_string(port), ip == "0.0.0.0" || ip == "::", inode});
   }
   return found;
 }

@@ -12,7 +12,9 @@
 namespace faultline {
 
 struct TcpListener {
-  std::string address;  // "127.0.0.1:8080", "[::]:8080", as the kernel lists it
+  std::string ip;         // "127.0.0.1", "0.0.0.0", "::1", "::"
+  std::string address;    // "127.0.0.1:8080", "[::]:8080"
+  bool wildcard = false;  // bound to every address (0.0.0.0, ::)
   std::uint64_t inode = 0;
 };
 

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
 
@@ -25,37 +26,33 @@ inline std::string comm_of(pid_t pid) {
   return comm.empty() ? "?" : comm;
 }
 
-// What /proc/<pid>/stat says of a process's family (all 0 once it is gone).
-struct Lineage {
-  pid_t parent = 0;
-  pid_t session = 0;
-};
-
-// Fields 4 and 6 of /proc/<pid>/stat, read after the command name, which may itself hold
-// spaces and parentheses.
-inline Lineage lineage_of(pid_t pid) {
+// The parent of `pid` (field 4 of /proc/<pid>/stat, read after the command name, which may
+// itself hold spaces and parentheses); nullopt once the process is gone.
+inline std::optional<pid_t> parent_of(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string stat;
   std::getline(in, stat);
   const auto name_end = stat.rfind(')');
-  if (name_end == std::string::npos) return {};
+  if (name_end == std::string::npos) return std::nullopt;
   std::istringstream rest(stat.substr(name_end + 1));
   std::string state;
-  Lineage l;
-  pid_t group = 0;
-  if (!(rest >> state >> l.parent >> group >> l.session)) return {};
-  return l;
+  pid_t parent = 0;
+  if (!(rest >> state >> parent)) return std::nullopt;
+  return parent;
 }
 
-// Whether `pid` has detached itself from `main_pid`: reparented away from it (a daemon that
-// double-forked, a child whose parent died) or in a session of its own (setsid). A child still
-// in the main process's family is part of its work, not left behind.
-inline bool detached_from(pid_t pid, pid_t main_pid) {
-  const pid_t main_session = lineage_of(main_pid).session;
-  if (lineage_of(pid).session != main_session) return true;
-  for (int depth = 0; depth < 256 && pid > 1; ++depth, pid = lineage_of(pid).parent)
+// Whether `pid` was left behind by `main_pid` already: reparented away from it (a daemon that
+// double-forked, a child whose parent died), while both are still there. A descendant is the
+// main process's own work, and a process that is gone (or a main process that is) says nothing.
+inline bool reparented_away(pid_t pid, pid_t main_pid) {
+  if (!parent_of(main_pid)) return false;
+  for (int depth = 0; depth < 256 && pid > 1; ++depth) {
     if (pid == main_pid) return false;
-  return true;
+    const auto parent = parent_of(pid);
+    if (!parent) return false;  // gone mid-walk: no verdict on a process that exited
+    pid = *parent;
+  }
+  return pid <= 1;  // reached init without meeting the main process
 }
 
 inline std::string describe_exit(const supervisor::ExitStatus& s) {

@@ -268,8 +268,15 @@ std::optional<std::string> gate_port_already_taken(const scenario::ProcessSpec& 
   const bool local =
       host == "localhost" || host.starts_with("127.") || host == "::1" || host == "0.0.0.0" || host == "::";
   if (!local) return std::nullopt;
+  // The listeners a connection to `host` could reach: those bound to every address, or to the
+  // very address it names (0.0.0.0 and :: connect to the loopback; localhost is either loopback).
+  const auto reachable = [&](const TcpListener& l) {
+    if (l.wildcard || l.ip == host) return true;
+    if (host == "localhost" || host == "0.0.0.0" || host == "::") return l.ip == "127.0.0.1" || l.ip == "::1";
+    return false;
+  };
   for (const auto& listener : tcp_listeners(target->port)) {
-    if (socket_is_ours(listener.inode)) continue;
+    if (!reachable(listener) || socket_is_ours(listener.inode)) continue;
     const auto holder = socket_holder(listener.inode);
     if (holder && of_this_run(holder->pid)) continue;
     return "process `" + process.name + "`: ready." + (gate.kind == Readiness::Kind::tcp ? "tcp " : "http ") +

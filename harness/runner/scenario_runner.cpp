@@ -193,19 +193,24 @@ void ScenarioRun::add_orphan(Proc& p, pid_t pid) {
     p.orphans.push_back(id + comm_of(pid) + ")");
 }
 
-// Before a process that is still running is killed with its cgroup: the members that detached
-// from its main process (a daemon that double-forked or called setsid) were left behind already,
-// and the kill must not hide them from `no_orphans`.
+// Before a process that is still running is killed with its cgroup: the members no longer in its
+// main process's family (a daemon that double-forked) were left behind already, and the kill
+// must not hide them from `no_orphans`.
 void ScenarioRun::record_detached(Proc& p) {
   if (!p.process) return;
   const pid_t main_pid = p.process->pid();
   const std::size_t found_before = p.orphans.size();
-  for (pid_t pid : p.group->pids())
-    if (helper_pids_.count(pid) == 0 && detached_from(pid, main_pid)) add_orphan(p, pid);
+  std::vector<pid_t> members;
+  try {
+    members = p.group->pids();
+  } catch (const Error&) {
+    return;  // the cgroup is gone with its processes: nothing is left to find
+  }
+  for (pid_t pid : members)
+    if (helper_pids_.count(pid) == 0 && reparented_away(pid, main_pid)) add_orphan(p, pid);
   if (p.orphans.size() > found_before)
-    event(
-        "process.orphans", p.spec->name,
-        std::to_string(p.orphans.size() - found_before) + " detached from the main process, killed with it");
+    event("process.orphans", p.spec->name,
+          std::to_string(p.orphans.size() - found_before) + " left by the main process, killed with it");
 }
 
 void ScenarioRun::kill_everything(const char* why) {
@@ -485,7 +490,13 @@ void ScenarioRun::stop_next() {
     // A process a fault stopped (SIGSTOP, a drawn chaos signal) could not act on its stop signal
     // and would be blamed for ignoring it; continuing the stopped members after the signal (as
     // timeout(1) does) lets it shut down. Running processes ignore SIGCONT.
-    if (p.spec->stop_signal != SIGKILL) cgroup::signal_members(*p.group, SIGCONT, helper_pids_);
+    if (p.spec->stop_signal != SIGKILL) {
+      try {
+        cgroup::signal_members(*p.group, SIGCONT, helper_pids_);
+      } catch (const Error&) {
+        // Its cgroup is gone with its processes: there is nothing left to continue.
+      }
+    }
     p.grace_timer = std::make_unique<asio::steady_timer>(io_, p.spec->stop_grace);
     p.grace_timer->async_wait([this, &p](boost::system::error_code ec) {
       if (ec || p.finished) return;

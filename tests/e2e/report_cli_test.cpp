@@ -595,8 +595,8 @@ TEST_CASE("report merge: a shard that ends before its report leaves no earlier r
   const auto broken = run_shard("2");
   INFO(broken.out << broken.err);
   CHECK(broken.status == 2);
-  CHECK_FALSE(fs::exists(dir / "s2.json"));  // last night's green shard is gone
-  CHECK_FALSE(fs::exists(dir / "s2.xml"));
+  CHECK(fs::file_size(dir / "s2.json") == 0);  // last night's green shard is gone
+  CHECK(fs::file_size(dir / "s2.xml") == 0);
   const auto stale = merge();
   INFO(stale.out << stale.err);
   CHECK(stale.status == 2);
@@ -607,7 +607,18 @@ TEST_CASE("report merge: a shard that ends before its report leaves no earlier r
   CHECK(run_shell(faultline_cmd() + " run " + quote(dir / "suite") + " --shard 3/2 --json " +
                   quote(dir / "s1.json"))
             .status == 2);
-  CHECK_FALSE(fs::exists(dir / "s1.json"));
+  CHECK(fs::file_size(dir / "s1.json") == 0);
+
+  // A report path that is a symlink stays one: the report is written through it.
+  fs::create_directories(dir / "runs");
+  fs::create_symlink(dir / "runs/42.json", dir / "latest.json");
+  std::ofstream(dir / "runs/42.json") << "{\"stale\": true}";
+  std::ofstream(dir / "ok.toml") << "name = \"ok\"\n[target]\ncommand = [\"true\"]\n";
+  CHECK(
+      run_shell(faultline_cmd() + " run " + quote(dir / "ok.toml") + " --json " + quote(dir / "latest.json"))
+          .status == 0);
+  CHECK(fs::is_symlink(dir / "latest.json"));
+  CHECK(json::parse(read_file(dir / "runs/42.json"))["summary"]["passed"] == 1);
 }
 
 TEST_CASE("report merge: shards that each skipped all they had merge into nothing tested, exit 3") {

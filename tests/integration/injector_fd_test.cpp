@@ -126,3 +126,22 @@ TEST_CASE("fd: children forked while the fault was on get the limits back at its
     CHECK(nofile_of(pid).rlim_max == before.rlim_max);
   }
 }
+
+TEST_CASE("fd: a child born during the fault that set its own limit keeps it, and is no escape",
+          "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  TargetProcess target(
+      t.group(),
+      {"/bin/sh", "-c", "sleep 0.5; sh -c 'ulimit -Sn 8; echo own-limit; exec sleep 10' & exec sleep 10"});
+  FdInjector fd(scenario::FdFault{16}, /*ends_in_window=*/true);
+  fd.apply(Target{t.group(), target.pid()});
+  REQUIRE(target.wait_for_output("own-limit"));
+  pid_t child = 0;
+  for (pid_t pid : t.group().pids())
+    if (pid != target.pid()) child = pid;
+  REQUIRE(child > 0);
+  CHECK(nofile_of(child).rlim_cur == 8);
+  CHECK_NOTHROW(fd.revert(Target{t.group(), target.pid()}));
+  CHECK(nofile_of(child).rlim_cur == 8);
+}

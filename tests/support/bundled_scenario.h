@@ -54,6 +54,15 @@ inline nlohmann::json run_bundled_scenario(const std::string& rel) {
   return run_bundled_scenario(rel, cmd);
 }
 
+// A bundled scenario that must fail: `run` exits 1 and its result is "fail". Returns its report.
+inline nlohmann::json run_must_fail(const std::string& rel, CommandOutput& cmd) {
+  nlohmann::json scenario = run_bundled_scenario(rel, cmd);
+  INFO(scenario.dump(2));
+  CHECK(cmd.status == 1);
+  CHECK(scenario.at("result") == "fail");
+  return scenario;
+}
+
 // The `check` of each failure of a report's scenario, in the report's order.
 inline std::vector<std::string> failed_checks(const nlohmann::json& scenario) {
   std::vector<std::string> checks;

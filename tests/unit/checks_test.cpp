@@ -320,6 +320,17 @@ TEST_CASE("an OOM kill or a crash fails a table without `outcome` even when none
     runner::fold_consequences(failures, {segv}, {signaled});
     CHECK(failures.empty());
   }
+  SECTION("an oom_kills count that 0 does not meet asks for the OOM kill") {
+    Expect counted = only_orphans;
+    counted.oom_kills = Comparison{Op::ge, 1};
+    failures = runner::evaluate(counted, oom_killed());
+    runner::fold_consequences(failures, {oom_killed()}, {counted});
+    CHECK(failures.empty());
+    counted.oom_kills = Comparison{Op::le, 3};  // 0 meets it: no OOM kill asked for
+    failures = runner::evaluate(counted, oom_killed());
+    runner::fold_consequences(failures, {oom_killed()}, {counted});
+    CHECK(failures.size() == 1);
+  }
   SECTION("a process without a table is judged by the others' claims") {
     failures = {};
     report::ProcessResult other = segv;
