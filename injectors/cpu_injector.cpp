@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <exception>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -35,9 +36,9 @@ std::optional<double> usable_cpus(const Target& target) {
   return static_cast<double>(CPU_COUNT(&all));
 }
 
-// How many CPUs a cpuset list names ("0-1,3" -> 3); nullopt when it does not parse.
-std::optional<double> cpus_in_list(const std::string& list) {
-  int count = 0;
+// The CPUs a cpuset list names ("0-1,3" -> {0, 1, 3}); nullopt when it does not parse.
+std::optional<std::set<int>> cpus_of(const std::string& list) {
+  std::set<int> cpus;
   std::size_t at = 0;
   while (at < list.size()) {
     const std::size_t comma = std::min(list.find(',', at), list.size());
@@ -47,13 +48,25 @@ std::optional<double> cpus_in_list(const std::string& list) {
       const int first = std::stoi(part.substr(0, dash));
       const int last = dash == std::string::npos ? first : std::stoi(part.substr(dash + 1));
       if (last < first) return std::nullopt;
-      count += last - first + 1;
+      for (int cpu = first; cpu <= last; ++cpu) cpus.insert(cpu);
     } catch (const std::exception&) {
       return std::nullopt;
     }
     at = comma + 1;
   }
-  return count > 0 ? std::optional<double>(count) : std::nullopt;
+  if (cpus.empty()) return std::nullopt;
+  return cpus;
+}
+
+std::optional<double> cpus_in_list(const std::string& list) {
+  const auto cpus = cpus_of(list);
+  return cpus ? std::optional<double>(static_cast<double>(cpus->size())) : std::nullopt;
+}
+
+// "0-1" and "0,1" name the same set; text that does not parse is compared as text.
+bool same_cpus(const std::string& a, const std::string& b) {
+  const auto sa = cpus_of(a), sb = cpus_of(b);
+  return sa && sb ? *sa == *sb : a == b;
 }
 }  // namespace
 
@@ -68,7 +81,7 @@ std::string CpuInjector::apply(const Target& target) {
     // throttled to 300%" would pass on a 2-CPU host without a single throttled period. With a
     // cpuset, the CPUs are the new set's, and a set that changes something is a fault of its own.
     const auto cpus = fault_.cpuset ? cpus_in_list(*fault_.cpuset) : usable_cpus(target);
-    const bool same_cpuset = !fault_.cpuset || target.group.cpuset() == *fault_.cpuset;
+    const bool same_cpuset = !fault_.cpuset || same_cpus(target.group.cpuset(), *fault_.cpuset);
     if (fault_.quota && cpus && old.cpus >= *cpus && next.cpus >= *cpus && same_cpuset)
       throw NoEffect("a quota of " + format_cpu(next.cpus) + " cannot throttle a process that may run on " +
                      std::to_string(static_cast<int>(*cpus)) + " CPU(s), and none lower was in force");
@@ -80,7 +93,7 @@ std::string CpuInjector::apply(const Target& target) {
     const std::string old = target.group.cpuset();
     // The set already in force, and nothing else to change: "pinned to CPU 0" must not be
     // recorded for a process that was pinned there before.
-    if (old == *fault_.cpuset && detail.empty()) throw NoEffect("the cpuset is " + old + " already");
+    if (same_cpus(old, *fault_.cpuset) && detail.empty()) throw NoEffect("the cpuset is " + old + " already");
     target.group.set_cpuset(*fault_.cpuset);
     old_cpuset_ = old;
     detail +=

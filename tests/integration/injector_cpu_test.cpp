@@ -83,10 +83,14 @@ TEST_CASE("cpu: a quota at or above the CPUs the process may use is no fault; on
   CHECK(lift.apply(where).starts_with("cpu.max 50%/100ms -> "));
   lift.revert(where);
   half.revert(where);
-  // A cpuset-only fault naming the set in force changes nothing.
+  // A cpuset-only fault naming the set in force changes nothing, however it is written.
   if (!t.group().cpuset().empty()) {
     CpuInjector same(scenario::CpuFault{std::nullopt, std::nullopt, t.group().cpuset()});
     CHECK_THROWS_AS(same.apply(where), injectors::NoEffect);
+  }
+  if (t.group().cpuset() == "0-1") {
+    CpuInjector listed(scenario::CpuFault{std::nullopt, std::nullopt, "0,1"});
+    CHECK_THROWS_AS(listed.apply(where), injectors::NoEffect);
   }
 }
 
