@@ -14,4 +14,7 @@ std::optional<std::uint64_t> parse_stat_start_ticks(std::string_view stat_line);
 // Field 3 (state: R, S, D, T, Z, ...) of the same line.
 std::optional<char> parse_stat_state(std::string_view stat_line);
 
+// Field 4 (ppid) of the same line.
+std::optional<std::uint64_t> parse_stat_parent(std::string_view stat_line);
+
 }  // namespace faultline::cgroup

@@ -6,9 +6,9 @@
 #include <chrono>
 #include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 
+#include "cgroup/proc_stat.h"
 #include "common/units.h"
 #include "supervisor/supervised_process.h"
 
@@ -26,19 +26,14 @@ inline std::string comm_of(pid_t pid) {
   return comm.empty() ? "?" : comm;
 }
 
-// The parent of `pid` (field 4 of /proc/<pid>/stat, read after the command name, which may
-// itself hold spaces and parentheses); nullopt once the process is gone.
+// The parent of `pid`; nullopt once the process is gone.
 inline std::optional<pid_t> parent_of(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
   std::string stat;
   std::getline(in, stat);
-  const auto name_end = stat.rfind(')');
-  if (name_end == std::string::npos) return std::nullopt;
-  std::istringstream rest(stat.substr(name_end + 1));
-  std::string state;
-  pid_t parent = 0;
-  if (!(rest >> state >> parent)) return std::nullopt;
-  return parent;
+  const auto parent = cgroup::parse_stat_parent(stat);
+  if (!parent) return std::nullopt;
+  return static_cast<pid_t>(*parent);
 }
 
 // Whether `pid` was left behind by `main_pid` already: reparented away from it (a daemon that

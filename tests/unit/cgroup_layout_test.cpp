@@ -66,6 +66,8 @@ TEST_CASE("parse_stat_start_ticks counts fields after the last parenthesis", "[c
       "18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
   CHECK(parse_stat_start_ticks(line) == std::optional<std::uint64_t>(4242));
   CHECK(parse_stat_state(line) == std::optional<char>('S'));
+  CHECK(parse_stat_parent(line) == std::optional<std::uint64_t>(1));
+  CHECK_FALSE(parse_stat_parent("no parentheses at all"));
   CHECK_FALSE(parse_stat_start_ticks("1234 (short) S 1 2 3"));
   CHECK_FALSE(parse_stat_start_ticks("no parentheses at all"));
 }
