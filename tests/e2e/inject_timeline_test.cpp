@@ -412,7 +412,7 @@ TEST_CASE("inject e2e: a fault whose time comes after the run ended fails the sc
 TEST_CASE("inject e2e: a hog the OOM killer picks ends its fault there, and the probe window with it",
           "[inject][hog]") {
   E2E_PRECONDITIONS();
-  // Only the kernel log tells the hog's OOM kill from the target's (the scenario's oom_kills = 0).
+  // Only the kernel log tells the hog's OOM kill from the tenant's (the scenario's oom_kills = 0).
   if (::access("/dev/kmsg", R_OK) != 0)
     FAULTLINE_SKIP("/dev/kmsg is not readable here (the kernel log names OOM kills)");
   const Run r = run_scenario("selftest/inject-hog-oom-killed.toml");
