@@ -38,7 +38,7 @@ std::map<std::string, Figures> figures_of(const RunReport& report) {
   std::map<std::string, Figures> all;
   for (const auto& s : report.scenarios) {
     if (s.interrupted) continue;
-    Figures& f = all[s.name];
+    Figures& f = all[s.key()];
     if (badness(s.verdict) > badness(f.verdict)) f.verdict = s.verdict;
     for (const auto& p : s.processes)
       keep_max(f.peak_memory, p.name, static_cast<double>(p.peak_memory_bytes));
@@ -122,7 +122,7 @@ BaselineComparison compare_with_baseline(const RunReport& baseline, const RunRep
   // current scenarios): a run filtered by --tag or --shard legitimately runs fewer. A scenario
   // the baseline has only as interrupted runs has no result there and is not listed.
   std::set<std::string> current_names;
-  for (const auto& s : current.scenarios) current_names.insert(s.name);
+  for (const auto& s : current.scenarios) current_names.insert(s.key());
   for (const auto& [name, then] : before)
     if (!current_names.count(name)) out.gone.push_back({name, then.verdict});
   return out;

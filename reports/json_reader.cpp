@@ -135,6 +135,7 @@ ProcessResult process_from(const Node& n) {
 ScenarioResult scenario_from(const Node& n) {
   ScenarioResult s;
   s.name = n.at("name").str();
+  s.name_as_written = n.str_or("name_as_written");
   s.file = n.at("file").str();
   if (n.has("tags")) s.tags = strings(n.at("tags"));
   s.verdict = verdict_from(n.at("result"));

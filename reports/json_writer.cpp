@@ -96,6 +96,7 @@ json scenario_json(const ScenarioResult& s) {
             {"samples", samples},
             {"probes", probes},
             {"diagnostics", s.diagnostics}};
+  if (!s.name_as_written.empty()) j["name_as_written"] = s.name_as_written;
   if (!s.syscall_faults.empty()) {
     json counts = json::array();
     for (const auto& c : s.syscall_faults)

@@ -44,7 +44,7 @@ std::vector<std::string> RunReport::flaky() const {
   std::vector<std::pair<std::string, std::string>> order;
   for (const auto& s : scenarios) {
     if (s.verdict == Verdict::skip || s.interrupted) continue;
-    auto key = std::make_pair(s.file, s.name);
+    auto key = std::make_pair(s.file, s.key());
     if (!runs.count(key)) order.push_back(key);
     auto& [passed, total] = runs[key];
     passed += s.verdict == Verdict::pass;

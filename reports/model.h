@@ -152,6 +152,9 @@ struct ProxyResult {
 
 struct ScenarioResult {
   std::string name;
+  // The name before its ${...} were expanded, when that differs: a name holding an `auto-port`
+  // differs on every run, so --repeat and --baseline pair runs of a scenario by this instead.
+  std::string name_as_written;
   std::string file;
   std::vector<std::string> tags;
   Verdict verdict = Verdict::error;
@@ -168,6 +171,9 @@ struct ScenarioResult {
   std::map<std::string, std::string> diagnostics;
   bool interrupted = false;
   int repeat = 0;  // which run of the scenario with --repeat (1-based); 0 without --repeat
+
+  // What runs of one scenario have in common (--repeat, --baseline): the name as written.
+  const std::string& key() const { return name_as_written.empty() ? name : name_as_written; }
 };
 
 struct Summary {

@@ -662,6 +662,7 @@ pid_t ScenarioRun::spawn_helper(const std::string& process, const std::vector<st
 report::ScenarioResult ScenarioRun::run() {
   t0_ = Clock::now();
   result_.name = scenario_.name;
+  result_.name_as_written = report_name_as_written(scenario_);
   result_.file = scenario_.file.string();
   result_.tags = scenario_.tags;
   try {
@@ -745,6 +746,10 @@ report::ScenarioResult ScenarioRun::run() {
 }
 
 }  // namespace
+
+std::string report_name_as_written(const scenario::Scenario& scenario) {
+  return scenario.name_as_written != scenario.name ? scenario.name_as_written : std::string();
+}
 
 report::ScenarioResult run_scenario(const scenario::Scenario& scenario, cgroup::Backend& backend,
                                     const RunnerOptions& options) {

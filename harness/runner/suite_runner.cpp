@@ -36,6 +36,7 @@ std::vector<report::ScenarioResult> run_suite(const std::vector<SuiteRun>& runs,
         // teardown of the other workers' runs: it becomes this scenario's error instead (its own
         // cgroups went with the unwinding).
         result.name = runs[i].scenario->name;
+        result.name_as_written = report_name_as_written(*runs[i].scenario);
         result.file = runs[i].scenario->file.string();
         result.verdict = report::Verdict::error;
         result.reason = std::string("faultline internal error: ") + e.what();
@@ -64,6 +65,7 @@ std::vector<report::ScenarioResult> run_suite(const std::vector<SuiteRun>& runs,
     }
     report::ScenarioResult unstarted;
     unstarted.name = runs[i].scenario->name;
+    unstarted.name_as_written = report_name_as_written(*runs[i].scenario);
     unstarted.file = runs[i].scenario->file.string();
     unstarted.tags = runs[i].scenario->tags;
     unstarted.verdict = report::Verdict::error;

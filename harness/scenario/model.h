@@ -256,8 +256,8 @@ struct OnTimeout {
 struct Scenario {
   std::filesystem::path file;
   std::string name;
-  // Before ${...} was expanded: what [chaos] draws from with the seed, so that an `auto-port` in
-  // the name does not make every run of one seed draw other faults.
+  // Before ${...} was expanded: what [chaos] draws from with the seed, and what reports pair
+  // repeated runs by, so that an `auto-port` in the name does not make every run another one.
   std::string name_as_written;
   std::string description;
   std::vector<std::string> tags;

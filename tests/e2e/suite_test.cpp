@@ -112,12 +112,15 @@ TEST_CASE("suite: three shards are disjoint and complete") {
 }
 
 TEST_CASE("suite: --repeat runs each scenario N times and names the flaky ones") {
+  // An `auto-port` in the name may expand differently in each run: runs are paired by the name
+  // as written.
   const fs::path counter = fs::temp_directory_path() / ("faultline-flaky-" + std::to_string(::getpid()));
   const fs::path file =
       fs::temp_directory_path() / ("faultline-flaky-" + std::to_string(::getpid()) + ".toml");
   {
     std::ofstream out(file);
-    out << "name = \"alternates between failing and passing\"\n[target]\n"
+    out << "name = \"alternates between failing and passing on ${port}\"\n[vars]\nport = "
+           "\"auto-port\"\n[target]\n"
         << "shell = \"n=$(cat " << counter.string() << " 2>/dev/null || echo 0); n=$((n+1)); echo $n > "
         << counter.string() << "; exit $((n % 2))\"\n[expect]\nexit_codes = [0]\n";
   }
@@ -126,10 +129,15 @@ TEST_CASE("suite: --repeat runs each scenario N times and names the flaky ones")
   fs::remove(counter);
   CHECK(r.cmd.status == 1);
   REQUIRE(r.report["scenarios"].size() == 3);
-  for (int i = 0; i < 3; ++i) CHECK(r.report["scenarios"][i]["repeat"] == i + 1);
+  for (int i = 0; i < 3; ++i) {
+    CHECK(r.report["scenarios"][i]["repeat"] == i + 1);
+    CHECK(r.report["scenarios"][i]["name_as_written"] == "alternates between failing and passing on ${port}");
+    CHECK(r.report["scenarios"][i]["name"] != r.report["scenarios"][i]["name_as_written"]);
+  }
   CHECK(r.report["summary"]["passed"] == 1);
   CHECK(r.report["summary"]["failed"] == 2);
-  CHECK(r.cmd.out.find("flaky: alternates between failing and passing (1/3 passed)\n") != std::string::npos);
+  CHECK(r.cmd.out.find("flaky: alternates between failing and passing on ${port} (1/3 passed)\n") !=
+        std::string::npos);
 }
 
 TEST_CASE("suite: the seed is printed and recorded, and chaos applies the drawn faults") {

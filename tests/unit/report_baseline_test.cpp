@@ -109,3 +109,29 @@ TEST_CASE("baseline: a baseline scenario that was only interrupted there has no 
   after.scenarios = {scenario("b", Verdict::pass, 1 << 20, 10)};
   CHECK(compare_with_baseline(before, after).gone.empty());
 }
+
+TEST_CASE("baseline: runs of a scenario whose name holds a ${...} are paired by the name as written") {
+  RunReport before, after;
+  ScenarioResult then = scenario("api on 40001", Verdict::fail, 1 << 20, 10);
+  then.name_as_written = "api on ${port}";
+  ScenarioResult now = scenario("api on 40123", Verdict::pass, 1 << 20, 10);
+  now.name_as_written = "api on ${port}";
+  before.scenarios = {then};
+  after.scenarios = {now};
+  const auto c = compare_with_baseline(before, after);
+  CHECK(c.fixed == 1);
+  CHECK(c.gone.empty());
+  REQUIRE(c.changes.size() == 1);
+  CHECK(c.changes[0].scenario == "api on ${port}");
+}
+
+TEST_CASE("flaky: repeated runs of a scenario whose name holds a ${...} are one scenario") {
+  RunReport report;
+  for (const auto& [name, verdict] :
+       {std::pair{"api on 40001", Verdict::pass}, {"api on 40123", Verdict::fail}}) {
+    ScenarioResult run = faultline::test::scenario_result(name, "x/api.toml", verdict);
+    run.name_as_written = "api on ${port}";
+    report.scenarios.push_back(run);
+  }
+  CHECK(report.flaky() == std::vector<std::string>{"api on ${port} (1/2 passed)"});
+}

@@ -20,6 +20,7 @@ namespace {
 RunReport full_report() {
   RunReport r = run_report({"hybrid", "6.1.0", 2}, 7, "2026-11-23T10:00:00Z", 1234.5);
   ScenarioResult s = scenario_result("drain", "scenarios/drain.toml", Verdict::fail);
+  s.name_as_written = "${what}";
   s.tags = {"gate", "shutdown"};
   s.duration_ms = 1000.25;
   s.reason = "expect.graceful: killed";
@@ -109,6 +110,8 @@ TEST_CASE("a report read back writes the same JSON") {
   const RunReport read = parse_json_report(json, "x.json");
   CHECK(to_json(read) == json);
   CHECK(read.scenarios.at(0).reason_line == 9);
+  CHECK(read.scenarios.at(0).name_as_written == "${what}");
+  CHECK(json.find("\"name_as_written\"") != std::string::npos);
   CHECK(read.scenarios.at(0).failures.at(0).line == 12);
   CHECK(read.scenarios.at(0).processes.at(1).start_error == "execve ./db: No such file or directory");
   REQUIRE(read.scenarios.at(0).syscall_faults.size() == 1);
