@@ -141,6 +141,17 @@ std::string MemoryInjector::write(cgroup::Cgroup& group, bool hard, std::uint64_
 }
 
 std::string MemoryInjector::apply(const Target& target) {
+  // A limit at or above the one in force squeezes nothing: "survives a squeeze to 512MiB" must
+  // not pass for a process that started under 256MiB. memory.high binds only below memory.max.
+  const std::uint64_t max_now = target.group.memory_max();
+  const std::uint64_t high_now = std::min(max_now, target.group.memory_high());
+  if ((!fault_.limit || *fault_.limit >= max_now) && (!fault_.high || *fault_.high >= high_now)) {
+    std::string why;
+    if (fault_.limit) why = "memory.max is " + format_size(max_now) + " already";
+    if (fault_.high)
+      why += (why.empty() ? "" : ", ") + std::string("the memory.high in force is ") + format_size(high_now);
+    throw NoEffect(why + ": a squeeze must lower it");
+  }
   std::string detail;
   const auto append = [&](const std::string& part) { detail += (detail.empty() ? "" : ", ") + part; };
   // The ramp follows `limit` when both are given; `high` is then set at once.

@@ -117,6 +117,18 @@ TEST_CASE("checks e2e: a crash fails a table whose every key held", "[checks]") 
   CHECK(s.at("processes")[0].at("orphans").empty());
 }
 
+TEST_CASE("checks e2e: a memory fault above the limit in force is skipped and fails the scenario",
+          "[checks]") {
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_must_fail("selftest/failing/memory-squeeze-looser.toml", cmd);
+  INFO(s.dump(2));
+  const json& f = only_failure(s, "inject.applied");
+  CHECK(f.at("actual") ==
+        "skipped: it would change nothing here: memory.max is 64MiB already: a squeeze must lower it");
+  CHECK(timeline_events(s, "inject.apply", "squeeze").empty());
+}
+
 TEST_CASE("checks e2e: a daemon of a process killed after its grace is an orphan, its plain child is not",
           "[checks]") {
   if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);

@@ -184,6 +184,31 @@ TEST_CASE("memory: a limit above the usage is set and reverted without harm", "[
   CHECK(t.group().memory_max() == 300 * MiB);
 }
 
+TEST_CASE("memory: a limit at or above the one in force is no squeeze, and nothing is written",
+          "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  t.group().set_memory_max(64 * MiB);
+  TargetProcess target(t.group(), payload({"sleep", "10s"}));
+  const Target where{t.group(), target.pid()};
+  MemoryInjector looser(memory_fault(128 * MiB, std::nullopt, std::nullopt));
+  CHECK_THROWS_WITH(looser.apply(where), "memory.max is 64MiB already: a squeeze must lower it");
+  MemoryInjector same(memory_fault(64 * MiB, std::nullopt, std::nullopt));
+  CHECK_THROWS_AS(same.apply(where), injectors::NoEffect);
+  CHECK(t.group().memory_max() == 64 * MiB);
+  // memory.high binds only below memory.max; with a lower hard limit too, the fault squeezes.
+  const bool has_high = !t.group().unsupported(cgroup::Knob::memory_high);
+  if (has_high) {
+    MemoryInjector high_above(memory_fault(std::nullopt, 96 * MiB, std::nullopt));
+    CHECK_THROWS_WITH(high_above.apply(where), "the memory.high in force is 64MiB: a squeeze must lower it");
+    CHECK(t.group().memory_high() == kUnlimited);
+  }
+  const std::optional<std::uint64_t> high = has_high ? std::optional<std::uint64_t>(96 * MiB) : std::nullopt;
+  MemoryInjector one_binds(memory_fault(32 * MiB, high, std::nullopt));
+  CHECK_NOTHROW(one_binds.apply(where));
+  CHECK(t.group().memory_max() == 32 * MiB);
+}
+
 TEST_CASE("memory: a ramp from the current limit reaches the target in steps and kills on the way",
           "[injector]") {
   INJECTOR_TEST_PRECONDITIONS();
