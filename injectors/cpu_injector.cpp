@@ -3,7 +3,6 @@
 #include <sched.h>
 
 #include <algorithm>
-#include <exception>
 #include <optional>
 #include <set>
 #include <string>
@@ -37,35 +36,14 @@ std::optional<double> usable_cpus(const Target& target) {
 }
 
 // The CPUs a cpuset list names ("0-1,3" -> {0, 1, 3}); nullopt when it does not parse.
-std::optional<std::set<int>> cpus_of(const std::string& list) {
-  std::set<int> cpus;
-  std::size_t at = 0;
-  while (at < list.size()) {
-    const std::size_t comma = std::min(list.find(',', at), list.size());
-    const std::string part = list.substr(at, comma - at);
-    const std::size_t dash = part.find('-');
-    try {
-      const int first = std::stoi(part.substr(0, dash));
-      const int last = dash == std::string::npos ? first : std::stoi(part.substr(dash + 1));
-      if (last < first) return std::nullopt;
-      for (int cpu = first; cpu <= last; ++cpu) cpus.insert(cpu);
-    } catch (const std::exception&) {
-      return std::nullopt;
-    }
-    at = comma + 1;
-  }
-  if (cpus.empty()) return std::nullopt;
-  return cpus;
-}
-
 std::optional<double> cpus_in_list(const std::string& list) {
-  const auto cpus = cpus_of(list);
+  const auto cpus = parse_cpu_list(list);
   return cpus ? std::optional<double>(static_cast<double>(cpus->size())) : std::nullopt;
 }
 
 // "0-1" and "0,1" name the same set; text that does not parse is compared as text.
 bool same_cpus(const std::string& a, const std::string& b) {
-  const auto sa = cpus_of(a), sb = cpus_of(b);
+  const auto sa = parse_cpu_list(a), sb = parse_cpu_list(b);
   return sa && sb ? *sa == *sb : a == b;
 }
 }  // namespace

@@ -280,6 +280,49 @@ std::optional<double> parse_cpu(std::string_view text, std::string* why) {
   return cpus;
 }
 
+std::optional<std::set<int>> parse_cpu_list(std::string_view text, std::string* why) {
+  constexpr const char* expected = R"(expected CPU numbers and ranges such as "0", "0-3,6" or "0-7:2/4")";
+  constexpr int kMaxCpu = 9999;
+  // The number at `at`, advancing past it; at most 4 digits, so no CPU number overflows.
+  auto number = [&](std::size_t& at) -> std::optional<int> {
+    const std::size_t begin = at;
+    while (at < text.size() && is_digit(text[at]) && at - begin < 5) ++at;
+    if (at == begin || at - begin > 4) return std::nullopt;
+    return std::stoi(std::string(text.substr(begin, at - begin)));
+  };
+  std::set<int> cpus;
+  std::size_t at = 0;
+  while (true) {
+    const auto first = number(at);
+    if (!first) return explain(why, expected, text), std::nullopt;
+    int last = *first, used = 1, group = 1;
+    if (at < text.size() && text[at] == '-') {
+      ++at;
+      const auto end = number(at);
+      if (!end) return explain(why, expected, text), std::nullopt;
+      last = *end;
+      if (last < *first) return explain(why, expected, text, "a range runs from low to high"), std::nullopt;
+      if (at < text.size() && text[at] == ':') {
+        ++at;
+        const auto u = number(at);
+        if (!u || at >= text.size() || text[at] != '/') return explain(why, expected, text), std::nullopt;
+        ++at;
+        const auto g = number(at);
+        if (!g) return explain(why, expected, text), std::nullopt;
+        if (*u < 1 || *g < 1 || *u > *g)
+          return explain(why, expected, text, "in used/group, 1 <= used <= group"), std::nullopt;
+        used = *u, group = *g;
+      }
+    }
+    for (int cpu = *first; cpu <= last && cpu <= kMaxCpu; ++cpu)
+      if ((cpu - *first) % group < used) cpus.insert(cpu);
+    if (at == text.size()) break;
+    if (text[at] != ',') return explain(why, expected, text), std::nullopt;
+    ++at;
+  }
+  return cpus;
+}
+
 std::optional<int> parse_signal(std::string_view text, std::string* why) {
   const std::string_view original = text;
   if (text.empty()) return explain(why, kSignalExpected, original, "empty"), std::nullopt;

@@ -86,7 +86,7 @@ std::string expected_text(const KeySpec& key, Kind kind) {
     case Kind::cpu:
       return R"(expected a CPU amount such as "50%", "1.5" or "max")";
     case Kind::cpu_list:
-      return R"(expected CPU numbers and ranges such as "0", "0-1" or "0,2-3")";
+      return R"(expected CPU numbers and ranges such as "0", "0-1", "0,2-3" or "0-7:2/4")";
     case Kind::signal:
       return R"(expected a signal such as "SIGTERM", "TERM" or "15")";
     case Kind::time_point:

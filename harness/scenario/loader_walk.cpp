@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/address.h"
+#include "common/units.h"
 #include "scenario/did_you_mean.h"
 #include "scenario/loader_internal.h"
 #include "scenario/time_point.h"
@@ -106,19 +107,6 @@ std::optional<std::string> Loader::expand(const toml::node& node, const std::str
 namespace {
 
 // "0", "0-1", "0,2-3": what cpuset.cpus takes, each range low to high, nothing empty.
-bool valid_cpu_list(const std::string& text) {
-  static const RE2 shape("[0-9]{1,4}(-[0-9]{1,4})?(,[0-9]{1,4}(-[0-9]{1,4})?)*");
-  if (!RE2::FullMatch(text, shape)) return false;
-  std::istringstream items(text);
-  std::string item;
-  while (std::getline(items, item, ',')) {
-    const auto dash = item.find('-');
-    if (dash != std::string::npos && std::stoi(item.substr(0, dash)) > std::stoi(item.substr(dash + 1)))
-      return false;
-  }
-  return true;
-}
-
 // A newline written into a regex, as a character or as \n outside \Q...\E: it could never match,
 // and a `not_matches` that can never match would pass whatever the output.
 bool matches_newline(std::string_view pattern) {
@@ -250,11 +238,12 @@ bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind,
     case Kind::cpu_list:
       // An empty list would be written as nothing at all: the kernel keeps its set and the
       // limit or fault would be recorded for a change that never happened.
-      if (valid_cpu_list(text)) return true;
+      if (parse_cpu_list(text)) return true;
       return bad_value(expected_text(key, kind) + ", got " + got,
                        text.empty()
                            ? "an empty set of CPUs cannot run anything; leave the key out to keep all"
-                           : "CPU numbers as `nproc` counts them from 0, ranges low-high");
+                           : "CPU numbers as `nproc` counts them from 0, ranges low-high, strides "
+                             "low-high:used/group");
     case Kind::host_port:
     case Kind::ip_port: {
       AddressError address;

@@ -33,7 +33,8 @@ using spec::TableSpec;
 
 const char* const kCpuPattern = "^(max|[0-9]+(\\.[0-9]+)?%?" FAULTLINE_VARIABLE_ALTERNATIVE ")$";
 const char* const kCpuListPattern =
-    "^([0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*" FAULTLINE_VARIABLE_ALTERNATIVE ")$";
+    "^([0-9]+(-[0-9]+(:[0-9]+/[0-9]+)?)?(,[0-9]+(-[0-9]+(:[0-9]+/[0-9]+)?)?)*" FAULTLINE_VARIABLE_ALTERNATIVE
+    ")$";
 const char* const kSignalPattern =
     "^(([Ss][Ii][Gg])?[A-Za-z][A-Za-z0-9]*([+-][0-9]+)?|[0-9]+" FAULTLINE_VARIABLE_ALTERNATIVE ")$";
 // `-` offsets only after `<inject>.end` (see parse_time_point).

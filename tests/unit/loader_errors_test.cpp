@@ -766,3 +766,28 @@ TEST_CASE("a probe attempt or a syscall delay of no time is an error, not a run-
                             "\"ready\"\n")
             .empty());
 }
+
+TEST_CASE("a cpuset names CPUs the kernel's way, and at least one", "[loader]") {
+  CHECK(errors_of(kTarget + "[target.limits]\ncpuset = \"0-7:2/4\"\n").empty());
+  check_diagnostics({
+      {kTarget + "[target.limits]\ncpuset = \"\"\n",
+       "s.toml:5:10: target.limits.cpuset: expected CPU numbers and ranges such as \"0\", \"0-1\", "
+       "\"0,2-3\" or \"0-7:2/4\", got \"\"; an empty set of CPUs cannot run anything; leave the key out to "
+       "keep all\n"
+       "   5 | cpuset = \"\"\n"
+       "     |          ^"},
+      {kTarget + "[target.limits]\ncpuset = \"3-1\"\n",
+       "s.toml:5:10: target.limits.cpuset: expected CPU numbers and ranges such as \"0\", \"0-1\", "
+       "\"0,2-3\" or \"0-7:2/4\", got \"3-1\"; CPU numbers as `nproc` counts them from 0, ranges low-high, "
+       "strides low-high:used/group\n"
+       "   5 | cpuset = \"3-1\"\n"
+       "     |          ^"},
+      {kTarget + "[target.limits]\ncpuset = \"0-7:3/2\"\n",
+       "s.toml:5:10: target.limits.cpuset: expected CPU numbers and ranges such as \"0\", \"0-1\", "
+       "\"0,2-3\" or \"0-7:2/4\", got \"0-7:3/2\"; CPU numbers as `nproc` counts them from 0, ranges "
+       "low-high, "
+       "strides low-high:used/group\n"
+       "   5 | cpuset = \"0-7:3/2\"\n"
+       "     |          ^"},
+  });
+}

@@ -208,3 +208,24 @@ TEST_CASE("add_durations stops at the longest timeline", "[units][limits]") {
   CHECK_FALSE(add_durations(Duration(std::numeric_limits<Duration::rep>::max()), 1s));
   CHECK_FALSE(add_durations(-1s, 2s));
 }
+
+TEST_CASE("cpu lists: numbers, ranges and the kernel's stride groups; nothing empty or backwards") {
+  CHECK(parse_cpu_list("0") == std::set<int>{0});
+  CHECK(parse_cpu_list("0-3,6") == std::set<int>{0, 1, 2, 3, 6});
+  CHECK(parse_cpu_list("1,0,1") == std::set<int>{0, 1});
+  CHECK(parse_cpu_list("0-7:2/4") == std::set<int>{0, 1, 4, 5});
+  CHECK(parse_cpu_list("0-6:1/3") == std::set<int>{0, 3, 6});
+  CHECK(parse_cpu_list("2-3:2/2") == std::set<int>{2, 3});
+  std::string why;
+  CHECK_FALSE(parse_cpu_list("", &why));
+  CHECK(why == R"(expected CPU numbers and ranges such as "0", "0-3,6" or "0-7:2/4", got "")");
+  CHECK_FALSE(parse_cpu_list("3-1", &why));
+  CHECK(why.ends_with(R"(got "3-1" (a range runs from low to high))"));
+  CHECK_FALSE(parse_cpu_list("0-7:3/2", &why));
+  CHECK(why.ends_with(R"(got "0-7:3/2" (in used/group, 1 <= used <= group))"));
+  CHECK_FALSE(parse_cpu_list("0-7:0/2"));
+  for (const char* bad : {"0,", ",0", "0-", "-1", "0 1", "a", "0:1/2", "0-7:2", "0-7:2/", "12345", "0x1"}) {
+    INFO(bad);
+    CHECK_FALSE(parse_cpu_list(bad));
+  }
+}
