@@ -2,6 +2,7 @@
 // Values are already valid here; what remains are checks that need more than one key.
 #include <algorithm>
 
+#include "common/units.h"
 #include "scenario/did_you_mean.h"
 #include "scenario/loader_internal.h"
 
@@ -96,6 +97,16 @@ void Loader::build_expects(const Field& field, Scenario& s) {
             where + " needs `process`: the scenario has several processes (" + join(process_names(s)) + ")");
     }
     if (auto f = t.get("syscall_failures")) build_syscall_failures(*f, s, e);
+    // The peak is the cgroup's, and a hog lives in the cgroup of the process it crowds: the
+    // check would judge the hog's memory with the process's.
+    if (const Field* f = t.get("max_memory"); f && !e.process.empty())
+      for (const auto& inj : s.injections)
+        if (const auto* hog = std::get_if<HogFault>(&inj.params); hog && hog->memory && inj.into == e.process)
+          error(f->key_pos,
+                "expect.max_memory: the peak of " + tick(e.process) + "'s cgroup would include the " +
+                    format_size(*hog->memory) + " of hog " + tick(inj.name) + " (line " +
+                    std::to_string(inj.pos.line) + "), which runs in that cgroup",
+                "judge the process's memory in a scenario without the memory hog, or drop `max_memory`");
     if (!e.process.empty()) {
       if (seen.contains(e.process)) {
         error(t.pos,

@@ -791,3 +791,17 @@ TEST_CASE("a cpuset names CPUs the kernel's way, and at least one", "[loader]") 
        "     |          ^"},
   });
 }
+
+TEST_CASE("max_memory of a process a memory hog crowds is refused: the hog's memory is in the peak",
+          "[loader]") {
+  const std::string hog = "[[inject]]\nname = \"neighbour\"\nkind = \"hog\"\nat = \"1s\"\n";
+  CHECK(errors_of(kTarget + hog + "cpu = \"50%\"\n[expect]\nmax_memory = \"100MiB\"\n").empty());
+  check_diagnostics({
+      {kTarget + hog + "memory = \"200MiB\"\n[expect]\nmax_memory = \"100MiB\"\n",
+       "s.toml:10:1: expect.max_memory: the peak of `target`'s cgroup would include the 200MiB of hog "
+       "`neighbour` (line 4), which runs in that cgroup; judge the process's memory in a scenario without "
+       "the memory hog, or drop `max_memory`\n"
+       "   10 | max_memory = \"100MiB\"\n"
+       "      | ^"},
+  });
+}
