@@ -12,15 +12,21 @@ namespace faultline::interrupt {
 namespace {
 
 std::atomic<int> first_signal{0};
+std::atomic<bool> first_from_terminal{false};
 int event_fd = -1;
 std::once_flag install_once;
 
-void on_signal(int signo) {
+void record(int signo, bool terminal) {
   int expected = 0;
-  first_signal.compare_exchange_strong(expected, signo);
+  // Before the eventfd is written: whoever wakes on it reads where the signal came from.
+  if (first_signal.compare_exchange_strong(expected, signo)) first_from_terminal.store(terminal);
   const std::uint64_t one = 1;
   if (event_fd >= 0) (void)!::write(event_fd, &one, sizeof one);
 }
+
+// A terminal's signals come from the kernel (SI_KERNEL); kill(2) and sigqueue(3) say SI_USER and
+// SI_QUEUE.
+void on_signal(int signo, siginfo_t* info, void*) { record(signo, info && info->si_code == SI_KERNEL); }
 
 void create_fd() {
   if (event_fd < 0) event_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -32,9 +38,9 @@ void install() {
   std::call_once(install_once, [] {
     create_fd();
     struct sigaction action {};
-    action.sa_handler = on_signal;
+    action.sa_sigaction = on_signal;
     sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
+    action.sa_flags = SA_RESTART | SA_SIGINFO;
     ::sigaction(SIGINT, &action, nullptr);
     ::sigaction(SIGTERM, &action, nullptr);
     // A closed terminal or SSH session (SIGHUP) would otherwise kill the harness outright, with
@@ -52,6 +58,7 @@ int fd() {
 
 bool requested() { return first_signal.load() != 0; }
 int signal_number() { return first_signal.load(); }
-void request(int signo) { on_signal(signo); }
+bool from_terminal() { return first_from_terminal.load(); }
+void request(int signo) { record(signo, false); }
 
 }  // namespace faultline::interrupt

@@ -1,10 +1,13 @@
 #include "runner/command_runner.h"
 
+#include <unistd.h>
+
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <set>
 
 #include "cgroup/layout.h"
 #include "cgroup/signal_members.h"
@@ -75,7 +78,8 @@ class CommandRun {
     report_.timeline.push_back({ms_between(t0_, Clock::now()), name, kProcessName, {}, detail});
   }
   void on_timeout();
-  void send_stop_signal(int signo);
+  // `terminal_sent_it`: the terminal signalled faultline's foreground process group already.
+  void send_stop_signal(int signo, bool terminal_sent_it = false);
   void on_exit();
   void wait_for_stopping_processes();
   CommandResult failed_to_start();
@@ -127,11 +131,21 @@ void CommandRun::on_timeout() {
 // The stop signal, at the timeout or passed on from faultline's own SIGINT/SIGTERM/SIGHUP (a CI
 // job cancelled), to every process of the command as timeout(1) signals its process group, then
 // SIGKILL to the whole cgroup if the command outlives `kill_after`.
-void CommandRun::send_stop_signal(int signo) {
-  const int signalled = signal_every_process(*group_, signo);
+void CommandRun::send_stop_signal(int signo, bool terminal_sent_it) {
+  // The processes in faultline's own process group had a terminal's Ctrl-C from the terminal: a
+  // second one makes a program that cleans up on the first (pytest) give up. Those in other
+  // groups (setsid daemons) have it from here only.
+  std::set<pid_t> had_it;
+  if (terminal_sent_it)
+    for (const pid_t pid : group_->pids())
+      if (::getpgid(pid) == ::getpgrp()) had_it.insert(pid);
+  const int signalled = cgroup::signal_members(*group_, signo, had_it).sent;
   // timeout(1) does the same: a stopped process would otherwise hold the signal until the kill.
   if (signo != SIGKILL && signo != SIGCONT) signal_every_process(*group_, SIGCONT);
-  const std::string what = signal_name(signo) + " to " + std::to_string(signalled) + " process(es)";
+  std::string what = signal_name(signo) + " to " + std::to_string(signalled) + " process(es)";
+  if (!had_it.empty())
+    what = signal_name(signo) + " from the terminal to " + std::to_string(had_it.size()) + " process(es), " +
+           "from faultline to " + std::to_string(signalled) + " more";
   event("stop.signal", what);
   if (timed_out_) timeout_steps_.push_back(what);
   // The kill comes --kill-after the first stop signal, as with timeout(1): a second one (a CI job
@@ -332,6 +346,9 @@ CommandResult CommandRun::run() {
   const auto attach = group_->open_attach_fds();
   spawn.attach_fds = &attach;
 
+  // Before the start: a Ctrl-C right after the command's first output must not find the default
+  // action, which would end faultline and leave the command in its cgroup.
+  interrupt::install();
   CommandResult result;
   if (!process_.start(spawn, [this](supervisor::SupervisedProcess&) { on_exit(); })) {
     result = failed_to_start();
@@ -344,19 +361,19 @@ CommandResult CommandRun::run() {
         if (!ec) on_timeout();
       });
     }
-    interrupt::install();
     interrupt_watch_.assign(::dup(interrupt::fd()));
-    interrupt_watch_.async_wait(asio::posix::stream_descriptor::wait_read,
-                                [this](boost::system::error_code ec) {
-                                  if (ec) return;
-                                  interrupted_by_ = interrupt::signal_number();
-                                  event("interrupted", signal_name(interrupted_by_));
-                                  deadline_.cancel();
-                                  if (process_.running())
-                                    send_stop_signal(interrupted_by_);
-                                  else
-                                    drain_interrupted_ = true;  // what is left is killed as left behind
-                                });
+    interrupt_watch_.async_wait(
+        asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
+          if (ec) return;
+          interrupted_by_ = interrupt::signal_number();
+          const bool terminal = interrupt::from_terminal();
+          event("interrupted", signal_name(interrupted_by_) + (terminal ? " from the terminal" : ""));
+          deadline_.cancel();
+          if (process_.running())
+            send_stop_signal(interrupted_by_, terminal);
+          else
+            drain_interrupted_ = true;  // what is left is killed as left behind
+        });
     io_.run();
 
     // Processes the command left behind (daemons, setsid children) do not outlive it.

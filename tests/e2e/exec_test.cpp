@@ -1,5 +1,7 @@
 // `faultline exec` as a drop-in for coreutils `timeout` in CI: its exit statuses, the order of
 // the signals at a timeout, the diagnosis it prints, --summary, --json; and `doctor`.
+#include <poll.h>
+#include <pty.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -435,6 +438,58 @@ TEST_CASE("exec: SIGTERM to faultline reaches every process of the command, as t
   CHECK(WEXITSTATUS(*ended) == 130);
   CHECK(fs::exists(marker));  // the child got the SIGTERM and had time to clean up
   CHECK_FALSE(running_with_token(token));
+}
+
+TEST_CASE("exec: a Ctrl-C in a terminal reaches the command once, from the terminal", "[exec]") {
+  // The terminal signals its whole foreground process group, the command included: sent again by
+  // faultline, a second SIGINT would make pytest abandon the clean-up the first one began.
+  ScratchDir dir;
+  const std::string report = dir / "r.json", bin = faultline_path(), target = payload_path();
+  int terminal = -1;
+  const pid_t pid = ::forkpty(&terminal, nullptr, nullptr, nullptr);
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    ::execl(bin.c_str(), bin.c_str(), "exec", "--kill-after", "1s", "--json", report.c_str(), "--",
+            target.c_str(), "dump-on", "SIGINT", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  std::string screen;
+  // Reads what the terminal shows until `done` or the end of its output (EIO once every writer
+  // is gone); false if neither came within 30s.
+  auto read_until = [&](const std::function<bool()>& done) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (!done() && std::chrono::steady_clock::now() < deadline) {
+      pollfd p{terminal, POLLIN, 0};
+      if (::poll(&p, 1, 100) <= 0) continue;
+      char buf[512];
+      const ssize_t n = ::read(terminal, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      screen.append(buf, static_cast<std::size_t>(n));
+    }
+    return done();
+  };
+  const bool ready = read_until([&] { return screen.find("ready") != std::string::npos; });
+  if (ready) CHECK(::write(terminal, "\x03", 1) == 1);  // the terminal's VINTR: Ctrl-C
+  read_until([] { return false; });
+  int status = 0;
+  REQUIRE(::waitpid(pid, &status, 0) == pid);
+  ::close(terminal);
+  INFO(screen);
+  REQUIRE(ready);
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 130);
+  std::size_t dumps = 0;
+  for (auto at = screen.find("dump: SIGINT"); at != std::string::npos;
+       at = screen.find("dump: SIGINT", at + 1))
+    ++dumps;
+  CHECK(dumps == 1);
+  std::vector<std::string> stop_signals;
+  const json run = json::parse(read_file(report));
+  for (const auto& e : run["scenarios"][0]["timeline"])
+    if (e["event"] == "stop.signal") stop_signals.push_back(e["detail"]);
+  CHECK(stop_signals ==
+        std::vector<std::string>{"SIGINT from the terminal to 1 process(es), from faultline to 0 more"});
 }
 
 TEST_CASE("exec: a signal to faultline while the other processes have --kill-after ends the wait", "[exec]") {
