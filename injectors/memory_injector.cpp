@@ -143,22 +143,23 @@ std::string MemoryInjector::write(cgroup::Cgroup& group, bool hard, std::uint64_
 std::string MemoryInjector::apply(const Target& target) {
   // A limit at or above the one in force squeezes nothing: "survives a squeeze to 512MiB" must
   // not pass for a process that started under 256MiB. memory.high binds only below memory.max.
+  // A value that would not bind lower is left as it is, so a fault never loosens a limit.
   const std::uint64_t max_now = target.group.memory_max();
   const std::uint64_t high_now = std::min(max_now, target.group.memory_high());
-  if ((!fault_.limit || *fault_.limit >= max_now) && (!fault_.high || *fault_.high >= high_now)) {
-    std::string why;
-    if (fault_.limit) why = "memory.max is " + format_size(max_now) + " already";
-    if (fault_.high)
-      why += (why.empty() ? "" : ", ") + std::string("the memory.high in force is ") + format_size(high_now);
-    throw NoEffect(why + ": a squeeze must lower it");
-  }
+  const bool max_binds = fault_.limit && *fault_.limit < max_now;
+  const bool high_binds = fault_.high && *fault_.high < high_now;
+  std::string kept;
+  if (fault_.limit && !max_binds) kept = "memory.max is " + format_size(max_now) + " already";
+  if (fault_.high && !high_binds)
+    kept += (kept.empty() ? "" : ", ") + std::string("the memory.high in force is ") + format_size(high_now);
+  if (!max_binds && !high_binds) throw NoEffect(kept + ": a squeeze must lower it");
   std::string detail;
   const auto append = [&](const std::string& part) { detail += (detail.empty() ? "" : ", ") + part; };
-  // The ramp follows `limit` when both are given; `high` is then set at once.
-  const bool ramp_hard = fault_.limit.has_value();
+  // The ramp follows `limit` when both bind; `high` is then set at once.
+  const bool ramp_hard = max_binds;
   for (const bool hard : {true, false}) {
     const auto& wanted = hard ? fault_.limit : fault_.high;
-    if (!wanted) continue;
+    if (!wanted || !(hard ? max_binds : high_binds)) continue;
     const std::uint64_t old = hard ? target.group.memory_max() : target.group.memory_high();
     (hard ? old_max_ : old_high_) = old;
     if (fault_.over && hard == ramp_hard) {
@@ -184,6 +185,7 @@ std::string MemoryInjector::apply(const Target& target) {
     append(std::string(knob_file(hard)) + " " + format_size(old) + " -> " + format_size(*wanted));
     if (!note.empty()) append(note);
   }
+  if (!kept.empty()) append(kept + ", kept");
   return detail;
 }
 

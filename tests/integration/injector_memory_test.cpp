@@ -205,8 +205,23 @@ TEST_CASE("memory: a limit at or above the one in force is no squeeze, and nothi
   }
   const std::optional<std::uint64_t> high = has_high ? std::optional<std::uint64_t>(96 * MiB) : std::nullopt;
   MemoryInjector one_binds(memory_fault(32 * MiB, high, std::nullopt));
-  CHECK_NOTHROW(one_binds.apply(where));
+  const std::string detail = one_binds.apply(where);
   CHECK(t.group().memory_max() == 32 * MiB);
+  if (has_high) {
+    // The value that would not bind is left alone, not written.
+    CHECK(detail == "memory.max 64MiB -> 32MiB, the memory.high in force is 64MiB, kept");
+    CHECK(t.group().memory_high() == kUnlimited);
+  }
+  one_binds.revert(where);
+  CHECK(t.group().memory_max() == 64 * MiB);
+  if (has_high) {
+    // Nor does a binding memory.high make the fault raise memory.max.
+    MemoryInjector high_only_binds(memory_fault(256 * MiB, 32 * MiB, std::nullopt));
+    CHECK(high_only_binds.apply(where) == "memory.high max -> 32MiB, memory.max is 64MiB already, kept");
+    CHECK(t.group().memory_max() == 64 * MiB);
+    high_only_binds.revert(where);
+    CHECK(t.group().memory_high() == kUnlimited);
+  }
 }
 
 TEST_CASE("memory: a ramp from the current limit reaches the target in steps and kills on the way",
