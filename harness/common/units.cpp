@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bitset>
 #include <cctype>
 #include <cmath>
 #include <csignal>
@@ -282,7 +283,6 @@ std::optional<double> parse_cpu(std::string_view text, std::string* why) {
 
 std::optional<std::set<int>> parse_cpu_list(std::string_view text, std::string* why) {
   constexpr const char* expected = R"(expected CPU numbers and ranges such as "0", "0-3,6" or "0-7:2/4")";
-  constexpr int kMaxCpu = 9999;
   // The number at `at`, advancing past it; at most 4 digits, so no CPU number overflows.
   auto number = [&](std::size_t& at) -> std::optional<int> {
     const std::size_t begin = at;
@@ -290,7 +290,8 @@ std::optional<std::set<int>> parse_cpu_list(std::string_view text, std::string* 
     if (at == begin || at - begin > 4) return std::nullopt;
     return std::stoi(std::string(text.substr(begin, at - begin)));
   };
-  std::set<int> cpus;
+  // A bitset, not a set: "0-9999" repeated over a long line costs no more than a pass over it.
+  std::bitset<10000> cpus;
   std::size_t at = 0;
   while (true) {
     const auto first = number(at);
@@ -314,13 +315,16 @@ std::optional<std::set<int>> parse_cpu_list(std::string_view text, std::string* 
         used = *u, group = *g;
       }
     }
-    for (int cpu = *first; cpu <= last && cpu <= kMaxCpu; ++cpu)
-      if ((cpu - *first) % group < used) cpus.insert(cpu);
+    for (int cpu = *first; cpu <= last; ++cpu)
+      if ((cpu - *first) % group < used) cpus.set(static_cast<std::size_t>(cpu));
     if (at == text.size()) break;
     if (text[at] != ',') return explain(why, expected, text), std::nullopt;
     ++at;
   }
-  return cpus;
+  std::set<int> listed;
+  for (std::size_t cpu = 0; cpu < cpus.size(); ++cpu)
+    if (cpus.test(cpu)) listed.insert(static_cast<int>(cpu));
+  return listed;
 }
 
 std::optional<int> parse_signal(std::string_view text, std::string* why) {

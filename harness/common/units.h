@@ -36,8 +36,10 @@ std::optional<std::uint64_t> parse_size(std::string_view text, std::string* why 
 std::optional<double> parse_cpu(std::string_view text, std::string* why = nullptr);
 // "SIGTERM", "TERM", "sigterm" or "15" -> 15.
 std::optional<int> parse_signal(std::string_view text, std::string* why = nullptr);
-// A cpuset as the kernel writes it: "0-3,6", also with its stride groups ("0-7:2/4" is 0,1,4,5:
-// the first 2 of every 4). Empty and backward ranges are refused (an empty set runs nothing).
+// A cpuset in the kernel's list syntax: "0-3,6", also with its stride groups ("0-7:2/4" is
+// 0,1,4,5: the first 2 of every 4). A subset of what the kernel reads: CPU numbers of at most 4
+// digits, no empty items, no spaces, no "all" or "N"; empty and backward ranges are refused (an
+// empty set runs nothing).
 std::optional<std::set<int>> parse_cpu_list(std::string_view text, std::string* why = nullptr);
 
 // The kernel's smallest CPU quota per period (cpu.max, cpu.cfs_quota_us): a smaller one is
