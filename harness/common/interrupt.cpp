@@ -11,15 +11,15 @@
 namespace faultline::interrupt {
 namespace {
 
+// The first signal and whether a terminal sent it, in one word: signo * 2 + from_terminal. One
+// compare-and-swap sets both, so a reader never sees the one without the other.
 std::atomic<int> first_signal{0};
-std::atomic<bool> first_from_terminal{false};
 int event_fd = -1;
 std::once_flag install_once;
 
 void record(int signo, bool terminal) {
   int expected = 0;
-  // Before the eventfd is written: whoever wakes on it reads where the signal came from.
-  if (first_signal.compare_exchange_strong(expected, signo)) first_from_terminal.store(terminal);
+  first_signal.compare_exchange_strong(expected, signo * 2 + (terminal ? 1 : 0));
   const std::uint64_t one = 1;
   if (event_fd >= 0) (void)!::write(event_fd, &one, sizeof one);
 }
@@ -57,8 +57,8 @@ int fd() {
 }
 
 bool requested() { return first_signal.load() != 0; }
-int signal_number() { return first_signal.load(); }
-bool from_terminal() { return first_from_terminal.load(); }
+int signal_number() { return first_signal.load() / 2; }
+bool from_terminal() { return (first_signal.load() & 1) != 0; }
 void request(int signo) { record(signo, false); }
 
 }  // namespace faultline::interrupt

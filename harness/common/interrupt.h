@@ -13,7 +13,7 @@ bool requested();
 // The first signal received (SIGINT, SIGTERM or SIGHUP), 0 if none.
 int signal_number();
 // Whether the kernel sent that first signal for a terminal (Ctrl-C, a hangup) rather than a
-// process with kill(2): a terminal signals its whole foreground process group, so the
+// process with kill(2). A terminal's Ctrl-C goes to its whole foreground process group, so the
 // processes the harness started in its own group have had it too.
 bool from_terminal();
 // Marks the run as interrupted without a signal (tests, internal errors).

@@ -366,7 +366,9 @@ CommandResult CommandRun::run() {
         asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
           if (ec) return;
           interrupted_by_ = interrupt::signal_number();
-          const bool terminal = interrupt::from_terminal();
+          // A terminal's SIGINT (Ctrl-C) goes to its whole foreground process group; its SIGHUP
+          // goes to a session leader only, which faultline may be (ssh -t host faultline exec).
+          const bool terminal = interrupt::from_terminal() && interrupted_by_ == SIGINT;
           event("interrupted", signal_name(interrupted_by_) + (terminal ? " from the terminal" : ""));
           deadline_.cancel();
           if (process_.running())

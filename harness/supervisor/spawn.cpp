@@ -21,6 +21,7 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <optional>
 
 #include "common/error.h"
 #include "supervisor/fd_limit.h"
@@ -189,11 +190,13 @@ struct ChildSetup {
     }
 
     // The harness blocks or ignores some signals for itself; a target must start with the
-    // defaults, or it would silently ignore SIGTERM/SIGPIPE it never asked to ignore.
+    // defaults, or it would silently ignore SIGTERM/SIGPIPE it never asked to ignore. Defaults
+    // first, then the mask: a Ctrl-C held back since the fork then ends the child as it would
+    // have ended the command, instead of running the harness's handler here.
+    for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD}) ::signal(sig, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD}) ::signal(sig, SIG_DFL);
 
     // Boost 1.81's close_all_fds compares each entry with itself and closes nothing, so every
     // fd the harness has open (cgroup files, other targets' pipes) would leak into the target.
@@ -246,6 +249,26 @@ std::optional<std::filesystem::path> find_executable(const std::string& name,
   }
   return not_runnable;
 }
+
+// Holds the harness's interrupt signals back in this thread across a fork, so the child inherits
+// them blocked (see the reset in ChildSetup): the harness's handler must not run in a child,
+// where it would wake the harness's event loop through the shared eventfd with a signal the
+// harness never got. Released, they reach the harness as usual.
+class InterruptsHeld {
+ public:
+  InterruptsHeld() {
+    sigset_t interrupts;
+    sigemptyset(&interrupts);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&interrupts, sig);
+    ::pthread_sigmask(SIG_BLOCK, &interrupts, &before_);
+  }
+  ~InterruptsHeld() { ::pthread_sigmask(SIG_SETMASK, &before_, nullptr); }
+  InterruptsHeld(const InterruptsHeld&) = delete;
+  InterruptsHeld& operator=(const InterruptsHeld&) = delete;
+
+ private:
+  sigset_t before_;
+};
 
 }  // namespace
 
@@ -315,6 +338,7 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
                    inherited_fd_limit()};
 
   bp::posix::default_launcher launcher;
+  std::optional<InterruptsHeld> held(std::in_place);
 
   Spawned spawned;
   bp::error_code ec;
@@ -330,6 +354,7 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
   } else {
     process.emplace(launcher(io.get_executor(), ec, *executable, args, setup));
   }
+  held.reset();
   report_write.reset();
   restart_resolver_thread(io);
 
