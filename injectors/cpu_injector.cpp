@@ -35,7 +35,7 @@ std::optional<double> usable_cpus(const Target& target) {
   return static_cast<double>(CPU_COUNT(&all));
 }
 
-// The CPUs a cpuset list names ("0-1,3" -> {0, 1, 3}); nullopt when it does not parse.
+// How many CPUs a cpuset list names ("0-1,3" -> 3); nullopt when it does not parse.
 std::optional<double> cpus_in_list(const std::string& list) {
   const auto cpus = parse_cpu_list(list);
   return cpus ? std::optional<double>(static_cast<double>(cpus->size())) : std::nullopt;

@@ -106,7 +106,6 @@ std::optional<std::string> Loader::expand(const toml::node& node, const std::str
 
 namespace {
 
-// "0", "0-1", "0,2-3": what cpuset.cpus takes, each range low to high, nothing empty.
 // A newline written into a regex, as a character or as \n outside \Q...\E: it could never match,
 // and a `not_matches` that can never match would pass whatever the output.
 bool matches_newline(std::string_view pattern) {
