@@ -73,7 +73,8 @@ std::string console_fault_lines(const ScenarioResult& r) {
   for (const auto& p : r.proxies) {
     out += "       proxy " + p.name + ": " + std::to_string(p.accepted) +
            (p.accepted == 1 ? " connection, " : " connections, ") + std::to_string(p.reset) + " reset, " +
-           format_bytes(p.bytes_upstream) + " up, " + format_bytes(p.bytes_downstream) + " down, ";
+           (p.refused ? std::to_string(p.refused) + " refused, " : "") + format_bytes(p.bytes_upstream) +
+           " up, " + format_bytes(p.bytes_downstream) + " down, ";
     std::uint64_t timed = 0;
     for (const auto& b : p.first_byte_histogram) timed += b.count;
     // Without a histogram (an older report) a maximum of 0 still means no first byte was seen.

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "common/error.h"
+#include "net/refused_connects.h"
 
 namespace faultline::net {
 
@@ -43,6 +44,7 @@ struct TcpProxy::State : std::enable_shared_from_this<TcpProxy::State> {
   tcp::endpoint upstream;
   tcp::endpoint bound;
   std::unique_ptr<tcp::acceptor> acceptor;
+  std::unique_ptr<RefusedConnectWatch> refused_watch;  // while a partition is in force
   bool running = false;
   bool down = false;
   std::uint64_t next_index = 0;
@@ -61,6 +63,7 @@ struct TcpProxy::State : std::enable_shared_from_this<TcpProxy::State> {
   void accept_next();
   void close_listener();
   void close_all();
+  void watch_refused_connects();
   std::vector<std::shared_ptr<ProxyConnection>> snapshot() const;
 };
 
@@ -596,6 +599,25 @@ void TcpProxy::State::accept_next() {
       });
 }
 
+// A partition refuses the client's connects in the kernel; they are seen here, so that a `down`
+// can show it was tried. Without CAP_NET_RAW the reason is kept and nothing is counted.
+void TcpProxy::State::watch_refused_connects() {
+  if (refused_watch || !stats.refused_unseen.empty()) return;
+  try {
+    refused_watch = std::make_unique<RefusedConnectWatch>(io, bound, [weak = weak_from_this()] {
+      auto self = weak.lock();
+      if (!self) return;
+      Lock lock(self->mutex);
+      if (!self->down) return;
+      ++self->stats.refused;
+      for (const auto& [name, toxic] : self->toxics)
+        if (toxic.kind == ToxicKind::down) ++self->stats.touched[name];
+    });
+  } catch (const Error& e) {
+    stats.refused_unseen = e.what();
+  }
+}
+
 void TcpProxy::State::close_listener() {
   if (!acceptor) return;
   error_code ignored;
@@ -643,6 +665,7 @@ void TcpProxy::start() {
 void TcpProxy::stop() {
   Lock lock(state_->mutex);
   state_->running = false;
+  state_->refused_watch.reset();
   state_->close_listener();
   state_->close_all();
 }
@@ -661,6 +684,7 @@ void TcpProxy::apply(const std::string& name, const Toxic& toxic) {
   if (toxic.kind == ToxicKind::down) {
     // A partition: nothing listens, nothing stays connected, until the revert.
     s.down = true;
+    s.watch_refused_connects();  // before the close: no connect goes unseen in between
     s.close_listener();
     // Every connection it closes counts, started or still connecting upstream.
     for (auto& connection : s.snapshot()) connection->mark_touched(name);
@@ -686,7 +710,8 @@ void TcpProxy::revert(const std::string& name) {
                                       [](const auto& named) { return named.second.kind == ToxicKind::down; });
   if (was_down && s.running && !still_down) {
     s.down = false;
-    s.listen();  // the same port: `bound` kept it
+    s.refused_watch.reset();  // before listening: a connect accepted is not counted as refused
+    s.listen();               // the same port: `bound` kept it
   }
 }
 

@@ -58,7 +58,11 @@ struct ProxyStats {
   std::vector<double> first_byte_ms;             // per connection: accept to first byte written to the client
   LatencyHistogram first_byte_histogram;         // the same, every connection counted
   std::map<std::string, std::uint64_t> touched;  // toxic name -> connections it had an effect on
-  ProxySeries series;                            // connections and first bytes over time
+  // Connects refused while a partition (`down`) was in force; they count as touched by it.
+  std::uint64_t refused = 0;
+  // Why refused connects could not be seen (no CAP_NET_RAW), or empty: then `refused` is exact.
+  std::string refused_unseen;
+  ProxySeries series;  // connections and first bytes over time
 
   // One connection's time to first byte, reached at `t_ms` from the origin. The list (for
   // percentiles) is bounded so a proxy open for days does not grow without limit; the histogram

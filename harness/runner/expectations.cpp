@@ -374,8 +374,9 @@ const scenario::Expect* expect_for(const scenario::Scenario& scenario, const std
 }
 
 // Whether a fault that was switched on did anything: a syscall rule hit a call; a network fault
-// touched a connection, or, for a partition (`down`), the client used its proxy at all in the run
-// (a partition refuses connections the proxy never sees). Any other kind acts by being applied.
+// touched a connection (for a partition, `down`, a connect refused while it lasted counts).
+// Where refused connects could not be seen, a partition counts when the client used its proxy
+// at all in the run. Any other kind acts by being applied.
 bool fired(const scenario::Injection& inj, const report::ScenarioResult& result) {
   if (std::holds_alternative<scenario::SyscallFault>(inj.params))
     return std::any_of(result.syscall_faults.begin(), result.syscall_faults.end(),
@@ -384,7 +385,7 @@ bool fired(const scenario::Injection& inj, const report::ScenarioResult& result)
   return std::any_of(result.proxies.begin(), result.proxies.end(), [&](const report::ProxyResult& p) {
     const auto touched = p.toxics_touched.find(inj.name);
     return (touched != p.toxics_touched.end() && touched->second > 0) ||
-           (inj.kind == "down" && p.name == inj.proxy && p.accepted > 0);
+           (inj.kind == "down" && p.name == inj.proxy && !p.refused_unseen.empty() && p.accepted > 0);
   });
 }
 
@@ -417,7 +418,7 @@ void check_syscall_faults_fired(const scenario::Scenario& scenario, const report
 }
 
 // A network fault that touched no connection proves nothing about the client: a failure, unless
-// the fault is `optional`. A partition (`down`) needs only a client that used the proxy.
+// the fault is `optional`.
 void check_network_faults_fired(const scenario::Scenario& scenario, const report::ScenarioResult& result,
                                 const std::set<std::string>& never_applied,
                                 std::vector<report::Failure>& failures) {
@@ -430,16 +431,27 @@ void check_network_faults_fired(const scenario::Scenario& scenario, const report
           never_applied.contains(name) || fired(*inj, result))
         continue;
       const bool down = inj->kind == "down";
+      const bool down_unseen = down && !proxy.refused_unseen.empty();
       report::Failure failure;
       failure.check = "inject.network";
-      failure.expected = down ? ">=1 connection through the proxy in the run" : ">=1 connection touched";
-      failure.actual = down ? "proxy `" + proxy.name + "` accepted no connection in the whole run"
-                            : "no connection touched (" + std::to_string(proxy.accepted) +
-                                  " accepted by proxy `" + proxy.name + "` in the whole run)";
+      if (down_unseen) {
+        failure.expected = ">=1 connection through the proxy in the run";
+        failure.actual = "proxy `" + proxy.name + "` accepted no connection in the whole run";
+      } else if (down) {
+        failure.expected = ">=1 connection closed or connect refused";
+        failure.actual = "no connection open and no connect refused while it lasted (" +
+                         std::to_string(proxy.accepted) + " accepted by proxy `" + proxy.name +
+                         "` in the whole run)";
+      } else {
+        failure.expected = ">=1 connection touched";
+        failure.actual = "no connection touched (" + std::to_string(proxy.accepted) + " accepted by proxy `" +
+                         proxy.name + "` in the whole run)";
+      }
       failure.message =
           "network fault `" + name + "` (" + inj->kind + ") never fired: " + failure.actual +
           (down ? "; does the client connect through the proxy (its `listen`), not to the server "
-                  "directly? (set `optional = true` on the injection if that is fine)"
+                  "directly, while the partition lasts? (set `optional = true` on the injection if that is "
+                  "fine)"
                 : "; does the client connect through the proxy and send data through it while "
                   "the fault is active? (set `optional = true` on the injection if that is fine)");
       failure.line = inj->pos.line;

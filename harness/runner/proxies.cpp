@@ -168,6 +168,8 @@ void Proxies::on_run_end(RunContext& ctx) {
           {i < histogram.kUpperMs.size() ? std::optional<double>(histogram.kUpperMs[i]) : std::nullopt,
            histogram.counts[i]});
     out.toxics_touched = st.touched;
+    out.refused = st.refused;
+    out.refused_unseen = st.refused_unseen;
     out.series_slot_ms = st.series.slot_ms;
     for (std::size_t i = 0; i < st.series.slots.size(); ++i) {
       const auto& slot = st.series.slots[i];

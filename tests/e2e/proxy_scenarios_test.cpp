@@ -281,3 +281,36 @@ TEST_CASE("redis-cli's deadline fires under latency and bandwidth faults, the va
   CHECK(s.at("duration_ms").get<double>() < 40000);
   for (const auto& e : s.at("timeline")) CHECK(e.at("event") != "timeout");
 }
+
+// A partition refuses connects in the kernel, where the proxy sees nothing: the refused connects
+// are what shows the client met it.
+TEST_CASE("a partition's refused connects are counted, and the client that retried through them passes",
+          "[proxy][e2e][retries]") {
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  const json s = run_bundled_scenario("selftest/partition-refuses-client.toml");
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "pass");
+  REQUIRE(s.at("proxies").size() == 1);
+  const json& px = s.at("proxies")[0];
+  CHECK(px.at("refused").get<int>() >= 1);
+  CHECK(px.at("toxics_touched").at("partition").get<int>() >= px.at("refused").get<int>());
+  CHECK_FALSE(px.contains("refused_unseen"));
+  const std::string err = process_named(s, "client").at("stderr_tail");
+  CHECK(err.find("Connection refused, retrying") != std::string::npos);
+}
+
+// The proxy accepted the client's connections before the partition: not evidence that the
+// client ever met it.
+TEST_CASE("a partition that comes after the client is done fails as never fired", "[proxy][e2e]") {
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_must_fail("selftest/failing/partition-after-client-done.toml", cmd);
+  INFO(s.dump(2));
+  const json& f = only_failure(s, "inject.network");
+  CHECK(f.at("expected") == ">=1 connection closed or connect refused");
+  CHECK(f.at("line") == 32);
+  const json& px = s.at("proxies")[0];
+  CHECK(px.at("accepted").get<int>() == 5);
+  CHECK(px.at("refused") == 0);
+  CHECK(px.at("toxics_touched").at("partition") == 0);
+}

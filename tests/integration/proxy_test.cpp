@@ -130,9 +130,10 @@ class Upstream {
 
 // One event loop on its own thread with an upstream service and a proxy in front of it.
 struct ProxyRig {
-  explicit ProxyRig(std::uint64_t seed = 1, std::size_t buffer_bytes = 256 * 1024)
+  explicit ProxyRig(std::uint64_t seed = 1, std::size_t buffer_bytes = 256 * 1024,
+                    const std::string& listen_host = "127.0.0.1")
       : proxy(io, ProxyConfig{.name = "db",
-                              .listen = {"127.0.0.1", 0},
+                              .listen = {listen_host, 0},
                               .upstream = {"127.0.0.1", upstream.port()},
                               .seed = seed,
                               .buffer_bytes = buffer_bytes}) {
@@ -170,6 +171,36 @@ int connect_to(std::uint16_t port, std::chrono::seconds receive_timeout = 10s) {
     return -err;
   }
   return fd;
+}
+
+// A connect over IPv6 to ::1; a negative value is -errno.
+int connect_to_v6(std::uint16_t port) {
+  const int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in6 address{};
+  address.sin6_family = AF_INET6;
+  address.sin6_port = htons(port);
+  address.sin6_addr = in6addr_loopback;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return -err;
+  }
+  return fd;
+}
+
+// A loopback port nothing listens on: one the kernel handed out and that was closed again.
+std::uint16_t closed_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof address;
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), size) == 0);
+  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0);
+  ::close(fd);
+  return ntohs(address.sin_port);
 }
 
 void send_all(int fd, const std::string& data) {
@@ -663,6 +694,50 @@ TEST_CASE("proxy: down is a partition, the revert listens again on the same port
   send_all(again, "back");
   CHECK(receive(again, 4).data == "back");
   ::close(again);
+}
+
+// The kernel refuses these connects; no socket of the proxy sees them. A partition over no open
+// connection must still show that the client tried it, and only while it lasts.
+TEST_CASE("proxy: a connect refused during a partition counts as touched by it, none before or after",
+          "[proxy]") {
+  const auto refused_while_down = [](const std::string& listen_host, const auto& connect) {
+    ProxyRig rig(1, 256 * 1024, listen_host);
+    const auto port = rig.proxy.port();
+    const int before = connect(port);  // accepted and closed before the partition: not touched
+    REQUIRE(before >= 0);
+    ::close(before);
+    REQUIRE(eventually([&] { return rig.proxy.stats().accepted == 1 && rig.proxy.open_connections() == 0; }));
+
+    rig.proxy.apply("cut", make(ToxicKind::down, Direction::both));
+    CHECK(connect_to(closed_port()) == -ECONNREFUSED);  // another port: not counted
+    for (int i = 0; i < 3; ++i) CHECK(connect(port) == -ECONNREFUSED);
+    CHECK(eventually([&] { return rig.proxy.stats().touched.at("cut") == 3; }));
+    const auto during = rig.proxy.stats();
+    CHECK(during.refused == 3);
+    CHECK(during.refused_unseen.empty());
+
+    rig.proxy.revert("cut");
+    const int after = connect(port);
+    REQUIRE(after >= 0);
+    ::close(after);
+    std::this_thread::sleep_for(200ms);  // time for a wrongly counted SYN to arrive
+    const auto end = rig.proxy.stats();
+    CHECK(end.refused == 3);
+    CHECK(end.touched.at("cut") == 3);
+    CHECK(end.accepted == 2);
+  };
+  SECTION("IPv4") {
+    refused_while_down("127.0.0.1", [](std::uint16_t port) { return connect_to(port); });
+  }
+  SECTION("IPv6") { refused_while_down("::1", connect_to_v6); }
+  SECTION("any address, IPv4 and IPv6 clients") {
+    ProxyRig rig(1, 256 * 1024, "::");
+    const auto port = rig.proxy.port();
+    rig.proxy.apply("cut", make(ToxicKind::down, Direction::both));
+    CHECK(connect_to(port) == -ECONNREFUSED);
+    CHECK(connect_to_v6(port) == -ECONNREFUSED);
+    CHECK(eventually([&] { return rig.proxy.stats().refused == 2; }));
+  }
 }
 
 TEST_CASE("proxy: two overlapping partitions end when the last of them does", "[proxy]") {

@@ -218,9 +218,11 @@ TEST_CASE("judge: syscall_failures compares each fault's hits and names the faul
 
 namespace {
 
-// Proxy `db` with three network faults: `resets` (touched `touched` connections), `slow`
-// (optional, touched none) and `cut` (a partition, touched none).
-scenario::Scenario with_network_faults(report::ScenarioResult& r, std::uint64_t touched) {
+// Proxy `db`, which accepted 4 connections, with three network faults: `resets` (touched
+// `touched` connections), `slow` (optional, touched none) and `cut` (a partition, which closed or
+// refused `cut_touched` connections).
+scenario::Scenario with_network_faults(report::ScenarioResult& r, std::uint64_t touched,
+                                       std::uint64_t cut_touched) {
   auto s = two_processes();
   for (const auto& [name, kind] : {std::pair{"resets", "reset"}, {"slow", "latency"}, {"cut", "down"}}) {
     scenario::Injection inj;
@@ -237,34 +239,59 @@ scenario::Scenario with_network_faults(report::ScenarioResult& r, std::uint64_t 
   report::ProxyResult proxy;
   proxy.name = "db";
   proxy.accepted = 4;
-  proxy.toxics_touched = {{"resets", touched}, {"slow", 0}, {"cut", 0}};
+  proxy.toxics_touched = {{"resets", touched}, {"slow", 0}, {"cut", cut_touched}};
   r.proxies.push_back(proxy);
   return s;
 }
 
 }  // namespace
 
-TEST_CASE("judge: a network fault that touched no connection fails the run unless optional or a partition") {
+TEST_CASE("judge: a network fault that touched no connection fails the run unless optional") {
   report::ScenarioResult r;
-  auto s = with_network_faults(r, 0);
+  auto s = with_network_faults(r, 0, 1);
   runner::judge(s, r, nothing_seen);
   CHECK(r.verdict == report::Verdict::fail);
-  REQUIRE(r.failures.size() == 1);  // `slow` is optional, `cut` a partition
+  REQUIRE(r.failures.size() == 1);  // `slow` is optional, `cut` refused a connect
   CHECK(r.failures[0].check == "inject.network");
   CHECK(r.failures[0].message.find("`resets` (reset) never fired") != std::string::npos);
   CHECK(r.failures[0].actual == "no connection touched (4 accepted by proxy `db` in the whole run)");
   CHECK(r.failures[0].line == 9);
 
   report::ScenarioResult touched;
-  s = with_network_faults(touched, 2);
+  s = with_network_faults(touched, 2, 1);
   runner::judge(s, touched, nothing_seen);
   CHECK(touched.verdict == report::Verdict::pass);
   CHECK(touched.failures.empty());
 }
 
-TEST_CASE("judge: a partition of a proxy no client connected to in the whole run fails") {
+// The client used the proxy before and after the partition, but no connection was open when it
+// came and none was refused while it lasted: the partition tested nothing.
+TEST_CASE(
+    "judge: a partition that closed nothing and refused no connect fails, whatever the proxy accepted") {
   report::ScenarioResult r;
-  auto s = with_network_faults(r, 2);
+  auto s = with_network_faults(r, 2, 0);
+  runner::judge(s, r, nothing_seen);
+  CHECK(r.verdict == report::Verdict::fail);
+  REQUIRE(r.failures.size() == 1);
+  CHECK(r.failures[0].check == "inject.network");
+  CHECK(r.failures[0].message.find("`cut` (down) never fired") != std::string::npos);
+  CHECK(r.failures[0].expected == ">=1 connection closed or connect refused");
+  CHECK(r.failures[0].actual ==
+        "no connection open and no connect refused while it lasted (4 accepted by proxy `db` in the whole "
+        "run)");
+}
+
+TEST_CASE(
+    "judge: where refused connects cannot be seen, a partition needs a client that used the proxy at all") {
+  report::ScenarioResult r;
+  auto s = with_network_faults(r, 2, 0);
+  r.proxies[0].refused_unseen = "socket(SOCK_RAW): Operation not permitted";
+  runner::judge(s, r, nothing_seen);
+  CHECK(r.verdict == report::Verdict::pass);
+
+  r = report::ScenarioResult{};
+  s = with_network_faults(r, 2, 0);
+  r.proxies[0].refused_unseen = "socket(SOCK_RAW): Operation not permitted";
   r.proxies[0].accepted = 0;
   runner::judge(s, r, nothing_seen);
   CHECK(r.verdict == report::Verdict::fail);

@@ -76,6 +76,8 @@ RunReport full_report() {
   proxy.first_byte_max_ms = 301;
   proxy.first_byte_histogram = {{1.0, 3}, {2.0, 0}, {500.0, 1}, {std::nullopt, 1}};
   proxy.toxics_touched = {{"slow", 3}};
+  proxy.refused = 8;
+  proxy.refused_unseen = "socket(SOCK_RAW): Operation not permitted";
   proxy.series_slot_ms = 200;
   proxy.series = {{0, 2, 0, 2, 2, 1.5, 1.25}, {200, 3, 4, 5, 1, 301, 301}};
   s.proxies.push_back(proxy);
@@ -119,6 +121,8 @@ TEST_CASE("a report read back writes the same JSON") {
   CHECK(read.scenarios.at(0).syscall_faults[0].matched == 17);
   REQUIRE(read.scenarios.at(0).proxies.size() == 1);
   CHECK(read.scenarios.at(0).proxies.at(0).toxics_touched.at("slow") == 3);
+  CHECK(read.scenarios.at(0).proxies.at(0).refused == 8);
+  CHECK(read.scenarios.at(0).proxies.at(0).refused_unseen == "socket(SOCK_RAW): Operation not permitted");
   const auto& histogram = read.scenarios.at(0).proxies.at(0).first_byte_histogram;
   REQUIRE(histogram.size() == 4);
   CHECK(histogram[0].lt_ms == 1.0);
