@@ -1,5 +1,6 @@
 #include "scenario/chaos.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <string_view>
@@ -268,6 +269,25 @@ void settle_memory_overlaps(const Scenario& scenario, std::vector<Injection>& dr
   drawn = std::move(kept);
 }
 
+// The loader refuses `max_memory` for a process a memory hog is written into (the peak is the
+// cgroup's, the hog's memory included), so a drawn memory hog into such a process is left out.
+void leave_out_hogs_beside_max_memory(const Scenario& scenario, std::vector<Injection>& drawn,
+                                      std::vector<std::string>* left_out_notes) {
+  std::erase_if(drawn, [&](const Injection& inj) {
+    const auto* hog = std::get_if<HogFault>(&inj.params);
+    if (!hog || !hog->memory) return false;
+    const auto judged = std::find_if(scenario.expects.begin(), scenario.expects.end(), [&](const Expect& e) {
+      return e.process == inj.into && e.max_memory.has_value();
+    });
+    if (judged == scenario.expects.end()) return false;
+    if (left_out_notes)
+      left_out_notes->push_back(inj.name + " (hog of " + format_size(*hog->memory) + " into `" + inj.into +
+                                "` at " + inj.at.text + ") left out: `" + inj.into +
+                                "`'s max_memory would count the hog's memory as the process's");
+    return true;
+  });
+}
+
 Injection build(const std::string& fault, const std::map<std::string, std::string>& v) {
   Injection inj;
   inj.kind = fault;
@@ -373,6 +393,7 @@ std::vector<Injection> draw_chaos(const Scenario& scenario, std::uint64_t seed,
     drawn.push_back(std::move(inj));
   }
   settle_memory_overlaps(scenario, drawn, left_out);
+  leave_out_hogs_beside_max_memory(scenario, drawn, left_out);
   return drawn;
 }
 

@@ -223,3 +223,34 @@ TEST_CASE("a name with an auto-port draws the same faults from one seed on every
   CHECK(names[0] != names[1]);  // "chaos on 4101", "chaos on 4202"
   CHECK(draws[0] == draws[1]);
 }
+
+// `max_memory` judges the cgroup's peak, and a hog runs in the cgroup it crowds.
+TEST_CASE("a drawn memory hog into a process whose max_memory is checked is left out, and said so") {
+  auto s = chaotic();
+  s.chaos->kinds = {"hog"};
+  s.chaos->faults = 6;
+  Expect judged;
+  judged.process = "api";
+  judged.max_memory = 512ull << 20;
+  s.expects.push_back(judged);
+  int into_db = 0;
+  int left_out = 0;
+  for (std::uint64_t seed = 0; seed < 50; ++seed) {
+    std::vector<std::string> notes;
+    const auto drawn = draw_chaos(s, seed, &notes);
+    for (const auto& d : drawn) {
+      INFO("seed " << seed << ": " << describe(d));
+      CHECK(d.into == "db");
+      into_db += 1;
+    }
+    left_out += static_cast<int>(notes.size());
+    CHECK(drawn.size() + notes.size() == 6);
+    for (const auto& note : notes) {
+      CHECK(note.find("into `api`") != std::string::npos);
+      CHECK(note.find("left out: `api`'s max_memory would count the hog's memory as the process's") !=
+            std::string::npos);
+    }
+  }
+  CHECK(into_db > 0);
+  CHECK(left_out > 0);
+}
