@@ -145,7 +145,8 @@ std::string MemoryInjector::apply(const Target& target) {
   // not pass for a process that started under 256MiB. memory.high binds only below memory.max.
   // A value that would not bind lower is left as it is, so a fault never loosens a limit.
   const std::uint64_t max_now = target.group.memory_max();
-  const std::uint64_t high_now = std::min(max_now, target.group.memory_high());
+  const std::uint64_t high_written = target.group.memory_high();  // restored as written at the revert
+  const std::uint64_t high_now = std::min(max_now, high_written);
   const bool max_binds = fault_.limit && *fault_.limit < max_now;
   const bool high_binds = fault_.high && *fault_.high < high_now;
   std::string kept;
@@ -160,7 +161,7 @@ std::string MemoryInjector::apply(const Target& target) {
   for (const bool hard : {true, false}) {
     const auto& wanted = hard ? fault_.limit : fault_.high;
     if (!wanted || !(hard ? max_binds : high_binds)) continue;
-    const std::uint64_t old = hard ? target.group.memory_max() : target.group.memory_high();
+    const std::uint64_t old = hard ? max_now : high_written;
     (hard ? old_max_ : old_high_) = old;
     if (fault_.over && hard == ramp_hard) {
       // From "max" there is no limit to start the ramp from: start at what the cgroup uses, the
