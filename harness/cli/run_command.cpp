@@ -277,8 +277,7 @@ int run(const RunArgs& args) {
     std::cout << "\n";
   }
   std::cout << report::summary_line(summary) << std::endl;
-  // SIGINT and SIGTERM keep the documented 130; a hangup exits 128+SIGHUP, as a shell reports it.
-  if (report.interrupted) return interrupt::signal_number() == SIGHUP ? 128 + SIGHUP : kExitInterrupted;
+  if (report.interrupted) return interrupt::exit_status(interrupt::signal_number());
   if (summary.failed + summary.errors > 0) return kExitFailed;
   // A gate whose every scenario was skipped tested nothing: not green, and not a scenario's
   // failure either, but the host's (as `doctor` would say).

@@ -16,6 +16,9 @@ namespace {
 std::atomic<int> first_signal{0};
 int event_fd = -1;
 std::once_flag install_once;
+// SIGQUITs to pass on (Quit::passes_on): counted in quit_event_fd, the source of the last here.
+int quit_event_fd = -1;
+std::atomic<bool> last_quit_from_terminal{false};
 
 void record(int signo, bool terminal) {
   int expected = 0;
@@ -26,16 +29,28 @@ void record(int signo, bool terminal) {
 
 // A terminal's signals come from the kernel (SI_KERNEL); kill(2) and sigqueue(3) say SI_USER and
 // SI_QUEUE.
-void on_signal(int signo, siginfo_t* info, void*) { record(signo, info && info->si_code == SI_KERNEL); }
+bool sent_by_terminal(const siginfo_t* info) { return info && info->si_code == SI_KERNEL; }
+
+void on_signal(int signo, siginfo_t* info, void*) { record(signo, sent_by_terminal(info)); }
+
+void on_quit_to_pass_on(int, siginfo_t* info, void*) {
+  last_quit_from_terminal = sent_by_terminal(info);
+  const std::uint64_t one = 1;
+  (void)!::write(quit_event_fd, &one, sizeof one);
+}
 
 void create_fd() {
   if (event_fd < 0) event_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
+void create_quit_fd() {
+  if (quit_event_fd < 0) quit_event_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
 }  // namespace
 
-void install() {
-  std::call_once(install_once, [] {
+void install(Quit quit) {
+  std::call_once(install_once, [quit] {
     create_fd();
     struct sigaction action {};
     action.sa_sigaction = on_signal;
@@ -43,6 +58,14 @@ void install() {
     action.sa_flags = SA_RESTART | SA_SIGINFO;
     ::sigaction(SIGINT, &action, nullptr);
     ::sigaction(SIGTERM, &action, nullptr);
+    if (quit == Quit::passes_on) {
+      create_quit_fd();
+      struct sigaction pass_on = action;
+      pass_on.sa_sigaction = on_quit_to_pass_on;
+      ::sigaction(SIGQUIT, &pass_on, nullptr);
+    } else {
+      ::sigaction(SIGQUIT, &action, nullptr);
+    }
     // A closed terminal or SSH session (SIGHUP) would otherwise kill the harness outright, with
     // its targets left running in their cgroups and no report. Under nohup SIGHUP stays ignored.
     struct sigaction hup {};
@@ -59,6 +82,22 @@ int fd() {
 bool requested() { return first_signal.load() != 0; }
 int signal_number() { return first_signal.load() / 2; }
 bool from_terminal() { return (first_signal.load() & 1) != 0; }
+int exit_status(int signo) { return signo == SIGHUP || signo == SIGQUIT ? 128 + signo : 130; }
 void request(int signo) { record(signo, false); }
+
+int quit_fd() {
+  create_quit_fd();
+  return quit_event_fd;
+}
+
+Quits take_quits() {
+  Quits quits;
+  std::uint64_t count = 0;
+  if (quit_event_fd >= 0 && ::read(quit_event_fd, &count, sizeof count) == sizeof count) {
+    quits.count = static_cast<unsigned>(count);
+    quits.from_terminal = last_quit_from_terminal.load();
+  }
+  return quits;
+}
 
 }  // namespace faultline::interrupt

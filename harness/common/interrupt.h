@@ -1,22 +1,41 @@
-// SIGINT/SIGTERM/SIGHUP to the harness: recorded, never acted on inside the signal handler. Runners
-// watch fd() on their event loops and tear their targets down; a second Ctrl-C changes
-// nothing, so teardown is never skipped.
+// SIGINT/SIGTERM/SIGHUP (and SIGQUIT, see Quit) to the harness: recorded, never acted on inside
+// the signal handler. Runners watch fd() on their event loops and tear their targets down; a
+// second Ctrl-C changes nothing, so teardown is never skipped.
 #pragma once
 
 namespace faultline::interrupt {
 
-// Installs the handlers (idempotent). SIGHUP keeps an inherited SIG_IGN (nohup).
-void install();
+// What SIGQUIT (Ctrl-\) is to the harness. Its default action would end the harness at once,
+// leaving its targets running in their cgroups.
+enum class Quit {
+  interrupts,  // `run`: one more interrupt, the run is torn down
+  passes_on,   // `exec`: for the command, as timeout(1) passes it on (a Go test dumps its stacks)
+};
+
+// Installs the handlers; the first call decides. SIGHUP keeps an inherited SIG_IGN (nohup).
+void install(Quit quit = Quit::interrupts);
 // An eventfd that becomes readable, and stays readable, once the harness is interrupted.
 int fd();
 bool requested();
-// The first signal received (SIGINT, SIGTERM or SIGHUP), 0 if none.
+// The first signal received (SIGINT, SIGTERM, SIGHUP or SIGQUIT), 0 if none.
 int signal_number();
+// The exit status of a harness interrupted by `signo`: the documented 130 for SIGINT and
+// SIGTERM; 128+N for a hangup or a quit, as a shell reports them.
+int exit_status(int signo);
 // Whether the kernel sent that first signal for a terminal (Ctrl-C, a hangup) rather than a
 // process with kill(2). A terminal's Ctrl-C goes to its whole foreground process group, so the
 // processes the harness started in its own group have had it too.
 bool from_terminal();
 // Marks the run as interrupted without a signal (tests, internal errors).
 void request(int signo);
+
+// With Quit::passes_on: an eventfd readable while SIGQUITs wait to be passed on, and the taking
+// of them (how many came since the last take, and whether the last came from a terminal).
+int quit_fd();
+struct Quits {
+  unsigned count = 0;
+  bool from_terminal = false;
+};
+Quits take_quits();
 
 }  // namespace faultline::interrupt

@@ -38,10 +38,28 @@ std::string join(const std::vector<std::string>& parts, const std::string& separ
   return text;
 }
 
-// Sends `signo` to every process in the group, as timeout(1) signals its process group: a
-// wrapper (`go test`, a shell) and the program it runs both get it. Returns how many got it.
-int signal_every_process(const cgroup::Cgroup& group, int signo) {
-  return cgroup::signal_members(group, signo).sent;
+// The processes of the group in faultline's own process group: a terminal's SIGINT or SIGQUIT
+// reached them already, with faultline, as the terminal signals its whole foreground group.
+std::set<pid_t> in_our_process_group(const cgroup::Cgroup& group) {
+  std::set<pid_t> members;
+  for (const pid_t pid : group.pids())
+    if (::getpgid(pid) == ::getpgrp()) members.insert(pid);
+  return members;
+}
+
+// Sends `signo` to every process in the group but `had_it`, as timeout(1) signals its process
+// group: a wrapper (`go test`, a shell) and the program it runs both get it. Returns how many
+// got it.
+int signal_every_process(const cgroup::Cgroup& group, int signo, const std::set<pid_t>& had_it = {}) {
+  return cgroup::signal_members(group, signo, had_it).sent;
+}
+
+// "SIGINT to 2 process(es)", or with those a terminal signalled itself, "SIGINT from the
+// terminal to 1 process(es), from faultline to 1 more".
+std::string signalled(int signo, int sent, std::size_t from_terminal) {
+  if (from_terminal == 0) return signal_name(signo) + " to " + std::to_string(sent) + " process(es)";
+  return signal_name(signo) + " from the terminal to " + std::to_string(from_terminal) + " process(es), " +
+         "from faultline to " + std::to_string(sent) + " more";
 }
 
 // The controllers the command's cgroup needs: those of its limits, and, when every statistic is
@@ -69,7 +87,8 @@ class CommandRun {
         deadline_(io_),
         grace_(io_),
         drain_(io_),
-        interrupt_watch_(io_) {}
+        interrupt_watch_(io_),
+        quit_watch_(io_) {}
 
   CommandResult run();
 
@@ -80,6 +99,8 @@ class CommandRun {
   void on_timeout();
   // `terminal_sent_it`: the terminal signalled faultline's foreground process group already.
   void send_stop_signal(int signo, bool terminal_sent_it = false);
+  void watch_quits();
+  void stop_watching_signals();
   void on_exit();
   void wait_for_stopping_processes();
   CommandResult failed_to_start();
@@ -91,6 +112,7 @@ class CommandRun {
   supervisor::SupervisedProcess process_;
   asio::steady_timer deadline_, grace_, drain_;
   asio::posix::stream_descriptor interrupt_watch_;
+  asio::posix::stream_descriptor quit_watch_;
   std::unique_ptr<cgroup::Cgroup> group_;
   Clock::time_point t0_;
   report::ScenarioResult report_;
@@ -116,10 +138,10 @@ void CommandRun::on_timeout() {
     send_stop_signal(request_.timeout_signal);
     return;
   }
-  const int signalled = signal_every_process(*group_, *request_.diagnose_signal);
+  const int sent = signal_every_process(*group_, *request_.diagnose_signal);
   signal_every_process(*group_, SIGCONT);  // a stopped process cannot dump its stacks
-  const std::string what = signal_name(*request_.diagnose_signal) + " to " + std::to_string(signalled) +
-                           " process(es), " + format_duration(request_.diagnose_grace) + " for their output";
+  const std::string what = signalled(*request_.diagnose_signal, sent, 0) + ", " +
+                           format_duration(request_.diagnose_grace) + " for their output";
   event("timeout.diagnose", what);
   timeout_steps_.push_back(what);
   grace_.expires_after(request_.diagnose_grace);
@@ -135,17 +157,11 @@ void CommandRun::send_stop_signal(int signo, bool terminal_sent_it) {
   // The processes in faultline's own process group had a terminal's Ctrl-C from the terminal: a
   // second one makes a program that cleans up on the first (pytest) give up. Those in other
   // groups (setsid daemons) have it from here only.
-  std::set<pid_t> had_it;
-  if (terminal_sent_it)
-    for (const pid_t pid : group_->pids())
-      if (::getpgid(pid) == ::getpgrp()) had_it.insert(pid);
-  const int signalled = cgroup::signal_members(*group_, signo, had_it).sent;
+  const std::set<pid_t> had_it = terminal_sent_it ? in_our_process_group(*group_) : std::set<pid_t>{};
+  const int sent = signal_every_process(*group_, signo, had_it);
   // timeout(1) does the same: a stopped process would otherwise hold the signal until the kill.
   if (signo != SIGKILL && signo != SIGCONT) signal_every_process(*group_, SIGCONT);
-  std::string what = signal_name(signo) + " to " + std::to_string(signalled) + " process(es)";
-  if (!had_it.empty())
-    what = signal_name(signo) + " from the terminal to " + std::to_string(had_it.size()) + " process(es), " +
-           "from faultline to " + std::to_string(signalled) + " more";
+  const std::string what = signalled(signo, sent, had_it.size());
   event("stop.signal", what);
   if (timed_out_) timeout_steps_.push_back(what);
   // The kill comes --kill-after the first stop signal, as with timeout(1): a second one (a CI job
@@ -167,6 +183,27 @@ void CommandRun::send_stop_signal(int signo, bool terminal_sent_it) {
   });
 }
 
+// SIGQUIT to faultline is for the command (timeout(1) passes it on too): a Go test dumps its
+// goroutines, a JVM its threads, and the run goes on. One from the terminal reached the
+// processes in faultline's process group already.
+void CommandRun::watch_quits() {
+  quit_watch_.async_wait(asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
+    if (ec) return;
+    const auto quits = interrupt::take_quits();
+    if (quits.count > 0) {
+      const std::set<pid_t> had_it = quits.from_terminal ? in_our_process_group(*group_) : std::set<pid_t>{};
+      event("signal.passed-on",
+            signalled(SIGQUIT, signal_every_process(*group_, SIGQUIT, had_it), had_it.size()));
+    }
+    watch_quits();
+  });
+}
+
+void CommandRun::stop_watching_signals() {
+  interrupt_watch_.close();
+  quit_watch_.close();
+}
+
 void CommandRun::on_exit() {
   deadline_.cancel();
   grace_.cancel();
@@ -177,7 +214,7 @@ void CommandRun::on_exit() {
   if (kill_deadline_ && !killed_)
     wait_for_stopping_processes();
   else
-    interrupt_watch_.close();
+    stop_watching_signals();
 }
 
 // The rest of the command got the stop signal with it: like the command itself they may shut down
@@ -185,7 +222,7 @@ void CommandRun::on_exit() {
 // faultline meanwhile (a CI job cancelled while it waits) ends the wait at once.
 void CommandRun::wait_for_stopping_processes() {
   if (group_->pids().empty() || Clock::now() >= *kill_deadline_ || drain_interrupted_) {
-    interrupt_watch_.close();
+    stop_watching_signals();
     return;
   }
   drain_.expires_after(
@@ -245,8 +282,7 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, const std::vector
     result.outcome = "exited";
   }
   if (interrupted_by_) {
-    // As `run`: 130 for SIGINT and SIGTERM, 129 for a hangup (a shell's 128+SIGHUP).
-    result.exit_status = interrupted_by_ == SIGHUP ? 128 + SIGHUP : 130;
+    result.exit_status = interrupt::exit_status(interrupted_by_);  // as `run`
     result.messages.push_back("faultline: interrupted by " + signal_name(interrupted_by_));
   }
   if (!leftovers.empty()) {
@@ -348,7 +384,7 @@ CommandResult CommandRun::run() {
 
   // Before the start: a Ctrl-C right after the command's first output must not find the default
   // action, which would end faultline and leave the command in its cgroup.
-  interrupt::install();
+  interrupt::install(interrupt::Quit::passes_on);
   CommandResult result;
   if (!process_.start(spawn, [this](supervisor::SupervisedProcess&) { on_exit(); })) {
     result = failed_to_start();
@@ -361,6 +397,8 @@ CommandResult CommandRun::run() {
         if (!ec) on_timeout();
       });
     }
+    quit_watch_.assign(::dup(interrupt::quit_fd()));
+    watch_quits();
     interrupt_watch_.assign(::dup(interrupt::fd()));
     interrupt_watch_.async_wait(
         asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {

@@ -259,7 +259,7 @@ class InterruptsHeld {
   InterruptsHeld() {
     sigset_t interrupts;
     sigemptyset(&interrupts);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&interrupts, sig);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&interrupts, sig);
     ::pthread_sigmask(SIG_BLOCK, &interrupts, &before_);
   }
   ~InterruptsHeld() { ::pthread_sigmask(SIG_SETMASK, &before_, nullptr); }

@@ -440,21 +440,32 @@ TEST_CASE("exec: SIGTERM to faultline reaches every process of the command, as t
   CHECK_FALSE(running_with_token(token));
 }
 
-TEST_CASE("exec: a Ctrl-C in a terminal reaches the command once, from the terminal", "[exec]") {
-  // The terminal signals its whole foreground process group, the command included: sent again by
-  // faultline, a second SIGINT would make pytest abandon the clean-up the first one began.
+namespace {
+
+struct TerminalRun {
+  std::string screen;  // what the terminal showed
+  bool typed = false;  // every key was typed: the text it waited for showed
+  int status = 0;
+  json report;  // --json
+};
+
+// `faultline exec --json REPORT -- payload dump-on SIGNAL` in a new pseudo-terminal, as its
+// foreground process group. Each step waits for its text on the screen, then types its key
+// (Ctrl-C is "\x03", Ctrl-\ "\x1c").
+TerminalRun exec_in_terminal(const std::string& signal,
+                             const std::vector<std::pair<std::string, std::string>>& steps) {
   ScratchDir dir;
   const std::string report = dir / "r.json", bin = faultline_path(), target = payload_path();
+  TerminalRun run;
   int terminal = -1;
   const pid_t pid = ::forkpty(&terminal, nullptr, nullptr, nullptr);
   REQUIRE(pid >= 0);
   if (pid == 0) {
-    // --timeout: should the Ctrl-C not arrive, the run still ends (and the checks below fail).
+    // --timeout: should a key not arrive, the run still ends (and the caller's checks fail).
     ::execl(bin.c_str(), bin.c_str(), "exec", "--timeout", "20s", "--kill-after", "1s", "--json",
-            report.c_str(), "--", target.c_str(), "dump-on", "SIGINT", static_cast<char*>(nullptr));
+            report.c_str(), "--", target.c_str(), "dump-on", signal.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  std::string screen;
   // Reads what the terminal shows until `done` or the end of its output (EIO once every writer
   // is gone); false if neither came within 30s.
   auto read_until = [&](const std::function<bool()>& done) {
@@ -466,34 +477,99 @@ TEST_CASE("exec: a Ctrl-C in a terminal reaches the command once, from the termi
       const ssize_t n = ::read(terminal, buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
-      screen.append(buf, static_cast<std::size_t>(n));
+      run.screen.append(buf, static_cast<std::size_t>(n));
     }
     return done();
   };
-  const bool ready = read_until([&] { return screen.find("ready") != std::string::npos; });
-  if (ready) CHECK(::write(terminal, "\x03", 1) == 1);  // the terminal's VINTR: Ctrl-C
+  run.typed = true;
+  std::size_t seen_up_to = 0;
+  for (const auto& [text, key] : steps) {
+    const bool shown = read_until([&] { return run.screen.find(text, seen_up_to) != std::string::npos; });
+    if (!shown) {
+      run.typed = false;
+      break;
+    }
+    seen_up_to = run.screen.find(text, seen_up_to) + text.size();
+    CHECK(::write(terminal, key.data(), key.size()) == static_cast<ssize_t>(key.size()));
+  }
   read_until([] { return false; });
-  int status = 0;
-  if (::waitpid(pid, &status, WNOHANG) == 0) {  // still running after 30s: stop it, then fail
+  if (::waitpid(pid, &run.status, WNOHANG) == 0) {  // still running after 30s: stop it, then fail
     ::kill(pid, SIGTERM);
-    ::waitpid(pid, &status, 0);
+    ::waitpid(pid, &run.status, 0);
   }
   ::close(terminal);
-  INFO(screen);
-  REQUIRE(ready);
-  REQUIRE(WIFEXITED(status));
-  CHECK(WEXITSTATUS(status) == 130);
-  std::size_t dumps = 0;
-  for (auto at = screen.find("dump: SIGINT"); at != std::string::npos;
-       at = screen.find("dump: SIGINT", at + 1))
-    ++dumps;
-  CHECK(dumps == 1);  // two SIGINTs pending at once would merge: the timeline below is the sure sign
-  std::vector<std::string> stop_signals;
-  const json run = json::parse(read_file(report));
-  for (const auto& e : run["scenarios"][0]["timeline"])
-    if (e["event"] == "stop.signal") stop_signals.push_back(e["detail"]);
-  CHECK(stop_signals ==
+  if (fs::exists(report)) run.report = json::parse(read_file(report));
+  return run;
+}
+
+std::size_t occurrences(const std::string& text, const std::string& part) {
+  std::size_t n = 0;
+  for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + 1)) ++n;
+  return n;
+}
+
+std::vector<std::string> timeline_details(const json& report, const std::string& event) {
+  std::vector<std::string> details;
+  if (report.is_null()) return details;
+  for (const auto& e : report["scenarios"][0]["timeline"])
+    if (e["event"] == event) details.push_back(e["detail"]);
+  return details;
+}
+
+}  // namespace
+
+TEST_CASE("exec: a Ctrl-C in a terminal reaches the command once, from the terminal", "[exec]") {
+  // The terminal signals its whole foreground process group, the command included: sent again by
+  // faultline, a second SIGINT would make pytest abandon the clean-up the first one began.
+  const auto run = exec_in_terminal("SIGINT", {{"ready", "\x03"}});
+  INFO(run.screen);
+  REQUIRE(run.typed);
+  REQUIRE(WIFEXITED(run.status));
+  CHECK(WEXITSTATUS(run.status) == 130);
+  // Two SIGINTs pending at once would merge: the timeline below is the sure sign.
+  CHECK(occurrences(run.screen, "dump: SIGINT") == 1);
+  CHECK(timeline_details(run.report, "stop.signal") ==
         std::vector<std::string>{"SIGINT from the terminal to 1 process(es), from faultline to 0 more"});
+}
+
+// Ctrl-\ asks a Go test for its goroutines, a JVM for its threads: it is for the command, and
+// faultline, whose default action would be to die and leave the command in its cgroup, goes on.
+TEST_CASE("exec: a quit key (SIGQUIT) in a terminal reaches the command once, and the run goes on",
+          "[exec]") {
+  const auto run = exec_in_terminal("SIGQUIT", {{"ready", "\x1c"}, {"dump: SIGQUIT", "\x03"}});
+  INFO(run.screen);
+  REQUIRE(run.typed);
+  REQUIRE(WIFEXITED(run.status));
+  CHECK(WEXITSTATUS(run.status) == 130);  // the Ctrl-C that followed ended it
+  CHECK(occurrences(run.screen, "dump: SIGQUIT") == 1);
+  CHECK(timeline_details(run.report, "signal.passed-on") ==
+        std::vector<std::string>{"SIGQUIT from the terminal to 1 process(es), from faultline to 0 more"});
+}
+
+TEST_CASE("exec: SIGQUIT to faultline is passed on to the command, as timeout(1) does", "[exec]") {
+  ScratchDir dir;
+  const std::string report = dir / "r.json";
+  const std::string token = new_token();
+  const std::string out = dir / "out";
+  BackgroundHarness harness({"exec", "--json", report, "--", "sh", "-c",
+                             "exec env FAULTLINE_E2E_TOKEN=" + token + " " + quote(payload_path()) +
+                                 " dump-on SIGQUIT --exit 7 > " + quote(out)});
+  REQUIRE(harness.started());
+  // "ready": the command waits for the signal (before, SIGQUIT's default action would end it).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!(fs::exists(out) && contains(read_file(out), "ready")) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(contains(read_file(out), "ready"));
+  harness.signal(SIGQUIT);
+  const auto ended = harness.wait();
+  REQUIRE(ended);
+  // faultline did not die of it: the command got it and exited with its own status.
+  REQUIRE(WIFEXITED(*ended));
+  CHECK(WEXITSTATUS(*ended) == 7);
+  CHECK_FALSE(running_with_token(token));
+  const json run = json::parse(read_file(report));
+  CHECK(timeline_details(run, "signal.passed-on") == std::vector<std::string>{"SIGQUIT to 1 process(es)"});
 }
 
 TEST_CASE("exec: a signal to faultline while the other processes have --kill-after ends the wait", "[exec]") {

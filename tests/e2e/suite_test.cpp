@@ -353,6 +353,18 @@ TEST_CASE("suite: runs that never started are in every report as errors after SI
   CHECK(junit.find("not run: interrupted by SIGTERM before it started") != std::string::npos);
 }
 
+// Its default action would end the harness at once and leave the hanging target in its cgroup.
+TEST_CASE("suite: SIGQUIT tears down like SIGTERM, writes the reports and exits 131") {
+  ScratchDir dir;
+  CHECK(interrupt_between_scenarios(dir, SIGQUIT) == 128 + SIGQUIT);
+  REQUIRE(fs::exists(dir / "report.json"));
+  const json report = json::parse(read_file(dir / "report.json"));
+  CHECK(report["interrupted"] == true);
+  REQUIRE(report["scenarios"].size() == 4);
+  CHECK(report["scenarios"][1]["interrupted"] == true);
+  CHECK(report["scenarios"][3]["reason"] == "not run: interrupted by SIGQUIT before it started");
+}
+
 TEST_CASE("suite: SIGHUP tears down like SIGTERM, writes the reports and exits 129") {
   ScratchDir dir;
   CHECK(interrupt_between_scenarios(dir, SIGHUP) == 128 + SIGHUP);
