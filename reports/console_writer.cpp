@@ -73,8 +73,8 @@ std::string console_fault_lines(const ScenarioResult& r) {
   for (const auto& p : r.proxies) {
     out += "       proxy " + p.name + ": " + std::to_string(p.accepted) +
            (p.accepted == 1 ? " connection, " : " connections, ") + std::to_string(p.reset) + " reset, " +
-           (p.refused ? std::to_string(p.refused) + " refused, " : "") + format_bytes(p.bytes_upstream) +
-           " up, " + format_bytes(p.bytes_downstream) + " down, ";
+           (p.refused.value_or(0) ? std::to_string(*p.refused) + " refused, " : "") +
+           format_bytes(p.bytes_upstream) + " up, " + format_bytes(p.bytes_downstream) + " down, ";
     std::uint64_t timed = 0;
     for (const auto& b : p.first_byte_histogram) timed += b.count;
     // Without a histogram (an older report) a maximum of 0 still means no first byte was seen.
@@ -83,6 +83,10 @@ std::string console_fault_lines(const ScenarioResult& r) {
     else
       out += "first byte p50 " + format_latency(p.first_byte_p50_ms) + " p99 " +
              format_latency(p.first_byte_p99_ms) + "\n";
+    // The partition was judged by the looser rule: say so where the verdict is read.
+    if (!p.refused_unseen.empty())
+      out += "       proxy " + p.name + ": connects refused during a partition not seen (" +
+             p.refused_unseen + "); a partition counted as tried if any connection was accepted in the run\n";
   }
   return out;
 }

@@ -275,7 +275,8 @@ std::string proxies_table(const ScenarioResult& s) {
     std::string touched;
     for (const auto& [name, n] : p.toxics_touched)
       touched += (touched.empty() ? "" : ", ") + name + ": " + std::to_string(n) + " connections";
-    if (p.refused > 0) touched += " (" + std::to_string(p.refused) + " connects refused during a partition)";
+    if (p.refused.value_or(0) > 0)
+      touched += " (" + std::to_string(*p.refused) + " connects refused during a partition)";
     if (!p.refused_unseen.empty()) touched += " (refused connects not seen: " + p.refused_unseen + ")";
     h += "<tr data-proxy=\"" + esc(p.name) + "\"><td>" + esc(p.name) + "<br><span class=\"mono where\">" +
          esc(p.listen) + " \u2192 " + esc(p.upstream) + "</span></td>" + number(std::to_string(p.accepted)) +

@@ -220,7 +220,7 @@ ScenarioResult scenario_from(const Node& n) {
         for (const auto& [key, value] : t.value().items())
           proxy.toxics_touched[key] = t.at(key.c_str()).count();
       }
-      proxy.refused = x.count_or("refused");
+      if (x.has("refused")) proxy.refused = x.at("refused").count();
       proxy.refused_unseen = x.str_or("refused_unseen");
       proxy.series_slot_ms = x.number_or("series_slot_ms");
       if (x.has("series"))

@@ -132,9 +132,9 @@ json scenario_json(const ScenarioResult& s) {
                          {"first_byte_max_ms", p.first_byte_max_ms},
                          {"first_byte_histogram", histogram},
                          {"toxics_touched", p.toxics_touched},
-                         {"refused", p.refused},
                          {"series_slot_ms", p.series_slot_ms},
                          {"series", series}});
+      if (p.refused) proxies.back()["refused"] = *p.refused;
       if (!p.refused_unseen.empty()) proxies.back()["refused_unseen"] = p.refused_unseen;
     }
     j["proxies"] = std::move(proxies);

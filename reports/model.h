@@ -145,9 +145,10 @@ struct ProxyResult {
   // Every connection's time to first byte in fixed log-scale buckets, ascending.
   std::vector<LatencyBucket> first_byte_histogram;
   std::map<std::string, std::uint64_t> toxics_touched;  // injection name -> connections affected
-  // Connects refused during a partition (`down`), counted in its toxics_touched too; when they
-  // could not be seen, why (then a partition counts as tried if any connection was accepted).
-  std::uint64_t refused = 0;
+  // Connects refused during a partition (`down`), counted in its toxics_touched too (unset in a
+  // report written before they were counted); when they could not be seen, why (then a
+  // partition counts as tried if any connection was accepted).
+  std::optional<std::uint64_t> refused;
   std::string refused_unseen;
   // Over time: consecutive slots of series_slot_ms each, from the scenario start.
   double series_slot_ms = 0;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdint>
 #include <mutex>
@@ -20,11 +21,14 @@ std::once_flag install_once;
 int quit_event_fd = -1;
 std::atomic<bool> last_quit_from_terminal{false};
 
+// Called in a signal handler: write(2) may set errno under the code it interrupted.
 void record(int signo, bool terminal) {
+  const int saved_errno = errno;
   int expected = 0;
   first_signal.compare_exchange_strong(expected, signo * 2 + (terminal ? 1 : 0));
   const std::uint64_t one = 1;
   if (event_fd >= 0) (void)!::write(event_fd, &one, sizeof one);
+  errno = saved_errno;
 }
 
 // A terminal's signals come from the kernel (SI_KERNEL); kill(2) and sigqueue(3) say SI_USER and
@@ -34,9 +38,11 @@ bool sent_by_terminal(const siginfo_t* info) { return info && info->si_code == S
 void on_signal(int signo, siginfo_t* info, void*) { record(signo, sent_by_terminal(info)); }
 
 void on_quit_to_pass_on(int, siginfo_t* info, void*) {
+  const int saved_errno = errno;
   last_quit_from_terminal = sent_by_terminal(info);
   const std::uint64_t one = 1;
   (void)!::write(quit_event_fd, &one, sizeof one);
+  errno = saved_errno;
 }
 
 void create_fd() {

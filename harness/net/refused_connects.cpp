@@ -23,6 +23,9 @@ namespace {
 constexpr std::uint8_t kSyn = 0x02;
 constexpr std::uint8_t kAck = 0x10;
 constexpr std::uint32_t kSnapBytes = 128;  // an IPv4 header with options and the TCP flags fit
+// Packets read per wake-up: clients retrying in a tight loop must not hold the event loop, which
+// also runs the timer that ends the partition.
+constexpr int kPacketsPerWake = 256;
 
 bool opens_connection(const unsigned char* tcp, std::size_t size, std::uint16_t port) {
   if (size < 14) return false;
@@ -95,10 +98,11 @@ struct RefusedConnectWatch::Socket : std::enable_shared_from_this<Socket> {
 
   void drain() {
     unsigned char packet[kSnapBytes];
-    while (!stopped) {
+    for (int read = 0; read < kPacketsPerWake && !stopped;) {
       const ssize_t n = ::recv(descriptor.native_handle(), packet, sizeof packet, MSG_DONTWAIT);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return;  // EAGAIN: every queued packet is read
+      ++read;
       if (is_connect_attempt(packet, static_cast<std::size_t>(n), family, port)) (*on_attempt)();
     }
   }
@@ -106,7 +110,10 @@ struct RefusedConnectWatch::Socket : std::enable_shared_from_this<Socket> {
 
 RefusedConnectWatch::RefusedConnectWatch(asio::io_context& io, const asio::ip::tcp::endpoint& where,
                                          OnAttempt on_attempt) {
-  const auto address = where.address();
+  auto address = where.address();
+  // A v4-mapped address (::ffff:127.0.0.1) takes IPv4 connects only.
+  if (address.is_v6() && address.to_v6().is_v4_mapped())
+    address = asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6());
   const std::string text = (address.is_v6() ? "[" + address.to_string() + "]" : address.to_string()) + ":" +
                            std::to_string(where.port());
   std::vector<int> families;
@@ -114,24 +121,36 @@ RefusedConnectWatch::RefusedConnectWatch(asio::io_context& io, const asio::ip::t
   if (address.is_v6()) families.push_back(AF_INET6);
   std::optional<std::uint32_t> ipv4_destination;
   if (address.is_v4() && !address.is_unspecified()) ipv4_destination = address.to_v4().to_uint();
+  const std::string subject = "to see connects refused at " + text;
 
   auto shared_callback = std::make_shared<OnAttempt>(std::move(on_attempt));
   for (const int family : families) {
     UniqueFd fd(::socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP));
     if (!fd) {
       const int err = errno;
-      const SystemError failed("socket(SOCK_RAW)", "to see connects refused at " + text, err);
+      const SystemError failed("socket(SOCK_RAW)", subject, err);
       if (err != EPERM && err != EACCES) throw failed;
       throw Error(std::string(failed.what()) + " (seeing them needs CAP_NET_RAW: run faultline as root)");
+    }
+    // Bound to a specific address, the raw socket gets only packets to it (the kernel matches a
+    // raw socket's bound address against the destination, for IPv6 too).
+    if (!address.is_unspecified()) {
+      const asio::ip::tcp::endpoint local(address, 0);
+      if (::bind(fd.get(), local.data(), static_cast<socklen_t>(local.size())) != 0)
+        throw_errno("bind(SOCK_RAW)", subject);
     }
     const auto program = filter_for(family, where.port(), ipv4_destination);
     const sock_fprog fprog{static_cast<unsigned short>(program.size()),
                            const_cast<sock_filter*>(program.data())};
     if (::setsockopt(fd.get(), SOL_SOCKET, SO_ATTACH_FILTER, &fprog, sizeof fprog) != 0)
-      throw_errno("setsockopt(SO_ATTACH_FILTER)", "to see connects refused at " + text);
+      throw_errno("setsockopt(SO_ATTACH_FILTER)", subject);
+    // What came before the filter was unfiltered, and came while the listener still listened (the
+    // watch starts before the partition closes it): none of it was refused.
+    unsigned char discard[kSnapBytes];
+    while (::recv(fd.get(), discard, sizeof discard, MSG_DONTWAIT) >= 0 || errno == EINTR) {
+    }
     sockets_.push_back(std::make_shared<Socket>(io, std::move(fd), family, where.port(), shared_callback));
   }
-  // Packets queued between socket() and the filter are checked in drain() like the rest.
   for (auto& socket : sockets_) socket->arm();
 }
 

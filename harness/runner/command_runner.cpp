@@ -100,6 +100,7 @@ class CommandRun {
   // `terminal_sent_it`: the terminal signalled faultline's foreground process group already.
   void send_stop_signal(int signo, bool terminal_sent_it = false);
   void watch_quits();
+  void pass_on_quits();
   void stop_watching_signals();
   void on_exit();
   void wait_for_stopping_processes();
@@ -189,17 +190,22 @@ void CommandRun::send_stop_signal(int signo, bool terminal_sent_it) {
 void CommandRun::watch_quits() {
   quit_watch_.async_wait(asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
     if (ec) return;
-    const auto quits = interrupt::take_quits();
-    if (quits.count > 0) {
-      const std::set<pid_t> had_it = quits.from_terminal ? in_our_process_group(*group_) : std::set<pid_t>{};
-      event("signal.passed-on",
-            signalled(SIGQUIT, signal_every_process(*group_, SIGQUIT, had_it), had_it.size()));
-    }
+    pass_on_quits();
     watch_quits();
   });
 }
 
+void CommandRun::pass_on_quits() {
+  const auto quits = interrupt::take_quits();
+  if (quits.count == 0) return;
+  const std::set<pid_t> had_it = quits.from_terminal ? in_our_process_group(*group_) : std::set<pid_t>{};
+  event("signal.passed-on",
+        signalled(SIGQUIT, signal_every_process(*group_, SIGQUIT, had_it), had_it.size()));
+}
+
+// A quit taken by the loop only now still goes to what is left of the command, and on the record.
 void CommandRun::stop_watching_signals() {
+  pass_on_quits();
   interrupt_watch_.close();
   quit_watch_.close();
 }

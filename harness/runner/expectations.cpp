@@ -535,6 +535,18 @@ std::set<std::string> check_faults_applied(const scenario::Scenario& scenario,
     failure.line = first_drawn->pos.line;
     failures.push_back(std::move(failure));
   }
+  // Every draw left out (each would have made the run refuse itself): nothing was drawn to test.
+  if (scenario.chaos && scenario.chaos->faults > 0 && drawn == 0) {
+    report::Failure failure;
+    failure.check = "chaos";
+    failure.expected = "at least one drawn fault took effect";
+    failure.actual = "all " + std::to_string(scenario.chaos->faults) + " drawn fault(s) left out";
+    failure.message = "every one of the " + std::to_string(scenario.chaos->faults) +
+                      " drawn fault(s) was left out (see the chaos.left-out events): the run tested nothing; "
+                      "do [chaos] kinds and `into` leave anything the scenario allows?";
+    failure.line = scenario.chaos->pos.line;
+    failures.push_back(std::move(failure));
+  }
   return never_applied;
 }
 

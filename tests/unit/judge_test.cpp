@@ -424,6 +424,30 @@ TEST_CASE("judge: drawn faults may miss one by one, but a run where none was app
   CHECK(drawn_run(1).verdict == report::Verdict::pass);
 }
 
+TEST_CASE("judge: a chaos run whose every draw was left out tested nothing and fails") {
+  auto s = two_processes();
+  scenario::Chaos chaos;
+  chaos.faults = 2;
+  chaos.pos.line = 14;
+  chaos.left_out = {"chaos#1 (hog ...) left out", "chaos#2 (hog ...) left out"};
+  s.chaos = chaos;
+  report::ScenarioResult r;
+  r.processes = {process("api", "exited", 0), process("load", "exited", 0)};
+  runner::judge(s, r, nothing_seen);
+  CHECK(r.verdict == report::Verdict::fail);
+  REQUIRE(r.failures.size() == 1);
+  CHECK(r.failures[0].check == "chaos");
+  CHECK(r.failures[0].actual == "all 2 drawn fault(s) left out");
+  CHECK(r.failures[0].line == 14);
+
+  // One draw kept and applied: the run tested something.
+  report::ScenarioResult kept = judge_drawn("freeze", scenario::FreezeFault{}, 1,
+                                            [](int, const std::string& name, report::ScenarioResult& result) {
+                                              result.timeline.emplace_back(0.0, "inject.apply", "api", name);
+                                            });
+  CHECK(kept.verdict == report::Verdict::pass);
+}
+
 TEST_CASE("judge: a syscall fault never switched on fails as never applied, once, whatever its count") {
   auto s = two_processes();
   auto inj = injection_into_api("disk-full", "syscall", scenario::SyscallFault{});

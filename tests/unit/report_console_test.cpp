@@ -26,6 +26,25 @@ TEST_CASE("console line: result, name, duration and the reason when it did not p
         "ERROR  gone  (0.0s): failed to start");
 }
 
+TEST_CASE("console: a partition's refused connects, and a note when they could not be seen") {
+  ScenarioResult r = result("partition", Verdict::pass, 3000);
+  ProxyResult seen;
+  seen.name = "db";
+  seen.accepted = 30;
+  seen.refused = 8;
+  ProxyResult unseen;
+  unseen.name = "cache";
+  unseen.accepted = 2;
+  unseen.refused = 0;
+  unseen.refused_unseen = "socket(SOCK_RAW): Operation not permitted";
+  r.proxies = {seen, unseen};
+  CHECK(console_details(r) ==
+        "       proxy db: 30 connections, 0 reset, 8 refused, 0B up, 0B down, no first byte\n"
+        "       proxy cache: 2 connections, 0 reset, 0B up, 0B down, no first byte\n"
+        "       proxy cache: connects refused during a partition not seen (socket(SOCK_RAW): Operation not "
+        "permitted); a partition counted as tried if any connection was accepted in the run\n");
+}
+
 TEST_CASE("console: one line per syscall fault and per proxy, under a pass too") {
   ScenarioResult r = result("disk", Verdict::pass, 4100);
   r.syscall_faults = {{"disk-full", "writer", 340, 12}, {"slow-fsync", "writer", 0, 0}};
