@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include "cgroup/backend_base.h"
@@ -105,6 +107,29 @@ std::vector<std::string> runs_under(const std::vector<fs::path>& parents) {
 }  // namespace
 
 std::vector<std::string> BackendBase::list_runs() const { return runs_under(parent_dirs()); }
+
+bool proc_cgroups_under(std::string_view proc_cgroup, const std::string& parent) {
+  while (!proc_cgroup.empty()) {
+    const auto end = proc_cgroup.find('\n');
+    std::string_view line = proc_cgroup.substr(0, end);
+    proc_cgroup = end == std::string_view::npos ? std::string_view() : proc_cgroup.substr(end + 1);
+    // hierarchy-id:controllers:path; the path may itself hold ':'.
+    const auto first = line.find(':');
+    const auto second = first == std::string_view::npos ? first : line.find(':', first + 1);
+    if (second == std::string_view::npos) continue;
+    const std::string_view path = line.substr(second + 1);
+    if (path == parent ||
+        (path.starts_with(parent) && path.size() > parent.size() && path[parent.size()] == '/'))
+      return true;
+  }
+  return false;
+}
+
+bool BackendBase::holds_process(pid_t pid) const {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return proc_cgroups_under(text, parent_cgroup_path());
+}
 
 std::vector<std::string> BackendBase::remove_stale_runs(StaleScan scan) {
   std::vector<std::string> removed;

@@ -89,6 +89,10 @@ class Backend {
   virtual std::unique_ptr<Cgroup> create_leaf_run(const std::string& run_name,
                                                   const std::vector<Knob>& knobs) = 0;
 
+  // Whether process `pid` is in a cgroup under the faultline parent, in any hierarchy (a member of
+  // some run, not one that moved itself out). False once it is gone.
+  virtual bool holds_process(pid_t pid) const = 0;
+
   // Names of the run cgroups currently under the faultline parent, in any hierarchy.
   virtual std::vector<std::string> list_runs() const = 0;
 

@@ -13,10 +13,12 @@
 #include "cgroup/signal_members.h"
 #include "common/interrupt.h"
 #include "runner/async_kill.h"
+#include "runner/escapes.h"
 #include "runner/hang_diagnosis.h"
 #include "runner/limits.h"
 #include "runner/oom_attribution.h"
 #include "runner/process_text.h"
+#include "supervisor/adoption.h"
 #include "supervisor/supervised_process.h"
 
 namespace faultline::runner {
@@ -373,6 +375,7 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, const std::vector
 }
 
 CommandResult CommandRun::run() {
+  const supervisor::AdoptionWatch adoptions;
   t0_ = Clock::now();
   report_.name = join(request_.argv, " ");
   // One process, one cgroup: no per-process child below the run.
@@ -431,6 +434,13 @@ CommandResult CommandRun::run() {
     }
     const auto stats = group_->stats();
     group_->destroy();
+    // Those that had moved themselves out of the cgroup: handed to faultline, their subreaper.
+    const auto escaped = kill_escapees(backend_);
+    if (!escaped.empty())
+      event("process.escaped", std::to_string(escaped.size()) +
+                                   " outside the command's cgroup, killed: " + describe_escapees(escaped));
+    for (const auto& e : escaped)
+      orphans.push_back(std::to_string(e.pid) + " (" + e.comm + ", had moved itself to " + e.cgroup + ")");
     result = classify(stats, orphans);
     report_.processes.back().orphans = orphans;
   }

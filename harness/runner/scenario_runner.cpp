@@ -14,6 +14,7 @@
 #include "common/kernel_log.h"
 #include "injectors/injector.h"
 #include "runner/async_kill.h"
+#include "runner/escapes.h"
 #include "runner/expectations.h"
 #include "runner/hang_diagnosis.h"
 #include "runner/limits.h"
@@ -22,6 +23,7 @@
 #include "runner/process_text.h"
 #include "runner/readiness.h"
 #include "runner/syscall_faults.h"
+#include "supervisor/adoption.h"
 #include "supervisor/supervised_process.h"
 #include "timeline/schedule.h"
 
@@ -124,6 +126,7 @@ class ScenarioRun final : public RunContext {
   void stop_next();
   void kill_everything(const char* why);
   void add_orphan(Proc& p, pid_t pid);
+  void record_escapees(const ConcurrentRun& concurrent);
   void record_detached(Proc& p);
   void close_output_held_outside();
   void maybe_finish();
@@ -211,6 +214,24 @@ void ScenarioRun::record_detached(Proc& p) {
   if (p.orphans.size() > found_before)
     event("process.orphans", p.spec->name,
           std::to_string(p.orphans.size() - found_before) + " left by the main process, killed with it");
+}
+
+// Once the run's cgroups are gone: a process that had moved itself out of them is still running.
+// Its limits and faults never held for it and it escaped `no_orphans`, so the run cannot be
+// judged; it is killed here, not left to outlive the harness.
+void ScenarioRun::record_escapees(const ConcurrentRun& concurrent) {
+  kill_escapees(backend_);
+  const auto escaped = escapees_found_since(t0_);
+  if (escaped.empty()) return;
+  const std::string named = describe_escapees(escaped);
+  event("process.escaped", {},
+        std::to_string(escaped.size()) + " outside the run's cgroups, killed: " + named);
+  if (error_) return;
+  error_ = std::to_string(escaped.size()) +
+           " process(es) left the scenario's cgroups and were still running after it ended: " + named +
+           " (killed). No limit, fault or `no_orphans` check reached them";
+  if (concurrent.had_company())
+    *error_ += "; other scenarios ran beside this one (-j), so any of them may have started them";
 }
 
 void ScenarioRun::kill_everything(const char* why) {
@@ -660,6 +681,8 @@ pid_t ScenarioRun::spawn_helper(const std::string& process, const std::vector<st
 }
 
 report::ScenarioResult ScenarioRun::run() {
+  const supervisor::AdoptionWatch adoptions;
+  const ConcurrentRun concurrent;
   t0_ = Clock::now();
   result_.name = scenario_.name;
   result_.name_as_written = report_name_as_written(scenario_);
@@ -736,6 +759,7 @@ report::ScenarioResult ScenarioRun::run() {
       if (!error_) error_ = std::string("removing the scenario's cgroups: ") + e.what();
     }
   }
+  record_escapees(concurrent);
   if (interrupted_) {
     result_.interrupted = true;
     if (!error_) error_ = "interrupted by " + signal_name(interrupt::signal_number());

@@ -24,6 +24,7 @@
 #include <optional>
 
 #include "common/error.h"
+#include "supervisor/adoption.h"
 #include "supervisor/fd_limit.h"
 
 extern char** environ;
@@ -338,6 +339,8 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
                    inherited_fd_limit()};
 
   bp::posix::default_launcher launcher;
+  // Until the child is noted as started here, no scan takes it for one handed over.
+  const auto spawning = hold_spawns();
   std::optional<InterruptsHeld> held(std::in_place);
 
   Spawned spawned;
@@ -383,6 +386,7 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
   }
   spawned.process = std::make_unique<bp::process>(std::move(*process));
   spawned.pid = launcher.pid;
+  note_spawned(spawned.pid);
   return spawned;
 }
 

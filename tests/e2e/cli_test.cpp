@@ -202,14 +202,85 @@ TEST_CASE("run: a child that leaves its cgroup holding the output ends the run a
   const auto pos = out.find("escaped ");
   REQUIRE(pos != std::string::npos);
   const pid_t escaped = std::stoi(out.substr(pos + 8));
-  // Outside every cgroup of the run, nothing of the harness reaches it: the test cleans up.
-  ::kill(escaped, SIGKILL);
+  // Outside every cgroup of the run, but handed to the harness as their subreaper when the
+  // target ended: killed at the teardown, not left to outlive the harness.
+  const bool left_running = alive(escaped);
+  if (left_running) ::kill(escaped, SIGKILL);
+  CHECK_FALSE(left_running);
   CHECK(r.cmd.status == 1);
   CHECK(s["result"] == "error");
   CHECK(s["reason"].get<std::string>().starts_with(
       "the output of `target` was still open 5s after every process in the scenario's cgroups ended"));
   // Bounded by the timeout (2s) and the drain (5s), not by the child's 60s.
   CHECK(s["duration_ms"].get<double>() < 30000);
+}
+
+TEST_CASE("run: a daemon that leaves its cgroup and its output is an error, found and killed") {
+  auto r = run_with_report(scenario("selftest/failing/escapes-cgroup-quietly.toml"));
+  const auto& s = r.report["scenarios"][0];
+  const std::string out = only_process(r.report)["stdout_tail"];
+  const auto pos = out.find("escaped ");
+  REQUIRE(pos != std::string::npos);
+  const pid_t escaped = std::stoi(out.substr(pos + 8));
+  const bool left_running = alive(escaped);
+  if (left_running) ::kill(escaped, SIGKILL);
+  CHECK_FALSE(left_running);
+  CHECK(r.cmd.status == 1);
+  CHECK(s["result"] == "error");
+  const std::string reason = s["reason"];
+  CHECK(
+      reason.starts_with("1 process(es) left the scenario's cgroups and were still running after it ended: " +
+                         std::to_string(escaped) + " (sleep) in /"));
+  CHECK(reason.find("other scenarios ran beside") == std::string::npos);
+  bool recorded = false;
+  for (const auto& e : s["timeline"]) recorded = recorded || e["event"] == "process.escaped";
+  CHECK(recorded);
+}
+
+TEST_CASE("run -j 2: an escaped daemon fails its run even when another run finds it") {
+  // The quick escape ends first, beside a run that goes on for a second: whichever run's
+  // teardown finds the daemon, the run it came from does not pass.
+  ScratchDir dir;
+  dir.write("slow.toml",
+            "name = \"slow neighbour\"\ntimeout = \"20s\"\n[target]\ncommand = [\"sleep\", \"1\"]\n");
+  auto r = run_with_report(scenario("selftest/failing/escapes-cgroup-quietly.toml") + " " +
+                           quote(dir / "slow.toml") + " -j 2");
+  CHECK(r.cmd.status == 1);
+  bool escape_judged = false;
+  for (const auto& s : r.report["scenarios"]) {
+    if (s["name"] != "slow neighbour") escape_judged = s["result"] == "error";
+    if (s["result"] == "error")
+      CHECK(s["reason"].get<std::string>().find("left the scenario's cgroups") != std::string::npos);
+  }
+  CHECK(escape_judged);
+}
+
+// faultline is the subreaper of what it starts: an orphan that ends is a zombie of faultline's,
+// and a zombie counts against its cgroup's pids limit until it is reaped, as init would at once.
+TEST_CASE("exec: orphans that end are reaped as they end, not left to fill --pids") {
+  // 60 short-lived orphans, one every 20 ms, under a limit of 20 processes.
+  auto cmd = run_shell(faultline_cmd() + " exec --pids 20 -- sh -c " +
+                       quote("for i in $(seq 60); do (sh -c 'exit 0' &); sleep 0.02; done; echo done"));
+  INFO("stdout: " << cmd.out << "\nstderr: " << cmd.err);
+  CHECK(cmd.status == 0);
+  CHECK(cmd.out == "done\n");
+  CHECK(cmd.err.find("Cannot fork") == std::string::npos);
+  CHECK(cmd.err.find("refused at the pids limit") == std::string::npos);
+}
+
+TEST_CASE("exec: a process that leaves the command's cgroup is found, killed and named") {
+  const std::string token = std::to_string(::getpid()) + "-exec-escape";
+  auto cmd = run_shell(faultline_cmd() + " exec -- sh -c " +
+                       quote("FAULTLINE_E2E_TOKEN=" + token +
+                             " sh -c 'for f in /sys/fs/cgroup/*/cgroup.procs /sys/fs/cgroup/cgroup.procs; do "
+                             "echo $$ >$f 2>/dev/null; done; exec sleep 60' </dev/null >/dev/null 2>&1 & "
+                             "sleep 0.5"));
+  INFO("stderr: " << cmd.err);
+  const auto left = pids_with_token(token);
+  for (pid_t pid : left) ::kill(pid, SIGKILL);
+  CHECK(left.empty());
+  CHECK(cmd.status == 0);  // the command's own status, as with timeout(1)
+  CHECK(cmd.err.find("(sleep, had moved itself to /)") != std::string::npos);
 }
 
 TEST_CASE("run: a hang hits the scenario timeout as timed-out") {

@@ -1,0 +1,95 @@
+#include "runner/escapes.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "runner/process_text.h"
+#include "supervisor/adoption.h"
+
+namespace faultline::runner {
+
+namespace {
+
+std::mutex found_lock;
+std::vector<Escapee> found_so_far;
+
+std::atomic<int> runs_going_on{0};
+std::atomic<unsigned long> runs_started{0};
+
+// Where the process is now, as its first hierarchy line names it (the unified one on v2).
+std::string cgroup_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+  std::string line, unified, first;
+  while (std::getline(in, line)) {
+    const auto second = line.find(':', line.find(':') + 1);
+    if (second == std::string::npos) continue;
+    if (first.empty()) first = line.substr(second + 1);
+    if (line.starts_with("0::")) unified = line.substr(second + 1);
+  }
+  return !unified.empty() ? unified : !first.empty() ? first : "?";
+}
+
+}  // namespace
+
+std::vector<Escapee> kill_escapees(const cgroup::Backend& backend) {
+  std::vector<Escapee> found;
+  std::vector<pid_t> killed;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (;;) {
+    std::vector<pid_t> roots;
+    for (pid_t pid : supervisor::adopted_children()) {
+      // One still in a cgroup of ours is a run's own orphan, which that run kills and reports.
+      const bool again = std::find(killed.begin(), killed.end(), pid) != killed.end();
+      if (!again && backend.holds_process(pid)) continue;
+      roots.push_back(pid);
+      if (again) continue;
+      found.push_back({pid, comm_of(pid), cgroup_of(pid), std::chrono::steady_clock::now()});
+    }
+    if (roots.empty() || std::chrono::steady_clock::now() > deadline) break;
+    // What a killed process leaves is handed over in turn and taken on the next round.
+    for (pid_t root : roots) {
+      supervisor::kill_adopted(root);
+      killed.push_back(root);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  if (!found.empty()) {
+    std::lock_guard lock(found_lock);
+    found_so_far.insert(found_so_far.end(), found.begin(), found.end());
+  }
+  return found;
+}
+
+std::vector<Escapee> escapees_found_since(std::chrono::steady_clock::time_point since) {
+  std::lock_guard lock(found_lock);
+  std::vector<Escapee> out;
+  for (const auto& e : found_so_far)
+    if (e.found >= since) out.push_back(e);
+  return out;
+}
+
+std::string describe_escapees(const std::vector<Escapee>& escapees) {
+  constexpr std::size_t kNamed = 5;
+  std::string text;
+  for (std::size_t i = 0; i < std::min(kNamed, escapees.size()); ++i)
+    text += (i ? ", " : "") + std::to_string(escapees[i].pid) + " (" + escapees[i].comm + ") in " +
+            escapees[i].cgroup;
+  if (escapees.size() > kNamed) text += ", ...";
+  return text;
+}
+
+ConcurrentRun::ConcurrentRun()
+    : company_at_start_(runs_going_on.fetch_add(1) > 0), started_before_(runs_started.fetch_add(1)) {}
+
+ConcurrentRun::~ConcurrentRun() { runs_going_on.fetch_sub(1); }
+
+bool ConcurrentRun::had_company() const {
+  return company_at_start_ || runs_going_on.load() > 1 || runs_started.load() != started_before_ + 1;
+}
+
+}  // namespace faultline::runner

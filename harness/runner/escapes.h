@@ -1,0 +1,50 @@
+// Processes that left every cgroup of the harness and outlived what started them: a daemon that
+// wrote its pid into another cgroup, a container a runtime moved into its own. No limit, fault
+// or kill of the run reached them, so neither `no_orphans` nor the teardown could see them; the
+// harness, their subreaper, finds them among its own children (supervisor/adoption.h).
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "cgroup/backend.h"
+
+namespace faultline::runner {
+
+struct Escapee {
+  pid_t pid = 0;
+  std::string comm;    // its command name when found
+  std::string cgroup;  // where it had moved itself ("/" or "/system.slice/x.scope")
+  std::chrono::steady_clock::time_point found;
+};
+
+// Finds the processes handed to this harness that are in none of `backend`'s cgroups, kills them
+// with everything they started, and returns them (also kept for escapees_found_since).
+std::vector<Escapee> kill_escapees(const cgroup::Backend& backend);
+
+// Every escapee any run of this process found at or after `since`. Runs side by side (-j) share
+// one subreaper, so what one run's teardown finds may have come from another still going.
+std::vector<Escapee> escapees_found_since(std::chrono::steady_clock::time_point since);
+
+// "4242 (sleep) in /", the first few of `escapees`.
+std::string describe_escapees(const std::vector<Escapee>& escapees);
+
+// Counts the runs going on at once, so that a run can tell whether one went on beside it.
+class ConcurrentRun {
+ public:
+  ConcurrentRun();
+  ~ConcurrentRun();
+  ConcurrentRun(const ConcurrentRun&) = delete;
+  ConcurrentRun& operator=(const ConcurrentRun&) = delete;
+  // Whether another run was going on at any time since this one began.
+  bool had_company() const;
+
+ private:
+  bool company_at_start_ = false;
+  unsigned long started_before_ = 0;
+};
+
+}  // namespace faultline::runner
