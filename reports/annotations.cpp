@@ -7,7 +7,7 @@ namespace {
 
 std::string annotation(const ScenarioResult& s, std::uint32_t line, const std::string& message) {
   return "::error file=" + github_escape_property(s.file) + ",line=" + std::to_string(line ? line : 1) +
-         ",title=" + github_escape_property(s.name) + "::" + github_escape_message(message) + "\n";
+         ",title=" + github_escape_property(s.key()) + "::" + github_escape_message(message) + "\n";
 }
 
 std::string failure_message(const Failure& f) {

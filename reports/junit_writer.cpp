@@ -41,10 +41,11 @@ std::string tails(const ScenarioResult& s, bool stdout_stream) {
   return text;
 }
 
-// With --repeat every run of a scenario has the same file and name; CI tools key test cases on
-// classname+name, so without the repeat number a passing run would hide a failing one.
+// CI tools key a test's history on classname+name: the name is the one every run has (an
+// `auto-port` number left as `${port}`). With --repeat every run of a scenario has the same file
+// and name, so without the repeat number a passing run would hide a failing one.
 std::string testcase_name(const ScenarioResult& s) {
-  return s.repeat > 0 ? s.name + " (repeat " + std::to_string(s.repeat) + ")" : s.name;
+  return s.repeat > 0 ? s.key() + " (repeat " + std::to_string(s.repeat) + ")" : s.key();
 }
 
 std::string testcase(const ScenarioResult& s) {

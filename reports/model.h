@@ -157,8 +157,9 @@ struct ProxyResult {
 
 struct ScenarioResult {
   std::string name;
-  // The name before its ${...} were expanded, when that differs: a name holding an `auto-port`
-  // differs on every run, so --repeat and --baseline pair runs of a scenario by this instead.
+  // The name with its `auto-port` numbers left as written (`${port}`), when it holds one: such a
+  // name differs on every run, so --repeat and --baseline pair runs of a scenario by this, and
+  // JUnit and annotations name the scenario by it. Other ${...} are expanded.
   std::string name_as_written;
   std::string file;
   std::vector<std::string> tags;
@@ -177,7 +178,7 @@ struct ScenarioResult {
   bool interrupted = false;
   int repeat = 0;  // which run of the scenario with --repeat (1-based); 0 without --repeat
 
-  // What runs of one scenario have in common (--repeat, --baseline): the name as written.
+  // What runs of one scenario have in common (--repeat, --baseline, CI test history).
   const std::string& key() const { return name_as_written.empty() ? name : name_as_written; }
 };
 

@@ -772,7 +772,7 @@ report::ScenarioResult ScenarioRun::run() {
 }  // namespace
 
 std::string report_name_as_written(const scenario::Scenario& scenario) {
-  return scenario.name_as_written != scenario.name ? scenario.name_as_written : std::string();
+  return scenario.name_across_runs != scenario.name ? scenario.name_across_runs : std::string();
 }
 
 report::ScenarioResult run_scenario(const scenario::Scenario& scenario, cgroup::Backend& backend,

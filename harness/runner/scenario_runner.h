@@ -21,8 +21,8 @@ struct RunnerOptions {
   std::string faultline_dir = ".";                // where the faultline executable lives
 };
 
-// The report's `name_as_written`: the name as written when expanding its ${...} changed it, else
-// empty (the report then pairs runs by the name itself).
+// The report's `name_as_written`: the name with its `auto-port` numbers left as written, when it
+// holds one, else empty (the report then pairs runs by the name itself).
 std::string report_name_as_written(const scenario::Scenario& scenario);
 
 // Never throws for problems of the scenario or its targets: they become the result's verdict.

@@ -51,7 +51,10 @@ Scenario Loader::run_on(const std::string& content) {
   define_variables(root);
 
   const Table top = walk_table(root, spec::scenario_spec(), "", "the top level");
-  if (auto f = top.get("name")) s.name = f->text, s.name_as_written = f->written, s.name_pos = f->pos;
+  if (auto f = top.get("name")) {
+    s.name = f->text, s.name_as_written = f->written, s.name_pos = f->pos;
+    s.name_across_runs = variables_.expand_keeping_ports(f->written).value_or(f->text);
+  }
   if (auto f = top.get("description")) s.description = f->text;
   if (auto f = top.get("tags")) s.tags = f->strings;
   if (auto f = top.get("timeout")) s.timeout = f->duration;

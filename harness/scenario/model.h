@@ -256,9 +256,12 @@ struct OnTimeout {
 struct Scenario {
   std::filesystem::path file;
   std::string name;
-  // Before ${...} was expanded: what [chaos] draws from with the seed, and what reports pair
-  // repeated runs by, so that an `auto-port` in the name does not make every run another one.
+  // Before ${...} was expanded: what [chaos] draws from with the seed.
   std::string name_as_written;
+  // Expanded but for the `auto-port` numbers (`${port}` stays): the same on every run, so reports
+  // pair repeated runs and baselines by it and CI sees one test case, while two files sharing a
+  // templated name with other [vars] stay two.
+  std::string name_across_runs;
   std::string description;
   std::vector<std::string> tags;
   Duration timeout = std::chrono::minutes(5);

@@ -148,9 +148,18 @@ std::optional<std::string> Variables::value_of(const std::string& name, std::str
     }
     return std::string(value);
   }
+  auto raw = raw_.find(name);
+  if (keeping_ports_ && raw != raw_.end()) {
+    if (raw->second == "auto-port") return "${" + name + "}";
+    if (failed_.contains(name) || std::find(resolving_.begin(), resolving_.end(), name) != resolving_.end())
+      return std::nullopt;
+    resolving_.push_back(name);
+    auto value = expand(raw->second, error, hint);  // not cached: the cache holds the numbers
+    resolving_.pop_back();
+    return value;
+  }
   if (auto it = resolved_.find(name); it != resolved_.end()) return it->second;
   if (auto it = builtins_.find(name); it != builtins_.end()) return it->second;
-  auto raw = raw_.find(name);
   if (raw == raw_.end()) {
     if (error) *error = "undefined variable `" + name + "`";
     if (hint) {
@@ -209,6 +218,13 @@ std::optional<std::string> Variables::expand(std::string_view text, std::string*
     i = close + 1;
   }
   return out;
+}
+
+std::optional<std::string> Variables::expand_keeping_ports(std::string_view text) {
+  keeping_ports_ = true;
+  auto value = expand(text, nullptr, nullptr);
+  keeping_ports_ = false;
+  return value;
 }
 
 }  // namespace faultline::scenario

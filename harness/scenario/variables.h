@@ -39,6 +39,10 @@ class Variables {
   // The expanded text, or nullopt with `error` (and maybe `hint`) set. `error` is left empty when
   // the failure is a [vars] entry whose own error was already returned once.
   std::optional<std::string> expand(std::string_view text, std::string* error, std::string* hint = nullptr);
+  // The same, but a variable whose value comes from an `auto-port` (itself, or a [vars] entry
+  // that uses one) stays `${name}`: the text as every run of the scenario has it. Nullopt
+  // where expand() fails.
+  std::optional<std::string> expand_keeping_ports(std::string_view text);
 
  private:
   std::optional<std::string> value_of(const std::string& name, std::string* error, std::string* hint);
@@ -50,6 +54,7 @@ class Variables {
   std::map<std::string, std::string> resolved_;
   std::vector<std::string> resolving_;  // the chain being expanded, to name a cycle
   std::set<std::string> failed_;
+  bool keeping_ports_ = false;  // inside expand_keeping_ports
 };
 
 }  // namespace faultline::scenario

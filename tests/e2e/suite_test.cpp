@@ -124,9 +124,14 @@ TEST_CASE("suite: --repeat runs each scenario N times and names the flaky ones")
         << "shell = \"n=$(cat " << counter.string() << " 2>/dev/null || echo 0); n=$((n+1)); echo $n > "
         << counter.string() << "; exit $((n % 2))\"\n[expect]\nexit_codes = [0]\n";
   }
-  auto r = run_json(quote(file) + " --repeat 3");
+  ScratchDir dir;
+  auto r = run_json(quote(file) + " --repeat 3 --junit " + quote(dir / "junit.xml"));
   fs::remove(file);
   fs::remove(counter);
+  // A CI's test history keys on the test case name: the same on every run, not the port drawn.
+  const std::string junit = read_file(dir / "junit.xml");
+  CHECK(junit.find("name=\"alternates between failing and passing on ${port} (repeat 2)\"") !=
+        std::string::npos);
   CHECK(r.cmd.status == 1);
   REQUIRE(r.report["scenarios"].size() == 3);
   for (int i = 0; i < 3; ++i) {

@@ -251,6 +251,30 @@ TEST_CASE("variables: scenario_dir, env, builtins, nesting and the $${ escape", 
   CHECK(s.processes[0].cwd == fs::absolute(t.dir()).lexically_normal() / "data");
 }
 
+TEST_CASE("the name across runs keeps auto-port numbers as written and expands the rest", "[loader]") {
+  std::uint16_t next = 5000;
+  LoadOptions options;
+  options.allocate_port = [&] { return next++; };
+  SECTION("an auto-port, directly and through another variable") {
+    TempScenario t(
+        "name = \"${service} on ${port}, proxied at ${proxy_addr}\"\n"
+        "[vars]\nservice = \"api-${flavour}\"\nflavour = \"blue\"\nport = \"auto-port\"\n"
+        "proxy_port = \"auto-port\"\nproxy_addr = \"127.0.0.1:${proxy_port}\"\n"
+        "[target]\ncommand = [\"true\"]\n");
+    const Scenario s = load_scenario(t.file(), options);
+    CHECK(s.name == "api-blue on 5000, proxied at 127.0.0.1:5001");
+    CHECK(s.name_across_runs == "api-blue on ${port}, proxied at 127.0.0.1:${proxy_port}");
+    CHECK(s.name_as_written == "${service} on ${port}, proxied at ${proxy_addr}");
+  }
+  SECTION("no auto-port: the name itself, so two files with other [vars] stay two") {
+    TempScenario t(
+        "name = \"api-${flavour}\"\n[vars]\nflavour = \"green\"\n[target]\ncommand = [\"true\"]\n");
+    const Scenario s = load_scenario(t.file(), options);
+    CHECK(s.name == "api-green");
+    CHECK(s.name_across_runs == "api-green");
+  }
+}
+
 TEST_CASE("auto-port allocates one port per variable, the same at every use", "[loader]") {
   TempScenario t(
       "name = \"ports\"\n[vars]\na = \"auto-port\"\nb = \"auto-port\"\n"
