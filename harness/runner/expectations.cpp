@@ -522,31 +522,33 @@ std::set<std::string> check_faults_applied(const scenario::Scenario& scenario,
                     "), so the run says nothing about the target under it (set `optional = true` on the "
                     "injection if that is fine)");
   }
-  if (drawn > 0 && drawn_took_effect == 0) {
-    report::Failure failure;
-    failure.check = "chaos";
-    failure.expected = "at least one drawn fault took effect";
-    failure.actual = "none of " + std::to_string(drawn) + " took effect";
-    failure.message =
+  // A [chaos] run that tested nothing: no drawn fault took effect, or every draw was left out
+  // (each would have made the run refuse itself).
+  const auto chaos_tested_nothing = [&](std::string actual, const std::string& why, const std::string& hint,
+                                        std::uint32_t line) {
+    failures.push_back(report::Failure{"chaos",
+                                       "",
+                                       "at least one drawn fault took effect",
+                                       std::move(actual),
+                                       why + ": the run tested nothing; " + hint,
+                                       line,
+                                       {}});
+  };
+  if (drawn > 0 && drawn_took_effect == 0)
+    chaos_tested_nothing(
+        "none of " + std::to_string(drawn) + " took effect",
         "none of the " + std::to_string(drawn) +
-        " drawn fault(s) took effect (skipped: see their inject.skip events; or a syscall fault that hit no "
-        "call, a network fault that touched no connection): the run tested nothing; does the chaos window "
-        "lie within the run, and does the target make the calls and connections drawn?";
-    failure.line = first_drawn->pos.line;
-    failures.push_back(std::move(failure));
-  }
-  // Every draw left out (each would have made the run refuse itself): nothing was drawn to test.
-  if (scenario.chaos && scenario.chaos->faults > 0 && drawn == 0) {
-    report::Failure failure;
-    failure.check = "chaos";
-    failure.expected = "at least one drawn fault took effect";
-    failure.actual = "all " + std::to_string(scenario.chaos->faults) + " drawn fault(s) left out";
-    failure.message = "every one of the " + std::to_string(scenario.chaos->faults) +
-                      " drawn fault(s) was left out (see the chaos.left-out events): the run tested nothing; "
-                      "do [chaos] kinds and `into` leave anything the scenario allows?";
-    failure.line = scenario.chaos->pos.line;
-    failures.push_back(std::move(failure));
-  }
+            " drawn fault(s) took effect (skipped: see their inject.skip events; or a syscall "
+            "fault that hit no call, a network fault that touched no connection)",
+        "does the chaos window lie within the run, and does the target make the calls and "
+        "connections drawn?",
+        first_drawn->pos.line);
+  if (scenario.chaos && scenario.chaos->faults > 0 && drawn == 0)
+    chaos_tested_nothing("all " + std::to_string(scenario.chaos->faults) + " drawn fault(s) left out",
+                         "every one of the " + std::to_string(scenario.chaos->faults) +
+                             " drawn fault(s) was left out (see the chaos.left-out events)",
+                         "do [chaos] kinds and `into` leave anything the scenario allows?",
+                         scenario.chaos->pos.line);
   return never_applied;
 }
 

@@ -15,6 +15,7 @@
 #include "tests/support/bundled_scenario.h"
 #include "tests/support/command.h"
 #include "tests/support/skips.h"
+#include "tests/support/sockets.h"
 #include "tests/support/test_env.h"
 
 using namespace faultline::test;
@@ -282,14 +283,6 @@ TEST_CASE("redis-cli's deadline fires under latency and bandwidth faults, the va
   // Nothing hung: the run ended at its duration (17s), far from its 60s timeout.
   CHECK(s.at("duration_ms").get<double>() < 40000);
   for (const auto& e : s.at("timeline")) CHECK(e.at("event") != "timeout");
-}
-
-// Why faultline cannot see a partition's refused connects here (it needs a raw socket), or empty.
-std::string raw_socket_missing() {
-  const int fd = ::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
-  if (fd < 0) return "no raw socket: refused connects need CAP_NET_RAW";
-  ::close(fd);
-  return {};
 }
 
 // A partition refuses connects in the kernel, where the proxy sees nothing: the refused connects

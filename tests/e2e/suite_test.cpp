@@ -9,6 +9,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <utility>
 
 #include "tests/support/background_harness.h"
 #include "tests/support/command.h"
@@ -358,25 +359,17 @@ TEST_CASE("suite: runs that never started are in every report as errors after SI
   CHECK(junit.find("not run: interrupted by SIGTERM before it started") != std::string::npos);
 }
 
-// Its default action would end the harness at once and leave the hanging target in its cgroup.
-TEST_CASE("suite: SIGQUIT tears down like SIGTERM, writes the reports and exits 131") {
+// Their default actions would end the harness at once and leave the hanging target in its cgroup.
+TEST_CASE("suite: SIGQUIT and SIGHUP tear down like SIGTERM, write the reports and exit 128+N") {
+  const auto [signo, name] = GENERATE(std::make_pair(SIGQUIT, "SIGQUIT"), std::make_pair(SIGHUP, "SIGHUP"));
+  INFO(name);
   ScratchDir dir;
-  CHECK(interrupt_between_scenarios(dir, SIGQUIT) == 128 + SIGQUIT);
+  CHECK(interrupt_between_scenarios(dir, signo) == 128 + signo);
   REQUIRE(fs::exists(dir / "report.json"));
   const json report = json::parse(read_file(dir / "report.json"));
   CHECK(report["interrupted"] == true);
   REQUIRE(report["scenarios"].size() == 4);
   CHECK(report["scenarios"][1]["interrupted"] == true);
-  CHECK(report["scenarios"][3]["reason"] == "not run: interrupted by SIGQUIT before it started");
-}
-
-TEST_CASE("suite: SIGHUP tears down like SIGTERM, writes the reports and exits 129") {
-  ScratchDir dir;
-  CHECK(interrupt_between_scenarios(dir, SIGHUP) == 128 + SIGHUP);
-  REQUIRE(fs::exists(dir / "report.json"));
-  const json report = json::parse(read_file(dir / "report.json"));
-  CHECK(report["interrupted"] == true);
-  REQUIRE(report["scenarios"].size() == 4);
-  CHECK(report["scenarios"][1]["interrupted"] == true);
-  CHECK(report["scenarios"][3]["reason"] == "not run: interrupted by SIGHUP before it started");
+  CHECK(report["scenarios"][3]["reason"] ==
+        std::string("not run: interrupted by ") + name + " before it started");
 }

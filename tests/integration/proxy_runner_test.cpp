@@ -24,8 +24,11 @@
 #include "scenario/variables.h"
 #include "tests/support/scratch_dir.h"
 #include "tests/support/skips.h"
+#include "tests/support/sockets.h"
 
 using namespace faultline;
+using faultline::test::connect_result;
+using faultline::test::connect_to;
 
 namespace {
 
@@ -59,20 +62,6 @@ at = "ready"
 
 const std::string kRequest = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
 
-int connect_fd(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  timeval tv{5, 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) return fd;
-  ::close(fd);
-  return -1;
-}
-
 // Two connections through the proxy, made by the test while the scenario runs and held open
 // until the run ended: the first sends a request (held by the latency fault), the second
 // stays idle.
@@ -82,7 +71,7 @@ class HeldConnections {
       : thread_([this, port] {
           const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
           while (!stop_ && std::chrono::steady_clock::now() < deadline) {
-            const int fd = connect_fd(port);
+            const int fd = connect_to(port, std::chrono::seconds(5));
             if (fd < 0) {
               std::this_thread::sleep_for(std::chrono::milliseconds(10));
               continue;
@@ -154,20 +143,6 @@ std::string fd_listing() {
   return out;
 }
 
-// -errno of connect(2), 0 when something accepted.
-int connect_result(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  const int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  const int err = errno;
-  ::close(fd);
-  return rc == 0 ? 0 : -err;
-}
-
 // -errno of bind(2) + listen(2) on the port, 0 on success. SO_REUSEADDR as any server sets it:
 // the proxy closing its connections leaves them in TIME_WAIT on this port, which is TCP, not a
 // socket left behind.
@@ -208,7 +183,7 @@ void check_nothing_left(const report::ScenarioResult& r, std::size_t fds_before)
   CHECK(proxy.accepted >= 1);
   CHECK(proxy.closed == proxy.accepted);
   const std::uint16_t port = port_of(proxy);
-  CHECK(connect_result(port) == -ECONNREFUSED);
+  CHECK(connect_result("127.0.0.1", port) == -ECONNREFUSED);
   CHECK(listen_result(port) == 0);
   INFO("fds now:\n" << fd_listing());
   CHECK(tcp_and_pipe_fds() == fds_before);

@@ -25,12 +25,16 @@
 #include <thread>
 
 #include "tests/support/skips.h"
+#include "tests/support/sockets.h"
 
 namespace {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using namespace faultline::net;
+using faultline::test::connect_result;
+using faultline::test::connect_to;
+using faultline::test::raw_socket_missing;
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
@@ -155,42 +159,6 @@ struct ProxyRig {
   TcpProxy proxy;
   std::thread thread;
 };
-
-// A blocking client socket; a negative value is -errno of the connect.
-int connect_to(std::uint16_t port, std::chrono::seconds receive_timeout = 10s) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  timeval tv{static_cast<time_t>(receive_timeout.count()), 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return -err;
-  }
-  return fd;
-}
-
-// A connect over IPv6 to ::1; a negative value is -errno.
-int connect_to_v6(std::uint16_t port) {
-  const int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in6 address{};
-  address.sin6_family = AF_INET6;
-  address.sin6_port = htons(port);
-  address.sin6_addr = in6addr_loopback;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    const int err = errno;
-    ::close(fd);
-    return -err;
-  }
-  return fd;
-}
 
 // A loopback port nothing listens on: one the kernel handed out and that was closed again.
 std::uint16_t closed_port() {
@@ -676,15 +644,6 @@ TEST_CASE("proxy: limit_data passes exactly N bytes, then closes", "[proxy]") {
 
 namespace {
 
-// Why refused connects cannot be seen here (no raw socket: no CAP_NET_RAW), or empty.
-std::string raw_socket_missing() {
-  const int fd = ::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
-  if (fd < 0)
-    return std::string("no raw socket (") + std::strerror(errno) + "): refused connects need CAP_NET_RAW";
-  ::close(fd);
-  return {};
-}
-
 bool has_ipv6_loopback() {
   const int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
@@ -694,20 +653,6 @@ bool has_ipv6_loopback() {
   const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
   ::close(fd);
   return bound;
-}
-
-// A connect to 127.0.0.2 (loopback too, and refused: nothing listens there).
-int connect_to_other_loopback(std::uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(0x7f000002);
-  const int rc = ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  const int err = errno;
-  ::close(fd);
-  return rc == 0 ? 0 : -err;
 }
 
 // A proxy on `listen_host`: a connection before the partition, three connects during it, one
@@ -780,7 +725,7 @@ TEST_CASE("proxy: a connect refused during a partition counts as touched by it, 
   // Refused too, at the same port of another address: not a connect to the proxy.
   ProxyRig rig;
   rig.proxy.apply("cut", make(ToxicKind::down, Direction::both));
-  CHECK(connect_to_other_loopback(rig.proxy.port()) == -ECONNREFUSED);
+  CHECK(connect_result("127.0.0.2", rig.proxy.port()) == -ECONNREFUSED);
   CHECK(connect_to(rig.proxy.port()) == -ECONNREFUSED);
   CHECK(eventually([&] { return rig.proxy.stats().refused == 1; }));
   std::this_thread::sleep_for(200ms);
@@ -790,13 +735,13 @@ TEST_CASE("proxy: a connect refused during a partition counts as touched by it, 
 TEST_CASE("proxy: refused connects are counted over IPv6, and over both for a listener on ::", "[proxy]") {
   if (const auto why = raw_socket_missing(); !why.empty()) FAULTLINE_SKIP(why);
   if (!has_ipv6_loopback()) FAULTLINE_SKIP("no IPv6 loopback (::1) on this host");
-  check_refused_only_while_down("::1", connect_to_v6);
+  check_refused_only_while_down("::1", [](std::uint16_t port) { return connect_to("::1", port); });
 
   ProxyRig any(1, 256 * 1024, "::");
   const auto port = any.proxy.port();
   any.proxy.apply("cut", make(ToxicKind::down, Direction::both));
   CHECK(connect_to(port) == -ECONNREFUSED);
-  CHECK(connect_to_v6(port) == -ECONNREFUSED);
+  CHECK(connect_to("::1", port) == -ECONNREFUSED);
   CHECK(eventually([&] { return any.proxy.stats().refused == 2; }));
 }
 

@@ -1,0 +1,73 @@
+// Client sockets of the proxy tests, and the host facts they skip on.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+namespace faultline::test {
+
+// A blocking TCP connection to `host` (a numeric IPv4 or IPv6 address) and `port`, with a receive
+// timeout and TCP_NODELAY; a negative value is -errno of the connect.
+inline int connect_to(const std::string& host, std::uint16_t port,
+                      std::chrono::seconds receive_timeout = std::chrono::seconds(10)) {
+  sockaddr_storage address{};
+  socklen_t length = 0;
+  if (auto* v4 = reinterpret_cast<sockaddr_in*>(&address);
+      ::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    length = sizeof *v4;
+  } else {
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&address);
+    REQUIRE(::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1);
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    length = sizeof *v6;
+  }
+  const int fd = ::socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  timeval tv{static_cast<time_t>(receive_timeout.count()), 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), length) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return -err;
+  }
+  return fd;
+}
+
+// The same on 127.0.0.1.
+inline int connect_to(std::uint16_t port, std::chrono::seconds receive_timeout = std::chrono::seconds(10)) {
+  return connect_to("127.0.0.1", port, receive_timeout);
+}
+
+// Whether a connect is accepted: 0, or -errno of the connect. The connection is closed at once.
+inline int connect_result(const std::string& host, std::uint16_t port) {
+  const int fd = connect_to(host, port);
+  if (fd < 0) return fd;
+  ::close(fd);
+  return 0;
+}
+
+// Why refused connects cannot be seen here (no raw socket: no CAP_NET_RAW), or empty.
+inline std::string raw_socket_missing() {
+  const int fd = ::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0)
+    return std::string("no raw socket (") + std::strerror(errno) + "): refused connects need CAP_NET_RAW";
+  ::close(fd);
+  return {};
+}
+
+}  // namespace faultline::test
