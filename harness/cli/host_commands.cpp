@@ -1,6 +1,7 @@
 // `doctor` and `cleanup`: the host side of faultline.
 #include <linux/capability.h>
 
+#include <boost/asio/io_context.hpp>
 #include <iostream>
 
 #include "cgroup/backend.h"
@@ -8,6 +9,7 @@
 #include "cgroup/layout.h"
 #include "cli/commands.h"
 #include "common/proc_status.h"
+#include "net/refused_connects.h"
 #include "syscall/host_support.h"
 
 namespace faultline::cli {
@@ -69,6 +71,18 @@ int doctor() {
         << "  note  hard limit  no CAP_SYS_RESOURCE: a fault with a `duration` lowers only the soft limit "
            "(its end could not raise the hard one back) and is an error if a process raised its soft "
            "limit past it; one without a `duration` lowers both\n";
+  // The proxy's own watch, opened and dropped: what a `down` fault can show here.
+  std::cout << "network faults (TCP proxy):\n";
+  try {
+    boost::asio::io_context io;
+    net::RefusedConnectWatch watch(io, {boost::asio::ip::make_address("127.0.0.1"), 9}, [] {});
+    std::cout << "  ok    refused connects  a raw socket opens: a `down` fault counts the connects it "
+                 "refuses, so a partition no client met fails\n";
+  } catch (const Error& e) {
+    std::cout << "  note  refused connects  " << e.what()
+              << ": a `down` fault cannot count the connects it refuses, and counts as tried when the "
+                 "proxy accepted any connection in the run\n";
+  }
   if (!r.unavailable.empty()) {
     std::cout
         << "unavailable here (scenarios using them are skipped, an error under --strict; exec exits 125):\n";

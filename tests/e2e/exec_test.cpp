@@ -24,6 +24,7 @@
 #include "tests/support/report_schema.h"
 #include "tests/support/scratch_dir.h"
 #include "tests/support/skips.h"
+#include "tests/support/sockets.h"
 #include "tests/support/test_env.h"
 
 using namespace faultline::test;
@@ -331,6 +332,18 @@ TEST_CASE("doctor: says how an fd fault holds, from the capability faultline rea
   CHECK(contains(r.out,
                  "\n  note  hard limit  no CAP_SYS_RESOURCE: a fault with a `duration` lowers only the soft "
                  "limit") == !can_raise_hard);
+}
+
+TEST_CASE("doctor: says whether a partition's refused connects can be counted here",
+          "[exec][doctor][proxy]") {
+  auto r = run_shell(quote(faultline_path()) + " doctor");
+  INFO(r.out << r.err);
+  CHECK(r.status == 0);
+  CHECK(contains(r.out, "\nnetwork faults (TCP proxy):\n"));
+  // faultline has this test's capabilities: it opens a raw socket exactly when the test can.
+  const bool raw_socket = faultline::test::raw_socket_missing().empty();
+  CHECK(contains(r.out, "\n  ok    refused connects  a raw socket opens") == raw_socket);
+  CHECK(contains(r.out, "\n  note  refused connects  ") == !raw_socket);
 }
 
 TEST_CASE("doctor: says whether syscall faults work here, checked against a real filter load",
