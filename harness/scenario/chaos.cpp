@@ -288,6 +288,38 @@ void leave_out_hogs_beside_max_memory(const Scenario& scenario, std::vector<Inje
   });
 }
 
+// A drawn squeeze at or above the limit its process starts under squeezes nothing (the injector
+// skips it, and the draw tested nothing). Where the range reaches that limit, draws are scaled
+// into the part of the range below it, evenly: scaled, not drawn again, so every other draw of
+// the seed stays as it was. A limit lowered later by a written fault is still met by the
+// injector's skip.
+void fit_memory_draw_below_limits(const Scenario& scenario, Injection& inj,
+                                  const std::map<std::string, std::vector<std::string>>& ranges) {
+  auto* memory = std::get_if<MemoryFault>(&inj.params);
+  const auto process = std::find_if(scenario.processes.begin(), scenario.processes.end(),
+                                    [&](const ProcessSpec& p) { return p.name == inj.into; });
+  if (!memory || process == scenario.processes.end()) return;
+  const auto fit = [&](std::optional<std::uint64_t>& value, const std::string& key,
+                       std::optional<std::uint64_t> in_force) {
+    if (!value || !in_force || *in_force == kUnlimited) return;
+    const auto range = ranges.find(key);
+    if (range == ranges.end() || range->second.size() != 2) return;
+    const auto lo = parse_size(range->second[0]), hi = parse_size(range->second[1]);
+    if (!lo || !hi || *hi <= *lo || *hi < *in_force || *value < *lo || *value > *hi) return;
+    const std::uint64_t step = size_step(*lo, *hi);
+    if (*in_force <= *lo + step) return;  // below the limit the range has nothing to scale into
+    const std::uint64_t top = (*in_force - 1) / step * step;
+    const long double share = static_cast<long double>(*value - *lo) / static_cast<long double>(*hi - *lo);
+    value = *lo + static_cast<std::uint64_t>(share * static_cast<long double>(top - *lo)) / step * step;
+  };
+  const Limits& limits = process->limits;
+  fit(memory->limit, "limit", limits.memory);
+  // memory.high binds only below memory.max as well.
+  std::optional<std::uint64_t> high_in_force = limits.memory;
+  if (limits.memory_high) high_in_force = std::min(*limits.memory_high, limits.memory.value_or(kUnlimited));
+  fit(memory->high, "high", high_in_force);
+}
+
 Injection build(const std::string& fault, const std::map<std::string, std::string>& v) {
   Injection inj;
   inj.kind = fault;
@@ -384,6 +416,7 @@ std::vector<Injection> draw_chaos(const Scenario& scenario, std::uint64_t seed,
       throw Error("chaos: a " + fault + " fault hits " + (network ? "a [[proxy]]" : "a process") +
                   ", and the scenario has none");
     (network ? inj.proxy : inj.into) = draw.pick(targets);
+    if (fault == "memory") fit_memory_draw_below_limits(scenario, inj, ranges);
     const auto from_ms = static_cast<std::uint64_t>(chaos.window.from.offset.count() / 1000000);
     const auto to_ms = static_cast<std::uint64_t>(chaos.window.to->offset.count() / 1000000);
     inj.at.anchor = chaos.window.from.anchor;

@@ -254,3 +254,43 @@ TEST_CASE("a drawn memory hog into a process whose max_memory is checked is left
   CHECK(into_db > 0);
   CHECK(left_out > 0);
 }
+
+TEST_CASE("a drawn memory squeeze is scaled below the limit its process starts under") {
+  auto limited = chaotic();
+  limited.processes[0].limits.memory = 128ull << 20;  // api; db has none
+  int into_api = 0, upper_half = 0;
+  for (std::uint64_t seed = 0; seed < 200; ++seed) {
+    const auto free = draw_chaos(chaotic(), seed);
+    const auto fitted = draw_chaos(limited, seed);
+    REQUIRE(free.size() == fitted.size());
+    for (std::size_t i = 0; i < fitted.size(); ++i) {
+      INFO("seed " << seed << ": " << describe(free[i]) << " / " << describe(fitted[i]));
+      const auto* m = std::get_if<MemoryFault>(&fitted[i].params);
+      // Only the squeezes of the limited process change; every other draw of the seed stays.
+      if (!m || fitted[i].into != "api") {
+        CHECK(describe(fitted[i]) == describe(free[i]));
+        continue;
+      }
+      ++into_api;
+      CHECK(*m->limit >= (64ull << 20));
+      CHECK(*m->limit < (128ull << 20));
+      CHECK(*m->limit % (1ull << 20) == 0);
+      upper_half += *m->limit >= (96ull << 20);
+      CHECK(fitted[i].at.text == free[i].at.text);
+    }
+  }
+  CHECK(into_api > 20);
+  // Scaled evenly, not pressed against the bottom of the range.
+  CHECK(upper_half > into_api / 4);
+}
+
+TEST_CASE("a process limit at the bottom of the range leaves the draw to the injector's skip") {
+  auto limited = chaotic();
+  limited.processes[0].limits.memory = 64ull << 20;
+  for (std::uint64_t seed = 0; seed < 50; ++seed) {
+    const auto free = draw_chaos(chaotic(), seed);
+    const auto fitted = draw_chaos(limited, seed);
+    REQUIRE(free.size() == fitted.size());
+    for (std::size_t i = 0; i < fitted.size(); ++i) CHECK(describe(fitted[i]) == describe(free[i]));
+  }
+}
