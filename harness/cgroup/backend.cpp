@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <iterator>
 #include <set>
 
 #include "cgroup/backend_base.h"
@@ -108,27 +107,22 @@ std::vector<std::string> runs_under(const std::vector<fs::path>& parents) {
 
 std::vector<std::string> BackendBase::list_runs() const { return runs_under(parent_dirs()); }
 
-bool proc_cgroups_under(std::string_view proc_cgroup, const std::string& parent) {
-  while (!proc_cgroup.empty()) {
-    const auto end = proc_cgroup.find('\n');
-    std::string_view line = proc_cgroup.substr(0, end);
-    proc_cgroup = end == std::string_view::npos ? std::string_view() : proc_cgroup.substr(end + 1);
-    // hierarchy-id:controllers:path; the path may itself hold ':'.
-    const auto first = line.find(':');
-    const auto second = first == std::string_view::npos ? first : line.find(':', first + 1);
-    if (second == std::string_view::npos) continue;
-    const std::string_view path = line.substr(second + 1);
-    if (path == parent ||
-        (path.starts_with(parent) && path.size() > parent.size() && path[parent.size()] == '/'))
-      return true;
+// Listed in a cgroup.procs file below the parent of some hierarchy: what the kernel says, not a
+// path in /proc/<pid>/cgroup that a mount root or a cgroup namespace would have to be mapped to.
+bool BackendBase::holds_process(pid_t pid) const {
+  const std::string wanted = std::to_string(pid);
+  for (const auto& parent : parent_dirs()) {
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(parent, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+      if (it->path().filename() != "cgroup.procs") continue;
+      std::ifstream in(it->path());
+      std::string line;
+      while (std::getline(in, line))
+        if (line == wanted) return true;
+    }
   }
   return false;
-}
-
-bool BackendBase::holds_process(pid_t pid) const {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
-  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return proc_cgroups_under(text, parent_cgroup_path());
 }
 
 std::vector<std::string> BackendBase::remove_stale_runs(StaleScan scan) {

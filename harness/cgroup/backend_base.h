@@ -30,9 +30,6 @@ class BackendBase : public Backend {
   virtual std::string controller_location(const std::string& controller) const = 0;
 
  protected:
-  // The faultline parent as /proc/<pid>/cgroup names it ("/faultline"): the same path in every
-  // hierarchy of a v1 host.
-  virtual std::string parent_cgroup_path() const = 0;
   // The faultline parent directory in every hierarchy.
   virtual std::vector<std::filesystem::path> parent_dirs() const = 0;
   // The faultline parent in the hierarchies every run has a directory in from its first mkdir to
@@ -46,10 +43,6 @@ class BackendBase : public Backend {
 // of the failing system call: HostRefusal (with the permission fixes) or HostError (a defect or
 // an unexpected host layout, never mistaken for missing privileges).
 void prepare_parent(BackendBase& backend);
-
-// Whether a /proc/<pid>/cgroup text ("12:memory:/faultline/r1/api\n0::/faultline/r1/api\n")
-// places the process at or below the cgroup path `parent` ("/faultline") in any hierarchy.
-bool proc_cgroups_under(std::string_view proc_cgroup, const std::string& parent);
 
 // "run faultline as root ...", "systemd-run --user --scope -p Delegate=yes ...".
 std::vector<std::string> permission_fixes(Mode mode);

@@ -73,6 +73,14 @@ std::optional<std::uint64_t> parse_stat_parent(std::string_view stat_line) {
   return parse_u64(words[1]);  // words[0] is field 3 (state)
 }
 
+std::optional<std::uint64_t> parse_stat_flags(std::string_view stat_line) {
+  auto fields = stat_fields_after_comm(stat_line);
+  if (!fields) return std::nullopt;
+  auto words = split_words(*fields);
+  if (words.size() < 7) return std::nullopt;
+  return parse_u64(words[6]);  // field 9
+}
+
 RunOwner current_owner() {
   pid_t self = ::getpid();
   auto ticks = read_start_ticks(self);

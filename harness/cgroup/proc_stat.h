@@ -14,6 +14,9 @@ std::optional<std::uint64_t> parse_stat_start_ticks(std::string_view stat_line);
 // Field 3 (state: R, S, D, T, Z, ...) of the same line.
 std::optional<char> parse_stat_state(std::string_view stat_line);
 
+// Field 9 (flags: PF_EXITING is 0x4) of the same line.
+std::optional<std::uint64_t> parse_stat_flags(std::string_view stat_line);
+
 // Field 4 (ppid) of the same line.
 std::optional<std::uint64_t> parse_stat_parent(std::string_view stat_line);
 

@@ -78,7 +78,6 @@ class V1Backend final : public BackendBase {
   std::string controller_location(const std::string& controller) const override;
 
  protected:
-  std::string parent_cgroup_path() const override { return "/" + parent_.string(); }
   std::vector<std::filesystem::path> parent_dirs() const override { return layout_->dirs(parent_); }
   // Every run, leaf or not, has its unified directory first (V1Layout::dirs) and loses it last
   // (CgroupTree::destroy); legacy v1 has no such hierarchy.

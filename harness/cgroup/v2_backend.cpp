@@ -179,15 +179,6 @@ Stats V2Cgroup::stats() const {
 V2Backend::V2Backend(CgroupMount mount, fs::path parent, std::optional<fs::path> own_dir)
     : mount_(std::move(mount)), parent_(std::move(parent)), own_dir_(std::move(own_dir)) {}
 
-std::string V2Backend::parent_cgroup_path() const {
-  // The mount shows the hierarchy from `root` on (a container's cgroup namespace shows "/").
-  const fs::path inside =
-      fs::path(mount_.root.empty() ? "/" : mount_.root) / parent_.lexically_relative(mount_.mount_point);
-  std::string path = inside.lexically_normal().string();
-  while (path.size() > 1 && path.back() == '/') path.pop_back();
-  return path;
-}
-
 void V2Backend::ensure_parent() {
   // Every level from the mount down to the parent hands the controllers on; the levels above
   // the parent may belong to someone else (a delegating systemd): there only what is missing

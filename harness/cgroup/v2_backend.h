@@ -59,7 +59,6 @@ class V2Backend final : public BackendBase {
   std::string controller_location(const std::string& controller) const override;
 
  protected:
-  std::string parent_cgroup_path() const override;
   std::vector<std::filesystem::path> parent_dirs() const override { return {parent_}; }
   std::unique_ptr<Cgroup> open_run(const std::string& run_name) const override;
 

@@ -38,24 +38,18 @@ std::string cgroup_of(pid_t pid) {
 
 std::vector<Escapee> kill_escapees(const cgroup::Backend& backend) {
   std::vector<Escapee> found;
-  std::vector<pid_t> killed;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  // What a killed process leaves is handed over in turn and taken on the next round.
   for (;;) {
-    std::vector<pid_t> roots;
-    for (pid_t pid : supervisor::adopted_children()) {
+    const auto killed = supervisor::kill_adopted_where([&](pid_t pid) {
       // One still in a cgroup of ours is a run's own orphan, which that run kills and reports.
-      const bool again = std::find(killed.begin(), killed.end(), pid) != killed.end();
-      if (!again && backend.holds_process(pid)) continue;
-      roots.push_back(pid);
-      if (again) continue;
-      found.push_back({pid, comm_of(pid), cgroup_of(pid), std::chrono::steady_clock::now()});
-    }
-    if (roots.empty() || std::chrono::steady_clock::now() > deadline) break;
-    // What a killed process leaves is handed over in turn and taken on the next round.
-    for (pid_t root : roots) {
-      supervisor::kill_adopted(root);
-      killed.push_back(root);
-    }
+      if (backend.holds_process(pid)) return false;
+      const bool again =
+          std::any_of(found.begin(), found.end(), [&](const Escapee& e) { return e.pid == pid; });
+      if (!again) found.push_back({pid, comm_of(pid), cgroup_of(pid), std::chrono::steady_clock::now()});
+      return true;
+    });
+    if (killed.empty() || std::chrono::steady_clock::now() > deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   if (!found.empty()) {

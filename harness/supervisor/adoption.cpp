@@ -1,5 +1,6 @@
 #include "supervisor/adoption.h"
 
+#include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -37,6 +39,8 @@ struct Reaper {
   std::thread thread;
 };
 Reaper& reaper = *new Reaper;
+
+std::vector<pid_t> adopted_children_locked();
 
 std::optional<std::string> stat_line(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
@@ -64,9 +68,10 @@ std::vector<pid_t> children_of(pid_t pid) {
 // `pid` and every process below it, parents before their children.
 std::vector<pid_t> process_tree(pid_t pid) {
   std::vector<pid_t> tree{pid};
+  std::set<pid_t> seen{pid};
   for (std::size_t i = 0; i < tree.size() && tree.size() < 100000; ++i)
     for (pid_t child : children_of(tree[i]))
-      if (std::find(tree.begin(), tree.end(), child) == tree.end()) tree.push_back(child);
+      if (seen.insert(child).second) tree.push_back(child);
   return tree;
 }
 
@@ -74,8 +79,14 @@ std::vector<pid_t> process_tree(pid_t pid) {
 
 void become_subreaper() {
   static std::once_flag once;
-  // Refused only by kernels before 3.4; what then escapes is not found, as before.
-  std::call_once(once, [] { ::prctl(PR_SET_CHILD_SUBREAPER, 1); });
+  std::call_once(once, [] {
+    const std::string own_children = "/proc/self/task/" + std::to_string(::getpid()) + "/children";
+    if (::access(own_children.c_str(), R_OK) != 0) return;
+    std::lock_guard lock(spawn_lock);
+    for (pid_t inherited : children_of(::getpid())) note_spawned(inherited);
+    // Refused only by kernels before 3.4; what then escapes is not found, as before.
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  });
 }
 
 AdoptionWatch::AdoptionWatch() {
@@ -85,12 +96,16 @@ AdoptionWatch::AdoptionWatch() {
   if (reaper.watches++ > 0) return;
   reaper.stop = false;
   reaper.thread = std::thread([] {
+    // The harness's signals keep going to the threads that handled them before this one.
+    sigset_t all;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_BLOCK, &all, nullptr);
     std::unique_lock lock(reaper.lock);
-    while (!reaper.stop) {
+    // Waits first: a command that ends within 50 ms costs no scan.
+    while (!reaper.wake.wait_for(lock, std::chrono::milliseconds(50), [] { return reaper.stop; })) {
       lock.unlock();
       adopted_children();  // reaps the ended ones
       lock.lock();
-      reaper.wake.wait_for(lock, std::chrono::milliseconds(50), [] { return reaper.stop; });
     }
   });
 }
@@ -115,6 +130,12 @@ void note_spawned(pid_t pid) {
 
 std::vector<pid_t> adopted_children() {
   std::lock_guard lock(spawn_lock);
+  return adopted_children_locked();
+}
+
+namespace {
+// With spawn_lock held.
+std::vector<pid_t> adopted_children_locked() {
   // A started child whose pid is gone, or names another process now, was reaped: forget it. (Not
   // by its absence from the children lists, which may miss a child while others come and go.)
   std::erase_if(started_children, [](const auto& entry) {
@@ -140,13 +161,19 @@ std::vector<pid_t> adopted_children() {
   }
   return adopted;
 }
+}  // namespace
 
-void kill_adopted(pid_t pid) {
-  // Under the lock nothing here reaps: a child of this process keeps its pid until then.
+std::vector<pid_t> kill_adopted_where(const std::function<bool(pid_t)>& kill_it) {
   std::lock_guard lock(spawn_lock);
-  const auto line = stat_line(pid);
-  if (!line || cgroup::parse_stat_parent(*line) != static_cast<std::uint64_t>(::getpid())) return;
-  for (pid_t member : process_tree(pid)) ::kill(member, SIGKILL);
+  std::vector<pid_t> killed;
+  for (pid_t child : adopted_children_locked()) {
+    // PF_EXITING: on its way out, and no longer in any cgroup; reaped once it has ended.
+    const auto line = stat_line(child);
+    if (!line || (cgroup::parse_stat_flags(*line).value_or(0) & 0x4) != 0 || !kill_it(child)) continue;
+    for (pid_t member : process_tree(child)) ::kill(member, SIGKILL);
+    killed.push_back(child);
+  }
+  return killed;
 }
 
 }  // namespace faultline::supervisor

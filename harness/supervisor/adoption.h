@@ -1,23 +1,31 @@
 // What a target leaves outside every cgroup of the harness. The harness is the child subreaper
 // of its targets (PR_SET_CHILD_SUBREAPER): a process whose parent ends is handed to the harness
-// instead of init. One that also moved itself out of its cgroup (a container runtime, a daemon
-// that writes its pid into another cgroup's procs file) is then still found: a child of the
-// harness that the harness never started.
+// instead of init. One that also moved itself out of its cgroup (a daemon that writes its pid
+// into another cgroup's procs file, a container runtime the target runs) is then still found: a
+// child of the harness that the harness never started.
+//
+// What that changes for targets: an orphan's getppid() is the harness's pid, not 1.
 #pragma once
 
 #include <sys/types.h>
 
+#include <functional>
 #include <mutex>
 #include <vector>
 
 namespace faultline::supervisor {
 
-// Makes this process the subreaper of everything it starts, once; later calls do nothing.
+// Makes this process the subreaper of everything it starts, once; later calls do nothing. The
+// children it has already (inherited across the exec that started it) are never taken for
+// handed-over ones. Nothing is done where the kernel cannot list a process's children
+// (/proc/<pid>/task/<tid>/children, CONFIG_PROC_CHILDREN): what is handed over could not be
+// found or reaped.
 void become_subreaper();
 
-// While one exists (one per run; runs side by side share them), this process is the subreaper
-// of what it starts and reaps what is handed to it as soon as it ends, every 50 ms: a zombie
-// still counts against its cgroup's pids limit until it is reaped, as init would have done.
+// While one exists (one per run; runs side by side share its thread), this process is the
+// subreaper of what it starts, and a thread reaps what is handed to it and has ended, within
+// 50 ms: a zombie still counts against its cgroup's pids limit until it is reaped, as init
+// would have done at once.
 class AdoptionWatch {
  public:
   AdoptionWatch();
@@ -38,9 +46,10 @@ void note_spawned(pid_t pid);
 // none while a run goes on.
 std::vector<pid_t> adopted_children();
 
-// SIGKILLs `pid`, a child of this process, and every process below it; nothing when `pid` is no
-// longer a child of this process (it ended and was reaped). What the killed leave is handed to
-// this process in turn.
-void kill_adopted(pid_t pid);
+// For each running handed-over child (not one already exiting), asks `kill_it`; those it names
+// are SIGKILLed with every process below them. All under the lock of hold_spawns(), so nothing
+// is reaped meanwhile and each pid still names the child `kill_it` was asked about. Returns the
+// children killed. What the killed leave is handed to this process in turn: call again.
+std::vector<pid_t> kill_adopted_where(const std::function<bool(pid_t)>& kill_it);
 
 }  // namespace faultline::supervisor

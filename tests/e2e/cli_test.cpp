@@ -255,6 +255,26 @@ TEST_CASE("run -j 2: an escaped daemon fails its run even when another run finds
   CHECK(escape_judged);
 }
 
+// A child the shell had before it exec'd faultline becomes faultline's child too, but faultline
+// never started it: not an escapee, however it is placed.
+TEST_CASE("run and exec: children inherited across the exec that started faultline are left alone") {
+  ScratchDir dir;
+  for (const std::string& command :
+       {std::string("run ") + scenario("selftest/report-pass.toml") + " --json " + quote(dir / "report.json"),
+        std::string("exec -- ") + payload() + " print hello"}) {
+    INFO(command);
+    auto cmd = run_shell("sleep 30 & echo $! > " + quote(dir / "inherited") + "; exec " + faultline_cmd() +
+                         " " + command);
+    INFO("stdout: " << cmd.out << "\nstderr: " << cmd.err);
+    const pid_t inherited = std::stoi(read_file(dir / "inherited"));
+    const bool left_alone = alive(inherited);
+    ::kill(inherited, SIGKILL);
+    CHECK(left_alone);
+    CHECK(cmd.status == 0);
+    CHECK(cmd.err.find("had moved itself") == std::string::npos);
+  }
+}
+
 // faultline is the subreaper of what it starts: an orphan that ends is a zombie of faultline's,
 // and a zombie counts against its cgroup's pids limit until it is reaped, as init would at once.
 TEST_CASE("exec: orphans that end are reaped as they end, not left to fill --pids") {

@@ -262,6 +262,26 @@ TEST_CASE("cgroup: a child attached before exec runs inside the run's child cgro
   CHECK(run->pids().empty());
 }
 
+TEST_CASE("cgroup: the backend holds a process in any run's cgroup, and none that moved out", "[cgroup]") {
+  WITH_BACKEND(backend);
+  auto run = backend->create_run(next_run_name());
+  auto child = run->create_child("sleeper");
+  auto sleeper = spawn_exec(*child, {"/bin/sleep", "30"});
+  CHECK(backend->holds_process(sleeper->pid()));
+  CHECK_FALSE(backend->holds_process(::getpid()));  // the test is in no cgroup of faultline
+  // Into the root of every hierarchy, as a daemon that escapes would write itself.
+  for (const auto& procs : {"/sys/fs/cgroup/cgroup.procs", "/sys/fs/cgroup/unified/cgroup.procs",
+                            "/sys/fs/cgroup/memory/cgroup.procs", "/sys/fs/cgroup/cpu/cgroup.procs",
+                            "/sys/fs/cgroup/cpuset/cgroup.procs", "/sys/fs/cgroup/pids/cgroup.procs",
+                            "/sys/fs/cgroup/freezer/cgroup.procs", "/sys/fs/cgroup/cpuacct/cgroup.procs"})
+    if (std::ofstream out(procs); out) out << sleeper->pid() << std::flush;
+  CHECK_FALSE(backend->holds_process(sleeper->pid()));
+  ::kill(sleeper->pid(), SIGKILL);
+  sleeper->wait();
+  CHECK_FALSE(backend->holds_process(sleeper->pid()));
+  run->destroy();
+}
+
 TEST_CASE("cgroup: limits are written and read back", "[cgroup]") {
   WITH_BACKEND(backend);
   auto run = backend->create_run(next_run_name());

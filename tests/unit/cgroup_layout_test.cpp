@@ -68,6 +68,8 @@ TEST_CASE("parse_stat_start_ticks counts fields after the last parenthesis", "[c
   CHECK(parse_stat_state(line) == std::optional<char>('S'));
   CHECK(parse_stat_parent(line) == std::optional<std::uint64_t>(1));
   CHECK_FALSE(parse_stat_parent("no parentheses at all"));
+  CHECK(parse_stat_flags(line) == std::optional<std::uint64_t>(4194560));  // field 9
+  CHECK_FALSE(parse_stat_flags("1234 (short) S 1 2 3"));
   CHECK_FALSE(parse_stat_start_ticks("1234 (short) S 1 2 3"));
   CHECK_FALSE(parse_stat_start_ticks("no parentheses at all"));
 }
