@@ -53,19 +53,30 @@ std::string CpuInjector::apply(const Target& target) {
   if (fault_.quota || fault_.period) {
     const cgroup::CpuMax old = target.group.cpu_max();
     cgroup::CpuMax next = old;
-    if (fault_.quota) next.cpus = *fault_.quota;
+    // A fault never loosens a limit: a quota at or above the one in force is left as it is
+    // ("finishes in 2s squeezed to 90%" must not pass for a job started under 10%).
+    const bool quota_binds = fault_.quota && *fault_.quota < old.cpus - 1e-9;
+    if (quota_binds) next.cpus = *fault_.quota;
     if (fault_.period) next.period = *fault_.period;
+    const bool max_changes = quota_binds || next.period != old.period;
+    if (fault_.quota && !quota_binds && !max_changes && !fault_.cpuset)
+      throw NoEffect("the cpu.max in force is " + text(old) + " already: a squeeze must lower it");
     // A quota at or above the CPUs the target may run on throttles nothing: "stays fast while
     // throttled to 300%" would pass on a 2-CPU host without a single throttled period. With a
     // cpuset, the CPUs are the new set's, and a set that changes something is a fault of its own.
     const auto cpus = fault_.cpuset ? cpus_in_list(*fault_.cpuset) : usable_cpus(target);
     const bool same_cpuset = !fault_.cpuset || same_cpus(target.group.cpuset(), *fault_.cpuset);
     if (fault_.quota && cpus && old.cpus >= *cpus && next.cpus >= *cpus && same_cpuset)
-      throw NoEffect("a quota of " + format_cpu(next.cpus) + " cannot throttle a process that may run on " +
-                     std::to_string(static_cast<int>(*cpus)) + " CPU(s), and none lower was in force");
-    target.group.set_cpu_max(next);
-    old_max_ = old;
-    detail = "cpu.max " + text(old) + " -> " + text(next);
+      throw NoEffect("a quota of " + format_cpu(*fault_.quota) +
+                     " cannot throttle a process that may run on " + std::to_string(static_cast<int>(*cpus)) +
+                     " CPU(s), and none lower was in force");
+    if (max_changes) {
+      target.group.set_cpu_max(next);
+      old_max_ = old;
+      detail = "cpu.max " + text(old) + " -> " + text(next);
+      if (fault_.quota && !quota_binds)
+        detail += " (the quota in force is lower than " + format_cpu(*fault_.quota) + ")";
+    }
   }
   if (fault_.cpuset) {
     const std::string old = target.group.cpuset();

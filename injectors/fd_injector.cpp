@@ -29,14 +29,27 @@ std::string FdInjector::apply(const Target& target) {
   // and the end checks that no process raised its soft limit past the fault meanwhile.
   hard_too_ = can_raise_hard_limits() || !ends_in_window_;
   const bool hard_too = hard_too_;
-  std::string before;
+  std::map<pid_t, rlimit> found;
   for (pid_t pid : target.group.pids()) {
     rlimit old{};
     if (::prlimit(pid, RLIMIT_NOFILE, nullptr, &old) != 0) {
       if (errno == ESRCH) continue;  // exited since the cgroup was listed
       throw_errno("prlimit(RLIMIT_NOFILE)", "pid " + std::to_string(pid));
     }
-    const rlimit wanted{std::min(limit, old.rlim_max), hard_too ? limit : old.rlim_max};
+    found[pid] = old;
+  }
+  if (found.empty()) throw Error("no process left in " + target.group.describe() + " to limit");
+  // A fault never loosens a limit: "opens 100 files under 1024" must not pass for a process
+  // started under 16. A fault that lowers no process's limit squeezes nothing.
+  const rlimit& main_old = found.count(target.main_pid) ? found.at(target.main_pid) : found.begin()->second;
+  if (std::none_of(found.begin(), found.end(), [&](const auto& entry) {
+        return limit < entry.second.rlim_cur || (hard_too && limit < entry.second.rlim_max);
+      }))
+    throw NoEffect("RLIMIT_NOFILE is " + limits_text(main_old) + " already: a squeeze must lower it");
+  std::string before;
+  for (const auto& [pid, old] : found) {
+    const rlimit wanted{std::min(limit, old.rlim_cur),
+                        hard_too ? std::min(limit, old.rlim_max) : old.rlim_max};
     if (::prlimit(pid, RLIMIT_NOFILE, &wanted, nullptr) != 0) {
       if (errno == ESRCH) continue;
       throw_errno("prlimit(RLIMIT_NOFILE, " + std::to_string(fault_.nofile) + ")",

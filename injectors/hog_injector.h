@@ -14,6 +14,7 @@ class HogInjector final : public Injector {
   std::string apply(const Target& target) override;
   std::string revert(const Target& target) override;
   std::string describe() const override;
+  std::optional<std::string> never_held() const override { return never_held_; }
 
   // The helper's command line, for tests and plans.
   std::vector<std::string> helper_argv() const;
@@ -24,6 +25,7 @@ class HogInjector final : public Injector {
   HelperLauncher launch_;
   pid_t pid_ = 0;
   UniqueFd pidfd_;  // the hog's pidfd: revert signals it, never the pid
+  std::optional<std::string> never_held_;
 };
 
 }  // namespace faultline::injectors

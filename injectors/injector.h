@@ -47,6 +47,9 @@ class Injector {
   virtual std::string describe() const = 0;
   // Whether revert does anything (a signal cannot be taken back).
   virtual bool revertible() const { return true; }
+  // After revert: why the fault, applied, never did what was asked (a hog killed before it held
+  // its memory), else nullopt. Such a fault counts as never having taken effect.
+  virtual std::optional<std::string> never_held() const { return std::nullopt; }
 
   // A fault that builds up (a memory ramp) moves in steps: after apply, the caller calls
   // step() every step_interval() until it returns nullopt. Each call returns what changed.

@@ -8,6 +8,9 @@ std::string text(std::uint64_t v) { return v == kUnlimited ? "max" : std::to_str
 
 std::string PidsInjector::apply(const Target& target) {
   const std::uint64_t old = target.group.pids_max();
+  // A limit at or above the one in force squeezes nothing, and a fault never loosens a limit:
+  // "forks 10 workers under a pids squeeze to 64" must not pass for a process started under 4.
+  if (fault_.limit >= old) throw NoEffect("pids.max is " + text(old) + " already: a squeeze must lower it");
   target.group.set_pids_max(fault_.limit);
   old_ = old;
   return "pids.max " + text(old) + " -> " + text(fault_.limit);

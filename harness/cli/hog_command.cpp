@@ -105,7 +105,10 @@ int hog(const HogOptions& o) {
   }
   const auto start = Clock::now();
   if (memory > 0) {
-    void* block = ::mmap(nullptr, memory, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    // MAP_POPULATE faults every page in inside the kernel: several times faster than a trap per
+    // page where page faults are dear (nested virtualisation), so the hog holds its memory sooner.
+    void* block =
+        ::mmap(nullptr, memory, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (block == MAP_FAILED) throw Error("hog: mmap " + format_size(memory) + ": " + std::strerror(errno));
     // Touch every page so it is charged to the cgroup, not merely reserved.
     const long page = ::sysconf(_SC_PAGESIZE);

@@ -4,8 +4,9 @@
 
 namespace faultline {
 
-std::optional<std::string> own_status_field(std::string_view name) {
-  std::ifstream status("/proc/self/status");
+namespace {
+std::optional<std::string> status_field(const std::string& file, std::string_view name) {
+  std::ifstream status(file);
   std::string line;
   while (std::getline(status, line)) {
     if (line.size() <= name.size() || !line.starts_with(name) || line[name.size()] != ':') continue;
@@ -15,6 +16,11 @@ std::optional<std::string> own_status_field(std::string_view name) {
   }
   return std::nullopt;
 }
+}  // namespace
+
+std::optional<std::string> own_status_field(std::string_view name) {
+  return status_field("/proc/self/status", name);
+}
 
 bool has_effective_capability(int cap) {
   const auto caps = own_status_field("CapEff");
@@ -23,6 +29,11 @@ bool has_effective_capability(int cap) {
 
 std::uint64_t own_status_bytes(std::string_view name) {
   const auto value = own_status_field(name);  // "1234 kB"
+  return value ? std::stoull(*value) * 1024 : 0;
+}
+
+std::uint64_t status_bytes(pid_t pid, std::string_view name) {
+  const auto value = status_field("/proc/" + std::to_string(pid) + "/status", name);
   return value ? std::stoull(*value) * 1024 : 0;
 }
 

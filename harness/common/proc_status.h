@@ -1,6 +1,8 @@
 // Fields of /proc/self/status: the effective capabilities and the memory this process holds.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -16,5 +18,8 @@ bool has_effective_capability(int cap);
 
 // A "... kB" field in bytes (RssAnon, VmPTE, ...); 0 where the kernel has no such field.
 std::uint64_t own_status_bytes(std::string_view name);
+
+// The same field of process `pid` (/proc/<pid>/status); 0 once it is gone, or a zombie.
+std::uint64_t status_bytes(pid_t pid, std::string_view name);
 
 }  // namespace faultline

@@ -469,15 +469,17 @@ std::set<std::string> check_faults_applied(const scenario::Scenario& scenario,
                                            std::vector<report::Failure>& failures) {
   std::map<std::string, std::uint32_t> applied;  // how many times
   std::map<std::string, std::string> skipped;    // the last reason the timeline gave
+  std::map<std::string, std::string> unheld;     // applied, but never did what was asked
   for (const auto& e : result.timeline) {
     if (e.event == "inject.apply") ++applied[e.inject];
     if (e.event == "inject.skip") skipped[e.inject] = e.detail;
+    if (e.event == "inject.unheld") unheld[e.inject] = e.detail;
   }
   std::set<std::string> never_applied;
   std::size_t drawn = 0, drawn_took_effect = 0;
   const scenario::Injection* first_drawn = nullptr;
   for (const auto& inj : scenario.injections) {
-    const bool was_applied = applied.contains(inj.name);
+    const bool was_applied = applied.contains(inj.name) && !unheld.contains(inj.name);
     if (inj.name.starts_with("chaos#")) {
       ++drawn;
       drawn_took_effect += was_applied && fired(inj, result);
@@ -516,7 +518,10 @@ std::set<std::string> check_faults_applied(const scenario::Scenario& scenario,
     if (was_applied) continue;
     never_applied.insert(inj.name);
     if (inj.optional) continue;
-    const std::string actual = why != skipped.end() ? "skipped: " + why->second : "never applied";
+    const auto never_held = unheld.find(inj.name);
+    const std::string actual = never_held != unheld.end() ? "never held: " + never_held->second
+                               : why != skipped.end()     ? "skipped: " + why->second
+                                                          : "never applied";
     not_applied("applied at " + inj.at.text, actual,
                 inj.kind + " fault `" + inj.name + "` never took effect (" + actual +
                     "), so the run says nothing about the target under it (set `optional = true` on the "

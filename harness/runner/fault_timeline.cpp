@@ -354,6 +354,8 @@ void FaultTimeline::revert(RunContext& ctx, Entry& e, const std::string& why, st
     const SteadyTime effective = Clock::now();
     if (!why.empty()) detail += (detail.empty() ? "" : " ") + std::string("(") + why + ")";
     record_timed(ctx, "inject.revert", inj, detail, due, requested, effective);
+    if (const auto never_held = e.injector->never_held())
+      ctx.record("inject.unheld", inj.into, inj.name, *never_held);
   } catch (const Error& error) {
     ctx.fail_scenario("reverting inject `" + inj.name + "` (" + inj.kind + "): " + error.what());
   }

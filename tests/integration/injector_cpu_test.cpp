@@ -54,7 +54,7 @@ TEST_CASE("cpu: a cpuset pins the cgroup and revert restores the previous set", 
   CHECK(t.group().cpuset() == old);
 }
 
-TEST_CASE("cpu: a quota at or above the CPUs the process may use is no fault; one lifting a lower quota is",
+TEST_CASE("cpu: a quota at or above the CPUs the process may use, or the quota in force, is no fault",
           "[injector]") {
   INJECTOR_TEST_PRECONDITIONS();
   TargetGroup t;
@@ -76,12 +76,23 @@ TEST_CASE("cpu: a quota at or above the CPUs the process may use is no fault; on
     CHECK(pin.apply(where).find("cpuset ") != std::string::npos);
     pin.revert(where);
   }
-  // Under a 50% limit the same quota changes something: it lifts the limit.
+  // A fault never loosens a limit: under a 50% quota, 90% or 50% again squeezes nothing, and
+  // the quota in force stays ("finishes in 2s squeezed to 90%" must not pass on a lifted limit).
   CpuInjector half(scenario::CpuFault{0.5, std::nullopt, std::nullopt});
   half.apply(where);
-  CpuInjector lift(scenario::CpuFault{all, std::nullopt, std::nullopt});
-  CHECK(lift.apply(where).starts_with("cpu.max 50%/100ms -> "));
-  lift.revert(where);
+  for (double quota : {all, 0.9, 0.5}) {
+    INFO("quota " << quota);
+    CpuInjector looser(scenario::CpuFault{quota, std::nullopt, std::nullopt});
+    CHECK_THROWS_AS(looser.apply(where), injectors::NoEffect);
+    CHECK(t.group().cpu_max().cpus == Approx(0.5));
+  }
+  // A new period alone is written, the quota in force kept.
+  CpuInjector period(scenario::CpuFault{0.9, std::chrono::milliseconds(50), std::nullopt});
+  CHECK(period.apply(where) == "cpu.max 50%/100ms -> 50%/50ms (the quota in force is lower than 90%)");
+  period.revert(where);
+  CpuInjector tighter(scenario::CpuFault{0.2, std::nullopt, std::nullopt});
+  CHECK(tighter.apply(where) == "cpu.max 50%/100ms -> 20%/100ms");
+  tighter.revert(where);
   half.revert(where);
   // A cpuset-only fault naming the set in force changes nothing, however it is written.
   if (!t.group().cpuset().empty()) {

@@ -145,3 +145,25 @@ TEST_CASE("fd: a child born during the fault that set its own limit keeps it, an
   CHECK_NOTHROW(fd.revert(Target{t.group(), target.pid()}));
   CHECK(nofile_of(child).rlim_cur == 8);
 }
+
+TEST_CASE("fd: a limit at or above the one in force is no fault, and never raises one", "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  TargetProcess target(t.group(), payload({"sleep", "10s"}));
+  const rlimit low{16, 16};
+  REQUIRE(::prlimit(target.pid(), RLIMIT_NOFILE, &low, nullptr) == 0);
+  const Target where{t.group(), target.pid()};
+  for (bool ends_in_window : {true, false})
+    for (std::uint64_t nofile : {1024, 16}) {
+      INFO("nofile " << nofile << (ends_in_window ? " with an end" : " without"));
+      FdInjector looser(scenario::FdFault{nofile}, ends_in_window);
+      CHECK_THROWS_AS(looser.apply(where), injectors::NoEffect);
+      CHECK(nofile_of(target.pid()).rlim_cur == 16);
+      CHECK(nofile_of(target.pid()).rlim_max == 16);
+    }
+  FdInjector tighter(scenario::FdFault{8}, /*ends_in_window=*/true);
+  CHECK(tighter.apply(where).find(" -> 8") != std::string::npos);
+  CHECK(nofile_of(target.pid()).rlim_cur == 8);
+  tighter.revert(where);
+  CHECK(nofile_of(target.pid()).rlim_cur == 16);
+}

@@ -1,4 +1,6 @@
 // The hog injector: `faultline hog` started inside the cgroup holds memory until revert.
+#include <fstream>
+
 #include "injectors/hog_injector.h"
 #include "tests/integration/injector_test_support.h"
 
@@ -28,9 +30,45 @@ TEST_CASE("hog: a 120MiB noisy neighbour shows in the cgroup and is killed by re
   REQUIRE(helper->wait_for_output("hog: holding 120MiB, burning 50%"));
   CHECK(t.group().stats().memory_current.value_or(0) >= 120 * MiB);
   CHECK(hog.revert(where) == "hog pid " + std::to_string(helper->pid()) + " killed");
+  CHECK_FALSE(hog.never_held());
   REQUIRE(helper->ended_within(2000ms));
   CHECK(t.group().stats().memory_peak.value_or(0) >= 120 * MiB);
   CHECK(hog.revert(where).empty());
+}
+
+// A hog killed while it still touches its pages never was the neighbour written: its fault
+// counts as never taken effect.
+TEST_CASE("hog: one reverted before it held its memory says so", "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  if (faultline_path().empty()) FAULTLINE_SKIP("FAULTLINE_BIN is not set (run through ctest)");
+  // Half the host's memory: allowed by the kernel's overcommit rule, and far more than a hog
+  // faults in within the 100ms it is given.
+  std::uint64_t total_kib = 0;
+  {
+    std::ifstream meminfo("/proc/meminfo");
+    std::string key;
+    meminfo >> key >> total_kib;
+    REQUIRE(key == "MemTotal:");
+  }
+  const std::uint64_t memory = total_kib / 2 / 1024 * 1024 * 1024;
+  TargetGroup t;
+  TargetProcess target(t.group(), payload({"sleep", "30s"}));
+  std::unique_ptr<TargetProcess> helper;
+  HogInjector hog(scenario::HogFault{memory, std::nullopt}, faultline_path(),
+                  [&](const std::vector<std::string>& argv) {
+                    helper = std::make_unique<TargetProcess>(t.group(), argv);
+                    return helper->pid();
+                  });
+  const Target where{t.group(), target.pid()};
+  hog.apply(where);
+  std::this_thread::sleep_for(100ms);
+  CHECK(hog.revert(where) == "hog pid " + std::to_string(helper->pid()) + " killed");
+  REQUIRE(hog.never_held());
+  INFO(*hog.never_held());
+  CHECK(hog.never_held()->starts_with("hog pid " + std::to_string(helper->pid()) + " held "));
+  CHECK(hog.never_held()->find(" of its " + format_size(memory) + " when it was killed") !=
+        std::string::npos);
+  REQUIRE(helper->ended_within(5000ms));
 }
 
 namespace {

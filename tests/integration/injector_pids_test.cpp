@@ -23,3 +23,20 @@ TEST_CASE("pids: a runtime pids.max stops forks and revert restores max", "[inje
   CHECK(pids.revert(Target{t.group(), target.pid()}) == "pids.max 3 -> max");
   CHECK(t.group().pids_max() == kUnlimited);
 }
+
+TEST_CASE("pids: a limit at or above the one in force is no fault, and never loosens it", "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  TargetProcess target(t.group(), payload({"sleep", "10s"}));
+  const Target where{t.group(), target.pid()};
+  t.group().set_pids_max(4);
+  for (std::uint64_t limit : {64, 4}) {
+    INFO("limit " << limit);
+    PidsInjector looser(scenario::PidsFault{limit});
+    CHECK_THROWS_AS(looser.apply(where), injectors::NoEffect);
+    CHECK(t.group().pids_max() == 4);
+  }
+  PidsInjector tighter(scenario::PidsFault{2});
+  CHECK(tighter.apply(where) == "pids.max 4 -> 2");
+  CHECK(tighter.revert(where) == "pids.max 2 -> 4");
+}

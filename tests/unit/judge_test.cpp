@@ -328,6 +328,39 @@ scenario::Scenario with_late_signal(report::ScenarioResult& r, bool optional, bo
 
 }  // namespace
 
+TEST_CASE("judge: a hog applied but killed before it held its memory never took effect") {
+  for (const bool optional : {false, true}) {
+    INFO((optional ? "optional" : "written"));
+    report::ScenarioResult r;
+    auto s = two_processes();
+    scenario::Injection inj;
+    inj.name = "neighbour";
+    inj.into = "api";
+    inj.kind = "hog";
+    inj.at = {"ready", 0s, "ready"};
+    inj.optional = optional;
+    inj.pos.line = 9;
+    inj.params = scenario::HogFault{1ull << 30, std::nullopt};
+    s.injections.push_back(inj);
+    r.processes = {process("api", "exited", 0), process("load", "exited", 0)};
+    r.timeline.emplace_back(100.0, "inject.apply", "api", "neighbour",
+                            "hog pid 42 started (hog memory 1GiB)");
+    r.timeline.emplace_back(2100.0, "inject.revert", "api", "neighbour", "hog pid 42 killed");
+    r.timeline.emplace_back(2100.0, "inject.unheld", "api", "neighbour",
+                            "hog pid 42 held 557MiB of its 1GiB when it was killed");
+    runner::judge(s, r, nothing_seen);
+    if (optional) {
+      CHECK(r.verdict == report::Verdict::pass);
+      continue;
+    }
+    CHECK(r.verdict == report::Verdict::fail);
+    REQUIRE(r.failures.size() == 1);
+    CHECK(r.failures[0].check == "inject.applied");
+    CHECK(r.failures[0].line == 9);
+    CHECK(r.failures[0].actual == "never held: hog pid 42 held 557MiB of its 1GiB when it was killed");
+  }
+}
+
 TEST_CASE("judge: a fault that was never applied fails the run, unless it is optional") {
   {
     report::ScenarioResult r;
