@@ -92,10 +92,13 @@ std::string FdInjector::revert(const Target& target) {
     // one that set its own at start (Go and Java raise the soft limit to the hard one) keeps
     // them, and is no sign that the fault did not hold on the processes it was applied to.
     const bool born_during = !old_.count(pid);
+    // Past the fault's limit, born under it or not (a Go program started during the fault
+    // raises its soft limit to the hard one): the fault never held for it.
+    if (!hard_too_ && now.rlim_cur > limit && escaped.empty())
+      escaped = "pid " + std::to_string(pid) + (born_during ? " (started while the fault was on)" : "") +
+                " raised its soft RLIMIT_NOFILE from " + limit_text(limit) + " to " +
+                limit_text(now.rlim_cur);
     if (born_during && (now.rlim_cur != limit || (hard_too_ && now.rlim_max != limit))) continue;
-    if (!born_during && !hard_too_ && now.rlim_cur > limit && escaped.empty())
-      escaped = "pid " + std::to_string(pid) + " raised its soft RLIMIT_NOFILE from " + limit_text(limit) +
-                " to " + limit_text(now.rlim_cur);
     rlimit restore = old;
     // The fault lowered a hard limit this process cannot raise again (no CAP_SYS_RESOURCE; only
     // for a fault without an end, which is reverted as its process or the run ends).

@@ -117,6 +117,7 @@ class CommandRun {
   asio::posix::stream_descriptor interrupt_watch_;
   asio::posix::stream_descriptor quit_watch_;
   std::unique_ptr<cgroup::Cgroup> group_;
+  std::optional<supervisor::AdoptionWatch> adoptions_;  // from the start to the end of the loop
   Clock::time_point t0_;
   report::ScenarioResult report_;
   std::optional<std::string> finding_;
@@ -210,6 +211,7 @@ void CommandRun::stop_watching_signals() {
   pass_on_quits();
   interrupt_watch_.close();
   quit_watch_.close();
+  if (adoptions_) adoptions_->stop();
 }
 
 void CommandRun::on_exit() {
@@ -375,7 +377,7 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, const std::vector
 }
 
 CommandResult CommandRun::run() {
-  const supervisor::AdoptionWatch adoptions;
+  adoptions_.emplace(io_);
   t0_ = Clock::now();
   report_.name = join(request_.argv, " ");
   // One process, one cgroup: no per-process child below the run.

@@ -681,7 +681,7 @@ pid_t ScenarioRun::spawn_helper(const std::string& process, const std::vector<st
 }
 
 report::ScenarioResult ScenarioRun::run() {
-  const supervisor::AdoptionWatch adoptions;
+  const supervisor::AdoptionWatch adoptions(io_);
   const ConcurrentRun concurrent;
   t0_ = Clock::now();
   result_.name = scenario_.name;

@@ -1,6 +1,5 @@
 #include "supervisor/adoption.h"
 
-#include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -8,7 +7,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -16,7 +14,6 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <thread>
 
 #include "cgroup/proc_stat.h"
 
@@ -24,21 +21,11 @@ namespace faultline::supervisor {
 
 namespace {
 
-// Never destroyed: the reaper thread of an exec may still use them while the process exits.
+// Never destroyed: a thread of a run may still use them while the process exits.
 std::mutex& spawn_lock = *new std::mutex;
 // pid -> start time (clock ticks after boot) of the children this process started: a pid alone
 // is reused (pid_max may be 32768), the pair is not.
 std::map<pid_t, std::uint64_t>& started_children = *new std::map<pid_t, std::uint64_t>;
-
-struct Reaper {
-  std::mutex lifecycle;  // one start or stop at a time: a stop joins the thread
-  std::mutex lock;
-  std::condition_variable wake;
-  int watches = 0;
-  bool stop = false;
-  std::thread thread;
-};
-Reaper& reaper = *new Reaper;
 
 std::vector<pid_t> adopted_children_locked();
 
@@ -89,36 +76,25 @@ void become_subreaper() {
   });
 }
 
-AdoptionWatch::AdoptionWatch() {
+AdoptionWatch::AdoptionWatch(boost::asio::io_context& io) : timer_(io) {
   become_subreaper();
-  std::lock_guard lifecycle(reaper.lifecycle);
-  std::lock_guard lock(reaper.lock);
-  if (reaper.watches++ > 0) return;
-  reaper.stop = false;
-  reaper.thread = std::thread([] {
-    // The harness's signals keep going to the threads that handled them before this one.
-    sigset_t all;
-    sigfillset(&all);
-    ::pthread_sigmask(SIG_BLOCK, &all, nullptr);
-    std::unique_lock lock(reaper.lock);
-    // Waits first: a command that ends within 50 ms costs no scan.
-    while (!reaper.wake.wait_for(lock, std::chrono::milliseconds(50), [] { return reaper.stop; })) {
-      lock.unlock();
-      adopted_children();  // reaps the ended ones
-      lock.lock();
-    }
-  });
+  arm();
 }
 
-AdoptionWatch::~AdoptionWatch() {
-  std::lock_guard lifecycle(reaper.lifecycle);
-  {
-    std::lock_guard lock(reaper.lock);
-    if (--reaper.watches > 0) return;
-    reaper.stop = true;
-  }
-  reaper.wake.notify_all();
-  reaper.thread.join();
+AdoptionWatch::~AdoptionWatch() { stop(); }
+
+void AdoptionWatch::stop() {
+  stopped_ = true;
+  timer_.cancel();
+}
+
+void AdoptionWatch::arm() {
+  timer_.expires_after(std::chrono::milliseconds(50));
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopped_) return;
+    if (std::unique_lock lock(spawn_lock, std::try_to_lock); lock.owns_lock()) adopted_children_locked();
+    arm();
+  });
 }
 
 std::unique_lock<std::mutex> hold_spawns() { return std::unique_lock<std::mutex>(spawn_lock); }

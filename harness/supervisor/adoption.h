@@ -9,6 +9,8 @@
 
 #include <sys/types.h>
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <functional>
 #include <mutex>
 #include <vector>
@@ -22,16 +24,24 @@ namespace faultline::supervisor {
 // found or reaped.
 void become_subreaper();
 
-// While one exists (one per run; runs side by side share its thread), this process is the
-// subreaper of what it starts, and a thread reaps what is handed to it and has ended, within
-// 50 ms: a zombie still counts against its cgroup's pids limit until it is reaped, as init
-// would have done at once.
+// While it exists, this process is the subreaper of what it starts, and every 50 ms `io`'s loop
+// reaps what was handed to it and has ended: a zombie still counts against its cgroup's pids
+// limit until it is reaped, as init would have done at once. A turn that finds a spawn of
+// another run holding the lock leaves the reaping to the next one, so a slow exec elsewhere never
+// stalls this loop.
 class AdoptionWatch {
  public:
-  AdoptionWatch();
+  explicit AdoptionWatch(boost::asio::io_context& io);
   ~AdoptionWatch();
   AdoptionWatch(const AdoptionWatch&) = delete;
   AdoptionWatch& operator=(const AdoptionWatch&) = delete;
+  // No more turns, so that a loop that ends when it runs out of work can end.
+  void stop();
+
+ private:
+  void arm();
+  boost::asio::steady_timer timer_;
+  bool stopped_ = false;
 };
 
 // Held across the fork of a child and note_spawned(), so that a scan from another thread never

@@ -146,6 +146,27 @@ TEST_CASE("fd: a child born during the fault that set its own limit keeps it, an
   CHECK(nofile_of(child).rlim_cur == 8);
 }
 
+TEST_CASE("fd: a program started during a windowed fault that raised its way out of it is an error too",
+          "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  if (::access("/usr/bin/python3", X_OK) != 0) FAULTLINE_SKIP("no python3 here (it plays Go's runtime)");
+  TargetGroup t;
+  // The shell is there when the fault is applied; python, its child, starts under it.
+  const std::string python = std::string("/usr/bin/python3 -c '") + kRaiseSoftLimit + "'";
+  TargetProcess target(t.group(), {"/bin/sh", "-c", "sleep 0.3; " + python});
+  FdInjector fd(scenario::FdFault{16}, /*ends_in_window=*/true);
+  fd.apply(Target{t.group(), target.pid()});
+  REQUIRE(target.wait_for_output("soft "));
+  if (injectors::can_raise_hard_limits()) {
+    CHECK(target.output().find("soft 16\n") != std::string::npos);
+    CHECK_NOTHROW(fd.revert(Target{t.group(), target.pid()}));
+  } else {
+    CHECK_THROWS_WITH(
+        fd.revert(Target{t.group(), target.pid()}),
+        Catch::Contains("raised its soft RLIMIT_NOFILE from 16 to ") && Catch::Contains("it never held"));
+  }
+}
+
 TEST_CASE("fd: a limit at or above the one in force is no fault, and never raises one", "[injector]") {
   INJECTOR_TEST_PRECONDITIONS();
   TargetGroup t;
