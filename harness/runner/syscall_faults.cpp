@@ -124,8 +124,6 @@ bool SyscallFaults::is_on(const std::string& injection) const {
 void SyscallFaults::finish(RunContext& ctx) {
   if (finished_) return;
   finished_ = true;
-  const auto now_steady = std::chrono::steady_clock::now();
-  const auto now_system = std::chrono::system_clock::now();
   auto& timeline = ctx.result().timeline;
   const std::size_t before = timeline.size();
   for (auto& [process, p] : processes_) {
@@ -136,9 +134,7 @@ void SyscallFaults::finish(RunContext& ctx) {
       const auto& inj = *p.injections[i];
       const auto& r = records[i];
       const auto t_ms_of = [&](const syscall::FaultEvent& e) {
-        const auto steady =
-            now_steady - std::chrono::duration_cast<std::chrono::steady_clock::duration>(now_system - e.time);
-        return std::chrono::duration<double, std::milli>(steady - ctx.t0()).count();
+        return std::chrono::duration<double, std::milli>(e.time - ctx.t0()).count();
       };
       const auto add = [&](const syscall::FaultEvent& e) {
         timeline.emplace_back(t_ms_of(e), "syscall.fail", process, inj.name, event_detail(e));

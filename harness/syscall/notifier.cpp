@@ -182,7 +182,7 @@ void Notifier::handle(const seccomp_notif& n) {
 
   auto event_for = [&](const Rule& rule) {
     FaultEvent event;
-    event.time = std::chrono::system_clock::now();
+    event.time = std::chrono::steady_clock::now();
     event.pid = static_cast<pid_t>(n.pid);
     event.syscall = syscall_name(n.data.nr);
     if (where) {

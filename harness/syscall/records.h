@@ -14,7 +14,7 @@
 namespace faultline::syscall {
 
 struct FaultEvent {
-  std::chrono::system_clock::time_point time;
+  std::chrono::steady_clock::time_point time;  // steady: the wall clock may be stepped mid-run
   pid_t pid = 0;        // thread id in the target's pid namespace, as the kernel reports it
   std::string syscall;  // "openat"
   std::string subject;  // the path, "fd 3 (/var/lib/x)", or empty when not looked at
