@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <vector>
 
 #include "common/error.h"
@@ -16,6 +17,10 @@ std::string limit_text(rlim_t v) { return v == RLIM_INFINITY ? "unlimited" : std
 std::string limits_text(const rlimit& r) {
   return r.rlim_cur == r.rlim_max ? limit_text(r.rlim_cur)
                                   : limit_text(r.rlim_cur) + "/" + limit_text(r.rlim_max);
+}
+std::string dodge_text(pid_t pid, bool born_during, rlim_t limit, rlim_t raised_to) {
+  return "pid " + std::to_string(pid) + (born_during ? " (started while the fault was on)" : "") +
+         " raised its soft RLIMIT_NOFILE from " + limit_text(limit) + " to " + limit_text(raised_to);
 }
 }  // namespace
 
@@ -95,9 +100,7 @@ std::string FdInjector::revert(const Target& target) {
     // Past the fault's limit, born under it or not (a Go program started during the fault
     // raises its soft limit to the hard one): the fault never held for it.
     if (!hard_too_ && now.rlim_cur > limit && escaped.empty())
-      escaped = "pid " + std::to_string(pid) + (born_during ? " (started while the fault was on)" : "") +
-                " raised its soft RLIMIT_NOFILE from " + limit_text(limit) + " to " +
-                limit_text(now.rlim_cur);
+      escaped = dodge_text(pid, born_during, limit, now.rlim_cur);
     if (born_during && (now.rlim_cur != limit || (hard_too_ && now.rlim_max != limit))) continue;
     rlimit restore = old;
     // The fault lowered a hard limit this process cannot raise again (no CAP_SYS_RESOURCE; only
@@ -115,6 +118,8 @@ std::string FdInjector::revert(const Target& target) {
     after = limits_text(restore);
   }
   old_.clear();
+  // One that dodged it and has exited since was seen by watch() while the fault was on.
+  if (escaped.empty()) escaped = dodged_;
   if (!escaped.empty())
     throw Error(escaped +
                 " while the fault was on: it never held (only the soft limit could be lowered, "
@@ -123,6 +128,27 @@ std::string FdInjector::revert(const Target& target) {
   if (restored == 0) return "RLIMIT_NOFILE: no process left to restore";
   return "RLIMIT_NOFILE " + std::to_string(fault_.nofile) + " -> " + after + " on " +
          std::to_string(restored) + " process(es)" + hard_kept;
+}
+
+std::optional<Duration> FdInjector::watch_interval() const {
+  if (hard_too_) return std::nullopt;
+  // A Go test binary lives far longer than this; the look costs one read of cgroup.procs and a
+  // prlimit(2) per process.
+  return std::chrono::milliseconds(20);
+}
+
+void FdInjector::watch(const Target& target) {
+  if (hard_too_ || !dodged_.empty()) return;
+  const auto limit = static_cast<rlim_t>(fault_.nofile);
+  for (pid_t pid : target.group.pids()) {
+    if (target.helpers && target.helpers->count(pid)) continue;
+    rlimit now{};
+    if (::prlimit(pid, RLIMIT_NOFILE, nullptr, &now) != 0) continue;  // exited since the listing
+    if (now.rlim_cur > limit) {
+      dodged_ = dodge_text(pid, !old_.count(pid), limit, now.rlim_cur);
+      return;
+    }
+  }
 }
 
 std::string FdInjector::describe() const { return "RLIMIT_NOFILE " + std::to_string(fault_.nofile); }

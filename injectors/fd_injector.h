@@ -21,12 +21,17 @@ class FdInjector final : public Injector {
   std::string apply(const Target& target) override;
   std::string revert(const Target& target) override;
   std::string describe() const override;
+  // Only a fault that lowered the soft limit alone can be dodged, and only processes that exit
+  // before its end would go unseen at revert.
+  std::optional<Duration> watch_interval() const override;
+  void watch(const Target& target) override;
 
  private:
   scenario::FdFault fault_;
   bool ends_in_window_;
   bool hard_too_ = true;
   std::map<pid_t, rlimit> old_;
+  std::string dodged_;  // the first process seen past the fault while it was on
 };
 
 }  // namespace faultline::injectors

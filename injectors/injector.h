@@ -55,6 +55,12 @@ class Injector {
   // step() every step_interval() until it returns nullopt. Each call returns what changed.
   virtual std::optional<Duration> step_interval() const { return std::nullopt; }
   virtual std::optional<std::string> step(const Target&) { return std::nullopt; }
+
+  // A fault that a process can dodge while it is on (raising a soft limit the fault lowered) is
+  // looked at every watch_interval() after apply, until revert: watch() keeps what it sees, so
+  // that revert can report a process that dodged it and has exited since. Records nothing.
+  virtual std::optional<Duration> watch_interval() const { return std::nullopt; }
+  virtual void watch(const Target&) {}
 };
 
 // Starts a helper process inside the target's cgroup and returns its pid (the hog's noisy

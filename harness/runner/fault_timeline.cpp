@@ -285,6 +285,7 @@ void FaultTimeline::fire(RunContext& ctx, Entry& e) {
     began(ctx, e);
     if (e.injector->revertible()) e.state = State::applied;
     if (e.injector->step_interval()) schedule_step(ctx, e);
+    if (e.injector->watch_interval()) schedule_watch(ctx, e);
     // A fault with nothing to undo still has a window (and what is timed from `X.end`) that ends
     // `duration` after it began, repeats or not.
     arm_end(ctx, e, e.injector->revertible() ? EndBy::revert : EndBy::window_only);
@@ -328,11 +329,27 @@ void FaultTimeline::schedule_step(RunContext& ctx, Entry& e) {
   });
 }
 
+void FaultTimeline::schedule_watch(RunContext& ctx, Entry& e) {
+  if (!e.watch_timer) e.watch_timer = std::make_unique<asio::steady_timer>(ctx.io());
+  e.watch_timer->expires_after(std::chrono::duration_cast<Clock::duration>(*e.injector->watch_interval()));
+  e.watch_timer->async_wait([this, &ctx, &e](boost::system::error_code ec) {
+    if (ec || e.state != State::applied) return;
+    if (!ctx.main_pid(e.plan.injection->into)) return;  // the exit hook reverts
+    try {
+      e.injector->watch(target_of(ctx, e));
+    } catch (const Error&) {
+      // The cgroup could not be listed just now; the next look, or the revert, reads it again.
+    }
+    schedule_watch(ctx, e);
+  });
+}
+
 void FaultTimeline::revert(RunContext& ctx, Entry& e, const std::string& why, std::optional<SteadyTime> due) {
   if (e.state != State::applied) return;
   const SteadyTime requested = Clock::now();
   e.state = State::done;
   if (e.step_timer) e.step_timer->cancel();
+  if (e.watch_timer) e.watch_timer->cancel();
   if (e.end_timer) e.end_timer->cancel();
   const auto& inj = *e.plan.injection;
   if (!inj.proxy.empty()) {
@@ -404,6 +421,7 @@ std::vector<FaultTimeline::Entry*> FaultTimeline::later_on_same_knob(const Entry
 void FaultTimeline::skip(RunContext& ctx, Entry& e, const std::string& reason) {
   if (e.timer) e.timer->cancel();
   if (e.step_timer) e.step_timer->cancel();
+  if (e.watch_timer) e.watch_timer->cancel();
   if (e.end_timer) e.end_timer->cancel();
   e.state = State::done;
   ctx.record("inject.skip", e.plan.injection->into, e.plan.injection->name, reason);
@@ -457,6 +475,7 @@ void FaultTimeline::on_run_end(RunContext& ctx) {
     Entry& e = *ep;
     if (e.timer) e.timer->cancel();
     if (e.step_timer) e.step_timer->cancel();
+    if (e.watch_timer) e.watch_timer->cancel();
     if (e.end_timer) e.end_timer->cancel();
     if (e.state == State::applied) {
       revert(ctx, e, "run ended");

@@ -41,9 +41,10 @@ class FaultTimeline final : public RunObserver {
     timeline::PlannedInjection plan;   // plan.start: from another injection's real start or end
     timeline::Resolved planned_start;  // from the plan only, should that injection never act
     std::unique_ptr<injectors::Injector> injector;
-    std::unique_ptr<boost::asio::steady_timer> timer;       // apply, then each repeat
-    std::unique_ptr<boost::asio::steady_timer> step_timer;  // ramp steps
-    std::unique_ptr<boost::asio::steady_timer> end_timer;   // revert after `duration`
+    std::unique_ptr<boost::asio::steady_timer> timer;        // apply, then each repeat
+    std::unique_ptr<boost::asio::steady_timer> step_timer;   // ramp steps
+    std::unique_ptr<boost::asio::steady_timer> watch_timer;  // looks for a process dodging it
+    std::unique_ptr<boost::asio::steady_timer> end_timer;    // revert after `duration`
     enum class State { waiting, scheduled, applied, done } state = State::waiting;
     Clock::time_point start;  // when it was due
     std::uint32_t applies = 0;
@@ -71,6 +72,7 @@ class FaultTimeline final : public RunObserver {
   enum class EndBy { revert, window_only };
   void arm_end(RunContext& ctx, Entry& e, EndBy how);
   void schedule_step(RunContext& ctx, Entry& e);
+  void schedule_watch(RunContext& ctx, Entry& e);
   // `due`: when the plan has the revert (the end of `duration`), if it is the scheduled one.
   void revert(RunContext& ctx, Entry& e, const std::string& why,
               std::optional<Clock::time_point> due = std::nullopt);

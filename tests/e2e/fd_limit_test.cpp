@@ -30,6 +30,14 @@ std::optional<std::string> skip_reason() {
   return std::nullopt;
 }
 
+// faultline inherits this test's capabilities: CAP_SYS_RESOURCE is bit 24 of CapEff.
+bool holds_cap_sys_resource() {
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);)
+    if (line.starts_with("CapEff:")) return (std::stoull(line.substr(7), nullptr, 16) >> 24) & 1;
+  return false;
+}
+
 }  // namespace
 
 TEST_CASE("a target starts with the open-files limit faultline was given, not the harness's own",
@@ -93,4 +101,56 @@ stdout.contains = ["connected 60 of 60"]
   const json& proxy = scenario_result.at("proxies").at(0);
   CHECK(proxy.at("accepted") == 60);
   CHECK(proxy.at("reset") == 0);
+}
+
+// Without CAP_SYS_RESOURCE (most containers) a windowed fd fault lowers only the soft limit, and
+// a program may raise it back, as Go's runtime does at start. One that did so and exited before
+// the fault's end is gone when the end looks: the run must still not pass.
+TEST_CASE("a program that raised its way out of a soft-only fd fault and exited before its end fails the run",
+          "[fd-limit][e2e]") {
+  if (auto why = skip_reason()) FAULTLINE_SKIP(*why);
+  if (::access("/usr/bin/python3", X_OK) != 0) FAULTLINE_SKIP("no python3 here (it plays Go's runtime)");
+  if (::access("/usr/bin/setpriv", X_OK) != 0) FAULTLINE_SKIP("no setpriv here (util-linux)");
+  ScratchDir dir;
+  const fs::path scenario = dir.path() / "dodged.toml";
+  std::ofstream(scenario) << R"(name = "a program raises its soft open-files limit under a fault and exits"
+timeout = "30s"
+
+[target]
+shell = """sleep 1.5
+python3 -c 'import resource as r; s, h = r.getrlimit(r.RLIMIT_NOFILE); r.setrlimit(r.RLIMIT_NOFILE, (h, h)); print("soft", r.getrlimit(r.RLIMIT_NOFILE)[0]); import time; time.sleep(0.3)'
+sleep 3"""
+
+[[inject]]
+name = "few-fds"
+kind = "fd"
+nofile = 16
+at = "0.5s"
+duration = "3s"   # ends after python has exited
+
+[expect]
+exit_codes = [0]
+stdout.contains = ["soft 16\n"]  # the program could not get past the fault
+)";
+  const auto run_it = [&](const std::string& prefix, const std::string& name) {
+    const fs::path report = dir.path() / (name + ".json");
+    const auto run = run_shell(prefix + quote(faultline_path()) + " run " + quote(scenario.string()) +
+                               " --json " + quote(report.string()));
+    INFO(run.out << run.err);
+    REQUIRE(fs::exists(report));
+    return json::parse(read_file(report)).at("scenarios").at(0);
+  };
+  // With CAP_SYS_RESOURCE both limits move: the program cannot get past 16, and the run passes.
+  if (holds_cap_sys_resource()) {
+    const json held = run_it("", "held");
+    INFO(held.dump(2));
+    CHECK(held.at("result") == "pass");
+  }
+  // Without it (dropped from the bounding set, as a container does), only the soft limit moves.
+  const json dodged = run_it("setpriv --bounding-set -sys_resource ", "dodged");
+  INFO(dodged.dump(2));
+  CHECK(dodged.at("result") != "pass");
+  CHECK_THAT(dodged.dump(),
+             Catch::Contains("(started while the fault was on) raised its soft RLIMIT_NOFILE from 16 to ") &&
+                 Catch::Contains("it never held"));
 }

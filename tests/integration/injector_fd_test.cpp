@@ -1,6 +1,11 @@
 // The fd injector on real processes: RLIMIT_NOFILE of every process in the cgroup changed at
 // runtime, new opens fail with EMFILE, revert restores each process's own limits.
+#include <linux/capability.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+
+#include <algorithm>
+#include <optional>
 
 #include "injectors/fd_injector.h"
 #include "tests/integration/injector_test_support.h"
@@ -16,6 +21,26 @@ rlimit nofile_of(pid_t pid) {
   REQUIRE(::prlimit(pid, RLIMIT_NOFILE, nullptr, &r) == 0);
   return r;
 }
+
+// This thread without a capability in its effective set, as in a container that does not grant
+// it, until the end of the scope (it stays permitted, so it can come back).
+class WithoutCapability {
+ public:
+  explicit WithoutCapability(int cap) {
+    REQUIRE(::syscall(SYS_capget, &header_, saved_) == 0);
+    __user_cap_data_struct lowered[_LINUX_CAPABILITY_U32S_3];
+    std::copy(std::begin(saved_), std::end(saved_), std::begin(lowered));
+    lowered[cap / 32].effective &= ~(1U << (cap % 32));
+    REQUIRE(::syscall(SYS_capset, &header_, lowered) == 0);
+  }
+  ~WithoutCapability() { ::syscall(SYS_capset, &header_, saved_); }
+  WithoutCapability(const WithoutCapability&) = delete;
+  WithoutCapability& operator=(const WithoutCapability&) = delete;
+
+ private:
+  __user_cap_header_struct header_{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct saved_[_LINUX_CAPABILITY_U32S_3]{};
+};
 }  // namespace
 
 TEST_CASE("fd: a runtime RLIMIT_NOFILE makes new opens fail with EMFILE", "[injector]") {
@@ -89,6 +114,9 @@ TEST_CASE("fd: a fault without an end lowers the hard limit too, so a program ca
 TEST_CASE("fd: a windowed fault that a program raised its way out of is an error at its end", "[injector]") {
   INJECTOR_TEST_PRECONDITIONS();
   if (::access("/usr/bin/python3", X_OK) != 0) FAULTLINE_SKIP("no python3 here (it plays Go's runtime)");
+  // Both ways: with the capabilities this host gives, and without CAP_SYS_RESOURCE.
+  std::optional<WithoutCapability> dropped;
+  if (GENERATE(false, true)) dropped.emplace(CAP_SYS_RESOURCE);
   TargetGroup t;
   TargetProcess target(t.group(), {"/usr/bin/python3", "-c", kRaiseSoftLimit});
   FdInjector fd(scenario::FdFault{16}, /*ends_in_window=*/true);
@@ -150,6 +178,9 @@ TEST_CASE("fd: a program started during a windowed fault that raised its way out
           "[injector]") {
   INJECTOR_TEST_PRECONDITIONS();
   if (::access("/usr/bin/python3", X_OK) != 0) FAULTLINE_SKIP("no python3 here (it plays Go's runtime)");
+  // Both ways: with the capabilities this host gives, and without CAP_SYS_RESOURCE.
+  std::optional<WithoutCapability> dropped;
+  if (GENERATE(false, true)) dropped.emplace(CAP_SYS_RESOURCE);
   TargetGroup t;
   // The shell is there when the fault is applied; python, its child, starts under it.
   const std::string python = std::string("/usr/bin/python3 -c '") + kRaiseSoftLimit + "'";
@@ -165,6 +196,43 @@ TEST_CASE("fd: a program started during a windowed fault that raised its way out
         fd.revert(Target{t.group(), target.pid()}),
         Catch::Contains("raised its soft RLIMIT_NOFILE from 16 to ") && Catch::Contains("it never held"));
   }
+}
+
+TEST_CASE(
+    "fd: a program that raised its way out of a soft-only fault and exited is seen while the fault is on",
+    "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  if (::access("/usr/bin/python3", X_OK) != 0) FAULTLINE_SKIP("no python3 here (it plays Go's runtime)");
+  const WithoutCapability no_cap_sys_resource(CAP_SYS_RESOURCE);
+  REQUIRE_FALSE(injectors::can_raise_hard_limits());
+  TargetGroup t;
+  const std::string python =
+      "/usr/bin/python3 -c 'import resource as r; r.setrlimit(r.RLIMIT_NOFILE, "
+      "(r.getrlimit(r.RLIMIT_NOFILE)[1],) * 2); import time; time.sleep(0.3)'";
+  TargetProcess target(t.group(),
+                       {"/bin/sh", "-c", "sleep 0.3; " + python + "; echo python-done; exec sleep 10"});
+  FdInjector fd(scenario::FdFault{16}, /*ends_in_window=*/true);
+  CHECK(fd.apply(Target{t.group(), target.pid()}).find("(soft only)") != std::string::npos);
+  REQUIRE(fd.watch_interval().has_value());
+  // What the run's loop does every watch_interval() while the fault is on.
+  for (int i = 0; i < 500 && target.output().find("python-done") == std::string::npos; ++i) {
+    fd.watch(Target{t.group(), target.pid()});
+    std::this_thread::sleep_for(*fd.watch_interval());
+  }
+  REQUIRE(target.wait_for_output("python-done"));
+  CHECK_THROWS_WITH(
+      fd.revert(Target{t.group(), target.pid()}),
+      Catch::Contains("(started while the fault was on) raised its soft RLIMIT_NOFILE from 16 to ") &&
+          Catch::Contains("it never held"));
+}
+
+TEST_CASE("fd: a fault that lowers both limits needs no watch", "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  TargetProcess target(t.group(), {"/bin/sleep", "10"});
+  FdInjector without_end(scenario::FdFault{16}, /*ends_in_window=*/false);
+  without_end.apply(Target{t.group(), target.pid()});
+  CHECK_FALSE(without_end.watch_interval().has_value());
 }
 
 TEST_CASE("fd: a limit at or above the one in force is no fault, and never raises one", "[injector]") {
