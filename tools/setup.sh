@@ -27,6 +27,8 @@ test_packages=(qemu-system-x86 busybox-static cpio python3 python3-yaml python3-
 test_packages+=(cgroup-tools)
 # strace is the baseline bench/syscall_fault_bench.cpp measures syscall faults against.
 test_packages+=(strace)
+# socat is the relay bench/proxy_bench.cpp reports beside the proxy's throughput.
+test_packages+=(socat)
 # Go builds the static test binary of the go-emfile scenarios; fiu-run (libfiu's LD_PRELOAD
 # injector) is shown not to reach it (tests/e2e/go_emfile_test.cpp).
 test_packages+=(golang-go fiu-utils)

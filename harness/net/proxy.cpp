@@ -28,7 +28,12 @@ using error_code = boost::system::error_code;
 // loop that already hold it), handlers take it on entry. The loop is one thread, so it is
 // uncontended in the data path.
 using Lock = std::lock_guard<std::recursive_mutex>;
-constexpr int kPipeBytes = 1 << 20;  // the default /proc/sys/fs/pipe-max-size
+// The unshaped relay buffer of a flow starts small, so idle and chatty connections cost little,
+// and doubles each time one recv fills it, up to the size that let a bulk transfer through at
+// 1.3-1.4x the direct connection's time (splice(2) through a pipe took 1.8-2.0x and more CPU
+// on Linux 6.18; bench/proxy_bench.cpp measures both).
+constexpr std::size_t kRelayFirstBytes = 64u << 10;
+constexpr std::size_t kRelayMaxBytes = 4u << 20;
 constexpr int kStreak = 8;
 
 struct ProxyConnection;
@@ -67,11 +72,11 @@ struct TcpProxy::State : std::enable_shared_from_this<TcpProxy::State> {
   std::vector<std::shared_ptr<ProxyConnection>> snapshot() const;
 };
 
-// One direction of a connection. Unshaped data is spliced from `from` to `to` one chunk at a
-// time. Shaped data is read into `held`, each piece stamped with the time the toxics let it go
-// (its arrival plus the delay), and written in order when due; reading goes on meanwhile so
-// every piece is delayed from its own arrival, until `buffer_bytes` are held (then a slow
-// destination slows the source).
+// One direction of a connection. Unshaped data is relayed from `from` to `to` one chunk at a
+// time through `relay`. Shaped data is read into `held`, each piece stamped with the time the
+// toxics let it go (its arrival plus the delay), and written in order when due; reading goes on
+// meanwhile so every piece is delayed from its own arrival, until `buffer_bytes` are held (then
+// a slow destination slows the source).
 struct Flow {
   struct Piece {
     std::vector<char> data;
@@ -84,21 +89,23 @@ struct Flow {
   Direction direction;
   tcp::socket& from;
   tcp::socket& to;
-  // Made on the first chunk a toxic shapes: a flow that only splices never needs one, and
+  // Made on the first chunk a toxic shapes: a flow that only relays never needs one, and
   // 1000 idle connections should not cost 512 MiB of memory.
   std::unique_ptr<char[]> buffer;
   std::size_t buffer_bytes;
   std::deque<Piece> held;
   std::size_t held_bytes = 0;
-  Clock::time_point last_due{};  // pieces leave in order, jitter or not
-  bool writing = false;          // a timer or a write for held.front() is under way
-  bool paused = false;           // reading stopped: `held` is full
-  bool close_after = false;      // limit_data reached: close once the held data is written
-  End end = End::none;           // the source ended while data was held
-  bool finished = false;         // source at EOF, destination shut down
-  int pipe[2] = {-1, -1};        // for splice(2), made on first use
-  std::size_t in_pipe = 0;       // bytes spliced in, not yet out
-  int streak = 0;                // chunks spliced without a wait on the loop
+  Clock::time_point last_due{};   // pieces leave in order, jitter or not
+  bool writing = false;           // a timer or a write for held.front() is under way
+  bool paused = false;            // reading stopped: `held` is full
+  bool close_after = false;       // limit_data reached: close once the held data is written
+  End end = End::none;            // the source ended while data was held
+  bool finished = false;          // source at EOF, destination shut down
+  std::unique_ptr<char[]> relay;  // unshaped data between recv and send, made on first use
+  std::size_t relay_bytes = 0;    // its size
+  std::size_t relay_from = 0;     // relay[relay_from, relay_to) is received, not yet sent
+  std::size_t relay_to = 0;
+  int streak = 0;  // chunks relayed without a wait on the loop
   asio::steady_timer timer;
   std::map<std::string, std::uint64_t> limit_used;
   std::map<std::string, TokenBucket> buckets;
@@ -141,7 +148,7 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
       error_code ignored;
       self->client.set_option(tcp::no_delay(true), ignored);
       self->server.set_option(tcp::no_delay(true), ignored);
-      // Non-blocking: every read and splice is tried after a readiness wait and may find less.
+      // Non-blocking: every recv and send is tried after a readiness wait and may find less.
       self->client.non_blocking(true, ignored);
       self->server.non_blocking(true, ignored);
       self->started = true;
@@ -198,12 +205,12 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     return false;
   }
 
-  // Takes the next chunk from the source, choosing per chunk: splice(2) through a pipe when
-  // no toxic shapes the data (no copy into user space: the throughput path), or a read into
-  // the buffer for the toxics to plan. A toxic applied meanwhile acts on the next chunk.
+  // Takes the next chunk from the source, choosing per chunk: straight through the relay
+  // buffer when no toxic shapes the data (the throughput path), or a read into the buffer for
+  // the toxics to plan. A toxic applied meanwhile acts on the next chunk.
   void pump(Flow& flow) {
-    // Held data goes first: splicing past it would reorder the stream.
-    if (flow.held.empty() && !shaped(flow) && splice_in(flow)) return;
+    // Held data goes first: relaying past it would reorder the stream.
+    if (flow.held.empty() && !shaped(flow)) return relay_in(flow);
     read_buffered(flow);
   }
 
@@ -274,55 +281,50 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     return now;
   }
 
-  // false: no pipe could be made (fd limit), the caller reads into the buffer instead.
-  bool splice_in(Flow& flow) {
-    if (flow.pipe[0] < 0) {
-      if (::pipe2(flow.pipe, O_CLOEXEC | O_NONBLOCK) != 0) return false;
-      ::fcntl(flow.pipe[1], F_SETPIPE_SZ, kPipeBytes);  // a failure keeps the default size
+  void relay_in(Flow& flow) {
+    if (!flow.relay) {
+      flow.relay_bytes = kRelayFirstBytes;
+      flow.relay = std::make_unique_for_overwrite<char[]>(flow.relay_bytes);
     }
-    const ssize_t n = ::splice(flow.from.native_handle(), nullptr, flow.pipe[1], nullptr, kPipeBytes,
-                               SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-    if (n < 0) {
-      if (errno == EAGAIN) {
-        flow.streak = 0;
-        wait_readable(flow);
-        return true;
-      }
-      source_failed(flow, error_code(errno, boost::system::system_category()));
-      return true;
+    const ssize_t n = ::recv(flow.from.native_handle(), flow.relay.get(), flow.relay_bytes, 0);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      flow.streak = 0;
+      return wait_readable(flow);
     }
-    if (n == 0) {
-      finish(flow);
-      return true;
-    }
-    flow.in_pipe = static_cast<std::size_t>(n);
-    splice_out(flow);
-    return true;
+    if (n < 0 && errno == EINTR) return read(flow);
+    if (n < 0) return source_failed(flow, error_code(errno, boost::system::system_category()));
+    if (n == 0) return finish(flow);
+    flow.relay_from = 0;
+    flow.relay_to = static_cast<std::size_t>(n);
+    relay_out(flow);
   }
 
-  void splice_out(Flow& flow) {
-    while (flow.in_pipe > 0) {
-      const ssize_t n = ::splice(flow.pipe[0], nullptr, flow.to.native_handle(), nullptr, flow.in_pipe,
-                                 SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-      if (n < 0 && errno == EAGAIN) {
+  void relay_out(Flow& flow) {
+    while (flow.relay_from < flow.relay_to) {
+      const ssize_t n = ::send(flow.to.native_handle(), flow.relay.get() + flow.relay_from,
+                               flow.relay_to - flow.relay_from, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         flow.to.async_wait(tcp::socket::wait_write, [self = shared_from_this(), &flow](error_code ec) {
           Lock lock(self->proxy->mutex);
           if (!self->open) return;
           if (ec) return self->close();
-          self->splice_out(flow);
+          self->relay_out(flow);
         });
         return;
       }
       if (n <= 0) return close();
       count(flow, static_cast<std::size_t>(n));
-      flow.in_pipe -= static_cast<std::size_t>(n);
+      flow.relay_from += static_cast<std::size_t>(n);
+    }
+    // A recv that filled the buffer means a stream: the next chunks come in a larger one.
+    if (flow.relay_to == flow.relay_bytes && flow.relay_bytes < kRelayMaxBytes) {
+      flow.relay_bytes *= 2;
+      flow.relay = std::make_unique_for_overwrite<char[]>(flow.relay_bytes);
     }
     // Try the next chunk at once while the data streams (a wait on the loop costs an epoll
     // round), but only a few times in a row so the other flows get their turn.
-    if (++flow.streak < kStreak && !shaped(flow)) {
-      splice_in(flow);
-      return;
-    }
+    if (++flow.streak < kStreak && !shaped(flow)) return relay_in(flow);
     flow.streak = 0;
     read(flow);
   }
@@ -503,7 +505,7 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
   }
 
   // The source sent FIN: pass it on (later under slow_close), close once both sides did. Both
-  // the buffered and the splice path end here, so this is where a slow_close touches the
+  // the buffered and the relay path end here, so this is where a slow_close touches the
   // connection: when it holds a FIN back (`after` 0 delays nothing and does not count).
   void finish(Flow& flow) {
     Micros delay{0};
@@ -549,9 +551,6 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     toxic_timers.clear();
     client.close(ignored);
     server.close(ignored);
-    for (Flow* flow : {&up, &down})
-      for (int& fd : flow->pipe)
-        if (fd >= 0) ::close(std::exchange(fd, -1));
     ++proxy->stats.closed;
     proxy->stats.series.on_close(proxy->ms_since_origin());
     proxy->connections.erase(index);

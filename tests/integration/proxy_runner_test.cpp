@@ -111,7 +111,7 @@ std::string scenario_text(const std::string& head, std::uint16_t proxy_port, con
   return text;
 }
 
-// The fds a proxy could leave behind: TCP sockets and the pipes it splices through. Not
+// The fds a proxy could leave behind: TCP sockets, and pipes (it spliced through them once). Not
 // AF_UNIX sockets: those are the auto-port claims, held across runs on purpose
 // (scenario/variables.cpp), nor fds made once per process (the interrupt eventfd).
 std::size_t tcp_and_pipe_fds() {
