@@ -1,5 +1,6 @@
 // faultline raises its own open-files soft limit (a proxied connection costs it about six
 // descriptors) and gives every target back the limit faultline was started with.
+#include <linux/capability.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -9,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "common/proc_status.h"
 #include "tests/support/command.h"
 #include "tests/support/scratch_dir.h"
 #include "tests/support/skips.h"
@@ -28,14 +30,6 @@ std::optional<std::string> skip_reason() {
   if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < 4096)
     return "the hard open-files limit is below 4096: there is nothing to raise to";
   return std::nullopt;
-}
-
-// faultline inherits this test's capabilities: CAP_SYS_RESOURCE is bit 24 of CapEff.
-bool holds_cap_sys_resource() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.starts_with("CapEff:")) return (std::stoull(line.substr(7), nullptr, 16) >> 24) & 1;
-  return false;
 }
 
 }  // namespace
@@ -141,7 +135,7 @@ stdout.contains = ["soft 16\n"]  # the program could not get past the fault
     return json::parse(read_file(report)).at("scenarios").at(0);
   };
   // With CAP_SYS_RESOURCE both limits move: the program cannot get past 16, and the run passes.
-  if (holds_cap_sys_resource()) {
+  if (faultline::has_effective_capability(CAP_SYS_RESOURCE)) {
     const json held = run_it("", "held");
     INFO(held.dump(2));
     CHECK(held.at("result") == "pass");

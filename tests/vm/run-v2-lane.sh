@@ -247,8 +247,10 @@ EOF
   echo "export FAULTLINE_REQUIRE_ALL=1 FAULTLINE_TEST_ENVIRONMENT=vm"
   # Per-tag counts after each binary's totals: the lane shows that these tests ran in the guest.
   echo "export FAULTLINE_COUNT_TAGS=$counted_tags"
-  echo "run integration $(quote "$integration_bin")"
-  echo "run e2e $(quote "$e2e_bin")"
+  # Each test case's time as it ends: the console log shows how far the guest got, and where the
+  # time went, when the lane runs into its timeout.
+  echo "run integration $(quote "$integration_bin") --durations yes"
+  echo "run e2e $(quote "$e2e_bin") --durations yes"
   cat <<'EOF'
 if [ "$any_failed" = 1 ]; then
   echo "FAULTLINE-VM-DMESG (the kernel log since /init started, last 60 lines)"
