@@ -13,9 +13,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/process/v2/posix/default_launcher.hpp>
-#include <boost/process/v2/stdio.hpp>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -34,25 +31,11 @@ namespace bp = boost::process::v2;
 
 namespace {
 
-// Boost 1.81: the launcher's notify_fork(fork_prepare) stops asio's resolver thread, and
-// fork_parent does not start it again; it starts only with the next async_resolve. A name
-// resolution queued before a spawn (a check on `localhost` that is retried only once it answers)
-// would wait forever. A resolution of a numeric address, answered at once, starts it again;
-// only where the loop has resolved anything (the service exists).
-void restart_resolver_thread(boost::asio::io_context& io) {
-  using ResolverService = boost::asio::detail::resolver_service<boost::asio::ip::tcp>;
-  if (!boost::asio::has_service<ResolverService>(io)) return;
-  auto resolver = std::make_shared<boost::asio::ip::tcp::resolver>(io);
-  resolver->async_resolve(
-      "127.0.0.1", "0",
-      boost::asio::ip::resolver_base::numeric_host | boost::asio::ip::resolver_base::numeric_service,
-      [resolver](const boost::system::error_code&, const boost::asio::ip::tcp::resolver::results_type&) {});
-}
-
 // Which child-side step failed; sent to the parent through a CLOEXEC pipe so the failure can be
 // reported with its cause instead of a bare exit code.
 enum class ChildStep : int {
   parent_gone,
+  redirect_stdio,
   enter_cgroup,
   set_nofile,
   chdir,
@@ -75,6 +58,8 @@ const char* describe(ChildStep step) {
   switch (step) {
     case ChildStep::parent_gone:
       return "harness exited before the target started";
+    case ChildStep::redirect_stdio:
+      return "dup2 (connecting the target's stdin, stdout and stderr)";
     case ChildStep::enter_cgroup:
       return "write cgroup.procs (entering the throwaway cgroup)";
     case ChildStep::set_nofile:
@@ -123,9 +108,11 @@ std::string missing_interpreter_hint(const std::filesystem::path& executable) {
   return {};
 }
 
-// Runs in the forked child between fork and exec: async-signal-safe calls only. It execs the
-// target itself, so Boost's own failure path (which calls exit() and so flushes the child's copy
-// of the parent's stdio buffers a second time) is never reached: every failure ends in _exit.
+// Runs in the vfork()ed child between vfork and exec. The child shares the harness's memory and
+// runs on this thread's stack until its exec, so: async-signal-safe calls only, nothing written
+// but its own locals (and errno), raw system calls where glibc would act on the harness's
+// thread list (the set*id calls), signals blocked until every handler of the harness is reset,
+// and every failure ends in _exit (exit() would flush the harness's stdio buffers).
 struct ChildSetup {
   const SpawnRequest& request;
   pid_t parent_pid;
@@ -136,6 +123,7 @@ struct ChildSetup {
   char* const* shell_argv;  // /bin/sh, the file, its arguments: for a file without #!
   char* const* envp;
   rlimit inherited_nofile;  // faultline's own limit as it was started (fd_limit.h)
+  int stdio[3];             // put on 0, 1, 2 where >= 0; otherwise the harness's are inherited
 
   [[noreturn]] void fail(ChildStep step) const {
     const ChildReport report{step, errno};
@@ -168,11 +156,29 @@ struct ChildSetup {
     // The listener is CLOEXEC: the exec closes it, one call fewer that could be trapped.
   }
 
-  bp::error_code on_exec_setup(bp::posix::default_launcher&, const std::filesystem::path&,
-                               const char* const*) const {
+  // Not inlined: its frames lie below the vforking function's, which the parent still needs.
+  [[noreturn, gnu::noinline]] void run() const {
+    // Every handler the harness installed goes back to the default while all signals are still
+    // blocked (as they were across the vfork): a handler run here would act in the harness's
+    // memory. The exec would reset them too, but only once it is done.
+    for (int sig = 1; sig < NSIG; ++sig) {
+      struct sigaction action {};
+      if (sig == SIGKILL || sig == SIGSTOP || ::sigaction(sig, nullptr, &action) != 0) continue;
+      if (action.sa_handler != SIG_DFL && action.sa_handler != SIG_IGN) ::signal(sig, SIG_DFL);
+    }
+
     // Direct children die with the harness; grandchildren are found through the cgroup.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent_pid) fail(ChildStep::parent_gone);
+
+    for (int target = 0; target < 3; ++target) {
+      if (stdio[target] < 0) continue;
+      // dup2 onto itself keeps FD_CLOEXEC (a harness started with that fd closed got it back
+      // for the pipe), so the exec would close it: clear the flag instead.
+      const bool ok = stdio[target] == target ? ::fcntl(target, F_SETFD, 0) == 0
+                                              : ::dup2(stdio[target], target) == target;
+      if (!ok) fail(ChildStep::redirect_stdio);
+    }
 
     if (request.attach_fds)
       for (const auto& fd : *request.attach_fds)
@@ -184,24 +190,25 @@ struct ChildSetup {
     if (::setrlimit(RLIMIT_NOFILE, &nofile) != 0) fail(ChildStep::set_nofile);
     if (cwd && ::chdir(cwd) != 0) fail(ChildStep::chdir);
     if (request.user) {
-      if (::setgroups(request.user->groups.size(), request.user->groups.data()) != 0)
+      // glibc's setgroups/setgid/setuid change every thread it knows of, and in this child it
+      // knows the harness's threads, which are not this process's: the system calls instead.
+      if (::syscall(SYS_setgroups, request.user->groups.size(), request.user->groups.data()) != 0)
         fail(ChildStep::drop_groups);
-      if (::setgid(request.user->gid) != 0) fail(ChildStep::set_gid);
-      if (::setuid(request.user->uid) != 0) fail(ChildStep::set_uid);
+      if (::syscall(SYS_setgid, request.user->gid) != 0) fail(ChildStep::set_gid);
+      if (::syscall(SYS_setuid, request.user->uid) != 0) fail(ChildStep::set_uid);
     }
 
     // The harness blocks or ignores some signals for itself; a target must start with the
     // defaults, or it would silently ignore SIGTERM/SIGPIPE it never asked to ignore. Defaults
-    // first, then the mask: a Ctrl-C held back since the fork then ends the child as it would
+    // first, then the mask: a Ctrl-C held back since the vfork then ends the child as it would
     // have ended the command, instead of running the harness's handler here.
     for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD}) ::signal(sig, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
-    // Boost 1.81's close_all_fds compares each entry with itself and closes nothing, so every
-    // fd the harness has open (cgroup files, other targets' pipes) would leak into the target.
-    // The report pipe is CLOEXEC already, so it stays usable until the exec.
+    // Every fd the harness has open (cgroup files, other targets' pipes) must stay out of the
+    // target. The report pipe is CLOEXEC already, so it stays usable until the exec.
     if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) fail(ChildStep::close_fds);
 
     if (request.notify_filter) load_notify_filter();
@@ -251,25 +258,44 @@ std::optional<std::filesystem::path> find_executable(const std::string& name,
   return not_runnable;
 }
 
-// Holds the harness's interrupt signals back in this thread across a fork, so the child inherits
-// them blocked (see the reset in ChildSetup): the harness's handler must not run in a child,
-// where it would wake the harness's event loop through the shared eventfd with a signal the
-// harness never got. Released, they reach the harness as usual.
-class InterruptsHeld {
+// Holds every signal back in this thread across the vfork, so the child starts with all of them
+// blocked (see ChildSetup::run): a handler of the harness must not run in the child, in the
+// harness's memory, where an interrupt handler would also wake the harness's event loop with a
+// signal the harness never got. Released, they reach the harness as usual.
+class SignalsHeld {
  public:
-  InterruptsHeld() {
-    sigset_t interrupts;
-    sigemptyset(&interrupts);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&interrupts, sig);
-    ::pthread_sigmask(SIG_BLOCK, &interrupts, &before_);
+  SignalsHeld() {
+    sigset_t all;
+    sigfillset(&all);
+    ::pthread_sigmask(SIG_BLOCK, &all, &before_);
   }
-  ~InterruptsHeld() { ::pthread_sigmask(SIG_SETMASK, &before_, nullptr); }
-  InterruptsHeld(const InterruptsHeld&) = delete;
-  InterruptsHeld& operator=(const InterruptsHeld&) = delete;
+  ~SignalsHeld() { ::pthread_sigmask(SIG_SETMASK, &before_, nullptr); }
+  SignalsHeld(const SignalsHeld&) = delete;
+  SignalsHeld& operator=(const SignalsHeld&) = delete;
 
  private:
   sigset_t before_;
 };
+
+// vfork, not fork: this thread waits until the child has exec'd or exited, and no page table of
+// the harness is copied for a child that execs at once (a fork cost about 1 ms more per start on
+// the 2-vCPU hosts this was measured on; bench/exec_vs_cgexec.sh). A function of its own, with
+// nothing in its frame the child could clobber. Returns -1 with errno when vfork fails.
+[[gnu::noinline]] pid_t start_child(const ChildSetup& setup) {
+  const pid_t pid = ::vfork();
+  if (pid == 0) setup.run();
+  return pid;
+}
+
+// A pipe for one of the target's output streams: the read end to the event loop, the write end
+// for the child.
+UniqueFd output_pipe(boost::asio::io_context& io, std::optional<boost::asio::readable_pipe>& read_end,
+                     const char* stream) {
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC) != 0) throw_errno("pipe2", std::string("(the target's ") + stream + ")");
+  read_end.emplace(io, ends[0]);
+  return UniqueFd(ends[1]);
+}
 
 }  // namespace
 
@@ -336,39 +362,45 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
                    argv.data(),
                    shell_argv.data(),
                    envp.data(),
-                   inherited_fd_limit()};
+                   inherited_fd_limit(),
+                   {-1, -1, -1}};
 
-  bp::posix::default_launcher launcher;
+  // Captured output goes to pipes, stdin to /dev/null; otherwise the target shares the
+  // harness's three.
+  Spawned spawned;
+  UniqueFd child_stdin, child_stdout, child_stderr;
+  if (request.capture_output) {
+    child_stdin = UniqueFd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!child_stdin) throw_errno("open", "/dev/null (the target's stdin)");
+    child_stdout = output_pipe(io, spawned.stdout_pipe, "stdout");
+    child_stderr = output_pipe(io, spawned.stderr_pipe, "stderr");
+  }
+  setup.stdio[0] = child_stdin ? child_stdin.get() : -1;
+  setup.stdio[1] = child_stdout ? child_stdout.get() : -1;
+  setup.stdio[2] = child_stderr ? child_stderr.get() : -1;
+
   // Until the child is noted as started here, no scan takes it for one handed over.
   const auto spawning = hold_spawns();
-  std::optional<InterruptsHeld> held(std::in_place);
-
-  Spawned spawned;
-  bp::error_code ec;
-  std::optional<bp::process> process;
-  // The executor overload: in 1.81 the io_context overload taking an error_code drops it and
-  // throws instead.
-  const std::vector<std::string> args(request.argv.begin() + 1, request.argv.end());
-  if (request.capture_output) {
-    spawned.stdout_pipe.emplace(io);
-    spawned.stderr_pipe.emplace(io);
-    process.emplace(launcher(io.get_executor(), ec, *executable, args,
-                             bp::process_stdio{nullptr, *spawned.stdout_pipe, *spawned.stderr_pipe}, setup));
-  } else {
-    process.emplace(launcher(io.get_executor(), ec, *executable, args, setup));
+  pid_t pid;
+  int vfork_errno = 0;
+  {
+    const SignalsHeld held;
+    pid = start_child(setup);
+    vfork_errno = errno;
   }
-  held.reset();
   report_write.reset();
-  restart_resolver_thread(io);
+  child_stdin.reset();
+  child_stdout.reset();
+  child_stderr.reset();
+  if (pid < 0)
+    return SpawnFailure{vfork_errno,
+                        "starting " + executable->string() + ": vfork: " + std::strerror(vfork_errno)};
 
-  // The child execs the target itself, so Boost sees a failed child as a started one; our own
-  // pipe tells: it reaches end of file at the exec, or carries the failed step first.
+  // The child execs the target itself: the report pipe reaches end of file at the exec, or
+  // carries the failed step first.
   ChildReport report{};
-  const bool child_failed =
-      !ec && ::read(report_read.get(), &report, sizeof report) == static_cast<ssize_t>(sizeof report);
-  if (child_failed) {
-    bp::error_code ignored;
-    process->wait(ignored);  // the child has _exited (or is about to): reap it, no zombie
+  if (::read(report_read.get(), &report, sizeof report) == static_cast<ssize_t>(sizeof report)) {
+    ::waitpid(pid, nullptr, 0);  // the child has _exited: reap it, no zombie
     std::string message = describe(report.step);
     if (report.step == ChildStep::chdir) message += " " + cwd;
     if (report.step == ChildStep::exec) message += " " + executable->string();
@@ -379,13 +411,9 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
           request.cwd && executable->is_relative() ? *request.cwd / *executable : *executable);
     return SpawnFailure{report.err, message, report.step != ChildStep::exec};
   }
-  if (ec) {
-    // Only the fork itself can fail on this path (every child-side failure ends in _exit).
-    if (launcher.pid > 0) ::waitpid(launcher.pid, nullptr, 0);
-    return SpawnFailure{ec.value(), "starting " + executable->string() + ": " + std::strerror(ec.value())};
-  }
-  spawned.process = std::make_unique<bp::process>(std::move(*process));
-  spawned.pid = launcher.pid;
+  // Boost's handle waits on a pidfd of the child (opened here, before anything can reap it).
+  spawned.process = std::make_unique<bp::process>(io.get_executor(), pid);
+  spawned.pid = pid;
   note_spawned(spawned.pid);
   return spawned;
 }

@@ -1,6 +1,7 @@
-// Starting a target: Boost.Process v2's launcher plus the child-side steps faultline needs
-// between fork and exec (enter the cgroups, set rlimits, drop privileges, close inherited fds),
-// with the workarounds for the Boost 1.81 defects listed in docs/ARCHITECTURE.md.
+// Starting a target: vfork, the child-side steps faultline needs before exec (connect stdio,
+// enter the cgroups, set rlimits, drop privileges, close inherited fds, load a seccomp filter),
+// and a Boost.Process v2 handle on the child (a pidfd) to wait for it. Boost's own launcher is
+// not used; docs/ARCHITECTURE.md lists the Boost 1.81 defects that ruled it out.
 #pragma once
 
 #include <linux/filter.h>
