@@ -1,5 +1,5 @@
-// The supervisor's spawn path, with a test for each Boost.Process 1.81 defect we work around:
-// each of these fails when its workaround is removed.
+// The supervisor's spawn path, with a test for each Boost.Process 1.81 defect that ruled out its
+// launcher (docs/ARCHITECTURE.md): each of these fails where spawn falls into the same trap.
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
