@@ -1,5 +1,8 @@
 // faultline: reproduce OOM kills, fd exhaustion, CPU starvation, hangs and bad shutdowns on
 // purpose, each target in its own throwaway cgroup.
+#include <fcntl.h>
+
+#include <cerrno>
 #include <cstring>
 #include <exception>
 #include <iostream>
@@ -48,10 +51,20 @@ void add_subcommands(CLI::App& app, faultline::cli::Action* action, int argc, ch
   for (const auto& sub : kSubcommands) sub.add(app, action);
 }
 
+// Started with stdin, stdout or stderr closed (`<&-`), the harness would hand those numbers to its
+// own files (its event loop's, a cgroup.procs, a target's pipe), and a target's stdio set up on
+// 0-2 would replace them in the child, or a target would inherit one of them. So each of the
+// three is open before anything else, on /dev/null when the caller closed it.
+void open_closed_standard_fds() {
+  for (int fd = 0; fd < 3; ++fd)
+    if (::fcntl(fd, F_GETFD) == -1 && errno == EBADF) ::open("/dev/null", O_RDWR);  // takes `fd`
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace faultline;
+  open_closed_standard_fds();
   supervisor::raise_own_fd_limit();
   CLI::App app{"faultline: stress-test and fault-injection harness"};
   app.require_subcommand(1);

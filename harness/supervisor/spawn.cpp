@@ -29,6 +29,10 @@ extern char** environ;
 namespace faultline::supervisor {
 namespace bp = boost::process::v2;
 
+// The vforked child runs on the harness's stack: ASan's clean-up before a call that does not
+// return would unpoison the redzones of the harness's own frames above it, for good.
+#define FAULTLINE_CHILD_SIDE __attribute__((no_sanitize("address")))
+
 namespace {
 
 // Which child-side step failed; sent to the parent through a CLOEXEC pipe so the failure can be
@@ -112,7 +116,9 @@ std::string missing_interpreter_hint(const std::filesystem::path& executable) {
 // runs on this thread's stack until its exec, so: async-signal-safe calls only, nothing written
 // but its own locals (and errno), raw system calls where glibc would act on the harness's
 // thread list (the set*id calls), signals blocked until every handler of the harness is reset,
-// and every failure ends in _exit (exit() would flush the harness's stdio buffers).
+// and every failure ends in _exit (exit() would flush the harness's stdio buffers). The kernel
+// state of the shared memory is the harness's too: a change of user makes it non-dumpable,
+// which spawn() undoes.
 struct ChildSetup {
   const SpawnRequest& request;
   pid_t parent_pid;
@@ -125,7 +131,7 @@ struct ChildSetup {
   rlimit inherited_nofile;  // faultline's own limit as it was started (fd_limit.h)
   int stdio[3];             // put on 0, 1, 2 where >= 0; otherwise the harness's are inherited
 
-  [[noreturn]] void fail(ChildStep step) const {
+  [[noreturn]] FAULTLINE_CHILD_SIDE void fail(ChildStep step) const {
     const ChildReport report{step, errno};
     (void)!::write(report_fd, &report, sizeof report);
     ::_exit(127);
@@ -133,7 +139,7 @@ struct ChildSetup {
 
   // Last before exec, so none of the steps above can be trapped; the listener is CLOEXEC and the
   // socket too, so the target inherits neither.
-  void load_notify_filter() const {
+  FAULTLINE_CHILD_SIDE void load_notify_filter() const {
     if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(ChildStep::no_new_privs);
     const long listener = ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
                                     request.notify_filter);
@@ -157,7 +163,7 @@ struct ChildSetup {
   }
 
   // Not inlined: its frames lie below the vforking function's, which the parent still needs.
-  [[noreturn, gnu::noinline]] void run() const {
+  [[noreturn, gnu::noinline]] FAULTLINE_CHILD_SIDE void run() const {
     // Every handler the harness installed goes back to the default while all signals are still
     // blocked (as they were across the vfork): a handler run here would act in the harness's
     // memory. The exec would reset them too, but only once it is done.
@@ -166,10 +172,6 @@ struct ChildSetup {
       if (sig == SIGKILL || sig == SIGSTOP || ::sigaction(sig, nullptr, &action) != 0) continue;
       if (action.sa_handler != SIG_DFL && action.sa_handler != SIG_IGN) ::signal(sig, SIG_DFL);
     }
-
-    // Direct children die with the harness; grandchildren are found through the cgroup.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent_pid) fail(ChildStep::parent_gone);
 
     for (int target = 0; target < 3; ++target) {
       if (stdio[target] < 0) continue;
@@ -198,11 +200,18 @@ struct ChildSetup {
       if (::syscall(SYS_setuid, request.user->uid) != 0) fail(ChildStep::set_uid);
     }
 
+    // Direct children die with the harness; grandchildren are found through the cgroup. After
+    // the change of user, which clears the death signal.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent_pid) fail(ChildStep::parent_gone);
+
     // The harness blocks or ignores some signals for itself; a target must start with the
-    // defaults, or it would silently ignore SIGTERM/SIGPIPE it never asked to ignore. Defaults
-    // first, then the mask: a Ctrl-C held back since the vfork then ends the child as it would
-    // have ended the command, instead of running the harness's handler here.
-    for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGCHLD}) ::signal(sig, SIG_DFL);
+    // defaults, or it would silently ignore SIGTERM/SIGPIPE it never asked to ignore. SIGHUP is
+    // left as it is now: the harness never ignores it itself (its handler was reset above), so
+    // an ignored SIGHUP is nohup's, meant for the target too. Defaults first, then the mask: a
+    // Ctrl-C held back since the vfork then ends the child as it would have ended the command,
+    // instead of running the harness's handler here.
+    for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGQUIT, SIGCHLD}) ::signal(sig, SIG_DFL);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -258,8 +267,9 @@ std::optional<std::filesystem::path> find_executable(const std::string& name,
   return not_runnable;
 }
 
-// Holds every signal back in this thread across the vfork, so the child starts with all of them
-// blocked (see ChildSetup::run): a handler of the harness must not run in the child, in the
+// Holds every signal back in this thread across the vfork (all but glibc's two internal ones,
+// which it never lets a program block and which nothing sends here), so the child starts with
+// them blocked (see ChildSetup::run): a handler of the harness must not run in the child, in the
 // harness's memory, where an interrupt handler would also wake the harness's event loop with a
 // signal the harness never got. Released, they reach the harness as usual.
 class SignalsHeld {
@@ -281,7 +291,7 @@ class SignalsHeld {
 // the harness is copied for a child that execs at once (a fork cost about 1 ms more per start on
 // the 2-vCPU hosts this was measured on; bench/exec_vs_cgexec.sh). A function of its own, with
 // nothing in its frame the child could clobber. Returns -1 with errno when vfork fails.
-[[gnu::noinline]] pid_t start_child(const ChildSetup& setup) {
+[[gnu::noinline]] FAULTLINE_CHILD_SIDE pid_t start_child(const ChildSetup& setup) {
   const pid_t pid = ::vfork();
   if (pid == 0) setup.run();
   return pid;
@@ -381,6 +391,10 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
 
   // Until the child is noted as started here, no scan takes it for one handed over.
   const auto spawning = hold_spawns();
+  // A change of user in the child marks the memory it shares with the harness non-dumpable
+  // (no core dump of faultline, its /proc files root's, no ptrace without CAP_SYS_PTRACE), and
+  // the exec leaves that mark on the harness: put back what it was.
+  const int dumpable = request.user ? ::prctl(PR_GET_DUMPABLE) : -1;
   pid_t pid;
   int vfork_errno = 0;
   {
@@ -388,6 +402,7 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
     pid = start_child(setup);
     vfork_errno = errno;
   }
+  if (dumpable == 1) ::prctl(PR_SET_DUMPABLE, 1);
   report_write.reset();
   child_stdin.reset();
   child_stdout.reset();

@@ -745,3 +745,28 @@ TEST_CASE("exec: --swap without --memory is refused where cgroup v1 cannot bound
     CHECK(run_shell(exec_cmd("--swap 0B --memory 64MiB -- /bin/true")).status == 0);
   }
 }
+
+TEST_CASE("exec: started with stdin closed, the command gets /dev/null, not one of faultline's files",
+          "[exec]") {
+  // The event loop's first fd would otherwise take the number 0 and the command start without
+  // a stdin (or, where a file of faultline's is not close-on-exec, with that file as its stdin).
+  auto r = run_shell("sh -c " + quote("exec " + exec_cmd("-- readlink /proc/self/fd/0") + " <&-"));
+  INFO(r.err);
+  CHECK(r.status == 0);
+  CHECK(r.out == "/dev/null\n");
+}
+
+TEST_CASE("exec: under nohup the command keeps SIGHUP ignored", "[exec]") {
+  // faultline keeps an inherited SIG_IGN for SIGHUP for itself (a closed terminal must not end a
+  // nohup'ed gate), and the processes it starts must inherit it as they would from nohup.
+  auto r = run_shell("sh -c " + quote("trap '' HUP; exec " + exec_cmd("-- grep SigIgn: /proc/self/status")));
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  REQUIRE(r.out.starts_with("SigIgn:"));
+  const auto ignored = std::stoull(r.out.substr(7), nullptr, 16);
+  CHECK((ignored >> (SIGHUP - 1)) & 1);
+  // Without nohup the command starts with SIGHUP at its default, as before.
+  auto plain = run_shell(exec_cmd("-- grep SigIgn: /proc/self/status"));
+  REQUIRE(plain.out.starts_with("SigIgn:"));
+  CHECK_FALSE((std::stoull(plain.out.substr(7), nullptr, 16) >> (SIGHUP - 1)) & 1);
+}

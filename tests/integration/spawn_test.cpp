@@ -291,6 +291,7 @@ TEST_CASE("a target runs as the requested user and groups while other harness th
   // Another thread runs here, as the runner's always do.
   if (::geteuid() != 0) FAULTLINE_SKIP("changing to another user needs root");
   if (!::getpwnam("nobody")) FAULTLINE_SKIP("no user `nobody` on this host");
+  const int dumpable_before = ::prctl(PR_GET_DUMPABLE);
   std::atomic<bool> stop{false};
   std::thread busy([&] {
     while (!stop) std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -298,6 +299,10 @@ TEST_CASE("a target runs as the requested user and groups while other harness th
   auto request = request_for({"/bin/sh", "-c", "id -u; id -g; id -G"});
   request.user = resolve_user("nobody");
   auto f = run_to_end(request);
+  // The change of user clears the death signal: it is set after it.
+  auto death = request_for({test::payload_path(), "death-signal"});
+  death.user = request.user;
+  auto d = run_to_end(death);
   stop = true;
   busy.join();
   REQUIRE(f.status);
@@ -307,7 +312,13 @@ TEST_CASE("a target runs as the requested user and groups while other harness th
   for (gid_t g : request.user->groups) groups += (groups.empty() ? "" : " ") + std::to_string(g);
   CHECK(f.out ==
         std::to_string(request.user->uid) + "\n" + std::to_string(request.user->gid) + "\n" + groups + "\n");
+  INFO((d.failure ? d.failure->message : d.err));
+  REQUIRE(d.status);
+  CHECK(d.out == "death signal: " + std::to_string(SIGKILL) + "\n");
   CHECK(::geteuid() == 0);  // the harness itself is still root
+  // The child's change of user marked the memory it shared with the harness non-dumpable; the
+  // harness must not stay so (no core dump of it, its /proc files root's).
+  if (dumpable_before == 1) CHECK(::prctl(PR_GET_DUMPABLE) == 1);
 }
 
 TEST_CASE("RLIMIT_NOFILE is set in the child before exec") {

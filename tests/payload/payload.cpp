@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -287,6 +288,14 @@ int cmd_connect(std::span<char*> tokens) {
   return connect_errno == 0 ? 0 : 1;
 }
 
+int cmd_death_signal(std::span<char*> tokens) {
+  parse_args(tokens, {}, 0);
+  int signo = 0;
+  if (::prctl(PR_GET_PDEATHSIG, &signo) != 0) faultline::throw_errno("prctl", "PR_GET_PDEATHSIG");
+  say("death signal: " + std::to_string(signo));
+  return 0;
+}
+
 int cmd_list_fds(std::span<char*> tokens) {
   parse_args(tokens, {}, 0);
   DIR* dir = ::opendir("/proc/self/fd");
@@ -496,6 +505,8 @@ constexpr Subcommand kSubcommands[] = {
     {"connect", "PORT N [--hold DUR]", "open N TCP connections to 127.0.0.1:PORT, print \"connected X of N\"",
      cmd_connect},
     {"list-fds", "", "print the open fds >= 3: \"fds: 3 5\" or \"fds: none\"", cmd_list_fds},
+    {"death-signal", "", "print the signal it gets when its parent dies: \"death signal: 9\" (0: none)",
+     cmd_death_signal},
     {"ignore-term", "[--hold DUR]", "ignore SIGTERM, print \"ready\", sleep DUR (forever)", cmd_ignore_term},
     {"drain-on-term", "[--drain DUR]",
      "print \"ready\"; on SIGTERM \"draining\", wait DUR (200ms), \"drained\"", cmd_drain_on_term},
