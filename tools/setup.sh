@@ -105,7 +105,9 @@ case "$mode" in
     ) || status=1
     "$here/tests/check-no-leftovers.sh" || status=1
     echo "== plain build: every test, including the cgroup v2 VM lane"
-    (cd "$here/build" && ctest --output-on-failure) || status=1
+    # In parallel: the VM lane runs beside the host's tests, which take turns on the host's
+    # cgroups (RESOURCE_LOCK host_cgroups in tests/CMakeLists.txt).
+    (cd "$here/build" && ctest --output-on-failure -j "$jobs") || status=1
     exit $status
     ;;
   *)

@@ -1,6 +1,6 @@
 // Skipped tests that are counted and, where the environment promises the capability, fail the run.
 // Catch2 v2 has no SKIP: a test that returns early passes. Every skip goes through record_skip
-// instead: it names the test and the reason, and the test binary's main (test_main.h) ends with a
+// instead: it names the test and the reason, and the test binary's main (test_main.cpp) ends with a
 // summary of every skip and a non-zero exit code when an unexpected skip is not allowed.
 //
 // Policy (docs in tests/README.md): skipping is not allowed when CI=true or
@@ -85,7 +85,7 @@ std::string expected_skips_path();
 // and the declared list (FAULTLINE_EXPECTED_SKIPS, else tests/expected-skips.txt in the sources).
 SkipPolicy policy_from_environment();
 
-// For test_main.h, the main of every test binary: what Catch2 reported of each test case, and
+// For test_main.cpp, the main of every test binary: what Catch2 reported of each test case, and
 // the end of the run: prints the summary (with tag_count_lines for the comma-separated tags in
 // FAULTLINE_COUNT_TAGS), returns the exit code (Catch2's, else 1 when an unexpected skip is not
 // allowed).

@@ -1,7 +1,7 @@
-// The main of every test binary: Catch2's session, then the skip summary (skips.h). Include it
-// once, from main.cpp, after `#define CATCH_CONFIG_RUNNER`.
-#pragma once
-
+// The main of every test binary: Catch2's session, then the skip summary: skips are counted,
+// listed, and fail the run where the environment promises every capability (skips.h).
+// Catch2's implementation is compiled here, once for all test binaries.
+#define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
 #include "tests/support/skips.h"
