@@ -246,7 +246,7 @@ CommandResult CommandRun::failed_to_start() {
   const auto& failure = *process_.start_failure();
   CommandResult result;
   // timeout(1)'s codes: 127 not found, 126 found but not runnable, 125 faultline's own step failed.
-  result.exit_status = failure.before_exec             ? kExecFailed
+  result.exit_status = failure.harness_step            ? kExecFailed
                        : failure.errno_value == ENOENT ? kExecNotFound
                                                        : kExecCannotRun;
   result.outcome = "failed-to-start";

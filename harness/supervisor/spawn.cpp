@@ -2,7 +2,6 @@
 
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/close_range.h>
 #include <linux/seccomp.h>
 #include <pwd.h>
 #include <sys/prctl.h>
@@ -19,8 +18,10 @@
 #include <fstream>
 #include <memory>
 #include <optional>
+#include <utility>
 
 #include "common/error.h"
+#include "common/pidfd.h"
 #include "supervisor/adoption.h"
 #include "supervisor/fd_limit.h"
 
@@ -77,7 +78,7 @@ const char* describe(ChildStep step) {
     case ChildStep::set_uid:
       return "setuid";
     case ChildStep::close_fds:
-      return "close_range(3, ~0, CLOSE_RANGE_CLOEXEC) (closing the harness's fds in the target)";
+      return "close_range (closing the harness's fds in the target)";
     case ChildStep::no_new_privs:
       return "prctl(PR_SET_NO_NEW_PRIVS) (before loading the seccomp filter)";
     case ChildStep::load_filter:
@@ -162,6 +163,23 @@ struct ChildSetup {
     // The listener is CLOEXEC: the exec closes it, one call fewer that could be trapped.
   }
 
+  // Every fd the harness has open (cgroup files, other targets' pipes) must stay out of the
+  // target. They are closed, not only marked close-on-exec: the seccomp listener is a new fd, which
+  // the target's `nofile` limit (set above) would refuse while the harness's are still open. Kept
+  // until the exec: the report pipe and the listener's socket (both close-on-exec).
+  FAULTLINE_CHILD_SIDE void close_harness_fds() const {
+    int keep[2] = {report_fd, request.notify_filter ? request.notify_socket : -1};
+    if (keep[0] > keep[1]) std::swap(keep[0], keep[1]);
+    unsigned first = 3;
+    for (const int fd : keep) {
+      if (fd < static_cast<int>(first)) continue;
+      if (static_cast<unsigned>(fd) > first && ::syscall(SYS_close_range, first, fd - 1U, 0U) != 0)
+        fail(ChildStep::close_fds);
+      first = static_cast<unsigned>(fd) + 1;
+    }
+    if (::syscall(SYS_close_range, first, ~0U, 0U) != 0) fail(ChildStep::close_fds);
+  }
+
   // Not inlined: its frames lie below the vforking function's, which the parent still needs.
   [[noreturn, gnu::noinline]] FAULTLINE_CHILD_SIDE void run() const {
     // Every handler the harness installed goes back to the default while all signals are still
@@ -216,9 +234,7 @@ struct ChildSetup {
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
 
-    // Every fd the harness has open (cgroup files, other targets' pipes) must stay out of the
-    // target. The report pipe is CLOEXEC already, so it stays usable until the exec.
-    if (::syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) != 0) fail(ChildStep::close_fds);
+    close_harness_fds();
 
     if (request.notify_filter) load_notify_filter();
 
@@ -426,8 +442,18 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
           request.cwd && executable->is_relative() ? *request.cwd / *executable : *executable);
     return SpawnFailure{report.err, message, report.step != ChildStep::exec};
   }
-  // Boost's handle waits on a pidfd of the child (opened here, before anything can reap it).
-  spawned.process = std::make_unique<bp::process>(io.get_executor(), pid);
+  // Boost's handle waits on a pidfd of the child, opened here before anything can reap it.
+  // Without one (the harness out of fds or memory) nothing would ever wait for the child, and
+  // Boost would throw with the child still running: stop it instead, a start that failed.
+  UniqueFd pidfd = open_pidfd(pid);
+  if (!pidfd) {
+    const int err = errno;
+    ::kill(pid, SIGKILL);  // still our unreaped child: the number cannot name another process
+    ::waitpid(pid, nullptr, 0);
+    return SpawnFailure{err, "starting " + executable->string() + ": pidfd_open: " + std::strerror(err),
+                        true};
+  }
+  spawned.process = std::make_unique<bp::process>(io.get_executor(), pid, pidfd.release());
   spawned.pid = pid;
   note_spawned(spawned.pid);
   return spawned;

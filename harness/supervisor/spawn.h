@@ -67,9 +67,9 @@ struct Spawned {
 struct SpawnFailure {
   int errno_value = 0;
   std::string message;  // "exec ./missing: No such file or directory"
-  // A step of the harness's own before the exec failed (entering the cgroup, setrlimit, setuid):
-  // the command was never tried, so it is faultline's failure, not the command's.
-  bool before_exec = false;
+  // A step of the harness's own failed (entering the cgroup, setrlimit, setuid, or watching the
+  // started child): faultline's failure, not the command's.
+  bool harness_step = false;
 };
 
 // Starts the target; never leaves a zombie or a half-started child behind.

@@ -352,8 +352,8 @@ TEST_CASE("a failed wait is an error with context, never an exit status") {
 }
 
 TEST_CASE("a failing close_range in the child is reported, not ignored") {
-  // A kernel without close_range (before 5.9, or CLOSE_RANGE_CLOEXEC before 5.11) would start
-  // the target with every fd of the harness. A seccomp filter plays that kernel here, in a
+  // A kernel without close_range (before 5.9) would start the target with every fd of the
+  // harness. A seccomp filter plays that kernel here, in a
   // forked copy of the test so that the filter stays there.
   const std::string text = in_forked_copy([] {
     sock_filter filter[] = {
@@ -374,9 +374,38 @@ TEST_CASE("a failing close_range in the child is reported, not ignored") {
     if (auto* failure = std::get_if<SpawnFailure>(&result)) text = failure->message;
     return text;
   });  // exit 3: this host refused the seccomp filter
-  CHECK(text ==
-        "close_range(3, ~0, CLOSE_RANGE_CLOEXEC) (closing the harness's fds in the target): Function not "
-        "implemented");
+  CHECK(text == "close_range (closing the harness's fds in the target): Function not implemented");
+}
+
+TEST_CASE("a child the harness cannot open a pidfd for is stopped and reported, not left unwatched") {
+  // pidfd_open fails when the harness is out of fds or memory; a seccomp filter plays that here,
+  // in a forked copy of the test. Without a pidfd nothing would ever wait for the child.
+  const std::string text = in_forked_copy([] {
+    sock_filter filter[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_pidfd_open, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EMFILE & SECCOMP_RET_DATA)),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog program{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
+    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+        ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) != 0)
+      ::_exit(3);
+    boost::asio::io_context io;
+    auto request = request_for({test::payload_path(), "sleep", "60s"});
+    request.env = current_environment();
+    std::string text = "started";
+    try {
+      auto result = spawn(io, request);
+      if (auto* failure = std::get_if<SpawnFailure>(&result))
+        text = failure->message + (failure->harness_step ? " [harness step]" : "");
+    } catch (const std::exception& e) {
+      text = std::string("threw: ") + e.what();
+    }
+    return text + (no_children_left() ? " [no child left]" : " [a child is left]");
+  });  // exit 3: this host refused the seccomp filter
+  CHECK(text == "starting " + test::payload_path() +
+                    ": pidfd_open: Too many open files [harness step] [no child left]");
 }
 
 TEST_CASE("a deferred exit watch leaves a target that ended during start() unreaped until the loop runs") {

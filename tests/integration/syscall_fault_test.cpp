@@ -1,5 +1,7 @@
 // Syscall faults on real processes: the seccomp filter loaded by the spawn path, the notifier
 // answering, and what the target actually saw (its own report of each failed call).
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/unique_fd.h"
 #include "supervisor/supervised_process.h"
 #include "syscall/notifier.h"
 #include "syscall/rules.h"
@@ -42,7 +45,8 @@ struct Outcome {
 // Runs argv under a filter for `rules` (all active unless `active` is false), calling
 // `while_running` on a side thread while the target runs.
 Outcome run_under(std::vector<RuleSpec> specs, std::vector<std::string> argv, bool active = true,
-                  const std::function<void(Notifier&)>& while_running = {}) {
+                  const std::function<void(Notifier&)>& while_running = {},
+                  std::optional<rlim_t> nofile = std::nullopt) {
   std::vector<Rule> rules;
   for (const auto& spec : specs) rules.push_back(make_rule(spec));
   auto channel = ListenerChannel::create();
@@ -55,6 +59,7 @@ Outcome run_under(std::vector<RuleSpec> specs, std::vector<std::string> argv, bo
   request.env = current_environment();
   request.notify_filter = filter.program();
   request.notify_socket = channel.child_end.get();
+  request.nofile = nofile;
   boost::asio::io_context io;
   SupervisedProcess process(io, "target", 1 << 20);
   Outcome outcome;
@@ -146,6 +151,22 @@ TEST_CASE("a static target's every 1000th openat fails with EMFILE, the rest suc
   CHECK(record.first[0].subject == file);
   CHECK(record.first[0].error == EMFILE);
   CHECK(record.first[0].pid == outcome.pid);
+}
+
+TEST_CASE("a target whose nofile is below the harness's open fds still gets its filter", "[syscall]") {
+  // The listener is the child's newest fd, made under the target's limit: the harness's own fds
+  // must be gone from the child by then, not only marked close-on-exec.
+  test::ScratchDir dir;
+  const auto file = dir.write("data", "x");
+  std::vector<UniqueFd> held;
+  for (int i = 0; i < 40; ++i) held.emplace_back(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  REQUIRE(held.back().get() >= 40);
+  const auto outcome = run_under({rule({"openat"}, "EACCES", Selection{Selection::Kind::every, 10})},
+                                 {static_target(), "loop", "30", file}, true, {}, rlim_t{16});
+  if (outcome.failure) FAIL("the start failed: " << outcome.failure->message);
+  REQUIRE(outcome.status);
+  CHECK(outcome.status->code == 0);
+  CHECK(failed_calls(outcome.out, "EACCES") == std::vector<long>{10, 20, 30});
 }
 
 TEST_CASE("a dynamic target and its children fail only the calls on the globbed path", "[syscall]") {
