@@ -201,6 +201,10 @@ std::vector<fs::path> subdirectories(const fs::path& dir) {
 }
 
 void remove_cgroup_tree(const fs::path& dir) {
+  // Most trees are one directory: remove it first and list children only when the kernel says it
+  // has some (or members), which saves a directory listing per cgroup removed.
+  if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return;
+  if (errno != EBUSY && errno != ENOTEMPTY) throw_errno("rmdir", dir.string());  // ENOTEMPTY: not cgroupfs
   for (const auto& child : subdirectories(dir)) remove_cgroup_tree(child);
   auto deadline = Clock::now() + std::chrono::seconds(2);
   auto backoff = std::chrono::milliseconds(1);
