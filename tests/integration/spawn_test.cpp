@@ -178,6 +178,22 @@ std::string in_forked_copy(const std::function<std::string()>& body) {
   return text;
 }
 
+// Makes every later call of system call `nr` in this process and its children fail with `error`:
+// a seccomp filter, for a body of in_forked_copy (the filter stays in that copy). Exits 3 when
+// the host refuses the filter.
+void fail_syscall_here(int nr, int error) {
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<unsigned>(nr), 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (static_cast<unsigned>(error) & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog program{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+      ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) != 0)
+    ::_exit(3);
+}
+
 }  // namespace
 
 TEST_CASE("a failed start does not print the harness's buffered output twice") {
@@ -353,19 +369,9 @@ TEST_CASE("a failed wait is an error with context, never an exit status") {
 
 TEST_CASE("a failing close_range in the child is reported, not ignored") {
   // A kernel without close_range (before 5.9) would start the target with every fd of the
-  // harness. A seccomp filter plays that kernel here, in a
-  // forked copy of the test so that the filter stays there.
+  // harness. A seccomp filter plays that kernel here, in a forked copy of the test.
   const std::string text = in_forked_copy([] {
-    sock_filter filter[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_close_range, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    sock_fprog program{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
-    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-        ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) != 0)
-      ::_exit(3);
+    fail_syscall_here(__NR_close_range, ENOSYS);
     boost::asio::io_context io;
     auto request = request_for({test::payload_path(), "exit", "0"});
     request.env = current_environment();
@@ -381,16 +387,7 @@ TEST_CASE("a child the harness cannot open a pidfd for is stopped and reported, 
   // pidfd_open fails when the harness is out of fds or memory; a seccomp filter plays that here,
   // in a forked copy of the test. Without a pidfd nothing would ever wait for the child.
   const std::string text = in_forked_copy([] {
-    sock_filter filter[] = {
-        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_pidfd_open, 0, 1),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EMFILE & SECCOMP_RET_DATA)),
-        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-    };
-    sock_fprog program{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
-    if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-        ::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &program) != 0)
-      ::_exit(3);
+    fail_syscall_here(__NR_pidfd_open, EMFILE);
     boost::asio::io_context io;
     auto request = request_for({test::payload_path(), "sleep", "60s"});
     request.env = current_environment();
