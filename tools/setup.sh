@@ -105,8 +105,8 @@ case "$mode" in
     ) || status=1
     "$here/tests/check-no-leftovers.sh" || status=1
     echo "== plain build: every test, including the cgroup v2 VM lane"
-    # In parallel: the VM lane runs beside the host's tests, which take turns on the host's
-    # cgroups (RESOURCE_LOCK host_cgroups in tests/CMakeLists.txt).
+    # In parallel: the light tests run beside the host's tests, which take turns on the host's
+    # cgroups (RESOURCE_LOCK host_cgroups in tests/CMakeLists.txt); the VM lane runs alone.
     (cd "$here/build" && ctest --output-on-failure -j "$jobs") || status=1
     exit $status
     ;;
