@@ -11,6 +11,8 @@ std::string format_fixed(double value, int decimals) {
   return buf;
 }
 
+std::string svg_number(double value) { return format_fixed(value, 1); }
+
 std::string format_latency(double ms) {
   if (ms < 10) return format_fixed(ms, 1) + "ms";
   if (ms < 1000) return format_fixed(ms, 0) + "ms";

@@ -11,6 +11,7 @@ namespace faultline::report {
 std::string format_seconds(double ms);          // "1.2s", "0.0s"
 std::string format_bytes(std::uint64_t bytes);  // "512B", "1.5KiB", "64.0MiB"
 std::string format_fixed(double value, int decimals);
+std::string svg_number(double value);   // an SVG coordinate or length: "12.5"
 std::string format_latency(double ms);  // "0.4ms", "12ms", "2.5s"
 // "< 5ms", ">= 10s": what one bucket of a latency histogram holds.
 std::string bucket_label(const LatencyBucket& bucket, const LatencyBucket* previous);

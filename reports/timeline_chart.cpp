@@ -19,8 +19,6 @@ constexpr double kPanelGap = 10, kLaneHeight = 22, kAxisHeight = 26;
 
 const char* color_for(std::size_t index) { return kPalette[index % std::size(kPalette)]; }
 
-std::string num(double v) { return format_fixed(v, 1); }
-
 // The smallest of 1, 2, 2.5, 5 x 10^k not below v.
 double nice_ceiling(double v) {
   if (v <= 0) return 1;
@@ -44,8 +42,8 @@ std::string time_label(double ms, double step_ms) {
 }
 
 std::string text(double x, double y, const std::string& content, const std::string& attrs = "") {
-  return "<text x=\"" + num(x) + "\" y=\"" + num(y) + "\"" + (attrs.empty() ? "" : " " + attrs) + ">" +
-         html_escape(content) + "</text>";
+  return "<text x=\"" + svg_number(x) + "\" y=\"" + svg_number(y) + "\"" +
+         (attrs.empty() ? "" : " " + attrs) + ">" + html_escape(content) + "</text>";
 }
 
 std::string title(const std::string& content) { return "<title>" + html_escape(content) + "</title>"; }
@@ -85,13 +83,13 @@ class Chart {
 std::string draw_panel(const Chart& chart, const Panel& panel, double top) {
   const double bottom = top + panel.height;
   std::string svg = "<g class=\"panel\" data-panel=\"" + html_escape(panel.name) + "\">";
-  svg += "<rect class=\"plot\" x=\"" + num(kLeft) + "\" y=\"" + num(top) + "\" width=\"" + num(kPlotWidth) +
-         "\" height=\"" + num(panel.height) + "\"/>";
+  svg += "<rect class=\"plot\" x=\"" + svg_number(kLeft) + "\" y=\"" + svg_number(top) + "\" width=\"" +
+         svg_number(kPlotWidth) + "\" height=\"" + svg_number(panel.height) + "\"/>";
   const double mid = top + panel.height / 2;
   // The name sits at mid height, the scale at the top and bottom edges: they never collide.
   svg += text(8, mid + 4, panel.name, "class=\"panel-title\"");
-  svg += "<line class=\"grid\" x1=\"" + num(kLeft) + "\" y1=\"" + num(mid) + "\" x2=\"" +
-         num(kLeft + kPlotWidth) + "\" y2=\"" + num(mid) + "\"/>";
+  svg += "<line class=\"grid\" x1=\"" + svg_number(kLeft) + "\" y1=\"" + svg_number(mid) + "\" x2=\"" +
+         svg_number(kLeft + kPlotWidth) + "\" y2=\"" + svg_number(mid) + "\"/>";
   svg += text(kLeft - 6, top + 10, panel.format_value(panel.max_value), "class=\"tick\" text-anchor=\"end\"");
   svg += text(kLeft - 6, bottom, panel.format_value(0), "class=\"tick\" text-anchor=\"end\"");
   for (const auto& s : panel.series) {
@@ -99,7 +97,7 @@ std::string draw_panel(const Chart& chart, const Panel& panel, double top) {
     std::string points;
     for (const auto& [t, v] : s.points) {
       const double y = bottom - std::clamp(v / panel.max_value, 0.0, 1.0) * (panel.height - 4);
-      points += num(chart.x(t)) + "," + num(y) + " ";
+      points += svg_number(chart.x(t)) + "," + svg_number(y) + " ";
     }
     svg += "<polyline class=\"series\" data-process=\"" + html_escape(s.process) + "\" stroke=\"" +
            color_for(s.color) + "\" points=\"" + points + "\">" + title(s.process + " " + panel.name) +
@@ -107,7 +105,7 @@ std::string draw_panel(const Chart& chart, const Panel& panel, double top) {
     if (s.points.size() == 1) {  // a lone sample draws no line
       const auto& [t, v] = s.points.front();
       const double y = bottom - std::clamp(v / panel.max_value, 0.0, 1.0) * (panel.height - 4);
-      svg += "<circle cx=\"" + num(chart.x(t)) + "\" cy=\"" + num(y) + "\" r=\"2.5\" fill=\"" +
+      svg += "<circle cx=\"" + svg_number(chart.x(t)) + "\" cy=\"" + svg_number(y) + "\" r=\"2.5\" fill=\"" +
              color_for(s.color) + "\"/>";
     }
   }
@@ -172,18 +170,20 @@ std::string proxy_series_lanes(const Chart& chart, const ProxyResult& p, double 
     if (slot.peak_open > 0 || slot.accepted > 0) {
       const double h =
           std::max(1.0, kBarSpace * static_cast<double>(slot.peak_open) / static_cast<double>(peak));
-      svg += "<rect class=\"proxy-open\" data-t=\"" + num(slot.t_ms) + "\" data-open=\"" +
-             std::to_string(slot.peak_open) + "\" x=\"" + num(x) + "\" y=\"" + num(open_bottom - h) +
-             "\" width=\"" + num(width) + "\" height=\"" + num(h) + "\">" +
+      svg += "<rect class=\"proxy-open\" data-t=\"" + svg_number(slot.t_ms) + "\" data-open=\"" +
+             std::to_string(slot.peak_open) + "\" x=\"" + svg_number(x) + "\" y=\"" +
+             svg_number(open_bottom - h) + "\" width=\"" + svg_number(width) + "\" height=\"" +
+             svg_number(h) + "\">" +
              title(span(slot) + std::to_string(slot.peak_open) + " open at most, " +
                    std::to_string(slot.accepted) + " accepted, " + std::to_string(slot.closed) + " closed") +
              "</rect>";
     }
     if (slot.first_bytes > 0) {
       const double h = log_height(slot.first_byte_max_ms);
-      svg += "<rect class=\"proxy-first-byte\" data-t=\"" + num(slot.t_ms) + "\" data-max-ms=\"" +
-             num(slot.first_byte_max_ms) + "\" x=\"" + num(x) + "\" y=\"" + num(latency_bottom - h) +
-             "\" width=\"" + num(width) + "\" height=\"" + num(h) + "\">" +
+      svg += "<rect class=\"proxy-first-byte\" data-t=\"" + svg_number(slot.t_ms) + "\" data-max-ms=\"" +
+             svg_number(slot.first_byte_max_ms) + "\" x=\"" + svg_number(x) + "\" y=\"" +
+             svg_number(latency_bottom - h) + "\" width=\"" + svg_number(width) + "\" height=\"" +
+             svg_number(h) + "\">" +
              title(span(slot) + std::to_string(slot.first_bytes) + " first bytes, slowest " +
                    format_latency(slot.first_byte_max_ms) + ", mean " +
                    format_latency(slot.first_byte_mean_ms)) +
@@ -360,7 +360,7 @@ std::string timeline_chart_html(const ScenarioResult& scenario) {
   const double content_bottom = y;
   const double height = content_bottom + kAxisHeight;
 
-  std::string svg = "<svg class=\"timeline\" viewBox=\"0 0 " + num(kWidth) + " " + num(height) +
+  std::string svg = "<svg class=\"timeline\" viewBox=\"0 0 " + svg_number(kWidth) + " " + svg_number(height) +
                     "\" role=\"img\" aria-label=\"timeline of " + html_escape(scenario.name) + "\">";
 
   // Fault windows behind everything else.
@@ -372,13 +372,14 @@ std::string timeline_chart_html(const ScenarioResult& scenario) {
         (w.detail.empty() ? "" : " (" + w.detail + ")");
     if (end > w.start_ms) {
       svg += "<rect class=\"fault-window\" data-inject=\"" + html_escape(w.inject) + "\" x=\"" +
-             num(chart.x(w.start_ms)) + "\" y=\"" + num(kTop - 4) + "\" width=\"" +
-             num(std::max(1.0, chart.x(end) - chart.x(w.start_ms))) + "\" height=\"" +
-             num(content_bottom - kTop + 4) + "\">" + title(tip) + "</rect>";
+             svg_number(chart.x(w.start_ms)) + "\" y=\"" + svg_number(kTop - 4) + "\" width=\"" +
+             svg_number(std::max(1.0, chart.x(end) - chart.x(w.start_ms))) + "\" height=\"" +
+             svg_number(content_bottom - kTop + 4) + "\">" + title(tip) + "</rect>";
     } else {
       svg += "<line class=\"fault-instant\" data-inject=\"" + html_escape(w.inject) + "\" x1=\"" +
-             num(chart.x(w.start_ms)) + "\" y1=\"" + num(kTop - 4) + "\" x2=\"" + num(chart.x(w.start_ms)) +
-             "\" y2=\"" + num(content_bottom) + "\">" + title(tip) + "</line>";
+             svg_number(chart.x(w.start_ms)) + "\" y1=\"" + svg_number(kTop - 4) + "\" x2=\"" +
+             svg_number(chart.x(w.start_ms)) + "\" y2=\"" + svg_number(content_bottom) + "\">" + title(tip) +
+             "</line>";
     }
     svg += text(chart.x(w.start_ms) + 3, kTop - 8, ellipsize(w.inject.empty() ? "inject" : w.inject, 24),
                 "class=\"fault-label\"");
@@ -388,19 +389,21 @@ std::string timeline_chart_html(const ScenarioResult& scenario) {
 
   if (!events.empty()) {
     svg += "<g class=\"events\">" + text(8, events_top + 15, "Events", "class=\"panel-title\"");
-    svg += "<line class=\"lane\" x1=\"" + num(kLeft) + "\" y1=\"" + num(events_top + kLaneHeight) +
-           "\" x2=\"" + num(kLeft + kPlotWidth) + "\" y2=\"" + num(events_top + kLaneHeight) + "\"/>";
+    svg += "<line class=\"lane\" x1=\"" + svg_number(kLeft) + "\" y1=\"" +
+           svg_number(events_top + kLaneHeight) + "\" x2=\"" + svg_number(kLeft + kPlotWidth) + "\" y2=\"" +
+           svg_number(events_top + kLaneHeight) + "\"/>";
     double label_free_from = 0;
     for (const auto* e : events) {
       const double ex = chart.x(e->t_ms);
       const std::string stroke =
           is_alarming(*e) ? "#dc2626" : (e->process.empty() ? "#6b7280" : color_for(color_index(e->process)));
       if (is_alarming(*e))  // a timeout or a forced kill is worth a line through every panel
-        svg += "<line class=\"alarm\" x1=\"" + num(ex) + "\" y1=\"" + num(kTop) + "\" x2=\"" + num(ex) +
-               "\" y2=\"" + num(events_top + kLaneHeight) + "\"/>";
+        svg += "<line class=\"alarm\" x1=\"" + svg_number(ex) + "\" y1=\"" + svg_number(kTop) + "\" x2=\"" +
+               svg_number(ex) + "\" y2=\"" + svg_number(events_top + kLaneHeight) + "\"/>";
       svg += "<line class=\"event\" data-event=\"" + html_escape(e->event) + "\" stroke=\"" + stroke +
-             "\" x1=\"" + num(ex) + "\" y1=\"" + num(events_top + kLaneHeight - 9) + "\" x2=\"" + num(ex) +
-             "\" y2=\"" + num(events_top + kLaneHeight) + "\">" + title(event_tooltip(*e)) + "</line>";
+             "\" x1=\"" + svg_number(ex) + "\" y1=\"" + svg_number(events_top + kLaneHeight - 9) +
+             "\" x2=\"" + svg_number(ex) + "\" y2=\"" + svg_number(events_top + kLaneHeight) + "\">" +
+             title(event_tooltip(*e)) + "</line>";
       const std::string label = short_event_label(*e);
       if (ex >= label_free_from) {
         svg += text(ex + 2, events_top + kLaneHeight - 11, label,
@@ -418,22 +421,23 @@ std::string timeline_chart_html(const ScenarioResult& scenario) {
     const std::string counts = "hit " + std::to_string(l.hit) + " of " + std::to_string(l.matched);
     svg += "<g class=\"syscall-lane\" data-inject=\"" + html_escape(l.inject) + "\">";
     svg += text(8, cy + 4, ellipsize(l.inject, 16), "class=\"probe-name\"");
-    svg += "<line class=\"lane\" x1=\"" + num(kLeft) + "\" y1=\"" + num(cy) + "\" x2=\"" +
-           num(kLeft + kPlotWidth) + "\" y2=\"" + num(cy) + "\"/>";
+    svg += "<line class=\"lane\" x1=\"" + svg_number(kLeft) + "\" y1=\"" + svg_number(cy) + "\" x2=\"" +
+           svg_number(kLeft + kPlotWidth) + "\" y2=\"" + svg_number(cy) + "\"/>";
     for (const auto* note : l.elided) {
       // From the last call listed before the note on the timeline to the note, which stands at
       // the first call listed after the gap (pointers into one timeline compare in its order).
       double from = note->t_ms;
       for (const auto* f : l.failures)
         if (f < note) from = f->t_ms;
-      svg += "<rect class=\"syscall-elided\" x=\"" + num(chart.x(from)) + "\" y=\"" + num(cy - 5) +
-             "\" width=\"" + num(std::max(2.0, chart.x(note->t_ms) - chart.x(from))) + "\" height=\"10\">" +
+      svg += "<rect class=\"syscall-elided\" x=\"" + svg_number(chart.x(from)) + "\" y=\"" +
+             svg_number(cy - 5) + "\" width=\"" +
+             svg_number(std::max(2.0, chart.x(note->t_ms) - chart.x(from))) + "\" height=\"10\">" +
              title(l.inject + ": " + note->detail) + "</rect>";
     }
     for (const auto* f : l.failures)
-      svg += "<line class=\"syscall-fail\" x1=\"" + num(chart.x(f->t_ms)) + "\" y1=\"" + num(cy - 6) +
-             "\" x2=\"" + num(chart.x(f->t_ms)) + "\" y2=\"" + num(cy + 6) + "\">" +
-             title(event_tooltip(*f)) + "</line>";
+      svg += "<line class=\"syscall-fail\" x1=\"" + svg_number(chart.x(f->t_ms)) + "\" y1=\"" +
+             svg_number(cy - 6) + "\" x2=\"" + svg_number(chart.x(f->t_ms)) + "\" y2=\"" +
+             svg_number(cy + 6) + "\">" + title(event_tooltip(*f)) + "</line>";
     svg += text(kLeft + kPlotWidth - 4, cy - 3, counts, "class=\"lane-note\" text-anchor=\"end\"");
     svg += "</g>";
     lane += kLaneHeight;
@@ -446,9 +450,10 @@ std::string timeline_chart_html(const ScenarioResult& scenario) {
     const std::string figures = proxy_figures(*l.proxy);
     svg += "<g class=\"proxy-lane\" data-proxy=\"" + html_escape(l.proxy->name) + "\">";
     svg += text(8, cy + 4, ellipsize("proxy " + l.proxy->name, 16), "class=\"probe-name\"");
-    svg += "<rect class=\"proxy-up\" x=\"" + num(chart.x(l.listen_ms)) + "\" y=\"" + num(cy - 5) +
-           "\" width=\"" + num(std::max(2.0, chart.x(l.stop_ms) - chart.x(l.listen_ms))) +
-           "\" height=\"10\">" + title(l.proxy->name + ": " + figures) + "</rect>";
+    svg += "<rect class=\"proxy-up\" x=\"" + svg_number(chart.x(l.listen_ms)) + "\" y=\"" +
+           svg_number(cy - 5) + "\" width=\"" +
+           svg_number(std::max(2.0, chart.x(l.stop_ms) - chart.x(l.listen_ms))) + "\" height=\"10\">" +
+           title(l.proxy->name + ": " + figures) + "</rect>";
     svg += text(chart.x(l.listen_ms) + 4, cy - 7,
                 std::to_string(l.proxy->accepted) + " conn, " + std::to_string(l.proxy->reset) +
                     " reset, first byte p50 " + format_latency(l.proxy->first_byte_p50_ms) + " p99 " +
@@ -468,15 +473,16 @@ std::string timeline_chart_html(const ScenarioResult& scenario) {
     const double cy = lane + kLaneHeight / 2;
     svg += "<g class=\"probe\" data-probe=\"" + html_escape(p.name) + "\">";
     svg += text(8, cy + 4, ellipsize(p.name, 16), "class=\"probe-name\"");
-    svg += "<line class=\"lane\" x1=\"" + num(kLeft) + "\" y1=\"" + num(cy) + "\" x2=\"" +
-           num(kLeft + kPlotWidth) + "\" y2=\"" + num(cy) + "\"/>";
+    svg += "<line class=\"lane\" x1=\"" + svg_number(kLeft) + "\" y1=\"" + svg_number(cy) + "\" x2=\"" +
+           svg_number(kLeft + kPlotWidth) + "\" y2=\"" + svg_number(cy) + "\"/>";
     for (const auto& a : p.attempts) {
       std::string tip = p.name + " at " + format_seconds(a.t_ms) + ": " + (a.ok ? "ok" : "FAILED");
       if (a.status) tip += ", status " + std::to_string(*a.status);
       tip += ", " + format_fixed(a.latency_ms, 1) + " ms";
       if (a.error) tip += ", " + *a.error;
       svg += "<circle class=\"" + std::string(a.ok ? "attempt-ok" : "attempt-failed") + "\" cx=\"" +
-             num(chart.x(a.t_ms)) + "\" cy=\"" + num(cy) + "\" r=\"4\">" + title(tip) + "</circle>";
+             svg_number(chart.x(a.t_ms)) + "\" cy=\"" + svg_number(cy) + "\" r=\"4\">" + title(tip) +
+             "</circle>";
     }
     svg += "</g>";
     lane += kLaneHeight;
@@ -490,11 +496,11 @@ std::string timeline_chart_html(const ScenarioResult& scenario) {
     step = candidate;
     if (chart.t_max() / candidate <= 10) break;
   }
-  svg += "<g class=\"axis\"><line x1=\"" + num(kLeft) + "\" y1=\"" + num(content_bottom) + "\" x2=\"" +
-         num(kLeft + kPlotWidth) + "\" y2=\"" + num(content_bottom) + "\"/>";
+  svg += "<g class=\"axis\"><line x1=\"" + svg_number(kLeft) + "\" y1=\"" + svg_number(content_bottom) +
+         "\" x2=\"" + svg_number(kLeft + kPlotWidth) + "\" y2=\"" + svg_number(content_bottom) + "\"/>";
   for (double t = 0; t <= chart.t_max() + 1e-6; t += step) {
-    svg += "<line x1=\"" + num(chart.x(t)) + "\" y1=\"" + num(content_bottom) + "\" x2=\"" + num(chart.x(t)) +
-           "\" y2=\"" + num(content_bottom + 4) + "\"/>";
+    svg += "<line x1=\"" + svg_number(chart.x(t)) + "\" y1=\"" + svg_number(content_bottom) + "\" x2=\"" +
+           svg_number(chart.x(t)) + "\" y2=\"" + svg_number(content_bottom + 4) + "\"/>";
     svg +=
         text(chart.x(t), content_bottom + 16, time_label(t, step), "class=\"tick\" text-anchor=\"middle\"");
   }

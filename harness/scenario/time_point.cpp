@@ -6,22 +6,22 @@
 namespace faultline::scenario {
 namespace {
 
-using Kind = TimeRef::Kind;
+using RefKind = TimeRef::Kind;
 
 struct Event {
   std::string_view text;
-  Kind kind;
+  RefKind kind;
 };
-constexpr std::array<Event, 4> kEvents{{{"ready", Kind::process_ready},
-                                        {"exit", Kind::process_exit},
-                                        {"start", Kind::inject_start},
-                                        {"end", Kind::inject_end}}};
+constexpr std::array<Event, 4> kEvents{{{"ready", RefKind::process_ready},
+                                        {"exit", RefKind::process_exit},
+                                        {"start", RefKind::inject_start},
+                                        {"end", RefKind::inject_end}}};
 
 // "", "ready", "<name>.<event>"; the name is everything before the last `.`.
 std::optional<TimeRef> split_anchor(std::string_view anchor,
                                     std::optional<std::string_view>* unknown_event = nullptr) {
-  if (anchor.empty()) return TimeRef{Kind::run_start, {}, {}};
-  if (anchor == "ready") return TimeRef{Kind::all_ready, {}, {}};
+  if (anchor.empty()) return TimeRef{RefKind::run_start, {}, {}};
+  if (anchor == "ready") return TimeRef{RefKind::all_ready, {}, {}};
   const std::size_t dot = anchor.rfind('.');
   if (dot == std::string_view::npos) return std::nullopt;
   const std::string_view event = anchor.substr(dot + 1);
@@ -42,8 +42,8 @@ std::string_view TimeRef::event() const {
 }
 
 std::string TimeRef::anchor() const {
-  if (kind == Kind::run_start) return "";
-  if (kind == Kind::all_ready) return "ready";
+  if (kind == RefKind::run_start) return "";
+  if (kind == RefKind::all_ready) return "ready";
   return anchor_of(kind, name);
 }
 
@@ -82,7 +82,7 @@ std::optional<TimeRef> parse_time_point(std::string_view written, std::string* w
       if (!at)
         return fail(anchor.find_first_not_of("0123456789.") == std::string::npos ? "durations need a unit"
                                                                                  : "");
-      return TimeRef{Kind::run_start, {}, *at};
+      return TimeRef{RefKind::run_start, {}, *at};
     }
   } else {
     if (minus && !anchor.ends_with(".end"))

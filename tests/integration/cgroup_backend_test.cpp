@@ -67,7 +67,7 @@ std::unique_ptr<Backend> backend_for(int variant, std::string* label) {
   if (host->mode() != Mode::hybrid) return nullptr;  // legacy emulation only makes sense on hybrid
   std::string why;
   auto cgroups =
-      classify_host(parse_cgroup_mounts(read_file("/proc/self/mountinfo")), kMountRoot, false, &why);
+      classify_host(parse_cgroup_mounts(cgroup::read_file("/proc/self/mountinfo")), kMountRoot, false, &why);
   REQUIRE(cgroups);
   cgroups->unified.reset();
   auto legacy = std::make_unique<V1Backend>(*cgroups, "/faultline");
@@ -706,8 +706,8 @@ TEST_CASE("cgroup: a non-root harness in a delegated v2 cgroup moves into a leaf
       auto backend = open_backend();
       auto run = backend->create_run(next_run_name());
       auto child = run->create_child("p");
-      found = child->describe() + "\n" + parse_proc_cgroup(read_file("/proc/self/cgroup")).at("") + "\n" +
-              child->unsupported(Knob::memory_max).value_or("memory ok") + "\n";
+      found = child->describe() + "\n" + parse_proc_cgroup(cgroup::read_file("/proc/self/cgroup")).at("") +
+              "\n" + child->unsupported(Knob::memory_max).value_or("memory ok") + "\n";
       run->destroy();
     } catch (const std::exception& e) {
       found = std::string("error: ") + e.what();

@@ -9,12 +9,14 @@
 
 #include "net/checks.h"
 #include "tests/support/raw_http_server.h"
+#include "tests/support/sockets.h"
 
 namespace {
 
 namespace asio = boost::asio;
 namespace http = boost::beast::http;
 using tcp = asio::ip::tcp;
+using faultline::test::closed_port;
 using faultline::test::RawServer;
 using namespace std::chrono_literals;
 
@@ -86,24 +88,17 @@ class TestServer {
   std::thread thread_;
 };
 
-// A loopback port with nothing listening: bound once to learn a free number, then closed.
-std::uint16_t closed_port() {
-  asio::io_context io;
-  tcp::acceptor a(io, {asio::ip::make_address("127.0.0.1"), 0});
-  return a.local_endpoint().port();
-}
-
 // One check run to its end on a loop of its own, and how often it called back (once, always).
 template <typename Result>
-struct Outcome {
+struct CheckOutcome {
   int calls = 0;
   Result result;
 };
 
 template <typename Result, typename Start>
-Outcome<Result> run_check(const Start& start) {
+CheckOutcome<Result> run_check(const Start& start) {
   asio::io_context io;
-  Outcome<Result> out;
+  CheckOutcome<Result> out;
   start(io, [&](Result r) {
     ++out.calls;
     out.result = std::move(r);
@@ -112,12 +107,13 @@ Outcome<Result> run_check(const Start& start) {
   return out;
 }
 
-Outcome<faultline::net::HttpResult> get(const std::string& url, faultline::Duration timeout = 2s) {
+CheckOutcome<faultline::net::HttpResult> get(const std::string& url, faultline::Duration timeout = 2s) {
   return run_check<faultline::net::HttpResult>(
       [&](asio::io_context& io, auto done) { faultline::net::async_http_get(io, url, timeout, done); });
 }
 
-Outcome<faultline::net::TcpResult> connect(const std::string& host_port, faultline::Duration timeout = 2s) {
+CheckOutcome<faultline::net::TcpResult> connect(const std::string& host_port,
+                                                faultline::Duration timeout = 2s) {
   return run_check<faultline::net::TcpResult>([&](asio::io_context& io, auto done) {
     faultline::net::async_tcp_connect(io, host_port, timeout, done);
   });

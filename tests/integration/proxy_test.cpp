@@ -32,6 +32,7 @@ namespace {
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using namespace faultline::net;
+using faultline::test::closed_port;
 using faultline::test::connect_result;
 using faultline::test::connect_to;
 using faultline::test::raw_socket_missing;
@@ -159,20 +160,6 @@ struct ProxyRig {
   TcpProxy proxy;
   std::thread thread;
 };
-
-// A loopback port nothing listens on: one the kernel handed out and that was closed again.
-std::uint16_t closed_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof address;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), size) == 0);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) == 0);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 void send_all(int fd, const std::string& data) {
   std::size_t sent = 0;

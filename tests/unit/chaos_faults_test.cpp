@@ -11,20 +11,16 @@
 #include "scenario/loader.h"
 #include "scenario/schema.h"
 #include "syscall/rules.h"
-#include "tests/support/scratch_dir.h"
+#include "tests/support/scenario_text.h"
 
 using namespace faultline;
 using namespace faultline::scenario;
 
 namespace {
 
-// The tables the CLI loads scenarios with.
-LoadOptions host_options() {
-  LoadOptions options;
-  options.syscall_names = syscall::host_syscall_names();
-  options.errno_names = syscall::errno_names();
-  return options;
-}
+using faultline::test::errors_of;
+using faultline::test::host_load_options;
+using faultline::test::load_text;
 
 const std::string kHead =
     "name = \"nightly\"\n"                                                        // 1
@@ -40,23 +36,7 @@ const std::string kNoProxy =
     "name = \"nightly\"\n[target]\ncommand = [\"true\"]\n"           // 1-3
     "[chaos]\nwindow = { from = \"ready\", to = \"ready+10s\" }\n";  // 4-5
 
-std::string errors_of(const std::string& toml) {
-  test::ScratchDir dir;
-  std::string out;
-  for (Diagnostic d : validate_scenario(dir.write("s.toml", toml), host_options())) {
-    d.file = "s.toml";
-    if (!out.empty()) out += "\n";
-    out += d.render();
-  }
-  return out;
-}
-
-Scenario load(const std::string& toml) {
-  test::ScratchDir dir;
-  return load_scenario(dir.write("s.toml", toml), host_options());
-}
-
-std::string describe(const Injection& i) {
+std::string describe_drawn(const Injection& i) {
   std::string d = i.name + " " + i.kind + " into " + i.into + " proxy " + i.proxy + " at " + i.at.text;
   if (i.duration) d += " for " + format_duration(*i.duration);
   if (auto* s = std::get_if<SyscallFault>(&i.params)) {
@@ -77,7 +57,7 @@ std::string describe(const Injection& i) {
 
 std::vector<std::string> draws(const Scenario& s, std::uint64_t seed) {
   std::vector<std::string> out;
-  for (const auto& i : draw_chaos(s, seed)) out.push_back(describe(i));
+  for (const auto& i : draw_chaos(s, seed)) out.push_back(describe_drawn(i));
   return out;
 }
 
@@ -85,16 +65,17 @@ std::vector<std::string> draws(const Scenario& s, std::uint64_t seed) {
 
 TEST_CASE("chaos draws syscall faults from the listed calls and errnos, always optional",
           "[chaos][syscall]") {
-  const Scenario s = load(kHead +
-                          "kinds = [\"syscall\"]\n"
-                          "syscall.syscalls = [\"write\", \"fsync\"]\n"
-                          "syscall.errno = [\"EIO\", \"ENOSPC\"]\n"
-                          "syscall.every = [2, 5]\n"
-                          "syscall.duration = [\"200ms\", \"2s\"]\n");
+  const Scenario s = load_text(kHead +
+                                   "kinds = [\"syscall\"]\n"
+                                   "syscall.syscalls = [\"write\", \"fsync\"]\n"
+                                   "syscall.errno = [\"EIO\", \"ENOSPC\"]\n"
+                                   "syscall.every = [2, 5]\n"
+                                   "syscall.duration = [\"200ms\", \"2s\"]\n",
+                               host_load_options());
   std::set<std::string> calls, errnos, into;
   for (std::uint64_t seed = 0; seed < 50; ++seed) {
     for (const auto& i : draw_chaos(s, seed)) {
-      INFO(describe(i));
+      INFO(describe_drawn(i));
       REQUIRE(std::holds_alternative<SyscallFault>(i.params));
       const auto& f = std::get<SyscallFault>(i.params);
       CHECK(i.kind == "syscall");
@@ -127,14 +108,15 @@ TEST_CASE("chaos draws syscall faults from the listed calls and errnos, always o
 
 TEST_CASE("chaos syscall draws: probability, return and delay ranges, defaults", "[chaos][syscall]") {
   SECTION("a probability range and a negative return range") {
-    const Scenario s = load(kHead +
-                            "kinds = [\"syscall\"]\n"
-                            "syscall.syscalls = [\"read\"]\n"
-                            "syscall.return = [-3, 0]\n"
-                            "syscall.probability = [0.05, 0.2]\n");
+    const Scenario s = load_text(kHead +
+                                     "kinds = [\"syscall\"]\n"
+                                     "syscall.syscalls = [\"read\"]\n"
+                                     "syscall.return = [-3, 0]\n"
+                                     "syscall.probability = [0.05, 0.2]\n",
+                                 host_load_options());
     for (std::uint64_t seed = 0; seed < 20; ++seed) {
       for (const auto& i : draw_chaos(s, seed)) {
-        INFO(describe(i));
+        INFO(describe_drawn(i));
         const auto& f = std::get<SyscallFault>(i.params);
         CHECK_FALSE(f.error);  // `return` given: no default errno
         REQUIRE(f.return_value);
@@ -147,9 +129,10 @@ TEST_CASE("chaos syscall draws: probability, return and delay ranges, defaults",
     }
   }
   SECTION("a delay alone delays the call and lets it run") {
-    const Scenario s = load(kHead + "kinds = [\"syscall\"]\nsyscall.delay = [\"100ms\", \"500ms\"]\n");
+    const Scenario s = load_text(kHead + "kinds = [\"syscall\"]\nsyscall.delay = [\"100ms\", \"500ms\"]\n",
+                                 host_load_options());
     for (const auto& i : draw_chaos(s, 7)) {
-      INFO(describe(i));
+      INFO(describe_drawn(i));
       const auto& f = std::get<SyscallFault>(i.params);
       CHECK_FALSE(f.error);
       CHECK(f.delay >= std::chrono::milliseconds(100));
@@ -157,9 +140,9 @@ TEST_CASE("chaos syscall draws: probability, return and delay ranges, defaults",
     }
   }
   SECTION("no ranges: write or fsync fail with EIO or ENOSPC") {
-    const Scenario s = load(kHead + "kinds = [\"syscall\"]\n");
+    const Scenario s = load_text(kHead + "kinds = [\"syscall\"]\n", host_load_options());
     for (const auto& i : draw_chaos(s, 3)) {
-      INFO(describe(i));
+      INFO(describe_drawn(i));
       const auto& f = std::get<SyscallFault>(i.params);
       REQUIRE(f.syscalls.size() == 1);
       CHECK((f.syscalls[0] == "write" || f.syscalls[0] == "fsync"));
@@ -172,20 +155,22 @@ TEST_CASE("chaos syscall draws: probability, return and delay ranges, defaults",
 
 TEST_CASE("chaos draws network faults on the listed proxies, every value inside its range",
           "[chaos][proxy]") {
-  const Scenario s = load(kHead +
-                          "kinds = [\"latency\", \"bandwidth\", \"limit_data\", \"down\", \"reset\"]\n"
-                          "proxies = [\"db-proxy\"]\n"
-                          "latency.latency = [\"100ms\", \"900ms\"]\n"
-                          "latency.jitter = [\"0s\", \"50ms\"]\n"
-                          "latency.toxicity = [0.25, 0.75]\n"
-                          "latency.direction = [\"upstream\", \"both\"]\n"
-                          "bandwidth.rate = [\"16KiB\", \"64KiB\"]\n"
-                          "limit_data.limit = [1000, 5000]\n"
-                          "down.duration = [\"1s\", \"2s\"]\n");
+  const Scenario s =
+      load_text(kHead +
+                    "kinds = [\"latency\", \"bandwidth\", \"limit_data\", \"down\", \"reset\"]\n"
+                    "proxies = [\"db-proxy\"]\n"
+                    "latency.latency = [\"100ms\", \"900ms\"]\n"
+                    "latency.jitter = [\"0s\", \"50ms\"]\n"
+                    "latency.toxicity = [0.25, 0.75]\n"
+                    "latency.direction = [\"upstream\", \"both\"]\n"
+                    "bandwidth.rate = [\"16KiB\", \"64KiB\"]\n"
+                    "limit_data.limit = [1000, 5000]\n"
+                    "down.duration = [\"1s\", \"2s\"]\n",
+                host_load_options());
   std::set<std::string> kinds;
   for (std::uint64_t seed = 0; seed < 50; ++seed) {
     for (const auto& i : draw_chaos(s, seed)) {
-      INFO(describe(i));
+      INFO(describe_drawn(i));
       REQUIRE(std::holds_alternative<NetworkFault>(i.params));
       const auto& n = std::get<NetworkFault>(i.params);
       kinds.insert(i.kind);
@@ -216,25 +201,27 @@ TEST_CASE("chaos draws network faults on the listed proxies, every value inside 
 }
 
 TEST_CASE("chaos network faults hit every proxy when none are listed", "[chaos][proxy]") {
-  const Scenario s = load(kHead + "kinds = [\"timeout\"]\n");
+  const Scenario s = load_text(kHead + "kinds = [\"timeout\"]\n", host_load_options());
   std::set<std::string> hit;
   for (const auto& i : draw_chaos(s, 11)) hit.insert(i.proxy);
   CHECK(hit == std::set<std::string>{"api-proxy", "db-proxy"});
 }
 
 TEST_CASE("chaos draws of syscall and network faults replay with the same seed", "[chaos]") {
-  const Scenario s = load(kHead +
-                          "kinds = [\"syscall\", \"latency\", \"slicer\", \"cpu\"]\n"
-                          "syscall.syscalls = [\"write\", \"fsync\", \"openat\"]\n"
-                          "syscall.errno = [\"EIO\", \"ENOSPC\", \"EMFILE\"]\n"
-                          "syscall.nth = [1, 100]\n"
-                          "latency.latency = [\"10ms\", \"2s\"]\n");
+  const Scenario s = load_text(kHead +
+                                   "kinds = [\"syscall\", \"latency\", \"slicer\", \"cpu\"]\n"
+                                   "syscall.syscalls = [\"write\", \"fsync\", \"openat\"]\n"
+                                   "syscall.errno = [\"EIO\", \"ENOSPC\", \"EMFILE\"]\n"
+                                   "syscall.nth = [1, 100]\n"
+                                   "latency.latency = [\"10ms\", \"2s\"]\n",
+                               host_load_options());
   CHECK(draws(s, 42) == draws(s, 42));
-  CHECK(draws(load(kHead + "kinds = [\"syscall\", \"latency\", \"slicer\", \"cpu\"]\n"
-                           "syscall.syscalls = [\"write\", \"fsync\", \"openat\"]\n"
-                           "syscall.errno = [\"EIO\", \"ENOSPC\", \"EMFILE\"]\n"
-                           "syscall.nth = [1, 100]\n"
-                           "latency.latency = [\"10ms\", \"2s\"]\n"),
+  CHECK(draws(load_text(kHead + "kinds = [\"syscall\", \"latency\", \"slicer\", \"cpu\"]\n"
+                                "syscall.syscalls = [\"write\", \"fsync\", \"openat\"]\n"
+                                "syscall.errno = [\"EIO\", \"ENOSPC\", \"EMFILE\"]\n"
+                                "syscall.nth = [1, 100]\n"
+                                "latency.latency = [\"10ms\", \"2s\"]\n",
+                        host_load_options()),
               42) == draws(s, 42));  // a fresh load draws the same
   CHECK(draws(s, 42) != draws(s, 43));
   CHECK(draws(s, 42).size() == 20);
@@ -242,8 +229,9 @@ TEST_CASE("chaos draws of syscall and network faults replay with the same seed",
 
 TEST_CASE("chaos syscall names are checked like an injection's, with positions", "[chaos][syscall]") {
   const std::string e = errors_of(kHead +
-                                  "syscall.syscalls = [\"write\", \"fsnyc\"]\n"  // 19
-                                  "syscall.errno = [\"EIO\", \"ENOSAPC\"]\n");   // 20
+                                      "syscall.syscalls = [\"write\", \"fsnyc\"]\n"  // 19
+                                      "syscall.errno = [\"EIO\", \"ENOSAPC\"]\n",
+                                  host_load_options());  // 20
   CHECK(e.find("s.toml:19:30: chaos.syscall.syscalls: unknown system call `fsnyc` on this host; did you "
                "mean `fsync`?") != std::string::npos);
   CHECK(e.find("s.toml:20:25: chaos.syscall.errno: unknown errno `ENOSAPC`; did you mean `ENOSPC`?") !=
@@ -253,12 +241,13 @@ TEST_CASE("chaos syscall names are checked like an injection's, with positions",
 TEST_CASE("chaos syscall ranges: errno and return, or two selections, exclude each other",
           "[chaos][syscall]") {
   const std::string e = errors_of(kHead +
-                                  "[chaos.syscall]\n"      // 19
-                                  "errno = [\"EIO\"]\n"    // 20
-                                  "return = [0]\n"         // 21
-                                  "every = [2, 4]\n"       // 22
-                                  "nth = [3]\n"            // 23
-                                  "optional = [true]\n");  // 24
+                                      "[chaos.syscall]\n"    // 19
+                                      "errno = [\"EIO\"]\n"  // 20
+                                      "return = [0]\n"       // 21
+                                      "every = [2, 4]\n"     // 22
+                                      "nth = [3]\n"          // 23
+                                      "optional = [true]\n",
+                                  host_load_options());  // 24
   CHECK(e.find("s.toml:21:10: `errno` and `return` cannot both be given") != std::string::npos);
   CHECK(e.find("s.toml:23:7: `every` and `nth` cannot both be given") != std::string::npos);
   // Drawn syscall faults are always optional: not a key to draw.
@@ -267,21 +256,25 @@ TEST_CASE("chaos syscall ranges: errno and return, or two selections, exclude ea
 
 TEST_CASE("chaos network kinds need a [[proxy]], and proxies name existing ones", "[chaos][proxy]") {
   SECTION("in kinds") {
-    const std::string e = errors_of(kNoProxy + "kinds = [\"cpu\", \"latency\"]\n");  // 6
+    const std::string e = errors_of(kNoProxy + "kinds = [\"cpu\", \"latency\"]\n", host_load_options());  // 6
     CHECK(e.find("s.toml:6:17: chaos.kinds: \"latency\" is a network fault, and the scenario has no "
                  "[[proxy]] for it to hit; add a [[proxy]]") != std::string::npos);
   }
   SECTION("as a table of ranges") {
-    const std::string e = errors_of(kNoProxy + "down.duration = [\"1s\", \"2s\"]\n");  // 6
+    const std::string e =
+        errors_of(kNoProxy + "down.duration = [\"1s\", \"2s\"]\n", host_load_options());  // 6
     CHECK(e.find("s.toml:6:1: chaos.down: \"down\" is a network fault, and the scenario has no [[proxy]]") !=
           std::string::npos);
   }
   SECTION("an unknown proxy") {
-    const std::string e = errors_of(kHead + "kinds = [\"reset\"]\nproxies = [\"db-proxi\"]\n");  // 20
+    const std::string e =
+        errors_of(kHead + "kinds = [\"reset\"]\nproxies = [\"db-proxi\"]\n", host_load_options());  // 20
     CHECK(e.find("s.toml:20:12: chaos.proxies: unknown proxy `db-proxi` (proxies: db-proxy, api-proxy); did "
                  "you mean `db-proxy`?") != std::string::npos);
   }
-  SECTION("process kinds alone need no proxy") { CHECK(errors_of(kNoProxy + "kinds = [\"cpu\"]\n").empty()); }
+  SECTION("process kinds alone need no proxy") {
+    CHECK(errors_of(kNoProxy + "kinds = [\"cpu\"]\n", host_load_options()).empty());
+  }
 }
 
 TEST_CASE("the JSON Schema's [chaos] takes syscall and network ranges and proxies", "[chaos][schema]") {
@@ -302,11 +295,12 @@ TEST_CASE("the JSON Schema's [chaos] takes syscall and network ranges and proxie
 
 TEST_CASE("a chaos range that ends below its start is a load error at its end", "[chaos]") {
   const std::string e = errors_of(kHead +
-                                  "latency.latency = [\"2s\", \"1s\"]\n"      // 19
-                                  "syscall.every = [5, 2]\n"                  // 20
-                                  "latency.toxicity = [0.8, 0.2]\n"           // 21
-                                  "bandwidth.rate = [\"1MiB\", \"64KiB\"]\n"  // 22
-                                  "cpu.quota = [\"5%\", \"50%\"]\n");         // 23: in order
+                                      "latency.latency = [\"2s\", \"1s\"]\n"      // 19
+                                      "syscall.every = [5, 2]\n"                  // 20
+                                      "latency.toxicity = [0.8, 0.2]\n"           // 21
+                                      "bandwidth.rate = [\"1MiB\", \"64KiB\"]\n"  // 22
+                                      "cpu.quota = [\"5%\", \"50%\"]\n",
+                                  host_load_options());  // 23: in order
   CHECK(e.find("s.toml:19:26: chaos.latency.latency: the range ends (\"1s\") below where it starts (\"2s\"); "
                "write [low, high], e.g. [\"1s\", \"2s\"]") != std::string::npos);
   CHECK(e.find("s.toml:20:21: chaos.syscall.every: the range ends (\"2\") below") != std::string::npos);

@@ -10,6 +10,7 @@
 #include "reports/json_writer.h"
 #include "runner/expectations.h"
 #include "scenario/loader.h"
+#include "tests/support/scenario_text.h"
 #include "timeline/schedule.h"
 
 namespace fs = std::filesystem;
@@ -20,23 +21,8 @@ using Op = Comparison::Op;
 
 namespace {
 
-std::string errors_of(const std::string& toml) {
-  std::string pattern = (fs::temp_directory_path() / "faultline-checks-XXXXXX").string();
-  REQUIRE(::mkdtemp(pattern.data()) != nullptr);
-  const fs::path file = fs::path(pattern) / "s.toml";
-  std::ofstream(file) << toml;
-  LoadOptions options;
-  options.allocate_port = [] { return std::uint16_t{4242}; };
-  std::string out;
-  for (Diagnostic d : validate_scenario(file, options)) {
-    d.file = "s.toml";
-    out += (out.empty() ? "" : "\n") + d.render();
-  }
-  fs::remove_all(pattern);
-  return out;
-}
-
-const std::string kTarget = "name = \"x\"\n[target]\ncommand = [\"true\"]\n";
+using faultline::test::errors_of;
+using faultline::test::kTarget;
 
 report::ProcessResult oom_killed() {
   report::ProcessResult r;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "scenario/loader.h"
+#include "tests/support/scenario_text.h"
 #include "tests/support/scratch_dir.h"
 
 namespace fs = std::filesystem;
@@ -13,24 +14,8 @@ using namespace faultline::scenario;
 
 namespace {
 
-LoadOptions test_options() {
-  LoadOptions options;
-  options.builtin_vars["faultline_dir"] = "/opt/faultline";
-  options.allocate_port = [] { return std::uint16_t{4242}; };
-  return options;
-}
-
-// All diagnostics of `toml`, rendered as `s.toml:line:col: ...` and joined by newlines.
-std::string errors_of(const std::string& toml) {
-  faultline::test::ScratchDir dir;
-  std::string out;
-  for (Diagnostic d : validate_scenario(dir.write("s.toml", toml), test_options())) {
-    d.file = "s.toml";
-    if (!out.empty()) out += "\n";
-    out += d.render();
-  }
-  return out;
-}
+using faultline::test::errors_of;
+using faultline::test::kTarget;
 
 // A scenario file and all the diagnostics expected for it, as errors_of renders them.
 struct Case {
@@ -45,7 +30,6 @@ void check_diagnostics(const std::vector<Case>& cases) {
   }
 }
 
-const std::string kTarget = "name = \"x\"\n[target]\ncommand = [\"true\"]\n";
 const std::string kTwo =
     "name = \"x\"\n[[process]]\nname = \"api\"\ncommand = [\"a\"]\n"
     "[[process]]\nname = \"db\"\ncommand = [\"d\"]\n";
@@ -419,7 +403,7 @@ TEST_CASE("load_scenario throws LoadError carrying every diagnostic", "[loader]"
   const fs::path file = dir.path() / "bad.toml";
   std::ofstream(file) << "name = 1\ntimeout = 2\n[target]\ncommand = [\"x\"]\n";
   try {
-    load_scenario(file, test_options());
+    load_scenario(file, faultline::test::fixed_load_options());
     FAIL("no LoadError");
   } catch (const LoadError& e) {
     REQUIRE(e.diagnostics().size() == 2);
@@ -427,9 +411,9 @@ TEST_CASE("load_scenario throws LoadError carrying every diagnostic", "[loader]"
     CHECK(e.diagnostics()[1].pos.line == 2);
     CHECK(std::string(e.what()) == e.diagnostics()[0].render() + "\n" + e.diagnostics()[1].render());
   }
-  CHECK(validate_scenario(dir.path() / "missing.toml", test_options()).at(0).render() ==
-        (dir.path() / "missing.toml").string() +
-            ": cannot read the scenario file: No such file or directory");
+  CHECK(
+      validate_scenario(dir.path() / "missing.toml", faultline::test::fixed_load_options()).at(0).render() ==
+      (dir.path() / "missing.toml").string() + ": cannot read the scenario file: No such file or directory");
 }
 
 TEST_CASE("the caret keeps tabs so it lines up", "[loader]") {

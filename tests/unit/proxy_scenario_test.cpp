@@ -8,6 +8,7 @@
 
 #include "scenario/loader.h"
 #include "scenario/schema.h"
+#include "tests/support/scenario_text.h"
 #include "tests/support/scratch_dir.h"
 #include "tests/support/skips.h"
 
@@ -15,33 +16,12 @@ using namespace faultline::scenario;
 
 namespace {
 
-LoadOptions test_options() {
-  LoadOptions options;
-  options.builtin_vars["faultline_dir"] = "/opt/faultline";
-  std::uint16_t next = 4242;
-  options.allocate_port = [next]() mutable { return next++; };
-  return options;
-}
+using faultline::test::errors_of;
+using faultline::test::load_text;
 
 int run(const std::string& command) {
   const int status = std::system(command.c_str());
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-Scenario load(const std::string& toml) {
-  faultline::test::ScratchDir dir;
-  return load_scenario(dir.write("s.toml", toml), test_options());
-}
-
-std::string errors_of(const std::string& toml) {
-  faultline::test::ScratchDir dir;
-  std::string out;
-  for (Diagnostic d : validate_scenario(dir.write("s.toml", toml), test_options())) {
-    d.file = "s.toml";
-    if (!out.empty()) out += "\n";
-    out += d.render();
-  }
-  return out;
 }
 
 // Lines 1-9: a backend and a client, a proxy named `db` in front of the backend.
@@ -59,12 +39,12 @@ const std::string kBase =
 }  // namespace
 
 TEST_CASE("a proxy and a latency fault load into the model", "[loader][proxy]") {
-  const Scenario s = load(kBase +
-                          "after = [\"backend\"]\n"
-                          "[[process]]\nname = \"client\"\ncommand = [\"c\"]\nafter = [\"db\"]\n"
-                          "[[inject]]\nname = \"slow\"\nkind = \"latency\"\nproxy = \"db\"\n"
-                          "latency = \"300ms\"\njitter = \"50ms\"\ntoxicity = 0.5\nat = \"ready+2s\"\n"
-                          "duration = \"5s\"\n");
+  const Scenario s = load_text(kBase +
+                               "after = [\"backend\"]\n"
+                               "[[process]]\nname = \"client\"\ncommand = [\"c\"]\nafter = [\"db\"]\n"
+                               "[[inject]]\nname = \"slow\"\nkind = \"latency\"\nproxy = \"db\"\n"
+                               "latency = \"300ms\"\njitter = \"50ms\"\ntoxicity = 0.5\nat = \"ready+2s\"\n"
+                               "duration = \"5s\"\n");
   REQUIRE(s.proxies.size() == 1);
   const ProxySpec& p = s.proxies[0];
   CHECK(p.name == "db");
@@ -87,17 +67,18 @@ TEST_CASE("a proxy and a latency fault load into the model", "[loader][proxy]") 
 }
 
 TEST_CASE("each network kind keeps its own values", "[loader][proxy]") {
-  const Scenario s = load(kBase +
-                          "[[inject]]\nkind = \"bandwidth\"\nproxy = \"db\"\nrate = \"64KiB\"\n"
-                          "direction = \"both\"\nat = \"1s\"\n"
-                          "[[inject]]\nkind = \"timeout\"\nproxy = \"db\"\nat = \"1s\"\n"
-                          "[[inject]]\nkind = \"reset\"\nproxy = \"db\"\nafter = \"200ms\"\n"
-                          "direction = \"upstream\"\nat = \"1s\"\n"
-                          "[[inject]]\nkind = \"slow_close\"\nproxy = \"db\"\nafter = \"1s\"\nat = \"1s\"\n"
-                          "[[inject]]\nkind = \"slicer\"\nproxy = \"db\"\nslice_average = 10\n"
-                          "slice_variation = 3\nslice_delay = \"5ms\"\nat = \"1s\"\n"
-                          "[[inject]]\nkind = \"limit_data\"\nproxy = \"db\"\nlimit = \"1KiB\"\nat = \"1s\"\n"
-                          "[[inject]]\nkind = \"down\"\nproxy = \"db\"\nat = \"1s\"\nduration = \"2s\"\n");
+  const Scenario s =
+      load_text(kBase +
+                "[[inject]]\nkind = \"bandwidth\"\nproxy = \"db\"\nrate = \"64KiB\"\n"
+                "direction = \"both\"\nat = \"1s\"\n"
+                "[[inject]]\nkind = \"timeout\"\nproxy = \"db\"\nat = \"1s\"\n"
+                "[[inject]]\nkind = \"reset\"\nproxy = \"db\"\nafter = \"200ms\"\n"
+                "direction = \"upstream\"\nat = \"1s\"\n"
+                "[[inject]]\nkind = \"slow_close\"\nproxy = \"db\"\nafter = \"1s\"\nat = \"1s\"\n"
+                "[[inject]]\nkind = \"slicer\"\nproxy = \"db\"\nslice_average = 10\n"
+                "slice_variation = 3\nslice_delay = \"5ms\"\nat = \"1s\"\n"
+                "[[inject]]\nkind = \"limit_data\"\nproxy = \"db\"\nlimit = \"1KiB\"\nat = \"1s\"\n"
+                "[[inject]]\nkind = \"down\"\nproxy = \"db\"\nat = \"1s\"\nduration = \"2s\"\n");
   REQUIRE(s.injections.size() == 7);
   const auto fault = [&](std::size_t i) { return std::get<NetworkFault>(s.injections[i].params); };
   CHECK(s.injections[0].name == "bandwidth#1");
@@ -205,7 +186,8 @@ TEST_CASE("the JSON Schema takes the proxy table and each network kind's own key
   const auto validates = [&](const std::string& name, const std::string& toml) {
     const std::string file = dir.write(name, toml);
     return run("/usr/bin/python3 -c 'import json,sys,tomllib,jsonschema; "
-               "jsonschema.Draft7Validator(json.load(open(sys.argv[1]))).validate(tomllib.load(open(sys.argv["
+               "jsonschema.Draft7Validator(json.load(open(sys.argv[1]))).validate(tomllib.load("
+               "open(sys.argv["
                "2], \"rb\")))' " +
                schema.string() + " " + file + " >/dev/null 2>&1") == 0;
   };

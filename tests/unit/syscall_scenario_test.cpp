@@ -8,6 +8,7 @@
 #include "scenario/loader.h"
 #include "scenario/schema.h"
 #include "syscall/rules.h"
+#include "tests/support/scenario_text.h"
 #include "tests/support/scratch_dir.h"
 #include "tests/support/skips.h"
 
@@ -15,33 +16,15 @@ using namespace faultline::scenario;
 
 namespace {
 
-// The tables the CLI loads scenarios with.
-LoadOptions host_options() {
-  LoadOptions options;
-  options.syscall_names = faultline::syscall::host_syscall_names();
-  options.errno_names = faultline::syscall::errno_names();
-  options.syscalls_with_path_or_fd = faultline::syscall::syscalls_taking_path_or_fd();
-  options.syscalls_with_fd = faultline::syscall::syscalls_taking_fd();
-  return options;
-}
+using faultline::test::errors_of;
+using faultline::test::host_load_options;
+using faultline::test::load_text;
 
 const std::string kHead =
     "name = \"x\"\n[target]\ncommand = [\"true\"]\n[[inject]]\nkind = \"syscall\"\nat = \"0s\"\n";
 
-std::string errors_of(const std::string& toml, const LoadOptions& options = host_options()) {
-  faultline::test::ScratchDir dir;
-  std::string out;
-  for (Diagnostic d : validate_scenario(dir.write("s.toml", toml), options)) {
-    d.file = "s.toml";
-    if (!out.empty()) out += "\n";
-    out += d.render();
-  }
-  return out;
-}
-
 SyscallFault fault_of(const std::string& toml) {
-  faultline::test::ScratchDir dir;
-  const Scenario s = load_scenario(dir.write("s.toml", toml), host_options());
+  const Scenario s = load_text(toml, host_load_options());
   REQUIRE(s.injections.size() == 1);
   REQUIRE(std::holds_alternative<SyscallFault>(s.injections[0].params));
   return std::get<SyscallFault>(s.injections[0].params);
@@ -91,17 +74,17 @@ TEST_CASE("a syscall injection's selection and result forms", "[loader][syscall]
 
 TEST_CASE("unknown syscall and errno names are load errors with positions and did-you-mean",
           "[loader][syscall]") {
-  CHECK(errors_of(kHead + "syscalls = [\"write\", \"opneat\"]\nerrno = \"ENOSPC\"\n") ==
+  CHECK(errors_of(kHead + "syscalls = [\"write\", \"opneat\"]\nerrno = \"ENOSPC\"\n", host_load_options()) ==
         "s.toml:7:22: inject.syscalls: unknown system call `opneat` on this host; did you mean `openat`? "
         "(names as in syscalls(2))\n"
         "   7 | syscalls = [\"write\", \"opneat\"]\n"
         "     |                      ^");
-  CHECK(errors_of(kHead + "syscalls = [\"write\"]\nerrno = \"ENOSCP\"\n") ==
+  CHECK(errors_of(kHead + "syscalls = [\"write\"]\nerrno = \"ENOSCP\"\n", host_load_options()) ==
         "s.toml:8:9: inject.errno: unknown errno `ENOSCP`; did you mean `ENOSPC`? (names as in errno(3))\n"
         "   8 | errno = \"ENOSCP\"\n"
         "     |         ^");
   // Nothing close: the hint names examples instead.
-  CHECK(errors_of(kHead + "syscalls = [\"zzzzzzzzzzzz\"]\nerrno = \"EIO\"\n") ==
+  CHECK(errors_of(kHead + "syscalls = [\"zzzzzzzzzzzz\"]\nerrno = \"EIO\"\n", host_load_options()) ==
         "s.toml:7:13: inject.syscalls: unknown system call `zzzzzzzzzzzz` on this host; names as in "
         "syscalls(2), e.g. openat, write, fsync\n"
         "   7 | syscalls = [\"zzzzzzzzzzzz\"]\n"
@@ -114,24 +97,26 @@ TEST_CASE("without the host's tables the names are left to the run", "[loader][s
 
 TEST_CASE("a syscall injection needs an action and at most one result and one selection",
           "[loader][syscall]") {
-  CHECK(errors_of(kHead + "syscalls = [\"write\"]\n") ==
+  CHECK(errors_of(kHead + "syscalls = [\"write\"]\n", host_load_options()) ==
         "s.toml:4:1: [[inject]] of kind \"syscall\" needs at least one of `errno`, `return` or `delay`\n"
         "   4 | [[inject]]\n"
         "     | ^");
   CHECK(
-      errors_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\nreturn = 0\n") ==
+      errors_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\nreturn = 0\n", host_load_options()) ==
       "s.toml:9:10: `errno` and `return` cannot both be given in [[inject]] of kind \"syscall\"; choose one "
       "of `errno` or `return`\n"
       "   9 | return = 0\n"
       "     |          ^");
-  CHECK(errors_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\nprobability = 0.5\nafter = 3\n") ==
+  CHECK(errors_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\nprobability = 0.5\nafter = 3\n",
+                  host_load_options()) ==
         "s.toml:9:15: `after` and `probability` cannot both be given in [[inject]] of kind \"syscall\"; "
         "choose one of `every`, `nth`, `after` or `probability`\n"
         "   9 | probability = 0.5\n"
         "     |               ^");
-  CHECK(errors_of(kHead + "errno = \"EIO\"\n").find("missing required key `syscalls`") != std::string::npos);
-  CHECK(errors_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\nevery = 0\n").find("every") !=
+  CHECK(errors_of(kHead + "errno = \"EIO\"\n", host_load_options()).find("missing required key `syscalls`") !=
         std::string::npos);
+  CHECK(errors_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\nevery = 0\n", host_load_options())
+            .find("every") != std::string::npos);
 }
 
 TEST_CASE("the JSON Schema takes a syscall injection and refuses the same mistakes", "[schema][syscall]") {
@@ -171,32 +156,33 @@ TEST_CASE("[expect] syscall_failures counts by syscall injection name", "[loader
   const std::string base = kHead + "name = \"disk-full\"\nsyscalls = [\"write\"]\nerrno = \"ENOSPC\"\n";
   const Scenario s =
       load_scenario(dir.write("s.toml", base + "[expect]\nsyscall_failures = { \"disk-full\" = \">=2\" }\n"),
-                    host_options());
+                    host_load_options());
   REQUIRE(s.expects.size() == 1);
   REQUIRE(s.expects[0].syscall_failures.size() == 1);
   CHECK(s.expects[0].syscall_failures.at("disk-full") == Comparison{Comparison::Op::ge, 2});
   CHECK(s.expects[0].key_pos.at("syscall_failures.disk-full").line == 11);
   const Scenario exact = load_scenario(
-      dir.write("e.toml", base + "[expect]\nsyscall_failures = { disk-full = 0 }\n"), host_options());
+      dir.write("e.toml", base + "[expect]\nsyscall_failures = { disk-full = 0 }\n"), host_load_options());
   CHECK(exact.expects[0].syscall_failures.at("disk-full") == Comparison{Comparison::Op::eq, 0});
 }
 
 TEST_CASE("syscall_failures names must be syscall injections of the table's process", "[loader][syscall]") {
   const std::string base = kHead + "name = \"disk-full\"\nsyscalls = [\"write\"]\nerrno = \"ENOSPC\"\n";
-  CHECK(errors_of(base + "[expect]\nsyscall_failures = { disk-ful = \">=1\" }\n") ==
+  CHECK(errors_of(base + "[expect]\nsyscall_failures = { disk-ful = \">=1\" }\n", host_load_options()) ==
         "s.toml:11:22: expect.syscall_failures.disk-ful: unknown injection `disk-ful` (syscall injections: "
         "disk-full); did you mean `disk-full`?\n"
         "   11 | syscall_failures = { disk-ful = \">=1\" }\n"
         "      |                      ^");
   CHECK(errors_of(base + "[[inject]]\nname = \"stop\"\nkind = \"signal\"\nat = \"1s\"\n"
-                         "[expect]\nsyscall_failures = { stop = 1 }\n") ==
+                         "[expect]\nsyscall_failures = { stop = 1 }\n",
+                  host_load_options()) ==
         "s.toml:15:22: expect.syscall_failures.stop: injection `stop` is of kind \"signal\", not a syscall "
         "injection; syscall_failures counts the calls a kind = \"syscall\" injection hit\n"
         "   15 | syscall_failures = { stop = 1 }\n"
         "      |                      ^");
-  CHECK(errors_of(base + "[expect]\nsyscall_failures = { disk-full = \">=x\" }\n")
+  CHECK(errors_of(base + "[expect]\nsyscall_failures = { disk-full = \">=x\" }\n", host_load_options())
             .find("s.toml:11:34: expect.syscall_failures.disk-full: expected a count") != std::string::npos);
-  CHECK(errors_of(base + "[expect]\nsyscall_failures = 3\n")
+  CHECK(errors_of(base + "[expect]\nsyscall_failures = 3\n", host_load_options())
             .find("s.toml:11:20: expect.syscall_failures: expected a table of counts by injection name") !=
         std::string::npos);
 
@@ -206,7 +192,7 @@ TEST_CASE("syscall_failures names must be syscall injections of the table's proc
       "\"0s\"\n"
       "syscalls = [\"write\"]\nerrno = \"ENOSPC\"\n[[expect]]\nprocess = \"app\"\n"
       "syscall_failures = { disk-full = 1 }\n";
-  CHECK(errors_of(two) ==
+  CHECK(errors_of(two, host_load_options()) ==
         "s.toml:17:22: expect.syscall_failures.disk-full: injection `disk-full` goes into process `db`, not "
         "`app`; state its count in the [[expect]] table of process `db`\n"
         "   17 | syscall_failures = { disk-full = 1 }\n"
@@ -219,21 +205,24 @@ TEST_CASE("fds picks sockets or files; other values are refused with the choices
   CHECK(fault_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\nfds = \"files\"\n").fds ==
         SyscallFault::Fds::files);
   CHECK(fault_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\n").fds == SyscallFault::Fds::any);
-  CHECK(errors_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\nfds = \"socket\"\n")
+  CHECK(errors_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\nfds = \"socket\"\n", host_load_options())
             .find("inject.fds: unknown value \"socket\", expected one of") != std::string::npos);
 }
 
 TEST_CASE("path and fds are refused at load on a call they cannot select", "[loader][syscall]") {
+  CHECK(errors_of(kHead + "syscalls = [\"openat\", \"write\"]\nerrno = \"EIO\"\npath = \"/data/*\"\n",
+                  host_load_options())
+            .empty());
   CHECK(
-      errors_of(kHead + "syscalls = [\"openat\", \"write\"]\nerrno = \"EIO\"\npath = \"/data/*\"\n").empty());
-  CHECK(
-      errors_of(kHead + "syscalls = [\"write\", \"getpid\"]\nerrno = \"EIO\"\npath = \"/data/*\"\n") ==
+      errors_of(kHead + "syscalls = [\"write\", \"getpid\"]\nerrno = \"EIO\"\npath = \"/data/*\"\n",
+                host_load_options()) ==
       "s.toml:7:22: inject.syscalls: `getpid` takes no path or file descriptor, so `path` cannot select its "
       "calls; list it in another [[inject]] without `path`\n"
       "   7 | syscalls = [\"write\", \"getpid\"]\n"
       "     |                      ^");
-  CHECK(errors_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\nfds = \"sockets\"\n").empty());
-  CHECK(errors_of(kHead + "syscalls = [\"openat\"]\nerrno = \"EIO\"\nfds = \"files\"\n")
+  CHECK(errors_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\nfds = \"sockets\"\n", host_load_options())
+            .empty());
+  CHECK(errors_of(kHead + "syscalls = [\"openat\"]\nerrno = \"EIO\"\nfds = \"files\"\n", host_load_options())
             .starts_with(
                 "s.toml:7:13: inject.syscalls: `openat` takes no file descriptor, so `fds` cannot select"));
   // Without the host's tables (a caller that has none) the run checks it instead.
