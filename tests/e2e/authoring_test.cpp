@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/support/command.h"
+#include "tests/support/report_lookup.h"
 #include "tests/support/scratch_dir.h"
 #include "tests/support/test_env.h"
 
@@ -16,8 +17,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string faultline_cmd() { return quote(faultline_path()); }
 
 json run_json(const std::string& scenario_file, CommandOutput* cmd_out = nullptr) {
   const std::string json_path =
@@ -31,13 +30,6 @@ json run_json(const std::string& scenario_file, CommandOutput* cmd_out = nullptr
   if (cmd_out) *cmd_out = cmd;
   REQUIRE(report["scenarios"].size() == 1);
   return report["scenarios"][0];
-}
-
-const json& process_named(const json& scenario, const std::string& name) {
-  for (const auto& p : scenario["processes"])
-    if (p["name"] == name) return p;
-  FAIL("no process " << name << " in the report");
-  throw;
 }
 
 // Any process whose command line contains `token`, alive or zombie.

@@ -23,8 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string faultline_cmd() { return quote(faultline_path()); }
-std::string payload() { return quote(payload_path()); }
 std::string scenario(const std::string& rel) { return quote(source_dir() + "/scenarios/" + rel); }
 
 struct RunWithReport {

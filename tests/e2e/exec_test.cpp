@@ -36,8 +36,6 @@ namespace fs = std::filesystem;
 namespace {
 
 std::string exec_cmd(const std::string& options) { return quote(faultline_path()) + " exec " + options; }
-std::string payload() { return quote(payload_path()); }
-
 CommandOutput exec(const std::string& options, const std::string& payload_args) {
   auto r = run_shell(exec_cmd(options) + " -- " + payload() + " " + payload_args);
   UNSCOPED_INFO("exec " << options << " -- payload " << payload_args << "\nexit " << r.status

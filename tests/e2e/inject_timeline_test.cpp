@@ -14,6 +14,7 @@
 
 #include "tests/support/bundled_scenario.h"
 #include "tests/support/command.h"
+#include "tests/support/report_lookup.h"
 #include "tests/support/skips.h"
 #include "tests/support/test_env.h"
 
@@ -56,13 +57,6 @@ double t_of(const json& scenario, const std::string& name, const std::string& pr
       return e.at("t_ms").get<double>();
   FAIL("no " << name << " event in the timeline: " << scenario.at("timeline").dump(1));
   return 0;
-}
-
-const json& process_named(const json& scenario, const std::string& name) {
-  for (const auto& p : scenario.at("processes"))
-    if (p.at("name") == name) return p;
-  FAIL("no process " << name);
-  return scenario;
 }
 
 std::string dump(const json& scenario) {

@@ -12,6 +12,7 @@
 
 #include "tests/support/bundled_scenario.h"
 #include "tests/support/command.h"
+#include "tests/support/report_lookup.h"
 #include "tests/support/skips.h"
 #include "tests/support/test_env.h"
 
@@ -29,13 +30,6 @@ std::optional<std::string> haproxy_missing() {
 
 #define PROBE_E2E_PRECONDITIONS() \
   if (auto why_ = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why_)
-
-const json& probe(const json& scenario, const std::string& name) {
-  for (const auto& p : scenario.at("probes"))
-    if (p.at("name") == name) return p;
-  FAIL("no probe named " << name << " in " << scenario.at("probes").dump());
-  throw;
-}
 
 std::size_t passed_attempts(const json& p) {
   std::size_t n = 0;

@@ -14,6 +14,7 @@
 
 #include "tests/support/bundled_scenario.h"
 #include "tests/support/command.h"
+#include "tests/support/report_lookup.h"
 #include "tests/support/skips.h"
 #include "tests/support/sockets.h"
 #include "tests/support/test_env.h"
@@ -23,13 +24,6 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 namespace {
-
-const json& probe(const json& scenario, const std::string& name) {
-  for (const auto& p : scenario.at("probes"))
-    if (p.at("name") == name) return p;
-  FAIL("no probe named " << name << " in " << scenario.at("probes").dump());
-  throw;
-}
 
 const json* event(const json& scenario, const std::string& name) {
   for (const auto& e : scenario.at("timeline"))
@@ -187,13 +181,6 @@ TEST_CASE("the wrong claim of 200 during the resets fails and names its probe", 
 }
 
 namespace {
-
-const json& process_named(const json& scenario, const std::string& name) {
-  for (const auto& p : scenario.at("processes"))
-    if (p.at("name") == name) return p;
-  FAIL("no process named " << name << " in " << scenario.at("processes").dump());
-  throw;
-}
 
 // t_ms of the event `name` for injection `inject`; fails when there is none.
 double event_time(const json& scenario, const std::string& name, const std::string& inject) {

@@ -25,7 +25,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string faultline_cmd() { return quote(faultline_path()); }
 std::string scenario_path(const std::string& rel) { return source_dir() + "/scenarios/selftest/" + rel; }
 const std::string kPass = "report-pass.toml";
 const std::string kMarkup = "failing/report-markup-output.toml";

@@ -14,6 +14,8 @@
 #include <string>
 #include <thread>
 
+#include "tests/support/test_env.h"
+
 namespace faultline::test {
 
 // The wait status of `pid` once it ends, or empty after `limit` (it is then SIGKILLed and
@@ -58,6 +60,10 @@ inline std::string quote(const std::string& arg) {
   for (char c : arg) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
 }
+
+// The faultline and payload executables under test, quoted for a shell command line.
+inline std::string faultline_cmd() { return quote(faultline_path()); }
+inline std::string payload() { return quote(payload_path()); }
 
 inline CommandOutput run_shell(const std::string& command_line) {
   char dir[] = "/tmp/faultline-e2e-XXXXXX";
