@@ -70,10 +70,7 @@ std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& p
 scenario::LoadOptions scenario_load_options() {
   scenario::LoadOptions options;
   options.builtin_vars["faultline_dir"] = faultline_dir();
-  options.syscall_names = syscall::host_syscall_names();
-  options.errno_names = syscall::errno_names();
-  options.syscalls_with_path_or_fd = syscall::syscalls_taking_path_or_fd();
-  options.syscalls_with_fd = syscall::syscalls_taking_fd();
+  syscall::add_host_tables(options);
   return options;
 }
 

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "scenario/did_you_mean.h"
+#include "scenario/loader.h"
 
 namespace faultline::syscall {
 
@@ -48,34 +49,10 @@ const std::vector<std::pair<std::string, int>>& errno_table() {
 }
 #undef FAULTLINE_ERRNO
 
-}  // namespace
-
 std::vector<std::string> errno_names() {
   std::vector<std::string> names;
   for (const auto& [name, value] : errno_table()) names.push_back(name);
   return names;
-}
-
-namespace {
-
-std::vector<std::string> host_syscalls_where(bool (*wanted)(const PathArgument&)) {
-  std::vector<std::string> out;
-  for (const auto& name : host_syscall_names()) {
-    const int nr = seccomp_syscall_resolve_name(name.c_str());
-    if (nr == __NR_SCMP_ERROR) continue;
-    if (const auto where = path_argument(nr); where && wanted(*where)) out.push_back(name);
-  }
-  return out;
-}
-
-}  // namespace
-
-std::vector<std::string> syscalls_taking_path_or_fd() {
-  return host_syscalls_where([](const PathArgument&) { return true; });
-}
-
-std::vector<std::string> syscalls_taking_fd() {
-  return host_syscalls_where([](const PathArgument& a) { return a.kind == PathArgument::Kind::fd; });
 }
 
 // Names offered in did-you-mean hints: every number libseccomp knows for this architecture.
@@ -92,6 +69,26 @@ const std::vector<std::string>& host_syscall_names() {
     return out;
   }();
   return names;
+}
+
+std::vector<std::string> host_syscalls_where(bool (*wanted)(const PathArgument&)) {
+  std::vector<std::string> out;
+  for (const auto& name : host_syscall_names()) {
+    const int nr = seccomp_syscall_resolve_name(name.c_str());
+    if (nr == __NR_SCMP_ERROR) continue;
+    if (const auto where = path_argument(nr); where && wanted(*where)) out.push_back(name);
+  }
+  return out;
+}
+
+}  // namespace
+
+void add_host_tables(scenario::LoadOptions& options) {
+  options.syscall_names = host_syscall_names();
+  options.errno_names = errno_names();
+  options.syscalls_with_path_or_fd = host_syscalls_where([](const PathArgument&) { return true; });
+  options.syscalls_with_fd =
+      host_syscalls_where([](const PathArgument& a) { return a.kind == PathArgument::Kind::fd; });
 }
 
 namespace {

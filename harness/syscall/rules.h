@@ -9,6 +9,10 @@
 #include <string_view>
 #include <vector>
 
+namespace faultline::scenario {
+struct LoadOptions;
+}
+
 namespace faultline::syscall {
 
 // The host's number for a syscall name (libseccomp's table for the native architecture).
@@ -17,14 +21,11 @@ int resolve_syscall(const std::string& name);
 // The name of a syscall number on the native architecture ("syscall 999" when unknown).
 std::string syscall_name(int number);
 
-// Every syscall name of the native architecture and every errno name this module maps, for
-// checks and did-you-mean hints where a scenario is loaded (scenario::LoadOptions).
-const std::vector<std::string>& host_syscall_names();
-std::vector<std::string> errno_names();
-// The host's system calls whose calls `path` can select (a path or an fd argument) and those
-// `fds` can select (an fd argument), by name, for the loader's checks.
-std::vector<std::string> syscalls_taking_path_or_fd();
-std::vector<std::string> syscalls_taking_fd();
+// Fills the tables a scenario load checks syscall faults against: every syscall name of the
+// native architecture and every errno name this module maps (for did-you-mean hints), and of
+// those calls the ones `path` can select (a path or an fd argument) and those `fds` can select
+// (an fd argument). The loader cannot reach this module, so whoever loads a scenario calls this.
+void add_host_tables(scenario::LoadOptions& options);
 
 // "ENOSPC" -> 28; throws Error (with a did-you-mean hint) on an unknown name.
 int errno_from_name(const std::string& name);

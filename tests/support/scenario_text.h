@@ -26,10 +26,7 @@ inline scenario::LoadOptions fixed_load_options() {
 // The tables the CLI loads scenarios with: this host's syscall and errno names.
 inline scenario::LoadOptions host_load_options() {
   scenario::LoadOptions options = fixed_load_options();
-  options.syscall_names = syscall::host_syscall_names();
-  options.errno_names = syscall::errno_names();
-  options.syscalls_with_path_or_fd = syscall::syscalls_taking_path_or_fd();
-  options.syscalls_with_fd = syscall::syscalls_taking_fd();
+  syscall::add_host_tables(options);
   return options;
 }
 
