@@ -74,6 +74,9 @@ fuzz_scenario_loader() {
   "$here/tests/fuzz/run-fuzz.sh" "$here/build-fuzz/loader-fuzzer" 60
 }
 
+# Stage headings carry the time since the command started, so a CI log shows where it goes.
+stage() { printf '== [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
+
 # One stage at a time runs in the background, at nice 19 and in its own process group, its
 # output kept in a log that is printed when it is waited for.
 background_pid=
@@ -117,6 +120,7 @@ case "$mode" in
     export FAULTLINE_REQUIRE_ALL=1
     # The tests run the bundled examples too, so what they run is installed as well.
     install_missing "${build_packages[@]}" "${example_packages[@]}" "${test_packages[@]}"
+    stage "plain build (-O2, file by file, warnings as errors)"
     # -O2: g++ 12 gives false -Wrestrict errors inside std::string at -O3 (GCC bug 105329).
     configure_and_build "$here/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
       -DFAULTLINE_WERROR=ON
@@ -125,7 +129,7 @@ case "$mode" in
     # use a fifth of a core, the v2 lane under half of one. The CPU they leave idle builds the
     # next stage, at nice 19, so the tests' latency bounds meet no more load than without it.
     start_in_background "$here/build/sanitizer-build.log" build_sanitizer_harness
-    echo "== plain build: the cgroup v2 VM lane, then every other test but the host's e2e tests"
+    stage "plain build: the cgroup v2 VM lane, then every other test but the host's e2e tests"
     # The VM lane first and alone: an emulated guest sharing the CPU with the host's tests on a
     # loaded machine got so little of it that a bundled example's latency bounds failed there.
     # It runs the e2e tests against this build's harness, on cgroup v2; the host's e2e tests run
@@ -134,13 +138,13 @@ case "$mode" in
     # The light tests run beside the host's tests, which take turns on the host's cgroups
     # (RESOURCE_LOCK host_cgroups in tests/CMakeLists.txt).
     (cd "$here/build" && ctest --output-on-failure -j "$jobs" -E '^(e2e|vm-cgroup-v2)$') || status=1
-    echo "== sanitizer build (ASan+UBSan), built beside the tests above"
+    stage "sanitizer build (ASan+UBSan), built beside the tests above"
     if ! finish_background; then
       echo "the sanitizer build failed: its tests do not run" >&2
       exit 1
     fi
     start_in_background "$here/build/fuzz.log" fuzz_scenario_loader
-    echo "== sanitizer build (ASan+UBSan): unit, integration and e2e tests against the instrumented harness"
+    stage "sanitizer build (ASan+UBSan): unit, integration and e2e tests against the instrumented harness"
     (
       # Leak checks stay at each binary's default: on for faultline and the tests, off for the
       # demo programs the scenarios run (scenarios/services/common/command_line.cpp).
@@ -157,8 +161,9 @@ case "$mode" in
         "$here/build/tests/e2e-tests"
     ) || status=1
     "$here/tests/check-no-leftovers.sh" || status=1
-    echo "== fuzzing the scenario loader for 60 s (libFuzzer, ASan+UBSan), beside the tests above"
+    stage "fuzzing the scenario loader for 60 s (libFuzzer, ASan+UBSan), beside the tests above"
     finish_background || status=1
+    stage "done: exit status $status"
     exit $status
     ;;
   *)
