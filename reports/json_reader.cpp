@@ -129,6 +129,7 @@ ProcessResult process_from(const Node& n) {
   p.stderr_tail = n.str_or("stderr_tail");
   p.stdout_bytes = n.count_or("stdout_bytes");
   p.stderr_bytes = n.count_or("stderr_bytes");
+  p.output_captured = n.has("stdout_bytes");
   return p;
 }
 

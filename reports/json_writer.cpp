@@ -33,8 +33,8 @@ json process_json(const ProcessResult& p) {
             {"orphans", p.orphans},
             {"stdout_tail", p.stdout_tail},
             {"stderr_tail", p.stderr_tail},
-            {"stdout_bytes", p.stdout_bytes},
-            {"stderr_bytes", p.stderr_bytes}};
+            {"stdout_bytes", p.output_captured ? json(p.stdout_bytes) : json(nullptr)},
+            {"stderr_bytes", p.output_captured ? json(p.stderr_bytes) : json(nullptr)}};
   if (!p.start_error.empty()) j["start_error"] = p.start_error;
   return j;
 }

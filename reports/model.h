@@ -51,6 +51,9 @@ struct ProcessResult {
   std::string stderr_tail;
   std::uint64_t stdout_bytes = 0;
   std::uint64_t stderr_bytes = 0;
+  // False where the process wrote straight to faultline's own stdout and stderr (`exec`): no
+  // tail, and the byte counts are unknown (null in JSON), not 0.
+  bool output_captured = true;
 };
 
 struct TimelineEvent {

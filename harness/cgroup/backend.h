@@ -14,6 +14,7 @@
 namespace faultline::cgroup {
 
 enum class Mode { v2, hybrid, v1 };
+struct EnclosingLimits;  // enclosing_limits.h
 const char* to_string(Mode mode);
 
 // The host cannot run scenarios at all (no cgroup fs, not writable). The message says what is
@@ -102,6 +103,10 @@ class Backend {
   // `exec`. `everywhere` (`faultline cleanup`) also finds debris a crash left in one v1 hierarchy.
   enum class StaleScan { at_start, everywhere };
   virtual std::vector<std::string> remove_stale_runs(StaleScan scan = StaleScan::everywhere) = 0;
+
+  // The memory, pids and CPU limits this process is under through the cgroups it was started
+  // in, where a run made under the faultline parent would be outside them (enclosing_limits.h).
+  virtual EnclosingLimits enclosing_limits() const = 0;
 };
 
 // Detects the host's mode and opens the matching backend. Throws HostRefusal when the host

@@ -7,6 +7,7 @@
 #include <functional>
 
 #include "cgroup/cgroup_files.h"
+#include "cgroup/enclosing_limits.h"
 #include "common/error.h"
 
 namespace faultline::cgroup {
@@ -323,7 +324,15 @@ Stats V1Cgroup::stats() const {
 }
 
 V1Backend::V1Backend(const HostCgroups& host, fs::path parent)
-    : layout_(std::make_shared<V1Layout>(V1Layout::from(host))), parent_(parent.relative_path()) {}
+    : host_(host),
+      layout_(std::make_shared<V1Layout>(V1Layout::from(host))),
+      parent_(parent.relative_path()) {}
+
+EnclosingLimits V1Backend::enclosing_limits() const {
+  const auto self = read_file_if_exists("/proc/self/cgroup");
+  if (!self) return {};
+  return cgroup::enclosing_limits(host_, *self, "/" + parent_.string());
+}
 
 void V1Backend::ensure_parent() {
   fs::path level;

@@ -76,6 +76,7 @@ class V1Backend final : public BackendBase {
   void ensure_parent() override;
   std::string parent_description() const override { return layout_->describe(parent_); }
   std::string controller_location(const std::string& controller) const override;
+  EnclosingLimits enclosing_limits() const override;
 
  protected:
   std::vector<std::filesystem::path> parent_dirs() const override { return layout_->dirs(parent_); }
@@ -88,6 +89,7 @@ class V1Backend final : public BackendBase {
   std::unique_ptr<Cgroup> open_run(const std::string& run_name) const override;
 
  private:
+  HostCgroups host_;
   std::shared_ptr<const V1Layout> layout_;
   std::filesystem::path parent_;
 };

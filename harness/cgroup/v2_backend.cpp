@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "cgroup/cgroup_files.h"
+#include "cgroup/enclosing_limits.h"
 #include "common/error.h"
 
 namespace faultline::cgroup {
@@ -178,6 +179,18 @@ Stats V2Cgroup::stats() const {
 
 V2Backend::V2Backend(CgroupMount mount, fs::path parent, std::optional<fs::path> own_dir)
     : mount_(std::move(mount)), parent_(std::move(parent)), own_dir_(std::move(own_dir)) {}
+
+EnclosingLimits V2Backend::enclosing_limits() const {
+  const auto self = read_file_if_exists("/proc/self/cgroup");
+  if (!self) return {};
+  // The parent as a path in the hierarchy: below the mount point, and below what is mounted there.
+  const std::string below_mount = parent_.lexically_normal().lexically_relative(mount_.mount_point).string();
+  const std::string mounted = mount_.root == "/" ? "" : mount_.root;
+  HostCgroups host;
+  host.mode = Mode::v2;
+  host.unified = mount_;
+  return cgroup::enclosing_limits(host, *self, mounted + "/" + below_mount);
+}
 
 void V2Backend::ensure_parent() {
   // Every level from the mount down to the parent hands the controllers on; the levels above

@@ -57,6 +57,7 @@ class V2Backend final : public BackendBase {
   void ensure_parent() override;
   std::string parent_description() const override { return parent_.string(); }
   std::string controller_location(const std::string& controller) const override;
+  EnclosingLimits enclosing_limits() const override;
 
  protected:
   std::vector<std::filesystem::path> parent_dirs() const override { return {parent_}; }

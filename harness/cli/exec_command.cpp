@@ -12,6 +12,7 @@
 #include "reports/json_writer.h"
 #include "runner/command_runner.h"
 #include "scenario/spec.h"
+#include "supervisor/fd_limit.h"
 
 namespace faultline::cli {
 namespace {
@@ -83,6 +84,8 @@ report::RunReport one_run_report(const runner::CommandResult& result, cgroup::Mo
 
 int exec(const ExecArgs& a) {
   runner::CommandRequest request;
+  // First, before faultline opens a file of its own: what the caller handed down.
+  request.pass_fds = supervisor::open_fds_above_stdio();
   request.argv = a.command;
   if (!a.memory.empty()) request.limits.memory = parse_flag<std::uint64_t>("--memory", a.memory, parse_size);
   if (!a.memory_high.empty())
@@ -122,9 +125,10 @@ int exec(const ExecArgs& a) {
   auto backend = cgroup::open_backend(backend_options);
   // v1 bounds swap only through memory.memsw = memory + swap: without a memory limit, a swap
   // limit would be written as "unlimited" and the command would swap as before.
-  if (request.limits.swap && !request.limits.memory && backend->mode() != cgroup::Mode::v2)
+  if (request.limits.swap && (!request.limits.memory || *request.limits.memory == kUnlimited) &&
+      backend->mode() != cgroup::Mode::v2)
     throw UsageError("--swap " + a.swap +
-                     " needs --memory on this host: cgroup v1 bounds swap only together with memory "
+                     " needs a --memory limit on this host: cgroup v1 bounds swap only together with memory "
                      "(memory.memsw.limit_in_bytes = memory + swap)");
   backend->remove_stale_runs(cgroup::Backend::StaleScan::at_start);
   const std::string started = utc_now_iso();

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <exception>
 #include <iostream>
@@ -60,11 +61,24 @@ void open_closed_standard_fds() {
     if (::fcntl(fd, F_GETFD) == -1 && errno == EBADF) ::open("/dev/null", O_RDWR);  // takes `fd`
 }
 
+// Two dispositions the caller may hand down that the harness cannot work with. SIGCHLD ignored
+// (some CI runners and `trap '' CHLD` do that) makes the kernel reap the harness's children, so it
+// could not wait for the command and would fail every run (timeout(1) resets it as well).
+// SIGPIPE at its default ends the harness at its first write to a closed stdout or stderr
+// (`faultline exec ... 2>&1 | head`) before it wrote its report or said how the command ended:
+// ignored, the write fails and the run goes on. Every target starts with both at their defaults
+// (supervisor/spawn.cpp).
+void set_own_signal_dispositions() {
+  ::signal(SIGCHLD, SIG_DFL);
+  ::signal(SIGPIPE, SIG_IGN);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   using namespace faultline;
   open_closed_standard_fds();
+  set_own_signal_dispositions();
   supervisor::raise_own_fd_limit();
   CLI::App app{"faultline: stress-test and fault-injection harness"};
   app.require_subcommand(1);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
@@ -9,6 +10,7 @@
 #include <fstream>
 #include <set>
 
+#include "cgroup/enclosing_limits.h"
 #include "cgroup/layout.h"
 #include "cgroup/signal_members.h"
 #include "common/interrupt.h"
@@ -253,6 +255,7 @@ CommandResult CommandRun::failed_to_start() {
   result.messages.push_back("faultline: failed to start: " + failure.message);
   report::ProcessResult p;
   p.name = kProcessName;
+  p.output_captured = false;
   p.command = request_.argv;
   p.outcome = result.outcome;
   p.start_error = failure.message;
@@ -324,10 +327,11 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, const std::vector
         "faultline: " + std::to_string(stats.oom_kills) +
         " OOM kill(s) in the command's cgroup (memory limit " +
         (request_.limits.memory ? format_size(*request_.limits.memory) : std::string("none")) +
-        "); the command itself " + describe_exit(st));
+        "); the command itself " + (st.signaled ? "was " : "") + describe_exit(st));
 
   report::ProcessResult p;
   p.name = kProcessName;
+  p.output_captured = false;  // the command writes to faultline's own stdout and stderr
   p.pid = process_.pid();
   p.command = request_.argv;
   p.outcome = result.outcome;
@@ -390,6 +394,7 @@ CommandResult CommandRun::run() {
   spawn.env = supervisor::current_environment();
   spawn.nofile = request_.limits.nofile;
   spawn.capture_output = false;
+  spawn.pass_fds = request_.pass_fds;
   const auto attach = group_->open_attach_fds();
   spawn.attach_fds = &attach;
 
@@ -453,9 +458,52 @@ CommandResult CommandRun::run() {
 
 }  // namespace
 
+namespace {
+
+// A limit of the caller's own cgroups (a CI job's memory, pids or CPU limit) that the command
+// would leave behind, since its cgroup is made under the faultline parent, outside the caller's:
+// copied onto the command's cgroup unless it asks for a tighter one. On cgroup v1 only for the
+// hierarchies the command moves in at all; in the others it stays in its caller's cgroup, under
+// the limit itself. Returns the line that says so, empty when nothing was kept.
+std::string keep_enclosing_limits(CommandRequest& request, const cgroup::Backend& backend) {
+  using cgroup::Knob;
+  const auto knobs = knobs_needed(request);
+  const auto moves_in = [&](Knob knob) {
+    return backend.mode() == cgroup::Mode::v2 || std::find(knobs.begin(), knobs.end(), knob) != knobs.end();
+  };
+  const auto enclosing = backend.enclosing_limits();
+  auto& limits = request.limits;
+  std::vector<std::string> kept;
+  if (enclosing.memory && moves_in(Knob::memory_max) &&
+      (!limits.memory || *limits.memory > enclosing.memory->value)) {
+    limits.memory = enclosing.memory->value;
+    kept.push_back("memory limit " + format_size(enclosing.memory->value) + " (cgroup " +
+                   enclosing.memory->cgroup + ")");
+  }
+  if (enclosing.pids && moves_in(Knob::pids_max) && (!limits.pids || *limits.pids > enclosing.pids->value)) {
+    limits.pids = enclosing.pids->value;
+    kept.push_back("pids limit " + std::to_string(enclosing.pids->value) + " (cgroup " +
+                   enclosing.pids->cgroup + ")");
+  }
+  if (enclosing.cpus && moves_in(Knob::cpu_max) && (!limits.cpu || *limits.cpu > enclosing.cpus->value)) {
+    limits.cpu = enclosing.cpus->value;
+    kept.push_back("CPU limit " + format_cpu(enclosing.cpus->value) + " (cgroup " + enclosing.cpus->cgroup +
+                   ")");
+  }
+  if (kept.empty()) return {};
+  return "faultline: the command keeps its caller's " + join(kept, ", ") +
+         ": its own cgroup is made outside the caller's, which would otherwise lift it";
+}
+
+}  // namespace
+
 CommandResult run_command(const CommandRequest& request, cgroup::Backend& backend) {
-  CommandRun run(request, backend);
-  return run.run();
+  CommandRequest effective = request;
+  const std::string kept = keep_enclosing_limits(effective, backend);
+  CommandRun run(effective, backend);
+  auto result = run.run();
+  if (!kept.empty()) result.messages.insert(result.messages.begin(), kept);
+  return result;
 }
 
 std::string summary_line(const CommandResult& result) {

@@ -27,6 +27,9 @@ struct CommandRequest {
   // Read every statistic (memory, CPU, pids) even for controllers no limit needs, for --summary
   // and --json; otherwise a cgroup v1 host creates only the hierarchies the limits use.
   bool measure_all = false;
+  // Open fds above 2 the command gets as faultline got them (a make jobserver's pipe), as
+  // timeout(1) passes them on; supervisor::open_fds_above_stdio() (fd_limit.h) before anything is opened.
+  std::vector<int> pass_fds;
 };
 
 // The exit status of `exec`, the rules of timeout(1) plus the OOM case.
@@ -42,6 +45,8 @@ struct CommandResult {
   report::ScenarioResult report;      // the run as a one-process scenario, for --json
 };
 
+// Runs the command in a leaf run of `backend`, holding it to its caller's own cgroup limits
+// where its cgroup is made outside them (cgroup/enclosing_limits.h; a message says so).
 // Throws HostError/Error when the cgroup cannot be set up (including an unsupported limit).
 CommandResult run_command(const CommandRequest& request, cgroup::Backend& backend);
 

@@ -7,6 +7,8 @@
 
 #include <sys/resource.h>
 
+#include <vector>
+
 namespace faultline::supervisor {
 
 // Raises this process's RLIMIT_NOFILE soft limit to its hard limit and remembers the one it
@@ -16,5 +18,9 @@ void raise_own_fd_limit();
 
 // The RLIMIT_NOFILE faultline was started with (the current one when it was never raised).
 rlimit inherited_fd_limit();
+
+// The fds above 2 open in this process now, ascending (from /proc/self/fd). Called before the
+// harness opens anything, these are the ones its caller handed down.
+std::vector<int> open_fds_above_stdio();
 
 }  // namespace faultline::supervisor

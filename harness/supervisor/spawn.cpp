@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -36,8 +37,8 @@ namespace bp = boost::process::v2;
 
 namespace {
 
-// Which child-side step failed; sent to the parent through a CLOEXEC pipe so the failure can be
-// reported with its cause instead of a bare exit code.
+// Which child-side step failed, so the failure can be reported with its cause instead of a bare
+// exit code.
 enum class ChildStep : int {
   parent_gone,
   redirect_stdio,
@@ -55,8 +56,9 @@ enum class ChildStep : int {
 };
 
 struct ChildReport {
-  ChildStep step;
-  int err;
+  bool failed = false;
+  ChildStep step = ChildStep::exec;
+  int err = 0;
 };
 
 const char* describe(ChildStep step) {
@@ -115,26 +117,30 @@ std::string missing_interpreter_hint(const std::filesystem::path& executable) {
 
 // Runs in the vfork()ed child between vfork and exec. The child shares the harness's memory and
 // runs on this thread's stack until its exec, so: async-signal-safe calls only, nothing written
-// but its own locals (and errno), raw system calls where glibc would act on the harness's
-// thread list (the set*id calls), signals blocked until every handler of the harness is reset,
-// and every failure ends in _exit (exit() would flush the harness's stdio buffers). The kernel
-// state of the shared memory is the harness's too: a change of user makes it non-dumpable,
-// which spawn() undoes.
+// but its own locals, errno and the report of a failed step, raw system calls where glibc would
+// act on the harness's thread list (the set*id calls), signals blocked until every handler of the
+// harness is reset, and every failure ends in _exit (exit() would flush the harness's stdio
+// buffers). The kernel state of the shared memory is the harness's too: a change of user makes it
+// non-dumpable, which spawn() undoes.
 struct ChildSetup {
   const SpawnRequest& request;
   pid_t parent_pid;
-  int report_fd;
+  // In the harness's memory, which the child shares until its exec or _exit, and the harness
+  // reads only after that: a plain store, which cannot fail the way a write to a pipe can (a
+  // memory limit of a few bytes leaves the child no page for the pipe's buffer).
+  ChildReport* report;
   const char* cwd;  // null: inherit
   const char* executable;
   char* const* argv;
   char* const* shell_argv;  // /bin/sh, the file, its arguments: for a file without #!
   char* const* envp;
   rlimit inherited_nofile;  // faultline's own limit as it was started (fd_limit.h)
-  int stdio[3];             // put on 0, 1, 2 where >= 0; otherwise the harness's are inherited
+  const int* keep_fds;      // ascending: left open in the target (and the listener's socket)
+  std::size_t keep_count;
+  int stdio[3];  // put on 0, 1, 2 where >= 0; otherwise the harness's are inherited
 
   [[noreturn]] FAULTLINE_CHILD_SIDE void fail(ChildStep step) const {
-    const ChildReport report{step, errno};
-    (void)!::write(report_fd, &report, sizeof report);
+    *report = ChildReport{true, step, errno};
     ::_exit(127);
   }
 
@@ -165,13 +171,12 @@ struct ChildSetup {
 
   // Every fd the harness has open (cgroup files, other targets' pipes) must stay out of the
   // target. They are closed, not only marked close-on-exec: the seccomp listener is a new fd, which
-  // the target's `nofile` limit (set above) would refuse while the harness's are still open. Kept
-  // until the exec: the report pipe and the listener's socket (both close-on-exec).
+  // the target's `nofile` limit (set above) would refuse while the harness's are still open. Kept:
+  // the fds passed on to the target, and until the exec the listener's socket (close-on-exec).
   FAULTLINE_CHILD_SIDE void close_harness_fds() const {
-    int keep[2] = {report_fd, request.notify_filter ? request.notify_socket : -1};
-    if (keep[0] > keep[1]) std::swap(keep[0], keep[1]);
     unsigned first = 3;
-    for (const int fd : keep) {
+    for (std::size_t i = 0; i < keep_count; ++i) {
+      const int fd = keep_fds[i];
       if (fd < static_cast<int>(first)) continue;
       if (static_cast<unsigned>(fd) > first && ::syscall(SYS_close_range, first, fd - 1U, 0U) != 0)
         fail(ChildStep::close_fds);
@@ -359,11 +364,6 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
     return SpawnFailure{ENOENT, "command `" + request.argv[0] + "` not found in PATH (" +
                                     lookup_path_variable(request.env) + ")"};
 
-  int report_pipe[2];
-  if (::pipe2(report_pipe, O_CLOEXEC) != 0) throw_errno("pipe2", "(child report pipe)");
-  UniqueFd report_read(report_pipe[0]);
-  UniqueFd report_write(report_pipe[1]);
-
   std::vector<char*> envp;
   envp.reserve(request.env.size() + 1);
   for (const auto& entry : request.env) envp.push_back(const_cast<char*>(entry.c_str()));
@@ -380,15 +380,21 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
   shell_argv.insert(shell_argv.end(), argv.begin(), argv.end());
 
   const std::string cwd = request.cwd ? request.cwd->string() : std::string();
+  std::vector<int> keep_fds = request.pass_fds;
+  if (request.notify_filter) keep_fds.push_back(request.notify_socket);
+  std::sort(keep_fds.begin(), keep_fds.end());
+  ChildReport report;
   ChildSetup setup{request,
                    ::getpid(),
-                   report_write.get(),
+                   &report,
                    request.cwd ? cwd.c_str() : nullptr,
                    executable->c_str(),
                    argv.data(),
                    shell_argv.data(),
                    envp.data(),
                    inherited_fd_limit(),
+                   keep_fds.data(),
+                   keep_fds.size(),
                    {-1, -1, -1}};
 
   // Captured output goes to pipes, stdin to /dev/null; otherwise the target shares the
@@ -419,18 +425,18 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
     vfork_errno = errno;
   }
   if (dumpable == 1) ::prctl(PR_SET_DUMPABLE, 1);
-  report_write.reset();
   child_stdin.reset();
   child_stdout.reset();
   child_stderr.reset();
+  // The harness could not start a process at all (its own pids limit, no memory): its failure,
+  // not the command's.
   if (pid < 0)
     return SpawnFailure{vfork_errno,
-                        "starting " + executable->string() + ": vfork: " + std::strerror(vfork_errno)};
+                        "starting " + executable->string() + ": vfork: " + std::strerror(vfork_errno), true};
 
-  // The child execs the target itself: the report pipe reaches end of file at the exec, or
-  // carries the failed step first.
-  ChildReport report{};
-  if (::read(report_read.get(), &report, sizeof report) == static_cast<ssize_t>(sizeof report)) {
+  // vfork returns here once the child has exec'd the target, or has _exited after a failed step
+  // (which it noted in `report`, in this frame).
+  if (report.failed) {
     ::waitpid(pid, nullptr, 0);  // the child has _exited: reap it, no zombie
     std::string message = describe(report.step);
     if (report.step == ChildStep::chdir) message += " " + cwd;

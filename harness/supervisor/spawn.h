@@ -51,6 +51,9 @@ struct SpawnRequest {
   // since the child's own remaining calls (close, execve) may already be trapped.
   const sock_fprog* notify_filter = nullptr;
   int notify_socket = -1;
+  // Open fds above 2 the target gets as they are (those `faultline exec` was handed: a make
+  // jobserver's pipe, `7>file`), ascending; every other fd above 2 is closed in the target.
+  std::vector<int> pass_fds;
 };
 
 struct Spawned {

@@ -291,6 +291,9 @@ TEST_CASE("exec --json: the single run in the report format, valid against the s
   CHECK(p["outcome"] == "timed-out");
   CHECK(p["signal"] == SIGTERM);
   CHECK(p["throttled_usec"].get<std::uint64_t>() > 0);
+  // The command wrote to faultline's own stdout and stderr: how much is not known, not 0.
+  CHECK(p["stdout_bytes"].is_null());
+  CHECK(p["stderr_bytes"].is_null());
   CHECK(contains(s["diagnostics"]["finding"], "likely CPU starvation"));
   if (run_shell("/usr/bin/python3 -c 'import jsonschema'").status != 0) {
     FAULTLINE_SKIP(
@@ -733,15 +736,143 @@ TEST_CASE("exec: --diagnose without --timeout is refused, not ignored", "[exec]"
 TEST_CASE("exec: --swap without --memory is refused where cgroup v1 cannot bound swap alone", "[exec]") {
   struct statfs root {};
   const bool unified = ::statfs("/sys/fs/cgroup", &root) == 0 && root.f_type == 0x63677270;  // cgroup2
-  const auto r = run_shell(exec_cmd("--swap 0B -- /bin/true"));
-  INFO(r.out << r.err);
-  if (unified) {
-    CHECK(r.status == 0);  // memory.swap.max is a limit of its own
-  } else {
-    CHECK(r.status == 125);
-    CHECK(r.err.find("--swap 0B needs --memory on this host") != std::string::npos);
-    CHECK(run_shell(exec_cmd("--swap 0B --memory 64MiB -- /bin/true")).status == 0);
+  // `--memory max` is no memory limit either: memsw would be max + 0, no bound at all.
+  for (const char* options : {"--swap 0B", "--memory max --swap 0B"}) {
+    const auto r = run_shell(exec_cmd(std::string(options) + " -- /bin/true"));
+    INFO(options << ": " << r.out << r.err);
+    if (unified) {
+      CHECK(r.status == 0);  // memory.swap.max is a limit of its own
+    } else {
+      CHECK(r.status == 125);
+      CHECK(r.err.find("--swap 0B needs a --memory limit on this host") != std::string::npos);
+    }
   }
+  if (!unified) CHECK(run_shell(exec_cmd("--swap 0B --memory 64MiB -- /bin/true")).status == 0);
+}
+
+TEST_CASE("exec: started with SIGCHLD ignored, faultline still waits for the command", "[exec]") {
+  // Ignored SIGCHLD makes the kernel reap children unasked; faultline resets it for itself (as
+  // timeout(1) does) and the command starts with it at its default.
+  const auto wrapped = [](const std::string& options) {
+    return run_shell("sh -c " + quote("trap '' CHLD; exec " + exec_cmd(options)));
+  };
+  CHECK(wrapped("-- sh -c 'exit 3'").status == 3);
+  CHECK(wrapped("--timeout 300ms -- sleep 30").status == 124);
+  const auto r = wrapped("-- grep SigIgn: /proc/self/status");
+  INFO(r.err);
+  REQUIRE(r.status == 0);
+  REQUIRE(r.out.starts_with("SigIgn:"));
+  CHECK_FALSE((std::stoull(r.out.substr(7), nullptr, 16) >> (SIGCHLD - 1)) & 1);
+}
+
+TEST_CASE("exec: a closed stderr does not end faultline before its status and report", "[exec]") {
+  // `... 2>&1 | head`: faultline's own last line meets a closed pipe. SIGPIPE at its default
+  // ended faultline there with 141, read as the command killed by signal 13, and no --json.
+  ScratchDir dir;
+  const std::string report = dir / "r.json";
+  const std::string status = dir / "status";
+  run_shell("{ " + exec_cmd("--timeout 300ms --json " + quote(report) + " -- sleep 30") +
+            " 2>&1; echo $? > " + quote(status) + "; } | true");
+  std::string code;
+  std::ifstream(status) >> code;
+  CHECK(code == "124");
+  REQUIRE(fs::exists(report));
+  const json r = json::parse(std::ifstream(report));
+  CHECK(r.at("scenarios").at(0).at("result") == "fail");
+}
+
+TEST_CASE("exec: a command that cannot start under a tiny memory limit says so, not exit 127", "[exec]") {
+  // The child's report of its failed exec once went through a pipe whose buffer the limit would
+  // not let it allocate: faultline then took the child's own _exit(127) for the command's.
+  for (const char* memory : {"0", "1B", "100B"}) {
+    const auto r = run_shell(exec_cmd(std::string("--memory ") + memory + " --swap 0B -- /bin/true"));
+    INFO("--memory " << memory << ": exit " << r.status << ", stderr: " << r.err);
+    CHECK(r.status != 0);
+    CHECK(r.status != 127);
+    CHECK(contains(r.err, "faultline: "));
+  }
+}
+
+TEST_CASE("exec: faultline's own failure to start a process exits 125, not 126", "[exec]") {
+  // A pids limit of 1 on the caller's own cgroup: faultline starts (an exec keeps the pid) but
+  // cannot vfork the command.
+  fs::path pids_root = "/sys/fs/cgroup/pids";
+  if (!fs::exists(pids_root / "cgroup.procs")) {
+    std::string controllers;
+    std::getline(std::ifstream("/sys/fs/cgroup/cgroup.subtree_control"), controllers);
+    if (!contains(" " + controllers + " ", " pids "))
+      FAULTLINE_SKIP("no pids controller: neither a v1 pids hierarchy nor pids enabled at the v2 root");
+    pids_root = "/sys/fs/cgroup";
+  }
+  const fs::path cg = pids_root / ("fl-e2e-pids-" + std::to_string(::getpid()));
+  fs::create_directory(cg);
+  std::ofstream(cg / "pids.max") << "1";
+  const auto r = run_shell("sh -c " + quote("echo $$ > " + (cg / "cgroup.procs").string() + "; exec " +
+                                            exec_cmd("-- " + payload() + " print ran")));
+  fs::remove(cg);
+  INFO(r.err);
+  CHECK(r.status == 125);
+  CHECK(contains(r.err, "vfork: Resource temporarily unavailable"));
+  CHECK(r.out.empty());
+}
+
+TEST_CASE("exec: the command keeps its caller's cgroup memory limit, whatever flags move it out", "[exec]") {
+  // A CI job whose own cgroup limits memory: the command's cgroup is made under the faultline
+  // parent, outside the job's, so -v (which moves it into the memory hierarchy to measure it) or
+  // a looser --memory once let a test the job's limit OOM-kills pass.
+  fs::path memory_root = "/sys/fs/cgroup/memory";
+  const bool v1 = fs::exists(memory_root / "memory.limit_in_bytes");
+  if (!v1) {
+    std::string controllers;
+    std::getline(std::ifstream("/sys/fs/cgroup/cgroup.subtree_control"), controllers);
+    if (!contains(" " + controllers + " ", " memory "))
+      FAULTLINE_SKIP("no memory controller: neither a v1 memory hierarchy nor memory enabled at the v2 root");
+    memory_root = "/sys/fs/cgroup";
+  }
+  const std::string name = "fl-e2e-job-" + std::to_string(::getpid());
+  const fs::path job = memory_root / name;
+  fs::create_directory(job);
+  std::ofstream(job / (v1 ? "memory.limit_in_bytes" : "memory.max")) << (64 << 20);
+  const auto in_job = [&](const std::string& options, const std::string& payload_args) {
+    auto r = run_shell("sh -c " + quote("echo $$ > " + (job / "cgroup.procs").string() + "; exec " +
+                                        exec_cmd(options + " -- " + payload() + " " + payload_args)));
+    UNSCOPED_INFO("exec " << options << " -- payload " << payload_args << " in " << job << ": exit "
+                          << r.status << "\nstderr: " << r.err);
+    return r;
+  };
+  for (const char* options : {"-v", "--memory 512MiB", "--json /dev/null"}) {
+    const auto r = in_job(options, "alloc 200MiB");
+    CHECK(r.status == 137);
+    CHECK(contains(r.err,
+                   "faultline: the command keeps its caller's memory limit 64MiB (cgroup /" + name + ")"));
+    CHECK(contains(r.err, "faultline: oom-killed (memory limit 64MiB"));
+  }
+  // A tighter limit of its own is kept as given, and said nothing about.
+  const auto tighter = in_job("--memory 32MiB", "alloc 48MiB");
+  CHECK(tighter.status == 137);
+  CHECK(contains(tighter.err, "faultline: oom-killed (memory limit 32MiB"));
+  CHECK_FALSE(contains(tighter.err, "keeps its caller's"));
+  // Under the job's limit, the command runs as before.
+  CHECK(in_job("-v", "alloc 16MiB").status == 0);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the last shell's exit settles
+  fs::remove(job);
+}
+
+TEST_CASE("exec: fds the caller handed down reach the command, as with timeout(1)", "[exec]") {
+  // A make jobserver's pipe, `7>file`: a sub-make behind faultline exec would fall back to -j1.
+  ScratchDir dir;
+  const std::string file = dir / "seven";
+  const auto r = run_shell(exec_cmd("--memory 64MiB -- sh -c 'echo through >&7'") + " 7>" + quote(file));
+  INFO(r.err);
+  CHECK(r.status == 0);
+  std::string text;
+  std::getline(std::ifstream(file), text);
+  CHECK(text == "through");
+  // faultline's own files stay out: every fd the command has above 2 is one the shell gave it.
+  const auto fds = run_shell(exec_cmd("--memory 64MiB -- sh -c 'ls -l /proc/$$/fd'") + " 7>" + quote(file));
+  INFO(fds.out);
+  CHECK_FALSE(contains(fds.out, "cgroup"));
+  CHECK_FALSE(contains(fds.out, "anon_inode"));
 }
 
 TEST_CASE("exec: started with stdin closed, the command gets /dev/null, not one of faultline's files",

@@ -67,6 +67,9 @@ Outcome run_under(std::vector<RuleSpec> specs, std::vector<std::string> argv, bo
   channel.child_end.reset();
   if (!started) {
     outcome.failure = process.start_failure();
+    // The child's failed call was answered before it could fail, but the answer is counted just
+    // after it was sent: stopping the notifier lets that finish, as a run does before reading.
+    notifier.stop();
     outcome.records = notifier.records().snapshot();
     return outcome;
   }

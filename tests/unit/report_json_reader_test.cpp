@@ -51,6 +51,7 @@ RunReport full_report() {
   q.name = "db";
   q.outcome = "failed-to-start";
   q.start_error = "execve ./db: No such file or directory";
+  q.output_captured = false;
   s.processes.push_back(q);
   s.timeline = {{0, "process.start", "api", "", ""},
                 {100, "inject.apply", "api", "squeeze", "memory.max=64MiB"}};
@@ -116,6 +117,10 @@ TEST_CASE("a report read back writes the same JSON") {
   CHECK(json.find("\"name_as_written\"") != std::string::npos);
   CHECK(read.scenarios.at(0).failures.at(0).line == 12);
   CHECK(read.scenarios.at(0).processes.at(1).start_error == "execve ./db: No such file or directory");
+  // Output never captured is unknown, not 0 bytes: null, and read back as such.
+  CHECK(read.scenarios.at(0).processes.at(0).output_captured);
+  CHECK_FALSE(read.scenarios.at(0).processes.at(1).output_captured);
+  CHECK(nlohmann::json::parse(json)["scenarios"][0]["processes"][1]["stdout_bytes"].is_null());
   REQUIRE(read.scenarios.at(0).syscall_faults.size() == 1);
   CHECK(read.scenarios.at(0).syscall_faults[0].hit == 5);
   CHECK(read.scenarios.at(0).syscall_faults[0].matched == 17);
