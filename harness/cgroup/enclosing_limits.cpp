@@ -84,7 +84,7 @@ void keep_tighter(std::optional<EnclosingLimit<T>>& kept, std::optional<T> value
 }  // namespace
 
 EnclosingLimits enclosing_limits(const HostCgroups& host, std::string_view proc_cgroup,
-                                 const std::string& parent) {
+                                 const fs::path& parent) {
   const auto paths = parse_proc_cgroup(proc_cgroup);
   EnclosingLimits out;
   // Walks from the process's cgroup in `controller`'s hierarchy towards the root, stopping at
@@ -105,7 +105,10 @@ EnclosingLimits enclosing_limits(const HostCgroups& host, std::string_view proc_
       if (auto it = paths.find(""); it != paths.end()) own = it->second;
     }
     if (!mount || !own) return;
-    for (std::string path = *own; !is_within(parent, path); path = parent_of(path))
+    // The parent as a path in this hierarchy: below what is mounted at the mount point.
+    const std::string below = parent.relative_path().lexically_normal().string();
+    const std::string parent_path = (mount->root == "/" ? "" : mount->root) + "/" + below;
+    for (std::string path = *own; !is_within(parent_path, path); path = parent_of(path))
       if (auto dir = cgroup_dir(*mount, path)) read(*dir, path, mount->v2);
   };
   walk("memory", [&](const fs::path& dir, const std::string& path, bool v2) {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,10 +27,11 @@ struct EnclosingLimits {
 };
 
 // For memory, pids and cpu: the tightest limit set on the cgroup `proc_cgroup` (the text of
-// /proc/<pid>/cgroup) names in that controller's hierarchy, or on one of its ancestors, that
-// `parent` (the hierarchy path runs are made under, e.g. "/faultline") is not inside. Nothing
-// where the parent lies inside the process's own cgroup, or where no limit is set.
+// /proc/<pid>/cgroup) names in that controller's hierarchy, or on one of its ancestors, that the
+// faultline parent is not inside. `parent` is where runs are made, relative to each mount point
+// ("faultline"): a mount of a sub-tree (a container's) puts it below that sub-tree. Nothing where
+// the parent lies inside the process's own cgroup, or where no limit is set.
 EnclosingLimits enclosing_limits(const HostCgroups& host, std::string_view proc_cgroup,
-                                 const std::string& parent);
+                                 const std::filesystem::path& parent);
 
 }  // namespace faultline::cgroup

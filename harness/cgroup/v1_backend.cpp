@@ -331,7 +331,7 @@ V1Backend::V1Backend(const HostCgroups& host, fs::path parent)
 EnclosingLimits V1Backend::enclosing_limits() const {
   const auto self = read_file_if_exists("/proc/self/cgroup");
   if (!self) return {};
-  return cgroup::enclosing_limits(host_, *self, "/" + parent_.string());
+  return cgroup::enclosing_limits(host_, *self, parent_);
 }
 
 void V1Backend::ensure_parent() {

@@ -183,13 +183,11 @@ V2Backend::V2Backend(CgroupMount mount, fs::path parent, std::optional<fs::path>
 EnclosingLimits V2Backend::enclosing_limits() const {
   const auto self = read_file_if_exists("/proc/self/cgroup");
   if (!self) return {};
-  // The parent as a path in the hierarchy: below the mount point, and below what is mounted there.
-  const std::string below_mount = parent_.lexically_normal().lexically_relative(mount_.mount_point).string();
-  const std::string mounted = mount_.root == "/" ? "" : mount_.root;
   HostCgroups host;
   host.mode = Mode::v2;
   host.unified = mount_;
-  return cgroup::enclosing_limits(host, *self, mounted + "/" + below_mount);
+  return cgroup::enclosing_limits(host, *self,
+                                  parent_.lexically_normal().lexically_relative(mount_.mount_point));
 }
 
 void V2Backend::ensure_parent() {

@@ -36,7 +36,7 @@ TEST_CASE("enclosing limits on v1: the tightest level outside the parent, per hi
   put(root / "cpu,cpuacct/job", "cpu.cfs_period_us", "100000");
   const std::string self = "9:memory:/job/step\n8:pids:/job\n7:cpu,cpuacct:/job\n0::/job\n";
 
-  const auto outside = enclosing_limits(host, self, "/faultline");
+  const auto outside = enclosing_limits(host, self, "faultline");
   REQUIRE(outside.memory);
   CHECK(outside.memory->value == 104857600);
   CHECK(outside.memory->cgroup == "/job");
@@ -46,19 +46,28 @@ TEST_CASE("enclosing limits on v1: the tightest level outside the parent, per hi
   CHECK(outside.cpus->cgroup == "/job");
 
   // A parent inside the job's cgroup keeps the job's limits by itself: nothing to copy.
-  const auto inside = enclosing_limits(host, self, "/job/faultline");
+  const auto inside = enclosing_limits(host, self, "job/faultline");
   CHECK_FALSE(inside.memory);
   CHECK_FALSE(inside.cpus);
 
   // A tighter level below wins over a looser one above.
   put(root / "memory/job/step", "memory.limit_in_bytes", "52428800");
-  const auto tighter = enclosing_limits(host, self, "/faultline");
+  const auto tighter = enclosing_limits(host, self, "faultline");
   REQUIRE(tighter.memory);
   CHECK(tighter.memory->value == 52428800);
   CHECK(tighter.memory->cgroup == "/job/step");
 
+  // A container's view of v1 (its own cgroup mounted as the hierarchy's top): the parent is made
+  // inside the container's cgroup, whose limit then holds for runs by itself.
+  HostCgroups container;
+  container.mode = Mode::v1;
+  container.v1["memory"] = CgroupMount{root / "memory/job", "/job", false, {"memory"}};
+  CHECK_FALSE(enclosing_limits(container, "9:memory:/job\n", "faultline").memory);
+  // The same parent given as a path from the top of the hierarchy would be outside it.
+  CHECK(enclosing_limits(host, "9:memory:/job\n", "faultline").memory);
+
   // A caller at the top of every hierarchy has no limit of its own to leave.
-  CHECK_FALSE(enclosing_limits(host, "9:memory:/\n8:pids:/\n7:cpu,cpuacct:/\n", "/faultline").memory);
+  CHECK_FALSE(enclosing_limits(host, "9:memory:/\n8:pids:/\n7:cpu,cpuacct:/\n", "faultline").memory);
 }
 
 TEST_CASE("enclosing limits on v2: memory.max, pids.max and cpu.max of the caller's levels") {
@@ -74,7 +83,7 @@ TEST_CASE("enclosing limits on v2: memory.max, pids.max and cpu.max of the calle
   put(root / "system.slice", "cpu.max", "150000 100000");
   const std::string self = "0::/system.slice/runner.service\n";
 
-  const auto limits = enclosing_limits(host, self, "/faultline");
+  const auto limits = enclosing_limits(host, self, "faultline");
   REQUIRE(limits.memory);
   CHECK(limits.memory->value == 2147483648);
   CHECK(limits.memory->cgroup == "/system.slice");
@@ -89,7 +98,7 @@ TEST_CASE("enclosing limits on v2: memory.max, pids.max and cpu.max of the calle
   HostCgroups sub_tree;
   sub_tree.mode = Mode::v2;
   sub_tree.unified = CgroupMount{root / "system.slice", "/system.slice", true, {}};
-  const auto seen = enclosing_limits(sub_tree, self, "/system.slice/faultline");
+  const auto seen = enclosing_limits(sub_tree, self, "faultline");
   REQUIRE(seen.pids);
   CHECK(seen.pids->value == 64);
   CHECK_FALSE(seen.memory);  // set on /system.slice, which holds the parent
