@@ -91,10 +91,23 @@ start_in_background() {  # LOG FUNCTION
   background_pid=$!
   set +m
 }
+# The process and every process below it, parents before their children. ninja starts each
+# compiler in a process group of its own, so the background stage's group does not hold them.
+process_tree() {  # PID
+  local child
+  echo "$1"
+  for child in $(pgrep -P "$1"); do process_tree "$child"; done
+}
 # Back to normal priority (once nothing waits beside it, nice 19 would only slow it down under
-# load), then waits for it and prints its output; returns its exit status.
+# load), then waits for it and prints its output; returns its exit status. Parents are reniced
+# before their children, so what they start from then on starts at 0; a second pass catches a
+# child started in between.
 finish_background() {
-  renice -n 0 -g "$background_pid" >/dev/null 2>&1 || true
+  local pass
+  for pass in 1 2; do
+    # shellcheck disable=SC2046
+    renice -n 0 -p $(process_tree "$background_pid") >/dev/null 2>&1 || true
+  done
   local rc=0
   wait "$background_pid" || rc=$?
   cat "$background_log"
