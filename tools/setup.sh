@@ -32,6 +32,8 @@ test_packages+=(socat)
 # Go builds the static test binary of the go-emfile scenarios; fiu-run (libfiu's LD_PRELOAD
 # injector) is shown not to reach it (tests/e2e/go_emfile_test.cpp).
 test_packages+=(golang-go fiu-utils)
+# pgrep finds the processes of a background stage of the test command (not in a minimal image).
+test_packages+=(procps)
 # clang 14 and its runtime (libFuzzer, ASan, UBSan) build the scenario loader's fuzz target.
 test_packages+=(clang-14 libclang-rt-14-dev)
 # Node.js from another source (e.g. NodeSource, which bundles npm) conflicts with Debian's npm
