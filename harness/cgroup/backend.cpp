@@ -185,12 +185,11 @@ const char* kMountFix =
 
 // The v2 parent: --cgroup-root, else /faultline at the top; a harness that may not write there
 // but owns a delegated cgroup (systemd-run --user --scope -p Delegate=yes) uses <own>/faultline.
-std::unique_ptr<BackendBase> make_v2(const CgroupMount& mount, const BackendOptions& options) {
+std::unique_ptr<BackendBase> make_v2(const CgroupMount& mount, const BackendOptions& options,
+                                     std::string own_cgroups) {
   std::optional<fs::path> own_dir;
-  if (auto self = read_file_if_exists("/proc/self/cgroup")) {
-    auto paths = parse_proc_cgroup(*self);
-    if (auto it = paths.find(""); it != paths.end()) own_dir = cgroup_dir(mount, it->second);
-  }
+  const auto paths = parse_proc_cgroup(own_cgroups);
+  if (auto it = paths.find(""); it != paths.end()) own_dir = cgroup_dir(mount, it->second);
   fs::path parent;
   if (options.root) {
     parent = mount.mount_point / fs::path(*options.root).relative_path();
@@ -205,14 +204,19 @@ std::unique_ptr<BackendBase> make_v2(const CgroupMount& mount, const BackendOpti
       !(parent.lexically_normal().string() + "/").starts_with(own_dir->lexically_normal().string() + "/")) {
     own_dir.reset();
   }
-  return std::make_unique<V2Backend>(mount, parent, own_dir);
+  return std::make_unique<V2Backend>(mount, parent, own_dir, std::move(own_cgroups));
 }
 
-std::unique_ptr<BackendBase> make_backend(const HostCgroups& host, const BackendOptions& options) {
+// `own_cgroups`: the text of /proc/self/cgroup, read once for every use of it.
+std::unique_ptr<BackendBase> make_backend(const HostCgroups& host, const BackendOptions& options,
+                                          std::string own_cgroups) {
   if (auto problem = cgroup_root_problem(options)) throw Error(*problem);
-  if (host.mode == Mode::v2) return make_v2(*host.unified, options);
-  return std::make_unique<V1Backend>(host, fs::path(options.root.value_or("/faultline")));
+  if (host.mode == Mode::v2) return make_v2(*host.unified, options, std::move(own_cgroups));
+  return std::make_unique<V1Backend>(host, fs::path(options.root.value_or("/faultline")),
+                                     std::move(own_cgroups));
 }
+
+std::string read_own_cgroups() { return read_file_if_exists("/proc/self/cgroup").value_or(""); }
 
 }  // namespace
 
@@ -240,7 +244,13 @@ std::unique_ptr<Backend> open_backend(const BackendOptions& options) {
     if (detection.mountinfo_error) throw HostError("cannot create throwaway cgroups: " + detection.why);
     throw HostRefusal("cannot create throwaway cgroups: " + detection.why + ". Fix: " + kMountFix, ENOENT);
   }
-  auto backend = make_backend(*detection.host, options);
+  auto own_cgroups = read_own_cgroups();
+  if (const auto outer = enclosing_run_cgroup(own_cgroups))
+    throw InsideAnotherRun(
+        "faultline is running inside the throwaway cgroup of another faultline run (" + *outer +
+        "): its own cgroups would be made beside that run's, outside its limits, its kill and its "
+        "accounting. Put faultline in front of each command or of the whole job, not both");
+  auto backend = make_backend(*detection.host, options, std::move(own_cgroups));
   prepare_parent(*backend);
   return backend;
 }
@@ -254,7 +264,7 @@ DoctorReport diagnose_host(const BackendOptions& options) {
     return report;
   }
   report.mode = detection.host->mode;
-  auto backend = make_backend(*detection.host, options);
+  auto backend = make_backend(*detection.host, options, read_own_cgroups());
   report.parent = backend->parent_description();
 
   const std::vector<std::pair<std::string, Knob>> controllers = {

@@ -38,6 +38,13 @@ class HostRefusal : public HostError {
   using HostError::HostError;
 };
 
+// This process is inside the throwaway cgroup of another live faultline run: cgroups made here
+// would sit beside that run's, outside its limits, its kill and its accounting. A usage error.
+class InsideAnotherRun : public Error {
+ public:
+  using Error::Error;
+};
+
 // Whether a system call on the cgroup parent that failed with `err` is the host refusing.
 bool is_host_refusal(int err);
 
@@ -109,7 +116,8 @@ class Backend {
   virtual EnclosingLimits enclosing_limits() const = 0;
 };
 
-// Detects the host's mode and opens the matching backend. Throws HostRefusal when the host
+// Detects the host's mode and opens the matching backend. Throws InsideAnotherRun before it
+// changes anything when this process is in another run's cgroup, HostRefusal when the host
 // cannot run scenarios, saying what is missing, and HostError for any other failure.
 std::unique_ptr<Backend> open_backend(const BackendOptions& options = {});
 

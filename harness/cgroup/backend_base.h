@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "cgroup/backend.h"
@@ -14,6 +15,10 @@ namespace faultline::cgroup {
 
 class BackendBase : public Backend {
  public:
+  // `own_cgroups`: the text of /proc/self/cgroup, read once when the backend is opened (empty
+  // when unreadable); the cgroups this harness was started in.
+  explicit BackendBase(std::string own_cgroups) : own_cgroups_(std::move(own_cgroups)) {}
+
   std::vector<std::string> list_runs() const override;
   bool holds_process(pid_t pid) const override;
   std::vector<std::string> remove_stale_runs(StaleScan scan = StaleScan::everywhere) override;
@@ -37,6 +42,10 @@ class BackendBase : public Backend {
   virtual std::vector<std::filesystem::path> anchor_parent_dirs() const { return parent_dirs(); }
   // A handle on an existing run cgroup, to kill and remove it.
   virtual std::unique_ptr<Cgroup> open_run(const std::string& run_name) const = 0;
+  const std::string& own_cgroups() const { return own_cgroups_; }
+
+ private:
+  std::string own_cgroups_;
 };
 
 // ensure_parent and check_parent_writable of `backend`, their failure classified by the errno

@@ -323,15 +323,14 @@ Stats V1Cgroup::stats() const {
   return stats;
 }
 
-V1Backend::V1Backend(const HostCgroups& host, fs::path parent)
-    : host_(host),
+V1Backend::V1Backend(const HostCgroups& host, fs::path parent, std::string own_cgroups)
+    : BackendBase(std::move(own_cgroups)),
+      host_(host),
       layout_(std::make_shared<V1Layout>(V1Layout::from(host))),
       parent_(parent.relative_path()) {}
 
 EnclosingLimits V1Backend::enclosing_limits() const {
-  const auto self = read_file_if_exists("/proc/self/cgroup");
-  if (!self) return {};
-  return cgroup::enclosing_limits(host_, *self, parent_);
+  return cgroup::enclosing_limits(host_, own_cgroups(), parent_);
 }
 
 void V1Backend::ensure_parent() {

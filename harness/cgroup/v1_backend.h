@@ -67,7 +67,8 @@ class V1Backend final : public BackendBase {
  public:
   // `parent`: relative path of the faultline parent in every hierarchy ("faultline").
   // A HostCgroups without `unified` gives legacy v1 behaviour even on a hybrid host.
-  V1Backend(const HostCgroups& host, std::filesystem::path parent);
+  // `own_cgroups`: the text of /proc/self/cgroup (BackendBase).
+  V1Backend(const HostCgroups& host, std::filesystem::path parent, std::string own_cgroups);
 
   Mode mode() const override { return layout_->unified_mount ? Mode::hybrid : Mode::v1; }
   std::unique_ptr<Cgroup> create_run(const std::string& run_name) override;

@@ -177,16 +177,18 @@ Stats V2Cgroup::stats() const {
   return stats;
 }
 
-V2Backend::V2Backend(CgroupMount mount, fs::path parent, std::optional<fs::path> own_dir)
-    : mount_(std::move(mount)), parent_(std::move(parent)), own_dir_(std::move(own_dir)) {}
+V2Backend::V2Backend(CgroupMount mount, fs::path parent, std::optional<fs::path> own_dir,
+                     std::string own_cgroups)
+    : BackendBase(std::move(own_cgroups)),
+      mount_(std::move(mount)),
+      parent_(std::move(parent)),
+      own_dir_(std::move(own_dir)) {}
 
 EnclosingLimits V2Backend::enclosing_limits() const {
-  const auto self = read_file_if_exists("/proc/self/cgroup");
-  if (!self) return {};
   HostCgroups host;
   host.mode = Mode::v2;
   host.unified = mount_;
-  return cgroup::enclosing_limits(host, *self,
+  return cgroup::enclosing_limits(host, own_cgroups(),
                                   parent_.lexically_normal().lexically_relative(mount_.mount_point));
 }
 

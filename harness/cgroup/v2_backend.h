@@ -47,8 +47,10 @@ class V2Cgroup final : public CgroupTree {
 class V2Backend final : public BackendBase {
  public:
   // `parent`: the directory that holds the runs. `own_dir`: the harness's own cgroup, moved into
-  // a leaf when the no-internal-processes rule requires it.
-  V2Backend(CgroupMount mount, std::filesystem::path parent, std::optional<std::filesystem::path> own_dir);
+  // a leaf when the no-internal-processes rule requires it. `own_cgroups`: the text of
+  // /proc/self/cgroup (BackendBase).
+  V2Backend(CgroupMount mount, std::filesystem::path parent, std::optional<std::filesystem::path> own_dir,
+            std::string own_cgroups);
 
   Mode mode() const override { return Mode::v2; }
   std::unique_ptr<Cgroup> create_run(const std::string& run_name) override;

@@ -42,9 +42,6 @@ void add_hog_command(CLI::App& app, Action* action);  // hidden helper mode of t
 
 // Helpers shared by the commands.
 std::string faultline_dir();  // folder of this executable (its helpers live beside it)
-// Throws UsageError when faultline itself runs in another faultline run's throwaway cgroup: its
-// own cgroups would be made beside that run's, outside its limits, kill and accounting.
-void refuse_nested_run();
 // What every command loads scenarios with: ${faultline_dir} and the host's syscall and errno names.
 scenario::LoadOptions scenario_load_options();
 std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& paths);  // files, dirs, globs

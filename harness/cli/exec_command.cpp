@@ -1,6 +1,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <filesystem>
@@ -32,6 +33,15 @@ T parse_flag(const std::string& flag, const std::string& text, Parse parse) {
   auto value = parse(text, &why);
   if (!value) throw UsageError(flag + " `" + text + "`: " + why);
   return *value;
+}
+
+// timeout(1) reads a bare number as seconds (`timeout 30`, `-k 5`, `0.5`); so does exec, for every
+// duration flag. A scenario file still needs the unit (docs/scenarios.md).
+std::optional<Duration> parse_flag_duration(std::string_view text, std::string* why) {
+  const bool bare = text.find_first_of("0123456789") != std::string_view::npos &&
+                    text.find_first_not_of("0123456789.") == std::string_view::npos &&
+                    std::count(text.begin(), text.end(), '.') <= 1;
+  return parse_duration(bare ? std::string(text) + "s" : std::string(text), why);
 }
 
 // A whole-number limit within the bounds the scenario key of the same name has (a plain
@@ -100,12 +110,11 @@ int exec(const ExecArgs& a) {
   }
   if (!a.pids.empty()) request.limits.pids = limit_flag("--pids", "pids", a.pids);
   if (!a.nofile.empty()) request.limits.nofile = limit_flag("--nofile", "nofile", a.nofile);
-  // As timeout(1), 0 disables the timeout; a bare 0 needs no unit, since it means the same in all.
-  if (!a.timeout.empty() && a.timeout != "0")
-    request.timeout = parse_flag<Duration>("--timeout", a.timeout, parse_duration);
+  // As timeout(1), 0 disables the timeout.
+  if (!a.timeout.empty()) request.timeout = parse_flag<Duration>("--timeout", a.timeout, parse_flag_duration);
   if (request.timeout == Duration::zero()) request.timeout.reset();
   request.timeout_signal = parse_flag<int>("--signal", a.signal, parse_signal);
-  request.kill_after = parse_flag<Duration>("--kill-after", a.kill_after, parse_duration);
+  request.kill_after = parse_flag<Duration>("--kill-after", a.kill_after, parse_flag_duration);
   if (!a.diagnose.empty()) request.diagnose_signal = parse_flag<int>("--diagnose", a.diagnose, parse_signal);
   // Without a timeout there is nothing to diagnose: silently ignored, it would look armed.
   if (request.diagnose_signal && !request.timeout)
@@ -113,7 +122,7 @@ int exec(const ExecArgs& a) {
                      (a.timeout.empty()
                           ? std::string("give --timeout too")
                           : "--timeout " + a.timeout + " means no timeout, so it would never be sent"));
-  request.diagnose_grace = parse_flag<Duration>("--grace", a.grace, parse_duration);
+  request.diagnose_grace = parse_flag<Duration>("--grace", a.grace, parse_flag_duration);
   request.preserve_status = a.preserve_status;
   request.measure_all = a.summary || !a.json_path.empty();
   if (!a.json_path.empty()) check_writable(a.json_path);
@@ -121,7 +130,6 @@ int exec(const ExecArgs& a) {
   cgroup::BackendOptions backend_options;
   if (!a.cgroup_root.empty()) backend_options.root = a.cgroup_root;
   if (auto problem = cgroup::cgroup_root_problem(backend_options)) throw UsageError(*problem);
-  refuse_nested_run();
   auto backend = cgroup::open_backend(backend_options);
   // v1 bounds swap only through memory.memsw = memory + swap: without a memory limit, a swap
   // limit would be written as "unlimited" and the command would swap as before.
@@ -151,8 +159,9 @@ void add_exec_command(CLI::App& app, Action* action) {
   cmd->add_option("--cpu", a->cpu, "CPU limit: 50% of one CPU, 1.5 CPUs, or max");
   cmd->add_option("--pids", a->pids, "Maximum number of processes (1 to 4194304)");
   cmd->add_option("--nofile", a->nofile, "RLIMIT_NOFILE, soft and hard (1 to fs.nr_open)");
-  cmd->add_option("--timeout", a->timeout,
-                  "Stop the command after this long, e.g. 30s (exit 124); 0 for no limit");
+  cmd->add_option(
+      "--timeout", a->timeout,
+      "Stop the command after this long, e.g. 30s, 5m or 30 (seconds) (exit 124); 0 for no limit");
   cmd->add_option("-s,--signal", a->signal, "Signal sent to every process at the timeout (default TERM)");
   cmd->add_option("-k,--kill-after,--stop-grace", a->kill_after,
                   "After that signal, wait this long, then SIGKILL the whole cgroup (default 10s)");

@@ -5,8 +5,6 @@
 #include <iostream>
 
 #include "cgroup/backend.h"
-#include "cgroup/cgroup_files.h"
-#include "cgroup/layout.h"
 #include "cli/commands.h"
 #include "common/proc_status.h"
 #include "net/refused_connects.h"
@@ -108,16 +106,6 @@ int cleanup() {
 }
 
 }  // namespace
-
-void refuse_nested_run() {
-  const auto text = cgroup::read_file_if_exists("/proc/self/cgroup");
-  if (!text) return;
-  if (const auto outer = cgroup::enclosing_run_cgroup(*text))
-    throw UsageError(
-        "faultline is running inside the throwaway cgroup of another faultline run (" + *outer +
-        "): its own cgroups would be made beside that run's, outside its limits, its kill and its "
-        "accounting. Put faultline in front of each command or of the whole job, not both");
-}
 
 void add_doctor_command(CLI::App& app, Action* action) {
   auto* cmd = app.add_subcommand("doctor", "What this host supports and how to fix what it lacks");

@@ -101,6 +101,9 @@ int main(int argc, char** argv) {
   } catch (const cli::UsageError& e) {
     std::cerr << "faultline: " << e.what() << "\n";
     return cli::kExitUsage;
+  } catch (const cgroup::InsideAnotherRun& e) {
+    std::cerr << "faultline: " << e.what() << "\n";
+    return cli::kExitUsage;
   } catch (const cgroup::HostError& e) {
     std::cerr << "faultline: this host cannot run scenarios: " << e.what() << "\n";
     return cli::kExitHost;

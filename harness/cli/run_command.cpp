@@ -215,7 +215,6 @@ int run(const RunArgs& args) {
   cgroup::BackendOptions backend_options;
   if (!args.cgroup_root.empty()) backend_options.root = args.cgroup_root;
   if (auto problem = cgroup::cgroup_root_problem(backend_options)) throw UsageError(*problem);
-  refuse_nested_run();
   auto backend = cgroup::open_backend(backend_options);
   for (const auto& stale : backend->remove_stale_runs(cgroup::Backend::StaleScan::at_start))
     std::cerr << "faultline: removed cgroup " << stale << " left by a harness that is gone\n";

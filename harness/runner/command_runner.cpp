@@ -109,7 +109,10 @@ class CommandRun {
   void on_exit();
   void wait_for_stopping_processes();
   CommandResult failed_to_start();
-  CommandResult classify(const cgroup::Stats& stats, const std::vector<std::string>& leftovers);
+  // `left_behind`: processes still in the command's cgroup after it ended; `escaped`: those that
+  // had moved themselves out of it. Both were killed.
+  CommandResult classify(const cgroup::Stats& stats, const std::vector<std::string>& left_behind,
+                         const std::vector<std::string>& escaped);
 
   const CommandRequest& request_;
   cgroup::Backend& backend_;
@@ -265,7 +268,8 @@ CommandResult CommandRun::failed_to_start() {
   return result;
 }
 
-CommandResult CommandRun::classify(const cgroup::Stats& stats, const std::vector<std::string>& leftovers) {
+CommandResult CommandRun::classify(const cgroup::Stats& stats, const std::vector<std::string>& left_behind,
+                                   const std::vector<std::string>& escaped) {
   if (const auto& wait_error = process_.wait_error()) throw Error(*wait_error);
   const auto& st = *process_.exit_status();
   const int own_status = st.signaled ? 128 + st.signal : st.code;
@@ -298,20 +302,23 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, const std::vector
     result.exit_status = interrupt::exit_status(interrupted_by_);  // as `run`
     result.messages.push_back("faultline: interrupted by " + signal_name(interrupted_by_));
   }
-  if (!leftovers.empty()) {
-    // Named, so a CI log says which daemon or test worker was left running.
+  // Named, so a CI log says which daemon or test worker was left running.
+  const auto killed = [&result](const std::vector<std::string>& processes, const std::string& which) {
+    if (processes.empty()) return;
     constexpr std::size_t kNamed = 5;
     std::string named;
-    for (std::size_t i = 0; i < std::min(kNamed, leftovers.size()); ++i)
-      named += (i ? ", " : "") + leftovers[i];
-    if (leftovers.size() > kNamed) named += ", ...";
-    result.messages.push_back(
-        "faultline: killed " + std::to_string(leftovers.size()) + " process(es) " +
-        (kill_deadline_ && !killed_
+    for (std::size_t i = 0; i < std::min(kNamed, processes.size()); ++i)
+      named += (i ? ", " : "") + processes[i];
+    if (processes.size() > kNamed) named += ", ...";
+    result.messages.push_back("faultline: killed " + std::to_string(processes.size()) + " process(es) " +
+                              which + ": " + named);
+  };
+  // Only the processes in the cgroup got the stop signal and had --kill-after to end.
+  killed(left_behind,
+         kill_deadline_ && !killed_
              ? "still running --kill-after " + format_duration(request_.kill_after) + " after the stop signal"
-             : "the command left behind") +
-        ": " + named);
-  }
+             : "the command left behind");
+  killed(escaped, "that had moved themselves out of the command's cgroup");
   // A fork refused at --pids shows up as the command's own failure ("Resource temporarily
   // unavailable", exit 254): say where it came from.
   if (stats.pids_max_events > 0)
@@ -446,9 +453,11 @@ CommandResult CommandRun::run() {
     if (!escaped.empty())
       event("process.escaped", std::to_string(escaped.size()) +
                                    " outside the command's cgroup, killed: " + describe_escapees(escaped));
+    std::vector<std::string> escapees;
     for (const auto& e : escaped)
-      orphans.push_back(std::to_string(e.pid) + " (" + e.comm + ", had moved itself to " + e.cgroup + ")");
-    result = classify(stats, orphans);
+      escapees.push_back(std::to_string(e.pid) + " (" + e.comm + ", had moved itself to " + e.cgroup + ")");
+    result = classify(stats, orphans, escapees);
+    orphans.insert(orphans.end(), escapees.begin(), escapees.end());
     report_.processes.back().orphans = orphans;
   }
   report_.duration_ms = ms_between(t0_, Clock::now());

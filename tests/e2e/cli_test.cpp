@@ -54,13 +54,6 @@ bool has_failure(const json& scenario, const std::string& check) {
   return false;
 }
 
-// Running, as opposed to gone or a zombie waiting for init to reap it.
-bool alive(pid_t pid) {
-  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-  const auto close = stat.rfind(')');
-  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
-}
-
 // Every pid whose environment carries `token`.
 std::vector<pid_t> pids_with_token(const std::string& token) {
   std::vector<pid_t> found;

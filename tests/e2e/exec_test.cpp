@@ -126,7 +126,11 @@ TEST_CASE("exec exit status: 125 when faultline itself fails, and the command ne
     CHECK(r.status == 125);
     CHECK(r.out.empty());
   }
-  SECTION("a malformed value") { expect_refused("--timeout soon", "--timeout `soon`"); }
+  SECTION("a malformed value") {
+    expect_refused("--timeout soon", "--timeout `soon`");
+    expect_refused("--timeout 1.5.2", "--timeout `1.5.2`");  // not taken for seconds
+    expect_refused("-k 5x", "unknown unit `x`");
+  }
   SECTION("a limit out of the kernel's range, or one that wraps") {
     // 2^64+1 once went through as no limit at all; 0 and 2^32+1 met EINVAL only at run time.
     for (const char* flag : {"--pids 0", "--pids 18446744073709551617", "--pids 4294967297", "--nofile 0",
@@ -159,6 +163,10 @@ TEST_CASE("exec at the timeout: 124, or the command's status with --preserve-sta
   CHECK(unlimited.status == 0);
   CHECK_FALSE(contains(unlimited.err, "timed-out"));
   CHECK(exec("--timeout 0s", "sleep 300ms").status == 0);
+  // As timeout(1), a number without a unit is seconds, for --timeout and -k alike.
+  const auto bare = exec("--timeout 0.3 -k 1", "sleep 1h");
+  CHECK(bare.status == 124);
+  CHECK(contains(bare.err, "faultline: timed-out after 300ms: "));
   // -s picks the first signal: SIGUSR1's default action ends the sleeper.
   CHECK(exec("--timeout 300ms -s USR1 --preserve-status", "sleep 1h").status == 128 + SIGUSR1);
   CHECK(exec("--timeout 300ms --signal INT", "sleep 1h").status == 124);
@@ -701,6 +709,33 @@ TEST_CASE("exec and run inside another faultline run are refused: their cgroups 
   INFO(run_in_exec.err);
   CHECK(run_in_exec.status == 2);
   CHECK(contains(run_in_exec.err, "Put faultline in front of each command or of the whole job, not both"));
+}
+
+TEST_CASE("exec: a process that moved itself out of the cgroup is killed and named for what it did",
+          "[exec]") {
+  // The daemon writes itself into the top cgroup of every hierarchy (only root may), so no stop
+  // signal or --kill-after of the command's cgroup reaches it; faultline, its subreaper, kills it.
+  ScratchDir dir;
+  const std::string script = dir / "escape.sh";
+  std::ofstream(script) << "sh -c 'for f in /sys/fs/cgroup/*/cgroup.procs /sys/fs/cgroup/cgroup.procs; do "
+                           "echo $$ >$f 2>/dev/null; done; exec sleep 60' </dev/null >/dev/null 2>&1 &\n"
+                           "echo \"escaped $!\"\n"
+                           "exec sleep 30\n";
+  auto r = run_shell(exec_cmd("--timeout 1s --kill-after 20s -- sh " + quote(script)));
+  INFO(r.err);
+  const auto pos = r.out.find("escaped ");
+  REQUIRE(pos != std::string::npos);
+  const pid_t escaped = std::stoi(r.out.substr(pos + 8));
+  const bool left_running = alive(escaped);
+  if (left_running) ::kill(escaped, SIGKILL);
+  CHECK_FALSE(left_running);
+  CHECK(r.status == 124);
+  CHECK(std::regex_search(
+      r.err, std::regex("faultline: killed 1 process\\(es\\) that had moved themselves out of the command's "
+                        "cgroup: " +
+                        std::to_string(escaped) + R"( \(sleep, had moved itself to /\))")));
+  // It got neither the stop signal nor --kill-after to end: the message must not say it did.
+  CHECK_FALSE(contains(r.err, "still running --kill-after"));
 }
 
 TEST_CASE("exec: processes the command left behind are killed and named on stderr", "[exec]") {

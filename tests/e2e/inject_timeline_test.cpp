@@ -79,12 +79,6 @@ void check_times_in_order(const json& scenario, const json& event) {
   CHECK(event.at("t_ms").get<double>() <= scenario.at("duration_ms").get<double>());
 }
 
-bool alive(pid_t pid) {
-  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-  const auto close = stat.rfind(')');
-  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
-}
-
 }  // namespace
 
 TEST_CASE("inject e2e: a squeeze to 48MiB about 1s after ready OOM-kills a steady 100MB process",

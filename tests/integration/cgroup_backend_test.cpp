@@ -70,7 +70,7 @@ std::unique_ptr<Backend> backend_for(int variant, std::string* label) {
       classify_host(parse_cgroup_mounts(cgroup::read_file("/proc/self/mountinfo")), kMountRoot, false, &why);
   REQUIRE(cgroups);
   cgroups->unified.reset();
-  auto legacy = std::make_unique<V1Backend>(*cgroups, "/faultline");
+  auto legacy = std::make_unique<V1Backend>(*cgroups, "/faultline", cgroup::read_file("/proc/self/cgroup"));
   legacy->ensure_parent();
   *label = "legacy v1 path (hybrid host without its unified mount)";
   return legacy;

@@ -55,6 +55,13 @@ inline std::string read_file(const std::string& path) {
   return s.str();
 }
 
+// Running, as opposed to gone or a zombie waiting for its parent to reap it.
+inline bool alive(pid_t pid) {
+  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  const auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+}
+
 inline std::string quote(const std::string& arg) {
   std::string q = "'";
   for (char c : arg) q += c == '\'' ? std::string("'\\''") : std::string(1, c);

@@ -54,7 +54,7 @@ V1Backend v1_backend(const fs::path& memory_mount) {
   HostCgroups host;
   host.mode = Mode::v1;
   host.v1["memory"] = CgroupMount{memory_mount, "/", false, {"memory"}};
-  return V1Backend(host, "/faultline");
+  return V1Backend(host, "/faultline", /*own_cgroups=*/"");
 }
 
 }  // namespace
@@ -63,7 +63,7 @@ TEST_CASE("prepare_parent: a file where the v2 parent should be is an error, not
   FakeTree tree;
   const auto mount = tree.v2_level(tree.root() / "cgroup");
   std::ofstream(mount / "faultline") << "not a cgroup\n";
-  V2Backend backend(CgroupMount{mount, "/", true, {}}, mount / "faultline", std::nullopt);
+  V2Backend backend(CgroupMount{mount, "/", true, {}}, mount / "faultline", std::nullopt, /*own_cgroups=*/"");
   std::string message;
   CHECK(outcome(backend, &message) == "error " + std::to_string(EEXIST));
   CHECK(message.find("mkdir " + (mount / "faultline").string() + ": File exists") != std::string::npos);
@@ -86,7 +86,7 @@ TEST_CASE("prepare_parent: a v2 level that is no cgroup (ENOENT) is the host ref
   FakeTree tree;
   const auto mount = tree.root() / "not-cgroupfs";
   fs::create_directories(mount);  // a directory without cgroup.controllers
-  V2Backend backend(CgroupMount{mount, "/", true, {}}, mount / "faultline", std::nullopt);
+  V2Backend backend(CgroupMount{mount, "/", true, {}}, mount / "faultline", std::nullopt, /*own_cgroups=*/"");
   std::string message;
   CHECK(outcome(backend, &message) == "refusal " + std::to_string(ENOENT));
   CHECK(message.find("cgroup.controllers: No such file or directory. Fix: run faultline as root") !=
