@@ -245,7 +245,7 @@ std::unique_ptr<Backend> open_backend(const BackendOptions& options) {
     throw HostRefusal("cannot create throwaway cgroups: " + detection.why + ". Fix: " + kMountFix, ENOENT);
   }
   auto own_cgroups = read_own_cgroups();
-  if (const auto outer = enclosing_run_cgroup(own_cgroups))
+  if (const auto outer = enclosing_run_cgroup(own_cgroups); outer && options.refuse_inside_another_run)
     throw InsideAnotherRun(
         "faultline is running inside the throwaway cgroup of another faultline run (" + *outer +
         "): its own cgroups would be made beside that run's, outside its limits, its kill and its "

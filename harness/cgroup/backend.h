@@ -54,6 +54,10 @@ struct BackendOptions {
   // the harness runs in a delegated v2 subtree it cannot leave, "<own cgroup>/faultline".
   std::optional<std::string> root;
   std::filesystem::path mount_root = "/sys/fs/cgroup";
+  // open_backend throws InsideAnotherRun when this process is in another live run's cgroup: runs
+  // made from there would escape it. Only removing what dead harnesses left (`cleanup`) is
+  // harmless there.
+  bool refuse_inside_another_run = true;
 };
 
 // What is wrong with `root` as given (a filesystem path under the mount point instead of a path

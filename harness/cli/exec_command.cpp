@@ -35,13 +35,20 @@ T parse_flag(const std::string& flag, const std::string& text, Parse parse) {
   return *value;
 }
 
-// timeout(1) reads a bare number as seconds (`timeout 30`, `-k 5`, `0.5`); so does exec, for every
+// timeout(1) reads a bare number as seconds (`timeout 30`, `-k 5`, `.5`); so does exec, for every
 // duration flag. A scenario file still needs the unit (docs/scenarios.md).
 std::optional<Duration> parse_flag_duration(std::string_view text, std::string* why) {
   const bool bare = text.find_first_of("0123456789") != std::string_view::npos &&
                     text.find_first_not_of("0123456789.") == std::string_view::npos &&
                     std::count(text.begin(), text.end(), '.') <= 1;
-  return parse_duration(bare ? std::string(text) + "s" : std::string(text), why);
+  if (!bare) return parse_duration(text, why);
+  std::string seconds(text);
+  if (seconds.front() == '.') seconds.insert(0, "0");  // ".5"
+  if (seconds.back() == '.') seconds.pop_back();       // "1."
+  std::string problem;
+  auto value = parse_duration(seconds + "s", &problem);
+  if (!value && why) *why = "read as " + seconds + "s, " + problem;
+  return value;
 }
 
 // A whole-number limit within the bounds the scenario key of the same name has (a plain
@@ -115,6 +122,11 @@ int exec(const ExecArgs& a) {
   if (request.timeout == Duration::zero()) request.timeout.reset();
   request.timeout_signal = parse_flag<int>("--signal", a.signal, parse_signal);
   request.kill_after = parse_flag<Duration>("--kill-after", a.kill_after, parse_flag_duration);
+  // timeout(1) reads -k 0 as "never send KILL"; here it would mean at once, with the stop signal.
+  if (request.kill_after == Duration::zero())
+    throw UsageError("--kill-after " + a.kill_after +
+                     ": give the time the command has to stop before the SIGKILL, e.g. 100ms "
+                     "(timeout(1) reads 0 as never; faultline always ends the command's cgroup)");
   if (!a.diagnose.empty()) request.diagnose_signal = parse_flag<int>("--diagnose", a.diagnose, parse_signal);
   // Without a timeout there is nothing to diagnose: silently ignored, it would look armed.
   if (request.diagnose_signal && !request.timeout)

@@ -98,7 +98,9 @@ int doctor() {
 }
 
 int cleanup() {
-  auto backend = cgroup::open_backend();
+  cgroup::BackendOptions options;
+  options.refuse_inside_another_run = false;  // it removes only runs whose harness is gone
+  auto backend = cgroup::open_backend(options);
   const auto removed = backend->remove_stale_runs();
   for (const auto& name : removed) std::cout << "removed " << name << "\n";
   std::cout << removed.size() << " stale run(s) removed\n";
