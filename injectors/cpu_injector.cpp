@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <algorithm>
+#include <cmath>
 #include <optional>
 #include <set>
 #include <string>
@@ -58,9 +59,19 @@ std::string CpuInjector::apply(const Target& target) {
     const bool quota_binds = fault_.quota && *fault_.quota < old.cpus - 1e-9;
     if (quota_binds) next.cpus = *fault_.quota;
     if (fault_.period) next.period = *fault_.period;
-    const bool max_changes = quota_binds || next.period != old.period;
-    if (fault_.quota && !quota_binds && !max_changes && !fault_.cpuset)
-      throw NoEffect("the cpu.max in force is " + text(old) + " already: a squeeze must lower it");
+    // A period changes how a quota is enforced (how long each stall lasts), so without one in
+    // force (max) a new period alone throttles nothing.
+    const bool period_matters = next.period != old.period && std::isfinite(next.cpus);
+    const bool max_changes = quota_binds || period_matters;
+    if (!max_changes && !fault_.cpuset) {
+      if (fault_.quota)
+        throw NoEffect("the cpu.max in force is " + text(old) + " already: a squeeze must lower it");
+      throw NoEffect(std::isfinite(old.cpus)
+                         ? "the period in force is " + format_duration(old.period) + " already"
+                         : "cpu.max is " + text(old) +
+                               ": without a quota in force a period alone throttles nothing "
+                               "(give `quota` too)");
+    }
     // A quota at or above the CPUs the target may run on throttles nothing: "stays fast while
     // throttled to 300%" would pass on a 2-CPU host without a single throttled period. With a
     // cpuset, the CPUs are the new set's, and a set that changes something is a fault of its own.

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,17 +29,25 @@ inline constexpr int kExitHost = 3;
 inline constexpr int kExitInternal = 4;
 inline constexpr int kExitInterrupted = 130;
 
-// Registers a subcommand; `*action` is set to the function that runs it once parsed.
+// What the parsed command line asks for. Each add_*_command registers its options on the CLI11
+// app and sets `run`, the function that carries the subcommand out, once parsed.
 using Action = std::function<int()>;
-void add_run_command(CLI::App& app, Action* action);
-void add_exec_command(CLI::App& app, Action* action);
-void add_validate_command(CLI::App& app, Action* action);
-void add_doctor_command(CLI::App& app, Action* action);
-void add_cleanup_command(CLI::App& app, Action* action);
-void add_report_command(CLI::App& app, Action* action);
-void add_plan_command(CLI::App& app, Action* action);
-void add_schema_command(CLI::App& app, Action* action);
-void add_hog_command(CLI::App& app, Action* action);  // hidden helper mode of the hog injection
+struct Invocation {
+  Action run;
+  // The words after the first `--`, exactly as typed (nullopt without a `--`). main gives CLI11
+  // only the words before it: CLI11 reads an argument in brackets as a list and splits it, so
+  // `exec -- sh -c '[ -s log ]'` would have run `sh -c ' -s log '`.
+  std::optional<std::vector<std::string>> after_separator;
+};
+void add_run_command(CLI::App& app, Invocation* invocation);
+void add_exec_command(CLI::App& app, Invocation* invocation);
+void add_validate_command(CLI::App& app, Invocation* invocation);
+void add_doctor_command(CLI::App& app, Invocation* invocation);
+void add_cleanup_command(CLI::App& app, Invocation* invocation);
+void add_report_command(CLI::App& app, Invocation* invocation);
+void add_plan_command(CLI::App& app, Invocation* invocation);
+void add_schema_command(CLI::App& app, Invocation* invocation);
+void add_hog_command(CLI::App& app, Invocation* invocation);  // hidden helper mode of the hog injection
 
 // Helpers shared by the commands.
 std::string faultline_dir();  // folder of this executable (its helpers live beside it)

@@ -87,6 +87,20 @@ void check_writable(const std::string& path) {
   ::unlink(probe.c_str());
 }
 
+// The words before a `--` that CLI11 did not take as options, then what followed the `--`.
+std::vector<std::string> command_as_typed(std::vector<std::string> before,
+                                          const std::optional<std::vector<std::string>>& after_separator) {
+  // prefix_command passes an unknown option on instead of refusing it: `--bogus` would be run.
+  if (!before.empty() && before.front().size() > 1 && before.front().front() == '-')
+    throw CLI::ExtrasError("exec", {before.front()});
+  if (after_separator) {
+    if (!before.empty()) before.push_back("--");  // `exec sh -c 'x' -- y`: that `--` is the command's
+    before.insert(before.end(), after_separator->begin(), after_separator->end());
+  }
+  if (before.empty()) throw CLI::RequiredError("COMMAND (give the command to run after --)");
+  return before;
+}
+
 report::RunReport one_run_report(const runner::CommandResult& result, cgroup::Mode mode,
                                  const std::string& started) {
   report::RunReport report;
@@ -119,7 +133,13 @@ int exec(const ExecArgs& a) {
   if (!a.nofile.empty()) request.limits.nofile = limit_flag("--nofile", "nofile", a.nofile);
   // As timeout(1), 0 disables the timeout.
   if (!a.timeout.empty()) request.timeout = parse_flag<Duration>("--timeout", a.timeout, parse_flag_duration);
-  if (request.timeout == Duration::zero()) request.timeout.reset();
+  // Only a 0 as written: `0.0000000001` rounds to 0ns, and would lift the limit instead.
+  if (request.timeout == Duration::zero()) {
+    if (a.timeout.find_first_of("123456789") == std::string::npos)
+      request.timeout.reset();
+    else
+      request.timeout = Duration(1);
+  }
   request.timeout_signal = parse_flag<int>("--signal", a.signal, parse_signal);
   request.kill_after = parse_flag<Duration>("--kill-after", a.kill_after, parse_flag_duration);
   // timeout(1) reads -k 0 as "never send KILL"; here it would mean at once, with the stop signal.
@@ -162,7 +182,7 @@ int exec(const ExecArgs& a) {
 
 }  // namespace
 
-void add_exec_command(CLI::App& app, Action* action) {
+void add_exec_command(CLI::App& app, Invocation* invocation) {
   auto a = std::make_shared<ExecArgs>();
   auto* cmd = app.add_subcommand("exec", "Run one command in a throwaway cgroup (a cgroup-aware `timeout`)");
   cmd->add_option("--memory", a->memory, "Hard memory limit, e.g. 64MiB");
@@ -188,10 +208,26 @@ void add_exec_command(CLI::App& app, Action* action) {
   cmd->add_flag(
       "-v,--summary", a->summary,
       "Print one line at the end, also on success: runtime, peak memory, CPU, throttling, OOM kills");
-  cmd->add_option("command", a->command, "The command and its arguments (after --)")->required();
-  cmd->positionals_at_end();
-  cmd->callback([a, action] {
-    *action = [a] {
+  // `--timeout "$UNSET"` is refused: an empty value read as "not given" would run a CI job without
+  // the limit it asks for.
+  const CLI::Validator not_empty(
+      [](std::string& value) {
+        return value.empty() ? std::string("an empty value: give one or leave it out") : "";
+      },
+      "");
+  for (CLI::Option* option : cmd->get_options())
+    if (option->get_type_size_max() > 0) option->check(not_empty);
+  // The command is taken as typed, never by CLI11's option parsing, which reads an argument in
+  // brackets as a list ("[ -s log ]", "test_x[case1]"): the words after `--` come from main
+  // (Invocation::after_separator), and without a `--` prefix_command leaves the words from the
+  // first one that is not an option on to remaining() as they are.
+  cmd->prefix_command();
+  cmd->footer(
+      "COMMAND: the command and its arguments, after -- (or from the first word that is not an option "
+      "on), run exactly as typed\n");
+  cmd->callback([a, cmd, invocation] {
+    a->command = command_as_typed(cmd->remaining(), invocation->after_separator);
+    invocation->run = [a] {
       // Like timeout(1), 125 says that faultline itself failed, never the command.
       try {
         return exec(*a);

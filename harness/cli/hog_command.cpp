@@ -131,7 +131,7 @@ int hog(const HogOptions& o) {
 
 }  // namespace
 
-void add_hog_command(CLI::App& app, Action* action) {
+void add_hog_command(CLI::App& app, Invocation* invocation) {
   auto options = std::make_shared<HogOptions>();
   auto* cmd = app.add_subcommand("hog", "Noisy neighbour for the hog injection (allocate memory, burn CPU)");
   cmd->group("");  // hidden: an implementation detail of [[inject]] kind = "hog"
@@ -140,7 +140,7 @@ void add_hog_command(CLI::App& app, Action* action) {
   cmd->add_option("--for", options->duration, "Run this long, then exit (default: until killed)");
   cmd->add_option("--charge", options->charge,
                   "Charge this much memory to the cgroup (outside this process's RSS), then exit");
-  cmd->callback([options, action] { *action = [options] { return hog(*options); }; });
+  cmd->callback([options, invocation] { invocation->run = [options] { return hog(*options); }; });
 }
 
 }  // namespace faultline::cli

@@ -109,14 +109,14 @@ int cleanup() {
 
 }  // namespace
 
-void add_doctor_command(CLI::App& app, Action* action) {
+void add_doctor_command(CLI::App& app, Invocation* invocation) {
   auto* cmd = app.add_subcommand("doctor", "What this host supports and how to fix what it lacks");
-  cmd->callback([action] { *action = doctor; });
+  cmd->callback([invocation] { invocation->run = doctor; });
 }
 
-void add_cleanup_command(CLI::App& app, Action* action) {
+void add_cleanup_command(CLI::App& app, Invocation* invocation) {
   auto* cmd = app.add_subcommand("cleanup", "Kill and remove throwaway cgroups left by dead harnesses");
-  cmd->callback([action] { *action = cleanup; });
+  cmd->callback([invocation] { invocation->run = cleanup; });
 }
 
 }  // namespace faultline::cli

@@ -26,7 +26,7 @@ std::string one_line(std::string text) {
 
 struct Subcommand {
   const char* name;
-  void (*add)(CLI::App&, faultline::cli::Action*);
+  void (*add)(CLI::App&, faultline::cli::Invocation*);
 };
 
 constexpr Subcommand kSubcommands[] = {
@@ -41,15 +41,27 @@ constexpr Subcommand kSubcommands[] = {
 // and building the options of all nine costs it a measurable share of its start. Anything else
 // (--help, a typo, no argument) gets all of them, so help and errors read as before; a bare
 // --version needs none.
-void add_subcommands(CLI::App& app, faultline::cli::Action* action, int argc, char** argv) {
+void add_subcommands(CLI::App& app, faultline::cli::Invocation* invocation, int argc, char** argv) {
   if (argc == 2 && std::strcmp(argv[1], "--version") == 0) return;
   for (const auto& sub : kSubcommands) {
     if (argc > 1 && std::strcmp(argv[1], sub.name) == 0) {
-      sub.add(app, action);
+      sub.add(app, invocation);
       return;
     }
   }
-  for (const auto& sub : kSubcommands) sub.add(app, action);
+  for (const auto& sub : kSubcommands) sub.add(app, invocation);
+}
+
+// `exec` runs the words after its `--` exactly as typed, so CLI11 is given only the words before
+// it (see cli::Invocation). The other subcommands read `--` as CLI11 does: paths may follow it.
+int split_at_separator(int argc, char** argv, faultline::cli::Invocation* invocation) {
+  if (argc < 2 || std::strcmp(argv[1], "exec") != 0) return argc;
+  for (int i = 2; i < argc; ++i)
+    if (std::strcmp(argv[i], "--") == 0) {
+      invocation->after_separator.emplace(argv + i + 1, argv + argc);
+      return i;
+    }
+  return argc;
 }
 
 // Started with stdin, stdout or stderr closed (`<&-`), the harness would hand those numbers to its
@@ -83,10 +95,11 @@ int main(int argc, char** argv) {
   CLI::App app{"faultline: stress-test and fault-injection harness"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("faultline ") + FAULTLINE_VERSION);
-  cli::Action action;
-  add_subcommands(app, &action, argc, argv);
+  cli::Invocation invocation;
+  add_subcommands(app, &invocation, argc, argv);
+  const int words_for_cli11 = split_at_separator(argc, argv, &invocation);
   try {
-    app.parse(argc, argv);
+    app.parse(words_for_cli11, argv);
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     if (rc == 0) return 0;
@@ -97,7 +110,7 @@ int main(int argc, char** argv) {
     return cli::kExitUsage;
   }
   try {
-    return action();
+    return invocation.run();
   } catch (const cli::UsageError& e) {
     std::cerr << "faultline: " << e.what() << "\n";
     return cli::kExitUsage;

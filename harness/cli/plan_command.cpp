@@ -469,14 +469,14 @@ int plan(const PlanArgs& args) {
 
 }  // namespace
 
-void add_plan_command(CLI::App& app, Action* action) {
+void add_plan_command(CLI::App& app, Invocation* invocation) {
   auto args = std::make_shared<PlanArgs>();
   auto* cmd =
       app.add_subcommand("plan", "Print the resolved timeline of a scenario without running anything");
   cmd->add_option("file", args->file, "Scenario file")->required();
   cmd->add_option("--seed", args->seed, "Seed for chaos draws (printed; the same seed draws the same faults)")
       ->check(seed_validator());
-  cmd->callback([args, action] { *action = [args] { return plan(*args); }; });
+  cmd->callback([args, invocation] { invocation->run = [args] { return plan(*args); }; });
 }
 
 }  // namespace faultline::cli

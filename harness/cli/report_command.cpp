@@ -68,7 +68,7 @@ int merge(const MergeArgs& args) {
 
 }  // namespace
 
-void add_report_command(CLI::App& app, Action* action) {
+void add_report_command(CLI::App& app, Invocation* invocation) {
   auto* report = app.add_subcommand("report", "Work with JSON reports of earlier runs");
   report->require_subcommand(1);
   auto args = std::make_shared<MergeArgs>();
@@ -80,7 +80,7 @@ void add_report_command(CLI::App& app, Action* action) {
   merge_cmd->add_option("--json", args->json_path, "Write the merged JSON report to this file");
   merge_cmd->add_option("--junit", args->junit_path, "Write the merged JUnit XML to this file");
   merge_cmd->add_option("--html", args->html_path, "Write the merged HTML report to this file");
-  merge_cmd->callback([args, action] { *action = [args] { return merge(*args); }; });
+  merge_cmd->callback([args, invocation] { invocation->run = [args] { return merge(*args); }; });
 }
 
 }  // namespace faultline::cli

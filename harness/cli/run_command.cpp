@@ -291,7 +291,7 @@ int run(const RunArgs& args) {
 
 }  // namespace
 
-void add_run_command(CLI::App& app, Action* action) {
+void add_run_command(CLI::App& app, Invocation* invocation) {
   auto args = std::make_shared<RunArgs>();
   auto* cmd = app.add_subcommand("run", "Run scenario files, directories (recursively *.toml) or globs");
   cmd->add_option("paths", args->paths, "Scenario files, directories or globs")->required();
@@ -310,7 +310,7 @@ void add_run_command(CLI::App& app, Action* action) {
                   "shutdown time and probe latency (over 20%), scenarios gone since");
   cmd->add_flag("--strict", args->strict, "A skipped scenario counts as an error");
   cmd->add_option("--cgroup-root", args->cgroup_root, "Parent cgroup for throwaway cgroups (default: auto)");
-  cmd->callback([args, action] { *action = [args] { return run(*args); }; });
+  cmd->callback([args, invocation] { invocation->run = [args] { return run(*args); }; });
 }
 
 }  // namespace faultline::cli

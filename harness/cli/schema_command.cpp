@@ -7,10 +7,10 @@
 
 namespace faultline::cli {
 
-void add_schema_command(CLI::App& app, Action* action) {
+void add_schema_command(CLI::App& app, Invocation* invocation) {
   auto* cmd = app.add_subcommand("schema", "Print the JSON Schema of the scenario format (for editors)");
-  cmd->callback([action] {
-    *action = [] {
+  cmd->callback([invocation] {
+    invocation->run = [] {
       std::cout << scenario::scenario_json_schema() << std::flush;
       return kExitOk;
     };

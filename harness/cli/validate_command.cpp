@@ -28,11 +28,11 @@ int validate(const std::vector<std::string>& paths) {
 
 }  // namespace
 
-void add_validate_command(CLI::App& app, Action* action) {
+void add_validate_command(CLI::App& app, Invocation* invocation) {
   auto paths = std::make_shared<std::vector<std::string>>();
   auto* cmd = app.add_subcommand("validate", "Check scenario files without running them");
   cmd->add_option("paths", *paths, "Scenario files, directories or globs")->required();
-  cmd->callback([paths, action] { *action = [paths] { return validate(*paths); }; });
+  cmd->callback([paths, invocation] { invocation->run = [paths] { return validate(*paths); }; });
 }
 
 }  // namespace faultline::cli

@@ -17,15 +17,21 @@ namespace {
 std::atomic<int> first_signal{0};
 int event_fd = -1;
 std::once_flag install_once;
-// SIGQUITs to pass on (Quit::passes_on): counted in quit_event_fd, the source of the last here.
-int quit_event_fd = -1;
-std::atomic<bool> last_quit_from_terminal{false};
+// Every interrupt since the last take_interrupts(), and the signals to pass on (Quit::passes_on),
+// as Signals::mask bits, each with the source of its last signal.
+std::atomic<unsigned> pending_interrupts{0};
+std::atomic<bool> last_interrupt_from_terminal{false};
+int pass_on_event_fd = -1;
+std::atomic<unsigned> pending_pass_on{0};
+std::atomic<bool> last_pass_on_from_terminal{false};
 
 // Called in a signal handler: write(2) may set errno under the code it interrupted.
 void record(int signo, bool terminal) {
   const int saved_errno = errno;
   int expected = 0;
   first_signal.compare_exchange_strong(expected, signo * 2 + (terminal ? 1 : 0));
+  last_interrupt_from_terminal = terminal;
+  pending_interrupts.fetch_or(1u << signo);
   const std::uint64_t one = 1;
   if (event_fd >= 0) (void)!::write(event_fd, &one, sizeof one);
   errno = saved_errno;
@@ -37,20 +43,37 @@ bool sent_by_terminal(const siginfo_t* info) { return info && info->si_code == S
 
 void on_signal(int signo, siginfo_t* info, void*) { record(signo, sent_by_terminal(info)); }
 
-void on_quit_to_pass_on(int, siginfo_t* info, void*) {
+void on_signal_to_pass_on(int signo, siginfo_t* info, void*) {
   const int saved_errno = errno;
-  last_quit_from_terminal = sent_by_terminal(info);
+  last_pass_on_from_terminal = sent_by_terminal(info);
+  pending_pass_on.fetch_or(1u << signo);
   const std::uint64_t one = 1;
-  (void)!::write(quit_event_fd, &one, sizeof one);
+  (void)!::write(pass_on_event_fd, &one, sizeof one);
   errno = saved_errno;
+}
+
+// Empties an eventfd, so that it is readable again only with the next signal.
+void drain(int fd) {
+  std::uint64_t count = 0;
+  if (fd >= 0) (void)!::read(fd, &count, sizeof count);
 }
 
 void create_fd() {
   if (event_fd < 0) event_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
-void create_quit_fd() {
-  if (quit_event_fd < 0) quit_event_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+void create_pass_on_fd() {
+  if (pass_on_event_fd < 0) pass_on_event_fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+// The eventfd first, then the bits: a signal in between leaves its bit to this take and a wake-up
+// with nothing to take, never a bit without a wake-up.
+Signals take(int fd, std::atomic<unsigned>& pending, const std::atomic<bool>& from_terminal) {
+  drain(fd);
+  Signals signals;
+  signals.mask = pending.exchange(0);
+  signals.from_terminal = from_terminal.load();
+  return signals;
 }
 
 }  // namespace
@@ -65,10 +88,17 @@ void install(Quit quit) {
     ::sigaction(SIGINT, &action, nullptr);
     ::sigaction(SIGTERM, &action, nullptr);
     if (quit == Quit::passes_on) {
-      create_quit_fd();
+      create_pass_on_fd();
       struct sigaction pass_on = action;
-      pass_on.sa_sigaction = on_quit_to_pass_on;
+      pass_on.sa_sigaction = on_signal_to_pass_on;
       ::sigaction(SIGQUIT, &pass_on, nullptr);
+      // These were left as the caller set them before: one it ignores stays ignored, for faultline
+      // and the command alike, as SIGHUP under nohup.
+      for (const int signo : {SIGUSR1, SIGUSR2, SIGALRM}) {
+        struct sigaction inherited {};
+        if (::sigaction(signo, nullptr, &inherited) == 0 && inherited.sa_handler != SIG_IGN)
+          ::sigaction(signo, &pass_on, nullptr);
+      }
     } else {
       ::sigaction(SIGQUIT, &action, nullptr);
     }
@@ -91,19 +121,13 @@ bool from_terminal() { return (first_signal.load() & 1) != 0; }
 int exit_status(int signo) { return signo == SIGHUP || signo == SIGQUIT ? 128 + signo : 130; }
 void request(int signo) { record(signo, false); }
 
-int quit_fd() {
-  create_quit_fd();
-  return quit_event_fd;
+Signals take_interrupts() { return take(event_fd, pending_interrupts, last_interrupt_from_terminal); }
+
+int pass_on_fd() {
+  create_pass_on_fd();
+  return pass_on_event_fd;
 }
 
-Quits take_quits() {
-  Quits quits;
-  std::uint64_t count = 0;
-  if (quit_event_fd >= 0 && ::read(quit_event_fd, &count, sizeof count) == sizeof count) {
-    quits.count = static_cast<unsigned>(count);
-    quits.from_terminal = last_quit_from_terminal.load();
-  }
-  return quits;
-}
+Signals take_passed_on() { return take(pass_on_event_fd, pending_pass_on, last_pass_on_from_terminal); }
 
 }  // namespace faultline::interrupt

@@ -9,7 +9,7 @@ namespace faultline::interrupt {
 // leaving its targets running in their cgroups.
 enum class Quit {
   interrupts,  // `run`: one more interrupt, the run is torn down
-  passes_on,   // `exec`: for the command, as timeout(1) passes it on (a Go test dumps its stacks)
+  passes_on,   // `exec`: for the command, with SIGUSR1, SIGUSR2 and SIGALRM (see Signals)
 };
 
 // Installs the handlers; the first call decides. SIGHUP keeps an inherited SIG_IGN (nohup).
@@ -29,13 +29,21 @@ bool from_terminal();
 // Marks the run as interrupted without a signal (tests, internal errors).
 void request(int signo);
 
-// With Quit::passes_on: an eventfd readable while SIGQUITs wait to be passed on, and the taking
-// of them (how many came since the last take, and whether the last came from a terminal).
-int quit_fd();
-struct Quits {
-  unsigned count = 0;
-  bool from_terminal = false;
+// With Quit::passes_on every signal is for the command too, not only the first: a CI runner
+// that cancels a job sends SIGINT, then SIGTERM, as timeout(1) passes each on; and SIGQUIT,
+// SIGUSR1, SIGUSR2 and SIGALRM are passed on while the run goes on (a Go test dumps its stacks
+// at SIGQUIT), where their default action would end the harness and leave its command running.
+struct Signals {
+  unsigned mask = 0;           // bit `1u << signo` for each signal that came since the last take
+  bool from_terminal = false;  // the last of them came from a terminal
+  bool has(int signo) const { return (mask & (1u << signo)) != 0; }
 };
-Quits take_quits();
+// SIGINT, SIGTERM and SIGHUP since the last take; after it, fd() is readable again only once
+// another comes.
+Signals take_interrupts();
+// An eventfd readable while signals to pass on wait (SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM), and
+// the taking of them.
+int pass_on_fd();
+Signals take_passed_on();
 
 }  // namespace faultline::interrupt

@@ -92,7 +92,7 @@ class CommandRun {
         grace_(io_),
         drain_(io_),
         interrupt_watch_(io_),
-        quit_watch_(io_) {}
+        pass_on_watch_(io_) {}
 
   CommandResult run();
 
@@ -101,10 +101,17 @@ class CommandRun {
     report_.timeline.push_back({ms_between(t0_, Clock::now()), name, kProcessName, {}, detail});
   }
   void on_timeout();
+  // Every process of the command's cgroup but `had_it`, and the command itself wherever it is;
+  // returns how many got `signo`.
+  int signal_command(int signo, const std::set<pid_t>& had_it = {});
+  // The command is running but not among its cgroup's members (root can move itself out).
+  bool command_left_its_cgroup() const;
   // `terminal_sent_it`: the terminal signalled faultline's foreground process group already.
   void send_stop_signal(int signo, bool terminal_sent_it = false);
-  void watch_quits();
-  void pass_on_quits();
+  void watch_interrupts();
+  void on_interrupt(int signo, bool from_terminal);
+  void watch_passed_on();
+  void pass_on_signals();
   void stop_watching_signals();
   void on_exit();
   void wait_for_stopping_processes();
@@ -120,7 +127,7 @@ class CommandRun {
   supervisor::SupervisedProcess process_;
   asio::steady_timer deadline_, grace_, drain_;
   asio::posix::stream_descriptor interrupt_watch_;
-  asio::posix::stream_descriptor quit_watch_;
+  asio::posix::stream_descriptor pass_on_watch_;
   std::unique_ptr<cgroup::Cgroup> group_;
   std::optional<supervisor::AdoptionWatch> adoptions_;  // from the start to the end of the loop
   Clock::time_point t0_;
@@ -131,6 +138,7 @@ class CommandRun {
   // with it, have until then too.
   std::optional<Clock::time_point> kill_deadline_;
   bool timed_out_ = false, killed_ = false;
+  bool sent_sigkill_ = false;  // -s KILL, --diagnose KILL or --kill-after: not an OOM kill
   int interrupted_by_ = 0;
   bool drain_interrupted_ = false;  // a signal came while the other processes had --kill-after
 };
@@ -142,13 +150,16 @@ void CommandRun::on_timeout() {
   auto snapshot = snapshot_hang({{kProcessName, group_.get()}});
   for (auto& f : snapshot.facts) f.process.clear();  // one command: the finding needs no subject
   snapshot.store_into(report_.diagnostics);
+  if (command_left_its_cgroup())
+    report_.diagnostics["finding"] = "the command (pid " + std::to_string(process_.pid()) +
+                                     ") had moved itself out of its cgroup, where its state is not watched";
   finding_ = report_.diagnostics["finding"];
   if (!request_.diagnose_signal) {
     send_stop_signal(request_.timeout_signal);
     return;
   }
-  const int sent = signal_every_process(*group_, *request_.diagnose_signal);
-  signal_every_process(*group_, SIGCONT);  // a stopped process cannot dump its stacks
+  const int sent = signal_command(*request_.diagnose_signal);
+  signal_command(SIGCONT);  // a stopped process cannot dump its stacks
   const std::string what = signalled(*request_.diagnose_signal, sent, 0) + ", " +
                            format_duration(request_.diagnose_grace) + " for their output";
   event("timeout.diagnose", what);
@@ -159,6 +170,23 @@ void CommandRun::on_timeout() {
   });
 }
 
+// The command itself is signalled by its pid when it is not among the members: root can move it
+// out of its cgroup, and the timeout must still reach it, as timeout(1)'s does. It is faultline's
+// child and not yet reaped, so the pid is still its own.
+int CommandRun::signal_command(int signo, const std::set<pid_t>& had_it) {
+  if (signo == SIGKILL) sent_sigkill_ = true;
+  int sent = signal_every_process(*group_, signo, had_it);
+  if (!had_it.count(process_.pid()) && command_left_its_cgroup() && ::kill(process_.pid(), signo) == 0)
+    ++sent;
+  return sent;
+}
+
+bool CommandRun::command_left_its_cgroup() const {
+  if (!process_.running()) return false;
+  const auto members = group_->pids();
+  return std::find(members.begin(), members.end(), process_.pid()) == members.end();
+}
+
 // The stop signal, at the timeout or passed on from faultline's own SIGINT/SIGTERM/SIGHUP (a CI
 // job cancelled), to every process of the command as timeout(1) signals its process group, then
 // SIGKILL to the whole cgroup if the command outlives `kill_after`.
@@ -167,9 +195,9 @@ void CommandRun::send_stop_signal(int signo, bool terminal_sent_it) {
   // second one makes a program that cleans up on the first (pytest) give up. Those in other
   // groups (setsid daemons) have it from here only.
   const std::set<pid_t> had_it = terminal_sent_it ? in_our_process_group(*group_) : std::set<pid_t>{};
-  const int sent = signal_every_process(*group_, signo, had_it);
+  const int sent = signal_command(signo, had_it);
   // timeout(1) does the same: a stopped process would otherwise hold the signal until the kill.
-  if (signo != SIGKILL && signo != SIGCONT) signal_every_process(*group_, SIGCONT);
+  if (signo != SIGKILL && signo != SIGCONT) signal_command(SIGCONT);
   const std::string what = signalled(signo, sent, had_it.size());
   event("stop.signal", what);
   if (timed_out_) timeout_steps_.push_back(what);
@@ -180,9 +208,11 @@ void CommandRun::send_stop_signal(int signo, bool terminal_sent_it) {
   grace_.expires_after(request_.kill_after);
   grace_.async_wait([this](boost::system::error_code ec) {
     if (ec || !process_.running()) return;
-    killed_ = true;
+    killed_ = sent_sigkill_ = true;
     const std::string what =
         "SIGKILL to the cgroup after --kill-after " + format_duration(request_.kill_after);
+    // The command itself too, should it have left the cgroup (see signal_command).
+    if (process_.running()) ::kill(process_.pid(), SIGKILL);
     event("stop.kill", what);
     if (timed_out_) timeout_steps_.push_back(what);
     // Without blocking the loop: the command's last output is still being read.
@@ -192,30 +222,63 @@ void CommandRun::send_stop_signal(int signo, bool terminal_sent_it) {
   });
 }
 
-// SIGQUIT to faultline is for the command (timeout(1) passes it on too): a Go test dumps its
-// goroutines, a JVM its threads, and the run goes on. One from the terminal reached the
-// processes in faultline's process group already.
-void CommandRun::watch_quits() {
-  quit_watch_.async_wait(asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
+// SIGQUIT, SIGUSR1, SIGUSR2 and SIGALRM to faultline are for the command (timeout(1) passes
+// SIGQUIT on too): a Go test dumps its goroutines, a JVM its threads, and the run goes on. A quit
+// from the terminal reached the processes in faultline's process group already.
+void CommandRun::watch_passed_on() {
+  pass_on_watch_.async_wait(asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
     if (ec) return;
-    pass_on_quits();
-    watch_quits();
+    pass_on_signals();
+    watch_passed_on();
   });
 }
 
-void CommandRun::pass_on_quits() {
-  const auto quits = interrupt::take_quits();
-  if (quits.count == 0) return;
-  const std::set<pid_t> had_it = quits.from_terminal ? in_our_process_group(*group_) : std::set<pid_t>{};
-  event("signal.passed-on",
-        signalled(SIGQUIT, signal_every_process(*group_, SIGQUIT, had_it), had_it.size()));
+void CommandRun::pass_on_signals() {
+  const auto signals = interrupt::take_passed_on();
+  for (const int signo : {SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM}) {
+    if (!signals.has(signo)) continue;
+    const std::set<pid_t> had_it =
+        signo == SIGQUIT && signals.from_terminal ? in_our_process_group(*group_) : std::set<pid_t>{};
+    event("signal.passed-on", signalled(signo, signal_command(signo, had_it), had_it.size()));
+  }
 }
 
-// A quit taken by the loop only now still goes to what is left of the command, and on the record.
+// SIGINT, SIGTERM and SIGHUP to faultline: each is passed on as a stop signal, not only the first
+// (a CI runner cancels with SIGINT, then SIGTERM); the first decides faultline's exit status.
+void CommandRun::watch_interrupts() {
+  interrupt_watch_.async_wait(asio::posix::stream_descriptor::wait_read,
+                              [this](boost::system::error_code ec) {
+                                if (ec) return;
+                                auto signals = interrupt::take_interrupts();
+                                if (signals.mask != 0 && !interrupted_by_) {
+                                  interrupted_by_ = interrupt::signal_number();
+                                  deadline_.cancel();
+                                  on_interrupt(interrupted_by_, interrupt::from_terminal());
+                                  signals.mask &= ~(1u << interrupted_by_);
+                                }
+                                for (const int signo : {SIGINT, SIGHUP, SIGTERM})
+                                  if (signals.has(signo)) on_interrupt(signo, signals.from_terminal);
+                                watch_interrupts();
+                              });
+}
+
+void CommandRun::on_interrupt(int signo, bool from_terminal) {
+  // A terminal's SIGINT (Ctrl-C) goes to its whole foreground process group; its SIGHUP goes to a
+  // session leader only, which faultline may be (ssh -t host faultline exec).
+  const bool terminal = from_terminal && signo == SIGINT;
+  event("interrupted", signal_name(signo) + (terminal ? " from the terminal" : ""));
+  if (process_.running())
+    send_stop_signal(signo, terminal);
+  else
+    drain_interrupted_ = true;  // what is left is killed as left behind
+}
+
+// A signal to pass on taken by the loop only now still goes to what is left of the command, and on
+// the record.
 void CommandRun::stop_watching_signals() {
-  pass_on_quits();
+  pass_on_signals();
   interrupt_watch_.close();
-  quit_watch_.close();
+  pass_on_watch_.close();
   if (adoptions_) adoptions_->stop();
 }
 
@@ -274,7 +337,7 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, const std::vector
   const auto& st = *process_.exit_status();
   const int own_status = st.signaled ? 128 + st.signal : st.code;
   CommandResult result;
-  if (killed_by_oom(st, stats.oom_kills, process_.pid(), process_.started_at(), killed_)) {
+  if (killed_by_oom(st, stats.oom_kills, process_.pid(), process_.started_at(), sent_sigkill_)) {
     result.exit_status = 137;
     result.outcome = "oom-killed";
     result.messages.push_back(
@@ -420,23 +483,10 @@ CommandResult CommandRun::run() {
         if (!ec) on_timeout();
       });
     }
-    quit_watch_.assign(::dup(interrupt::quit_fd()));
-    watch_quits();
+    pass_on_watch_.assign(::dup(interrupt::pass_on_fd()));
+    watch_passed_on();
     interrupt_watch_.assign(::dup(interrupt::fd()));
-    interrupt_watch_.async_wait(
-        asio::posix::stream_descriptor::wait_read, [this](boost::system::error_code ec) {
-          if (ec) return;
-          interrupted_by_ = interrupt::signal_number();
-          // A terminal's SIGINT (Ctrl-C) goes to its whole foreground process group; its SIGHUP
-          // goes to a session leader only, which faultline may be (ssh -t host faultline exec).
-          const bool terminal = interrupt::from_terminal() && interrupted_by_ == SIGINT;
-          event("interrupted", signal_name(interrupted_by_) + (terminal ? " from the terminal" : ""));
-          deadline_.cancel();
-          if (process_.running())
-            send_stop_signal(interrupted_by_, terminal);
-          else
-            drain_interrupted_ = true;  // what is left is killed as left behind
-        });
+    watch_interrupts();
     io_.run();
 
     // Processes the command left behind (daemons, setsid children) do not outlive it.

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <sstream>
 
@@ -119,10 +120,20 @@ HangSnapshot snapshot_hang(const std::vector<WatchedGroup>& groups) {
       f.throttled_periods = st.cpu_throttled_periods.value_or(0);
       f.memory_current = st.memory_current.value_or(0);
       f.oom_events = st.oom_events;
-      f.quota_cpus = group->cpu_max().cpus;
-      f.memory_max = group->memory_max();
     } catch (const Error& e) {
       snap.memory += name + ": cannot read its cgroup: " + e.what() + "\n";
+    }
+    // Each on its own: a cgroup made without the CPU controller (exec without --cpu) has no
+    // cpu.max, and its memory limit must not be lost with it (it read as "0.0MiB").
+    try {
+      f.quota_cpus = group->cpu_max().cpus;
+    } catch (const Error&) {
+      f.quota_cpus = std::numeric_limits<double>::infinity();
+    }
+    try {
+      f.memory_max = group->memory_max();
+    } catch (const Error&) {
+      f.memory_max = kUnlimited;
     }
     std::string pressure;
     for (pid_t pid : pids) {
@@ -182,7 +193,9 @@ std::string hang_finding(const std::vector<HangFacts>& facts) {
   for (const auto& f : facts) {
     const bool near_limit = f.memory_max != kUnlimited && f.memory_max > 0 &&
                             static_cast<double>(f.memory_current) >= 0.9 * static_cast<double>(f.memory_max);
-    if (f.oom_events > 0 || near_limit)
+    // Near the limit only: an OOM kill earlier in the run (a child that allocated too much) says
+    // nothing of a process that now sleeps or spins at a fraction of it.
+    if (near_limit)
       return subject(f) + "uses " + mib(f.memory_current) + " of its " + mib(f.memory_max) + " limit with " +
              std::to_string(f.oom_events) + " OOM event(s): likely stalled on memory reclaim, not a deadlock";
   }

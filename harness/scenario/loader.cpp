@@ -68,7 +68,8 @@ Scenario Loader::run_on(const std::string& content) {
     error(pos_of(root.get("target")->source()), "[target] and [[process]] cannot both be given",
           "name the target in a [[process]] table");
   } else if (!root.contains("target") && !root.contains("process")) {
-    error({}, "no process to run: add a [target] table or [[process]] tables");
+    error({1, 1}, "no process to run: the file has no [target] table and no [[process]] tables",
+          "add [target] with command = [\"./my-service\"], or a [[process]] table for each process");
   }
   if (target && !target->tables.empty()) {
     ProcessSpec p;

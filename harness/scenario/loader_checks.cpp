@@ -222,6 +222,7 @@ void Loader::check_injections(Scenario& s) {
     }
     if (const Field* at = t.get("at")) check_time_point(s, inj.at, at->pos, "inject.at");
     if (const auto* sc = std::get_if<SyscallFault>(&inj.params)) check_syscall_fault(*sc, t);
+    if (const auto* hog = std::get_if<HogFault>(&inj.params)) check_hog_fault(*hog, t);
     // The quota the fault leaves in force: its own or the target's limit, over its own period or
     // the target's. (An earlier fault's change is seen when this one is applied.)
     if (const auto* cpu = std::get_if<CpuFault>(&inj.params); cpu && (cpu->quota || cpu->period)) {
@@ -275,7 +276,26 @@ void Loader::check_errno_names(const std::vector<std::string>& names, const Fiel
   }
 }
 
+// A neighbour that holds nothing crowds nothing, and its fault would count as applied. The hog
+// burns its share of every 10ms slice: under 1%, 100us of each, it is no neighbour at all.
+constexpr double kMinHogCpu = 0.01;
+
+void Loader::check_hog_fault(const HogFault& hog, const Table& t) {
+  if (const Field* f = t.get("memory"); f && hog.memory == 0)
+    error(f->pos, "inject.memory: a hog of 0B holds no memory, so it crowds nothing",
+          "give a size such as 64MiB, or leave `memory` out for a CPU hog");
+  if (const Field* f = t.get("cpu"); f && hog.cpu && *hog.cpu < kMinHogCpu)
+    error(f->pos,
+          "inject.cpu: a hog under " + format_cpu(kMinHogCpu) + " of a CPU burns next to nothing (" +
+              format_cpu(*hog.cpu) + ")",
+          "give at least \"" + format_cpu(kMinHogCpu) + "\", or leave `cpu` out for a memory hog");
+}
+
 void Loader::check_syscall_fault(const SyscallFault& sc, const Table& t) {
+  // An empty glob matches no path: the fault would hit no call, and the run refuses it only then.
+  if (const Field* f = t.get("path"); f && sc.path_glob && sc.path_glob->empty())
+    error(f->pos, "inject.path: an empty glob matches no path, so the fault would hit no call",
+          "give a glob such as \"/data/*\", or leave `path` out to hit the calls on every path");
   if (const Field* f = t.get("syscalls")) check_syscall_names(sc.syscalls, *f, "inject.syscalls");
   if (const Field* f = t.get("errno"); f && sc.error) check_errno_names({*sc.error}, *f, "inject.errno");
   // A selector that cannot apply to a listed call would make the run refuse the rule; said here,

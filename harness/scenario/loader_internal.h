@@ -130,6 +130,7 @@ class Loader {
   void check_after_cycles(const Scenario& s);
   void check_injections(Scenario& s);
   void check_syscall_fault(const SyscallFault& sc, const Table& t);
+  void check_hog_fault(const HogFault& hog, const Table& t);
   void check_syscall_names(const std::vector<std::string>& names, const Field& f, const std::string& label);
   void check_errno_names(const std::vector<std::string>& names, const Field& f, const std::string& label);
   void check_chaos(const Scenario& s, const Table& t, Chaos& chaos);

@@ -69,9 +69,12 @@ Table Loader::walk_table(const toml::table& table, const TableSpec& spec, const 
     for (const auto& k : variant->keys) keys.push_back(&k);
     groups.insert(groups.end(), variant->groups.begin(), variant->groups.end());
   }
+  // The top level has no position of its own: its missing keys are pointed at the file's start.
+  const bool top_level = out.pos.line == 0;
   for (const KeySpec* k : keys)
     if (k->required && !table.contains(k->name))
-      error(out.pos, "missing required key " + tick(k->name) + in_where(where));
+      error(top_level ? SourcePos{1, 1} : out.pos, "missing required key " + tick(k->name) + in_where(where),
+            top_level ? "add `" + std::string(k->name) + " = ...` above the first [table] of the file" : "");
   for (const auto& group : groups) {
     std::vector<std::string> given;
     std::vector<std::string> names;

@@ -693,6 +693,34 @@ TEST_CASE("exec looks the command up as execvp does", "[exec]") {
   SECTION("an empty command name is not found") { CHECK(run_shell(exec_cmd("-- ''")).status == 127); }
 }
 
+TEST_CASE("exec runs the command's words exactly as typed", "[exec]") {
+  // CLI11 reads a word in brackets as a list: `[ ! -s log ]` reached sh as ` ! -s log `, whose
+  // "not found" was negated into a pass.
+  SECTION("after --, brackets, commas, empty words and a second -- included") {
+    auto r = run_shell(exec_cmd("-- printf '<%s>' '[x]' '[1,2,3]' '[]' '' 'a,b' -- -x"));
+    CHECK(r.status == 0);
+    CHECK(r.out == "<[x]><[1,2,3]><[]><><a,b><--><-x>");
+  }
+  SECTION("without --, from the first word that is not an option, a later -- being the command's") {
+    auto r = run_shell(exec_cmd("--timeout 5 printf '<%s>' '[y]' -- '[z]'"));
+    CHECK(r.status == 0);
+    CHECK(r.out == "<[y]><--><[z]>");
+  }
+  SECTION("a shell test in brackets keeps its verdict") {
+    ScratchDir dir;
+    std::ofstream(dir / "errors.log") << "FAILED\n";
+    CHECK(run_shell(exec_cmd("-- sh -c " + quote("[ ! -s " + (dir / "errors.log") + " ]"))).status == 1);
+    CHECK(run_shell(exec_cmd("-- sh -c " + quote("[ -s " + (dir / "errors.log") + " ]"))).status == 0);
+  }
+  SECTION("an unknown option before the command is refused, not run") {
+    auto r = run_shell(exec_cmd("--bogus 3 true"));
+    CHECK(r.status == 125);
+    CHECK(contains(r.err, "--bogus"));
+    CHECK(run_shell(exec_cmd("--")).status == 125);
+    CHECK(run_shell(exec_cmd("--timeout 5")).status == 125);
+  }
+}
+
 TEST_CASE("exec exit status: 125 when a step of faultline's own before the exec fails", "[exec]") {
   SECTION("--nofile above what the kernel lets faultline set") {
     std::uint64_t nr_open = 0;
@@ -762,6 +790,90 @@ TEST_CASE("exec: a process that moved itself out of the cgroup is killed and nam
                         std::to_string(escaped) + R"( \(sleep, had moved itself to /[^)]*\))")));
   // It got neither the stop signal nor --kill-after to end: the message must not say it did.
   CHECK_FALSE(contains(r.err, "still running --kill-after"));
+}
+
+TEST_CASE("exec: the timeout reaches a command that moved itself out of its cgroup", "[exec]") {
+  // Only the cgroup's members got the stop signal and the kill: a command that had left it ran on
+  // past its timeout, and `sleep infinity` would have held the CI job forever.
+  const std::string leave =
+      "for f in /sys/fs/cgroup/*/cgroup.procs /sys/fs/cgroup/cgroup.procs; do "
+      "echo $$ >$f 2>/dev/null; done; exec sleep 60";
+  for (const std::string signal : {"TERM", "KILL"}) {
+    INFO("-s " << signal);
+    const auto started = std::chrono::steady_clock::now();
+    auto r = run_shell(exec_cmd("--timeout 1s -k 1s -s " + signal + " -- sh -c " + quote(leave)));
+    INFO("exit " << r.status << "\nstderr: " << r.err);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(30));
+    CHECK(r.status == (signal == "KILL" ? 137 : 124));
+    CHECK(contains(r.err, "had moved itself out of its cgroup"));
+    CHECK_FALSE(contains(r.err, "oom-killed"));
+  }
+}
+
+TEST_CASE("exec: every SIGINT, SIGTERM and SIGHUP to faultline is passed on; SIGUSR1 and SIGALRM too",
+          "[exec]") {
+  // A CI runner cancels with SIGINT, then SIGTERM: timeout(1) passes each on. Only the first used
+  // to reach the command; SIGUSR1 or SIGALRM ended faultline and left the command running.
+  ScratchDir dir;
+  const std::string log = dir / "got";
+  const std::string stop = dir / "stop";
+  std::string script;
+  for (const char* name : {"INT", "TERM", "HUP", "USR1", "ALRM"})
+    script += std::string("trap 'echo ") + name + " >>" + log + "' " + name + "; ";
+  script += "while [ ! -e " + stop + " ]; do sleep 0.05; done";
+  const std::string token = new_token();
+  BackgroundHarness harness(
+      {"exec", "-k", "30s", "--", "env", "FAULTLINE_E2E_TOKEN=" + token, "sh", "-c", script});
+  REQUIRE(harness.started());
+  REQUIRE(BackgroundHarness::wait_for_target(token));
+  const auto logged = [&log](const std::string& name) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      std::ifstream in(log);
+      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+      if (text.find(name + "\n") != std::string::npos) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  };
+  for (const auto& [signo, name] : std::vector<std::pair<int, std::string>>{
+           {SIGUSR1, "USR1"}, {SIGALRM, "ALRM"}, {SIGINT, "INT"}, {SIGTERM, "TERM"}, {SIGHUP, "HUP"}}) {
+    INFO(name);
+    harness.signal(signo);
+    CHECK(logged(name));
+  }
+  std::ofstream(stop) << "";
+  const auto ended = harness.wait();
+  REQUIRE(ended);
+  REQUIRE(WIFEXITED(*ended));
+  CHECK(WEXITSTATUS(*ended) == 130);  // the first interrupt, SIGINT, decides
+  CHECK_FALSE(running_with_token(token));
+}
+
+TEST_CASE("exec: a timeout's SIGKILL is not taken for an OOM kill where the kernel log is unreadable",
+          "[exec]") {
+  // In a container /dev/kmsg is often unreadable, and the group's OOM counter is all there is: a
+  // child's OOM kill, then the timeout's `-s KILL`, read as "oom-killed" without a word of the
+  // timeout. Here the log is hidden behind /dev/null in a mount namespace of the test's own.
+  if (std::system("command -v unshare >/dev/null") != 0) FAULTLINE_SKIP("unshare (util-linux) is needed");
+  const std::string command = exec_cmd("--memory 32MiB --swap 0B --timeout 1500ms -s KILL") + " -- sh -c " +
+                              quote(payload() + " alloc 100MiB >/dev/null 2>&1; sleep 30");
+  auto r = run_shell("unshare -m sh -c " + quote("mount --bind /dev/null /dev/kmsg && " + command));
+  INFO("exit " << r.status << "\nstderr: " << r.err);
+  CHECK(r.status == 137);
+  CHECK(contains(r.err, "faultline: timed-out after 1.5s"));
+  CHECK_FALSE(contains(r.err, "oom-killed"));
+  // The child's OOM kill is still said, and an earlier OOM kill is not why `sleep` hangs now.
+  CHECK(contains(r.err, "1 OOM kill(s) in the command's cgroup"));
+  CHECK_FALSE(contains(r.err, "memory reclaim"));
+}
+
+TEST_CASE("exec: an empty option value is refused, and a tiny timeout is a timeout", "[exec]") {
+  // `--timeout "$UNSET"` ran without a timeout; 1e-10s rounded to 0, which means none.
+  for (const char* flag : {"--timeout", "--memory", "--pids", "--cpu", "--nofile", "--json", "-s"})
+    expect_refused(std::string(flag) + " ''", "an empty value");
+  CHECK(exec("--timeout 0.0000000001", "sleep 5s").status == 124);
+  CHECK(exec("--timeout 0.0", "exit 0").status == 0);  // a written 0 is still no limit
 }
 
 TEST_CASE("exec: processes the command left behind are killed and named on stderr", "[exec]") {

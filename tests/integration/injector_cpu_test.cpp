@@ -67,6 +67,13 @@ TEST_CASE("cpu: a quota at or above the CPUs the process may use, or the quota i
   CpuInjector at_all(scenario::CpuFault{all, std::nullopt, std::nullopt});
   CHECK_THROWS_AS(at_all.apply(where), injectors::NoEffect);
   CHECK(std::isinf(t.group().cpu_max().cpus));  // nothing was written
+  // Without a quota in force a period alone throttles nothing: "runs fast while throttled" would
+  // pass with cpu.max at max/50ms and not one throttled period.
+  CpuInjector period_alone(scenario::CpuFault{std::nullopt, std::chrono::milliseconds(50), std::nullopt});
+  CHECK_THROWS_WITH(period_alone.apply(where),
+                    "cpu.max is max/100ms: without a quota in force a period alone throttles nothing (give "
+                    "`quota` too)");
+  CHECK(t.group().cpu_max().period == kDefaultCpuPeriod);
   // A cpuset that names the set already in force changes nothing either.
   CpuInjector same_set(scenario::CpuFault{all, std::nullopt, t.group().cpuset()});
   if (!t.group().cpuset().empty()) CHECK_THROWS_AS(same_set.apply(where), injectors::NoEffect);
@@ -90,6 +97,12 @@ TEST_CASE("cpu: a quota at or above the CPUs the process may use, or the quota i
   CpuInjector period(scenario::CpuFault{0.9, std::chrono::milliseconds(50), std::nullopt});
   CHECK(period.apply(where) == "cpu.max 50%/100ms -> 50%/50ms (the quota in force is lower than 90%)");
   period.revert(where);
+  CpuInjector only_period(scenario::CpuFault{std::nullopt, std::chrono::milliseconds(50), std::nullopt});
+  CHECK(only_period.apply(where) == "cpu.max 50%/100ms -> 50%/50ms");
+  only_period.revert(where);
+  // The period in force again changes nothing.
+  CpuInjector same_period(scenario::CpuFault{std::nullopt, std::chrono::milliseconds(100), std::nullopt});
+  CHECK_THROWS_WITH(same_period.apply(where), "the period in force is 100ms already");
   CpuInjector tighter(scenario::CpuFault{0.2, std::nullopt, std::nullopt});
   CHECK(tighter.apply(where) == "cpu.max 50%/100ms -> 20%/100ms");
   tighter.revert(where);

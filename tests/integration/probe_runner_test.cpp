@@ -270,6 +270,14 @@ TEST_CASE("hang finding: throttling is blamed before the states", "[probe][diagn
       runner::hang_finding({squeezed}) ==
       "`job` uses 63.0MiB of its 64.0MiB limit with 2 OOM event(s): likely stalled on memory reclaim, not a "
       "deadlock");
+
+  // An OOM kill earlier in the run (a child that allocated too much) is not why a process far
+  // below its limit is stuck now.
+  runner::HangFacts killed_before = asleep;
+  killed_before.memory_max = 64u << 20;
+  killed_before.memory_current = 1u << 20;
+  killed_before.oom_events = 1;
+  CHECK(runner::hang_finding({killed_before}) == runner::hang_finding({asleep}));
 }
 
 TEST_CASE("the captured dump is copied only after a diagnosed timeout", "[probe][diagnosis]") {

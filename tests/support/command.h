@@ -34,9 +34,10 @@ inline std::optional<int> wait_bounded(pid_t pid, std::chrono::seconds limit) {
 
 // In a forked child before it execs faultline: the signals a test sends act as they would for a
 // user. A runner started under nohup would otherwise pass its ignored SIGHUP down, and faultline
-// keeps an inherited SIG_IGN on purpose.
+// keeps an inherited SIG_IGN on purpose (for SIGUSR1, SIGUSR2 and SIGALRM too); a runner started
+// as a background job of a script has SIGQUIT ignored as well.
 inline void default_signal_dispositions() {
-  for (int sig : {SIGHUP, SIGINT, SIGTERM}) ::signal(sig, SIG_DFL);
+  for (int sig : {SIGHUP, SIGINT, SIGTERM, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM}) ::signal(sig, SIG_DFL);
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);

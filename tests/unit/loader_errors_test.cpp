@@ -299,8 +299,18 @@ TEST_CASE("duplicate names", "[loader]") {
 
 TEST_CASE("missing required keys", "[loader]") {
   check_diagnostics({
-      {"[target]\ncommand = [\"x\"]\n", "s.toml: missing required key `name` at the top level"},
-      {"name = \"x\"\n", "s.toml: no process to run: add a [target] table or [[process]] tables"},
+      // The top level has no line of its own: pointed at the file's start, with what to add.
+      {"[target]\ncommand = [\"x\"]\n",
+       "s.toml:1:1: missing required key `name` at the top level; add `name = ...` above the first [table] "
+       "of the file\n"
+       "   1 | [target]\n"
+       "     | ^"},
+      {"name = \"x\"\n",
+       "s.toml:1:1: no process to run: the file has no [target] table and no [[process]] tables; add "
+       "[target] "
+       "with command = [\"./my-service\"], or a [[process]] table for each process\n"
+       "   1 | name = \"x\"\n"
+       "     | ^"},
       {"name = \"x\"\n[[process]]\ncwd = \"/\"\n",
        "s.toml:2:1: missing required key `name` in [[process]]\n"
        "   2 | [[process]]\n"
@@ -788,4 +798,22 @@ TEST_CASE("max_memory of a process a memory hog crowds is refused: the hog's mem
        "   10 | max_memory = \"100MiB\"\n"
        "      | ^"},
   });
+}
+
+TEST_CASE("a hog that holds nothing is refused where it is written", "[loader]") {
+  // Accepted, it started, held nothing, and counted as applied.
+  const std::string hog = kTarget + "[[inject]]\nname = \"h\"\nkind = \"hog\"\nat = \"0s\"\n";
+  check_diagnostics({
+      {hog + "memory = \"0B\"\n",
+       "s.toml:8:10: inject.memory: a hog of 0B holds no memory, so it crowds nothing; give a size such as "
+       "64MiB, or leave `memory` out for a CPU hog\n"
+       "   8 | memory = \"0B\"\n"
+       "     |          ^"},
+      {hog + "cpu = \"0.0001\"\n",
+       "s.toml:8:7: inject.cpu: a hog under 1% of a CPU burns next to nothing (0.01%); give at least \"1%\", "
+       "or leave `cpu` out for a memory hog\n"
+       "   8 | cpu = \"0.0001\"\n"
+       "     |       ^"},
+  });
+  CHECK(errors_of(hog + "cpu = \"1%\"\nmemory = \"1MiB\"\n").empty());
 }

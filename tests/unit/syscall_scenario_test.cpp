@@ -117,6 +117,12 @@ TEST_CASE("a syscall injection needs an action and at most one result and one se
         std::string::npos);
   CHECK(errors_of(kHead + "syscalls = [\"write\"]\nerrno = \"EIO\"\nevery = 0\n", host_load_options())
             .find("every") != std::string::npos);
+  // `validate` passed it and only the run refused it, without a position.
+  CHECK(errors_of(kHead + "syscalls = [\"openat\"]\nerrno = \"EIO\"\npath = \"\"\n", host_load_options()) ==
+        "s.toml:9:8: inject.path: an empty glob matches no path, so the fault would hit no call; give a glob "
+        "such as \"/data/*\", or leave `path` out to hit the calls on every path\n"
+        "   9 | path = \"\"\n"
+        "     |        ^");
 }
 
 TEST_CASE("the JSON Schema takes a syscall injection and refuses the same mistakes", "[schema][syscall]") {
