@@ -14,8 +14,11 @@ std::optional<std::uint64_t> parse_stat_start_ticks(std::string_view stat_line);
 // Field 3 (state: R, S, D, T, Z, ...) of the same line.
 std::optional<char> parse_stat_state(std::string_view stat_line);
 
-// Field 9 (flags: PF_EXITING is 0x4) of the same line.
+// Field 9 (the task's flags) of the same line.
 std::optional<std::uint64_t> parse_stat_flags(std::string_view stat_line);
+// The flag of a process on its way out: set as it starts to exit, before the kernel drops it from
+// its cgroup's listing.
+inline constexpr std::uint64_t kPfExiting = 0x4;
 
 // Field 4 (ppid) of the same line.
 std::optional<std::uint64_t> parse_stat_parent(std::string_view stat_line);

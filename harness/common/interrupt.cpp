@@ -18,20 +18,31 @@ std::atomic<int> first_signal{0};
 int event_fd = -1;
 std::once_flag install_once;
 // Every interrupt since the last take_interrupts(), and the signals to pass on (Quit::passes_on),
-// as Signals::mask bits, each with the source of its last signal.
-std::atomic<unsigned> pending_interrupts{0};
-std::atomic<bool> last_interrupt_from_terminal{false};
+// as Signals::mask bits, and which of them came from a terminal last.
+struct Pending {
+  std::atomic<unsigned> mask{0};
+  std::atomic<unsigned> terminal_mask{0};
+
+  // Lock-free, so safe in a signal handler.
+  void add(int signo, bool terminal) {
+    const unsigned bit = 1u << signo;
+    if (terminal)
+      terminal_mask.fetch_or(bit);
+    else
+      terminal_mask.fetch_and(~bit);
+    mask.fetch_or(bit);
+  }
+};
+Pending pending_interrupts;
 int pass_on_event_fd = -1;
-std::atomic<unsigned> pending_pass_on{0};
-std::atomic<bool> last_pass_on_from_terminal{false};
+Pending pending_pass_on;
 
 // Called in a signal handler: write(2) may set errno under the code it interrupted.
 void record(int signo, bool terminal) {
   const int saved_errno = errno;
   int expected = 0;
   first_signal.compare_exchange_strong(expected, signo * 2 + (terminal ? 1 : 0));
-  last_interrupt_from_terminal = terminal;
-  pending_interrupts.fetch_or(1u << signo);
+  pending_interrupts.add(signo, terminal);
   const std::uint64_t one = 1;
   if (event_fd >= 0) (void)!::write(event_fd, &one, sizeof one);
   errno = saved_errno;
@@ -45,8 +56,7 @@ void on_signal(int signo, siginfo_t* info, void*) { record(signo, sent_by_termin
 
 void on_signal_to_pass_on(int signo, siginfo_t* info, void*) {
   const int saved_errno = errno;
-  last_pass_on_from_terminal = sent_by_terminal(info);
-  pending_pass_on.fetch_or(1u << signo);
+  pending_pass_on.add(signo, sent_by_terminal(info));
   const std::uint64_t one = 1;
   (void)!::write(pass_on_event_fd, &one, sizeof one);
   errno = saved_errno;
@@ -68,11 +78,11 @@ void create_pass_on_fd() {
 
 // The eventfd first, then the bits: a signal in between leaves its bit to this take and a wake-up
 // with nothing to take, never a bit without a wake-up.
-Signals take(int fd, std::atomic<unsigned>& pending, const std::atomic<bool>& from_terminal) {
+Signals take(int fd, Pending& pending) {
   drain(fd);
   Signals signals;
-  signals.mask = pending.exchange(0);
-  signals.from_terminal = from_terminal.load();
+  signals.mask = pending.mask.exchange(0);
+  signals.terminal_mask = pending.terminal_mask.load() & signals.mask;
   return signals;
 }
 
@@ -121,13 +131,13 @@ bool from_terminal() { return (first_signal.load() & 1) != 0; }
 int exit_status(int signo) { return signo == SIGHUP || signo == SIGQUIT ? 128 + signo : 130; }
 void request(int signo) { record(signo, false); }
 
-Signals take_interrupts() { return take(event_fd, pending_interrupts, last_interrupt_from_terminal); }
+Signals take_interrupts() { return take(event_fd, pending_interrupts); }
 
 int pass_on_fd() {
   create_pass_on_fd();
   return pass_on_event_fd;
 }
 
-Signals take_passed_on() { return take(pass_on_event_fd, pending_pass_on, last_pass_on_from_terminal); }
+Signals take_passed_on() { return take(pass_on_event_fd, pending_pass_on); }
 
 }  // namespace faultline::interrupt

@@ -1,6 +1,7 @@
 // SIGINT/SIGTERM/SIGHUP (and SIGQUIT, see Quit) to the harness: recorded, never acted on inside
-// the signal handler. Runners watch fd() on their event loops and tear their targets down; a
-// second Ctrl-C changes nothing, so teardown is never skipped.
+// the signal handler. Runners watch fd() on their event loops and tear their targets down; for
+// `run` a second Ctrl-C changes nothing, so teardown is never skipped. `exec` passes each one on
+// to its command (take_interrupts).
 #pragma once
 
 namespace faultline::interrupt {
@@ -14,7 +15,8 @@ enum class Quit {
 
 // Installs the handlers; the first call decides. SIGHUP keeps an inherited SIG_IGN (nohup).
 void install(Quit quit = Quit::interrupts);
-// An eventfd that becomes readable, and stays readable, once the harness is interrupted.
+// An eventfd that becomes readable once the harness is interrupted, and stays readable until
+// take_interrupts() (which only `exec` calls).
 int fd();
 bool requested();
 // The first signal received (SIGINT, SIGTERM, SIGHUP or SIGQUIT), 0 if none.
@@ -35,8 +37,9 @@ void request(int signo);
 // at SIGQUIT), where their default action would end the harness and leave its command running.
 struct Signals {
   unsigned mask = 0;           // bit `1u << signo` for each signal that came since the last take
-  bool from_terminal = false;  // the last of them came from a terminal
+  unsigned terminal_mask = 0;  // the same bit where the last of that signal came from a terminal
   bool has(int signo) const { return (mask & (1u << signo)) != 0; }
+  bool from_terminal(int signo) const { return (terminal_mask & (1u << signo)) != 0; }
 };
 // SIGINT, SIGTERM and SIGHUP since the last take; after it, fd() is readable again only once
 // another comes.

@@ -12,6 +12,7 @@
 
 #include "cgroup/enclosing_limits.h"
 #include "cgroup/layout.h"
+#include "cgroup/proc_stat.h"
 #include "cgroup/signal_members.h"
 #include "common/interrupt.h"
 #include "runner/async_kill.h"
@@ -42,6 +43,14 @@ std::string join(const std::vector<std::string>& parts, const std::string& separ
   return text;
 }
 
+// On its way out (PF_EXITING), exited, or gone.
+bool exiting(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return true;
+  return (cgroup::parse_stat_flags(line).value_or(cgroup::kPfExiting) & cgroup::kPfExiting) != 0;
+}
+
 // The processes of the group in faultline's own process group: a terminal's SIGINT or SIGQUIT
 // reached them already, with faultline, as the terminal signals its whole foreground group.
 std::set<pid_t> in_our_process_group(const cgroup::Cgroup& group) {
@@ -57,6 +66,12 @@ std::set<pid_t> in_our_process_group(const cgroup::Cgroup& group) {
 int signal_every_process(const cgroup::Cgroup& group, int signo, const std::set<pid_t>& had_it = {}) {
   return cgroup::signal_members(group, signo, had_it).sent;
 }
+
+// How many processes got a signal from faultline, and how many had it from the terminal already.
+struct Signalled {
+  int sent = 0;
+  std::size_t from_terminal = 0;
+};
 
 // "SIGINT to 2 process(es)", or with those a terminal signalled itself, "SIGINT from the
 // terminal to 1 process(es), from faultline to 1 more".
@@ -101,14 +116,15 @@ class CommandRun {
     report_.timeline.push_back({ms_between(t0_, Clock::now()), name, kProcessName, {}, detail});
   }
   void on_timeout();
-  // Every process of the command's cgroup but `had_it`, and the command itself wherever it is;
-  // returns how many got `signo`.
-  int signal_command(int signo, const std::set<pid_t>& had_it = {});
-  // The command is running but not among its cgroup's members (root can move itself out).
+  // Every process of the command's cgroup, and the command itself wherever it is; with
+  // `terminal_sent_it`, all but those in faultline's process group, which the terminal reached.
+  Signalled signal_command(int signo, bool terminal_sent_it = false);
+  // The command runs, but outside its cgroup (root can move itself out).
   bool command_left_its_cgroup() const;
   // `terminal_sent_it`: the terminal signalled faultline's foreground process group already.
   void send_stop_signal(int signo, bool terminal_sent_it = false);
   void watch_interrupts();
+  void take_interrupts();
   void on_interrupt(int signo, bool from_terminal);
   void watch_passed_on();
   void pass_on_signals();
@@ -158,7 +174,7 @@ void CommandRun::on_timeout() {
     send_stop_signal(request_.timeout_signal);
     return;
   }
-  const int sent = signal_command(*request_.diagnose_signal);
+  const int sent = signal_command(*request_.diagnose_signal).sent;
   signal_command(SIGCONT);  // a stopped process cannot dump its stacks
   const std::string what = signalled(*request_.diagnose_signal, sent, 0) + ", " +
                            format_duration(request_.diagnose_grace) + " for their output";
@@ -170,21 +186,28 @@ void CommandRun::on_timeout() {
   });
 }
 
-// The command itself is signalled by its pid when it is not among the members: root can move it
-// out of its cgroup, and the timeout must still reach it, as timeout(1)'s does. It is faultline's
-// child and not yet reaped, so the pid is still its own.
-int CommandRun::signal_command(int signo, const std::set<pid_t>& had_it) {
+// The command itself is signalled through its pidfd when it is not among the members: root can
+// move it out of its cgroup, and the timeout must still reach it, as timeout(1)'s does.
+Signalled CommandRun::signal_command(int signo, bool terminal_sent_it) {
   if (signo == SIGKILL) sent_sigkill_ = true;
-  int sent = signal_every_process(*group_, signo, had_it);
-  if (!had_it.count(process_.pid()) && command_left_its_cgroup() && ::kill(process_.pid(), signo) == 0)
-    ++sent;
-  return sent;
+  const std::set<pid_t> had_it = terminal_sent_it ? in_our_process_group(*group_) : std::set<pid_t>{};
+  Signalled result{signal_every_process(*group_, signo, had_it), had_it.size()};
+  if (command_left_its_cgroup()) {
+    if (terminal_sent_it && ::getpgid(process_.pid()) == ::getpgrp())
+      ++result.from_terminal;
+    else if (process_.send_signal(signo))
+      ++result.sent;
+  }
+  return result;
 }
 
 bool CommandRun::command_left_its_cgroup() const {
   if (!process_.running()) return false;
   const auto members = group_->pids();
-  return std::find(members.begin(), members.end(), process_.pid()) == members.end();
+  if (std::find(members.begin(), members.end(), process_.pid()) != members.end()) return false;
+  // Not listed: moved out, or on its way out (exited and not yet reaped): the kernel lists no
+  // exiting process, and sets PF_EXITING before it drops one from the list.
+  return !exiting(process_.pid());
 }
 
 // The stop signal, at the timeout or passed on from faultline's own SIGINT/SIGTERM/SIGHUP (a CI
@@ -194,11 +217,10 @@ void CommandRun::send_stop_signal(int signo, bool terminal_sent_it) {
   // The processes in faultline's own process group had a terminal's Ctrl-C from the terminal: a
   // second one makes a program that cleans up on the first (pytest) give up. Those in other
   // groups (setsid daemons) have it from here only.
-  const std::set<pid_t> had_it = terminal_sent_it ? in_our_process_group(*group_) : std::set<pid_t>{};
-  const int sent = signal_command(signo, had_it);
+  const auto got = signal_command(signo, terminal_sent_it);
   // timeout(1) does the same: a stopped process would otherwise hold the signal until the kill.
   if (signo != SIGKILL && signo != SIGCONT) signal_command(SIGCONT);
-  const std::string what = signalled(signo, sent, had_it.size());
+  const std::string what = signalled(signo, got.sent, got.from_terminal);
   event("stop.signal", what);
   if (timed_out_) timeout_steps_.push_back(what);
   // The kill comes --kill-after the first stop signal, as with timeout(1): a second one (a CI job
@@ -212,7 +234,7 @@ void CommandRun::send_stop_signal(int signo, bool terminal_sent_it) {
     const std::string what =
         "SIGKILL to the cgroup after --kill-after " + format_duration(request_.kill_after);
     // The command itself too, should it have left the cgroup (see signal_command).
-    if (process_.running()) ::kill(process_.pid(), SIGKILL);
+    process_.send_signal(SIGKILL);
     event("stop.kill", what);
     if (timed_out_) timeout_steps_.push_back(what);
     // Without blocking the loop: the command's last output is still being read.
@@ -237,9 +259,9 @@ void CommandRun::pass_on_signals() {
   const auto signals = interrupt::take_passed_on();
   for (const int signo : {SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM}) {
     if (!signals.has(signo)) continue;
-    const std::set<pid_t> had_it =
-        signo == SIGQUIT && signals.from_terminal ? in_our_process_group(*group_) : std::set<pid_t>{};
-    event("signal.passed-on", signalled(signo, signal_command(signo, had_it), had_it.size()));
+    // Of these, a terminal sends SIGQUIT only (a timer's SIGALRM comes from the kernel too).
+    const auto got = signal_command(signo, signo == SIGQUIT && signals.from_terminal(signo));
+    event("signal.passed-on", signalled(signo, got.sent, got.from_terminal));
   }
 }
 
@@ -249,17 +271,21 @@ void CommandRun::watch_interrupts() {
   interrupt_watch_.async_wait(asio::posix::stream_descriptor::wait_read,
                               [this](boost::system::error_code ec) {
                                 if (ec) return;
-                                auto signals = interrupt::take_interrupts();
-                                if (signals.mask != 0 && !interrupted_by_) {
-                                  interrupted_by_ = interrupt::signal_number();
-                                  deadline_.cancel();
-                                  on_interrupt(interrupted_by_, interrupt::from_terminal());
-                                  signals.mask &= ~(1u << interrupted_by_);
-                                }
-                                for (const int signo : {SIGINT, SIGHUP, SIGTERM})
-                                  if (signals.has(signo)) on_interrupt(signo, signals.from_terminal);
+                                take_interrupts();
                                 watch_interrupts();
                               });
+}
+
+void CommandRun::take_interrupts() {
+  auto signals = interrupt::take_interrupts();
+  if (signals.mask != 0 && !interrupted_by_) {
+    interrupted_by_ = interrupt::signal_number();
+    deadline_.cancel();
+    on_interrupt(interrupted_by_, interrupt::from_terminal());
+    signals.mask &= ~(1u << interrupted_by_);
+  }
+  for (const int signo : {SIGINT, SIGHUP, SIGTERM})
+    if (signals.has(signo)) on_interrupt(signo, signals.from_terminal(signo));
 }
 
 void CommandRun::on_interrupt(int signo, bool from_terminal) {

@@ -280,22 +280,39 @@ void Loader::check_errno_names(const std::vector<std::string>& names, const Fiel
 // burns its share of every 10ms slice: under 1%, 100us of each, it is no neighbour at all.
 constexpr double kMinHogCpu = 0.01;
 
-void Loader::check_hog_fault(const HogFault& hog, const Table& t) {
-  if (const Field* f = t.get("memory"); f && hog.memory == 0)
-    error(f->pos, "inject.memory: a hog of 0B holds no memory, so it crowds nothing",
+// Where the i-th value of a list was written, or the key where the list has no positions.
+SourcePos position_of_item(const Field& f, std::size_t i) {
+  return i < f.item_pos.size() ? f.item_pos[i] : f.pos;
+}
+
+void Loader::check_hog_memory(std::uint64_t bytes, SourcePos pos, const std::string& label) {
+  if (bytes == 0)
+    error(pos, label + ": a hog of 0B holds no memory, so it crowds nothing",
           "give a size such as 64MiB, or leave `memory` out for a CPU hog");
-  if (const Field* f = t.get("cpu"); f && hog.cpu && *hog.cpu < kMinHogCpu)
-    error(f->pos,
-          "inject.cpu: a hog under " + format_cpu(kMinHogCpu) + " of a CPU burns next to nothing (" +
-              format_cpu(*hog.cpu) + ")",
+}
+
+void Loader::check_hog_cpu(double cpus, SourcePos pos, const std::string& label) {
+  if (cpus < kMinHogCpu)
+    error(pos, label + ": a hog under " + format_cpu(kMinHogCpu) + " of a CPU burns next to nothing",
           "give at least \"" + format_cpu(kMinHogCpu) + "\", or leave `cpu` out for a memory hog");
 }
 
-void Loader::check_syscall_fault(const SyscallFault& sc, const Table& t) {
-  // An empty glob matches no path: the fault would hit no call, and the run refuses it only then.
-  if (const Field* f = t.get("path"); f && sc.path_glob && sc.path_glob->empty())
-    error(f->pos, "inject.path: an empty glob matches no path, so the fault would hit no call",
+// An empty glob matches no path: the fault would hit no call, and the run refuses it only then.
+void Loader::check_path_glob(const std::string& glob, SourcePos pos, const std::string& label) {
+  if (glob.empty())
+    error(pos, label + ": an empty glob matches no path, so the fault would hit no call",
           "give a glob such as \"/data/*\", or leave `path` out to hit the calls on every path");
+}
+
+void Loader::check_hog_fault(const HogFault& hog, const Table& t) {
+  if (const Field* f = t.get("memory"); f && hog.memory)
+    check_hog_memory(*hog.memory, f->pos, "inject.memory");
+  if (const Field* f = t.get("cpu"); f && hog.cpu) check_hog_cpu(*hog.cpu, f->pos, "inject.cpu");
+}
+
+void Loader::check_syscall_fault(const SyscallFault& sc, const Table& t) {
+  if (const Field* f = t.get("path"); f && sc.path_glob)
+    check_path_glob(*sc.path_glob, f->pos, "inject.path");
   if (const Field* f = t.get("syscalls")) check_syscall_names(sc.syscalls, *f, "inject.syscalls");
   if (const Field* f = t.get("errno"); f && sc.error) check_errno_names({*sc.error}, *f, "inject.errno");
   // A selector that cannot apply to a listed call would make the run refuse the rule; said here,
@@ -411,6 +428,21 @@ void Loader::check_chaos(const Scenario& s, const Table& t, Chaos& chaos) {
     const Table& r = ranges->tables[0];
     if (const Field* f = r.get("syscalls")) check_syscall_names(f->strings, *f, "chaos.syscall.syscalls");
     if (const Field* f = r.get("errno")) check_errno_names(f->strings, *f, "chaos.syscall.errno");
+    if (const Field* f = r.get("path"))
+      for (std::size_t i = 0; i < f->strings.size(); ++i)
+        check_path_glob(f->strings[i], position_of_item(*f, i), "chaos.syscall.path");
+  }
+  // A value the draw may pick, checked as in [[inject]]: the low end of a range too.
+  if (const Field* ranges = t.get("hog"); ranges && !ranges->tables.empty()) {
+    const Table& r = ranges->tables[0];
+    if (const Field* f = r.get("memory"))
+      for (std::size_t i = 0; i < f->strings.size(); ++i)
+        if (const auto bytes = parse_size(f->strings[i]))
+          check_hog_memory(*bytes, position_of_item(*f, i), "chaos.hog.memory");
+    if (const Field* f = r.get("cpu"))
+      for (std::size_t i = 0; i < f->strings.size(); ++i)
+        if (const auto cpus = parse_cpu(f->strings[i]))
+          check_hog_cpu(*cpus, position_of_item(*f, i), "chaos.hog.cpu");
   }
   if (const Field* window = t.get("window"); window && !window->tables.empty()) {
     const Table& w = window->tables[0];

@@ -145,7 +145,8 @@ std::vector<pid_t> kill_adopted_where(const std::function<bool(pid_t)>& kill_it)
   for (pid_t child : adopted_children_locked()) {
     // PF_EXITING: on its way out, and no longer in any cgroup; reaped once it has ended.
     const auto line = stat_line(child);
-    if (!line || (cgroup::parse_stat_flags(*line).value_or(0) & 0x4) != 0 || !kill_it(child)) continue;
+    if (!line || (cgroup::parse_stat_flags(*line).value_or(0) & cgroup::kPfExiting) != 0 || !kill_it(child))
+      continue;
     for (pid_t member : process_tree(child)) ::kill(member, SIGKILL);
     killed.push_back(child);
   }

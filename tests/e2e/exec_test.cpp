@@ -868,6 +868,15 @@ TEST_CASE("exec: a timeout's SIGKILL is not taken for an OOM kill where the kern
   CHECK_FALSE(contains(r.err, "memory reclaim"));
 }
 
+TEST_CASE("exec: a timeout near the memory limit is blamed on reclaim, with the limit read",
+          "[exec][diagnosis]") {
+  // Without --cpu the command's cgroup has no cpu.max: reading it failed first, the limit was
+  // lost with it ("of its 0.0MiB limit"), and a process held at its limit was called asleep.
+  const auto r = exec("--memory 64MiB --swap 0B --timeout 1500ms", "alloc 59MiB --hold 30s");
+  CHECK(r.status == 124);
+  CHECK(contains(r.err, "of its 64.0MiB limit with 0 OOM event(s): likely stalled on memory reclaim"));
+}
+
 TEST_CASE("exec: an empty option value is refused, and a tiny timeout is a timeout", "[exec]") {
   // `--timeout "$UNSET"` ran without a timeout; 1e-10s rounded to 0, which means none.
   for (const char* flag : {"--timeout", "--memory", "--pids", "--cpu", "--nofile", "--json", "-s"})

@@ -810,10 +810,18 @@ TEST_CASE("a hog that holds nothing is refused where it is written", "[loader]")
        "   8 | memory = \"0B\"\n"
        "     |          ^"},
       {hog + "cpu = \"0.0001\"\n",
-       "s.toml:8:7: inject.cpu: a hog under 1% of a CPU burns next to nothing (0.01%); give at least \"1%\", "
-       "or leave `cpu` out for a memory hog\n"
+       "s.toml:8:7: inject.cpu: a hog under 1% of a CPU burns next to nothing; give at least \"1%\", or "
+       "leave `cpu` out for a memory hog\n"
        "   8 | cpu = \"0.0001\"\n"
        "     |       ^"},
   });
   CHECK(errors_of(hog + "cpu = \"1%\"\nmemory = \"1MiB\"\n").empty());
+  // A [chaos] draw could pick them as well: the low end of a range is checked like any choice.
+  const std::string chaos =
+      kTarget + "[chaos]\nwindow = { from = \"1s\", to = \"2s\" }\nkinds = [\"hog\"]\n[chaos.hog]\n";
+  const std::string zero = errors_of(chaos + "memory = [\"0B\", \"64MiB\"]\n");
+  CHECK(zero.find("s.toml:8:11: chaos.hog.memory: a hog of 0B holds no memory") != std::string::npos);
+  const std::string tiny = errors_of(chaos + "cpu = [\"0.001\", \"0.5\"]\n");
+  CHECK(tiny.find("s.toml:8:8: chaos.hog.cpu: a hog under 1% of a CPU") != std::string::npos);
+  CHECK(errors_of(chaos + "memory = [\"1MiB\", \"64MiB\"]\ncpu = [\"1%\", \"50%\"]\n").empty());
 }

@@ -123,6 +123,15 @@ TEST_CASE("a syscall injection needs an action and at most one result and one se
         "such as \"/data/*\", or leave `path` out to hit the calls on every path\n"
         "   9 | path = \"\"\n"
         "     |        ^");
+  const std::string chaos =
+      "name = \"x\"\n[target]\ncommand = [\"true\"]\n[chaos]\nwindow = { from = \"1s\", to = \"2s\" }\n"
+      "kinds = [\"syscall\"]\n[chaos.syscall]\nsyscalls = [\"openat\"]\npath = [\"/data/*\", \"\"]\n";
+  CHECK(
+      errors_of(chaos, host_load_options()) ==
+      "s.toml:9:20: chaos.syscall.path: an empty glob matches no path, so the fault would hit no call; give "
+      "a glob such as \"/data/*\", or leave `path` out to hit the calls on every path\n"
+      "   9 | path = [\"/data/*\", \"\"]\n"
+      "     |                    ^");
 }
 
 TEST_CASE("the JSON Schema takes a syscall injection and refuses the same mistakes", "[schema][syscall]") {
