@@ -12,7 +12,6 @@
 
 #include "cgroup/enclosing_limits.h"
 #include "cgroup/layout.h"
-#include "cgroup/proc_stat.h"
 #include "cgroup/signal_members.h"
 #include "common/interrupt.h"
 #include "runner/async_kill.h"
@@ -41,14 +40,6 @@ std::string join(const std::vector<std::string>& parts, const std::string& separ
   std::string text;
   for (const auto& p : parts) text += (text.empty() ? "" : separator) + p;
   return text;
-}
-
-// On its way out (PF_EXITING), exited, or gone.
-bool exiting(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return true;
-  return (cgroup::parse_stat_flags(line).value_or(cgroup::kPfExiting) & cgroup::kPfExiting) != 0;
 }
 
 // The processes of the group in faultline's own process group: a terminal's SIGINT or SIGQUIT

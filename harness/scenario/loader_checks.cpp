@@ -242,6 +242,11 @@ void Loader::check_injections(Scenario& s) {
   check_time_range(s);
 }
 
+// Where the i-th value of a list was written, or the key where the list has no positions.
+SourcePos position_of_item(const Field& f, std::size_t i) {
+  return i < f.item_pos.size() ? f.item_pos[i] : f.pos;
+}
+
 // Names are checked against the host's tables when the caller has them (the syscall module owns
 // them; this module cannot link it), so a typo fails here with its position, not at run time.
 // `label` names the key ("inject.syscalls", "chaos.syscall.syscalls").
@@ -255,8 +260,7 @@ void Loader::check_syscall_names(const std::vector<std::string>& names, const Fi
     const std::string& name = names[j];
     if (std::find(known.begin(), known.end(), name) != known.end()) continue;
     auto near = closest_match(name, known);
-    error(j < f.item_pos.size() ? f.item_pos[j] : f.pos,
-          label + ": unknown system call " + tick(name) + " on this host",
+    error(position_of_item(f, j), label + ": unknown system call " + tick(name) + " on this host",
           near ? "did you mean " + tick(*near) + "? (names as in syscalls(2))"
                : "names as in syscalls(2), e.g. openat, write, fsync");
   }
@@ -270,7 +274,7 @@ void Loader::check_errno_names(const std::vector<std::string>& names, const Fiel
   for (std::size_t j = 0; j < names.size(); ++j) {
     if (std::find(known.begin(), known.end(), names[j]) != known.end()) continue;
     auto near = closest_match(names[j], known);
-    error(j < f.item_pos.size() ? f.item_pos[j] : f.pos, label + ": unknown errno " + tick(names[j]),
+    error(position_of_item(f, j), label + ": unknown errno " + tick(names[j]),
           near ? "did you mean " + tick(*near) + "? (names as in errno(3))"
                : "a name from errno(3) such as ENOSPC, EIO, EINTR");
   }
@@ -279,11 +283,6 @@ void Loader::check_errno_names(const std::vector<std::string>& names, const Fiel
 // A neighbour that holds nothing crowds nothing, and its fault would count as applied. The hog
 // burns its share of every 10ms slice: under 1%, 100us of each, it is no neighbour at all.
 constexpr double kMinHogCpu = 0.01;
-
-// Where the i-th value of a list was written, or the key where the list has no positions.
-SourcePos position_of_item(const Field& f, std::size_t i) {
-  return i < f.item_pos.size() ? f.item_pos[i] : f.pos;
-}
 
 void Loader::check_hog_memory(std::uint64_t bytes, SourcePos pos, const std::string& label) {
   if (bytes == 0)
@@ -329,7 +328,7 @@ void Loader::check_syscall_fault(const SyscallFault& sc, const Table& t) {
       if (std::find(options_.syscall_names.begin(), options_.syscall_names.end(), name) ==
           options_.syscall_names.end())
         continue;  // unknown: already reported
-      error(j < calls->item_pos.size() ? calls->item_pos[j] : calls->pos,
+      error(position_of_item(*calls, j),
             "inject.syscalls: " + tick(name) + " takes no " + takes + ", so `" + key +
                 "` cannot select its calls",
             "list it in another [[inject]] without `" + std::string(key) + "`");

@@ -56,6 +56,16 @@ void expect_refused(const std::string& options, const std::string& cause) {
   CHECK(r.out.empty());
 }
 
+// Whether `text` shows up in the file at `path` within 20 seconds (the file may not exist yet).
+bool wait_for_text(const std::string& path, const std::string& text) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (!contains(read_file(path), text)) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
 double event_time(const json& scenario, const std::string& name) {
   for (const auto& e : scenario["timeline"])
     if (e["event"] == name) return e["t_ms"].get<double>();
@@ -605,11 +615,7 @@ TEST_CASE("exec: SIGQUIT to faultline is passed on to the command, as timeout(1)
                                  " dump-on SIGQUIT --exit 7 > " + quote(out)});
   REQUIRE(harness.started());
   // "ready": the command waits for the signal (before, SIGQUIT's default action would end it).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  while (!(fs::exists(out) && contains(read_file(out), "ready")) &&
-         std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  REQUIRE(contains(read_file(out), "ready"));
+  REQUIRE(wait_for_text(out, "ready"));
   harness.signal(SIGQUIT);
   const auto ended = harness.wait();
   REQUIRE(ended);
@@ -826,21 +832,11 @@ TEST_CASE("exec: every SIGINT, SIGTERM and SIGHUP to faultline is passed on; SIG
       {"exec", "-k", "30s", "--", "env", "FAULTLINE_E2E_TOKEN=" + token, "sh", "-c", script});
   REQUIRE(harness.started());
   REQUIRE(BackgroundHarness::wait_for_target(token));
-  const auto logged = [&log](const std::string& name) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::ifstream in(log);
-      const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-      if (text.find(name + "\n") != std::string::npos) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return false;
-  };
   for (const auto& [signo, name] : std::vector<std::pair<int, std::string>>{
            {SIGUSR1, "USR1"}, {SIGALRM, "ALRM"}, {SIGINT, "INT"}, {SIGTERM, "TERM"}, {SIGHUP, "HUP"}}) {
     INFO(name);
     harness.signal(signo);
-    CHECK(logged(name));
+    CHECK(wait_for_text(log, name + "\n"));
   }
   std::ofstream(stop) << "";
   const auto ended = harness.wait();
