@@ -54,8 +54,8 @@ std::string excerpt(const std::string& text) {
 class Checker {
  public:
   Checker(const scenario::Expect& e, const ProcessResult& r, const OutputSeen& seen,
-          const std::vector<report::SyscallFaultCount>& syscall_counts)
-      : expect_(e), result_(r), seen_(seen), syscall_counts_(syscall_counts) {}
+          const std::vector<report::SyscallFaultCount>& syscall_counts, const std::set<int>& signals_sent)
+      : expect_(e), result_(r), seen_(seen), syscall_counts_(syscall_counts), signals_sent_(signals_sent) {}
 
   void add(const std::string& key, std::string expected, std::string actual, std::string message) {
     std::uint32_t line = 0;
@@ -142,6 +142,13 @@ class Checker {
             r.exit_code && r.outcome == "exited"
                 ? "exit code " + std::to_string(*r.exit_code) + " not in " + join_codes(*e.exit_codes)
                 : "no exit code (" + describe_outcome(r) + "), expected one in " + join_codes(*e.exit_codes));
+    } else if (const auto code = exit_code_not_allowed_by_default()) {
+      add("exit_codes", "exit code 0 (the default without exit_codes)", describe_outcome(r),
+          "exit code " + std::to_string(*code) +
+              ", expected 0: a table without `exit_codes` allows only 0 for a process that ended by "
+              "itself (write `exit_codes = [0, " +
+              std::to_string(*code) + "]` or `outcome = \"any\"` if that code is fine)");
+      failures_.back().line = e.pos.line;
     }
     if (e.graceful) {
       // Never asked to stop, the process showed neither: `graceful = false` is as untested as `true`.
@@ -189,10 +196,25 @@ class Checker {
   }
 
  private:
+  // Without `exit_codes`, a process that exited by itself must exit 0: a table that checks only
+  // its output would otherwise pass a test run that failed (exit 1) or a shell whose child
+  // crashed (139). Where faultline ended it, the code answers faultline: after a stop phase
+  // (`graceful` judges that code) any code is its own, and after a signal N that faultline sent
+  // it, 128+N is the conventional answer. `outcome = "any"` asks for no check at all.
+  std::optional<int> exit_code_not_allowed_by_default() const {
+    const auto& e = expect_;
+    const auto& r = result_;
+    if (r.outcome != "exited" || !r.exit_code || *r.exit_code == 0 || r.graceful) return std::nullopt;
+    if (e.outcome && *e.outcome != scenario::ExpectedOutcome::exited) return std::nullopt;
+    if (*r.exit_code > 128 && signals_sent_.contains(*r.exit_code - 128)) return std::nullopt;
+    return *r.exit_code;
+  }
+
   const scenario::Expect& expect_;
   const ProcessResult& result_;
   const OutputSeen& seen_;
   const std::vector<report::SyscallFaultCount>& syscall_counts_;
+  const std::set<int>& signals_sent_;
   std::vector<Failure> failures_;
 };
 
@@ -209,8 +231,9 @@ supervisor::OutputPatterns output_patterns(const scenario::OutputExpect& expect)
 
 std::vector<report::Failure> evaluate(const scenario::Expect& expect, const report::ProcessResult& result,
                                       const OutputSeen& seen,
-                                      const std::vector<report::SyscallFaultCount>& syscall_counts) {
-  return Checker(expect, result, seen, syscall_counts).run();
+                                      const std::vector<report::SyscallFaultCount>& syscall_counts,
+                                      const std::set<int>& signals_sent) {
+  return Checker(expect, result, seen, syscall_counts, signals_sent).run();
 }
 
 SignalsSent signals_sent(const scenario::Scenario& scenario,
@@ -576,16 +599,20 @@ void judge(const scenario::Scenario& scenario, report::ScenarioResult& result, c
                                  0,
                                  {}});
   }
+  const SignalsSent sent = signals_sent(scenario, result.timeline);
+  const std::set<int> none;
   for (const auto& e : scenario.expects)
     for (const auto& pr : result.processes)
-      if (pr.name == e.process)
-        for (auto& f : evaluate(e, pr, seen(e.process), result.syscall_faults))
+      if (pr.name == e.process) {
+        const auto to_it = sent.find(pr.name);
+        for (auto& f : evaluate(e, pr, seen(e.process), result.syscall_faults,
+                                to_it != sent.end() ? to_it->second : none))
           result.failures.push_back(std::move(f));
+      }
   const auto never_applied = check_faults_applied(scenario, result, result.failures);
   check_syscall_faults_fired(scenario, result, never_applied, result.failures);
   check_network_faults_fired(scenario, result, never_applied, result.failures);
-  fold_consequences(result.failures, result.processes, scenario.expects,
-                    signals_sent(scenario, result.timeline));
+  fold_consequences(result.failures, result.processes, scenario.expects, sent);
   fold_under_stop_driver(scenario, result.failures);
   if (result.failures.empty()) {
     result.verdict = report::Verdict::pass;

@@ -155,6 +155,9 @@ process = "api"
 outcome = "exited"
 exit_codes = [0]
 graceful = true
+
+[[expect]]
+process = "db"
 )");
   const auto out = run_shell(faultline_cmd() + " plan " + quote(file) + " --seed 7");
   INFO(out.err);
@@ -187,6 +190,7 @@ graceful = true
             "    expect: status in [200, 503]; pass_ratio >=1\n"
             "expectations:\n"
             "  api: outcome exited, exit_codes [0], graceful, no orphans\n"
+            "  db: exit code 0 when it ends by itself (default), no orphans\n"
             "nothing was started (auto-port numbers are drawn again by `faultline run`)\n");
   CHECK_FALSE(fs::exists(dir.path() / "db-started"));
   CHECK_FALSE(fs::exists(dir.path() / "gate-ran"));

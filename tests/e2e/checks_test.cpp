@@ -117,6 +117,36 @@ TEST_CASE("checks e2e: a crash fails a table whose every key held", "[checks]") 
   CHECK(s.at("processes")[0].at("orphans").empty());
 }
 
+TEST_CASE("checks e2e: a table without exit_codes fails a job that exits 1 by itself", "[checks]") {
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_must_fail("selftest/failing/exit-code-unstated.toml", cmd);
+  INFO(s.dump(2));
+  const json& f = only_failure(s, "expect.exit_codes");
+  CHECK(f.at("actual") == "exited(1)");
+  CHECK(f.at("line") == 12);  // the [expect] table
+}
+
+TEST_CASE("checks e2e: without exit_codes, exits that answer faultline's signal or stop phase pass",
+          "[checks]") {
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_bundled_scenario("selftest/exit-code-answers-faultline.toml", cmd);
+  INFO(s.dump(2));
+  CHECK(s.at("result") == "pass");
+  const auto process = [&](const std::string& name) -> const json& {
+    for (const auto& p : s.at("processes"))
+      if (p.at("name") == name) return p;
+    FAIL("no process " << name);
+    return s;
+  };
+  // The scenario tests the exceptions only if the processes ended as it intends.
+  CHECK(process("worker").at("outcome") == "exited");
+  CHECK(process("worker").at("exit_code") == 143);
+  CHECK(process("service").at("exit_code") == 3);
+  CHECK(process("service").at("graceful") == false);
+}
+
 TEST_CASE("checks e2e: a memory fault above the limit in force is skipped and fails the scenario",
           "[checks]") {
   if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);

@@ -1,5 +1,7 @@
 #include "runner/expectations.h"
 
+#include <signal.h>
+
 #include <catch2/catch.hpp>
 
 using namespace faultline;
@@ -103,6 +105,43 @@ TEST_CASE("a stop phase that was not graceful names the exit code or the signal 
   REQUIRE(signaled.size() == 2);
   CHECK(signaled[1].message ==
         "the process did not shut down gracefully: it ended signaled(SIGTERM) instead of exiting by itself");
+}
+
+TEST_CASE("without exit_codes, a process that ended by itself must exit 0") {
+  Expect e;
+  e.pos = {4, 1};
+  CHECK(runner::evaluate(e, exited(0)).empty());
+  const auto failed = runner::evaluate(e, exited(1));
+  REQUIRE(failed.size() == 1);
+  CHECK(failed[0].check == "expect.exit_codes");
+  CHECK(failed[0].expected == "exit code 0 (the default without exit_codes)");
+  CHECK(failed[0].actual == "exited(1)");
+  CHECK(failed[0].line == 4);  // no key to point at: the table
+  CHECK(failed[0].message.find("write `exit_codes = [0, 1]`") != std::string::npos);
+  // A shell whose child crashed exits 139 by itself: no signal of faultline's explains it.
+  CHECK(runner::evaluate(e, exited(139)).size() == 1);
+  CHECK(runner::evaluate(e, exited(139), {}, {}, {SIGTERM}).size() == 1);
+  e.outcome = ExpectedOutcome::exited;  // naming the outcome keeps the default code
+  CHECK(runner::evaluate(e, exited(2)).size() == 1);
+  e.outcome = ExpectedOutcome::any;
+  CHECK(runner::evaluate(e, exited(2)).empty());
+}
+
+TEST_CASE("without exit_codes, an exit that answers faultline is not judged by the default") {
+  Expect e;
+  // 128+N after faultline sent it signal N: a shell's `trap 'exit 143' TERM`, Java on SIGTERM.
+  CHECK(runner::evaluate(e, exited(143), {}, {}, {SIGTERM}).empty());
+  CHECK(runner::evaluate(e, exited(130), {}, {}, {SIGTERM}).size() == 1);  // SIGINT was not sent
+  // After a stop phase the code is the stop's answer; `graceful`, when asked, judges it.
+  auto stopped = exited(3);
+  stopped.graceful = false;
+  CHECK(runner::evaluate(e, stopped).empty());
+  // Not an exit: no code to judge (a crash or an OOM kill is fold_consequences's to report).
+  ProcessResult signaled;
+  signaled.name = "api";
+  signaled.outcome = "signaled";
+  signaled.signal = SIGTERM;
+  CHECK(runner::evaluate(e, signaled).empty());
 }
 
 TEST_CASE("no_orphans is on by default and lists the orphans") {
