@@ -35,19 +35,31 @@ T parse_flag(const std::string& flag, const std::string& text, Parse parse) {
   return *value;
 }
 
-// timeout(1) reads a bare number as seconds (`timeout 30`, `-k 5`, `.5`); so does exec, for every
-// duration flag. A scenario file still needs the unit (docs/scenarios.md).
+bool bare_number(std::string_view text) {
+  return text.find_first_of("0123456789") != std::string_view::npos &&
+         text.find_first_not_of("0123456789.") == std::string_view::npos &&
+         std::count(text.begin(), text.end(), '.') <= 1;
+}
+
+// timeout(1) reads a bare number as seconds (`timeout 30`, `-k 5`, `.5`) and takes days (`1d`,
+// `1.5d`); so does exec, for every duration flag. A scenario file still needs one of its own
+// units (docs/scenarios.md), which stop at hours.
 std::optional<Duration> parse_flag_duration(std::string_view text, std::string* why) {
-  const bool bare = text.find_first_of("0123456789") != std::string_view::npos &&
-                    text.find_first_not_of("0123456789.") == std::string_view::npos &&
-                    std::count(text.begin(), text.end(), '.') <= 1;
-  if (!bare) return parse_duration(text, why);
-  std::string seconds(text);
-  if (seconds.front() == '.') seconds.insert(0, "0");  // ".5"
-  if (seconds.back() == '.') seconds.pop_back();       // "1."
+  const bool days = text.size() > 1 && text.back() == 'd' && bare_number(text.substr(0, text.size() - 1));
+  if (days) text.remove_suffix(1);
+  if (!bare_number(text)) return parse_duration(text, why);
+  std::string number(text);
+  if (number.front() == '.') number.insert(0, "0");  // ".5"
+  if (number.back() == '.') number.pop_back();       // "1."
+  const std::string read_as = number + (days ? "h x 24" : "s");
   std::string problem;
-  auto value = parse_duration(seconds + "s", &problem);
-  if (!value && why) *why = "read as " + seconds + "s, " + problem;
+  auto value = parse_duration(number + (days ? "h" : "s"), &problem);
+  if (value && days && *value > kMaxDuration / 24) {
+    value.reset();
+    problem = "too large; durations go up to " + format_duration(kMaxDuration) + " (365 days)";
+  }
+  if (value && days) *value *= 24;
+  if (!value && why) *why = "read as " + read_as + ", " + problem;
   return value;
 }
 
@@ -193,7 +205,7 @@ void add_exec_command(CLI::App& app, Invocation* invocation) {
   cmd->add_option("--nofile", a->nofile, "RLIMIT_NOFILE, soft and hard (1 to fs.nr_open)");
   cmd->add_option(
       "--timeout", a->timeout,
-      "Stop the command after this long, e.g. 30s, 5m or 30 (seconds) (exit 124); 0 for no limit");
+      "Stop the command after this long, e.g. 30s, 5m, 1d or 30 (seconds) (exit 124); 0 for no limit");
   cmd->add_option("-s,--signal", a->signal, "Signal sent to every process at the timeout (default TERM)");
   cmd->add_option("-k,--kill-after,--stop-grace", a->kill_after,
                   "After that signal, wait this long, then SIGKILL the whole cgroup (default 10s)");

@@ -296,13 +296,6 @@ void Loader::check_hog_cpu(double cpus, SourcePos pos, const std::string& label)
           "give at least \"" + format_cpu(kMinHogCpu) + "\", or leave `cpu` out for a memory hog");
 }
 
-// An empty glob matches no path: the fault would hit no call, and the run refuses it only then.
-void Loader::check_path_glob(const std::string& glob, SourcePos pos, const std::string& label) {
-  if (glob.empty())
-    error(pos, label + ": an empty glob matches no path, so the fault would hit no call",
-          "give a glob such as \"/data/*\", or leave `path` out to hit the calls on every path");
-}
-
 void Loader::check_hog_fault(const HogFault& hog, const Table& t) {
   if (const Field* f = t.get("memory"); f && hog.memory)
     check_hog_memory(*hog.memory, f->pos, "inject.memory");
@@ -310,8 +303,6 @@ void Loader::check_hog_fault(const HogFault& hog, const Table& t) {
 }
 
 void Loader::check_syscall_fault(const SyscallFault& sc, const Table& t) {
-  if (const Field* f = t.get("path"); f && sc.path_glob)
-    check_path_glob(*sc.path_glob, f->pos, "inject.path");
   if (const Field* f = t.get("syscalls")) check_syscall_names(sc.syscalls, *f, "inject.syscalls");
   if (const Field* f = t.get("errno"); f && sc.error) check_errno_names({*sc.error}, *f, "inject.errno");
   // A selector that cannot apply to a listed call would make the run refuse the rule; said here,
@@ -427,9 +418,6 @@ void Loader::check_chaos(const Scenario& s, const Table& t, Chaos& chaos) {
     const Table& r = ranges->tables[0];
     if (const Field* f = r.get("syscalls")) check_syscall_names(f->strings, *f, "chaos.syscall.syscalls");
     if (const Field* f = r.get("errno")) check_errno_names(f->strings, *f, "chaos.syscall.errno");
-    if (const Field* f = r.get("path"))
-      for (std::size_t i = 0; i < f->strings.size(); ++i)
-        check_path_glob(f->strings[i], position_of_item(*f, i), "chaos.syscall.path");
   }
   // A value the draw may pick, checked as in [[inject]]: the low end of a range too.
   if (const Field* ranges = t.get("hog"); ranges && !ranges->tables.empty()) {

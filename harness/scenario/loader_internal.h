@@ -134,7 +134,6 @@ class Loader {
   // One value of a hog or a path glob, from [[inject]] or a [chaos] draw.
   void check_hog_memory(std::uint64_t bytes, SourcePos pos, const std::string& label);
   void check_hog_cpu(double cpus, SourcePos pos, const std::string& label);
-  void check_path_glob(const std::string& glob, SourcePos pos, const std::string& label);
   void check_syscall_names(const std::vector<std::string>& names, const Field& f, const std::string& label);
   void check_errno_names(const std::vector<std::string>& names, const Field& f, const std::string& label);
   void check_chaos(const Scenario& s, const Table& t, Chaos& chaos);

@@ -213,6 +213,17 @@ bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind,
   const std::string got = quote(text) + (written == text ? "" : " (from " + quote(written) + ")");
   switch (kind) {
     case Kind::string:
+      // An empty name, shell line, path or body text names nothing: `shell = ""` runs a command
+      // that passes, `body_contains = ""` is in every body. Most often a variable set to "".
+      // Items of `command` and of output checks have rules of their own (check_value), and an
+      // environment variable may be set to "".
+      if (text.empty() && (key.kind == Kind::string || key.kind == Kind::string_list ||
+                           key.kind == Kind::range || key.kind == Kind::name_or_table))
+        return bad_value(std::string(key.kind == Kind::string ? "the value is empty" : "an item is empty") +
+                             (written == text ? "" : " (from " + quote(written) + ")"),
+                         key.kind != Kind::string ? "remove the empty item"
+                         : key.required           ? "give it a value"
+                                                  : "give it a value, or leave the key out");
       return true;
     case Kind::count_check: {
       if (auto c = parse_comparison(text, true, &why)) return field.comparison = *c, true;
@@ -344,6 +355,11 @@ bool Loader::check_value(const toml::node& node, const KeySpec& key, Kind kind, 
                            : kind == Kind::integer_list                       ? Kind::integer
                                                                               : key.element;
       if (!check_list(node, key, element, label, field)) return false;
+      if (kind == Kind::command && !field.strings.empty() && field.strings.front().empty()) {
+        error(field.item_pos.front(), label + ": the program to run is empty",
+              "give the program's name or path as the first item");
+        return false;
+      }
       // An empty list of exit codes or statuses allows none, and the check could only fail.
       if ((kind == Kind::command || kind == Kind::range || kind == Kind::integer_list) &&
           field.strings.empty()) {

@@ -71,12 +71,15 @@ Json integer_schema(const KeySpec& key) {
 
 Json regex_schema() { return {{"type", "string"}, {"format", "regex"}}; }
 
+// No text key may be empty (the loader says why at the key).
+Json non_empty_string() { return {{"type", "string"}, {"minLength", 1}}; }
+
 Json object_schema(const TableSpec& table, const spec::Variant* variant = nullptr);
 
 Json value_schema(const KeySpec& key, Kind kind) {
   switch (kind) {
     case Kind::string:
-      return {{"type", "string"}};
+      return non_empty_string();
     case Kind::integer:
       return integer_schema(key);
     case Kind::count_check:
@@ -118,15 +121,18 @@ Json value_schema(const KeySpec& key, Kind kind) {
     case Kind::choice:
       return enum_of(key.choices);
     case Kind::string_list:
-      return array_of({{"type", "string"}});
+      return array_of(non_empty_string());
     case Kind::choice_list:
       return array_of(enum_of(key.choices));
     case Kind::integer_list:
       return array_of(integer_schema(key));
     case Kind::text_or_list:
       return {{"anyOf", {{{"type", "string"}}, array_of({{"type", "string"}})}}};
-    case Kind::command:
-      return {{"type", "array"}, {"minItems", 1}, {"items", {{"type", "string"}}}};
+    case Kind::command:  // the program, then its arguments (which may be empty)
+      return {{"type", "array"},
+              {"minItems", 1},
+              {"items", Json::array({non_empty_string()})},
+              {"additionalItems", {{"type", "string"}}}};
     case Kind::string_map:
       return {{"type", "object"}, {"additionalProperties", {{"type", "string"}}}};
     case Kind::count_map:

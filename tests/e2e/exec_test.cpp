@@ -141,6 +141,8 @@ TEST_CASE("exec exit status: 125 when faultline itself fails, and the command ne
     expect_refused("--timeout 1.5.2", "--timeout `1.5.2`");  // not taken for seconds
     expect_refused("-k 5x", "unknown unit `x`");
     expect_refused("--timeout 99999999999", "--timeout `99999999999`: read as 99999999999s, ");
+    expect_refused("--timeout 366d", "--timeout `366d`: read as 366h x 24, too large");
+    expect_refused("--timeout 1dd", "--timeout `1dd`");
   }
   SECTION("-k 0, which timeout(1) reads as never sending KILL") {
     expect_refused("--timeout 1s -k 0", "--kill-after 0: give the time the command has to stop");
@@ -173,6 +175,10 @@ TEST_CASE("exec at the timeout: 124, or the command's status with --preserve-sta
   CHECK(contains(plain.err, "faultline: SIGTERM to 1 process(es); the command was killed by SIGTERM\n"));
 
   CHECK(exec("--timeout 300ms --preserve-status", "sleep 1h").status == 128 + SIGTERM);
+  // Days, as timeout(1) takes them: 0.00001d is 864ms.
+  auto days = exec("--timeout 0.00001d", "sleep 1h");
+  CHECK(days.status == 124);
+  CHECK(contains(days.err, "faultline: timed-out after 864ms: "));
   // As timeout(1): a timeout of 0 is no timeout.
   const auto unlimited = exec("--timeout 0", "sleep 300ms");
   CHECK(unlimited.status == 0);

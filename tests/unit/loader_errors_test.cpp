@@ -190,6 +190,35 @@ TEST_CASE("undefined variables, unset environment variables and the $${ escape",
   CHECK(errors_of(kTarget + "user = \"$${not_a_variable}\"\n").empty());
 }
 
+TEST_CASE("an empty text value is an error, and so is an empty program", "[loader]") {
+  ::setenv("FAULTLINE_TEST_EMPTY", "", 1);
+  check_diagnostics({
+      {"name = \"\"\n[target]\ncommand = [\"s\"]\n",
+       "s.toml:1:8: name: the value is empty; give it a value\n"
+       "   1 | name = \"\"\n"
+       "     |        ^"},
+      // A CI variable set to "" would run `sh -c ""`, which passes without testing anything.
+      {"name = \"x\"\n[target]\nshell = \"${env:FAULTLINE_TEST_EMPTY}\"\n",
+       "s.toml:3:9: target.shell: the value is empty (from \"${env:FAULTLINE_TEST_EMPTY}\"); give it a "
+       "value, or leave the key out\n"
+       "   3 | shell = \"${env:FAULTLINE_TEST_EMPTY}\"\n"
+       "     |         ^"},
+      {"name = \"x\"\ntags = [\"gate\", \"\"]\n[target]\ncommand = [\"s\"]\n",
+       "s.toml:2:17: tags: an item is empty; remove the empty item\n"
+       "   2 | tags = [\"gate\", \"\"]\n"
+       "     |                 ^"},
+      {"name = \"x\"\n[target]\ncommand = [\"\", \"-v\"]\n",
+       "s.toml:3:12: target.command: the program to run is empty; give the program's name or path as the "
+       "first "
+       "item\n"
+       "   3 | command = [\"\", \"-v\"]\n"
+       "     |            ^"},
+  });
+  ::unsetenv("FAULTLINE_TEST_EMPTY");
+  // An argument may be empty: `printf ""` prints nothing, on purpose.
+  CHECK(errors_of("name = \"x\"\n[target]\ncommand = [\"printf\", \"\"]\n").empty());
+}
+
 TEST_CASE("references to unknown processes", "[loader]") {
   check_diagnostics({
       {kTwo + "after = [\"apii\"]\n",

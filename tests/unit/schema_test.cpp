@@ -113,6 +113,10 @@ TEST_CASE("the example scenarios validate against the schema, and mistakes do no
       "name = \"x\"\n[target]\ncommand = [\"a\"]\n[expect]\noom_kills = \">=1.5\"\n",  // not whole
       "name = \"x\"\n[target]\ncommand = [\"a\"]\n[expect]\npids_max_events = -1\n",
       "name = \"x\"\n[target]\ncommand = [\"a\"]\n[[inject]]\nkind = \"freeze\"\nat = \"ready-1s\"\n",
+      "name = \"\"\n[target]\ncommand = [\"a\"]\n",                  // empty text
+      "name = \"x\"\n[target]\nshell = \"\"\n",                      // runs nothing, passes
+      "name = \"x\"\n[target]\ncommand = [\"\", \"-v\"]\n",          // no program
+      "name = \"x\"\ntags = [\"\"]\n[target]\ncommand = [\"a\"]\n",  // empty item
   };
   // The new shapes: counts with comparisons, `stop` at an exit, `-` after `<inject>.end`.
   const fs::path shapes =
@@ -127,6 +131,9 @@ TEST_CASE("the example scenarios validate against the schema, and mistakes do no
                 "name = \"x\"\n[target]\ncommand = [\"a\"]\n[[probe]]\ntcp = \"h:1\"\n"
                 "during = { from = \"1s\" }\n");
   CHECK(validates(open_window));
+  // An argument may be empty, as in the loader.
+  CHECK(
+      validates(dir.write("empty-argument.toml", "name = \"x\"\n[target]\ncommand = [\"printf\", \"\"]\n")));
   for (std::size_t i = 0; i < mistakes.size(); ++i) {
     const fs::path file = dir.write("bad" + std::to_string(i) + ".toml", mistakes[i]);
     INFO(mistakes[i]);
