@@ -253,7 +253,9 @@ void FaultTimeline::fire(RunContext& ctx, Entry& e) {
             // to be short-lived.
             if (!std::holds_alternative<scenario::HogFault>(e.plan.injection->params))
               return ctx.spawn_helper(into, argv, {});
-            return ctx.spawn_helper(into, argv, [this, &ctx, &e] { hog_killed(ctx, e); });
+            return ctx.spawn_helper(into, argv, [this, &ctx, &e](bool by_oom_killer) {
+              return hog_killed(ctx, e, by_oom_killer);
+            });
           });
     if (first)
       if (const Entry* other = ramp_overlapping(e))
@@ -428,15 +430,17 @@ void FaultTimeline::skip(RunContext& ctx, Entry& e, const std::string& reason) {
   ended(ctx, e);
 }
 
-void FaultTimeline::hog_killed(RunContext& ctx, Entry& e) {
-  if (e.state != State::applied) return;  // killed by its own revert
+bool FaultTimeline::hog_killed(RunContext& ctx, Entry& e, bool by_oom_killer) {
+  if (e.state != State::applied) return false;  // killed by its own revert
   e.state = State::done;
   if (e.end_timer) e.end_timer->cancel();
   // Its revert would find it gone: the neighbour stopped acting here, not at the end of `duration`.
   ctx.record("inject.revert", e.plan.injection->into, e.plan.injection->name,
-             "the hog was killed by SIGKILL before its end (the OOM killer's choice, most likely): the "
-             "neighbour is gone from here on");
+             std::string(by_oom_killer ? "the OOM killer chose the hog"
+                                       : "the hog was killed by SIGKILL, not by the OOM killer") +
+                 " before its end: the neighbour is gone from here on");
   ended(ctx, e);
+  return true;
 }
 
 void FaultTimeline::began(RunContext& ctx, Entry& e) {

@@ -80,8 +80,8 @@ class FaultTimeline final : public RunObserver {
   // An `at = "0s"` syscall rule switched on as its process was spawned, not recorded yet.
   bool on_since_spawn_unrecorded(RunContext& ctx, const Entry& e) const;
   void record_on_since_spawn(RunContext& ctx, Entry& e);
-  // The hog's helper was SIGKILLed before its revert: the fault ends there.
-  void hog_killed(RunContext& ctx, Entry& e);
+  // The hog's helper died by SIGKILL: the fault ends there. False when its own revert killed it.
+  bool hog_killed(RunContext& ctx, Entry& e, bool by_oom_killer);
   void began(RunContext& ctx, Entry& e);
   void ended(RunContext& ctx, Entry& e);
   injectors::Target target_of(RunContext& ctx, const Entry& e);

@@ -11,9 +11,10 @@
 
 namespace faultline::runner {
 
-// True when `pid` died of SIGKILL with an OOM kill counted in its group and the kernel log names
-// it (from `started` on). Where the log cannot be read, the counter decides, unless the harness
-// sent a SIGKILL itself (`harness_sent_sigkill`): then it cannot be told and is not claimed.
+// True when `pid` died of SIGKILL and the kernel log names it as the OOM killer's (from
+// `started` on). Where the log cannot be read, an OOM kill counted in its group decides, unless
+// the harness sent a SIGKILL itself (`harness_sent_sigkill`): then it cannot be told and is not
+// claimed.
 bool killed_by_oom(const supervisor::ExitStatus& status, std::uint64_t group_oom_kills, pid_t pid,
                    std::chrono::steady_clock::time_point started, bool harness_sent_sigkill);
 

@@ -45,9 +45,11 @@ class RunContext {
   virtual void fail_scenario(const std::string& message) = 0;
   // Starts a helper process (e.g. a noisy neighbour) inside a process's cgroup; it is
   // killed with that cgroup. Returns its pid, or throws Error. `on_killed` runs, from the loop,
-  // when the helper dies by SIGKILL while the run goes on (the OOM killer's choice, or the revert).
+  // when the helper dies by SIGKILL while the run goes on, with whether the OOM killer chose it,
+  // and returns whether the helper was still meant to run (false: its own revert killed it).
+  // Without `on_killed` the helper is short-lived and any SIGKILL is its end.
   virtual pid_t spawn_helper(const std::string& process, const std::vector<std::string>& argv,
-                             std::function<void()> on_killed) = 0;
+                             std::function<bool(bool by_oom_killer)> on_killed) = 0;
   // Every helper started so far (faults aimed at a process's own members spare them).
   virtual const std::set<pid_t>& helper_pids() const = 0;
   // The folder of the faultline executable (helper modes of our own binary live there).

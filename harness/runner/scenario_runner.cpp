@@ -76,7 +76,7 @@ class ScenarioRun final : public RunContext {
   report::ScenarioResult& result() override { return result_; }
   void fail_scenario(const std::string& message) override { scenario_error(message); }
   pid_t spawn_helper(const std::string& process, const std::vector<std::string>& argv,
-                     std::function<void()> on_killed) override;
+                     std::function<bool(bool)> on_killed) override;
   const std::set<pid_t>& helper_pids() const override { return helper_pids_; }
   std::string faultline_dir() const override { return options_.faultline_dir; }
   std::uint64_t seed() const override { return options_.seed; }
@@ -638,7 +638,7 @@ void ScenarioRun::finish_result() {
 }
 
 pid_t ScenarioRun::spawn_helper(const std::string& process, const std::vector<std::string>& argv,
-                                std::function<void()> on_killed) {
+                                std::function<bool(bool)> on_killed) {
   cgroup::Cgroup* group = process_group(process);
   if (!group) throw Error("cannot start a helper in `" + process + "`: it has no cgroup");
   supervisor::SpawnRequest request;
@@ -652,22 +652,29 @@ pid_t ScenarioRun::spawn_helper(const std::string& process, const std::vector<st
   // Helpers end with the cgroup they live in, by SIGKILL from their injector's revert, or (a v1
   // squeeze's charge, when charged) with code 0. One that ends otherwise while the run goes on
   // never held its fault, and the scenario cannot pass on it: a hog whose burner thread the pids
-  // limit refused exits with a code, or dies by SIGABRT where a sanitizer runtime aborts on it.
-  // SIGKILL is no failure of the helper: the OOM killer may choose a memory hog, the neighbour
-  // it is meant to be.
+  // limit refused exits with a code, or dies by SIGABRT where a sanitizer runtime aborts on it,
+  // or the target clears its cgroup with `kill -9`. The OOM killer may choose a hog, though: the
+  // neighbour it is meant to be.
   const auto on_exit = [this, process, name = argv.size() > 1 ? argv[1] : argv.front(),
                         on_killed = std::move(on_killed), started = Clock::now()](SupervisedProcess& h) {
     const auto& st = h.exit_status();
+    const bool sigkill = st && st->signaled && st->signal == SIGKILL;
     // The OOM killer's choice of a helper is no OOM kill of the process: `oom_kills = ">=1"` must
     // not pass on a dead hog. Only the kernel log can tell (the counter counts any member).
-    if (st && st->signaled && st->signal == SIGKILL &&
-        kernel_log::oom_killed(h.pid(), started).value_or(false))
-      ++helper_oom_kills_[process];
+    if (sigkill && kernel_log::oom_killed(h.pid(), started).value_or(false)) ++helper_oom_kills_[process];
     if (!st || phase_ != Phase::running) return;
-    if (st->signaled && st->signal == SIGKILL && on_killed) on_killed();
-    if (st->signaled ? st->signal == SIGKILL : st->code == 0) return;
+    std::string how = describe_exit(*st);
+    if (sigkill) {
+      const cgroup::Cgroup* group = process_group(process);
+      const bool by_oom_killer =
+          killed_by_oom(*st, group ? group->stats().oom_kills : 0, h.pid(), started, false);
+      if (!on_killed || !on_killed(by_oom_killer) || by_oom_killer) return;
+      how += ", not by the OOM killer,";
+    } else if (!st->signaled && st->code == 0) {
+      return;
+    }
     const std::string said = last_output_line(h);
-    scenario_error("helper `faultline " + name + "` in `" + process + "` " + describe_exit(*st) +
+    scenario_error("helper `faultline " + name + "` in `" + process + "` " + how +
                    " while the run went on: its fault did not hold" +
                    (said.empty() ? "" : " (" + said + ")"));
   };

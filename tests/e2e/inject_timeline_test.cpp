@@ -360,6 +360,21 @@ TEST_CASE("inject e2e: a hog the target kills with SIGTERM is an error; only SIG
   CHECK(r.cmd.status != 0);
 }
 
+TEST_CASE("inject e2e: a hog the target kills with SIGKILL is an error too: no OOM kill chose it",
+          "[inject][hog]") {
+  E2E_PRECONDITIONS();
+  const Run r = run_scenario("selftest/failing/hog-sigkilled-by-target.toml");
+  INFO(r.scenario.dump(2));
+  CHECK(r.scenario.at("result") == "error");
+  CHECK(r.scenario.at("reason").get<std::string>().starts_with(
+      "helper `faultline hog` in `target` killed by SIGKILL, not by the OOM killer, while the run went on: "
+      "its "
+      "fault did not hold"));
+  CHECK(process_named(r.scenario, "target").at("stdout_tail").get<std::string>().find("killed the hog") !=
+        std::string::npos);
+  CHECK(r.cmd.status != 0);
+}
+
 TEST_CASE("inject e2e: a signal to all of a process's members spares the hog the harness started there",
           "[inject][hog][signal]") {
   E2E_PRECONDITIONS();
@@ -411,7 +426,7 @@ TEST_CASE("inject e2e: a hog the OOM killer picks ends its fault there, and the 
   REQUIRE(applies.size() == 1);
   REQUIRE(reverts.size() == 1);
   CHECK(
-      reverts[0].at("detail").get<std::string>().starts_with("the hog was killed by SIGKILL before its end"));
+      reverts[0].at("detail").get<std::string>().starts_with("the OOM killer chose the hog before its end"));
   const double applied = applies[0].at("t_ms"), killed = reverts[0].at("t_ms");
   CHECK(killed < applied + 3000);  // before the planned end of its 3s
   // The window opened with the fault and closed with the kill, not at the planned end.
