@@ -127,6 +127,9 @@ class CommandRun {
   // had moved themselves out of it. Both were killed.
   CommandResult classify(const cgroup::Stats& stats, const std::vector<std::string>& left_behind,
                          const std::vector<std::string>& escaped);
+  // "64MiB", or the caller's limit the command stayed under (cgroup v1 without --memory, where it
+  // does not join a memory cgroup of its own), or "none".
+  std::string memory_limit_in_force() const;
 
   const CommandRequest& request_;
   cgroup::Backend& backend_;
@@ -348,6 +351,13 @@ CommandResult CommandRun::failed_to_start() {
   return result;
 }
 
+std::string CommandRun::memory_limit_in_force() const {
+  if (request_.limits.memory) return format_size(*request_.limits.memory);
+  if (const auto caller = backend_.enclosing_limits().memory)
+    return format_size(caller->value) + " of the caller's cgroup " + caller->cgroup;
+  return "none";
+}
+
 CommandResult CommandRun::classify(const cgroup::Stats& stats, const std::vector<std::string>& left_behind,
                                    const std::vector<std::string>& escaped) {
   if (const auto& wait_error = process_.wait_error()) throw Error(*wait_error);
@@ -357,10 +367,9 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, const std::vector
   if (killed_by_oom(st, stats.oom_kills, process_.pid(), process_.started_at(), sent_sigkill_)) {
     result.exit_status = 137;
     result.outcome = "oom-killed";
-    result.messages.push_back(
-        "faultline: oom-killed (memory limit " +
-        (request_.limits.memory ? format_size(*request_.limits.memory) : std::string("none")) + ", peak " +
-        (stats.memory_peak ? format_size(*stats.memory_peak) : std::string("unknown")) + ")");
+    result.messages.push_back("faultline: oom-killed (memory limit " + memory_limit_in_force() + ", peak " +
+                              (stats.memory_peak ? format_size(*stats.memory_peak) : std::string("unknown")) +
+                              ")");
   } else if (timed_out_) {
     result.outcome = "timed-out";
     // timeout(1): a command that had to be SIGKILLed is told apart from one that stopped.

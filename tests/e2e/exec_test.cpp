@@ -1040,6 +1040,14 @@ TEST_CASE("exec: the command keeps its caller's cgroup memory limit, whatever fl
   CHECK(tighter.status == 137);
   CHECK(contains(tighter.err, "faultline: oom-killed (memory limit 32MiB"));
   CHECK_FALSE(contains(tighter.err, "keeps its caller's"));
+  // No flag at all: on cgroup v1 the command stays in the job's memory cgroup, under its limit,
+  // and only the kernel log names the OOM kill (its own cgroups count none).
+  if (!v1 || ::access("/dev/kmsg", R_OK) == 0) {
+    const auto plain = in_job("", "alloc 200MiB");
+    CHECK(plain.status == 137);
+    CHECK(contains(plain.err, "faultline: oom-killed (memory limit 64MiB"));
+    if (v1) CHECK(contains(plain.err, "64MiB of the caller's cgroup /" + name + ","));
+  }
   // Under the job's limit, the command runs as before.
   CHECK(in_job("-v", "alloc 16MiB").status == 0);
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the last shell's exit settles
