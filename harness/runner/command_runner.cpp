@@ -551,30 +551,10 @@ namespace {
 // hierarchies the command moves in at all; in the others it stays in its caller's cgroup, under
 // the limit itself. Returns the line that says so, empty when nothing was kept.
 std::string keep_enclosing_limits(CommandRequest& request, const cgroup::Backend& backend) {
-  using cgroup::Knob;
   const auto knobs = knobs_needed(request);
-  const auto moves_in = [&](Knob knob) {
+  const auto kept = keep_caller_limits(request.limits, backend.enclosing_limits(), [&](cgroup::Knob knob) {
     return backend.mode() == cgroup::Mode::v2 || std::find(knobs.begin(), knobs.end(), knob) != knobs.end();
-  };
-  const auto enclosing = backend.enclosing_limits();
-  auto& limits = request.limits;
-  std::vector<std::string> kept;
-  if (enclosing.memory && moves_in(Knob::memory_max) &&
-      (!limits.memory || *limits.memory > enclosing.memory->value)) {
-    limits.memory = enclosing.memory->value;
-    kept.push_back("memory limit " + format_size(enclosing.memory->value) + " (cgroup " +
-                   enclosing.memory->cgroup + ")");
-  }
-  if (enclosing.pids && moves_in(Knob::pids_max) && (!limits.pids || *limits.pids > enclosing.pids->value)) {
-    limits.pids = enclosing.pids->value;
-    kept.push_back("pids limit " + std::to_string(enclosing.pids->value) + " (cgroup " +
-                   enclosing.pids->cgroup + ")");
-  }
-  if (enclosing.cpus && moves_in(Knob::cpu_max) && (!limits.cpu || *limits.cpu > enclosing.cpus->value)) {
-    limits.cpu = enclosing.cpus->value;
-    kept.push_back("CPU limit " + format_cpu(enclosing.cpus->value) + " (cgroup " + enclosing.cpus->cgroup +
-                   ")");
-  }
+  });
   if (kept.empty()) return {};
   return "faultline: the command keeps its caller's " + join(kept, ", ") +
          ": its own cgroup is made outside the caller's, which would otherwise lift it";

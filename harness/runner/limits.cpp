@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "common/units.h"
+
 namespace faultline::runner {
 
 std::optional<std::string> unsupported_limit(const cgroup::Cgroup& group, const scenario::Limits& limits) {
@@ -39,6 +41,28 @@ void apply_limits(cgroup::Cgroup& group, const scenario::Limits& limits) {
   }
   if (limits.cpuset) group.set_cpuset(*limits.cpuset);
   if (limits.pids) group.set_pids_max(*limits.pids);
+}
+
+std::vector<std::string> keep_caller_limits(scenario::Limits& limits, const cgroup::EnclosingLimits& caller,
+                                            const std::function<bool(cgroup::Knob)>& applies) {
+  using cgroup::Knob;
+  std::vector<std::string> kept;
+  const auto tighter = [](const auto& own, const auto& theirs) { return !own || *own > theirs.value; };
+  if (caller.memory && applies(Knob::memory_max) && tighter(limits.memory, *caller.memory)) {
+    limits.memory = caller.memory->value;
+    kept.push_back("memory limit " + format_size(caller.memory->value) + " (cgroup " + caller.memory->cgroup +
+                   ")");
+  }
+  if (caller.pids && applies(Knob::pids_max) && tighter(limits.pids, *caller.pids)) {
+    limits.pids = caller.pids->value;
+    kept.push_back("pids limit " + std::to_string(caller.pids->value) + " (cgroup " + caller.pids->cgroup +
+                   ")");
+  }
+  if (caller.cpus && applies(Knob::cpu_max) && tighter(limits.cpu, *caller.cpus)) {
+    limits.cpu = caller.cpus->value;
+    kept.push_back("CPU limit " + format_cpu(caller.cpus->value) + " (cgroup " + caller.cpus->cgroup + ")");
+  }
+  return kept;
 }
 
 }  // namespace faultline::runner

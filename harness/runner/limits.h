@@ -1,10 +1,13 @@
 // Static limits from [process.limits] (or `faultline exec` flags) onto a process cgroup.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cgroup/cgroup.h"
+#include "cgroup/enclosing_limits.h"
 #include "scenario/model.h"
 
 namespace faultline::runner {
@@ -14,5 +17,12 @@ std::optional<std::string> unsupported_limit(const cgroup::Cgroup& group, const 
 
 // Writes every cgroup limit (nofile is applied by the child before exec, not here).
 void apply_limits(cgroup::Cgroup& group, const scenario::Limits& limits);
+
+// Throwaway cgroups are made under the faultline parent, outside the caller's own cgroup, whose
+// limits (a CI job's memory, pids or CPU) would no longer hold what runs there. Tightens `limits`
+// to each of `caller`'s where `applies(knob)` and `limits` sets none or a looser one; returns what
+// was kept, as "memory limit 64MiB (cgroup /job)".
+std::vector<std::string> keep_caller_limits(scenario::Limits& limits, const cgroup::EnclosingLimits& caller,
+                                            const std::function<bool(cgroup::Knob)>& applies);
 
 }  // namespace faultline::runner

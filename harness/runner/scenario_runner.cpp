@@ -256,6 +256,20 @@ void ScenarioRun::kill_everything(const char* why) {
 
 void ScenarioRun::prepare() {
   run_group_ = backend_.create_run(cgroup::next_run_name());
+  // The caller's own limits hold the whole run, as they held faultline: the sum of its processes,
+  // as in the caller's cgroup, and each process's own limit or fault below that.
+  scenario::Limits callers;
+  const auto kept = keep_caller_limits(callers, backend_.enclosing_limits(),
+                                       [&](cgroup::Knob knob) { return !run_group_->unsupported(knob); });
+  if (!kept.empty()) {
+    apply_limits(*run_group_, callers);
+    std::string said;
+    for (const auto& k : kept) said += (said.empty() ? "" : ", ") + k;
+    event("limits.caller", {},
+          "the run keeps its caller's " + said +
+              ": its cgroups are made outside the caller's, which would "
+              "otherwise lift it");
+  }
   for (const auto& spec : scenario_.processes) {
     Proc p;
     p.spec = &spec;

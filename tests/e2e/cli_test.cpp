@@ -478,3 +478,49 @@ TEST_CASE("cli: each subcommand named first parses as itself; help, --version an
   const auto bad_run_option = run_shell(faultline_cmd() + " run --no-such-option x.toml");
   CHECK(bad_run_option.status == 2);
 }
+
+TEST_CASE("run: the scenario's processes keep their caller's memory limit", "[cli]") {
+  // A CI job whose own cgroup limits memory: the run's cgroups are made under the faultline
+  // parent, outside the job's, so a process the job's limit OOM-kills once passed under `run`.
+  fs::path memory_root = "/sys/fs/cgroup/memory";
+  const bool v1 = fs::exists(memory_root / "memory.limit_in_bytes");
+  if (!v1) {
+    std::string controllers;
+    std::getline(std::ifstream("/sys/fs/cgroup/cgroup.subtree_control"), controllers);
+    if ((" " + controllers + " ").find(" memory ") == std::string::npos)
+      FAULTLINE_SKIP("no memory controller: neither a v1 memory hierarchy nor memory enabled at the v2 root");
+    memory_root = "/sys/fs/cgroup";
+  }
+  ScratchDir dir;
+  const auto file = dir.write("job.toml",
+                              "name = \"alloc past the job's limit\"\ntimeout = \"30s\"\n[target]\n"
+                              "command = [\"" +
+                                  payload_path() +
+                                  "\", \"alloc\", \"200MiB\"]\n[expect]\n"
+                                  "stdout.contains = \"allocated\"\n");
+  const std::string name = "fl-e2e-run-job-" + std::to_string(::getpid());
+  const fs::path job = memory_root / name;
+  fs::create_directory(job);
+  std::ofstream(job / (v1 ? "memory.limit_in_bytes" : "memory.max")) << (64 << 20);
+  const std::string json_path = (dir.path() / "r.json").string();
+  const auto in_job = [&](const std::string& options) {
+    return run_shell("sh -c " +
+                     quote("echo $$ > " + (job / "cgroup.procs").string() + "; exec " + faultline_cmd() +
+                           " run " + options + quote(file) + " --json " + quote(json_path)));
+  };
+  const auto r = in_job("");
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the shell's exit settles
+  fs::remove(job);
+  REQUIRE(fs::exists(json_path));
+  const json s = json::parse(read_file(json_path))["scenarios"][0];
+  CHECK(r.status == 1);
+  CHECK(s["result"] == "fail");
+  CHECK(s["processes"][0]["outcome"] == "oom-killed");
+  bool said = false;
+  for (const auto& e : s["timeline"])
+    said |= e["event"] == "limits.caller" &&
+            e["detail"].get<std::string>().starts_with(
+                "the run keeps its caller's memory limit 64MiB (cgroup /" + name + ")");
+  CHECK(said);
+}
