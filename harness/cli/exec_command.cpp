@@ -35,6 +35,16 @@ T parse_flag(const std::string& flag, const std::string& text, Parse parse) {
   return *value;
 }
 
+// CLI11 2.1 lists only options and positionals in a usage line, and exec's command is neither.
+class ExecUsage : public CLI::Formatter {
+ public:
+  std::string make_usage(const CLI::App* app, std::string name) const override {
+    std::string usage = CLI::Formatter::make_usage(app, std::move(name));
+    if (!usage.empty() && usage.back() == '\n') usage.pop_back();
+    return usage + " [--] COMMAND [ARG...]\n";
+  }
+};
+
 bool bare_number(std::string_view text) {
   return text.find_first_of("0123456789") != std::string_view::npos &&
          text.find_first_not_of("0123456789.") == std::string_view::npos &&
@@ -234,6 +244,7 @@ void add_exec_command(CLI::App& app, Invocation* invocation) {
   // (Invocation::after_separator), and without a `--` prefix_command leaves the words from the
   // first one that is not an option on to remaining() as they are.
   cmd->prefix_command();
+  cmd->formatter(std::make_shared<ExecUsage>());
   cmd->footer(
       "COMMAND: the command and its arguments, after -- (or from the first word that is not an option "
       "on), run exactly as typed\n");

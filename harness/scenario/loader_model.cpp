@@ -267,7 +267,12 @@ void Loader::build_probe(const Table& t, std::size_t index, Probe& probe) {
   if (auto f = t.get("every")) probe.every = f->duration;
   if (auto f = t.get("timeout")) probe.timeout = f->duration;
   if (auto f = t.get("pass_ratio")) probe.pass_ratio = f->comparison;
-  if (auto f = t.get("min_pass_ratio")) probe.pass_ratio = {Comparison::Op::ge, f->number};
+  if (auto f = t.get("min_pass_ratio")) {
+    probe.pass_ratio = {Comparison::Op::ge, f->number};
+    if (f->number <= 0)  // ">=0", as pass_ratio refuses it
+      error(f->pos, "probe.min_pass_ratio: 0 holds for every ratio, so it checks nothing",
+            R"(give the share of attempts that must pass, such as pass_ratio = ">=0.7")");
+  }
   if (auto f = t.get("during")) {
     if (f->is_table)
       probe.during = build_window(f->tables[0]);

@@ -109,6 +109,9 @@ std::optional<std::string> Loader::expand(const toml::node& node, const std::str
 
 namespace {
 
+// Empty or only whitespace: `shell = "${env:TEST_CMD}"` with TEST_CMD=" " runs nothing too.
+bool is_blank(std::string_view text) { return text.find_first_not_of(" \t\r\n") == std::string_view::npos; }
+
 // A newline written into a regex, as a character or as \n outside \Q...\E: it could never match,
 // and a `not_matches` that can never match would pass whatever the output.
 bool matches_newline(std::string_view pattern) {
@@ -217,19 +220,27 @@ bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind,
       // that passes, `body_contains = ""` is in every body. Most often a variable set to "".
       // Items of `command` and of output checks have rules of their own (check_value), and an
       // environment variable may be set to "".
-      if (text.empty() && (key.kind == Kind::string || key.kind == Kind::string_list ||
-                           key.kind == Kind::range || key.kind == Kind::name_or_table))
-        return bad_value(std::string(key.kind == Kind::string ? "the value is empty" : "an item is empty") +
+      if (is_blank(text) && (key.kind == Kind::string || key.kind == Kind::string_list ||
+                             key.kind == Kind::range || key.kind == Kind::name_or_table))
+        return bad_value(std::string(key.kind == Kind::string ? "the value is " : "an item is ") +
+                             (text.empty() ? "empty" : "blank") +
                              (written == text ? "" : " (from " + quote(written) + ")"),
                          key.kind != Kind::string ? "remove the empty item"
                          : key.required           ? "give it a value"
                                                   : "give it a value, or leave the key out");
       return true;
     case Kind::count_check: {
-      if (auto c = parse_comparison(text, true, &why)) return field.comparison = *c, true;
       // In a count_map the entry's own name is what the example shows: `"disk-full" = ">=1"`.
       const std::string name =
           key.kind == Kind::count_map ? quote(label.substr(label.rfind('.') + 1)) : std::string(key.name);
+      if (auto c = parse_comparison(text, true, &why)) {
+        // ">=0" checks nothing, and a stated count replaces a check that looks (a syscall fault
+        // must fire at least once).
+        if (c->holds(0) && c->holds(1e18))
+          return bad_value(quote(text) + " holds for every count, so it checks nothing",
+                           "write " + name + R"( = ">=1" for at least one, or leave the key out)");
+        return field.comparison = *c, true;
+      }
       return bad_value(
           expected_text(key, kind) + ", got " + got + " (" + why + ")",
           "for example " + name + R"( = ">=1" (at least one) or )" + name + " = 2 (exactly two)");
@@ -237,8 +248,11 @@ bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind,
     case Kind::ratio_check: {
       auto c = parse_comparison(text, false, &why);
       if (c && c->value > 1) c.reset(), why = "a ratio goes from 0 to 1";
-      if (c) return field.comparison = *c, true;
       const std::string name(key.name);
+      if (c && c->holds(0) && c->holds(1))  // ">=0", "<=1": every share of attempts meets it
+        return bad_value(quote(text) + " holds for every ratio, so it checks nothing",
+                         "give the share of attempts that must pass, such as " + name + R"( = ">=0.7")");
+      if (c) return field.comparison = *c, true;
       return bad_value(expected_text(key, kind) + ", got " + got + " (" + why + ")",
                        "for example " + name + R"( = ">=0.7" (at least 70% of the attempts))");
     }

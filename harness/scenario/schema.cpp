@@ -71,8 +71,8 @@ Json integer_schema(const KeySpec& key) {
 
 Json regex_schema() { return {{"type", "string"}, {"format", "regex"}}; }
 
-// No text key may be empty (the loader says why at the key).
-Json non_empty_string() { return {{"type", "string"}, {"minLength", 1}}; }
+// No text key may be empty or blank (the loader says why at the key).
+Json non_empty_string() { return {{"type", "string"}, {"pattern", "\\S"}}; }
 
 Json object_schema(const TableSpec& table, const spec::Variant* variant = nullptr);
 

@@ -75,6 +75,12 @@ double event_time(const json& scenario, const std::string& name) {
 
 }  // namespace
 
+TEST_CASE("exec --help names the command in its usage line", "[exec]") {
+  const auto r = run_shell(exec_cmd("--help"));
+  CHECK(r.status == 0);
+  CHECK(contains(r.out, " exec [OPTIONS] [--] COMMAND [ARG...]\n"));
+}
+
 TEST_CASE("exec exit status: the command's own code, 128+N for a signal, 137 for an OOM kill", "[exec]") {
   CHECK(exec("", "exit 0").status == 0);
   CHECK(exec("", "exit 3").status == 3);

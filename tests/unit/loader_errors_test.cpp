@@ -214,9 +214,48 @@ TEST_CASE("an empty text value is an error, and so is an empty program", "[loade
        "   3 | command = [\"\", \"-v\"]\n"
        "     |            ^"},
   });
+  // Blank is empty too: TEST_CMD=" " (two unset variables joined by a space) runs `sh -c ' '`.
+  ::setenv("FAULTLINE_TEST_EMPTY", " ", 1);
+  CHECK(errors_of("name = \"x\"\n[target]\nshell = \"${env:FAULTLINE_TEST_EMPTY}\"\n") ==
+        "s.toml:3:9: target.shell: the value is blank (from \"${env:FAULTLINE_TEST_EMPTY}\"); give it a "
+        "value, or "
+        "leave the key out\n"
+        "   3 | shell = \"${env:FAULTLINE_TEST_EMPTY}\"\n"
+        "     |         ^");
   ::unsetenv("FAULTLINE_TEST_EMPTY");
   // An argument may be empty: `printf ""` prints nothing, on purpose.
   CHECK(errors_of("name = \"x\"\n[target]\ncommand = [\"printf\", \"\"]\n").empty());
+}
+
+TEST_CASE("a count or ratio that every value meets is an error: it checks nothing", "[loader]") {
+  check_diagnostics({
+      {kTarget + "[expect]\noom_kills = \">=0\"\n",
+       "s.toml:5:13: expect.oom_kills: \">=0\" holds for every count, so it checks nothing; write oom_kills "
+       "= "
+       "\">=1\" for at least one, or leave the key out\n"
+       "   5 | oom_kills = \">=0\"\n"
+       "     |             ^"},
+      {kTarget + "[[probe]]\ntcp = \"127.0.0.1:1\"\nduring = { from = \"1s\", to = \"2s\" }\npass_ratio = "
+                 "\"<=1\"\n",
+       "s.toml:7:14: probe.pass_ratio: \"<=1\" holds for every ratio, so it checks nothing; give the share "
+       "of "
+       "attempts that must pass, such as pass_ratio = \">=0.7\"\n"
+       "   7 | pass_ratio = \"<=1\"\n"
+       "     |              ^"},
+  });
+  CHECK(errors_of(kTarget + "[[probe]]\ntcp = \"127.0.0.1:1\"\nduring = { from = \"1s\", to = \"2s\" }\n"
+                            "min_pass_ratio = 0\n")
+            .find("probe.min_pass_ratio: 0 holds for every ratio") != std::string::npos);
+  // Stating a syscall fault's count replaces its must-fire check: ">=0" would switch that off.
+  CHECK(errors_of(kTarget + "[expect]\npids_max_events = \">=0\"\n").find("holds for every count") !=
+        std::string::npos);
+  // Bounds that some value breaks still count.
+  CHECK(errors_of(kTarget + "[expect]\noom_kills = \"<=3\"\npids_max_events = 0\n").empty());
+  CHECK(
+      errors_of(
+          kTarget +
+          "[[probe]]\ntcp = \"127.0.0.1:1\"\nduring = { from = \"1s\", to = \"2s\" }\npass_ratio = \">0\"\n")
+          .empty());
 }
 
 TEST_CASE("references to unknown processes", "[loader]") {
