@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -72,6 +73,15 @@ class Cgroup {
 
   // Every pid in this cgroup and its descendants.
   virtual std::vector<pid_t> pids() const = 0;
+  // Members that moved themselves out of this cgroup in some of its hierarchies and not in all
+  // (cgroup v1/hybrid, where a process writes itself into one controller's cgroup.procs): that
+  // controller's limits, faults and counters no longer cover them. Each with the directory it
+  // left. Always empty with a single hierarchy (pure v2).
+  struct PartlyLeft {
+    pid_t pid = 0;
+    std::filesystem::path left;
+  };
+  virtual std::vector<PartlyLeft> partly_left() const = 0;
   virtual bool populated() const = 0;
 
   // Blocks until no process is left or the timeout passes (event-driven where the host has

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cgroup/cgroup_files.h"
+#include "cgroup/proc_stat.h"
 #include "cgroup/signal_members.h"
 #include "common/error.h"
 
@@ -61,6 +62,46 @@ std::vector<pid_t> CgroupTree::pids() const {
   std::sort(all.begin(), all.end());
   all.erase(std::unique(all.begin(), all.end()), all.end());
   return all;
+}
+
+namespace {
+
+// Exited or on its way out (PF_EXITING, set before the kernel drops it from every listing at
+// once), or gone: not a process that moved.
+bool leaving(pid_t pid) {
+  const auto stat = read_file_if_exists("/proc/" + std::to_string(pid) + "/stat");
+  if (!stat) return true;
+  const auto state = parse_stat_state(*stat);
+  const auto flags = parse_stat_flags(*stat);
+  return !state || *state == 'Z' || *state == 'X' || !flags || (*flags & kPfExiting) != 0;
+}
+
+}  // namespace
+
+std::vector<Cgroup::PartlyLeft> CgroupTree::partly_left() const {
+  if (dirs_.dirs.size() < 2) return {};
+  std::vector<std::vector<pid_t>> listed;
+  std::vector<pid_t> all;
+  for (const auto& dir : dirs_.dirs) {
+    auto pids = subtree_pids(dir);
+    std::sort(pids.begin(), pids.end());
+    all.insert(all.end(), pids.begin(), pids.end());
+    listed.push_back(std::move(pids));
+  }
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  std::vector<PartlyLeft> found;
+  for (pid_t pid : all)
+    for (std::size_t i = 0; i < listed.size(); ++i) {
+      if (std::binary_search(listed[i].begin(), listed[i].end(), pid)) continue;
+      // A fork or an exit between two listings looks the same for a moment: read that listing
+      // again, and leave out a process on its way out.
+      const auto again = subtree_pids(dirs_.dirs[i]);
+      if (std::find(again.begin(), again.end(), pid) == again.end() && !leaving(pid))
+        found.push_back({pid, dirs_.dirs[i]});
+      break;
+    }
+  return found;
 }
 
 bool CgroupTree::populated() const {

@@ -2,6 +2,7 @@
 
 #include "runner/fault_timeline.h"
 #include "runner/hang_diagnosis.h"
+#include "runner/membership_watch.h"
 #include "runner/probes.h"
 #include "runner/proxies.h"
 #include "runner/sampler.h"
@@ -17,6 +18,7 @@ std::vector<std::unique_ptr<RunObserver>> make_observers(const scenario::Scenari
   if (auto o = make_fault_timeline(scenario, proxies.get())) observers.push_back(std::move(o));
   if (proxies) observers.push_back(std::move(proxies));
   if (auto o = make_sampler(options.sample_interval)) observers.push_back(std::move(o));
+  observers.push_back(make_membership_watch(std::chrono::milliseconds(100)));
   if (auto o = make_probes(scenario)) observers.push_back(std::move(o));
   if (auto o = make_hang_diagnosis(scenario)) observers.push_back(std::move(o));
   return observers;

@@ -206,6 +206,20 @@ TEST_CASE("run: a child that leaves its cgroup holding the output ends the run a
   CHECK(s["duration_ms"].get<double>() < 30000);
 }
 
+TEST_CASE("run: a process that leaves only its memory cgroup is an error, not a pass") {
+  // cgroup v1 and hybrid hosts only: on pure v2 there is one hierarchy, and leaving it is leaving.
+  if (!fs::exists("/sys/fs/cgroup/memory/cgroup.procs"))
+    FAULTLINE_SKIP("no cgroup v1 memory hierarchy: a process can leave one controller only on v1/hybrid");
+  auto r = run_with_report(scenario("selftest/failing/leaves-memory-cgroup-only.toml"));
+  const auto& s = r.report["scenarios"][0];
+  CHECK(r.cmd.status == 1);
+  CHECK(s["result"] == "error");
+  const std::string reason = s["reason"];
+  CHECK(reason.starts_with("process `target`: pid "));
+  CHECK(reason.find(") moved itself out of /sys/fs/cgroup/memory/") != std::string::npos);
+  CHECK(reason.find("but not out of the process's other cgroups") != std::string::npos);
+}
+
 TEST_CASE("run: a daemon that leaves its cgroup and its output is an error, found and killed") {
   auto r = run_with_report(scenario("selftest/failing/escapes-cgroup-quietly.toml"));
   const auto& s = r.report["scenarios"][0];

@@ -282,6 +282,33 @@ TEST_CASE("cgroup: the backend holds a process in any run's cgroup, and none tha
   run->destroy();
 }
 
+TEST_CASE("cgroup: a member that left one hierarchy is named with it; one in all of them is not",
+          "[cgroup]") {
+  WITH_BACKEND(backend);
+  auto run = backend->create_run(next_run_name());
+  auto child = run->create_child("mover");
+  auto stays = spawn_exec(*child, {"/bin/sleep", "30"});
+  auto moves = spawn_exec(*child, {"/bin/sleep", "30"});
+  CHECK(child->partly_left().empty());
+  const fs::path memory_root = "/sys/fs/cgroup/memory";
+  if (backend->mode() != Mode::v2 && fs::exists(memory_root / "cgroup.procs")) {
+    std::ofstream(memory_root / "cgroup.procs") << moves->pid() << std::flush;
+    const auto left = child->partly_left();
+    REQUIRE(left.size() == 1);
+    CHECK(left[0].pid == moves->pid());
+    CHECK(left[0].left.string().starts_with(memory_root.string() + "/"));
+    CHECK(contains(child->pids(), moves->pid()));  // still a member in the other hierarchies
+  }
+  // An exited member is no mover, while it waits to be reaped too.
+  ::kill(moves->pid(), SIGKILL);
+  while (!process_gone_or_zombie(moves->pid())) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK(child->partly_left().empty());
+  moves->wait();
+  ::kill(stays->pid(), SIGKILL);
+  stays->wait();
+  run->destroy();
+}
+
 TEST_CASE("cgroup: limits are written and read back", "[cgroup]") {
   WITH_BACKEND(backend);
   auto run = backend->create_run(next_run_name());

@@ -1,0 +1,71 @@
+#include "runner/membership_watch.h"
+
+#include <algorithm>
+#include <boost/asio/steady_timer.hpp>
+
+#include "runner/process_text.h"
+
+namespace faultline::runner {
+namespace {
+
+class MembershipWatch final : public RunObserver {
+ public:
+  explicit MembershipWatch(std::chrono::milliseconds interval) : interval_(interval) {}
+
+  void on_run_start(RunContext& ctx) override {
+    timer_ = std::make_unique<boost::asio::steady_timer>(ctx.io());
+    arm(ctx);
+  }
+  void on_process_exit(RunContext& ctx, const std::string& process) override { check(ctx, process); }
+  void on_run_end(RunContext&) override {
+    if (timer_) timer_->cancel();
+  }
+
+ private:
+  void arm(RunContext& ctx) {
+    timer_->expires_after(interval_);
+    timer_->async_wait([this, &ctx](boost::system::error_code ec) {
+      if (ec) return;
+      for (const auto& p : ctx.scenario().processes)
+        if (!check(ctx, p.name)) return;
+      arm(ctx);
+    });
+  }
+
+  // False once the scenario was ended as an error.
+  bool check(RunContext& ctx, const std::string& process) {
+    const cgroup::Cgroup* group = ctx.process_group(process);
+    if (!group) return true;
+    std::string found;
+    try {
+      for (const auto& member : group->partly_left())
+        found = "pid " + std::to_string(member.pid) + " (" + comm_of(member.pid) + ") moved itself out of " +
+                member.left.string() + " but not out of the process's other cgroups";
+      if (const auto main = ctx.main_pid(process); found.empty() && main) {
+        const auto members = group->pids();
+        if (std::find(members.begin(), members.end(), *main) == members.end() && !exiting(*main))
+          found = "its main process, pid " + std::to_string(*main) + " (" + comm_of(*main) +
+                  "), moved itself out of its cgroup";
+      }
+    } catch (const Error&) {
+      return true;  // the cgroup is going away under us: the run is ending
+    }
+    if (found.empty()) return true;
+    ctx.fail_scenario(
+        "process `" + process + "`: " + found +
+        ", so its limits, faults and counters there no longer cover it and the run says nothing "
+        "about it under them");
+    return false;
+  }
+
+  std::chrono::milliseconds interval_;
+  std::unique_ptr<boost::asio::steady_timer> timer_;
+};
+
+}  // namespace
+
+std::unique_ptr<RunObserver> make_membership_watch(std::chrono::milliseconds interval) {
+  return std::make_unique<MembershipWatch>(interval);
+}
+
+}  // namespace faultline::runner
