@@ -223,6 +223,7 @@ ScenarioResult scenario_from(const Node& n) {
       }
       if (x.has("refused")) proxy.refused = x.at("refused").count();
       proxy.refused_unseen = x.str_or("refused_unseen");
+      if (x.has("own_connections")) proxy.own_connections = x.at("own_connections").count();
       proxy.series_slot_ms = x.number_or("series_slot_ms");
       if (x.has("series"))
         for (const auto& slot : x.at("series").items())

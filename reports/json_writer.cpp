@@ -136,6 +136,7 @@ json scenario_json(const ScenarioResult& s) {
                          {"series", series}});
       if (p.refused) proxies.back()["refused"] = *p.refused;
       if (!p.refused_unseen.empty()) proxies.back()["refused_unseen"] = p.refused_unseen;
+      if (p.own_connections) proxies.back()["own_connections"] = *p.own_connections;
     }
     j["proxies"] = std::move(proxies);
   }

@@ -153,6 +153,9 @@ struct ProxyResult {
   // partition counts as tried if any connection was accepted).
   std::optional<std::uint64_t> refused;
   std::string refused_unseen;
+  // Connections and refused connects of faultline's own probes and readiness checks, which no
+  // other figure here counts (unset in a report written before they were told apart).
+  std::optional<std::uint64_t> own_connections;
   // Over time: consecutive slots of series_slot_ms each, from the scenario start.
   double series_slot_ms = 0;
   std::vector<ProxySlot> series;

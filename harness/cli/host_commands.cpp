@@ -73,7 +73,7 @@ int doctor() {
   std::cout << "network faults (TCP proxy):\n";
   try {
     boost::asio::io_context io;
-    net::RefusedConnectWatch watch(io, {boost::asio::ip::make_address("127.0.0.1"), 9}, [] {});
+    net::RefusedConnectWatch watch(io, {boost::asio::ip::make_address("127.0.0.1"), 9}, [](std::uint16_t) {});
     std::cout << "  ok    refused connects  a raw socket opens: a `down` fault counts the connects it "
                  "refuses, so a partition no client met fails\n";
   } catch (const Error& e) {

@@ -11,8 +11,10 @@
 #include <cstdint>
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "common/address.h"
+#include "net/own_ports.h"
 
 namespace faultline::net {
 namespace {
@@ -54,12 +56,8 @@ class Dialer {
     boost::system::error_code parse_error;
     const auto literal = asio::ip::make_address(target_.host, parse_error);
     if (!parse_error) {
-      const tcp::endpoint endpoint(literal, target_.port);
-      stream_.async_connect(endpoint, [this, endpoint, done = std::move(done)](boost::system::error_code e) {
-        if (!e) peer_ = endpoint_text(endpoint);
-        done(e, "connect " + target_.text());
-      });
-      return;
+      endpoints_ = {tcp::endpoint(literal, target_.port)};
+      return connect_next(0, std::move(done));
     }
     resolve_deadline_.expires_after(timeout);
     resolve_deadline_.async_wait([this](boost::system::error_code ec) {
@@ -73,13 +71,32 @@ class Dialer {
                               resolve_deadline_.cancel();
                               if (resolve_timed_out_) ec = beast::error::timeout;
                               if (ec) return done(ec, "resolve " + target_.host);
-                              stream_.async_connect(
-                                  results, [this, done = std::move(done)](boost::system::error_code e,
-                                                                          const tcp::endpoint& peer) {
-                                    if (!e) peer_ = endpoint_text(peer);
-                                    done(e, "connect " + target_.text());
-                                  });
+                              for (const auto& entry : results) endpoints_.push_back(entry.endpoint());
+                              connect_next(0, std::move(done));
                             });
+  }
+
+  // Each address in turn until one connects (as asio's range connect, which cannot bind first).
+  // The socket is bound before it connects so that its port is in the own-port set (own_ports.h)
+  // before a proxy on the way can accept it.
+  void connect_next(std::size_t i, Done done) {
+    const tcp::endpoint endpoint = endpoints_[i];
+    auto& socket = stream_.socket();
+    boost::system::error_code ec;
+    socket.close(ec);
+    socket.open(endpoint.protocol(), ec);
+    if (!ec) socket.bind(tcp::endpoint(endpoint.protocol(), 0), ec);
+    if (!ec) own_port_ = OwnPort(socket.local_endpoint(ec).port());
+    if (ec) return done(ec, "bind a local port to connect to " + endpoint_text(endpoint));
+    stream_.async_connect(endpoint, [this, i, endpoint, done = std::move(done)](boost::system::error_code e) {
+      if (!e) {
+        peer_ = endpoint_text(endpoint);
+        return done(e, "connect " + target_.text());
+      }
+      if (e != beast::error::timeout && i + 1 < endpoints_.size())
+        return connect_next(i + 1, std::move(done));
+      done(e, "connect " + target_.text());
+    });
   }
 
   beast::tcp_stream& stream() { return stream_; }
@@ -106,6 +123,8 @@ class Dialer {
   beast::tcp_stream stream_;
   asio::steady_timer resolve_deadline_;
   bool resolve_timed_out_ = false;
+  std::vector<tcp::endpoint> endpoints_;
+  OwnPort own_port_;
   std::string peer_;
 };
 

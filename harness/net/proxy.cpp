@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "common/error.h"
+#include "net/own_ports.h"
 #include "net/refused_connects.h"
 
 namespace faultline::net {
@@ -53,9 +54,17 @@ struct TcpProxy::State : std::enable_shared_from_this<TcpProxy::State> {
   bool running = false;
   bool down = false;
   std::uint64_t next_index = 0;
+  // faultline's own connections (own_ports.h) are numbered apart, so that a probe's timing does
+  // not change which client connections a toxicity below 1 selects.
+  std::uint64_t next_own_index = kOwnIndex;
   std::map<std::uint64_t, std::shared_ptr<ProxyConnection>> connections;
   std::map<std::string, Toxic> toxics;
   ProxyStats stats;
+  // What faultline's own probes and readiness checks met here: the toxics act on them as on any
+  // connection, but they are no client of the scenario, so `stats` leaves them out.
+  ProxyStats own_stats;
+
+  static constexpr std::uint64_t kOwnIndex = std::uint64_t{1} << 63;
 
   double ms_since_origin() const {
     return std::chrono::duration<double, std::milli>(Clock::now() - origin).count();
@@ -160,13 +169,16 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     });
   }
 
+  // The client's statistics, or, for a connection of faultline's own, the ones kept apart.
+  ProxyStats& counted() { return index >= TcpProxy::State::kOwnIndex ? proxy->own_stats : proxy->stats; }
+
   // Counts this connection in `stats.touched` for the toxic `name`, once: called where the toxic
   // has a real effect, not where it merely selects the connection, so a fault in force over an
   // idle connection does not look as if it had done something. A toxic that is reverted and
   // applied again under the same name still counts the connection once: the figure is the
   // number of distinct connections the fault affected over the whole run.
   void mark_touched(const std::string& name) {
-    if (touched_by.insert(name).second) ++proxy->stats.touched[name];
+    if (touched_by.insert(name).second) ++counted().touched[name];
   }
 
   // The effects a toxic has on a connection as a whole, from the moment it is affected. Being
@@ -471,7 +483,7 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
   }
 
   void count(const Flow& flow, std::size_t n) {
-    auto& stats = proxy->stats;
+    auto& stats = counted();
     if (flow.direction == Direction::upstream) {
       stats.bytes_upstream += n;
       return;
@@ -537,7 +549,7 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
       client.set_option(asio::socket_base::linger(true, 0), ignored);
     if (acts_on(toward, Direction::upstream) && server.is_open())
       server.set_option(asio::socket_base::linger(true, 0), ignored);
-    ++proxy->stats.reset;
+    ++counted().reset;
     close();
   }
 
@@ -551,8 +563,8 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     toxic_timers.clear();
     client.close(ignored);
     server.close(ignored);
-    ++proxy->stats.closed;
-    proxy->stats.series.on_close(proxy->ms_since_origin());
+    ++counted().closed;
+    counted().series.on_close(proxy->ms_since_origin());
     proxy->connections.erase(index);
   }
 };
@@ -588,9 +600,14 @@ void TcpProxy::State::accept_next() {
         Lock lock(self->mutex);
         if (!self->running || self->acceptor.get() != listener) return;
         if (!ec) {
-          auto connection = std::make_shared<ProxyConnection>(self, self->next_index++, std::move(socket));
-          ++self->stats.accepted;
-          self->stats.series.on_accept(self->ms_since_origin());
+          error_code peer_error;
+          const auto peer = socket.remote_endpoint(peer_error);
+          const bool own = !peer_error && is_own_port(peer.port());
+          auto connection = std::make_shared<ProxyConnection>(
+              self, own ? self->next_own_index++ : self->next_index++, std::move(socket));
+          auto& stats = connection->counted();
+          ++stats.accepted;
+          stats.series.on_accept(self->ms_since_origin());
           self->connections.emplace(connection->index, connection);
           connection->connect_upstream();
         }
@@ -603,15 +620,17 @@ void TcpProxy::State::accept_next() {
 void TcpProxy::State::watch_refused_connects() {
   if (refused_watch || !stats.refused_unseen.empty()) return;
   try {
-    refused_watch = std::make_unique<RefusedConnectWatch>(io, bound, [weak = weak_from_this()] {
-      auto self = weak.lock();
-      if (!self) return;
-      Lock lock(self->mutex);
-      if (!self->down) return;
-      ++self->stats.refused;
-      for (const auto& [name, toxic] : self->toxics)
-        if (toxic.kind == ToxicKind::down) ++self->stats.touched[name];
-    });
+    refused_watch =
+        std::make_unique<RefusedConnectWatch>(io, bound, [weak = weak_from_this()](std::uint16_t from) {
+          auto self = weak.lock();
+          if (!self) return;
+          Lock lock(self->mutex);
+          if (!self->down) return;
+          auto& counted = is_own_port(from) ? self->own_stats : self->stats;
+          ++counted.refused;
+          for (const auto& [name, toxic] : self->toxics)
+            if (toxic.kind == ToxicKind::down) ++counted.touched[name];
+        });
   } catch (const Error& e) {
     stats.refused_unseen = e.what();
   }
@@ -733,7 +752,9 @@ void ProxyStats::record_first_byte(double t_ms, double ms) {
 
 ProxyStats TcpProxy::stats() const {
   Lock lock(state_->mutex);
-  return state_->stats;
+  ProxyStats stats = state_->stats;
+  stats.own_connections = state_->own_stats.accepted + state_->own_stats.refused;
+  return stats;
 }
 
 std::size_t TcpProxy::open_connections() const {

@@ -62,6 +62,9 @@ struct ProxyStats {
   std::uint64_t refused = 0;
   // Why refused connects could not be seen (no CAP_NET_RAW), or empty: then `refused` is exact.
   std::string refused_unseen;
+  // Connections (and refused connects) from faultline's own probes and readiness checks
+  // (own_ports.h): the toxics act on them too, but no other figure here counts them.
+  std::uint64_t own_connections = 0;
   ProxySeries series;  // connections and first bytes over time
 
   // One connection's time to first byte, reached at `t_ms` from the origin. The list (for

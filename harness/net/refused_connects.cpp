@@ -27,10 +27,12 @@ constexpr std::uint32_t kSnapBytes = 128;  // an IPv4 header with options and th
 // also runs the timer that ends the partition.
 constexpr int kPacketsPerWake = 256;
 
-bool opens_connection(const unsigned char* tcp, std::size_t size, std::uint16_t port) {
-  if (size < 14) return false;
+std::optional<std::uint16_t> opens_connection(const unsigned char* tcp, std::size_t size,
+                                              std::uint16_t port) {
+  if (size < 14) return std::nullopt;
   const std::uint16_t destination = static_cast<std::uint16_t>((tcp[2] << 8) | tcp[3]);
-  return destination == port && (tcp[13] & (kSyn | kAck)) == kSyn;
+  if (destination != port || (tcp[13] & (kSyn | kAck)) != kSyn) return std::nullopt;
+  return static_cast<std::uint16_t>((tcp[0] << 8) | tcp[1]);
 }
 
 // A classic BPF program that keeps only SYNs without ACK to `port` (and, for IPv4, to
@@ -68,11 +70,13 @@ std::vector<sock_filter> filter_for(int family, std::uint16_t port,
 
 }  // namespace
 
-bool is_connect_attempt(const unsigned char* packet, std::size_t size, int family, std::uint16_t port) {
+std::optional<std::uint16_t> is_connect_attempt(const unsigned char* packet, std::size_t size, int family,
+                                                std::uint16_t port) {
   if (family == AF_INET6) return opens_connection(packet, size, port);
-  if (family != AF_INET || size < 20 || (packet[0] >> 4) != 4 || packet[9] != IPPROTO_TCP) return false;
+  if (family != AF_INET || size < 20 || (packet[0] >> 4) != 4 || packet[9] != IPPROTO_TCP)
+    return std::nullopt;
   const std::size_t header = static_cast<std::size_t>(packet[0] & 0x0f) * 4;
-  if (header < 20 || size < header) return false;
+  if (header < 20 || size < header) return std::nullopt;
   return opens_connection(packet + header, size - header, port);
 }
 
@@ -103,7 +107,8 @@ struct RefusedConnectWatch::Socket : std::enable_shared_from_this<Socket> {
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return;  // EAGAIN: every queued packet is read
       ++read;
-      if (is_connect_attempt(packet, static_cast<std::size_t>(n), family, port)) (*on_attempt)();
+      if (const auto source = is_connect_attempt(packet, static_cast<std::size_t>(n), family, port))
+        (*on_attempt)(*source);
     }
   }
 };

@@ -10,20 +10,23 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace faultline::net {
 
-// Whether `packet`, as a raw socket of `family` (AF_INET: from the IP header; AF_INET6: from the
-// TCP header) receives it, opens a TCP connection (SYN without ACK) to `port`.
-bool is_connect_attempt(const unsigned char* packet, std::size_t size, int family, std::uint16_t port);
+// When `packet`, as a raw socket of `family` (AF_INET: from the IP header; AF_INET6: from the
+// TCP header) receives it, opens a TCP connection (SYN without ACK) to `port`: the port it comes
+// from. nullopt for any other packet.
+std::optional<std::uint16_t> is_connect_attempt(const unsigned char* packet, std::size_t size, int family,
+                                                std::uint16_t port);
 
 class RefusedConnectWatch {
  public:
-  using OnAttempt = std::function<void()>;
+  using OnAttempt = std::function<void(std::uint16_t source_port)>;
   // Watches connects to `where` (an unspecified IPv6 address also takes IPv4 ones) and calls
-  // `on_attempt` on the io_context's thread for each. Throws faultline::Error with the errno and
-  // what is missing when the raw socket cannot be opened.
+  // `on_attempt` on the io_context's thread for each, with the port it came from. Throws faultline::Error
+  // with the errno and what is missing when the raw socket cannot be opened.
   RefusedConnectWatch(boost::asio::io_context& io, const boost::asio::ip::tcp::endpoint& where,
                       OnAttempt on_attempt);
   // Stops calling `on_attempt`; the sockets are closed on the io_context's thread.

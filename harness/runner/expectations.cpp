@@ -455,6 +455,10 @@ void check_network_faults_fired(const scenario::Scenario& scenario, const report
         continue;
       const bool down = inj->kind == "down";
       const bool down_unseen = down && !proxy.refused_unseen.empty();
+      const std::string own = proxy.own_connections.value_or(0)
+                                  ? ", besides " + std::to_string(*proxy.own_connections) +
+                                        " of faultline's own probes and checks"
+                                  : "";
       report::Failure failure;
       failure.check = "inject.network";
       if (down_unseen) {
@@ -464,11 +468,11 @@ void check_network_faults_fired(const scenario::Scenario& scenario, const report
         failure.expected = ">=1 connection closed or connect refused";
         failure.actual = "no connection open and no connect refused while it lasted (" +
                          std::to_string(proxy.accepted) + " accepted by proxy `" + proxy.name +
-                         "` in the whole run)";
+                         "` in the whole run" + own + ")";
       } else {
         failure.expected = ">=1 connection touched";
         failure.actual = "no connection touched (" + std::to_string(proxy.accepted) + " accepted by proxy `" +
-                         proxy.name + "` in the whole run)";
+                         proxy.name + "` in the whole run" + own + ")";
       }
       failure.message =
           "network fault `" + name + "` (" + inj->kind + ") never fired: " + failure.actual +

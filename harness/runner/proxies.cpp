@@ -170,6 +170,7 @@ void Proxies::on_run_end(RunContext& ctx) {
     out.toxics_touched = st.touched;
     out.refused = st.refused;
     out.refused_unseen = st.refused_unseen;
+    out.own_connections = st.own_connections;
     out.series_slot_ms = st.series.slot_ms;
     for (std::size_t i = 0; i < st.series.slots.size(); ++i) {
       const auto& slot = st.series.slots[i];

@@ -95,6 +95,23 @@ TEST_CASE("checks e2e: a network fault the client never meets fails the scenario
   CHECK(s.at("proxies")[0].at("toxics_touched").at("resets") == 0);
 }
 
+TEST_CASE("checks e2e: a network fault that only faultline's own probe met never fired", "[checks]") {
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_must_fail("selftest/failing/proxy-fault-met-only-by-probe.toml", cmd);
+  INFO(s.dump(2));
+  const json& f = only_failure(s, "inject.network");
+  // The probe went through the proxy and met the latency, yet the client never did.
+  const json& proxy = s.at("proxies")[0];
+  CHECK(proxy.at("accepted") == 0);
+  CHECK(proxy.at("toxics_touched").at("slow") == 0);
+  const auto own = proxy.at("own_connections").get<int>();
+  CHECK(own >= 1);
+  CHECK(f.at("message").get<std::string>().find(
+            "besides " + std::to_string(own) + " of faultline's own probes and checks") != std::string::npos);
+  CHECK(s.at("probes")[0].at("attempts")[0].at("latency_ms").get<double>() >= 100);
+}
+
 TEST_CASE("checks e2e: a process that never started fails its table, which would hold on nothing",
           "[checks]") {
   if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);

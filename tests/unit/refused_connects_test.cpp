@@ -41,12 +41,14 @@ std::vector<unsigned char> ipv4_packet(std::uint16_t destination, unsigned char 
 }  // namespace
 
 TEST_CASE("refused connects: a SYN without ACK to the port is a connect attempt, over IPv4 and IPv6") {
+  // Each names the port it came from (faultline's own probes are told apart by it).
+  const auto from = std::optional<std::uint16_t>(50000);
   const auto v4 = ipv4_packet(8080, kSyn);
-  CHECK(is_connect_attempt(v4.data(), v4.size(), AF_INET, 8080));
+  CHECK(is_connect_attempt(v4.data(), v4.size(), AF_INET, 8080) == from);
   const auto with_options = ipv4_packet(8080, kSyn, 3);
-  CHECK(is_connect_attempt(with_options.data(), with_options.size(), AF_INET, 8080));
+  CHECK(is_connect_attempt(with_options.data(), with_options.size(), AF_INET, 8080) == from);
   const auto v6 = tcp_header(8080, kSyn);  // IPv6 raw sockets get the packet from the TCP header
-  CHECK(is_connect_attempt(v6.data(), v6.size(), AF_INET6, 8080));
+  CHECK(is_connect_attempt(v6.data(), v6.size(), AF_INET6, 8080) == from);
 }
 
 TEST_CASE("refused connects: other ports, answers, resets, other protocols and short packets are not") {
