@@ -145,8 +145,8 @@ class Checker {
     } else if (const auto code = exit_code_not_allowed_by_default()) {
       add("exit_codes", "exit code 0 (the default without exit_codes)", describe_outcome(r),
           "exit code " + std::to_string(*code) +
-              ", expected 0: a table without `exit_codes` allows only 0 for a process that ended by "
-              "itself (write `exit_codes = [0, " +
+              ", expected 0: a table without `exit_codes` allows only 0 (or 128+N after signal N from "
+              "faultline) (write `exit_codes = [0, " +
               std::to_string(*code) + "]` or `outcome = \"any\"` if that code is fine)");
       failures_.back().line = e.pos.line;
     }
@@ -196,15 +196,17 @@ class Checker {
   }
 
  private:
-  // Without `exit_codes`, a process that exited by itself must exit 0: a table that checks only
-  // its output would otherwise pass a test run that failed (exit 1) or a shell whose child
-  // crashed (139). Where faultline ended it, the code answers faultline: after a stop phase
-  // (`graceful` judges that code) any code is its own, and after a signal N that faultline sent
-  // it, 128+N is the conventional answer. `outcome = "any"` asks for no check at all.
+  // Without `exit_codes`, a process must exit 0: a table that checks only its output would
+  // otherwise pass a test run that failed (exit 1), a shell whose child crashed (139), or a
+  // service that exits 1 when asked to stop. After a signal N that faultline sent it (its stop
+  // signal, a signal fault), 128+N is the conventional answer and allowed too. A stop phase that
+  // `graceful` judges is left to it (with the same default), and `outcome = "any"` asks for no
+  // check at all.
   std::optional<int> exit_code_not_allowed_by_default() const {
     const auto& e = expect_;
     const auto& r = result_;
-    if (r.outcome != "exited" || !r.exit_code || *r.exit_code == 0 || r.graceful) return std::nullopt;
+    if (r.outcome != "exited" || !r.exit_code || *r.exit_code == 0 || (r.graceful && e.graceful))
+      return std::nullopt;
     if (e.outcome && *e.outcome != scenario::ExpectedOutcome::exited) return std::nullopt;
     if (*r.exit_code > 128 && signals_sent_.contains(*r.exit_code - 128)) return std::nullopt;
     return *r.exit_code;

@@ -510,8 +510,8 @@ const TableSpec& expect_spec() {
            .choices = {std::begin(kOutcomeChoices), std::end(kOutcomeChoices)}},
           {.name = "exit_codes",
            .kind = Kind::integer_list,
-           .description = "Allowed exit codes (outcome \"exited\"); without it, a process that exits by "
-                          "itself must exit 0.",
+           .description = "Allowed exit codes (outcome \"exited\"); without it, 0, or 128+N after signal N "
+                          "from faultline.",
            .min = 0,
            .max = 255},
           {.name = "graceful",

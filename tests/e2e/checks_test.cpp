@@ -144,8 +144,7 @@ TEST_CASE("checks e2e: a table without exit_codes fails a job that exits 1 by it
   CHECK(f.at("line") == 12);  // the [expect] table
 }
 
-TEST_CASE("checks e2e: without exit_codes, exits that answer faultline's signal or stop phase pass",
-          "[checks]") {
+TEST_CASE("checks e2e: without exit_codes, 128+N after faultline's own signal N passes", "[checks]") {
   if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
   CommandOutput cmd;
   const json s = run_bundled_scenario("selftest/exit-code-answers-faultline.toml", cmd);
@@ -160,8 +159,19 @@ TEST_CASE("checks e2e: without exit_codes, exits that answer faultline's signal 
   // The scenario tests the exceptions only if the processes ended as it intends.
   CHECK(process("worker").at("outcome") == "exited");
   CHECK(process("worker").at("exit_code") == 143);
-  CHECK(process("service").at("exit_code") == 3);
+  CHECK(process("service").at("exit_code") == 130);  // its stop signal is SIGINT
   CHECK(process("service").at("graceful") == false);
+}
+
+TEST_CASE("checks e2e: a service that exits 1 when asked to stop fails a table without exit_codes",
+          "[checks]") {
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_must_fail("selftest/failing/exit-code-on-stop.toml", cmd);
+  INFO(s.dump(2));
+  const json& f = only_failure(s, "expect.exit_codes");
+  CHECK(f.at("actual") == "exited(1)");
+  CHECK(s.at("processes")[0].at("graceful") == false);  // the stop phase ran
 }
 
 TEST_CASE("checks e2e: a memory fault above the limit in force is skipped and fails the scenario",

@@ -107,7 +107,7 @@ TEST_CASE("a stop phase that was not graceful names the exit code or the signal 
         "the process did not shut down gracefully: it ended signaled(SIGTERM) instead of exiting by itself");
 }
 
-TEST_CASE("without exit_codes, a process that ended by itself must exit 0") {
+TEST_CASE("without exit_codes, a process must exit 0") {
   Expect e;
   e.pos = {4, 1};
   CHECK(runner::evaluate(e, exited(0)).empty());
@@ -127,15 +127,24 @@ TEST_CASE("without exit_codes, a process that ended by itself must exit 0") {
   CHECK(runner::evaluate(e, exited(2)).empty());
 }
 
-TEST_CASE("without exit_codes, an exit that answers faultline is not judged by the default") {
+TEST_CASE("without exit_codes, 128+N answers a signal N that faultline sent") {
   Expect e;
   // 128+N after faultline sent it signal N: a shell's `trap 'exit 143' TERM`, Java on SIGTERM.
   CHECK(runner::evaluate(e, exited(143), {}, {}, {SIGTERM}).empty());
   CHECK(runner::evaluate(e, exited(130), {}, {}, {SIGTERM}).size() == 1);  // SIGINT was not sent
-  // After a stop phase the code is the stop's answer; `graceful`, when asked, judges it.
+  // After a stop phase: 0, or 128+N for the stop signal N; a service that exits 1 when asked to
+  // stop fails. With `graceful`, that check judges the code alone.
   auto stopped = exited(3);
   stopped.graceful = false;
-  CHECK(runner::evaluate(e, stopped).empty());
+  CHECK(runner::evaluate(e, stopped, {}, {}, {SIGTERM}).size() == 1);
+  stopped.exit_code = 143;
+  CHECK(runner::evaluate(e, stopped, {}, {}, {SIGTERM}).empty());
+  stopped.exit_code = 3;
+  e.graceful = true;
+  const auto judged = runner::evaluate(e, stopped, {}, {}, {SIGTERM});
+  REQUIRE(judged.size() == 1);
+  CHECK(judged[0].check == "expect.graceful");
+  e.graceful.reset();
   // Not an exit: no code to judge (a crash or an OOM kill is fold_consequences's to report).
   ProcessResult signaled;
   signaled.name = "api";
