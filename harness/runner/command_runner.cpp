@@ -97,6 +97,7 @@ class CommandRun {
         deadline_(io_),
         grace_(io_),
         drain_(io_),
+        membership_(io_),
         interrupt_watch_(io_),
         pass_on_watch_(io_) {}
 
@@ -120,6 +121,11 @@ class CommandRun {
   void watch_passed_on();
   void pass_on_signals();
   void stop_watching_signals();
+  // The limits hold only what the cgroup holds: a command that moved itself out of it, in every
+  // hierarchy or (v1/hybrid) in one, ran without them. Looked at soon after the start, then every
+  // 100ms, and once more at the command's exit (its descendants).
+  void watch_membership(Clock::duration next);
+  void check_membership();
   void on_exit();
   void wait_for_stopping_processes();
   CommandResult failed_to_start();
@@ -135,7 +141,7 @@ class CommandRun {
   cgroup::Backend& backend_;
   asio::io_context io_;
   supervisor::SupervisedProcess process_;
-  asio::steady_timer deadline_, grace_, drain_;
+  asio::steady_timer deadline_, grace_, drain_, membership_;
   asio::posix::stream_descriptor interrupt_watch_;
   asio::posix::stream_descriptor pass_on_watch_;
   std::unique_ptr<cgroup::Cgroup> group_;
@@ -150,7 +156,8 @@ class CommandRun {
   bool timed_out_ = false, killed_ = false;
   bool sent_sigkill_ = false;  // -s KILL, --diagnose KILL or --kill-after: not an OOM kill
   int interrupted_by_ = 0;
-  bool drain_interrupted_ = false;  // a signal came while the other processes had --kill-after
+  bool drain_interrupted_ = false;             // a signal came while the other processes had --kill-after
+  std::optional<std::string> limits_escaped_;  // who left the cgroup while the command ran
 };
 
 void CommandRun::on_timeout() {
@@ -302,9 +309,36 @@ void CommandRun::stop_watching_signals() {
   if (adoptions_) adoptions_->stop();
 }
 
+void CommandRun::watch_membership(Clock::duration next) {
+  membership_.expires_after(next);
+  membership_.async_wait([this, next](boost::system::error_code ec) {
+    if (ec || limits_escaped_) return;
+    check_membership();
+    watch_membership(std::min<Clock::duration>(next * 2, std::chrono::milliseconds(100)));
+  });
+}
+
+void CommandRun::check_membership() {
+  if (limits_escaped_) return;
+  try {
+    const auto left = group_->partly_left();
+    if (!left.empty())
+      limits_escaped_ = "pid " + std::to_string(left[0].pid) + " (" + comm_of(left[0].pid) +
+                        ") moved itself out of " + left[0].left.string() + " while the command ran";
+    else if (command_left_its_cgroup())
+      limits_escaped_ = "the command, pid " + std::to_string(process_.pid()) + " (" +
+                        comm_of(process_.pid()) + "), moved itself out of its cgroup";
+  } catch (const Error&) {
+    return;  // read again on the next look
+  }
+  if (limits_escaped_) event("process.escaped", *limits_escaped_);
+}
+
 void CommandRun::on_exit() {
   deadline_.cancel();
   grace_.cancel();
+  membership_.cancel();
+  check_membership();
   if (const auto& wait_error = process_.wait_error())
     event("process.wait-error", *wait_error);
   else
@@ -387,6 +421,15 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, const std::vector
     result.exit_status = own_status;
     result.outcome = "exited";
   }
+  // The command ran, at least in part, outside the limits it was given: its status says nothing
+  // about it under them. faultline did not do what it was asked, as when it cannot make the cgroup.
+  if (limits_escaped_) {
+    result.exit_status = kExecFailed;
+    result.messages.insert(result.messages.begin(),
+                           "faultline: the command's cgroup did not hold it: " + *limits_escaped_ +
+                               ", so its limits and counters no longer covered it (the command " +
+                               describe_exit(st) + ")");
+  }
   if (interrupted_by_) {
     result.exit_status = interrupt::exit_status(interrupted_by_);  // as `run`
     result.messages.push_back("faultline: interrupted by " + signal_name(interrupted_by_));
@@ -461,7 +504,7 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, const std::vector
                                 0,
                                 {}});
   } else {
-    report_.verdict = interrupted_by_ ? report::Verdict::error : report::Verdict::fail;
+    report_.verdict = interrupted_by_ || limits_escaped_ ? report::Verdict::error : report::Verdict::fail;
     const std::string message =
         result.messages.empty() ? describe_exit(st) : result.messages.front().substr(11);
     report_.reason = message;
@@ -509,6 +552,7 @@ CommandResult CommandRun::run() {
         if (!ec) on_timeout();
       });
     }
+    watch_membership(std::chrono::milliseconds(10));
     pass_on_watch_.assign(::dup(interrupt::pass_on_fd()));
     watch_passed_on();
     interrupt_watch_.assign(::dup(interrupt::fd()));

@@ -1010,6 +1010,33 @@ TEST_CASE("exec: faultline's own failure to start a process exits 125, not 126",
   CHECK(r.out.empty());
 }
 
+TEST_CASE("exec: a command that moves itself out of its cgroup ran without its limits: 125, not its 0",
+          "[exec]") {
+  // Root can write its pid into another cgroup: --memory then holds nothing, and the command's
+  // own exit 0 once passed a CI job that asked for the limit.
+  const std::string alloc = payload() + " alloc 100MiB";
+  // Out of every hierarchy: the roots, as a daemon that escapes would write itself.
+  const std::string to_roots =
+      "for f in /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/*/cgroup.procs; do echo $$ > $f 2>/dev/null; "
+      "done; ";
+  auto all = run_shell(exec_cmd("--memory 64MiB --swap 0B --json /dev/null") + " -- sh -c " +
+                       quote(to_roots + "exec " + alloc));
+  INFO("exit " << all.status << "\nstderr: " << all.err);
+  CHECK(all.status == 125);
+  CHECK(contains(all.err, "faultline: the command's cgroup did not hold it: the command, pid "));
+  CHECK(contains(all.err, "(the command exited with code 0)"));
+  // cgroup v1/hybrid: out of the memory hierarchy alone, still listed in the others.
+  if (fs::exists("/sys/fs/cgroup/memory/cgroup.procs")) {
+    auto memory = run_shell(exec_cmd("--memory 64MiB --swap 0B") + " -- sh -c " +
+                            quote("echo $$ > /sys/fs/cgroup/memory/cgroup.procs; exec " + alloc));
+    INFO("exit " << memory.status << "\nstderr: " << memory.err);
+    CHECK(memory.status == 125);
+    CHECK(contains(memory.err, ") moved itself out of /sys/fs/cgroup/memory/"));
+  }
+  // Staying in, the same command is held: killed at the limit.
+  CHECK(run_shell(exec_cmd("--memory 64MiB --swap 0B") + " -- " + alloc).status == 137);
+}
+
 TEST_CASE("exec: the command keeps its caller's cgroup memory limit, whatever flags move it out", "[exec]") {
   // A CI job whose own cgroup limits memory: the command's cgroup is made under the faultline
   // parent, outside the job's, so -v (which moves it into the memory hierarchy to measure it) or
