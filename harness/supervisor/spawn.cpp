@@ -368,16 +368,16 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
   envp.reserve(request.env.size() + 1);
   for (const auto& entry : request.env) envp.push_back(const_cast<char*>(entry.c_str()));
   envp.push_back(nullptr);
-  // argv[0] is the resolved path, as Boost's own exec would have passed it.
+  // argv[0] as typed, as execvp passes it (`cat`, not `/usr/bin/cat`): a program that looks at
+  // its own name (a multi-call binary, a usage line) sees what the caller wrote. The shell that
+  // runs a script without a #! line gets the script's path, as execvp gives it.
   std::vector<char*> argv;
   argv.reserve(request.argv.size() + 1);
-  argv.push_back(const_cast<char*>(executable->c_str()));
-  for (std::size_t i = 1; i < request.argv.size(); ++i)
-    argv.push_back(const_cast<char*>(request.argv[i].c_str()));
+  for (const auto& word : request.argv) argv.push_back(const_cast<char*>(word.c_str()));
   argv.push_back(nullptr);
   static char shell[] = "/bin/sh";
-  std::vector<char*> shell_argv{shell};
-  shell_argv.insert(shell_argv.end(), argv.begin(), argv.end());
+  std::vector<char*> shell_argv{shell, const_cast<char*>(executable->c_str())};
+  shell_argv.insert(shell_argv.end(), argv.begin() + 1, argv.end());
 
   const std::string cwd = request.cwd ? request.cwd->string() : std::string();
   std::vector<int> keep_fds = request.pass_fds;

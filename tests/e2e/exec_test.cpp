@@ -724,6 +724,15 @@ TEST_CASE("exec runs the command's words exactly as typed", "[exec]") {
     CHECK(r.status == 0);
     CHECK(r.out == "<[y]><--><[z]>");
   }
+  SECTION("argv[0] as typed, not the path PATH found it at; a script without #! gets its path") {
+    auto r = run_shell(exec_cmd("-- cat /proc/self/cmdline"));
+    CHECK(r.out == std::string("cat\0/proc/self/cmdline\0", 23));
+    ScratchDir dir;
+    std::ofstream(dir / "no-hash-bang") << "echo \"$0 $1\"\n";
+    fs::permissions(dir / "no-hash-bang", fs::perms::owner_all);
+    auto script = run_shell("PATH=" + quote(dir.path().string()) + ":$PATH " + exec_cmd("-- no-hash-bang x"));
+    CHECK(script.out == dir / "no-hash-bang" + " x\n");
+  }
   SECTION("a shell test in brackets keeps its verdict") {
     ScratchDir dir;
     std::ofstream(dir / "errors.log") << "FAILED\n";
