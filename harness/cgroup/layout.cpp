@@ -1,11 +1,13 @@
 #include "cgroup/layout.h"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <climits>
+#include <filesystem>
 #include <string_view>
 
 #include "cgroup/cgroup_files.h"
@@ -44,6 +46,28 @@ std::optional<std::uint64_t> parse_canonical_u64(std::string_view text) {
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   return value;
+}
+
+// The inode of a process's pid namespace, as /proc/<pid>/ns/pid names it; nullopt when unreadable.
+std::optional<std::uint64_t> pid_namespace_of(const std::string& proc_dir) {
+  struct stat st {};
+  if (::stat((proc_dir + "/ns/pid").c_str(), &st) != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(st.st_ino);
+}
+
+// The kernel's first pid namespace (PROC_PID_INIT_INO): from there every process is visible.
+constexpr std::uint64_t kInitialPidNamespace = 0xEFFFFFFCU;
+
+// Whether any process visible here runs in the pid namespace `ns`.
+bool pid_namespace_in_use(std::uint64_t ns) {
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    if (pid_namespace_of(it->path().string()) == ns) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -85,33 +109,48 @@ RunOwner current_owner() {
   pid_t self = ::getpid();
   auto ticks = read_start_ticks(self);
   if (!ticks) throw Error("/proc/" + std::to_string(self) + "/stat is missing: is /proc mounted?");
-  return RunOwner{self, *ticks};
+  return RunOwner{self, *ticks, pid_namespace_of("/proc/self")};
 }
 
 std::string format_run_name(const RunName& name) {
   return "run-" + std::to_string(name.owner.pid) + "-" + std::to_string(name.owner.start_ticks) + "-" +
-         std::to_string(name.sequence);
+         std::to_string(name.sequence) +
+         (name.owner.pid_namespace ? "-" + std::to_string(*name.owner.pid_namespace) : "");
 }
 
 std::optional<RunName> parse_run_name(const std::string& text) {
   std::string_view rest(text);
   if (rest.substr(0, 4) != "run-") return std::nullopt;
   rest.remove_prefix(4);
-  std::uint64_t numbers[3];
-  for (int i = 0; i < 3; ++i) {
-    auto dash = i < 2 ? rest.find('-') : std::string_view::npos;
-    if (i < 2 && dash == std::string_view::npos) return std::nullopt;
+  // Three numbers, or four with the pid namespace (names made before it was recorded have three).
+  std::uint64_t numbers[4];
+  int count = 0;
+  while (count < 4) {
+    const auto dash = rest.find('-');
     auto value = parse_canonical_u64(rest.substr(0, dash));
     if (!value) return std::nullopt;
-    numbers[i] = *value;
-    rest = dash == std::string_view::npos ? std::string_view() : rest.substr(dash + 1);
+    numbers[count++] = *value;
+    if (dash == std::string_view::npos) break;
+    rest = rest.substr(dash + 1);
+    if (count == 4) return std::nullopt;  // a fifth part
   }
+  if (count < 3) return std::nullopt;
   if (numbers[0] == 0 || numbers[0] > static_cast<std::uint64_t>(INT_MAX)) return std::nullopt;
-  return RunName{RunOwner{static_cast<pid_t>(numbers[0]), numbers[1]}, numbers[2]};
+  RunOwner owner{static_cast<pid_t>(numbers[0]), numbers[1], std::nullopt};
+  if (count == 4) owner.pid_namespace = numbers[3];
+  return RunName{owner, numbers[2]};
 }
 
 bool owner_alive(const RunOwner& owner) {
   if (owner.pid <= 0) return false;
+  if (owner.pid_namespace) {
+    const auto own = pid_namespace_of("/proc/self");
+    if (own != owner.pid_namespace) {
+      // Its pid means another process here. Only the first namespace sees every other one.
+      if (own != kInitialPidNamespace) return true;
+      return pid_namespace_in_use(*owner.pid_namespace);
+    }
+  }
   // A pid that exists with another start time was reused: the owner is gone.
   auto ticks = read_start_ticks(owner.pid);
   return ticks && *ticks == owner.start_ticks;

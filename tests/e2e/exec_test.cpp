@@ -1046,6 +1046,22 @@ TEST_CASE("exec: a command that moves itself out of its cgroup ran without its l
   CHECK(run_shell(exec_cmd("--memory 64MiB --swap 0B") + " -- " + alloc).status == 137);
 }
 
+TEST_CASE("exec: a faultline in another pid namespace leaves a live run alone", "[exec]") {
+  // Containers that share the host's cgroup tree see each other's runs under /faultline. One
+  // started in its own pid namespace once took a live run's owner pid for a dead one, removed the
+  // run as stale and SIGKILLed a healthy command, which then exited 137 for no reason.
+  if (std::system("command -v unshare >/dev/null") != 0) FAULTLINE_SKIP("unshare (util-linux) is needed");
+  ScratchDir dir;
+  const std::string out = dir / "out", status = dir / "status";
+  const auto r = run_shell(
+      "{ (" + exec_cmd("-- sh -c 'sleep 2; echo done'") + " >" + quote(out) + "; echo $? >" + quote(status) +
+      ") & sleep 0.5; unshare --pid --fork --mount-proc " + exec_cmd("-- true") + "; echo inner $?; wait; }");
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  CHECK(contains(r.out, "inner 0"));
+  CHECK(read_file(status) == "0\n");
+  CHECK(read_file(out) == "done\n");
+}
+
 TEST_CASE("exec: the command keeps its caller's cgroup memory limit, whatever flags move it out", "[exec]") {
   // A CI job whose own cgroup limits memory: the command's cgroup is made under the faultline
   // parent, outside the job's, so -v (which moves it into the memory hierarchy to measure it) or

@@ -572,7 +572,7 @@ TEST_CASE("cgroup: destroy removes the run in every hierarchy, children first", 
 
 TEST_CASE("cgroup: remove_stale_runs removes a dead owner's run and keeps a live one", "[cgroup]") {
   WITH_BACKEND(backend);
-  auto dead_name = format_run_name(RunName{RunOwner{0x3fffffff, 1}, 0});  // beyond any pid_max
+  auto dead_name = format_run_name(RunName{RunOwner{0x3fffffff, 1, std::nullopt}, 0});  // beyond any pid_max
   auto live_name = next_run_name();
   auto dead = backend->create_run(dead_name);
   auto live = backend->create_run(live_name);
@@ -604,9 +604,9 @@ TEST_CASE("cgroup: the scan at each start reaps dead owners' runs from one hiera
   WITH_BACKEND(backend);
   // Leaf runs exist only in the hierarchies their limits need (pids here, not memory): the one
   // hierarchy the start-up scan reads must be one every run has.
-  auto leaf_name = format_run_name(RunName{RunOwner{0x3fffffff, 3}, 0});  // beyond any pid_max
-  auto full_name = format_run_name(RunName{RunOwner{0x3fffffff, 3}, 1});
-  auto half_name = format_run_name(RunName{RunOwner{0x3fffffff, 3}, 2});
+  auto leaf_name = format_run_name(RunName{RunOwner{0x3fffffff, 3, std::nullopt}, 0});  // beyond any pid_max
+  auto full_name = format_run_name(RunName{RunOwner{0x3fffffff, 3, std::nullopt}, 1});
+  auto half_name = format_run_name(RunName{RunOwner{0x3fffffff, 3, std::nullopt}, 2});
   auto live_name = next_run_name();
   auto leaf = backend->create_leaf_run(leaf_name, {Knob::pids_max});
   auto full = backend->create_run(full_name);
@@ -756,7 +756,7 @@ TEST_CASE("cgroup: a non-root harness in a delegated v2 cgroup moves into a leaf
 TEST_CASE("cgroup: a leaf run exists only where its limits and the kill need it, and is still reaped",
           "[cgroup]") {
   WITH_BACKEND(backend);
-  auto dead_name = format_run_name(RunName{RunOwner{0x3fffffff, 2}, 0});  // beyond any pid_max
+  auto dead_name = format_run_name(RunName{RunOwner{0x3fffffff, 2, std::nullopt}, 0});  // beyond any pid_max
   auto leaf = backend->create_leaf_run(dead_name, {Knob::memory_max});
   const auto dirs = run_dirs(dead_name);
   if (backend->mode() == Mode::v2) {
