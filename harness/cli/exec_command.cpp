@@ -1,4 +1,6 @@
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -135,6 +137,22 @@ report::RunReport one_run_report(const runner::CommandResult& result, cgroup::Mo
   return report;
 }
 
+// Ends faultline by `signo`, as timeout(1) ends by the signal that killed its command: with core
+// dumps off (the command's crash is no crash of faultline's) and the signal's default action.
+// Returns only where that action does not end a process.
+void end_by_signal(int signo) {
+  std::cout << std::flush;
+  std::cerr << std::flush;
+  const rlimit no_core{0, 0};
+  ::setrlimit(RLIMIT_CORE, &no_core);
+  ::signal(signo, SIG_DFL);
+  sigset_t only;
+  sigemptyset(&only);
+  sigaddset(&only, signo);
+  ::sigprocmask(SIG_UNBLOCK, &only, nullptr);
+  ::raise(signo);
+}
+
 int exec(const ExecArgs& a) {
   runner::CommandRequest request;
   // First, before faultline opens a file of its own: what the caller handed down.
@@ -199,6 +217,7 @@ int exec(const ExecArgs& a) {
   if (a.summary) std::cerr << runner::summary_line(result) << "\n";
   std::cerr << std::flush;
   if (!a.json_path.empty()) report::write_json(one_run_report(result, backend->mode(), started), a.json_path);
+  if (result.end_by_signal) end_by_signal(*result.end_by_signal);
   return result.exit_status;
 }
 

@@ -434,6 +434,7 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, const std::vector
     result.exit_status = interrupt::exit_status(interrupted_by_);  // as `run`
     result.messages.push_back("faultline: interrupted by " + signal_name(interrupted_by_));
   }
+  if (st.signaled && !timed_out_ && result.exit_status == 128 + st.signal) result.end_by_signal = st.signal;
   // Named, so a CI log says which daemon or test worker was left running.
   const auto killed = [&result](const std::vector<std::string>& processes, const std::string& which) {
     if (processes.empty()) return;
@@ -576,6 +577,8 @@ CommandResult CommandRun::run() {
     std::vector<std::string> escapees;
     for (const auto& e : escaped)
       escapees.push_back(std::to_string(e.pid) + " (" + e.comm + ", had moved itself to " + e.cgroup + ")");
+    if (!escaped.empty() && !limits_escaped_)
+      limits_escaped_ = std::to_string(escaped.size()) + " process(es) had moved themselves out of it";
     result = classify(stats, orphans, escapees);
     orphans.insert(orphans.end(), escapees.begin(), escapees.end());
     report_.processes.back().orphans = orphans;

@@ -40,6 +40,10 @@ inline constexpr int kExecNotFound = 127;
 
 struct CommandResult {
   int exit_status = 0;
+  // The signal faultline ends with instead of exit_status (128+N), as timeout(1) does: the one
+  // that killed the command, unless the timeout did. A shell loop stops on a Ctrl-C only when its
+  // child died of SIGINT, and `go test -exec` says "signal: segmentation fault", not "exit 139".
+  std::optional<int> end_by_signal;
   std::string outcome;                // exited | signaled | oom-killed | timed-out | failed-to-start
   std::vector<std::string> messages;  // lines for stderr ("faultline: ..."); none for a normal exit
   report::ScenarioResult report;      // the run as a one-process scenario, for --json
