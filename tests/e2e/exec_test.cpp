@@ -23,6 +23,7 @@
 #include "common/proc_status.h"
 #include "tests/support/background_harness.h"
 #include "tests/support/command.h"
+#include "tests/support/job_cgroup.h"
 #include "tests/support/report_schema.h"
 #include "tests/support/scratch_dir.h"
 #include "tests/support/skips.h"
@@ -1069,19 +1070,13 @@ TEST_CASE("exec: the command keeps its caller's cgroup memory limit, whatever fl
   // A CI job whose own cgroup limits memory: the command's cgroup is made under the faultline
   // parent, outside the job's, so -v (which moves it into the memory hierarchy to measure it) or
   // a looser --memory once let a test the job's limit OOM-kills pass.
-  fs::path memory_root = "/sys/fs/cgroup/memory";
-  const bool v1 = fs::exists(memory_root / "memory.limit_in_bytes");
-  if (!v1) {
-    std::string controllers;
-    std::getline(std::ifstream("/sys/fs/cgroup/cgroup.subtree_control"), controllers);
-    if (!contains(" " + controllers + " ", " memory "))
-      FAULTLINE_SKIP("no memory controller: neither a v1 memory hierarchy nor memory enabled at the v2 root");
-    memory_root = "/sys/fs/cgroup";
-  }
+  const auto memory = memory_hierarchy();
+  if (!memory) FAULTLINE_SKIP(kNoMemoryHierarchy);
+  const bool v1 = memory->v1;
   const std::string name = "fl-e2e-job-" + std::to_string(::getpid());
-  const fs::path job = memory_root / name;
+  const fs::path job = memory->root / name;
   fs::create_directory(job);
-  std::ofstream(job / (v1 ? "memory.limit_in_bytes" : "memory.max")) << (64 << 20);
+  std::ofstream(job / memory->limit_file()) << (64 << 20);
   const auto in_job = [&](const std::string& options, const std::string& payload_args) {
     auto r = run_shell("sh -c " + quote("echo $$ > " + (job / "cgroup.procs").string() + "; exec " +
                                         exec_cmd(options + " -- " + payload() + " " + payload_args)));
