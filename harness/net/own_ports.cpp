@@ -7,21 +7,30 @@
 namespace faultline::net {
 namespace {
 
-std::mutex ports_lock;
-std::multiset<std::uint16_t> ports;  // a multiset: runs side by side (-j) may each hold a port
+// Never destroyed: a dialer may still let go of its port while static objects are torn down.
+struct Registry {
+  std::mutex lock;
+  std::multiset<std::uint16_t> ports;  // a multiset: runs side by side (-j) may each hold a port
+};
+Registry& registry() {
+  static auto* const instance = new Registry;
+  return *instance;
+}
 
 void release(std::uint16_t port) {
   if (port == 0) return;
-  std::lock_guard lock(ports_lock);
-  if (const auto it = ports.find(port); it != ports.end()) ports.erase(it);
+  auto& r = registry();
+  std::lock_guard lock(r.lock);
+  if (const auto it = r.ports.find(port); it != r.ports.end()) r.ports.erase(it);
 }
 
 }  // namespace
 
 OwnPort::OwnPort(std::uint16_t port) : port_(port) {
   if (port_ == 0) return;
-  std::lock_guard lock(ports_lock);
-  ports.insert(port_);
+  auto& r = registry();
+  std::lock_guard lock(r.lock);
+  r.ports.insert(port_);
 }
 
 OwnPort::~OwnPort() { release(port_); }
@@ -37,8 +46,9 @@ OwnPort& OwnPort::operator=(OwnPort&& other) noexcept {
 }
 
 bool is_own_port(std::uint16_t port) {
-  std::lock_guard lock(ports_lock);
-  return ports.contains(port);
+  auto& r = registry();
+  std::lock_guard lock(r.lock);
+  return r.ports.contains(port);
 }
 
 }  // namespace faultline::net
