@@ -64,20 +64,6 @@ std::vector<pid_t> CgroupTree::pids() const {
   return all;
 }
 
-namespace {
-
-// Exited or on its way out (PF_EXITING, set before the kernel drops it from every listing at
-// once), or gone: not a process that moved.
-bool leaving(pid_t pid) {
-  const auto stat = read_file_if_exists("/proc/" + std::to_string(pid) + "/stat");
-  if (!stat) return true;
-  const auto state = parse_stat_state(*stat);
-  const auto flags = parse_stat_flags(*stat);
-  return !state || *state == 'Z' || *state == 'X' || !flags || (*flags & kPfExiting) != 0;
-}
-
-}  // namespace
-
 std::vector<Cgroup::PartlyLeft> CgroupTree::partly_left() const {
   if (dirs_.dirs.size() < 2) return {};
   std::vector<std::vector<pid_t>> listed;
@@ -97,7 +83,7 @@ std::vector<Cgroup::PartlyLeft> CgroupTree::partly_left() const {
       // A fork or an exit between two listings looks the same for a moment: read that listing
       // again, and leave out a process on its way out.
       const auto again = subtree_pids(dirs_.dirs[i]);
-      if (std::find(again.begin(), again.end(), pid) == again.end() && !leaving(pid))
+      if (std::find(again.begin(), again.end(), pid) == again.end() && !exiting(pid))
         found.push_back({pid, dirs_.dirs[i]});
       break;
     }

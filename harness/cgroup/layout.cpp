@@ -105,6 +105,17 @@ std::optional<std::uint64_t> parse_stat_flags(std::string_view stat_line) {
   return parse_u64(words[6]);  // field 9
 }
 
+bool exiting(pid_t pid) {
+  std::optional<std::string> stat;
+  try {
+    stat = read_file_if_exists("/proc/" + std::to_string(pid) + "/stat");
+  } catch (const SystemError&) {
+    return true;  // gone between open and read
+  }
+  if (!stat) return true;
+  return (parse_stat_flags(*stat).value_or(kPfExiting) & kPfExiting) != 0;
+}
+
 RunOwner current_owner() {
   pid_t self = ::getpid();
   auto ticks = read_start_ticks(self);

@@ -1,6 +1,8 @@
 // Parsing of /proc/<pid>/stat, which names a run's owner (layout.h).
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -19,6 +21,10 @@ std::optional<std::uint64_t> parse_stat_flags(std::string_view stat_line);
 // The flag of a process on its way out: set as it starts to exit, before the kernel drops it from
 // its cgroup's listing.
 inline constexpr std::uint64_t kPfExiting = 0x4;
+
+// On its way out (PF_EXITING), exited, or gone: a process a cgroup no longer lists for that
+// reason, not because it moved.
+bool exiting(pid_t pid);
 
 // Field 4 (ppid) of the same line.
 std::optional<std::uint64_t> parse_stat_parent(std::string_view stat_line);

@@ -208,7 +208,7 @@ bool CommandRun::command_left_its_cgroup() const {
   if (std::find(members.begin(), members.end(), process_.pid()) != members.end()) return false;
   // Not listed: moved out, or on its way out (exited and not yet reaped): the kernel lists no
   // exiting process, and sets PF_EXITING before it drops one from the list.
-  return !exiting(process_.pid());
+  return !cgroup::exiting(process_.pid());
 }
 
 // The stop signal, at the timeout or passed on from faultline's own SIGINT/SIGTERM/SIGHUP (a CI

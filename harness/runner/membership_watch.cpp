@@ -43,7 +43,7 @@ class MembershipWatch final : public RunObserver {
                 member.left.string() + " but not out of the process's other cgroups";
       if (const auto main = ctx.main_pid(process); found.empty() && main) {
         const auto members = group->pids();
-        if (std::find(members.begin(), members.end(), *main) == members.end() && !exiting(*main))
+        if (std::find(members.begin(), members.end(), *main) == members.end() && !cgroup::exiting(*main))
           found = "its main process, pid " + std::to_string(*main) + " (" + comm_of(*main) +
                   "), moved itself out of its cgroup";
       }

@@ -36,14 +36,6 @@ inline std::optional<pid_t> parent_of(pid_t pid) {
   return static_cast<pid_t>(*parent);
 }
 
-// On its way out (PF_EXITING), exited, or gone.
-inline bool exiting(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  if (!std::getline(in, stat)) return true;
-  return (cgroup::parse_stat_flags(stat).value_or(cgroup::kPfExiting) & cgroup::kPfExiting) != 0;
-}
-
 // Whether `pid` was left behind by `main_pid` already: reparented away from it (a daemon that
 // double-forked, a child whose parent died), while both are still there. A descendant is the
 // main process's own work, and a process that is gone (or a main process that is) says nothing.
