@@ -312,7 +312,9 @@ void CommandRun::stop_watching_signals() {
 void CommandRun::watch_membership(Clock::duration next) {
   membership_.expires_after(next);
   membership_.async_wait([this, next](boost::system::error_code ec) {
-    if (ec || limits_escaped_) return;
+    // A look already due when the command exited runs despite the cancel: armed again, it would
+    // keep the loop, which ends when nothing is left to wait for, going for ever.
+    if (ec || limits_escaped_ || !process_.running()) return;
     check_membership();
     watch_membership(std::min<Clock::duration>(next * 2, std::chrono::milliseconds(100)));
   });

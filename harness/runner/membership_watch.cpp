@@ -18,6 +18,7 @@ class MembershipWatch final : public RunObserver {
   }
   void on_process_exit(RunContext& ctx, const std::string& process) override { check(ctx, process); }
   void on_run_end(RunContext&) override {
+    ended_ = true;  // a look already due runs despite the cancel: it must not arm the timer again
     if (timer_) timer_->cancel();
   }
 
@@ -25,7 +26,7 @@ class MembershipWatch final : public RunObserver {
   void arm(RunContext& ctx) {
     timer_->expires_after(interval_);
     timer_->async_wait([this, &ctx](boost::system::error_code ec) {
-      if (ec) return;
+      if (ec || ended_) return;
       for (const auto& p : ctx.scenario().processes)
         if (!check(ctx, p.name)) return;
       arm(ctx);
@@ -60,6 +61,7 @@ class MembershipWatch final : public RunObserver {
 
   std::chrono::milliseconds interval_;
   std::unique_ptr<boost::asio::steady_timer> timer_;
+  bool ended_ = false;
 };
 
 }  // namespace
