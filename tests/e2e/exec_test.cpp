@@ -1097,12 +1097,22 @@ TEST_CASE("exec: the command keeps its caller's cgroup memory limit, whatever fl
   CHECK(contains(tighter.err, "faultline: oom-killed (memory limit 32MiB"));
   CHECK_FALSE(contains(tighter.err, "keeps its caller's"));
   // No flag at all: on cgroup v1 the command stays in the job's memory cgroup, under its limit,
-  // and only the kernel log names the OOM kill (its own cgroups count none).
+  // and only the kernel log names the OOM kill (its own cgroups count none). faultline shares that
+  // cgroup then: in a job of its own with room for it (an ASan build holds about 50MiB, and in
+  // 64MiB the OOM killer would choose faultline rather than the command).
   if (!v1 || ::access("/dev/kmsg", R_OK) == 0) {
-    const auto plain = in_job("", "alloc 200MiB");
+    const std::string roomy_name = name + "-roomy";
+    const fs::path roomy = memory->root / roomy_name;
+    fs::create_directory(roomy);
+    std::ofstream(roomy / memory->limit_file()) << (256 << 20);
+    const auto plain = run_shell("sh -c " + quote("echo $$ > " + (roomy / "cgroup.procs").string() +
+                                                  "; exec " + exec_cmd("-- " + payload() + " alloc 600MiB")));
+    INFO("exit " << plain.status << "\nstderr: " << plain.err);
     CHECK(plain.status == 137);
-    CHECK(contains(plain.err, "faultline: oom-killed (memory limit 64MiB"));
-    if (v1) CHECK(contains(plain.err, "64MiB of the caller's cgroup /" + name + ","));
+    CHECK(contains(plain.err, "faultline: oom-killed (memory limit 256MiB"));
+    if (v1) CHECK(contains(plain.err, "256MiB of the caller's cgroup /" + roomy_name + ","));
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the shell's exit settles
+    fs::remove(roomy);
   }
   // Under the job's limit, the command runs as before.
   CHECK(in_job("-v", "alloc 16MiB").status == 0);
