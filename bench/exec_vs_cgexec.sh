@@ -12,6 +12,9 @@
 #               make the groups faultline makes, set the limit, vfork, move the child in, exec
 #               the command, wait, read the OOM and peak counters, remove the groups (built here
 #               with cc -static; left out when that fails)
+#   lean++      the same launcher built as faultline is linked: C++ with iostreams, libstdc++ and
+#               libgcc static, glibc, libm and libseccomp shared (left out when that build fails).
+#               The least a program linked like faultline can cost, whatever its own code does
 #   baseline    (with a second binary) the same exec with another faultline, e.g. before a change
 # Prints the median wall time of each and its ratio to cgexec (or to the script without cgexec).
 # faultline has to stay the command's parent (to remove the cgroup and read why the command
@@ -102,6 +105,18 @@ EOF
 have_lean=0
 if cc -O2 -static -o "$lean_dir/lean" "$lean_dir/lean.c" 2>/dev/null; then have_lean=1
 else echo "cc -static failed (is libc6-dev installed?): the lean launcher is left out" >&2; fi
+{ grep -v '^#define _GNU_SOURCE' "$lean_dir/lean.c"
+  cat <<'EOF'
+#include <iostream>
+// What every program that writes with iostreams pays at its start: the standard streams and the
+// classic locale, as faultline does.
+static struct Streams { Streams() { std::cerr << std::flush; } } streams;
+EOF
+} >"$lean_dir/lean++.cpp"
+have_leanpp=0
+if c++ -O2 -static-libstdc++ -static-libgcc -o "$lean_dir/lean++" "$lean_dir/lean++.cpp" \
+     -Wl,--no-as-needed -lseccomp -lm -Wl,--as-needed 2>/dev/null; then have_leanpp=1
+else echo "the C++ build of the lean launcher failed (libseccomp-dev?): lean++ is left out" >&2; fi
 if [ -d $cg/memory ]; then lean_args=($cg/memory/faultline-bench memory.limit_in_bytes $limit $cg/unified/faultline-bench)
 else lean_args=($cg/faultline-bench memory.max $limit -); fi
 
@@ -148,6 +163,7 @@ for ((i = 0; i < rounds; i++)); do
   time_one bare /bin/true
   time_one version "$faultline" --version
   [ $have_lean = 0 ] || time_one lean "$lean_dir/lean" "${lean_args[@]}" /bin/true
+  [ $have_leanpp = 0 ] || time_one lean++ "$lean_dir/lean++" "${lean_args[@]}" /bin/true
   [ -z "$baseline" ] || time_one base-vers "$baseline" --version
 done
 
@@ -156,7 +172,7 @@ base=cgexec; [ $have_cgexec = 1 ] || base=script
 base_us=$(echo "${samples[$base]}" | median)
 printf "%-10s %10s %8s %10s %8s   (wall: median of %d paired rounds; CPU: user+system per run; ratios to %s)\n" \
   tool "wall ms" ratio "CPU ms" ratio "$rounds" "$base"
-for name in faultline baseline cgexec script bare version base-vers lean; do
+for name in faultline baseline cgexec script bare version base-vers lean lean++; do
   [ -n "${samples[$name]:-}" ] || continue
   us=$(echo "${samples[$name]}" | median)
   awk -v n=$name -v us="$us" -v b="$base_us" -v c="${cpu[$name]}" -v cb="${cpu[$base]}" -v r="$rounds" \

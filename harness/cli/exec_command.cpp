@@ -1,10 +1,12 @@
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -91,6 +93,22 @@ std::uint64_t limit_flag(const std::string& flag, std::string_view key, const st
   return value;
 }
 
+// A quota of as many CPUs as the command may run on, or more, never throttles it (as a CPU fault's
+// in a scenario, which then fails as one that took no effect), and `--cpu 50`, meant as 50%, would
+// run a CPU-starvation test with no limit at all, to a pass that proves nothing. Said, not
+// refused: `--cpu 4` in a CI file shared by hosts of 2 and 8 CPUs is a limit on the larger ones.
+void warn_of_unthrottling_cpu(const std::string& flag_text, double cpus) {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  const long usable =
+      ::sched_getaffinity(0, sizeof allowed, &allowed) == 0 ? CPU_COUNT(&allowed) : ::sysconf(_SC_NPROCESSORS_ONLN);
+  if (std::isinf(cpus) || usable <= 0 || cpus < static_cast<double>(usable)) return;
+  const bool bare = flag_text.find('%') == std::string::npos;
+  std::cerr << "faultline: --cpu " << flag_text << " is " << format_cpu(cpus) << " of one CPU, and the command "
+            << "may run on " << usable << " CPU(s): it will not throttle the command"
+            << (bare ? " (a share of one CPU is written with %, e.g. --cpu 50%)" : "") << "\n";
+}
+
 // Refused before the command runs: a CI job must not lose its test run to a report it cannot
 // write afterwards.
 void check_writable(const std::string& path) {
@@ -169,6 +187,7 @@ int exec(const ExecArgs& a) {
                        format_cpu(static_cast<double>(kMinCpuQuota.count()) / kDefaultCpuPeriod.count()) +
                        ")");
   }
+  if (request.limits.cpu) warn_of_unthrottling_cpu(a.cpu, *request.limits.cpu);
   if (!a.pids.empty()) request.limits.pids = limit_flag("--pids", "pids", a.pids);
   if (!a.nofile.empty()) request.limits.nofile = limit_flag("--nofile", "nofile", a.nofile);
   // As timeout(1), 0 disables the timeout.

@@ -2,6 +2,7 @@
 // the signals at a timeout, the diagnosis it prints, --summary, --json; and `doctor`.
 #include <linux/capability.h>
 #include <poll.h>
+#include <sched.h>
 #include <pty.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
@@ -281,6 +282,28 @@ TEST_CASE("run: a timeout without [on_timeout] is diagnosed too", "[exec][diagno
                          std::regex(R"(`target` throttled in \d+% of CPU periods at quota 5%: .*)")));
   CHECK(contains(s["diagnostics"]["pids"].get<std::string>(), "target pid "));
   CHECK_FALSE(s["diagnostics"].contains("dump"));  // no diagnose signal was asked for
+}
+
+TEST_CASE("exec: a --cpu quota of as many CPUs as the command may use is said not to throttle", "[exec]") {
+  // `--cpu 50`, meant as 50%, is 50 CPUs: a starvation test ran unthrottled and passed.
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  REQUIRE(::sched_getaffinity(0, sizeof allowed, &allowed) == 0);
+  const int usable = CPU_COUNT(&allowed);
+  for (const int cpus : {usable, usable + 1}) {
+    const auto r = exec("--cpu " + std::to_string(cpus), "print ran");
+    CHECK(r.status == 0);
+    CHECK(r.out == "ran\n");
+    CHECK(contains(r.err, "faultline: --cpu " + std::to_string(cpus) + " is " + std::to_string(cpus * 100) +
+                              "% of one CPU, and the command may run on " + std::to_string(usable) +
+                              " CPU(s): it will not throttle the command (a share of one CPU is written "
+                              "with %, e.g. --cpu 50%)\n"));
+  }
+  const auto percent = exec("--cpu " + std::to_string(usable * 100) + "%", "print ran");
+  CHECK(contains(percent.err, "it will not throttle the command\n"));
+  // Fewer than it may use, a share of one, or no limit: nothing to say.
+  for (const std::string& quota : {std::to_string(usable - 1) + ".5", std::string("50%"), std::string("max")})
+    CHECK(exec("--cpu " + quota, "print ran").err.empty());
 }
 
 TEST_CASE("exec --summary: one line on success too", "[exec]") {
