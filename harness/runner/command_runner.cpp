@@ -90,8 +90,11 @@ std::vector<cgroup::Knob> knobs_needed(const CommandRequest& request) {
 // One command, from its start to the removal of its cgroup.
 class CommandRun {
  public:
-  CommandRun(const CommandRequest& request, cgroup::Backend& backend)
+  // `flags`: the limits as the caller asked for them, before its own cgroup's were kept
+  // (keep_enclosing_limits), so a message names where a limit came from.
+  CommandRun(const CommandRequest& request, const scenario::Limits& flags, cgroup::Backend& backend)
       : request_(request),
+        flags_(flags),
         backend_(backend),
         process_(io_, request.argv.front(), 0),
         deadline_(io_),
@@ -133,11 +136,14 @@ class CommandRun {
   // had moved themselves out of it. Both were killed.
   CommandResult classify(const cgroup::Stats& stats, const std::vector<std::string>& left_behind,
                          const std::vector<std::string>& escaped);
-  // "64MiB", or the caller's limit the command stayed under (cgroup v1 without --memory, where it
-  // does not join a memory cgroup of its own), or "none".
+  // "64MiB" (--memory), or the caller's limit the command kept or stayed under (cgroup v1 without
+  // --memory, where it does not join a memory cgroup of its own) with its cgroup, or "none".
   std::string memory_limit_in_force() const;
+  // "--pids 100", or the caller's limit the command kept, with its cgroup; nullopt for neither.
+  std::optional<std::string> pids_limit_in_force() const;
 
   const CommandRequest& request_;
+  const scenario::Limits flags_;
   cgroup::Backend& backend_;
   asio::io_context io_;
   supervisor::SupervisedProcess process_;
@@ -388,10 +394,18 @@ CommandResult CommandRun::failed_to_start() {
 }
 
 std::string CommandRun::memory_limit_in_force() const {
-  if (request_.limits.memory) return format_size(*request_.limits.memory);
+  if (flags_.memory && request_.limits.memory == flags_.memory) return format_size(*flags_.memory);
   if (const auto caller = backend_.enclosing_limits().memory)
     return format_size(caller->value) + " of the caller's cgroup " + caller->cgroup;
-  return "none";
+  return request_.limits.memory ? format_size(*request_.limits.memory) : std::string("none");
+}
+
+std::optional<std::string> CommandRun::pids_limit_in_force() const {
+  if (flags_.pids && request_.limits.pids == flags_.pids) return "--pids " + std::to_string(*flags_.pids);
+  const auto caller = backend_.enclosing_limits().pids;
+  if (request_.limits.pids && caller && *request_.limits.pids == caller->value)
+    return "the caller's pids limit " + std::to_string(caller->value) + " of cgroup " + caller->cgroup;
+  return std::nullopt;
 }
 
 CommandResult CommandRun::classify(const cgroup::Stats& stats, const std::vector<std::string>& left_behind,
@@ -457,19 +471,17 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, const std::vector
   // A fork refused at --pids shows up as the command's own failure ("Resource temporarily
   // unavailable", exit 254): say where it came from.
   if (stats.pids_max_events > 0)
-    result.messages.push_back(
-        "faultline: " + std::to_string(stats.pids_max_events) + " fork(s) refused at the pids limit (" +
-        (request_.limits.pids ? "--pids " + std::to_string(*request_.limits.pids)
-                              : std::string("no --pids given: an enclosing cgroup's limit")) +
-        "); the command " + describe_exit(st));
+    result.messages.push_back("faultline: " + std::to_string(stats.pids_max_events) +
+                              " fork(s) refused at the pids limit (" +
+                              pids_limit_in_force().value_or("no --pids given: an enclosing cgroup's limit") +
+                              "); the command " + describe_exit(st));
   // The command's own status decides, as with timeout(1), but an OOM kill of one of its children
   // (a test worker, a compiler) is why a suite is slow or flaky under the limit: say so.
   if (stats.oom_kills > 0 && result.outcome != "oom-killed")
-    result.messages.push_back(
-        "faultline: " + std::to_string(stats.oom_kills) +
-        " OOM kill(s) in the command's cgroup (memory limit " +
-        (request_.limits.memory ? format_size(*request_.limits.memory) : std::string("none")) +
-        "); the command itself " + (st.signaled ? "was " : "") + describe_exit(st));
+    result.messages.push_back("faultline: " + std::to_string(stats.oom_kills) +
+                              " OOM kill(s) in the command's cgroup (memory limit " +
+                              memory_limit_in_force() + "); the command itself " +
+                              (st.signaled ? "was " : "") + describe_exit(st));
 
   report::ProcessResult p;
   p.name = kProcessName;
@@ -614,7 +626,7 @@ std::string keep_enclosing_limits(CommandRequest& request, const cgroup::Backend
 CommandResult run_command(const CommandRequest& request, cgroup::Backend& backend) {
   CommandRequest effective = request;
   const std::string kept = keep_enclosing_limits(effective, backend);
-  CommandRun run(effective, backend);
+  CommandRun run(effective, request.limits, backend);
   auto result = run.run();
   if (!kept.empty()) result.messages.insert(result.messages.begin(), kept);
   return result;

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 
 #include "supervisor/supervised_process.h"
 
@@ -17,5 +18,10 @@ namespace faultline::runner {
 // claimed.
 bool killed_by_oom(const supervisor::ExitStatus& status, std::uint64_t group_oom_kills, pid_t pid,
                    std::chrono::steady_clock::time_point started, bool harness_sent_sigkill);
+
+// The same, with what the kernel log says of the process already read (kernel_log::oom_killed;
+// nullopt: the log could not be read), for a caller that needs that answer for itself too.
+bool killed_by_oom(const supervisor::ExitStatus& status, std::uint64_t group_oom_kills,
+                   std::optional<bool> named_in_log, bool harness_sent_sigkill);
 
 }  // namespace faultline::runner

@@ -675,13 +675,15 @@ pid_t ScenarioRun::spawn_helper(const std::string& process, const std::vector<st
     const bool sigkill = st && st->signaled && st->signal == SIGKILL;
     // The OOM killer's choice of a helper is no OOM kill of the process: `oom_kills = ">=1"` must
     // not pass on a dead hog. Only the kernel log can tell (the counter counts any member).
-    if (sigkill && kernel_log::oom_killed(h.pid(), started).value_or(false)) ++helper_oom_kills_[process];
+    const std::optional<bool> named_in_log =
+        sigkill ? kernel_log::oom_killed(h.pid(), started) : std::nullopt;
+    if (named_in_log.value_or(false)) ++helper_oom_kills_[process];
     if (!st || phase_ != Phase::running) return;
     std::string how = describe_exit(*st);
     if (sigkill) {
       const cgroup::Cgroup* group = process_group(process);
       const bool by_oom_killer =
-          killed_by_oom(*st, group ? group->stats().oom_kills : 0, h.pid(), started, false);
+          killed_by_oom(*st, group ? group->stats().oom_kills : 0, named_in_log, false);
       if (!on_killed || !on_killed(by_oom_killer) || by_oom_killer) return;
       how += ", not by the OOM killer,";
     } else if (!st->signaled && st->code == 0) {

@@ -507,20 +507,11 @@ TEST_CASE("run: the scenario's processes keep their caller's memory limit", "[cl
                                   payload_path() +
                                   "\", \"alloc\", \"200MiB\"]\n[expect]\n"
                                   "stdout.contains = \"allocated\"\n");
-  const std::string name = "fl-e2e-run-job-" + std::to_string(::getpid());
-  const fs::path job = memory->root / name;
-  fs::create_directory(job);
-  std::ofstream(job / memory->limit_file()) << (64 << 20);
+  const JobCgroup job(memory->root, "run-job", {{memory->limit_file(), std::to_string(64 << 20)}});
   const std::string json_path = (dir.path() / "r.json").string();
-  const auto in_job = [&](const std::string& options) {
-    return run_shell("sh -c " +
-                     quote("echo $$ > " + (job / "cgroup.procs").string() + "; exec " + faultline_cmd() +
-                           " run " + options + quote(file) + " --json " + quote(json_path)));
-  };
-  const auto r = in_job("");
+  const auto r = run_shell("sh -c " + quote(job.enter() + "exec " + faultline_cmd() + " run " + quote(file) +
+                                            " --json " + quote(json_path)));
   INFO("stdout: " << r.out << "\nstderr: " << r.err);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the shell's exit settles
-  fs::remove(job);
   REQUIRE(fs::exists(json_path));
   const json s = json::parse(read_file(json_path))["scenarios"][0];
   CHECK(r.status == 1);
@@ -530,6 +521,6 @@ TEST_CASE("run: the scenario's processes keep their caller's memory limit", "[cl
   for (const auto& e : s["timeline"])
     said |= e["event"] == "limits.caller" &&
             e["detail"].get<std::string>().starts_with(
-                "the run keeps its caller's memory limit 64MiB (cgroup /" + name + ")");
+                "the run keeps its caller's memory limit 64MiB (cgroup /" + job.name() + ")");
   CHECK(said);
 }

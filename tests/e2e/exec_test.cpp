@@ -2,8 +2,8 @@
 // the signals at a timeout, the diagnosis it prints, --summary, --json; and `doctor`.
 #include <linux/capability.h>
 #include <poll.h>
-#include <sched.h>
 #include <pty.h>
+#include <sched.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -1019,31 +1019,47 @@ TEST_CASE("exec: a command that cannot start under a tiny memory limit says so, 
   }
 }
 
+// `exec_cmd(options)` started from a shell in `job`. Under ASan, LeakSanitizer's check at exit
+// needs a thread of its own, which a job's pids limit may refuse: it is turned off for such a run
+// (a plain build ignores the variable).
+namespace {
+CommandOutput exec_in_job(const JobCgroup& job, const std::string& options) {
+  return run_shell("sh -c " + quote(job.enter() +
+                                    "ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" exec " +
+                                    exec_cmd(options)));
+}
+}  // namespace
+
 TEST_CASE("exec: faultline's own failure to start a process exits 125, not 126", "[exec]") {
   // A pids limit of 1 on the caller's own cgroup: faultline starts (an exec keeps the pid) but
   // cannot vfork the command.
-  fs::path pids_root = "/sys/fs/cgroup/pids";
-  if (!fs::exists(pids_root / "cgroup.procs")) {
-    std::string controllers;
-    std::getline(std::ifstream("/sys/fs/cgroup/cgroup.subtree_control"), controllers);
-    if (!contains(" " + controllers + " ", " pids "))
-      FAULTLINE_SKIP("no pids controller: neither a v1 pids hierarchy nor pids enabled at the v2 root");
-    pids_root = "/sys/fs/cgroup";
-  }
-  const fs::path cg = pids_root / ("fl-e2e-pids-" + std::to_string(::getpid()));
-  fs::create_directory(cg);
-  std::ofstream(cg / "pids.max") << "1";
-  // Under ASan, LeakSanitizer's check at exit needs a thread of its own, which the same limit
-  // refuses: it is turned off for this one run (a plain build ignores the variable).
+  const auto pids_root = pids_hierarchy();
+  if (!pids_root) FAULTLINE_SKIP(kNoPidsHierarchy);
   const auto r =
-      run_shell("sh -c " + quote("echo $$ > " + (cg / "cgroup.procs").string() +
-                                 "; ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" exec " +
-                                 exec_cmd("-- " + payload() + " print ran")));
-  fs::remove(cg);
+      exec_in_job(JobCgroup(*pids_root, "pids", {{"pids.max", "1"}}), "-- " + payload() + " print ran");
   INFO(r.err);
   CHECK(r.status == 125);
   CHECK(contains(r.err, "vfork: Resource temporarily unavailable"));
   CHECK(r.out.empty());
+}
+
+TEST_CASE("exec: forks refused at the caller's pids limit are traced to it, not to a --pids never given",
+          "[exec]") {
+  // The caller's limit is kept on the command's own cgroup (cgroup v2: it is made outside the
+  // caller's); the message once called it `--pids 4`. On v1 the command stays in its caller's pids
+  // cgroup, whose refusals are the caller's to count: faultline names no limit at all.
+  const auto pids_root = pids_hierarchy();
+  if (!pids_root) FAULTLINE_SKIP(kNoPidsHierarchy);
+  const bool v1 = *pids_root != "/sys/fs/cgroup";
+  const JobCgroup job(*pids_root, "caller-pids", {{"pids.max", "4"}});
+  const auto r = exec_in_job(job, "-- " + payload() + " fork 10 --hold 200ms");
+  INFO("exit " << r.status << "\nstderr: " << r.err);
+  CHECK(r.status == 1);
+  CHECK(contains(r.out, "Resource temporarily unavailable"));
+  CHECK_FALSE(contains(r.err, "--pids"));
+  if (!v1)
+    CHECK(contains(r.err, "fork(s) refused at the pids limit (the caller's pids limit 4 of cgroup /" +
+                              job.name() + "); the command exited with code 1"));
 }
 
 TEST_CASE("exec: a command that moves itself out of its cgroup ran without its limits: 125, not its 0",
@@ -1095,52 +1111,42 @@ TEST_CASE("exec: the command keeps its caller's cgroup memory limit, whatever fl
   // a looser --memory once let a test the job's limit OOM-kills pass.
   const auto memory = memory_hierarchy();
   if (!memory) FAULTLINE_SKIP(kNoMemoryHierarchy);
-  const bool v1 = memory->v1;
-  const std::string name = "fl-e2e-job-" + std::to_string(::getpid());
-  const fs::path job = memory->root / name;
-  fs::create_directory(job);
-  std::ofstream(job / memory->limit_file()) << (64 << 20);
-  const auto in_job = [&](const std::string& options, const std::string& payload_args) {
-    auto r = run_shell("sh -c " + quote("echo $$ > " + (job / "cgroup.procs").string() + "; exec " +
+  const JobCgroup job(memory->root, "job", {{memory->limit_file(), std::to_string(64 << 20)}});
+  const auto in_job = [&](const JobCgroup& where, const std::string& options,
+                          const std::string& payload_args) {
+    auto r = run_shell("sh -c " + quote(where.enter() + "exec " +
                                         exec_cmd(options + " -- " + payload() + " " + payload_args)));
-    UNSCOPED_INFO("exec " << options << " -- payload " << payload_args << " in " << job << ": exit "
+    UNSCOPED_INFO("exec " << options << " -- payload " << payload_args << " in " << where.path() << ": exit "
                           << r.status << "\nstderr: " << r.err);
     return r;
   };
   for (const char* options : {"-v", "--memory 512MiB", "--json /dev/null"}) {
-    const auto r = in_job(options, "alloc 200MiB");
+    const auto r = in_job(job, options, "alloc 200MiB");
     CHECK(r.status == 137);
+    CHECK(contains(
+        r.err, "faultline: the command keeps its caller's memory limit 64MiB (cgroup /" + job.name() + ")"));
+    // The limit that ended it is named as the caller's, not as one of the command's own.
     CHECK(contains(r.err,
-                   "faultline: the command keeps its caller's memory limit 64MiB (cgroup /" + name + ")"));
-    CHECK(contains(r.err, "faultline: oom-killed (memory limit 64MiB"));
+                   "faultline: oom-killed (memory limit 64MiB of the caller's cgroup /" + job.name() + ","));
   }
   // A tighter limit of its own is kept as given, and said nothing about.
-  const auto tighter = in_job("--memory 32MiB", "alloc 48MiB");
+  const auto tighter = in_job(job, "--memory 32MiB", "alloc 48MiB");
   CHECK(tighter.status == 137);
-  CHECK(contains(tighter.err, "faultline: oom-killed (memory limit 32MiB"));
+  CHECK(contains(tighter.err, "faultline: oom-killed (memory limit 32MiB, peak "));
   CHECK_FALSE(contains(tighter.err, "keeps its caller's"));
   // No flag at all: on cgroup v1 the command stays in the job's memory cgroup, under its limit,
   // and only the kernel log names the OOM kill (its own cgroups count none). faultline shares that
   // cgroup then: in a job of its own with room for it (an ASan build holds about 50MiB, and in
   // 64MiB the OOM killer would choose faultline rather than the command).
-  if (!v1 || ::access("/dev/kmsg", R_OK) == 0) {
-    const std::string roomy_name = name + "-roomy";
-    const fs::path roomy = memory->root / roomy_name;
-    fs::create_directory(roomy);
-    std::ofstream(roomy / memory->limit_file()) << (256 << 20);
-    const auto plain = run_shell("sh -c " + quote("echo $$ > " + (roomy / "cgroup.procs").string() +
-                                                  "; exec " + exec_cmd("-- " + payload() + " alloc 600MiB")));
-    INFO("exit " << plain.status << "\nstderr: " << plain.err);
+  if (!memory->v1 || ::access("/dev/kmsg", R_OK) == 0) {
+    const JobCgroup roomy(memory->root, "job-roomy", {{memory->limit_file(), std::to_string(256 << 20)}});
+    const auto plain = in_job(roomy, "", "alloc 600MiB");
     CHECK(plain.status == 137);
-    CHECK(contains(plain.err, "faultline: oom-killed (memory limit 256MiB"));
-    if (v1) CHECK(contains(plain.err, "256MiB of the caller's cgroup /" + roomy_name + ","));
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the shell's exit settles
-    fs::remove(roomy);
+    CHECK(contains(plain.err, "faultline: oom-killed (memory limit 256MiB of the caller's cgroup /" +
+                                  roomy.name() + ","));
   }
   // Under the job's limit, the command runs as before.
-  CHECK(in_job("-v", "alloc 16MiB").status == 0);
-  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the last shell's exit settles
-  fs::remove(job);
+  CHECK(in_job(job, "-v", "alloc 16MiB").status == 0);
 }
 
 TEST_CASE("exec: fds the caller handed down reach the command, as with timeout(1)", "[exec]") {

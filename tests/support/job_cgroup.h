@@ -1,11 +1,18 @@
-// A cgroup a test makes to play the CI job faultline is started in: one with a memory limit of
-// its own, outside the faultline parent, so that the runs faultline makes are outside it too.
+// A cgroup a test makes to play the CI job faultline is started in: one with a limit of its own,
+// outside the faultline parent, so that the runs faultline makes are outside it too.
 #pragma once
 
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <optional>
 #include <string>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
 
 namespace faultline::test {
 
@@ -15,17 +22,65 @@ struct MemoryHierarchy {
   std::string limit_file() const { return v1 ? "memory.limit_in_bytes" : "memory.max"; }
 };
 
+// Whether the v2 root hands `controller` down to the cgroups below it.
+inline bool enabled_at_v2_root(const std::string& controller) {
+  std::string controllers;
+  std::getline(std::ifstream("/sys/fs/cgroup/cgroup.subtree_control"), controllers);
+  return (" " + controllers + " ").find(" " + controller + " ") != std::string::npos;
+}
+
 // The v1 memory hierarchy, or the v2 root with memory enabled below it; nullopt when neither.
 inline std::optional<MemoryHierarchy> memory_hierarchy() {
   const std::filesystem::path v1 = "/sys/fs/cgroup/memory";
   if (std::filesystem::exists(v1 / "memory.limit_in_bytes")) return MemoryHierarchy{v1, true};
-  std::string controllers;
-  std::getline(std::ifstream("/sys/fs/cgroup/cgroup.subtree_control"), controllers);
-  if ((" " + controllers + " ").find(" memory ") == std::string::npos) return std::nullopt;
+  if (!enabled_at_v2_root("memory")) return std::nullopt;
   return MemoryHierarchy{"/sys/fs/cgroup", false};
 }
 
 inline constexpr const char* kNoMemoryHierarchy =
     "no memory controller: neither a v1 memory hierarchy nor memory enabled at the v2 root";
+
+// The v1 pids hierarchy, or the v2 root with pids enabled below it; nullopt when neither.
+inline std::optional<std::filesystem::path> pids_hierarchy() {
+  const std::filesystem::path v1 = "/sys/fs/cgroup/pids";
+  if (std::filesystem::exists(v1 / "cgroup.procs")) return v1;
+  if (!enabled_at_v2_root("pids")) return std::nullopt;
+  return std::filesystem::path("/sys/fs/cgroup");
+}
+
+inline constexpr const char* kNoPidsHierarchy =
+    "no pids controller: neither a v1 pids hierarchy nor pids enabled at the v2 root";
+
+// The job's cgroup: `<root>/fl-e2e-<what>-<test pid>`, made with the given files written (a
+// limit), removed when it goes out of scope, once the shell that entered it has exited.
+class JobCgroup {
+ public:
+  JobCgroup(const std::filesystem::path& root, const std::string& what,
+            const std::vector<std::pair<std::string, std::string>>& files)
+      : name_("fl-e2e-" + what + "-" + std::to_string(::getpid())), path_(root / name_) {
+    std::filesystem::create_directory(path_);
+    for (const auto& [file, value] : files) std::ofstream(path_ / file) << value;
+  }
+  ~JobCgroup() {
+    // A shell that ran in it may still be exiting: the cgroup is busy until it has.
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      std::error_code ec;
+      std::filesystem::remove(path_, ec);
+      if (!ec) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  JobCgroup(const JobCgroup&) = delete;
+  JobCgroup& operator=(const JobCgroup&) = delete;
+
+  const std::string& name() const { return name_; }
+  const std::filesystem::path& path() const { return path_; }
+  // `sh -c` words that move the shell into the job before it execs what follows.
+  std::string enter() const { return "echo $$ > " + (path_ / "cgroup.procs").string() + "; "; }
+
+ private:
+  std::string name_;
+  std::filesystem::path path_;
+};
 
 }  // namespace faultline::test
