@@ -100,11 +100,12 @@ std::uint64_t limit_flag(const std::string& flag, std::string_view key, const st
 void warn_of_unthrottling_cpu(const std::string& flag_text, double cpus) {
   cpu_set_t allowed;
   CPU_ZERO(&allowed);
-  const long usable =
-      ::sched_getaffinity(0, sizeof allowed, &allowed) == 0 ? CPU_COUNT(&allowed) : ::sysconf(_SC_NPROCESSORS_ONLN);
+  const long usable = ::sched_getaffinity(0, sizeof allowed, &allowed) == 0 ? CPU_COUNT(&allowed)
+                                                                            : ::sysconf(_SC_NPROCESSORS_ONLN);
   if (std::isinf(cpus) || usable <= 0 || cpus < static_cast<double>(usable)) return;
   const bool bare = flag_text.find('%') == std::string::npos;
-  std::cerr << "faultline: --cpu " << flag_text << " is " << format_cpu(cpus) << " of one CPU, and the command "
+  std::cerr << "faultline: --cpu " << flag_text << " is " << format_cpu(cpus)
+            << " of one CPU, and the command "
             << "may run on " << usable << " CPU(s): it will not throttle the command"
             << (bare ? " (a share of one CPU is written with %, e.g. --cpu 50%)" : "") << "\n";
 }
