@@ -420,7 +420,7 @@ class Planner {
         for (int c : *e.exit_codes) codes.push_back(std::to_string(c));
         parts.push_back("exit_codes [" + join(codes, ", ") + "]");
       } else if (!e.outcome || *e.outcome == scenario::ExpectedOutcome::exited) {
-        parts.push_back("exit code 0, or 128+N after faultline's signal N (default)");
+        parts.push_back("exit code 0, or a death by faultline's signal N or 128+N after it (default)");
       }
       if (e.graceful) parts.push_back(*e.graceful ? "graceful" : "not graceful");
       if (e.oom_kills) parts.push_back("oom_kills " + scenario::to_string(*e.oom_kills));

@@ -142,12 +142,8 @@ class Checker {
             r.exit_code && r.outcome == "exited"
                 ? "exit code " + std::to_string(*r.exit_code) + " not in " + join_codes(*e.exit_codes)
                 : "no exit code (" + describe_outcome(r) + "), expected one in " + join_codes(*e.exit_codes));
-    } else if (const auto code = exit_code_not_allowed_by_default()) {
-      add("exit_codes", "exit code 0 (the default without exit_codes)", describe_outcome(r),
-          "exit code " + std::to_string(*code) +
-              ", expected 0: a table without `exit_codes` allows only 0 (or 128+N after signal N from "
-              "faultline) (write `exit_codes = [0, " +
-              std::to_string(*code) + "]` or `outcome = \"any\"` if that code is fine)");
+    } else if (const auto why = end_not_allowed_by_default()) {
+      add("exit_codes", "exit code 0 (the default without exit_codes)", describe_outcome(r), *why);
       failures_.back().line = e.pos.line;
     }
     if (e.graceful) {
@@ -197,19 +193,36 @@ class Checker {
 
  private:
   // Without `exit_codes`, a process must exit 0: a table that checks only its output would
-  // otherwise pass a test run that failed (exit 1), a shell whose child crashed (139), or a
-  // service that exits 1 when asked to stop. After a signal N that faultline sent it (its stop
-  // signal, a signal fault), 128+N is the conventional answer and allowed too. A stop phase that
-  // `graceful` judges is left to it (with the same default), and `outcome = "any"` asks for no
-  // check at all.
-  std::optional<int> exit_code_not_allowed_by_default() const {
+  // otherwise pass a test run that failed (exit 1), a shell whose child crashed (139), a service
+  // that exits 1 when asked to stop, a program killed by a signal nobody sent it from here (its
+  // own SIGKILL, a SIGPIPE, its alarm() watchdog) or one that had to be SIGKILLed after its stop
+  // grace. After a signal N that faultline sent it (its stop signal, a signal fault, the diagnose
+  // signal), a death by N or an exit by 128+N is the conventional answer and allowed too. A stop
+  // phase that `graceful` judges is left to it (with the same default), an `outcome` the author
+  // named is checked by that key, and `outcome = "any"` asks for no check at all. Returns why the
+  // end is not allowed.
+  std::optional<std::string> end_not_allowed_by_default() const {
     const auto& e = expect_;
     const auto& r = result_;
-    if (r.outcome != "exited" || !r.exit_code || *r.exit_code == 0 || (r.graceful && e.graceful))
-      return std::nullopt;
+    if (r.graceful && e.graceful) return std::nullopt;
     if (e.outcome && *e.outcome != scenario::ExpectedOutcome::exited) return std::nullopt;
-    if (*r.exit_code > 128 && signals_sent_.contains(*r.exit_code - 128)) return std::nullopt;
-    return *r.exit_code;
+    const std::string allowed =
+        "a table without `exit_codes` allows only exit 0 (or 128+N after signal N from faultline)";
+    if (r.outcome == "exited" && r.exit_code && *r.exit_code != 0) {
+      if (*r.exit_code > 128 && signals_sent_.contains(*r.exit_code - 128)) return std::nullopt;
+      return "exit code " + std::to_string(*r.exit_code) + ", expected 0: " + allowed +
+             " (write `exit_codes = [0, " + std::to_string(*r.exit_code) +
+             "]` or `outcome = \"any\"` if that code is fine)";
+    }
+    // A named outcome other than "exited" returned above; "exited" itself fails on its own key.
+    if (e.outcome) return std::nullopt;
+    if (r.outcome == "signaled" && r.signal && !signals_sent_.contains(*r.signal))
+      return "killed by " + signal_name(*r.signal) + ", which faultline did not send: " + allowed +
+             " (write `outcome = \"signaled\"` or `outcome = \"any\"` if that end is fine)";
+    if (r.outcome == "killed-after-grace")
+      return "SIGKILLed after its stop grace: it did not stop when asked, and " + allowed +
+             " (write `graceful = false` or `outcome = \"any\"` if that end is fine)";
+    return std::nullopt;
   }
 
   const scenario::Expect& expect_;

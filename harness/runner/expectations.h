@@ -28,7 +28,7 @@ supervisor::OutputPatterns output_patterns(const scenario::OutputExpect& expect)
 // `syscall_counts`: what each syscall fault of the run did (ScenarioResult::syscall_faults), for
 // `syscall_failures`; a fault missing from it hit nothing (its process never ran under the filter).
 // `signals_sent`: the signals faultline sent this process (see SignalsSent); without
-// `exit_codes`, an exit by 128+N after signal N is no failure.
+// `exit_codes`, a death by signal N or an exit by 128+N after it is no failure.
 std::vector<report::Failure> evaluate(const scenario::Expect& expect, const report::ProcessResult& result,
                                       const OutputSeen& seen = {},
                                       const std::vector<report::SyscallFaultCount>& syscall_counts = {},

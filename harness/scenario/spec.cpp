@@ -510,8 +510,9 @@ const TableSpec& expect_spec() {
            .choices = {std::begin(kOutcomeChoices), std::end(kOutcomeChoices)}},
           {.name = "exit_codes",
            .kind = Kind::integer_list,
-           .description = "Allowed exit codes (outcome \"exited\"); without it, 0, or 128+N after signal N "
-                          "from faultline.",
+           .description =
+               "Allowed exit codes (outcome \"exited\"); without it, 0, or a death by signal N from "
+               "faultline or 128+N after it.",
            .min = 0,
            .max = 255},
           {.name = "graceful",

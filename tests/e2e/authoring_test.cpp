@@ -190,7 +190,7 @@ process = "db"
             "    expect: status in [200, 503]; pass_ratio >=1\n"
             "expectations:\n"
             "  api: outcome exited, exit_codes [0], graceful, no orphans\n"
-            "  db: exit code 0, or 128+N after faultline's signal N (default), no orphans\n"
+            "  db: exit code 0, or a death by faultline's signal N or 128+N after it (default), no orphans\n"
             "nothing was started (auto-port numbers are drawn again by `faultline run`)\n");
   CHECK_FALSE(fs::exists(dir.path() / "db-started"));
   CHECK_FALSE(fs::exists(dir.path() / "gate-ran"));

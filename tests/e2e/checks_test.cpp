@@ -144,6 +144,28 @@ TEST_CASE("checks e2e: a table without exit_codes fails a job that exits 1 by it
   CHECK(f.at("line") == 12);  // the [expect] table
 }
 
+TEST_CASE("checks e2e: a table without exit_codes fails a job killed by a signal faultline did not send",
+          "[checks]") {
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_must_fail("selftest/failing/killed-by-unsent-signal.toml", cmd);
+  INFO(s.dump(2));
+  const json& f = only_failure(s, "expect.exit_codes");
+  CHECK(f.at("actual") == "signaled(SIGPIPE)");
+  CHECK(f.at("line") == 13);  // the [expect] table
+}
+
+TEST_CASE("checks e2e: a service SIGKILLed after its stop grace fails a table without exit_codes",
+          "[checks]") {
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_must_fail("selftest/failing/killed-after-grace-unjudged.toml", cmd);
+  INFO(s.dump(2));
+  const json& f = only_failure(s, "expect.exit_codes");
+  CHECK(f.at("message").get<std::string>().starts_with("SIGKILLed after its stop grace"));
+  CHECK(s.at("processes")[0].at("outcome") == "killed-after-grace");
+}
+
 TEST_CASE("checks e2e: without exit_codes, 128+N after faultline's own signal N passes", "[checks]") {
   if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
   CommandOutput cmd;

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "common/units.h"
+
 using namespace faultline;
 using faultline::report::ProcessResult;
 using faultline::scenario::Expect;
@@ -145,11 +147,52 @@ TEST_CASE("without exit_codes, 128+N answers a signal N that faultline sent") {
   REQUIRE(judged.size() == 1);
   CHECK(judged[0].check == "expect.graceful");
   e.graceful.reset();
-  // Not an exit: no code to judge (a crash or an OOM kill is fold_consequences's to report).
+}
+
+TEST_CASE(
+    "without exit_codes, a death by a signal faultline did not send fails, and so does a kill after the "
+    "grace") {
+  Expect e;
+  e.pos = {7, 1};
+  // A program killed by its own SIGKILL, a SIGPIPE or its alarm() watchdog passed a table that
+  // checked only its output.
   ProcessResult signaled;
   signaled.name = "api";
   signaled.outcome = "signaled";
-  signaled.signal = SIGTERM;
+  for (const int signo : {SIGKILL, SIGPIPE, SIGALRM, SIGTERM}) {
+    signaled.signal = signo;
+    const auto failed = runner::evaluate(e, signaled);
+    REQUIRE(failed.size() == 1);
+    CHECK(failed[0].check == "expect.exit_codes");
+    CHECK(failed[0].line == 7);
+    CHECK(
+        failed[0].message.starts_with("killed by " + signal_name(signo) + ", which faultline did not send"));
+    // Sent by faultline (its stop signal, a signal fault): the conventional answer.
+    CHECK(runner::evaluate(e, signaled, {}, {}, {signo}).empty());
+  }
+  // Named, the outcome is its key's to judge: "signaled" allows it, "exited" fails on its own.
+  e.outcome = ExpectedOutcome::signaled;
+  CHECK(runner::evaluate(e, signaled).empty());
+  e.outcome = ExpectedOutcome::exited;
+  const auto named = runner::evaluate(e, signaled);
+  REQUIRE(named.size() == 1);
+  CHECK(named[0].check == "expect.outcome");
+  e.outcome.reset();
+  // Asked to stop, it ignored the stop signal and was SIGKILLed at the end of its grace.
+  ProcessResult ignored = signaled;
+  ignored.outcome = "killed-after-grace";
+  ignored.signal = SIGKILL;
+  ignored.graceful = false;
+  const auto killed = runner::evaluate(e, ignored, {}, {}, {SIGTERM});
+  REQUIRE(killed.size() == 1);
+  CHECK(killed[0].check == "expect.exit_codes");
+  CHECK(killed[0].message.starts_with("SIGKILLed after its stop grace: it did not stop when asked"));
+  // `graceful` judges a stop phase instead, and `outcome = "any"` allows every end.
+  e.graceful = false;
+  CHECK(runner::evaluate(e, ignored, {}, {}, {SIGTERM}).empty());
+  e.graceful.reset();
+  e.outcome = ExpectedOutcome::any;
+  CHECK(runner::evaluate(e, ignored, {}, {}, {SIGTERM}).empty());
   CHECK(runner::evaluate(e, signaled).empty());
 }
 
