@@ -50,6 +50,18 @@ bool same_cpus(const std::string& a, const std::string& b) {
 }  // namespace
 
 std::string CpuInjector::apply(const Target& target) {
+  // A fault never loosens a limit: a cpuset of more CPUs than the one in force gives the process
+  // room instead of taking it away (every expectation "under the squeeze" would be judged with
+  // more CPUs than it started with). A set of as many, elsewhere, is a move and a fault of its
+  // own. Checked before anything is written, so a refused fault leaves the quota as it was too.
+  if (fault_.cpuset) {
+    const std::string in_force = target.group.cpuset();
+    const auto before = parse_cpu_list(in_force), after = parse_cpu_list(*fault_.cpuset);
+    if (before && after && after->size() > before->size())
+      throw NoEffect("a cpuset of " + std::to_string(after->size()) + " CPU(s) (" + *fault_.cpuset +
+                     ") would widen the " + std::to_string(before->size()) + " in force (" + in_force +
+                     "): a squeeze must narrow it, and a fault never loosens a limit");
+  }
   std::string detail;
   if (fault_.quota || fault_.period) {
     const cgroup::CpuMax old = target.group.cpu_max();

@@ -1,6 +1,7 @@
 // The cpu injector on real cgroups: a quota throttles a spinning process, revert lifts it.
 #include <sched.h>
 
+#include "common/units.h"
 #include "injectors/cpu_injector.h"
 #include "tests/integration/injector_test_support.h"
 
@@ -124,6 +125,36 @@ TEST_CASE("cpu: a quota at or above the CPUs the process may use, or the quota i
     every_other.revert(where);
     CHECK(t.group().cpuset() == "0-1");
   }
+}
+
+TEST_CASE("cpu: a cpuset of more CPUs than the one in force is no fault, and changes nothing", "[injector]") {
+  // A process started pinned to one CPU got a second one from a "fault", and every expectation
+  // under it was judged with more CPU than the process started with.
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  if (auto why = t.group().unsupported(cgroup::Knob::cpuset)) FAULTLINE_SKIP(*why);
+  const std::string all = t.group().cpuset();
+  const auto cpus = parse_cpu_list(all);
+  REQUIRE(cpus);
+  if (cpus->size() < 2) FAULTLINE_SKIP("one CPU here: nothing wider than a single CPU to widen to");
+  const std::string last = std::to_string(*cpus->rbegin()), first = std::to_string(*cpus->begin());
+  t.group().set_cpuset(last);
+  TargetProcess target(t.group(), payload({"sleep", "10s"}));
+  const Target where{t.group(), target.pid()};
+  CpuInjector widen(scenario::CpuFault{std::nullopt, std::nullopt, all});
+  CHECK_THROWS_WITH(widen.apply(where), "a cpuset of " + std::to_string(cpus->size()) + " CPU(s) (" + all +
+                                            ") would widen the 1 in force (" + last +
+                                            "): a squeeze must narrow it, and a fault never loosens a limit");
+  CHECK(t.group().cpuset() == last);
+  // With a quota beside it, the quota is not written either.
+  CpuInjector throttle_and_widen(scenario::CpuFault{0.5, std::nullopt, all});
+  CHECK_THROWS_AS(throttle_and_widen.apply(where), injectors::NoEffect);
+  CHECK(std::isinf(t.group().cpu_max().cpus));
+  CHECK(t.group().cpuset() == last);
+  // As many CPUs elsewhere is a move: applied, and reverted.
+  CpuInjector move(scenario::CpuFault{std::nullopt, std::nullopt, first});
+  CHECK(move.apply(where) == "cpuset " + last + " -> " + first);
+  CHECK(move.revert(where) == "cpuset " + first + " -> " + last);
 }
 
 TEST_CASE("cpu: whether a quota can throttle counts the CPUs of every process, not the main one's",
