@@ -46,15 +46,19 @@ std::vector<Escapee> kill_escapees(const cgroup::Backend& backend) {
       if (backend.holds_process(pid)) return false;
       const bool again =
           std::any_of(found.begin(), found.end(), [&](const Escapee& e) { return e.pid == pid; });
-      if (!again) found.push_back({pid, comm_of(pid), cgroup_of(pid), std::chrono::steady_clock::now()});
+      if (!again) {
+        found.push_back({pid, comm_of(pid), cgroup_of(pid), std::chrono::steady_clock::now()});
+        // Known to every run before it is killed: the run it came from may be waiting for the
+        // output it holds, and ends the moment the kill closes it (-j). Recorded after this
+        // search, the escapee was missed by that run, which passed, while the run whose teardown
+        // found it took the blame.
+        std::lock_guard lock(found_lock);
+        found_so_far.push_back(found.back());
+      }
       return true;
     });
     if (killed.empty() || std::chrono::steady_clock::now() > deadline) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  if (!found.empty()) {
-    std::lock_guard lock(found_lock);
-    found_so_far.insert(found_so_far.end(), found.begin(), found.end());
   }
   return found;
 }

@@ -262,6 +262,22 @@ TEST_CASE("run -j 2: an escaped daemon fails its run even when another run finds
   CHECK(escape_judged);
 }
 
+TEST_CASE("run -j 2: an escaper that holds its output errors when another run's teardown kills it") {
+  // The escaper waits for the output its escaped child holds; the neighbour's teardown finds the
+  // child and kills it, which closes that output. The escaper then ended at once and, before the
+  // neighbour had recorded what it found, passed, while the neighbour took the error.
+  ScratchDir dir;
+  dir.write("neighbour.toml",
+            "name = \"neighbour\"\ntimeout = \"20s\"\n[target]\ncommand = [\"sleep\", \"1.5\"]\n");
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    auto r = run_with_report(scenario("selftest/failing/escapes-cgroup-holding-output.toml") + " " +
+                             quote(dir / "neighbour.toml") + " -j 2");
+    CHECK(r.cmd.status == 1);
+    for (const auto& s : r.report["scenarios"])
+      if (s["name"] != "neighbour") CHECK(s["result"] == "error");
+  }
+}
+
 // A child the shell had before it exec'd faultline becomes faultline's child too, but faultline
 // never started it: not an escapee, however it is placed.
 TEST_CASE("run and exec: children inherited across the exec that started faultline are left alone") {
