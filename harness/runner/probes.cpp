@@ -427,7 +427,7 @@ class ProbeRun {
 
 class Probes final : public RunObserver {
  public:
-  explicit Probes(const scenario::Scenario& s) {
+  Probes(const scenario::Scenario& s, cgroup::Backend& backend) : backend_(backend) {
     for (const auto& p : s.probes) {
       auto run = std::make_unique<ProbeRun>(s, p);
       run->exec_parent = [this]() -> cgroup::Cgroup& { return exec_parent(); };
@@ -473,12 +473,10 @@ class Probes final : public RunObserver {
   }
 
   // Exec probes run outside every process's cgroup, in a run cgroup of their own created on
-  // first use: a process cgroup cannot take children on cgroup v2 while it holds processes.
+  // first use: a process cgroup cannot take children on cgroup v2 while it holds processes. Made
+  // by the run's backend, under the parent `--cgroup-root` names, as the run's own cgroups are.
   cgroup::Cgroup& exec_parent() {
-    if (!exec_group_) {
-      if (!backend_) backend_ = cgroup::open_backend();
-      exec_group_ = backend_->create_run(cgroup::next_run_name());
-    }
+    if (!exec_group_) exec_group_ = backend_.create_run(cgroup::next_run_name());
     return *exec_group_;
   }
 
@@ -493,15 +491,15 @@ class Probes final : public RunObserver {
 
   std::vector<std::unique_ptr<ProbeRun>> runs_;
   std::set<std::string> started_;  // injections that began to act
-  std::unique_ptr<cgroup::Backend> backend_;
+  cgroup::Backend& backend_;
   std::unique_ptr<cgroup::Cgroup> exec_group_;
 };
 
 }  // namespace
 
-std::unique_ptr<RunObserver> make_probes(const scenario::Scenario& scenario) {
+std::unique_ptr<RunObserver> make_probes(const scenario::Scenario& scenario, cgroup::Backend& backend) {
   if (scenario.probes.empty()) return nullptr;
-  return std::make_unique<Probes>(scenario);
+  return std::make_unique<Probes>(scenario, backend);
 }
 
 }  // namespace faultline::runner

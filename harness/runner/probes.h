@@ -7,12 +7,13 @@
 
 #include <memory>
 
+#include "cgroup/backend.h"
 #include "runner/run_context.h"
 
 namespace faultline::runner {
 
 // The observer for a scenario's [[probe]] tables; null when it has none. Throws Error when a
 // window's time cannot be resolved (the loader normally rejects those first).
-std::unique_ptr<RunObserver> make_probes(const scenario::Scenario& scenario);
+std::unique_ptr<RunObserver> make_probes(const scenario::Scenario& scenario, cgroup::Backend& backend);
 
 }  // namespace faultline::runner

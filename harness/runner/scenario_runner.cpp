@@ -754,7 +754,7 @@ report::ScenarioResult ScenarioRun::run() {
                                   event("interrupted", {}, signal_name(interrupt::signal_number()));
                                   kill_everything("interrupt");
                                 });
-    observers_ = make_observers(scenario_, options_);
+    observers_ = make_observers(scenario_, options_, backend_);
     syscall_faults_ = make_syscall_faults(scenario_, options_.seed);
     notify([&](RunObserver& o) { o.on_run_start(*this); });
     start_eligible();

@@ -540,3 +540,29 @@ TEST_CASE("run: the scenario's processes keep their caller's memory limit", "[cl
                 "the run keeps its caller's memory limit 64MiB (cgroup /" + job.name() + ")");
   CHECK(said);
 }
+
+TEST_CASE("run --cgroup-root: exec probes run under that root too, not under the default parent") {
+  // The probes made their cgroup with a backend of their own, under /faultline, whatever
+  // --cgroup-root said: on a shared host, in the tree the option was to keep clear.
+  const std::string root = "/faultline-e2e-probe-root-" + std::to_string(::getpid());
+  ScratchDir dir;
+  const auto file =
+      dir.write("probe.toml",
+                "name = \"exec probe under --cgroup-root\"\ntimeout = \"20s\"\nduration = \"1s\"\n[target]\n"
+                "command = [\"sleep\", \"30\"]\n[[probe]]\nname = \"in the root\"\n"
+                "exec = [\"grep\", \"-q\", \":" +
+                    root +
+                    "/run-\", \"/proc/self/cgroup\"]\nevery = \"100ms\"\n"
+                    "during = { from = \"ready\", to = \"ready+500ms\" }\n");
+  const auto r = run_shell(faultline_cmd() + " run " + quote(file) + " --cgroup-root " + root);
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  // The parent faultline made under each hierarchy stays, as /faultline does: removed here.
+  for (const auto& hierarchy : fs::directory_iterator("/sys/fs/cgroup")) {
+    std::error_code ec;
+    fs::remove(hierarchy.path() / root.substr(1), ec);
+  }
+  std::error_code ec;
+  fs::remove(fs::path("/sys/fs/cgroup") / root.substr(1), ec);
+  CHECK(r.status == 0);
+  CHECK(r.out.find("PASS   exec probe under --cgroup-root") != std::string::npos);
+}
