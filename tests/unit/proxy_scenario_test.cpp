@@ -163,6 +163,14 @@ TEST_CASE("proxy mistakes point at the key with a hint", "[loader][proxy]") {
        "client2\n"
        "   19 | after = [\"client2\"]\n"
        "      |          ^"},
+      // A tcp probe of the proxy's own listener passes with nothing behind it.
+      {kBase + "[[probe]]\nname = \"db up\"\ntcp = \"127.0.0.1:${proxy_port}\"\nduring = { from = \"1s\" }\n",
+       "s.toml:12:7: probe.tcp: \"127.0.0.1:4243\" is where proxy `db` listens: the proxy accepts every "
+       "connect "
+       "before it dials its upstream, so this probe would pass with nothing behind it; probe the upstream "
+       "(\"127.0.0.1:4242\") directly, or use an `http` probe through the proxy, which needs an answer\n"
+       "   12 | tcp = \"127.0.0.1:${proxy_port}\"\n"
+       "      |       ^"},
       {"name = \"x\"\n[[proxy]]\nname = \"db\"\nlisten = \"localhost:80\"\nupstream = \"127.0.0.1:2\"\n"
        "[target]\ncommand = [\"t\"]\n",
        "s.toml:4:10: proxy.listen: expected an IP address and port such as \"127.0.0.1:8080\", got "
