@@ -8,11 +8,11 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <filesystem>
 #include <iostream>
 
 #include "cli/commands.h"
 #include "cli/report_facts.h"
+#include "cli/report_outputs.h"
 #include "common/units.h"
 #include "reports/json_writer.h"
 #include "runner/command_runner.h"
@@ -110,26 +110,6 @@ void warn_of_unthrottling_cpu(const std::string& flag_text, double cpus) {
             << (bare ? " (a share of one CPU is written with %, e.g. --cpu 50%)" : "") << "\n";
 }
 
-// Refused before the command runs: a CI job must not lose its test run to a report it cannot
-// write afterwards.
-void check_writable(const std::string& path) {
-  namespace fs = std::filesystem;
-  const fs::path file(path);
-  const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
-  std::error_code ec;
-  if (fs::is_directory(file, ec)) throw UsageError("--json " + path + ": is a directory");
-  // Tried for real as the writer does it (a temporary file in the directory, then a rename), not
-  // asked with access(2): root passes access() on a regular file named as the directory and on
-  // /proc, and the run's result would then be lost to a failed write.
-  std::string probe = (dir / ".faultline-json-XXXXXX").string();
-  const int fd = ::mkstemp(probe.data());
-  if (fd < 0)
-    throw UsageError("--json " + path + ": cannot write into " + dir.string() +
-                     (errno == ENOTDIR ? " (not a directory)" : std::string()) + ": " + std::strerror(errno));
-  ::close(fd);
-  ::unlink(probe.c_str());
-}
-
 // The words before a `--` that CLI11 did not take as options, then what followed the `--`.
 std::vector<std::string> command_as_typed(std::vector<std::string> before,
                                           const std::optional<std::vector<std::string>>& after_separator) {
@@ -217,7 +197,7 @@ int exec(const ExecArgs& a) {
   request.diagnose_grace = parse_flag<Duration>("--grace", a.grace, parse_flag_duration);
   request.preserve_status = a.preserve_status;
   request.measure_all = a.summary || !a.json_path.empty();
-  if (!a.json_path.empty()) check_writable(a.json_path);
+  if (!a.json_path.empty()) check_report_path("--json", a.json_path);
 
   cgroup::BackendOptions backend_options;
   if (!a.cgroup_root.empty()) backend_options.root = a.cgroup_root;

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
+#include <set>
 
 #include "cli/commands.h"
 #include "common/error.h"
@@ -64,7 +65,18 @@ std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& p
       throw UsageError("no such scenario file or directory: " + path);
     }
   }
-  return files;
+  // A file named twice (a directory and a glob inside it: `scenarios/ scenarios/critical/*.toml`)
+  // runs once: twice, it was counted twice, gave JUnit two identical test cases and fell into two
+  // shards, which were then no longer disjoint.
+  std::vector<std::string> unique;
+  std::set<fs::path> seen;
+  for (auto& file : files) {
+    std::error_code ec;
+    auto key = fs::weakly_canonical(file, ec);
+    if (ec) key = fs::absolute(file).lexically_normal();
+    if (seen.insert(key).second) unique.push_back(std::move(file));
+  }
+  return unique;
 }
 
 scenario::LoadOptions scenario_load_options() {

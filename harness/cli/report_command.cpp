@@ -4,10 +4,8 @@
 #include <memory>
 
 #include "cli/commands.h"
+#include "cli/report_outputs.h"
 #include "reports/console_writer.h"
-#include "reports/html_writer.h"
-#include "reports/json_writer.h"
-#include "reports/junit_writer.h"
 #include "reports/merge.h"
 
 namespace faultline::cli {
@@ -21,6 +19,7 @@ struct MergeArgs {
 };
 
 int merge(const MergeArgs& args) {
+  check_report_paths({args.json_path, args.junit_path, args.html_path});
   std::vector<report::RunReport> reports;
   // An input that cannot be read, or whose summary disagrees with its scenarios, is exit 2,
   // never 1: CI must tell "could not merge" from "a test failed".
@@ -37,9 +36,7 @@ int merge(const MergeArgs& args) {
     throw UsageError(e.what());
   }
   const auto merged = report::merge_reports(reports);
-  if (!args.json_path.empty()) report::write_json(merged, args.json_path);
-  if (!args.junit_path.empty()) report::write_junit(merged, args.junit_path);
-  if (!args.html_path.empty()) report::write_html(merged, args.html_path);
+  const bool reports_written = write_reports(merged, {args.json_path, args.junit_path, args.html_path});
   for (const auto& s : merged.scenarios)
     if (s.verdict != report::Verdict::pass)
       std::cout << report::console_line(s) << "\n" << report::console_details(s);
@@ -53,6 +50,10 @@ int merge(const MergeArgs& args) {
   std::cout << report::summary_line(summary) << std::endl;
   if (merged.interrupted) return kExitInterrupted;
   if (summary.failed + summary.errors > 0) return kExitFailed;
+  if (!reports_written) {
+    std::cout << "faultline: a report could not be written (stderr says which and why)\n";
+    return kExitInternal;
+  }
   // One shard may skip all it has; the merged run is the whole gate, and exits like `run` would
   // have on every scenario at once.
   if (summary.passed == 0) {

@@ -12,15 +12,13 @@
 #include "cgroup/backend.h"
 #include "cli/commands.h"
 #include "cli/report_facts.h"
+#include "cli/report_outputs.h"
 #include "common/interrupt.h"
 #include "common/units.h"
 #include "reports/annotations.h"
 #include "reports/baseline.h"
 #include "reports/console_writer.h"
-#include "reports/html_writer.h"
 #include "reports/json_reader.h"
-#include "reports/json_writer.h"
-#include "reports/junit_writer.h"
 #include "runner/selection.h"
 #include "runner/suite_runner.h"
 #include "scenario/chaos.h"
@@ -62,23 +60,7 @@ std::optional<std::vector<scenario::Scenario>> load_all(const std::vector<std::s
 
 namespace fs = std::filesystem;
 
-// Two report options naming one file would leave only the report written last.
-void require_distinct_report_paths(const RunArgs& args) {
-  const std::pair<const char*, const std::string*> reports[] = {
-      {"--json", &args.json_path}, {"--junit", &args.junit_path}, {"--html", &args.html_path}};
-  auto normal = [](const std::string& path) {
-    std::error_code ec;
-    const auto canonical = fs::weakly_canonical(fs::absolute(path), ec);
-    return ec ? fs::absolute(path).lexically_normal() : canonical;
-  };
-  for (std::size_t i = 0; i < std::size(reports); ++i)
-    for (std::size_t j = i + 1; j < std::size(reports); ++j) {
-      if (reports[i].second->empty() || reports[j].second->empty()) continue;
-      if (normal(*reports[i].second) == normal(*reports[j].second))
-        throw UsageError(std::string(reports[i].first) + " and " + reports[j].first + " both write `" +
-                         *reports[j].second + "`: give each report its own file");
-    }
-}
+ReportPaths report_paths(const RunArgs& args) { return {args.json_path, args.junit_path, args.html_path}; }
 
 // "--tag a --exclude-tag b", as typed; empty without tag filters.
 std::string describe_filters(const RunArgs& args) {
@@ -126,12 +108,6 @@ void remove_earlier_reports(const RunArgs& args) {
   }
 }
 
-void write_reports(const RunArgs& args, const report::RunReport& report) {
-  if (!args.json_path.empty()) report::write_json(report, args.json_path);
-  if (!args.junit_path.empty()) report::write_junit(report, args.junit_path);
-  if (!args.html_path.empty()) report::write_html(report, args.html_path);
-}
-
 int run(const RunArgs& args) {
   // The baseline is read first: it may be the report this run replaces.
   std::optional<report::RunReport> baseline;
@@ -154,7 +130,7 @@ int run(const RunArgs& args) {
     if (!shard) throw UsageError("--shard " + args.shard + ": " + why);
   }
 
-  require_distinct_report_paths(args);
+  check_report_paths(report_paths(args));
   auto files = expand_scenario_paths(args.paths);
   const auto all_files = files;
   if (shard) {
@@ -254,7 +230,7 @@ int run(const RunArgs& args) {
     report.baseline = report::compare_with_baseline(*baseline, report);
     report.baseline->file = args.baseline_path;
   }
-  write_reports(args, report);
+  const bool reports_written = write_reports(report, report_paths(args));
 
   const char* gha = std::getenv("GITHUB_ACTIONS");
   if (gha && std::string(gha) == "true") std::cout << report::github_annotations(report) << std::flush;
@@ -278,6 +254,12 @@ int run(const RunArgs& args) {
   std::cout << report::summary_line(summary) << std::endl;
   if (report.interrupted) return interrupt::exit_status(interrupt::signal_number());
   if (summary.failed + summary.errors > 0) return kExitFailed;
+  // Every scenario held, but a report the job reads (JUnit, the JSON a merge takes) is missing:
+  // not green, and no scenario's failure either.
+  if (!reports_written) {
+    std::cout << "faultline: a report could not be written (stderr says which and why)\n";
+    return kExitInternal;
+  }
   // A gate whose every scenario was skipped tested nothing: not green, and not a scenario's
   // failure either, but the host's (as `doctor` would say).
   // Not for one shard: its slice may hold only what this host skips while the run tests plenty.

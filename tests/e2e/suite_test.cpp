@@ -334,6 +334,64 @@ TEST_CASE("suite: two reports written to one file are a usage error") {
   CHECK(html.err ==
         "faultline: --junit and --html both write `" + other_spelling + "`: give each report its own file\n");
   CHECK_FALSE(fs::exists(report));
+  // Through a symlink whose target does not exist yet: the JSON report once became the XML.
+  const std::string link = dir / "latest.json";
+  fs::create_symlink(dir / "report", link);
+  auto dangling = run_cmd(file + " --json " + quote(report) + " --junit " + quote(link));
+  CHECK(dangling.status == 2);
+  CHECK(dangling.err ==
+        "faultline: --json and --junit both write `" + link + "`: give each report its own file\n");
+  CHECK_FALSE(fs::exists(report));
+}
+
+TEST_CASE("suite: a report path that cannot be written is refused before anything runs") {
+  ScratchDir dir;
+  const std::string file = quote(quick_dir() + "/quick-1.toml");
+  const std::string junit = dir / "report.xml";
+  auto missing_dir = run_cmd(file + " --json " + quote(dir / "missing/r.json") + " --junit " + quote(junit));
+  CHECK(missing_dir.status == 2);
+  CHECK(missing_dir.err == "faultline: --json " + dir / "missing/r.json" + ": cannot write into " +
+                               dir / "missing" + ": No such file or directory\n");
+  CHECK(missing_dir.out.empty());  // nothing ran
+  CHECK_FALSE(fs::exists(junit));
+  auto directory = run_cmd(file + " --html " + quote(dir.path()));
+  CHECK(directory.status == 2);
+  CHECK(directory.err == "faultline: --html " + dir.path().string() + ": is a directory\n");
+}
+
+TEST_CASE("suite: a report that fails at the end does not take the others or the summary with it") {
+  // A full disk at the end: every other report is still written, the summary still printed, and
+  // a run whose scenarios all passed exits 4, not 0 and not 1.
+  ScratchDir dir;
+  const std::string json_path = dir / "r.json";
+  auto r = run_cmd(quote(quick_dir() + "/quick-1.toml") + " --junit /dev/full --json " + quote(json_path));
+  CHECK(r.status == 4);
+  CHECK(r.err.find("faultline: --junit /dev/full: the report could not be written: ") != std::string::npos);
+  CHECK(r.out.find("1 passed, 0 failed") != std::string::npos);
+  CHECK(r.out.find("faultline: a report could not be written (stderr says which and why)") !=
+        std::string::npos);
+  REQUIRE(fs::exists(json_path));
+  CHECK(json::parse(read_file(json_path))["summary"]["passed"] == 1);
+}
+
+TEST_CASE("suite: a file named twice runs once, and shards stay disjoint") {
+  // `scenarios/ scenarios/critical/*.toml` ran the critical ones twice: counted twice, two
+  // identical JUnit test cases, and the same file in two shards.
+  ScratchDir dir;
+  fs::create_directory(dir / "x");
+  for (const char* n : {"a", "b", "c"})
+    dir.write(std::string("x/") + n + ".toml", quick_scenario(std::string("x-") + n));
+  const std::string twice =
+      quote(dir / "x") + " " + quote(dir / "x/a.toml") + " " + quote(dir / "x" + "/*.toml");
+  auto all = run_json(twice);
+  CHECK(all.cmd.status == 0);
+  CHECK(names(all.report) == std::multiset<std::string>{"x-a", "x-b", "x-c"});
+  CHECK(all.cmd.out.find("3 run(s) of 3 scenario(s)") != std::string::npos);
+  std::multiset<std::string> dealt;
+  for (int i = 1; i <= 2; ++i)
+    for (const auto& n : names(run_json(twice + " --shard " + std::to_string(i) + "/2").report))
+      dealt.insert(n);
+  CHECK(dealt == std::multiset<std::string>{"x-a", "x-b", "x-c"});
 }
 
 TEST_CASE("suite: runs that never started are in every report as errors after SIGTERM") {

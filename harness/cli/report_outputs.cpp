@@ -1,0 +1,118 @@
+#include "cli/report_outputs.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <tuple>
+#include <utility>
+
+#include "cli/commands.h"
+#include "reports/html_writer.h"
+#include "reports/json_writer.h"
+#include "reports/junit_writer.h"
+
+namespace faultline::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+// What a chain of symlinks at `path` leads to, whether or not that exists (at most 40 links, as
+// the kernel follows); `path` itself when it is no symlink.
+fs::path follow_symlinks(fs::path path) {
+  std::error_code ec;
+  for (int hops = 0; hops < 40 && fs::is_symlink(path, ec); ++hops) {
+    const fs::path target = fs::read_symlink(path, ec);
+    if (ec) break;
+    path = target.is_absolute() ? target : path.parent_path() / target;
+  }
+  return path;
+}
+
+// One spelling per file: `./r.json`, `r.json` and a symlink to it (even a dangling one, whose
+// target the writer creates) compare equal.
+fs::path same_file_key(const std::string& path) {
+  const fs::path followed = follow_symlinks(fs::absolute(path));
+  std::error_code ec;
+  const fs::path canonical = fs::weakly_canonical(followed, ec);
+  return ec ? followed.lexically_normal() : canonical;
+}
+
+// Tried for real as the writer does it (a temporary file in the directory, then a rename), not
+// asked with access(2): root passes access() on a regular file named as the directory and on
+// /proc.
+void check_directory_takes_files(const std::string& flag, const std::string& path, const fs::path& file) {
+  const fs::path dir = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  std::string probe = (dir / ".faultline-report-XXXXXX").string();
+  const int fd = ::mkstemp(probe.data());
+  if (fd < 0)
+    throw UsageError(flag + " " + path + ": cannot write into " + dir.string() +
+                     (errno == ENOTDIR ? " (not a directory)" : std::string()) + ": " + std::strerror(errno));
+  ::close(fd);
+  ::unlink(probe.c_str());
+}
+
+}  // namespace
+
+void check_report_path(const std::string& flag, const std::string& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) throw UsageError(flag + " " + path + ": is a directory");
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+    // A device, a FIFO or a symlink is written through as it is (reports/atomic_file.h): opened
+    // for writing here, without creating or truncating it.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+      ::close(fd);
+      return;
+    }
+    if (errno == ENXIO) return;  // a FIFO nobody reads yet: the writer waits for its reader
+    if (errno != ENOENT || !S_ISLNK(st.st_mode))
+      throw UsageError(flag + " " + path + ": cannot write: " + std::strerror(errno));
+    // A dangling symlink: the writer creates its target.
+    check_directory_takes_files(flag, path, follow_symlinks(fs::absolute(path)));
+    return;
+  }
+  check_directory_takes_files(flag, path, fs::path(path));
+}
+
+void check_report_paths(const ReportPaths& paths) {
+  const std::pair<const char*, const std::string*> reports[] = {
+      {"--json", &paths.json}, {"--junit", &paths.junit}, {"--html", &paths.html}};
+  for (std::size_t i = 0; i < std::size(reports); ++i)
+    for (std::size_t j = i + 1; j < std::size(reports); ++j) {
+      if (reports[i].second->empty() || reports[j].second->empty()) continue;
+      if (same_file_key(*reports[i].second) == same_file_key(*reports[j].second))
+        throw UsageError(std::string(reports[i].first) + " and " + reports[j].first + " both write `" +
+                         *reports[j].second + "`: give each report its own file");
+    }
+  for (const auto& [flag, path] : reports)
+    if (!path->empty()) check_report_path(flag, *path);
+}
+
+bool write_reports(const report::RunReport& report, const ReportPaths& paths) {
+  using Writer = std::function<void(const report::RunReport&, const fs::path&)>;
+  const std::tuple<const char*, const std::string*, Writer> reports[] = {
+      {"--json", &paths.json, report::write_json},
+      {"--junit", &paths.junit, report::write_junit},
+      {"--html", &paths.html, report::write_html}};
+  bool all = true;
+  for (const auto& [flag, path, write] : reports) {
+    if (path->empty()) continue;
+    try {
+      write(report, *path);
+    } catch (const std::exception& e) {
+      std::cerr << "faultline: " << flag << " " << *path << ": the report could not be written: " << e.what()
+                << "\n";
+      all = false;
+    }
+  }
+  return all;
+}
+
+}  // namespace faultline::cli

@@ -1,0 +1,30 @@
+// The report files a command is told to write (`--json`, `--junit`, `--html`): checked before
+// anything runs, so a CI job does not lose its run to a report it cannot write afterwards, and
+// written each on its own, so one that fails (a full disk) does not take the others with it.
+#pragma once
+
+#include <string>
+
+#include "reports/model.h"
+
+namespace faultline::cli {
+
+struct ReportPaths {
+  std::string json, junit, html;  // empty: not asked for
+};
+
+// UsageError when `path` cannot take the report `flag` names: a directory, a file or device that
+// cannot be opened for writing, or a directory (the dangling symlink's target's, for one) in which
+// the temporary file the writers rename into place cannot be made. Nothing is created or
+// truncated.
+void check_report_path(const std::string& flag, const std::string& path);
+
+// check_report_path for each report given, and UsageError when two of them name one file under
+// any spelling, also through a symlink whose target does not exist yet.
+void check_report_paths(const ReportPaths& paths);
+
+// Writes each report given. One that fails is said on stderr ("faultline: --junit r.xml: ...")
+// and the others are still written. Returns whether every one was.
+bool write_reports(const report::RunReport& report, const ReportPaths& paths);
+
+}  // namespace faultline::cli
