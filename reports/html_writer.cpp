@@ -25,10 +25,11 @@ h2{font-size:18px;margin:0;display:flex;gap:10px;align-items:center;flex-wrap:wr
 h3{font-size:13px;text-transform:uppercase;letter-spacing:.04em;color:var(--muted);margin:18px 0 6px}
 .card{background:#fff;border:1px solid var(--line);border-radius:10px;padding:18px 20px;margin:0 0 18px}
 .summary{border-left:8px solid var(--pass)}
-.summary.failed{border-left-color:var(--fail)}
+.summary.failed{border-left-color:var(--fail)} .summary.nothing{border-left-color:var(--skip)}
 .headline{display:flex;align-items:baseline;gap:16px;flex-wrap:wrap}
 .verdict{font-size:28px;font-weight:700}
 .summary .verdict{color:var(--pass)} .summary.failed .verdict{color:var(--fail)}
+.summary.nothing .verdict{color:var(--skip)}
 .counts span{display:inline-block;margin-right:14px;font-size:16px;font-weight:600}
 .counts .n-pass{color:var(--pass)} .counts .n-fail{color:var(--fail)} .counts .n-error{color:var(--error)}
 .counts .n-skip{color:var(--skip)} .counts .zero{color:var(--muted);font-weight:400}
@@ -125,10 +126,16 @@ std::string count_span(int n, const char* what, const char* cls) {
 std::string summary_card(const RunReport& report) {
   const Summary sum = report.summary();
   const bool failed = sum.failed + sum.errors > 0;
-  std::string h =
-      std::string("<section class=\"card summary") + (failed ? " failed" : "") + "\" id=\"summary\">";
+  // Every scenario skipped (or none at all) tested nothing: `run` exits 3 for it, and a green
+  // PASSED here would say the opposite.
+  const bool nothing_tested = !failed && sum.passed == 0;
+  std::string h = std::string("<section class=\"card summary") +
+                  (failed || report.interrupted ? " failed"
+                   : nothing_tested             ? " nothing"
+                                                : "") +
+                  "\" id=\"summary\">";
   h += "<h1>faultline report</h1><div class=\"headline\"><div class=\"verdict\">";
-  h += report.interrupted ? "INTERRUPTED" : failed ? "FAILED" : "PASSED";
+  h += report.interrupted ? "INTERRUPTED" : failed ? "FAILED" : nothing_tested ? "NOTHING TESTED" : "PASSED";
   h += "</div><div class=\"counts\">" + count_span(sum.passed, "passed", "n-pass") +
        count_span(sum.failed, "failed", "n-fail") + count_span(sum.errors, "errors", "n-error") +
        count_span(sum.skipped, "skipped", "n-skip") + "</div></div>";

@@ -261,6 +261,25 @@ TEST_CASE("the HTML report is one file with no script and no external resource")
   CHECK(html.find("<div class=\"verdict\">FAILED</div>") != std::string::npos);
 }
 
+TEST_CASE("html: a run that tested nothing is not shown as PASSED") {
+  // Every scenario skipped: `run` exits 3 ("nothing was tested"), and the headline said PASSED.
+  ScenarioResult skipped;
+  skipped.name = "needs memory.high";
+  skipped.verdict = Verdict::skip;
+  RunReport r;
+  r.scenarios = {skipped};
+  const std::string html = to_html(r);
+  CHECK(html.find("<div class=\"verdict\">NOTHING TESTED</div>") != std::string::npos);
+  CHECK(html.find("<section class=\"card summary nothing\"") != std::string::npos);
+  CHECK(to_html(RunReport{}).find("<div class=\"verdict\">NOTHING TESTED</div>") != std::string::npos);
+  // One pass beside the skip: tested, and green.
+  ScenarioResult passed;
+  passed.name = "runs here";
+  passed.verdict = Verdict::pass;
+  r.scenarios.push_back(passed);
+  CHECK(to_html(r).find("<div class=\"verdict\">PASSED</div>") != std::string::npos);
+}
+
 TEST_CASE("everything from targets and scenario files is escaped in the HTML") {
   const std::string evil =
       "<script>document.title='pwned'</script><img src=x onerror=\"document.title='pwned'\">";
