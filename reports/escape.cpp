@@ -101,6 +101,21 @@ std::string xml_escape(std::string_view text) {
   return escape_markup(utf8, "&apos;", [](char c) { return c == '\t' || c == '\n' || c == '\r'; });
 }
 
+std::string xml_attribute_escape(std::string_view text) {
+  std::string out;
+  for (const char c : xml_escape(text)) {
+    if (c == '\t')
+      out += "&#9;";
+    else if (c == '\n')
+      out += "&#10;";
+    else if (c == '\r')
+      out += "&#13;";
+    else
+      out += c;
+  }
+  return out;
+}
+
 std::string github_escape_message(std::string_view text) {
   std::string out;
   for (const char c : text) {

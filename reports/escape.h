@@ -14,6 +14,10 @@ std::string html_escape(std::string_view text);
 // cannot carry at all (NUL and most C0 controls, which targets do print) become U+FFFD, and
 // invalid UTF-8 is replaced, since one bad byte makes a CI server reject the whole file.
 std::string xml_escape(std::string_view text);
+// xml_escape for an attribute value, with tab, LF and CR as character references: a parser
+// normalises them to spaces in an attribute, so a name with a newline read differently from the
+// JSON report's.
+std::string xml_attribute_escape(std::string_view text);
 
 // Replaces each invalid UTF-8 sequence with U+FFFD; target output is arbitrary bytes.
 std::string valid_utf8(std::string_view bytes);

@@ -8,7 +8,7 @@ namespace faultline::report {
 namespace {
 
 std::string attr(const char* name, const std::string& value) {
-  return std::string(" ") + name + "=\"" + xml_escape(value) + "\"";
+  return std::string(" ") + name + "=\"" + xml_attribute_escape(value) + "\"";
 }
 
 std::string seconds_attr(double ms) { return attr("time", format_fixed(ms / 1000.0, 3)); }

@@ -35,6 +35,13 @@ TEST_CASE("xml_escape drops characters XML 1.0 cannot carry") {
   CHECK(xml_escape("]]>") == "]]&gt;");
 }
 
+TEST_CASE("xml_attribute_escape keeps tab, LF and CR as character references") {
+  // Raw in an attribute, a parser reads them as spaces: the JUnit name of "line1\nline2" became
+  // "line1 line2" while the JSON report kept the newline.
+  CHECK(xml_attribute_escape("line1\nline2\ttab\r") == "line1&#10;line2&#9;tab&#13;");
+  CHECK(xml_attribute_escape("<\"&\x07") == "&lt;&quot;&amp;\xEF\xBF\xBD");
+}
+
 TEST_CASE("GitHub workflow command escaping") {
   CHECK(github_escape_message("100% broken\r\nnext: a, b") == "100%25 broken%0D%0Anext: a, b");
   CHECK(github_escape_property("scenarios/a,b:c%.toml") == "scenarios/a%2Cb%3Ac%25.toml");
