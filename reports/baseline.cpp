@@ -1,5 +1,6 @@
 #include "reports/baseline.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <set>
@@ -98,6 +99,17 @@ BaselineComparison compare_with_baseline(const RunReport& baseline, const RunRep
                              0,
                              0,
                              std::string(to_string(then.verdict)) + " in the baseline, passes now"});
+    } else if (now.verdict == Verdict::skip && then.verdict != Verdict::skip) {
+      // Neither fixed nor failing, and not gone: a red scenario that this host now skips (a knob
+      // it lacks, a tag) left the trend without a word.
+      out.changes.push_back(
+          {"skipped",
+           name,
+           {},
+           "verdict",
+           0,
+           0,
+           std::string(to_string(then.verdict)) + " in the baseline, skipped now: not tested in this run"});
     }
     auto compare = [&](const std::map<std::string, double>& was, const std::map<std::string, double>& is,
                        const char* metric, const char* unit, double margin) {
@@ -140,6 +152,9 @@ std::string baseline_summary(const BaselineComparison& c) {
                   count(c.fixed, "fixed", "fixed") + ", " + count(c.regressions, "regression", "regressions");
   // Only when there are some, so the headline of a run with the baseline's scenarios is unchanged.
   if (!c.gone.empty()) s += ", " + count(static_cast<int>(c.gone.size()), "gone", "gone");
+  const auto skipped = std::count_if(c.changes.begin(), c.changes.end(),
+                                     [](const BaselineChange& ch) { return ch.kind == "skipped"; });
+  if (skipped > 0) s += ", " + count(static_cast<int>(skipped), "skipped now", "skipped now");
   s += "\n";
   for (const auto& ch : c.changes) s += "  " + ch.kind + ": " + ch.scenario + ": " + ch.message + "\n";
   for (const auto& g : c.gone) s += "  gone: " + g.scenario + ": " + gone_message(g) + "\n";

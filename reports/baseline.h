@@ -21,8 +21,9 @@ BaselineComparison compare_with_baseline(const RunReport& baseline, const RunRep
                                          const BaselineOptions& options = {});
 
 // Console lines: "baseline: 1 new failure, 2 fixed, 1 regression" (", 1 gone" when scenarios of
-// the baseline are missing from this run), one line per change, then one per gone scenario
-// ("  gone: NAME: fail in the baseline, not in this run").
+// the baseline are missing from this run, ", 1 skipped now" when some that ran then are skipped
+// now), one line per change, then one per gone scenario ("  gone: NAME: fail in the baseline,
+// not in this run").
 std::string baseline_summary(const BaselineComparison& comparison);
 
 // "fail in the baseline, not in this run": what the console and HTML say of a gone scenario.

@@ -199,7 +199,7 @@ struct HostInfo {
 };
 
 struct BaselineChange {
-  std::string kind;  // new-failure | fixed | regression
+  std::string kind;  // new-failure | fixed | regression | skipped (ran in the baseline, skipped now)
   std::string scenario;
   std::string process;  // regressions: the process or probe measured
   std::string metric;   // verdict | peak_memory_bytes | shutdown_ms | probe_latency_ms

@@ -92,6 +92,27 @@ TEST_CASE("baseline: gone scenarios follow the changes in the summary") {
         "  gone: b: pass in the baseline, not in this run\n");
 }
 
+TEST_CASE("baseline: a scenario that ran in the baseline and is skipped now is listed, not dropped") {
+  // A red scenario that this host now skips was neither fixed, nor failing, nor gone: the
+  // comparison said nothing at all of it.
+  RunReport before, after;
+  before.scenarios = {scenario("red", Verdict::fail, 1 << 20, 10),
+                      scenario("green", Verdict::pass, 1 << 20, 10),
+                      scenario("untested", Verdict::skip, 0, 10)};
+  after.scenarios = {scenario("red", Verdict::skip, 0, 10), scenario("green", Verdict::skip, 0, 10),
+                     scenario("untested", Verdict::skip, 0, 10)};
+  auto c = compare_with_baseline(before, after);
+  c.file = "old.json";
+  CHECK(c.new_failures == 0);
+  CHECK(c.fixed == 0);
+  CHECK(c.regressions == 0);
+  CHECK(c.gone.empty());
+  CHECK(baseline_summary(c) ==
+        "baseline old.json: 0 new failures, 0 fixed, 0 regressions, 2 skipped now\n"
+        "  skipped: green: pass in the baseline, skipped now: not tested in this run\n"
+        "  skipped: red: fail in the baseline, skipped now: not tested in this run\n");
+}
+
 TEST_CASE("baseline: a scenario this run has only as interrupted runs is not gone") {
   RunReport before, after;
   before.scenarios = {scenario("a", Verdict::fail, 1 << 20, 10)};
