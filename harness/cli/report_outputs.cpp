@@ -64,14 +64,18 @@ void check_report_path(const std::string& flag, const std::string& path) {
   if (fs::is_directory(path, ec)) throw UsageError(flag + " " + path + ": is a directory");
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
-    // A device, a FIFO or a symlink is written through as it is (reports/atomic_file.h): opened
-    // for writing here, without creating or truncating it.
+    // A FIFO or a socket (itself or at a symlink's end) is left alone: a reader waiting on it
+    // would take this check's close for the end of the report, and the report would then wait
+    // for a reader that is gone.
+    struct stat target {};
+    if (::stat(path.c_str(), &target) == 0 && (S_ISFIFO(target.st_mode) || S_ISSOCK(target.st_mode))) return;
+    // A device or a symlink is written through as it is (reports/atomic_file.h): opened for
+    // writing here, without creating or truncating it.
     const int fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd >= 0) {
       ::close(fd);
       return;
     }
-    if (errno == ENXIO) return;  // a FIFO nobody reads yet: the writer waits for its reader
     if (errno != ENOENT || !S_ISLNK(st.st_mode))
       throw UsageError(flag + " " + path + ": cannot write: " + std::strerror(errno));
     // A dangling symlink: the writer creates its target.

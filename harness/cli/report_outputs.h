@@ -16,7 +16,7 @@ struct ReportPaths {
 // UsageError when `path` cannot take the report `flag` names: a directory, a file or device that
 // cannot be opened for writing, or a directory (the dangling symlink's target's, for one) in which
 // the temporary file the writers rename into place cannot be made. Nothing is created or
-// truncated.
+// truncated, and a FIFO or socket is not even opened (its reader would see the end of it).
 void check_report_path(const std::string& flag, const std::string& path);
 
 // check_report_path for each report given, and UsageError when two of them name one file under
