@@ -207,7 +207,8 @@ class Checker {
     if (r.graceful && e.graceful) return std::nullopt;
     if (e.outcome && *e.outcome != scenario::ExpectedOutcome::exited) return std::nullopt;
     const std::string allowed =
-        "a table without `exit_codes` allows only exit 0 (or 128+N after signal N from faultline)";
+        "a table without `exit_codes` allows only exit 0 (or, after faultline sent signal N, a death by N or "
+        "exit 128+N)";
     if (r.outcome == "exited" && r.exit_code && *r.exit_code != 0) {
       if (*r.exit_code > 128 && signals_sent_.contains(*r.exit_code - 128)) return std::nullopt;
       return "exit code " + std::to_string(*r.exit_code) + ", expected 0: " + allowed +
