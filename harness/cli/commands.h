@@ -3,6 +3,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -54,6 +55,11 @@ std::string faultline_dir();  // folder of this executable (its helpers live bes
 // What every command loads scenarios with: ${faultline_dir} and the host's syscall and errno names.
 scenario::LoadOptions scenario_load_options();
 std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& paths);  // files, dirs, globs
+// Where a chain of symlinks at `path` leads, whether or not that exists; `path` when it is none.
+std::filesystem::path follow_symlinks(std::filesystem::path path);
+// One key per file, whatever the spelling: `./r.json`, `r.json` and a symlink to it (even a
+// dangling one, whose target a writer would create) give the same.
+std::filesystem::path same_file_key(const std::string& path);
 // --seed: a whole number from 0 to 2^64-1, as typed (a plain conversion turns -1 and 2^64 into
 // 2^64-1 without a word, and the replay seed printed would not be the one typed).
 CLI::Validator seed_validator();

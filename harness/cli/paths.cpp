@@ -30,6 +30,27 @@ std::string faultline_dir() {
   return bin_dir.string();
 }
 
+// What a chain of symlinks at `path` leads to, whether or not that exists (at most 40 links, as
+// the kernel follows); `path` itself when it is no symlink.
+fs::path follow_symlinks(fs::path path) {
+  std::error_code ec;
+  for (int hops = 0; hops < 40 && fs::is_symlink(path, ec); ++hops) {
+    const fs::path target = fs::read_symlink(path, ec);
+    if (ec) break;
+    path = target.is_absolute() ? target : path.parent_path() / target;
+  }
+  return path;
+}
+
+// One spelling per file: `./r.json`, `r.json` and a symlink to it (even a dangling one, whose
+// target the writer creates) compare equal.
+fs::path same_file_key(const std::string& path) {
+  const fs::path followed = follow_symlinks(fs::absolute(path));
+  std::error_code ec;
+  const fs::path canonical = fs::weakly_canonical(followed, ec);
+  return ec ? followed.lexically_normal() : canonical;
+}
+
 std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& paths) {
   std::vector<std::string> files;
   auto add_dir = [&](const fs::path& dir) {
@@ -70,12 +91,8 @@ std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& p
   // shards, which were then no longer disjoint.
   std::vector<std::string> unique;
   std::set<fs::path> seen;
-  for (auto& file : files) {
-    std::error_code ec;
-    auto key = fs::weakly_canonical(file, ec);
-    if (ec) key = fs::absolute(file).lexically_normal();
-    if (seen.insert(key).second) unique.push_back(std::move(file));
-  }
+  for (auto& file : files)
+    if (seen.insert(same_file_key(file)).second) unique.push_back(std::move(file));
   return unique;
 }
 

@@ -22,27 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// What a chain of symlinks at `path` leads to, whether or not that exists (at most 40 links, as
-// the kernel follows); `path` itself when it is no symlink.
-fs::path follow_symlinks(fs::path path) {
-  std::error_code ec;
-  for (int hops = 0; hops < 40 && fs::is_symlink(path, ec); ++hops) {
-    const fs::path target = fs::read_symlink(path, ec);
-    if (ec) break;
-    path = target.is_absolute() ? target : path.parent_path() / target;
-  }
-  return path;
-}
-
-// One spelling per file: `./r.json`, `r.json` and a symlink to it (even a dangling one, whose
-// target the writer creates) compare equal.
-fs::path same_file_key(const std::string& path) {
-  const fs::path followed = follow_symlinks(fs::absolute(path));
-  std::error_code ec;
-  const fs::path canonical = fs::weakly_canonical(followed, ec);
-  return ec ? followed.lexically_normal() : canonical;
-}
-
 // Tried for real as the writer does it (a temporary file in the directory, then a rename), not
 // asked with access(2): root passes access() on a regular file named as the directory and on
 // /proc.
