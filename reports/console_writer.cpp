@@ -69,7 +69,11 @@ std::string console_fault_lines(const ScenarioResult& r) {
   std::string out;
   for (const auto& c : r.syscall_faults)
     out += "       syscall " + c.inject + (c.process.empty() ? "" : " [" + c.process + "]") + ": hit " +
-           std::to_string(c.hit) + " of " + std::to_string(c.matched) + " matching calls\n";
+           std::to_string(c.hit) + " of " + std::to_string(c.matched) + " matching calls" +
+           (c.hit_while_stopping
+                ? "; " + std::to_string(c.hit_while_stopping) + " more in the shutdown, not counted"
+                : "") +
+           "\n";
   for (const auto& p : r.proxies) {
     out += "       proxy " + p.name + ": " + std::to_string(p.accepted) +
            (p.accepted == 1 ? " connection, " : " connections, ") + std::to_string(p.reset) + " reset, " +

@@ -260,8 +260,11 @@ std::string syscall_faults_table(const ScenarioResult& s) {
   for (const auto& lane : syscall_lanes(s)) {
     std::string listed = std::to_string(lane.failures.size()) + " calls listed";
     // The runner lists the first and last calls of a rule that fires often, and counts them all.
-    if (lane.hit > lane.failures.size())
-      listed += ", " + std::to_string(lane.hit - lane.failures.size()) + " between them left out";
+    const std::uint64_t all_hit = lane.hit + lane.hit_while_stopping;
+    if (all_hit > lane.failures.size())
+      listed += ", " + std::to_string(all_hit - lane.failures.size()) + " between them left out";
+    if (lane.hit_while_stopping)
+      listed += "; " + std::to_string(lane.hit_while_stopping) + " in the shutdown, not counted";
     h += "<tr data-inject=\"" + esc(lane.inject) + "\"><td>" + esc(lane.inject) + "</td><td>" +
          esc(lane.process) + "</td><td class=\"num\">" + std::to_string(lane.hit) +
          "</td><td class=\"num\">" + std::to_string(lane.matched) + "</td><td>" + esc(listed) + "</td></tr>";

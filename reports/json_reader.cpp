@@ -192,8 +192,8 @@ ScenarioResult scenario_from(const Node& n) {
     }
   if (n.has("syscall_faults"))
     for (const auto& c : n.at("syscall_faults").items())
-      s.syscall_faults.push_back(
-          {c.at("inject").str(), c.str_or("process"), c.count_or("matched"), c.count_or("hit")});
+      s.syscall_faults.push_back({c.at("inject").str(), c.str_or("process"), c.count_or("matched"),
+                                  c.count_or("hit"), c.count_or("hit_while_stopping")});
   if (n.has("proxies"))
     for (const auto& x : n.at("proxies").items()) {
       ProxyResult proxy;

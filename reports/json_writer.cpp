@@ -99,9 +99,11 @@ json scenario_json(const ScenarioResult& s) {
   if (!s.name_as_written.empty()) j["name_as_written"] = s.name_as_written;
   if (!s.syscall_faults.empty()) {
     json counts = json::array();
-    for (const auto& c : s.syscall_faults)
-      counts.push_back(
-          {{"inject", c.inject}, {"process", c.process}, {"matched", c.matched}, {"hit", c.hit}});
+    for (const auto& c : s.syscall_faults) {
+      json count = {{"inject", c.inject}, {"process", c.process}, {"matched", c.matched}, {"hit", c.hit}};
+      if (c.hit_while_stopping > 0) count["hit_while_stopping"] = c.hit_while_stopping;
+      counts.push_back(std::move(count));
+    }
     j["syscall_faults"] = std::move(counts);
   }
   if (!s.proxies.empty()) {

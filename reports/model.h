@@ -111,6 +111,8 @@ struct SyscallFaultCount {
   std::string process;
   std::uint64_t matched = 0;  // trapped calls that passed its filters while it was active
   std::uint64_t hit = 0;      // of those, failed, given a result or delayed
+  // Calls it hit after the stop phase began: the processes' shutdown, not counted in `hit`.
+  std::uint64_t hit_while_stopping = 0;
 };
 
 // One bucket of a latency histogram: the values below `lt_ms` and not below the bucket before;

@@ -205,13 +205,14 @@ std::vector<SyscallLane> syscall_lanes(const ScenarioResult& scenario) {
   const auto lane_of = [&](const std::string& inject, const std::string& process) -> SyscallLane& {
     for (auto& l : lanes)
       if (l.inject == inject && l.process == process) return l;
-    lanes.push_back({inject, process, 0, 0, {}, {}});
+    lanes.push_back({inject, process, 0, 0, 0, {}, {}});
     return lanes.back();
   };
   for (const auto& c : scenario.syscall_faults) {
     auto& lane = lane_of(c.inject, c.process);
     lane.matched = c.matched;
     lane.hit = c.hit;
+    lane.hit_while_stopping = c.hit_while_stopping;
   }
   for (const auto& e : scenario.timeline) {
     if (e.event == "syscall.fail") lane_of(e.inject, e.process).failures.push_back(&e);

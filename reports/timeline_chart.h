@@ -42,6 +42,7 @@ struct SyscallLane {
   std::string process;
   std::uint64_t matched = 0;
   std::uint64_t hit = 0;
+  std::uint64_t hit_while_stopping = 0;  // listed among `failures`, not counted in `hit`
   std::vector<const TimelineEvent*> failures;
   std::vector<const TimelineEvent*> elided;
 };

@@ -80,10 +80,13 @@ class Checker {
                        [&](const report::SyscallFaultCount& c) { return c.inject == inject; });
       const std::uint64_t hit = counted != syscall_counts_.end() ? counted->hit : 0;
       if (expected.holds(static_cast<double>(hit))) continue;
-      const std::string seen =
-          counted != syscall_counts_.end()
-              ? " (of " + std::to_string(counted->matched) + " matching while it was active)"
-              : " (its process never ran under the syscall filter)";
+      std::string seen = counted != syscall_counts_.end()
+                             ? " (of " + std::to_string(counted->matched) + " matching while it was active"
+                             : " (its process never ran under the syscall filter)";
+      if (counted != syscall_counts_.end())
+        seen += counted->hit_while_stopping ? "; " + std::to_string(counted->hit_while_stopping) +
+                                                  " more after the stop phase began, not counted)"
+                                            : ")";
       add("syscall_failures." + inject, scenario::to_string(expected), std::to_string(hit),
           "syscall fault `" + inject + "` hit " + std::to_string(hit) + " call(s)" + seen + ", expected " +
               scenario::to_string(expected));
@@ -447,7 +450,10 @@ void check_syscall_faults_fired(const scenario::Scenario& scenario, const report
     failure.check = "inject.syscall";
     failure.process = c.process;
     failure.expected = ">=1 call hit";
-    failure.actual = std::to_string(c.matched) + " matching calls, none hit";
+    failure.actual = std::to_string(c.matched) + " matching calls, none hit" +
+                     (c.hit_while_stopping ? " (" + std::to_string(c.hit_while_stopping) +
+                                                 " hit after the stop phase began, not counted)"
+                                           : "");
     failure.message = "syscall fault `" + c.inject + "` never fired: " + failure.actual +
                       " while it was active (set `optional = true` on the injection, or state its count in "
                       "[expect] syscall_failures, if that is fine)";

@@ -507,6 +507,7 @@ void ScenarioRun::stop_after_exit(const Proc& p) {
 void ScenarioRun::begin_stop() {
   if (phase_ != Phase::running) return;
   phase_ = Phase::stopping;
+  if (syscall_faults_) syscall_faults_->stop_phase_began();
   notify([&](RunObserver& o) { o.on_stop_phase(*this); });
   stop_next();
 }

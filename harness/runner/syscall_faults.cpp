@@ -5,12 +5,13 @@
 
 #include "common/error.h"
 #include "common/units.h"
+#include "scenario/chaos.h"
 
 namespace faultline::runner {
 
 namespace {
 
-syscall::Rule rule_of(const scenario::Injection& inj, std::uint64_t seed) {
+syscall::Rule rule_of(const scenario::Injection& inj, const std::string& scenario_name, std::uint64_t seed) {
   const auto& f = std::get<scenario::SyscallFault>(inj.params);
   syscall::RuleSpec spec;
   spec.name = inj.name;
@@ -25,7 +26,9 @@ syscall::Rule rule_of(const scenario::Injection& inj, std::uint64_t seed) {
   using Select = scenario::SyscallFault::Select;
   using Kind = syscall::Selection::Kind;
   spec.selection.n = f.n;
-  spec.selection.seed = seed;
+  // The fault's own name in the seed: two faults of one seed (in two processes, or two scenarios)
+  // draw independently instead of failing the same call numbers.
+  spec.selection.seed = seed ^ scenario::name_hash(scenario_name + "\n" + inj.name);
   spec.selection.probability = f.probability;
   switch (f.select) {
     case Select::every_call:
@@ -67,7 +70,8 @@ SyscallFaults::SyscallFaults(const scenario::Scenario& scenario, std::uint64_t s
   for (const auto& inj : scenario.injections) {
     if (!std::holds_alternative<scenario::SyscallFault>(inj.params) || inj.into.empty()) continue;
     PerProcess& p = processes_[inj.into];
-    p.rules.push_back(rule_of(inj, seed));
+    p.rules.push_back(rule_of(
+        inj, scenario.name_as_written.empty() ? scenario.name : scenario.name_as_written, seed));
     p.injections.push_back(&inj);
   }
 }
@@ -92,6 +96,9 @@ void SyscallFaults::prepare_spawn(const std::string& process, supervisor::SpawnR
   p.filter.emplace(p.notifier->filter(p.channel->child_end.get()));
   request.notify_filter = p.filter->program();
   request.notify_socket = p.channel->child_end.get();
+  request.announce_own_execs = [notifier = p.notifier.get()](const auto& calls) {
+    notifier->expect_own_execs(calls);
+  };
 }
 
 void SyscallFaults::spawned(const std::string& process) {
@@ -121,6 +128,12 @@ bool SyscallFaults::is_on(const std::string& injection) const {
   return false;
 }
 
+void SyscallFaults::stop_phase_began() {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto& [name, p] : processes_)
+    if (p.notifier) p.notifier->records().mark_stop(now);
+}
+
 void SyscallFaults::finish(RunContext& ctx) {
   if (finished_) return;
   finished_ = true;
@@ -143,17 +156,22 @@ void SyscallFaults::finish(RunContext& ctx) {
       const std::uint64_t kept = r.first.size() + r.last.size();
       // The note stands where the calls it replaces happened: after the first kept events and at
       // the first of the last ones (the stable sort below keeps it before that one).
-      if (r.acted > kept)
+      const std::uint64_t acted = r.acted + r.acted_while_stopping;
+      if (acted > kept)
         timeline.emplace_back(!r.last.empty()    ? t_ms_of(r.last.front())
                               : !r.first.empty() ? t_ms_of(r.first.back())
                                                  : ctx.now_ms(),
                               "syscall.elided", process, inj.name,
-                              std::to_string(r.acted - kept) + " more calls hit, not listed one by one");
+                              std::to_string(acted - kept) + " more calls hit, not listed one by one");
       for (const auto& e : r.last) add(e);
-      timeline.emplace_back(
-          ctx.now_ms(), "syscall.count", process, inj.name,
-          std::to_string(r.acted) + " of " + std::to_string(r.matched) + " matching calls hit while active");
-      ctx.result().syscall_faults.push_back({inj.name, process, r.matched, r.acted});
+      std::string count =
+          std::to_string(r.acted) + " of " + std::to_string(r.matched) + " matching calls hit while active";
+      if (r.matched_while_stopping > 0)
+        count += "; " + std::to_string(r.acted_while_stopping) + " of " +
+                 std::to_string(r.matched_while_stopping) +
+                 " more after the stop phase began, not counted (the shutdown, not the run)";
+      timeline.emplace_back(ctx.now_ms(), "syscall.count", process, inj.name, std::move(count));
+      ctx.result().syscall_faults.push_back({inj.name, process, r.matched, r.acted, r.acted_while_stopping});
     }
   }
   // Calls were recorded by the notifier's threads; they go where they happened on the timeline.

@@ -35,6 +35,8 @@ class SyscallFaults {
   std::string set_active(const std::string& injection, bool active);
   // Whether the injection's rule is on now (false when its process has no notifier).
   bool is_on(const std::string& injection) const;
+  // From now on, calls hit are the processes' shutdown: listed, but not counted as the run's.
+  void stop_phase_began();
   // Stops every notifier and records what the rules did: timeline events and the result's
   // `syscall_faults` counts, which judge() checks (a fault that never fired, syscall_failures).
   void finish(RunContext& ctx);

@@ -11,6 +11,13 @@
 #include "scenario/time_resolution.h"
 
 namespace faultline::scenario {
+
+std::uint64_t name_hash(std::string_view text) {
+  std::uint64_t h = 0xcbf29ce484222325ull;  // FNV-1a
+  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ull;
+  return h;
+}
+
 namespace {
 
 // splitmix64: tiny, fast, and the same on every platform and standard library (unlike the
@@ -42,12 +49,6 @@ class Draw {
  private:
   std::uint64_t state_;
 };
-
-std::uint64_t fnv1a(std::string_view text) {
-  std::uint64_t h = 0xcbf29ce484222325ull;
-  for (unsigned char c : text) h = (h ^ c) * 0x100000001b3ull;
-  return h;
-}
 
 // How a key's values are drawn, from the key table (the element kind of chaos.<kind>.<key>): two
 // values of a numeric kind are a [low, high] range, everything else a list of choices.
@@ -389,7 +390,7 @@ std::vector<Injection> draw_chaos(const Scenario& scenario, std::uint64_t seed,
   if (proxies.empty())
     for (const auto& p : scenario.proxies) proxies.push_back(p.name);
 
-  Draw draw(seed ^ fnv1a(scenario.name_as_written.empty() ? scenario.name : scenario.name_as_written));
+  Draw draw(seed ^ name_hash(scenario.name_as_written.empty() ? scenario.name : scenario.name_as_written));
   for (std::uint32_t i = 0; i < chaos.faults; ++i) {
     const std::string fault = draw.pick(kinds);
     std::map<std::string, std::vector<std::string>> ranges;

@@ -5,11 +5,15 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "scenario/model.h"
 
 namespace faultline::scenario {
+
+// A hash of a name that is the same on every host and standard library, to mix names into seeds.
+std::uint64_t name_hash(std::string_view text);
 
 // The drawn injections, named "chaos#1", "chaos#2", ... Empty when the scenario has no [chaos].
 // Throws Error when a range cannot be drawn from (e.g. a window whose ends use different anchors).

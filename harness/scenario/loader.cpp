@@ -1,5 +1,6 @@
 #include "scenario/loader.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -54,6 +55,11 @@ Scenario Loader::run_on(const std::string& content) {
   if (auto f = top.get("name")) {
     s.name = f->text, s.name_as_written = f->written, s.name_pos = f->pos;
     s.name_across_runs = variables_.expand_keeping_ports(f->written).value_or(f->text);
+    // The name heads a line in the console, a JUnit testcase and a CI annotation's title: a tab
+    // or newline in it would break those lines, or start a new one that reads as faultline's own.
+    if (auto c = std::find_if(s.name.begin(), s.name.end(), is_control_char); c != s.name.end())
+      error(f->pos, "name: control character " + control_char_code(*c) + " in the scenario name",
+            "write the name on one line; put details in `description`");
   }
   if (auto f = top.get("description")) s.description = f->text;
   if (auto f = top.get("tags")) s.tags = f->strings;

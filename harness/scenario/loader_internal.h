@@ -79,6 +79,8 @@ std::string expected_text(const KeySpec& key, Kind kind);
 // " in [expect]", " at the top level".
 std::string in_where(const std::string& where);
 bool valid_name(const std::string& name);
+bool is_control_char(char c);           // C0 controls and DEL
+std::string control_char_code(char c);  // "U+000A", as the message names it
 
 class Loader {
  public:

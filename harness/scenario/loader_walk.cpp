@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <csignal>
+#include <limits>
 #include <sstream>
 
 #include "common/address.h"
@@ -151,7 +152,10 @@ bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind,
     field.text = std::to_string(v);
     switch (kind) {
       case Kind::integer:
-        if (v < key.min || v > key.max) return wrong_type({}, v > key.max ? key.bound_reason : "");
+        // A key bounded on one side only has its reason for that side.
+        if (v < key.min || v > key.max)
+          return wrong_type(
+              {}, v > key.max || key.max == std::numeric_limits<std::int64_t>::max() ? key.bound_reason : "");
         field.integer = v;
         return true;
       case Kind::count_check:

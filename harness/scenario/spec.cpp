@@ -388,7 +388,9 @@ std::vector<Variant> inject_variants() {
                  .description = "The error the selected calls return, by name: \"ENOSPC\", \"EIO\", ..."},
                 {.name = "return",
                  .kind = Kind::integer,
-                 .description = "A plain result instead of an error, e.g. 0 for a zero-length write."},
+                 .description = "A plain result instead of an error, e.g. 0 for a zero-length write.",
+                 .min = 0,
+                 .bound_reason = "a negative result is an error: name it with `errno`"},
                 {.name = "path",
                  .kind = Kind::string,
                  .description = "Only calls on a path or fd matching this glob (`*` spans `/`); read when "
@@ -743,7 +745,10 @@ const TableSpec& scenario_spec() {
   static const TableSpec spec{
       .description = "A faultline scenario (format version 1).",
       .keys = {
-          {.name = "name", .kind = Kind::string, .description = "What the scenario shows.", .required = true},
+          {.name = "name",
+           .kind = Kind::string,
+           .description = "What the scenario shows, on one line (no control characters).",
+           .required = true},
           {.name = "description", .kind = Kind::string, .description = "Why the scenario exists."},
           {.name = "tags", .kind = Kind::string_list, .description = "Labels for --tag filters."},
           {.name = "timeout",

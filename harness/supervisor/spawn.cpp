@@ -22,6 +22,7 @@
 #include <utility>
 
 #include "common/error.h"
+#include "common/listener_handoff.h"
 #include "common/pidfd.h"
 #include "supervisor/adoption.h"
 #include "supervisor/fd_limit.h"
@@ -165,7 +166,8 @@ struct ChildSetup {
     header->cmsg_type = SCM_RIGHTS;
     header->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(header), &fd, sizeof fd);
-    if (::sendmsg(request.notify_socket, &message, MSG_NOSIGNAL) != 1) fail(ChildStep::send_listener);
+    if (::sendmsg(request.notify_socket, &message, kListenerHandoffFlags) != 1)
+      fail(ChildStep::send_listener);
     // The listener is CLOEXEC: the exec closes it, one call fewer that could be trapped.
   }
 
@@ -410,6 +412,14 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
   setup.stdio[0] = child_stdin ? child_stdin.get() : -1;
   setup.stdio[1] = child_stdout ? child_stdout.get() : -1;
   setup.stdio[2] = child_stderr ? child_stderr.get() : -1;
+
+  if (request.notify_filter && request.announce_own_execs) {
+    const auto address = [](const void* p) {
+      return static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(p));
+    };
+    request.announce_own_execs({{address(executable->c_str()), address(argv.data())},
+                                {address(shell_argv[0]), address(shell_argv.data())}});
+  }
 
   // Until the child is noted as started here, no scan takes it for one handed over.
   const auto spawning = hold_spawns();

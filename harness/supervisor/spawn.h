@@ -15,8 +15,10 @@
 #include <boost/asio/readable_pipe.hpp>
 #include <boost/process/v2/process.hpp>
 // clang-format on
+#include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +53,10 @@ struct SpawnRequest {
   // since the child's own remaining calls (close, execve) may already be trapped.
   const sock_fprog* notify_filter = nullptr;
   int notify_socket = -1;
+  // Told, before the child starts, the first two arguments (path, argv) of each execve the child
+  // itself makes: the command's, then /bin/sh's for a file without #!. The filter may trap them
+  // (execve listed); the listener passes them as the harness's calls, not the target's.
+  std::function<void(const std::vector<std::array<std::uint64_t, 2>>&)> announce_own_execs;
   // Open fds above 2 the target gets as they are (those `faultline exec` was handed: a make
   // jobserver's pipe, `7>file`), ascending; every other fd above 2 is closed in the target.
   std::vector<int> pass_fds;

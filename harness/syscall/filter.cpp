@@ -8,6 +8,7 @@
 #include <set>
 
 #include "common/error.h"
+#include "common/listener_handoff.h"
 #include "common/unique_fd.h"
 
 namespace faultline::syscall {
@@ -21,11 +22,19 @@ NotifyFilter::NotifyFilter(const std::vector<int>& syscalls, int handoff_fd) {
   // a fault filter must never kill, so such calls run untouched, like every unlisted call.
   seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW);
   for (int nr : std::set<int>(syscalls.begin(), syscalls.end())) {
-    const int rc = nr == SCMP_SYS(sendmsg) && handoff_fd >= 0
-                       ? seccomp_rule_add(ctx.get(), SCMP_ACT_NOTIFY, nr, 1,
-                                          SCMP_A0(SCMP_CMP_NE, static_cast<scmp_datum_t>(handoff_fd)))
-                       : seccomp_rule_add(ctx.get(), SCMP_ACT_NOTIFY, nr, 0);
-    if (rc < 0) throw SystemError("seccomp_rule_add(SCMP_ACT_NOTIFY)", "syscall " + std::to_string(nr), -rc);
+    const auto add = [&](int rc) {
+      if (rc < 0)
+        throw SystemError("seccomp_rule_add(SCMP_ACT_NOTIFY)", "syscall " + std::to_string(nr), -rc);
+    };
+    if (nr == SCMP_SYS(sendmsg) && handoff_fd >= 0) {
+      // Trapped unless both match (rules of one action are or'ed): another fd, or other flags.
+      add(seccomp_rule_add(ctx.get(), SCMP_ACT_NOTIFY, nr, 1,
+                           SCMP_A0(SCMP_CMP_NE, static_cast<scmp_datum_t>(handoff_fd))));
+      add(seccomp_rule_add(ctx.get(), SCMP_ACT_NOTIFY, nr, 1,
+                           SCMP_A2(SCMP_CMP_NE, static_cast<scmp_datum_t>(kListenerHandoffFlags))));
+    } else {
+      add(seccomp_rule_add(ctx.get(), SCMP_ACT_NOTIFY, nr, 0));
+    }
   }
 
   // libseccomp 2.5 exports only to an fd: a memfd holds the program until it is read back.

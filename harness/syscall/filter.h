@@ -13,8 +13,8 @@ namespace faultline::syscall {
 class NotifyFilter {
  public:
   // Throws Error when libseccomp cannot build the program (the numbers come from resolve_syscall).
-  // `handoff_fd`: the child's socket the listener travels through; its sendmsg is never trapped
-  // (nobody could answer it yet), even when sendmsg is listed.
+  // `handoff_fd`: the child's socket the listener travels through; its sendmsg (with
+  // kListenerHandoffFlags) is never trapped (nobody could answer it yet), even when sendmsg is listed.
   explicit NotifyFilter(const std::vector<int>& syscalls, int handoff_fd = -1);
 
   const sock_fprog* program() const { return &program_; }

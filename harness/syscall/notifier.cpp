@@ -6,6 +6,7 @@
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include <algorithm>
 #include <cstring>
@@ -88,6 +89,24 @@ NotifyFilter Notifier::filter(int child_socket_fd) const {
   return NotifyFilter(all, child_socket_fd);
 }
 
+void Notifier::expect_own_execs(const std::vector<std::array<std::uint64_t, 2>>& calls) {
+  std::lock_guard lock(mutex_);
+  own_execs_ = calls;
+}
+
+bool Notifier::own_exec(const seccomp_notif& n) {
+  if (target_called_) return false;
+  if (n.data.nr == SYS_execve) {
+    std::lock_guard lock(mutex_);
+    const std::array<std::uint64_t, 2> call{n.data.args[0], n.data.args[1]};
+    if (std::find(own_execs_.begin(), own_execs_.end(), call) != own_execs_.end()) return true;
+  }
+  // The child traps nothing between the hand-off and its exec: any other call is the target's,
+  // and from then on an execve is the target's whatever its arguments.
+  target_called_ = true;
+  return false;
+}
+
 void Notifier::stop() {
   {
     std::lock_guard lock(mutex_);
@@ -166,9 +185,15 @@ void Notifier::receive_loop() {
 }
 
 void Notifier::handle(const seccomp_notif& n) {
+  if (own_exec(n)) {
+    answer(n.id, std::nullopt, 0, true);
+    return;
+  }
   ++notifications_;
+  const auto trapped = std::chrono::steady_clock::now();
   const auto [begin, end] = rules_by_syscall_.equal_range(n.data.nr);
-  std::optional<std::optional<std::string>> path;  // read once, for the first rule that needs it
+  std::optional<std::optional<std::string>> path;      // read once, for the first rule that needs it
+  std::optional<std::optional<std::string>> resolved;  // the same through its symlinks, when it differs
   const auto where = path_argument(n.data.nr);
   auto read_path = [&]() -> const std::optional<std::string>& {
     if (!path) {
@@ -182,7 +207,7 @@ void Notifier::handle(const seccomp_notif& n) {
 
   auto event_for = [&](const Rule& rule) {
     FaultEvent event;
-    event.time = std::chrono::steady_clock::now();
+    event.time = trapped;
     event.pid = static_cast<pid_t>(n.pid);
     event.syscall = syscall_name(n.data.nr);
     if (where) {
@@ -210,14 +235,19 @@ void Notifier::handle(const seccomp_notif& n) {
     if (!active_[index]->load(std::memory_order_relaxed)) continue;
     if (rule.path_glob) {
       const auto& subject = read_path();
-      if (!subject || ::fnmatch(rule.path_glob->c_str(), subject->c_str(), 0) != 0) continue;
+      if (!subject) continue;
+      if (::fnmatch(rule.path_glob->c_str(), subject->c_str(), 0) != 0) {
+        if (where->kind == PathArgument::Kind::fd) continue;  // its link is resolved already
+        if (!resolved) resolved.emplace(resolved_path(*subject));
+        if (!*resolved || ::fnmatch(rule.path_glob->c_str(), (*resolved)->c_str(), 0) != 0) continue;
+      }
     }
     if (rule.fds != FdKind::any) {
       const auto& subject = read_path();  // the fd's /proc link: make_rule allows fd-taking calls only
       if (!subject || !fd_link_is(rule.fds, *subject)) continue;
     }
     const std::uint64_t call_index = ++counters_[index];
-    records_.matched(index);
+    records_.matched(index, trapped);
     if (!rule.selection.selects(call_index, index)) continue;
     const bool fails = rule.action.error || rule.action.return_value;
     if (fails && !held.pass) continue;

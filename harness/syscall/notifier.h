@@ -11,6 +11,7 @@
 #include <linux/seccomp.h>
 #include <sys/types.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -59,6 +60,11 @@ class Notifier {
   // The filter the target must run under: the syscalls of every rule, the child's own hand-off
   // of the listener exempted.
   NotifyFilter filter(int child_socket_fd) const;
+  // The (path, argv) addresses of the execve calls the spawn's child makes itself, before the
+  // target runs (supervisor::SpawnRequest::announce_own_execs). Until the first other trapped call,
+  // an execve with those arguments passes untouched and uncounted: it is the harness's exec of
+  // the command, which an execve rule must neither count as the target's first nor fail.
+  void expect_own_execs(const std::vector<std::array<std::uint64_t, 2>>& calls);
 
   // Waits until the listener is closed (the target tree ended) or `timeout` passed.
   bool wait_finished(std::chrono::milliseconds timeout);
@@ -89,6 +95,8 @@ class Notifier {
   bool answer(std::uint64_t id, std::optional<int> error, std::int64_t value, bool pass);
   void deliver(Pending item);
   void handle(const seccomp_notif& notification);
+  // Whether the call is the spawn's own exec of the command (expect_own_execs).
+  bool own_exec(const seccomp_notif& notification);
 
   std::vector<Rule> rules_;
   std::vector<std::unique_ptr<std::atomic<bool>>> active_;
@@ -100,6 +108,9 @@ class Notifier {
   UniqueFd stop_event_;
   std::atomic<std::uint64_t> notifications_{0};
   std::atomic<bool> listener_received_{false};
+
+  std::vector<std::array<std::uint64_t, 2>> own_execs_;  // under mutex_: set before the child starts
+  bool target_called_ = false;                           // the receiver's: a call not the harness's seen
 
   std::mutex mutex_;
   std::condition_variable changed_;

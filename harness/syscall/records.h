@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,10 @@ struct RuleRecord {
   std::string rule;
   std::uint64_t matched = 0;  // calls that passed the syscall and path filters while active
   std::uint64_t acted = 0;    // calls failed or delayed
+  // The same, of calls trapped after the stop phase began (mark_stop): the processes' shutdown,
+  // kept apart so that a fault that hit only the shutdown does not count as one that hit the run.
+  std::uint64_t matched_while_stopping = 0;
+  std::uint64_t acted_while_stopping = 0;
   std::vector<FaultEvent> first;
   std::deque<FaultEvent> last;  // the most recent, oldest first; none of them also in `first`
 };
@@ -34,13 +39,19 @@ class FaultRecords {
  public:
   FaultRecords(std::vector<std::string> rule_names, std::size_t keep_first, std::size_t keep_last);
 
-  void matched(std::size_t rule);
+  // Calls trapped from `at` on are counted apart (RuleRecord::*_while_stopping).
+  void mark_stop(std::chrono::steady_clock::time_point at);
+  void matched(std::size_t rule, std::chrono::steady_clock::time_point trapped);
+  // Counted by the event's time, when the call was trapped (a delayed answer comes later).
   void acted(std::size_t rule, FaultEvent event);
   std::vector<RuleRecord> snapshot() const;
 
  private:
+  bool stopping_at(std::chrono::steady_clock::time_point t) const { return stop_ && t >= *stop_; }
+
   mutable std::mutex mutex_;
   std::vector<RuleRecord> rules_;
+  std::optional<std::chrono::steady_clock::time_point> stop_;
   std::size_t keep_first_, keep_last_;
 };
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 
 namespace faultline::syscall {
 
@@ -17,6 +18,11 @@ std::optional<std::string> read_link(const std::string& link) {
   const ssize_t n = ::readlink(link.c_str(), buffer, sizeof buffer);
   if (n < 0) return std::nullopt;
   return std::string(buffer, static_cast<std::size_t>(n));
+}
+
+// Lexically: symlinks are left to resolved_path. A trailing `/` stays, as the call wrote it.
+std::string normal(const std::string& absolute) {
+  return std::filesystem::path(absolute).lexically_normal().string();
 }
 
 }  // namespace
@@ -50,7 +56,8 @@ std::optional<std::string> target_path(const seccomp_data& call, pid_t pid, cons
     return read_link(proc + "/fd/" + std::to_string(static_cast<int>(arg)));
 
   auto path = read_target_string(pid, arg, PATH_MAX);
-  if (!path || path->empty() || path->front() == '/') return path;
+  if (!path || path->empty()) return path;
+  if (path->front() == '/') return normal(*path);
   std::optional<std::string> base;
   const int dirfd = where.kind == PathArgument::Kind::dirfd_and_path
                         ? static_cast<int>(call.args[where.index - 1])
@@ -60,7 +67,14 @@ std::optional<std::string> target_path(const seccomp_data& call, pid_t pid, cons
   else
     base = read_link(proc + "/cwd");
   if (!base) return path;
-  return (base->back() == '/' ? *base : *base + "/") + *path;
+  return normal((base->back() == '/' ? *base : *base + "/") + *path);
+}
+
+std::optional<std::string> resolved_path(const std::string& absolute) {
+  std::error_code error;
+  auto resolved = std::filesystem::weakly_canonical(absolute, error).string();
+  if (error || resolved.empty() || resolved == absolute) return std::nullopt;
+  return resolved;
 }
 
 }  // namespace faultline::syscall

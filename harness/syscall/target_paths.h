@@ -17,9 +17,16 @@
 
 namespace faultline::syscall {
 
-// The path the call names, made absolute (relative ones against the dirfd or the cwd), or
+// The path the call names, made absolute (relative ones against the dirfd or the cwd) with `.`
+// and `..` taken out (so `/data/../etc/x` is `/etc/x`, as a glob on `/data/*` must see it), or
 // nullopt when it cannot be read (the target is gone, a bad pointer: the call then goes through).
+// An fd argument gives its /proc link: the file as the kernel resolved it.
 std::optional<std::string> target_path(const seccomp_data& call, pid_t pid, const PathArgument& where);
+
+// The file an absolute path names, with its symlinks resolved as far as it exists (a file about
+// to be created keeps its last name), or nullopt when that is the path itself. A path argument
+// through a symlink matches a glob on either form, as an fd on the same file matches its link.
+std::optional<std::string> resolved_path(const std::string& absolute);
 
 // Reads a NUL-terminated string of at most `max` bytes from the target, a page at a time so a
 // string that ends just before an unmapped page is still read.

@@ -84,6 +84,29 @@ TEST_CASE("syscall faults: a fault that never fires fails the scenario unless op
   CHECK(f.at("line") == 9);
 }
 
+TEST_CASE("syscall faults: calls hit after the stop phase began are listed, not counted", "[e2e][syscall]") {
+  E2E_PRECONDITIONS();
+  CommandOutput cmd;
+  const json s = run_scenario("selftest/failing/syscall-hits-only-the-shutdown.toml", cmd);
+  INFO("stdout: " << cmd.out << "\nreport: " << s.dump(1));
+  CHECK(cmd.status == 1);
+  CHECK(s.at("result") == "fail");
+  // The handler's write did fail (the fault was on), after the stop signal.
+  const auto stop = timeline_events(s, "stop.signal");
+  const auto failed = timeline_events(s, "syscall.fail", "journal-full");
+  REQUIRE(stop.size() == 1);
+  REQUIRE(failed.size() >= 1);
+  for (const auto& e : failed) CHECK(e.at("t_ms").get<double>() >= stop[0].at("t_ms").get<double>());
+  REQUIRE(s.at("syscall_faults").size() == 1);
+  const json& counted = s.at("syscall_faults")[0];
+  CHECK(counted.at("hit") == 0);
+  CHECK(counted.at("hit_while_stopping") == failed.size());
+  const json& f = only_failure(s, "expect.syscall_failures.journal-full");
+  CHECK(f.at("message").get<std::string>().find("more after the stop phase began, not counted") !=
+        std::string::npos);
+  CHECK(cmd.out.find("more in the shutdown, not counted") != std::string::npos);
+}
+
 TEST_CASE("syscall faults: one never switched on fails as not applied, whatever count is stated",
           "[e2e][syscall]") {
   E2E_PRECONDITIONS();

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <regex>
@@ -25,6 +26,7 @@ using namespace faultline;
 using namespace faultline::supervisor;
 using namespace faultline::syscall;
 using namespace std::chrono_literals;
+namespace fs = std::filesystem;
 
 namespace {
 
@@ -59,6 +61,7 @@ Outcome run_under(std::vector<RuleSpec> specs, std::vector<std::string> argv, bo
   request.env = current_environment();
   request.notify_filter = filter.program();
   request.notify_socket = channel.child_end.get();
+  request.announce_own_execs = [&notifier](const auto& calls) { notifier.expect_own_execs(calls); };
   request.nofile = nofile;
   boost::asio::io_context io;
   SupervisedProcess process(io, "target", 1 << 20);
@@ -194,6 +197,30 @@ TEST_CASE("a dynamic target and its children fail only the calls on the globbed 
   CHECK(outcome.records[0].first[0].pid != outcome.pid);  // cat, not sh
 }
 
+TEST_CASE("a path glob sees the file a path names: `..` taken out, symlinks on either side", "[syscall]") {
+  test::ScratchDir dir;
+  const auto root = dir.path().string();
+  fs::create_directories(root + "/data");
+  dir.write("data/inside", "in\n");
+  dir.write("other", "out\n");
+  fs::create_directory_symlink(root + "/data", root + "/alias");
+  auto spec = rule({"openat"}, "EACCES");
+  spec.path_glob = root + "/data/*";
+  // `data/../other` is outside data/ however it is spelt; `alias/inside` is inside it.
+  const auto outcome =
+      run_under({spec}, {"/bin/sh", "-c",
+                         "cat " + root + "/data/../other; cd " + root + "/data && cat ../other; cat " + root +
+                             "/alias/inside; echo sh-done"});
+  REQUIRE(outcome.status);
+  CHECK(outcome.out.find("out\nout\n") != std::string::npos);
+  CHECK(output_has(outcome.err, "alias/inside: Permission denied"));
+  CHECK(output_has(outcome.out, "sh-done"));
+  REQUIRE(outcome.records.size() == 1);
+  CHECK(outcome.records[0].acted == 1);
+  REQUIRE(outcome.records[0].first.size() == 1);
+  CHECK(outcome.records[0].first[0].subject == root + "/alias/inside");
+}
+
 TEST_CASE("a child of a static target is affected too", "[syscall]") {
   test::ScratchDir dir;
   const auto file = dir.write("data", "x");
@@ -327,14 +354,37 @@ TEST_CASE("a held call that a signal interrupts is matched, not acted: the fault
   CHECK(outcome.records[0].first.empty());
 }
 
-TEST_CASE("the child's own calls before exec are answered: a failed execve is a start failure", "[syscall]") {
-  // execve is trapped from the child's own exec on: the harness must already be serving, or the
-  // spawn would hang here.
-  const auto outcome = run_under({rule({"execve"}, "EACCES")}, {static_target(), "getppid", "1"});
-  REQUIRE(outcome.failure);
-  CHECK(outcome.failure->errno_value == EACCES);
-  CHECK(outcome.failure->message.find("exec") != std::string::npos);
+TEST_CASE("the spawn's own exec passes an execve rule uncounted; the target's first exec is call 1",
+          "[syscall]") {
+  // The child's exec of the command is trapped like any execve once the filter is loaded: it must
+  // neither fail (a start failure) nor count as the target's call, or `nth = 1` would pick it.
+  Selection first;
+  first.kind = Selection::Kind::nth;
+  first.n = 1;
+  const auto outcome = run_under({rule({"execve"}, "EACCES", first)},
+                                 {static_target(), "exec", static_target(), "getppid", "1"});
+  REQUIRE_FALSE(outcome.failure);
+  CHECK(output_has(outcome.out, "exec failed EACCES"));
+  REQUIRE(outcome.records.size() == 1);
+  CHECK(outcome.records[0].matched == 1);
   CHECK(outcome.records[0].acted == 1);
+}
+
+TEST_CASE("a target's sendmsg on the fd number the listener was handed over on is trapped", "[syscall]") {
+  // The hand-off socket is closed by the exec, and its number is free for the target's own sockets.
+  int handoff_fd;
+  {
+    const auto probe = ListenerChannel::create();
+    handoff_fd = probe.child_end.get();  // the lowest free numbers: run_under's channel gets the same
+  }
+  const auto outcome =
+      run_under({rule({"sendmsg"}, "EIO")}, {static_target(), "sendmsg-on", std::to_string(handoff_fd)});
+  REQUIRE_FALSE(outcome.failure);
+  CHECK(output_has(outcome.out, "sendmsg EIO"));
+  REQUIRE(outcome.records.size() == 1);
+  CHECK(outcome.records[0].acted == 1);
+  REQUIRE(outcome.records[0].first.size() == 1);
+  CHECK(outcome.records[0].first[0].subject.starts_with("fd " + std::to_string(handoff_fd) + " "));
 }
 
 TEST_CASE("a rule keeps counts and the first and last events when it fires often", "[syscall]") {

@@ -8,6 +8,9 @@
 //   getppid N              N x getppid (the cost of calls the filter does not list)
 //   fdkinds FILE           one write to a socket (of a socketpair) and one to FILE; prints
 //                          "socket ok|ERRNO" and "file ok|ERRNO"
+//   exec PROGRAM ARGS...   execv PROGRAM; prints "exec failed ERRNO" when it fails
+//   sendmsg-on FD          one sendmsg (MSG_NOSIGNAL) on a unix socket moved to fd number FD;
+//                          prints "sendmsg ok|ERRNO"
 #include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -143,6 +146,26 @@ int run(int argc, char** argv) {
   if (argc >= 4 && !strcmp(argv[1], "timed")) return timed(argv[2], argv[3]);
   if (argc >= 3 && !strcmp(argv[1], "fdkinds")) return fd_kinds(argv[2]);
   if (argc >= 3 && !strcmp(argv[1], "interrupted-write")) return interrupted_write(argv[2]);
+  if (argc >= 3 && !strcmp(argv[1], "exec")) {
+    execv(argv[2], argv + 2);
+    printf("exec failed %s\n", strerrorname_np(errno));
+    return 1;
+  }
+  if (argc >= 3 && !strcmp(argv[1], "sendmsg-on")) {
+    int pair[2];
+    const int fd = atoi(argv[2]);
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET, 0, pair) != 0 || dup2(pair[0], fd) != fd) return 3;
+    char byte = 'x';
+    iovec data{&byte, 1};
+    msghdr message{};
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    if (sendmsg(fd, &message, MSG_NOSIGNAL) == 1)
+      printf("sendmsg ok\n");
+    else
+      printf("sendmsg %s\n", strerrorname_np(errno));
+    return 0;
+  }
   if (argc >= 3 && !strcmp(argv[1], "getppid")) {
     const long n = atol(argv[2]);
     for (long i = 0; i < n; ++i) (void)syscall(SYS_getppid);
@@ -150,7 +173,7 @@ int run(int argc, char** argv) {
   }
   fprintf(stderr,
           "usage: faultline-syscall-target loop N PATH | fork MODE... | phases PATH N DIR | timed SLOW FAST "
-          "| getppid N | fdkinds FILE | interrupted-write FILE\n");
+          "| getppid N | fdkinds FILE | interrupted-write FILE | exec PROGRAM ARGS... | sendmsg-on FD\n");
   return 2;
 }
 

@@ -64,6 +64,32 @@ TEST_CASE("unknown keys are errors with a did-you-mean hint", "[loader]") {
   });
 }
 
+TEST_CASE("a control character in the scenario name", "[loader]") {
+  check_diagnostics({
+      {"name = \"ok\\n::error::forged\"\n[target]\ncommand = [\"true\"]\n",
+       "s.toml:1:8: name: control character U+000A in the scenario name; write the name on one line; put "
+       "details in `description`\n"
+       "   1 | name = \"ok\\n::error::forged\"\n"
+       "     |        ^"},
+      {"name = \"tab\\there\"\n[target]\ncommand = [\"true\"]\n",
+       "s.toml:1:8: name: control character U+0009 in the scenario name; write the name on one line; put "
+       "details in `description`\n"
+       "   1 | name = \"tab\\there\"\n"
+       "     |        ^"},
+  });
+  CHECK(errors_of("name = \"caf\u00e9 \u2014 ok\"\n[target]\ncommand = [\"true\"]\n").empty());
+}
+
+TEST_CASE("a negative syscall return is an errno, not a result", "[loader]") {
+  check_diagnostics({
+      {kTarget + "[[inject]]\nkind = \"syscall\"\nsyscalls = [\"fsync\"]\nreturn = -28\nat = \"0s\"\n",
+       "s.toml:7:10: inject.return: expected an integer of at least 0, got the number -28; a negative result "
+       "is an error: name it with `errno`\n"
+       "   7 | return = -28\n"
+       "     |          ^"},
+  });
+}
+
 TEST_CASE("a bare number where a duration is needed", "[loader]") {
   check_diagnostics({
       {"timeout = 5\n" + kTarget,
