@@ -9,10 +9,11 @@ namespace {
 int validate(const std::vector<std::string>& paths) {
   const auto files = expand_scenario_paths(paths);
   scenario::LoadOptions options = scenario_load_options();
-  // Ports are not held for a validation: any number stands in for an auto-port.
-  options.allocate_port = [] { return std::uint16_t{1}; };
   std::size_t invalid = 0, errors = 0;
   for (const auto& file : files) {
+    // Ports are not held for a validation: small numbers stand in for the auto-ports, a different
+    // one for each, as the run would hand out (a proxy's listen and its upstream must differ).
+    options.allocate_port = [next = std::uint16_t{1}]() mutable { return next++; };
     const auto diagnostics = scenario::validate_scenario(file, options);
     if (!diagnostics.empty()) ++invalid;
     errors += diagnostics.size();

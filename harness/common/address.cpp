@@ -1,9 +1,15 @@
 #include "common/address.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
+#include <cstring>
+#include <vector>
 
 namespace faultline {
 namespace {
@@ -128,6 +134,61 @@ std::optional<HostPort> parse_host_port(std::string_view text, std::string* why)
 bool is_ip_literal(const std::string& host) {
   unsigned char buf[16];
   return ::inet_pton(AF_INET, host.c_str(), buf) == 1 || ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+namespace {
+
+using Address16 = std::array<unsigned char, 16>;  // IPv6, with IPv4 as ::ffff:a.b.c.d
+
+std::optional<Address16> literal_address(const std::string& host) {
+  Address16 out{};
+  in_addr v4;
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) {
+    out[10] = out[11] = 0xff;
+    std::memcpy(out.data() + 12, &v4, 4);
+    return out;
+  }
+  if (::inet_pton(AF_INET6, host.c_str(), out.data()) == 1) return out;
+  return std::nullopt;
+}
+
+std::vector<Address16> addresses_of(const std::string& host) {
+  if (auto literal = literal_address(host)) return {*literal};
+  std::vector<Address16> out;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) return out;
+  for (const addrinfo* a = found; a; a = a->ai_next) {
+    char text[INET6_ADDRSTRLEN] = {};
+    const void* raw = a->ai_family == AF_INET
+                          ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
+                          : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
+    if (::inet_ntop(a->ai_family, raw, text, sizeof text))
+      if (auto address = literal_address(text)) out.push_back(*address);
+  }
+  ::freeaddrinfo(found);
+  return out;
+}
+
+bool is_wildcard(const Address16& a) {
+  static const Address16 any6{};
+  Address16 any4{};
+  any4[10] = any4[11] = 0xff;
+  return a == any6 || a == any4;
+}
+
+}  // namespace
+
+bool may_reach(const HostPort& dial, const HostPort& listen) {
+  if (dial.port != listen.port) return false;
+  const auto listening = literal_address(listen.host);
+  if (!listening) return false;
+  const auto dialed = addresses_of(dial.host);
+  if (dialed.empty()) return false;
+  if (is_wildcard(*listening)) return true;
+  return std::find(dialed.begin(), dialed.end(), *listening) != dialed.end();
 }
 
 }  // namespace faultline

@@ -40,4 +40,10 @@ std::optional<HostPort> parse_host_port(std::string_view text, std::string* why 
 // An IPv4 or IPv6 literal ("127.0.0.1", "::1"), as opposed to a host name.
 bool is_ip_literal(const std::string& host);
 
+// Whether a connect to `dial` can land on a socket listening on `listen` (an IP literal): the
+// same port, and the same address (an IPv4-mapped IPv6 address is its IPv4 one) or a wildcard
+// listener (0.0.0.0, ::). A host name counts by any address it resolves to (getaddrinfo, so
+// /etc/hosts: `localhost`); one that does not resolve reaches nothing.
+bool may_reach(const HostPort& dial, const HostPort& listen);
+
 }  // namespace faultline

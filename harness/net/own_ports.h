@@ -24,7 +24,8 @@ class OwnPort {
   std::uint16_t port_ = 0;  // 0: holds none
 };
 
-// Whether a connection of faultline's own comes from `port` (any thread, any run of this process).
+// Whether a connection of faultline's own comes from `port` (any thread, any run of this process):
+// a port held now, or let go less than 10 s ago (a probe's connect may be looked at after it closed).
 bool is_own_port(std::uint16_t port);
 
 }  // namespace faultline::net

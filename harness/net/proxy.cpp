@@ -36,6 +36,8 @@ using Lock = std::lock_guard<std::recursive_mutex>;
 constexpr std::size_t kRelayFirstBytes = 64u << 10;
 constexpr std::size_t kRelayMaxBytes = 4u << 20;
 constexpr int kStreak = 8;
+// How far ahead a bandwidth fault paces data it has taken from the source (paced_ahead).
+constexpr std::chrono::milliseconds kPaceAhead{100};
 
 struct ProxyConnection;
 
@@ -105,10 +107,12 @@ struct Flow {
   std::deque<Piece> held;
   std::size_t held_bytes = 0;
   Clock::time_point last_due{};   // pieces leave in order, jitter or not
+  Micros last_delay{0};           // the latency the last piece read was given
   bool writing = false;           // a timer or a write for held.front() is under way
   bool paused = false;            // reading stopped: `held` is full
   bool close_after = false;       // limit_data reached: close once the held data is written
   End end = End::none;            // the source ended while data was held
+  End dark_end = End::none;       // the source ended while a timeout toxic dropped everything
   bool finished = false;          // source at EOF, destination shut down
   std::unique_ptr<char[]> relay;  // unshaped data between recv and send, made on first use
   std::size_t relay_bytes = 0;    // its size
@@ -204,7 +208,22 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
         });
   }
 
-  void detach(const std::string& name) { toxic_timers.erase(name); }
+  void detach(const std::string& name) {
+    toxic_timers.erase(name);
+    // The link is back: an end it held is passed on now, as the peer's retransmission would be.
+    for (Flow* flow : {&up, &down})
+      if (flow->dark_end != Flow::End::none && !black_hole_on(*flow) && open)
+        ended(*flow, std::exchange(flow->dark_end, Flow::End::none));
+  }
+
+  // The timeout toxic in force on this flow, if any: it drops what the source sends.
+  const std::string* black_hole_on(const Flow& flow) const {
+    for (const auto& [name, toxic] : proxy->toxics)
+      if (toxic.kind == ToxicKind::timeout && acts_on(toxic.direction, flow.direction) &&
+          selected(name, toxic))
+        return &name;
+    return nullptr;
+  }
 
   // Whether a toxic changes the data of this flow (slow_close and reset act on the connection).
   bool shaped(const Flow& flow) const {
@@ -247,9 +266,35 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     });
   }
 
+  // Whether the data held already keeps a bandwidth fault busy for longer than kPaceAhead. A
+  // link at the rate takes no more from the source than it passes on: reading on (up to the
+  // buffer) would pace what was read long after the fault ends, a 1 s fault at 4 KiB/s holding
+  // back a 256 KiB buffer for a minute. Paused, the source backs up in the kernel as on a slow
+  // link, and after the revert its data is relayed at once.
+  // (Latency is not pacing: data due later only because of its delay is read ahead as always.)
+  bool paced_ahead(const Flow& flow) const {
+    const auto horizon = Clock::now() + flow.last_delay + kPaceAhead;
+    return std::any_of(flow.buckets.begin(), flow.buckets.end(),
+                       [&](const auto& entry) { return entry.second.busy_until() > horizon; });
+  }
+
+  // The most one read takes while a bandwidth fault is in force on the flow: kPaceAhead at its
+  // rate (at least one byte), so that a single read does not take a whole buffer to pace.
+  std::size_t paced_read_limit(const Flow& flow) const {
+    std::size_t limit = flow.buffer_bytes;
+    for (const auto& [name, toxic] : proxy->toxics)
+      if (toxic.kind == ToxicKind::bandwidth && acts_on(toxic.direction, flow.direction) &&
+          selected(name, toxic))
+        limit = std::min<std::size_t>(
+            limit,
+            std::max<std::uint64_t>(1, toxic.rate * static_cast<std::uint64_t>(kPaceAhead.count()) / 1000));
+    return limit;
+  }
+
   void read_buffered(Flow& flow) {
-    const std::size_t room = flow.buffer_bytes - std::min(flow.buffer_bytes, flow.held_bytes);
-    if (room == 0) {
+    const std::size_t room =
+        std::min(flow.buffer_bytes - std::min(flow.buffer_bytes, flow.held_bytes), paced_read_limit(flow));
+    if (room == 0 || (!flow.held.empty() && paced_ahead(flow))) {
       flow.paused = true;  // write_next reads again when a piece has left
       return;
     }
@@ -305,7 +350,7 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     }
     if (n < 0 && errno == EINTR) return read(flow);
     if (n < 0) return source_failed(flow, error_code(errno, boost::system::system_category()));
-    if (n == 0) return finish(flow);
+    if (n == 0) return ended(flow, Flow::End::eof);
     flow.relay_from = 0;
     flow.relay_to = static_cast<std::size_t>(n);
     relay_out(flow);
@@ -406,6 +451,7 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     if (length > 0)  // none left after a cut: the others delayed nothing
       for (const std::string* name : delaying) mark_touched(*name);
 
+    flow.last_delay = delay;
     auto at = arrived + delay;
     std::size_t offset = 0;
     const auto hold = [&](std::size_t size, Clock::time_point due) {
@@ -509,6 +555,13 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
   }
 
   void ended(Flow& flow, Flow::End end) {
+    // A link gone dark loses the FIN or RST like the data: the destination hears nothing until
+    // the fault is reverted (a client that only handles a close would not notice a black hole).
+    if (const std::string* dark = black_hole_on(flow)) {
+      mark_touched(*dark);
+      flow.dark_end = end;
+      return;
+    }
     if (end == Flow::End::eof) return finish(flow);
     // A peer's RST is passed on as an RST, so the other side sees what a direct connection would.
     if (end == Flow::End::reset)

@@ -74,6 +74,8 @@ class TokenBucket {
   Micros reserve(std::size_t bytes, Clock::time_point now);
   // The largest write that keeps bursts short (20 ms worth of the rate, at least 1 byte).
   std::size_t chunk_limit() const;
+  // When the bytes reserved so far will all have left at the rate.
+  Clock::time_point busy_until() const { return next_free_; }
 
  private:
   std::uint64_t rate_;

@@ -182,8 +182,9 @@ class ProbeRun {
     const auto passed = std::count_if(attempts_.begin(), attempts_.end(), [](const auto& a) { return a.ok; });
     r.pass_ratio =
         attempts_.empty() ? 0.0 : static_cast<double>(passed) / static_cast<double>(attempts_.size());
-    // A ratio within rounding of the bound counts: 0.1 * 10 attempts is not 1 - 1e-16.
-    r.passed = !attempts_.empty() && probe_.pass_ratio.holds_within(r.pass_ratio, 1e-9) && !unmeasured_;
+    r.passed = !attempts_.empty() &&
+               probe_.pass_ratio.holds_for_share(static_cast<std::uint64_t>(passed), attempts_.size()) &&
+               !unmeasured_;
     ctx.result().probes.push_back(r);
     // An abandoned probe has made the scenario an error that says why; a failure of its own
     // ("no attempt was made") would only blame the window.

@@ -126,14 +126,14 @@ Scenario Loader::run_on(const std::string& content) {
       // address passes with nothing behind it: a "recovery" check on the address the clients use
       // passed while the service behind the proxy was down.
       if (const Field* tcp = t.get("tcp"); tcp && probe.kind == Probe::Kind::tcp)
-        for (const auto& proxy : s.proxies)
-          if (proxy.listen == probe.target)
-            error(tcp->pos,
-                  "probe.tcp: " + quote(probe.target) + " is where proxy " + tick(proxy.name) +
-                      " listens: the proxy accepts every connect before it dials its upstream, so this "
-                      "probe would pass with nothing behind it",
-                  "probe the upstream (" + quote(proxy.upstream) +
-                      ") directly, or use an `http` probe through the proxy, which needs an answer");
+        if (const ProxySpec* proxy = proxy_reached_by(s, probe.target))
+          error(tcp->pos,
+                "probe.tcp: " + quote(probe.target) + " reaches proxy " + tick(proxy->name) +
+                    " (listening on " + quote(proxy->listen) +
+                    "): the proxy accepts every connect before it dials its upstream, so this probe would "
+                    "pass with nothing behind it",
+                "probe the upstream (" + quote(proxy->upstream) +
+                    ") directly, or use an `http` probe through the proxy, which needs an answer");
       if (const Field* during = t.get("during")) {
         if (probe.during.inject) {
           if (std::none_of(s.injections.begin(), s.injections.end(),

@@ -4,6 +4,7 @@
 #include <functional>
 #include <set>
 
+#include "common/address.h"
 #include "scenario/did_you_mean.h"
 #include "scenario/loader_internal.h"
 #include "scenario/time_point.h"
@@ -159,6 +160,16 @@ void Loader::check_proxies(const Scenario& s) {
                     " listens (line " + std::to_string(s.proxies[j].pos.line) + ")",
                 "give each proxy its own port, e.g. an auto-port variable");
     }
+    // It would dial itself, accept that, dial again, ... until it runs out of fds, every round
+    // counted as a client's connection.
+    if (const Field* upstream = t.get("upstream")) {
+      const auto dial = parse_host_port(p.upstream), listen = parse_host_port(p.listen);
+      if (dial && listen && may_reach(*dial, *listen))
+        error(upstream->pos,
+              "proxy.upstream: " + quote(p.upstream) + " reaches the proxy's own `listen` (" +
+                  quote(p.listen) + "): it would connect to itself",
+              "the upstream is the server behind the proxy; the clients connect to `listen`");
+    }
     if (const Field* after = t.get("after"))
       for (std::size_t j = 0; j < p.after.size(); ++j) {
         if (s.find_proxy(p.after[j]))
@@ -170,6 +181,29 @@ void Loader::check_proxies(const Scenario& s) {
       }
   }
   check_after_cycles(s);
+  // A readiness gate's connect would be accepted by the proxy at once, whatever runs behind it
+  // (or nothing): the process would count as ready before it listens.
+  for (std::size_t k = 0; k < s.processes.size() && k < process_tables_.size(); ++k) {
+    const ProcessSpec& process = s.processes[k];
+    if (process.ready.kind != Readiness::Kind::tcp) continue;
+    const ProxySpec* proxy = proxy_reached_by(s, process.ready.address);
+    const Field* ready = process_tables_[k]->get("ready");
+    const Field* tcp = ready && !ready->tables.empty() ? ready->tables[0].get("tcp") : nullptr;
+    if (proxy && tcp)
+      error(tcp->pos,
+            "ready.tcp: " + quote(process.ready.address) + " reaches proxy " + tick(proxy->name) +
+                " (listening on " + quote(proxy->listen) +
+                "): the proxy accepts every connect at once, so the process would be ready before it listens",
+            "give the process's own address, or `ready.http` through the proxy, which needs an answer");
+  }
+}
+
+const ProxySpec* Loader::proxy_reached_by(const Scenario& s, const std::string& address) const {
+  const auto dial = parse_host_port(address);
+  if (!dial) return nullptr;
+  for (const auto& proxy : s.proxies)
+    if (const auto listen = parse_host_port(proxy.listen); listen && may_reach(*dial, *listen)) return &proxy;
+  return nullptr;
 }
 
 // A network fault hits a proxy, never a process's cgroup.
@@ -227,12 +261,10 @@ void Loader::check_injections(Scenario& s) {
     // the target's. (An earlier fault's change is seen when this one is applied.)
     if (const auto* cpu = std::get_if<CpuFault>(&inj.params); cpu && (cpu->quota || cpu->period)) {
       const ProcessSpec* target = s.find_process(inj.into);
-      const std::optional<double> quota = cpu->quota ? cpu->quota
-                                          : target   ? target->limits.cpu
-                                                     : std::nullopt;
-      const std::optional<Duration> period = cpu->period ? cpu->period
-                                             : target    ? target->limits.cpu_period
-                                                         : std::nullopt;
+      std::optional<double> quota = cpu->quota;
+      std::optional<Duration> period = cpu->period;
+      if (target && !quota) quota = target->limits.cpu;
+      if (target && !period) period = target->limits.cpu_period;
       const Field* at = t.get(cpu->quota ? "quota" : "period");
       if (quota && at)
         check_cpu_quota(*quota, period, at->pos, cpu->quota ? "inject.quota" : "inject.period");

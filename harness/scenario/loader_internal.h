@@ -156,6 +156,8 @@ class Loader {
   std::vector<std::string> process_names(const Scenario& s) const;
   std::vector<std::string> injection_names(const Scenario& s) const;
   std::vector<std::string> proxy_names(const Scenario& s) const;
+  // The proxy a connect to `address` ("host:port") would land on, however either is written.
+  const ProxySpec* proxy_reached_by(const Scenario& s, const std::string& address) const;
 
   std::filesystem::path file_;
   const LoadOptions& options_;

@@ -256,6 +256,10 @@ bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind,
       if (c && c->holds(0) && c->holds(1))  // ">=0", "<=1": every share of attempts meets it
         return bad_value(quote(text) + " holds for every ratio, so it checks nothing",
                          "give the share of attempts that must pass, such as " + name + R"( = ">=0.7")");
+      using Op = scenario::Comparison::Op;
+      if (c && ((c->op == Op::gt && c->value >= 1) || (c->op == Op::lt && c->value <= 0)))
+        return bad_value(quote(text) + " holds for no ratio from 0 to 1, so it always fails",
+                         "give the share of attempts that must pass, such as " + name + R"( = ">=0.7")");
       if (c) return field.comparison = *c, true;
       return bad_value(expected_text(key, kind) + ", got " + got + " (" + why + ")",
                        "for example " + name + R"( = ">=0.7" (at least 70% of the attempts))");

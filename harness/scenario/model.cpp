@@ -22,21 +22,8 @@ bool Comparison::holds(double actual) const {
   return false;
 }
 
-bool Comparison::holds_within(double actual, double tolerance) const {
-  const bool on_bound = actual > value - tolerance && actual < value + tolerance;
-  switch (op) {
-    case Op::eq:
-      return on_bound;
-    case Op::ge:
-      return on_bound || actual >= value;
-    case Op::le:
-      return on_bound || actual <= value;
-    case Op::gt:
-      return !on_bound && actual > value;
-    case Op::lt:
-      return !on_bound && actual < value;
-  }
-  return false;
+bool Comparison::holds_for_share(std::uint64_t passed, std::uint64_t attempts) const {
+  return holds(static_cast<double>(passed) / static_cast<double>(attempts));
 }
 
 std::optional<Comparison> parse_comparison(std::string_view text, bool integral, std::string* why) {

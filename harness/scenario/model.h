@@ -86,8 +86,10 @@ struct Comparison {
   Op op = Op::eq;
   double value = 0;
   bool holds(double actual) const;
-  // As holds(), with `actual` within `tolerance` of the bound counted as on it (ratios of attempts).
-  bool holds_within(double actual, double tolerance) const;
+  // For the share `passed` of `attempts` (> 0). Exact, without a tolerance: the quotient and a
+  // decimal bound are both rounded to the nearest double, so 7 of 10 is ">=0.7" and 0 of 8 is
+  // not ">=0.0000000001".
+  bool holds_for_share(std::uint64_t passed, std::uint64_t attempts) const;
   bool operator==(const Comparison&) const = default;
 };
 

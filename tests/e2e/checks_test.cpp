@@ -112,6 +112,23 @@ TEST_CASE("checks e2e: a network fault that only faultline's own probe met never
   CHECK(s.at("probes")[0].at("attempts")[0].at("latency_ms").get<double>() >= 100);
 }
 
+TEST_CASE("checks e2e: connects a probe had closed before the proxy looked are still faultline's",
+          "[checks]") {
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_must_fail("selftest/failing/proxy-partition-met-only-by-probe.toml", cmd);
+  INFO(s.dump(2));
+  only_failure(s, "inject.network");
+  // Every attempt of the probe was refused (so the probe itself held) and none counts as the client's.
+  const json& probe = s.at("probes")[0];
+  CHECK(probe.at("passed") == true);
+  REQUIRE(probe.at("attempts").size() >= 3);
+  const json& proxy = s.at("proxies")[0];
+  CHECK(proxy.at("accepted") == 0);
+  CHECK(proxy.value("refused", 0) == 0);
+  CHECK(proxy.at("toxics_touched").at("partition") == 0);
+}
+
 TEST_CASE("checks e2e: a process that never started fails its table, which would hold on nothing",
           "[checks]") {
   if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);

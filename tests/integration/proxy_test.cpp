@@ -461,6 +461,52 @@ TEST_CASE("proxy: bandwidth paces each direction at the rate", "[proxy]") {
   CHECK(rig.proxy.stats().touched.at("thin") == 1);
 }
 
+TEST_CASE("proxy: latency and bandwidth together add up", "[proxy]") {
+  // The bandwidth fault reads no further ahead than it paces; data due later only because of its
+  // latency is still read ahead, or each chunk would wait out the latency alone.
+  ProxyRig rig;
+  const std::string data = random_bytes(200 * 1024, 4);
+  auto thin = make(ToxicKind::bandwidth, Direction::downstream);
+  thin.rate = 200 * 1024;  // one second for the data
+  auto slow = make(ToxicKind::latency, Direction::downstream);
+  slow.latency = 300ms;
+  rig.upstream.set_greeting(data, false);
+  rig.proxy.apply("thin", thin);
+  rig.proxy.apply("slow", slow);
+  const auto start = Clock::now();
+  const int fd = connect_to(rig.proxy.port());
+  REQUIRE(fd >= 0);
+  CHECK(receive(fd, data.size()).data == data);
+  CHECK(elapsed_ms(start) >= 1000);
+  CHECK(elapsed_ms(start) < 4000);  // 1.3 s here; a chunk at a time after each delay: 6 s
+  ::close(fd);
+}
+
+TEST_CASE("proxy: a bandwidth fault reverted mid-transfer paces nothing after it", "[proxy]") {
+  // A link at the rate takes from the server only what it passes on; data read ahead into the
+  // buffer and paced there would go on at the rate long after the revert (a 256 KiB buffer at
+  // 16 KiB/s: 16 s), while the report says the fault ended.
+  ProxyRig rig;
+  const std::string data = random_bytes(1024 * 1024, 5);
+  auto toxic = make(ToxicKind::bandwidth, Direction::downstream);
+  toxic.rate = 16 * 1024;  // 64 s for the data at the rate
+  rig.upstream.set_greeting(data, false);
+  rig.proxy.apply("thin", toxic);
+  const auto start = Clock::now();
+  const int fd = connect_to(rig.proxy.port());
+  REQUIRE(fd >= 0);
+  std::thread reverter([&] {
+    std::this_thread::sleep_for(500ms);
+    rig.proxy.revert("thin");
+  });
+  const auto received = receive(fd, data.size());
+  reverter.join();
+  CHECK(received.data == data);
+  CHECK(elapsed_ms(start) < 8000);  // half a second at the rate, then the rest at once
+  ::close(fd);
+  CHECK(rig.proxy.stats().touched.at("thin") == 1);
+}
+
 TEST_CASE("proxy: timeout drops the data and closes after the timeout", "[proxy]") {
   ProxyRig rig;
   SECTION("downstream, 500 ms") {
@@ -504,6 +550,22 @@ TEST_CASE("proxy: timeout drops the data and closes after the timeout", "[proxy]
     rig.proxy.revert("dark");
     send_all(fd, "again");
     CHECK(receive(fd, 5).data == "again");  // the first answer is lost, the link works again
+    ::close(fd);
+  }
+  SECTION("0 loses the server's close as well, until the revert") {
+    // A client that handles a close but has no read timeout must hang here, as on a dark link.
+    rig.upstream.set_greeting("hello", true);
+    rig.proxy.apply("dark", make(ToxicKind::timeout, Direction::downstream));
+    const int fd = connect_to(rig.proxy.port(), 1s);
+    REQUIRE(fd >= 0);
+    const auto held = receive(fd);
+    CHECK(held.data.empty());
+    CHECK_FALSE(held.eof);
+    CHECK(held.error == EAGAIN);
+    rig.proxy.revert("dark");
+    const auto after = receive(fd);
+    CHECK(after.data.empty());  // the greeting was lost in the dark
+    CHECK(after.eof);           // the close comes through once the link is back
     ::close(fd);
   }
   CHECK(rig.proxy.stats().touched.at("dark") == 1);

@@ -377,16 +377,30 @@ TEST_CASE("a probe's pass_ratio takes the comparison syntax with a fraction", "[
             .find("`pass_ratio` and `min_pass_ratio` cannot both be given") != std::string::npos);
 }
 
-TEST_CASE("ratio bounds count a share within rounding as on the bound", "[checks][probe]") {
-  // 7 of 10 attempts is 0.7 in decimal but not in binary floating point.
-  const double seven_of_ten = 7.0 / 10.0;
-  const double three_of_ten = 0.1 * 3;  // 0.30000000000000004
-  CHECK(Comparison{Op::ge, 0.7}.holds_within(seven_of_ten, 1e-9));
-  CHECK(Comparison{Op::le, 0.3}.holds_within(three_of_ten, 1e-9));
-  CHECK_FALSE(Comparison{Op::le, 0.3}.holds(three_of_ten));
-  CHECK(Comparison{Op::eq, 0.3}.holds_within(three_of_ten, 1e-9));
-  CHECK_FALSE(Comparison{Op::gt, 0.3}.holds_within(three_of_ten, 1e-9));
-  CHECK_FALSE(Comparison{Op::ge, 0.7}.holds_within(0.6, 1e-9));
-  CHECK_FALSE(Comparison{Op::lt, 0.5}.holds_within(0.5, 1e-9));
-  CHECK(Comparison{Op::lt, 0.5}.holds_within(0.4, 1e-9));
+TEST_CASE("ratio bounds judge the share of attempts exactly", "[checks][probe]") {
+  // The quotient and the written bound round to the same double when they are the same number.
+  CHECK(Comparison{Op::ge, 0.7}.holds_for_share(7, 10));
+  CHECK(Comparison{Op::le, 0.3}.holds_for_share(3, 10));
+  CHECK(Comparison{Op::eq, 0.3}.holds_for_share(3, 10));
+  CHECK(Comparison{Op::eq, 0.25}.holds_for_share(1, 4));
+  CHECK_FALSE(Comparison{Op::gt, 0.3}.holds_for_share(3, 10));
+  CHECK_FALSE(Comparison{Op::ge, 0.7}.holds_for_share(6, 10));
+  CHECK_FALSE(Comparison{Op::lt, 0.5}.holds_for_share(1, 2));
+  CHECK(Comparison{Op::lt, 0.5}.holds_for_share(2, 5));
+  // A bound near 0 or 1 is not rounded onto it: none of 8 is not "at least one in ten billion",
+  // and all of 10 is not "at most 0.99999999999".
+  CHECK_FALSE(Comparison{Op::ge, 0.0000000001}.holds_for_share(0, 8));
+  CHECK_FALSE(Comparison{Op::le, 0.99999999999}.holds_for_share(10, 10));
+  CHECK(Comparison{Op::le, 0.99999999999}.holds_for_share(9, 10));
+}
+
+TEST_CASE("a ratio bound that no share meets is refused", "[checks][loader][probe]") {
+  const std::string probe = kTarget + "[[probe]]\ntcp = \"127.0.0.1:1\"\nduring = { from = \"0s\" }\n";
+  for (const char* bound : {">1", ">1.0", "<0"}) {
+    INFO(bound);
+    CHECK(errors_of(probe + "pass_ratio = \"" + bound + "\"\n").find("holds for no ratio from 0 to 1") !=
+          std::string::npos);
+  }
+  CHECK(errors_of(probe + "pass_ratio = \">0.99\"\n").empty());
+  CHECK(errors_of(probe + "pass_ratio = \"<0.01\"\n").empty());
 }

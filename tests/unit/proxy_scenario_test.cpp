@@ -96,6 +96,35 @@ TEST_CASE("each network kind keeps its own values", "[loader][proxy]") {
   CHECK(s.injections[6].proxy == "db");
 }
 
+TEST_CASE("a connect that lands on a proxy is found however either address is written", "[loader][proxy]") {
+  const auto probe = [](const std::string& address) {
+    return "[[probe]]\nname = \"db up\"\ntcp = \"" + address + "\"\nduring = { from = \"1s\" }\n";
+  };
+  for (const char* address : {"localhost:${proxy_port}", "[::ffff:127.0.0.1]:${proxy_port}"}) {
+    INFO(address);
+    CHECK(errors_of(kBase + probe(address)).find("reaches proxy `db`") != std::string::npos);
+  }
+  // Another port, or another address of a proxy bound to one address, reaches no proxy.
+  CHECK(errors_of(kBase + probe("127.0.0.1:${db_port}")).empty());
+  CHECK(errors_of(kBase + probe("127.0.0.2:${proxy_port}")).empty());
+  // A proxy on the wildcard address takes connects to every address of the host.
+  const std::string wildcard =
+      "name = \"x\"\nvars = { p = \"auto-port\", q = \"auto-port\" }\n[[process]]\nname = \"backend\"\n"
+      "command = [\"b\"]\n[[proxy]]\nname = \"db\"\nlisten = \"0.0.0.0:${q}\"\nupstream = "
+      "\"127.0.0.1:${p}\"\n";
+  CHECK(errors_of(wildcard + probe("127.0.0.1:${q}")).find("reaches proxy `db`") != std::string::npos);
+  // A readiness gate on the proxy is ready at once; a proxy dialing its own listener loops.
+  CHECK(
+      errors_of(kBase +
+                "[[process]]\nname = \"late\"\ncommand = [\"l\"]\nready.tcp = \"127.0.0.1:${proxy_port}\"\n")
+          .find("ready.tcp: \"127.0.0.1:4243\" reaches proxy `db`") != std::string::npos);
+  CHECK(errors_of("name = \"x\"\nvars = { p = \"auto-port\" }\n[target]\ncommand = [\"t\"]\n[[proxy]]\nname "
+                  "= \"db\"\n"
+                  "listen = \"127.0.0.1:${p}\"\nupstream = \"localhost:${p}\"\n")
+            .find("proxy.upstream: \"localhost:4242\" reaches the proxy's own `listen`") !=
+        std::string::npos);
+}
+
 TEST_CASE("proxy mistakes point at the key with a hint", "[loader][proxy]") {
   struct Case {
     std::string toml;
@@ -165,9 +194,9 @@ TEST_CASE("proxy mistakes point at the key with a hint", "[loader][proxy]") {
        "      |          ^"},
       // A tcp probe of the proxy's own listener passes with nothing behind it.
       {kBase + "[[probe]]\nname = \"db up\"\ntcp = \"127.0.0.1:${proxy_port}\"\nduring = { from = \"1s\" }\n",
-       "s.toml:12:7: probe.tcp: \"127.0.0.1:4243\" is where proxy `db` listens: the proxy accepts every "
-       "connect "
-       "before it dials its upstream, so this probe would pass with nothing behind it; probe the upstream "
+       "s.toml:12:7: probe.tcp: \"127.0.0.1:4243\" reaches proxy `db` (listening on \"127.0.0.1:4243\"): the "
+       "proxy accepts every connect before it dials its upstream, so this probe would pass with nothing "
+       "behind it; probe the upstream "
        "(\"127.0.0.1:4242\") directly, or use an `http` probe through the proxy, which needs an answer\n"
        "   12 | tcp = \"127.0.0.1:${proxy_port}\"\n"
        "      |       ^"},
