@@ -107,6 +107,17 @@ bool Notifier::own_exec(const seccomp_notif& n) {
   return false;
 }
 
+bool Notifier::restarted(const seccomp_notif& n) {
+  std::lock_guard lock(mutex_);
+  for (auto& item : pending_)
+    if (item.pid == static_cast<pid_t>(n.pid) && item.nr == n.data.nr &&
+        std::equal(item.args.begin(), item.args.end(), std::begin(n.data.args))) {
+      item.id = n.id;  // the held answer goes to the call waiting now
+      return true;
+    }
+  return false;
+}
+
 void Notifier::stop() {
   {
     std::lock_guard lock(mutex_);
@@ -189,6 +200,7 @@ void Notifier::handle(const seccomp_notif& n) {
     answer(n.id, std::nullopt, 0, true);
     return;
   }
+  if (restarted(n)) return;
   ++notifications_;
   const auto trapped = std::chrono::steady_clock::now();
   const auto [begin, end] = rules_by_syscall_.equal_range(n.data.nr);
@@ -227,7 +239,12 @@ void Notifier::handle(const seccomp_notif& n) {
   // it by its own selection, whatever an earlier rule decided. Delays add up; the first selecting
   // rule with an errno or return value answers the call, and a later one that would fail it too
   // did not act (its hit is not counted).
-  Pending held{{}, n.id, std::nullopt, 0, true, {}};
+  Pending held{};
+  held.id = n.id;
+  held.pid = static_cast<pid_t>(n.pid);
+  held.nr = n.data.nr;
+  std::copy(std::begin(n.data.args), std::end(n.data.args), held.args.begin());
+  held.pass = true;
   std::chrono::nanoseconds delay{0};
   for (auto it = begin; it != end; ++it) {
     const std::size_t index = it->second;

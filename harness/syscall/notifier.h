@@ -80,9 +80,14 @@ class Notifier {
   struct Pending {
     std::chrono::steady_clock::time_point due;
     std::uint64_t id;
+    // The call as trapped: a thread is in one call at a time, so the same call trapped again
+    // while this one is held is the kernel restarting it after a signal (restarted()).
+    pid_t pid = 0;
+    int nr = 0;
+    std::array<std::uint64_t, 6> args{};
     std::optional<int> error;
-    std::int64_t value;
-    bool pass;
+    std::int64_t value = 0;
+    bool pass = true;
     // Every rule that acted on the call, with its event: recorded only once the answer is delivered.
     std::vector<std::pair<std::size_t, FaultEvent>> acts;
     bool operator>(const Pending& other) const { return due > other.due; }
@@ -97,6 +102,10 @@ class Notifier {
   void handle(const seccomp_notif& notification);
   // Whether the call is the spawn's own exec of the command (expect_own_execs).
   bool own_exec(const seccomp_notif& notification);
+  // Whether the call is a held one the kernel restarted after a signal interrupted it (with
+  // SA_RESTART, or a runtime that retries EINTR): it takes the held call's place, keeping its
+  // due time and its count, instead of a fresh delay each time a signal comes.
+  bool restarted(const seccomp_notif& notification);
 
   std::vector<Rule> rules_;
   std::vector<std::unique_ptr<std::atomic<bool>>> active_;

@@ -354,6 +354,26 @@ TEST_CASE("a held call that a signal interrupts is matched, not acted: the fault
   CHECK(outcome.records[0].first.empty());
 }
 
+TEST_CASE("a held call the kernel restarts after a signal keeps its delay and counts once", "[syscall]") {
+  // Every restart is trapped again with the same arguments; a fresh delay each time would hold
+  // the write for as long as the signals come, and count one call as twenty.
+  test::ScratchDir dir;
+  const auto held = dir.write("held", "");
+  RuleSpec spec = rule({"write"}, std::nullopt);
+  spec.delay = 1000ms;
+  spec.path_glob = "*/held";
+  const auto outcome = run_under({spec}, {static_target(), "restarted-write", held});
+  REQUIRE(outcome.status);
+  std::smatch m;
+  REQUIRE(std::regex_search(outcome.out, m, std::regex("wrote after (\\d+) ms, (\\d+) signals")));
+  CHECK(std::stol(m[2]) >= 5);    // it was interrupted and restarted several times
+  CHECK(std::stol(m[1]) >= 900);  // the delay held
+  CHECK(std::stol(m[1]) < 2000);  // from the first trap, not from the last restart (3 s)
+  REQUIRE(outcome.records.size() == 1);
+  CHECK(outcome.records[0].matched == 1);
+  CHECK(outcome.records[0].acted == 1);
+}
+
 TEST_CASE("the spawn's own exec passes an execve rule uncounted; the target's first exec is call 1",
           "[syscall]") {
   // The child's exec of the command is trapped like any execve once the filter is loaded: it must

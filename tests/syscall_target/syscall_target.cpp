@@ -8,6 +8,8 @@
 //   getppid N              N x getppid (the cost of calls the filter does not list)
 //   fdkinds FILE           one write to a socket (of a socketpair) and one to FILE; prints
 //                          "socket ok|ERRNO" and "file ok|ERRNO"
+//   restarted-write FILE   one write while a SA_RESTART timer interrupts it every 100 ms for 2 s;
+//                          prints "wrote after MS ms, N signals"
 //   exec PROGRAM ARGS...   execv PROGRAM; prints "exec failed ERRNO" when it fails
 //   sendmsg-on FD          one sendmsg (MSG_NOSIGNAL) on a unix socket moved to fd number FD;
 //                          prints "sendmsg ok|ERRNO"
@@ -132,6 +134,34 @@ int interrupted_write(const char* file) {
   return 0;
 }
 
+volatile sig_atomic_t ticks = 0;
+void on_tick(int) {
+  ticks = ticks + 1;
+  if (ticks == 20) {  // two seconds of interruptions, then none
+    const itimerval off{};
+    setitimer(ITIMER_REAL, &off, nullptr);
+  }
+}
+
+// One write while a SA_RESTART timer fires every 100 ms: each signal interrupts the call and the
+// kernel restarts it, the same call with the same arguments.
+int restarted_write(const char* file) {
+  const int fd = open(file, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return 3;
+  struct sigaction action {};
+  action.sa_handler = on_tick;
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGALRM, &action, nullptr);
+  const itimerval every{{0, 100000}, {0, 100000}};
+  const double start = now_ms();
+  setitimer(ITIMER_REAL, &every, nullptr);
+  if (write(fd, "x", 1) == 1)
+    printf("wrote after %ld ms, %d signals\n", static_cast<long>(now_ms() - start), static_cast<int>(ticks));
+  else
+    printf("failed %s\n", strerrorname_np(errno));
+  return 0;
+}
+
 int run(int argc, char** argv) {
   if (argc >= 4 && !strcmp(argv[1], "loop")) return open_loop(atol(argv[2]), argv[3]);
   if (argc >= 3 && !strcmp(argv[1], "fork")) {
@@ -146,6 +176,7 @@ int run(int argc, char** argv) {
   if (argc >= 4 && !strcmp(argv[1], "timed")) return timed(argv[2], argv[3]);
   if (argc >= 3 && !strcmp(argv[1], "fdkinds")) return fd_kinds(argv[2]);
   if (argc >= 3 && !strcmp(argv[1], "interrupted-write")) return interrupted_write(argv[2]);
+  if (argc >= 3 && !strcmp(argv[1], "restarted-write")) return restarted_write(argv[2]);
   if (argc >= 3 && !strcmp(argv[1], "exec")) {
     execv(argv[2], argv + 2);
     printf("exec failed %s\n", strerrorname_np(errno));
@@ -173,7 +204,8 @@ int run(int argc, char** argv) {
   }
   fprintf(stderr,
           "usage: faultline-syscall-target loop N PATH | fork MODE... | phases PATH N DIR | timed SLOW FAST "
-          "| getppid N | fdkinds FILE | interrupted-write FILE | exec PROGRAM ARGS... | sendmsg-on FD\n");
+          "| getppid N | fdkinds FILE | interrupted-write FILE | restarted-write FILE | exec PROGRAM ARGS... "
+          "| sendmsg-on FD\n");
   return 2;
 }
 
