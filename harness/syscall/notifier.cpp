@@ -110,8 +110,7 @@ bool Notifier::own_exec(const seccomp_notif& n) {
 bool Notifier::restarted(const seccomp_notif& n) {
   std::lock_guard lock(mutex_);
   for (auto& item : pending_)
-    if (item.pid == static_cast<pid_t>(n.pid) && item.nr == n.data.nr &&
-        std::equal(item.args.begin(), item.args.end(), std::begin(n.data.args))) {
+    if (item.pid == static_cast<pid_t>(n.pid) && item.nr == n.data.nr && item.first_arg == n.data.args[0]) {
       item.id = n.id;  // the held answer goes to the call waiting now
       return true;
     }
@@ -243,7 +242,7 @@ void Notifier::handle(const seccomp_notif& n) {
   held.id = n.id;
   held.pid = static_cast<pid_t>(n.pid);
   held.nr = n.data.nr;
-  std::copy(std::begin(n.data.args), std::end(n.data.args), held.args.begin());
+  held.first_arg = n.data.args[0];
   held.pass = true;
   std::chrono::nanoseconds delay{0};
   for (auto it = begin; it != end; ++it) {

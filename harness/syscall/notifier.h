@@ -80,11 +80,13 @@ class Notifier {
   struct Pending {
     std::chrono::steady_clock::time_point due;
     std::uint64_t id;
-    // The call as trapped: a thread is in one call at a time, so the same call trapped again
-    // while this one is held is the kernel restarting it after a signal (restarted()).
+    // The call as trapped: a thread is in one call at a time, so the same call (syscall and
+    // first argument: the fd or path) trapped again while this one is held is its restart
+    // after a signal (restarted()). Not every argument: a runtime that retries on EINTR calls
+    // again from its own code, and the registers a call does not use differ.
     pid_t pid = 0;
     int nr = 0;
-    std::array<std::uint64_t, 6> args{};
+    std::uint64_t first_arg = 0;
     std::optional<int> error;
     std::int64_t value = 0;
     bool pass = true;
@@ -102,7 +104,7 @@ class Notifier {
   void handle(const seccomp_notif& notification);
   // Whether the call is the spawn's own exec of the command (expect_own_execs).
   bool own_exec(const seccomp_notif& notification);
-  // Whether the call is a held one the kernel restarted after a signal interrupted it (with
+  // Whether the call is a held one restarted after a signal interrupted it (the kernel's
   // SA_RESTART, or a runtime that retries EINTR): it takes the held call's place, keeping its
   // due time and its count, instead of a fresh delay each time a signal comes.
   bool restarted(const seccomp_notif& notification);
