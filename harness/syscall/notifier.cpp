@@ -111,7 +111,13 @@ bool Notifier::restarted(const seccomp_notif& n) {
   std::lock_guard lock(mutex_);
   for (auto& item : pending_)
     if (item.pid == static_cast<pid_t>(n.pid) && item.nr == n.data.nr && item.first_arg == n.data.args[0]) {
-      item.id = n.id;  // the held answer goes to the call waiting now
+      item.id = n.id;          // the held answer goes to the call waiting now
+      if (item.undelivered) {  // its time has come already
+        item.undelivered = false;
+        item.due = std::chrono::steady_clock::now();
+        std::make_heap(pending_.begin(), pending_.end(), std::greater<>());
+        changed_.notify_all();
+      }
       return true;
     }
   return false;
@@ -155,6 +161,41 @@ void Notifier::deliver(Pending item) {
   // delivers the answer after a window closed.
   if (!answer(item.id, item.error, item.value, item.pass)) return;
   for (auto& [rule, event] : item.acts) records_.acted(rule, std::move(event));
+}
+
+void Notifier::deliver_due(std::unique_lock<std::mutex>& lock) {
+  // How long a call whose answer found nobody waits for its restart (the handler runs first).
+  constexpr std::chrono::milliseconds kRestartGrace{200};
+  const std::uint64_t seq = pending_.front().seq;
+  const auto find = [&] {
+    return std::find_if(pending_.begin(), pending_.end(), [&](const Pending& p) { return p.seq == seq; });
+  };
+  std::uint64_t id = pending_.front().id;
+  for (;;) {
+    const Pending& item = *find();
+    const auto error = item.error;
+    const auto value = item.value;
+    const bool pass = item.pass;
+    lock.unlock();
+    const bool delivered = answer(id, error, value, pass);
+    lock.lock();
+    const auto it = find();  // only this thread removes items: it is still there
+    if (delivered) {
+      for (auto& [rule, event] : it->acts) records_.acted(rule, std::move(event));
+    } else if (it->id != id) {
+      id = it->id;  // restarted while the answer went out: answer the restart now
+      continue;
+    } else if (!it->undelivered) {
+      it->undelivered = true;
+      it->due = std::chrono::steady_clock::now() + kRestartGrace;
+      std::make_heap(pending_.begin(), pending_.end(), std::greater<>());
+      return;
+    }
+    // Delivered, or not restarted within the grace: the fault never reached that call.
+    pending_.erase(it);
+    std::make_heap(pending_.begin(), pending_.end(), std::greater<>());
+    return;
+  }
 }
 
 void Notifier::receive_loop() {
@@ -282,6 +323,7 @@ void Notifier::handle(const seccomp_notif& n) {
   if (delay.count() == 0) return deliver(std::move(held));
   held.due = std::chrono::steady_clock::now() + delay;
   std::lock_guard lock(mutex_);
+  held.seq = next_seq_++;
   pending_.push_back(std::move(held));
   std::push_heap(pending_.begin(), pending_.end(), std::greater<>());
   changed_.notify_all();
@@ -300,12 +342,7 @@ void Notifier::delay_loop() {
       changed_.wait_until(lock, due);
       continue;
     }
-    std::pop_heap(pending_.begin(), pending_.end(), std::greater<>());
-    Pending item = std::move(pending_.back());
-    pending_.pop_back();
-    lock.unlock();
-    deliver(std::move(item));
-    lock.lock();
+    deliver_due(lock);
   }
   // Stopping: nobody would answer the held calls any more, so they run now.
   for (auto& item : pending_) deliver(std::move(item));

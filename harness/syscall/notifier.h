@@ -80,6 +80,7 @@ class Notifier {
   struct Pending {
     std::chrono::steady_clock::time_point due;
     std::uint64_t id;
+    std::uint64_t seq = 0;  // which held call this is, while its place in the heap changes
     // The call as trapped: a thread is in one call at a time, so the same call (syscall and
     // first argument: the fd or path) trapped again while this one is held is its restart
     // after a signal (restarted()). Not every argument: a runtime that retries on EINTR calls
@@ -87,6 +88,9 @@ class Notifier {
     pid_t pid = 0;
     int nr = 0;
     std::uint64_t first_arg = 0;
+    // Its answer found no call (a signal interrupted it): kept a moment for the restart, which
+    // is then answered at once.
+    bool undelivered = false;
     std::optional<int> error;
     std::int64_t value = 0;
     bool pass = true;
@@ -101,6 +105,9 @@ class Notifier {
   // killed or exec'ed) while it was held, so the fault never took effect.
   bool answer(std::uint64_t id, std::optional<int> error, std::int64_t value, bool pass);
   void deliver(Pending item);
+  // Answers the held call that is due, leaving it in `pending_` meanwhile (with `lock` released
+  // for the answer), so that a restart trapped in that moment takes its place and is answered.
+  void deliver_due(std::unique_lock<std::mutex>& lock);
   void handle(const seccomp_notif& notification);
   // Whether the call is the spawn's own exec of the command (expect_own_execs).
   bool own_exec(const seccomp_notif& notification);
@@ -126,6 +133,7 @@ class Notifier {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<Pending> pending_;  // a min-heap on `due`
+  std::uint64_t next_seq_ = 0;
   bool finished_ = false;
   bool stopping_ = false;
 
