@@ -108,19 +108,26 @@ bool Notifier::own_exec(const seccomp_notif& n) {
 }
 
 bool Notifier::restarted(const seccomp_notif& n) {
-  std::lock_guard lock(mutex_);
-  for (auto& item : pending_)
-    if (item.pid == static_cast<pid_t>(n.pid) && item.nr == n.data.nr && item.first_arg == n.data.args[0]) {
-      item.id = n.id;          // the held answer goes to the call waiting now
-      if (item.undelivered) {  // its time has come already
-        item.undelivered = false;
-        item.due = std::chrono::steady_clock::now();
-        std::make_heap(pending_.begin(), pending_.end(), std::greater<>());
-        changed_.notify_all();
-      }
-      return true;
+  std::unique_lock lock(mutex_);
+  for (;;) {
+    const auto item = std::find_if(pending_.begin(), pending_.end(), [&](const Pending& p) {
+      return p.pid == static_cast<pid_t>(n.pid) && p.nr == n.data.nr && p.first_arg == n.data.args[0];
+    });
+    if (item == pending_.end()) return false;
+    // Its answer is going out: if it arrives, this is the thread's next call, not a restart.
+    if (item->answering) {
+      changed_.wait(lock);
+      continue;
     }
-  return false;
+    item->id = n.id;          // the held answer goes to the call waiting now
+    if (item->undelivered) {  // its time has come already
+      item->undelivered = false;
+      item->due = std::chrono::steady_clock::now();
+      std::make_heap(pending_.begin(), pending_.end(), std::greater<>());
+      changed_.notify_all();
+    }
+    return true;
+  }
 }
 
 void Notifier::stop() {
@@ -170,32 +177,29 @@ void Notifier::deliver_due(std::unique_lock<std::mutex>& lock) {
   const auto find = [&] {
     return std::find_if(pending_.begin(), pending_.end(), [&](const Pending& p) { return p.seq == seq; });
   };
-  std::uint64_t id = pending_.front().id;
-  for (;;) {
-    const Pending& item = *find();
-    const auto error = item.error;
-    const auto value = item.value;
-    const bool pass = item.pass;
-    lock.unlock();
-    const bool delivered = answer(id, error, value, pass);
-    lock.lock();
-    const auto it = find();  // only this thread removes items: it is still there
-    if (delivered) {
-      for (auto& [rule, event] : it->acts) records_.acted(rule, std::move(event));
-    } else if (it->id != id) {
-      id = it->id;  // restarted while the answer went out: answer the restart now
-      continue;
-    } else if (!it->undelivered) {
-      it->undelivered = true;
-      it->due = std::chrono::steady_clock::now() + kRestartGrace;
-      std::make_heap(pending_.begin(), pending_.end(), std::greater<>());
-      return;
-    }
-    // Delivered, or not restarted within the grace: the fault never reached that call.
-    pending_.erase(it);
+  Pending& due = pending_.front();
+  due.answering = true;
+  const std::uint64_t id = due.id;
+  const auto error = due.error;
+  const auto value = due.value;
+  const bool pass = due.pass;
+  lock.unlock();
+  const bool delivered = answer(id, error, value, pass);
+  lock.lock();
+  const auto it = find();  // only this thread removes items: it is still there
+  it->answering = false;
+  changed_.notify_all();
+  if (delivered) {
+    for (auto& [rule, event] : it->acts) records_.acted(rule, std::move(event));
+  } else if (!it->undelivered) {
+    it->undelivered = true;
+    it->due = std::chrono::steady_clock::now() + kRestartGrace;
     std::make_heap(pending_.begin(), pending_.end(), std::greater<>());
     return;
   }
+  // Delivered, or not restarted within the grace: the fault never reached that call.
+  pending_.erase(it);
+  std::make_heap(pending_.begin(), pending_.end(), std::greater<>());
 }
 
 void Notifier::receive_loop() {

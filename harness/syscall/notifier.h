@@ -91,6 +91,7 @@ class Notifier {
     // Its answer found no call (a signal interrupted it): kept a moment for the restart, which
     // is then answered at once.
     bool undelivered = false;
+    bool answering = false;  // its answer is going out, with the lock released
     std::optional<int> error;
     std::int64_t value = 0;
     bool pass = true;
@@ -105,8 +106,9 @@ class Notifier {
   // killed or exec'ed) while it was held, so the fault never took effect.
   bool answer(std::uint64_t id, std::optional<int> error, std::int64_t value, bool pass);
   void deliver(Pending item);
-  // Answers the held call that is due, leaving it in `pending_` meanwhile (with `lock` released
-  // for the answer), so that a restart trapped in that moment takes its place and is answered.
+  // Answers the held call that is due, leaving it in `pending_` meanwhile (marked `answering`,
+  // with `lock` released for the answer), so that a call of the same thread trapped in that
+  // moment can wait for the outcome: the next call if the answer arrived, the restart if not.
   void deliver_due(std::unique_lock<std::mutex>& lock);
   void handle(const seccomp_notif& notification);
   // Whether the call is the spawn's own exec of the command (expect_own_execs).
