@@ -874,12 +874,14 @@ TEST_CASE("exec: every SIGINT, SIGTERM and SIGHUP to faultline is passed on; SIG
   std::string script;
   for (const char* name : {"INT", "TERM", "HUP", "USR1", "ALRM"})
     script += std::string("trap 'echo ") + name + " >>" + log + "' " + name + "; ";
-  script += "while [ ! -e " + stop + " ]; do sleep 0.05; done";
+  // The traps are set once `ready` is written: a SIGUSR1 before that ends the shell (its default).
+  script += "echo ready >>" + log + "; while [ ! -e " + stop + " ]; do sleep 0.05; done";
   const std::string token = new_token();
   BackgroundHarness harness(
       {"exec", "-k", "30s", "--", "env", "FAULTLINE_E2E_TOKEN=" + token, "sh", "-c", script});
   REQUIRE(harness.started());
   REQUIRE(BackgroundHarness::wait_for_target(token));
+  REQUIRE(wait_for_text(log, "ready\n"));
   for (const auto& [signo, name] : std::vector<std::pair<int, std::string>>{
            {SIGUSR1, "USR1"}, {SIGALRM, "ALRM"}, {SIGINT, "INT"}, {SIGTERM, "TERM"}, {SIGHUP, "HUP"}}) {
     INFO(name);
