@@ -87,6 +87,19 @@ std::string console_fault_lines(const ScenarioResult& r) {
     else
       out += "first byte p50 " + format_latency(p.first_byte_p50_ms) + " p99 " +
              format_latency(p.first_byte_p99_ms) + "\n";
+    // What each fault did, none included: an optional fault that touched no connection passes, and
+    // a CI log must still show that it proved nothing.
+    if (!p.toxics_touched.empty()) {
+      out += "       proxy " + p.name + " faults:";
+      const char* separator = " ";
+      for (const auto& [name, n] : p.toxics_touched) {
+        out += separator + name + " touched " +
+               (n == 0 ? std::string("no connection")
+                       : std::to_string(n) + (n == 1 ? " connection" : " connections"));
+        separator = ", ";
+      }
+      out += "\n";
+    }
     // The partition was judged by the looser rule: say so where the verdict is read.
     if (!p.refused_unseen.empty())
       out += "       proxy " + p.name + ": connects refused during a partition not seen (" +

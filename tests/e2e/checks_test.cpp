@@ -93,6 +93,8 @@ TEST_CASE("checks e2e: a network fault the client never meets fails the scenario
   only_failure(s, "inject.network");  // the client itself did fine: it never met the fault
   CHECK(s.at("proxies")[0].at("accepted") == 0);
   CHECK(s.at("proxies")[0].at("toxics_touched").at("resets") == 0);
+  // The console says so under the failure, as it would under a pass with the fault optional.
+  CHECK(cmd.out.find("\n       proxy px faults: resets touched no connection\n") != std::string::npos);
 }
 
 TEST_CASE("checks e2e: a network fault that only faultline's own probe met never fired", "[checks]") {

@@ -59,16 +59,21 @@ TEST_CASE("console: one line per syscall fault and per proxy, under a pass too")
   db.first_byte_p99_ms = 301.2;
   db.first_byte_max_ms = 2503;
   db.first_byte_histogram = {{1.0, 30}, {500.0, 9}, {std::nullopt, 1}};
+  db.toxics_touched = {{"cut", 1}, {"slow", 38}};
   ProxyResult idle;
   idle.name = "cache";
   idle.accepted = 1;
   idle.first_byte_histogram = {{1.0, 0}, {std::nullopt, 0}};
+  // An optional fault that touched nothing passes: the log says it proved nothing.
+  idle.toxics_touched = {{"stall", 0}};
   r.proxies = {db, idle};
   CHECK(console_details(r) ==
         "       syscall disk-full [writer]: hit 12 of 340 matching calls\n"
         "       syscall slow-fsync [writer]: hit 0 of 0 matching calls\n"
         "       proxy db: 40 connections, 2 reset, 1.2KiB up, 3.0MiB down, first byte p50 0.8ms p99 301ms\n"
-        "       proxy cache: 1 connection, 0 reset, 0B up, 0B down, no first byte\n");
+        "       proxy db faults: cut touched 1 connection, slow touched 38 connections\n"
+        "       proxy cache: 1 connection, 0 reset, 0B up, 0B down, no first byte\n"
+        "       proxy cache faults: stall touched no connection\n");
 
   SECTION("after the failures of a failed scenario") {
     r.verdict = Verdict::fail;
