@@ -153,6 +153,11 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     return selects_connection(proxy->config.seed, name, index, toxic.toxicity);
   }
 
+  // Whether the toxic acts on this flow: its direction, and this connection among those it selects.
+  bool in_force(const std::string& name, const Toxic& toxic, const Flow& flow) const {
+    return acts_on(toxic.direction, flow.direction) && selected(name, toxic);
+  }
+
   void connect_upstream() {
     server.async_connect(proxy->upstream, [self = shared_from_this()](error_code ec) {
       Lock lock(self->proxy->mutex);
@@ -219,9 +224,7 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
   // The timeout toxic in force on this flow, if any: it drops what the source sends.
   const std::string* black_hole_on(const Flow& flow) const {
     for (const auto& [name, toxic] : proxy->toxics)
-      if (toxic.kind == ToxicKind::timeout && acts_on(toxic.direction, flow.direction) &&
-          selected(name, toxic))
-        return &name;
+      if (toxic.kind == ToxicKind::timeout && in_force(name, toxic, flow)) return &name;
     return nullptr;
   }
 
@@ -231,7 +234,7 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
       const bool data = toxic.kind == ToxicKind::latency || toxic.kind == ToxicKind::bandwidth ||
                         toxic.kind == ToxicKind::timeout || toxic.kind == ToxicKind::slicer ||
                         toxic.kind == ToxicKind::limit_data;
-      if (data && acts_on(toxic.direction, flow.direction) && selected(name, toxic)) return true;
+      if (data && in_force(name, toxic, flow)) return true;
     }
     return false;
   }
@@ -283,8 +286,7 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
   std::size_t paced_read_limit(const Flow& flow) const {
     std::size_t limit = flow.buffer_bytes;
     for (const auto& [name, toxic] : proxy->toxics)
-      if (toxic.kind == ToxicKind::bandwidth && acts_on(toxic.direction, flow.direction) &&
-          selected(name, toxic))
+      if (toxic.kind == ToxicKind::bandwidth && in_force(name, toxic, flow))
         limit = std::min<std::size_t>(
             limit,
             std::max<std::uint64_t>(1, toxic.rate * static_cast<std::uint64_t>(kPaceAhead.count()) / 1000));
@@ -405,7 +407,7 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     TokenBucket* bucket = nullptr;
     const std::string* bucket_name = nullptr;
     for (auto& [name, toxic] : proxy->toxics) {
-      if (!acts_on(toxic.direction, flow.direction) || !selected(name, toxic)) continue;
+      if (!in_force(name, toxic, flow)) continue;
       switch (toxic.kind) {
         case ToxicKind::timeout:
           black_holes.push_back(&name);
@@ -575,8 +577,7 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
   void finish(Flow& flow) {
     Micros delay{0};
     for (auto& [name, toxic] : proxy->toxics)
-      if (toxic.kind == ToxicKind::slow_close && acts_on(toxic.direction, flow.direction) &&
-          selected(name, toxic) && toxic.after.count() > 0) {
+      if (toxic.kind == ToxicKind::slow_close && in_force(name, toxic, flow) && toxic.after.count() > 0) {
         delay = std::max(delay, toxic.after);
         mark_touched(name);
       }

@@ -152,13 +152,24 @@ void Loader::check_proxies(const Scenario& s) {
     } else if (!p.name.empty()) {
       first[p.name] = i;
     }
+    // The same port on overlapping addresses (one of them 0.0.0.0 or ::, or the same address
+    // written two ways): the second bind would fail when the run starts.
     if (const Field* listen = t.get("listen")) {
-      for (std::size_t j = 0; j < i; ++j)
-        if (s.proxies[j].listen == p.listen)
+      const auto here = parse_host_port(p.listen);
+      for (std::size_t j = 0; j < i; ++j) {
+        const auto there = parse_host_port(s.proxies[j].listen);
+        const bool overlap = s.proxies[j].listen == p.listen ||
+                             (here && there && (may_reach(*here, *there) || may_reach(*there, *here)));
+        if (overlap)
           error(listen->pos,
-                "proxy.listen: " + quote(p.listen) + " is also where proxy " + tick(s.proxies[j].name) +
-                    " listens (line " + std::to_string(s.proxies[j].pos.line) + ")",
+                "proxy.listen: " + quote(p.listen) +
+                    (s.proxies[j].listen == p.listen
+                         ? " is also where"
+                         : " takes the port of " + quote(s.proxies[j].listen) + ", where") +
+                    " proxy " + tick(s.proxies[j].name) + " listens (line " +
+                    std::to_string(s.proxies[j].pos.line) + ")",
                 "give each proxy its own port, e.g. an auto-port variable");
+      }
     }
     // It would dial itself, accept that, dial again, ... until it runs out of fds, every round
     // counted as a client's connection.

@@ -183,6 +183,12 @@ TEST_CASE("proxy mistakes point at the key with a hint", "[loader][proxy]") {
        "proxy its own port, e.g. an auto-port variable\n"
        "   12 | listen = \"127.0.0.1:${proxy_port}\"\n"
        "      |          ^"},
+      // Written differently, the same port still: the wildcard takes it on every address.
+      {kBase + "[[proxy]]\nname = \"db2\"\nlisten = \"0.0.0.0:${proxy_port}\"\nupstream = \"127.0.0.1:2\"\n",
+       "s.toml:12:10: proxy.listen: \"0.0.0.0:4243\" takes the port of \"127.0.0.1:4243\", where proxy `db` "
+       "listens (line 6); give each proxy its own port, e.g. an auto-port variable\n"
+       "   12 | listen = \"0.0.0.0:${proxy_port}\"\n"
+       "      |          ^"},
       {kBase + "after = [\"backend\"]\n"
                "[[process]]\nname = \"client\"\ncommand = [\"c\"]\nafter = [\"db\"]\n"
                "[[proxy]]\nname = \"loop\"\nlisten = \"127.0.0.1:1\"\nupstream = \"127.0.0.1:2\"\n"
