@@ -3,9 +3,12 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <utility>
+#include <vector>
 
 #include "reports/text_format.h"
 
@@ -108,9 +111,32 @@ std::string console_fault_lines(const ScenarioResult& r) {
   return out;
 }
 
+// What the run asked for and did not get, which a pass would otherwise hide: a start limit that
+// changed nothing here, and (under a pass: a failure already says it) a fault that was skipped,
+// allowed by `optional = true`. One line per limit and per fault, with the last reason given.
+static std::string console_noop_lines(const ScenarioResult& r) {
+  std::string out;
+  std::vector<std::pair<std::string, const TimelineEvent*>> skipped;
+  for (const auto& e : r.timeline) {
+    const std::string where = e.process.empty() ? "" : " [" + e.process + "]";
+    if (e.event == "limits.noop") out += "       limits" + where + ": " + e.detail + "\n";
+    if (e.event != "inject.skip" || r.verdict != Verdict::pass) continue;
+    const auto same =
+        std::find_if(skipped.begin(), skipped.end(), [&](const auto& s) { return s.first == e.inject; });
+    if (same == skipped.end())
+      skipped.emplace_back(e.inject, &e);
+    else
+      same->second = &e;
+  }
+  for (const auto& [name, e] : skipped)
+    out += "       skipped " + name + (e->process.empty() ? "" : " [" + e->process + "]") + ": " + e->detail +
+           "\n";
+  return out;
+}
+
 std::string console_details(const ScenarioResult& r) {
   std::string out;
-  if (r.verdict == Verdict::pass) return console_fault_lines(r);
+  if (r.verdict == Verdict::pass) return console_noop_lines(r) + console_fault_lines(r);
   out += "       " + r.file + (r.reason_line ? ":" + std::to_string(r.reason_line) : "") + "\n";
   for (const auto& f : r.failures) {
     out +=
@@ -119,7 +145,7 @@ std::string console_details(const ScenarioResult& r) {
       out += "           expected: " + f.expected + "\n           actual:   " + f.actual + "\n";
     for (const auto& c : f.consequences) out += "           therefore " + c + "\n";
   }
-  return out + console_fault_lines(r);
+  return out + console_noop_lines(r) + console_fault_lines(r);
 }
 
 std::string summary_line(const Summary& s) {

@@ -18,8 +18,10 @@ namespace faultline::report {
 
 // "PASS  oom is reported  (1.2s)" / "FAIL  name  (3.0s): expect.graceful: ..."
 std::string console_line(const ScenarioResult& result);
-// The indented detail lines: for failures and errors the file and each failure, then for every
-// scenario the fault lines below (empty for a pass without syscall faults or proxies).
+// The indented detail lines: for failures and errors the file and each failure; for every
+// scenario a start limit that changed nothing here ("limits [spin]: cpu 5000% (50 CPUs) cannot
+// throttle ..."), under a pass each fault skipped as `optional` ("skipped squeeze [spin]: ...");
+// then the fault lines below. Empty for a plain pass.
 std::string console_details(const ScenarioResult& result);
 // One indented line per syscall fault ("syscall disk-full [db]: hit 5 of 17 matching calls") and
 // per proxy ("proxy db: 5 connections, 1 reset, 100B up, 2.0KiB down, first byte p50 0.5ms p99 300ms").

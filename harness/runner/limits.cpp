@@ -1,7 +1,10 @@
 #include "runner/limits.h"
 
+#include <sched.h>
+
 #include <cmath>
 
+#include "common/error.h"
 #include "common/units.h"
 
 namespace faultline::runner {
@@ -41,6 +44,33 @@ void apply_limits(cgroup::Cgroup& group, const scenario::Limits& limits) {
   }
   if (limits.cpuset) group.set_cpuset(*limits.cpuset);
   if (limits.pids) group.set_pids_max(*limits.pids);
+}
+
+std::optional<std::string> cpu_limit_without_effect(const cgroup::Cgroup& group,
+                                                    const scenario::Limits& limits) {
+  if (!limits.cpu || !std::isfinite(*limits.cpu)) return std::nullopt;
+  std::optional<std::size_t> cpus;
+  try {
+    if (auto set = parse_cpu_list(group.cpuset()); set && !set->empty()) cpus = set->size();
+  } catch (const Error&) {
+    // No cpuset to read on this host (v2 without the controller): the affinity says it.
+  }
+  if (!cpus) {
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    if (::sched_getaffinity(0, sizeof allowed, &allowed) != 0) return std::nullopt;
+    cpus = static_cast<std::size_t>(CPU_COUNT(&allowed));
+  }
+  const double quota = *limits.cpu;
+  if (*cpus == 0 || quota < static_cast<double>(*cpus)) return std::nullopt;
+  const bool whole = quota == std::floor(quota);
+  std::string why = "cpu " + format_cpu(quota) +
+                    (whole ? " (" + std::to_string(static_cast<std::uint64_t>(quota)) + " CPUs)" : "") +
+                    " cannot throttle a process that may run on " + std::to_string(*cpus) +
+                    " CPU(s): it runs unthrottled";
+  // `cpu = "50"` is 50 CPUs: the likely meaning was a share of one.
+  if (whole) why += " (a share of one CPU is written with %, e.g. \"50%\")";
+  return why;
 }
 
 std::vector<std::string> keep_caller_limits(scenario::Limits& limits, const cgroup::EnclosingLimits& caller,

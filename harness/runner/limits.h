@@ -18,6 +18,13 @@ std::optional<std::string> unsupported_limit(const cgroup::Cgroup& group, const 
 // Writes every cgroup limit (nofile is applied by the child before exec, not here).
 void apply_limits(cgroup::Cgroup& group, const scenario::Limits& limits);
 
+// Why the CPU quota of `limits`, applied to `group`, cannot throttle the process started there: a
+// quota at or above the CPUs it may run on (the group's cpuset, else faultline's own affinity,
+// which the process inherits), as "cpu 5000% (50 CPUs) cannot ...", or nullopt. A scenario that
+// says `cpu = "50"` meaning 50% would otherwise run unthrottled and pass without a word.
+std::optional<std::string> cpu_limit_without_effect(const cgroup::Cgroup& group,
+                                                    const scenario::Limits& limits);
+
 // Throwaway cgroups are made under the faultline parent, outside the caller's own cgroup, whose
 // limits (a CI job's memory, pids or CPU) would no longer hold what runs there. Tightens `limits`
 // to each of `caller`'s where `applies(knob)` and `limits` sets none or a looser one; returns what

@@ -301,6 +301,8 @@ void ScenarioRun::prepare() {
     } catch (const Error& e) {
       throw e.with_context("applying limits of process `" + p.spec->name + "`");
     }
+    if (auto why = cpu_limit_without_effect(*p.group, p.spec->limits))
+      event("limits.noop", p.spec->name, *why);
   }
 }
 

@@ -101,6 +101,32 @@ TEST_CASE("console: one line per syscall fault and per proxy, under a pass too")
   }
 }
 
+TEST_CASE("console: a start limit that changed nothing, and an optional fault that was skipped") {
+  ScenarioResult r = result("quota", Verdict::pass, 700);
+  r.timeline = {
+      {0, "limits.noop", "wide", "", "cpu 400% (4 CPUs) cannot throttle a process that may run on 2 CPU(s)"},
+      {1, "process.start", "wide", "", "pid 7"},
+      {100, "inject.skip", "wide", "squeeze", "`wide` is not running"},
+      {300, "inject.skip", "wide", "squeeze", "it would change nothing here"}};
+  // One line per fault, with the last reason.
+  CHECK(console_details(r) ==
+        "       limits [wide]: cpu 400% (4 CPUs) cannot throttle a process that may run on 2 CPU(s)\n"
+        "       skipped squeeze [wide]: it would change nothing here\n");
+  SECTION("under a failure the limit still shows; a skip that failed the run is in its failure already") {
+    r.verdict = Verdict::fail;
+    r.failures.push_back({"inject.applied",
+                          "wide",
+                          "applied at 100ms",
+                          "skipped",
+                          "cpu fault `squeeze` never took effect",
+                          9,
+                          {}});
+    const std::string details = console_details(r);
+    CHECK(details.find("limits [wide]: cpu 400%") != std::string::npos);
+    CHECK(details.find("skipped squeeze") == std::string::npos);
+  }
+}
+
 TEST_CASE("console: a scenario without faults or proxies adds no lines to a pass") {
   CHECK(console_details(result("plain", Verdict::pass, 10)).empty());
 }
