@@ -39,6 +39,9 @@ struct Invocation {
   // only the words before it: CLI11 reads an argument in brackets as a list and splits it, so
   // `exec -- sh -c '[ -s log ]'` would have run `sh -c ' -s log '`.
   std::optional<std::vector<std::string>> after_separator;
+  // Run by main when CLI11 refuses the command line (exit 2): a subcommand that writes reports
+  // empties what an earlier run left there, as it would have before doing anything else.
+  std::vector<std::function<void()>> on_parse_error;
 };
 void add_run_command(CLI::App& app, Invocation* invocation);
 void add_exec_command(CLI::App& app, Invocation* invocation);

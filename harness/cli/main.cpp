@@ -103,6 +103,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     const int rc = app.exit(e);
     if (rc == 0) return 0;
+    for (const auto& hook : invocation.on_parse_error) hook();
     // `exec` stands in for timeout(1), whose own failures exit 125: a usage error must not pass for the
     // command exiting 2.
     const auto exec = app.get_subcommands([](CLI::App* sub) { return sub->get_name() == "exec"; });

@@ -53,11 +53,22 @@ fs::path same_file_key(const std::string& path) {
 
 std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& paths) {
   std::vector<std::string> files;
+  // Every *.toml below `dir`, through symlinked folders too (`scenarios/critical -> ../shared`):
+  // skipped, the scenarios there would never run and the gate would not say so. A folder reached
+  // a second time (a link back up, or two links to one place) is walked once.
   auto add_dir = [&](const fs::path& dir) {
     std::vector<std::string> found;
-    for (const auto& entry : fs::recursive_directory_iterator(dir))
-      if (entry.is_regular_file() && entry.path().extension() == ".toml")
-        found.push_back(entry.path().string());
+    std::set<fs::path> walked{fs::canonical(dir)};
+    for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink);
+         it != fs::recursive_directory_iterator(); ++it) {
+      std::error_code ec;
+      if (it->is_directory(ec)) {
+        const fs::path real = fs::canonical(it->path(), ec);
+        if (ec || !walked.insert(real).second) it.disable_recursion_pending();
+      } else if (it->is_regular_file(ec) && it->path().extension() == ".toml") {
+        found.push_back(it->path().string());
+      }
+    }
     std::sort(found.begin(), found.end());
     files.insert(files.end(), found.begin(), found.end());
   };
@@ -75,10 +86,19 @@ std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& p
       glob_t g{};
       if (::glob(path.c_str(), 0, nullptr, &g) == 0)
         for (std::size_t i = 0; i < g.gl_pathc; ++i) {
-          if (fs::is_directory(g.gl_pathv[i]))
-            add_dir(g.gl_pathv[i]);
-          else
-            files.emplace_back(g.gl_pathv[i]);
+          const std::string match = g.gl_pathv[i];
+          if (fs::is_directory(match, ec)) {
+            // An emptied folder the glob matches is the same mistake as one named on its own.
+            const std::size_t in_folder = files.size();
+            add_dir(match);
+            if (files.size() == in_folder) {
+              globfree(&g);
+              throw UsageError("no scenario file (*.toml) in directory `" + match + "` (matched by `" + path +
+                               "`)");
+            }
+          } else {
+            files.push_back(match);
+          }
         }
       globfree(&g);
       if (files.size() == before) throw UsageError("no scenario file matches `" + path + "`");

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <iostream>
 #include <tuple>
@@ -37,6 +38,15 @@ void check_directory_takes_files(const std::string& flag, const std::string& pat
 }
 
 }  // namespace
+
+void empty_earlier_reports(const ReportPaths& paths) {
+  for (const std::string* path : {&paths.json, &paths.junit, &paths.html}) {
+    if (path->empty()) continue;
+    std::error_code ec;
+    // Never a FIFO or a device: only what a writer left.
+    if (fs::is_regular_file(*path, ec)) std::ofstream(*path, std::ios::trunc);
+  }
+}
 
 void check_report_path(const std::string& flag, const std::string& path) {
   std::error_code ec;

@@ -23,6 +23,12 @@ void check_report_path(const std::string& flag, const std::string& path);
 // any spelling, also through a symlink whose target does not exist yet.
 void check_report_paths(const ReportPaths& paths);
 
+// Empties each report file given that an earlier run left (a regular file only, emptied and not
+// unlinked, so a symlink such as latest.json -> runs/42.json stays one). A command that ends
+// before writing its own reports (a usage error, an input refused, a killed harness) must not
+// leave last night's green one at the path tonight's CI publishes or merges.
+void empty_earlier_reports(const ReportPaths& paths);
+
 // Writes each report given. One that fails is said on stderr ("faultline: --junit r.xml: ...")
 // and the others are still written. Returns whether every one was.
 bool write_reports(const report::RunReport& report, const ReportPaths& paths);

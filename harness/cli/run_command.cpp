@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 #include <random>
+#include <set>
 
 #include "cgroup/backend.h"
 #include "cli/commands.h"
@@ -95,17 +96,43 @@ std::size_t selected_in_other_shards(const std::vector<std::string>& all_files,
   return selected;
 }
 
+// With several --tag, the selection is not empty when one of them is mistyped (`--tag gate --tag
+// nightyl`), and the scenarios it was meant for never run: each must be some scenario's tag, among
+// the files of every shard, so that each shard of a matrix says the same.
+void check_every_tag_selects(const std::vector<scenario::Scenario>& loaded,
+                             const std::vector<std::string>& all_files,
+                             const std::vector<std::string>& shard_files, const RunArgs& args) {
+  if (args.tags.size() < 2) return;  // one tag that selects nothing leaves the run empty, said below
+  std::set<std::string> in_use;
+  for (const auto& s : loaded) in_use.insert(s.tags.begin(), s.tags.end());
+  const auto unused = [&] {
+    return std::find_if(args.tags.begin(), args.tags.end(),
+                        [&](const std::string& t) { return !in_use.contains(t); });
+  };
+  if (unused() == args.tags.end()) return;
+  const auto options = load_options();
+  for (const auto& file : all_files) {
+    if (std::find(shard_files.begin(), shard_files.end(), file) != shard_files.end()) continue;
+    try {
+      const auto s = scenario::load_scenario(file, options);
+      in_use.insert(s.tags.begin(), s.tags.end());
+    } catch (const Error&) {
+      // Its own shard reports it.
+    }
+  }
+  const auto tag = unused();
+  if (tag == args.tags.end()) return;
+  std::string known;
+  for (const auto& t : in_use) known += (known.empty() ? "" : ", ") + t;
+  throw UsageError("--tag " + *tag + " matches no scenario among " + std::to_string(all_files.size()) +
+                   " loaded (their tags: " + (known.empty() ? "none" : known) + ")");
+}
+
 // A report an earlier run left at one of this run's paths must not outlive a run that ends
 // before writing its own (an invalid scenario, a usage error, a killed harness): `report merge`
 // would take last night's green shard for tonight's.
 void remove_earlier_reports(const RunArgs& args) {
-  for (const std::string* path : {&args.json_path, &args.junit_path, &args.html_path}) {
-    if (path->empty()) continue;
-    std::error_code ec;
-    // Emptied, not unlinked: a path that is a symlink (latest.json -> runs/42.json) stays one, and
-    // the report is written through it as before. Only a regular file: never a FIFO or a device.
-    if (fs::is_regular_file(*path, ec)) std::ofstream(*path, std::ios::trunc);
-  }
+  empty_earlier_reports({args.json_path, args.junit_path, args.html_path});
 }
 
 int run(const RunArgs& args) {
@@ -143,6 +170,8 @@ int run(const RunArgs& args) {
     std::cerr << "faultline: invalid scenario files; nothing was run\n";
     return kExitUsage;
   }
+
+  check_every_tag_selects(*loaded, all_files, files, args);
 
   const std::uint64_t seed =
       args.seed ? *args.seed : std::random_device{}() * 0x100000001ull + std::random_device{}();
@@ -277,12 +306,20 @@ void add_run_command(CLI::App& app, Invocation* invocation) {
   auto args = std::make_shared<RunArgs>();
   auto* cmd = app.add_subcommand("run", "Run scenario files, directories (recursively *.toml) or globs");
   cmd->add_option("paths", args->paths, "Scenario files, directories or globs")->required();
-  cmd->add_option("--json", args->json_path, "Write the JSON report (faultline-report/1) to this file");
-  cmd->add_option("--junit", args->junit_path, "Write a JUnit XML report to this file");
-  cmd->add_option("--html", args->html_path, "Write a self-contained HTML report to this file");
+  // Stored as soon as they are read, so that a usage error found later in the command line
+  // (a bad --seed, an unknown option) still empties them (on_parse_error below).
+  cmd->add_option("--json", args->json_path, "Write the JSON report (faultline-report/1) to this file")
+      ->trigger_on_parse();
+  cmd->add_option("--junit", args->junit_path, "Write a JUnit XML report to this file")->trigger_on_parse();
+  cmd->add_option("--html", args->html_path, "Write a self-contained HTML report to this file")
+      ->trigger_on_parse();
   cmd->add_option("-j,--jobs", args->jobs, "Scenarios to run in parallel");
-  cmd->add_option("--tag", args->tags, "Run only scenarios with this tag (repeatable)");
-  cmd->add_option("--exclude-tag", args->exclude_tags, "Skip scenarios with this tag (repeatable)");
+  // One value per --tag: taking every word up to the next option, `run a.toml --tag gate dir/`
+  // would read `dir/` as a second tag and never run the scenarios in it.
+  cmd->add_option("--tag", args->tags, "Run only scenarios with this tag (repeatable)")
+      ->allow_extra_args(false);
+  cmd->add_option("--exclude-tag", args->exclude_tags, "Skip scenarios with this tag (repeatable)")
+      ->allow_extra_args(false);
   cmd->add_option("--shard", args->shard, "Run the I-th of N stable slices (by file path), e.g. 2/3");
   cmd->add_option("--repeat", args->repeat, "Run each scenario N times");
   cmd->add_option("--seed", args->seed, "Seed for [chaos] draws (default: random, printed)")
@@ -293,6 +330,9 @@ void add_run_command(CLI::App& app, Invocation* invocation) {
   cmd->add_flag("--strict", args->strict, "A skipped scenario counts as an error");
   cmd->add_option("--cgroup-root", args->cgroup_root, "Parent cgroup for throwaway cgroups (default: auto)");
   cmd->callback([args, invocation] { invocation->run = [args] { return run(*args); }; });
+  invocation->on_parse_error.push_back([args, cmd] {
+    if (cmd->parsed()) remove_earlier_reports(*args);
+  });
 }
 
 }  // namespace faultline::cli

@@ -607,6 +607,37 @@ TEST_CASE("report merge: a shard that ends before its report leaves no earlier r
                   quote(dir / "s1.json"))
             .status == 2);
   CHECK(fs::file_size(dir / "s1.json") == 0);
+  // So does one the option parser finds, before `run` itself starts: a bad --seed, an unknown
+  // option, reports named before or after the mistake.
+  for (const std::string mistake : {"--seed -1", "--shrad 1/2", "--repeat x"}) {
+    INFO(mistake);
+    std::ofstream(dir / "s1.json") << "{}";
+    std::ofstream(dir / "s1.xml") << "<testsuites/>";
+    CHECK(run_shell(faultline_cmd() + " run " + quote(dir / "suite") + " --json " + quote(dir / "s1.json") +
+                    " " + mistake + " --junit " + quote(dir / "s1.xml"))
+              .status == 2);
+    CHECK(fs::file_size(dir / "s1.json") == 0);
+    CHECK(fs::file_size(dir / "s1.xml") == 0);
+  }
+
+  // A merge refused (a shard missing) leaves no earlier merged report where CI publishes this one.
+  std::ofstream(dir / "ok-a.toml") << "name = \"a\"\n[target]\ncommand = [\"true\"]\n";
+  REQUIRE(run_shell(faultline_cmd() + " run " + quote(dir / "ok-a.toml") + " --shard 1/2 --json " +
+                    quote(dir / "m1.json"))
+              .status == 0);
+  std::ofstream(dir / "merged.json") << "{\"summary\": {\"passed\": 4}}";
+  std::ofstream(dir / "merged.xml") << "<testsuites failures=\"0\"/>";
+  const auto refused = run_shell(faultline_cmd() + " report merge " + quote(dir / "m1.json") + " --json " +
+                                 quote(dir / "merged.json") + " --junit " + quote(dir / "merged.xml"));
+  CHECK(refused.status == 2);
+  CHECK(fs::file_size(dir / "merged.json") == 0);
+  CHECK(fs::file_size(dir / "merged.xml") == 0);
+  // And one the option parser refuses.
+  std::ofstream(dir / "merged.json") << "{}";
+  CHECK(run_shell(faultline_cmd() + " report merge " + quote(dir / "m1.json") + " --json " +
+                  quote(dir / "merged.json") + " --bogus")
+            .status == 2);
+  CHECK(fs::file_size(dir / "merged.json") == 0);
 
   // A report path that is a symlink stays one: the report is written through it.
   fs::create_directories(dir / "runs");

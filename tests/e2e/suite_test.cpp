@@ -278,6 +278,66 @@ TEST_CASE("suite: a selection that leaves nothing to run is a usage error, not a
   CHECK_FALSE(fs::exists(json_path));
 }
 
+// A scenario tagged `tags` whose target exits with `code` (expected: 0).
+std::string exiting_scenario(const std::string& name, const std::string& tags, int code) {
+  return "name = \"" + name + "\"\ntags = [" + tags + "]\n[target]\ncommand = [\"" + payload_path() +
+         "\", \"exit\", \"" + std::to_string(code) + "\"]\n[expect]\nexit_codes = [0]\n";
+}
+
+TEST_CASE("suite: --tag takes one word; the paths after it still run") {
+  ScratchDir dir;
+  dir.write("pass.toml", exiting_scenario("passes", "\"gate\"", 0));
+  fs::create_directories(dir / "more");
+  dir.write("more/fail.toml", exiting_scenario("fails", "\"gate\"", 3));
+  for (const char* option : {"--tag gate", "--exclude-tag slow"}) {
+    INFO(option);
+    auto r = run_json(quote(dir / "pass.toml") + " " + option + " " + quote(dir / "more"));
+    CHECK(r.cmd.status == 1);
+    CHECK(names(r.report) == std::multiset<std::string>{"passes", "fails"});
+  }
+  // Of several tags, each must be some scenario's: a mistyped one would drop its scenarios while
+  // the others keep the run from being empty.
+  auto typo = run_cmd(quote(dir.path().string()) + " --tag gate --tag gaet");
+  CHECK(typo.status == 2);
+  CHECK(typo.err == "faultline: --tag gaet matches no scenario among 2 loaded (their tags: gate)\n");
+  // Also when the tag is used only in another shard's files.
+  for (const char* shard : {"1/2", "2/2"}) {
+    auto elsewhere = run_cmd(quote(dir.path().string()) + " --tag gate --tag nightly --shard " + shard);
+    CHECK(elsewhere.status == 2);
+    dir.write("nightly.toml", exiting_scenario("nightly", "\"nightly\"", 0));
+    auto used = run_json(quote(dir.path().string()) + " --tag gate --tag nightly --shard " + shard);
+    CHECK(used.cmd.status != 2);
+    fs::remove(dir / "nightly.toml");
+  }
+}
+
+TEST_CASE("suite: scenarios in a symlinked folder run; a link back up is walked once") {
+  ScratchDir dir;
+  fs::create_directories(dir / "suite");
+  fs::create_directories(dir / "shared/critical");
+  dir.write("suite/ok.toml", exiting_scenario("ok", "", 0));
+  dir.write("shared/critical/crit.toml", exiting_scenario("critical", "", 3));
+  fs::create_directory_symlink("../shared/critical", dir / "suite/critical");
+  fs::create_directory_symlink(".", dir / "suite/again");  // a loop
+  auto r = run_json(quote(dir / "suite"));
+  CHECK(r.cmd.status == 1);
+  CHECK(names(r.report) == std::multiset<std::string>{"ok", "critical"});
+  auto validate = run_shell(quote(faultline_path()) + " validate " + quote(dir / "suite"));
+  CHECK(validate.out.find("2 scenario file(s) valid") != std::string::npos);
+}
+
+TEST_CASE("suite: a glob that matches an emptied folder is a usage error, as the folder named alone") {
+  ScratchDir dir;
+  fs::create_directories(dir / "api");
+  fs::create_directories(dir / "db");
+  dir.write("api/a.toml", exiting_scenario("api", "", 0));
+  const std::string glob = dir / "*";
+  auto r = run_cmd(quote(glob));
+  CHECK(r.status == 2);
+  CHECK(r.err == "faultline: no scenario file (*.toml) in directory `" + dir / "db" + "` (matched by `" +
+                     glob + "`)\n");
+}
+
 TEST_CASE("suite: an empty shard passes with a note, a tag no shard selects fails every shard") {
   ScratchDir dir;
   dir.write("a.toml", quick_scenario("tagged", "\"x\""));
