@@ -271,7 +271,8 @@ RunReport report_from(const json& doc) {
       throw Error("shard: " + std::to_string(index) + "/" + std::to_string(count) +
                   " is not a slice of a sharded run (I/N with 1 <= I <= N <= " + std::to_string(kMaxShards) +
                   ")");
-    r.shard = ShardInfo{static_cast<int>(index), static_cast<int>(count)};
+    r.shard = ShardInfo{static_cast<int>(index), static_cast<int>(count), shard.str_or("selection"),
+                        shard.str_or("run_id")};
   }
   r.started = root.str_or("started");
   r.duration_ms = root.number_or("duration_ms");

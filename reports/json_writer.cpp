@@ -165,7 +165,11 @@ std::string to_json(const RunReport& report) {
       {"summary",
        {{"passed", sum.passed}, {"failed", sum.failed}, {"errors", sum.errors}, {"skipped", sum.skipped}}},
       {"scenarios", scenarios}};
-  if (report.shard) j["shard"] = {{"index", report.shard->index}, {"count", report.shard->count}};
+  if (report.shard) {
+    j["shard"] = {{"index", report.shard->index}, {"count", report.shard->count}};
+    if (!report.shard->selection.empty()) j["shard"]["selection"] = report.shard->selection;
+    if (!report.shard->run_id.empty()) j["shard"]["run_id"] = report.shard->run_id;
+  }
   if (const auto flaky = report.flaky(); !flaky.empty()) j["flaky"] = flaky;
   if (report.baseline) {
     json changes = json::array();

@@ -126,6 +126,21 @@ void check_merge_inputs(const std::vector<RunReport>& reports, const std::vector
                   std::to_string(shard->count) + ", " + first + " shard " +
                   std::to_string(sharded->shard->index) + "/" + std::to_string(count) +
                   ": the shards of one run all have the same N");
+    // A shard of another run (last night's, or one over other files or filters) would merge green
+    // in place of tonight's: each shard must say it belongs to the same run as the first.
+    const auto& ref = *sharded->shard;
+    const std::string which =
+        names[i] + " (shard " + std::to_string(shard->index) + "/" + std::to_string(count) + ")";
+    if (!shard->selection.empty() && !ref.selection.empty() && shard->selection != ref.selection)
+      throw Error(which + " ran other scenario files, tag filters, --repeat or --seed than " + first +
+                  " (selection " + shard->selection + ", not " + ref.selection +
+                  "): merge the shards of one run");
+    if (shard->run_id != ref.run_id)
+      throw Error(which + " is of " +
+                  (shard->run_id.empty() ? "a run without --run-id" : "run `" + shard->run_id + "`") + ", " +
+                  first + " of " +
+                  (ref.run_id.empty() ? "a run without --run-id" : "run `" + ref.run_id + "`") +
+                  ": merge the shards of one run");
     auto& slot = seen[static_cast<std::size_t>(shard->index)];
     if (!slot.empty())
       throw Error(names[i] + " and " + slot + " are both shard " + std::to_string(shard->index) + "/" +

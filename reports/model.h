@@ -231,6 +231,13 @@ inline constexpr int kMaxShards = 1'000'000;
 struct ShardInfo {
   int index = 1;  // 1-based
   int count = 1;
+  // What the run was asked to run, the same in each of its shards: a hash of the scenario files'
+  // contents (all shards' files, not their paths: checkouts differ between machines), the tag
+  // filters, --repeat and a --seed given. Empty in a report from before it was recorded.
+  std::string selection;
+  // The run's --run-id (a CI pipeline's id), the same in each shard; empty when not given. With
+  // it, a shard left over from an earlier run of the same scenarios is refused too.
+  std::string run_id;
 };
 
 struct RunReport {

@@ -1,14 +1,19 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <random>
 #include <set>
+#include <sstream>
+#include <string_view>
 
 #include "cgroup/backend.h"
 #include "cli/commands.h"
@@ -38,6 +43,7 @@ struct RunArgs {
   std::vector<std::string> tags, exclude_tags;
   std::string shard;
   std::optional<std::uint64_t> seed;
+  std::string run_id;
 };
 
 scenario::LoadOptions load_options() { return scenario_load_options(); }
@@ -96,36 +102,77 @@ std::size_t selected_in_other_shards(const std::vector<std::string>& all_files,
   return selected;
 }
 
-// With several --tag, the selection is not empty when one of them is mistyped (`--tag gate --tag
-// nightyl`), and the scenarios it was meant for never run: each must be some scenario's tag, among
-// the files of every shard, so that each shard of a matrix says the same.
-void check_every_tag_selects(const std::vector<scenario::Scenario>& loaded,
-                             const std::vector<std::string>& all_files,
-                             const std::vector<std::string>& shard_files, const RunArgs& args) {
-  if (args.tags.size() < 2) return;  // one tag that selects nothing leaves the run empty, said below
-  std::set<std::string> in_use;
-  for (const auto& s : loaded) in_use.insert(s.tags.begin(), s.tags.end());
-  const auto unused = [&] {
-    return std::find_if(args.tags.begin(), args.tags.end(),
-                        [&](const std::string& t) { return !in_use.contains(t); });
-  };
-  if (unused() == args.tags.end()) return;
+// The scenarios of the files dealt to other shards, for the checks each shard of a matrix must
+// make alike. A file that does not load is left out: its own shard reports it.
+std::vector<scenario::Scenario> load_other_shards(const std::vector<std::string>& all_files,
+                                                  const std::vector<std::string>& shard_files) {
+  std::vector<scenario::Scenario> others;
   const auto options = load_options();
   for (const auto& file : all_files) {
     if (std::find(shard_files.begin(), shard_files.end(), file) != shard_files.end()) continue;
     try {
-      const auto s = scenario::load_scenario(file, options);
-      in_use.insert(s.tags.begin(), s.tags.end());
+      others.push_back(scenario::load_scenario(file, options));
     } catch (const Error&) {
-      // Its own shard reports it.
     }
   }
-  const auto tag = unused();
-  if (tag == args.tags.end()) return;
-  std::string known;
-  for (const auto& t : in_use) known += (known.empty() ? "" : ", ") + t;
-  throw UsageError("--tag " + *tag + " matches no scenario among " + std::to_string(all_files.size()) +
-                   " loaded (their tags: " + (known.empty() ? "none" : known) + ")");
+  return others;
+}
+
+// Reports, JUnit and --baseline tell scenarios apart by name: two files of one name would merge
+// into one trend line (a deleted failing one reads as "fixed") and hide each other's failures.
+void check_unique_names(const std::vector<const scenario::Scenario*>& every) {
+  std::map<std::string, const scenario::Scenario*> first;
+  for (const auto* s : every) {
+    const auto [it, added] = first.emplace(s->name, s);
+    if (!added) {
+      // In path order: each shard of a matrix says the same.
+      std::string one = it->second->file.string(), other = s->file.string();
+      if (other < one) std::swap(one, other);
+      throw UsageError("two scenario files are named `" + s->name + "`: " + one + " and " + other +
+                       "; reports, JUnit and --baseline tell scenarios apart by name, so give each its own");
+    }
+  }
+}
+
+// With several --tag, the selection is not empty when one of them is mistyped (`--tag gate --tag
+// nightyl`), and the scenarios it was meant for never run: each must be some scenario's tag, in
+// any shard, so that each shard of a matrix says the same.
+void check_every_tag_selects(const std::vector<const scenario::Scenario*>& every, const RunArgs& args) {
+  if (args.tags.size() < 2) return;  // one tag that selects nothing leaves the run empty, said below
+  std::set<std::string> in_use;
+  for (const auto* s : every) in_use.insert(s->tags.begin(), s->tags.end());
+  for (const auto& tag : args.tags) {
+    if (in_use.contains(tag)) continue;
+    std::string known;
+    for (const auto& t : in_use) known += (known.empty() ? "" : ", ") + t;
+    throw UsageError("--tag " + tag + " matches no scenario among " + std::to_string(every.size()) +
+                     " loaded (their tags: " + (known.empty() ? "none" : known) + ")");
+  }
+}
+
+// What a sharded run was asked to run, the same in each of its shards (report::ShardInfo::selection):
+// the contents of every shard's scenario files (not their paths, which differ between the
+// checkouts of a CI matrix), the tag filters, --repeat and a --seed given.
+std::string selection_fingerprint(const std::vector<std::string>& all_files, const RunArgs& args) {
+  std::vector<std::uint64_t> contents;
+  for (const auto& file : all_files) {
+    std::ifstream in(file, std::ios::binary);
+    std::ostringstream text;
+    text << in.rdbuf();
+    contents.push_back(scenario::name_hash(text.str()));
+  }
+  std::sort(contents.begin(), contents.end());
+  std::string asked;
+  for (const auto h : contents) asked += std::to_string(h) + ",";
+  for (auto filters : {args.tags, args.exclude_tags}) {
+    std::sort(filters.begin(), filters.end());
+    asked += "|";
+    for (const auto& t : filters) asked += t + ",";
+  }
+  asked += "|" + std::to_string(args.repeat) + "|" + (args.seed ? std::to_string(*args.seed) : "");
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(scenario::name_hash(asked)));
+  return hex;
 }
 
 // A report an earlier run left at one of this run's paths must not outlive a run that ends
@@ -150,6 +197,9 @@ int run(const RunArgs& args) {
 
   if (args.jobs < 1) throw UsageError("-j must be at least 1");
   if (args.repeat < 1) throw UsageError("--repeat must be at least 1");
+  if (!args.run_id.empty() && args.shard.empty())
+    throw UsageError("--run-id " + args.run_id +
+                     " names the run the shards of a matrix belong to: give --shard too");
   std::optional<runner::Shard> shard;
   if (!args.shard.empty()) {
     std::string why;
@@ -171,7 +221,13 @@ int run(const RunArgs& args) {
     return kExitUsage;
   }
 
-  check_every_tag_selects(*loaded, all_files, files, args);
+  // Every shard's scenarios, for the checks that must come out alike in each shard of a matrix.
+  const auto others = shard ? load_other_shards(all_files, files) : std::vector<scenario::Scenario>{};
+  std::vector<const scenario::Scenario*> every;
+  for (const auto& s : *loaded) every.push_back(&s);
+  for (const auto& s : others) every.push_back(&s);
+  check_unique_names(every);
+  check_every_tag_selects(every, args);
 
   const std::uint64_t seed =
       args.seed ? *args.seed : std::random_device{}() * 0x100000001ull + std::random_device{}();
@@ -233,7 +289,9 @@ int run(const RunArgs& args) {
   report.host = host_info(backend->mode());
   report.started = utc_now_iso();
   report.seed = seed;
-  if (shard) report.shard = report::ShardInfo{shard->index, shard->count};
+  if (shard)
+    report.shard =
+        report::ShardInfo{shard->index, shard->count, selection_fingerprint(all_files, args), args.run_id};
   const auto t0 = std::chrono::steady_clock::now();
 
   report::ProgressLine progress(std::cout);
@@ -322,6 +380,21 @@ void add_run_command(CLI::App& app, Invocation* invocation) {
       ->allow_extra_args(false);
   cmd->add_option("--shard", args->shard, "Run the I-th of N stable slices (by file path), e.g. 2/3");
   cmd->add_option("--repeat", args->repeat, "Run each scenario N times");
+  cmd->add_option("--run-id", args->run_id,
+                  "With --shard: the run the shards belong to (e.g. the CI pipeline's id); report merge "
+                  "refuses shards of another run")
+      ->check(CLI::Validator(
+          [](std::string& text) -> std::string {
+            const bool plain =
+                !text.empty() && text.size() <= 128 &&
+                std::all_of(text.begin(), text.end(), [](unsigned char c) {
+                  return std::isalnum(c) ||
+                         std::string_view("._:@/+-").find(static_cast<char>(c)) != std::string_view::npos;
+                });
+            return plain ? std::string()
+                         : "`" + text + "` is not a run id: 1 to 128 letters, digits and ._:@/+-";
+          },
+          "ID", "run id"));
   cmd->add_option("--seed", args->seed, "Seed for [chaos] draws (default: random, printed)")
       ->check(seed_validator());
   cmd->add_option("--baseline", args->baseline_path,

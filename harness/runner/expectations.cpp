@@ -606,6 +606,21 @@ std::set<std::string> check_faults_applied(const scenario::Scenario& scenario,
   return never_applied;
 }
 
+// The tables the run is judged by. A scenario without any `[expect]` states nothing, and would pass
+// a test command that exited 1 or crashed: each process is then judged by an empty table (exit 0,
+// or the signal faultline sent it; no crash, no OOM kill, no orphans), placed on its own lines.
+std::vector<scenario::Expect> tables_to_judge(const scenario::Scenario& scenario) {
+  if (!scenario.expects.empty()) return scenario.expects;
+  std::vector<scenario::Expect> defaults;
+  for (const auto& p : scenario.processes) {
+    scenario::Expect e;
+    e.process = p.name;
+    e.pos = p.pos;
+    defaults.push_back(std::move(e));
+  }
+  return defaults;
+}
+
 }  // namespace
 
 void judge(const scenario::Scenario& scenario, report::ScenarioResult& result, const OutputLookup& seen) {
@@ -627,7 +642,8 @@ void judge(const scenario::Scenario& scenario, report::ScenarioResult& result, c
   }
   const SignalsSent sent = signals_sent(scenario, result.timeline);
   const std::set<int> none;
-  for (const auto& e : scenario.expects)
+  const std::vector<scenario::Expect> tables = tables_to_judge(scenario);
+  for (const auto& e : tables)
     for (const auto& pr : result.processes)
       if (pr.name == e.process) {
         const auto to_it = sent.find(pr.name);
@@ -638,7 +654,7 @@ void judge(const scenario::Scenario& scenario, report::ScenarioResult& result, c
   const auto never_applied = check_faults_applied(scenario, result, result.failures);
   check_syscall_faults_fired(scenario, result, never_applied, result.failures);
   check_network_faults_fired(scenario, result, never_applied, result.failures);
-  fold_consequences(result.failures, result.processes, scenario.expects, sent);
+  fold_consequences(result.failures, result.processes, tables, sent);
   fold_under_stop_driver(scenario, result.failures);
   if (result.failures.empty()) {
     result.verdict = report::Verdict::pass;

@@ -554,7 +554,12 @@ TEST_CASE("report merge: a shard missing or given twice is refused, not merged g
     INFO(r.out << r.err);
     REQUIRE(r.status == 0);
   }
-  CHECK(json::parse(read_file(dir / "s2.json"))["shard"] == json({{"index", 2}, {"count", 2}}));
+  const json s1 = json::parse(read_file(dir / "s1.json"))["shard"],
+             s2 = json::parse(read_file(dir / "s2.json"))["shard"];
+  CHECK(s2["index"] == 2);
+  CHECK(s2["count"] == 2);
+  CHECK(s2["selection"].get<std::string>().size() == 16);
+  CHECK(s1["selection"] == s2["selection"]);  // one run: the same selection in each shard
   const auto both = run_shell(faultline_cmd() + " report merge " + quote(dir / "s1.json") + " " +
                               quote(dir / "s2.json") + " --json " + quote(dir / "m.json"));
   INFO(both.out << both.err);
@@ -568,6 +573,50 @@ TEST_CASE("report merge: a shard missing or given twice is refused, not merged g
       run_shell(faultline_cmd() + " report merge " + quote(dir / "s1.json") + " " + quote(dir / "s1.json"));
   CHECK(twice.status == 2);
   CHECK(twice.err.find("are the same run") != std::string::npos);
+}
+
+TEST_CASE("report merge: a shard of another run is refused: other files, or another --run-id") {
+  ScratchDir dir;
+  fs::create_directories(dir / "suite");
+  const auto write_suite = [&](const std::string& last) {
+    for (const char* name : {"a", "b", "c"})
+      std::ofstream(dir / ("suite/" + std::string(name) + ".toml"))
+          << "name = \"" << name << "\"\n[target]\ncommand = [\"true\"]\n";
+    std::ofstream(dir / "suite/d.toml") << "name = \"d\"\n[target]\ncommand = [\"" << last << "\"]\n";
+  };
+  const auto run_shard = [&](const std::string& shard, const std::string& out,
+                             const std::string& extra = "") {
+    return run_shell(faultline_cmd() + " run " + quote(dir / "suite") + " --shard " + shard + "/2 --json " +
+                     quote(dir / out) + extra)
+        .status;
+  };
+  const auto merge = [&](const std::string& a, const std::string& b) {
+    return run_shell(faultline_cmd() + " report merge " + quote(dir / a) + " " + quote(dir / b));
+  };
+  // Last night both shards passed; tonight a scenario fails in shard 2.
+  write_suite("true");
+  REQUIRE(run_shard("1", "y1.json") == 0);
+  REQUIRE(run_shard("2", "y2.json") == 0);
+  write_suite("false");
+  REQUIRE(run_shard("1", "t1.json") == 0);
+  REQUIRE(run_shard("2", "t2.json") == 1);
+  const auto stale = merge("t1.json", "y2.json");
+  CHECK(stale.status == 2);
+  CHECK(stale.err.find("y2.json (shard 2/2) ran other scenario files, tag filters, --repeat or --seed than " +
+                       dir / "t1.json") != std::string::npos);
+  CHECK(merge("t1.json", "t2.json").status == 1);
+  // The same files on two nights: only the run id tells the shards apart.
+  REQUIRE(run_shard("1", "n1.json", " --run-id 41") == 0);
+  REQUIRE(run_shard("2", "n2.json", " --run-id 41") == 1);
+  REQUIRE(run_shard("1", "m1.json", " --run-id 42") == 0);
+  const auto other_night = merge("m1.json", "n2.json");
+  CHECK(other_night.status == 2);
+  CHECK(other_night.err.find("(shard 2/2) is of run `41`, " + dir / "m1.json" + " of run `42`") !=
+        std::string::npos);
+  const auto without = merge("m1.json", "t2.json");
+  CHECK(without.status == 2);
+  CHECK(without.err.find("is of a run without --run-id") != std::string::npos);
+  CHECK(merge("n1.json", "n2.json").status == 1);
 }
 
 TEST_CASE("report merge: a shard that ends before its report leaves no earlier report to merge green") {
@@ -657,7 +706,7 @@ TEST_CASE("report merge: shards that each skipped all they had merge into nothin
   for (const int index : {1, 2}) {
     RunReport shard;
     shard.started = "2026-12-01T00:00:0" + std::to_string(index) + "Z";
-    shard.shard = ShardInfo{index, 2};
+    shard.shard = ShardInfo{index, 2, {}, {}};
     ScenarioResult skipped;
     skipped.name = "needs v2 " + std::to_string(index);
     skipped.file = "s" + std::to_string(index) + ".toml";

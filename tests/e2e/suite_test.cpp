@@ -311,6 +311,32 @@ TEST_CASE("suite: --tag takes one word; the paths after it still run") {
   }
 }
 
+TEST_CASE("suite: two scenario files of one name are a usage error, in every shard") {
+  // Reports, JUnit and --baseline key scenarios by name: with both, the failing one's later
+  // deletion read as "fixed" in the trend.
+  ScratchDir dir;
+  dir.write("a-ok.toml", exiting_scenario("same name", "", 0));
+  dir.write("z-bad.toml", exiting_scenario("same name", "", 3));
+  for (const std::string shard : {"", " --shard 1/2", " --shard 2/2"}) {
+    INFO(shard);
+    auto r = run_cmd(quote(dir.path().string()) + shard);
+    CHECK(r.status == 2);
+    CHECK(r.err ==
+          "faultline: two scenario files are named `same name`: " + dir / "a-ok.toml" + " and " +
+              dir / "z-bad.toml" +
+              "; reports, JUnit and --baseline tell scenarios apart by name, so give each its own\n");
+  }
+}
+
+TEST_CASE("suite: a scenario without any [expect] fails when its command exits 1") {
+  ScratchDir dir;
+  dir.write("t.toml", "name = \"bare\"\n[target]\ncommand = [\"" + payload_path() + "\", \"exit\", \"1\"]\n");
+  auto r = run_json(quote(dir / "t.toml"));
+  CHECK(r.cmd.status == 1);
+  REQUIRE(r.report["scenarios"].size() == 1);
+  CHECK(r.report["scenarios"][0]["failures"][0]["check"] == "expect.exit_codes");
+}
+
 TEST_CASE("suite: scenarios in a symlinked folder run; a link back up is walked once") {
   ScratchDir dir;
   fs::create_directories(dir / "suite");

@@ -563,3 +563,31 @@ TEST_CASE("judge: max_memory fails where the kernel keeps no peak, instead of pa
     CHECK(r.failures[0].actual == "unknown");
   }
 }
+
+TEST_CASE("judge: a scenario without any [expect] judges each process by an empty table") {
+  auto s = two_processes();
+  s.processes[1].pos.line = 7;
+  report::ScenarioResult r;
+  r.processes = {process("api", "exited", 0), process("load", "exited", 1)};
+  runner::judge(s, r, nothing_seen);
+  // The test command that exited 1 fails the scenario, blamed on its own lines.
+  REQUIRE(r.verdict == report::Verdict::fail);
+  REQUIRE(r.failures.size() == 1);
+  CHECK(r.failures[0].check == "expect.exit_codes");
+  CHECK(r.failures[0].process == "load");
+  CHECK(r.failures[0].line == 7);
+
+  SECTION("both exited 0: a pass") {
+    report::ScenarioResult ok;
+    ok.processes = {process("api", "exited", 0), process("load", "exited", 0)};
+    runner::judge(s, ok, nothing_seen);
+    CHECK(ok.verdict == report::Verdict::pass);
+  }
+  SECTION("a table for one process leaves the other unjudged, as written") {
+    expect_for_api(s);
+    report::ScenarioResult judged;
+    judged.processes = {process("api", "exited", 0), process("load", "exited", 1)};
+    runner::judge(s, judged, nothing_seen);
+    CHECK(judged.verdict == report::Verdict::pass);
+  }
+}

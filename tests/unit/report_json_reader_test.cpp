@@ -238,13 +238,17 @@ TEST_CASE("a report with a baseline section, with or without gone scenarios, rea
 
 TEST_CASE("a shard's report says which slice it is, read back as written; a slice that is none is an error") {
   RunReport sliced = full_report();
-  sliced.shard = ShardInfo{2, 3};
+  sliced.shard = ShardInfo{2, 3, "0123456789abcdef", "pipeline-7"};
   const std::string json = to_json(sliced);
-  CHECK(nlohmann::json::parse(json)["shard"] == nlohmann::json({{"index", 2}, {"count", 3}}));
+  CHECK(nlohmann::json::parse(json)["shard"] ==
+        nlohmann::json(
+            {{"index", 2}, {"count", 3}, {"selection", "0123456789abcdef"}, {"run_id", "pipeline-7"}}));
   const RunReport read = parse_json_report(json, "x.json");
   REQUIRE(read.shard);
   CHECK(read.shard->index == 2);
   CHECK(read.shard->count == 3);
+  CHECK(read.shard->selection == "0123456789abcdef");
+  CHECK(read.shard->run_id == "pipeline-7");
   CHECK(to_json(read) == json);
   CHECK_FALSE(parse_json_report(to_json(full_report()), "x.json").shard);
 

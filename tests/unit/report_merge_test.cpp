@@ -99,7 +99,7 @@ namespace {
 
 RunReport slice(int index, int count, const std::string& started) {
   RunReport r = shard(started, 1000, 42, {Verdict::pass});
-  r.shard = ShardInfo{index, count};
+  r.shard = ShardInfo{index, count, {}, {}};
   return r;
 }
 
@@ -150,8 +150,8 @@ TEST_CASE("a merge refuses the same report given twice, shard or not") {
   // Two empty shards started in the same second with the same seed: two slices, not one run.
   auto empty_one = shard("2026-11-23T10:00:00Z", 3, 7, {});
   auto empty_two = empty_one;
-  empty_one.shard = ShardInfo{1, 2};
-  empty_two.shard = ShardInfo{2, 2};
+  empty_one.shard = ShardInfo{1, 2, {}, {}};
+  empty_two.shard = ShardInfo{2, 2, {}, {}};
   CHECK(merge_input_error({empty_one, empty_two}, {"s1.json", "s2.json"}).empty());
   CHECK(merge_input_error({empty_one, empty_one}, {"s1.json", "s1-again.json"})
             .starts_with("s1-again.json and s1.json are the same run"));
