@@ -81,6 +81,11 @@ RunReport read_merge_input(const std::filesystem::path& path) {
     throw e.with_context(path.string());
   }
   if (stated) check_stated_summary(report, *stated, path.string());
+  // Only reports from before the summary was written may lack one; a shard that records its
+  // selection came later, so without a summary its scenarios cannot be checked against it.
+  if (!stated && report.shard && !report.shard->selection.empty())
+    throw Error(path.string() +
+                ": the report of a shard without its summary: the report was edited or cut short");
   return report;
 }
 

@@ -617,6 +617,14 @@ TEST_CASE("report merge: a shard of another run is refused: other files, or anot
   CHECK(without.status == 2);
   CHECK(without.err.find("is of a run without --run-id") != std::string::npos);
   CHECK(merge("n1.json", "n2.json").status == 1);
+  // A shard with its failure cut out and its summary removed, so no count disagrees.
+  json edited = json::parse(read_file(dir / "n2.json"));
+  edited.erase("summary");
+  edited["scenarios"] = json::array();
+  std::ofstream(dir / "n2.json") << edited.dump();
+  const auto cut = merge("n1.json", "n2.json");
+  CHECK(cut.status == 2);
+  CHECK(cut.err.find("n2.json: the report of a shard without its summary") != std::string::npos);
 }
 
 TEST_CASE("report merge: a shard that ends before its report leaves no earlier report to merge green") {
