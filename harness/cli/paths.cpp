@@ -54,17 +54,23 @@ fs::path same_file_key(const std::string& path) {
 std::vector<std::string> expand_scenario_paths(const std::vector<std::string>& paths) {
   std::vector<std::string> files;
   // Every *.toml below `dir`, through symlinked folders too (`scenarios/critical -> ../shared`):
-  // skipped, the scenarios there would never run and the gate would not say so. A folder reached
-  // a second time (a link back up, or two links to one place) is walked once.
+  // skipped, the scenarios there would never run and the gate would not say so. Only a link back
+  // to a folder it is inside is not followed (a loop). A file reached two ways is found under
+  // both spellings, in path order, and the first is kept below: the spelling, and so the shard
+  // split, does not depend on the order the filesystem lists a folder in.
   auto add_dir = [&](const fs::path& dir) {
     std::vector<std::string> found;
-    std::set<fs::path> walked{fs::canonical(dir)};
+    std::vector<fs::path> inside{fs::canonical(dir)};  // the real folders the walk is in, by depth
     for (auto it = fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink);
          it != fs::recursive_directory_iterator(); ++it) {
       std::error_code ec;
       if (it->is_directory(ec)) {
+        inside.resize(static_cast<std::size_t>(it.depth()) + 1);
         const fs::path real = fs::canonical(it->path(), ec);
-        if (ec || !walked.insert(real).second) it.disable_recursion_pending();
+        if (ec || std::find(inside.begin(), inside.end(), real) != inside.end())
+          it.disable_recursion_pending();
+        else
+          inside.push_back(real);
       } else if (it->is_regular_file(ec) && it->path().extension() == ".toml") {
         found.push_back(it->path().string());
       }

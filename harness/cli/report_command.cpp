@@ -20,6 +20,10 @@ struct MergeArgs {
 
 int merge(const MergeArgs& args) {
   const ReportPaths outputs{args.json_path, args.junit_path, args.html_path};
+  // First, as `run` does: a merge refused below must not leave the last merge's green report
+  // where CI publishes this one. An output that names an input is left to be replaced by the
+  // merged report: emptied, the input would be lost to a merge refused for another reason.
+  empty_earlier_reports(outputs, args.inputs);
   check_report_paths(outputs);
   std::vector<report::RunReport> reports;
   // An input that cannot be read, or whose summary disagrees with its scenarios, is exit 2,
@@ -28,13 +32,9 @@ int merge(const MergeArgs& args) {
     try {
       reports.push_back(report::read_merge_input(input));
     } catch (const Error& e) {
-      empty_earlier_reports(outputs);
       throw UsageError(e.what());
     }
   }
-  // Only now, with every input read (an output may name one): a merge refused below must not
-  // leave the last merge's green report where CI publishes this one.
-  empty_earlier_reports(outputs);
   try {
     report::check_merge_inputs(reports, args.inputs);
   } catch (const Error& e) {
@@ -82,7 +82,9 @@ void add_report_command(CLI::App& app, Invocation* invocation) {
       "merge",
       "Combine the JSON reports of sharded runs into one; exits 1 if a merged scenario failed, 130 if "
       "a shard was interrupted");
-  merge_cmd->add_option("reports", args->inputs, "JSON reports (faultline-report/1) to combine")->required();
+  merge_cmd->add_option("reports", args->inputs, "JSON reports (faultline-report/1) to combine")
+      ->required()
+      ->trigger_on_parse();
   merge_cmd->add_option("--json", args->json_path, "Write the merged JSON report to this file")
       ->trigger_on_parse();
   merge_cmd->add_option("--junit", args->junit_path, "Write the merged JUnit XML to this file")
@@ -91,7 +93,8 @@ void add_report_command(CLI::App& app, Invocation* invocation) {
       ->trigger_on_parse();
   merge_cmd->callback([args, invocation] { invocation->run = [args] { return merge(*args); }; });
   invocation->on_parse_error.push_back([args, merge_cmd] {
-    if (merge_cmd->parsed()) empty_earlier_reports({args->json_path, args->junit_path, args->html_path});
+    if (merge_cmd->parsed())
+      empty_earlier_reports({args->json_path, args->junit_path, args->html_path}, args->inputs);
   });
 }
 

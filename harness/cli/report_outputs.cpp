@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -39,9 +40,13 @@ void check_directory_takes_files(const std::string& flag, const std::string& pat
 
 }  // namespace
 
-void empty_earlier_reports(const ReportPaths& paths) {
+void empty_earlier_reports(const ReportPaths& paths, const std::vector<std::string>& inputs) {
   for (const std::string* path : {&paths.json, &paths.junit, &paths.html}) {
     if (path->empty()) continue;
+    const bool an_input = std::any_of(inputs.begin(), inputs.end(), [&](const std::string& input) {
+      return !input.empty() && same_file_key(input) == same_file_key(*path);
+    });
+    if (an_input) continue;
     std::error_code ec;
     // Never a FIFO or a device: only what a writer left.
     if (fs::is_regular_file(*path, ec)) std::ofstream(*path, std::ios::trunc);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "reports/model.h"
 
@@ -26,8 +27,10 @@ void check_report_paths(const ReportPaths& paths);
 // Empties each report file given that an earlier run left (a regular file only, emptied and not
 // unlinked, so a symlink such as latest.json -> runs/42.json stays one). A command that ends
 // before writing its own reports (a usage error, an input refused, a killed harness) must not
-// leave last night's green one at the path tonight's CI publishes or merges.
-void empty_earlier_reports(const ReportPaths& paths);
+// leave last night's green one at the path tonight's CI publishes or merges. A path that names
+// one of `inputs` (a --baseline, a merge's input, under any spelling) is left alone: emptied
+// before it is read, it would be lost.
+void empty_earlier_reports(const ReportPaths& paths, const std::vector<std::string>& inputs = {});
 
 // Writes each report given. One that fails is said on stderr ("faultline: --junit r.xml: ...")
 // and the others are still written. Returns whether every one was.

@@ -107,7 +107,10 @@ std::size_t selected_in_other_shards(const std::vector<std::string>& all_files,
 std::vector<scenario::Scenario> load_other_shards(const std::vector<std::string>& all_files,
                                                   const std::vector<std::string>& shard_files) {
   std::vector<scenario::Scenario> others;
-  const auto options = load_options();
+  // Their scenarios do not run here: stand-in ports, so that they claim none of the host's (and
+  // do not push this shard's own claims out).
+  auto options = load_options();
+  options.allocate_port = [next = std::uint16_t{1}]() mutable { return next++; };
   for (const auto& file : all_files) {
     if (std::find(shard_files.begin(), shard_files.end(), file) != shard_files.end()) continue;
     try {
@@ -124,13 +127,10 @@ void check_unique_names(const std::vector<const scenario::Scenario*>& every) {
   std::map<std::string, const scenario::Scenario*> first;
   for (const auto* s : every) {
     const auto [it, added] = first.emplace(s->name, s);
-    if (!added) {
-      // In path order: each shard of a matrix says the same.
-      std::string one = it->second->file.string(), other = s->file.string();
-      if (other < one) std::swap(one, other);
-      throw UsageError("two scenario files are named `" + s->name + "`: " + one + " and " + other +
+    if (!added)
+      throw UsageError("two scenario files are named `" + s->name + "`: " + it->second->file.string() +
+                       " and " + s->file.string() +
                        "; reports, JUnit and --baseline tell scenarios apart by name, so give each its own");
-    }
   }
 }
 
@@ -154,16 +154,17 @@ void check_every_tag_selects(const std::vector<const scenario::Scenario*>& every
 // the contents of every shard's scenario files (not their paths, which differ between the
 // checkouts of a CI matrix), the tag filters, --repeat and a --seed given.
 std::string selection_fingerprint(const std::vector<std::string>& all_files, const RunArgs& args) {
-  std::vector<std::uint64_t> contents;
-  for (const auto& file : all_files) {
+  // In the order the shards are dealt (by path): two machines that dealt the same files
+  // differently give different selections, and their shards are not merged.
+  std::vector<std::string> dealt = all_files;
+  std::sort(dealt.begin(), dealt.end());
+  std::string asked;
+  for (const auto& file : dealt) {
     std::ifstream in(file, std::ios::binary);
     std::ostringstream text;
     text << in.rdbuf();
-    contents.push_back(scenario::name_hash(text.str()));
+    asked += std::to_string(scenario::name_hash(text.str())) + ",";
   }
-  std::sort(contents.begin(), contents.end());
-  std::string asked;
-  for (const auto h : contents) asked += std::to_string(h) + ",";
   for (auto filters : {args.tags, args.exclude_tags}) {
     std::sort(filters.begin(), filters.end());
     asked += "|";
@@ -226,6 +227,9 @@ int run(const RunArgs& args) {
   std::vector<const scenario::Scenario*> every;
   for (const auto& s : *loaded) every.push_back(&s);
   for (const auto& s : others) every.push_back(&s);
+  // In path order, whichever shard this is: each says the same.
+  std::sort(every.begin(), every.end(),
+            [](const scenario::Scenario* a, const scenario::Scenario* b) { return a->file < b->file; });
   check_unique_names(every);
   check_every_tag_selects(every, args);
 
@@ -385,26 +389,31 @@ void add_run_command(CLI::App& app, Invocation* invocation) {
                   "refuses shards of another run")
       ->check(CLI::Validator(
           [](std::string& text) -> std::string {
+            // A letter or digit first: an empty $RUN_ID must not make the next option the id.
             const bool plain =
-                !text.empty() && text.size() <= 128 &&
+                !text.empty() && text.size() <= 128 && std::isalnum(static_cast<unsigned char>(text[0])) &&
                 std::all_of(text.begin(), text.end(), [](unsigned char c) {
                   return std::isalnum(c) ||
                          std::string_view("._:@/+-").find(static_cast<char>(c)) != std::string_view::npos;
                 });
             return plain ? std::string()
-                         : "`" + text + "` is not a run id: 1 to 128 letters, digits and ._:@/+-";
+                         : "`" + text +
+                               "` is not a run id: 1 to 128 letters, digits and ._:@/+-, a letter or digit "
+                               "first";
           },
           "ID", "run id"));
   cmd->add_option("--seed", args->seed, "Seed for [chaos] draws (default: random, printed)")
       ->check(seed_validator());
   cmd->add_option("--baseline", args->baseline_path,
                   "Compare with an earlier JSON report: new failures, fixes, regressions in peak memory, "
-                  "shutdown time and probe latency (over 20%), scenarios gone since");
+                  "shutdown time and probe latency (over 20%), scenarios gone since")
+      ->trigger_on_parse();
   cmd->add_flag("--strict", args->strict, "A skipped scenario counts as an error");
   cmd->add_option("--cgroup-root", args->cgroup_root, "Parent cgroup for throwaway cgroups (default: auto)");
   cmd->callback([args, invocation] { invocation->run = [args] { return run(*args); }; });
+  // The baseline may be the report this run would replace: it is kept, to be read next time.
   invocation->on_parse_error.push_back([args, cmd] {
-    if (cmd->parsed()) remove_earlier_reports(*args);
+    if (cmd->parsed()) empty_earlier_reports(report_paths(*args), {args->baseline_path});
   });
 }
 

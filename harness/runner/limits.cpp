@@ -46,30 +46,44 @@ void apply_limits(cgroup::Cgroup& group, const scenario::Limits& limits) {
   if (limits.pids) group.set_pids_max(*limits.pids);
 }
 
-std::optional<std::string> cpu_limit_without_effect(const cgroup::Cgroup& group,
+std::optional<std::string> cpu_limit_without_effect(const cgroup::Cgroup& parent,
                                                     const scenario::Limits& limits) {
   if (!limits.cpu || !std::isfinite(*limits.cpu)) return std::nullopt;
+  const double quota = *limits.cpu;
+  // The CPUs the process may run on: its own cpuset, else the one it inherits, else faultline's
+  // affinity (no cpuset to read: v2 without the controller).
   std::optional<std::size_t> cpus;
   try {
-    if (auto set = parse_cpu_list(group.cpuset()); set && !set->empty()) cpus = set->size();
+    if (auto set = parse_cpu_list(limits.cpuset ? *limits.cpuset : parent.cpuset()); set && !set->empty())
+      cpus = set->size();
   } catch (const Error&) {
-    // No cpuset to read on this host (v2 without the controller): the affinity says it.
   }
   if (!cpus) {
     cpu_set_t allowed;
     CPU_ZERO(&allowed);
-    if (::sched_getaffinity(0, sizeof allowed, &allowed) != 0) return std::nullopt;
-    cpus = static_cast<std::size_t>(CPU_COUNT(&allowed));
+    if (::sched_getaffinity(0, sizeof allowed, &allowed) == 0)
+      cpus = static_cast<std::size_t>(CPU_COUNT(&allowed));
   }
-  const double quota = *limits.cpu;
-  if (*cpus == 0 || quota < static_cast<double>(*cpus)) return std::nullopt;
-  const bool whole = quota == std::floor(quota);
-  std::string why = "cpu " + format_cpu(quota) +
-                    (whole ? " (" + std::to_string(static_cast<std::uint64_t>(quota)) + " CPUs)" : "") +
-                    " cannot throttle a process that may run on " + std::to_string(*cpus) +
-                    " CPU(s): it runs unthrottled";
-  // `cpu = "50"` is 50 CPUs: the likely meaning was a share of one.
-  if (whole) why += " (a share of one CPU is written with %, e.g. \"50%\")";
+  // The quota the run's cgroup holds (the caller's, kept: a CI job's CPU limit) binds first.
+  std::optional<double> enclosing;
+  try {
+    if (const double held = parent.cpu_max().cpus; std::isfinite(held)) enclosing = held;
+  } catch (const Error&) {
+  }
+  std::string why;
+  if (enclosing && quota >= *enclosing && (!cpus || *enclosing < static_cast<double>(*cpus)))
+    why = "cpu " + format_cpu(quota) + " cannot throttle more than the " + format_cpu(*enclosing) +
+          " the run's cgroup holds (the caller's CPU limit): the process runs under that one";
+  else if (cpus && *cpus > 0 && quota >= static_cast<double>(*cpus))
+    why = "cpu " + format_cpu(quota) + " cannot throttle a process that may run on " + std::to_string(*cpus) +
+          " CPU(s): it runs unthrottled";
+  else
+    return std::nullopt;
+  // `cpu = "50"` is fifty CPUs, the likely meaning a share of one: no one writes 1000% and more.
+  if (quota >= 10 && quota == std::floor(quota))
+    why += " (\"" + std::to_string(static_cast<std::uint64_t>(quota)) + "\" is " +
+           std::to_string(static_cast<std::uint64_t>(quota)) +
+           " CPUs; a share of one CPU is written with %, e.g. \"50%\")";
   return why;
 }
 

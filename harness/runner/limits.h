@@ -18,11 +18,12 @@ std::optional<std::string> unsupported_limit(const cgroup::Cgroup& group, const 
 // Writes every cgroup limit (nofile is applied by the child before exec, not here).
 void apply_limits(cgroup::Cgroup& group, const scenario::Limits& limits);
 
-// Why the CPU quota of `limits`, applied to `group`, cannot throttle the process started there: a
-// quota at or above the CPUs it may run on (the group's cpuset, else faultline's own affinity,
-// which the process inherits), as "cpu 5000% (50 CPUs) cannot ...", or nullopt. A scenario that
-// says `cpu = "50"` meaning 50% would otherwise run unthrottled and pass without a word.
-std::optional<std::string> cpu_limit_without_effect(const cgroup::Cgroup& group,
+// Why the CPU quota of `limits`, for a process made under `parent` (the run's cgroup), cannot
+// throttle it: a quota at or above the CPUs it may run on (its cpuset, else the one inherited,
+// else faultline's affinity), or at or above the quota `parent` holds (the caller's, kept), as
+// "cpu 5000% cannot throttle ...", or nullopt. A scenario that says `cpu = "50"` meaning 50%
+// would otherwise run unthrottled and pass without a word.
+std::optional<std::string> cpu_limit_without_effect(const cgroup::Cgroup& parent,
                                                     const scenario::Limits& limits);
 
 // Throwaway cgroups are made under the faultline parent, outside the caller's own cgroup, whose

@@ -296,13 +296,17 @@ void ScenarioRun::prepare() {
     for (const auto& note : scenario_.chaos->left_out) event("chaos.left-out", {}, note);
   for (auto& p : procs_) {
     p.group = run_group_->create_child(cgroup::sanitize_cgroup_name(p.spec->name));
+    scenario::Limits limits = p.spec->limits;
+    // Said, and not written: on v1 the kernel refuses a quota above the parent's.
+    if (auto why = cpu_limit_without_effect(*run_group_, limits)) {
+      event("limits.noop", p.spec->name, *why);
+      limits.cpu.reset();
+    }
     try {
-      apply_limits(*p.group, p.spec->limits);
+      apply_limits(*p.group, limits);
     } catch (const Error& e) {
       throw e.with_context("applying limits of process `" + p.spec->name + "`");
     }
-    if (auto why = cpu_limit_without_effect(*p.group, p.spec->limits))
-      event("limits.noop", p.spec->name, *why);
   }
 }
 

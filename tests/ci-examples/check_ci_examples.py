@@ -66,7 +66,7 @@ try:
     check(mounts == {v["name"] for v in spec["template"]["spec"]["volumes"]}, "k8s: volume mounts do not match volumes")
     script = container["args"][0]
     check("$JOB_COMPLETION_INDEX" in script and "--shard" in script, "k8s: the command must pick its shard")
-    check("--run-id $RUN_ID" in script, "k8s: the shards must name their run, so a merge refuses another run's")
+    check('--run-id "$RUN_ID"' in script, "k8s: the shards must name their run, so a merge refuses another run's")
     reports_dir = os.path.join(work, "k8s")
     os.makedirs(reports_dir)
     local = script.replace("faultline run scenarios", f"'{faultline}' run '{scenarios}'").replace("/reports", reports_dir)
@@ -86,6 +86,8 @@ try:
     shard_cmd = next(s for s in steps if "--shard" in s)
     check(f"/{len(matrix)}" in shard_cmd, "gha: the shard count must match the matrix")
     check("--run-id ${{ github.run_id }}" in shard_cmd, "gha: the shards must name their run, so a merge refuses another run's")
+    # Not the attempt: shards that were not re-run keep the first attempt's reports.
+    check("run_attempt" not in shard_cmd, "gha: the run id must not change when a failed shard is re-run")
     merge_cmd = next(s.get("run", "") for s in workflow["jobs"]["merge"]["steps"] if "report merge" in s.get("run", ""))
     check(workflow["jobs"]["merge"].get("needs") == "shard", "gha: merge must wait for the shards")
     gha_dir = os.path.join(work, "gha")
@@ -95,7 +97,7 @@ try:
         # One pass, so the substituted path (which may itself end in build/faultline) is not
         # replaced again.
         cmd = re.sub(r"(?:sudo )?(?<![\w/])build/faultline", lambda _: f"'{faultline}'", cmd)
-        cmd = cmd.replace("run scenarios", f"run '{scenarios}'").replace("${{ github.run_id }}", "7").replace("${{ github.run_attempt }}", "1")
+        cmd = cmd.replace("run scenarios", f"run '{scenarios}'").replace("${{ github.run_id }}", "7")
         if shard is not None:
             cmd = cmd.replace("${{ matrix.shard }}", str(shard))
         return f"cd '{gha_dir}' && {cmd}"

@@ -689,6 +689,18 @@ TEST_CASE("report merge: a shard that ends before its report leaves no earlier r
   CHECK(refused.status == 2);
   CHECK(fs::file_size(dir / "merged.json") == 0);
   CHECK(fs::file_size(dir / "merged.xml") == 0);
+  // And one refused for an output it cannot write: the others are emptied all the same.
+  std::ofstream(dir / "merged.json") << "{}";
+  CHECK(run_shell(faultline_cmd() + " report merge " + quote(dir / "m1.json") + " --json " +
+                  quote(dir / "merged.json") + " --html " + quote(dir / "no-such-dir/m.html"))
+            .status == 2);
+  CHECK(fs::file_size(dir / "merged.json") == 0);
+  // An output that names an input is not emptied before it is read.
+  const auto input_size = fs::file_size(dir / "m1.json");
+  CHECK(run_shell(faultline_cmd() + " report merge " + quote(dir / "m1.json") + " --json " +
+                  quote(dir / "m1.json"))
+            .status == 2);
+  CHECK(fs::file_size(dir / "m1.json") == input_size);
   // And one the option parser refuses.
   std::ofstream(dir / "merged.json") << "{}";
   CHECK(run_shell(faultline_cmd() + " report merge " + quote(dir / "m1.json") + " --json " +

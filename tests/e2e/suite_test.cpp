@@ -307,6 +307,7 @@ TEST_CASE("suite: --tag takes one word; the paths after it still run") {
     dir.write("nightly.toml", exiting_scenario("nightly", "\"nightly\"", 0));
     auto used = run_json(quote(dir.path().string()) + " --tag gate --tag nightly --shard " + shard);
     CHECK(used.cmd.status != 2);
+    CHECK_FALSE(used.report["shard"].is_null());
     fs::remove(dir / "nightly.toml");
   }
 }
@@ -350,6 +351,33 @@ TEST_CASE("suite: scenarios in a symlinked folder run; a link back up is walked 
   CHECK(names(r.report) == std::multiset<std::string>{"ok", "critical"});
   auto validate = run_shell(quote(faultline_path()) + " validate " + quote(dir / "suite"));
   CHECK(validate.out.find("2 scenario file(s) valid") != std::string::npos);
+
+  // A folder reached two ways runs once, under its first spelling in path order, whatever order
+  // the filesystem lists the links in: the shard split must be the same on every machine.
+  fs::create_directory_symlink("critical", dir / "suite/b-alias");
+  fs::create_directory_symlink("critical", dir / "suite/z-alias");
+  auto twice = run_json(quote(dir / "suite"));
+  REQUIRE(twice.report["scenarios"].size() == 2);
+  std::set<std::string> files;
+  for (const auto& s : twice.report["scenarios"]) files.insert(s["file"].get<std::string>());
+  CHECK(files.count(dir / "suite/b-alias/crit.toml") == 1);
+}
+
+TEST_CASE("suite: a mistyped option keeps the --baseline that is also the --json, and empties the rest") {
+  ScratchDir dir;
+  dir.write("ok.toml", exiting_scenario("ok", "", 0));
+  const std::string report = dir / "r.json", junit = dir / "r.xml";
+  REQUIRE(run_cmd(quote(dir / "ok.toml") + " --json " + quote(report)).status == 0);
+  const auto size = fs::file_size(report);
+  std::ofstream(junit) << "<testsuites failures=\"0\"/>";
+  auto typo = run_cmd(quote(dir / "ok.toml") + " --baseline " + quote(report) + " --json " + quote(report) +
+                      " --junit " + quote(junit) + " --seed x");
+  CHECK(typo.status == 2);
+  CHECK(fs::file_size(report) == size);  // still the baseline of the next run
+  CHECK(fs::file_size(junit) == 0);
+  CHECK(
+      run_cmd(quote(dir / "ok.toml") + " --baseline " + quote(report) + " --json " + quote(report)).status ==
+      0);
 }
 
 TEST_CASE("suite: a glob that matches an emptied folder is a usage error, as the folder named alone") {
