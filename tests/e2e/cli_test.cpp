@@ -417,10 +417,24 @@ TEST_CASE("SIGKILL of the harness mid-run, then cleanup, leaves no process and n
     ::execl(faultline_path().c_str(), "faultline", "run", file.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  // Wait until both targets (the daemon's grandchild and the sleeper) are running.
-  for (int i = 0; i < 200 && pids_with_token(token).size() < 2; ++i)
+  // Wait until both targets (the daemon's grandchild and the sleeper) are running: up to 30 s, as
+  // an emulated guest beside a build can take seconds to start two processes.
+  // The count is the one that ended the wait, not a second look: between two scans of /proc a
+  // process of the shell line may be between its fork and its exit (setsid forks and exits).
+  std::size_t running = 0;
+  for (int i = 0; i < 600; ++i) {
+    running = pids_with_token(token).size();
+    if (running >= 2) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  const auto running = pids_with_token(token).size();
+  }
+  // What there was to see when fewer were found: the harness's state, and the run's cgroups.
+  std::string harness_state;
+  try {
+    harness_state = read_file("/proc/" + std::to_string(harness) + "/stat");
+  } catch (const std::exception&) {
+  }
+  INFO("harness " << harness << " stat: " << harness_state << "; run cgroups: " << run_cgroups().size()
+                  << " (before: " << runs_before << ")");
   ::kill(harness, SIGKILL);  // also when the check below fails: no harness may outlive the test
   ::waitpid(harness, nullptr, 0);
   if (running < 2) (void)run_shell(faultline_cmd() + " cleanup");
