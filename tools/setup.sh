@@ -50,11 +50,14 @@ install_missing() {
   fi
 }
 
-configure_and_build() {  # build-dir [cmake args...]
+configure() {  # build-dir [cmake args...]
   local dir=$1
   shift
   cmake -S "$here" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
-  cmake --build "$dir" -j "$jobs"
+}
+configure_and_build() {  # build-dir [cmake args...]
+  configure "$@"
+  cmake --build "$1" -j "$jobs"
 }
 
 # The sanitizer build instruments the harness and the tests of its modules. It is a unity build:
@@ -65,11 +68,19 @@ build_sanitizer_harness() {
   cmake -S "$here" -B "$here/build-asan" -G Ninja -DFAULTLINE_SANITIZE=ON -DFAULTLINE_WERROR=ON \
     -DFAULTLINE_BUILD_BENCH=OFF -DCMAKE_UNITY_BUILD=ON \
     -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g1" >/dev/null
-  cmake --build "$here/build-asan" -j "$jobs" --target faultline faultline-payload unit-tests integration-tests \
+  cmake --build "$here/build-asan" -j "$jobs" --target faultline faultline-payload integration-tests \
     faultline-demo-backend faultline-demo-client faultline-demo-frontend
 }
 
-# The scenario loader's libFuzzer target (clang, ASan+UBSan) is its own small project.
+# What no cgroup test waits for is built while the instrumented integration and e2e tests run
+# (they mostly wait too): the unit tests of both builds and the scenario loader's libFuzzer
+# target (clang, ASan+UBSan, its own small project), which then fuzzes for 60 s.
+build_unit_tests_and_fuzz() {
+  cmake --build "$here/build" -j "$jobs"
+  cmake --build "$here/build-asan" -j "$jobs" --target unit-tests
+  fuzz_scenario_loader
+}
+
 fuzz_scenario_loader() {
   cmake -S "$here/tests/fuzz" -B "$here/build-fuzz" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 >/dev/null
   cmake --build "$here/build-fuzz" -j "$jobs"
@@ -135,49 +146,58 @@ case "$mode" in
     export FAULTLINE_REQUIRE_ALL=1
     # The tests run the bundled examples too, so what they run is installed as well.
     install_missing "${build_packages[@]}" "${example_packages[@]}" "${test_packages[@]}"
-    stage "plain build (-O2, file by file, warnings as errors)"
+    stage "plain build (-O2, file by file, warnings as errors), all but its unit tests"
     # -O2: g++ 12 gives false -Wrestrict errors inside std::string at -O3 (GCC bug 105329).
-    configure_and_build "$here/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" \
-      -DFAULTLINE_WERROR=ON
+    configure "$here/build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS_RELEASE="-O2 -DNDEBUG" -DFAULTLINE_WERROR=ON
+    # Compiling is most of the command's CPU and the tests mostly wait, so what comes first is
+    # only what the v2 lane and the host's light tests need; the unit tests (a fifth of this
+    # build's CPU) are compiled beside the instrumented cgroup tests below.
+    cmake --build "$here/build" -j "$jobs" --target faultline faultline-payload faultline-cli-docs \
+      integration-tests e2e-tests fuzz-regressions faultline-bench
     status=0
-    # The tests mostly wait (timelines, grace periods, an emulated guest): the integration tests
-    # use a fifth of a core, the v2 lane under half of one. The CPU they leave idle builds the
-    # next stage, at nice 19, so the tests' latency bounds meet no more load than without it.
+    # The tests mostly wait (timelines, grace periods, an emulated guest): the v2 lane uses
+    # under half a core. The CPU it leaves idle builds the next stage, at nice 19, so the tests'
+    # latency bounds meet no more load than without it.
     start_in_background "$here/build/sanitizer-build.log" build_sanitizer_harness
-    stage "plain build: the cgroup v2 VM lane, then every other test but the host's e2e tests"
+    stage "plain build: the cgroup v2 VM lane, then the host's light tests"
     # The VM lane first and alone: an emulated guest sharing the CPU with the host's tests on a
     # loaded machine got so little of it that a bundled example's latency bounds failed there.
-    # It runs the e2e tests against this build's harness, on cgroup v2; the host's e2e tests run
-    # once, below, against the instrumented harness.
+    # It runs the integration and e2e tests against this build's harness, on cgroup v2; on this
+    # host they run once, below, against the instrumented harness.
     (cd "$here/build" && ctest --output-on-failure -R '^vm-cgroup-v2$') || status=1
     # The light tests run beside the host's tests, which take turns on the host's cgroups
     # (RESOURCE_LOCK host_cgroups in tests/CMakeLists.txt).
-    (cd "$here/build" && ctest --output-on-failure -j "$jobs" -E '^(e2e|vm-cgroup-v2)$') || status=1
+    (cd "$here/build" && ctest --output-on-failure -j "$jobs" -E '^(unit|integration|e2e|vm-cgroup-v2)$') || status=1
     stage "sanitizer build (ASan+UBSan), built beside the tests above"
     if ! finish_background; then
       echo "the sanitizer build failed: its tests do not run" >&2
       exit 1
     fi
-    start_in_background "$here/build/fuzz.log" fuzz_scenario_loader
-    stage "sanitizer build (ASan+UBSan): unit, integration and e2e tests against the instrumented harness"
+    start_in_background "$here/build/unit-and-fuzz.log" build_unit_tests_and_fuzz
+    stage "sanitizer build (ASan+UBSan): integration and e2e tests; unit tests and fuzzer built beside them"
+    # Leak checks stay at each binary's default: on for faultline and the tests, off for the
+    # demo programs the scenarios run (scenarios/services/common/command_line.cpp).
+    sanitizer_env=(ASAN_OPTIONS=abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
+      FAULTLINE_BIN="$here/build-asan/faultline" FAULTLINE_PAYLOAD="$here/build-asan/faultline-payload"
+      FAULTLINE_SOURCE_DIR="$here")
     (
-      # Leak checks stay at each binary's default: on for faultline and the tests, off for the
-      # demo programs the scenarios run (scenarios/services/common/command_line.cpp).
-      export ASAN_OPTIONS=abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
-      export FAULTLINE_BIN="$here/build-asan/faultline" FAULTLINE_PAYLOAD="$here/build-asan/faultline-payload"
-      export FAULTLINE_SOURCE_DIR="$here"
+      export "${sanitizer_env[@]}"
       cd "$here/build-asan"  # what the tests leave for people to look at stays in the build tree
       # Every test, the v1 squeezes included: their charge comes from an exec'd helper whose
       # charge is not its own resident memory, so a sanitizer-sized binary is never the OOM
       # killer's choice over the target (see injectors/memory_injector.h). The e2e test binary
       # is the plain build's: it only drives the instrumented executable.
-      "$here/build-asan/tests/unit-tests" &&
-        "$here/build-asan/tests/integration-tests" &&
-        "$here/build/tests/e2e-tests"
+      "$here/build-asan/tests/integration-tests" && "$here/build/tests/e2e-tests"
     ) || status=1
     "$here/tests/check-no-leftovers.sh" || status=1
-    stage "fuzzing the scenario loader for 60 s (libFuzzer, ASan+UBSan), beside the tests above"
-    finish_background || status=1
+    stage "unit tests (plain and ASan+UBSan) and 60 s of fuzzing the scenario loader, once built"
+    if finish_background; then
+      (cd "$here/build" && ctest --output-on-failure -R '^unit$') || status=1
+      (export "${sanitizer_env[@]}" && cd "$here/build-asan" && "$here/build-asan/tests/unit-tests") || status=1
+    else
+      echo "building the unit tests or fuzzing the scenario loader failed (log above)" >&2
+      status=1
+    fi
     stage "done: exit status $status"
     exit $status
     ;;
