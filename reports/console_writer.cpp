@@ -111,26 +111,33 @@ std::string console_fault_lines(const ScenarioResult& r) {
   return out;
 }
 
-// What the run asked for and did not get, which a pass would otherwise hide: a start limit that
-// changed nothing here, and (under a pass: a failure already says it) a fault that was skipped,
-// allowed by `optional = true`. One line per limit and per fault, with the last reason given.
+// What the run asked for and did not get, which a verdict would otherwise hide: a start limit
+// that changed nothing here, and a fault that was skipped, allowed by `optional = true` (one that
+// was not allowed is a failure, which already says it). One line per limit and per fault, with
+// the last reason given, and how many times a repeated fault was applied before it.
 static std::string console_noop_lines(const ScenarioResult& r) {
   std::string out;
-  std::vector<std::pair<std::string, const TimelineEvent*>> skipped;
-  for (const auto& e : r.timeline) {
-    const std::string where = e.process.empty() ? "" : " [" + e.process + "]";
-    if (e.event == "limits.noop") out += "       limits" + where + ": " + e.detail + "\n";
-    if (e.event != "inject.skip" || r.verdict != Verdict::pass) continue;
-    const auto same =
-        std::find_if(skipped.begin(), skipped.end(), [&](const auto& s) { return s.first == e.inject; });
-    if (same == skipped.end())
-      skipped.emplace_back(e.inject, &e);
-    else
-      same->second = &e;
+  for (const auto& e : r.timeline)
+    if (e.event == "limits.noop")
+      out += "       limits" + (e.process.empty() ? "" : " [" + e.process + "]") + ": " + e.detail + "\n";
+  // The applied-check names the fault it failed as "<kind> fault `NAME` ..." (expectations.cpp).
+  const auto named_by_a_failure = [&](const std::string& inject) {
+    return std::any_of(r.failures.begin(), r.failures.end(), [&](const Failure& f) {
+      return f.check == "inject.applied" && f.message.find("fault `" + inject + "` ") != std::string::npos;
+    });
+  };
+  std::vector<std::pair<std::string, InjectionOutcome>> skipped;
+  for (const auto& [name, outcome] : injection_outcomes(r.timeline))
+    if (outcome.skipped && !named_by_a_failure(name)) skipped.emplace_back(name, outcome);
+  std::sort(skipped.begin(), skipped.end(),
+            [](const auto& a, const auto& b) { return a.second.first_event < b.second.first_event; });
+  for (const auto& [name, o] : skipped) {
+    const std::string before = o.applied == 0 ? ""
+                                              : " (applied " + std::to_string(o.applied) +
+                                                    (o.applied == 1 ? " time before)" : " times before)");
+    out += "       skipped " + name + (o.process.empty() ? "" : " [" + o.process + "]") + before + ": " +
+           *o.skipped + "\n";
   }
-  for (const auto& [name, e] : skipped)
-    out += "       skipped " + name + (e->process.empty() ? "" : " [" + e->process + "]") + ": " + e->detail +
-           "\n";
   return out;
 }
 

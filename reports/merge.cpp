@@ -12,6 +12,30 @@
 namespace faultline::report {
 namespace {
 
+// How a shard's selection differs from the first shard's (`first` names that report), the first
+// part that differs in words; both in full when one cannot be read part by part.
+std::string selection_difference(const ShardInfo& shard, const ShardInfo& ref, const std::string& first) {
+  const auto mine = ShardSelection::parse(shard.selection), theirs = ShardSelection::parse(ref.selection);
+  // Parts that read alike in texts that differ (an edited report): no part to name.
+  const bool no_part_differs = mine && theirs && mine->files == theirs->files &&
+                               mine->filters == theirs->filters && mine->repeat == theirs->repeat &&
+                               mine->seed == theirs->seed;
+  if (!mine || !theirs || no_part_differs)
+    return "ran other scenario files, tag filters, --repeat or --seed than " + first + " (selection `" +
+           shard.selection + "`, not `" + ref.selection + "`)";
+  const auto seed = [](const ShardSelection& s) {
+    return s.seed ? "--seed " + std::to_string(*s.seed) : "no --seed";
+  };
+  if (mine->files != theirs->files)
+    return "ran other scenario files than " + first +
+           " (or the same files with other contents: a checkout of another commit)";
+  if (mine->filters != theirs->filters) return "ran with other --tag or --exclude-tag filters than " + first;
+  if (mine->repeat != theirs->repeat)
+    return "ran with --repeat " + std::to_string(mine->repeat) + ", " + first + " with --repeat " +
+           std::to_string(theirs->repeat);
+  return "ran with " + seed(*mine) + ", " + first + " with " + seed(*theirs);
+}
+
 // Seconds since the epoch of an ISO 8601 UTC timestamp "YYYY-MM-DDTHH:MM:SS[.fff]Z"; nullopt
 // when it is not one (a hand-edited report must still merge).
 std::optional<double> epoch_seconds(const std::string& iso) {
@@ -137,9 +161,7 @@ void check_merge_inputs(const std::vector<RunReport>& reports, const std::vector
     const std::string which =
         names[i] + " (shard " + std::to_string(shard->index) + "/" + std::to_string(count) + ")";
     if (!shard->selection.empty() && !ref.selection.empty() && shard->selection != ref.selection)
-      throw Error(which + " ran other scenario files, tag filters, --repeat or --seed than " + first +
-                  " (selection " + shard->selection + ", not " + ref.selection +
-                  "): merge the shards of one run");
+      throw Error(which + " " + selection_difference(*shard, ref, first) + ": merge the shards of one run");
     if (shard->run_id != ref.run_id)
       throw Error(which + " is of " +
                   (shard->run_id.empty() ? "a run without --run-id" : "run `" + shard->run_id + "`") + ", " +

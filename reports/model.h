@@ -81,6 +81,17 @@ struct TimelineEvent {
   std::optional<double> scheduled_ms, requested_ms, effective_ms;
 };
 
+// What a run's timeline says of one injection: how many times it was applied, the last reason it
+// was skipped, and why it never held. Read alike by the console and the applied-check.
+struct InjectionOutcome {
+  std::size_t first_event = 0;  // index of its first event, for listing in timeline order
+  std::string process;          // of its first event
+  std::uint32_t applied = 0;
+  std::optional<std::string> skipped;  // the last inject.skip detail
+  std::optional<std::string> unheld;   // an inject.unheld detail
+};
+std::map<std::string, InjectionOutcome> injection_outcomes(const std::vector<TimelineEvent>& timeline);
+
 struct Sample {
   double t_ms = 0;
   std::string process;
@@ -228,12 +239,26 @@ struct BaselineComparison {
 // Which slice of a sharded run (`run --shard I/N`) a report holds: merge checks that each of the
 // N is there exactly once.
 inline constexpr int kMaxShards = 1'000'000;
+
+// What a sharded run was asked to run, part by part, so that a refused merge can say which part
+// differs. Recorded as ShardInfo::selection, "files=<hash> filters=<hash> repeat=<n> seed=<n or ->".
+struct ShardSelection {
+  // A hash of the contents of every shard's scenario files (not their paths: checkouts differ
+  // between machines), in the order the shards are dealt, line endings read as TOML reads them.
+  std::string files;
+  std::string filters;  // a hash of --tag and --exclude-tag
+  int repeat = 1;
+  std::optional<std::uint64_t> seed;  // a --seed given
+  std::string text() const;
+  // nullopt for another form (a report from before the parts were recorded: a single hash).
+  static std::optional<ShardSelection> parse(const std::string& text);
+};
+
 struct ShardInfo {
   int index = 1;  // 1-based
   int count = 1;
-  // What the run was asked to run, the same in each of its shards: a hash of the scenario files'
-  // contents (all shards' files, not their paths: checkouts differ between machines), the tag
-  // filters, --repeat and a --seed given. Empty in a report from before it was recorded.
+  // What the run was asked to run, the same in each of its shards: ShardSelection::text(). Empty
+  // in a report from before it was recorded.
   std::string selection;
   // The run's --run-id (a CI pipeline's id), the same in each shard; empty when not given. With
   // it, a shard left over from an earlier run of the same scenarios is refused too.

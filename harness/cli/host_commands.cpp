@@ -69,17 +69,21 @@ int doctor() {
         << "  note  hard limit  no CAP_SYS_RESOURCE: a fault with a `duration` lowers only the soft limit "
            "(its end could not raise the hard one back) and is an error if a process raised its soft "
            "limit past it; one without a `duration` lowers both\n";
-  // The proxy's own watch, opened and dropped: what a `down` fault can show here.
+  // The proxy's own watch, opened and dropped, for each family a proxy may listen on: what a
+  // `down` fault can show here (a host without IPv6 has no IPv6 raw socket either).
   std::cout << "network faults (TCP proxy):\n";
-  try {
-    boost::asio::io_context io;
-    net::RefusedConnectWatch watch(io, {boost::asio::ip::make_address("127.0.0.1"), 9}, [](std::uint16_t) {});
-    std::cout << "  ok    refused connects  a raw socket opens: a `down` fault counts the connects it "
-                 "refuses, so a partition no client met fails\n";
-  } catch (const Error& e) {
-    std::cout << "  note  refused connects  " << e.what()
-              << ": a `down` fault cannot count the connects it refuses, and counts as tried when the "
-                 "proxy accepted any connection in the run\n";
+  for (const auto& [family, loopback] : {std::pair{"IPv4", "127.0.0.1"}, std::pair{"IPv6", "::1"}}) {
+    try {
+      boost::asio::io_context io;
+      net::RefusedConnectWatch watch(io, {boost::asio::ip::make_address(loopback), 9}, [](std::uint16_t) {});
+      std::cout << "  ok    refused connects (" << family << ")  a raw socket opens: a `down` fault counts "
+                << "the connects it refuses, so a partition no client met fails\n";
+    } catch (const Error& e) {
+      std::cout << "  note  refused connects (" << family << ")  " << e.what()
+                << ": a `down` fault on a proxy "
+                << "listening on " << family << " cannot count the connects it refuses, and counts as tried "
+                << "when the proxy accepted any connection in the run\n";
+    }
   }
   if (!r.unavailable.empty()) {
     std::cout

@@ -18,8 +18,10 @@ struct MergeArgs {
   std::string html_path;
 };
 
+ReportPaths outputs_of(const MergeArgs& args) { return {args.json_path, args.junit_path, args.html_path}; }
+
 int merge(const MergeArgs& args) {
-  const ReportPaths outputs{args.json_path, args.junit_path, args.html_path};
+  const ReportPaths outputs = outputs_of(args);
   // First, as `run` does: a merge refused below must not leave the last merge's green report
   // where CI publishes this one. An output that names an input is left to be replaced by the
   // merged report: emptied, the input would be lost to a merge refused for another reason.
@@ -93,8 +95,7 @@ void add_report_command(CLI::App& app, Invocation* invocation) {
       ->trigger_on_parse();
   merge_cmd->callback([args, invocation] { invocation->run = [args] { return merge(*args); }; });
   invocation->on_parse_error.push_back([args, merge_cmd] {
-    if (merge_cmd->parsed())
-      empty_earlier_reports({args->json_path, args->junit_path, args->html_path}, args->inputs);
+    if (merge_cmd->parsed()) empty_earlier_reports(outputs_of(*args), args->inputs);
   });
 }
 

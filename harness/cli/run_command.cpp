@@ -78,35 +78,15 @@ std::string describe_filters(const RunArgs& args) {
   return text;
 }
 
-// How many of `files` outside this shard the tag filters select. Only asked when this shard
-// selected nothing: an empty shard is fine when other shards run something, but a mistyped
-// --tag must fail every shard of the matrix, not leave all of them green. A file that does not
-// load counts as selected: its own shard reports it and fails.
-std::size_t selected_in_other_shards(const std::vector<std::string>& all_files,
-                                     const std::vector<std::string>& shard_files, const RunArgs& args) {
-  std::size_t selected = 0;
-  const auto options = load_options();
-  for (const auto& file : all_files) {
-    if (std::find(shard_files.begin(), shard_files.end(), file) != shard_files.end()) continue;
-    if (args.tags.empty() && args.exclude_tags.empty()) {
-      ++selected;
-      continue;
-    }
-    try {
-      const auto s = scenario::load_scenario(file, options);
-      selected += runner::tags_match(s.tags, args.tags, args.exclude_tags);
-    } catch (const Error&) {
-      ++selected;
-    }
-  }
-  return selected;
-}
-
 // The scenarios of the files dealt to other shards, for the checks each shard of a matrix must
-// make alike. A file that does not load is left out: its own shard reports it.
-std::vector<scenario::Scenario> load_other_shards(const std::vector<std::string>& all_files,
-                                                  const std::vector<std::string>& shard_files) {
-  std::vector<scenario::Scenario> others;
+// make alike. A file that does not load is counted, not kept: its own shard reports it.
+struct OtherShards {
+  std::vector<scenario::Scenario> scenarios;
+  std::size_t unloadable = 0;
+};
+OtherShards load_other_shards(const std::vector<std::string>& all_files,
+                              const std::vector<std::string>& shard_files) {
+  OtherShards others;
   // Their scenarios do not run here: stand-in ports, so that they claim none of the host's (and
   // do not push this shard's own claims out).
   auto options = load_options();
@@ -114,11 +94,30 @@ std::vector<scenario::Scenario> load_other_shards(const std::vector<std::string>
   for (const auto& file : all_files) {
     if (std::find(shard_files.begin(), shard_files.end(), file) != shard_files.end()) continue;
     try {
-      others.push_back(scenario::load_scenario(file, options));
+      others.scenarios.push_back(scenario::load_scenario(file, options));
     } catch (const Error&) {
+      // A stand-in port may equal one the file writes out (a proxy would dial itself): the
+      // file's own shard loads it with real ports, so it is judged by those.
+      try {
+        others.scenarios.push_back(scenario::load_scenario(file, load_options()));
+      } catch (const Error&) {
+        ++others.unloadable;
+      }
     }
   }
   return others;
+}
+
+// How many scenarios outside this shard the tag filters select. Only asked when this shard
+// selected nothing: an empty shard is fine when other shards run something, but a mistyped
+// --tag must fail every shard of the matrix, not leave all of them green. A file that does not
+// load counts as selected: its own shard reports it and fails.
+std::size_t selected_in_other_shards(const OtherShards& others, const RunArgs& args) {
+  return others.unloadable +
+         static_cast<std::size_t>(std::count_if(
+             others.scenarios.begin(), others.scenarios.end(), [&](const scenario::Scenario& s) {
+               return runner::tags_match(s.tags, args.tags, args.exclude_tags);
+             }));
 }
 
 // Reports, JUnit and --baseline tell scenarios apart by name: two files of one name would merge
@@ -150,38 +149,45 @@ void check_every_tag_selects(const std::vector<const scenario::Scenario*>& every
   }
 }
 
-// What a sharded run was asked to run, the same in each of its shards (report::ShardInfo::selection):
-// the contents of every shard's scenario files (not their paths, which differ between the
-// checkouts of a CI matrix), the tag filters, --repeat and a --seed given.
+// What a sharded run was asked to run, the same in each of its shards (report::ShardSelection).
 std::string selection_fingerprint(const std::vector<std::string>& all_files, const RunArgs& args) {
+  const auto hex = [](std::uint64_t hash) {
+    char text[17];
+    std::snprintf(text, sizeof text, "%016llx", static_cast<unsigned long long>(hash));
+    return std::string(text);
+  };
   // In the order the shards are dealt (by path): two machines that dealt the same files
   // differently give different selections, and their shards are not merged.
   std::vector<std::string> dealt = all_files;
   std::sort(dealt.begin(), dealt.end());
-  std::string asked;
+  std::string files;
   for (const auto& file : dealt) {
     std::ifstream in(file, std::ios::binary);
     std::ostringstream text;
     text << in.rdbuf();
-    asked += std::to_string(scenario::name_hash(text.str())) + ",";
+    // A checkout with CRLF line endings (git's autocrlf) holds the same scenarios for TOML.
+    std::string contents = text.str();
+    std::erase(contents, '\r');
+    files += std::to_string(scenario::name_hash(contents)) + ",";
   }
-  for (auto filters : {args.tags, args.exclude_tags}) {
-    std::sort(filters.begin(), filters.end());
-    asked += "|";
-    for (const auto& t : filters) asked += t + ",";
+  std::string filters;
+  for (auto words : {args.tags, args.exclude_tags}) {
+    std::sort(words.begin(), words.end());
+    filters += "|";
+    for (const auto& t : words) filters += t + ",";
   }
-  asked += "|" + std::to_string(args.repeat) + "|" + (args.seed ? std::to_string(*args.seed) : "");
-  char hex[17];
-  std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(scenario::name_hash(asked)));
-  return hex;
+  report::ShardSelection selection;
+  selection.files = hex(scenario::name_hash(files));
+  selection.filters = hex(scenario::name_hash(filters));
+  selection.repeat = args.repeat;
+  selection.seed = args.seed;
+  return selection.text();
 }
 
 // A report an earlier run left at one of this run's paths must not outlive a run that ends
 // before writing its own (an invalid scenario, a usage error, a killed harness): `report merge`
 // would take last night's green shard for tonight's.
-void remove_earlier_reports(const RunArgs& args) {
-  empty_earlier_reports({args.json_path, args.junit_path, args.html_path});
-}
+void remove_earlier_reports(const RunArgs& args) { empty_earlier_reports(report_paths(args)); }
 
 int run(const RunArgs& args) {
   // The baseline is read first: it may be the report this run replaces.
@@ -223,10 +229,10 @@ int run(const RunArgs& args) {
   }
 
   // Every shard's scenarios, for the checks that must come out alike in each shard of a matrix.
-  const auto others = shard ? load_other_shards(all_files, files) : std::vector<scenario::Scenario>{};
+  const auto others = shard ? load_other_shards(all_files, files) : OtherShards{};
   std::vector<const scenario::Scenario*> every;
   for (const auto& s : *loaded) every.push_back(&s);
-  for (const auto& s : others) every.push_back(&s);
+  for (const auto& s : others.scenarios) every.push_back(&s);
   // In path order, whichever shard this is: each says the same.
   std::sort(every.begin(), every.end(),
             [](const scenario::Scenario* a, const scenario::Scenario* b) { return a->file < b->file; });
@@ -265,7 +271,7 @@ int run(const RunArgs& args) {
       throw UsageError(filters.empty() ? "no scenario to run"
                                        : "no scenario matches " + filters + " among " +
                                              std::to_string(loaded->size()) + " loaded");
-    const std::size_t elsewhere = selected_in_other_shards(all_files, files, args);
+    const std::size_t elsewhere = selected_in_other_shards(others, args);
     if (elsewhere == 0)
       throw UsageError("no scenario matches " + filters + " among " + std::to_string(all_files.size()) +
                        " loaded, in any of the " + std::to_string(shard->count) + " shards");

@@ -172,11 +172,15 @@ std::vector<Address16> addresses_of(const std::string& host) {
   return out;
 }
 
-bool is_wildcard(const Address16& a) {
-  static const Address16 any6{};
+const Address16 kAny6{};
+const Address16 kAny4 = [] {
   Address16 any4{};
   any4[10] = any4[11] = 0xff;
-  return a == any6 || a == any4;
+  return any4;
+}();
+
+bool is_ipv4(const Address16& a) {
+  return std::equal(a.begin(), a.begin() + 12, kAny4.begin());  // ::ffff:a.b.c.d
 }
 
 }  // namespace
@@ -187,8 +191,20 @@ bool may_reach(const HostPort& dial, const HostPort& listen) {
   if (!listening) return false;
   const auto dialed = addresses_of(dial.host);
   if (dialed.empty()) return false;
-  if (is_wildcard(*listening)) return true;
+  // `::` is bound dual-stack and takes connects of both families; 0.0.0.0 only IPv4 ones.
+  if (*listening == kAny6) return true;
+  if (*listening == kAny4) return std::any_of(dialed.begin(), dialed.end(), is_ipv4);
   return std::find(dialed.begin(), dialed.end(), *listening) != dialed.end();
+}
+
+bool listens_collide(const HostPort& a, const HostPort& b) {
+  if (a.port != b.port) return false;
+  const auto first = literal_address(a.host), second = literal_address(b.host);
+  if (!first || !second) return a.host == b.host;
+  const auto covers = [](const Address16& wide, const Address16& other) {
+    return wide == other || wide == kAny6 || (wide == kAny4 && is_ipv4(other));
+  };
+  return covers(*first, *second) || covers(*second, *first);
 }
 
 }  // namespace faultline

@@ -42,8 +42,14 @@ bool is_ip_literal(const std::string& host);
 
 // Whether a connect to `dial` can land on a socket listening on `listen` (an IP literal): the
 // same port, and the same address (an IPv4-mapped IPv6 address is its IPv4 one) or a wildcard
-// listener (0.0.0.0, ::). A host name counts by any address it resolves to (getaddrinfo, so
-// /etc/hosts: `localhost`); one that does not resolve reaches nothing.
+// listener that takes its family (0.0.0.0 IPv4, :: both). A host name counts by any address it
+// resolves to (getaddrinfo, so /etc/hosts: `localhost`); one that does not resolve reaches nothing.
 bool may_reach(const HostPort& dial, const HostPort& listen);
+
+// Whether two listeners (IP literals) would want the same place, the second bind(2) failing
+// with EADDRINUSE: the same port, and the same address or a wildcard that covers the other's:
+// 0.0.0.0 covers every IPv4 address, `::` every address of both families (Linux binds it
+// dual-stack unless net.ipv6.bindv6only is set). 0.0.0.0 and ::1 do not collide.
+bool listens_collide(const HostPort& a, const HostPort& b);
 
 }  // namespace faultline

@@ -516,25 +516,21 @@ void check_network_faults_fired(const scenario::Scenario& scenario, const report
 std::set<std::string> check_faults_applied(const scenario::Scenario& scenario,
                                            const report::ScenarioResult& result,
                                            std::vector<report::Failure>& failures) {
-  std::map<std::string, std::uint32_t> applied;  // how many times
-  std::map<std::string, std::string> skipped;    // the last reason the timeline gave
-  std::map<std::string, std::string> unheld;     // applied, but never did what was asked
-  for (const auto& e : result.timeline) {
-    if (e.event == "inject.apply") ++applied[e.inject];
-    if (e.event == "inject.skip") skipped[e.inject] = e.detail;
-    if (e.event == "inject.unheld") unheld[e.inject] = e.detail;
-  }
+  const auto outcomes = report::injection_outcomes(result.timeline);
   std::set<std::string> never_applied;
   std::size_t drawn = 0, drawn_took_effect = 0;
   const scenario::Injection* first_drawn = nullptr;
   for (const auto& inj : scenario.injections) {
-    const bool was_applied = applied.contains(inj.name) && !unheld.contains(inj.name);
+    const auto found = outcomes.find(inj.name);
+    const report::InjectionOutcome outcome =
+        found != outcomes.end() ? found->second : report::InjectionOutcome{};
+    // Applied, but never did what was asked: not applied.
+    const bool was_applied = outcome.applied > 0 && !outcome.unheld;
     if (inj.name.starts_with("chaos#")) {
       ++drawn;
       drawn_took_effect += was_applied && fired(inj, result);
       if (!first_drawn) first_drawn = &inj;
     }
-    const auto why = skipped.find(inj.name);
     const auto not_applied = [&](std::string expected, std::string actual, std::string message) {
       failures.push_back(report::Failure{"inject.applied",
                                          inj.into,
@@ -548,14 +544,14 @@ std::set<std::string> check_faults_applied(const scenario::Scenario& scenario,
     // the fault written: "survives three reloads" passed on one reload.
     const auto* signal = std::get_if<scenario::SignalFault>(&inj.params);
     if (was_applied && signal && signal->repeat_every && !inj.optional &&
-        applied[inj.name] < signal->repeat_count) {
+        outcome.applied < signal->repeat_count) {
       const std::string delivered =
-          std::to_string(applied[inj.name]) + " of " + std::to_string(signal->repeat_count);
+          std::to_string(outcome.applied) + " of " + std::to_string(signal->repeat_count);
       not_applied(
           std::to_string(signal->repeat_count) + " deliveries from " + inj.at.text,
-          delivered + " delivered" + (why != skipped.end() ? ": " + why->second : ""),
+          delivered + " delivered" + (outcome.skipped ? ": " + *outcome.skipped : ""),
           "signal fault `" + inj.name + "` was delivered " + delivered + " times" +
-              (why != skipped.end() ? " (" + why->second + ")" : "") +
+              (outcome.skipped ? " (" + *outcome.skipped + ")" : "") +
               ", so the run says nothing about the later ones (set `optional = true` on the injection "
               "if the process may stop before the last repeat, as under a SIGTERM repeated until it "
               "exits)");
@@ -567,10 +563,9 @@ std::set<std::string> check_faults_applied(const scenario::Scenario& scenario,
     if (was_applied) continue;
     never_applied.insert(inj.name);
     if (inj.optional) continue;
-    const auto never_held = unheld.find(inj.name);
-    const std::string actual = never_held != unheld.end() ? "never held: " + never_held->second
-                               : why != skipped.end()     ? "skipped: " + why->second
-                                                          : "never applied";
+    const std::string actual = outcome.unheld    ? "never held: " + *outcome.unheld
+                               : outcome.skipped ? "skipped: " + *outcome.skipped
+                                                 : "never applied";
     not_applied("applied at " + inj.at.text, actual,
                 inj.kind + " fault `" + inj.name + "` never took effect (" + actual +
                     "), so the run says nothing about the target under it (set `optional = true` on the "

@@ -152,14 +152,14 @@ void Loader::check_proxies(const Scenario& s) {
     } else if (!p.name.empty()) {
       first[p.name] = i;
     }
-    // The same port on overlapping addresses (one of them 0.0.0.0 or ::, or the same address
-    // written two ways): the second bind would fail when the run starts.
+    // The same port on addresses that overlap (one a wildcard covering the other, or the same
+    // address written two ways): the second bind would fail when the run starts.
     if (const Field* listen = t.get("listen")) {
       const auto here = parse_host_port(p.listen);
       for (std::size_t j = 0; j < i; ++j) {
         const auto there = parse_host_port(s.proxies[j].listen);
-        const bool overlap = s.proxies[j].listen == p.listen ||
-                             (here && there && (may_reach(*here, *there) || may_reach(*there, *here)));
+        const bool overlap =
+            s.proxies[j].listen == p.listen || (here && there && listens_collide(*here, *there));
         if (overlap)
           error(listen->pos,
                 "proxy.listen: " + quote(p.listen) +

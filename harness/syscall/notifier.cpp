@@ -166,8 +166,11 @@ bool Notifier::answer(std::uint64_t id, std::optional<int> error, std::int64_t v
 void Notifier::deliver(Pending item) {
   // The events keep the time the call was trapped (inside the rules' windows), even when a delay
   // delivers the answer after a window closed.
-  if (!answer(item.id, item.error, item.value, item.pass)) return;
-  for (auto& [rule, event] : item.acts) records_.acted(rule, std::move(event));
+  if (answer(item.id, item.error, item.value, item.pass)) record_acts(item);
+}
+
+void Notifier::record_acts(Pending& delivered) {
+  for (auto& [rule, event] : delivered.acts) records_.acted(rule, std::move(event));
 }
 
 void Notifier::deliver_due(std::unique_lock<std::mutex>& lock) {
@@ -190,7 +193,7 @@ void Notifier::deliver_due(std::unique_lock<std::mutex>& lock) {
   it->answering = false;
   changed_.notify_all();
   if (delivered) {
-    for (auto& [rule, event] : it->acts) records_.acted(rule, std::move(event));
+    record_acts(*it);
   } else if (!it->undelivered) {
     it->undelivered = true;
     it->due = std::chrono::steady_clock::now() + kRestartGrace;

@@ -106,6 +106,8 @@ class Notifier {
   // killed or exec'ed) while it was held, so the fault never took effect.
   bool answer(std::uint64_t id, std::optional<int> error, std::int64_t value, bool pass);
   void deliver(Pending item);
+  // The rule events of an answer that reached its call, with the time the call was trapped.
+  void record_acts(Pending& delivered);
   // Answers the held call that is due, leaving it in `pending_` meanwhile (marked `answering`,
   // with `lock` released for the answer), so that a call of the same thread trapped in that
   // moment can wait for the outcome: the next call if the answer arrived, the restart if not.

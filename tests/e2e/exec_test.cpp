@@ -411,10 +411,15 @@ TEST_CASE("doctor: says whether a partition's refused connects can be counted he
   INFO(r.out << r.err);
   CHECK(r.status == 0);
   CHECK(contains(r.out, "\nnetwork faults (TCP proxy):\n"));
-  // faultline has this test's capabilities: it opens a raw socket exactly when the test can.
-  const bool raw_socket = faultline::test::raw_socket_missing().empty();
-  CHECK(contains(r.out, "\n  ok    refused connects  a raw socket opens") == raw_socket);
-  CHECK(contains(r.out, "\n  note  refused connects  ") == !raw_socket);
+  // faultline has this test's capabilities: it opens a raw socket exactly when the test can, for
+  // each family a proxy may listen on.
+  for (const auto& [family, name] : {std::pair{AF_INET, "IPv4"}, std::pair{AF_INET6, "IPv6"}}) {
+    const bool raw_socket = faultline::test::raw_socket_missing(family).empty();
+    INFO(name << " raw socket: " << raw_socket);
+    CHECK(contains(r.out, "\n  ok    refused connects (" + std::string(name) + ")  a raw socket opens") ==
+          raw_socket);
+    CHECK(contains(r.out, "\n  note  refused connects (" + std::string(name) + ")  ") == !raw_socket);
+  }
 }
 
 TEST_CASE("doctor: says whether syscall faults work here, checked against a real filter load",

@@ -61,12 +61,29 @@ inline int connect_result(const std::string& host, std::uint16_t port) {
   return 0;
 }
 
-// Why refused connects cannot be seen here (no raw socket: no CAP_NET_RAW), or empty.
-inline std::string raw_socket_missing() {
-  const int fd = ::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
+// Why refused connects cannot be seen here (no raw socket: no CAP_NET_RAW; for IPv6 also a host
+// without ::1), or empty. Bound to the family's loopback address, as the proxy's watch binds it.
+inline std::string raw_socket_missing(int family = AF_INET) {
+  const int fd = ::socket(family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_TCP);
   if (fd < 0)
     return std::string("no raw socket (") + std::strerror(errno) + "): refused connects need CAP_NET_RAW";
+  sockaddr_storage loopback{};
+  socklen_t size = 0;
+  if (family == AF_INET6) {
+    auto* six = reinterpret_cast<sockaddr_in6*>(&loopback);
+    six->sin6_family = AF_INET6;
+    six->sin6_addr = in6addr_loopback;
+    size = sizeof *six;
+  } else {
+    auto* four = reinterpret_cast<sockaddr_in*>(&loopback);
+    four->sin_family = AF_INET;
+    four->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    size = sizeof *four;
+  }
+  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&loopback), size) == 0;
+  const int err = errno;
   ::close(fd);
+  if (!bound) return std::string("raw socket not bound to the loopback address (") + std::strerror(err) + ")";
   return {};
 }
 

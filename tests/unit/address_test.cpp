@@ -4,6 +4,8 @@
 #include <catch2/catch.hpp>
 
 using faultline::AddressError;
+using faultline::listens_collide;
+using faultline::may_reach;
 using faultline::parse_host_port;
 using faultline::parse_http_url;
 
@@ -119,4 +121,37 @@ TEST_CASE("a host of digits and dots must be an IPv4 address", "[address]") {
   CHECK_FALSE(parse_http_url("http://1.2.3.4.5/", &why));
   CHECK(parse_host_port("10.0.0.1:80"));
   CHECK(parse_host_port("db1.internal:80"));  // digits in a name are fine
+}
+
+TEST_CASE("listens_collide: the same place for bind(2), a wildcard covering its own family", "[address]") {
+  const auto at = [](const char* text) { return *parse_host_port(text); };
+  // The same address, also written as an IPv4-mapped IPv6 address.
+  CHECK(listens_collide(at("127.0.0.1:80"), at("127.0.0.1:80")));
+  CHECK(listens_collide(at("127.0.0.1:80"), at("[::ffff:127.0.0.1]:80")));
+  // 0.0.0.0 takes the port on every IPv4 address, :: on every address of both families.
+  CHECK(listens_collide(at("0.0.0.0:80"), at("127.0.0.1:80")));
+  CHECK(listens_collide(at("127.0.0.1:80"), at("0.0.0.0:80")));
+  CHECK(listens_collide(at("[::]:80"), at("127.0.0.1:80")));
+  CHECK(listens_collide(at("[::]:80"), at("0.0.0.0:80")));
+  CHECK(listens_collide(at("[::1]:80"), at("[::]:80")));
+  // An IPv4 wildcard does not cover IPv6 addresses: both binds succeed.
+  CHECK_FALSE(listens_collide(at("0.0.0.0:80"), at("[::1]:80")));
+  CHECK_FALSE(listens_collide(at("[::1]:80"), at("0.0.0.0:80")));
+  CHECK_FALSE(listens_collide(at("127.0.0.1:80"), at("127.0.0.2:80")));
+  CHECK_FALSE(listens_collide(at("127.0.0.1:80"), at("[::1]:80")));
+  CHECK_FALSE(listens_collide(at("0.0.0.0:80"), at("0.0.0.0:81")));
+}
+
+TEST_CASE("may_reach: a wildcard listener takes connects of its own family only", "[address]") {
+  const auto at = [](const char* text) { return *parse_host_port(text); };
+  CHECK(may_reach(at("127.0.0.1:80"), at("127.0.0.1:80")));
+  CHECK(may_reach(at("[::ffff:127.0.0.1]:80"), at("127.0.0.1:80")));
+  CHECK(may_reach(at("localhost:80"), at("127.0.0.1:80")));
+  CHECK(may_reach(at("127.0.0.1:80"), at("0.0.0.0:80")));
+  CHECK(may_reach(at("127.0.0.1:80"), at("[::]:80")));  // bound dual-stack
+  CHECK(may_reach(at("[::1]:80"), at("[::]:80")));
+  // An IPv6 connect never lands on an IPv4 listener, wildcard or not.
+  CHECK_FALSE(may_reach(at("[::1]:80"), at("0.0.0.0:80")));
+  CHECK_FALSE(may_reach(at("127.0.0.1:80"), at("[::1]:80")));
+  CHECK_FALSE(may_reach(at("127.0.0.1:81"), at("0.0.0.0:80")));
 }

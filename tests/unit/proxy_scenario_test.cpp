@@ -66,6 +66,26 @@ TEST_CASE("a proxy and a latency fault load into the model", "[loader][proxy]") 
   CHECK(n.direction == NetworkFault::Direction::downstream);  // the default
 }
 
+TEST_CASE("two proxies on one port load when their addresses can both be bound", "[loader][proxy]") {
+  // The IPv4 wildcard does not take the port on IPv6 addresses: both binds succeed.
+  const std::string two =
+      "name = \"x\"\nvars = { port = \"auto-port\" }\n"
+      "[[proxy]]\nname = \"v4\"\nlisten = \"0.0.0.0:${port}\"\nupstream = \"127.0.0.1:2\"\n"
+      "[[proxy]]\nname = \"v6\"\nlisten = \"[::1]:${port}\"\nupstream = \"127.0.0.1:2\"\n"
+      "[target]\ncommand = [\"t\"]\n";
+  const Scenario s = load_text(two);
+  REQUIRE(s.proxies.size() == 2);
+  // Nor does the IPv4 wildcard's proxy dial itself through an upstream on ::1.
+  std::string across = two;
+  across.replace(across.find("\"127.0.0.1:2\""), 13, "\"[::1]:${port}\"");
+  CHECK(load_text(across).proxies[0].upstream.rfind("[::1]:", 0) == 0);
+  CHECK(s.proxies[1].listen == "[::1]:" + s.proxies[0].listen.substr(s.proxies[0].listen.find(':') + 1));
+  // `::` takes it on both families.
+  std::string dual = two;
+  dual.replace(dual.find("0.0.0.0"), 7, "[::]");
+  CHECK(errors_of(dual).find("takes the port of") != std::string::npos);
+}
+
 TEST_CASE("each network kind keeps its own values", "[loader][proxy]") {
   const Scenario s =
       load_text(kBase +

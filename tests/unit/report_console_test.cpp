@@ -125,6 +125,27 @@ TEST_CASE("console: a start limit that changed nothing, and an optional fault th
     CHECK(details.find("limits [wide]: cpu 400%") != std::string::npos);
     CHECK(details.find("skipped squeeze") == std::string::npos);
   }
+  SECTION("under a failure of something else, an optional fault that was skipped still shows") {
+    r.verdict = Verdict::fail;
+    // A failure that names the process as `wide`, not the fault.
+    r.failures.push_back({"exit_code", "wide", "0", "1", "`wide` exited with 1", 12, {}});
+    r.failures.push_back(
+        {"inject.applied", "wide", "applied at 1s", "skipped", "cpu fault `other` never took effect", 9, {}});
+    CHECK(console_details(r).find("       skipped squeeze [wide]: it would change nothing here\n") !=
+          std::string::npos);
+  }
+}
+
+TEST_CASE("console: a repeated fault applied before it was skipped says how many times") {
+  ScenarioResult r = result("reload", Verdict::pass, 900);
+  r.timeline = {{100, "inject.apply", "api", "reload", "SIGHUP"},
+                {200, "inject.apply", "api", "reload", "SIGHUP"},
+                {250, "inject.skip", "api", "late", "`api` is not running"},
+                {300, "inject.skip", "api", "reload", "`api` is not running"}};
+  // In the order each fault first shows in the timeline.
+  CHECK(console_details(r) ==
+        "       skipped reload [api] (applied 2 times before): `api` is not running\n"
+        "       skipped late [api]: `api` is not running\n");
 }
 
 TEST_CASE("console: a scenario without faults or proxies adds no lines to a pass") {

@@ -156,3 +156,28 @@ TEST_CASE("a merge refuses the same report given twice, shard or not") {
   CHECK(merge_input_error({empty_one, empty_one}, {"s1.json", "s1-again.json"})
             .starts_with("s1-again.json and s1.json are the same run"));
 }
+
+TEST_CASE("a shard's selection is written and read back part by part; other forms are not parts") {
+  ShardSelection s;
+  s.files = "00000000000000ab";
+  s.filters = "00000000000000cd";
+  s.repeat = 3;
+  s.seed = 18446744073709551615ULL;
+  CHECK(s.text() == "files=00000000000000ab filters=00000000000000cd repeat=3 seed=18446744073709551615");
+  const auto back = ShardSelection::parse(s.text());
+  REQUIRE(back);
+  CHECK(back->files == s.files);
+  CHECK(back->filters == s.filters);
+  CHECK(back->repeat == 3);
+  CHECK(back->seed == s.seed);
+  s.seed.reset();
+  REQUIRE(ShardSelection::parse(s.text()));
+  CHECK_FALSE(ShardSelection::parse(s.text())->seed);
+  // The single hash of earlier reports, and damaged forms.
+  CHECK_FALSE(ShardSelection::parse("0123456789abcdef"));
+  CHECK_FALSE(ShardSelection::parse("files=a filters=b repeat=1"));
+  CHECK_FALSE(ShardSelection::parse("files=a filters=b repeat=1 seed=-1"));
+  CHECK_FALSE(ShardSelection::parse("files=a filters=b repeat=x seed=-"));
+  CHECK_FALSE(ShardSelection::parse("files=a filters=b repeat=1 seed=- more"));
+  CHECK_FALSE(ShardSelection::parse("filters=b files=a repeat=1 seed=-"));
+}
