@@ -190,7 +190,11 @@ case "$mode" in
       # charge is not its own resident memory, so a sanitizer-sized binary is never the OOM
       # killer's choice over the target (see injectors/memory_injector.h). The e2e test binary
       # is the plain build's: it only drives the instrumented executable.
-      "$here/build-asan/tests/integration-tests" && "$here/build/tests/e2e-tests"
+      # Both run whatever the other said, so that one failure does not hide the other's.
+      rc=0
+      "$here/build-asan/tests/integration-tests" || rc=1
+      "$here/build/tests/e2e-tests" || rc=1
+      exit $rc
     ) || status=1
     "$here/tests/check-no-leftovers.sh" || status=1
     stage "unit tests (plain and ASan+UBSan), beside 60 s of fuzzing the scenario loader"

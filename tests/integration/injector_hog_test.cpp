@@ -1,5 +1,9 @@
 // The hog injector: `faultline hog` started inside the cgroup holds memory until revert.
+#include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <fstream>
+#include <thread>
 
 #include "injectors/hog_injector.h"
 #include "tests/integration/injector_test_support.h"
@@ -74,9 +78,16 @@ TEST_CASE("hog: one reverted before it held its memory says so", "[injector]") {
 namespace {
 
 // A process outside every cgroup of the test that takes `pid` once it is free: the kernel hands
-// out ns_last_pid + 1 next (root only). Other forks on the host can take it first: retried.
+// out ns_last_pid + 1 next (root only). Other forks on the host can take it first (a build
+// beside the tests forks a compiler every few milliseconds, which may then hold the number for
+// seconds): retried for up to 30 s, waiting while another process holds it.
 pid_t fork_with_pid(pid_t wanted) {
-  for (int attempt = 0; attempt < 200; ++attempt) {
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (::kill(wanted, 0) == 0 || errno != ESRCH) {
+      std::this_thread::sleep_for(10ms);
+      continue;
+    }
     {
       std::ofstream last("/proc/sys/kernel/ns_last_pid");
       last << wanted - 1;
@@ -113,7 +124,7 @@ TEST_CASE("hog: revert never signals a process that got the reaped hog's pid", "
   ::kill(hog_pid, SIGKILL);
   helper->wait();
   const pid_t victim = fork_with_pid(hog_pid);
-  REQUIRE(victim == hog_pid);  // the host gave the pid to someone else 200 times in a row
+  REQUIRE(victim == hog_pid);  // the host kept the pid for itself for 30 s
   CHECK(hog.revert(where) == "hog pid " + std::to_string(hog_pid) +
                                  " was gone before its revert (a memory hog may be the OOM killer's choice)");
   // Signalled by pid, the unrelated process now holding the number would be dead.
