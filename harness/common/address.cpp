@@ -183,6 +183,12 @@ bool is_ipv4(const Address16& a) {
   return std::equal(a.begin(), a.begin() + 12, kAny4.begin());  // ::ffff:a.b.c.d
 }
 
+// Whether a socket bound to `bound` takes `other` too: the same address, or a wildcard of its
+// family (`::` is bound dual-stack and takes both; 0.0.0.0 only IPv4).
+bool covers(const Address16& bound, const Address16& other) {
+  return bound == other || bound == kAny6 || (bound == kAny4 && is_ipv4(other));
+}
+
 }  // namespace
 
 bool may_reach(const HostPort& dial, const HostPort& listen) {
@@ -190,20 +196,13 @@ bool may_reach(const HostPort& dial, const HostPort& listen) {
   const auto listening = literal_address(listen.host);
   if (!listening) return false;
   const auto dialed = addresses_of(dial.host);
-  if (dialed.empty()) return false;
-  // `::` is bound dual-stack and takes connects of both families; 0.0.0.0 only IPv4 ones.
-  if (*listening == kAny6) return true;
-  if (*listening == kAny4) return std::any_of(dialed.begin(), dialed.end(), is_ipv4);
-  return std::find(dialed.begin(), dialed.end(), *listening) != dialed.end();
+  return std::any_of(dialed.begin(), dialed.end(), [&](const Address16& a) { return covers(*listening, a); });
 }
 
 bool listens_collide(const HostPort& a, const HostPort& b) {
   if (a.port != b.port) return false;
   const auto first = literal_address(a.host), second = literal_address(b.host);
   if (!first || !second) return a.host == b.host;
-  const auto covers = [](const Address16& wide, const Address16& other) {
-    return wide == other || wide == kAny6 || (wide == kAny4 && is_ipv4(other));
-  };
   return covers(*first, *second) || covers(*second, *first);
 }
 
