@@ -67,8 +67,11 @@ std::string CpuInjector::apply(const Target& target) {
     const cgroup::CpuMax old = target.group.cpu_max();
     cgroup::CpuMax next = old;
     // A fault never loosens a limit: a quota at or above the one in force is left as it is
-    // ("finishes in 2s squeezed to 90%" must not pass for a job started under 10%).
-    const bool quota_binds = fault_.quota && *fault_.quota < old.cpus - 1e-9;
+    // ("finishes in 2s squeezed to 90%" must not pass for a job started under 10%). The run's
+    // cgroup may hold a lower one, the caller's, kept (and v1 refuses a quota above it).
+    const double above = enclosing_cpus(target);
+    const double in_force = std::min(old.cpus, above);
+    const bool quota_binds = fault_.quota && *fault_.quota < in_force - 1e-9;
     if (quota_binds) next.cpus = *fault_.quota;
     if (fault_.period) next.period = *fault_.period;
     // A period changes how a quota is enforced (how long each stall lasts), so without one in
@@ -76,6 +79,9 @@ std::string CpuInjector::apply(const Target& target) {
     const bool period_matters = next.period != old.period && std::isfinite(next.cpus);
     const bool max_changes = quota_binds || period_matters;
     if (!max_changes && !fault_.cpuset) {
+      if (fault_.quota && above < old.cpus)
+        throw NoEffect("the run's cgroup holds the caller's CPU limit " + format_cpu(above) +
+                       ": a squeeze must lower it");
       if (fault_.quota)
         throw NoEffect("the cpu.max in force is " + text(old) + " already: a squeeze must lower it");
       throw NoEffect(std::isfinite(old.cpus)
@@ -89,7 +95,7 @@ std::string CpuInjector::apply(const Target& target) {
     // cpuset, the CPUs are the new set's, and a set that changes something is a fault of its own.
     const auto cpus = fault_.cpuset ? cpus_in_list(*fault_.cpuset) : usable_cpus(target);
     const bool same_cpuset = !fault_.cpuset || same_cpus(target.group.cpuset(), *fault_.cpuset);
-    if (fault_.quota && cpus && old.cpus >= *cpus && next.cpus >= *cpus && same_cpuset)
+    if (fault_.quota && cpus && in_force >= *cpus && next.cpus >= *cpus && same_cpuset)
       throw NoEffect("a quota of " + format_cpu(*fault_.quota) +
                      " cannot throttle a process that may run on " + std::to_string(static_cast<int>(*cpus)) +
                      " CPU(s), and none lower was in force");

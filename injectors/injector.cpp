@@ -1,5 +1,7 @@
 #include "injectors/injector.h"
 
+#include <cmath>
+
 #include "common/error.h"
 #include "injectors/cpu_injector.h"
 #include "injectors/fd_injector.h"
@@ -18,7 +20,29 @@ struct Overloaded : Ts... {
 };
 template <class... Ts>
 Overloaded(Ts...) -> Overloaded<Ts...>;
+
+template <typename T, typename Read>
+T held_above(const Target& target, T none, Read read) {
+  if (!target.enclosing) return none;
+  try {
+    return read(*target.enclosing);
+  } catch (const Error&) {  // no such controller in the run's cgroup: it holds nothing
+    return none;
+  }
+}
 }  // namespace
+
+std::uint64_t enclosing_memory_max(const Target& target) {
+  return held_above(target, kUnlimited, [](const cgroup::Cgroup& g) { return g.memory_max(); });
+}
+
+std::uint64_t enclosing_pids_max(const Target& target) {
+  return held_above(target, kUnlimited, [](const cgroup::Cgroup& g) { return g.pids_max(); });
+}
+
+double enclosing_cpus(const Target& target) {
+  return held_above(target, INFINITY, [](const cgroup::Cgroup& g) { return g.cpu_max().cpus; });
+}
 
 std::optional<std::string> unsupported(const scenario::Injection& injection, const cgroup::Cgroup& group) {
   using cgroup::Knob;

@@ -21,12 +21,20 @@ namespace faultline::injectors {
 
 // What an injection acts on: the target process's cgroup and its main pid. `helpers` are the
 // processes the harness started in that cgroup (a hog): faults aimed at the target's processes,
-// such as a signal to all of them, spare those.
+// such as a signal to all of them, spare those. `enclosing` is the run's cgroup above `group`,
+// where the caller's own limits are kept (a CI job's memory, pids and CPU limits): they hold the
+// target as much as its own, so a squeeze must go below them to squeeze anything.
 struct Target {
   cgroup::Cgroup& group;
   pid_t main_pid = 0;
   const std::set<pid_t>* helpers = nullptr;
+  const cgroup::Cgroup* enclosing = nullptr;
 };
+
+// The limit `enclosing` holds, or unlimited where there is none (or no such controller there).
+std::uint64_t enclosing_memory_max(const Target& target);
+std::uint64_t enclosing_pids_max(const Target& target);
+double enclosing_cpus(const Target& target);  // +infinity: no quota
 
 // Thrown by apply when the fault would change nothing on this host (a CPU quota at or above the
 // CPUs the target may run on): the fault never took effect, which is not an error of the run.

@@ -141,16 +141,29 @@ std::string MemoryInjector::write(cgroup::Cgroup& group, bool hard, std::uint64_
 }
 
 std::string MemoryInjector::apply(const Target& target) {
+  // Each apply starts afresh: a repeated fault must not restore, or count as written, what an
+  // earlier round did.
+  old_max_.reset();
+  old_high_.reset();
+  ramp_.reset();
+  max_written_ = false;
   // A limit at or above the one in force squeezes nothing: "survives a squeeze to 512MiB" must
   // not pass for a process that started under 256MiB. memory.high binds only below memory.max.
   // A value that would not bind lower is left as it is, so a fault never loosens a limit.
-  const std::uint64_t max_now = target.group.memory_max();
-  const std::uint64_t high_written = target.group.memory_high();  // restored as written at the revert
+  // The run's cgroup may hold a tighter one, the caller's, kept: "survives a squeeze to 300MiB"
+  // must not pass either for a process whose CI job allows it 200MiB.
+  // The cgroup's own values are what the revert restores.
+  const std::uint64_t own_max = target.group.memory_max();
+  const std::uint64_t max_above = enclosing_memory_max(target);
+  const std::uint64_t max_now = std::min(own_max, max_above);
+  const std::uint64_t high_written = target.group.memory_high();
   const std::uint64_t high_now = std::min(max_now, high_written);
   const bool max_binds = fault_.limit && *fault_.limit < max_now;
   const bool high_binds = fault_.high && *fault_.high < high_now;
   std::string kept;
-  if (fault_.limit && !max_binds) kept = "memory.max is " + format_size(max_now) + " already";
+  if (fault_.limit && !max_binds)
+    kept = max_above < own_max ? "the run's cgroup holds the caller's memory limit " + format_size(max_above)
+                               : "memory.max is " + format_size(max_now) + " already";
   if (fault_.high && !high_binds)
     kept += (kept.empty() ? "" : ", ") + std::string("the memory.high in force is ") + format_size(high_now);
   if (!max_binds && !high_binds) throw NoEffect(kept + ": a squeeze must lower it");
@@ -161,12 +174,12 @@ std::string MemoryInjector::apply(const Target& target) {
   for (const bool hard : {true, false}) {
     const auto& wanted = hard ? fault_.limit : fault_.high;
     if (!wanted || !(hard ? max_binds : high_binds)) continue;
-    const std::uint64_t old = hard ? max_now : high_written;
+    const std::uint64_t old = hard ? own_max : high_written;
     (hard ? old_max_ : old_high_) = old;
     if (fault_.over && hard == ramp_hard) {
       // From "max" there is no limit to start the ramp from: start at what the cgroup uses, the
       // first value that binds.
-      std::uint64_t from = old;
+      std::uint64_t from = hard ? max_now : old;
       if (from == kUnlimited) from = target.group.stats().memory_current.value_or(*wanted);
       if (from > *wanted) {
         Ramp r;
@@ -183,7 +196,12 @@ std::string MemoryInjector::apply(const Target& target) {
       }
     }
     const std::string note = write(target.group, hard, *wanted);
-    append(std::string(knob_file(hard)) + " " + format_size(old) + " -> " + format_size(*wanted));
+    // v1 refused the only limit that would have bound (limit-only takes the refusal as the
+    // answer): the process runs under what it ran under before, so the fault never took effect.
+    if (hard && !max_written_ && !high_binds)
+      throw NoEffect(std::string(knob_file(hard)) + " " + format_size(*wanted) + " " + note);
+    append(std::string(knob_file(hard)) + " " + format_size(old) + " -> " + format_size(*wanted) +
+           (hard && max_above < own_max ? " (below the caller's " + format_size(max_above) + ")" : ""));
     if (!note.empty()) append(note);
   }
   if (!kept.empty()) append(kept + ", kept");

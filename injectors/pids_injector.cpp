@@ -1,5 +1,7 @@
 #include "injectors/pids_injector.h"
 
+#include <algorithm>
+
 namespace faultline::injectors {
 
 namespace {
@@ -8,9 +10,14 @@ std::string text(std::uint64_t v) { return v == kUnlimited ? "max" : std::to_str
 
 std::string PidsInjector::apply(const Target& target) {
   const std::uint64_t old = target.group.pids_max();
+  const std::uint64_t above = enclosing_pids_max(target);
   // A limit at or above the one in force squeezes nothing, and a fault never loosens a limit:
-  // "forks 10 workers under a pids squeeze to 64" must not pass for a process started under 4.
-  if (fault_.limit >= old) throw NoEffect("pids.max is " + text(old) + " already: a squeeze must lower it");
+  // "forks 10 workers under a pids squeeze to 64" must not pass for a process started under 4,
+  // or for one whose caller's limit of 50 the run keeps.
+  if (fault_.limit >= std::min(old, above))
+    throw NoEffect((above < old ? "the run's cgroup holds the caller's pids limit " + text(above)
+                                : "pids.max is " + text(old) + " already") +
+                   ": a squeeze must lower it");
   target.group.set_pids_max(fault_.limit);
   old_ = old;
   return "pids.max " + text(old) + " -> " + text(fault_.limit);

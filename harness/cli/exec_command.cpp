@@ -16,6 +16,7 @@
 #include "common/units.h"
 #include "reports/json_writer.h"
 #include "runner/command_runner.h"
+#include "runner/limits.h"
 #include "scenario/spec.h"
 #include "supervisor/fd_limit.h"
 
@@ -203,10 +204,9 @@ int exec(const ExecArgs& a) {
   if (!a.cgroup_root.empty()) backend_options.root = a.cgroup_root;
   if (auto problem = cgroup::cgroup_root_problem(backend_options)) throw UsageError(*problem);
   auto backend = cgroup::open_backend(backend_options);
-  // v1 bounds swap only through memory.memsw = memory + swap: without a memory limit, a swap
-  // limit would be written as "unlimited" and the command would swap as before.
-  if (request.limits.swap && (!request.limits.memory || *request.limits.memory == kUnlimited) &&
-      backend->mode() != cgroup::Mode::v2)
+  // Without a memory limit, a swap limit would be written as "unlimited" and the command would
+  // swap as before.
+  if (runner::swap_limit_holds_nothing(backend->mode(), request.limits))
     throw UsageError("--swap " + a.swap +
                      " needs a --memory limit on this host: cgroup v1 bounds swap only together with memory "
                      "(memory.memsw.limit_in_bytes = memory + swap)");

@@ -189,6 +189,24 @@ bool covers(const Address16& bound, const Address16& other) {
   return bound == other || bound == kAny6 || (bound == kAny4 && is_ipv4(other));
 }
 
+// Where a connect to `dialed` lands: Linux sends a connect to a wildcard to the loopback address
+// of its family (0.0.0.0 to 127.0.0.1, :: to ::1), so `tcp = "0.0.0.0:P"` reaches a proxy
+// listening on 127.0.0.1:P.
+Address16 connect_destination(const Address16& dialed) {
+  if (dialed == kAny6) {
+    Address16 loopback6{};
+    loopback6[15] = 1;
+    return loopback6;
+  }
+  if (dialed == kAny4) {
+    Address16 loopback4 = kAny4;
+    loopback4[12] = 127;
+    loopback4[15] = 1;
+    return loopback4;
+  }
+  return dialed;
+}
+
 }  // namespace
 
 bool may_reach(const HostPort& dial, const HostPort& listen) {
@@ -196,7 +214,8 @@ bool may_reach(const HostPort& dial, const HostPort& listen) {
   const auto listening = literal_address(listen.host);
   if (!listening) return false;
   const auto dialed = addresses_of(dial.host);
-  return std::any_of(dialed.begin(), dialed.end(), [&](const Address16& a) { return covers(*listening, a); });
+  return std::any_of(dialed.begin(), dialed.end(),
+                     [&](const Address16& a) { return covers(*listening, connect_destination(a)); });
 }
 
 bool listens_collide(const HostPort& a, const HostPort& b) {

@@ -42,8 +42,10 @@ bool is_ip_literal(const std::string& host);
 
 // Whether a connect to `dial` can land on a socket listening on `listen` (an IP literal): the
 // same port, and the same address (an IPv4-mapped IPv6 address is its IPv4 one) or a wildcard
-// listener that takes its family (0.0.0.0 IPv4, :: both). A host name counts by any address it
-// resolves to (getaddrinfo, so /etc/hosts: `localhost`); one that does not resolve reaches nothing.
+// listener that takes its family (0.0.0.0 IPv4, :: both). A wildcard dialled is the loopback
+// address of its family, where Linux sends such a connect (0.0.0.0 reaches 127.0.0.1, :: ::1). A
+// host name counts by any address it resolves to (getaddrinfo, so /etc/hosts: `localhost`); one
+// that does not resolve reaches nothing.
 bool may_reach(const HostPort& dial, const HostPort& listen);
 
 // Whether two listeners (IP literals) would want the same place, the second bind(2) failing

@@ -77,7 +77,8 @@ FaultTimeline::~FaultTimeline() = default;
 
 injectors::Target FaultTimeline::target_of(RunContext& ctx, const Entry& e) {
   const std::string& into = e.plan.injection->into;
-  return injectors::Target{*ctx.process_group(into), ctx.main_pid(into).value_or(0), &ctx.helper_pids()};
+  return injectors::Target{*ctx.process_group(into), ctx.main_pid(into).value_or(0), &ctx.helper_pids(),
+                           ctx.run_group()};
 }
 
 void FaultTimeline::on_run_start(RunContext& ctx) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cgroup/backend.h"
 #include "cgroup/cgroup.h"
 #include "cgroup/enclosing_limits.h"
 #include "scenario/model.h"
@@ -25,6 +26,10 @@ void apply_limits(cgroup::Cgroup& group, const scenario::Limits& limits);
 // would otherwise run unthrottled and pass without a word.
 std::optional<std::string> cpu_limit_without_effect(const cgroup::Cgroup& parent,
                                                     const scenario::Limits& limits);
+
+// cgroup v1 bounds swap only through memory.memsw = memory + swap: there a swap limit without a
+// memory limit holds nothing (a scenario's holds from a memory fault's limit on).
+bool swap_limit_holds_nothing(cgroup::Mode mode, const scenario::Limits& limits);
 
 // Throwaway cgroups are made under the faultline parent, outside the caller's own cgroup, whose
 // limits (a CI job's memory, pids or CPU) would no longer hold what runs there. Tightens `limits`

@@ -37,6 +37,9 @@ class RunContext {
                       const std::string& detail) = 0;
   // The process's own cgroup; null before it started or after the run ended.
   virtual cgroup::Cgroup* process_group(const std::string& process) = 0;
+  // The run's cgroup, above every process's: it holds the caller's own limits, kept. Null before
+  // the run made it.
+  virtual const cgroup::Cgroup* run_group() const = 0;
   // The main pid while it runs, else nullopt.
   virtual std::optional<pid_t> main_pid(const std::string& process) const = 0;
   // The result being built: observers add samples, probe results, failures and diagnostics.

@@ -68,6 +68,7 @@ class ScenarioRun final : public RunContext {
       if (p.spec->name == process) return p.group.get();
     return nullptr;
   }
+  const cgroup::Cgroup* run_group() const override { return run_group_.get(); }
   std::optional<pid_t> main_pid(const std::string& process) const override {
     for (const auto& p : procs_)
       if (p.spec->name == process && p.process && p.process->running()) return p.process->pid();
@@ -302,6 +303,13 @@ void ScenarioRun::prepare() {
       event("limits.noop", p.spec->name, *why);
       limits.cpu.reset();
     }
+    // Written all the same: a memory fault's limit later takes the swap limit with it.
+    if (swap_limit_holds_nothing(backend_.mode(), limits))
+      event("limits.noop", p.spec->name,
+            "swap " + format_size(*limits.swap) +
+                " holds nothing without a memory limit: cgroup v1 bounds swap only together with memory "
+                "(memory.memsw.limit_in_bytes = memory + swap), so the process swaps as before until a "
+                "memory fault sets one");
     try {
       apply_limits(*p.group, limits);
     } catch (const Error& e) {

@@ -128,7 +128,8 @@ struct MemoryFault {
   std::optional<std::uint64_t> high;
   std::optional<Duration> over;  // ramp from the current limit
   // How a hard limit below the usage is reached on cgroup v1, which refuses it (EBUSY):
-  // `charge` makes the kernel OOM-kill as v2 would, `limit_only` records the refusal.
+  // `charge` makes the kernel OOM-kill as v2 would, `limit_only` takes the refusal as a fault
+  // that never took effect.
   enum class Mode { charge, limit_only } mode = Mode::charge;
 };
 struct CpuFault {

@@ -317,8 +317,9 @@ std::vector<Variant> inject_variants() {
             {.name = "mode",
              .kind = Kind::choice,
              .description = "A `limit` below the usage on cgroup v1, which refuses it: `charge` fills the "
-                            "gap from a helper so the kernel OOM-kills (as on v2), `limit-only` records "
-                            "the refusal.",
+                            "gap from a helper so the kernel OOM-kills (as on v2), `limit-only` takes "
+                            "the refusal as a fault that never took effect (skipped, with the refusal as "
+                            "its reason).",
              .default_value = "\"charge\"",
              .choices = {"charge", "limit-only"}}},
        .groups = {{Rule::at_least_one, {"limit", "high"}}}},

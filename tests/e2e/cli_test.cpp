@@ -81,6 +81,20 @@ std::vector<std::string> run_cgroups() {
   return runs;
 }
 
+// `faultline run FILE` started from inside `job` (a CI job's cgroup with a limit of its own).
+struct JobRun {
+  CommandOutput cmd;
+  json scenario;  // null when no report was written
+};
+JobRun run_in_job(const JobCgroup& job, const ScratchDir& dir, const std::string& file) {
+  const std::string json_path = (dir.path() / "r.json").string();
+  JobRun run;
+  run.cmd = run_shell("sh -c " + quote(job.enter() + "exec " + faultline_cmd() + " run " + quote(file) +
+                                       " --json " + quote(json_path)));
+  if (fs::exists(json_path)) run.scenario = json::parse(read_file(json_path))["scenarios"][0];
+  return run;
+}
+
 }  // namespace
 
 TEST_CASE("exec: an allocator over --memory is reported oom-killed with exit 137") {
@@ -538,12 +552,9 @@ TEST_CASE("run: the scenario's processes keep their caller's memory limit", "[cl
                                   "\", \"alloc\", \"200MiB\"]\n[expect]\n"
                                   "stdout.contains = \"allocated\"\n");
   const JobCgroup job(memory->root, "run-job", {{memory->limit_file(), std::to_string(64 << 20)}});
-  const std::string json_path = (dir.path() / "r.json").string();
-  const auto r = run_shell("sh -c " + quote(job.enter() + "exec " + faultline_cmd() + " run " + quote(file) +
-                                            " --json " + quote(json_path)));
+  const auto [r, s] = run_in_job(job, dir, file);
   INFO("stdout: " << r.out << "\nstderr: " << r.err);
-  REQUIRE(fs::exists(json_path));
-  const json s = json::parse(read_file(json_path))["scenarios"][0];
+  REQUIRE(s.is_object());
   CHECK(r.status == 1);
   CHECK(s["result"] == "fail");
   CHECK(s["processes"][0]["outcome"] == "oom-killed");
@@ -553,6 +564,81 @@ TEST_CASE("run: the scenario's processes keep their caller's memory limit", "[cl
             e["detail"].get<std::string>().starts_with(
                 "the run keeps its caller's memory limit 64MiB (cgroup /" + job.name() + ")");
   CHECK(said);
+}
+
+TEST_CASE("run: a squeeze above the caller's memory limit, which the run keeps, never took effect", "[cli]") {
+  // The process was under the job's 64MiB throughout: a "squeeze" to 128MiB once counted as
+  // applied, and every check under it passed for a squeeze that changed nothing.
+  const auto memory = memory_hierarchy();
+  if (!memory) FAULTLINE_SKIP(kNoMemoryHierarchy);
+  ScratchDir dir;
+  const auto file =
+      dir.write("job.toml",
+                "name = \"squeeze above the job's limit\"\ntimeout = \"30s\"\nduration = \"4s\"\n"
+                "[target]\ncommand = [\"" +
+                    payload_path() +
+                    "\", \"alloc\", \"8MiB\", \"--hold\", \"forever\"]\n"
+                    "ready.log = \"allocated\"\n"
+                    "[[inject]]\nname = \"above\"\nkind = \"memory\"\nlimit = \"128MiB\"\n"
+                    "at = \"ready+100ms\"\nduration = \"500ms\"\n"
+                    "[[inject]]\nname = \"below\"\nkind = \"memory\"\nlimit = \"48MiB\"\n"
+                    "at = \"ready+800ms\"\nduration = \"500ms\"\n"
+                    "[expect]\noutcome = \"any\"\n");
+  const JobCgroup job(memory->root, "squeeze-job", {{memory->limit_file(), std::to_string(64 << 20)}});
+  const auto [r, s] = run_in_job(job, dir, file);
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  REQUIRE(s.is_object());
+  CHECK(r.status == 1);
+  CHECK(s["result"] == "fail");
+  std::vector<std::string> failed;
+  for (const auto& f : s["failures"]) failed.push_back(f["message"].get<std::string>());
+  REQUIRE(failed.size() == 1);
+  CHECK(failed[0].starts_with(
+      "memory fault `above` never took effect (skipped: it would change nothing here: the "
+      "run's cgroup holds the caller's memory limit 64MiB: a squeeze must lower it)"));
+  // The one below the job's limit is written, and said to be below it.
+  bool below_applied = false;
+  for (const auto& e : s["timeline"])
+    below_applied |= e["event"] == "inject.apply" && e["inject"] == "below" &&
+                     e["detail"] == "memory.max max -> 48MiB (below the caller's 64MiB)";
+  CHECK(below_applied);
+}
+
+TEST_CASE("run: a swap limit without a memory limit says it holds nothing on cgroup v1", "[cli]") {
+  // v1 bounds swap through memory.memsw = memory + swap: `swap = "0B"` alone was written as an
+  // unlimited memsw and the process swapped as before, without a word (exec refuses it).
+  const auto memory = memory_hierarchy();
+  if (!memory) FAULTLINE_SKIP(kNoMemoryHierarchy);
+  ScratchDir dir;
+  const auto file = dir.write("swap.toml",
+                              "name = \"swap alone\"\ntimeout = \"10s\"\n"
+                              "[[process]]\nname = \"target\"\ncommand = [\"true\"]\n"
+                              "[process.limits]\nswap = \"0B\"\n"
+                              "[[process]]\nname = \"both\"\ncommand = [\"true\"]\n"
+                              "[process.limits]\nswap = \"0B\"\nmemory = \"64MiB\"\n");
+  const std::string json_path = (dir.path() / "r.json").string();
+  const auto r = run_shell(faultline_cmd() + " run " + quote(file) + " --json " + quote(json_path));
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  REQUIRE(fs::exists(json_path));
+  const json s = json::parse(read_file(json_path))["scenarios"][0];
+  std::vector<std::string> said;
+  for (const auto& e : s["timeline"])
+    if (e["event"] == "limits.noop")
+      said.push_back(e["process"].get<std::string>() + ": " + e["detail"].get<std::string>());
+  if (s["result"] == "skip")
+    FAULTLINE_SKIP("this host cannot limit swap: " + s.value("reason", std::string()));
+  CHECK(r.status == 0);
+  if (!memory->v1) {  // memory.swap.max holds by itself
+    CHECK(said.empty());
+    return;
+  }
+  REQUIRE(said.size() == 1);
+  CHECK(said[0] ==
+        "target: swap 0B holds nothing without a memory limit: cgroup v1 bounds swap only together with "
+        "memory (memory.memsw.limit_in_bytes = memory + swap), so the process swaps as before until a "
+        "memory fault sets one");
+  CHECK(r.out.find("\n       limits [target]: swap 0B holds nothing without a memory limit") !=
+        std::string::npos);
 }
 
 TEST_CASE("run --cgroup-root: exec probes run under that root too, not under the default parent") {

@@ -57,6 +57,8 @@ class TargetGroup {
     }
   }
   cgroup::Cgroup& group() { return *group_; }
+  // The run's cgroup above `group()`, where a run keeps its caller's limits.
+  cgroup::Cgroup& run() { return *run_; }
   cgroup::Backend& backend() { return *backend_; }
 
  private:

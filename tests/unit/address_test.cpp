@@ -155,3 +155,20 @@ TEST_CASE("may_reach: a wildcard listener takes connects of its own family only"
   CHECK_FALSE(may_reach(at("127.0.0.1:80"), at("[::1]:80")));
   CHECK_FALSE(may_reach(at("127.0.0.1:81"), at("0.0.0.0:80")));
 }
+
+TEST_CASE("may_reach: a dialled wildcard lands on the loopback address of its family", "[address]") {
+  // Linux sends a connect to 0.0.0.0 to 127.0.0.1 and one to :: to ::1: a probe of 0.0.0.0:P
+  // reached a proxy on 127.0.0.1:P, yet passed the check that refuses probes of a proxy.
+  const auto at = [](const char* text) { return *parse_host_port(text); };
+  CHECK(may_reach(at("0.0.0.0:80"), at("127.0.0.1:80")));
+  CHECK(may_reach(at("[::ffff:0.0.0.0]:80"), at("127.0.0.1:80")));
+  CHECK(may_reach(at("0.0.0.0:80"), at("0.0.0.0:80")));
+  CHECK(may_reach(at("[::]:80"), at("[::1]:80")));
+  CHECK(may_reach(at("[::]:80"), at("[::]:80")));
+  // Only the loopback address: a listener on another one is not where the connect lands.
+  CHECK_FALSE(may_reach(at("0.0.0.0:80"), at("127.0.0.2:80")));
+  CHECK_FALSE(may_reach(at("0.0.0.0:80"), at("[::1]:80")));
+  CHECK_FALSE(may_reach(at("[::]:80"), at("127.0.0.1:80")));
+  CHECK_FALSE(may_reach(at("[::]:80"), at("0.0.0.0:80")));
+  CHECK_FALSE(may_reach(at("0.0.0.0:81"), at("127.0.0.1:80")));
+}

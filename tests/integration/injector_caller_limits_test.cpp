@@ -1,0 +1,86 @@
+// The caller's own limits, which a run keeps on its cgroup above every process's: a squeeze
+// that does not go below them squeezes nothing, however far below the process's own limit it
+// goes, and one that does is written as usual.
+#include <cmath>
+
+#include "injectors/cpu_injector.h"
+#include "injectors/memory_injector.h"
+#include "injectors/pids_injector.h"
+#include "tests/integration/injector_test_support.h"
+
+using namespace faultline;
+using namespace faultline::test;
+using injectors::Target;
+
+namespace {
+constexpr std::uint64_t MiB = 1024 * 1024;
+
+std::string no_effect_of(injectors::Injector& injector, const Target& target) {
+  try {
+    const std::string applied = injector.apply(target);
+    FAIL("applied: " << applied);
+  } catch (const injectors::NoEffect& e) {
+    return e.what();
+  }
+  return {};
+}
+}  // namespace
+
+TEST_CASE("caller's limits: a memory squeeze above the one the run's cgroup holds is no fault",
+          "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  if (t.run().unsupported(cgroup::Knob::memory_max)) FAULTLINE_SKIP("no memory controller here");
+  t.run().set_memory_max(200 * MiB);
+  TargetProcess target(t.group(), payload({"sleep", "10s"}));
+  const Target where{t.group(), target.pid(), nullptr, &t.run()};
+  scenario::MemoryFault above;
+  above.limit = 300 * MiB;
+  injectors::MemoryInjector loose(above);
+  CHECK(no_effect_of(loose, where) ==
+        "the run's cgroup holds the caller's memory limit 200MiB: a squeeze must lower it");
+  CHECK(t.group().memory_max() == kUnlimited);
+  // Without the run's cgroup in view, the same fault passed for a squeeze.
+  scenario::MemoryFault below;
+  below.limit = 100 * MiB;
+  injectors::MemoryInjector tight(below);
+  CHECK(tight.apply(where) == "memory.max max -> 100MiB (below the caller's 200MiB)");
+  CHECK(t.group().memory_max() == 100 * MiB);
+  CHECK(tight.revert(where) == "memory.max 100MiB -> max");
+  CHECK(t.group().memory_max() == kUnlimited);
+}
+
+TEST_CASE("caller's limits: a pids squeeze above the one the run's cgroup holds is no fault", "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  if (t.run().unsupported(cgroup::Knob::pids_max)) FAULTLINE_SKIP("no pids controller here");
+  t.run().set_pids_max(50);
+  TargetProcess target(t.group(), payload({"sleep", "10s"}));
+  const Target where{t.group(), target.pid(), nullptr, &t.run()};
+  injectors::PidsInjector loose(scenario::PidsFault{1000});
+  CHECK(no_effect_of(loose, where) ==
+        "the run's cgroup holds the caller's pids limit 50: a squeeze must lower it");
+  CHECK(t.group().pids_max() == kUnlimited);
+  injectors::PidsInjector tight(scenario::PidsFault{10});
+  CHECK(tight.apply(where) == "pids.max max -> 10");
+  CHECK(tight.revert(where) == "pids.max 10 -> max");
+}
+
+TEST_CASE("caller's limits: a CPU quota above the one the run's cgroup holds is no fault, not a kernel error",
+          "[injector]") {
+  // cgroup v1 refuses a quota above the parent's with EINVAL: the run once ended as an error
+  // quoting the kernel instead of saying that the caller's limit was lower already.
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  if (t.run().unsupported(cgroup::Knob::cpu_max)) FAULTLINE_SKIP("no cpu controller here");
+  t.run().set_cpu_max(cgroup::CpuMax{0.5, kDefaultCpuPeriod});
+  TargetProcess target(t.group(), payload({"sleep", "10s"}));
+  const Target where{t.group(), target.pid(), nullptr, &t.run()};
+  injectors::CpuInjector loose(scenario::CpuFault{0.8, std::nullopt, std::nullopt});
+  CHECK(no_effect_of(loose, where) ==
+        "the run's cgroup holds the caller's CPU limit 50%: a squeeze must lower it");
+  CHECK(std::isinf(t.group().cpu_max().cpus));
+  injectors::CpuInjector tight(scenario::CpuFault{0.2, std::nullopt, std::nullopt});
+  CHECK(tight.apply(where) == "cpu.max max/100ms -> 20%/100ms");
+  CHECK(tight.revert(where) == "cpu.max 20%/100ms -> max/100ms");
+}
