@@ -84,11 +84,15 @@ std::string CpuInjector::apply(const Target& target) {
                        ": a squeeze must lower it");
       if (fault_.quota)
         throw NoEffect("the cpu.max in force is " + text(old) + " already: a squeeze must lower it");
-      throw NoEffect(std::isfinite(old.cpus)
-                         ? "the period in force is " + format_duration(old.period) + " already"
-                         : "cpu.max is " + text(old) +
-                               ": without a quota in force a period alone throttles nothing "
-                               "(give `quota` too)");
+      if (std::isfinite(old.cpus))
+        throw NoEffect("the period in force is " + format_duration(old.period) + " already");
+      // The caller's quota, kept on the run's cgroup, is enforced with that cgroup's own period.
+      if (std::isfinite(above))
+        throw NoEffect("cpu.max is " + text(old) + ": without a quota of the process's own a period alone " +
+                       "throttles nothing (the caller's CPU limit " + format_cpu(above) +
+                       " is enforced in the run's cgroup, with that cgroup's period; give `quota` too)");
+      throw NoEffect("cpu.max is " + text(old) +
+                     ": without a quota in force a period alone throttles nothing (give `quota` too)");
     }
     // A quota at or above the CPUs the target may run on throttles nothing: "stays fast while
     // throttled to 300%" would pass on a 2-CPU host without a single throttled period. With a

@@ -43,6 +43,14 @@ class NoEffect : public Error {
   using Error::Error;
 };
 
+// Thrown by apply when the kernel refused the change and the target runs on as before (cgroup v1
+// refusing a memory limit below the usage, in `limit-only` mode): the fault never took effect
+// either. Its message says what was refused and why.
+class Refused final : public NoEffect {
+ public:
+  using NoEffect::NoEffect;
+};
+
 class Injector {
  public:
   virtual ~Injector() = default;

@@ -56,9 +56,11 @@ std::vector<std::string> MemoryInjector::charge_argv(std::uint64_t bytes) const 
 // target's cgroup with nothing inherited, and its charge is tmpfs pages outside its own RSS.
 void MemoryInjector::charge(cgroup::Cgroup& group, std::uint64_t bytes) {
   if (!launch_ || executable_.empty())
-    throw Error("squeezing " + group.describe() +
-                " below its usage on cgroup v1 needs the charging helper (`faultline hog --charge`), which "
-                "cannot be started here; hint: mode = \"limit-only\" only records the kernel's refusal");
+    throw Error(
+        "squeezing " + group.describe() +
+        " below its usage on cgroup v1 needs the charging helper (`faultline hog --charge`), which "
+        "cannot be started here; hint: with mode = \"limit-only\" (and `optional = true`) v1's refusal "
+        "is the answer, and the fault is skipped");
   const pid_t pid = launch_(charge_argv(bytes));
   const std::string who = "memory charge helper (pid " + std::to_string(pid) + ", `faultline hog --charge " +
                           format_size(bytes) + "`) in " + group.describe();
@@ -75,7 +77,7 @@ void MemoryInjector::charge(cgroup::Cgroup& group, std::uint64_t bytes) {
   if (end->si_code == CLD_KILLED && end->si_status == SIGKILL)
     throw Error(who + " was killed (the OOM killer chose it over the target, which holds less memory " +
                 "than the helper's own few MiB). Hint: squeeze a target that holds more, or use " +
-                "mode = \"limit-only\"");
+                "mode = \"limit-only\" (and `optional = true`), which takes v1's refusal as the answer");
   throw Error(who +
               (end->si_code == CLD_EXITED ? " exited with code " + std::to_string(end->si_status)
                                           : " ended by " + signal_name(end->si_status)) +
@@ -146,6 +148,7 @@ std::string MemoryInjector::apply(const Target& target) {
   old_max_.reset();
   old_high_.reset();
   ramp_.reset();
+  steps_taken_ = 0;
   max_written_ = false;
   // A limit at or above the one in force squeezes nothing: "survives a squeeze to 512MiB" must
   // not pass for a process that started under 256MiB. memory.high binds only below memory.max.
@@ -165,7 +168,10 @@ std::string MemoryInjector::apply(const Target& target) {
     kept = max_above < own_max ? "the run's cgroup holds the caller's memory limit " + format_size(max_above)
                                : "memory.max is " + format_size(max_now) + " already";
   if (fault_.high && !high_binds)
-    kept += (kept.empty() ? "" : ", ") + std::string("the memory.high in force is ") + format_size(high_now);
+    kept += (kept.empty() ? "" : ", ") + (max_above < std::min(own_max, high_written)
+                                              ? "memory.high binds only below the caller's memory limit " +
+                                                    format_size(max_above) + " that the run's cgroup holds"
+                                              : "the memory.high in force is " + format_size(high_now));
   if (!max_binds && !high_binds) throw NoEffect(kept + ": a squeeze must lower it");
   std::string detail;
   const auto append = [&](const std::string& part) { detail += (detail.empty() ? "" : ", ") + part; };
@@ -199,7 +205,7 @@ std::string MemoryInjector::apply(const Target& target) {
     // v1 refused the only limit that would have bound (limit-only takes the refusal as the
     // answer): the process runs under what it ran under before, so the fault never took effect.
     if (hard && !max_written_ && !high_binds)
-      throw NoEffect(std::string(knob_file(hard)) + " " + format_size(*wanted) + " " + note);
+      throw Refused(std::string(knob_file(hard)) + " " + format_size(*wanted) + " " + note);
     append(std::string(knob_file(hard)) + " " + format_size(old) + " -> " + format_size(*wanted) +
            (hard && max_above < own_max ? " (below the caller's " + format_size(max_above) + ")" : ""));
     if (!note.empty()) append(note);
@@ -217,6 +223,7 @@ std::optional<std::string> MemoryInjector::step(const Target& target) {
   if (!ramp_ || ramp_->done >= ramp_->steps) return std::nullopt;
   Ramp& r = *ramp_;
   ++r.done;
+  ++steps_taken_;
   const double fraction = static_cast<double>(r.done) / r.steps;
   std::uint64_t value = r.to;
   if (r.done < r.steps)
@@ -242,6 +249,14 @@ std::string MemoryInjector::revert(const Target& target) {
     detail += " -> " + format_size(*old) + (note.empty() ? "" : ", " + note);
   }
   return detail;
+}
+
+std::optional<std::string> MemoryInjector::never_held() const {
+  if (ramp_ && ramp_->hard && steps_taken_ > 0 && !max_written_)
+    return "cgroup v1 refused each of its " + std::to_string(steps_taken_) +
+           " ramp step(s) (EBUSY: the usage stayed above each limit; mode limit-only), so memory.max never "
+           "moved";
+  return std::nullopt;
 }
 
 std::string MemoryInjector::describe() const {

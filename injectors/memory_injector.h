@@ -5,7 +5,8 @@
 // v1 reclaims, then refuses the write (EBUSY) and kills nothing. In `charge` mode (the
 // default) the v1 squeeze pins the limit at the usage and charges the difference from a small
 // helper (`faultline hog --charge`, exec'd inside the target's cgroup), so the kernel OOM-kills
-// as v2 would; in `limit-only` mode the refusal is recorded and the limit stays. Every event
+// as v2 would; in `limit-only` mode the limit stays, and a fault whose limit was refused never
+// took effect (a refused apply is skipped, a ramp refused at every step never held). Every event
 // text says which of these happened.
 #pragma once
 
@@ -26,6 +27,8 @@ class MemoryInjector final : public Injector {
   std::string describe() const override;
   std::optional<Duration> step_interval() const override;
   std::optional<std::string> step(const Target& target) override;
+  // A limit-only ramp whose every step cgroup v1 refused: memory.max never moved.
+  std::optional<std::string> never_held() const override;
 
   // The charging helper's command line, for tests.
   std::vector<std::string> charge_argv(std::uint64_t bytes) const;
@@ -55,6 +58,7 @@ class MemoryInjector final : public Injector {
   std::optional<std::uint64_t> old_max_, old_high_;
   bool max_written_ = false;  // limit-only: whether any hard limit write was taken
   std::optional<Ramp> ramp_;
+  std::uint32_t steps_taken_ = 0;  // of the ramp, until its revert
 };
 
 }  // namespace faultline::injectors

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <functional>
 
 #include "cgroup/cgroup_files.h"
@@ -231,9 +232,20 @@ void V1Cgroup::write_memory_limits(std::uint64_t limit, std::uint64_t memsw) {
   if (limit > read_bytes_limit(memsw_file)) {
     write_file(memsw_file, v1_limit_text(memsw));
     write_file(limit_file, v1_limit_text(limit));
-  } else {
-    write_file(limit_file, v1_limit_text(limit));
+    return;
+  }
+  const std::uint64_t old_limit = read_bytes_limit(limit_file);
+  write_file(limit_file, v1_limit_text(limit));
+  try {
     write_file(memsw_file, v1_limit_text(memsw));
+  } catch (const Error&) {
+    // memsw refused (EBUSY: swap in use counts against it, and reclaim does not shrink it): put
+    // the limit back, so that a refusal means nothing changed, as it does for the limit itself.
+    try {
+      write_file(limit_file, v1_limit_text(old_limit));
+    } catch (const Error&) {
+    }
+    throw;
   }
 }
 
@@ -257,8 +269,19 @@ void V1Cgroup::set_cpu_max(const CpuMax& cpu) {
   auto period =
       static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(cpu.period).count());
   auto quota = cpu_quota_usec(cpu.cpus, period);
-  write_file(dir / "cpu.cfs_period_us", std::to_string(period));
-  write_file(dir / "cpu.cfs_quota_us", quota ? std::to_string(*quota) : "-1");
+  const std::string quota_text = quota ? std::to_string(*quota) : "-1";
+  // v1 checks each write against the parent's quota: a shorter period under the old quota can
+  // exceed it for a moment (20% of 1s, then a 100ms period: 200%), and EINVAL. Then the quota
+  // goes first (runc does the same).
+  try {
+    write_file(dir / "cpu.cfs_period_us", std::to_string(period));
+  } catch (const SystemError& e) {
+    if (e.code() != EINVAL) throw;
+    write_file(dir / "cpu.cfs_quota_us", quota_text);
+    write_file(dir / "cpu.cfs_period_us", std::to_string(period));
+    return;
+  }
+  write_file(dir / "cpu.cfs_quota_us", quota_text);
 }
 
 std::uint64_t V1Cgroup::memory_max() const {

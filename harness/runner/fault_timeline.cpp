@@ -270,6 +270,9 @@ void FaultTimeline::fire(RunContext& ctx, Entry& e) {
     const std::uint32_t total = planned_applies(inj);
     if (total > 1) detail += " (" + std::to_string(e.applies) + " of " + std::to_string(total) + ")";
     record_timed(ctx, "inject.apply", inj, detail, due, requested, effective);
+  } catch (const injectors::Refused& refused) {
+    skip(ctx, e, refused.what());
+    return;
   } catch (const injectors::NoEffect& no_effect) {
     skip(ctx, e, std::string("it would change nothing here: ") + no_effect.what());
     return;

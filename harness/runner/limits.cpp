@@ -88,7 +88,8 @@ std::optional<std::string> cpu_limit_without_effect(const cgroup::Cgroup& parent
 }
 
 bool swap_limit_holds_nothing(cgroup::Mode mode, const scenario::Limits& limits) {
-  return limits.swap && (!limits.memory || *limits.memory == kUnlimited) && mode != cgroup::Mode::v2;
+  return limits.swap && *limits.swap != kUnlimited && (!limits.memory || *limits.memory == kUnlimited) &&
+         mode != cgroup::Mode::v2;
 }
 
 std::vector<std::string> keep_caller_limits(scenario::Limits& limits, const cgroup::EnclosingLimits& caller,

@@ -136,8 +136,7 @@ TEST_CASE("inject e2e: a limit-only squeeze refused on v1 is skipped (the proces
   const auto skips = timeline_events(r.scenario, "inject.skip", "squeeze");
   REQUIRE(skips.size() == 1);
   const std::string detail = skips[0].at("detail");
-  CHECK(detail.find("memory.max 48MiB refused (EBUSY): v1 will not set a limit below the usage") !=
-        std::string::npos);
+  CHECK(detail.starts_with("memory.max 48MiB refused (EBUSY): v1 will not set a limit below the usage"));
   CHECK(detail.ends_with("it stays max (mode limit-only)"));
   CHECK(r.cmd.out.find("\n       skipped squeeze [target]: ") != std::string::npos);
   CHECK(p.at("outcome") == "exited");

@@ -44,6 +44,15 @@ TEST_CASE("caller's limits: a memory squeeze above the one the run's cgroup hold
   scenario::MemoryFault below;
   below.limit = 100 * MiB;
   injectors::MemoryInjector tight(below);
+  if (!t.group().unsupported(cgroup::Knob::memory_high)) {
+    // memory.high binds only below memory.max: the caller's too, though no memory.high is set.
+    scenario::MemoryFault high;
+    high.high = 250 * MiB;
+    injectors::MemoryInjector loose_high(high);
+    CHECK(no_effect_of(loose_high, where) ==
+          "memory.high binds only below the caller's memory limit 200MiB that the run's cgroup "
+          "holds: a squeeze must lower it");
+  }
   CHECK(tight.apply(where) == "memory.max max -> 100MiB (below the caller's 200MiB)");
   CHECK(t.group().memory_max() == 100 * MiB);
   CHECK(tight.revert(where) == "memory.max 100MiB -> max");
@@ -80,7 +89,21 @@ TEST_CASE("caller's limits: a CPU quota above the one the run's cgroup holds is 
   CHECK(no_effect_of(loose, where) ==
         "the run's cgroup holds the caller's CPU limit 50%: a squeeze must lower it");
   CHECK(std::isinf(t.group().cpu_max().cpus));
+  // The caller's quota is enforced in the run's cgroup, with that cgroup's period.
+  injectors::CpuInjector period_alone(
+      scenario::CpuFault{std::nullopt, std::chrono::milliseconds(50), std::nullopt});
+  CHECK(
+      no_effect_of(period_alone, where) ==
+      "cpu.max is max/100ms: without a quota of the process's own a period alone throttles nothing (the "
+      "caller's CPU limit 50% is enforced in the run's cgroup, with that cgroup's period; give `quota` too)");
   injectors::CpuInjector tight(scenario::CpuFault{0.2, std::nullopt, std::nullopt});
   CHECK(tight.apply(where) == "cpu.max max/100ms -> 20%/100ms");
   CHECK(tight.revert(where) == "cpu.max 20%/100ms -> max/100ms");
+  // A longer period, and back: v1 checks each file it writes against the parent's quota, and
+  // 200ms of quota under the 100ms period the revert writes first is 200%, above the caller's 50%
+  // (EINVAL, which once ended the run as an error at the revert).
+  injectors::CpuInjector long_period(scenario::CpuFault{0.2, std::chrono::seconds(1), std::nullopt});
+  CHECK(long_period.apply(where) == "cpu.max max/100ms -> 20%/1s");
+  CHECK(long_period.revert(where) == "cpu.max 20%/1s -> max/100ms");
+  CHECK(std::isinf(t.group().cpu_max().cpus));
 }

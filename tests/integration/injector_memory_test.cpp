@@ -137,6 +137,39 @@ TEST_CASE("memory: limit-only takes v1's refusal of a limit below the usage as a
   CHECK(t.group().stats().oom_kills == 0);
 }
 
+TEST_CASE("memory: a limit-only ramp that v1 refuses at every step never held", "[injector]") {
+  // Each refused step only said so in its own event: the fault counted as applied with the
+  // process under its old limit throughout.
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  t.group().set_swap_max(0);
+  TargetProcess target(t.group(), payload({"alloc", "100MiB", "--hold", "30s"}));
+  REQUIRE(target.wait_for_output("allocated"));
+  MemoryInjector ramp(memory_fault(48 * MiB, std::nullopt, 300ms, scenario::MemoryFault::Mode::limit_only));
+  const Target where{t.group(), target.pid()};
+  const std::string detail = ramp.apply(where);
+  INFO(detail);
+  CHECK(detail.starts_with("memory.max max -> 48MiB over 300ms (3 steps from "));
+  std::vector<std::string> steps;
+  while (auto step = ramp.step(where)) steps.push_back(*step);
+  CHECK(steps.size() == 3);
+  if (!memory_is_v1(t)) {  // v2 takes each step; the kernel OOM-kills on the way
+    CHECK(target.ended_within(5000ms));
+    ramp.revert(where);
+    CHECK_FALSE(ramp.never_held());
+    return;
+  }
+  for (const auto& step : steps)
+    CHECK(step.find(", refused (EBUSY): v1 will not set a limit below the usage") != std::string::npos);
+  CHECK(t.group().memory_max() == kUnlimited);
+  CHECK(ramp.revert(where) == "memory.max max unchanged, nothing to restore");
+  REQUIRE(ramp.never_held());
+  CHECK(*ramp.never_held() ==
+        "cgroup v1 refused each of its 3 ramp step(s) (EBUSY: the usage stayed above each limit; mode "
+        "limit-only), so memory.max never moved");
+  CHECK_FALSE(target.ended_within(200ms));
+}
+
 TEST_CASE("memory: a v1 squeeze without a way to start the charging helper fails and says why",
           "[injector]") {
   INJECTOR_TEST_PRECONDITIONS();
