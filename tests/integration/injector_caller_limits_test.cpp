@@ -13,7 +13,9 @@ using namespace faultline::test;
 using injectors::Target;
 
 namespace {
-constexpr std::uint64_t MiB = 1024 * 1024;
+// Not `MiB`: the sanitizer build compiles the test files in batches (unity), where another file's
+// anonymous namespace defines that name.
+constexpr std::uint64_t mebibytes(std::uint64_t n) { return n << 20; }
 
 std::string no_effect_of(injectors::Injector& injector, const Target& target) {
   try {
@@ -31,30 +33,30 @@ TEST_CASE("caller's limits: a memory squeeze above the one the run's cgroup hold
   INJECTOR_TEST_PRECONDITIONS();
   TargetGroup t;
   if (t.run().unsupported(cgroup::Knob::memory_max)) FAULTLINE_SKIP("no memory controller here");
-  t.run().set_memory_max(200 * MiB);
+  t.run().set_memory_max(mebibytes(200));
   TargetProcess target(t.group(), payload({"sleep", "10s"}));
   const Target where{t.group(), target.pid(), nullptr, &t.run()};
   scenario::MemoryFault above;
-  above.limit = 300 * MiB;
+  above.limit = mebibytes(300);
   injectors::MemoryInjector loose(above);
   CHECK(no_effect_of(loose, where) ==
         "the run's cgroup holds the caller's memory limit 200MiB: a squeeze must lower it");
   CHECK(t.group().memory_max() == kUnlimited);
   // Without the run's cgroup in view, the same fault passed for a squeeze.
   scenario::MemoryFault below;
-  below.limit = 100 * MiB;
+  below.limit = mebibytes(100);
   injectors::MemoryInjector tight(below);
   if (!t.group().unsupported(cgroup::Knob::memory_high)) {
     // memory.high binds only below memory.max: the caller's too, though no memory.high is set.
     scenario::MemoryFault high;
-    high.high = 250 * MiB;
+    high.high = mebibytes(250);
     injectors::MemoryInjector loose_high(high);
     CHECK(no_effect_of(loose_high, where) ==
           "memory.high binds only below the caller's memory limit 200MiB that the run's cgroup "
           "holds: a squeeze must lower it");
   }
   CHECK(tight.apply(where) == "memory.max max -> 100MiB (below the caller's 200MiB)");
-  CHECK(t.group().memory_max() == 100 * MiB);
+  CHECK(t.group().memory_max() == mebibytes(100));
   CHECK(tight.revert(where) == "memory.max 100MiB -> max");
   CHECK(t.group().memory_max() == kUnlimited);
 }
