@@ -567,8 +567,9 @@ TEST_CASE("run: the scenario's processes keep their caller's memory limit", "[cl
 }
 
 TEST_CASE("run: a squeeze above the caller's memory limit, which the run keeps, never took effect", "[cli]") {
-  // The process was under the job's 64MiB throughout: a "squeeze" to 128MiB once counted as
-  // applied, and every check under it passed for a squeeze that changed nothing.
+  // The process was under the job's 512MiB throughout: a "squeeze" to 768MiB once counted as
+  // applied, and every check under it passed for a squeeze that changed nothing. faultline itself
+  // runs inside the job: 512MiB leaves room for an instrumented (ASan) build, about 125MiB here.
   const auto memory = memory_hierarchy();
   if (!memory) FAULTLINE_SKIP(kNoMemoryHierarchy);
   ScratchDir dir;
@@ -579,12 +580,12 @@ TEST_CASE("run: a squeeze above the caller's memory limit, which the run keeps, 
                     payload_path() +
                     "\", \"alloc\", \"8MiB\", \"--hold\", \"forever\"]\n"
                     "ready.log = \"allocated\"\n"
-                    "[[inject]]\nname = \"above\"\nkind = \"memory\"\nlimit = \"128MiB\"\n"
+                    "[[inject]]\nname = \"above\"\nkind = \"memory\"\nlimit = \"768MiB\"\n"
                     "at = \"ready+100ms\"\nduration = \"500ms\"\n"
                     "[[inject]]\nname = \"below\"\nkind = \"memory\"\nlimit = \"48MiB\"\n"
                     "at = \"ready+800ms\"\nduration = \"500ms\"\n"
                     "[expect]\noutcome = \"any\"\n");
-  const JobCgroup job(memory->root, "squeeze-job", {{memory->limit_file(), std::to_string(64 << 20)}});
+  const JobCgroup job(memory->root, "squeeze-job", {{memory->limit_file(), std::to_string(512 << 20)}});
   const auto [r, s] = run_in_job(job, dir, file);
   INFO("stdout: " << r.out << "\nstderr: " << r.err);
   REQUIRE(s.is_object());
@@ -595,12 +596,12 @@ TEST_CASE("run: a squeeze above the caller's memory limit, which the run keeps, 
   REQUIRE(failed.size() == 1);
   CHECK(failed[0].starts_with(
       "memory fault `above` never took effect (skipped: it would change nothing here: the "
-      "run's cgroup holds the caller's memory limit 64MiB: a squeeze must lower it)"));
+      "run's cgroup holds the caller's memory limit 512MiB: a squeeze must lower it)"));
   // The one below the job's limit is written, and said to be below it.
   bool below_applied = false;
   for (const auto& e : s["timeline"])
     below_applied |= e["event"] == "inject.apply" && e["inject"] == "below" &&
-                     e["detail"] == "memory.max max -> 48MiB (below the caller's 64MiB)";
+                     e["detail"] == "memory.max max -> 48MiB (below the caller's 512MiB)";
   CHECK(below_applied);
 }
 
