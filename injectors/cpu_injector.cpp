@@ -80,10 +80,8 @@ std::string CpuInjector::apply(const Target& target) {
     const bool max_changes = quota_binds || period_matters;
     if (!max_changes && !fault_.cpuset) {
       if (fault_.quota && above < old.cpus)
-        throw NoEffect("the run's cgroup holds the caller's CPU limit " + format_cpu(above) +
-                       ": a squeeze must lower it");
-      if (fault_.quota)
-        throw NoEffect("the cpu.max in force is " + text(old) + " already: a squeeze must lower it");
+        throw NoEffect(held_by_caller("CPU", format_cpu(above)) + kMustLower);
+      if (fault_.quota) throw NoEffect("the cpu.max in force is " + text(old) + " already" + kMustLower);
       if (std::isfinite(old.cpus))
         throw NoEffect("the period in force is " + format_duration(old.period) + " already");
       // The caller's quota, kept on the run's cgroup, is enforced with that cgroup's own period.

@@ -50,7 +50,7 @@ std::string FdInjector::apply(const Target& target) {
   if (std::none_of(found.begin(), found.end(), [&](const auto& entry) {
         return limit < entry.second.rlim_cur || (hard_too && limit < entry.second.rlim_max);
       }))
-    throw NoEffect("RLIMIT_NOFILE is " + limits_text(main_old) + " already: a squeeze must lower it");
+    throw NoEffect("RLIMIT_NOFILE is " + limits_text(main_old) + " already" + kMustLower);
   std::string before;
   for (const auto& [pid, old] : found) {
     const rlimit wanted{std::min(limit, old.rlim_cur),

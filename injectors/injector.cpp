@@ -44,6 +44,10 @@ double enclosing_cpus(const Target& target) {
   return held_above(target, INFINITY, [](const cgroup::Cgroup& g) { return g.cpu_max().cpus; });
 }
 
+std::string held_by_caller(const std::string& limit, const std::string& value) {
+  return "the run's cgroup holds the caller's " + limit + " limit " + value;
+}
+
 std::optional<std::string> unsupported(const scenario::Injection& injection, const cgroup::Cgroup& group) {
   using cgroup::Knob;
   std::vector<Knob> knobs;

@@ -36,6 +36,12 @@ std::uint64_t enclosing_memory_max(const Target& target);
 std::uint64_t enclosing_pids_max(const Target& target);
 double enclosing_cpus(const Target& target);  // +infinity: no quota
 
+// Why a squeeze that does not go below the caller's limit changes nothing, naming that limit:
+// "the run's cgroup holds the caller's memory limit 200MiB: a squeeze must lower it".
+std::string held_by_caller(const std::string& limit, const std::string& value);
+// What every such skip ends with.
+inline constexpr const char* kMustLower = ": a squeeze must lower it";
+
 // Thrown by apply when the fault would change nothing on this host (a CPU quota at or above the
 // CPUs the target may run on): the fault never took effect, which is not an error of the run.
 class NoEffect : public Error {

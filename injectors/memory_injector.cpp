@@ -139,6 +139,7 @@ std::string MemoryInjector::set_hard_limit(cgroup::Cgroup& group, std::uint64_t 
 std::string MemoryInjector::write(cgroup::Cgroup& group, bool hard, std::uint64_t bytes) {
   if (hard) return set_hard_limit(group, bytes);
   group.set_memory_high(bytes);
+  high_written_ = true;
   return {};
 }
 
@@ -148,8 +149,8 @@ std::string MemoryInjector::apply(const Target& target) {
   old_max_.reset();
   old_high_.reset();
   ramp_.reset();
-  steps_taken_ = 0;
   max_written_ = false;
+  high_written_ = false;
   // A limit at or above the one in force squeezes nothing: "survives a squeeze to 512MiB" must
   // not pass for a process that started under 256MiB. memory.high binds only below memory.max.
   // A value that would not bind lower is left as it is, so a fault never loosens a limit.
@@ -165,14 +166,14 @@ std::string MemoryInjector::apply(const Target& target) {
   const bool high_binds = fault_.high && *fault_.high < high_now;
   std::string kept;
   if (fault_.limit && !max_binds)
-    kept = max_above < own_max ? "the run's cgroup holds the caller's memory limit " + format_size(max_above)
+    kept = max_above < own_max ? held_by_caller("memory", format_size(max_above))
                                : "memory.max is " + format_size(max_now) + " already";
   if (fault_.high && !high_binds)
     kept += (kept.empty() ? "" : ", ") + (max_above < std::min(own_max, high_written)
                                               ? "memory.high binds only below the caller's memory limit " +
                                                     format_size(max_above) + " that the run's cgroup holds"
                                               : "the memory.high in force is " + format_size(high_now));
-  if (!max_binds && !high_binds) throw NoEffect(kept + ": a squeeze must lower it");
+  if (!max_binds && !high_binds) throw NoEffect(kept + kMustLower);
   std::string detail;
   const auto append = [&](const std::string& part) { detail += (detail.empty() ? "" : ", ") + part; };
   // The ramp follows `limit` when both bind; `high` is then set at once.
@@ -220,10 +221,9 @@ std::optional<Duration> MemoryInjector::step_interval() const {
 }
 
 std::optional<std::string> MemoryInjector::step(const Target& target) {
-  if (!ramp_ || ramp_->done >= ramp_->steps) return std::nullopt;
+  if (!ramp_ || ramp_->ended || ramp_->done >= ramp_->steps) return std::nullopt;
   Ramp& r = *ramp_;
   ++r.done;
-  ++steps_taken_;
   const double fraction = static_cast<double>(r.done) / r.steps;
   std::uint64_t value = r.to;
   if (r.done < r.steps)
@@ -235,13 +235,13 @@ std::optional<std::string> MemoryInjector::step(const Target& target) {
 
 std::string MemoryInjector::revert(const Target& target) {
   std::string detail;
-  if (ramp_) ramp_->done = ramp_->steps;   // a revert ends the ramp
+  if (ramp_) ramp_->ended = true;
   for (const bool hard : {false, true}) {  // memory.high first: it must not end above max
     const auto& old = hard ? old_max_ : old_high_;
     if (!old) continue;
     const std::uint64_t now = hard ? target.group.memory_max() : target.group.memory_high();
     detail += (detail.empty() ? "" : ", ") + std::string(knob_file(hard)) + " " + format_size(now);
-    if (hard && !max_written_) {  // every write was refused (limit-only) or none was due yet
+    if (!(hard ? max_written_ : high_written_)) {  // every write refused (limit-only), or none due yet
       detail += " unchanged, nothing to restore";
       continue;
     }
@@ -252,8 +252,17 @@ std::string MemoryInjector::revert(const Target& target) {
 }
 
 std::optional<std::string> MemoryInjector::never_held() const {
-  if (ramp_ && ramp_->hard && steps_taken_ > 0 && !max_written_)
-    return "cgroup v1 refused each of its " + std::to_string(steps_taken_) +
+  // A ramp writes nothing at apply: what it did is what its steps wrote. memory.high set at once
+  // beside a ramp of memory.max (v2 only, where nothing refuses) is a fault that took effect.
+  if (!ramp_ || max_written_ || high_written_) return std::nullopt;
+  const Ramp& r = *ramp_;
+  const auto& old = r.hard ? old_max_ : old_high_;
+  if (r.done == 0)
+    return std::string("it ended before the first of its ") + std::to_string(r.steps) +
+           " ramp steps (one every " + format_duration(r.interval) + "), so " + knob_file(r.hard) +
+           " never moved from " + format_size(old.value_or(kUnlimited));
+  if (r.hard)
+    return "cgroup v1 refused each of its " + std::to_string(r.done) +
            " ramp step(s) (EBUSY: the usage stayed above each limit; mode limit-only), so memory.max never "
            "moved";
   return std::nullopt;

@@ -27,7 +27,8 @@ class MemoryInjector final : public Injector {
   std::string describe() const override;
   std::optional<Duration> step_interval() const override;
   std::optional<std::string> step(const Target& target) override;
-  // A limit-only ramp whose every step cgroup v1 refused: memory.max never moved.
+  // A ramp that wrote nothing: reverted before its first step, or (limit-only) every step
+  // refused by cgroup v1.
   std::optional<std::string> never_held() const override;
 
   // The charging helper's command line, for tests.
@@ -46,6 +47,7 @@ class MemoryInjector final : public Injector {
     std::uint64_t from = 0, to = 0;
     std::uint32_t steps = 0, done = 0;
     Duration interval{0};
+    bool ended = false;  // reverted: no step follows
   };
   // Writes one value; returns what happened beyond "it was set" (a charge, a refusal), or "".
   std::string write(cgroup::Cgroup& group, bool hard, std::uint64_t bytes);
@@ -56,9 +58,9 @@ class MemoryInjector final : public Injector {
   std::string executable_;
   HelperLauncher launch_;
   std::optional<std::uint64_t> old_max_, old_high_;
-  bool max_written_ = false;  // limit-only: whether any hard limit write was taken
+  bool max_written_ = false;   // whether a hard limit write was taken (limit-only: not refused)
+  bool high_written_ = false;  // whether memory.high was written
   std::optional<Ramp> ramp_;
-  std::uint32_t steps_taken_ = 0;  // of the ramp, until its revert
 };
 
 }  // namespace faultline::injectors

@@ -15,9 +15,9 @@ std::string PidsInjector::apply(const Target& target) {
   // "forks 10 workers under a pids squeeze to 64" must not pass for a process started under 4,
   // or for one whose caller's limit of 50 the run keeps.
   if (fault_.limit >= std::min(old, above))
-    throw NoEffect((above < old ? "the run's cgroup holds the caller's pids limit " + text(above)
-                                : "pids.max is " + text(old) + " already") +
-                   ": a squeeze must lower it");
+    throw NoEffect(
+        (above < old ? held_by_caller("pids", text(above)) : "pids.max is " + text(old) + " already") +
+        kMustLower);
   target.group.set_pids_max(fault_.limit);
   old_ = old;
   return "pids.max " + text(old) + " -> " + text(fault_.limit);

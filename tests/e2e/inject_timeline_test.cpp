@@ -15,6 +15,7 @@
 #include "tests/support/bundled_scenario.h"
 #include "tests/support/command.h"
 #include "tests/support/report_lookup.h"
+#include "tests/support/scratch_dir.h"
 #include "tests/support/skips.h"
 #include "tests/support/test_env.h"
 
@@ -35,12 +36,11 @@ struct Run {
   std::string host_cgroup;  // v2 | hybrid | v1
 };
 
-Run run_scenario(const std::string& rel) {
+Run run_scenario_file(const std::string& path) {
   const std::string json_path =
       fs::temp_directory_path() / ("faultline-inject-" + std::to_string(::getpid()) + ".json");
   Run r;
-  r.cmd = run_shell(quote(faultline_path()) + " run " + quote(source_dir() + "/scenarios/" + rel) +
-                    " --json " + quote(json_path));
+  r.cmd = run_shell(quote(faultline_path()) + " run " + quote(path) + " --json " + quote(json_path));
   INFO("stdout: " << r.cmd.out << "\nstderr: " << r.cmd.err);
   REQUIRE(fs::exists(json_path));
   const json report = json::parse(read_file(json_path));
@@ -50,6 +50,8 @@ Run run_scenario(const std::string& rel) {
   r.host_cgroup = report.at("host").at("cgroup");
   return r;
 }
+
+Run run_scenario(const std::string& rel) { return run_scenario_file(source_dir() + "/scenarios/" + rel); }
 
 double t_of(const json& scenario, const std::string& name, const std::string& process = {}) {
   for (const auto& e : scenario.at("timeline"))
@@ -142,6 +144,46 @@ TEST_CASE("inject e2e: a limit-only squeeze refused on v1 is skipped (the proces
   CHECK(p.at("outcome") == "exited");
   CHECK(p.at("exit_code") == 0);
   CHECK(p.at("oom_kills") == 0);
+}
+
+TEST_CASE("inject e2e: a memory ramp that ends before its first step never held, and fails", "[inject]") {
+  // A ramp writes nothing until its first step, 100ms in: one whose window closed first counted
+  // as applied, and the scenario passed with the process never squeezed.
+  E2E_PRECONDITIONS();
+  ScratchDir dir;
+  const auto write = [&](const std::string& name, bool optional) {
+    return dir.write(name,
+                     "name = \"short ramp\"\ntimeout = \"20s\"\nduration = \"1s\"\n"
+                     "[target]\ncommand = [\"" +
+                         payload_path() +
+                         "\", \"alloc\", \"8MiB\", \"--hold\", \"forever\"]\n"
+                         "ready.log = \"allocated\"\n[target.limits]\nmemory = \"300MiB\"\n"
+                         "[[inject]]\nname = \"ramp\"\nkind = \"memory\"\nlimit = \"48MiB\"\n"
+                         "over = \"2s\"\nat = \"ready\"\nduration = \"30ms\"\n" +
+                         (optional ? "optional = true\n" : "") + "[expect]\noutcome = \"any\"\n");
+  };
+  const Run r = run_scenario_file(write("short-ramp.toml", false));
+  INFO(dump(r.scenario) << "\nstdout: " << r.cmd.out);
+  CHECK(r.cmd.status == 1);
+  CHECK(r.scenario.at("result") == "fail");
+  const auto applies = timeline_events(r.scenario, "inject.apply", "ramp");
+  REQUIRE(applies.size() == 1);
+  CHECK(applies[0].at("detail") == "memory.max 300MiB -> 48MiB over 2s (20 steps from 300MiB)");
+  CHECK(timeline_events(r.scenario, "inject.step", "ramp").empty());
+  const auto unheld = timeline_events(r.scenario, "inject.unheld", "ramp");
+  REQUIRE(unheld.size() == 1);
+  const std::string why =
+      "it ended before the first of its 20 ramp steps (one every 100ms), so memory.max never moved from "
+      "300MiB";
+  CHECK(unheld[0].at("detail") == why);
+  REQUIRE(r.scenario.at("failures").size() == 1);
+  CHECK(r.scenario.at("failures")[0].at("message").get<std::string>().starts_with(
+      "memory fault `ramp` never took effect (never held: " + why + ")"));
+  // Optional: listed, and the scenario passes.
+  const Run optional = run_scenario_file(write("short-ramp-optional.toml", true));
+  INFO(dump(optional.scenario));
+  CHECK(optional.scenario.at("result") == "pass");
+  CHECK(timeline_events(optional.scenario, "inject.unheld", "ramp").size() == 1);
 }
 
 TEST_CASE("inject e2e: a ramp from 300MiB to 48MiB over 2s kills a 100MB process", "[inject]") {

@@ -170,6 +170,36 @@ TEST_CASE("memory: a limit-only ramp that v1 refuses at every step never held", 
   CHECK_FALSE(target.ended_within(200ms));
 }
 
+TEST_CASE("memory: a ramp reverted before its first step never held, and restores nothing", "[injector]") {
+  // A ramp writes nothing at apply: one whose process ended before its first step (or whose
+  // window closed first) counted as applied, and every check under it passed for a limit that
+  // never moved.
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  t.group().set_memory_max(300 * MiB);
+  TargetProcess target(t.group(), payload({"alloc", "8MiB", "--hold", "30s"}));
+  REQUIRE(target.wait_for_output("allocated"));
+  MemoryInjector ramp(memory_fault(48 * MiB, std::nullopt, 1000ms));
+  const Target where{t.group(), target.pid()};
+  CHECK(ramp.apply(where) == "memory.max 300MiB -> 48MiB over 1s (10 steps from 300MiB)");
+  CHECK(ramp.revert(where) == "memory.max 300MiB unchanged, nothing to restore");
+  CHECK_FALSE(ramp.step(where));  // a revert ends the ramp
+  CHECK(t.group().memory_max() == 300 * MiB);
+  REQUIRE(ramp.never_held());
+  CHECK(*ramp.never_held() ==
+        "it ended before the first of its 10 ramp steps (one every 100ms), so memory.max never moved from "
+        "300MiB");
+
+  // One step taken: the limit moved, the fault held.
+  MemoryInjector stepped(memory_fault(48 * MiB, std::nullopt, 1000ms));
+  stepped.apply(where);
+  REQUIRE(stepped.step(where));
+  CHECK(t.group().memory_max() < 300 * MiB);
+  CHECK(stepped.revert(where).ends_with(" -> 300MiB"));
+  CHECK_FALSE(stepped.never_held());
+  CHECK(t.group().memory_max() == 300 * MiB);
+}
+
 TEST_CASE("memory: a v1 squeeze without a way to start the charging helper fails and says why",
           "[injector]") {
   INJECTOR_TEST_PRECONDITIONS();
