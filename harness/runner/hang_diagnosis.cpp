@@ -5,6 +5,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <sstream>
 
 #include "cgroup/cgroup.h"
@@ -92,7 +93,49 @@ PidSnapshot snapshot(pid_t pid) {
 }
 
 // "`api` " in a scenario; nothing for an unnamed process (`exec` runs a single command).
-std::string subject(const HangFacts& f) { return f.process.empty() ? "" : "`" + f.process + "` "; }
+std::string subject(const HangFacts& f) {
+  if (f.callers) return "the run's processes ";
+  return f.process.empty() ? "" : "`" + f.process + "` ";
+}
+
+// The CPU and memory counters of a cgroup that holds limits but no pids of its own: the run's,
+// when it keeps the caller's. Nullopt when it holds neither a CPU quota nor a memory limit.
+std::optional<HangFacts> caller_facts(const cgroup::Cgroup& run_group, HangSnapshot& snap) {
+  HangFacts f;
+  f.callers = true;
+  f.quota_cpus = std::numeric_limits<double>::infinity();
+  f.memory_max = kUnlimited;
+  try {
+    f.quota_cpus = run_group.cpu_max().cpus;
+  } catch (const Error&) {  // no CPU controller there: it holds no quota
+  }
+  try {
+    f.memory_max = run_group.memory_max();
+  } catch (const Error&) {
+  }
+  const bool quota = !std::isinf(f.quota_cpus), limit = f.memory_max != kUnlimited;
+  if (!quota && !limit) return std::nullopt;
+  const std::string name = "the run's cgroup (the caller's limits)";
+  try {
+    const auto st = run_group.stats();
+    f.cpu_periods = st.cpu_periods.value_or(0);
+    f.throttled_periods = st.cpu_throttled_periods.value_or(0);
+    f.memory_current = st.memory_current.value_or(0);
+    f.oom_events = st.oom_events;
+  } catch (const Error& e) {
+    snap.memory += name + ": cannot read its cgroup: " + e.what() + "\n";
+    return std::nullopt;
+  }
+  if (quota)
+    snap.cpu += name + ": throttled in " + std::to_string(f.throttled_periods) + " of " +
+                std::to_string(f.cpu_periods) + " CPU periods (" +
+                percent(f.cpu_periods ? static_cast<double>(f.throttled_periods) / f.cpu_periods : 0) +
+                "), quota " + format_quota(f.quota_cpus) + "\n";
+  if (limit)
+    snap.memory += name + ": " + mib(f.memory_current) + " in use, limit " + mib(f.memory_max) + ", " +
+                   std::to_string(f.oom_events) + " OOM event(s)\n";
+  return f;
+}
 
 class HangDiagnosis final : public RunObserver {
  public:
@@ -100,13 +143,13 @@ class HangDiagnosis final : public RunObserver {
     std::vector<WatchedGroup> groups;
     for (const auto& spec : ctx.scenario().processes)
       if (cgroup::Cgroup* group = ctx.process_group(spec.name)) groups.push_back({spec.name, group});
-    snapshot_hang(groups).store_into(ctx.result().diagnostics);
+    snapshot_hang(groups, ctx.run_group()).store_into(ctx.result().diagnostics);
   }
 };
 
 }  // namespace
 
-HangSnapshot snapshot_hang(const std::vector<WatchedGroup>& groups) {
+HangSnapshot snapshot_hang(const std::vector<WatchedGroup>& groups, const cgroup::Cgroup* run_group) {
   HangSnapshot snap;
   const auto mount = cgroup2_mount();
   for (const auto& [name, group] : groups) {
@@ -167,6 +210,8 @@ HangSnapshot snapshot_hang(const std::vector<WatchedGroup>& groups) {
     snap.memory += "\n";
     snap.facts.push_back(std::move(f));
   }
+  if (run_group)
+    if (auto callers = caller_facts(*run_group, snap)) snap.facts.push_back(std::move(*callers));
   if (snap.pids.empty()) snap.pids = "no process was left in the cgroups\n";
   return snap;
 }
@@ -188,16 +233,22 @@ std::string hang_finding(const std::vector<HangFacts>& facts) {
     if (ratio > worst_ratio) worst_ratio = ratio, worst = &f;
   }
   if (worst && worst_ratio >= 0.5)
-    return subject(*worst) + "throttled in " + percent(worst_ratio) + " of CPU periods at quota " +
-           format_quota(worst->quota_cpus) + ": likely CPU starvation, not a deadlock";
+    return subject(*worst) + "throttled in " + percent(worst_ratio) + " of CPU periods at " +
+           (worst->callers
+                ? "the caller's quota " + format_quota(worst->quota_cpus) + ", kept on the run's cgroup"
+                : "quota " + format_quota(worst->quota_cpus)) +
+           ": likely CPU starvation, not a deadlock";
   for (const auto& f : facts) {
     const bool near_limit = f.memory_max != kUnlimited && f.memory_max > 0 &&
                             static_cast<double>(f.memory_current) >= 0.9 * static_cast<double>(f.memory_max);
     // Near the limit only: an OOM kill earlier in the run (a child that allocated too much) says
     // nothing of a process that now sleeps or spins at a fraction of it.
     if (near_limit)
-      return subject(f) + "uses " + mib(f.memory_current) + " of its " + mib(f.memory_max) + " limit with " +
-             std::to_string(f.oom_events) + " OOM event(s): likely stalled on memory reclaim, not a deadlock";
+      return subject(f) + (f.callers ? "use " : "uses ") + mib(f.memory_current) +
+             (f.callers ? " of the caller's " + mib(f.memory_max) + " limit, kept on the run's cgroup,"
+                        : " of its " + mib(f.memory_max) + " limit") +
+             " with " + std::to_string(f.oom_events) +
+             " OOM event(s): likely stalled on memory reclaim, not a deadlock";
   }
   std::map<char, int> states;
   std::map<std::string, int> wchans;

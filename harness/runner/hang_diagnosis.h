@@ -4,6 +4,7 @@
 //   "cpu"     per process: throttled periods / periods over the run, the CPU quota
 //   "memory"  per process: usage against the limit, OOM events, memory pressure (where the
 //             host has PSI in a cgroup2 hierarchy)
+//   (both also for the run's cgroup when it keeps the caller's CPU or memory limit)
 //   "finding" one line in plain words: CPU starvation, memory pressure, a blocked wait, ...
 //   "dump"    the output captured after the diagnose signal (add_captured_dump)
 #pragma once
@@ -20,6 +21,9 @@ namespace faultline::runner {
 // What the finding is drawn from, per process cgroup.
 struct HangFacts {
   std::string process;  // named in the finding; empty: the finding has no subject
+  // The run's cgroup, holding the caller's limits (a CI job's, kept): it throttles and squeezes
+  // the run's processes together, and only its own counters show it. No pids of its own here.
+  bool callers = false;
   std::uint64_t cpu_periods = 0;
   std::uint64_t throttled_periods = 0;
   double quota_cpus = 0;  // +infinity when there is no quota
@@ -42,9 +46,10 @@ struct HangSnapshot {
   void store_into(std::map<std::string, std::string>& diagnostics) const;
 };
 
-// Reads /proc and the cgroups of every group. Never throws: an unreadable cgroup is said in
-// the memory text.
-HangSnapshot snapshot_hang(const std::vector<WatchedGroup>& groups);
+// Reads /proc and the cgroups of every group, and `run_group` when it holds a CPU quota or a
+// memory limit (the caller's). Never throws: an unreadable cgroup is said in the memory text.
+HangSnapshot snapshot_hang(const std::vector<WatchedGroup>& groups,
+                           const cgroup::Cgroup* run_group = nullptr);
 
 // The one-line finding, e.g. "throttled in 92% of CPU periods at quota 5%: likely CPU
 // starvation, not a deadlock". Pure, for tests.

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <regex>
 #include <thread>
 
 #include "tests/support/command.h"
@@ -603,6 +604,37 @@ TEST_CASE("run: a squeeze above the caller's memory limit, which the run keeps, 
     below_applied |= e["event"] == "inject.apply" && e["inject"] == "below" &&
                      e["detail"] == "memory.max max -> 48MiB (below the caller's 512MiB)";
   CHECK(below_applied);
+}
+
+TEST_CASE("run: a timeout under the caller's CPU limit, which the run keeps, is blamed on throttling",
+          "[cli]") {
+  // The job's quota is kept on the run's cgroup, so the process's own cgroup counts no throttled
+  // period: its timeout was diagnosed as "running without being throttled: likely a busy loop".
+  const auto cpu = cpu_hierarchy();
+  if (!cpu) FAULTLINE_SKIP(kNoCpuHierarchy);
+  ScratchDir dir;
+  const auto file = dir.write("starved.toml",
+                              "name = \"starved by the job\"\ntimeout = \"2s\"\n"
+                              "[target]\ncommand = [\"" +
+                                  payload_path() +
+                                  "\", \"spin\", \"1h\"]\n"
+                                  "[expect]\noutcome = \"timed-out\"\n");
+  const JobCgroup job(cpu->root, "starved-job", {cpu->quota(20)});
+  const auto [r, s] = run_in_job(job, dir, file);
+  INFO("stdout: " << r.out << "\nstderr: " << r.err);
+  REQUIRE(s.is_object());
+  INFO(s.dump(1));
+  CHECK(s["result"] == "pass");
+  const std::string finding = s["diagnostics"]["finding"];
+  std::smatch m;
+  REQUIRE(
+      std::regex_match(finding, m,
+                       std::regex(R"(the run's processes throttled in (\d+)% of CPU periods at the )"
+                                  R"(caller's quota 20%, kept on the run's cgroup: likely CPU starvation, )"
+                                  R"(not a deadlock)")));
+  CHECK(std::stoi(m[1]) >= 50);
+  CHECK(s["diagnostics"]["cpu"].get<std::string>().find(
+            "the run's cgroup (the caller's limits): throttled in ") != std::string::npos);
 }
 
 TEST_CASE("run: a swap limit without a memory limit says it holds nothing on cgroup v1", "[cli]") {

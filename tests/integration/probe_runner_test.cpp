@@ -278,6 +278,27 @@ TEST_CASE("hang finding: throttling is blamed before the states", "[probe][diagn
   killed_before.memory_current = 1u << 20;
   killed_before.oom_events = 1;
   CHECK(runner::hang_finding({killed_before}) == runner::hang_finding({asleep}));
+
+  // The caller's limits, kept on the run's cgroup, throttle and squeeze the processes together:
+  // only the run's cgroup counts it, and a process's own cgroup shows nothing.
+  runner::HangFacts callers;
+  callers.callers = true;
+  callers.cpu_periods = 40;
+  callers.throttled_periods = 38;
+  callers.quota_cpus = 0.2;
+  callers.memory_max = kUnlimited;
+  CHECK(runner::hang_finding({asleep, callers}) ==
+        "the run's processes throttled in 95% of CPU periods at the caller's quota 20%, kept on the run's "
+        "cgroup: likely CPU starvation, not a deadlock");
+  callers.throttled_periods = 0;
+  callers.memory_max = 200u << 20;
+  callers.memory_current = 199u << 20;
+  CHECK(
+      runner::hang_finding({asleep, callers}) ==
+      "the run's processes use 199.0MiB of the caller's 200.0MiB limit, kept on the run's cgroup, with 0 OOM "
+      "event(s): likely stalled on memory reclaim, not a deadlock");
+  callers.memory_current = 20u << 20;  // far from it: the states speak
+  CHECK(runner::hang_finding({asleep, callers}) == runner::hang_finding({asleep}));
 }
 
 TEST_CASE("the captured dump is copied only after a diagnosed timeout", "[probe][diagnosis]") {

@@ -51,6 +51,28 @@ inline std::optional<std::filesystem::path> pids_hierarchy() {
 inline constexpr const char* kNoPidsHierarchy =
     "no pids controller: neither a v1 pids hierarchy nor pids enabled at the v2 root";
 
+struct CpuHierarchy {
+  std::filesystem::path root;  // /sys/fs/cgroup/cpu (v1) or /sys/fs/cgroup (v2)
+  bool v1 = false;
+  // The file and value that set a quota of `percent` of one CPU, with a 100ms period.
+  std::pair<std::string, std::string> quota(int percent) const {
+    const std::string usec = std::to_string(percent * 1000);
+    return v1 ? std::pair<std::string, std::string>{"cpu.cfs_quota_us", usec}
+              : std::pair<std::string, std::string>{"cpu.max", usec + " 100000"};
+  }
+};
+
+// The v1 cpu hierarchy, or the v2 root with cpu enabled below it; nullopt when neither.
+inline std::optional<CpuHierarchy> cpu_hierarchy() {
+  const std::filesystem::path v1 = "/sys/fs/cgroup/cpu";
+  if (std::filesystem::exists(v1 / "cpu.cfs_quota_us")) return CpuHierarchy{v1, true};
+  if (!enabled_at_v2_root("cpu")) return std::nullopt;
+  return CpuHierarchy{"/sys/fs/cgroup", false};
+}
+
+inline constexpr const char* kNoCpuHierarchy =
+    "no cpu controller: neither a v1 cpu hierarchy nor cpu enabled at the v2 root";
+
 // The job's cgroup: `<root>/fl-e2e-<what>-<test pid>`, made with the given files written (a
 // limit), removed when it goes out of scope, once the shell that entered it has exited.
 class JobCgroup {
