@@ -22,6 +22,15 @@ const char* knob_file(bool hard) { return hard ? "memory.max" : "memory.high"; }
 
 std::uint64_t round_up_to_mib(std::uint64_t bytes) { return (bytes + kMiB - 1) / kMiB * kMiB; }
 
+// The cgroup's OOM kills so far, or nullopt where it cannot say.
+std::optional<std::uint64_t> oom_kills(const cgroup::Cgroup& group) {
+  try {
+    return group.stats().oom_kills;
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+}
+
 // Waits until `pid` has ended, without reaping it (its owner does: the runner's event loop,
 // or a test); returns its siginfo, or nullopt after `timeout`.
 std::optional<siginfo_t> wait_for_end(int pidfd, Duration timeout) {
@@ -93,6 +102,7 @@ std::string MemoryInjector::set_hard_limit(cgroup::Cgroup& group, std::uint64_t 
   try {
     group.set_memory_max(bytes);
     max_written_ = true;
+    ++writes_taken_;
     return {};
   } catch (const SystemError& e) {
     if (e.code() != EBUSY) throw;
@@ -124,6 +134,7 @@ std::string MemoryInjector::set_hard_limit(cgroup::Cgroup& group, std::uint64_t 
     try {
       group.set_memory_max(bytes);
       max_written_ = true;
+      ++writes_taken_;
       break;
     } catch (const SystemError& e) {
       if (e.code() != EBUSY || attempt == 100)
@@ -140,6 +151,7 @@ std::string MemoryInjector::write(cgroup::Cgroup& group, bool hard, std::uint64_
   if (hard) return set_hard_limit(group, bytes);
   group.set_memory_high(bytes);
   high_written_ = true;
+  ++writes_taken_;
   return {};
 }
 
@@ -195,6 +207,7 @@ std::string MemoryInjector::apply(const Target& target) {
         r.to = *wanted;
         r.steps = static_cast<std::uint32_t>(std::max<std::int64_t>(1, *fault_.over / kRampStep));
         r.interval = *fault_.over / r.steps;
+        r.oom_kills_at_start = oom_kills(target.group);
         ramp_ = r;
         append(std::string(knob_file(hard)) + " " + format_size(old) + " -> " + format_size(*wanted) +
                " over " + format_duration(*fault_.over) + " (" + std::to_string(r.steps) + " steps from " +
@@ -228,14 +241,20 @@ std::optional<std::string> MemoryInjector::step(const Target& target) {
   std::uint64_t value = r.to;
   if (r.done < r.steps)
     value = r.from - static_cast<std::uint64_t>(static_cast<double>(r.from - r.to) * fraction);
+  const std::uint64_t taken_before = writes_taken_;
   const std::string note = write(target.group, r.hard, value);
+  if (writes_taken_ > taken_before) r.reached = value;
   return std::string(knob_file(r.hard)) + " " + format_size(value) + " (step " + std::to_string(r.done) +
          " of " + std::to_string(r.steps) + ")" + (note.empty() ? "" : ", " + note);
 }
 
 std::string MemoryInjector::revert(const Target& target) {
   std::string detail;
-  if (ramp_) ramp_->ended = true;
+  if (ramp_ && !ramp_->ended) {
+    ramp_->ended = true;
+    const auto kills = oom_kills(target.group);
+    ramp_->oom_killed = kills && ramp_->oom_kills_at_start && *kills > *ramp_->oom_kills_at_start;
+  }
   for (const bool hard : {false, true}) {  // memory.high first: it must not end above max
     const auto& old = hard ? old_max_ : old_high_;
     if (!old) continue;
@@ -252,20 +271,29 @@ std::string MemoryInjector::revert(const Target& target) {
 }
 
 std::optional<std::string> MemoryInjector::never_held() const {
-  // A ramp writes nothing at apply: what it did is what its steps wrote. memory.high set at once
-  // beside a ramp of memory.max (v2 only, where nothing refuses) is a fault that took effect.
-  if (!ramp_ || max_written_ || high_written_) return std::nullopt;
+  // A ramp writes nothing at apply: it holds once a step reaches its limit, or once the OOM
+  // killer acts in the cgroup on the way (the squeeze bit). One cut short (its process exited,
+  // the stop phase began, or its `duration` was shorter than `over`) left the process above the
+  // limit asked for. The timeline takes the steps due by a fault's planned end before reverting
+  // it, so `over` equal to `duration` reaches the limit.
+  if (!ramp_) return std::nullopt;
   const Ramp& r = *ramp_;
-  const auto& old = r.hard ? old_max_ : old_high_;
-  if (r.done == 0)
-    return std::string("it ended before the first of its ") + std::to_string(r.steps) +
-           " ramp steps (one every " + format_duration(r.interval) + "), so " + knob_file(r.hard) +
-           " never moved from " + format_size(old.value_or(kUnlimited));
-  if (r.hard)
+  const std::string knob = knob_file(r.hard);
+  if (!r.reached) {
+    if (r.done == 0) {
+      const auto& old = r.hard ? old_max_ : old_high_;
+      return "it ended before the first of its " + std::to_string(r.steps) + " ramp steps (one every " +
+             format_duration(r.interval) + "), so " + knob + " never moved from " +
+             format_size(old.value_or(kUnlimited));
+    }
     return "cgroup v1 refused each of its " + std::to_string(r.done) +
-           " ramp step(s) (EBUSY: the usage stayed above each limit; mode limit-only), so memory.max never "
-           "moved";
-  return std::nullopt;
+           " ramp step(s) (EBUSY: the usage stayed above each limit; mode limit-only), so " + knob +
+           " never moved";
+  }
+  if (*r.reached == r.to || r.oom_killed) return std::nullopt;
+  return "it ended after " + std::to_string(r.done) + " of its " + std::to_string(r.steps) +
+         " ramp steps with " + knob + " at " + format_size(*r.reached) + " on the way to " +
+         format_size(r.to) + ", and no OOM kill on the way: the process was never under the limit asked for";
 }
 
 std::string MemoryInjector::describe() const {

@@ -27,8 +27,8 @@ class MemoryInjector final : public Injector {
   std::string describe() const override;
   std::optional<Duration> step_interval() const override;
   std::optional<std::string> step(const Target& target) override;
-  // A ramp that wrote nothing: reverted before its first step, or (limit-only) every step
-  // refused by cgroup v1.
+  // A ramp that never reached its limit and OOM-killed nothing on the way: reverted before its
+  // first step or short of its last, or (limit-only) every step refused by cgroup v1.
   std::optional<std::string> never_held() const override;
 
   // The charging helper's command line, for tests.
@@ -47,7 +47,10 @@ class MemoryInjector final : public Injector {
     std::uint64_t from = 0, to = 0;
     std::uint32_t steps = 0, done = 0;
     Duration interval{0};
-    bool ended = false;  // reverted: no step follows
+    bool ended = false;                    // reverted: no step follows
+    std::optional<std::uint64_t> reached;  // the last value a step wrote
+    std::optional<std::uint64_t> oom_kills_at_start;
+    bool oom_killed = false;  // the OOM killer acted in the cgroup between apply and revert
   };
   // Writes one value; returns what happened beyond "it was set" (a charge, a refusal), or "".
   std::string write(cgroup::Cgroup& group, bool hard, std::uint64_t bytes);
@@ -58,8 +61,9 @@ class MemoryInjector final : public Injector {
   std::string executable_;
   HelperLauncher launch_;
   std::optional<std::uint64_t> old_max_, old_high_;
-  bool max_written_ = false;   // whether a hard limit write was taken (limit-only: not refused)
-  bool high_written_ = false;  // whether memory.high was written
+  bool max_written_ = false;        // whether a hard limit write was taken (limit-only: not refused)
+  bool high_written_ = false;       // whether memory.high was written
+  std::uint64_t writes_taken_ = 0;  // writes of either knob the kernel took
   std::optional<Ramp> ramp_;
 };
 

@@ -335,6 +335,23 @@ void FaultTimeline::schedule_step(RunContext& ctx, Entry& e) {
   });
 }
 
+// A ramp's steps due by the fault's planned end come before its revert: with `over` equal to
+// `duration`, its last step and its end fall due at one instant, and their timers run in either
+// order. Without that step the ramp never reaches its limit.
+void FaultTimeline::take_steps_due_by(RunContext& ctx, Entry& e, const injectors::Target& target,
+                                      Clock::time_point end) {
+  const auto interval = e.injector->step_interval();
+  if (!interval) return;
+  const auto every = std::chrono::duration_cast<Clock::duration>(*interval);
+  for (SteadyTime due = e.start + every * (e.steps + 1); due <= end; due = e.start + every * (e.steps + 1)) {
+    const SteadyTime requested = Clock::now();
+    const auto detail = e.injector->step(target);
+    if (!detail) return;
+    ++e.steps;
+    record_timed(ctx, "inject.step", *e.plan.injection, *detail, due, requested, Clock::now());
+  }
+}
+
 void FaultTimeline::schedule_watch(RunContext& ctx, Entry& e) {
   if (!e.watch_timer) e.watch_timer = std::make_unique<asio::steady_timer>(ctx.io());
   e.watch_timer->expires_after(std::chrono::duration_cast<Clock::duration>(*e.injector->watch_interval()));
@@ -366,6 +383,7 @@ void FaultTimeline::revert(RunContext& ctx, Entry& e, const std::string& why, st
   if (!group) return ended(ctx, e);
   try {
     const injectors::Target target = target_of(ctx, e);
+    if (due) take_steps_due_by(ctx, e, target, *due);
     // Overlapping faults on one knob end in any order: each injector restores the value it
     // found, so unwind the later ones first, restore ours, then put theirs back (they now
     // remember the value from before ours and restore that when they end).

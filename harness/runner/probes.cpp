@@ -176,6 +176,12 @@ class ProbeRun {
 
   void finish(RunContext& ctx) {
     close(ctx, "run end");
+    // A fault that acted but never held (a hog killed before it held its memory, a ramp that
+    // never reached its limit) is known once it was reverted, before the probes finish: a window
+    // timed from it measured nothing under the fault asked for either.
+    for (const auto& e : ctx.result().timeline)
+      if (e.event == "inject.unheld" && refers_to_.contains(e.inject) && !unmeasured_)
+        unmeasured_ = "`" + e.inject + "` never held (" + e.detail + ")";
     report::ProbeResult r;
     r.name = probe_.name;
     r.attempts = attempts_;

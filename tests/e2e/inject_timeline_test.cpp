@@ -151,7 +151,8 @@ TEST_CASE("inject e2e: a memory ramp that ends before its first step never held,
   // as applied, and the scenario passed with the process never squeezed.
   E2E_PRECONDITIONS();
   ScratchDir dir;
-  const auto write = [&](const std::string& name, bool optional) {
+  const auto write = [&](const std::string& name, bool optional, const std::string& over = "2s",
+                         const std::string& duration = "30ms") {
     return dir.write(name,
                      "name = \"short ramp\"\ntimeout = \"20s\"\nduration = \"1s\"\n"
                      "[target]\ncommand = [\"" +
@@ -159,7 +160,8 @@ TEST_CASE("inject e2e: a memory ramp that ends before its first step never held,
                          "\", \"alloc\", \"8MiB\", \"--hold\", \"forever\"]\n"
                          "ready.log = \"allocated\"\n[target.limits]\nmemory = \"300MiB\"\n"
                          "[[inject]]\nname = \"ramp\"\nkind = \"memory\"\nlimit = \"48MiB\"\n"
-                         "over = \"2s\"\nat = \"ready\"\nduration = \"30ms\"\n" +
+                         "over = \"" +
+                         over + "\"\nat = \"ready\"\nduration = \"" + duration + "\"\n" +
                          (optional ? "optional = true\n" : "") + "[expect]\noutcome = \"any\"\n");
   };
   const Run r = run_scenario_file(write("short-ramp.toml", false));
@@ -184,6 +186,56 @@ TEST_CASE("inject e2e: a memory ramp that ends before its first step never held,
   INFO(dump(optional.scenario));
   CHECK(optional.scenario.at("result") == "pass");
   CHECK(timeline_events(optional.scenario, "inject.unheld", "ramp").size() == 1);
+  // `over` as long as `duration`: the last step and the end fall due at one instant, and the step
+  // comes first, whichever timer runs first. The ramp reaches its limit and holds.
+  const Run whole = run_scenario_file(write("whole-ramp.toml", false, "300ms", "300ms"));
+  INFO(dump(whole.scenario));
+  CHECK(whole.scenario.at("result") == "pass");
+  const auto steps = timeline_events(whole.scenario, "inject.step", "ramp");
+  REQUIRE(steps.size() == 3);
+  CHECK(steps[2].at("detail") == "memory.max 48MiB (step 3 of 3)");
+  CHECK(timeline_events(whole.scenario, "inject.unheld", "ramp").empty());
+}
+
+TEST_CASE("inject e2e: a memory ramp the stop phase cuts short never held, nor did a probe during it pass",
+          "[inject]") {
+  // The scenario's 700ms stop the 2s ramp at about 211MiB of its way from 300MiB to 48MiB: "survives a
+  // squeeze to 48MiB" passed, and so did a probe during it, with the process never under 48MiB.
+  E2E_PRECONDITIONS();
+  ScratchDir dir;
+  const std::string head =
+      "timeout = \"20s\"\n[target]\ncommand = [\"" + payload_path() +
+      "\", \"alloc\", \"8MiB\", \"--hold\", \"forever\"]\n"
+      "ready.log = \"allocated\"\n[target.limits]\nmemory = \"300MiB\"\n"
+      "[[inject]]\nname = \"ramp\"\nkind = \"memory\"\nlimit = \"48MiB\"\nover = \"2s\"\n"
+      "at = \"ready\"\n";
+  const Run stopped =
+      run_scenario_file(dir.write("stopped.toml", "name = \"ramp cut short\"\nduration = \"700ms\"\n" + head +
+                                                      "[expect]\noom_kills = 0\n"));
+  INFO(dump(stopped.scenario) << "\nstdout: " << stopped.cmd.out);
+  CHECK(stopped.scenario.at("result") == "fail");
+  const auto unheld = timeline_events(stopped.scenario, "inject.unheld", "ramp");
+  REQUIRE(unheld.size() == 1);
+  const std::string why = unheld[0].at("detail");
+  CHECK(why.starts_with("it ended after "));
+  CHECK(why.find(" of its 20 ramp steps with memory.max at ") != std::string::npos);
+  CHECK(
+      why.ends_with(" on the way to 48MiB, and no OOM kill on the way: the process was never under the "
+                    "limit asked for"));
+
+  // Optional, with a probe timed from it: the probe's attempts all pass, and measured nothing.
+  const Run probed = run_scenario_file(
+      dir.write("probed.toml", "name = \"probe during a ramp cut short\"\nduration = \"1500ms\"\n" + head +
+                                   "duration = \"500ms\"\noptional = true\n"
+                                   "[[probe]]\nname = \"alive\"\nexec = [\"true\"]\nevery = \"50ms\"\n"
+                                   "during = \"ramp\"\n"));
+  INFO(dump(probed.scenario) << "\nstdout: " << probed.cmd.out);
+  CHECK(probed.scenario.at("result") == "fail");
+  REQUIRE(timeline_events(probed.scenario, "inject.unheld", "ramp").size() == 1);
+  REQUIRE(probed.scenario.at("failures").size() == 1);
+  const std::string actual = probed.scenario.at("failures")[0].at("actual");
+  CHECK(actual.starts_with("`ramp` never held (it ended after "));
+  CHECK(actual.find("attempt(s) measured nothing under it") != std::string::npos);
 }
 
 TEST_CASE("inject e2e: a ramp from 300MiB to 48MiB over 2s kills a 100MB process", "[inject]") {

@@ -190,14 +190,59 @@ TEST_CASE("memory: a ramp reverted before its first step never held, and restore
         "it ended before the first of its 10 ramp steps (one every 100ms), so memory.max never moved from "
         "300MiB");
 
-  // One step taken: the limit moved, the fault held.
-  MemoryInjector stepped(memory_fault(48 * MiB, std::nullopt, 1000ms));
-  stepped.apply(where);
-  REQUIRE(stepped.step(where));
+  // Cut short on the way (its window, or the run, ended after 3 of 10 steps): the process was
+  // never under 48MiB, and nothing was OOM-killed.
+  MemoryInjector short_ramp(memory_fault(48 * MiB, std::nullopt, 1000ms));
+  short_ramp.apply(where);
+  for (int i = 0; i < 3; ++i) REQUIRE(short_ramp.step(where));
   CHECK(t.group().memory_max() < 300 * MiB);
-  CHECK(stepped.revert(where).ends_with(" -> 300MiB"));
-  CHECK_FALSE(stepped.never_held());
+  CHECK(short_ramp.revert(where).ends_with(" -> 300MiB"));
+  REQUIRE(short_ramp.never_held());
+  CHECK(short_ramp.never_held()->starts_with("it ended after 3 of its 10 ramp steps with memory.max at 22"));
+  CHECK(short_ramp.never_held()->ends_with(
+      " on the way to 48MiB, and no OOM kill on the way: the process was never under the limit asked for"));
   CHECK(t.group().memory_max() == 300 * MiB);
+
+  // One step short is short too; every step taken reaches the limit, and holds.
+  MemoryInjector nearly(memory_fault(48 * MiB, std::nullopt, 1000ms));
+  nearly.apply(where);
+  for (int i = 0; i < 9; ++i) REQUIRE(nearly.step(where));
+  nearly.revert(where);
+  REQUIRE(nearly.never_held());
+  CHECK(nearly.never_held()->starts_with("it ended after 9 of its 10 ramp steps with memory.max at 73.2MiB"));
+  MemoryInjector whole(memory_fault(48 * MiB, std::nullopt, 1000ms));
+  whole.apply(where);
+  while (whole.step(where)) {
+  }
+  CHECK(t.group().memory_max() == 48 * MiB);
+  whole.revert(where);
+  CHECK_FALSE(whole.never_held());
+  CHECK(t.group().memory_max() == 300 * MiB);
+}
+
+TEST_CASE("memory: a ramp cut short after it OOM-killed on the way held", "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  NEEDS_FAULTLINE_BIN();
+  TargetGroup t;
+  t.group().set_memory_max(300 * MiB);
+  t.group().set_swap_max(0);
+  TargetProcess target(t.group(), payload({"alloc", "100MiB", "--hold", "30s"}));
+  REQUIRE(target.wait_for_output("allocated"));
+  HelperLog helpers;
+  MemoryInjector ramp(memory_fault(48 * MiB, std::nullopt, 2000ms), faultline_path(),
+                      helpers.launcher(t.group()));
+  const Target where{t.group(), target.pid()};
+  ramp.apply(where);
+  // Steps until the process is gone, as the timeline takes them (it stops at the process's exit),
+  // and no further than step 17 of 20 (85.8MiB): well short of 48MiB, below the 100MiB it holds.
+  std::uint32_t steps = 0;
+  while (steps < 17 && !target.ended_within(20ms) && ramp.step(where)) ++steps;
+  INFO(steps << " steps");
+  REQUIRE(target.ended_within(5000ms));
+  CHECK(t.group().stats().oom_kills >= 1);
+  CHECK(t.group().memory_max() > 48 * MiB);
+  ramp.revert(where);
+  CHECK_FALSE(ramp.never_held());
 }
 
 TEST_CASE("memory: a v1 squeeze without a way to start the charging helper fails and says why",
