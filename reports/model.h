@@ -40,6 +40,10 @@ struct ProcessResult {
   // False where the kernel keeps no peak (cgroup v2 before Linux 5.19, no memory controller):
   // peak_memory_bytes is then what was left at the end, and max_memory cannot be judged.
   bool peak_memory_known = true;
+  // False where the kernel keeps no such counter for the process's cgroup (no memory or pids
+  // controller there): the count reads 0, and oom_kills / pids_max_events cannot be judged.
+  bool oom_kills_known = true;
+  bool pids_max_events_known = true;
   std::uint64_t cpu_usage_usec = 0;
   std::uint64_t throttled_usec = 0;
   std::uint64_t cpu_periods = 0;

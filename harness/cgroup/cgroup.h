@@ -38,6 +38,10 @@ struct Stats {
   std::uint64_t oom_kills = 0;   // processes killed by the OOM killer in this subtree
   std::optional<std::uint64_t> pids_current;
   std::uint64_t pids_max_events = 0;  // forks refused by pids.max
+  // Whether the kernel keeps those counters for this cgroup at all (no memory or pids controller
+  // here: it does not); a count of 0 read from nowhere must not pass `oom_kills = 0`.
+  bool oom_kills_counted = false;
+  bool pids_max_events_counted = false;
 };
 
 class Cgroup {

@@ -315,6 +315,8 @@ Stats V1Cgroup::stats() const {
     stats.oom_kills = subtree_sum(*memory, "memory.oom_control", [](const std::string& text) {
       return keyed_value(text, "oom_kill").value_or(0);
     });
+    if (auto text = read_file_if_exists(*memory / "memory.oom_control"))
+      stats.oom_kills_counted = keyed_value(*text, "oom_kill").has_value();  // Linux 4.13+
     // v1 counts no OOM invocations, only kills; a group at its limit with the killer disabled
     // shows under_oom 1 and no kill. Count each cgroup's kills, or 1 while it is under OOM.
     stats.oom_events = subtree_sum(*memory, "memory.oom_control", [](const std::string& text) {
@@ -342,6 +344,7 @@ Stats V1Cgroup::stats() const {
     if (auto text = read_file_if_exists(*pids / "pids.current")) stats.pids_current = parse_u64(*text);
     stats.pids_max_events = subtree_sum(
         *pids, "pids.events", [](const std::string& text) { return keyed_value(text, "max").value_or(0); });
+    stats.pids_max_events_counted = fs::exists(*pids / "pids.events");
   }
   return stats;
 }

@@ -163,7 +163,9 @@ Stats V2Cgroup::stats() const {
   // memory.events is hierarchical (memory.events.local is not): OOMs of descendants count.
   if (auto text = read_file_if_exists(dir_ / "memory.events")) {
     stats.oom_events = keyed_value(*text, "oom").value_or(0);
-    stats.oom_kills = keyed_value(*text, "oom_kill").value_or(0);
+    const auto kills = keyed_value(*text, "oom_kill");  // Linux 4.13+
+    stats.oom_kills = kills.value_or(0);
+    stats.oom_kills_counted = kills.has_value();
   }
   if (auto text = read_file_if_exists(dir_ / "cpu.stat")) {
     stats.cpu_usage_usec = keyed_value(*text, "usage_usec");
@@ -172,8 +174,10 @@ Stats V2Cgroup::stats() const {
     stats.cpu_throttled_usec = keyed_value(*text, "throttled_usec");
   }
   if (auto text = read_file_if_exists(dir_ / "pids.current")) stats.pids_current = parse_u64(*text);
-  if (auto text = read_file_if_exists(dir_ / "pids.events"))
+  if (auto text = read_file_if_exists(dir_ / "pids.events")) {
     stats.pids_max_events = keyed_value(*text, "max").value_or(0);
+    stats.pids_max_events_counted = true;
+  }
   return stats;
 }
 

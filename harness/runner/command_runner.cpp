@@ -496,6 +496,8 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, const std::vector
   p.oom_kills = stats.oom_kills;
   p.peak_memory_bytes = stats.memory_peak.value_or(stats.memory_current.value_or(0));
   p.peak_memory_known = stats.memory_peak.has_value();
+  p.oom_kills_known = stats.oom_kills_counted;
+  p.pids_max_events_known = stats.pids_max_events_counted;
   p.cpu_usage_usec = stats.cpu_usage_usec.value_or(0);
   p.throttled_usec = stats.cpu_throttled_usec.value_or(0);
   p.cpu_periods = stats.cpu_periods.value_or(0);

@@ -591,6 +591,8 @@ report::ProcessResult ScenarioRun::process_result(const Proc& p) const {
                 std::min(p.stats.oom_kills, helper_ooms == helper_oom_kills_.end() ? 0 : helper_ooms->second);
   r.peak_memory_bytes = p.stats.memory_peak.value_or(p.stats.memory_current.value_or(0));
   r.peak_memory_known = p.stats.memory_peak.has_value();
+  r.oom_kills_known = p.stats.oom_kills_counted;
+  r.pids_max_events_known = p.stats.pids_max_events_counted;
   r.cpu_usage_usec = p.stats.cpu_usage_usec.value_or(0);
   r.throttled_usec = p.stats.cpu_throttled_usec.value_or(0);
   r.cpu_periods = p.stats.cpu_periods.value_or(0);

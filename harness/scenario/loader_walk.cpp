@@ -420,6 +420,21 @@ bool Loader::check_value(const toml::node& node, const KeySpec& key, Kind kind, 
                 "give the text to look for");
           return false;
         }
+      // So is a pattern that matches an empty line (`ready|`, `(listening on .*)?`, `x*`): it
+      // matches every line, whatever was printed.
+      if (kind == Kind::regex_or_list)
+        for (std::size_t i = 0; i < field.strings.size(); ++i) {
+          RE2::Options options;
+          options.set_log_errors(false);
+          const RE2 compiled(field.strings[i], options);
+          if (!compiled.ok() || !RE2::PartialMatch("", compiled)) continue;
+          error(field.item_pos[i],
+                label + ": the pattern " + quote(field.strings[i]) +
+                    " matches an empty line, so it matches every line of any output: it checks nothing",
+                "drop the empty alternative (a trailing `|`) or make the optional part required, e.g. "
+                "`(listening on .*)` for `(listening on .*)?`");
+          return false;
+        }
       return true;
     }
     case Kind::string_map:

@@ -390,6 +390,7 @@ TEST_CASE("cgroup: a 32MiB memory limit OOM-kills a 200MiB allocation", "[cgroup
   CHECK(WTERMSIG(status) == SIGKILL);
   auto stats = cg->stats();
   CHECK(stats.oom_kills >= 1);
+  CHECK(stats.oom_kills_counted);
   CHECK(stats.oom_events >= 1);
   REQUIRE(stats.memory_peak);
   CHECK(*stats.memory_peak <= (32ull << 20));
@@ -445,6 +446,7 @@ TEST_CASE("cgroup: pids_max 4 makes forks fail", "[cgroup]") {
   CHECK(WEXITSTATUS(status) == 3);  // itself + 3 children = 4
   auto stats = cg->stats();
   CHECK(stats.pids_max_events >= 1);
+  CHECK(stats.pids_max_events_counted);
   REQUIRE(stats.pids_current);
   CHECK(*stats.pids_current == 3);  // the paused children, reparented but still inside
   run->kill_all();
@@ -772,7 +774,12 @@ TEST_CASE("cgroup: a leaf run exists only where its limits and the kill need it,
   CHECK(leaf->memory_max() == (64u << 20));
   const auto stats = leaf->stats();
   CHECK(stats.memory_current.has_value());
-  if (backend->mode() != Mode::v2) CHECK_FALSE(stats.cpu_throttled_periods.has_value());  // no cpu dir
+  CHECK(stats.oom_kills_counted);
+  if (backend->mode() != Mode::v2) {
+    CHECK_FALSE(stats.cpu_throttled_periods.has_value());  // no cpu dir
+    // No pids directory: no pids.events to read, so its count of 0 is no count at all.
+    CHECK_FALSE(stats.pids_max_events_counted);
+  }
 
   // A process that leaves its session behind is still found and killed through the leaf.
   auto orphan = spawn_in(*leaf, [] {

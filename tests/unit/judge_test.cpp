@@ -564,6 +564,41 @@ TEST_CASE("judge: max_memory fails where the kernel keeps no peak, instead of pa
   }
 }
 
+TEST_CASE("judge: oom_kills and pids_max_events fail where the kernel keeps no counter, not pass on 0") {
+  // A cgroup without the memory or pids controller (a v2 host that did not delegate it) reads 0
+  // from no file at all: `oom_kills = 0` passed without looking.
+  auto s = two_processes();
+  auto& api_expect = expect_for_api(s);
+  api_expect.oom_kills = scenario::Comparison{scenario::Comparison::Op::eq, 0};
+  api_expect.pids_max_events = scenario::Comparison{scenario::Comparison::Op::lt, 3};
+  report::ScenarioResult r;
+  r.processes = {process("api", "exited", 0), process("load", "exited", 0)};
+  SECTION("counted: 0 holds") {
+    runner::judge(s, r, nothing_seen);
+    CHECK(r.verdict == report::Verdict::pass);
+  }
+  SECTION("not counted: neither can be checked") {
+    r.processes[0].oom_kills_known = false;
+    r.processes[0].pids_max_events_known = false;
+    runner::judge(s, r, nothing_seen);
+    REQUIRE(r.failures.size() == 2);
+    CHECK(r.failures[0].check == "expect.oom_kills");
+    CHECK(r.failures[0].actual == "unknown");
+    CHECK(
+        r.failures[0].message.starts_with("oom_kills cannot be checked: the process's cgroup has no OOM kill "
+                                          "counter on this host"));
+    CHECK(r.failures[1].check == "expect.pids_max_events");
+    CHECK(r.failures[1].actual == "unknown");
+  }
+  SECTION("not counted, and not asked about: nothing to say") {
+    api_expect.oom_kills.reset();
+    api_expect.pids_max_events.reset();
+    r.processes[0].oom_kills_known = false;
+    runner::judge(s, r, nothing_seen);
+    CHECK(r.verdict == report::Verdict::pass);
+  }
+}
+
 TEST_CASE("judge: a scenario without any [expect] judges each process by an empty table") {
   auto s = two_processes();
   s.processes[1].pos.line = 7;
