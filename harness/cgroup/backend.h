@@ -115,7 +115,7 @@ class Backend {
   enum class StaleScan { at_start, everywhere };
   virtual std::vector<std::string> remove_stale_runs(StaleScan scan = StaleScan::everywhere) = 0;
 
-  // The memory, pids and CPU limits this process is under through the cgroups it was started
+  // The memory, swap, pids and CPU limits this process is under through the cgroups it was started
   // in, where a run made under the faultline parent would be outside them (enclosing_limits.h).
   virtual EnclosingLimits enclosing_limits() const = 0;
 };

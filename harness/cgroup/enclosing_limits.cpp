@@ -50,6 +50,18 @@ std::optional<std::uint64_t> memory_limit(const fs::path& dir, bool v2) {
   return bytes;
 }
 
+std::optional<std::uint64_t> swap_limit(const fs::path& dir, bool v2) {
+  if (v2) {
+    const auto line = first_line(dir / "memory.swap.max");
+    return line ? number_in(*line) : std::nullopt;
+  }
+  const auto memory = memory_limit(dir, false);
+  const auto sum = first_line(dir / "memory.memsw.limit_in_bytes");
+  const auto both = sum ? number_in(*sum) : std::nullopt;
+  if (!memory || !both || *both >= kV1NoMemoryLimit || *both < *memory) return std::nullopt;
+  return *both - *memory;
+}
+
 std::optional<std::uint64_t> pids_limit(const fs::path& dir) {
   const auto line = first_line(dir / "pids.max");
   return line ? number_in(*line) : std::nullopt;
@@ -113,6 +125,7 @@ EnclosingLimits enclosing_limits(const HostCgroups& host, std::string_view proc_
   };
   walk("memory", [&](const fs::path& dir, const std::string& path, bool v2) {
     keep_tighter(out.memory, memory_limit(dir, v2), path);
+    keep_tighter(out.swap, swap_limit(dir, v2), path);
   });
   walk("pids", [&](const fs::path& dir, const std::string& path, bool) {
     keep_tighter(out.pids, pids_limit(dir), path);

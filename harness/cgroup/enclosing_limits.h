@@ -22,11 +22,14 @@ struct EnclosingLimit {
 
 struct EnclosingLimits {
   std::optional<EnclosingLimit<std::uint64_t>> memory;  // bytes
+  // Bytes of swap beyond `memory`: v2 memory.swap.max; v1 memsw.limit_in_bytes minus
+  // limit_in_bytes of the same cgroup (v1 bounds swap only through their sum).
+  std::optional<EnclosingLimit<std::uint64_t>> swap;
   std::optional<EnclosingLimit<std::uint64_t>> pids;
   std::optional<EnclosingLimit<double>> cpus;  // quota / period
 };
 
-// For memory, pids and cpu: the tightest limit set on the cgroup `proc_cgroup` (the text of
+// For memory (and swap), pids and cpu: the tightest limit set on the cgroup `proc_cgroup` (the text of
 // /proc/<pid>/cgroup) names in that controller's hierarchy, or on one of its ancestors, that the
 // faultline parent is not inside. `parent` is where runs are made, relative to each mount point
 // ("faultline"): a mount of a sub-tree (a container's) puts it below that sub-tree. Nothing where

@@ -608,15 +608,20 @@ CommandResult CommandRun::run() {
 
 namespace {
 
-// A limit of the caller's own cgroups (a CI job's memory, pids or CPU limit) that the command
+// A limit of the caller's own cgroups (a CI job's memory, swap, pids or CPU limit) that the command
 // would leave behind, since its cgroup is made under the faultline parent, outside the caller's:
 // copied onto the command's cgroup unless it asks for a tighter one. On cgroup v1 only for the
 // hierarchies the command moves in at all; in the others it stays in its caller's cgroup, under
 // the limit itself. Returns the line that says so, empty when nothing was kept.
 std::string keep_enclosing_limits(CommandRequest& request, const cgroup::Backend& backend) {
   const auto knobs = knobs_needed(request);
+  const auto needed = [&](cgroup::Knob knob) {
+    return std::find(knobs.begin(), knobs.end(), knob) != knobs.end();
+  };
+  // v1 bounds swap in the memory hierarchy (memsw): a command moved there leaves the caller's too.
   const auto kept = keep_caller_limits(request.limits, backend.enclosing_limits(), [&](cgroup::Knob knob) {
-    return backend.mode() == cgroup::Mode::v2 || std::find(knobs.begin(), knobs.end(), knob) != knobs.end();
+    return backend.mode() == cgroup::Mode::v2 || needed(knob) ||
+           (knob == cgroup::Knob::swap_max && needed(cgroup::Knob::memory_max));
   });
   if (kept.empty()) return {};
   return "faultline: the command keeps its caller's " + join(kept, ", ") +

@@ -102,6 +102,12 @@ std::vector<std::string> keep_caller_limits(scenario::Limits& limits, const cgro
     kept.push_back("memory limit " + format_size(caller.memory->value) + " (cgroup " + caller.memory->cgroup +
                    ")");
   }
+  // A job that may not swap (a runner's MemorySwapMax=0) OOM-kills what outgrows its memory; left
+  // behind, its test would swap and pass.
+  if (caller.swap && applies(Knob::swap_max) && tighter(limits.swap, *caller.swap)) {
+    limits.swap = caller.swap->value;
+    kept.push_back("swap limit " + format_size(caller.swap->value) + " (cgroup " + caller.swap->cgroup + ")");
+  }
   if (caller.pids && applies(Knob::pids_max) && tighter(limits.pids, *caller.pids)) {
     limits.pids = caller.pids->value;
     kept.push_back("pids limit " + std::to_string(caller.pids->value) + " (cgroup " + caller.pids->cgroup +

@@ -32,7 +32,7 @@ std::optional<std::string> cpu_limit_without_effect(const cgroup::Cgroup& parent
 bool swap_limit_holds_nothing(cgroup::Mode mode, const scenario::Limits& limits);
 
 // Throwaway cgroups are made under the faultline parent, outside the caller's own cgroup, whose
-// limits (a CI job's memory, pids or CPU) would no longer hold what runs there. Tightens `limits`
+// limits (a CI job's memory, swap, pids or CPU) would no longer hold what runs there. Tightens `limits`
 // to each of `caller`'s where `applies(knob)` and `limits` sets none or a looser one; returns what
 // was kept, as "memory limit 64MiB (cgroup /job)".
 std::vector<std::string> keep_caller_limits(scenario::Limits& limits, const cgroup::EnclosingLimits& caller,

@@ -1156,6 +1156,32 @@ TEST_CASE("exec: the command keeps its caller's cgroup memory limit, whatever fl
   CHECK(in_job(job, "-v", "alloc 16MiB").status == 0);
 }
 
+TEST_CASE("exec: the command keeps its caller's swap limit along with its memory limit", "[exec]") {
+  // A runner that may not swap (MemorySwapMax=0) OOM-kills a test that outgrows its memory. The
+  // command's cgroup kept the memory limit but not the swap one: on a host with swap the test
+  // swapped and passed. cgroup v1 bounds swap through memsw = memory + swap.
+  const auto memory = memory_hierarchy();
+  if (!memory) FAULTLINE_SKIP(kNoMemoryHierarchy);
+  // Room for faultline itself, which runs in the job (an instrumented build holds tens of MiB).
+  const std::string limit = std::to_string(256 << 20);
+  const JobCgroup job(memory->root, "no-swap",
+                      {{memory->limit_file(), limit},
+                       memory->v1 ? std::pair<std::string, std::string>{"memory.memsw.limit_in_bytes", limit}
+                                  : std::pair<std::string, std::string>{"memory.swap.max", "0"}});
+  // The command prints its own cgroup's swap bound.
+  const std::string own = memory->v1 ? "/sys/fs/cgroup/memory$(grep :memory: /proc/self/cgroup | cut -d: -f3)"
+                                     : "/sys/fs/cgroup$(grep ^0:: /proc/self/cgroup | cut -d: -f3)";
+  const std::string file = memory->v1 ? "memory.memsw.limit_in_bytes" : "memory.swap.max";
+  const auto r =
+      run_shell("sh -c " + quote(job.enter() + "exec " +
+                                 exec_cmd("--memory 512MiB -- sh -c " + quote("cat " + own + "/" + file))));
+  INFO("exit " << r.status << "\nstdout: " << r.out << "\nstderr: " << r.err);
+  CHECK(r.status == 0);
+  CHECK(contains(r.err, "faultline: the command keeps its caller's memory limit 256MiB (cgroup /" +
+                            job.name() + "), swap limit 0B (cgroup /" + job.name() + ")"));
+  CHECK(r.out == (memory->v1 ? limit : std::string("0")) + "\n");
+}
+
 TEST_CASE("exec: fds the caller handed down reach the command, as with timeout(1)", "[exec]") {
   // A make jobserver's pipe, `7>file`: a sub-make behind faultline exec would fall back to -j1.
   ScratchDir dir;

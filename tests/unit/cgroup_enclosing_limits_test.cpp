@@ -68,6 +68,19 @@ TEST_CASE("enclosing limits on v1: the tightest level outside the parent, per hi
 
   // A caller at the top of every hierarchy has no limit of its own to leave.
   CHECK_FALSE(enclosing_limits(host, "9:memory:/\n8:pids:/\n7:cpu,cpuacct:/\n", "faultline").memory);
+
+  // Swap: v1 bounds memory + swap together (memsw), so the swap allowed is their difference.
+  CHECK_FALSE(tighter.swap);  // no memsw file: no swap accounting
+  put(root / "memory/job", "memory.memsw.limit_in_bytes", "9223372036854771712");
+  CHECK_FALSE(enclosing_limits(host, self, "faultline").swap);  // memsw unlimited
+  put(root / "memory/job", "memory.memsw.limit_in_bytes", "104857600");
+  const auto no_swap = enclosing_limits(host, self, "faultline");
+  REQUIRE(no_swap.swap);
+  CHECK(no_swap.swap->value == 0);
+  CHECK(no_swap.swap->cgroup == "/job");
+  put(root / "memory/job", "memory.memsw.limit_in_bytes", "157286400");
+  REQUIRE(enclosing_limits(host, self, "faultline").swap);
+  CHECK(enclosing_limits(host, self, "faultline").swap->value == 52428800);
 }
 
 TEST_CASE("enclosing limits on v2: memory.max, pids.max and cpu.max of the caller's levels") {
@@ -92,6 +105,14 @@ TEST_CASE("enclosing limits on v2: memory.max, pids.max and cpu.max of the calle
   CHECK(limits.pids->cgroup == "/system.slice/runner.service");
   REQUIRE(limits.cpus);
   CHECK(limits.cpus->value == 1.5);
+  CHECK_FALSE(limits.swap);
+  put(root / "system.slice/runner.service", "memory.swap.max", "max");
+  CHECK_FALSE(enclosing_limits(host, self, "faultline").swap);
+  put(root / "system.slice/runner.service", "memory.swap.max", "0");  // MemorySwapMax=0
+  const auto no_swap = enclosing_limits(host, self, "faultline");
+  REQUIRE(no_swap.swap);
+  CHECK(no_swap.swap->value == 0);
+  CHECK(no_swap.swap->cgroup == "/system.slice/runner.service");
 
   // Mounted from a sub-tree, with the parent made inside it: the paths are the hierarchy's, the
   // files under the mount point, and the levels holding the parent are left out.
