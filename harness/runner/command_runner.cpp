@@ -1,5 +1,6 @@
 #include "runner/command_runner.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -165,6 +166,16 @@ class CommandRun {
   bool drain_interrupted_ = false;             // a signal came while the other processes had --kill-after
   std::optional<std::string> limits_escaped_;  // who left the cgroup while the command ran
 };
+
+// The CPU time of this process's children that ended and were waited for, all the way down.
+std::chrono::microseconds reaped_cpu() {
+  rusage usage{};
+  ::getrusage(RUSAGE_CHILDREN, &usage);
+  const auto us = [](const timeval& t) {
+    return std::chrono::seconds(t.tv_sec) + std::chrono::microseconds(t.tv_usec);
+  };
+  return us(usage.ru_utime) + us(usage.ru_stime);
+}
 
 void CommandRun::on_timeout() {
   timed_out_ = true;
@@ -558,6 +569,7 @@ CommandResult CommandRun::run() {
   // action, which would end faultline and leave the command in its cgroup.
   interrupt::install(interrupt::Quit::passes_on);
   CommandResult result;
+  const auto reaped_before = reaped_cpu();
   if (!process_.start(spawn, [this](supervisor::SupervisedProcess&) { on_exit(); })) {
     result = failed_to_start();
     group_->destroy();
@@ -595,6 +607,16 @@ CommandResult CommandRun::run() {
       escapees.push_back(std::to_string(e.pid) + " (" + e.comm + ", had moved itself to " + e.cgroup + ")");
     if (!escaped.empty() && !limits_escaped_)
       limits_escaped_ = std::to_string(escaped.size()) + " process(es) had moved themselves out of it";
+    // One that left and ended between two looks (or after the command) shows only in the CPU
+    // time its waits brought back beyond what the cgroup counted.
+    if (stats.cpu_usage_usec && !limits_escaped_)
+      if (const auto outside = cpu_outside_cgroup(reaped_cpu() - reaped_before,
+                                                  std::chrono::microseconds(*stats.cpu_usage_usec))) {
+        limits_escaped_ = "its processes used " + format_duration(*outside) +
+                          " of CPU outside it (a process that moved itself out, as `systemd-run --scope` or "
+                          "`cgexec` in a test would, and ended before faultline could see it)";
+        event("process.escaped", *limits_escaped_);
+      }
     result = classify(stats, orphans, escapees);
     orphans.insert(orphans.end(), escapees.begin(), escapees.end());
     report_.processes.back().orphans = orphans;

@@ -36,6 +36,13 @@ std::string cgroup_of(pid_t pid) {
 
 }  // namespace
 
+std::optional<std::chrono::microseconds> cpu_outside_cgroup(std::chrono::microseconds reaped,
+                                                            std::chrono::microseconds counted) {
+  const auto tolerance = std::chrono::milliseconds(50) + counted / 20;
+  if (reaped <= counted + tolerance) return std::nullopt;
+  return reaped - counted;
+}
+
 std::vector<Escapee> kill_escapees(const cgroup::Backend& backend) {
   std::vector<Escapee> found;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);

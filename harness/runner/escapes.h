@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,14 @@ std::vector<Escapee> escapees_found_since(std::chrono::steady_clock::time_point 
 
 // "4242 (sleep) in /", the first few of `escapees`.
 std::string describe_escapees(const std::vector<Escapee>& escapees);
+
+// A process that moved itself out of every hierarchy and ended before any look could see it (a
+// test's child run through `systemd-run --scope` or `cgexec`) leaves one trace: its CPU time comes
+// back to the harness through the waits (its parent's, up to the command's) but was never counted
+// in the cgroup. The time beyond what the cgroup counted, when that is more than the few
+// microseconds a child runs before it joins (and rounding): 50ms plus 5% of the counted time.
+std::optional<std::chrono::microseconds> cpu_outside_cgroup(std::chrono::microseconds reaped,
+                                                            std::chrono::microseconds counted);
 
 // Counts the runs going on at once, so that a run can tell whether one went on beside it.
 class ConcurrentRun {

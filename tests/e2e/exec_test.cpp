@@ -1096,6 +1096,33 @@ TEST_CASE("exec: a command that moves itself out of its cgroup ran without its l
   CHECK(run_shell(exec_cmd("--memory 64MiB --swap 0B") + " -- " + alloc).status == 137);
 }
 
+TEST_CASE("exec: a child that moved itself out and ended before the command did is found by its CPU time",
+          "[exec]") {
+  // The child leaves every hierarchy (as `systemd-run --scope` or `cgexec` in a test would),
+  // allocates 200MiB under no limit and exits; its parent, the command, then exits 0. No look
+  // saw it: the command never left, and the child was in none of the cgroups. It once passed as
+  // exit 0, peak memory under 1MiB, under `--memory 64MiB`.
+  const std::string to_roots =
+      "for f in /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/*/cgroup.procs; do echo $$ > $f 2>/dev/null; "
+      "done; ";
+  const std::string child = "sh -c " + quote(to_roots + "exec " + payload() + " alloc 200MiB");
+  const auto r = run_shell(exec_cmd("--memory 64MiB --swap 0B") + " -- sh -c " + quote(child + "; exit 0"));
+  INFO("exit " << r.status << "\nstderr: " << r.err);
+  CHECK(r.status == 125);
+  CHECK(contains(r.err, "faultline: the command's cgroup did not hold it: its processes used "));
+  CHECK(contains(r.err, " of CPU outside it (a process that moved itself out"));
+  CHECK(contains(r.err, "(the command exited with code 0)"));
+  // The same child staying in is killed at the limit; a busy command that stays in is not blamed.
+  CHECK(run_shell(exec_cmd("--memory 64MiB --swap 0B") + " -- sh -c " +
+                  quote(payload() + " alloc 200MiB; exit 0"))
+            .status == 0);
+  const auto busy = run_shell(exec_cmd("--memory 256MiB") + " -- sh -c " +
+                              quote(payload() + " alloc 128MiB & " + payload() + " alloc 64MiB; wait"));
+  INFO("busy: exit " << busy.status << "\nstderr: " << busy.err);
+  CHECK(busy.status == 0);
+  CHECK(busy.err.empty());
+}
+
 TEST_CASE("exec: a faultline in another pid namespace leaves a live run alone", "[exec]") {
   // Containers that share the host's cgroup tree see each other's runs under /faultline. One
   // started in its own pid namespace once took a live run's owner pid for a dead one, removed the

@@ -1,0 +1,26 @@
+// The trace a process leaves when it moved itself out of the command's cgroup and ended before
+// any look saw it: CPU time that came back through the waits but was never counted in the cgroup.
+// tests/e2e/exec_test.cpp shows it on a real escape.
+#include <catch2/catch.hpp>
+
+#include "runner/escapes.h"
+
+using faultline::runner::cpu_outside_cgroup;
+using std::chrono::microseconds;
+using std::chrono::milliseconds;
+
+TEST_CASE("cpu_outside_cgroup: what the waits brought back beyond the cgroup's count, past a tolerance") {
+  // All of it counted, or a few microseconds more (the child's own start before it joined).
+  CHECK_FALSE(cpu_outside_cgroup(milliseconds(0), milliseconds(0)));
+  CHECK_FALSE(cpu_outside_cgroup(milliseconds(800), milliseconds(800)));
+  CHECK_FALSE(cpu_outside_cgroup(microseconds(800'040), milliseconds(800)));
+  // More counted than reaped: processes still running at the read, or killed orphans.
+  CHECK_FALSE(cpu_outside_cgroup(milliseconds(10), milliseconds(900)));
+  // 50ms plus 5% of what was counted.
+  CHECK_FALSE(cpu_outside_cgroup(milliseconds(50), milliseconds(0)));
+  CHECK(cpu_outside_cgroup(milliseconds(51), milliseconds(0)) == milliseconds(51));
+  CHECK_FALSE(cpu_outside_cgroup(milliseconds(1100), milliseconds(1000)));
+  CHECK(cpu_outside_cgroup(milliseconds(1101), milliseconds(1000)) == milliseconds(101));
+  // A 200MiB allocation outside, beside a shell that counted 3ms.
+  CHECK(cpu_outside_cgroup(milliseconds(703), milliseconds(3)) == milliseconds(700));
+}
