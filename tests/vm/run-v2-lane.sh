@@ -231,11 +231,39 @@ echo 1 >/proc/sys/kernel/printk
 cd /root
 
 any_failed=0
+# What every process is doing, for a test binary that hangs: its state, where it sleeps in the
+# kernel and its kernel stack, then the end of the kernel log. Kernel threads are left out.
+dump_processes() {
+  for dir in /proc/[0-9]*; do
+    command=$(tr '\0' ' ' <"$dir/cmdline" 2>/dev/null | cut -c1-120)
+    [ -n "$command" ] || continue  # a kernel thread, or gone
+    echo "  pid ${dir#/proc/}: $(sed -n 's/^State:[[:space:]]*//p' "$dir/status" 2>/dev/null), wchan $(cat "$dir/wchan" 2>/dev/null), cgroup $(cut -d: -f3 "$dir/cgroup" 2>/dev/null): $command"
+    sed 's/^/      /' "$dir/stack" 2>/dev/null
+  done
+  echo "  the kernel log, last 40 lines:"
+  dmesg | tail -n 40 | sed 's/^/    /'
+}
+# Runs a test binary with a deadline of its own, well inside the lane's: one that hangs is shown
+# (dump_processes) and killed, so the lane says where, and the next binary still runs.
 run() {
   name=$1
-  shift
+  limit=$2
+  shift 2
   echo "FAULTLINE-VM-BEGIN $name"
-  "$@" </dev/null 2>&1
+  "$@" </dev/null 2>&1 &
+  pid=$!
+  waited=0
+  while kill -0 "$pid" 2>/dev/null; do
+    if [ "$waited" -ge "$limit" ]; then
+      echo "FAULTLINE-VM-HUNG $name still running after ${limit}s; every process:"
+      dump_processes
+      kill -KILL "$pid"
+      break
+    fi
+    sleep 2
+    waited=$((waited + 2))
+  done
+  wait "$pid"
   code=$?
   echo "FAULTLINE-VM-RESULT $name $code"
   [ "$code" = 0 ] || any_failed=1
@@ -250,8 +278,10 @@ EOF
   echo "export FAULTLINE_COUNT_TAGS=$counted_tags"
   # Each test case's time as it ends: the console log shows how far the guest got, and where the
   # time went, when the lane runs into its timeout.
-  echo "run integration $(quote "$integration_bin") --durations yes"
-  echo "run e2e $(quote "$e2e_bin") --durations yes"
+  # Deadlines with room over what each takes in a passing lane (integration about 90s, e2e about
+  # 450s), inside the lane's own timeout together.
+  echo "run integration 400 $(quote "$integration_bin") --durations yes"
+  echo "run e2e 700 $(quote "$e2e_bin") --durations yes"
   cat <<'EOF'
 if [ "$any_failed" = 1 ]; then
   echo "FAULTLINE-VM-DMESG (the kernel log since /init started, last 60 lines)"
@@ -350,6 +380,9 @@ for name in integration e2e; do
   code=$(result_of "$name")
   if [ -z "$code" ]; then
     say "FAIL: $name printed no result marker (crashed the guest, hung, or the guest panicked)"
+    verdict=1
+  elif grep -a -q "^$MARKER-HUNG $name " "$log"; then
+    say "FAIL: $name hung in the guest and was killed; what each process was doing is in $log (after $MARKER-HUNG)"
     verdict=1
   elif [ "$code" != 0 ]; then
     say "FAIL: $name exited with $code in the guest"
