@@ -22,10 +22,11 @@ const char* knob_file(bool hard) { return hard ? "memory.max" : "memory.high"; }
 
 std::uint64_t round_up_to_mib(std::uint64_t bytes) { return (bytes + kMiB - 1) / kMiB * kMiB; }
 
-// The cgroup's OOM kills so far, or nullopt where it cannot say.
+// The cgroup's OOM kills so far, or nullopt where the kernel keeps no count for it.
 std::optional<std::uint64_t> oom_kills(const cgroup::Cgroup& group) {
   try {
-    return group.stats().oom_kills;
+    const auto stats = group.stats();
+    return stats.oom_kills_counted ? std::optional<std::uint64_t>(stats.oom_kills) : std::nullopt;
   } catch (const Error&) {
     return std::nullopt;
   }
@@ -293,7 +294,11 @@ std::optional<std::string> MemoryInjector::never_held() const {
   if (*r.reached == r.to || r.oom_killed) return std::nullopt;
   return "it ended after " + std::to_string(r.done) + " of its " + std::to_string(r.steps) +
          " ramp steps with " + knob + " at " + format_size(*r.reached) + " on the way to " +
-         format_size(r.to) + ", and no OOM kill on the way: the process was never under the limit asked for";
+         format_size(r.to) +
+         (r.oom_kills_at_start
+              ? ", and no OOM kill on the way"
+              : ", and this host keeps no OOM kill count for the cgroup to show one on the way") +
+         ": the process was never under the limit asked for";
 }
 
 std::string MemoryInjector::describe() const {

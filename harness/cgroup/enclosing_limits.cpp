@@ -50,16 +50,12 @@ std::optional<std::uint64_t> memory_limit(const fs::path& dir, bool v2) {
   return bytes;
 }
 
+// v2: the swap a cgroup may use, memory.swap.max. v1: memory and swap together, memsw.
 std::optional<std::uint64_t> swap_limit(const fs::path& dir, bool v2) {
-  if (v2) {
-    const auto line = first_line(dir / "memory.swap.max");
-    return line ? number_in(*line) : std::nullopt;
-  }
-  const auto memory = memory_limit(dir, false);
-  const auto sum = first_line(dir / "memory.memsw.limit_in_bytes");
-  const auto both = sum ? number_in(*sum) : std::nullopt;
-  if (!memory || !both || *both >= kV1NoMemoryLimit || *both < *memory) return std::nullopt;
-  return *both - *memory;
+  const auto line = first_line(dir / (v2 ? "memory.swap.max" : "memory.memsw.limit_in_bytes"));
+  const auto bytes = line ? number_in(*line) : std::nullopt;
+  if (!bytes || (!v2 && *bytes >= kV1NoMemoryLimit)) return std::nullopt;
+  return bytes;
 }
 
 std::optional<std::uint64_t> pids_limit(const fs::path& dir) {
@@ -123,10 +119,15 @@ EnclosingLimits enclosing_limits(const HostCgroups& host, std::string_view proc_
     for (std::string path = *own; !is_within(parent_path, path); path = parent_of(path))
       if (auto dir = cgroup_dir(*mount, path)) read(*dir, path, mount->v2);
   };
+  std::optional<EnclosingLimit<std::uint64_t>> memsw;  // v1: memory and swap together
   walk("memory", [&](const fs::path& dir, const std::string& path, bool v2) {
     keep_tighter(out.memory, memory_limit(dir, v2), path);
-    keep_tighter(out.swap, swap_limit(dir, v2), path);
+    keep_tighter(v2 ? out.swap : memsw, swap_limit(dir, v2), path);
   });
+  // v1 bounds swap only through memory + swap: what the tightest sum leaves beside the tightest
+  // memory limit, wherever each is set. A sum without any memory limit cannot be kept that way.
+  if (memsw && out.memory && memsw->value >= out.memory->value)
+    out.swap = EnclosingLimit<std::uint64_t>{memsw->value - out.memory->value, memsw->cgroup};
   walk("pids", [&](const fs::path& dir, const std::string& path, bool) {
     keep_tighter(out.pids, pids_limit(dir), path);
   });

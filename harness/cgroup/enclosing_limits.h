@@ -22,8 +22,8 @@ struct EnclosingLimit {
 
 struct EnclosingLimits {
   std::optional<EnclosingLimit<std::uint64_t>> memory;  // bytes
-  // Bytes of swap beyond `memory`: v2 memory.swap.max; v1 memsw.limit_in_bytes minus
-  // limit_in_bytes of the same cgroup (v1 bounds swap only through their sum).
+  // Bytes of swap beyond `memory`: v2 memory.swap.max; v1 the tightest memsw.limit_in_bytes
+  // minus `memory` (v1 bounds swap only through their sum), `cgroup` the one with that memsw.
   std::optional<EnclosingLimit<std::uint64_t>> swap;
   std::optional<EnclosingLimit<std::uint64_t>> pids;
   std::optional<EnclosingLimit<double>> cpus;  // quota / period

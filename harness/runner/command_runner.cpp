@@ -608,8 +608,9 @@ CommandResult CommandRun::run() {
     if (!escaped.empty() && !limits_escaped_)
       limits_escaped_ = std::to_string(escaped.size()) + " process(es) had moved themselves out of it";
     // One that left and ended between two looks (or after the command) shows only in the CPU
-    // time its waits brought back beyond what the cgroup counted.
-    if (stats.cpu_usage_usec && !limits_escaped_)
+    // time its waits brought back beyond what the cgroup counted. As PID 1 of a container,
+    // faultline also reaps the orphans of other sessions (`docker exec`), never in the cgroup.
+    if (stats.cpu_usage_usec && !limits_escaped_ && ::getpid() != 1)
       if (const auto outside = cpu_outside_cgroup(reaped_cpu() - reaped_before,
                                                   std::chrono::microseconds(*stats.cpu_usage_usec))) {
         limits_escaped_ = "its processes used " + format_duration(*outside) +
@@ -670,7 +671,8 @@ std::string summary_line(const CommandResult& result) {
          seconds(p.runtime_ms * 1000) + ", peak memory " +
          (p.peak_memory_known ? format_size(p.peak_memory_bytes) : std::string("unknown")) + ", CPU " +
          seconds(static_cast<double>(p.cpu_usage_usec)) + ", throttled " +
-         seconds(static_cast<double>(p.throttled_usec)) + ", OOM kills " + std::to_string(p.oom_kills);
+         seconds(static_cast<double>(p.throttled_usec)) + ", OOM kills " +
+         (p.oom_kills_known ? std::to_string(p.oom_kills) : std::string("unknown"));
 }
 
 }  // namespace faultline::runner

@@ -320,12 +320,7 @@ void FaultTimeline::schedule_step(RunContext& ctx, Entry& e) {
     const auto& inj = *e.plan.injection;
     if (!ctx.main_pid(inj.into)) return;  // the exit hook reverts
     try {
-      const SteadyTime due = e.start + interval * (e.steps + 1), requested = Clock::now();
-      auto detail = e.injector->step(target_of(ctx, e));
-      if (!detail) return;
-      const SteadyTime effective = Clock::now();
-      ++e.steps;
-      record_timed(ctx, "inject.step", inj, *detail, due, requested, effective);
+      if (!take_step(ctx, e, target_of(ctx, e), e.start + interval * (e.steps + 1))) return;
     } catch (const Error& error) {
       if (!ctx.main_pid(inj.into)) return;
       ctx.fail_scenario("inject `" + inj.name + "` (" + inj.kind + "), ramp step: " + error.what());
@@ -335,20 +330,31 @@ void FaultTimeline::schedule_step(RunContext& ctx, Entry& e) {
   });
 }
 
+bool FaultTimeline::take_step(RunContext& ctx, Entry& e, const injectors::Target& target, SteadyTime due) {
+  const SteadyTime requested = Clock::now();
+  const auto detail = e.injector->step(target);
+  if (!detail) return false;
+  ++e.steps;
+  record_timed(ctx, "inject.step", *e.plan.injection, *detail, due, requested, Clock::now());
+  return true;
+}
+
 // A ramp's steps due by the fault's planned end come before its revert: with `over` equal to
 // `duration`, its last step and its end fall due at one instant, and their timers run in either
-// order. Without that step the ramp never reaches its limit.
+// order. Without that step the ramp never reaches its limit. A step that fails ends the
+// scenario as one from its timer does; the revert still comes.
 void FaultTimeline::take_steps_due_by(RunContext& ctx, Entry& e, const injectors::Target& target,
                                       Clock::time_point end) {
   const auto interval = e.injector->step_interval();
   if (!interval) return;
   const auto every = std::chrono::duration_cast<Clock::duration>(*interval);
-  for (SteadyTime due = e.start + every * (e.steps + 1); due <= end; due = e.start + every * (e.steps + 1)) {
-    const SteadyTime requested = Clock::now();
-    const auto detail = e.injector->step(target);
-    if (!detail) return;
-    ++e.steps;
-    record_timed(ctx, "inject.step", *e.plan.injection, *detail, due, requested, Clock::now());
+  const auto& inj = *e.plan.injection;
+  try {
+    while (e.start + every * (e.steps + 1) <= end &&
+           take_step(ctx, e, target, e.start + every * (e.steps + 1))) {
+    }
+  } catch (const Error& error) {
+    ctx.fail_scenario("inject `" + inj.name + "` (" + inj.kind + "), ramp step: " + error.what());
   }
 }
 

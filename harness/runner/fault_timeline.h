@@ -68,6 +68,8 @@ class FaultTimeline final : public RunObserver {
   void revert_network(RunContext& ctx, Entry& e, const std::string& why,
                       std::optional<Clock::time_point> due);
   void schedule_repeat(RunContext& ctx, Entry& e);
+  // One ramp step, recorded; false when the ramp has no step left. Throws Error.
+  bool take_step(RunContext& ctx, Entry& e, const injectors::Target& target, Clock::time_point due);
   // A ramp's steps due by `end` (its planned end) not taken yet, taken now, before its revert.
   void take_steps_due_by(RunContext& ctx, Entry& e, const injectors::Target& target, Clock::time_point end);
   // `duration` after the fault began: revert it, or (nothing to undo) only close its window.

@@ -420,17 +420,20 @@ bool Loader::check_value(const toml::node& node, const KeySpec& key, Kind kind, 
                 "give the text to look for");
           return false;
         }
-      // So is a pattern that matches an empty line (`ready|`, `(listening on .*)?`, `x*`): it
-      // matches every line, whatever was printed.
+      // So is a pattern that matches nothing at all in a line (`ready|`, `(listening on .*)?`,
+      // `x*`): it matches every line, whatever was printed. `^$` and `^\s*$` (an empty or blank
+      // line) match the empty line only, and look: a line of one control byte tells them apart.
       if (kind == Kind::regex_or_list)
         for (std::size_t i = 0; i < field.strings.size(); ++i) {
           RE2::Options options;
           options.set_log_errors(false);
           const RE2 compiled(field.strings[i], options);
-          if (!compiled.ok() || !RE2::PartialMatch("", compiled)) continue;
+          if (!compiled.ok() || !RE2::PartialMatch("", compiled) || !RE2::PartialMatch("\x01", compiled))
+            continue;
           error(field.item_pos[i],
                 label + ": the pattern " + quote(field.strings[i]) +
-                    " matches an empty line, so it matches every line of any output: it checks nothing",
+                    " matches an empty text in any line, so it matches every line of any output: it checks "
+                    "nothing",
                 "drop the empty alternative (a trailing `|`) or make the optional part required, e.g. "
                 "`(listening on .*)` for `(listening on .*)?`");
           return false;

@@ -69,18 +69,21 @@ TEST_CASE("enclosing limits on v1: the tightest level outside the parent, per hi
   // A caller at the top of every hierarchy has no limit of its own to leave.
   CHECK_FALSE(enclosing_limits(host, "9:memory:/\n8:pids:/\n7:cpu,cpuacct:/\n", "faultline").memory);
 
-  // Swap: v1 bounds memory + swap together (memsw), so the swap allowed is their difference.
+  // Swap: v1 bounds memory + swap together (memsw). The swap kept is what the tightest sum
+  // leaves beside the tightest memory limit: /job/step holds memory to 50MiB here.
   CHECK_FALSE(tighter.swap);  // no memsw file: no swap accounting
   put(root / "memory/job", "memory.memsw.limit_in_bytes", "9223372036854771712");
-  CHECK_FALSE(enclosing_limits(host, self, "faultline").swap);  // memsw unlimited
-  put(root / "memory/job", "memory.memsw.limit_in_bytes", "104857600");
+  CHECK_FALSE(enclosing_limits(host, self, "faultline").swap);           // memsw unlimited
+  put(root / "memory/job", "memory.memsw.limit_in_bytes", "104857600");  // /job: 100MiB + 0 swap
+  const auto some_swap = enclosing_limits(host, self, "faultline");
+  REQUIRE(some_swap.swap);
+  CHECK(some_swap.swap->value == 52428800);  // 100MiB together, 50MiB of it memory
+  CHECK(some_swap.swap->cgroup == "/job");
+  put(root / "memory/job/step", "memory.memsw.limit_in_bytes", "52428800");  // /job/step: no swap
   const auto no_swap = enclosing_limits(host, self, "faultline");
   REQUIRE(no_swap.swap);
   CHECK(no_swap.swap->value == 0);
-  CHECK(no_swap.swap->cgroup == "/job");
-  put(root / "memory/job", "memory.memsw.limit_in_bytes", "157286400");
-  REQUIRE(enclosing_limits(host, self, "faultline").swap);
-  CHECK(enclosing_limits(host, self, "faultline").swap->value == 52428800);
+  CHECK(no_swap.swap->cgroup == "/job/step");
 }
 
 TEST_CASE("enclosing limits on v2: memory.max, pids.max and cpu.max of the caller's levels") {

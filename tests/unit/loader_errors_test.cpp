@@ -831,15 +831,20 @@ TEST_CASE("an output check or a list of codes that could not look is an error", 
         "s.toml:5:14: expect.exit_codes: the list is empty; it would allow no "
         "value at all");
   CHECK(errors_of(kTarget + "[expect]\nstdout.contains = [\"ok\"]\nexit_codes = [0]\n").empty());
-  // A pattern that matches an empty line matches every line: `matches` passed on any output.
-  CHECK(first_line("stdout.matches = [\"ready\", \"drained \\\\d+ requests|\"]") ==
-        "s.toml:5:28: expect.stdout.matches: the pattern \"drained \\d+ requests|\" matches an empty line, "
-        "so it "
-        "matches every line of any output: it checks nothing; drop the empty alternative (a trailing `|`) or "
-        "make the optional part required, e.g. `(listening on .*)` for `(listening on .*)?`");
-  for (const char* pattern : {"(listening on .*)?", "x*", "^", "a|"})
-    CHECK(first_line(std::string("stderr.not_matches = \"") + pattern + "\"").find("matches an empty line") !=
-          std::string::npos);
+  // A pattern that matches an empty text in any line matches every line: `matches` passed on any
+  // output.
+  CHECK(
+      first_line("stdout.matches = [\"ready\", \"drained \\\\d+ requests|\"]") ==
+      "s.toml:5:28: expect.stdout.matches: the pattern \"drained \\d+ requests|\" matches an empty text in "
+      "any "
+      "line, so it matches every line of any output: it checks nothing; drop the empty alternative (a "
+      "trailing `|`) or make the optional part required, e.g. `(listening on .*)` for `(listening on .*)?`");
+  for (const char* pattern : {"(listening on .*)?", "x*", "^", "a|", "$"})
+    CHECK(first_line(std::string("stderr.not_matches = \"") + pattern + "\"")
+              .find("matches an empty text in any line") != std::string::npos);
+  // An empty or a blank line is a line to look for, not every line.
+  CHECK(
+      errors_of(kTarget + "[expect]\nstdout.matches = \"^$\"\nstderr.not_matches = \"^\\\\s*$\"\n").empty());
   CHECK(
       errors_of(kTarget + "[expect]\nstdout.matches = [\"^ready$\", \"drained \\\\d+\", \"x+\"]\n").empty());
 }

@@ -244,27 +244,25 @@ dump_processes() {
   dmesg | tail -n 40 | sed 's/^/    /'
 }
 # Runs a test binary with a deadline of its own, well inside the lane's: one that hangs is shown
-# (dump_processes) and killed, so the lane says where, and the next binary still runs.
+# (dump_processes), then it and everything it started are killed (kill -1 spares PID 1, this
+# shell, and the watchdog itself), so the lane says where and the next binary still runs. The binary runs
+# in the foreground with the signal dispositions of every other lane (a background job of this
+# shell would ignore SIGINT and SIGQUIT); the watchdog beside it is the background job.
 run() {
   name=$1
   limit=$2
   shift 2
   echo "FAULTLINE-VM-BEGIN $name"
-  "$@" </dev/null 2>&1 &
-  pid=$!
-  waited=0
-  while kill -0 "$pid" 2>/dev/null; do
-    if [ "$waited" -ge "$limit" ]; then
-      echo "FAULTLINE-VM-HUNG $name still running after ${limit}s; every process:"
-      dump_processes
-      kill -KILL "$pid"
-      break
-    fi
-    sleep 2
-    waited=$((waited + 2))
-  done
-  wait "$pid"
+  (
+    sleep "$limit"
+    echo "FAULTLINE-VM-HUNG $name still running after ${limit}s; every process:"
+    dump_processes
+    kill -KILL -1
+  ) &
+  watchdog=$!
+  "$@" </dev/null 2>&1
   code=$?
+  kill "$watchdog" 2>/dev/null
   echo "FAULTLINE-VM-RESULT $name $code"
   [ "$code" = 0 ] || any_failed=1
 }
@@ -378,11 +376,11 @@ declare -A tag_totals=()
 for tag in ${counted_tags//,/ }; do tag_totals[$tag]="0 0 0"; done
 for name in integration e2e; do
   code=$(result_of "$name")
-  if [ -z "$code" ]; then
-    say "FAIL: $name printed no result marker (crashed the guest, hung, or the guest panicked)"
-    verdict=1
-  elif grep -a -q "^$MARKER-HUNG $name " "$log"; then
+  if grep -a -q "^$MARKER-HUNG $name " "$log"; then
     say "FAIL: $name hung in the guest and was killed; what each process was doing is in $log (after $MARKER-HUNG)"
+    verdict=1
+  elif [ -z "$code" ]; then
+    say "FAIL: $name printed no result marker (crashed the guest, hung, or the guest panicked)"
     verdict=1
   elif [ "$code" != 0 ]; then
     say "FAIL: $name exited with $code in the guest"
