@@ -98,39 +98,53 @@ std::string subject(const HangFacts& f) {
   return f.process.empty() ? "" : "`" + f.process + "` ";
 }
 
+// The CPU quota and memory limit a cgroup holds. Each on its own: a cgroup made without the CPU
+// controller (exec without --cpu) has no cpu.max, and its memory limit must not be lost with it
+// (it read as "0.0MiB").
+void read_limits(const cgroup::Cgroup& group, HangFacts& f) {
+  try {
+    f.quota_cpus = group.cpu_max().cpus;
+  } catch (const Error&) {
+    f.quota_cpus = std::numeric_limits<double>::infinity();
+  }
+  try {
+    f.memory_max = group.memory_max();
+  } catch (const Error&) {
+    f.memory_max = kUnlimited;
+  }
+}
+
+void read_counters(const cgroup::Stats& st, HangFacts& f) {
+  f.cpu_periods = st.cpu_periods.value_or(0);
+  f.throttled_periods = st.cpu_throttled_periods.value_or(0);
+  f.memory_current = st.memory_current.value_or(0);
+  f.oom_events = st.oom_events;
+}
+
+// "api: throttled in 38 of 40 CPU periods (95%), quota 20%"
+std::string throttling_line(const std::string& name, const HangFacts& f) {
+  return name + ": throttled in " + std::to_string(f.throttled_periods) + " of " +
+         std::to_string(f.cpu_periods) + " CPU periods (" +
+         percent(f.cpu_periods ? static_cast<double>(f.throttled_periods) / f.cpu_periods : 0) + "), quota " +
+         format_quota(f.quota_cpus) + "\n";
+}
+
 // The CPU and memory counters of a cgroup that holds limits but no pids of its own: the run's,
 // when it keeps the caller's. Nullopt when it holds neither a CPU quota nor a memory limit.
 std::optional<HangFacts> caller_facts(const cgroup::Cgroup& run_group, HangSnapshot& snap) {
   HangFacts f;
   f.callers = true;
-  f.quota_cpus = std::numeric_limits<double>::infinity();
-  f.memory_max = kUnlimited;
-  try {
-    f.quota_cpus = run_group.cpu_max().cpus;
-  } catch (const Error&) {  // no CPU controller there: it holds no quota
-  }
-  try {
-    f.memory_max = run_group.memory_max();
-  } catch (const Error&) {
-  }
+  read_limits(run_group, f);
   const bool quota = !std::isinf(f.quota_cpus), limit = f.memory_max != kUnlimited;
   if (!quota && !limit) return std::nullopt;
   const std::string name = "the run's cgroup (the caller's limits)";
   try {
-    const auto st = run_group.stats();
-    f.cpu_periods = st.cpu_periods.value_or(0);
-    f.throttled_periods = st.cpu_throttled_periods.value_or(0);
-    f.memory_current = st.memory_current.value_or(0);
-    f.oom_events = st.oom_events;
+    read_counters(run_group.stats(), f);
   } catch (const Error& e) {
     snap.memory += name + ": cannot read its cgroup: " + e.what() + "\n";
     return std::nullopt;
   }
-  if (quota)
-    snap.cpu += name + ": throttled in " + std::to_string(f.throttled_periods) + " of " +
-                std::to_string(f.cpu_periods) + " CPU periods (" +
-                percent(f.cpu_periods ? static_cast<double>(f.throttled_periods) / f.cpu_periods : 0) +
-                "), quota " + format_quota(f.quota_cpus) + "\n";
+  if (quota) snap.cpu += throttling_line(name, f);
   if (limit)
     snap.memory += name + ": " + mib(f.memory_current) + " in use, limit " + mib(f.memory_max) + ", " +
                    std::to_string(f.oom_events) + " OOM event(s)\n";
@@ -158,26 +172,11 @@ HangSnapshot snapshot_hang(const std::vector<WatchedGroup>& groups, const cgroup
     std::vector<pid_t> pids;
     try {
       pids = group->pids();
-      const auto st = group->stats();
-      f.cpu_periods = st.cpu_periods.value_or(0);
-      f.throttled_periods = st.cpu_throttled_periods.value_or(0);
-      f.memory_current = st.memory_current.value_or(0);
-      f.oom_events = st.oom_events;
+      read_counters(group->stats(), f);
     } catch (const Error& e) {
       snap.memory += name + ": cannot read its cgroup: " + e.what() + "\n";
     }
-    // Each on its own: a cgroup made without the CPU controller (exec without --cpu) has no
-    // cpu.max, and its memory limit must not be lost with it (it read as "0.0MiB").
-    try {
-      f.quota_cpus = group->cpu_max().cpus;
-    } catch (const Error&) {
-      f.quota_cpus = std::numeric_limits<double>::infinity();
-    }
-    try {
-      f.memory_max = group->memory_max();
-    } catch (const Error&) {
-      f.memory_max = kUnlimited;
-    }
+    read_limits(*group, f);
     std::string pressure;
     for (pid_t pid : pids) {
       const auto s = snapshot(pid);
@@ -194,10 +193,7 @@ HangSnapshot snapshot_hang(const std::vector<WatchedGroup>& groups, const cgroup
       }
     }
     if (f.cpu_periods > 0 || !std::isinf(f.quota_cpus))
-      snap.cpu += name + ": throttled in " + std::to_string(f.throttled_periods) + " of " +
-                  std::to_string(f.cpu_periods) + " CPU periods (" +
-                  percent(f.cpu_periods ? static_cast<double>(f.throttled_periods) / f.cpu_periods : 0) +
-                  "), quota " + format_quota(f.quota_cpus) + "\n";
+      snap.cpu += throttling_line(name, f);
     else
       snap.cpu += name + ": no CPU quota\n";
     snap.memory += name + ": " + mib(f.memory_current) + " in use, limit " +
