@@ -12,6 +12,7 @@ namespace {
 struct Figures {
   Verdict verdict = Verdict::pass;
   std::map<std::string, double> peak_memory;    // process -> bytes
+  std::set<std::string> peak_memory_unknown;    // processes whose peak the kernel did not keep
   std::map<std::string, double> shutdown_ms;    // process -> stop.signal to process.exit
   std::map<std::string, double> probe_latency;  // probe -> mean attempt latency
 };
@@ -41,8 +42,12 @@ std::map<std::string, Figures> figures_of(const RunReport& report) {
     if (s.interrupted) continue;
     Figures& f = all[s.key()];
     if (badness(s.verdict) > badness(f.verdict)) f.verdict = s.verdict;
+    // A peak the kernel did not keep is no figure: the memory left at the end would pass for one.
     for (const auto& p : s.processes)
-      keep_max(f.peak_memory, p.name, static_cast<double>(p.peak_memory_bytes));
+      if (p.peak_memory_known)
+        keep_max(f.peak_memory, p.name, static_cast<double>(p.peak_memory_bytes));
+      else
+        f.peak_memory_unknown.insert(p.name);
     std::map<std::string, double> stop_sent;
     for (const auto& e : s.timeline) {
       if (e.event == "stop.signal") stop_sent[e.process] = e.t_ms;
@@ -125,6 +130,14 @@ BaselineComparison compare_with_baseline(const RunReport& baseline, const RunRep
       }
     };
     compare(then.peak_memory, now.peak_memory, "peak_memory_bytes", "MiB", options.memory_margin_bytes);
+    // A peak the baseline has and this run could not measure (a host whose kernel keeps none) is
+    // said, not passed over: "no regression" there would be a comparison never made.
+    for (const auto& [who, value] : then.peak_memory)
+      if (now.peak_memory_unknown.count(who) && !now.peak_memory.count(who))
+        out.changes.push_back({"unmeasured", name, who, "peak_memory_bytes", value, 0,
+                               "peak_memory_bytes of `" + who + "` was " + number(value, "MiB") +
+                                   " in the baseline and is unknown in this run (the kernel kept no peak "
+                                   "for its cgroup): not compared"});
     compare(then.shutdown_ms, now.shutdown_ms, "shutdown_ms", "ms", options.shutdown_margin_ms);
     compare(then.probe_latency, now.probe_latency, "probe_latency_ms", "ms", options.latency_margin_ms);
   }

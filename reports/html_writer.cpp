@@ -216,8 +216,9 @@ std::string processes_table(const ScenarioResult& s) {
     h += "<tr><td title=\"" + esc(command) + "\">" + esc(p.name) + "</td>" + cell(outcome);
     h += number(optional_number(p.exit_code)) + number(optional_number(p.signal));
     h += cell(p.graceful ? (*p.graceful ? "yes" : "no") : "");
-    h += number(format_bytes(p.peak_memory_bytes)) + number(milliseconds(p.cpu_usage_usec)) +
-         number(milliseconds(p.throttled_usec)) + number(std::to_string(p.oom_kills)) +
+    h += number(p.peak_memory_known ? format_bytes(p.peak_memory_bytes) : "unknown") +
+         number(milliseconds(p.cpu_usage_usec)) + number(milliseconds(p.throttled_usec)) +
+         number(p.oom_kills_known ? std::to_string(p.oom_kills) : "unknown") +
          number(format_seconds(p.runtime_ms)) + "</tr>";
     if (!p.orphans.empty()) {
       std::string list;

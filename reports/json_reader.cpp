@@ -116,13 +116,18 @@ ProcessResult process_from(const Node& n) {
   p.signal = n.optional_int("signal");
   if (n.has("graceful")) p.graceful = n.at("graceful").boolean();
   p.start_error = n.str_or("start_error");
+  // null (or absent): the kernel kept no such counter for the process's cgroup (json_writer.cpp),
+  // so nothing may be judged or compared on it.
   p.oom_kills = n.count_or("oom_kills");
+  p.oom_kills_known = n.has("oom_kills");
   p.peak_memory_bytes = n.count_or("peak_memory_bytes");
+  p.peak_memory_known = n.has("peak_memory_bytes");
   p.cpu_usage_usec = n.count_or("cpu_usage_usec");
   p.throttled_usec = n.count_or("throttled_usec");
   p.cpu_periods = n.count_or("cpu_periods");
   p.throttled_periods = n.count_or("throttled_periods");
   p.pids_max_events = n.count_or("pids_max_events");
+  p.pids_max_events_known = n.has("pids_max_events");
   p.runtime_ms = n.number_or("runtime_ms");
   if (n.has("orphans")) p.orphans = strings(n.at("orphans"));
   p.stdout_tail = n.str_or("stdout_tail");

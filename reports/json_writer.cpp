@@ -14,6 +14,10 @@ json optional_value(const std::optional<T>& v) {
   return v ? json(*v) : json(nullptr);
 }
 
+// A counter the kernel did not keep for the process's cgroup is null, never a 0 that a trend
+// report or another tool would read as "no OOM kill".
+json counter(std::uint64_t value, bool known) { return known ? json(value) : json(nullptr); }
+
 json process_json(const ProcessResult& p) {
   json j = {{"name", p.name},
             {"pid", p.pid},
@@ -22,13 +26,13 @@ json process_json(const ProcessResult& p) {
             {"exit_code", optional_value(p.exit_code)},
             {"signal", optional_value(p.signal)},
             {"graceful", optional_value(p.graceful)},
-            {"oom_kills", p.oom_kills},
-            {"peak_memory_bytes", p.peak_memory_bytes},
+            {"oom_kills", counter(p.oom_kills, p.oom_kills_known)},
+            {"peak_memory_bytes", counter(p.peak_memory_bytes, p.peak_memory_known)},
             {"cpu_usage_usec", p.cpu_usage_usec},
             {"throttled_usec", p.throttled_usec},
             {"cpu_periods", p.cpu_periods},
             {"throttled_periods", p.throttled_periods},
-            {"pids_max_events", p.pids_max_events},
+            {"pids_max_events", counter(p.pids_max_events, p.pids_max_events_known)},
             {"runtime_ms", p.runtime_ms},
             {"orphans", p.orphans},
             {"stdout_tail", p.stdout_tail},

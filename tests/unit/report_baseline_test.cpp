@@ -156,3 +156,25 @@ TEST_CASE("flaky: repeated runs of a scenario whose name holds a ${...} are one 
   }
   CHECK(report.flaky() == std::vector<std::string>{"api on ${port} (1/2 passed)"});
 }
+
+TEST_CASE("baseline: a peak this run could not measure is said to be uncompared, never a pass or a fall") {
+  RunReport before, after;
+  before.scenarios = {scenario("a", Verdict::pass, 100 << 20, 10)};
+  ScenarioResult now = scenario("a", Verdict::pass, 500 << 20, 10);
+  now.processes[0].peak_memory_known = false;  // 500 MiB left at the end: no peak
+  after.scenarios = {now};
+  const auto c = compare_with_baseline(before, after);
+  CHECK(c.regressions == 0);
+  REQUIRE(c.changes.size() == 1);
+  CHECK(c.changes[0].kind == "unmeasured");
+  CHECK(c.changes[0].process == "api");
+  CHECK(
+      c.changes[0].message ==
+      "peak_memory_bytes of `api` was 100.0 MiB in the baseline and is unknown in this run (the kernel kept "
+      "no peak for its cgroup): not compared");
+
+  // Unknown in the baseline: the end-of-run figure there is no peak to grow from.
+  const auto reverse = compare_with_baseline(after, before);
+  CHECK(reverse.regressions == 0);
+  CHECK(reverse.changes.empty());
+}

@@ -355,3 +355,24 @@ TEST_CASE("html: scenarios gone since the baseline are counted and listed, escap
   CHECK(html.find("<tr><td>gone</td><td>renamed &lt;away&gt;</td><td>fail in the baseline, not in this "
                   "run</td></tr>") != std::string::npos);
 }
+
+TEST_CASE("html: counters the kernel did not keep show as unknown, not as 0") {
+  ScenarioResult s = faultline::test::scenario_result("no memory controller", "x.toml", Verdict::pass);
+  ProcessResult p;
+  p.name = "api";
+  p.outcome = "exited";
+  p.exit_code = 0;
+  p.peak_memory_bytes = 3 << 20;
+  p.peak_memory_known = false;
+  p.oom_kills_known = false;
+  s.processes.push_back(p);
+  RunReport r;
+  r.scenarios = {s};
+  const std::string html = to_html(r);
+  CHECK(count(html, "<td class=\"num\">unknown</td>") == 2);
+  CHECK(html.find("3.0MiB") == std::string::npos);
+
+  r.scenarios[0].processes[0].peak_memory_known = true;
+  r.scenarios[0].processes[0].oom_kills_known = true;
+  CHECK(count(to_html(r), "<td class=\"num\">unknown</td>") == 0);
+}

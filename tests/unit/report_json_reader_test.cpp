@@ -257,3 +257,32 @@ TEST_CASE("a shard's report says which slice it is, read back as written; a slic
   CHECK(read_error(doc.dump()) ==
         "shard.json: shard: 4/3 is not a slice of a sharded run (I/N with 1 <= I <= N <= 1000000)");
 }
+
+TEST_CASE("counters the kernel did not keep are null in the report, and read back as unknown") {
+  RunReport report = full_report();
+  ProcessResult& unmeasured = report.scenarios.at(0).processes.at(0);
+  unmeasured.oom_kills = 0;
+  unmeasured.oom_kills_known = false;
+  unmeasured.peak_memory_bytes = 12 << 20;  // what was left at the end, not a peak
+  unmeasured.peak_memory_known = false;
+  unmeasured.pids_max_events = 0;
+  unmeasured.pids_max_events_known = false;
+  const std::string json = to_json(report);
+  const auto written = nlohmann::json::parse(json)["scenarios"][0]["processes"];
+  CHECK(written[0]["oom_kills"].is_null());
+  CHECK(written[0]["peak_memory_bytes"].is_null());
+  CHECK(written[0]["pids_max_events"].is_null());
+  // A process whose counters were kept writes them, zeros included.
+  CHECK(written[1]["oom_kills"] == 0);
+  CHECK(written[1]["pids_max_events"] == 0);
+
+  const RunReport read = parse_json_report(json, "x.json");
+  const auto& back = read.scenarios.at(0).processes;
+  CHECK_FALSE(back.at(0).oom_kills_known);
+  CHECK_FALSE(back.at(0).peak_memory_known);
+  CHECK_FALSE(back.at(0).pids_max_events_known);
+  CHECK(back.at(1).oom_kills_known);
+  CHECK(back.at(1).peak_memory_known);
+  CHECK(back.at(1).pids_max_events_known);
+  CHECK(to_json(read) == json);
+}
