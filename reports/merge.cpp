@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -69,6 +70,9 @@ int summary_count(const nlohmann::json& summary, const char* key) {
   const auto it = summary.find(key);
   if (it == summary.end() || !it->is_number_integer() || it->get<std::int64_t>() < 0)
     throw Error(std::string("summary.") + key + ": expected a non-negative integer");
+  // Compared as given: cut to an int, 2^32 errors would read as 0 and agree with an empty list.
+  if (it->get<std::int64_t>() > std::numeric_limits<int>::max())
+    throw Error(std::string("summary.") + key + ": " + it->dump() + " is more scenarios than a report holds");
   return static_cast<int>(it->get<std::int64_t>());
 }
 
@@ -94,7 +98,7 @@ void check_stated_summary(const RunReport& report, const Summary& stated, const 
               counts_text(counted) + "): the report was edited or cut short");
 }
 
-RunReport read_merge_input(const std::filesystem::path& path) {
+RunReport read_checked_report(const std::filesystem::path& path) {
   // Read once, so the summary checked is the one of the report parsed.
   const std::string text = read_report_text(path);
   RunReport report = parse_json_report(text, path.string());
@@ -162,6 +166,15 @@ void check_merge_inputs(const std::vector<RunReport>& reports, const std::vector
         names[i] + " (shard " + std::to_string(shard->index) + "/" + std::to_string(count) + ")";
     if (!shard->selection.empty() && !ref.selection.empty() && shard->selection != ref.selection)
       throw Error(which + " " + selection_difference(*shard, ref, first) + ": merge the shards of one run");
+    // Every shard of one run records its selection, or (a faultline from before it was recorded)
+    // none does: one without it beside one with it was edited, or is of another run.
+    if (shard->selection.empty() != ref.selection.empty()) {
+      const std::string& without = shard->selection.empty() ? names[i] : first;
+      const std::string& with = shard->selection.empty() ? first : names[i];
+      throw Error(without + " records no selection, while " + with +
+                  " does: the shards of one run all record theirs (was a report edited, or is it of another "
+                  "run?): merge the shards of one run");
+    }
     if (shard->run_id != ref.run_id)
       throw Error(which + " is of " +
                   (shard->run_id.empty() ? "a run without --run-id" : "run `" + shard->run_id + "`") + ", " +

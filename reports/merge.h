@@ -23,11 +23,12 @@ RunReport merge_reports(const std::vector<RunReport>& reports);
 // Throws Error naming the inputs (`names`, one per report).
 void check_merge_inputs(const std::vector<RunReport>& reports, const std::vector<std::string>& names);
 
-// Reads one input of a merge (faultline-report/1) and checks that its `summary`, when it has
-// one, counts what its scenarios[] hold. The merge counts scenarios[] and never the summary, so
-// a shard whose summary says "1 error" over an empty or cut-short scenarios[] would otherwise
-// merge as a pass. Throws Error naming the file.
-RunReport read_merge_input(const std::filesystem::path& path);
+// Reads a report handed in (faultline-report/1: a shard to merge, a --baseline) and checks that
+// its `summary`, when it has one, counts what its scenarios[] hold. A merge and a comparison
+// count scenarios[] and never the summary, so a shard whose summary says "1 error" over an empty
+// or cut-short scenarios[] would otherwise merge as a pass, and a baseline cut short would drop
+// its failures from the comparison. Throws Error naming the file.
+RunReport read_checked_report(const std::filesystem::path& path);
 
 // Throws Error naming `origin` when `stated` differs from the counts of report.scenarios.
 void check_stated_summary(const RunReport& report, const Summary& stated, const std::string& origin);

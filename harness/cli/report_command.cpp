@@ -32,7 +32,7 @@ int merge(const MergeArgs& args) {
   // never 1: CI must tell "could not merge" from "a test failed".
   for (const auto& input : args.inputs) {
     try {
-      reports.push_back(report::read_merge_input(input));
+      reports.push_back(report::read_checked_report(input));
     } catch (const Error& e) {
       throw UsageError(e.what());
     }

@@ -3,16 +3,24 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include <ctime>
+#include <chrono>
+#include <cstdio>
 
 namespace faultline::cli {
 
+// From the calendar arithmetic of <chrono>: strftime, gmtime_r and the like load the time zone
+// (/etc/localtime) first, a file read that every `faultline exec` paid for a UTC time.
 std::string utc_now_iso() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  ::gmtime_r(&now, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  using namespace std::chrono;
+  const auto now = floor<seconds>(system_clock::now());
+  const auto today = floor<days>(now);
+  const year_month_day date{today};
+  const hh_mm_ss time{now - today};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", static_cast<int>(date.year()),
+                static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()),
+                static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
+                static_cast<int>(time.seconds().count()));
   return buf;
 }
 

@@ -25,6 +25,7 @@
 #include "reports/baseline.h"
 #include "reports/console_writer.h"
 #include "reports/json_reader.h"
+#include "reports/merge.h"
 #include "runner/selection.h"
 #include "runner/suite_runner.h"
 #include "scenario/chaos.h"
@@ -122,14 +123,20 @@ std::size_t selected_in_other_shards(const OtherShards& others, const RunArgs& a
 
 // Reports, JUnit and --baseline tell scenarios apart by name: two files of one name would merge
 // into one trend line (a deleted failing one reads as "fixed") and hide each other's failures.
+// Both names count: the one run (ports filled in) and the one reports pair runs by (`${port}`
+// left as written), under which two files of `name = "svc on ${port}"` are one scenario although
+// each run draws its own port.
 void check_unique_names(const std::vector<const scenario::Scenario*>& every) {
-  std::map<std::string, const scenario::Scenario*> first;
+  std::map<std::string, const scenario::Scenario*> by_name, by_name_across_runs;
+  const auto refuse = [](const std::string& name, const scenario::Scenario& a, const scenario::Scenario& b) {
+    throw UsageError("two scenario files are named `" + name + "`: " + a.file.string() + " and " +
+                     b.file.string() +
+                     "; reports, JUnit and --baseline tell scenarios apart by name, so give each its own");
+  };
   for (const auto* s : every) {
-    const auto [it, added] = first.emplace(s->name, s);
-    if (!added)
-      throw UsageError("two scenario files are named `" + s->name + "`: " + it->second->file.string() +
-                       " and " + s->file.string() +
-                       "; reports, JUnit and --baseline tell scenarios apart by name, so give each its own");
+    if (const auto [it, added] = by_name.emplace(s->name, s); !added) refuse(s->name, *it->second, *s);
+    if (const auto [it, added] = by_name_across_runs.emplace(s->name_across_runs, s); !added)
+      refuse(s->name_across_runs, *it->second, *s);
   }
 }
 
@@ -194,7 +201,9 @@ int run(const RunArgs& args) {
   std::optional<report::RunReport> baseline;
   if (!args.baseline_path.empty()) {
     try {
-      baseline = report::read_json_report(args.baseline_path);
+      // Checked as a merge input is: a baseline cut short would drop its failed scenarios from
+      // the comparison, neither fixed nor gone.
+      baseline = report::read_checked_report(args.baseline_path);
     } catch (const Error& e) {
       remove_earlier_reports(args);
       throw UsageError(std::string("--baseline: ") + e.what());

@@ -13,6 +13,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -353,10 +354,25 @@ TEST_CASE("exec --memory: one cgroup, only in the hierarchies the limit and the 
 
 TEST_CASE("exec --json: the single run in the report format, valid against the schema", "[exec]") {
   ScratchDir dir;
+  const auto utc_now = [] {
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&now, &tm);
+    char text[32];
+    std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return std::string(text);
+  };
+  const std::string before = utc_now();
   auto r = exec("--cpu 5% --timeout 1s --json " + quote(dir / "r.json"), "spin 1h");
+  const std::string after = utc_now();
   CHECK(r.status == 124);
   const json report = json::parse(read_file(dir / "r.json"));
   CHECK(report["format"] == "faultline-report/1");
+  // UTC in ISO 8601, between the test's own readings of the clock (such strings sort by time).
+  const std::string started = report["started"];
+  CHECK(std::regex_match(started, std::regex(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)")));
+  CHECK(before <= started);
+  CHECK(started <= after);
   CHECK(report["summary"]["failed"] == 1);
   const json& s = report["scenarios"][0];
   CHECK(s["result"] == "fail");

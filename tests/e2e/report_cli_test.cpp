@@ -364,6 +364,34 @@ TEST_CASE("report: --baseline lists scenarios gone since the baseline and still 
   CHECK(report_schema_errors(dir / "older.json") == "");
 }
 
+TEST_CASE("report: a --baseline cut short is refused, not compared without its failures") {
+  using namespace faultline::report;
+  ScratchDir dir;
+  RunReport old = run_report({"v2", "6.1", 2}, 42, "2026-11-23T10:00:00Z", 1000);
+  old.scenarios = {
+      scenario_result("a job that prints its greeting and exits 0", scenario_path(kPass), Verdict::pass),
+      scenario_result("a scenario that failed last night", "gone.toml", Verdict::fail)};
+  json cut = json::parse(to_json(old));
+  cut["scenarios"].erase(1);  // the summary still counts the failure
+  std::ofstream(dir / "cut.json") << cut.dump();
+  const auto run = run_shell(faultline_cmd() + " run " + quote(scenario_path(kPass)) + " --baseline " +
+                             quote(dir / "cut.json"));
+  INFO("stdout: " << run.out << "\nstderr: " << run.err);
+  CHECK(run.status == 2);
+  CHECK(run.err ==
+        "faultline: --baseline: " + dir / "cut.json" +
+            ": summary (1 passed, 1 failed, 0 errors, 0 skipped) disagrees with scenarios[] (1 passed, "
+            "0 failed, 0 errors, 0 skipped): the report was edited or cut short\n");
+  // Whole, the same baseline lists the failure as gone.
+  write_json(old, dir / "whole.json");
+  const auto whole = run_shell(faultline_cmd() + " run " + quote(scenario_path(kPass)) + " --baseline " +
+                               quote(dir / "whole.json"));
+  CHECK(whole.status == 0);
+  CHECK(
+      whole.out.find("  gone: a scenario that failed last night: fail in the baseline, not in this run\n") !=
+      std::string::npos);
+}
+
 TEST_CASE("report: a timeline chart with samples, fault windows and probe marks renders in Chromium") {
   using namespace faultline::report;
   RunReport r = run_report({"hybrid", "6.1.0", 2}, 42, "2026-11-23T10:00:00Z", 6200);

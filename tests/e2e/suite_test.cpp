@@ -327,6 +327,19 @@ TEST_CASE("suite: two scenario files of one name are a usage error, in every sha
               dir / "z-bad.toml" +
               "; reports, JUnit and --baseline tell scenarios apart by name, so give each its own\n");
   }
+  // One name with an auto-port in it: each run draws its own port, so the names run differ, but
+  // reports pair runs by the name as written, where the two are one.
+  const auto templated = [](int code) {
+    return "name = \"svc on ${port}\"\n[vars]\nport = \"auto-port\"\n[target]\ncommand = [\"" +
+           payload_path() + "\", \"exit\", \"" + std::to_string(code) + "\"]\n[expect]\nexit_codes = [0]\n";
+  };
+  dir.write("a-ok.toml", templated(0));
+  dir.write("z-bad.toml", templated(3));
+  auto r = run_cmd(quote(dir.path().string()));
+  CHECK(r.status == 2);
+  CHECK(r.err == "faultline: two scenario files are named `svc on ${port}`: " + dir / "a-ok.toml" + " and " +
+                     dir / "z-bad.toml" +
+                     "; reports, JUnit and --baseline tell scenarios apart by name, so give each its own\n");
 }
 
 TEST_CASE("suite: a scenario without any [expect] fails when its command exits 1") {

@@ -72,26 +72,32 @@ TEST_CASE("a merge input whose summary disagrees with its scenarios is an error 
   auto doc = nlohmann::json::parse(to_json(run_report_without_scenarios()));
   doc["summary"]["errors"] = 1;
   const auto path = dir.write("shard-2.json", doc.dump());
-  CHECK_THROWS_WITH(read_merge_input(path),
+  CHECK_THROWS_WITH(read_checked_report(path),
                     path +
                         ": summary (0 passed, 0 failed, 1 errors, 0 skipped) disagrees with scenarios[] "
                         "(0 passed, 0 failed, 0 errors, 0 skipped): the report was edited or cut short");
 
   doc["summary"]["errors"] = "one";
   dir.write("shard-2.json", doc.dump());
-  CHECK_THROWS_WITH(read_merge_input(path), path + ": summary.errors: expected a non-negative integer");
+  CHECK_THROWS_WITH(read_checked_report(path), path + ": summary.errors: expected a non-negative integer");
+
+  // A count that wraps when cut to an int (2^32 reads as 0) is not taken for the empty list's 0.
+  doc["summary"]["errors"] = 4294967296LL;
+  dir.write("shard-2.json", doc.dump());
+  CHECK_THROWS_WITH(read_checked_report(path),
+                    path + ": summary.errors: 4294967296 is more scenarios than a report holds");
 }
 
 TEST_CASE("a merge input whose summary agrees, or that has none, reads like any report") {
   faultline::test::ScratchDir dir;
   const RunReport r = shard("2026-11-23T10:00:00Z", 100, 42, {Verdict::pass, Verdict::error});
   const auto with = dir.write("with.json", to_json(r));
-  CHECK(read_merge_input(with).summary().errors == 1);
+  CHECK(read_checked_report(with).summary().errors == 1);
   auto doc = nlohmann::json::parse(to_json(r));
   doc.erase("summary");
   const auto without = dir.write("without.json", doc.dump());
-  CHECK(read_merge_input(without).scenarios.size() == 2);
-  CHECK_THROWS_WITH(read_merge_input(dir / "missing.json"),
+  CHECK(read_checked_report(without).scenarios.size() == 2);
+  CHECK_THROWS_WITH(read_checked_report(dir / "missing.json"),
                     "open " + (dir / "missing.json") + ": No such file or directory");
 }
 
@@ -133,6 +139,23 @@ TEST_CASE("a merge of shards needs every shard of the run exactly once") {
         "t2.json is shard 2/2, s1.json shard 1/3: the shards of one run all have the same N");
   CHECK(merge_input_error({one, shard("2026-11-23T10:00:09Z", 5, 42, {})}, {"s1.json", "whole.json"})
             .starts_with("whole.json is not the report of a shard"));
+}
+
+TEST_CASE("a merge refuses a shard that records no selection beside one that does") {
+  auto one = slice(1, 2, "2026-11-23T10:00:00Z");
+  auto two = slice(2, 2, "2026-11-23T10:00:01Z");
+  one.shard->selection = "files=00000000000000ab filters=00000000000000cd repeat=1 seed=-";
+  const std::string refused =
+      " records no selection, while s1.json does: the shards of one run all record theirs (was a report "
+      "edited, or is it of another run?): merge the shards of one run";
+  CHECK(merge_input_error({one, two}, {"s1.json", "s2.json"}) == "s2.json" + refused);
+  CHECK(merge_input_error({two, one}, {"s2.json", "s1.json"}) == "s2.json" + refused);
+  // Both with it (the same), or both without it (a faultline from before it was recorded).
+  two.shard->selection = one.shard->selection;
+  CHECK(merge_input_error({one, two}, {"s1.json", "s2.json"}).empty());
+  one.shard->selection.clear();
+  two.shard->selection.clear();
+  CHECK(merge_input_error({one, two}, {"s1.json", "s2.json"}).empty());
 }
 
 TEST_CASE("a merge refuses the same report given twice, shard or not") {
