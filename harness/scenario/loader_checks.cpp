@@ -457,6 +457,19 @@ void Loader::check_chaos(const Scenario& s, const Table& t, Chaos& chaos) {
       if (is_network_kind(key)) no_proxy(key, f.key_pos, "chaos." + key);
   }
   check_chaos_ranges(t);
+  // With `kinds` given, only those are drawn: ranges for another kind would be passed over.
+  if (t.get("kinds")) {
+    const spec::KeySpec* chaos_key = spec::scenario_spec().find("chaos");
+    for (const auto& [key, f] : t.fields) {
+      const spec::KeySpec* key_spec = chaos_key->table->find(key);
+      if (key == "window" || !key_spec || !key_spec->table) continue;
+      if (std::find(chaos.kinds.begin(), chaos.kinds.end(), key) == chaos.kinds.end())
+        error(f.key_pos,
+              "chaos." + key + ": ranges for kind " + quote(key) +
+                  ", which `kinds` leaves out, so they would never " + "be drawn",
+              "add " + quote(key) + " to `kinds`, or remove chaos." + key);
+    }
+  }
   if (const Field* ranges = t.get("syscall"); ranges && !ranges->tables.empty()) {
     const Table& r = ranges->tables[0];
     if (const Field* f = r.get("syscalls")) check_syscall_names(f->strings, *f, "chaos.syscall.syscalls");

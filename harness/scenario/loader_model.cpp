@@ -77,7 +77,12 @@ void Loader::build_expects(const Field& field, Scenario& s) {
     if (auto f = t.get("no_orphans")) e.no_orphans = f->boolean;
     if (auto f = t.get("oom_kills")) e.oom_kills = f->comparison;
     if (auto f = t.get("pids_max_events")) e.pids_max_events = f->comparison;
-    if (auto f = t.get("max_memory")) e.max_memory = f->size;
+    if (auto f = t.get("max_memory")) {
+      e.max_memory = f->size;
+      if (f->size == kUnlimited)
+        error(f->pos, "expect.max_memory: \"max\" holds for every peak, so it checks nothing",
+              "give the most memory the process may use, e.g. max_memory = \"256MiB\", or leave the key out");
+    }
     if (auto f = t.get("max_runtime")) e.max_runtime = f->duration;
     for (auto [name, out] : {std::pair{"stdout", &e.stdout_expect}, std::pair{"stderr", &e.stderr_expect}}) {
       const Field* f = t.get(name);

@@ -2,6 +2,8 @@
 // against its kind, with ${...} expanded first; what passes becomes a Field.
 #include <re2/re2.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <csignal>
 #include <limits>
@@ -24,7 +26,12 @@ Table Loader::walk_table(const toml::table& table, const TableSpec& spec, const 
   bool variant_known = spec.discriminator.empty();
   if (!spec.discriminator.empty()) {
     if (auto d = table.get(spec.discriminator); d && d->is_string()) {
-      variant = spec.find_variant(d->as_string()->get());
+      // Expanded as the value itself will be (`kind = "${k}"`): looked up as written, no kind
+      // matched, and every key of the kind was passed over unchecked, and unused. A value that
+      // does not expand is reported where the value is checked.
+      std::string why, hint;
+      const auto expanded = variables_.expand(d->as_string()->get(), &why, &hint);
+      variant = expanded ? spec.find_variant(*expanded) : nullptr;
       variant_known = variant != nullptr;
       if (variant) where += " of kind " + quote(variant->value);
     }
@@ -113,20 +120,52 @@ namespace {
 // Empty or only whitespace: `shell = "${env:TEST_CMD}"` with TEST_CMD=" " runs nothing too.
 bool is_blank(std::string_view text) { return text.find_first_not_of(" \t\r\n") == std::string_view::npos; }
 
-// A newline written into a regex, as a character or as \n outside \Q...\E: it could never match,
-// and a `not_matches` that can never match would pass whatever the output.
+bool is_hex(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
+
+// The character an RE2 escape at `at` (the backslash) spells by its code, and where the escape
+// ends: \n, \xHH, \x{H...}, and octal \0oo / \ooo. nullopt for any other escape.
+std::optional<unsigned long> escaped_code(std::string_view pattern, std::size_t at, std::size_t* end) {
+  const std::string_view rest = pattern.substr(at + 1);
+  if (rest.starts_with('n')) return *end = at + 2, 10ul;
+  if (rest.size() >= 3 && rest[0] == 'x' && is_hex(rest[1]) && is_hex(rest[2])) {
+    *end = at + 4;
+    return std::stoul(std::string(rest.substr(1, 2)), nullptr, 16);
+  }
+  if (rest.starts_with("x{")) {
+    const auto close = rest.find('}');
+    const std::string_view digits = rest.substr(2, close == std::string_view::npos ? 0 : close - 2);
+    if (digits.empty() || digits.size() > 8 || !std::all_of(digits.begin(), digits.end(), is_hex))
+      return std::nullopt;
+    *end = at + 1 + close + 1;
+    return std::stoul(std::string(digits), nullptr, 16);
+  }
+  std::size_t digits = 0;
+  while (digits < 3 && digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '7') ++digits;
+  // RE2 reads a lone \1-\7 as a backreference (refused); \0 alone is NUL.
+  if (digits == 0 || (digits == 1 && rest[0] != '0')) return std::nullopt;
+  *end = at + 1 + digits;
+  return std::stoul(std::string(rest.substr(0, digits)), nullptr, 8);
+}
+
+// A newline written into a regex outside \Q...\E, as a character or by its code (\n, \x0a,
+// \x{A}, \012): output is matched line by line, so it could never match, and a `not_matches`
+// that can never match would pass whatever the output.
 bool matches_newline(std::string_view pattern) {
   bool quoted = false;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
     if (pattern[i] == '\n') return true;
     if (pattern[i] != '\\' || i + 1 == pattern.size()) continue;
-    const char next = pattern[++i];
-    if (quoted)
-      quoted = next != 'E';
-    else if (next == 'Q')
+    if (quoted) {
+      quoted = pattern[++i] != 'E';
+    } else if (pattern[i + 1] == 'Q') {
       quoted = true;
-    else if (next == 'n')
-      return true;
+      ++i;
+    } else if (std::size_t end = 0; const auto code = escaped_code(pattern, i, &end)) {
+      if (*code == '\n') return true;
+      i = end - 1;
+    } else {
+      ++i;  // the escaped character, whatever it is
+    }
   }
   return false;
 }
@@ -240,7 +279,7 @@ bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind,
       if (auto c = parse_comparison(text, true, &why)) {
         // ">=0" checks nothing, and a stated count replaces a check that looks (a syscall fault
         // must fire at least once).
-        if (c->holds(0) && c->holds(1e18))
+        if (c->holds(0) && c->holds(scenario::kLargestComparisonValue))
           return bad_value(quote(text) + " holds for every count, so it checks nothing",
                            "write " + name + R"( = ">=1" for at least one, or leave the key out)");
         return field.comparison = *c, true;
@@ -265,6 +304,11 @@ bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind,
                        "for example " + name + R"( = ">=0.7" (at least 70% of the attempts))");
     }
     case Kind::duration:
+      // "0.0000000001s" rounds to 0: a repeat with no interval, a fault held for no time.
+      if (auto d = parse_duration(text, &why);
+          d && d->count() == 0 && text.find_first_of("123456789") != std::string::npos)
+        return bad_value(quote(text) + " is below 1ns, the finest duration, and would be read as 0",
+                         "durations are whole nanoseconds");
       if (auto d = parse_duration(text, &why)) {
         if (d->count() >= key.min && d->count() <= key.max) return field.duration = *d, true;
         return bad_value(expected_text(key, kind) + ", got " + got, std::string(key.bound_reason));

@@ -60,6 +60,7 @@ std::optional<Comparison> parse_comparison(std::string_view text, bool integral,
     *why = "this counts events, so the number must be whole";
     return std::nullopt;
   }
+  // kLargestComparisonValue has 15 digits.
   if (rest.size() > 15) {
     *why = "the number is too long";
     return std::nullopt;

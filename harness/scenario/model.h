@@ -93,6 +93,9 @@ struct Comparison {
   bool operator==(const Comparison&) const = default;
 };
 
+// The largest number a comparison may be written with (15 digits, exact as a double).
+inline constexpr double kLargestComparisonValue = 999'999'999'999'999;
+
 // ">=1" -> {ge, 1}. `integral`: the value must be a whole number (counts). nullopt and `why` set
 // (what was wrong, for the loader's message) on anything else.
 std::optional<Comparison> parse_comparison(std::string_view text, bool integral, std::string* why);

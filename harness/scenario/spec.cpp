@@ -195,7 +195,10 @@ const TableSpec& repeat_spec() {
                                   {.name = "every",
                                    .kind = Kind::duration,
                                    .description = "Interval between two signals.",
-                                   .required = true},
+                                   .required = true,
+                                   .min = 1'000'000,
+                                   .bound_reason = "signals sent closer together reach the target as one: "
+                                                   "a signal already pending is not queued again"},
                                   {.name = "count",
                                    .kind = Kind::integer,
                                    .description = "How many signals in all.",
@@ -469,7 +472,10 @@ const TableSpec& inject_spec() {
                .choices = all_inject_kinds()},
               {.name = "duration",
                .kind = Kind::duration,
-               .description = "Revert the fault after this long."},
+               .description = "Revert the fault after this long.",
+               .min = 1'000'000,
+               .bound_reason = "a fault reverted as it is applied never holds; leave `duration` out to "
+                               "hold it to the end"},
               {.name = "optional",
                .kind = Kind::boolean,
                .description = "The scenario does not fail when the fault never took effect: never applied "

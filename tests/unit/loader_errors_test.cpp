@@ -935,3 +935,95 @@ TEST_CASE("a hog that holds nothing is refused where it is written", "[loader]")
   CHECK(tiny.find("s.toml:8:8: chaos.hog.cpu: a hog under 1% of a CPU") != std::string::npos);
   CHECK(errors_of(chaos + "memory = [\"1MiB\", \"64MiB\"]\ncpu = [\"1%\", \"50%\"]\n").empty());
 }
+
+TEST_CASE("a kind written through a variable takes its kind's keys, checked as written out", "[loader]") {
+  // Looked up before expansion, no kind matched and every key of the kind was passed over: the
+  // signal's `repeat` was dropped and the fault sent once.
+  const std::string vars = "name = \"x\"\n[vars]\nk = \"signal\"\n[target]\ncommand = [\"a\"]\n";
+  CHECK(errors_of(vars + "[[inject]]\nkind = \"${k}\"\nsignal = \"SIGTERM\"\nat = \"1s\"\n"
+                         "repeat = { every = \"200ms\", count = 3 }\n")
+            .empty());
+  const auto scenario = faultline::test::load_text(
+      vars +
+      "[[inject]]\nkind = \"${k}\"\nsignal = \"SIGTERM\"\nat = \"1s\"\nrepeat = { every = \"200ms\", "
+      "count = 3 }\n");
+  REQUIRE(scenario.injections.size() == 1);
+  const auto* signal = std::get_if<SignalFault>(&scenario.injections[0].params);
+  REQUIRE(signal);
+  CHECK(signal->repeat_count == 3);
+  CHECK(errors_of(vars + "[[inject]]\nkind = \"${k}\"\nsignl = \"SIGTERM\"\nat = \"1s\"\n") ==
+        "s.toml:8:1: unknown key `signl` in [[inject]] of kind \"signal\"; did you mean `signal`?\n"
+        "   8 | signl = \"SIGTERM\"\n"
+        "     | ^");
+  // The kind's own rules apply too: a memory fault needs its limit.
+  std::string memory = vars;
+  memory.replace(memory.find("\"signal\""), 8, "\"memory\"");
+  CHECK(
+      errors_of(memory + "[[inject]]\nkind = \"${k}\"\nat = \"1s\"\n")
+          .starts_with("s.toml:6:1: [[inject]] of kind \"memory\" needs at least one of `limit` or `high`"));
+}
+
+TEST_CASE("a newline spelled by its code in an output regex is refused like \\n", "[loader]") {
+  for (const std::string pattern : {"panic\\\\x0aboom", "panic\\\\x0Aboom", "panic\\\\x{A}boom",
+                                    "panic\\\\x{0000a}boom", "panic\\\\012boom", "panic\\\\12boom"}) {
+    INFO(pattern);
+    CHECK(errors_of(kTarget + "[expect]\nstdout.not_matches = \"" + pattern + "\"\n")
+              .find("asks for a newline, but each line is matched on its own") != std::string::npos);
+  }
+  // Other codes, an escaped backslash before them, and codes inside \Q...\E are no newline.
+  CHECK(errors_of(kTarget + "[expect]\nstdout.not_matches = [\"a\\\\x41b\", \"a\\\\0b\", \"\\\\\\\\x0a\", "
+                            "\"\\\\Q\\\\x0a\\\\E\", \"\\\\x{7f}\"]\n")
+            .empty());
+}
+
+TEST_CASE("a duration written non-zero that rounds to no time is an error", "[loader]") {
+  const std::string errors =
+      errors_of(kTarget + "[[inject]]\nkind = \"freeze\"\nat = \"1s\"\nduration = \"0.0000000004s\"\n");
+  CHECK(errors.substr(0, errors.find('\n')) ==
+        "s.toml:7:12: inject.duration: \"0.0000000004s\" is below 1ns, the finest duration, and would be "
+        "read as 0; "
+        "durations are whole nanoseconds");
+  CHECK(errors_of(kTarget + "[[inject]]\nkind = \"freeze\"\nat = \"0.000000001s\"\nduration = \"1ms\"\n")
+            .empty());
+}
+
+TEST_CASE("a repeat with no time between signals, or a fault held for none, is refused", "[loader]") {
+  const std::string signal = kTarget + "[[inject]]\nkind = \"signal\"\nsignal = \"SIGUSR1\"\nat = \"1s\"\n";
+  const std::string every = errors_of(signal + "repeat = { every = \"100us\", count = 5 }\n");
+  CHECK(every.substr(0, every.find('\n')) ==
+        "s.toml:8:20: inject.repeat.every: expected a duration of at least 1ms, got \"100us\"; signals sent "
+        "closer together reach the target as one: a signal already pending is not queued again");
+  CHECK(errors_of(signal + "repeat = { every = \"1ms\", count = 5 }\n").empty());
+  const std::string held =
+      errors_of(kTarget + "[[inject]]\nkind = \"freeze\"\nat = \"1s\"\nduration = \"0s\"\n");
+  CHECK(
+      held.substr(0, held.find('\n')) ==
+      "s.toml:7:12: inject.duration: expected a duration of at least 1ms, got \"0s\"; a fault reverted as it "
+      "is applied never holds; leave `duration` out to hold it to the end");
+}
+
+TEST_CASE("checks that every value meets: max_memory = \"max\" and the largest count", "[loader]") {
+  CHECK(errors_of(kTarget + "[expect]\nmax_memory = \"max\"\n") ==
+        "s.toml:5:14: expect.max_memory: \"max\" holds for every peak, so it checks nothing; give the most "
+        "memory the process may use, e.g. max_memory = \"256MiB\", or leave the key out\n"
+        "   5 | max_memory = \"max\"\n"
+        "     |              ^");
+  CHECK(errors_of(kTarget + "[expect]\noom_kills = \"<=999999999999999\"\n").find("holds for every count") !=
+        std::string::npos);
+  CHECK(errors_of(kTarget + "[expect]\nmax_memory = \"16TiB\"\noom_kills = \"<999999999999999\"\n").empty());
+}
+
+TEST_CASE("[chaos] ranges for a kind that `kinds` leaves out are an error: they are never drawn",
+          "[loader]") {
+  const std::string chaos =
+      kTarget + "[chaos]\nfaults = 3\nwindow = { from = \"1s\", to = \"2s\" }\nkinds = [\"freeze\"]\n";
+  CHECK(errors_of(chaos + "memory.limit = [\"1MiB\", \"2MiB\"]\n") ==
+        "s.toml:8:1: chaos.memory: ranges for kind \"memory\", which `kinds` leaves out, so they would never "
+        "be drawn; add \"memory\" to `kinds`, or remove chaos.memory\n"
+        "   8 | memory.limit = [\"1MiB\", \"2MiB\"]\n"
+        "     | ^");
+  // Without `kinds` the ranges name the kinds drawn.
+  CHECK(errors_of(kTarget + "[chaos]\nfaults = 3\nwindow = { from = \"1s\", to = \"2s\" }\n"
+                            "memory.limit = [\"1MiB\", \"2MiB\"]\n")
+            .empty());
+}

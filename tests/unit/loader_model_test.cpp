@@ -186,7 +186,7 @@ TEST_CASE("the full-featured fixture loads into the expected model", "[loader]")
   CHECK(s.chaos->window.from.anchor == "ready");
   REQUIRE(s.chaos->window.to);
   CHECK(s.chaos->window.to->offset == 10s);
-  CHECK(s.chaos->kinds == std::vector<std::string>{"freeze", "cpu", "memory", "signal"});
+  CHECK(s.chaos->kinds == std::vector<std::string>{"freeze", "cpu", "memory", "pids", "signal"});
   CHECK(s.chaos->into == std::vector<std::string>{"db", "api"});  // default: every process
   CHECK(s.chaos->ranges.at("cpu").at("quota").values == std::vector<std::string>{"5%", "50%"});
   CHECK(s.chaos->ranges.at("cpu").at("duration").values == std::vector<std::string>{"200ms", "2s"});
