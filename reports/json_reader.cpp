@@ -3,8 +3,10 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <utility>
 
 #include "common/error.h"
 
@@ -57,6 +59,18 @@ class Node {
       fail("expected a non-negative integer, got " + type());
     return value_.get<std::uint64_t>();
   }
+  // An integer the model keeps in a narrower type: refused out of its range, never cut to fit
+  // (`"repeat": 4294967297` would read as repeat 1 and pair with another run).
+  template <typename T>
+  T integer_as() const {
+    if (!value_.is_number_integer()) fail("expected an integer, got " + type());
+    const bool fits = value_.is_number_unsigned() ? std::in_range<T>(value_.get<std::uint64_t>())
+                                                  : std::in_range<T>(value_.get<std::int64_t>());
+    if (!fits)
+      fail("expected an integer from " + std::to_string(std::numeric_limits<T>::min()) + " to " +
+           std::to_string(std::numeric_limits<T>::max()) + ", got " + type());
+    return static_cast<T>(value_.get<std::int64_t>());
+  }
   bool boolean() const {
     if (!value_.is_boolean()) fail("expected true or false, got " + type());
     return value_.get<bool>();
@@ -77,7 +91,7 @@ class Node {
   }
   std::optional<int> optional_int(const char* key) const {
     if (!has(key)) return std::nullopt;
-    return static_cast<int>(at(key).integer());
+    return at(key).integer_as<int>();
   }
 
  private:
@@ -147,9 +161,10 @@ ScenarioResult scenario_from(const Node& n) {
   s.verdict = verdict_from(n.at("result"));
   s.duration_ms = n.number_or("duration_ms");
   s.reason = n.str_or("reason");
-  s.reason_line = static_cast<std::uint32_t>(n.count_or("reason_line"));
+  s.reason_line = n.has("reason_line") ? n.at("reason_line").integer_as<std::uint32_t>() : 0;
   s.interrupted = n.boolean_or("interrupted");
-  s.repeat = static_cast<int>(n.count_or("repeat"));
+  s.repeat = n.has("repeat") ? n.at("repeat").integer_as<int>() : 0;
+  if (s.repeat < 0) n.at("repeat").fail("expected a non-negative integer, got " + std::to_string(s.repeat));
   if (n.has("failures"))
     for (const auto& f : n.at("failures").items()) {
       s.failures.push_back({f.str_or("check"),
@@ -157,7 +172,7 @@ ScenarioResult scenario_from(const Node& n) {
                             f.str_or("expected"),
                             f.str_or("actual"),
                             f.str_or("message"),
-                            static_cast<std::uint32_t>(f.count_or("line")),
+                            f.has("line") ? f.at("line").integer_as<std::uint32_t>() : 0,
                             {}});
       if (f.has("consequences"))
         for (const auto& c : f.at("consequences").items()) s.failures.back().consequences.push_back(c.str());
@@ -265,7 +280,7 @@ RunReport report_from(const json& doc) {
     const Node host = root.at("host");
     r.host.cgroup = host.str_or("cgroup");
     r.host.kernel = host.str_or("kernel");
-    r.host.cpus = host.has("cpus") ? static_cast<int>(host.at("cpus").integer()) : 0;
+    r.host.cpus = host.has("cpus") ? host.at("cpus").integer_as<int>() : 0;
   }
   if (root.has("seed")) r.seed = root.at("seed").count();
   if (root.has("shard")) {

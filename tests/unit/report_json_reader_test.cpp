@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -285,4 +286,33 @@ TEST_CASE("counters the kernel did not keep are null in the report, and read bac
   CHECK(back.at(1).peak_memory_known);
   CHECK(back.at(1).pids_max_events_known);
   CHECK(to_json(read) == json);
+}
+
+TEST_CASE("numbers the model keeps narrower than JSON are refused out of range, never cut to fit") {
+  using nlohmann::json;
+  const json whole = json::parse(to_json(full_report()));
+  const auto error_with = [&](const std::function<void(json&)>& edit) {
+    json doc = whole;
+    edit(doc);
+    return read_error(doc.dump());
+  };
+  // 2^32 + 1 cut to 32 bits is 1: a repeat that would pair with another run's first.
+  CHECK(
+      error_with([](json& d) { d["scenarios"][0]["repeat"] = 4294967297ULL; }) ==
+      "shard.json: scenarios[0].repeat: expected an integer from -2147483648 to 2147483647, got 4294967297");
+  CHECK(error_with([](json& d) { d["scenarios"][0]["repeat"] = -1; }) ==
+        "shard.json: scenarios[0].repeat: expected a non-negative integer, got -1");
+  CHECK(error_with([](json& d) {
+          d["scenarios"][0]["processes"][0]["exit_code"] = 4294967296LL;
+        }).starts_with("shard.json: scenarios[0].processes[0].exit_code: expected an integer from"));
+  CHECK(
+      error_with([](json& d) {
+        d["scenarios"][0]["failures"][0]["line"] = 4294967296LL;
+      }).starts_with("shard.json: scenarios[0].failures[0].line: expected an integer from 0 to 4294967295"));
+  CHECK(error_with([](json& d) {
+          d["scenarios"][0]["reason_line"] = -3;
+        }).starts_with("shard.json: scenarios[0].reason_line: expected an integer from 0"));
+  CHECK(error_with([](json& d) { d["host"]["cpus"] = 1e3; }) ==
+        "shard.json: host.cpus: expected an integer, got 1000.0");
+  CHECK(error_with([](json& d) { d["scenarios"][0]["repeat"] = 2; }) == "(no error)");
 }
