@@ -334,6 +334,9 @@ Injection build(const std::string& fault, const std::map<std::string, std::strin
     if (auto x = get("limit")) f.limit = parse_size(*x);
     if (auto x = get("high")) f.high = parse_size(*x);
     if (auto x = get("over")) f.over = parse_duration(*x);
+    // Drawn apart, a ramp may come out longer than its fault: reverted before its last step, it
+    // would never reach its limit (a load error when written, see loader_model.cpp).
+    if (f.over && inj.duration && *f.over > *inj.duration) f.over = inj.duration;
     if (auto x = get("mode"); x && *x == "limit-only") f.mode = MemoryFault::Mode::limit_only;
     inj.params = f;
   } else if (fault == "cpu") {

@@ -185,7 +185,18 @@ void Loader::build_injection(const Table& t, std::size_t index, Injection& inj) 
     MemoryFault m;
     if (auto f = t.get("limit")) m.limit = f->size;
     if (auto f = t.get("high")) m.high = f->size;
-    if (auto f = t.get("over")) m.over = f->duration;
+    if (auto f = t.get("over")) {
+      m.over = f->duration;
+      // Reverted before its last step, the ramp never reaches its limit, and a ramp that never
+      // reached it (nor OOM-killed on the way) fails as one that never held: a run spent on
+      // nothing. Equal is fine: the steps due by the end are taken before the revert.
+      if (inj.duration && *m.over > *inj.duration)
+        error(f->pos,
+              "inject.over: the ramp takes " + format_duration(*m.over) +
+                  ", longer than the fault's duration " + format_duration(*inj.duration) +
+                  ", so it would be reverted before it reaches its limit",
+              "make `over` at most the duration, or the duration at least " + format_duration(*m.over));
+    }
     if (auto f = t.get("mode"); f && f->text == "limit-only") m.mode = MemoryFault::Mode::limit_only;
     inj.params = m;
   } else if (inj.kind == "cpu") {

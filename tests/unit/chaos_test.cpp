@@ -294,3 +294,26 @@ TEST_CASE("a process limit at the bottom of the range leaves the draw to the inj
     for (std::size_t i = 0; i < fitted.size(); ++i) CHECK(describe(fitted[i]) == describe(free[i]));
   }
 }
+
+TEST_CASE("a drawn memory ramp is never longer than its fault's duration") {
+  // Drawn apart, `over` could come out longer than `duration`: reverted before its last step, the
+  // ramp would never reach its limit and fail as a fault that never held.
+  auto s = chaotic();
+  s.chaos->faults = 6;
+  s.chaos->kinds = {"memory"};
+  s.chaos->ranges["memory"]["over"].values = {"1s", "3s"};
+  s.chaos->ranges["memory"]["duration"].values = {"200ms", "2s"};
+  int ramps = 0, shortened = 0;
+  for (std::uint64_t seed = 0; seed < 100; ++seed)
+    for (const auto& inj : draw_chaos(s, seed)) {
+      const auto& over = std::get<MemoryFault>(inj.params).over;
+      if (!over) continue;
+      ++ramps;
+      INFO("seed " << seed << ": " << describe(inj));
+      REQUIRE(inj.duration);
+      CHECK(*over <= *inj.duration);
+      shortened += *over == *inj.duration;
+    }
+  CHECK(ramps > 0);
+  CHECK(shortened > 0);  // the draws did come out longer, and were shortened
+}

@@ -1027,3 +1027,16 @@ TEST_CASE("[chaos] ranges for a kind that `kinds` leaves out are an error: they 
                             "memory.limit = [\"1MiB\", \"2MiB\"]\n")
             .empty());
 }
+
+TEST_CASE("a memory ramp longer than its fault's duration is an error: it could never hold", "[loader]") {
+  const std::string ramp = kTarget + "[[inject]]\nkind = \"memory\"\nlimit = \"48MiB\"\nat = \"1s\"\n";
+  CHECK(
+      errors_of(ramp + "over = \"2s\"\nduration = \"1s\"\n") ==
+      "s.toml:8:8: inject.over: the ramp takes 2s, longer than the fault's duration 1s, so it would be "
+      "reverted before it reaches its limit; make `over` at most the duration, or the duration at least 2s\n"
+      "   8 | over = \"2s\"\n"
+      "     |        ^");
+  CHECK(errors_of(ramp + "over = \"1s\"\nduration = \"1s\"\n")
+            .empty());                                 // its last step comes before the revert
+  CHECK(errors_of(ramp + "over = \"2s\"\n").empty());  // held to the end
+}
