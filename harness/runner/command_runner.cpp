@@ -165,6 +165,9 @@ class CommandRun {
   int interrupted_by_ = 0;
   bool drain_interrupted_ = false;             // a signal came while the other processes had --kill-after
   std::optional<std::string> limits_escaped_;  // who left the cgroup while the command ran
+  // Why the command's cgroup could not be removed (something holds it: a mount on it, a process
+  // that cannot be killed): left behind, while the command's own end is still said.
+  std::optional<std::string> cgroup_left_;
 };
 
 // The CPU time of this process's children that ended and were waited for, all the way down.
@@ -457,6 +460,14 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, const std::vector
                                ", so its limits and counters no longer covered it (the command " +
                                describe_exit(st) + ")");
   }
+  // faultline did not clean up after itself: not the command's status, whatever it was.
+  if (cgroup_left_) {
+    result.exit_status = kExecFailed;
+    result.messages.insert(result.messages.begin(),
+                           "faultline: the command's cgroup could not be removed: " + *cgroup_left_ +
+                               " (the command " + describe_exit(st) +
+                               "); it is left behind: `faultline cleanup` removes it once nothing holds it");
+  }
   if (interrupted_by_) {
     result.exit_status = interrupt::exit_status(interrupted_by_);  // as `run`
     result.messages.push_back("faultline: interrupted by " + signal_name(interrupted_by_));
@@ -532,7 +543,8 @@ CommandResult CommandRun::classify(const cgroup::Stats& stats, const std::vector
                                 0,
                                 {}});
   } else {
-    report_.verdict = interrupted_by_ || limits_escaped_ ? report::Verdict::error : report::Verdict::fail;
+    report_.verdict =
+        interrupted_by_ || limits_escaped_ || cgroup_left_ ? report::Verdict::error : report::Verdict::fail;
     const std::string message =
         result.messages.empty() ? describe_exit(st) : result.messages.front().substr(11);
     report_.reason = message;
@@ -596,7 +608,12 @@ CommandResult CommandRun::run() {
       group_->kill_all();
     }
     const auto stats = group_->stats();
-    group_->destroy();
+    try {
+      group_->destroy();
+    } catch (const std::exception& e) {
+      cgroup_left_ = e.what();
+      event("cgroup.remove-failed", *cgroup_left_);
+    }
     // Those that had moved themselves out of the cgroup: handed to faultline, their subreaper.
     const auto escaped = kill_escapees(backend_);
     if (!escaped.empty())

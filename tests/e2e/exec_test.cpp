@@ -1112,6 +1112,40 @@ TEST_CASE("exec: a command that moves itself out of its cgroup ran without its l
   CHECK(run_shell(exec_cmd("--memory 64MiB --swap 0B") + " -- " + alloc).status == 137);
 }
 
+TEST_CASE("exec: a cgroup that cannot be removed exits 125 with the command's own end, and the report",
+          "[exec]") {
+  // Something holds the command's cgroup after it ended (here a mount on its directory; an
+  // unkillable process would too). faultline once exited 125 with only the rmdir error: the
+  // command's status and the --json report were lost.
+  ScratchDir dir;
+  const std::string mounted = dir / "mounted";
+  const std::string hold_own_cgroup =
+      "rel=$(awk -F: '$2==\"memory\"{print $3}' /proc/self/cgroup); "
+      "if [ -n \"$rel\" ]; then d=/sys/fs/cgroup/memory$rel; "
+      "else d=/sys/fs/cgroup$(awk -F: '$1==\"0\"{print $3}' /proc/self/cgroup); fi; "
+      "echo \"$d\" > " +
+      quote(mounted) + "; mount -t tmpfs none \"$d\" && exit 3";
+  const auto r = run_shell(exec_cmd("--memory 64MiB --json " + quote(dir / "r.json")) + " -- sh -c " +
+                           quote(hold_own_cgroup));
+  const std::string held = fs::exists(mounted) ? read_file(mounted) : std::string();
+  const std::string held_dir = held.substr(0, held.find('\n'));
+  if (!held_dir.empty()) std::system(("umount " + quote(held_dir) + " 2>/dev/null").c_str());
+  INFO("exit " << r.status << "\nstderr: " << r.err);
+  REQUIRE_FALSE(held_dir.empty());
+  CHECK(r.status == 125);
+  CHECK(contains(r.err, "faultline: the command's cgroup could not be removed: rmdir " + held_dir +
+                            ": Device or resource busy (the command exited with code 3); it is left behind: "
+                            "`faultline cleanup` removes it once nothing holds it\n"));
+  const json s = json::parse(read_file(dir / "r.json"))["scenarios"][0];
+  CHECK(s["result"] == "error");
+  CHECK(s["processes"][0]["exit_code"] == 3);
+  // Once nothing holds it, cleanup removes what was left, in every hierarchy.
+  const auto cleanup = run_shell(quote(faultline_path()) + " cleanup");
+  INFO("cleanup: " << cleanup.out << cleanup.err);
+  CHECK(cleanup.status == 0);
+  CHECK_FALSE(fs::exists(held_dir));
+}
+
 TEST_CASE("exec: a child that moved itself out and ended before the command did is found by its CPU time",
           "[exec]") {
   // The child leaves every hierarchy (as `systemd-run --scope` or `cgexec` in a test would),
