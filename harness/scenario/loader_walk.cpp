@@ -147,17 +147,56 @@ std::optional<unsigned long> escaped_code(std::string_view pattern, std::size_t 
   return std::stoul(std::string(rest.substr(0, digits)), nullptr, 8);
 }
 
+// A bracket expression at `start` (its '['): true when it matches a newline and nothing else
+// (`[\n]`, `[\x0a]`). `end` is set to its closing ']', or to the pattern's end when it has none
+// (RE2 refuses that pattern anyway). `[^\n]` matches everything else, so it asks for no newline.
+bool class_of_newlines_only(std::string_view pattern, std::size_t start, std::size_t* end) {
+  std::size_t i = start + 1;
+  const bool negated = i < pattern.size() && pattern[i] == '^';
+  if (negated) ++i;
+  bool only_newlines = true;
+  for (const std::size_t first = i; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == ']' && i != first) {  // a ']' first in the class is one of its characters
+      *end = i;
+      return !negated && only_newlines;
+    }
+    if (c == '\\' && i + 1 < pattern.size()) {
+      std::size_t escape_end = 0;
+      const auto code = escaped_code(pattern, i, &escape_end);
+      only_newlines = only_newlines && code == '\n';
+      i = code ? escape_end - 1 : i + 1;
+    } else if (pattern.substr(i).starts_with("[:")) {  // [:alpha:]
+      only_newlines = false;
+      if (const auto close = pattern.find(":]", i + 2); close != std::string_view::npos) i = close + 1;
+    } else {
+      only_newlines = only_newlines && c == '\n';
+    }
+  }
+  *end = pattern.size();
+  return false;
+}
+
 // A newline written into a regex outside \Q...\E, as a character or by its code (\n, \x0a,
-// \x{A}, \012): output is matched line by line, so it could never match, and a `not_matches`
-// that can never match would pass whatever the output.
+// \x{A}, \012), or a class of nothing else: output is matched line by line, so it could never
+// match, and a `not_matches` that can never match would pass whatever the output.
 bool matches_newline(std::string_view pattern) {
   bool quoted = false;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] == '\n') return true;
-    if (pattern[i] != '\\' || i + 1 == pattern.size()) continue;
+    const char c = pattern[i];
+    if (c == '\n') return true;
     if (quoted) {
-      quoted = pattern[++i] != 'E';
-    } else if (pattern[i + 1] == 'Q') {
+      if (c == '\\' && i + 1 < pattern.size() && pattern[i + 1] == 'E') quoted = false, ++i;
+      continue;
+    }
+    if (c == '[') {
+      std::size_t end = 0;
+      if (class_of_newlines_only(pattern, i, &end)) return true;
+      i = end;
+      continue;
+    }
+    if (c != '\\' || i + 1 == pattern.size()) continue;
+    if (pattern[i + 1] == 'Q') {
       quoted = true;
       ++i;
     } else if (std::size_t end = 0; const auto code = escaped_code(pattern, i, &end)) {

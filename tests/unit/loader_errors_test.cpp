@@ -970,6 +970,13 @@ TEST_CASE("a newline spelled by its code in an output regex is refused like \\n"
     CHECK(errors_of(kTarget + "[expect]\nstdout.not_matches = \"" + pattern + "\"\n")
               .find("asks for a newline, but each line is matched on its own") != std::string::npos);
   }
+  // A class of nothing but a newline is one too; a class that also matches something else is not,
+  // nor is one that matches everything but a newline.
+  CHECK(errors_of(kTarget + "[expect]\nstdout.not_matches = \"panic[\\\\x0a]boom\"\n")
+            .find("asks for a newline") != std::string::npos);
+  CHECK(errors_of(kTarget + "[expect]\nstdout.not_matches = [\"error:[^\\\\n]*timeout\", \"a[b\\\\n]c\", "
+                            "\"[]\\\\n]\", \"[[:alpha:]\\\\n]\"]\n")
+            .empty());
   // Other codes, an escaped backslash before them, and codes inside \Q...\E are no newline.
   CHECK(errors_of(kTarget + "[expect]\nstdout.not_matches = [\"a\\\\x41b\", \"a\\\\0b\", \"\\\\\\\\x0a\", "
                             "\"\\\\Q\\\\x0a\\\\E\", \"\\\\x{7f}\"]\n")
