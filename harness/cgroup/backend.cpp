@@ -107,15 +107,25 @@ std::vector<std::string> runs_under(const std::vector<fs::path>& parents) {
 
 std::vector<std::string> BackendBase::list_runs() const { return runs_under(parent_dirs()); }
 
-// Listed in a cgroup.procs file below the parent of some hierarchy: what the kernel says, not a
-// path in /proc/<pid>/cgroup that a mount root or a cgroup namespace would have to be mapped to.
+// Listed in the cgroup.procs file of a leaf cgroup below the parent of some hierarchy: what the
+// kernel says, not a path in /proc/<pid>/cgroup that a mount root or a cgroup namespace would
+// have to be mapped to. Processes live in leaves only: exec's run cgroup, a scenario's process
+// cgroups (and what a process made below its own). One in the parent itself, or in a run's
+// cgroup above its processes', moved itself there, out of every limit it was given.
 bool BackendBase::holds_process(pid_t pid) const {
   const std::string wanted = std::to_string(pid);
+  const auto is_leaf = [](const std::filesystem::path& dir) {
+    // Its link count is 2 plus its subdirectories (see subdirectories()).
+    struct stat st {};
+    return ::stat(dir.c_str(), &st) == 0 && st.st_nlink == 2;
+  };
   for (const auto& parent : parent_dirs()) {
     std::error_code ec;
     for (auto it = std::filesystem::recursive_directory_iterator(parent, ec);
          !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-      if (it->path().filename() != "cgroup.procs") continue;
+      // The parent's own cgroup.procs never counts: with no run left below it, it looks a leaf.
+      if (it->path().filename() != "cgroup.procs" || it.depth() == 0 || !is_leaf(it->path().parent_path()))
+        continue;
       std::ifstream in(it->path());
       std::string line;
       while (std::getline(in, line))

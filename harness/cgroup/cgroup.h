@@ -77,6 +77,9 @@ class Cgroup {
 
   // Every pid in this cgroup and its descendants.
   virtual std::vector<pid_t> pids() const = 0;
+  // The pids in this cgroup itself, in any of its hierarchies, not in its descendants: in a run's
+  // cgroup, which holds only its processes' cgroups, one that moved itself up out of its own.
+  virtual std::vector<pid_t> own_pids() const = 0;
   // Members that moved themselves out of this cgroup in some of its hierarchies and not in all
   // (cgroup v1/hybrid, where a process writes itself into one controller's cgroup.procs): that
   // controller's limits, faults and counters no longer cover them. Each with the directory it

@@ -53,6 +53,18 @@ std::vector<UniqueFd> CgroupTree::open_attach_fds() const {
   return fds;
 }
 
+std::vector<pid_t> CgroupTree::own_pids() const {
+  std::vector<pid_t> all;
+  for (const auto& dir : dirs_.dirs)
+    if (auto procs = read_file_if_exists(dir / "cgroup.procs")) {
+      auto pids = parse_pid_list(*procs);
+      all.insert(all.end(), pids.begin(), pids.end());
+    }
+  std::sort(all.begin(), all.end());
+  all.erase(std::unique(all.begin(), all.end()), all.end());
+  return all;
+}
+
 std::vector<pid_t> CgroupTree::pids() const {
   std::vector<pid_t> all;
   for (const auto& dir : dirs_.dirs) {

@@ -30,6 +30,7 @@ class CgroupTree : public Cgroup {
   std::string describe() const override;
   std::vector<UniqueFd> open_attach_fds() const override;
   std::vector<pid_t> pids() const override;
+  std::vector<pid_t> own_pids() const override;
   std::vector<PartlyLeft> partly_left() const override;
   bool populated() const override;
   bool wait_until_empty(Duration timeout) const override;

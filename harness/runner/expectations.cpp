@@ -646,6 +646,24 @@ void judge(const scenario::Scenario& scenario, report::ScenarioResult& result, c
                                  0,
                                  {}});
   }
+  // The deadline came after every process had ended: something the run still held kept it going
+  // (a process that moved itself out of its process's cgroup, output held open), and a run that
+  // did not end in time passes no more than a process that did not.
+  const bool deadline_hit = std::any_of(result.timeline.begin(), result.timeline.end(),
+                                        [](const report::TimelineEvent& e) { return e.event == "timeout"; });
+  const bool a_process_timed_out =
+      std::any_of(result.processes.begin(), result.processes.end(),
+                  [](const report::ProcessResult& p) { return p.outcome == "timed-out"; });
+  if (deadline_hit && !a_process_timed_out)
+    result.failures.push_back({"timeout",
+                               "",
+                               "the run ends within " + format_duration(scenario.timeout),
+                               "every process had ended, the run had not",
+                               "the run was still going at its timeout " + format_duration(scenario.timeout) +
+                                   " after every process had ended (a process outside their cgroups, or "
+                                   "their output held open)",
+                               0,
+                               {}});
   const SignalsSent sent = signals_sent(scenario, result.timeline);
   const std::set<int> none;
   const std::vector<scenario::Expect> tables = tables_to_judge(scenario);

@@ -16,7 +16,9 @@ class MembershipWatch final : public RunObserver {
     timer_ = std::make_unique<boost::asio::steady_timer>(ctx.io());
     arm(ctx);
   }
-  void on_process_exit(RunContext& ctx, const std::string& process) override { check(ctx, process); }
+  void on_process_exit(RunContext& ctx, const std::string& process) override {
+    if (check(ctx, process)) check_run(ctx);
+  }
   void on_run_end(RunContext&) override {
     ended_ = true;  // a look already due runs despite the cancel: it must not arm the timer again
     if (timer_) timer_->cancel();
@@ -29,6 +31,7 @@ class MembershipWatch final : public RunObserver {
       if (ec || ended_) return;
       for (const auto& p : ctx.scenario().processes)
         if (!check(ctx, p.name)) return;
+      if (!check_run(ctx)) return;
       arm(ctx);
     });
   }
@@ -57,6 +60,28 @@ class MembershipWatch final : public RunObserver {
         ", so its limits, faults and counters there no longer cover it and the run says nothing "
         "about it under them");
     return false;
+  }
+
+  // The run's own cgroup holds only its processes' cgroups: a process in it moved itself up out
+  // of its own, where its limits, faults and counters were, and where `no_orphans` looks.
+  bool check_run(RunContext& ctx) {
+    const cgroup::Cgroup* run = ctx.run_group();
+    if (!run) return true;
+    std::vector<pid_t> moved_up;
+    try {
+      moved_up = run->own_pids();
+    } catch (const Error&) {
+      return true;  // the cgroup is going away under us: the run is ending
+    }
+    for (const pid_t pid : moved_up) {
+      if (cgroup::exiting(pid)) continue;
+      ctx.fail_scenario("pid " + std::to_string(pid) + " (" + comm_of(pid) +
+                        ") moved itself out of its process's cgroup into the run's own, so its process's "
+                        "limits, faults and counters no longer cover it and the run says nothing about it "
+                        "under them");
+      return false;
+    }
+    return true;
   }
 
   std::chrono::milliseconds interval_;

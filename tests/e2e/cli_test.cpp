@@ -237,6 +237,21 @@ TEST_CASE("run: a process that leaves only its memory cgroup is an error, not a 
   CHECK(reason.find("but not out of the process's other cgroups") != std::string::npos);
 }
 
+TEST_CASE("run: a child that moves up into the run's own cgroup is an error, not a pass") {
+  // cgroup v1 and hybrid: on v2 the run's cgroup takes no process, its children use its
+  // controllers. The child was in none of its process's cgroups, so no_orphans, max_memory and
+  // the end-of-run search (which took the run's cgroup for one of ours) all missed it: PASS.
+  if (!fs::exists("/sys/fs/cgroup/memory/cgroup.procs"))
+    FAULTLINE_SKIP("no cgroup v1 memory hierarchy: a cgroup v2 run's cgroup takes no process of its own");
+  auto r = run_with_report(scenario("selftest/failing/child-moves-up-into-run-cgroup.toml"));
+  const auto& s = r.report["scenarios"][0];
+  CHECK(r.cmd.status == 1);
+  CHECK(s["result"] == "error");
+  const std::string reason = s["reason"];
+  CHECK(reason.starts_with("pid "));
+  CHECK(reason.find(") moved itself out of its process's cgroup into the run's own") != std::string::npos);
+}
+
 TEST_CASE("run: a daemon that leaves its cgroup and its output is an error, found and killed") {
   auto r = run_with_report(scenario("selftest/failing/escapes-cgroup-quietly.toml"));
   const auto& s = r.report["scenarios"][0];

@@ -102,6 +102,35 @@ TEST_CASE("judge: a process that hit the deadline fails the run unless a timeout
   CHECK(expected.verdict == report::Verdict::pass);
 }
 
+TEST_CASE("judge: a run still going at its deadline after every process ended fails") {
+  // A process that moved itself out of its process's cgroup kept the output open, and the run
+  // went on to its timeout; with no process timed out, nothing failed and the run passed.
+  auto s = two_processes();
+  report::ScenarioResult r;
+  r.processes = {process("api", "exited", 0), process("load", "exited", 0)};
+  r.timeline.push_back({3000, "timeout", "", "", "scenario timeout 3s reached"});
+  runner::judge(s, r, nothing_seen);
+  REQUIRE(r.verdict == report::Verdict::fail);
+  REQUIRE(r.failures.size() == 1);
+  CHECK(r.failures[0].check == "timeout");
+  CHECK(r.failures[0].process.empty());
+  CHECK(r.reason ==
+        "timeout: the run was still going at its timeout 3s after every process had ended (a process outside "
+        "their cgroups, or their output held open)");
+  // A process that carried the timeout is the failure; the run's own is not said twice.
+  report::ScenarioResult timed;
+  timed.processes = {process("api", "timed-out"), process("load", "exited", 0)};
+  timed.timeline = r.timeline;
+  runner::judge(s, timed, nothing_seen);
+  REQUIRE(timed.failures.size() == 1);
+  CHECK(timed.failures[0].process == "api");
+  // Without the deadline's event, the same processes pass.
+  report::ScenarioResult in_time;
+  in_time.processes = r.processes;
+  runner::judge(s, in_time, nothing_seen);
+  CHECK(in_time.verdict == report::Verdict::pass);
+}
+
 TEST_CASE("judge: the reason names the first failure and counts the others") {
   auto s = two_processes();
   for (const char* name : {"api", "load"}) {
