@@ -135,21 +135,19 @@ bool BackendBase::holds_process(pid_t pid) const {
   return false;
 }
 
-std::vector<std::string> BackendBase::remove_stale_runs(StaleScan scan) {
-  std::vector<std::string> removed;
-  std::string failures;
+Backend::StaleRuns BackendBase::remove_stale_runs(StaleScan scan) {
+  StaleRuns stale;
   for (const auto& name : runs_under(scan == StaleScan::at_start ? anchor_parent_dirs() : parent_dirs())) {
     auto parsed = parse_run_name(name);
     if (!parsed || owner_alive(parsed->owner)) continue;
     try {
       open_run(name)->destroy();
-      removed.push_back(name);
+      stale.removed.push_back(name);
     } catch (const std::exception& e) {
-      failures += std::string(failures.empty() ? "" : "; ") + e.what();
+      stale.failures.push_back(name + ": " + e.what());
     }
   }
-  if (!failures.empty()) throw Error("removing stale runs: " + failures);
-  return removed;
+  return stale;
 }
 
 namespace {

@@ -109,11 +109,17 @@ class Backend {
   virtual std::vector<std::string> list_runs() const = 0;
 
   // Kills and removes every run whose owning harness is gone (layout.h decides). Returns the
-  // names removed. `at_start` lists only the hierarchy every run is created in first and removed
-  // from last (the unified mount on a hybrid host): one readdir instead of seven in front of each
+  // names removed, and why each run that could not be removed could not (something holds it:
+  // a mount, a task the kill cannot end); those are left for a later start or `faultline
+  // cleanup`, and never stop the others. `at_start` lists only the hierarchy every run is created in first
+  // and removed from last (the unified mount on a hybrid host): one readdir instead of seven in front of each
   // `exec`. `everywhere` (`faultline cleanup`) also finds debris a crash left in one v1 hierarchy.
   enum class StaleScan { at_start, everywhere };
-  virtual std::vector<std::string> remove_stale_runs(StaleScan scan = StaleScan::everywhere) = 0;
+  struct StaleRuns {
+    std::vector<std::string> removed;
+    std::vector<std::string> failures;  // "run-...: what failed"
+  };
+  virtual StaleRuns remove_stale_runs(StaleScan scan = StaleScan::everywhere) = 0;
 
   // The memory, swap, pids and CPU limits this process is under through the cgroups it was started
   // in, where a run made under the faultline parent would be outside them (enclosing_limits.h).

@@ -21,7 +21,7 @@ class BackendBase : public Backend {
 
   std::vector<std::string> list_runs() const override;
   bool holds_process(pid_t pid) const override;
-  std::vector<std::string> remove_stale_runs(StaleScan scan = StaleScan::everywhere) override;
+  StaleRuns remove_stale_runs(StaleScan scan = StaleScan::everywhere) override;
 
   // Creates the faultline parent (and the levels above it) where missing and prepares it
   // (v2: controllers in subtree_control; v1: cpuset.cpus/mems). Throws HostError.

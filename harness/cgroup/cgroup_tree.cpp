@@ -27,6 +27,18 @@ std::string join_pids(const std::vector<pid_t>& pids) {
   return text;
 }
 
+// Before a kill: tasks frozen by a v1 freezer ignore SIGKILL until thawed, and a cgroup below
+// `dir` that froze itself (a target that froze part of itself) stays frozen when `dir` thaws, so
+// each one is thawed. Left frozen, its tasks outlived the kill in state D, the run's cgroups could
+// not be removed, and every later start failed on them as stale.
+void thaw_v1_tree(const fs::path& dir, const std::string& description) {
+  const auto state = dir / "freezer.state";
+  if (const int err = try_write_file(state, "THAWED"); err != 0 && err != ENOENT)
+    throw SystemError("write", "\"THAWED\" to " + state.string(), err)
+        .with_context("thawing " + description + " to kill it (frozen tasks ignore SIGKILL)");
+  for (const auto& child : subdirectories(dir)) thaw_v1_tree(child, description);
+}
+
 }  // namespace
 
 CgroupTree::CgroupTree(TreeDirs dirs) : dirs_(std::move(dirs)) {}
@@ -209,6 +221,7 @@ void CgroupTree::signal_round(Duration freeze_timeout) {
   if (can_freeze) try_freeze(freeze_timeout);  // best effort: kill anyway
   signal_members(*this, SIGKILL);
   if (can_freeze) thaw();
+  if (dirs_.v1_freezer) thaw_v1_tree(*dirs_.v1_freezer, dirs_.description);
 }
 
 void CgroupTree::kill_by_signals() {
@@ -227,13 +240,7 @@ bool CgroupTree::write_cgroup_kill() {
   int err = try_write_file(*dirs_.unified / "cgroup.kill", "1");
   if (err == ENOENT) return false;
   if (err != 0) throw SystemError("write", "\"1\" to " + (*dirs_.unified / "cgroup.kill").string(), err);
-  // Tasks frozen by a v1 freezer ignore SIGKILL until thawed.
-  if (dirs_.v1_freezer && fs::exists(*dirs_.v1_freezer / "freezer.state")) {
-    const auto state = *dirs_.v1_freezer / "freezer.state";
-    if (const int thaw_err = try_write_file(state, "THAWED"); thaw_err != 0 && thaw_err != ENOENT)
-      throw SystemError("write", "\"THAWED\" to " + state.string(), thaw_err)
-          .with_context("thawing " + dirs_.description + " to kill it (frozen tasks ignore SIGKILL)");
-  }
+  if (dirs_.v1_freezer) thaw_v1_tree(*dirs_.v1_freezer, dirs_.description);
   return true;
 }
 

@@ -210,7 +210,7 @@ int exec(const ExecArgs& a) {
     throw UsageError("--swap " + a.swap +
                      " needs a --memory limit on this host: cgroup v1 bounds swap only together with memory "
                      "(memory.memsw.limit_in_bytes = memory + swap)");
-  backend->remove_stale_runs(cgroup::Backend::StaleScan::at_start);
+  say_stale_runs(backend->remove_stale_runs(cgroup::Backend::StaleScan::at_start));
   const std::string started = utc_now_iso();
   const auto result = runner::run_command(request, *backend);
   for (const auto& line : result.messages) std::cerr << line << "\n";

@@ -101,14 +101,17 @@ int doctor() {
   return kExitOk;
 }
 
-int cleanup() {
+int cleanup(const std::string& cgroup_root) {
   cgroup::BackendOptions options;
   options.refuse_inside_another_run = false;  // it removes only runs whose harness is gone
+  if (!cgroup_root.empty()) options.root = cgroup_root;
+  if (auto problem = cgroup::cgroup_root_problem(options)) throw UsageError(*problem);
   auto backend = cgroup::open_backend(options);
-  const auto removed = backend->remove_stale_runs();
-  for (const auto& name : removed) std::cout << "removed " << name << "\n";
-  std::cout << removed.size() << " stale run(s) removed\n";
-  return kExitOk;
+  const auto stale = backend->remove_stale_runs();
+  for (const auto& name : stale.removed) std::cout << "removed " << name << "\n";
+  std::cout << stale.removed.size() << " stale run(s) removed\n";
+  for (const auto& failure : stale.failures) std::cerr << "faultline: could not remove " << failure << "\n";
+  return stale.failures.empty() ? kExitOk : kExitFailed;
 }
 
 }  // namespace
@@ -120,7 +123,10 @@ void add_doctor_command(CLI::App& app, Invocation* invocation) {
 
 void add_cleanup_command(CLI::App& app, Invocation* invocation) {
   auto* cmd = app.add_subcommand("cleanup", "Kill and remove throwaway cgroups left by dead harnesses");
-  cmd->callback([invocation] { invocation->run = cleanup; });
+  auto root = std::make_shared<std::string>();
+  cmd->add_option("--cgroup-root", *root,
+                  "Parent cgroup the runs were made under, as given to run and exec (default: auto)");
+  cmd->callback([invocation, root] { invocation->run = [root] { return cleanup(*root); }; });
 }
 
 }  // namespace faultline::cli

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <iostream>
 
 namespace faultline::cli {
 
@@ -22,6 +23,14 @@ std::string utc_now_iso() {
                 static_cast<int>(time.hours().count()), static_cast<int>(time.minutes().count()),
                 static_cast<int>(time.seconds().count()));
   return buf;
+}
+
+void say_stale_runs(const cgroup::Backend::StaleRuns& stale) {
+  for (const auto& name : stale.removed)
+    std::cerr << "faultline: removed cgroup " << name << " left by a harness that is gone\n";
+  for (const auto& failure : stale.failures)
+    std::cerr << "faultline: warning: could not remove the cgroup of a harness that is gone, " << failure
+              << "; left for `faultline cleanup`\n";
 }
 
 report::HostInfo host_info(cgroup::Mode mode) {

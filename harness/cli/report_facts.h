@@ -12,5 +12,9 @@ namespace faultline::cli {
 std::string utc_now_iso();
 // The kernel, CPU count and cgroup mode of this host.
 report::HostInfo host_info(cgroup::Mode mode);
+// On stderr, what removing the runs of dead harnesses did at the start of `run` or `exec`: each
+// run removed (its processes were killed with it), and each that could not be, which is left for
+// `faultline cleanup` and does not stop this start.
+void say_stale_runs(const cgroup::Backend::StaleRuns& stale);
 
 }  // namespace faultline::cli

@@ -296,8 +296,7 @@ int run(const RunArgs& args) {
   if (!args.cgroup_root.empty()) backend_options.root = args.cgroup_root;
   if (auto problem = cgroup::cgroup_root_problem(backend_options)) throw UsageError(*problem);
   auto backend = cgroup::open_backend(backend_options);
-  for (const auto& stale : backend->remove_stale_runs(cgroup::Backend::StaleScan::at_start))
-    std::cerr << "faultline: removed cgroup " << stale << " left by a harness that is gone\n";
+  say_stale_runs(backend->remove_stale_runs(cgroup::Backend::StaleScan::at_start));
 
   interrupt::install();
   std::cout << "faultline: " << runs.size() << " run(s) of " << selected << " scenario(s), -j " << args.jobs

@@ -190,6 +190,12 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     if (touched_by.insert(name).second) ++counted().touched[name];
   }
 
+  // The client still takes part in the connection: it has not ended its side, or data is still
+  // on its way to it (a half-closed client reading its answer). One that closed and has all it
+  // was sent is gone; the server alone keeps the connection, and closing or resetting it then
+  // changes nothing for the client, so it does not count as touched.
+  bool client_engaged() const { return !up.finished || down.writing || down.held_bytes > 0; }
+
   // The effects a toxic has on a connection as a whole, from the moment it is affected. Being
   // selected counts for nothing yet: the data toxics count in forward(), slow_close in finish(),
   // reset when it sends the RST, timeout when it drops data or closes the connection.
@@ -197,7 +203,7 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     const bool timed = toxic.kind == ToxicKind::timeout || toxic.kind == ToxicKind::reset;
     if (!timed) return;
     if (toxic.kind == ToxicKind::reset && toxic.after.count() == 0) {
-      mark_touched(name);
+      if (client_engaged()) mark_touched(name);
       return reset(toxic.direction);
     }
     if (toxic.kind == ToxicKind::timeout && toxic.after.count() == 0) return;  // a black hole
@@ -207,7 +213,8 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
         [self = shared_from_this(), name, kind = toxic.kind, direction = toxic.direction](error_code ec) {
           Lock lock(self->proxy->mutex);
           if (ec || !self->open) return;
-          self->mark_touched(name);  // the RST is sent, or the timeout closes the connection
+          // The RST is sent, or the timeout closes the connection.
+          if (self->client_engaged()) self->mark_touched(name);
           if (kind == ToxicKind::reset) return self->reset(direction);
           self->close();
         });
@@ -443,7 +450,9 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     for (const auto& [name, toxic] : limits) {
       auto& used = flow.limit_used[*name];
       const std::uint64_t left = toxic->limit > used ? toxic->limit - used : 0;
-      if (length >= left) {
+      // Cut once data would pass the limit, not as it fills it: a connection whose data ends
+      // exactly there lost nothing, and one that goes on is cut at its next byte.
+      if (length > left) {
         length = static_cast<std::size_t>(left);
         flow.close_after = true;
         mark_touched(*name);
@@ -758,8 +767,10 @@ void TcpProxy::apply(const std::string& name, const Toxic& toxic) {
     s.down = true;
     s.watch_refused_connects();  // before the close: no connect goes unseen in between
     s.close_listener();
-    // Every connection it closes counts, started or still connecting upstream.
-    for (auto& connection : s.snapshot()) connection->mark_touched(name);
+    // Every connection it closes counts, started or still connecting upstream, unless its client
+    // had already left it.
+    for (auto& connection : s.snapshot())
+      if (connection->client_engaged()) connection->mark_touched(name);
     s.close_all();
     return;
   }

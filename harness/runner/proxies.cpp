@@ -142,6 +142,18 @@ std::string Proxies::revert(const scenario::Injection& inj) {
   return "proxy " + inj.proxy + " toxics " + before + " -> " + describe(r);
 }
 
+// A fault met only by the shutdown the stop signal begins (a black hole holding back a client's
+// last FIN, a slow_close delaying it) never acted on what the scenario makes its claim about,
+// as a syscall fault hit only during the shutdown does not count either.
+void Proxies::on_stop_phase(RunContext&) {
+  for (auto& [name, r] : proxies_) {
+    if (!r.proxy) continue;
+    const net::ProxyStats st = r.proxy->stats();
+    r.touched_at_stop = st.touched;
+    r.refused_at_stop = st.refused;
+  }
+}
+
 void Proxies::on_run_end(RunContext& ctx) {
   stopped_ = true;
   for (auto& [name, r] : proxies_) {
@@ -167,8 +179,8 @@ void Proxies::on_run_end(RunContext& ctx) {
       out.first_byte_histogram.push_back(
           {i < histogram.kUpperMs.size() ? std::optional<double>(histogram.kUpperMs[i]) : std::nullopt,
            histogram.counts[i]});
-    out.toxics_touched = st.touched;
-    out.refused = st.refused;
+    out.toxics_touched = r.touched_at_stop.value_or(st.touched);
+    out.refused = r.refused_at_stop.value_or(st.refused);
     out.refused_unseen = st.refused_unseen;
     out.own_connections = st.own_connections;
     out.series_slot_ms = st.series.slot_ms;

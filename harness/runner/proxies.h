@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,7 @@ class Proxies final : public RunObserver {
 
   void on_run_start(RunContext& ctx) override;
   void on_process_ready(RunContext& ctx, const std::string& process) override;
+  void on_stop_phase(RunContext& ctx) override;
   void on_run_end(RunContext& ctx) override;
 
   // Puts the network fault of `inj` on its proxy, or takes it away; the text says what the
@@ -32,6 +34,10 @@ class Proxies final : public RunObserver {
     const scenario::ProxySpec* spec = nullptr;
     std::unique_ptr<net::TcpProxy> proxy;
     std::map<std::string, std::string> active;  // injection name -> what it does, in force now
+    // What the faults had done when the stop phase began; counted from then on, the shutdown it
+    // starts (the clients closing their connections) would pass for the faults' work.
+    std::optional<std::map<std::string, std::uint64_t>> touched_at_stop;
+    std::optional<std::uint64_t> refused_at_stop;
   };
   void start_waiting(RunContext& ctx);
   Running& running(const scenario::Injection& inj);

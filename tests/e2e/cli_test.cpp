@@ -479,6 +479,83 @@ TEST_CASE("SIGKILL of the harness mid-run, then cleanup, leaves no process and n
   CHECK(run_cgroups().size() == runs_before);
 }
 
+TEST_CASE("run: a target that froze part of itself with the v1 freezer is killed and removed") {
+  // The kill thawed only the run's own freezer cgroups: a child frozen in a cgroup the target
+  // made below its own stayed frozen, ignored SIGKILL in state D, and the run ended as an error
+  // with its cgroups left, which every later start then failed to remove.
+  if (!fs::exists("/sys/fs/cgroup/freezer/cgroup.procs"))
+    FAULTLINE_SKIP("no cgroup v1 freezer hierarchy: freezer.state exists only on v1/hybrid");
+  ScratchDir dir;
+  const std::string token = std::to_string(std::random_device{}());
+  dir.write("freeze.toml",
+            "name = \"a target that freezes part of itself\"\ntimeout = \"20s\"\n[target]\nshell = \"\"\"\n"
+            "d=/sys/fs/cgroup/freezer$(awk -F: '$2==\"freezer\"{print $3}' /proc/self/cgroup)\n"
+            "mkdir \"$d/sub\"\nFAULTLINE_E2E_TOKEN=" +
+                token +
+                " sleep 3600 &\necho $! > \"$d/sub/cgroup.procs\"\necho FROZEN > \"$d/sub/freezer.state\"\n"
+                "echo frozen\n\"\"\"\n");
+  const auto runs_before = run_cgroups().size();
+  auto r = run_with_report(quote(dir / "freeze.toml"));
+  const auto& s = r.report["scenarios"][0];
+  INFO(s.dump(2));
+  CHECK(r.cmd.status == 1);
+  CHECK(s["result"] == "fail");  // the frozen child is an orphan, killed and named; no error
+  CHECK(s["failures"][0]["check"] == "expect.no_orphans");
+  CHECK(pids_with_token(token).empty());
+  CHECK(run_cgroups().size() == runs_before);
+}
+
+TEST_CASE("cleanup --cgroup-root finds the runs a killed exec left under that root") {
+  // Without it, cleanup looked under the default root only: a run left under the root a CI job
+  // gave `run` and `exec` stayed, with its processes, and cleanup said 0 removed.
+  const std::string token = std::to_string(std::random_device{}());
+  const std::string root = "/faultline-e2e-cleanup-" + token;
+  const std::string root_arg = " --cgroup-root " + root;
+  pid_t harness = ::fork();
+  if (harness == 0) {
+    ::setenv("FAULTLINE_E2E_TOKEN", token.c_str(), 1);
+    // A grandchild: the command itself dies with faultline (its parent-death signal), what it
+    // started stays in the run's cgroup.
+    const std::string line = quote(payload_path()) + " sleep 1h & wait";
+    ::execl(faultline_path().c_str(), "faultline", "exec", "--cgroup-root", root.c_str(), "--", "sh", "-c",
+            line.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  bool running = false;
+  for (int i = 0; i < 600 && !running; ++i) {
+    // The payload, not faultline itself nor the shell (which have the token too).
+    for (const pid_t pid : pids_with_token(token)) {
+      try {
+        running =
+            running || read_file("/proc/" + std::to_string(pid) + "/comm").starts_with("faultline-paylo");
+      } catch (const std::exception&) {  // gone between the two reads
+      }
+    }
+    if (!running) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ::kill(harness, SIGKILL);
+  ::waitpid(harness, nullptr, 0);
+  CHECK(running);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // the shell's parent-death kill
+  const auto elsewhere = run_shell(faultline_cmd() + " cleanup");
+  CHECK(elsewhere.status == 0);
+  CHECK_FALSE(pids_with_token(token).empty());  // not under the default root: left alone
+  const auto cleanup = run_shell(faultline_cmd() + " cleanup" + root_arg);
+  INFO("cleanup: " << cleanup.out << cleanup.err);
+  CHECK(cleanup.status == 0);
+  CHECK(cleanup.out.find("removed run-") != std::string::npos);
+  CHECK(cleanup.out.ends_with("1 stale run(s) removed\n"));
+  CHECK(pids_with_token(token).empty());
+  // The root itself was the caller's to make; remove it in every hierarchy.
+  std::error_code ec;
+  for (const auto& hierarchy : fs::directory_iterator("/sys/fs/cgroup", ec)) {
+    const auto dir = hierarchy.path() / root.substr(1);
+    if (fs::is_directory(dir)) CHECK(::rmdir(dir.c_str()) == 0);
+  }
+  if (fs::exists("/sys/fs/cgroup/cgroup.controllers") && fs::is_directory("/sys/fs/cgroup" + root))
+    CHECK(::rmdir(("/sys/fs/cgroup" + root).c_str()) == 0);
+}
+
 TEST_CASE("run: cwd, env, clear_env and user apply to the target") {
   const fs::path dir = fs::temp_directory_path() / ("faultline-e2e-opts-" + std::to_string(::getpid()));
   fs::create_directories(dir);

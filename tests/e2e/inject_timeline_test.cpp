@@ -147,21 +147,23 @@ TEST_CASE("inject e2e: a limit-only squeeze refused on v1 is skipped (the proces
 }
 
 TEST_CASE("inject e2e: a memory ramp that ends before its first step never held, and fails", "[inject]") {
-  // A ramp writes nothing until its first step, 100ms in: one whose window closed first counted
-  // as applied, and the scenario passed with the process never squeezed.
+  // A ramp writes nothing until its first step, 100ms in: one whose process ended first counted
+  // as applied, and the scenario passed with the process never squeezed. (A ramp longer than its
+  // own `duration` is a load error now; its process's end still cuts one short.)
   E2E_PRECONDITIONS();
   ScratchDir dir;
   const auto write = [&](const std::string& name, bool optional, const std::string& over = "2s",
-                         const std::string& duration = "30ms") {
+                         const std::string& hold = "30ms", const std::string& duration = "") {
     return dir.write(name,
                      "name = \"short ramp\"\ntimeout = \"20s\"\nduration = \"1s\"\n"
                      "[target]\ncommand = [\"" +
-                         payload_path() +
-                         "\", \"alloc\", \"8MiB\", \"--hold\", \"forever\"]\n"
+                         payload_path() + "\", \"alloc\", \"8MiB\", \"--hold\", \"" + hold +
+                         "\"]\n"
                          "ready.log = \"allocated\"\n[target.limits]\nmemory = \"300MiB\"\n"
                          "[[inject]]\nname = \"ramp\"\nkind = \"memory\"\nlimit = \"48MiB\"\n"
                          "over = \"" +
-                         over + "\"\nat = \"ready\"\nduration = \"" + duration + "\"\n" +
+                         over + "\"\nat = \"ready\"\n" +
+                         (duration.empty() ? "" : "duration = \"" + duration + "\"\n") +
                          (optional ? "optional = true\n" : "") + "[expect]\noutcome = \"any\"\n");
   };
   const Run r = run_scenario_file(write("short-ramp.toml", false));
@@ -188,7 +190,7 @@ TEST_CASE("inject e2e: a memory ramp that ends before its first step never held,
   CHECK(timeline_events(optional.scenario, "inject.unheld", "ramp").size() == 1);
   // `over` as long as `duration`: the last step and the end fall due at one instant, and the step
   // comes first, whichever timer runs first. The ramp reaches its limit and holds.
-  const Run whole = run_scenario_file(write("whole-ramp.toml", false, "300ms", "300ms"));
+  const Run whole = run_scenario_file(write("whole-ramp.toml", false, "300ms", "forever", "300ms"));
   INFO(dump(whole.scenario));
   CHECK(whole.scenario.at("result") == "pass");
   const auto steps = timeline_events(whole.scenario, "inject.step", "ramp");
@@ -225,8 +227,8 @@ TEST_CASE("inject e2e: a memory ramp the stop phase cuts short never held, nor d
 
   // Optional, with a probe timed from it: the probe's attempts all pass, and measured nothing.
   const Run probed = run_scenario_file(
-      dir.write("probed.toml", "name = \"probe during a ramp cut short\"\nduration = \"1500ms\"\n" + head +
-                                   "duration = \"500ms\"\noptional = true\n"
+      dir.write("probed.toml", "name = \"probe during a ramp cut short\"\nduration = \"700ms\"\n" + head +
+                                   "optional = true\n"
                                    "[[probe]]\nname = \"alive\"\nexec = [\"true\"]\nevery = \"50ms\"\n"
                                    "during = \"ramp\"\n"));
   INFO(dump(probed.scenario) << "\nstdout: " << probed.cmd.out);

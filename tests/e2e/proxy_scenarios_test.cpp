@@ -290,6 +290,28 @@ TEST_CASE("a partition's refused connects are counted, and the client that retri
   CHECK(err.find("Connection refused, retrying") != std::string::npos);
 }
 
+// The client gave up and left; the server still held the connection through the proxy. A reset
+// then closed what only the server kept: it counted as touched, and the scenario passed.
+TEST_CASE("a reset that comes after the client gave up fails as never fired", "[proxy][e2e]") {
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_must_fail("selftest/failing/reset-after-client-gave-up.toml", cmd);
+  INFO(s.dump(2));
+  only_failure(s, "inject.network");
+  CHECK(s.at("proxies")[0].at("toxics_touched").at("rst") == 0);
+}
+
+// The black hole held back only the FIN of the client closing at faultline's SIGTERM: the
+// shutdown counted as the fault's work, and the scenario passed.
+TEST_CASE("a network fault met only by the shutdown fails as never fired", "[proxy][e2e]") {
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_must_fail("selftest/failing/network-fault-met-only-at-shutdown.toml", cmd);
+  INFO(s.dump(2));
+  only_failure(s, "inject.network");
+  CHECK(s.at("proxies")[0].at("toxics_touched").at("black-hole") == 0);
+}
+
 // The proxy accepted the client's connections before the partition: not evidence that the
 // client ever met it.
 TEST_CASE("a partition that comes after the client is done fails as never fired", "[proxy][e2e]") {

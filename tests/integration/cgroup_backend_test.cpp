@@ -587,7 +587,7 @@ TEST_CASE("cgroup: remove_stale_runs removes a dead owner's run and keeps a live
   CHECK(contains(runs, live_name));
   CHECK(contains(runs, "run-not-a-run-name"));
 
-  auto removed = backend->remove_stale_runs();
+  auto removed = backend->remove_stale_runs().removed;
   CHECK(contains(removed, dead_name));
   CHECK_FALSE(contains(removed, live_name));
   CHECK_FALSE(contains(removed, "run-not-a-run-name"));
@@ -624,7 +624,7 @@ TEST_CASE("cgroup: the scan at each start reaps dead owners' runs from one hiera
     if (dir != kept) ::rmdir(dir.c_str());
   REQUIRE(run_dirs(half_name) == std::vector<fs::path>{kept});
 
-  const auto removed = backend->remove_stale_runs(StaleScan::at_start);
+  const auto removed = backend->remove_stale_runs(StaleScan::at_start).removed;
   CHECK(contains(removed, leaf_name));
   CHECK(contains(removed, full_name));
   CHECK(contains(removed, half_name));
@@ -790,7 +790,7 @@ TEST_CASE("cgroup: a leaf run exists only where its limits and the kill need it,
   CHECK(contains(leaf->pids(), orphan->pid()));
   CHECK(leaf->populated());
   // Its owner is gone: a later harness reaps it like any run.
-  CHECK(contains(backend->remove_stale_runs(), dead_name));
+  CHECK(contains(backend->remove_stale_runs().removed, dead_name));
   CHECK(WIFSIGNALED(orphan->wait()));
   CHECK(run_dirs(dead_name).empty());
 }

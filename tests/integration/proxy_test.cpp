@@ -69,6 +69,12 @@ class Upstream {
     std::lock_guard lock(mutex_);
     return last_eof_;
   }
+  // After a client's FIN, keep the connection open instead of closing it: a server busy with a
+  // request, or one that never closes first.
+  void hold_after_eof() {
+    std::lock_guard lock(mutex_);
+    hold_after_eof_ = true;
+  }
 
  private:
   struct Session {
@@ -110,6 +116,7 @@ class Upstream {
             if (ec == asio::error::eof) {
               ++eofs_;
               last_eof_ = Clock::now();
+              if (hold_after_eof_) held_.push_back(session);
             } else if (ec == asio::error::connection_reset) {
               ++resets_;
             }
@@ -130,6 +137,8 @@ class Upstream {
   std::mutex mutex_;
   std::string greeting_;
   bool close_after_greeting_ = false;
+  bool hold_after_eof_ = false;
+  std::vector<std::shared_ptr<Session>> held_;
   std::uint64_t received_ = 0;
   int resets_ = 0;
   int eofs_ = 0;
@@ -685,6 +694,62 @@ TEST_CASE("proxy: slicer splits the data into delayed slices", "[proxy]") {
     ::close(fd);
   }
   CHECK(rig.proxy.stats().touched.at("bits") == 1);
+}
+
+TEST_CASE("proxy: a connection its client has left does not count as touched by down or reset", "[proxy]") {
+  // The client closed; the server kept its side open. A partition or an RST then closed what only
+  // the server still held, counted as touched, and a scenario passed on a fault its client never met.
+  ProxyRig rig;
+  rig.upstream.hold_after_eof();
+  const auto connected_then_left = [&] {
+    const int fd = connect_to(rig.proxy.port());
+    REQUIRE(fd >= 0);
+    send_all(fd, "ping");
+    REQUIRE(receive(fd, 4).data == "ping");
+    ::close(fd);
+  };
+  SECTION("reset") {
+    const int before = rig.upstream.eofs();
+    connected_then_left();
+    REQUIRE(eventually([&] { return rig.upstream.eofs() == before + 1; }));
+    const int kept = connect_to(rig.proxy.port());  // a client still there
+    REQUIRE(kept >= 0);
+    send_all(kept, "ping");
+    REQUIRE(receive(kept, 4).data == "ping");
+    rig.proxy.apply("rst", make(ToxicKind::reset, Direction::both));
+    CHECK(eventually([&] { return rig.proxy.stats().touched.at("rst") == 1; }));
+    std::this_thread::sleep_for(100ms);
+    CHECK(rig.proxy.stats().touched.at("rst") == 1);  // the kept one; not the one left
+    ::close(kept);
+  }
+  SECTION("down") {
+    connected_then_left();
+    std::this_thread::sleep_for(100ms);
+    rig.proxy.apply("partition", make(ToxicKind::down, Direction::both));
+    CHECK(rig.proxy.stats().touched.at("partition") == 0);
+    rig.proxy.revert("partition");
+  }
+}
+
+TEST_CASE("proxy: limit_data exactly filled cuts nothing; the byte past it is cut", "[proxy]") {
+  // Counted as cut when the data filled the limit exactly, a client that sent 6 bytes under a
+  // 6-byte limit and closed made `inject.network` pass on a fault that changed nothing.
+  ProxyRig rig;
+  auto toxic = make(ToxicKind::limit_data, Direction::upstream);
+  toxic.limit = 1000;
+  rig.proxy.apply("cap", toxic);
+  const int fd = connect_to(rig.proxy.port());
+  REQUIRE(fd >= 0);
+  send_all(fd, random_bytes(1000, 7));
+  CHECK(eventually([&] { return rig.upstream.received() == 1000; }));
+  std::this_thread::sleep_for(200ms);
+  CHECK(rig.upstream.eofs() + rig.upstream.resets() == 0);  // still open
+  CHECK(rig.proxy.stats().touched.at("cap") == 0);
+  send_all(fd, "x");
+  CHECK(eventually([&] { return rig.upstream.eofs() + rig.upstream.resets() == 1; }));
+  CHECK(rig.upstream.received() == 1000);
+  CHECK(rig.proxy.stats().touched.at("cap") == 1);
+  ::close(fd);
 }
 
 TEST_CASE("proxy: limit_data passes exactly N bytes, then closes", "[proxy]") {
