@@ -107,11 +107,12 @@ std::vector<std::string> runs_under(const std::vector<fs::path>& parents) {
 
 std::vector<std::string> BackendBase::list_runs() const { return runs_under(parent_dirs()); }
 
-// Listed in the cgroup.procs file of a leaf cgroup below the parent of some hierarchy: what the
-// kernel says, not a path in /proc/<pid>/cgroup that a mount root or a cgroup namespace would
-// have to be mapped to. Processes live in leaves only: exec's run cgroup, a scenario's process
-// cgroups (and what a process made below its own). One in the parent itself, or in a run's
-// cgroup above its processes', moved itself there, out of every limit it was given.
+// Listed in a cgroup.procs file where a run keeps its processes: what the kernel says, not a path
+// in /proc/<pid>/cgroup that a mount root or a cgroup namespace would have to be mapped to. That
+// is a scenario's process cgroup or anything below it (what a process made under its own), or
+// exec's run cgroup, which has no children. A process anywhere else below the parent moved itself
+// there, out of every limit it was given: the parent itself, a run's cgroup above its processes',
+// the leaf a delegated v2 harness moves itself and its caller into.
 bool BackendBase::holds_process(pid_t pid) const {
   const std::string wanted = std::to_string(pid);
   const auto is_leaf = [](const std::filesystem::path& dir) {
@@ -123,9 +124,12 @@ bool BackendBase::holds_process(pid_t pid) const {
     std::error_code ec;
     for (auto it = std::filesystem::recursive_directory_iterator(parent, ec);
          !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-      // The parent's own cgroup.procs never counts: with no run left below it, it looks a leaf.
-      if (it->path().filename() != "cgroup.procs" || it.depth() == 0 || !is_leaf(it->path().parent_path()))
-        continue;
+      if (it->path().filename() != "cgroup.procs" || it.depth() == 0) continue;
+      const auto run = *it->path().lexically_relative(parent).begin();
+      if (!run.string().starts_with("run-")) continue;
+      if (it.depth() == 1 && !is_leaf(it->path().parent_path()))
+        continue;  // a run's own, above its processes'
+
       std::ifstream in(it->path());
       std::string line;
       while (std::getline(in, line))

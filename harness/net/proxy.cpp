@@ -190,11 +190,15 @@ struct ProxyConnection : std::enable_shared_from_this<ProxyConnection> {
     if (touched_by.insert(name).second) ++counted().touched[name];
   }
 
-  // The client still takes part in the connection: it has not ended its side, or data is still
-  // on its way to it (a half-closed client reading its answer). One that closed and has all it
-  // was sent is gone; the server alone keeps the connection, and closing or resetting it then
-  // changes nothing for the client, so it does not count as touched.
-  bool client_engaged() const { return !up.finished || down.writing || down.held_bytes > 0; }
+  // The client still takes part in the connection: it has not ended its side, or data is on its
+  // way to it. One that sent its FIN and has all it was sent is taken for gone (the server alone
+  // keeps the connection), so closing or resetting the connection then does not count as
+  // touched. TCP cannot tell a client that closed from one that only shut its sending side and
+  // still waits for an answer nothing sends yet: that rare half-closed client is not counted
+  // either (docs/proxy.md), the price of never counting a fault that only a gone client met.
+  bool client_engaged() const {
+    return !up.finished || down.writing || down.held_bytes > 0 || down.relay_to > down.relay_from;
+  }
 
   // The effects a toxic has on a connection as a whole, from the moment it is affected. Being
   // selected counts for nothing yet: the data toxics count in forward(), slow_close in finish(),

@@ -179,7 +179,15 @@ void Proxies::on_run_end(RunContext& ctx) {
       out.first_byte_histogram.push_back(
           {i < histogram.kUpperMs.size() ? std::optional<double>(histogram.kUpperMs[i]) : std::nullopt,
            histogram.counts[i]});
-    out.toxics_touched = r.touched_at_stop.value_or(st.touched);
+    // Every toxic applied in the run has its name here, counted up to the stop phase: one applied
+    // only once it had begun (a fault timed from a driver's exit under `stop = "load.exit"`)
+    // touched nothing the scenario makes its claim about, and is judged as never fired.
+    out.toxics_touched = st.touched;
+    if (r.touched_at_stop)
+      for (auto& [toxic, count] : out.toxics_touched) {
+        const auto before = r.touched_at_stop->find(toxic);
+        count = before == r.touched_at_stop->end() ? 0 : before->second;
+      }
     out.refused = r.refused_at_stop.value_or(st.refused);
     out.refused_unseen = st.refused_unseen;
     out.own_connections = st.own_connections;

@@ -134,10 +134,14 @@ std::optional<unsigned long> escaped_code(std::string_view pattern, std::size_t 
   if (rest.starts_with("x{")) {
     const auto close = rest.find('}');
     const std::string_view digits = rest.substr(2, close == std::string_view::npos ? 0 : close - 2);
-    if (digits.empty() || digits.size() > 8 || !std::all_of(digits.begin(), digits.end(), is_hex))
-      return std::nullopt;
+    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), is_hex)) return std::nullopt;
     *end = at + 1 + close + 1;
-    return std::stoul(std::string(digits), nullptr, 16);
+    // RE2 takes any number of digits (\x{000000000A} is a newline); beyond 16 significant ones the
+    // code is no newline, nor any character.
+    const auto significant = digits.find_first_not_of('0');
+    if (significant == std::string_view::npos) return 0ul;
+    if (digits.size() - significant > 16) return std::nullopt;
+    return std::stoul(std::string(digits.substr(significant)), nullptr, 16);
   }
   std::size_t digits = 0;
   while (digits < 3 && digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '7') ++digits;

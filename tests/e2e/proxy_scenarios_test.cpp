@@ -312,6 +312,17 @@ TEST_CASE("a network fault met only by the shutdown fails as never fired", "[pro
   CHECK(s.at("proxies")[0].at("toxics_touched").at("black-hole") == 0);
 }
 
+// Applied at the driver's exit, which began the stop phase: the counts taken at the stop phase
+// had no entry for it, so the judge never looked at it, and the scenario passed.
+TEST_CASE("a network fault applied once the stop phase had begun fails as never fired", "[proxy][e2e]") {
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_must_fail("selftest/failing/network-fault-after-stop-began.toml", cmd);
+  INFO(s.dump(2));
+  only_failure(s, "inject.network");
+  CHECK(s.at("proxies")[0].at("toxics_touched").at("slow") == 0);
+}
+
 // The proxy accepted the client's connections before the partition: not evidence that the
 // client ever met it.
 TEST_CASE("a partition that comes after the client is done fails as never fired", "[proxy][e2e]") {

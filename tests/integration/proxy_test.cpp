@@ -723,8 +723,9 @@ TEST_CASE("proxy: a connection its client has left does not count as touched by 
     ::close(kept);
   }
   SECTION("down") {
+    const int before = rig.upstream.eofs();
     connected_then_left();
-    std::this_thread::sleep_for(100ms);
+    REQUIRE(eventually([&] { return rig.upstream.eofs() == before + 1; }));  // the FIN went through
     rig.proxy.apply("partition", make(ToxicKind::down, Direction::both));
     CHECK(rig.proxy.stats().touched.at("partition") == 0);
     rig.proxy.revert("partition");

@@ -1047,3 +1047,9 @@ TEST_CASE("a memory ramp longer than its fault's duration is an error: it could 
             .empty());                                 // its last step comes before the revert
   CHECK(errors_of(ramp + "over = \"2s\"\n").empty());  // held to the end
 }
+
+TEST_CASE("a newline spelled with more hex digits than needed is still a newline", "[loader]") {
+  CHECK(errors_of(kTarget + "[expect]\nstdout.not_matches = \"a\\\\x{000000000A}b\"\n")
+            .find("asks for a newline") != std::string::npos);
+  CHECK(errors_of(kTarget + "[expect]\nstdout.not_matches = \"a\\\\x{0000000041}b\"\n").empty());
+}
