@@ -72,6 +72,12 @@ build_sanitizer_harness() {
     faultline-demo-backend faultline-demo-client faultline-demo-frontend
 }
 
+# Runs a command as the instrumented build's tests run: against its harness, from its build tree.
+sanitizer_env=(ASAN_OPTIONS=abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
+  FAULTLINE_BIN="$here/build-asan/faultline" FAULTLINE_PAYLOAD="$here/build-asan/faultline-payload"
+  FAULTLINE_SOURCE_DIR="$here")
+in_sanitizer_env() { (export "${sanitizer_env[@]}" && cd "$here/build-asan" && "$@"); }
+
 # What no cgroup test waits for is built while the instrumented integration and e2e tests run
 # (they mostly wait too): the unit tests of both builds and the scenario loader's libFuzzer
 # target (clang, ASan+UBSan, its own small project). Each is tried whatever became of the one
@@ -92,6 +98,35 @@ fuzz_scenario_loader() {
 
 # Stage headings carry the time since the command started, so a CI log shows where it goes.
 stage() { printf '== [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; }
+
+# A test step prints its output and keeps it in a log. A failed step's name and log are kept for
+# the summary at the end: a CI page that shows only a log's last lines then still shows what
+# failed, not just the last step's output.
+failed_steps=()
+step() {  # NAME LOG COMMAND...
+  local name=$1 log=$2
+  shift 2
+  if "$@" 2>&1 | tee "$log"; then return 0; fi
+  failed_steps+=("$name|$log")
+  return 1
+}
+summarize_failures() {
+  [ ${#failed_steps[@]} -gt 0 ] || return 0
+  local entry name log
+  stage "what failed (each step's whole output is above, and in its log)"
+  for entry in "${failed_steps[@]}"; do
+    name=${entry%%|*}
+    log=${entry#*|}
+    echo "--- $name ($log)"
+    # Catch2 names the test case a few lines above FAILED:; the VM lane says FAIL: or HUNG.
+    if ! grep -a -q -E 'FAILED:|FAIL:|HUNG|left behind|did not build|error:|ERROR:|SKIPPED \(unexpected\)|DECLARED SKIP DID NOT' "$log"; then
+      tail -n 40 "$log"
+      continue
+    fi
+    grep -a -E -B 10 -A 14 'FAILED:|FAIL:|HUNG|left behind|did not build|error:|ERROR:|SKIPPED \(unexpected\)|DECLARED SKIP DID NOT' \
+      "$log" | head -n 150
+  done
+}
 
 # One stage at a time runs in the background, at nice 19 and in its own process group, its
 # output kept in a log that is printed when it is waited for.
@@ -118,15 +153,33 @@ process_tree() {  # PID
 # load), then waits for it and prints its output; returns its exit status. Parents are reniced
 # before their children, so what they start from then on starts at 0; a second pass catches a
 # child started in between.
-finish_background() {
-  local pass
-  for pass in 1 2; do
+restore_background_priority() {
+  local _
+  for _ in 1 2; do
     # shellcheck disable=SC2046
     renice -n 0 -p $(process_tree "$background_pid") >/dev/null 2>&1 || true
   done
+}
+finish_background() {
+  restore_background_priority
   local rc=0
   wait "$background_pid" || rc=$?
   cat "$background_log"
+  background_pid=
+  return $rc
+}
+# The fuzzer's log is long (a line per new input): when it passed, its last lines are enough.
+finish_fuzzing() {
+  restore_background_priority
+  local rc=0
+  wait "$background_pid" || rc=$?
+  if [ $rc = 0 ]; then
+    echo "(the fuzzer's last lines; all of them are in $background_log)"
+    tail -n 12 "$background_log"
+  else
+    cat "$background_log"
+    failed_steps+=("fuzzing the scenario loader|$background_log")
+  fi
   background_pid=
   return $rc
 }
@@ -167,51 +220,56 @@ case "$mode" in
     # loaded machine got so little of it that a bundled example's latency bounds failed there.
     # It runs the integration and e2e tests against this build's harness, on cgroup v2; on this
     # host they run once, below, against the instrumented harness.
-    (cd "$here/build" && ctest --output-on-failure -R '^vm-cgroup-v2$') || status=1
+    step "the cgroup v2 VM lane" "$here/build/vm-lane.log" \
+      ctest --test-dir "$here/build" --output-on-failure -R '^vm-cgroup-v2$' || status=1
     # The light tests run beside the host's tests, which take turns on the host's cgroups
     # (RESOURCE_LOCK host_cgroups in tests/CMakeLists.txt).
-    (cd "$here/build" && ctest --output-on-failure -j "$jobs" -E '^(unit|integration|e2e|vm-cgroup-v2)$') || status=1
+    step "the host's light tests" "$here/build/light-tests.log" \
+      ctest --test-dir "$here/build" --output-on-failure -j "$jobs" -E '^(unit|integration|e2e|vm-cgroup-v2)$' ||
+      status=1
     stage "sanitizer build (ASan+UBSan), built beside the tests above"
     if ! finish_background; then
       echo "the sanitizer build failed: its tests do not run" >&2
+      failed_steps+=("the sanitizer build|$here/build/sanitizer-build.log")
+      summarize_failures
       exit 1
     fi
     start_in_background "$here/build/unit-tests-build.log" build_unit_tests_and_fuzzer
     stage "sanitizer build (ASan+UBSan): integration and e2e tests; unit tests and fuzzer built beside them"
     # Leak checks stay at each binary's default: on for faultline and the tests, off for the
     # demo programs the scenarios run (scenarios/services/common/command_line.cpp).
-    sanitizer_env=(ASAN_OPTIONS=abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
-      FAULTLINE_BIN="$here/build-asan/faultline" FAULTLINE_PAYLOAD="$here/build-asan/faultline-payload"
-      FAULTLINE_SOURCE_DIR="$here")
-    (
-      export "${sanitizer_env[@]}"
-      cd "$here/build-asan"  # what the tests leave for people to look at stays in the build tree
-      # Every test, the v1 squeezes included: their charge comes from an exec'd helper whose
-      # charge is not its own resident memory, so a sanitizer-sized binary is never the OOM
-      # killer's choice over the target (see injectors/memory_injector.h). The e2e test binary
-      # is the plain build's: it only drives the instrumented executable.
-      # Both run whatever the other said, so that one failure does not hide the other's.
-      rc=0
-      "$here/build-asan/tests/integration-tests" || rc=1
-      "$here/build/tests/e2e-tests" || rc=1
-      exit $rc
-    ) || status=1
-    "$here/tests/check-no-leftovers.sh" || status=1
+    # Every test, the v1 squeezes included: their charge comes from an exec'd helper whose
+    # charge is not its own resident memory, so a sanitizer-sized binary is never the OOM
+    # killer's choice over the target (see injectors/memory_injector.h). The e2e test binary is
+    # the plain build's: it only drives the instrumented executable. What the tests leave for
+    # people to look at stays in the build tree. Each step runs whatever the one before said, so
+    # that one failure does not hide another's.
+    step "integration tests (ASan+UBSan)" "$here/build-asan/integration-tests.log" \
+      in_sanitizer_env "$here/build-asan/tests/integration-tests" || status=1
+    step "e2e tests (against the ASan+UBSan harness)" "$here/build-asan/e2e-tests.log" \
+      in_sanitizer_env "$here/build/tests/e2e-tests" || status=1
+    step "no throwaway cgroups left" "$here/build/leftovers.log" "$here/tests/check-no-leftovers.sh" || status=1
     stage "unit tests (plain and ASan+UBSan), beside 60 s of fuzzing the scenario loader"
-    finish_background || status=1
+    if ! finish_background; then
+      failed_steps+=("building the unit tests and the fuzzer|$here/build/unit-tests-build.log")
+      status=1
+    fi
     fuzzing=
     if [ -x "$here/build-fuzz/loader-fuzzer" ]; then
       start_in_background "$here/build/fuzz.log" fuzz_scenario_loader
       fuzzing=1
     fi
-    # A unit test binary that did not build fails the command above; the other still runs.
+    # A unit test binary that did not build fails the step above; the other still runs.
     if [ -x "$here/build/tests/unit-tests" ]; then
-      (cd "$here/build" && ctest --output-on-failure -R '^unit$') || status=1
+      step "unit tests" "$here/build/unit-tests.log" \
+        ctest --test-dir "$here/build" --output-on-failure -R '^unit$' || status=1
     fi
     if [ -x "$here/build-asan/tests/unit-tests" ]; then
-      (export "${sanitizer_env[@]}" && cd "$here/build-asan" && "$here/build-asan/tests/unit-tests") || status=1
+      step "unit tests (ASan+UBSan)" "$here/build-asan/unit-tests.log" \
+        in_sanitizer_env "$here/build-asan/tests/unit-tests" || status=1
     fi
-    if [ -n "$fuzzing" ]; then finish_background || status=1; fi
+    if [ -n "$fuzzing" ]; then finish_fuzzing || status=1; fi
+    summarize_failures
     stage "done: exit status $status"
     exit $status
     ;;
