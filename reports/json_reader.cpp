@@ -71,6 +71,17 @@ class Node {
            std::to_string(std::numeric_limits<T>::max()) + ", got " + type());
     return static_cast<T>(value_.get<std::int64_t>());
   }
+  // The same from 0: a count.
+  template <typename T>
+  T count_as() const {
+    if (!value_.is_number_integer()) fail("expected an integer, got " + type());
+    const bool fits = value_.is_number_unsigned() ? std::in_range<T>(value_.get<std::uint64_t>())
+                                                  : std::in_range<T>(value_.get<std::int64_t>());
+    if (!fits || value_.get<std::int64_t>() < 0)
+      fail("expected an integer from 0 to " + std::to_string(std::numeric_limits<T>::max()) + ", got " +
+           type());
+    return static_cast<T>(value_.get<std::int64_t>());
+  }
   bool boolean() const {
     if (!value_.is_boolean()) fail("expected true or false, got " + type());
     return value_.get<bool>();
@@ -266,6 +277,35 @@ ScenarioResult scenario_from(const Node& n) {
   return s;
 }
 
+std::optional<Summary> stated_summary_from(const json& doc) {
+  const Node root(doc, "");
+  if (!root.has("summary")) return std::nullopt;
+  const Node summary = root.at("summary");
+  if (!summary.value().is_object()) summary.fail("expected an object");
+  return Summary{summary.at("passed").count_as<int>(), summary.at("failed").count_as<int>(),
+                 summary.at("errors").count_as<int>(), summary.at("skipped").count_as<int>()};
+}
+
+json parse_document(std::string_view text, const std::string& origin) {
+  try {
+    return json::parse(text);
+  } catch (const json::parse_error& e) {
+    // nlohmann's message starts with "[json.exception.parse_error.101] "; keep only the part for humans.
+    std::string what = e.what();
+    if (const auto close = what.find("] "); close != std::string::npos) what.erase(0, close + 2);
+    throw Error(origin + ": not valid JSON: " + what);
+  }
+}
+
+std::string read_report_text(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw SystemError("open", path.string(), errno);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw SystemError("read", path.string(), errno);
+  return text.str();
+}
+
 RunReport report_from(const json& doc) {
   const Node root(doc, "");
   if (!doc.is_object()) throw Error("expected a JSON object at the top level");
@@ -304,15 +344,7 @@ RunReport report_from(const json& doc) {
 }  // namespace
 
 RunReport parse_json_report(std::string_view text, const std::string& origin) {
-  json doc;
-  try {
-    doc = json::parse(text);
-  } catch (const json::parse_error& e) {
-    // nlohmann's message starts with "[json.exception.parse_error.101] "; keep only the part for humans.
-    std::string what = e.what();
-    if (const auto close = what.find("] "); close != std::string::npos) what.erase(0, close + 2);
-    throw Error(origin + ": not valid JSON: " + what);
-  }
+  const json doc = parse_document(text, origin);
   try {
     return report_from(doc);
   } catch (const Error& e) {
@@ -320,17 +352,17 @@ RunReport parse_json_report(std::string_view text, const std::string& origin) {
   }
 }
 
-std::string read_report_text(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw SystemError("open", path.string(), errno);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (in.bad()) throw SystemError("read", path.string(), errno);
-  return text.str();
-}
-
 RunReport read_json_report(const std::filesystem::path& path) {
   return parse_json_report(read_report_text(path), path.string());
+}
+
+ReportFile read_report_file(const std::filesystem::path& path) {
+  const json doc = parse_document(read_report_text(path), path.string());
+  try {
+    return ReportFile{report_from(doc), stated_summary_from(doc)};
+  } catch (const Error& e) {
+    throw e.with_context(path.string());
+  }
 }
 
 }  // namespace faultline::report

@@ -4,8 +4,8 @@
 #include <cstdio>
 #include <ctime>
 #include <limits>
-#include <nlohmann/json.hpp>
 #include <optional>
+#include <utility>
 
 #include "common/error.h"
 #include "reports/json_reader.h"
@@ -66,27 +66,6 @@ std::string counts_text(const Summary& s) {
          std::to_string(s.errors) + " errors, " + std::to_string(s.skipped) + " skipped";
 }
 
-int summary_count(const nlohmann::json& summary, const char* key) {
-  const auto it = summary.find(key);
-  if (it == summary.end() || !it->is_number_integer() || it->get<std::int64_t>() < 0)
-    throw Error(std::string("summary.") + key + ": expected a non-negative integer");
-  // Compared as given: cut to an int, 2^32 errors would read as 0 and agree with an empty list.
-  if (it->get<std::int64_t>() > std::numeric_limits<int>::max())
-    throw Error(std::string("summary.") + key + ": " + it->dump() + " is more scenarios than a report holds");
-  return static_cast<int>(it->get<std::int64_t>());
-}
-
-// The `summary` a report states about itself; nullopt when it has none (the reader accepts
-// reports without one, and then there is nothing to disagree with).
-std::optional<Summary> stated_summary(std::string_view text) {
-  const auto doc = nlohmann::json::parse(text);  // already parsed once by the reader: valid
-  const auto it = doc.find("summary");
-  if (it == doc.end() || it->is_null()) return std::nullopt;
-  if (!it->is_object()) throw Error("summary: expected an object");
-  return Summary{summary_count(*it, "passed"), summary_count(*it, "failed"), summary_count(*it, "errors"),
-                 summary_count(*it, "skipped")};
-}
-
 }  // namespace
 
 void check_stated_summary(const RunReport& report, const Summary& stated, const std::string& origin) {
@@ -99,22 +78,14 @@ void check_stated_summary(const RunReport& report, const Summary& stated, const 
 }
 
 RunReport read_checked_report(const std::filesystem::path& path) {
-  // Read once, so the summary checked is the one of the report parsed.
-  const std::string text = read_report_text(path);
-  RunReport report = parse_json_report(text, path.string());
-  std::optional<Summary> stated;
-  try {
-    stated = stated_summary(text);
-  } catch (const Error& e) {
-    throw e.with_context(path.string());
-  }
-  if (stated) check_stated_summary(report, *stated, path.string());
+  ReportFile file = read_report_file(path);
+  if (file.stated_summary) check_stated_summary(file.report, *file.stated_summary, path.string());
   // Only reports from before the summary was written may lack one; a shard that records its
   // selection came later, so without a summary its scenarios cannot be checked against it.
-  if (!stated && report.shard && !report.shard->selection.empty())
+  if (!file.stated_summary && file.report.shard && !file.report.shard->selection.empty())
     throw Error(path.string() +
                 ": the report of a shard without its summary: the report was edited or cut short");
-  return report;
+  return std::move(file.report);
 }
 
 namespace {

@@ -115,11 +115,6 @@ std::vector<std::string> BackendBase::list_runs() const { return runs_under(pare
 // the leaf a delegated v2 harness moves itself and its caller into.
 bool BackendBase::holds_process(pid_t pid) const {
   const std::string wanted = std::to_string(pid);
-  const auto is_leaf = [](const std::filesystem::path& dir) {
-    // Its link count is 2 plus its subdirectories (see subdirectories()).
-    struct stat st {};
-    return ::stat(dir.c_str(), &st) == 0 && st.st_nlink == 2;
-  };
   for (const auto& parent : parent_dirs()) {
     std::error_code ec;
     for (auto it = std::filesystem::recursive_directory_iterator(parent, ec);
@@ -127,7 +122,7 @@ bool BackendBase::holds_process(pid_t pid) const {
       if (it->path().filename() != "cgroup.procs" || it.depth() == 0) continue;
       const auto run = *it->path().lexically_relative(parent).begin();
       if (!run.string().starts_with("run-")) continue;
-      if (it.depth() == 1 && !is_leaf(it->path().parent_path()))
+      if (it.depth() == 1 && !is_known_leaf(it->path().parent_path()))
         continue;  // a run's own, above its processes'
 
       std::ifstream in(it->path());

@@ -184,13 +184,15 @@ double cpus_from_quota(std::optional<std::uint64_t> quota_usec, std::uint64_t pe
   return static_cast<double>(*quota_usec) / static_cast<double>(period_usec);
 }
 
+bool is_known_leaf(const fs::path& dir) {
+  struct stat st {};
+  return ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_nlink == 2;
+}
+
 std::vector<fs::path> subdirectories(const fs::path& dir) {
   std::vector<fs::path> children;
-  // A directory's link count is 2 plus its subdirectories (kernfs keeps the Unix convention, as
-  // tmpfs and ext4 do for the trees of the unit tests): a leaf cgroup, the common case, needs no
-  // listing of its 30-odd control files. Any other count (btrfs says 1) is listed.
-  if (struct stat st{}; ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && st.st_nlink == 2)
-    return children;
+  // A leaf cgroup, the common case, needs no listing of its 30-odd control files.
+  if (is_known_leaf(dir)) return children;
   std::error_code ec;
   fs::directory_iterator it(dir, ec);
   if (ec) {

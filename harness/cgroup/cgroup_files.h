@@ -57,6 +57,10 @@ std::optional<std::uint64_t> cpu_quota_usec(double cpus, std::uint64_t period_us
 // CPUs from a quota (nullopt = no quota) and period.
 double cpus_from_quota(std::optional<std::uint64_t> quota_usec, std::uint64_t period_usec);
 
+// True when `dir`'s link count says it has no subdirectories: 2, its own entry and its ".".
+// kernfs keeps the Unix convention, as tmpfs and ext4 do for the trees of the unit tests; any
+// other count (btrfs says 1) is false, and the directory has to be listed to know.
+bool is_known_leaf(const fs::path& dir);
 // Child directories (each a child cgroup); empty when `dir` does not exist.
 std::vector<fs::path> subdirectories(const fs::path& dir);
 // rmdir depth-first, children first (unknown ones too). Retries EBUSY briefly: the kernel

@@ -142,11 +142,15 @@ bool CgroupTree::wait_until_empty(Duration timeout) const {
 }
 
 std::optional<std::string> CgroupTree::freeze_unsupported() const {
-  if (dirs_.unified && fs::exists(*dirs_.unified / "cgroup.freeze")) return std::nullopt;
+  if (has_unified_freeze()) return std::nullopt;
   if (dirs_.v1_freezer && fs::exists(*dirs_.v1_freezer / "freezer.state")) return std::nullopt;
   return "freezing needs cgroup.freeze (cgroup v2, Linux 5.2) or the cgroup v1 freezer controller; this host "
          "offers neither for " +
          dirs_.description;
+}
+
+bool CgroupTree::has_unified_freeze() const {
+  return dirs_.unified && fs::exists(*dirs_.unified / "cgroup.freeze");
 }
 
 bool CgroupTree::has_cgroup_kill() const {
@@ -159,7 +163,7 @@ bool CgroupTree::exists() const {
 }
 
 bool CgroupTree::try_freeze(Duration timeout) {
-  if (dirs_.unified && fs::exists(*dirs_.unified / "cgroup.freeze")) {
+  if (has_unified_freeze()) {
     write_file(*dirs_.unified / "cgroup.freeze", "1");
     return wait_for_event_value(*dirs_.unified / "cgroup.events", "frozen", 1, timeout) !=
            WaitResult::timed_out;
@@ -187,7 +191,7 @@ void CgroupTree::freeze() {
 }
 
 void CgroupTree::thaw() {
-  if (dirs_.unified && fs::exists(*dirs_.unified / "cgroup.freeze")) {
+  if (has_unified_freeze()) {
     write_file(*dirs_.unified / "cgroup.freeze", "0");
     if (wait_for_event_value(*dirs_.unified / "cgroup.events", "frozen", 0, kFreezeTimeout) ==
         WaitResult::timed_out) {
@@ -220,8 +224,10 @@ void CgroupTree::signal_round(Duration freeze_timeout) {
   const bool can_freeze = !freeze_unsupported();
   if (can_freeze) try_freeze(freeze_timeout);  // best effort: kill anyway
   signal_members(*this, SIGKILL);
-  if (can_freeze) thaw();
+  // The whole v1 tree, with any cgroup below that froze itself; when the v1 freezer is what froze
+  // the members, that is all thaw() would do.
   if (dirs_.v1_freezer) thaw_v1_tree(*dirs_.v1_freezer, dirs_.description);
+  if (can_freeze && has_unified_freeze()) thaw();
 }
 
 void CgroupTree::kill_by_signals() {

@@ -62,6 +62,8 @@ class CgroupTree : public Cgroup {
 
  private:
   bool exists() const;
+  // cgroup.freeze in the unified hierarchy: what freezes and thaws when it is there.
+  bool has_unified_freeze() const;
   // Freezes within `timeout`; false if the kernel did not report the subtree frozen in time.
   bool try_freeze(Duration timeout);
   void kill_by_signals();

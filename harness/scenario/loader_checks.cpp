@@ -372,12 +372,19 @@ void Loader::check_syscall_fault(const SyscallFault& sc, const Table& t) {
   if (sc.fds != SyscallFault::Fds::any) check_selector("fds", options_.syscalls_with_fd, "file descriptor");
 }
 
-// A [low, high] range whose high is below its low draws nothing sensible: said at the high end.
-void Loader::check_chaos_ranges(const Table& t) {
+// The tables of ranges, one per kind. With `kinds` given (`drawn`), only those are drawn: ranges
+// for another kind would be passed over. A [low, high] range whose high is below its low draws
+// nothing sensible: said at the high end.
+void Loader::check_chaos_ranges(const Table& t, const std::vector<std::string>* drawn) {
   const spec::KeySpec* chaos = spec::scenario_spec().find("chaos");
   for (const auto& [kind, f] : t.fields) {
     const spec::KeySpec* kind_key = chaos->table->find(kind);
     if (f.tables.empty() || kind == "window" || !kind_key || !kind_key->table) continue;
+    if (drawn && std::find(drawn->begin(), drawn->end(), kind) == drawn->end())
+      error(f.key_pos,
+            "chaos." + kind + ": ranges for kind " + quote(kind) +
+                ", which `kinds` leaves out, so they would never be drawn",
+            "add " + quote(kind) + " to `kinds`, or remove chaos." + kind);
     for (const auto& [key, range] : f.tables[0].fields) {
       const spec::KeySpec* key_spec = kind_key->table->find(key);
       if (!key_spec || !spec::drawn_between(key_spec->element) || range.strings.size() != 2) continue;
@@ -456,20 +463,7 @@ void Loader::check_chaos(const Scenario& s, const Table& t, Chaos& chaos) {
     for (const auto& [key, f] : t.fields)
       if (is_network_kind(key)) no_proxy(key, f.key_pos, "chaos." + key);
   }
-  check_chaos_ranges(t);
-  // With `kinds` given, only those are drawn: ranges for another kind would be passed over.
-  if (t.get("kinds")) {
-    const spec::KeySpec* chaos_key = spec::scenario_spec().find("chaos");
-    for (const auto& [key, f] : t.fields) {
-      const spec::KeySpec* key_spec = chaos_key->table->find(key);
-      if (key == "window" || !key_spec || !key_spec->table) continue;
-      if (std::find(chaos.kinds.begin(), chaos.kinds.end(), key) == chaos.kinds.end())
-        error(f.key_pos,
-              "chaos." + key + ": ranges for kind " + quote(key) +
-                  ", which `kinds` leaves out, so they would never " + "be drawn",
-              "add " + quote(key) + " to `kinds`, or remove chaos." + key);
-    }
-  }
+  check_chaos_ranges(t, t.get("kinds") ? &chaos.kinds : nullptr);
   if (const Field* ranges = t.get("syscall"); ranges && !ranges->tables.empty()) {
     const Table& r = ranges->tables[0];
     if (const Field* f = r.get("syscalls")) check_syscall_names(f->strings, *f, "chaos.syscall.syscalls");

@@ -139,7 +139,7 @@ class Loader {
   void check_syscall_names(const std::vector<std::string>& names, const Field& f, const std::string& label);
   void check_errno_names(const std::vector<std::string>& names, const Field& f, const std::string& label);
   void check_chaos(const Scenario& s, const Table& t, Chaos& chaos);
-  void check_chaos_ranges(const Table& t);
+  void check_chaos_ranges(const Table& t, const std::vector<std::string>* drawn);
   void check_network_injection(const Scenario& s, const Table& t, Injection& inj);
   void check_cpu_quota(double cpus, std::optional<Duration> period, SourcePos pos, const std::string& label);
   void check_time_point(const Scenario& s, const TimePoint& tp, SourcePos pos, const std::string& label);

@@ -22,6 +22,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "cgroup/backend.h"
@@ -489,6 +490,57 @@ TEST_CASE("cgroup: freeze stops the members and thaw resumes them", "[cgroup]") 
   int status = worker->wait();
   CHECK(WIFSIGNALED(status));
   ::munmap(counter, sizeof(std::atomic<std::uint64_t>));
+}
+
+// Without cgroup.kill the kill freezes, signals and thaws; a member that froze a v1 freezer
+// cgroup of its own below the run's stays frozen when the run's thaws, and ignores SIGKILL.
+TEST_CASE("cgroup: kill_all kills a member that froze a v1 freezer cgroup of its own", "[cgroup]") {
+  WITH_BACKEND(backend);
+  auto run = backend->create_run(next_run_name());
+  auto cg = run->create_child("self-freezer");
+  auto worker = spawn_in(*cg, [] {
+    for (;;) ::pause();
+    return 0;
+  });
+  std::string freezer_path;  // the worker's v1 freezer cgroup
+  std::istringstream lines(read_file("/proc/" + std::to_string(worker->pid()) + "/cgroup"));
+  for (std::string line; std::getline(lines, line);) {
+    const auto first = line.find(':'), second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos) continue;
+    std::string controllers = "," + line.substr(first + 1, second - first - 1) + ",";
+    if (controllers.find(",freezer,") != std::string::npos) freezer_path = line.substr(second + 1);
+  }
+  if (freezer_path.find("/run-") == std::string::npos) {
+    // Only legacy v1 keeps a freezer cgroup for the kill; the host's backend kills with
+    // cgroup.kill (and freezes with cgroup.freeze) where the kernel has it.
+    REQUIRE(variant_ == 0);
+    std::printf("%s: the run has no v1 freezer cgroup (freezer at %s)\n", label_.c_str(),
+                freezer_path.c_str());
+    return;
+  }
+  const fs::path own = kMountRoot / "freezer" / fs::path(freezer_path).relative_path() / "frozen-by-itself";
+  REQUIRE(fs::create_directory(own));
+  // Whatever the test says, the worker is thawed before it is reaped (a frozen one never is).
+  struct ThawOnExit {
+    fs::path state;
+    ~ThawOnExit() { try_write_file(state, "THAWED"); }
+  } thaw_on_exit{own / "freezer.state"};
+  write_file(own / "cgroup.procs", std::to_string(worker->pid()));
+  write_file(own / "freezer.state", "FROZEN");
+  auto deadline = Clock::now() + 5s;
+  while (trim(read_file(own / "freezer.state")) != "FROZEN" && Clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  REQUIRE(trim(read_file(own / "freezer.state")) == "FROZEN");
+
+  run->kill_all();
+  const auto stat_file = "/proc/" + std::to_string(worker->pid()) + "/stat";
+  deadline = Clock::now() + 10s;
+  while (parse_stat_state(read_file(stat_file)) != std::optional<char>('Z') && Clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  REQUIRE(parse_stat_state(read_file(stat_file)) == std::optional<char>('Z'));  // dead, not frozen
+  CHECK(WIFSIGNALED(worker->wait()));
+  run->destroy();
+  CHECK_FALSE(fs::exists(own));
 }
 
 TEST_CASE("cgroup: kill_all kills a setsid double-forked grandchild and a fork storm", "[cgroup]") {

@@ -91,8 +91,9 @@ RunReport full_report() {
 }
 
 struct TempFile {
-  fs::path path =
-      fs::temp_directory_path() / ("faultline-report-test-" + std::to_string(::getpid()) + ".json");
+  inline static int made = 0;  // several at once have a path each
+  fs::path path = fs::temp_directory_path() / ("faultline-report-test-" + std::to_string(::getpid()) + "-" +
+                                               std::to_string(made++) + ".json");
   explicit TempFile(const std::string& content) { std::ofstream(path) << content; }
   ~TempFile() { fs::remove(path); }
 };
@@ -165,11 +166,23 @@ TEST_CASE("read_json_report names the file it cannot open") {
                     "open /nonexistent/r.json: No such file or directory");
 }
 
-TEST_CASE("read_report_text returns the file's bytes unparsed, and names a file it cannot open") {
-  const std::string bytes = std::string("{\"format\": not json\n") + '\0' + '\xff';
-  TempFile file(bytes);
-  CHECK(read_report_text(file.path) == bytes);
-  CHECK_THROWS_WITH(read_report_text("/nonexistent/r.json"),
+TEST_CASE("read_report_file reads the summary the file states, and names a file it cannot open") {
+  const RunReport r = full_report();
+  TempFile with(to_json(r));
+  const ReportFile read = read_report_file(with.path);
+  REQUIRE(read.stated_summary);
+  CHECK(read.stated_summary->passed == r.summary().passed);
+  CHECK(read.stated_summary->failed == r.summary().failed);
+  CHECK(read.report.scenarios.size() == r.scenarios.size());
+
+  auto doc = nlohmann::json::parse(to_json(r));
+  doc["summary"] = nullptr;  // as absent: a report from before the summary was written
+  TempFile without(doc.dump());
+  CHECK_FALSE(read_report_file(without.path).stated_summary);
+  doc["summary"] = "2 passed";
+  TempFile text(doc.dump());
+  CHECK_THROWS_WITH(read_report_file(text.path), text.path.string() + ": summary: expected an object");
+  CHECK_THROWS_WITH(read_report_file("/nonexistent/r.json"),
                     "open /nonexistent/r.json: No such file or directory");
 }
 

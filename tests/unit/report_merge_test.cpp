@@ -79,13 +79,20 @@ TEST_CASE("a merge input whose summary disagrees with its scenarios is an error 
 
   doc["summary"]["errors"] = "one";
   dir.write("shard-2.json", doc.dump());
-  CHECK_THROWS_WITH(read_checked_report(path), path + ": summary.errors: expected a non-negative integer");
+  CHECK_THROWS_WITH(read_checked_report(path), path + ": summary.errors: expected an integer, got \"one\"");
+  doc["summary"]["errors"] = -1;
+  dir.write("shard-2.json", doc.dump());
+  CHECK_THROWS_WITH(read_checked_report(path),
+                    path + ": summary.errors: expected an integer from 0 to 2147483647, got -1");
+  doc["summary"].erase("errors");
+  dir.write("shard-2.json", doc.dump());
+  CHECK_THROWS_WITH(read_checked_report(path), path + ": summary: missing key \"errors\"");
 
   // A count that wraps when cut to an int (2^32 reads as 0) is not taken for the empty list's 0.
   doc["summary"]["errors"] = 4294967296LL;
   dir.write("shard-2.json", doc.dump());
   CHECK_THROWS_WITH(read_checked_report(path),
-                    path + ": summary.errors: 4294967296 is more scenarios than a report holds");
+                    path + ": summary.errors: expected an integer from 0 to 2147483647, got 4294967296");
 }
 
 TEST_CASE("a merge input whose summary agrees, or that has none, reads like any report") {
