@@ -11,6 +11,7 @@
 
 #include "common/address.h"
 #include "common/error.h"
+#include "common/line_regex.h"
 #include "common/listeners.h"
 #include "net/checks.h"
 #include "runner/one_shot.h"
@@ -65,7 +66,7 @@ class ReadinessCheck : public std::enable_shared_from_this<ReadinessCheck> {
     if (const auto why = untriable_address())
       return fail_later("process `" + process_.name + "`: ready." + kind_name() + " `" + gate().address +
                         "` cannot be tried: " + *why);
-    if (gate().kind == Readiness::Kind::log) log_regex_ = std::make_unique<RE2>(gate().log_regex);
+    if (gate().kind == Readiness::Kind::log) log_regex_ = compile_line_regex(gate().log_regex);
     deadline_.expires_after(gate().timeout);
     deadline_.async_wait([weak = weak_from_this()](boost::system::error_code ec) {
       if (auto self = weak.lock(); self && !ec) self->on_deadline();

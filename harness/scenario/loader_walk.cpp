@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "common/address.h"
+#include "common/line_regex.h"
 #include "common/units.h"
 #include "scenario/did_you_mean.h"
 #include "scenario/loader_internal.h"
@@ -402,15 +403,22 @@ bool Loader::check_scalar(const toml::node& node, const KeySpec& key, Kind kind,
       if (auto t = parse_time_point(text, &why)) return field.time = to_time_point(*t, text), true;
       return bad_value(why);
     case Kind::regex: {
+      // Compiled as written, so that RE2's error quotes the author's text.
       RE2::Options options;
       options.set_log_errors(false);
-      const RE2 compiled(text, options);
-      if (!compiled.ok())
+      if (const RE2 compiled(text, options); !compiled.ok())
         return bad_value("invalid regular expression " + quote(text) + ": " + compiled.error());
+      // A newline written in it is a part that never matches (a `not_matches` alternative that
+      // never fails); one that no line can match at all, however written (`[\n-\n]`, `$a`),
+      // makes a whole `not_matches` pass whatever the output.
       if (matches_newline(text))
         return bad_value("regular expression " + quote(text) +
                          " asks for a newline, but each line is matched on its own, without its newline; "
                          "to find text across lines use `contains` with the newline in it");
+      if (line_regex_matches_no_line(text))
+        return bad_value("regular expression " + quote(text) +
+                         " can match no line: each line is matched on its own, without its newline, and "
+                         "^ $ \\A \\z are where the line starts and ends");
       return true;
     }
     case Kind::choice: {
@@ -512,11 +520,7 @@ bool Loader::check_value(const toml::node& node, const KeySpec& key, Kind kind, 
       // line) match the empty line only, and look: a line of one control byte tells them apart.
       if (kind == Kind::regex_or_list)
         for (std::size_t i = 0; i < field.strings.size(); ++i) {
-          RE2::Options options;
-          options.set_log_errors(false);
-          const RE2 compiled(field.strings[i], options);
-          if (!compiled.ok() || !RE2::PartialMatch("", compiled) || !RE2::PartialMatch("\x01", compiled))
-            continue;
+          if (!line_regex_matches_every_line(field.strings[i])) continue;
           error(field.item_pos[i],
                 label + ": the pattern " + quote(field.strings[i]) +
                     " matches an empty text in any line, so it matches every line of any output: it checks "

@@ -1048,6 +1048,28 @@ TEST_CASE("a memory ramp longer than its fault's duration is an error: it could 
   CHECK(errors_of(ramp + "over = \"2s\"\n").empty());  // held to the end
 }
 
+TEST_CASE("an output regex that no line can match is an error, however it is written", "[loader]") {
+  // Each asks for a newline or an impossible place without writing one the way a scanner of the
+  // text would see: as the matcher compiles it (a line at a time, newlines never matched), RE2
+  // finds no string it could match. A `not_matches` of any of them passed whatever the output.
+  for (const std::string pattern :
+       {"[\\\\n-\\\\n]", "panic[^\\\\x00-\\\\x09\\\\x0b-\\\\x{10FFFF}]boom", "[^\\\\S \\\\t\\\\x0c\\\\r]",
+        "$a", "\\\\b\\\\B", "(?i)^abc[\\\\x0a-\\\\x0a]", "\\\\zpanic"}) {
+    INFO(pattern);
+    const std::string errors = errors_of(kTarget + "[expect]\nstdout.not_matches = \"" + pattern + "\"\n");
+    CHECK(errors.starts_with("s.toml:5:22: expect.stdout.not_matches: regular expression "));
+    CHECK(errors.find("can match no line: each line is matched on its own, without its newline") !=
+          std::string::npos);
+  }
+  // ready.log is matched line by line too: a gate no line can open is refused at load.
+  CHECK(errors_of("[[process]]\nname = \"a\"\ncommand = [\"a\"]\nready = { log = \"$a\" }\n")
+            .find("ready.log: regular expression \"$a\" can match no line") != std::string::npos);
+  // A line can match these: an empty line, a line's ends, a word boundary, anything but newline.
+  CHECK(errors_of(kTarget + "[expect]\nstdout.not_matches = [\"^$\", \"^abc$\", \"a\\\\b\", \"[^\\\\n]x\", "
+                            "\"\\\\Aa\\\\z\", \"(?i)^ABC\", \"\\\\Qa\"]\n")
+            .empty());
+}
+
 TEST_CASE("a newline spelled with more hex digits than needed is still a newline", "[loader]") {
   CHECK(errors_of(kTarget + "[expect]\nstdout.not_matches = \"a\\\\x{000000000A}b\"\n")
             .find("asks for a newline") != std::string::npos);
