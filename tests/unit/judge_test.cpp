@@ -1,5 +1,6 @@
 // The verdict of a finished run, from its process results alone: which timeouts count, the
 // one-line reason, and the driver-led stop folding.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <functional>
 
@@ -117,6 +118,18 @@ TEST_CASE("judge: a run still going at its deadline after every process ended fa
   CHECK(r.reason ==
         "timeout: the run was still going at its timeout 3s after every process had ended (a process outside "
         "their cgroups, or their output held open)");
+  // One still waiting on a dependency at the deadline never started: said so, not "ended".
+  report::ScenarioResult waiting;
+  waiting.processes = {process("api", "exited", 0), process("load", "failed-to-start")};
+  waiting.processes[1].start_error = "never started (a dependency was not ready)";
+  waiting.timeline = r.timeline;
+  runner::judge(s, waiting, nothing_seen);
+  REQUIRE(waiting.verdict == report::Verdict::fail);
+  const auto run_timeout = std::find_if(waiting.failures.begin(), waiting.failures.end(),
+                                        [](const auto& f) { return f.check == "timeout"; });
+  REQUIRE(run_timeout != waiting.failures.end());
+  CHECK(run_timeout->actual == "`load` never started, every other process had ended");
+  CHECK(run_timeout->message.find("after every process had ended") == std::string::npos);
   // A process that carried the timeout is the failure; the run's own is not said twice.
   report::ScenarioResult timed;
   timed.processes = {process("api", "timed-out"), process("load", "exited", 0)};
