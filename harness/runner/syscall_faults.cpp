@@ -57,10 +57,12 @@ syscall::Rule rule_of(const scenario::Injection& inj, const std::string& scenari
 std::string event_detail(const syscall::FaultEvent& e) {
   std::string out = "pid " + std::to_string(e.pid) + " " + e.syscall;
   if (!e.subject.empty()) out += " " + e.subject;
+  // A delay-only rule lets the call run on: its own result is not known here.
+  if (e.delay.count() > 0) out += " delayed " + format_duration(e.delay);
   if (e.error)
     out += " -> " + syscall::errno_name(e.error);
-  else
-    out += " -> " + std::to_string(e.return_value);
+  else if (e.return_value)
+    out += " -> " + std::to_string(*e.return_value);
   return out;
 }
 
@@ -70,8 +72,8 @@ SyscallFaults::SyscallFaults(const scenario::Scenario& scenario, std::uint64_t s
   for (const auto& inj : scenario.injections) {
     if (!std::holds_alternative<scenario::SyscallFault>(inj.params) || inj.into.empty()) continue;
     PerProcess& p = processes_[inj.into];
-    p.rules.push_back(rule_of(
-        inj, scenario.name_as_written.empty() ? scenario.name : scenario.name_as_written, seed));
+    p.rules.push_back(
+        rule_of(inj, scenario.name_as_written.empty() ? scenario.name : scenario.name_as_written, seed));
     p.injections.push_back(&inj);
   }
 }

@@ -278,7 +278,8 @@ void Notifier::handle(const seccomp_notif& n) {
         event.subject = *subject;
     }
     event.error = rule.action.error.value_or(0);
-    event.return_value = rule.action.return_value.value_or(0);
+    event.return_value = rule.action.error ? std::nullopt : rule.action.return_value;
+    event.delay = rule.action.delay;
     return event;
   };
 

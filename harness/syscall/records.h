@@ -20,7 +20,8 @@ struct FaultEvent {
   std::string syscall;  // "openat"
   std::string subject;  // the path, "fd 3 (/var/lib/x)", or empty when not looked at
   int error = 0;        // 0: delayed or given a return value, not failed
-  std::int64_t return_value = 0;
+  std::optional<std::int64_t> return_value;  // the value the call was given instead of running
+  std::chrono::nanoseconds delay{0};         // held back this long before its answer
 };
 
 struct RuleRecord {
