@@ -5,6 +5,9 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string_view>
+#include <utility>
+#include <variant>
 
 #include "common/units.h"
 #include "timeline/schedule.h"
@@ -442,6 +445,22 @@ bool fired(const scenario::Injection& inj, const report::ScenarioResult& result)
   });
 }
 
+// A rule that matched no call and lists a name programs rarely call as itself: libc makes the
+// function of that name the newer call (open() an openat since glibc 2.26, stat() and lstat() a
+// newfstatat since 2.33). Empty when there is nothing to add.
+std::string unmatched_call_hint(const scenario::SyscallFault& fault) {
+  static constexpr std::pair<std::string_view, std::string_view> kMadeAs[] = {
+      {"open", "openat"}, {"stat", "newfstatat"}, {"lstat", "newfstatat"}};
+  const auto listed = [&](std::string_view name) {
+    return std::find(fault.syscalls.begin(), fault.syscalls.end(), name) != fault.syscalls.end();
+  };
+  for (const auto& [function, call] : kMadeAs)
+    if (listed(function) && !listed(call))
+      return "; libc makes " + std::string(function) + "() an `" + std::string(call) + "` call: list `" +
+             std::string(call) + "` too";
+  return "";
+}
+
 // A syscall fault switched on that hit no call proves nothing about the target: a failure, unless
 // the fault is `optional` or an [expect] states its count (which then decides, `= 0` included).
 // One never switched on failed check_faults_applied already.
@@ -465,9 +484,11 @@ void check_syscall_faults_fired(const scenario::Scenario& scenario, const report
                      (c.hit_while_stopping ? " (" + std::to_string(c.hit_while_stopping) +
                                                  " hit after the stop phase began, not counted)"
                                            : "");
-    failure.message = "syscall fault `" + c.inject + "` never fired: " + failure.actual +
-                      " while it was active (set `optional = true` on the injection, or state its count in "
-                      "[expect] syscall_failures, if that is fine)";
+    failure.message =
+        "syscall fault `" + c.inject + "` never fired: " + failure.actual +
+        " while it was active (set `optional = true` on the injection, or state its count in "
+        "[expect] syscall_failures, if that is fine)" +
+        (c.matched == 0 ? unmatched_call_hint(std::get<scenario::SyscallFault>(inj->params)) : "");
     failure.line = inj->pos.line;
     failures.push_back(std::move(failure));
   }
