@@ -16,8 +16,10 @@ class MembershipWatch final : public RunObserver {
     timer_ = std::make_unique<boost::asio::steady_timer>(ctx.io());
     arm(ctx);
   }
+  // The run's own cgroup first: a process that moves itself up there, one hierarchy at a time,
+  // is partly out of its process's cgroups while it does, and is named for where it is going.
   void on_process_exit(RunContext& ctx, const std::string& process) override {
-    if (check(ctx, process)) check_run(ctx);
+    if (check_run(ctx)) check(ctx, process);
   }
   void on_run_end(RunContext&) override {
     ended_ = true;  // a look already due runs despite the cancel: it must not arm the timer again
@@ -29,9 +31,9 @@ class MembershipWatch final : public RunObserver {
     timer_->expires_after(interval_);
     timer_->async_wait([this, &ctx](boost::system::error_code ec) {
       if (ec || ended_) return;
+      if (!check_run(ctx)) return;
       for (const auto& p : ctx.scenario().processes)
         if (!check(ctx, p.name)) return;
-      if (!check_run(ctx)) return;
       arm(ctx);
     });
   }

@@ -40,7 +40,8 @@ class RunContext {
   // The run's cgroup, above every process's: it holds the caller's own limits, kept. Null before
   // the run made it.
   virtual const cgroup::Cgroup* run_group() const = 0;
-  // The main pid while it runs, else nullopt.
+  // The main pid while it runs, else nullopt: also once it ended but before its exit was
+  // handled, so that a timer due in the same turn does not act on a process already gone.
   virtual std::optional<pid_t> main_pid(const std::string& process) const = 0;
   // The result being built: observers add samples, probe results, failures and diagnostics.
   virtual report::ScenarioResult& result() = 0;

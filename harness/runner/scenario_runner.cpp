@@ -71,7 +71,7 @@ class ScenarioRun final : public RunContext {
   const cgroup::Cgroup* run_group() const override { return run_group_.get(); }
   std::optional<pid_t> main_pid(const std::string& process) const override {
     for (const auto& p : procs_)
-      if (p.spec->name == process && p.process && p.process->running()) return p.process->pid();
+      if (p.spec->name == process && p.process && p.process->alive()) return p.process->pid();
     return std::nullopt;
   }
   report::ScenarioResult& result() override { return result_; }

@@ -1,5 +1,6 @@
 #include "supervisor/supervised_process.h"
 
+#include <poll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -102,6 +103,13 @@ void SupervisedProcess::close_output() {
   boost::system::error_code ignored;
   if (spawned_.stdout_pipe && spawned_.stdout_pipe->is_open()) spawned_.stdout_pipe->close(ignored);
   if (spawned_.stderr_pipe && spawned_.stderr_pipe->is_open()) spawned_.stderr_pipe->close(ignored);
+}
+
+bool SupervisedProcess::alive() const {
+  if (!running()) return false;
+  if (!pidfd_) return true;  // no pidfd (a kernel before 5.3): the exit event alone says
+  pollfd ended{pidfd_.get(), POLLIN, 0};
+  return ::poll(&ended, 1, 0) == 0;
 }
 
 bool SupervisedProcess::send_signal(int signo) {

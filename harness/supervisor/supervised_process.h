@@ -54,6 +54,10 @@ class SupervisedProcess {
   const std::string& name() const { return name_; }
   pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0 && !exit_status_ && !wait_error_; }
+  // Running, and not already ended: the end is seen from the event loop, so a timer due in the
+  // same turn (a ramp step, a repeat) runs while running() still says true of a process that is
+  // gone. Asks the pidfd, which is readable once the process ended.
+  bool alive() const;
   // Output is complete once the process exited and both pipes reached end of file.
   bool output_closed() const { return open_streams_ == 0; }
   void close_output();  // stop reading (e.g. an orphan keeps the pipe open)

@@ -257,6 +257,38 @@ TEST_CASE("failed starts print nothing twice while another thread writes to stdo
   CHECK(std::count(seen.begin(), seen.end(), 1) == markers);  // and nothing lost
 }
 
+TEST_CASE("a process that ended is not alive before its exit is handled, though still running") {
+  // A ramp step due in the same turn of the event loop as its process's end stepped a process
+  // already gone: running() says true until the exit handler ran.
+  boost::asio::io_context io;
+  SupervisedProcess p(io, "quick", 4096);
+  auto request = request_for({test::payload_path(), "sleep", "0ms"});
+  request.env = current_environment();
+  REQUIRE(p.start(request, [](SupervisedProcess&) {}));
+  CHECK(p.running());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (p.alive() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  CHECK_FALSE(p.alive());
+  CHECK(p.running());  // no turn of the loop yet: the exit is not handled
+  io.run();
+  CHECK_FALSE(p.running());
+  REQUIRE(p.exit_status());
+  CHECK(p.exit_status()->code == 0);
+
+  // A process that runs on is alive.
+  SupervisedProcess holding(io, "holding", 4096);
+  auto hold = request_for({test::payload_path(), "sleep", "10s"});
+  hold.env = current_environment();
+  REQUIRE(holding.start(hold, [](SupervisedProcess&) {}));
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK(holding.alive());
+  CHECK(holding.send_signal(SIGKILL));
+  io.restart();
+  io.run();
+  CHECK_FALSE(holding.alive());
+}
+
 TEST_CASE("exit(9) and death by SIGKILL are told apart") {
   // Boost's async_wait folds both into the int 9; the raw wait status does not.
   auto exited = run_to_end(request_for({test::payload_path(), "exit", "9"}));
