@@ -1122,8 +1122,13 @@ TEST_CASE("exec: a child that moved itself into faultline's parent cgroup is kil
       "for f in /sys/fs/cgroup/faultline/cgroup.procs /sys/fs/cgroup/*/faultline/cgroup.procs; do "
       "[ -e $f ] && echo $$ > $f 2>/dev/null && echo $f >> " +
       quote(moved) + "; done; exec sleep 71";
-  const auto r = run_shell(exec_cmd("--json " + quote(dir / "r.json")) + " -- sh -c " +
-                           quote("sh -c " + quote(child) + " >/dev/null 2>&1 & sleep 0.5"));
+  // The command ends once its child is `sleep` (moved, or not on v2), not after a fixed delay that
+  // a loaded machine outlasts with the child still moving.
+  const auto r =
+      run_shell(exec_cmd("--json " + quote(dir / "r.json")) + " -- sh -c " +
+                quote("sh -c " + quote(child) +
+                      " >/dev/null 2>&1 & p=$!; i=0; until [ \"$(cat /proc/$p/comm 2>/dev/null)\" = "
+                      "sleep ] || [ $i -ge 400 ]; do sleep 0.05; i=$((i+1)); done"));
   INFO("exit " << r.status << "\nstderr: " << r.err);
   // cgroup v2 keeps processes out of a cgroup whose controllers its children use: there the move
   // fails, and the child stays held.
@@ -1182,7 +1187,8 @@ TEST_CASE("exec: a child that moved itself out and ended before the command did 
   const std::string to_roots =
       "for f in /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/*/cgroup.procs; do echo $$ > $f 2>/dev/null; "
       "done; ";
-  const std::string child = "sh -c " + quote(to_roots + "exec " + payload() + " spin 300ms");
+  // 300ms of CPU time, so that a loaded machine cannot thin it below what exec tells from noise.
+  const std::string child = "sh -c " + quote(to_roots + "exec " + payload() + " spin 300ms --cpu-time");
   const auto r = run_shell(exec_cmd("--memory 64MiB --swap 0B") + " -- sh -c " + quote(child + "; exit 0"));
   INFO("exit " << r.status << "\nstderr: " << r.err);
   CHECK(r.status == 125);

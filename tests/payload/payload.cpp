@@ -205,11 +205,18 @@ int cmd_alloc(std::span<char*> tokens) {
 }
 
 int cmd_spin(std::span<char*> tokens) {
-  Args args = parse_args(tokens, {}, 1);
+  Args args = parse_args(tokens, {{}, {"--cpu-time"}}, 1);
   auto duration = duration_arg(args.positional[0], "duration");
-  const std::int64_t deadline = duration ? to_ns(monotonic_now()) + duration->count() : INT64_MAX;
+  // --cpu-time: DUR of this process's CPU time, however long a loaded machine takes to give it.
+  const clockid_t clock = args.options.contains("--cpu-time") ? CLOCK_PROCESS_CPUTIME_ID : CLOCK_MONOTONIC;
+  const auto now_ns = [clock] {
+    timespec now{};
+    ::clock_gettime(clock, &now);
+    return to_ns(now);
+  };
+  const std::int64_t deadline = duration ? now_ns() + duration->count() : INT64_MAX;
   volatile std::uint64_t work = 0;
-  while (to_ns(monotonic_now()) < deadline) {
+  while (now_ns() < deadline) {
     for (int i = 0; i < 10000; ++i) work = work + 1;
   }
   say("spun for " + args.positional[0]);
@@ -499,7 +506,8 @@ struct Subcommand {
 constexpr Subcommand kSubcommands[] = {
     {"alloc", "SIZE [--hold DUR] [--step SIZE] [--interval DUR]",
      "touch SIZE bytes (in steps), print \"allocated N bytes\", hold", cmd_alloc},
-    {"spin", "DUR", "burn one CPU for DUR of wall time, print \"spun for DUR\"", cmd_spin},
+    {"spin", "DUR [--cpu-time]",
+     "burn one CPU for DUR of wall time (or of its CPU time), print \"spun for DUR\"", cmd_spin},
     {"fork", "N [--hold DUR]", "fork N children sleeping DUR (1s), print \"forked X of N\"", cmd_fork},
     {"open-fds", "N [--hold DUR]", "open /dev/null N times, print \"opened X of N\"", cmd_open_fds},
     {"connect", "PORT N [--hold DUR]", "open N TCP connections to 127.0.0.1:PORT, print \"connected X of N\"",
