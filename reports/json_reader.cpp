@@ -352,10 +352,6 @@ RunReport parse_json_report(std::string_view text, const std::string& origin) {
   }
 }
 
-RunReport read_json_report(const std::filesystem::path& path) {
-  return parse_json_report(read_report_text(path), path.string());
-}
-
 ReportFile read_report_file(const std::filesystem::path& path) {
   const json doc = parse_document(read_report_text(path), path.string());
   try {

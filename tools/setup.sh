@@ -104,9 +104,14 @@ stage() { printf '== [%dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*"; 
 # failed, not just the last step's output.
 failed_steps=()
 step() {  # NAME LOG COMMAND...
-  local name=$1 log=$2
+  local name=$1 log=$2 rc=0 tee_pid _
   shift 2
-  if "$@" 2>&1 | tee "$log"; then return 0; fi
+  # Not a pipe into tee: the step would also wait for any process it left behind holding the
+  # pipe. tee ends once every writer closed it; it gets a few seconds to write the log's end.
+  "$@" > >(tee "$log") 2>&1 || rc=$?
+  tee_pid=$!
+  for _ in $(seq 50); do kill -0 "$tee_pid" 2>/dev/null || break; sleep 0.1; done
+  [ "$rc" = 0 ] && return 0
   failed_steps+=("$name|$log")
   return 1
 }
@@ -123,8 +128,9 @@ summarize_failures() {
       tail -n 40 "$log"
       continue
     fi
+    # head may end before grep does (SIGPIPE): not a failure of the summary.
     grep -a -E -B 10 -A 14 'FAILED:|FAIL:|HUNG|left behind|did not build|error:|ERROR:|SKIPPED \(unexpected\)|DECLARED SKIP DID NOT' \
-      "$log" | head -n 150
+      "$log" | head -n 150 || true
   done
 }
 

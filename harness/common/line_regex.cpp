@@ -87,6 +87,17 @@ RE2::Options line_regex_options() {
   return options;
 }
 
+// Whether the pattern has a word-boundary assertion (\b, \B) anywhere: the one kind whose
+// meaning at a match's start depends on the character before it.
+bool asserts_word_boundary(std::string_view pattern) {
+  for (std::size_t i = 0; i + 1 < pattern.size(); ++i) {
+    if (pattern[i] != '\\') continue;
+    if (pattern[i + 1] == 'b' || pattern[i + 1] == 'B') return true;
+    ++i;  // the escaped character, whatever it is
+  }
+  return false;
+}
+
 }  // namespace
 
 std::unique_ptr<RE2> compile_line_regex(std::string_view pattern) {
@@ -96,16 +107,16 @@ std::unique_ptr<RE2> compile_line_regex(std::string_view pattern) {
 bool line_regex_matches_no_line(std::string_view pattern) {
   const auto compiled = compile_line_regex(pattern);
   if (!compiled->ok()) return false;
-  // RE2 says which strings a match can start with: none at all (min and max both empty, and not
-  // even the empty string matches) when no line holds a match; never_nl made every newline in
-  // the pattern match nothing. The capture group keeps RE2 from taking a leading ^literal out
-  // as a prefix, which it reports whatever follows; a pattern it cannot wrap (an unclosed \Q)
-  // is asked as it is.
-  const RE2 wrapped("(" + line_mode_pattern(pattern) + ")", line_regex_options());
-  const RE2& asked = wrapped.ok() ? wrapped : *compiled;
+  // RE2 says which strings a match starting at the start of the text can begin with: none at all
+  // (min and max both empty, and not even the empty string matches) when every first byte is a
+  // dead end; never_nl made every newline in the pattern match nothing. A match may start
+  // mid-line too, where only ^ (a line start, in multi-line mode) and \b \B judge differently:
+  // ^ fails there, so a dead start is dead everywhere, but \b and \B can match mid-line what
+  // they cannot at the start (`\Bing`), so a pattern with them is not judged.
+  if (asserts_word_boundary(pattern)) return false;
   std::string min, max;
-  return asked.PossibleMatchRange(&min, &max, 16) && min.empty() && max.empty() &&
-         !RE2::PartialMatch("", asked);
+  return compiled->PossibleMatchRange(&min, &max, 16) && min.empty() && max.empty() &&
+         !RE2::PartialMatch("", *compiled);
 }
 
 bool line_regex_matches_every_line(std::string_view pattern) {

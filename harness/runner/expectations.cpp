@@ -456,7 +456,7 @@ std::string unmatched_call_hint(const scenario::SyscallFault& fault) {
   };
   for (const auto& [function, call] : kMadeAs)
     if (listed(function) && !listed(call))
-      return "; libc makes " + std::string(function) + "() an `" + std::string(call) + "` call: list `" +
+      return "; libc calls `" + std::string(call) + "` for " + std::string(function) + "(): list `" +
              std::string(call) + "` too";
   return "";
 }

@@ -57,7 +57,8 @@ syscall::Rule rule_of(const scenario::Injection& inj, const std::string& scenari
 std::string event_detail(const syscall::FaultEvent& e) {
   std::string out = "pid " + std::to_string(e.pid) + " " + e.syscall;
   if (!e.subject.empty()) out += " " + e.subject;
-  // A delay-only rule lets the call run on: its own result is not known here.
+  // Each rule's own part: a delay-only rule held the call, and its answer (the call's own result,
+  // or another rule's errno or value) is not this rule's to tell.
   if (e.delay.count() > 0) out += " delayed " + format_duration(e.delay);
   if (e.error)
     out += " -> " + syscall::errno_name(e.error);

@@ -205,7 +205,7 @@ TEST_CASE("judge: a syscall fault that hit nothing fails the run unless optional
   CHECK(r.failures[0].check == "inject.syscall");
   CHECK(r.failures[0].message.find("`disk-full` never fired") != std::string::npos);
   CHECK(r.failures[0].line == 7);
-  CHECK(r.failures[0].message.find("libc makes") == std::string::npos);
+  CHECK(r.failures[0].message.find("libc calls") == std::string::npos);
 
   // A rule on `open` alone that matched nothing: glibc's open() is an openat call.
   report::ScenarioResult on_open;
@@ -214,7 +214,7 @@ TEST_CASE("judge: a syscall fault that hit nothing fails the run unless optional
   std::get<scenario::SyscallFault>(s.injections[0].params).syscalls = {"open", "write"};
   runner::judge(s, on_open, nothing_seen);
   REQUIRE(on_open.failures.size() == 1);
-  CHECK(on_open.failures[0].message.ends_with("; libc makes open() an `openat` call: list `openat` too"));
+  CHECK(on_open.failures[0].message.ends_with("; libc calls `openat` for open(): list `openat` too"));
   report::ScenarioResult both;
   std::get<scenario::SyscallFault>(s.injections[0].params).syscalls = {"open", "openat"};
   both.processes = on_open.processes;
@@ -222,7 +222,7 @@ TEST_CASE("judge: a syscall fault that hit nothing fails the run unless optional
   both.syscall_faults = on_open.syscall_faults;
   runner::judge(s, both, nothing_seen);
   REQUIRE(both.failures.size() == 1);
-  CHECK(both.failures[0].message.find("libc makes") == std::string::npos);
+  CHECK(both.failures[0].message.find("libc calls") == std::string::npos);
 
   // `= 0` stated: the author expects no hit, so the default check gives way.
   report::ScenarioResult stated;
