@@ -63,24 +63,12 @@ class Node {
   // (`"repeat": 4294967297` would read as repeat 1 and pair with another run).
   template <typename T>
   T integer_as() const {
-    if (!value_.is_number_integer()) fail("expected an integer, got " + type());
-    const bool fits = value_.is_number_unsigned() ? std::in_range<T>(value_.get<std::uint64_t>())
-                                                  : std::in_range<T>(value_.get<std::int64_t>());
-    if (!fits)
-      fail("expected an integer from " + std::to_string(std::numeric_limits<T>::min()) + " to " +
-           std::to_string(std::numeric_limits<T>::max()) + ", got " + type());
-    return static_cast<T>(value_.get<std::int64_t>());
+    return integer_from<T>(std::numeric_limits<T>::min());
   }
   // The same from 0: a count.
   template <typename T>
   T count_as() const {
-    if (!value_.is_number_integer()) fail("expected an integer, got " + type());
-    const bool fits = value_.is_number_unsigned() ? std::in_range<T>(value_.get<std::uint64_t>())
-                                                  : std::in_range<T>(value_.get<std::int64_t>());
-    if (!fits || value_.get<std::int64_t>() < 0)
-      fail("expected an integer from 0 to " + std::to_string(std::numeric_limits<T>::max()) + ", got " +
-           type());
-    return static_cast<T>(value_.get<std::int64_t>());
+    return integer_from<T>(0);
   }
   bool boolean() const {
     if (!value_.is_boolean()) fail("expected true or false, got " + type());
@@ -106,6 +94,16 @@ class Node {
   }
 
  private:
+  template <typename T>
+  T integer_from(T low) const {
+    if (!value_.is_number_integer()) fail("expected an integer, got " + type());
+    const bool fits = value_.is_number_unsigned() ? std::in_range<T>(value_.get<std::uint64_t>())
+                                                  : std::in_range<T>(value_.get<std::int64_t>());
+    if (!fits || static_cast<T>(value_.get<std::int64_t>()) < low)
+      fail("expected an integer from " + std::to_string(low) + " to " +
+           std::to_string(std::numeric_limits<T>::max()) + ", got " + type());
+    return static_cast<T>(value_.get<std::int64_t>());
+  }
   std::string child_path(const char* key) const { return path_.empty() ? key : path_ + "." + key; }
   std::string type() const {
     if (value_.is_string()) return "\"" + value_.get<std::string>() + "\"";

@@ -156,36 +156,25 @@ process_tree() {  # PID
   for child in $(pgrep -P "$1"); do process_tree "$child"; done
 }
 # Back to normal priority (once nothing waits beside it, nice 19 would only slow it down under
-# load), then waits for it and prints its output; returns its exit status. Parents are reniced
+# load), then waits for it and prints its output; returns its exit status, and a failure is kept
+# for the summary as step NAME. With LINES, a stage that passed prints only its last LINES lines
+# (the fuzzer's log has a line per new input; all of it stays in the log). Parents are reniced
 # before their children, so what they start from then on starts at 0; a second pass catches a
 # child started in between.
-restore_background_priority() {
-  local _
+finish_background() {  # NAME [LINES]
+  local name=$1 lines=${2:-} rc=0 _
   for _ in 1 2; do
     # shellcheck disable=SC2046
     renice -n 0 -p $(process_tree "$background_pid") >/dev/null 2>&1 || true
   done
-}
-finish_background() {
-  restore_background_priority
-  local rc=0
   wait "$background_pid" || rc=$?
-  cat "$background_log"
-  background_pid=
-  return $rc
-}
-# The fuzzer's log is long (a line per new input): when it passed, its last lines are enough.
-finish_fuzzing() {
-  restore_background_priority
-  local rc=0
-  wait "$background_pid" || rc=$?
-  if [ $rc = 0 ]; then
-    echo "(the fuzzer's last lines; all of them are in $background_log)"
-    tail -n 12 "$background_log"
+  if [ $rc = 0 ] && [ -n "$lines" ]; then
+    echo "($name: its last lines; all of them are in $background_log)"
+    tail -n "$lines" "$background_log"
   else
     cat "$background_log"
-    failed_steps+=("fuzzing the scenario loader|$background_log")
   fi
+  [ $rc = 0 ] || failed_steps+=("$name|$background_log")
   background_pid=
   return $rc
 }
@@ -234,9 +223,8 @@ case "$mode" in
       ctest --test-dir "$here/build" --output-on-failure -j "$jobs" -E '^(unit|integration|e2e|vm-cgroup-v2)$' ||
       status=1
     stage "sanitizer build (ASan+UBSan), built beside the tests above"
-    if ! finish_background; then
+    if ! finish_background "the sanitizer build"; then
       echo "the sanitizer build failed: its tests do not run" >&2
-      failed_steps+=("the sanitizer build|$here/build/sanitizer-build.log")
       summarize_failures
       exit 1
     fi
@@ -256,10 +244,7 @@ case "$mode" in
       in_sanitizer_env "$here/build/tests/e2e-tests" || status=1
     step "no throwaway cgroups left" "$here/build/leftovers.log" "$here/tests/check-no-leftovers.sh" || status=1
     stage "unit tests (plain and ASan+UBSan), beside 60 s of fuzzing the scenario loader"
-    if ! finish_background; then
-      failed_steps+=("building the unit tests and the fuzzer|$here/build/unit-tests-build.log")
-      status=1
-    fi
+    finish_background "building the unit tests and the fuzzer" || status=1
     fuzzing=
     if [ -x "$here/build-fuzz/loader-fuzzer" ]; then
       start_in_background "$here/build/fuzz.log" fuzz_scenario_loader
@@ -274,7 +259,7 @@ case "$mode" in
       step "unit tests (ASan+UBSan)" "$here/build-asan/unit-tests.log" \
         in_sanitizer_env "$here/build-asan/tests/unit-tests" || status=1
     fi
-    if [ -n "$fuzzing" ]; then finish_fuzzing || status=1; fi
+    if [ -n "$fuzzing" ]; then finish_background "fuzzing the scenario loader" 12 || status=1; fi
     summarize_failures
     stage "done: exit status $status"
     exit $status

@@ -675,33 +675,30 @@ void judge(const scenario::Scenario& scenario, report::ScenarioResult& result, c
   const bool a_process_timed_out =
       std::any_of(result.processes.begin(), result.processes.end(),
                   [](const report::ProcessResult& p) { return p.outcome == "timed-out"; });
-  // A process still waiting on a dependency's gate at the deadline never started: the run was
-  // waiting to start it, not held by something outside.
-  std::string never_started;
-  for (const auto& p : result.processes)
-    if (p.outcome == "failed-to-start" && p.pid == 0 && p.start_error.starts_with("never started"))
-      never_started += (never_started.empty() ? "`" : ", `") + p.name + "`";
-  if (deadline_hit && !a_process_timed_out && !never_started.empty())
-    result.failures.push_back({"timeout",
-                               "",
-                               "the run ends within " + format_duration(scenario.timeout),
-                               never_started + " never started, every other process had ended",
-                               "the run was still going at its timeout " + format_duration(scenario.timeout) +
-                                   " with " + never_started +
-                                   " never started (a dependency was not ready); every process that "
-                                   "started had ended",
-                               0,
-                               {}});
-  else if (deadline_hit && !a_process_timed_out)
-    result.failures.push_back({"timeout",
-                               "",
-                               "the run ends within " + format_duration(scenario.timeout),
-                               "every process had ended, the run had not",
-                               "the run was still going at its timeout " + format_duration(scenario.timeout) +
-                                   " after every process had ended (a process outside their cgroups, or "
-                                   "their output held open)",
-                               0,
-                               {}});
+  if (deadline_hit && !a_process_timed_out) {
+    // A process still waiting on a dependency's gate at the deadline never started: the run was
+    // waiting to start it, not held by something outside.
+    std::string never_started;
+    for (const auto& p : result.processes)
+      if (p.outcome == "failed-to-start" && p.pid == 0 && p.start_error.starts_with("never started"))
+        never_started += (never_started.empty() ? "`" : ", `") + p.name + "`";
+    const std::string timeout = format_duration(scenario.timeout);
+    const bool waiting = !never_started.empty();
+    result.failures.push_back(
+        {"timeout",
+         "",
+         "the run ends within " + timeout,
+         waiting ? never_started + " never started, every other process had ended"
+                 : "every process had ended, the run had not",
+         "the run was still going at its timeout " + timeout +
+             (waiting
+                  ? " with " + never_started +
+                        " never started (a dependency was not ready); every process that started had ended"
+                  : " after every process had ended (a process outside their cgroups, or their output "
+                    "held open)"),
+         0,
+         {}});
+  }
   const SignalsSent sent = signals_sent(scenario, result.timeline);
   const std::set<int> none;
   const std::vector<scenario::Expect> tables = tables_to_judge(scenario);

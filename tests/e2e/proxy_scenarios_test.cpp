@@ -290,37 +290,37 @@ TEST_CASE("a partition's refused connects are counted, and the client that retri
   CHECK(err.find("Connection refused, retrying") != std::string::npos);
 }
 
+namespace {
+
+// A must-fail scenario whose network fault `toxic`, on its one proxy, met nothing the scenario
+// makes its claim about: its only failure is the fault that never fired, counted 0.
+void check_never_fired(const std::string& scenario_file, const std::string& toxic) {
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  CommandOutput cmd;
+  const json s = run_must_fail(scenario_file, cmd);
+  INFO(s.dump(2));
+  only_failure(s, "inject.network");
+  CHECK(s.at("proxies")[0].at("toxics_touched").at(toxic) == 0);
+}
+
+}  // namespace
+
 // The client gave up and left; the server still held the connection through the proxy. A reset
 // then closed what only the server kept: it counted as touched, and the scenario passed.
 TEST_CASE("a reset that comes after the client gave up fails as never fired", "[proxy][e2e]") {
-  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
-  CommandOutput cmd;
-  const json s = run_must_fail("selftest/failing/reset-after-client-gave-up.toml", cmd);
-  INFO(s.dump(2));
-  only_failure(s, "inject.network");
-  CHECK(s.at("proxies")[0].at("toxics_touched").at("rst") == 0);
+  check_never_fired("selftest/failing/reset-after-client-gave-up.toml", "rst");
 }
 
 // The black hole held back only the FIN of the client closing at faultline's SIGTERM: the
 // shutdown counted as the fault's work, and the scenario passed.
 TEST_CASE("a network fault met only by the shutdown fails as never fired", "[proxy][e2e]") {
-  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
-  CommandOutput cmd;
-  const json s = run_must_fail("selftest/failing/network-fault-met-only-at-shutdown.toml", cmd);
-  INFO(s.dump(2));
-  only_failure(s, "inject.network");
-  CHECK(s.at("proxies")[0].at("toxics_touched").at("black-hole") == 0);
+  check_never_fired("selftest/failing/network-fault-met-only-at-shutdown.toml", "black-hole");
 }
 
 // Applied at the driver's exit, which began the stop phase: the counts taken at the stop phase
 // had no entry for it, so the judge never looked at it, and the scenario passed.
 TEST_CASE("a network fault applied once the stop phase had begun fails as never fired", "[proxy][e2e]") {
-  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
-  CommandOutput cmd;
-  const json s = run_must_fail("selftest/failing/network-fault-after-stop-began.toml", cmd);
-  INFO(s.dump(2));
-  only_failure(s, "inject.network");
-  CHECK(s.at("proxies")[0].at("toxics_touched").at("slow") == 0);
+  check_never_fired("selftest/failing/network-fault-after-stop-began.toml", "slow");
 }
 
 // The proxy accepted the client's connections before the partition: not evidence that the
