@@ -115,8 +115,13 @@ bool line_regex_matches_no_line(std::string_view pattern) {
   // they cannot at the start (`\Bing`), so a pattern with them is not judged.
   if (asserts_word_boundary(pattern)) return false;
   std::string min, max;
-  return compiled->PossibleMatchRange(&min, &max, 16) && min.empty() && max.empty() &&
-         !RE2::PartialMatch("", *compiled);
+  if (!compiled->PossibleMatchRange(&min, &max, 16)) return false;
+  if (min.empty() && max.empty()) return !RE2::PartialMatch("", *compiled);
+  // One string both ways: every match begins as exactly `min`, and RE2 followed it to a dead end
+  // (a bound cut short by a loop or by the length limit is rounded up, so it differs from min).
+  // Such a match is all of `min`, so a line of `min` alone would hold one, its end being where
+  // `$` holds. When that line does not match, nothing after a first part (`x$a`, `a^b`) can.
+  return min == max && !RE2::PartialMatch(min, *compiled);
 }
 
 bool line_regex_matches_every_line(std::string_view pattern) {

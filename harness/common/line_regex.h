@@ -18,9 +18,11 @@ std::unique_ptr<re2::RE2> compile_line_regex(std::string_view pattern);
 
 // True when RE2 finds that no line can match `pattern`: every first byte of a match is a dead
 // end, as when it asks for a newline however that is spelled (`[\n-\n]`,
-// `[^\x00-\x09\x0b-\x{10FFFF}]`) or for an impossible place first (`$a`). A `not_matches` of
-// it would pass whatever the output. An impossibility after the first byte (`x$a`) is not seen,
-// nor is any in a pattern with \b or \B. False for a pattern RE2 refuses.
+// `[^\x00-\x09\x0b-\x{10FFFF}]`) or for an impossible place first (`$a`), or every match
+// would begin with one fixed text after which it meets one (`x$a`, `a^b`). A `not_matches` of
+// it would pass whatever the output. An impossibility after a part that can vary (`(x|y)$a`,
+// `(?i)x$a`, `x+$a`) is not seen, nor is any in a pattern with \b or \B. False for a pattern RE2
+// refuses.
 bool line_regex_matches_no_line(std::string_view pattern);
 
 // True when `pattern` matches every line whatever it holds, the empty line and a line of one

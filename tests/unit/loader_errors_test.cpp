@@ -1052,9 +1052,9 @@ TEST_CASE("an output regex that no line can match is an error, however it is wri
   // Each asks for a newline or an impossible place without writing one the way a scanner of the
   // text would see: as the matcher compiles it (a line at a time, newlines never matched), RE2
   // finds no string it could match. A `not_matches` of any of them passed whatever the output.
-  for (const std::string pattern :
-       {"[\\\\n-\\\\n]", "panic[^\\\\x00-\\\\x09\\\\x0b-\\\\x{10FFFF}]boom", "[^\\\\S \\\\t\\\\x0c\\\\r]",
-        "$a", "(?i)^abc[\\\\x0a-\\\\x0a]", "\\\\zpanic"}) {
+  for (const std::string pattern : {"[\\\\n-\\\\n]", "panic[^\\\\x00-\\\\x09\\\\x0b-\\\\x{10FFFF}]boom",
+                                    "[^\\\\S \\\\t\\\\x0c\\\\r]", "$a", "(?i)^abc[\\\\x0a-\\\\x0a]",
+                                    "\\\\zpanic", "x$a", "exit code: 0$ done", "a^b", "^(?:ab){2}c\\\\zd"}) {
     INFO(pattern);
     const std::string errors = errors_of(kTarget + "[expect]\nstdout.not_matches = \"" + pattern + "\"\n");
     CHECK(errors.starts_with("s.toml:5:22: expect.stdout.not_matches: regular expression "));
@@ -1069,7 +1069,7 @@ TEST_CASE("an output regex that no line can match is an error, however it is wri
   CHECK(errors_of(kTarget +
                   "[expect]\nstdout.not_matches = [\"^$\", \"^abc$\", \"a\\\\b\", \"[^\\\\n]x\", "
                   "\"\\\\Aa\\\\z\", \"(?i)^ABC\", \"\\\\Qa\", \"\\\\Bing\\\\b\", \"\\\\b-\", \"\\\\b$\", "
-                  "\"\\\\b\"]\n")
+                  "\"\\\\b\", \"x$\", \"x(a|$)\", \"abc|abd\", \"ok\\\\z\"]\n")
             .empty());
 }
 
