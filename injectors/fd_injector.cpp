@@ -51,7 +51,6 @@ std::string FdInjector::apply(const Target& target) {
         return limit < entry.second.rlim_cur || (hard_too && limit < entry.second.rlim_max);
       }))
     throw NoEffect("RLIMIT_NOFILE is " + limits_text(main_old) + " already" + kMustLower);
-  std::string before;
   for (const auto& [pid, old] : found) {
     const rlimit wanted{std::min(limit, old.rlim_cur),
                         hard_too ? std::min(limit, old.rlim_max) : old.rlim_max};
@@ -61,10 +60,10 @@ std::string FdInjector::apply(const Target& target) {
                   "pid " + std::to_string(pid));
     }
     old_[pid] = old;
-    if (before.empty() || pid == target.main_pid) before = limits_text(old);
+    if (old_.size() == 1 || pid == target.main_pid) main_before_ = old;
   }
   if (old_.empty()) throw Error("no process left in " + target.group.describe() + " to limit");
-  return "RLIMIT_NOFILE " + before + " -> " + std::to_string(fault_.nofile) +
+  return "RLIMIT_NOFILE " + limits_text(main_before_) + " -> " + std::to_string(fault_.nofile) +
          (hard_too ? "" : " (soft only)") + " on " + std::to_string(old_.size()) + " process(es)";
 }
 
@@ -76,8 +75,6 @@ std::string FdInjector::revert(const Target& target) {
   // had before (the limits a fork before the fault would have had).
   if (old_.empty()) return "RLIMIT_NOFILE: no process left to restore";
   std::map<pid_t, rlimit> to_restore = old_;
-  const rlimit inherited_before =
-      old_.count(target.main_pid) ? old_.at(target.main_pid) : old_.begin()->second;
   std::vector<pid_t> members;
   try {
     members = target.group.pids();
@@ -86,7 +83,7 @@ std::string FdInjector::revert(const Target& target) {
   }
   for (pid_t pid : members)
     if (!to_restore.count(pid) && !(target.helpers && target.helpers->count(pid)))
-      to_restore[pid] = inherited_before;
+      to_restore[pid] = main_before_;
   for (const auto& [pid, old] : to_restore) {
     rlimit now{};
     if (::prlimit(pid, RLIMIT_NOFILE, nullptr, &now) != 0) {

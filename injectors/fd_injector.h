@@ -31,6 +31,9 @@ class FdInjector final : public Injector {
   bool ends_in_window_;
   bool hard_too_ = true;
   std::map<pid_t, rlimit> old_;
+  // What the main process had before the fault, taken at apply: a process forked during the fault
+  // gets it back. The main process may have ended by the revert (its pid is 0 then).
+  rlimit main_before_{};
   std::string dodged_;  // the first process seen past the fault while it was on
 };
 

@@ -161,6 +161,34 @@ TEST_CASE("fd: children forked while the fault was on get the limits back at its
   }
 }
 
+TEST_CASE("fd: a child born during the fault gets the main process's limits back after the main one ended",
+          "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  // A neighbour started first (a lower pid) under limits of its own, then the main process,
+  // which forks once the fault is on and ends before the revert: the revert then knows no main
+  // pid, and the child must still get what the main process had, not the neighbour's.
+  TargetProcess neighbour(t.group(), {"/bin/sh", "-c", "ulimit -Sn 64; echo limited; exec sleep 10"});
+  REQUIRE(neighbour.wait_for_output("limited"));
+  TargetProcess target(t.group(), {"/bin/sh", "-c", "sleep 0.5; sleep 10 & echo forked"});
+  REQUIRE(neighbour.pid() < target.pid());
+  const rlimit before = nofile_of(target.pid());
+  REQUIRE(before.rlim_cur != 64);
+  FdInjector fd(scenario::FdFault{16}, /*ends_in_window=*/true);
+  fd.apply(Target{t.group(), target.pid()});
+  REQUIRE(target.wait_for_output("forked"));
+  REQUIRE(target.ended_within(5000ms));
+  pid_t child = 0;
+  for (pid_t pid : t.group().pids())
+    if (pid != neighbour.pid()) child = pid;
+  REQUIRE(child > 0);
+  CHECK(nofile_of(child).rlim_cur == 16);
+  fd.revert(Target{t.group(), 0});
+  CHECK(nofile_of(child).rlim_cur == before.rlim_cur);
+  CHECK(nofile_of(child).rlim_max == before.rlim_max);
+  CHECK(nofile_of(neighbour.pid()).rlim_cur == 64);
+}
+
 TEST_CASE("fd: a child born during the fault that set its own limit keeps it, and is no escape",
           "[injector]") {
   INJECTOR_TEST_PRECONDITIONS();
