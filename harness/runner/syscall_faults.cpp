@@ -64,6 +64,8 @@ std::string event_detail(const syscall::FaultEvent& e) {
     out += " -> " + syscall::errno_name(e.error);
   else if (e.return_value)
     out += " -> " + std::to_string(*e.return_value);
+  // Another rule delayed the same call: what the process waited is the sum.
+  if (e.held > e.delay) out += " (held " + format_duration(e.held) + " in all by the rules on it)";
   return out;
 }
 

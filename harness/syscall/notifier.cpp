@@ -328,6 +328,7 @@ void Notifier::handle(const seccomp_notif& n) {
     answer(n.id, std::nullopt, 0, true);
     return;
   }
+  for (auto& act : held.acts) act.second.held = delay;
   if (delay.count() == 0) return deliver(std::move(held));
   held.due = std::chrono::steady_clock::now() + delay;
   std::lock_guard lock(mutex_);

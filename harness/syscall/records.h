@@ -21,7 +21,8 @@ struct FaultEvent {
   std::string subject;  // the path, "fd 3 (/var/lib/x)", or empty when not looked at
   int error = 0;        // 0: delayed or given a return value, not failed
   std::optional<std::int64_t> return_value;  // the value the call was given instead of running
-  std::chrono::nanoseconds delay{0};         // held back this long before its answer
+  std::chrono::nanoseconds delay{0};         // held back this long by this rule
+  std::chrono::nanoseconds held{0};          // held back in all, by every rule that delayed it
 };
 
 struct RuleRecord {

@@ -336,6 +336,34 @@ TEST_CASE("a delayed call does not hold up the other calls, then goes through", 
   CHECK(outcome.records[0].first[0].error == 0);
 }
 
+TEST_CASE("two delays on one call add up, and each rule's event says what the call waited in all",
+          "[syscall]") {
+  test::ScratchDir dir;
+  const auto slow = dir.write("slow", "x");
+  const auto fast = dir.write("fast", "x");
+  RuleSpec first = rule({"openat"}, std::nullopt), second = rule({"openat"}, "EACCES");
+  first.name = "slow-disk";
+  first.delay = 300ms;
+  second.name = "slower-disk";
+  second.delay = 400ms;
+  first.path_glob = second.path_glob = "*/slow";
+  const auto outcome = run_under({first, second}, {static_target(), "timed", slow, fast});
+  REQUIRE(outcome.status);
+  std::smatch m;
+  REQUIRE(std::regex_search(outcome.out, m, std::regex("slow (\\d+) ms EACCES")));
+  CHECK(std::stol(m[1]) >= 650);  // at least the sum, less the clocks' grain
+  REQUIRE(outcome.records.size() == 2);
+  for (const auto& record : outcome.records) {
+    INFO(record.rule);
+    REQUIRE(record.first.size() == 1);
+    CHECK(record.first[0].held == 700ms);
+  }
+  CHECK(outcome.records[0].first[0].delay == 300ms);
+  CHECK(outcome.records[0].first[0].error == 0);  // the answer was the other rule's
+  CHECK(outcome.records[1].first[0].delay == 400ms);
+  CHECK(outcome.records[1].first[0].error == EACCES);
+}
+
 TEST_CASE("a held call that a signal interrupts is matched, not acted: the fault never reached it",
           "[syscall]") {
   test::ScratchDir dir;
