@@ -170,16 +170,6 @@ class CommandRun {
   std::optional<std::string> cgroup_left_;
 };
 
-// The CPU time of this process's children that ended and were waited for, all the way down.
-std::chrono::microseconds reaped_cpu() {
-  rusage usage{};
-  ::getrusage(RUSAGE_CHILDREN, &usage);
-  const auto us = [](const timeval& t) {
-    return std::chrono::seconds(t.tv_sec) + std::chrono::microseconds(t.tv_usec);
-  };
-  return us(usage.ru_utime) + us(usage.ru_stime);
-}
-
 void CommandRun::on_timeout() {
   timed_out_ = true;
   event("timeout", "exec timeout " + format_duration(*request_.timeout) + " reached");

@@ -41,6 +41,18 @@ std::string describe_escapees(const std::vector<Escapee>& escapees);
 std::optional<std::chrono::microseconds> cpu_outside_cgroup(std::chrono::microseconds reaped,
                                                             std::chrono::microseconds counted);
 
+// The CPU time of this process's children that ended and were waited for, all the way down.
+std::chrono::microseconds reaped_cpu();
+
+// cpu_outside_cgroup for one scenario run of several in a row, whose cgroups counted `counted`
+// and whose waits brought back `reaped`. What earlier runs' cgroups counted and their waits had not
+// brought back yet is allowed for: a process killed as one run ended can be reaped during the
+// next. Runs side by side (-j) share the waits, so from the first run that `had_company` on, no
+// run is judged (nullopt). Call it once per run, in order.
+std::optional<std::chrono::microseconds> cpu_outside_run_cgroups(std::chrono::microseconds reaped,
+                                                                 std::chrono::microseconds counted,
+                                                                 bool had_company);
+
 // Counts the runs going on at once, so that a run can tell whether one went on beside it.
 class ConcurrentRun {
  public:

@@ -10,8 +10,7 @@
 namespace faultline::runner {
 
 std::vector<std::unique_ptr<RunObserver>> make_observers(const scenario::Scenario& scenario,
-                                                         const RunnerOptions& options,
-                                                         cgroup::Backend& backend) {
+                                                         const RunnerOptions& options) {
   std::vector<std::unique_ptr<RunObserver>> observers;
   // The fault timeline comes first so that at the end it reverts network faults before the
   // proxies close; the proxies start on the same hooks, before the runner starts processes.
@@ -20,7 +19,7 @@ std::vector<std::unique_ptr<RunObserver>> make_observers(const scenario::Scenari
   if (proxies) observers.push_back(std::move(proxies));
   if (auto o = make_sampler(options.sample_interval)) observers.push_back(std::move(o));
   observers.push_back(make_membership_watch(std::chrono::milliseconds(100)));
-  if (auto o = make_probes(scenario, backend)) observers.push_back(std::move(o));
+  if (auto o = make_probes(scenario)) observers.push_back(std::move(o));
   if (auto o = make_hang_diagnosis(scenario)) observers.push_back(std::move(o));
   return observers;
 }

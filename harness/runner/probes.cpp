@@ -11,7 +11,6 @@
 #include <utility>
 #include <vector>
 
-#include "cgroup/backend.h"
 #include "cgroup/layout.h"
 #include "common/address.h"
 #include "common/error.h"
@@ -226,8 +225,6 @@ class ProbeRun {
     ctx.result().failures.push_back(std::move(f));
   }
 
-  // Where exec attempts make their cgroups (shared by every probe of the run); throws Error.
-  std::function<cgroup::Cgroup&()> exec_parent;
   std::size_t index = 0;  // among the run's probes: names its exec cgroups apart from the others'
 
  private:
@@ -397,7 +394,7 @@ class ProbeRun {
     };
     cgroup::Cgroup* parent = nullptr;
     try {
-      parent = &exec_parent();
+      parent = &ctx.side_group();
     } catch (const Error& e) {
       return abandon(ctx, command + " could not start: cannot create a cgroup for it: " + e.what());
     }
@@ -434,15 +431,13 @@ class ProbeRun {
 
 class Probes final : public RunObserver {
  public:
-  Probes(const scenario::Scenario& s, cgroup::Backend& backend) : backend_(backend) {
+  explicit Probes(const scenario::Scenario& s) {
     for (const auto& p : s.probes) {
       auto run = std::make_unique<ProbeRun>(s, p);
-      run->exec_parent = [this]() -> cgroup::Cgroup& { return exec_parent(); };
       run->index = runs_.size();
       runs_.push_back(std::move(run));
     }
   }
-  ~Probes() override { release_exec_group(); }
 
   void on_run_start(RunContext& ctx) override { anchor(ctx, ""); }
   void on_process_ready(RunContext& ctx, const std::string& process) override {
@@ -471,7 +466,6 @@ class Probes final : public RunObserver {
   }
   void on_run_end(RunContext& ctx) override {
     for (auto& r : runs_) r->finish(ctx);
-    release_exec_group();
   }
 
  private:
@@ -479,34 +473,15 @@ class Probes final : public RunObserver {
     for (auto& r : runs_) r->anchor_reached(ctx, name);
   }
 
-  // Exec probes run outside every process's cgroup, in a run cgroup of their own created on
-  // first use: a process cgroup cannot take children on cgroup v2 while it holds processes. Made
-  // by the run's backend, under the parent `--cgroup-root` names, as the run's own cgroups are.
-  cgroup::Cgroup& exec_parent() {
-    if (!exec_group_) exec_group_ = backend_.create_run(cgroup::next_run_name());
-    return *exec_group_;
-  }
-
-  void release_exec_group() {
-    if (!exec_group_) return;
-    try {
-      exec_group_->destroy();
-    } catch (const Error&) {
-      // The stale-run sweep removes what is left once this harness is gone.
-    }
-  }
-
   std::vector<std::unique_ptr<ProbeRun>> runs_;
   std::set<std::string> started_;  // injections that began to act
-  cgroup::Backend& backend_;
-  std::unique_ptr<cgroup::Cgroup> exec_group_;
 };
 
 }  // namespace
 
-std::unique_ptr<RunObserver> make_probes(const scenario::Scenario& scenario, cgroup::Backend& backend) {
+std::unique_ptr<RunObserver> make_probes(const scenario::Scenario& scenario) {
   if (scenario.probes.empty()) return nullptr;
-  return std::make_unique<Probes>(scenario, backend);
+  return std::make_unique<Probes>(scenario);
 }
 
 }  // namespace faultline::runner

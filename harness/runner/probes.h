@@ -7,13 +7,13 @@
 
 #include <memory>
 
-#include "cgroup/backend.h"
 #include "runner/run_context.h"
 
 namespace faultline::runner {
 
 // The observer for a scenario's [[probe]] tables; null when it has none. Throws Error when a
-// window's time cannot be resolved (the loader normally rejects those first).
-std::unique_ptr<RunObserver> make_probes(const scenario::Scenario& scenario, cgroup::Backend& backend);
+// window's time cannot be resolved (the loader normally rejects those first). Exec probes run in
+// the run's side group (RunContext::side_group).
+std::unique_ptr<RunObserver> make_probes(const scenario::Scenario& scenario);
 
 }  // namespace faultline::runner

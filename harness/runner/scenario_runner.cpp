@@ -1,5 +1,7 @@
 #include "runner/scenario_runner.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -69,6 +71,10 @@ class ScenarioRun final : public RunContext {
     return nullptr;
   }
   const cgroup::Cgroup* run_group() const override { return run_group_.get(); }
+  cgroup::Cgroup& side_group() override {
+    if (!side_group_) side_group_ = backend_.create_run(cgroup::next_run_name());
+    return *side_group_;
+  }
   std::optional<pid_t> main_pid(const std::string& process) const override {
     for (const auto& p : procs_)
       if (p.spec->name == process && p.process && p.process->alive()) return p.process->pid();
@@ -128,6 +134,9 @@ class ScenarioRun final : public RunContext {
   void kill_everything(const char* why);
   void add_orphan(Proc& p, pid_t pid);
   void record_escapees(const ConcurrentRun& concurrent);
+  std::optional<std::chrono::microseconds> cpu_counted() const;
+  void check_cpu_outside(const ConcurrentRun& concurrent, std::chrono::microseconds reaped_before,
+                         std::optional<std::chrono::microseconds> counted);
   void record_detached(Proc& p);
   void close_output_held_outside();
   void maybe_finish();
@@ -145,6 +154,7 @@ class ScenarioRun final : public RunContext {
   asio::steady_timer output_drain_timer_;  // after the teardown: output still held open
   asio::posix::stream_descriptor interrupt_watch_;
   std::unique_ptr<cgroup::Cgroup> run_group_;
+  std::unique_ptr<cgroup::Cgroup> side_group_;  // exec probes' (side_group())
   std::vector<Proc> procs_;
   std::vector<Proc*> start_order_;
   std::vector<std::unique_ptr<RunObserver>> observers_;
@@ -233,6 +243,40 @@ void ScenarioRun::record_escapees(const ConcurrentRun& concurrent) {
            " (killed). No limit, fault or `no_orphans` check reached them";
   if (concurrent.had_company())
     *error_ += "; other scenarios ran beside this one (-j), so any of them may have started them";
+}
+
+// The CPU time the run's cgroups counted, its own and the side group's; nullopt when one of them
+// does not say (no cpuacct hierarchy on v1).
+std::optional<std::chrono::microseconds> ScenarioRun::cpu_counted() const {
+  std::chrono::microseconds total{0};
+  for (const cgroup::Cgroup* group : {run_group_.get(), side_group_.get()}) {
+    if (!group) continue;
+    try {
+      const auto usage = group->stats().cpu_usage_usec;
+      if (!usage) return std::nullopt;
+      total += std::chrono::microseconds(*usage);
+    } catch (const Error&) {
+      return std::nullopt;
+    }
+  }
+  return total;
+}
+
+// A process that moved itself out of every cgroup of the run and ended before any look could see
+// it (a test's child run through `systemd-run --scope` or `cgexec`) leaves one trace: its CPU time
+// came back through the waits but no cgroup of the run counted it. As PID 1 of a container the
+// harness also reaps the orphans of other sessions (`docker exec`), never in a cgroup of the run.
+void ScenarioRun::check_cpu_outside(const ConcurrentRun& concurrent, std::chrono::microseconds reaped_before,
+                                    std::optional<std::chrono::microseconds> counted) {
+  if (!counted || ::getpid() == 1) return;
+  const auto outside =
+      cpu_outside_run_cgroups(reaped_cpu() - reaped_before, *counted, concurrent.had_company());
+  if (!outside || error_) return;
+  error_ = "the scenario's processes used " + format_duration(*outside) +
+           " of CPU outside its cgroups (a process that moved itself out, as `systemd-run --scope` or "
+           "`cgexec` in a test would, and ended before faultline could see it). No limit, fault or check "
+           "reached it";
+  event("process.escaped", {}, *error_);
 }
 
 void ScenarioRun::kill_everything(const char* why) {
@@ -723,6 +767,7 @@ pid_t ScenarioRun::spawn_helper(const std::string& process, const std::vector<st
 report::ScenarioResult ScenarioRun::run() {
   const supervisor::AdoptionWatch adoptions(io_);
   const ConcurrentRun concurrent;
+  const auto reaped_before = reaped_cpu();
   t0_ = Clock::now();
   result_.name = scenario_.name;
   result_.name_as_written = report_name_as_written(scenario_);
@@ -771,7 +816,7 @@ report::ScenarioResult ScenarioRun::run() {
                                   event("interrupted", {}, signal_name(interrupt::signal_number()));
                                   kill_everything("interrupt");
                                 });
-    observers_ = make_observers(scenario_, options_, backend_);
+    observers_ = make_observers(scenario_, options_);
     syscall_faults_ = make_syscall_faults(scenario_, options_.seed);
     notify([&](RunObserver& o) { o.on_run_start(*this); });
     start_eligible();
@@ -792,6 +837,14 @@ report::ScenarioResult ScenarioRun::run() {
   output_drain_timer_.cancel();
   for (auto& p : procs_)
     if (p.process) p.process->close_output();
+  const auto counted = cpu_counted();  // before the cgroups that counted it are gone
+  if (side_group_) {
+    try {
+      side_group_->destroy();
+    } catch (const Error&) {
+      // The stale-run sweep removes what is left once this harness is gone.
+    }
+  }
   if (run_group_) {
     try {
       run_group_->destroy();
@@ -800,6 +853,7 @@ report::ScenarioResult ScenarioRun::run() {
     }
   }
   record_escapees(concurrent);
+  check_cpu_outside(concurrent, reaped_before, counted);
   if (interrupted_) {
     result_.interrupted = true;
     if (!error_) error_ = "interrupted by " + signal_name(interrupt::signal_number());

@@ -274,6 +274,43 @@ TEST_CASE("run: a daemon that leaves its cgroup and its output is an error, foun
   CHECK(recorded);
 }
 
+TEST_CASE(
+    "run: a child that left every cgroup and ended unseen is found by its CPU time, busy runs are not") {
+  // Busy runs before and after it, whose processes stay in their cgroups (and one that leaves an
+  // orphan spinning until the teardown kills it), are not blamed for CPU time: the check keeps
+  // to what each run's own cgroups counted, whatever the run before it left to reap.
+  ScratchDir dir;
+  const std::string spin = R"("${faultline_dir}/faultline-payload" spin 300ms --cpu-time)";
+  for (const std::string name : {"busy", "busy-after"})
+    dir.write(name + ".toml", "name = \"" + name + "\"\ntimeout = \"20s\"\n[target]\nshell = '" + spin +
+                                  " & " + spin + "; wait'\n");
+  dir.write("orphan.toml", R"(name = "orphan"
+timeout = "20s"
+[target]
+shell = '"${faultline_dir}/faultline-payload" spin 30s & sleep 0.3'
+[expect]
+no_orphans = false
+)");
+  auto r = run_with_report(quote(dir / "busy.toml") + " " + quote(dir / "orphan.toml") + " " +
+                           scenario("selftest/failing/escapes-cgroup-and-ends-unseen.toml") + " " +
+                           quote(dir / "busy-after.toml") + " -j 1");
+  CHECK(r.cmd.status == 1);
+  const auto& runs = r.report["scenarios"];
+  REQUIRE(runs.size() == 4);
+  for (const std::size_t passing : {0, 1, 3}) {
+    INFO(runs[passing].dump(1));
+    CHECK(runs[passing]["result"] == "pass");
+  }
+  const auto& escaped = runs[2];
+  CHECK(escaped["result"] == "error");
+  const std::string reason = escaped["reason"];
+  CHECK(reason.starts_with("the scenario's processes used "));
+  CHECK(reason.find(" of CPU outside its cgroups (a process that moved itself out") != std::string::npos);
+  bool recorded = false;
+  for (const auto& e : escaped["timeline"]) recorded = recorded || e["event"] == "process.escaped";
+  CHECK(recorded);
+}
+
 TEST_CASE("run -j 2: an escaped daemon fails its run even when another run finds it") {
   // The quick escape ends first, beside a run that goes on for a second: whichever run's
   // teardown finds the daemon, the run it came from does not pass.
