@@ -55,14 +55,20 @@ std::optional<std::chrono::microseconds> cpu_outside_cgroup(std::chrono::microse
 
 std::optional<std::chrono::microseconds> cpu_outside_run_cgroups(std::chrono::microseconds reaped,
                                                                  std::chrono::microseconds counted,
-                                                                 bool had_company) {
-  static bool side_by_side = false;
-  static std::chrono::microseconds not_yet_reaped{0};
-  side_by_side = side_by_side || had_company;
-  if (side_by_side) return std::nullopt;
-  const auto outside = cpu_outside_cgroup(reaped, counted + not_yet_reaped);
-  not_yet_reaped = std::max(std::chrono::microseconds(0), counted + not_yet_reaped - reaped);
-  return outside;
+                                                                 bool waits_are_its_own) {
+  static std::atomic<bool> waits_mixed{false};
+  if (!waits_are_its_own) waits_mixed = true;
+  if (waits_mixed) return std::nullopt;
+  return cpu_outside_cgroup(reaped, counted);
+}
+
+bool reap_handed_over_within(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!supervisor::adopted_children().empty()) {  // which reaps those that have ended
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return true;
 }
 
 std::vector<Escapee> kill_escapees(const cgroup::Backend& backend) {

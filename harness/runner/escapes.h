@@ -44,14 +44,17 @@ std::optional<std::chrono::microseconds> cpu_outside_cgroup(std::chrono::microse
 // The CPU time of this process's children that ended and were waited for, all the way down.
 std::chrono::microseconds reaped_cpu();
 
-// cpu_outside_cgroup for one scenario run of several in a row, whose cgroups counted `counted`
-// and whose waits brought back `reaped`. What earlier runs' cgroups counted and their waits had not
-// brought back yet is allowed for: a process killed as one run ended can be reaped during the
-// next. Runs side by side (-j) share the waits, so from the first run that `had_company` on, no
-// run is judged (nullopt). Call it once per run, in order.
+// cpu_outside_cgroup for one scenario run of several in a process, whose cgroups counted
+// `counted` and whose waits brought back `reaped`, all its processes reaped. Runs side by side
+// (-j) share the waits, and so does a run after one whose processes could not all be reaped: from
+// the first run whose `waits_are_its_own` is false on, no run is judged (nullopt).
 std::optional<std::chrono::microseconds> cpu_outside_run_cgroups(std::chrono::microseconds reaped,
                                                                  std::chrono::microseconds counted,
-                                                                 bool had_company);
+                                                                 bool waits_are_its_own);
+
+// Waits until every process handed to this harness has ended and been reaped (their CPU time is
+// then in reaped_cpu()); false when some are left after `timeout` (one stuck in the kernel).
+bool reap_handed_over_within(std::chrono::milliseconds timeout);
 
 // Counts the runs going on at once, so that a run can tell whether one went on beside it.
 class ConcurrentRun {

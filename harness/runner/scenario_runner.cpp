@@ -269,8 +269,12 @@ std::optional<std::chrono::microseconds> ScenarioRun::cpu_counted() const {
 void ScenarioRun::check_cpu_outside(const ConcurrentRun& concurrent, std::chrono::microseconds reaped_before,
                                     std::optional<std::chrono::microseconds> counted) {
   if (!counted || ::getpid() == 1) return;
-  const auto outside =
-      cpu_outside_run_cgroups(reaped_cpu() - reaped_before, *counted, concurrent.had_company());
+  // What the run killed is handed to the harness, its subreaper, and must be reaped before the
+  // waits are read: reaped during the next run, it would count there. Beside another run, what is
+  // handed over may be that run's.
+  const bool alone = !concurrent.had_company();
+  const bool all_reaped = alone && reap_handed_over_within(std::chrono::seconds(2));
+  const auto outside = cpu_outside_run_cgroups(reaped_cpu() - reaped_before, *counted, alone && all_reaped);
   if (!outside || error_) return;
   error_ = "the scenario's processes used " + format_duration(*outside) +
            " of CPU outside its cgroups (a process that moved itself out, as `systemd-run --scope` or "
@@ -837,11 +841,20 @@ report::ScenarioResult ScenarioRun::run() {
   output_drain_timer_.cancel();
   for (auto& p : procs_)
     if (p.process) p.process->close_output();
-  const auto counted = cpu_counted();  // before the cgroups that counted it are gone
+  // Everything the run started ends before its CPU time is read (a process still running would
+  // add to it after the read), and that is read before the cgroups that counted it are gone.
+  for (cgroup::Cgroup* group : {side_group_.get(), run_group_.get()}) {
+    try {
+      if (group) group->kill_all();
+    } catch (const std::exception&) {
+      // Removing the group below says what survived.
+    }
+  }
+  const auto counted = cpu_counted();
   if (side_group_) {
     try {
       side_group_->destroy();
-    } catch (const Error&) {
+    } catch (const std::exception&) {
       // The stale-run sweep removes what is left once this harness is gone.
     }
   }

@@ -276,12 +276,13 @@ TEST_CASE("run: a daemon that leaves its cgroup and its output is an error, foun
 
 TEST_CASE(
     "run: a child that left every cgroup and ended unseen is found by its CPU time, busy runs are not") {
-  // Busy runs before and after it, whose processes stay in their cgroups (and one that leaves an
-  // orphan spinning until the teardown kills it), are not blamed for CPU time: the check keeps
-  // to what each run's own cgroups counted, whatever the run before it left to reap.
+  // Busy runs before and after it, whose processes stay in their cgroups, are not blamed for CPU
+  // time; nor is the run after one that leaves an orphan spinning until the teardown kills it, or
+  // after one whose escaped daemon spins outside every cgroup until it is found and killed: each
+  // run's processes are reaped before its own check, so none of theirs counts in the next.
   ScratchDir dir;
   const std::string spin = R"("${faultline_dir}/faultline-payload" spin 300ms --cpu-time)";
-  for (const std::string name : {"busy", "busy-after"})
+  for (const std::string name : {"busy", "busy-after-orphan", "busy-after-escapes"})
     dir.write(name + ".toml", "name = \"" + name + "\"\ntimeout = \"20s\"\n[target]\nshell = '" + spin +
                                   " & " + spin + "; wait'\n");
   dir.write("orphan.toml", R"(name = "orphan"
@@ -291,17 +292,28 @@ shell = '"${faultline_dir}/faultline-payload" spin 30s & sleep 0.3'
 [expect]
 no_orphans = false
 )");
+  dir.write("escaped-spinner.toml", R"(name = "escaped spinner"
+timeout = "20s"
+[target]
+shell = """
+sh -c 'for f in /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/*/cgroup.procs; do echo $$ >$f 2>/dev/null; done; exec "$0" spin 30s' "${faultline_dir}/faultline-payload" </dev/null >/dev/null 2>&1 &
+sleep 0.5
+"""
+)");
   auto r = run_with_report(quote(dir / "busy.toml") + " " + quote(dir / "orphan.toml") + " " +
-                           scenario("selftest/failing/escapes-cgroup-and-ends-unseen.toml") + " " +
-                           quote(dir / "busy-after.toml") + " -j 1");
+                           quote(dir / "busy-after-orphan.toml") + " " + quote(dir / "escaped-spinner.toml") +
+                           " " + scenario("selftest/failing/escapes-cgroup-and-ends-unseen.toml") + " " +
+                           quote(dir / "busy-after-escapes.toml") + " -j 1");
   CHECK(r.cmd.status == 1);
   const auto& runs = r.report["scenarios"];
-  REQUIRE(runs.size() == 4);
-  for (const std::size_t passing : {0, 1, 3}) {
+  REQUIRE(runs.size() == 6);
+  for (const std::size_t passing : {0, 1, 2, 5}) {
     INFO(runs[passing].dump(1));
     CHECK(runs[passing]["result"] == "pass");
   }
-  const auto& escaped = runs[2];
+  CHECK(runs[3]["result"] == "error");
+  CHECK(runs[3]["reason"].get<std::string>().find("left the scenario's cgroups") != std::string::npos);
+  const auto& escaped = runs[4];
   CHECK(escaped["result"] == "error");
   const std::string reason = escaped["reason"];
   CHECK(reason.starts_with("the scenario's processes used "));

@@ -25,19 +25,17 @@ TEST_CASE("cpu_outside_cgroup: what the waits brought back beyond the cgroup's c
   CHECK(cpu_outside_cgroup(milliseconds(703), milliseconds(3)) == milliseconds(700));
 }
 
-TEST_CASE("cpu_outside_run_cgroups: runs in a row carry what was counted but not reaped yet") {
-  // The only test that calls it: it keeps what earlier runs left between calls, as a harness
-  // running a suite does. A run whose processes were not all reaped by its end (a process killed
-  // as it ended) is reaped during the next: that one's waits bring back more than its own
-  // cgroups counted, and it is no escape.
+TEST_CASE("cpu_outside_run_cgroups: each run on its own, until the waits are shared") {
+  // The only test that calls it: it keeps, between calls, whether runs shared their waits, as a
+  // harness running a suite does.
   using faultline::runner::cpu_outside_run_cgroups;
-  CHECK_FALSE(cpu_outside_run_cgroups(milliseconds(100), milliseconds(400), false));  // 300 not reaped
-  CHECK_FALSE(cpu_outside_run_cgroups(milliseconds(600), milliseconds(300), false));  // those 300 came back
-  // Nothing is carried any more: the next run's own excess is an escape.
-  CHECK(cpu_outside_run_cgroups(milliseconds(700), milliseconds(300), false) == milliseconds(400));
-  // Nor is an excess carried as credit against a later run.
-  CHECK(cpu_outside_run_cgroups(milliseconds(400), milliseconds(300), false) == milliseconds(100));
-  // A run beside another shares its waits: from then on no run is judged.
-  CHECK_FALSE(cpu_outside_run_cgroups(milliseconds(900), milliseconds(100), true));
+  CHECK_FALSE(cpu_outside_run_cgroups(milliseconds(100), milliseconds(400), true));
+  // What one run's cgroups counted beyond its waits (a child reaped by nobody, its parent ignoring
+  // SIGCHLD) is no credit for the next run's excess.
+  CHECK(cpu_outside_run_cgroups(milliseconds(400), milliseconds(300), true) == milliseconds(100));
+  CHECK_FALSE(cpu_outside_run_cgroups(milliseconds(300), milliseconds(300), true));
+  // A run beside another, or whose processes could not all be reaped, shares its waits with the
+  // runs after it: from then on no run is judged.
   CHECK_FALSE(cpu_outside_run_cgroups(milliseconds(900), milliseconds(100), false));
+  CHECK_FALSE(cpu_outside_run_cgroups(milliseconds(900), milliseconds(100), true));
 }
