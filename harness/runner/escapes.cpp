@@ -53,13 +53,13 @@ std::optional<std::chrono::microseconds> cpu_outside_cgroup(std::chrono::microse
   return reaped - counted;
 }
 
-std::optional<std::chrono::microseconds> cpu_outside_run_cgroups(std::chrono::microseconds reaped,
-                                                                 std::chrono::microseconds counted,
-                                                                 bool waits_are_its_own) {
+std::optional<std::chrono::microseconds> cpu_outside_run_cgroups(
+    std::chrono::microseconds reaped, std::optional<std::chrono::microseconds> counted,
+    bool waits_are_its_own) {
   static std::atomic<bool> waits_mixed{false};
   if (!waits_are_its_own) waits_mixed = true;
-  if (waits_mixed) return std::nullopt;
-  return cpu_outside_cgroup(reaped, counted);
+  if (waits_mixed || !counted) return std::nullopt;
+  return cpu_outside_cgroup(reaped, *counted);
 }
 
 bool reap_handed_over_within(std::chrono::milliseconds timeout) {

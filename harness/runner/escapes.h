@@ -45,12 +45,13 @@ std::optional<std::chrono::microseconds> cpu_outside_cgroup(std::chrono::microse
 std::chrono::microseconds reaped_cpu();
 
 // cpu_outside_cgroup for one scenario run of several in a process, whose cgroups counted
-// `counted` and whose waits brought back `reaped`, all its processes reaped. Runs side by side
-// (-j) share the waits, and so does a run after one whose processes could not all be reaped: from
-// the first run whose `waits_are_its_own` is false on, no run is judged (nullopt).
-std::optional<std::chrono::microseconds> cpu_outside_run_cgroups(std::chrono::microseconds reaped,
-                                                                 std::chrono::microseconds counted,
-                                                                 bool waits_are_its_own);
+// `counted` (nullopt: they do not say) and whose waits brought back `reaped`, all its processes
+// reaped. Runs side by side (-j) share the waits, and so does a run after one whose processes
+// could not all be reaped: from the first run whose `waits_are_its_own` is false on, no run is
+// judged (nullopt). Call it for every run, judged or not.
+std::optional<std::chrono::microseconds> cpu_outside_run_cgroups(
+    std::chrono::microseconds reaped, std::optional<std::chrono::microseconds> counted,
+    bool waits_are_its_own);
 
 // Waits until every process handed to this harness has ended and been reaped (their CPU time is
 // then in reaped_cpu()); false when some are left after `timeout` (one stuck in the kernel).

@@ -268,13 +268,13 @@ std::optional<std::chrono::microseconds> ScenarioRun::cpu_counted() const {
 // harness also reaps the orphans of other sessions (`docker exec`), never in a cgroup of the run.
 void ScenarioRun::check_cpu_outside(const ConcurrentRun& concurrent, std::chrono::microseconds reaped_before,
                                     std::optional<std::chrono::microseconds> counted) {
-  if (!counted || ::getpid() == 1) return;
+  if (::getpid() == 1) return;
   // What the run killed is handed to the harness, its subreaper, and must be reaped before the
   // waits are read: reaped during the next run, it would count there. Beside another run, what is
   // handed over may be that run's.
   const bool alone = !concurrent.had_company();
   const bool all_reaped = alone && reap_handed_over_within(std::chrono::seconds(2));
-  const auto outside = cpu_outside_run_cgroups(reaped_cpu() - reaped_before, *counted, alone && all_reaped);
+  const auto outside = cpu_outside_run_cgroups(reaped_cpu() - reaped_before, counted, alone && all_reaped);
   if (!outside || error_) return;
   error_ = "the scenario's processes used " + format_duration(*outside) +
            " of CPU outside its cgroups (a process that moved itself out, as `systemd-run --scope` or "

@@ -30,6 +30,7 @@ TEST_CASE("cpu_outside_run_cgroups: each run on its own, until the waits are sha
   // harness running a suite does.
   using faultline::runner::cpu_outside_run_cgroups;
   CHECK_FALSE(cpu_outside_run_cgroups(milliseconds(100), milliseconds(400), true));
+  CHECK_FALSE(cpu_outside_run_cgroups(milliseconds(900), std::nullopt, true));  // nothing counted it
   // What one run's cgroups counted beyond its waits (a child reaped by nobody, its parent ignoring
   // SIGCHLD) is no credit for the next run's excess.
   CHECK(cpu_outside_run_cgroups(milliseconds(400), milliseconds(300), true) == milliseconds(100));
