@@ -102,8 +102,8 @@ class ProbeRun {
       refers_to_.insert(inj->name);
       window_text_ = "`" + inj->name + "`";
     } else {
-      start_ = anchored(s, probe.during.from);
-      if (probe.during.to) end_ = anchored(s, *probe.during.to);  // else: closes at the stop phase
+      start_ = anchored(s, probe.during.from, false);
+      if (probe.during.to) end_ = anchored(s, *probe.during.to, true);  // else: closes at the stop phase
       window_text_ = (probe.during.from.text.empty() ? "start" : probe.during.from.text) + " .. " +
                      (probe.during.to ? probe.during.to->text : "stop");
     }
@@ -233,11 +233,15 @@ class ProbeRun {
   // When a `{from, to}` time happens. One timed from an injection (`X.start+1s`, `X.end`) counts
   // from when X really began or ended acting (injection_changed), not from the plan: a fault
   // skipped or cut short moves its window with it. `X.end-D` counts back from the plan, and X's
-  // real end closes the window too when it comes first.
-  timeline::Resolved anchored(const scenario::Scenario& s, const scenario::TimePoint& t) {
+  // real end closes the window too when it comes first. A window that ends as X starts
+  // (`to = "X.start"`) measures before X, whether X came or not: it is not timed from X's acting,
+  // and when X never comes it stays open until the stop phase.
+  timeline::Resolved anchored(const scenario::Scenario& s, const scenario::TimePoint& t, bool window_end) {
     const auto ref = scenario::time_ref(t);
     if (!ref || !ref->names_injection()) return timeline::resolve(s, t);
-    refers_to_.insert(ref->name);
+    const bool before_it =
+        window_end && ref->kind == scenario::TimeRef::Kind::inject_start && ref->offset == Duration::zero();
+    if (!before_it) refers_to_.insert(ref->name);
     if (ref->offset < Duration::zero()) {
       closes_with_.insert(ref->name);
       return timeline::resolve(s, t);

@@ -179,10 +179,14 @@ TEST_CASE("a probe during a fault that was skipped fails: its window never opene
         "no attempt was made: the window never opened (`db-frozen` never took effect)");
   // {from = "ready", to = "db-frozen.end+1s"}: attempts were made, none of them under the fault.
   CHECK(failures[2].at("actual").get<std::string>().starts_with("`db-frozen` never took effect, so its "));
-  REQUIRE(s.at("probes").size() == 3);
+  REQUIRE(s.at("probes").size() == 4);
   CHECK(s.at("probes")[0].at("attempts").empty());
   CHECK(s.at("probes")[1].at("attempts").empty());
   CHECK_FALSE(s.at("probes")[2].at("attempts").empty());
+  // {from = "ready", to = "db-frozen.start"}: a baseline before the fault, judged on its attempts
+  // whether the fault came or not. It failed as "measured nothing under it".
+  CHECK(s.at("probes")[3].at("passed") == true);
+  CHECK_FALSE(s.at("probes")[3].at("attempts").empty());
 }
 
 TEST_CASE("an exec probe whose command the shell cannot find is an error, not the expected failure",
