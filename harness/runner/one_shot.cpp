@@ -1,5 +1,6 @@
 #include "runner/one_shot.h"
 
+#include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
@@ -115,9 +116,16 @@ std::string join_argv(const std::vector<std::string>& argv) {
   return out;
 }
 
+namespace {
+std::atomic<std::uint64_t> started_so_far{0};
+}  // namespace
+
+std::uint64_t one_shots_started() { return started_so_far.load(); }
+
 std::function<void()> run_one_shot(asio::io_context& io, cgroup::Cgroup& parent,
                                    const std::string& child_name, OneShotCommand command,
                                    std::function<void(OneShotOutcome)> done) {
+  ++started_so_far;
   auto a = std::make_shared<Attempt>(io, std::move(command), std::move(done));
   try {
     a->group = parent.create_child(child_name);

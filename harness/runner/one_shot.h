@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <optional>
@@ -31,6 +32,9 @@ struct OneShotOutcome {
   // "killed by SIGKILL", "could not start: ...". Empty when it succeeded.
   std::string failure;
 };
+
+// How many commands run_one_shot was asked to run in this process so far (every run's).
+std::uint64_t one_shots_started();
 
 // The argv as one line for messages: `sh -c echo hi`.
 std::string join_argv(const std::vector<std::string>& argv);
