@@ -51,6 +51,7 @@ std::string FdInjector::apply(const Target& target) {
         return limit < entry.second.rlim_cur || (hard_too && limit < entry.second.rlim_max);
       }))
     throw NoEffect("RLIMIT_NOFILE is " + limits_text(main_old) + " already" + kMustLower);
+  main_before_ = main_old;
   for (const auto& [pid, old] : found) {
     const rlimit wanted{std::min(limit, old.rlim_cur),
                         hard_too ? std::min(limit, old.rlim_max) : old.rlim_max};
@@ -60,7 +61,6 @@ std::string FdInjector::apply(const Target& target) {
                   "pid " + std::to_string(pid));
     }
     old_[pid] = old;
-    if (old_.size() == 1 || pid == target.main_pid) main_before_ = old;
   }
   if (old_.empty()) throw Error("no process left in " + target.group.describe() + " to limit");
   return "RLIMIT_NOFILE " + limits_text(main_before_) + " -> " + std::to_string(fault_.nofile) +

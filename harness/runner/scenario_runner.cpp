@@ -135,9 +135,9 @@ class ScenarioRun final : public RunContext {
   void kill_everything(const char* why);
   void add_orphan(Proc& p, pid_t pid);
   void record_escapees(const ConcurrentRun& concurrent);
-  std::optional<std::chrono::microseconds> cpu_counted() const;
+  std::optional<std::chrono::microseconds> cpu_counted(std::uint64_t one_shots_before) const;
   void check_cpu_outside(const ConcurrentRun& concurrent, std::chrono::microseconds reaped_before,
-                         std::uint64_t one_shots_before, std::optional<std::chrono::microseconds> counted);
+                         std::optional<std::chrono::microseconds> counted);
   void record_detached(Proc& p);
   void close_output_held_outside();
   void maybe_finish();
@@ -246,21 +246,20 @@ void ScenarioRun::record_escapees(const ConcurrentRun& concurrent) {
     *error_ += "; other scenarios ran beside this one (-j), so any of them may have started them";
 }
 
-// The CPU time the run's cgroups counted, its own and the side group's; nullopt when one of them
-// does not say (no cpuacct hierarchy on v1).
-std::optional<std::chrono::microseconds> ScenarioRun::cpu_counted() const {
-  std::chrono::microseconds total{0};
-  for (const cgroup::Cgroup* group : {run_group_.get(), side_group_.get()}) {
-    if (!group) continue;
-    try {
-      const auto usage = group->stats().cpu_usage_usec;
-      if (!usage) return std::nullopt;
-      total += std::chrono::microseconds(*usage);
-    } catch (const Error&) {
-      return std::nullopt;
-    }
+// The CPU time the run's cgroup counted; nullopt when it does not say (no cpuacct hierarchy on
+// v1), and when the run ran one-shot commands (exec probes, `ready.exec` gates): each runs in a
+// cgroup made and removed for it, and on cgroup v2 some of the CPU of such short-lived cgroups
+// was found missing from their parent's count (1.5ms per command in a test guest, 60 of them
+// passed for an escape).
+std::optional<std::chrono::microseconds> ScenarioRun::cpu_counted(std::uint64_t one_shots_before) const {
+  if (!run_group_ || one_shots_started() != one_shots_before) return std::nullopt;
+  try {
+    const auto usage = run_group_->stats().cpu_usage_usec;
+    if (!usage) return std::nullopt;
+    return std::chrono::microseconds(*usage);
+  } catch (const Error&) {
+    return std::nullopt;
   }
-  return total;
 }
 
 // A process that moved itself out of every cgroup of the run and ended before any look could see
@@ -268,14 +267,8 @@ std::optional<std::chrono::microseconds> ScenarioRun::cpu_counted() const {
 // came back through the waits but no cgroup of the run counted it. As PID 1 of a container the
 // harness also reaps the orphans of other sessions (`docker exec`), never in a cgroup of the run.
 void ScenarioRun::check_cpu_outside(const ConcurrentRun& concurrent, std::chrono::microseconds reaped_before,
-                                    std::uint64_t one_shots_before,
                                     std::optional<std::chrono::microseconds> counted) {
   if (::getpid() == 1) return;
-  // Exec probes and `ready.exec` gates run a command in a cgroup made and removed for each one: on
-  // cgroup v2 some of the CPU of such short-lived cgroups was found missing from their parent's
-  // count (1.5ms per command in a test guest, 60 of them passed for an escape). Such a run is not
-  // judged; its waits are still its own.
-  if (one_shots_started() != one_shots_before) counted.reset();
   // What the run killed is handed to the harness, its subreaper, and must be reaped before the
   // waits are read: reaped during the next run, it would count there. Beside another run, what is
   // handed over may be that run's.
@@ -850,15 +843,13 @@ report::ScenarioResult ScenarioRun::run() {
   for (auto& p : procs_)
     if (p.process) p.process->close_output();
   // Everything the run started ends before its CPU time is read (a process still running would
-  // add to it after the read), and that is read before the cgroups that counted it are gone.
-  for (cgroup::Cgroup* group : {side_group_.get(), run_group_.get()}) {
-    try {
-      if (group) group->kill_all();
-    } catch (const std::exception&) {
-      // Removing the group below says what survived.
-    }
+  // add to it after the read), and that is read before the cgroup that counted it is gone.
+  try {
+    if (run_group_) run_group_->kill_all();
+  } catch (const std::exception&) {
+    // Removing the group below says what survived.
   }
-  const auto counted = cpu_counted();
+  const auto counted = cpu_counted(one_shots_before);
   if (side_group_) {
     try {
       side_group_->destroy();
@@ -874,7 +865,7 @@ report::ScenarioResult ScenarioRun::run() {
     }
   }
   record_escapees(concurrent);
-  check_cpu_outside(concurrent, reaped_before, one_shots_before, counted);
+  check_cpu_outside(concurrent, reaped_before, counted);
   if (interrupted_) {
     result_.interrupted = true;
     if (!error_) error_ = "interrupted by " + signal_name(interrupt::signal_number());
