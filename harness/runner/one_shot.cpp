@@ -1,9 +1,9 @@
 #include "runner/one_shot.h"
 
-#include <atomic>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "common/error.h"
@@ -15,6 +15,9 @@ namespace faultline::runner {
 namespace {
 
 namespace asio = boost::asio;
+
+std::mutex tally_lock;
+OneShotTally tally;
 
 struct Attempt;
 
@@ -30,6 +33,7 @@ class Attempts : public asio::execution_context::service {
   explicit Attempts(asio::execution_context& ctx) : asio::execution_context::service(ctx) {}
 
   void add(std::shared_ptr<Attempt> a) { attempts_.push_back(std::move(a)); }
+  void count_unfinished();
   void remove(const Attempt* a) {
     std::erase_if(attempts_, [a](const std::shared_ptr<Attempt>& p) { return p.get() == a; });
   }
@@ -50,16 +54,19 @@ struct Attempt : std::enable_shared_from_this<Attempt> {
   std::unique_ptr<supervisor::SupervisedProcess> process;
   asio::steady_timer deadline;
   bool exited = false, output_closed = false, emptied = false;
-  bool timed_out = false, kill_started = false;
+  bool timed_out = false, kill_started = false, kill_failed = false, counted = false;
 
   // Kills everything in the cgroup without blocking the loop. After the exit it is the cleanup
   // (the command's leftovers could hold its output open); before, a timeout or a cancel.
   void kill() {
     if (kill_started) return;
     kill_started = true;
-    async_kill_all(io, *group, [weak = weak_from_this()](std::optional<std::string>) {
+    async_kill_all(io, *group, [weak = weak_from_this()](std::optional<std::string> failure) {
       // A kill that failed is left to the parent's teardown, which removes the whole subtree.
-      if (auto self = weak.lock()) self->step(&Attempt::emptied);
+      if (auto self = weak.lock()) {
+        self->kill_failed = failure.has_value();
+        self->step(&Attempt::emptied);
+      }
     });
   }
 
@@ -70,6 +77,24 @@ struct Attempt : std::enable_shared_from_this<Attempt> {
       kill();
     }
     if (exited && output_closed && emptied) finish();
+  }
+
+  // Read from the command's own cgroup once nothing is left in it: after the rmdir its parent's
+  // count may lack part of it (see OneShotTally). Left uncounted when the read fails, so that a
+  // run that started this command is not judged on its CPU.
+  void count_cpu() {
+    // After a failed kill what is left still runs, and would add to the count after the read.
+    if (counted || kill_failed) return;
+    std::optional<std::uint64_t> usage;
+    try {
+      usage = group->stats().cpu_usage_usec;
+    } catch (const std::exception&) {
+    }
+    if (!usage) return;
+    counted = true;
+    std::lock_guard lock(tally_lock);
+    ++tally.counted;
+    tally.cpu += std::chrono::microseconds(*usage);
   }
 
   void finish() {
@@ -87,6 +112,7 @@ struct Attempt : std::enable_shared_from_this<Attempt> {
     }
     if (!outcome.succeeded)
       if (const auto line = last_output_line(*process); !line.empty()) outcome.failure += ": " + line;
+    count_cpu();
     try {
       group->destroy();  // empty by now: only the rmdir is left
     } catch (const std::exception&) {
@@ -98,6 +124,19 @@ struct Attempt : std::enable_shared_from_this<Attempt> {
     report(std::move(outcome));
   }
 };
+
+// The loop has stopped (the run ended) with these still going, cut off: each is killed now, with
+// a wait, so that its count is complete when it is read.
+void Attempts::count_unfinished() {
+  for (const auto& a : attempts_) {
+    try {
+      a->group->kill_all();
+    } catch (const std::exception&) {
+      continue;  // left uncounted, and the run is not judged on its CPU
+    }
+    a->count_cpu();
+  }
+}
 
 void report_later(asio::io_context& io, std::function<void(OneShotOutcome)> done, std::string why) {
   asio::post(io, [done = std::move(done), why = std::move(why)] {
@@ -116,16 +155,22 @@ std::string join_argv(const std::vector<std::string>& argv) {
   return out;
 }
 
-namespace {
-std::atomic<std::uint64_t> started_so_far{0};
-}  // namespace
+void count_unfinished_one_shots(asio::io_context& io) {
+  if (asio::has_service<Attempts>(io)) asio::use_service<Attempts>(io).count_unfinished();
+}
 
-std::uint64_t one_shots_started() { return started_so_far.load(); }
+OneShotTally one_shot_tally() {
+  std::lock_guard lock(tally_lock);
+  return tally;
+}
 
 std::function<void()> run_one_shot(asio::io_context& io, cgroup::Cgroup& parent,
                                    const std::string& child_name, OneShotCommand command,
                                    std::function<void(OneShotOutcome)> done) {
-  ++started_so_far;
+  {
+    std::lock_guard lock(tally_lock);
+    ++tally.started;
+  }
   auto a = std::make_shared<Attempt>(io, std::move(command), std::move(done));
   try {
     a->group = parent.create_child(child_name);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -33,8 +34,21 @@ struct OneShotOutcome {
   std::string failure;
 };
 
-// How many commands run_one_shot was asked to run in this process so far (every run's).
-std::uint64_t one_shots_started();
+// Every one-shot command of this process so far (every run's): how many run_one_shot was asked
+// to run, and how many of those ended in a cgroup whose CPU count was read before it was removed,
+// with what those counts add up to. A cgroup made and removed for each command can lose part of
+// its CPU before its parent's count takes it (seen on cgroup v2), so a run's CPU check adds these
+// reads to its own cgroup's count, and is only sound when every command it started was read.
+struct OneShotTally {
+  std::uint64_t started = 0;
+  std::uint64_t counted = 0;
+  std::chrono::microseconds cpu{0};
+};
+OneShotTally one_shot_tally();
+
+// For a loop that has stopped with commands still running (cut off as the run ended): kills each
+// and waits until its cgroup is empty, then reads its count into the tally. Blocks.
+void count_unfinished_one_shots(boost::asio::io_context& io);
 
 // The argv as one line for messages: `sh -c echo hi`.
 std::string join_argv(const std::vector<std::string>& argv);

@@ -52,11 +52,11 @@ class CheckRegistry : public asio::execution_context::service {
 
 class ReadinessCheck : public std::enable_shared_from_this<ReadinessCheck> {
  public:
-  ReadinessCheck(asio::io_context& io, const scenario::ProcessSpec& process, cgroup::Cgroup& run_group,
+  ReadinessCheck(asio::io_context& io, const scenario::ProcessSpec& process, cgroup::Cgroup& command_parent,
                  ReadinessHooks hooks)
       : io_(io),
         process_(process),
-        run_group_(run_group),
+        command_parent_(command_parent),
         hooks_(std::move(hooks)),
         deadline_(io),
         retry_(io) {}
@@ -161,7 +161,7 @@ class ReadinessCheck : public std::enable_shared_from_this<ReadinessCheck> {
                            .timeout = attempt_timeout(kMaxExecAttempt)};
     exec_running_ = true;
     cancel_exec_ =
-        run_one_shot(io_, run_group_, process_.name + ".ready-exec-" + std::to_string(++exec_count_),
+        run_one_shot(io_, command_parent_, process_.name + ".ready-exec-" + std::to_string(++exec_count_),
                      std::move(command), [weak = weak_from_this()](OneShotOutcome outcome) {
                        auto self = weak.lock();
                        if (!self || self->done_) return;
@@ -242,7 +242,7 @@ class ReadinessCheck : public std::enable_shared_from_this<ReadinessCheck> {
 
   asio::io_context& io_;
   const scenario::ProcessSpec& process_;
-  cgroup::Cgroup& run_group_;
+  cgroup::Cgroup& command_parent_;
   ReadinessHooks hooks_;
   asio::steady_timer deadline_;
   asio::steady_timer retry_;
@@ -292,13 +292,13 @@ std::optional<std::string> gate_port_already_taken(const scenario::ProcessSpec& 
 }
 
 ReadinessWatch watch_readiness(asio::io_context& io, const scenario::ProcessSpec& process,
-                               cgroup::Cgroup& run_group, ReadinessHooks hooks) {
+                               cgroup::Cgroup& command_parent, ReadinessHooks hooks) {
   ReadinessWatch watch;
   if (process.ready.kind == Readiness::Kind::none) {
     hooks.on_ready();
     return watch;
   }
-  auto check = std::make_shared<ReadinessCheck>(io, process, run_group, std::move(hooks));
+  auto check = std::make_shared<ReadinessCheck>(io, process, command_parent, std::move(hooks));
   asio::use_service<CheckRegistry>(io).add(check);
   watch.check_ = check;
   check->start();

@@ -52,8 +52,9 @@ std::optional<std::string> gate_port_already_taken(const scenario::ProcessSpec& 
 
 // Starts watching the gate of `process` on `io`. A process without a gate is ready at once:
 // `on_ready` runs before this returns. A gate whose address cannot even be tried fails at once,
-// from the loop. The gate lives as long as `io` at most.
+// from the loop. The gate lives as long as `io` at most. An exec gate runs each command in a new
+// child of `command_parent`.
 ReadinessWatch watch_readiness(boost::asio::io_context& io, const scenario::ProcessSpec& process,
-                               cgroup::Cgroup& run_group, ReadinessHooks hooks);
+                               cgroup::Cgroup& command_parent, ReadinessHooks hooks);
 
 }  // namespace faultline::runner

@@ -73,7 +73,11 @@ class ScenarioRun final : public RunContext {
   }
   const cgroup::Cgroup* run_group() const override { return run_group_.get(); }
   cgroup::Cgroup& side_group() override {
-    if (!side_group_) side_group_ = backend_.create_run(cgroup::next_run_name());
+    if (!side_group_) {
+      side_group_ = backend_.create_run(cgroup::next_run_name());
+      // Its commands are the run's too, and stay inside the caller's limits as the run does.
+      apply_limits(*side_group_, callers_limits_);
+    }
     return *side_group_;
   }
   std::optional<pid_t> main_pid(const std::string& process) const override {
@@ -135,7 +139,7 @@ class ScenarioRun final : public RunContext {
   void kill_everything(const char* why);
   void add_orphan(Proc& p, pid_t pid);
   void record_escapees(const ConcurrentRun& concurrent);
-  std::optional<std::chrono::microseconds> cpu_counted(std::uint64_t one_shots_before) const;
+  std::optional<std::chrono::microseconds> cpu_counted(const OneShotTally& one_shots_before) const;
   void check_cpu_outside(const ConcurrentRun& concurrent, std::chrono::microseconds reaped_before,
                          std::optional<std::chrono::microseconds> counted);
   void record_detached(Proc& p);
@@ -155,7 +159,8 @@ class ScenarioRun final : public RunContext {
   asio::steady_timer output_drain_timer_;  // after the teardown: output still held open
   asio::posix::stream_descriptor interrupt_watch_;
   std::unique_ptr<cgroup::Cgroup> run_group_;
-  std::unique_ptr<cgroup::Cgroup> side_group_;  // exec probes' (side_group())
+  std::unique_ptr<cgroup::Cgroup> side_group_;  // one-shot commands' (side_group())
+  scenario::Limits callers_limits_;             // the caller's limits that the run's cgroups keep
   std::vector<Proc> procs_;
   std::vector<Proc*> start_order_;
   std::vector<std::unique_ptr<RunObserver>> observers_;
@@ -246,17 +251,20 @@ void ScenarioRun::record_escapees(const ConcurrentRun& concurrent) {
     *error_ += "; other scenarios ran beside this one (-j), so any of them may have started them";
 }
 
-// The CPU time the run's cgroup counted; nullopt when it does not say (no cpuacct hierarchy on
-// v1), and when the run ran one-shot commands (exec probes, `ready.exec` gates): each runs in a
-// cgroup made and removed for it, and on cgroup v2 some of the CPU of such short-lived cgroups
-// was found missing from their parent's count (1.5ms per command in a test guest, 60 of them
-// passed for an escape).
-std::optional<std::chrono::microseconds> ScenarioRun::cpu_counted(std::uint64_t one_shots_before) const {
-  if (!run_group_ || one_shots_started() != one_shots_before) return std::nullopt;
+// The CPU time the run's cgroups counted: its own, and what the cgroups of its one-shot commands
+// (exec probes, `ready.exec` gates) counted, each read before it was removed. nullopt when that
+// is not known: no cpuacct hierarchy (v1), or a one-shot command the run started whose cgroup was
+// not read (still running at the teardown, or its kill failed).
+std::optional<std::chrono::microseconds> ScenarioRun::cpu_counted(
+    const OneShotTally& one_shots_before) const {
+  const auto one_shots = one_shot_tally();
+  if (!run_group_ ||
+      one_shots.started - one_shots_before.started != one_shots.counted - one_shots_before.counted)
+    return std::nullopt;
   try {
     const auto usage = run_group_->stats().cpu_usage_usec;
     if (!usage) return std::nullopt;
-    return std::chrono::microseconds(*usage);
+    return std::chrono::microseconds(*usage) + (one_shots.cpu - one_shots_before.cpu);
   } catch (const Error&) {
     return std::nullopt;
   }
@@ -307,11 +315,10 @@ void ScenarioRun::prepare() {
   run_group_ = backend_.create_run(cgroup::next_run_name());
   // The caller's own limits hold the whole run, as they held faultline: the sum of its processes,
   // as in the caller's cgroup, and each process's own limit or fault below that.
-  scenario::Limits callers;
-  const auto kept = keep_caller_limits(callers, backend_.enclosing_limits(),
+  const auto kept = keep_caller_limits(callers_limits_, backend_.enclosing_limits(),
                                        [&](cgroup::Knob knob) { return !run_group_->unsupported(knob); });
   if (!kept.empty()) {
-    apply_limits(*run_group_, callers);
+    apply_limits(*run_group_, callers_limits_);
     std::string said;
     for (const auto& k : kept) said += (said.empty() ? "" : ", ") + k;
     event("limits.caller", {},
@@ -456,8 +463,10 @@ void ScenarioRun::start(Proc& p) {
   }
   event("process.start", spec.name, "pid " + std::to_string(p.process->pid()));
   notify([&](RunObserver& o) { o.on_process_start(*this, spec.name); });
+  // An exec gate's commands run beside the run's cgroup, as exec probes do: the run's cgroup holds
+  // only the scenario's processes, and the commands' CPU is read from their own cgroups.
   p.readiness = watch_readiness(
-      io_, spec, *run_group_,
+      io_, spec, spec.ready.kind == Readiness::Kind::exec ? side_group() : *run_group_,
       // A log gate's line can be read after the exit was seen: it still counts.
       {.still_wanted =
            [this, &p] {
@@ -772,7 +781,7 @@ report::ScenarioResult ScenarioRun::run() {
   const supervisor::AdoptionWatch adoptions(io_);
   const ConcurrentRun concurrent;
   const auto reaped_before = reaped_cpu();
-  const auto one_shots_before = one_shots_started();
+  const auto one_shots_before = one_shot_tally();
   t0_ = Clock::now();
   result_.name = scenario_.name;
   result_.name_as_written = report_name_as_written(scenario_);
@@ -849,6 +858,7 @@ report::ScenarioResult ScenarioRun::run() {
   } catch (const std::exception&) {
     // Removing the group below says what survived.
   }
+  count_unfinished_one_shots(io_);
   const auto counted = cpu_counted(one_shots_before);
   if (side_group_) {
     try {

@@ -304,8 +304,9 @@ TEST_CASE("an exec readiness gate is retried until it succeeds", "[authoring]") 
   const auto file = dir.write("retry.toml", R"(name = "exec gate opens on the third attempt"
 timeout = "20s"
 
+# Outlives the third attempt however slowly the attempts run (a loaded machine, an emulated one).
 [target]
-shell = "sleep 1; echo done"
+shell = "until [ $(cat '${scenario_dir}/attempts' 2>/dev/null | wc -l) -ge 3 ]; do sleep 0.05; done; sleep 1; echo done"
 
 [target.ready]
 exec = ["sh", "-c", "echo x >> '${scenario_dir}/attempts'; test $(wc -l < '${scenario_dir}/attempts') -ge 3"]
@@ -317,6 +318,7 @@ exit_codes = [0]
 stdout.contains = "done"
 )");
   const auto scenario = run_json(file);
+  INFO(scenario.dump(1));
   CHECK(scenario["result"] == "pass");
   bool ready_seen = false;
   for (const auto& e : scenario["timeline"])

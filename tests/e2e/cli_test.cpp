@@ -181,6 +181,7 @@ TEST_CASE("run: a service ignoring SIGTERM is killed-after-grace and fails grace
   auto r = run_with_report(scenario("selftest/failing/ignores-sigterm.toml"));
   CHECK(r.cmd.status == 1);
   const auto& s = r.report["scenarios"][0];
+  INFO(s.dump(1));
   CHECK(s["result"] == "fail");
   CHECK(has_failure(s, "expect.graceful"));
   const auto& p = only_process(r.report);
@@ -300,14 +301,41 @@ sh -c 'for f in /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/*/cgroup.procs; do ec
 sleep 0.5
 """
 )");
-  auto r = run_with_report(quote(dir / "busy.toml") + " " + quote(dir / "orphan.toml") + " " +
-                           quote(dir / "busy-after-orphan.toml") + " " + quote(dir / "escaped-spinner.toml") +
-                           " " + scenario("selftest/failing/escapes-cgroup-and-ends-unseen.toml") + " " +
-                           quote(dir / "busy-after-escapes.toml") + " -j 1");
+  // One-shot commands (a ready.exec gate, exec probes) that use CPU in cgroups made and removed
+  // for each: counted, neither taken for an escape nor a cover for one.
+  const std::string one_shots = R"(
+[target.ready]
+exec = ["${faultline_dir}/faultline-payload", "spin", "30ms", "--cpu-time"]
+[[probe]]
+name = "a command with some CPU time"
+exec = ["${faultline_dir}/faultline-payload", "spin", "5ms", "--cpu-time"]
+every = "20ms"
+timeout = "5s"
+during = { from = "ready" }
+)";
+  dir.write("busy-with-one-shots.toml",
+            "name = \"busy with one-shots\"\ntimeout = \"30s\"\n[target]\nshell = '" + spin + " & " + spin +
+                "; sleep 1.5; wait'\n" + one_shots);
+  dir.write("escapes-with-one-shots.toml", R"(name = "escapes beside one-shots"
+timeout = "30s"
+[target]
+shell = """
+sh -c 'for f in /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/*/cgroup.procs; do echo $$ >$f 2>/dev/null; done; exec "$0" spin 300ms --cpu-time' "${faultline_dir}/faultline-payload"
+sleep 0.5
+"""
+[expect]
+exit_codes = [0]
+)" + one_shots);
+  auto r =
+      run_with_report(quote(dir / "busy.toml") + " " + quote(dir / "orphan.toml") + " " +
+                      quote(dir / "busy-after-orphan.toml") + " " + quote(dir / "escaped-spinner.toml") +
+                      " " + scenario("selftest/failing/escapes-cgroup-and-ends-unseen.toml") + " " +
+                      quote(dir / "busy-after-escapes.toml") + " " + quote(dir / "busy-with-one-shots.toml") +
+                      " " + quote(dir / "escapes-with-one-shots.toml") + " -j 1");
   CHECK(r.cmd.status == 1);
   const auto& runs = r.report["scenarios"];
-  REQUIRE(runs.size() == 6);
-  for (const std::size_t passing : {0, 1, 2, 5}) {
+  REQUIRE(runs.size() == 8);
+  for (const std::size_t passing : {0, 1, 2, 5, 6}) {
     INFO(runs[passing].dump(1));
     CHECK(runs[passing]["result"] == "pass");
   }
@@ -321,6 +349,15 @@ sleep 0.5
   bool recorded = false;
   for (const auto& e : escaped["timeline"]) recorded = recorded || e["event"] == "process.escaped";
   CHECK(recorded);
+  // The one-shot commands did run, so the count that covers them is not an empty one.
+  const auto attempts = [](const nlohmann::json& run) {
+    return run["probes"].empty() ? std::size_t{0} : run["probes"][0]["attempts"].size();
+  };
+  CHECK(attempts(runs[6]) >= 10);
+  CHECK(attempts(runs[7]) >= 5);
+  INFO(runs[7].dump(1));
+  CHECK(runs[7]["result"] == "error");
+  CHECK(runs[7]["reason"].get<std::string>().starts_with("the scenario's processes used "));
 }
 
 TEST_CASE("run -j 2: an escaped daemon fails its run even when another run finds it") {
