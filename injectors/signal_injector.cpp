@@ -6,8 +6,17 @@
 #include "cgroup/signal_members.h"
 #include "common/error.h"
 #include "common/pidfd.h"
+#include "common/proc_status.h"
 
 namespace faultline::injectors {
+
+namespace {
+// A standard signal is pending once per process: one sent while the last is not yet taken reaches
+// nobody. Real-time signals queue, and are never merged.
+constexpr const char* kMerges =
+    ", not yet taken since it was last sent (the process blocks it, is still in its handler, or is frozen "
+    "or stopped): another would merge with it, as the kernel keeps one of each standard signal pending";
+}  // namespace
 
 std::string SignalInjector::apply(const Target& target) {
   const std::string name = signal_name(fault_.signal);
@@ -17,6 +26,8 @@ std::string SignalInjector::apply(const Target& target) {
     // calls us), so the pidfd opened here names it and not a process that reused its pid.
     const UniqueFd pidfd = open_pidfd(target.main_pid);
     if (!pidfd) throw_errno("pidfd_open", "main process pid " + std::to_string(target.main_pid));
+    if (merges(target.main_pid))
+      throw NoEffect(name + " was still pending for pid " + std::to_string(target.main_pid) + kMerges);
     if (const int err = send_signal(pidfd, fault_.signal); err != 0)
       throw SystemError("pidfd_send_signal(" + name + ")", "pid " + std::to_string(target.main_pid), err);
     return name + " to pid " + std::to_string(target.main_pid);
@@ -26,7 +37,17 @@ std::string SignalInjector::apply(const Target& target) {
   if (count.first_error)
     throw SystemError("pidfd_send_signal(" + name + ")", "pid " + std::to_string(count.first_error_pid),
                       count.first_error);
-  return name + " to " + std::to_string(count.sent) + " process(es)";
+  if (count.sent > 0 && count.merged == count.sent)
+    throw NoEffect(name + " was still pending for all " + std::to_string(count.sent) + " process(es)" +
+                   kMerges);
+  return name + " to " + std::to_string(count.sent) + " process(es)" +
+         (count.merged
+              ? " (" + std::to_string(count.merged) + " of them had one pending still: merged with it)"
+              : "");
+}
+
+bool SignalInjector::merges(pid_t pid) const {
+  return fault_.signal < SIGRTMIN && process_signal_pending(pid, fault_.signal);
 }
 
 std::string SignalInjector::describe() const {

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <utility>
 #include <vector>
 
 #include "common/pidfd.h"
+#include "common/proc_status.h"
 
 namespace faultline::cgroup {
 
@@ -22,9 +24,11 @@ SignalCount signal_members(const Cgroup& group, int signo, const std::set<pid_t>
   std::sort(members.begin(), members.end());
   for (auto& [pid, fd] : opened) {
     if (!std::binary_search(members.begin(), members.end(), pid)) continue;  // reaped meanwhile
+    const bool pending = signo < SIGRTMIN && process_signal_pending(pid, signo);
     const int err = send_signal(fd, signo);
     if (err == 0) {
       ++count.sent;
+      if (pending) ++count.merged;
     } else if (err != ESRCH && !count.first_error) {
       count.first_error = err;
       count.first_error_pid = pid;

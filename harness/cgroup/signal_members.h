@@ -14,6 +14,9 @@ namespace faultline::cgroup {
 
 struct SignalCount {
   int sent = 0;
+  // Of those sent, how many had the same standard signal pending already: theirs merged with it
+  // and reached nobody anew (a process busy in its handler, blocking the signal, or frozen).
+  int merged = 0;
   int first_error = 0;  // errno of the first refusal other than "already gone"
   pid_t first_error_pid = 0;
 };

@@ -1,6 +1,7 @@
 #include "common/proc_status.h"
 
 #include <fstream>
+#include <stdexcept>
 
 namespace faultline {
 
@@ -35,6 +36,16 @@ std::uint64_t own_status_bytes(std::string_view name) {
 std::uint64_t status_bytes(pid_t pid, std::string_view name) {
   const auto value = status_field("/proc/" + std::to_string(pid) + "/status", name);
   return value ? std::stoull(*value) * 1024 : 0;
+}
+
+bool process_signal_pending(pid_t pid, int signo) {
+  const auto mask = status_field("/proc/" + std::to_string(pid) + "/status", "ShdPnd");  // hex, bit signo-1
+  if (!mask || mask->empty() || signo < 1 || signo > 64) return false;
+  try {
+    return (std::stoull(*mask, nullptr, 16) >> (signo - 1)) & 1ULL;
+  } catch (const std::exception&) {
+    return false;
+  }
 }
 
 }  // namespace faultline

@@ -22,4 +22,9 @@ std::uint64_t own_status_bytes(std::string_view name);
 // The same field of process `pid` (/proc/<pid>/status); 0 once it is gone, or a zombie.
 std::uint64_t status_bytes(pid_t pid, std::string_view name);
 
+// Whether standard signal `signo` is pending for process `pid` as a whole (ShdPnd: sent to the
+// process and not yet taken by any of its threads). Another one sent now would merge with it:
+// the kernel keeps one of each standard signal pending. False once the process is gone.
+bool process_signal_pending(pid_t pid, int signo);
+
 }  // namespace faultline

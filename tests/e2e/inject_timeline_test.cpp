@@ -617,3 +617,43 @@ TEST_CASE("inject e2e: the stop phase continues a SIGSTOPped process, which then
   CHECK(target.at("outcome") == "exited");
   CHECK(target.at("graceful") == true);
 }
+
+TEST_CASE("inject e2e: a repeated signal the process could not take yet is not counted twice", "[inject]") {
+  // Frozen, the target takes none of the SIGHUPs: the kernel keeps one pending and merges the rest
+  // into it. Counting each send as a delivery passed "survives three reloads" on one reload.
+  E2E_PRECONDITIONS();
+  ScratchDir dir;
+  const auto write = [&](const std::string& name, bool frozen) {
+    return dir.write(name,
+                     "name = \"reloads\"\ntimeout = \"20s\"\nduration = \"1500ms\"\n"
+                     "[target]\ncommand = [\"" +
+                         payload_path() +
+                         "\", \"dump-on\", \"SIGHUP\"]\nready.log = \"^ready$\"\n"
+                         "[[inject]]\nname = \"reloads\"\nkind = \"signal\"\nsignal = \"SIGHUP\"\n"
+                         "at = \"ready+200ms\"\nrepeat = { every = \"200ms\", count = 3 }\n" +
+                         (frozen ? "[[inject]]\nname = \"hang\"\nkind = \"freeze\"\nat = \"ready+100ms\"\n"
+                                   "duration = \"1s\"\n"
+                                 : ""));
+  };
+  const Run r = run_scenario_file(write("frozen.toml", true));
+  INFO(dump(r.scenario));
+  CHECK(r.scenario.at("result") == "fail");
+  REQUIRE(timeline_events(r.scenario, "inject.apply", "reloads").size() == 1);
+  const auto skips = timeline_events(r.scenario, "inject.skip", "reloads");
+  REQUIRE(skips.size() == 1);
+  CHECK(skips[0].at("detail").get<std::string>().find("SIGHUP was still pending for pid ") !=
+        std::string::npos);
+  REQUIRE(r.scenario.at("failures").size() == 1);
+  CHECK(r.scenario.at("failures")[0].at("message").get<std::string>().starts_with(
+      "signal fault `reloads` was delivered 1 of 3 times"));
+  // The same repeats into the process running: each is taken before the next, and all count.
+  const Run running = run_scenario_file(write("running.toml", false));
+  INFO(dump(running.scenario));
+  CHECK(running.scenario.at("result") == "pass");
+  CHECK(timeline_events(running.scenario, "inject.apply", "reloads").size() == 3);
+  const std::string err = process_named(running.scenario, "target").at("stderr_tail");
+  std::size_t dumps = 0;
+  for (auto at = err.find("dump: SIGHUP"); at != std::string::npos; at = err.find("dump: SIGHUP", at + 1))
+    ++dumps;
+  CHECK(dumps == 3);
+}

@@ -1,4 +1,5 @@
 // The signal injector: to the main process only, or to every process in the cgroup.
+#include "common/proc_status.h"
 #include "injectors/signal_injector.h"
 #include "tests/integration/injector_test_support.h"
 
@@ -45,4 +46,43 @@ TEST_CASE("signal: a main process that is gone is an error naming it", "[injecto
   } catch (const Error& e) {
     CHECK(std::string(e.what()) == "no main process to send SIGTERM to");
   }
+}
+
+TEST_CASE("signal: one sent while the last is still pending merges with it and is no effect", "[injector]") {
+  // Frozen, the target cannot take the first: a second would reach it as the same one.
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  TargetProcess target(t.group(), payload({"dump-on", "SIGHUP"}));
+  REQUIRE(target.wait_for_output("ready"));
+  t.group().freeze();
+  SignalInjector main_hup(
+      scenario::SignalFault{SIGHUP, scenario::SignalFault::To::main, std::chrono::milliseconds(100), 3});
+  CHECK(main_hup.apply(Target{t.group(), target.pid()}) == "SIGHUP to pid " + std::to_string(target.pid()));
+  const std::string pending_for =
+      "SIGHUP was still pending for pid " + std::to_string(target.pid()) + ", not yet taken";
+  try {
+    main_hup.apply(Target{t.group(), target.pid()});
+    FAIL("a second SIGHUP was taken for a delivery");
+  } catch (const injectors::NoEffect& e) {
+    CHECK(std::string(e.what()).starts_with(pending_for));
+  }
+  SignalInjector all_hup(
+      scenario::SignalFault{SIGHUP, scenario::SignalFault::To::all, std::chrono::milliseconds(100), 3});
+  CHECK_THROWS_AS(all_hup.apply(Target{t.group(), target.pid()}), injectors::NoEffect);
+  t.group().thaw();
+  REQUIRE(target.wait_for_output("dump: SIGHUP"));
+  // Taken now, so the next one is a delivery again; the target got one of the three sent so far.
+  const auto delivered_again = [&] {
+    for (int i = 0; i < 200 && process_signal_pending(target.pid(), SIGHUP); ++i)
+      std::this_thread::sleep_for(10ms);
+    return main_hup.apply(Target{t.group(), target.pid()});
+  };
+  CHECK(delivered_again() == "SIGHUP to pid " + std::to_string(target.pid()));
+  REQUIRE(target.wait_for_output("dump: SIGHUP\ndump: SIGHUP"));
+  std::this_thread::sleep_for(200ms);
+  const std::string out = target.output();
+  std::size_t dumps = 0;
+  for (auto at = out.find("dump: SIGHUP"); at != std::string::npos; at = out.find("dump: SIGHUP", at + 1))
+    ++dumps;
+  CHECK(dumps == 2);
 }
