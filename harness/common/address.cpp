@@ -218,6 +218,16 @@ bool may_reach(const HostPort& dial, const HostPort& listen) {
                      [&](const Address16& a) { return covers(*listening, connect_destination(a)); });
 }
 
+bool is_loopback_destination(const std::string& host) {
+  const auto dialed = addresses_of(host);
+  return !dialed.empty() && std::all_of(dialed.begin(), dialed.end(), [](const Address16& a) {
+    const Address16 to = connect_destination(a);
+    Address16 loopback6{};
+    loopback6[15] = 1;
+    return to == loopback6 || (is_ipv4(to) && to[12] == 127);
+  });
+}
+
 bool listens_collide(const HostPort& a, const HostPort& b) {
   if (a.port != b.port) return false;
   const auto first = literal_address(a.host), second = literal_address(b.host);

@@ -48,6 +48,11 @@ bool is_ip_literal(const std::string& host);
 // that does not resolve reaches nothing.
 bool may_reach(const HostPort& dial, const HostPort& listen);
 
+// Whether every connect to `host` stays on this machine's loopback: a loopback or wildcard
+// literal in any of its forms (127.0.0.0/8, ::1, 0.0.0.0, ::, ::ffff:127.0.0.1,
+// 0:0:0:0:0:0:0:1), or a name that resolves to such addresses only (`localhost`).
+bool is_loopback_destination(const std::string& host);
+
 // Whether two listeners (IP literals) would want the same place, the second bind(2) failing
 // with EADDRINUSE: the same port, and the same address or a wildcard that covers the other's:
 // 0.0.0.0 covers every IPv4 address, `::` every address of both families (Linux binds it

@@ -265,19 +265,11 @@ std::optional<std::string> gate_port_already_taken(const scenario::ProcessSpec& 
   if (gate.kind == Readiness::Kind::tcp) target = parse_host_port(gate.address);
   if (gate.kind == Readiness::Kind::http) target = parse_http_url(gate.address);
   if (!target) return std::nullopt;
-  const std::string& host = target->host;
-  const bool local =
-      host == "localhost" || host.starts_with("127.") || host == "::1" || host == "0.0.0.0" || host == "::";
-  if (!local) return std::nullopt;
-  // The listeners a connection to `host` could reach: those bound to every address, or to the
-  // very address it names (0.0.0.0 and :: connect to the loopback; localhost is either loopback).
-  const auto reachable = [&](const TcpListener& l) {
-    if (l.wildcard || l.ip == host) return true;
-    if (host == "localhost" || host == "0.0.0.0" || host == "::") return l.ip == "127.0.0.1" || l.ip == "::1";
-    return false;
-  };
+  if (!is_loopback_destination(target->host)) return std::nullopt;
   for (const auto& listener : tcp_listeners(target->port)) {
-    if (!reachable(listener) || socket_is_ours(listener.inode)) continue;
+    // Compared as addresses, not as text: `[::ffff:127.0.0.1]` reaches a listener on `::`, and
+    // `[::1]` never one on 0.0.0.0.
+    if (!may_reach(*target, HostPort{listener.ip, target->port}) || socket_is_ours(listener.inode)) continue;
     const auto holder = socket_holder(listener.inode);
     if (holder && of_this_run(holder->pid)) continue;
     return "process `" + process.name + "`: ready." + (gate.kind == Readiness::Kind::tcp ? "tcp " : "http ") +

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 using faultline::AddressError;
+using faultline::is_loopback_destination;
 using faultline::listens_collide;
 using faultline::may_reach;
 using faultline::parse_host_port;
@@ -171,4 +172,17 @@ TEST_CASE("may_reach: a dialled wildcard lands on the loopback address of its fa
   CHECK_FALSE(may_reach(at("[::]:80"), at("127.0.0.1:80")));
   CHECK_FALSE(may_reach(at("[::]:80"), at("0.0.0.0:80")));
   CHECK_FALSE(may_reach(at("0.0.0.0:81"), at("127.0.0.1:80")));
+}
+
+TEST_CASE("is_loopback_destination: every spelling of the loopback and the wildcards", "[address]") {
+  for (const char* host : {"127.0.0.1", "127.1.2.3", "::1", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1", "0.0.0.0",
+                           "::", "::ffff:0.0.0.0", "localhost"}) {
+    INFO(host);
+    CHECK(is_loopback_destination(host));
+  }
+  for (const char* host :
+       {"192.0.2.7", "::ffff:192.0.2.7", "2001:db8::1", "128.0.0.1", "::2", "no-such-host.invalid"}) {
+    INFO(host);
+    CHECK_FALSE(is_loopback_destination(host));
+  }
 }
