@@ -248,7 +248,10 @@ std::vector<Variant> network_variants() {
        .keys = network_keys(true, {{.name = "latency",
                                     .kind = Kind::duration,
                                     .description = "Delay added to every chunk.",
-                                    .required = true},
+                                    .required = true,
+                                    .min = 1'000,
+                                    .bound_reason = "the proxy holds data in whole microseconds: a shorter "
+                                                    "delay would hold none"},
                                    {.name = "jitter",
                                     .kind = Kind::duration,
                                     .description = "+- uniform variation of the delay, drawn from the seed.",

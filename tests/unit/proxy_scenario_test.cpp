@@ -172,6 +172,11 @@ TEST_CASE("proxy mistakes point at the key with a hint", "[loader][proxy]") {
        "`into`; `proxy` names the [[proxy]] it hits\n"
        "   13 | into = \"backend\"\n"
        "      | ^"},
+      {kBase + "[[inject]]\nkind = \"latency\"\nproxy = \"db\"\nlatency = \"999ns\"\nat = \"1s\"\n",
+       "s.toml:13:11: inject.latency: expected a duration of at least 1us, got \"999ns\"; the proxy holds data "
+       "in whole microseconds: a shorter delay would hold none\n"
+       "   13 | latency = \"999ns\"\n"
+       "      |           ^"},
       {kBase + "[[inject]]\nkind = \"latency\"\nlatency = \"1s\"\nat = \"1s\"\n",
        "s.toml:10:1: missing required key `proxy` in [[inject]] of kind \"latency\"\n"
        "   10 | [[inject]]\n"
