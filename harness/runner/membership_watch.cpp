@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/asio/steady_timer.hpp>
+#include <map>
 
 #include "runner/process_text.h"
 
@@ -19,7 +20,7 @@ class MembershipWatch final : public RunObserver {
   // The run's own cgroup first: a process that moves itself up there, one hierarchy at a time,
   // is partly out of its process's cgroups while it does, and is named for where it is going.
   void on_process_exit(RunContext& ctx, const std::string& process) override {
-    if (check_run(ctx)) check(ctx, process);
+    if (check_run(ctx) && check(ctx, process)) check_across(ctx);
   }
   void on_run_end(RunContext&) override {
     ended_ = true;  // a look already due runs despite the cancel: it must not arm the timer again
@@ -34,6 +35,7 @@ class MembershipWatch final : public RunObserver {
       if (!check_run(ctx)) return;
       for (const auto& p : ctx.scenario().processes)
         if (!check(ctx, p.name)) return;
+      if (!check_across(ctx)) return;
       arm(ctx);
     });
   }
@@ -81,6 +83,37 @@ class MembershipWatch final : public RunObserver {
                         ") moved itself out of its process's cgroup into the run's own, so its process's "
                         "limits, faults and counters no longer cover it and the run says nothing about it "
                         "under them");
+      return false;
+    }
+    return true;
+  }
+
+  // A process that moved itself wholly into another process's cgroups (every hierarchy at once,
+  // as `echo $$ > .../b/cgroup.procs` does on v2) is in no cgroup it left part of, so the checks
+  // above miss it; yet it sits under the other's limits and counts there. A child starts in its
+  // parent's cgroup, so one whose parent is in another process's cgroup moved (or its parent
+  // did). The harness's own children (main processes, helpers) and the orphans it adopted have it
+  // for a parent, which is in no process's cgroup.
+  bool check_across(RunContext& ctx) {
+    std::map<pid_t, std::string> process_of;
+    try {
+      for (const auto& p : ctx.scenario().processes)
+        if (const cgroup::Cgroup* group = ctx.process_group(p.name))
+          for (const pid_t pid : group->pids()) process_of.emplace(pid, p.name);
+    } catch (const Error&) {
+      return true;  // a cgroup is going away under us: the run is ending
+    }
+    for (const auto& [pid, process] : process_of) {
+      const auto parent = parent_of(pid);
+      if (!parent) continue;
+      const auto parents = process_of.find(*parent);
+      if (parents == process_of.end() || parents->second == process || cgroup::exiting(pid)) continue;
+      ctx.fail_scenario("pid " + std::to_string(pid) + " (" + comm_of(pid) + ") is in process `" + process +
+                        "`'s cgroups while its parent, pid " + std::to_string(*parent) + " (" +
+                        comm_of(*parent) + "), is in `" + parents->second +
+                        "`'s: one of them moved itself across, so `" + process +
+                        "`'s limits, faults and counters cover a process of `" + parents->second +
+                        "`'s and the run says nothing about it under `" + parents->second + "`'s");
       return false;
     }
     return true;

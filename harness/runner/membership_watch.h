@@ -3,8 +3,9 @@
 // a member in the other hierarchies, so neither the end-of-run search for escapees nor
 // `no_orphans` sees it, yet that controller's limit, faults and counters (a memory limit and
 // its peak, a CPU quota, a freeze) no longer cover it. A main process can also leave every
-// hierarchy and exit before the run ends. Either way nothing the run says is about it, and the
-// scenario ends as an error naming it.
+// hierarchy and exit before the run ends, and any process can move into another process's cgroups
+// in every hierarchy at once. Either way nothing the run says is about it, and the scenario ends
+// as an error naming it.
 #pragma once
 
 #include <chrono>

@@ -238,6 +238,23 @@ TEST_CASE("run: a process that leaves only its memory cgroup is an error, not a 
   CHECK(reason.find("but not out of the process's other cgroups") != std::string::npos);
 }
 
+TEST_CASE("run: a child that moves itself into another process's cgroups is an error, not a pass") {
+  // In every hierarchy at once it left no cgroup partly, and `a`'s counters no longer saw it: the
+  // scenario passed with `a`'s max_memory far below what its child held.
+  auto r = run_with_report(scenario("selftest/failing/moves-into-other-process-cgroup.toml"));
+  const auto& s = r.report["scenarios"][0];
+  INFO(s.dump(1));
+  CHECK(r.cmd.status == 1);
+  CHECK(s["result"] == "error");
+  const std::string reason = s["reason"];
+  // Seen whole, or (v1: one write per hierarchy) while it was still on its way.
+  const bool across =
+      reason.find("is in process `b`'s cgroups while its parent, pid ") != std::string::npos &&
+      reason.find("), is in `a`'s: one of them moved itself across") != std::string::npos;
+  const bool on_its_way = reason.find("but not out of the process's other cgroups") != std::string::npos;
+  CHECK((across || on_its_way));
+}
+
 TEST_CASE("run: a child that moves up into the run's own cgroup is an error, not a pass") {
   // cgroup v1 and hybrid: on v2 the run's cgroup takes no process, its children use its
   // controllers. The child was in none of its process's cgroups, so no_orphans, max_memory and
