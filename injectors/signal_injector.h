@@ -1,7 +1,8 @@
 // signal: one signal to the main process or to every process in the cgroup. Repeats are the
 // scheduler's business (apply is called once per repeat); there is nothing to revert. A standard
-// signal still pending from the last one sent would merge with it and reach nobody anew: apply
-// then throws NoEffect (for `all`, when that holds in every process).
+// signal still pending from the last one sent (given 50ms to be taken) would merge with it and
+// reach nobody anew: apply then throws NoEffect (for `all`, when that holds in the main process
+// or in every process).
 #pragma once
 
 #include "injectors/injector.h"
@@ -17,8 +18,9 @@ class SignalInjector final : public Injector {
   bool revertible() const override { return false; }
 
  private:
-  // Whether the signal is pending in `pid` already, so that sending it again would add nothing.
-  bool merges(pid_t pid) const;
+  // Whether the signal is still pending in `pid` after a short grace, so that sending it again
+  // would add nothing. Blocks for that grace at most, and only while it is pending.
+  bool still_pending(pid_t pid) const;
   scenario::SignalFault fault_;
 };
 

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <csignal>
 #include <utility>
 #include <vector>
 
@@ -11,7 +10,7 @@
 
 namespace faultline::cgroup {
 
-SignalCount signal_members(const Cgroup& group, int signo, const std::set<pid_t>& except) {
+SignalCount signal_members(const Cgroup& group, int signo, const std::set<pid_t>& except, bool count_merged) {
   SignalCount count;
   const auto listed = group.pids();
   std::vector<std::pair<pid_t, UniqueFd>> opened;
@@ -24,7 +23,7 @@ SignalCount signal_members(const Cgroup& group, int signo, const std::set<pid_t>
   std::sort(members.begin(), members.end());
   for (auto& [pid, fd] : opened) {
     if (!std::binary_search(members.begin(), members.end(), pid)) continue;  // reaped meanwhile
-    const bool pending = signo < SIGRTMIN && process_signal_pending(pid, signo);
+    const bool pending = count_merged && process_signal_pending(pid, signo);
     const int err = send_signal(fd, signo);
     if (err == 0) {
       ++count.sent;

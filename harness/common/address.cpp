@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <vector>
@@ -218,14 +219,27 @@ bool may_reach(const HostPort& dial, const HostPort& listen) {
                      [&](const Address16& a) { return covers(*listening, connect_destination(a)); });
 }
 
+namespace {
+bool is_localhost(const std::string& host) {
+  std::string lower(host);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  return lower == "localhost" || lower == "localhost.";
+}
+}  // namespace
+
 bool is_loopback_destination(const std::string& host) {
-  const auto dialed = addresses_of(host);
-  return !dialed.empty() && std::all_of(dialed.begin(), dialed.end(), [](const Address16& a) {
-    const Address16 to = connect_destination(a);
-    Address16 loopback6{};
-    loopback6[15] = 1;
-    return to == loopback6 || (is_ipv4(to) && to[12] == 127);
-  });
+  if (is_localhost(host)) return true;
+  const auto literal = literal_address(host);
+  if (!literal) return false;
+  const Address16 to = connect_destination(*literal);
+  Address16 loopback6{};
+  loopback6[15] = 1;
+  return to == loopback6 || (is_ipv4(to) && to[12] == 127);
+}
+
+std::vector<std::string> loopback_literals(const std::string& host) {
+  if (is_localhost(host)) return {"127.0.0.1", "::1"};
+  return {host};
 }
 
 bool listens_collide(const HostPort& a, const HostPort& b) {

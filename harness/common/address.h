@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace faultline {
 
@@ -50,8 +51,13 @@ bool may_reach(const HostPort& dial, const HostPort& listen);
 
 // Whether every connect to `host` stays on this machine's loopback: a loopback or wildcard
 // literal in any of its forms (127.0.0.0/8, ::1, 0.0.0.0, ::, ::ffff:127.0.0.1,
-// 0:0:0:0:0:0:0:1), or a name that resolves to such addresses only (`localhost`).
+// 0:0:0:0:0:0:0:1), or `localhost`. No other name is looked up (this is asked on a run's event
+// loop, where a resolver that does not answer would hold everything up).
 bool is_loopback_destination(const std::string& host);
+
+// The literal addresses a connect to `host` may use when it is `localhost` (127.0.0.1 and ::1),
+// else `host` itself.
+std::vector<std::string> loopback_literals(const std::string& host);
 
 // Whether two listeners (IP literals) would want the same place, the second bind(2) failing
 // with EADDRINUSE: the same port, and the same address or a wildcard that covers the other's:

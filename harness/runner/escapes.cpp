@@ -47,19 +47,21 @@ std::chrono::microseconds reaped_cpu() {
 }
 
 std::optional<std::chrono::microseconds> cpu_outside_cgroup(std::chrono::microseconds reaped,
-                                                            std::chrono::microseconds counted) {
-  const auto tolerance = std::chrono::milliseconds(50) + counted / 20;
+                                                            std::chrono::microseconds counted,
+                                                            std::chrono::microseconds allowance) {
+  const auto tolerance = std::chrono::milliseconds(50) + counted / 20 + allowance;
   if (reaped <= counted + tolerance) return std::nullopt;
   return reaped - counted;
 }
 
 std::optional<std::chrono::microseconds> cpu_outside_run_cgroups(
     std::chrono::microseconds reaped, std::optional<std::chrono::microseconds> counted,
-    bool waits_are_its_own) {
+    bool waits_are_its_own, std::uint64_t one_shot_commands) {
   static std::atomic<bool> waits_mixed{false};
   if (!waits_are_its_own) waits_mixed = true;
   if (waits_mixed || !counted) return std::nullopt;
-  return cpu_outside_cgroup(reaped, *counted);
+  return cpu_outside_cgroup(
+      reaped, *counted, kOneShotAllowance * static_cast<std::chrono::microseconds::rep>(one_shot_commands));
 }
 
 bool reap_handed_over_within(std::chrono::milliseconds timeout) {

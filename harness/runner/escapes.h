@@ -7,6 +7,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -37,9 +38,11 @@ std::string describe_escapees(const std::vector<Escapee>& escapees);
 // test's child run through `systemd-run --scope` or `cgexec`) leaves one trace: its CPU time comes
 // back to the harness through the waits (its parent's, up to the command's) but was never counted
 // in the cgroup. The time beyond what the cgroup counted, when that is more than the few
-// microseconds a child runs before it joins (and rounding): 50ms plus 5% of the counted time.
+// microseconds a child runs before it joins (and rounding): 50ms plus 5% of the counted time,
+// plus `allowance` for what the caller knows to be uncounted (see cpu_outside_run_cgroups).
 std::optional<std::chrono::microseconds> cpu_outside_cgroup(std::chrono::microseconds reaped,
-                                                            std::chrono::microseconds counted);
+                                                            std::chrono::microseconds counted,
+                                                            std::chrono::microseconds allowance = {});
 
 // The CPU time of this process's children that ended and were waited for, all the way down.
 std::chrono::microseconds reaped_cpu();
@@ -48,10 +51,14 @@ std::chrono::microseconds reaped_cpu();
 // `counted` (nullopt: they do not say) and whose waits brought back `reaped`, all its processes
 // reaped. Runs side by side (-j) share the waits, and so does a run after one whose processes
 // could not all be reaped: from the first run whose `waits_are_its_own` is false on, no run is
-// judged (nullopt). Call it for every run, judged or not.
+// judged (nullopt). Call it for every run, judged or not. Each of the run's `one_shot_commands`
+// (exec probes, `ready.exec`) adds kOneShotAllowance: a command runs a little before it joins its
+// cgroup (about 0.5ms each was seen uncounted in an emulated guest), and a run may start
+// thousands.
+inline constexpr std::chrono::microseconds kOneShotAllowance{1000};
 std::optional<std::chrono::microseconds> cpu_outside_run_cgroups(
     std::chrono::microseconds reaped, std::optional<std::chrono::microseconds> counted,
-    bool waits_are_its_own);
+    bool waits_are_its_own, std::uint64_t one_shot_commands = 0);
 
 // Waits until every process handed to this harness has ended and been reaped (their CPU time is
 // then in reaped_cpu()); false when some are left after `timeout` (one stuck in the kernel).

@@ -111,9 +111,9 @@ class MembershipWatch final : public RunObserver {
       ctx.fail_scenario("pid " + std::to_string(pid) + " (" + comm_of(pid) + ") is in process `" + process +
                         "`'s cgroups while its parent, pid " + std::to_string(*parent) + " (" +
                         comm_of(*parent) + "), is in `" + parents->second +
-                        "`'s: one of them moved itself across, so `" + process +
-                        "`'s limits, faults and counters cover a process of `" + parents->second +
-                        "`'s and the run says nothing about it under `" + parents->second + "`'s");
+                        "`'s: one of them moved itself across, so one process's limits, faults and "
+                        "counters cover a process of the other's and the run says nothing about it "
+                        "under its own");
       return false;
     }
     return true;

@@ -126,7 +126,8 @@ struct Attempt : std::enable_shared_from_this<Attempt> {
 };
 
 // The loop has stopped (the run ended) with these still going, cut off: each is killed now, with
-// a wait, so that its count is complete when it is read.
+// a wait, so that its count is complete when it is read, and its command is reaped, so that the
+// waits hold the same CPU time as the count.
 void Attempts::count_unfinished() {
   for (const auto& a : attempts_) {
     try {
@@ -134,7 +135,7 @@ void Attempts::count_unfinished() {
     } catch (const std::exception&) {
       continue;  // left uncounted, and the run is not judged on its CPU
     }
-    a->count_cpu();
+    if (a->process->reap_now()) a->count_cpu();
   }
 }
 

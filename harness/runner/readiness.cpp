@@ -266,10 +266,14 @@ std::optional<std::string> gate_port_already_taken(const scenario::ProcessSpec& 
   if (gate.kind == Readiness::Kind::http) target = parse_http_url(gate.address);
   if (!target) return std::nullopt;
   if (!is_loopback_destination(target->host)) return std::nullopt;
+  const auto dialled = loopback_literals(target->host);
   for (const auto& listener : tcp_listeners(target->port)) {
     // Compared as addresses, not as text: `[::ffff:127.0.0.1]` reaches a listener on `::`, and
     // `[::1]` never one on 0.0.0.0.
-    if (!may_reach(*target, HostPort{listener.ip, target->port}) || socket_is_ours(listener.inode)) continue;
+    const bool reachable = std::any_of(dialled.begin(), dialled.end(), [&](const std::string& address) {
+      return may_reach(HostPort{address, target->port}, HostPort{listener.ip, target->port});
+    });
+    if (!reachable || socket_is_ours(listener.inode)) continue;
     const auto holder = socket_holder(listener.inode);
     if (holder && of_this_run(holder->pid)) continue;
     return "process `" + process.name + "`: ready." + (gate.kind == Readiness::Kind::tcp ? "tcp " : "http ") +

@@ -42,8 +42,9 @@ class RunContext {
   virtual const cgroup::Cgroup* run_group() const = 0;
   // A run cgroup of its own for the one-shot commands (exec probes, `ready.exec` gates), outside
   // every process's cgroup (which cannot take children on cgroup v2 while it holds processes) and
-  // outside the run's (which holds only the scenario's processes). It keeps the caller's limits as
-  // the run's cgroup does; made on first use and removed with the run's. Throws Error.
+  // outside the run's (which holds only the scenario's processes). It gets its own copy of the
+  // caller's limits that the run's cgroup keeps; made on first use and removed with the run's.
+  // Throws Error.
   virtual cgroup::Cgroup& side_group() = 0;
   // The main pid while it runs, else nullopt: also once it ended but before its exit was
   // handled, so that a timer due in the same turn does not act on a process already gone.

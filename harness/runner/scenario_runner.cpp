@@ -141,7 +141,7 @@ class ScenarioRun final : public RunContext {
   void record_escapees(const ConcurrentRun& concurrent);
   std::optional<std::chrono::microseconds> cpu_counted(const OneShotTally& one_shots_before) const;
   void check_cpu_outside(const ConcurrentRun& concurrent, std::chrono::microseconds reaped_before,
-                         std::optional<std::chrono::microseconds> counted);
+                         std::optional<std::chrono::microseconds> counted, std::uint64_t one_shot_commands);
   void record_detached(Proc& p);
   void close_output_held_outside();
   void maybe_finish();
@@ -252,9 +252,10 @@ void ScenarioRun::record_escapees(const ConcurrentRun& concurrent) {
 }
 
 // The CPU time the run's cgroups counted: its own, and what the cgroups of its one-shot commands
-// (exec probes, `ready.exec` gates) counted, each read before it was removed. nullopt when that
-// is not known: no cpuacct hierarchy (v1), or a one-shot command the run started whose cgroup was
-// not read (still running at the teardown, or its kill failed).
+// (exec probes, `ready.exec` gates) counted, each read before it was removed (one cut off by the
+// run's end is killed, reaped and read at the teardown). nullopt when that is not known: no
+// cpuacct hierarchy (v1), or a one-shot command of the run whose cgroup could not be emptied,
+// waited for or read.
 std::optional<std::chrono::microseconds> ScenarioRun::cpu_counted(
     const OneShotTally& one_shots_before) const {
   const auto one_shots = one_shot_tally();
@@ -275,14 +276,16 @@ std::optional<std::chrono::microseconds> ScenarioRun::cpu_counted(
 // came back through the waits but no cgroup of the run counted it. As PID 1 of a container the
 // harness also reaps the orphans of other sessions (`docker exec`), never in a cgroup of the run.
 void ScenarioRun::check_cpu_outside(const ConcurrentRun& concurrent, std::chrono::microseconds reaped_before,
-                                    std::optional<std::chrono::microseconds> counted) {
+                                    std::optional<std::chrono::microseconds> counted,
+                                    std::uint64_t one_shot_commands) {
   if (::getpid() == 1) return;
   // What the run killed is handed to the harness, its subreaper, and must be reaped before the
   // waits are read: reaped during the next run, it would count there. Beside another run, what is
   // handed over may be that run's.
   const bool alone = !concurrent.had_company();
   const bool all_reaped = alone && reap_handed_over_within(std::chrono::seconds(2));
-  const auto outside = cpu_outside_run_cgroups(reaped_cpu() - reaped_before, counted, alone && all_reaped);
+  const auto outside =
+      cpu_outside_run_cgroups(reaped_cpu() - reaped_before, counted, alone && all_reaped, one_shot_commands);
   if (!outside || error_) return;
   error_ = "the scenario's processes used " + format_duration(*outside) +
            " of CPU outside its cgroups (a process that moved itself out, as `systemd-run --scope` or "
@@ -326,6 +329,14 @@ void ScenarioRun::prepare() {
               ": its cgroups are made outside the caller's, which would "
               "otherwise lift it");
   }
+  // Made now, where a failure is the run's error with its context, not in the middle of a
+  // process's start or a probe's attempt.
+  const bool one_shots =
+      std::any_of(scenario_.processes.begin(), scenario_.processes.end(),
+                  [](const scenario::ProcessSpec& p) { return p.ready.kind == Readiness::Kind::exec; }) ||
+      std::any_of(scenario_.probes.begin(), scenario_.probes.end(),
+                  [](const scenario::Probe& p) { return p.kind == scenario::Probe::Kind::exec; });
+  if (one_shots) side_group();
   for (const auto& spec : scenario_.processes) {
     Proc p;
     p.spec = &spec;
@@ -875,7 +886,7 @@ report::ScenarioResult ScenarioRun::run() {
     }
   }
   record_escapees(concurrent);
-  check_cpu_outside(concurrent, reaped_before, counted);
+  check_cpu_outside(concurrent, reaped_before, counted, one_shot_tally().started - one_shots_before.started);
   if (interrupted_) {
     result_.interrupted = true;
     if (!error_) error_ = "interrupted by " + signal_name(interrupt::signal_number());

@@ -105,6 +105,17 @@ void SupervisedProcess::close_output() {
   if (spawned_.stderr_pipe && spawned_.stderr_pipe->is_open()) spawned_.stderr_pipe->close(ignored);
 }
 
+bool SupervisedProcess::reap_now() {
+  if (exit_status_ || wait_error_) return true;
+  if (!pidfd_) return false;
+  siginfo_t info{};
+  while (::waitid(P_PIDFD, static_cast<id_t>(pidfd_.get()), &info, WEXITED) != 0) {
+    if (errno == ECHILD) return true;  // already waited for: the exit handler is merely queued
+    if (errno != EINTR) return false;
+  }
+  return true;
+}
+
 bool SupervisedProcess::alive() const {
   if (!running()) return false;
   if (!pidfd_) return true;  // no pidfd (a kernel before 5.3): the exit event alone says

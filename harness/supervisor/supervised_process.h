@@ -64,6 +64,10 @@ class SupervisedProcess {
 
   // Sends a signal to the main process while it runs (it cannot have been reaped and reused).
   bool send_signal(int signo);
+  // For a loop that will not run again (its run ended with this process killed): waits for the
+  // process here, blocking until it has ended, so that its CPU time is in this process's waits
+  // now. The exit handler is not called. False when it cannot be waited for (no pidfd).
+  bool reap_now();
 
   const std::optional<SpawnFailure>& start_failure() const { return start_failure_; }
   // Set once the main process ended; empty if the wait for it failed (see wait_error()).

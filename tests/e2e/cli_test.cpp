@@ -320,29 +320,39 @@ sleep 0.5
 )");
   // One-shot commands (a ready.exec gate, exec probes) that use CPU in cgroups made and removed
   // for each: counted, neither taken for an escape nor a cover for one.
-  const std::string one_shots = R"(
+  // Each probe command leaves a line in a tally file of its scenario, and each target waits for
+  // enough of them, however slowly the commands run (a loaded machine, an emulated one).
+  const auto one_shots = [](const std::string& tally) {
+    return R"(
 [target.ready]
 exec = ["${faultline_dir}/faultline-payload", "spin", "30ms", "--cpu-time"]
 [[probe]]
 name = "a command with some CPU time"
-exec = ["${faultline_dir}/faultline-payload", "spin", "5ms", "--cpu-time"]
+exec = ["sh", "-c", "echo x >>'${scenario_dir}/)" +
+           tally + R"('; exec \"$0\" spin 5ms --cpu-time", "${faultline_dir}/faultline-payload"]
 every = "20ms"
 timeout = "5s"
 during = { from = "ready" }
 )";
+  };
+  const auto wait_for_tally = [](const std::string& tally, int lines) {
+    return "until [ \"$(cat \"${scenario_dir}/" + tally + "\" 2>/dev/null | wc -l)\" -ge " +
+           std::to_string(lines) + " ]; do sleep 0.05; done";
+  };
   dir.write("busy-with-one-shots.toml",
-            "name = \"busy with one-shots\"\ntimeout = \"30s\"\n[target]\nshell = '" + spin + " & " + spin +
-                "; sleep 1.5; wait'\n" + one_shots);
+            "name = \"busy with one-shots\"\ntimeout = \"60s\"\n[target]\nshell = '" + spin + " & " + spin +
+                "; " + wait_for_tally("busy.tally", 12) + "; wait'\n" + one_shots("busy.tally"));
   dir.write("escapes-with-one-shots.toml", R"(name = "escapes beside one-shots"
-timeout = "30s"
+timeout = "60s"
 [target]
 shell = """
 sh -c 'for f in /sys/fs/cgroup/cgroup.procs /sys/fs/cgroup/*/cgroup.procs; do echo $$ >$f 2>/dev/null; done; exec "$0" spin 300ms --cpu-time' "${faultline_dir}/faultline-payload"
-sleep 0.5
+)" + wait_for_tally("escapes.tally", 6) +
+                                               R"(
 """
 [expect]
 exit_codes = [0]
-)" + one_shots);
+)" + one_shots("escapes.tally"));
   auto r =
       run_with_report(quote(dir / "busy.toml") + " " + quote(dir / "orphan.toml") + " " +
                       quote(dir / "busy-after-orphan.toml") + " " + quote(dir / "escaped-spinner.toml") +

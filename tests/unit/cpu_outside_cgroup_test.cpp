@@ -40,3 +40,9 @@ TEST_CASE("cpu_outside_run_cgroups: each run on its own, until the waits are sha
   CHECK_FALSE(cpu_outside_run_cgroups(milliseconds(900), milliseconds(100), false));
   CHECK_FALSE(cpu_outside_run_cgroups(milliseconds(900), milliseconds(100), true));
 }
+
+TEST_CASE("cpu_outside_cgroup: an allowance the caller knows of widens the tolerance by that much") {
+  using std::chrono::milliseconds;
+  CHECK_FALSE(cpu_outside_cgroup(milliseconds(150), milliseconds(0), milliseconds(100)));
+  CHECK(cpu_outside_cgroup(milliseconds(151), milliseconds(0), milliseconds(100)) == milliseconds(151));
+}
