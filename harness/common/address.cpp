@@ -3,11 +3,11 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <charconv>
 #include <cstring>
 #include <vector>
@@ -221,9 +221,7 @@ bool may_reach(const HostPort& dial, const HostPort& listen) {
 
 namespace {
 bool is_localhost(const std::string& host) {
-  std::string lower(host);
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  return lower == "localhost" || lower == "localhost.";
+  return ::strcasecmp(host.c_str(), "localhost") == 0 || ::strcasecmp(host.c_str(), "localhost.") == 0;
 }
 }  // namespace
 

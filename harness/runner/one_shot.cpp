@@ -165,6 +165,10 @@ OneShotTally one_shot_tally() {
   return tally;
 }
 
+OneShotTally operator-(const OneShotTally& later, const OneShotTally& earlier) {
+  return {later.started - earlier.started, later.counted - earlier.counted, later.cpu - earlier.cpu};
+}
+
 std::function<void()> run_one_shot(asio::io_context& io, cgroup::Cgroup& parent,
                                    const std::string& child_name, OneShotCommand command,
                                    std::function<void(OneShotOutcome)> done) {

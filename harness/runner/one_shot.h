@@ -45,6 +45,8 @@ struct OneShotTally {
   std::chrono::microseconds cpu{0};
 };
 OneShotTally one_shot_tally();
+// What happened between two tallies (`later` taken after `earlier`).
+OneShotTally operator-(const OneShotTally& later, const OneShotTally& earlier);
 
 // For a loop that has stopped with commands still running (cut off as the run ended): kills each
 // and waits until its cgroup is empty, then reads its count into the tally. Blocks.

@@ -139,7 +139,7 @@ class ScenarioRun final : public RunContext {
   void kill_everything(const char* why);
   void add_orphan(Proc& p, pid_t pid);
   void record_escapees(const ConcurrentRun& concurrent);
-  std::optional<std::chrono::microseconds> cpu_counted(const OneShotTally& one_shots_before) const;
+  std::optional<std::chrono::microseconds> cpu_counted(const OneShotTally& one_shots) const;
   void check_cpu_outside(const ConcurrentRun& concurrent, std::chrono::microseconds reaped_before,
                          std::optional<std::chrono::microseconds> counted, std::uint64_t one_shot_commands);
   void record_detached(Proc& p);
@@ -252,20 +252,16 @@ void ScenarioRun::record_escapees(const ConcurrentRun& concurrent) {
 }
 
 // The CPU time the run's cgroups counted: its own, and what the cgroups of its one-shot commands
-// (exec probes, `ready.exec` gates) counted, each read before it was removed (one cut off by the
-// run's end is killed, reaped and read at the teardown). nullopt when that is not known: no
-// cpuacct hierarchy (v1), or a one-shot command of the run whose cgroup could not be emptied,
-// waited for or read.
-std::optional<std::chrono::microseconds> ScenarioRun::cpu_counted(
-    const OneShotTally& one_shots_before) const {
-  const auto one_shots = one_shot_tally();
-  if (!run_group_ ||
-      one_shots.started - one_shots_before.started != one_shots.counted - one_shots_before.counted)
-    return std::nullopt;
+// (exec probes, `ready.exec` gates: `one_shots`, the run's share of the tally) counted, each read
+// before it was removed (one cut off by the run's end is killed, reaped and read at the teardown). nullopt
+// when that is not known: no cpuacct hierarchy (v1), or a one-shot command of the run whose cgroup could not
+// be emptied, waited for or read.
+std::optional<std::chrono::microseconds> ScenarioRun::cpu_counted(const OneShotTally& one_shots) const {
+  if (!run_group_ || one_shots.started != one_shots.counted) return std::nullopt;
   try {
     const auto usage = run_group_->stats().cpu_usage_usec;
     if (!usage) return std::nullopt;
-    return std::chrono::microseconds(*usage) + (one_shots.cpu - one_shots_before.cpu);
+    return std::chrono::microseconds(*usage) + one_shots.cpu;
   } catch (const Error&) {
     return std::nullopt;
   }
@@ -870,7 +866,8 @@ report::ScenarioResult ScenarioRun::run() {
     // Removing the group below says what survived.
   }
   count_unfinished_one_shots(io_);
-  const auto counted = cpu_counted(one_shots_before);
+  const auto one_shots = one_shot_tally() - one_shots_before;  // the run's own commands
+  const auto counted = cpu_counted(one_shots);
   if (side_group_) {
     try {
       side_group_->destroy();
@@ -886,7 +883,7 @@ report::ScenarioResult ScenarioRun::run() {
     }
   }
   record_escapees(concurrent);
-  check_cpu_outside(concurrent, reaped_before, counted, one_shot_tally().started - one_shots_before.started);
+  check_cpu_outside(concurrent, reaped_before, counted, one_shots.started);
   if (interrupted_) {
     result_.interrupted = true;
     if (!error_) error_ = "interrupted by " + signal_name(interrupt::signal_number());
