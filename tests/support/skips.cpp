@@ -179,6 +179,12 @@ SkipSummary summarize(const RunOutcome& outcome, const SkipPolicy& policy) {
   } else if (unexpected > 0) {
     s.lines.push_back("(skips are allowed in this run; CI=true or FAULTLINE_REQUIRE_ALL=1 makes them fail)");
   }
+  // Each failed test case by name, just above the closing line: a log cut to its tail (a CI page,
+  // the VM lane's summary) still says which test failed.
+  std::set<std::string> named;
+  for (const auto& test : outcome.ran)
+    if (outcome.failed.count(test) && named.insert(test).second)
+      s.lines.push_back("  FAILED TEST CASE: " + test);
   // The closing line, alone: test cases, never counting a skipped one as passed.
   s.lines.push_back(std::to_string(s.passed) + " passed, " + std::to_string(s.failed) + " failed, " +
                     std::to_string(s.skipped) + " skipped");

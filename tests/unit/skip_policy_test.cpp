@@ -46,6 +46,11 @@ TEST_CASE("skips: a skipped test is counted as skipped, never as passed", "[skip
   CHECK(s.lines.front() == "skipped: 1 test case(s); skips: 0 expected, 2 unexpected (environment: hybrid)");
   CHECK(s.lines.back() == "1 passed, 1 failed, 1 skipped");
   CHECK(std::find(s.lines.begin(), s.lines.end(), "  SKIPPED (unexpected): b -- not root") != s.lines.end());
+  // The failed test is named once, just above the closing line.
+  CHECK(s.lines[s.lines.size() - 2] == "  FAILED TEST CASE: c");
+  CHECK(std::count_if(s.lines.begin(), s.lines.end(), [](const std::string& l) {
+          return l.find("FAILED TEST CASE") != std::string::npos;
+        }) == 1);
 }
 
 TEST_CASE("skips: under CI=true or FAULTLINE_REQUIRE_ALL=1 an undeclared skip fails the run", "[skips]") {

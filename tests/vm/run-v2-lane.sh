@@ -410,7 +410,8 @@ for name in integration e2e; do
     read -r tp tf tk <<<"${tag_totals[$tag]}"
     tag_totals[$tag]="$((tp + p)) $((tf + f)) $((tk + k))"
   done
-  printf '%s\n' "$out" | grep -a -E '^  (SKIPPED \(|DECLARED SKIP DID NOT HAPPEN)' | sed "s/^/run-v2-lane:   /" || true
+  printf '%s\n' "$out" | grep -a -E '^  (SKIPPED \(|DECLARED SKIP DID NOT HAPPEN|FAILED TEST CASE)' |
+    sed "s/^/run-v2-lane:   /" || true
   unexpected=$(printf '%s\n' "$out" | grep -a -c -E '^  SKIPPED \(unexpected\)') || true
   stale=$(printf '%s\n' "$out" | grep -a -c -E '^  DECLARED SKIP DID NOT HAPPEN') || true
   if [ "$unexpected" != 0 ] || [ "$stale" != 0 ]; then
@@ -443,5 +444,14 @@ read -r tp tf tk <<<"${tag_totals[proxy]}"
 if [ "$tp" = 0 ]; then
   say "FAIL: no [proxy] test case passed in the guest ($tf failed, $tk skipped)"
   verdict=1
+fi
+# A failing lane ends with what failed, so that a log cut to its tail still shows it: each failed
+# test case and the first lines of Catch2's account of each failed assertion.
+if [ "$verdict" != 0 ]; then
+  for name in integration e2e; do
+    out=$(output_of "$name")
+    printf '%s\n' "$out" | grep -a -E '^  FAILED TEST CASE: ' | sed "s/^  /run-v2-lane: $name: /" || true
+    printf '%s\n' "$out" | grep -a -A 8 -E ': FAILED:$' | head -n 60 | sed "s/^/run-v2-lane: | /" || true
+  done
 fi
 exit "$verdict"
