@@ -2,8 +2,12 @@
 
 #include <algorithm>
 #include <boost/asio/steady_timer.hpp>
+#include <fstream>
 #include <map>
+#include <optional>
+#include <string>
 
+#include "cgroup/proc_stat.h"
 #include "runner/process_text.h"
 
 namespace faultline::runner {
@@ -90,10 +94,12 @@ class MembershipWatch final : public RunObserver {
 
   // A process that moved itself wholly into another process's cgroups (every hierarchy at once,
   // as `echo $$ > .../b/cgroup.procs` does on v2) is in no cgroup it left part of, so the checks
-  // above miss it; yet it sits under the other's limits and counts there. A child starts in its
-  // parent's cgroup, so one whose parent is in another process's cgroup moved (or its parent
-  // did). The harness's own children (main processes, helpers) and the orphans it adopted have it
-  // for a parent, which is in no process's cgroup.
+  // above miss it; yet it sits under the other's limits and counts there. Two traces show it:
+  // - a child starts in its parent's cgroup, so one whose parent is in another process's cgroup
+  //   moved (or its parent did). The harness's own children (main processes, helpers) and the
+  //   orphans it adopted have it for a parent, which is in no process's cgroup;
+  // - an orphan has no such parent: it is seen in one process's cgroups at one look and in
+  //   another's at a later one, the same process (pid and start time) in both.
   bool check_across(RunContext& ctx) {
     std::map<pid_t, std::string> process_of;
     try {
@@ -103,21 +109,56 @@ class MembershipWatch final : public RunObserver {
     } catch (const Error&) {
       return true;  // a cgroup is going away under us: the run is ending
     }
+    std::map<pid_t, Seen> seen_now;
     for (const auto& [pid, process] : process_of) {
-      const auto parent = parent_of(pid);
+      const auto stat = read_stat(pid);
+      if (!stat) continue;  // gone
+      const auto parent = cgroup::parse_stat_parent(*stat);
+      const auto started = cgroup::parse_stat_start_ticks(*stat);
+      if (started) seen_now.emplace(pid, Seen{process, *started});
+      if (const auto before = seen_.find(pid); before != seen_.end() && started &&
+                                               before->second.started == *started &&
+                                               before->second.process != process && !cgroup::exiting(pid)) {
+        ctx.fail_scenario("pid " + std::to_string(pid) + " (" + comm_of(pid) + ") was in process `" +
+                          before->second.process + "`'s cgroups and is now in `" + process +
+                          "`'s: it moved itself across, so `" + process +
+                          "`'s limits, faults and counters cover a process of `" + before->second.process +
+                          "`'s and the run says nothing about it under its own");
+        return false;
+      }
       if (!parent) continue;
-      const auto parents = process_of.find(*parent);
+      const auto parents = process_of.find(static_cast<pid_t>(*parent));
       if (parents == process_of.end() || parents->second == process || cgroup::exiting(pid)) continue;
       ctx.fail_scenario("pid " + std::to_string(pid) + " (" + comm_of(pid) + ") is in process `" + process +
                         "`'s cgroups while its parent, pid " + std::to_string(*parent) + " (" +
-                        comm_of(*parent) + "), is in `" + parents->second +
+                        comm_of(static_cast<pid_t>(*parent)) + "), is in `" + parents->second +
                         "`'s: one of them moved itself across, so one process's limits, faults and "
                         "counters cover a process of the other's and the run says nothing about it "
                         "under its own");
       return false;
     }
+    // Kept across looks: one that was out of every cgroup of the run at this look (on its way
+    // from one process's cgroups to another's, one hierarchy at a time) is still known at the
+    // next. Its start time tells a reused pid from the same process.
+    for (auto& [pid, seen] : seen_now) seen_[pid] = std::move(seen);
+    std::erase_if(seen_,
+                  [&](const auto& entry) { return !seen_now.count(entry.first) && !read_stat(entry.first); });
     return true;
   }
+
+  static std::optional<std::string> read_stat(pid_t pid) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+    std::string line;
+    if (!std::getline(in, line)) return std::nullopt;
+    return line;
+  }
+
+  // Where a process was seen at an earlier look, and its start time (clock ticks after boot).
+  struct Seen {
+    std::string process;
+    std::uint64_t started = 0;
+  };
+  std::map<pid_t, Seen> seen_;
 
   std::chrono::milliseconds interval_;
   std::unique_ptr<boost::asio::steady_timer> timer_;

@@ -255,6 +255,23 @@ TEST_CASE("run: a child that moves itself into another process's cgroups is an e
   CHECK((across || on_its_way));
 }
 
+TEST_CASE("run: an orphan that moves itself into another process's cgroups is an error, not a pass") {
+  // Its parent was faultline (the subreaper), in no process's cgroup, so the parent's cgroups
+  // showed nothing: the scenario passed with `a`'s max_memory far below what the orphan held.
+  auto r = run_with_report(scenario("selftest/failing/orphan-moves-into-other-process-cgroup.toml"));
+  const auto& s = r.report["scenarios"][0];
+  INFO(s.dump(1));
+  CHECK(r.cmd.status == 1);
+  CHECK(s["result"] == "error");
+  const std::string reason = s["reason"];
+  // Seen in `b`'s cgroups after `a`'s, or (v1: one write per hierarchy) while on its way.
+  const bool across =
+      reason.find("was in process `a`'s cgroups and is now in `b`'s: it moved itself across") !=
+      std::string::npos;
+  const bool on_its_way = reason.find("but not out of the process's other cgroups") != std::string::npos;
+  CHECK((across || on_its_way));
+}
+
 TEST_CASE("run: a child that moves up into the run's own cgroup is an error, not a pass") {
   // cgroup v1 and hybrid: on v2 the run's cgroup takes no process, its children use its
   // controllers. The child was in none of its process's cgroups, so no_orphans, max_memory and
