@@ -458,7 +458,8 @@ void ScenarioRun::start(Proc& p) {
   }
   const bool ok = p.process->start(
       request, [this, &p](SupervisedProcess&) { on_exit(p); },
-      [&p](supervisor::Stream, std::string_view line) { p.readiness.on_output_line(line); },
+      // An open line too: a gate's text flushed without a newline is output all the same.
+      [&p](supervisor::Stream, std::string_view line, bool) { p.readiness.on_output_line(line); },
       [this] { maybe_finish(); });
   if (syscall_faults_) syscall_faults_->spawned(spec.name);
   start_order_.push_back(&p);

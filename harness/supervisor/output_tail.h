@@ -58,6 +58,9 @@ class LineSplitter {
       }
     }
   }
+  // The line written so far and not yet ended by a newline (a prompt, a "ready" flushed without
+  // one), or empty.
+  std::string_view open_line() const { return partial_; }
   template <typename OnLine>
   void finish(OnLine&& on_line) {
     if (!partial_.empty()) on_line(std::string_view(partial_));

@@ -85,12 +85,16 @@ void SupervisedProcess::read_more(Stream s) {
                            std::string_view chunk(buffers_[i].data(), n);
                            tails_[i].append(chunk);
                            if (matchers_[i]) matchers_[i]->feed(chunk);
-                           if (on_line_)
-                             lines_[i].feed(chunk, [&](std::string_view line) { on_line_(s, line); });
+                           if (on_line_) {
+                             lines_[i].feed(chunk, [&](std::string_view line) { on_line_(s, line, true); });
+                             if (const auto open = lines_[i].open_line(); !open.empty())
+                               on_line_(s, open, false);
+                           }
                          }
                          if (ec) {
                            if (matchers_[i]) matchers_[i]->finish();
-                           if (on_line_) lines_[i].finish([&](std::string_view line) { on_line_(s, line); });
+                           if (on_line_)
+                             lines_[i].finish([&](std::string_view line) { on_line_(s, line, true); });
                            if (open_streams_ > 0 && --open_streams_ == 0 && on_output_closed_)
                              on_output_closed_();
                            return;

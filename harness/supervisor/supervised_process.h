@@ -32,7 +32,10 @@ class SupervisedProcess {
  public:
   using Clock = std::chrono::steady_clock;
   using ExitHandler = std::function<void(SupervisedProcess&)>;
-  using LineHandler = std::function<void(Stream, std::string_view)>;
+  // A whole line (`complete`), or, after a read that left one open, the line as written so far:
+  // a program that flushes "ready" without a newline and waits would otherwise never be seen.
+  // An open line is offered again, longer, as more of it arrives, and once more when it ends.
+  using LineHandler = std::function<void(Stream, std::string_view, bool complete)>;
 
   SupervisedProcess(boost::asio::io_context& io, std::string name, std::size_t tail_bytes = 64 * 1024);
   SupervisedProcess(const SupervisedProcess&) = delete;

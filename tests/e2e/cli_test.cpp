@@ -177,6 +177,46 @@ TEST_CASE("run: the bundled examples pass") {
   }
 }
 
+TEST_CASE("run: a ready.log gate sees a prompt flushed without a newline") {
+  // A program that writes its "ready" without a newline and waits (a prompt) was never seen: the
+  // line splitter held it until a newline that never came, and the run ended as "not ready".
+  ScratchDir dir;
+  dir.write("prompt.toml", R"(name = "a prompt without a newline"
+timeout = "20s"
+duration = "300ms"
+[target]
+shell = "printf 'db> '; exec sleep 30"
+[target.ready]
+log = "^db> $"
+timeout = "5s"
+[expect]
+outcome = "any"
+)");
+  // The same program whose prompt never comes is still not ready: the gate matched what was
+  // written, not the open line's lack of an end.
+  dir.write("other-prompt.toml", R"(name = "another prompt"
+timeout = "20s"
+duration = "300ms"
+[target]
+shell = "printf 'db'; exec sleep 30"
+[target.ready]
+log = "^db> $"
+timeout = "1s"
+[expect]
+outcome = "any"
+)");
+  auto r = run_with_report(quote(dir / "prompt.toml") + " " + quote(dir / "other-prompt.toml"));
+  INFO(r.report.dump(1));
+  CHECK(r.cmd.status == 1);
+  REQUIRE(r.report["scenarios"].size() == 2);
+  const auto& ready = r.report["scenarios"][0];
+  CHECK(ready["result"] == "pass");
+  const auto& never = r.report["scenarios"][1];
+  CHECK(never["result"] == "error");
+  CHECK(never["reason"].get<std::string>().find(
+            "was not ready within 1s: no output line matched ready.log") != std::string::npos);
+}
+
 TEST_CASE("run: a service ignoring SIGTERM is killed-after-grace and fails graceful") {
   auto r = run_with_report(scenario("selftest/failing/ignores-sigterm.toml"));
   CHECK(r.cmd.status == 1);

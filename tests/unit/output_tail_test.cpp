@@ -48,6 +48,19 @@ TEST_CASE("LineSplitter yields whole lines and caps long ones") {
   CHECK(lines == std::vector<std::string>{"ab", "cde", "abcd", "efgh"});
 }
 
+TEST_CASE("LineSplitter shows the line still open, and none once it ended") {
+  LineSplitter splitter(8);
+  std::vector<std::string> lines;
+  auto collect = [&](std::string_view l) { lines.emplace_back(l); };
+  splitter.feed("ok\ndb", collect);
+  CHECK(splitter.open_line() == "db");
+  splitter.feed("> ", collect);
+  CHECK(splitter.open_line() == "db> ");
+  splitter.feed("x\n", collect);
+  CHECK(splitter.open_line().empty());
+  CHECK(lines == std::vector<std::string>{"ok", "db> x"});
+}
+
 TEST_CASE("OutputTail and LineSplitter agree with a byte-at-a-time model for any read sizes") {
   std::string text;
   for (int i = 0; i < 400; ++i)
