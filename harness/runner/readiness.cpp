@@ -258,8 +258,8 @@ void ReadinessWatch::on_output_line(std::string_view line) const {
   if (auto check = check_.lock()) check->on_output_line(line);
 }
 
-std::optional<std::string> gate_port_already_taken(const scenario::ProcessSpec& process,
-                                                   const std::function<bool(pid_t)>& of_this_run) {
+std::optional<std::string> gate_port_taken(const scenario::ProcessSpec& process,
+                                           const std::function<bool(pid_t)>& of_this_run, GateMoment when) {
   const auto& gate = process.ready;
   std::optional<HostPort> target;
   if (gate.kind == Readiness::Kind::tcp) target = parse_host_port(gate.address);
@@ -276,13 +276,18 @@ std::optional<std::string> gate_port_already_taken(const scenario::ProcessSpec& 
     if (!reachable || socket_is_ours(listener.inode)) continue;
     const auto holder = socket_holder(listener.inode);
     if (holder && of_this_run(holder->pid)) continue;
-    return "process `" + process.name + "`: ready." + (gate.kind == Readiness::Kind::tcp ? "tcp " : "http ") +
-           gate.address + ": port " + std::to_string(target->port) + " was already listened on (" +
-           listener.address +
-           (holder ? " by pid " + std::to_string(holder->pid) + " (" + holder->comm + ")" : "") +
-           ") before `" + process.name +
-           "` started, so the gate would pass on another program's answer; free the port, or give the "
-           "process a port of its own (`auto-port` in [vars])";
+    const std::string listened =
+        listener.address +
+        (holder ? " by pid " + std::to_string(holder->pid) + " (" + holder->comm + ")" : "");
+    const std::string gate_text = "process `" + process.name + "`: ready." +
+                                  (gate.kind == Readiness::Kind::tcp ? "tcp " : "http ") + gate.address +
+                                  ": port " + std::to_string(target->port);
+    const std::string fix = "; free the port, or give the process a port of its own (`auto-port` in [vars])";
+    if (when == GateMoment::before_start)
+      return gate_text + " was already listened on (" + listened + ") before `" + process.name +
+             "` started, so the gate would pass on another program's answer" + fix;
+    return gate_text + " was listened on by another program (" + listened + ") when the gate passed, so it " +
+           "may have passed on that program's answer, not `" + process.name + "`'s" + fix;
   }
   return std::nullopt;
 }

@@ -43,12 +43,18 @@ class ReadinessWatch {
   std::weak_ptr<ReadinessCheck> check_;
 };
 
-// Asked before `process` starts: a tcp or http gate on a local port that another program already
-// listens on would pass on that program's answer, not the process's. Names the holder, or
-// nullopt (no such gate, a remote host, or only faultline's own proxies and processes of this
-// run, `of_this_run`, on the port).
-std::optional<std::string> gate_port_already_taken(const scenario::ProcessSpec& process,
-                                                   const std::function<bool(pid_t)>& of_this_run);
+// When a tcp or http gate on a local port is asked whether another program listens there.
+enum class GateMoment {
+  before_start,  // before `process` starts: the gate would pass on that program's answer
+  at_pass,       // as the gate passes: it may have passed on that program's answer
+};
+
+// Whether another program listens where a tcp or http gate on a local port connects, which would
+// make it pass on that program's answer, not the process's. Names the holder, or nullopt (no such
+// gate, a remote host, or only faultline's own proxies and processes of this run, `of_this_run`,
+// on the port).
+std::optional<std::string> gate_port_taken(const scenario::ProcessSpec& process,
+                                           const std::function<bool(pid_t)>& of_this_run, GateMoment when);
 
 // Starts watching the gate of `process` on `io`. A process without a gate is ready at once:
 // `on_ready` runs before this returns. A gate whose address cannot even be tried fails at once,

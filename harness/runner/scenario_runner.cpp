@@ -438,7 +438,7 @@ void ScenarioRun::start(Proc& p) {
       }
     });
   };
-  if (auto taken = gate_port_already_taken(spec, of_this_run)) {
+  if (auto taken = gate_port_taken(spec, of_this_run, GateMoment::before_start)) {
     p.finished = true;
     scenario_error(*taken);
     return;
@@ -481,7 +481,13 @@ void ScenarioRun::start(Proc& p) {
              return !p.ready && ((!p.finished && phase_ == Phase::running) ||
                                  (p.exited_unready && p.spec->ready.kind == Readiness::Kind::log));
            },
-       .on_ready = [this, &p] { mark_ready(p); },
+       // A program that began to listen on the port after the process started answered too.
+       .on_ready =
+           [this, &p, of_this_run] {
+             if (auto taken = gate_port_taken(*p.spec, of_this_run, GateMoment::at_pass))
+               return scenario_error(*taken);
+             mark_ready(p);
+           },
        .on_failed = [this](const std::string& message) { scenario_error(message); }});
 }
 

@@ -13,12 +13,14 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "tests/support/background_harness.h"
 #include "tests/support/bundled_scenario.h"
 #include "tests/support/command.h"
 #include "tests/support/scratch_dir.h"
@@ -59,6 +61,7 @@ class Service {
     ::close(fds[1]);
     out_ = fds[0];
   }
+  pid_t pid() const { return pid_; }
   ~Service() {
     if (pid_ > 0 && !status_) {
       ::kill(pid_, SIGKILL);
@@ -276,4 +279,45 @@ TEST_CASE("readiness: a gate on a port another program already listens on is an 
   CHECK(r.out.find("ERROR") != std::string::npos);
   CHECK(r.out.find("port " + std::to_string(port) + " was already listened on") != std::string::npos);
   CHECK(r.out.find("(faultline-demo-)") != std::string::npos);  // names the program (comm: 15 chars)
+}
+
+TEST_CASE("readiness: a gate that another program began to answer after the start is an error, not ready",
+          "[demo]") {
+  // The port was free when the process started, so the check before the start passed; a program
+  // outside the run then listened there and answered the gate, and the process, which never
+  // listened, was taken for ready.
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  int port = 0;
+  {
+    Service probe({demo_program("faultline-demo-backend"), "--port", "0"});
+    port = listening_port(probe);
+  }  // a port the kernel just handed out, free again
+  ScratchDir dir;
+  const std::string token = new_token();
+  const auto file = dir.write("s.toml",
+                              "name = \"listener after the start\"\ntimeout = \"30s\"\nduration = \"500ms\"\n"
+                              "[target]\nshell = \"exec sleep 60\"\n"
+                              "env = { FAULTLINE_E2E_TOKEN = \"" +
+                                  token +
+                                  "\" }\n"
+                                  "ready = { http = \"http://127.0.0.1:" +
+                                  std::to_string(port) + "/healthz\", timeout = \"20s\" }\n");
+  const std::string json_path = (dir.path() / "report.json").string();
+  BackgroundHarness harness({"run", file, "--json", json_path});
+  REQUIRE(harness.started());
+  REQUIRE(BackgroundHarness::wait_for_target(token));
+  Service squatter({demo_program("faultline-demo-backend"), "--port", std::to_string(port)});
+  REQUIRE(listening_port(squatter) == port);
+  const auto status = harness.wait();
+  REQUIRE(status);
+  CHECK(WIFEXITED(*status));
+  CHECK(WEXITSTATUS(*status) == 1);
+  const auto report = nlohmann::json::parse(read_file(json_path));
+  const auto& s = report.at("scenarios").at(0);
+  INFO(s.dump(1));
+  CHECK(s.at("result") == "error");
+  const std::string reason = s.at("reason");
+  CHECK(reason.find("port " + std::to_string(port) + " was listened on by another program (127.0.0.1:" +
+                    std::to_string(port) + " by pid " + std::to_string(squatter.pid()) +
+                    " (faultline-demo-)) when the gate passed") != std::string::npos);
 }

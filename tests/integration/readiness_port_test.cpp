@@ -15,7 +15,8 @@ namespace {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using faultline::runner::gate_port_already_taken;
+using faultline::runner::gate_port_taken;
+using faultline::runner::GateMoment;
 using faultline::scenario::ProcessSpec;
 using faultline::scenario::Readiness;
 
@@ -51,7 +52,8 @@ std::optional<std::string> taken(const std::string& tcp_gate) {
   process.name = "api";
   process.ready.kind = Readiness::Kind::tcp;
   process.ready.address = tcp_gate;
-  return gate_port_already_taken(process, [](pid_t) { return false; });
+  return gate_port_taken(
+      process, [](pid_t) { return false; }, GateMoment::before_start);
 }
 
 }  // namespace
