@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <fstream>
@@ -87,6 +88,12 @@ std::vector<TcpListener> tcp_listeners(std::uint16_t port) {
 }
 
 bool socket_is_ours(std::uint64_t inode) { return fd_dir_holds("/proc/self/fd", socket_link(inode)); }
+
+bool socket_held_by_any(std::uint64_t inode, const std::vector<pid_t>& pids) {
+  const std::string link = socket_link(inode);
+  return std::any_of(pids.begin(), pids.end(),
+                     [&](pid_t pid) { return fd_dir_holds("/proc/" + std::to_string(pid) + "/fd", link); });
+}
 
 std::optional<SocketHolder> socket_holder(std::uint64_t inode) {
   DIR* proc = ::opendir("/proc");

@@ -27,6 +27,9 @@ std::vector<TcpListener> parse_tcp_listeners(const std::string& table, std::uint
 // Whether this very process holds the socket (a [[proxy]] listener of faultline's own).
 bool socket_is_ours(std::uint64_t inode);
 
+// Whether one of `pids` holds the socket: a look at a few processes' descriptors, not all of /proc.
+bool socket_held_by_any(std::uint64_t inode, const std::vector<pid_t>& pids);
+
 struct SocketHolder {
   pid_t pid = 0;
   std::string comm;  // its command name

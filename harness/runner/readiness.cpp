@@ -259,7 +259,8 @@ void ReadinessWatch::on_output_line(std::string_view line) const {
 }
 
 std::optional<std::string> gate_port_taken(const scenario::ProcessSpec& process,
-                                           const std::function<bool(pid_t)>& of_this_run, GateMoment when) {
+                                           const std::function<std::vector<pid_t>()>& run_pids,
+                                           GateMoment when) {
   const auto& gate = process.ready;
   std::optional<HostPort> target;
   if (gate.kind == Readiness::Kind::tcp) target = parse_host_port(gate.address);
@@ -274,8 +275,11 @@ std::optional<std::string> gate_port_taken(const scenario::ProcessSpec& process,
       return may_reach(HostPort{address, target->port}, HostPort{listener.ip, target->port});
     });
     if (!reachable || socket_is_ours(listener.inode)) continue;
+    // Any holder of the run's makes it the run's (a listener handed to a worker that left is
+    // still the process's own), and the run's few processes are looked at before all of /proc.
+    if (socket_held_by_any(listener.inode, run_pids())) continue;
     const auto holder = socket_holder(listener.inode);
-    if (holder && of_this_run(holder->pid)) continue;
+    if (!holder && when == GateMoment::at_pass) continue;
     const std::string listened =
         listener.address +
         (holder ? " by pid " + std::to_string(holder->pid) + " (" + holder->comm + ")" : "");

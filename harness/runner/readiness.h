@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "cgroup/cgroup.h"
 #include "scenario/model.h"
@@ -51,10 +52,13 @@ enum class GateMoment {
 
 // Whether another program listens where a tcp or http gate on a local port connects, which would
 // make it pass on that program's answer, not the process's. Names the holder, or nullopt (no such
-// gate, a remote host, or only faultline's own proxies and processes of this run, `of_this_run`,
-// on the port).
+// gate, a remote host, or only faultline's own proxies and sockets that a process of this run,
+// one of `run_pids()`, holds, on the port). As the gate passes, a listener whose holder cannot be
+// found (descriptors faultline may not read: another user's, a non-dumpable process's) is taken
+// for the process's own, which is there at that moment; before the start it is not.
 std::optional<std::string> gate_port_taken(const scenario::ProcessSpec& process,
-                                           const std::function<bool(pid_t)>& of_this_run, GateMoment when);
+                                           const std::function<std::vector<pid_t>()>& run_pids,
+                                           GateMoment when);
 
 // Starts watching the gate of `process` on `io`. A process without a gate is ready at once:
 // `on_ready` runs before this returns. A gate whose address cannot even be tried fails at once,

@@ -427,18 +427,20 @@ void ScenarioRun::start(Proc& p) {
     scenario_error("process `" + spec.name + "`: syscall faults: " + e.what());
     return;
   }
-  const auto of_this_run = [this](pid_t pid) {
-    return std::any_of(procs_.begin(), procs_.end(), [pid](const Proc& q) {
-      if (!q.group) return false;
+  const auto run_pids = [this] {
+    std::vector<pid_t> pids;
+    for (const Proc& q : procs_) {
+      if (!q.group) continue;
       try {
         const auto members = q.group->pids();
-        return std::find(members.begin(), members.end(), pid) != members.end();
+        pids.insert(pids.end(), members.begin(), members.end());
       } catch (const Error&) {
-        return false;  // its cgroup is gone with its processes
+        // its cgroup is gone with its processes
       }
-    });
+    }
+    return pids;
   };
-  if (auto taken = gate_port_taken(spec, of_this_run, GateMoment::before_start)) {
+  if (auto taken = gate_port_taken(spec, run_pids, GateMoment::before_start)) {
     p.finished = true;
     scenario_error(*taken);
     return;
@@ -483,8 +485,8 @@ void ScenarioRun::start(Proc& p) {
            },
        // A program that began to listen on the port after the process started answered too.
        .on_ready =
-           [this, &p, of_this_run] {
-             if (auto taken = gate_port_taken(*p.spec, of_this_run, GateMoment::at_pass))
+           [this, &p, run_pids] {
+             if (auto taken = gate_port_taken(*p.spec, run_pids, GateMoment::at_pass))
                return scenario_error(*taken);
              mark_ready(p);
            },

@@ -76,6 +76,25 @@ bool SupervisedProcess::start(const SpawnRequest& request, ExitHandler on_exit, 
   return true;
 }
 
+// Each read re-arms the wait, so the line is offered once the stream has been quiet for
+// kOpenLineQuiet, never between two parts of it written back to back.
+void SupervisedProcess::offer_open_line_when_quiet(Stream s) {
+  const int i = static_cast<int>(s);
+  if (lines_[i].open_line().empty()) {
+    if (open_line_timers_[i]) open_line_timers_[i]->cancel();
+    return;
+  }
+  if (!open_line_timers_[i]) open_line_timers_[i].emplace(io_);
+  open_line_timers_[i]->expires_after(kOpenLineQuiet);
+  // Cancelled by the next read or the end of the stream; a wait that had already expired when
+  // this object went away finds `alive` expired.
+  open_line_timers_[i]->async_wait(
+      [this, s, i, alive = std::weak_ptr<void>(alive_)](boost::system::error_code ec) {
+        if (ec || alive.expired() || !on_line_) return;
+        if (const auto open = lines_[i].open_line(); !open.empty()) on_line_(s, open, false);
+      });
+}
+
 void SupervisedProcess::read_more(Stream s) {
   const int i = static_cast<int>(s);
   auto& pipe = s == Stream::stdout_stream ? *spawned_.stdout_pipe : *spawned_.stderr_pipe;
@@ -87,11 +106,11 @@ void SupervisedProcess::read_more(Stream s) {
                            if (matchers_[i]) matchers_[i]->feed(chunk);
                            if (on_line_) {
                              lines_[i].feed(chunk, [&](std::string_view line) { on_line_(s, line, true); });
-                             if (const auto open = lines_[i].open_line(); !open.empty())
-                               on_line_(s, open, false);
+                             offer_open_line_when_quiet(s);
                            }
                          }
                          if (ec) {
+                           if (open_line_timers_[i]) open_line_timers_[i]->cancel();
                            if (matchers_[i]) matchers_[i]->finish();
                            if (on_line_)
                              lines_[i].finish([&](std::string_view line) { on_line_(s, line, true); });

@@ -5,8 +5,10 @@
 #include <sys/types.h>
 
 #include <array>
+#include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +20,9 @@
 namespace faultline::supervisor {
 
 enum class Stream { stdout_stream, stderr_stream };
+
+// How long a stream stays quiet before its open line is offered to the line handler.
+inline constexpr std::chrono::milliseconds kOpenLineQuiet{100};
 
 // How the main process ended, from the raw wait status (not Boost's folded exit code, which
 // cannot tell exit(9) from SIGKILL).
@@ -32,9 +37,10 @@ class SupervisedProcess {
  public:
   using Clock = std::chrono::steady_clock;
   using ExitHandler = std::function<void(SupervisedProcess&)>;
-  // A whole line (`complete`), or, after a read that left one open, the line as written so far:
-  // a program that flushes "ready" without a newline and waits would otherwise never be seen.
-  // An open line is offered again, longer, as more of it arrives, and once more when it ends.
+  // A whole line (`complete`), or a line left open (no newline yet) once the stream has been
+  // quiet for kOpenLineQuiet: a program that flushes "ready" without a newline and waits would
+  // otherwise never be seen. Only then: a line that arrives in parts (stdio's blocks, a write per
+  // field) is not matched by its first part. An open line is offered again when it ends.
   using LineHandler = std::function<void(Stream, std::string_view, bool complete)>;
 
   SupervisedProcess(boost::asio::io_context& io, std::string name, std::size_t tail_bytes = 64 * 1024);
@@ -93,6 +99,7 @@ class SupervisedProcess {
 
  private:
   void read_more(Stream s);
+  void offer_open_line_when_quiet(Stream s);
 
   boost::asio::io_context& io_;
   std::string name_;
@@ -111,6 +118,8 @@ class SupervisedProcess {
   int open_streams_ = 0;
   bool defer_exit_watch_ = false;
   LineHandler on_line_;
+  std::array<std::optional<boost::asio::steady_timer>, 2> open_line_timers_;
+  std::shared_ptr<void> alive_ = std::make_shared<char>();  // for handlers that may outlive us
   std::function<void()> on_output_closed_;
 };
 

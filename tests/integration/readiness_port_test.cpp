@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 #include <csignal>
 #include <string>
+#include <vector>
 
 #include "runner/readiness.h"
 
@@ -47,13 +48,14 @@ struct Squatter {
   }
 };
 
-std::optional<std::string> taken(const std::string& tcp_gate) {
+std::optional<std::string> taken(const std::string& tcp_gate, GateMoment when = GateMoment::before_start,
+                                 std::vector<pid_t> run_pids = {}) {
   ProcessSpec process;
   process.name = "api";
   process.ready.kind = Readiness::Kind::tcp;
   process.ready.address = tcp_gate;
   return gate_port_taken(
-      process, [](pid_t) { return false; }, GateMoment::before_start);
+      process, [&] { return run_pids; }, when);
 }
 
 }  // namespace
@@ -80,4 +82,20 @@ TEST_CASE("a gate's port already taken is found by address, not by how it is wri
   CHECK(taken("127.0.0.1:" + p6));  // `::` takes IPv4 too
   // A host that is not this machine's loopback is not looked at.
   CHECK_FALSE(taken("192.0.2.7:" + p6));
+}
+
+TEST_CASE("as a gate passes, a listener of the run's is its own and another program's is named",
+          "[readiness]") {
+  Squatter listener("127.0.0.1");
+  const std::string gate = "127.0.0.1:" + listener.port;
+  // Held by a process of the run (the process itself, or a worker it handed the socket to).
+  CHECK_FALSE(taken(gate, GateMoment::at_pass, {::getpid() + 100000, listener.holder}));
+  // Held by a program outside the run, which began to listen after the process started.
+  const auto other = taken(gate, GateMoment::at_pass);
+  REQUIRE(other);
+  CHECK(other->find("port " + listener.port +
+                    " was listened on by another program (127.0.0.1:" + listener.port + " by pid " +
+                    std::to_string(listener.holder) + " (") != std::string::npos);
+  CHECK(other->find(") when the gate passed, so it may have passed on that program's answer, not `api`'s") !=
+        std::string::npos);
 }

@@ -449,9 +449,11 @@ fi
 # test case and the first lines of Catch2's account of each failed assertion.
 if [ "$verdict" != 0 ]; then
   for name in integration e2e; do
+    [ -n "$(result_of "$name")" ] || continue  # without its marker the output runs to the log's end
     out=$(output_of "$name")
     printf '%s\n' "$out" | grep -a -E '^  FAILED TEST CASE: ' | sed "s/^  /run-v2-lane: $name: /" || true
-    printf '%s\n' "$out" | grep -a -A 8 -E ': FAILED:$' | head -n 60 | sed "s/^/run-v2-lane: | /" || true
+    printf '%s\n' "$out" | grep -a --no-group-separator -A 8 -E ': FAILED:$' | head -n 60 |
+      sed "s/^/run-v2-lane: | /" || true
   done
 fi
 exit "$verdict"
