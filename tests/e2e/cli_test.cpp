@@ -177,47 +177,30 @@ TEST_CASE("run: the bundled examples pass") {
   }
 }
 
+// A scenario whose target runs `shell` (written into a TOML basic string) behind a ready.log gate.
+static std::string log_gate_scenario(const std::string& name, const std::string& shell,
+                                     const std::string& log, const std::string& timeout) {
+  return "name = \"" + name + "\"\ntimeout = \"20s\"\nduration = \"300ms\"\n[target]\nshell = \"" + shell +
+         "\"\n[target.ready]\nlog = \"" + log + "\"\ntimeout = \"" + timeout +
+         "\"\n[expect]\noutcome = \"any\"\n";
+}
+
 TEST_CASE("run: a ready.log gate sees a prompt flushed without a newline") {
   // A program that writes its "ready" without a newline and waits (a prompt) was never seen: the
   // line splitter held it until a newline that never came, and the run ended as "not ready".
   ScratchDir dir;
-  dir.write("prompt.toml", R"(name = "a prompt without a newline"
-timeout = "20s"
-duration = "300ms"
-[target]
-shell = "printf 'db> '; exec sleep 30"
-[target.ready]
-log = "^db> $"
-timeout = "5s"
-[expect]
-outcome = "any"
-)");
+  dir.write("prompt.toml",
+            log_gate_scenario("a prompt without a newline", "printf 'db> '; exec sleep 30", "^db> $", "5s"));
   // The same program whose prompt never comes is still not ready: the gate matched what was
   // written, not the open line's lack of an end.
-  dir.write("other-prompt.toml", R"(name = "another prompt"
-timeout = "20s"
-duration = "300ms"
-[target]
-shell = "printf 'db'; exec sleep 30"
-[target.ready]
-log = "^db> $"
-timeout = "1s"
-[expect]
-outcome = "any"
-)");
+  dir.write("other-prompt.toml",
+            log_gate_scenario("another prompt", "printf 'db'; exec sleep 30", "^db> $", "1s"));
   // A line written in two parts back to back is matched whole, not by its first part: the open
   // line is offered only once the output has been quiet for a while.
-  dir.write("line-in-parts.toml", R"(name = "a line in two writes"
-timeout = "20s"
-duration = "300ms"
-[target]
-shell = "printf 'server ready'; printf ' (degraded)\n'; exec sleep 30"
-[target.ready]
-log = "server ready$"
-timeout = "1s"
-[expect]
-outcome = "any"
-)");
+  dir.write("line-in-parts.toml",
+            log_gate_scenario("a line in two writes",
+                              "printf 'server ready'; printf ' (degraded)\\\\n'; exec sleep 30",
+                              "server ready$", "1s"));
   auto r = run_with_report(quote(dir / "prompt.toml") + " " + quote(dir / "other-prompt.toml") + " " +
                            quote(dir / "line-in-parts.toml"));
   INFO(r.report.dump(1));
