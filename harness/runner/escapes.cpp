@@ -11,6 +11,7 @@
 
 #include "runner/process_text.h"
 #include "supervisor/adoption.h"
+#include "supervisor/spawn.h"
 
 namespace faultline::runner {
 
@@ -38,12 +39,17 @@ std::string cgroup_of(pid_t pid) {
 }  // namespace
 
 std::chrono::microseconds reaped_cpu() {
+  // The starts' part first: a child started between the two reads is then in neither, where the
+  // other order would take out its part before its CPU is in the waits, hiding as much of an
+  // escape.
+  const auto before_join =
+      std::chrono::duration_cast<std::chrono::microseconds>(supervisor::cpu_spent_before_cgroup_join());
   rusage usage{};
   ::getrusage(RUSAGE_CHILDREN, &usage);
   const auto us = [](const timeval& t) {
     return std::chrono::seconds(t.tv_sec) + std::chrono::microseconds(t.tv_usec);
   };
-  return us(usage.ru_utime) + us(usage.ru_stime);
+  return us(usage.ru_utime) + us(usage.ru_stime) - before_join;
 }
 
 std::optional<std::chrono::microseconds> cpu_outside_cgroup(std::chrono::microseconds reaped,

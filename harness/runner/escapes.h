@@ -44,7 +44,10 @@ std::optional<std::chrono::microseconds> cpu_outside_cgroup(std::chrono::microse
                                                             std::chrono::microseconds counted,
                                                             std::chrono::microseconds allowance = {});
 
-// The CPU time of this process's children that ended and were waited for, all the way down.
+// The CPU time of this process's children that ended and were waited for, all the way down,
+// less what the children it started spent before they joined their cgroups (noted at each start,
+// supervisor::cpu_spent_before_cgroup_join). Compare differences of two readings, between which
+// every child started was reaped.
 std::chrono::microseconds reaped_cpu();
 
 // cpu_outside_cgroup for one scenario run of several in a process, whose cgroups counted

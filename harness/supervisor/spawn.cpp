@@ -13,9 +13,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -60,7 +62,10 @@ struct ChildReport {
   bool failed = false;
   ChildStep step = ChildStep::exec;
   int err = 0;
+  std::int64_t cpu_before_join_ns = 0;  // the child's CPU time once it was in its cgroups
 };
+
+std::atomic<std::int64_t> cpu_before_join_total_ns{0};
 
 const char* describe(ChildStep step) {
   switch (step) {
@@ -141,7 +146,9 @@ struct ChildSetup {
   int stdio[3];  // put on 0, 1, 2 where >= 0; otherwise the harness's are inherited
 
   [[noreturn]] FAULTLINE_CHILD_SIDE void fail(ChildStep step) const {
-    *report = ChildReport{true, step, errno};
+    report->err = errno;
+    report->step = step;
+    report->failed = true;
     ::_exit(127);
   }
 
@@ -189,6 +196,17 @@ struct ChildSetup {
 
   // Not inlined: its frames lie below the vforking function's, which the parent still needs.
   [[noreturn, gnu::noinline]] FAULTLINE_CHILD_SIDE void run() const {
+    // Into the cgroups first (every signal is still blocked, as it was across the vfork): what
+    // the child spends before is counted in the harness's cgroup, so it is kept short, and its
+    // CPU time is noted for the harness (cpu_spent_before_cgroup_join).
+    if (request.attach_fds) {
+      for (const auto& fd : *request.attach_fds)
+        if (::write(fd.get(), "0", 1) != 1) fail(ChildStep::enter_cgroup);
+      timespec spent{};
+      if (::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &spent) == 0)
+        report->cpu_before_join_ns = std::int64_t{spent.tv_sec} * 1'000'000'000 + spent.tv_nsec;
+    }
+
     // Every handler the harness installed goes back to the default while all signals are still
     // blocked (as they were across the vfork): a handler run here would act in the harness's
     // memory. The exec would reset them too, but only once it is done.
@@ -206,10 +224,6 @@ struct ChildSetup {
                                               : ::dup2(stdio[target], target) == target;
       if (!ok) fail(ChildStep::redirect_stdio);
     }
-
-    if (request.attach_fds)
-      for (const auto& fd : *request.attach_fds)
-        if (::write(fd.get(), "0", 1) != 1) fail(ChildStep::enter_cgroup);
 
     // The harness raised its own soft limit for itself; a target starts with the one faultline
     // was given, or with the scenario's.
@@ -359,6 +373,10 @@ std::vector<std::string> current_environment() {
   return env;
 }
 
+std::chrono::nanoseconds cpu_spent_before_cgroup_join() {
+  return std::chrono::nanoseconds(cpu_before_join_total_ns.load());
+}
+
 std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const SpawnRequest& request) {
   if (request.argv.empty()) return SpawnFailure{EINVAL, "empty command"};
   const auto executable = find_executable(request.argv[0], request.env);
@@ -435,6 +453,7 @@ std::variant<Spawned, SpawnFailure> spawn(boost::asio::io_context& io, const Spa
     vfork_errno = errno;
   }
   if (dumpable == 1) ::prctl(PR_SET_DUMPABLE, 1);
+  if (pid > 0) cpu_before_join_total_ns += report.cpu_before_join_ns;
   child_stdin.reset();
   child_stdout.reset();
   child_stderr.reset();

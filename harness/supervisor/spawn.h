@@ -16,6 +16,7 @@
 #include <boost/process/v2/process.hpp>
 // clang-format on
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -80,6 +81,13 @@ struct SpawnFailure {
   // started child): faultline's failure, not the command's.
   bool harness_step = false;
 };
+
+// The CPU time this harness's children spent before they joined their cgroups (from the vfork to
+// the write to cgroup.procs), summed over every start since the harness began. It comes back
+// through the waits but no cgroup of a run counted it, so a check that compares the two takes it
+// out. A few microseconds on a real machine; in an emulated one whose virtual CPU the host
+// preempted in that window, tens of milliseconds were seen.
+std::chrono::nanoseconds cpu_spent_before_cgroup_join();
 
 // Starts the target; never leaves a zombie or a half-started child behind.
 // Returns the failure instead of throwing, since failing to start is a result, not a bug.
