@@ -19,20 +19,9 @@ namespace faultline::cgroup {
 
 namespace {
 
-std::optional<std::string_view> stat_fields_after_comm(std::string_view stat_line) {
-  auto close = stat_line.rfind(')');
-  if (close == std::string_view::npos || stat_line.find('(') > close) return std::nullopt;
-  return stat_line.substr(close + 1);
-}
-
 // Reads field 22 of /proc/<pid>/stat; nullopt when the process does not exist (or is gone).
 std::optional<std::uint64_t> read_start_ticks(pid_t pid) {
-  std::optional<std::string> stat;
-  try {
-    stat = read_file_if_exists("/proc/" + std::to_string(pid) + "/stat");
-  } catch (const SystemError& e) {
-    if (e.code() != ESRCH) throw;  // the process exited between open and read
-  }
+  const auto stat = read_stat_line(pid);
   if (!stat) return std::nullopt;
   auto ticks = parse_stat_start_ticks(*stat);
   if (!ticks) throw Error("/proc/" + std::to_string(pid) + "/stat: cannot parse the start time field");
@@ -71,50 +60,6 @@ bool pid_namespace_in_use(std::uint64_t ns) {
 }
 
 }  // namespace
-
-std::optional<std::uint64_t> parse_stat_start_ticks(std::string_view stat_line) {
-  auto fields = stat_fields_after_comm(stat_line);
-  if (!fields) return std::nullopt;
-  auto words = split_words(*fields);
-  // words[0] is field 3 (state), so field 22 is words[19].
-  if (words.size() < 20) return std::nullopt;
-  return parse_u64(words[19]);
-}
-
-std::optional<char> parse_stat_state(std::string_view stat_line) {
-  auto fields = stat_fields_after_comm(stat_line);
-  if (!fields) return std::nullopt;
-  auto words = split_words(*fields);
-  if (words.empty() || words[0].size() != 1) return std::nullopt;
-  return words[0][0];
-}
-
-std::optional<std::uint64_t> parse_stat_parent(std::string_view stat_line) {
-  auto fields = stat_fields_after_comm(stat_line);
-  if (!fields) return std::nullopt;
-  auto words = split_words(*fields);
-  if (words.size() < 2) return std::nullopt;
-  return parse_u64(words[1]);  // words[0] is field 3 (state)
-}
-
-std::optional<std::uint64_t> parse_stat_flags(std::string_view stat_line) {
-  auto fields = stat_fields_after_comm(stat_line);
-  if (!fields) return std::nullopt;
-  auto words = split_words(*fields);
-  if (words.size() < 7) return std::nullopt;
-  return parse_u64(words[6]);  // field 9
-}
-
-bool exiting(pid_t pid) {
-  std::optional<std::string> stat;
-  try {
-    stat = read_file_if_exists("/proc/" + std::to_string(pid) + "/stat");
-  } catch (const SystemError&) {
-    return true;  // gone between open and read
-  }
-  if (!stat) return true;
-  return (parse_stat_flags(*stat).value_or(kPfExiting) & kPfExiting) != 0;
-}
 
 RunOwner current_owner() {
   pid_t self = ::getpid();

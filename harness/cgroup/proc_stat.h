@@ -1,13 +1,19 @@
-// Parsing of /proc/<pid>/stat, which names a run's owner (layout.h).
+// Reading and parsing of /proc/<pid>/stat: a process's start time (which names a run's owner,
+// layout.h), state, parent and flags.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace faultline::cgroup {
+
+// The line of /proc/<pid>/stat; nullopt when the process is gone (no such pid, or it exited
+// between open and read). Other errors throw SystemError.
+std::optional<std::string> read_stat_line(pid_t pid);
 
 // Field 22 (starttime, clock ticks after boot) of a /proc/<pid>/stat line. The comm field (2) is
 // in parentheses and may itself contain spaces and ')', so fields are counted after the *last* ')'.

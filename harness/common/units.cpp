@@ -27,12 +27,6 @@ void explain(std::string* why, const char* expected, std::string_view text, std:
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
-std::string lower(std::string_view text) {
-  std::string out(text);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // A decimal "12" or "1.25" at the front of `text`: the integer part exactly, the fraction as a double.
 struct Decimal {
   unsigned __int128 whole = 0;
@@ -141,7 +135,7 @@ std::optional<int> signal_by_name(const std::string& upper_name) {
 // Why `suffix` is not a size unit. A unit that is one of ours but for its case ("mb", "Mb", "m",
 // "kib") is ambiguous between the SI and the binary reading, so both are spelled out.
 std::string unknown_size_unit(const Decimal& number, std::string_view amount, std::string_view suffix) {
-  std::string folded = lower(suffix);
+  std::string folded = ascii_lower(suffix);
   if (folded == "b") return "units are case-sensitive: write \"" + std::string(amount) + "B\" for bytes";
   if (folded.size() >= 1 && folded.size() <= 3 &&
       std::string_view("kmgt").find(folded[0]) != std::string::npos &&
@@ -162,6 +156,12 @@ std::string unknown_size_unit(const Decimal& number, std::string_view amount, st
 }
 
 }  // namespace
+
+std::string ascii_lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
 
 std::optional<Duration> add_durations(Duration a, Duration b) {
   if (a.count() < 0 || b.count() < 0 || a > kMaxDuration || b > kMaxDuration - a) return std::nullopt;
@@ -338,7 +338,7 @@ std::optional<int> parse_signal(std::string_view text, std::string* why) {
     return explain(why, kSignalExpected, original, "signal numbers go from 1 to " + std::to_string(SIGRTMAX)),
            std::nullopt;
   }
-  std::string name = lower(text);
+  std::string name = ascii_lower(text);
   for (char& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   std::string_view bare(name);
   if (bare.starts_with("SIG")) bare.remove_prefix(3);

@@ -59,4 +59,7 @@ std::string format_size(std::uint64_t bytes);  // "64MiB", "1.5GiB", "max"
 std::string format_cpu(double cpus);           // "50%", "max"
 std::string signal_name(int signo);            // "SIGTERM", or "signal 42"
 
+// ASCII letters in lower case (the way names users type are compared: units, signals, keys).
+std::string ascii_lower(std::string_view text);
+
 }  // namespace faultline

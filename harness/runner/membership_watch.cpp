@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <boost/asio/steady_timer.hpp>
-#include <fstream>
 #include <map>
 #include <optional>
 #include <string>
@@ -111,7 +110,7 @@ class MembershipWatch final : public RunObserver {
     }
     std::map<pid_t, Seen> seen_now;
     for (const auto& [pid, process] : process_of) {
-      const auto stat = read_stat(pid);
+      const auto stat = cgroup::read_stat_line(pid);
       if (!stat) continue;  // gone
       const auto parent = cgroup::parse_stat_parent(*stat);
       const auto started = cgroup::parse_stat_start_ticks(*stat);
@@ -141,16 +140,10 @@ class MembershipWatch final : public RunObserver {
     // from one process's cgroups to another's, one hierarchy at a time) is still known at the
     // next. Its start time tells a reused pid from the same process.
     for (auto& [pid, seen] : seen_now) seen_[pid] = std::move(seen);
-    std::erase_if(seen_,
-                  [&](const auto& entry) { return !seen_now.count(entry.first) && !read_stat(entry.first); });
+    std::erase_if(seen_, [&](const auto& entry) {
+      return !seen_now.count(entry.first) && !cgroup::read_stat_line(entry.first);
+    });
     return true;
-  }
-
-  static std::optional<std::string> read_stat(pid_t pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string line;
-    if (!std::getline(in, line)) return std::nullopt;
-    return line;
   }
 
   // Where a process was seen at an earlier look, and its start time (clock ticks after boot).

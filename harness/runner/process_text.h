@@ -28,10 +28,8 @@ inline std::string comm_of(pid_t pid) {
 
 // The parent of `pid`; nullopt once the process is gone.
 inline std::optional<pid_t> parent_of(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat;
-  std::getline(in, stat);
-  const auto parent = cgroup::parse_stat_parent(stat);
+  const auto stat = cgroup::read_stat_line(pid);
+  const auto parent = stat ? cgroup::parse_stat_parent(*stat) : std::nullopt;
   if (!parent) return std::nullopt;
   return static_cast<pid_t>(*parent);
 }

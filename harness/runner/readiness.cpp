@@ -268,6 +268,7 @@ std::optional<std::string> gate_port_taken(const scenario::ProcessSpec& process,
   if (!target) return std::nullopt;
   if (!is_loopback_destination(target->host)) return std::nullopt;
   const auto dialled = loopback_literals(target->host);
+  std::optional<std::vector<pid_t>> pids;  // listed at the first listener that needs them
   for (const auto& listener : tcp_listeners(target->port)) {
     // Compared as addresses, not as text: `[::ffff:127.0.0.1]` reaches a listener on `::`, and
     // `[::1]` never one on 0.0.0.0.
@@ -277,7 +278,8 @@ std::optional<std::string> gate_port_taken(const scenario::ProcessSpec& process,
     if (!reachable || socket_is_ours(listener.inode)) continue;
     // Any holder of the run's makes it the run's (a listener handed to a worker that left is
     // still the process's own), and the run's few processes are looked at before all of /proc.
-    if (socket_held_by_any(listener.inode, run_pids())) continue;
+    if (!pids) pids = run_pids();
+    if (socket_held_by_any(listener.inode, *pids)) continue;
     const auto holder = socket_holder(listener.inode);
     if (!holder && when == GateMoment::at_pass) continue;
     const std::string listened =

@@ -1,7 +1,8 @@
 #include "scenario/did_you_mean.h"
 
 #include <algorithm>
-#include <cctype>
+
+#include "common/units.h"
 
 namespace faultline::scenario {
 
@@ -20,22 +21,14 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return d[a.size()][b.size()];
 }
 
-namespace {
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-}  // namespace
-
 std::optional<std::string> closest_match(std::string_view word, const std::vector<std::string>& candidates) {
-  const std::string word_lower = lower(word);
+  const std::string word_lower = ascii_lower(word);
   const std::size_t allowed = word.size() <= 4 ? 1 : 2;
   std::optional<std::string> best;
   std::size_t best_distance = allowed + 1;
   for (const auto& candidate : candidates) {
     if (candidate == word) continue;
-    const std::size_t distance = lower(candidate) == word_lower ? 0 : edit_distance(word, candidate);
+    const std::size_t distance = ascii_lower(candidate) == word_lower ? 0 : edit_distance(word, candidate);
     // A short candidate must not be "corrected" into from something mostly different.
     if (distance >= candidate.size()) continue;
     if (distance < best_distance) {

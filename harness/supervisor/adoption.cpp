@@ -29,13 +29,6 @@ std::map<pid_t, std::uint64_t>& started_children = *new std::map<pid_t, std::uin
 
 std::vector<pid_t> adopted_children_locked();
 
-std::optional<std::string> stat_line(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return std::nullopt;
-  return line;
-}
-
 // The children of `pid`, of every thread: a child belongs to the thread that forked it, or
 // that it was handed to.
 std::vector<pid_t> children_of(pid_t pid) {
@@ -100,7 +93,7 @@ void AdoptionWatch::arm() {
 std::unique_lock<std::mutex> hold_spawns() { return std::unique_lock<std::mutex>(spawn_lock); }
 
 void note_spawned(pid_t pid) {
-  const auto line = stat_line(pid);
+  const auto line = cgroup::read_stat_line(pid);
   started_children[pid] = line ? cgroup::parse_stat_start_ticks(*line).value_or(0) : 0;
 }
 
@@ -115,13 +108,13 @@ std::vector<pid_t> adopted_children_locked() {
   // A started child whose pid is gone, or names another process now, was reaped: forget it. (Not
   // by its absence from the children lists, which may miss a child while others come and go.)
   std::erase_if(started_children, [](const auto& entry) {
-    const auto line = stat_line(entry.first);
+    const auto line = cgroup::read_stat_line(entry.first);
     return !line || (entry.second != 0 && cgroup::parse_stat_start_ticks(*line) != entry.second);
   });
   const auto children = children_of(::getpid());
   std::vector<pid_t> adopted;
   for (pid_t child : children) {
-    const auto line = stat_line(child);
+    const auto line = cgroup::read_stat_line(child);
     if (!line) continue;
     const auto started = started_children.find(child);
     if (started != started_children.end()) {
@@ -144,7 +137,7 @@ std::vector<pid_t> kill_adopted_where(const std::function<bool(pid_t)>& kill_it)
   std::vector<pid_t> killed;
   for (pid_t child : adopted_children_locked()) {
     // PF_EXITING: on its way out, and no longer in any cgroup; reaped once it has ended.
-    const auto line = stat_line(child);
+    const auto line = cgroup::read_stat_line(child);
     if (!line || (cgroup::parse_stat_flags(*line).value_or(0) & cgroup::kPfExiting) != 0 || !kill_it(child))
       continue;
     for (pid_t member : process_tree(child)) ::kill(member, SIGKILL);

@@ -1,4 +1,5 @@
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -106,6 +107,21 @@ TEST_CASE("parse_stat_start_ticks counts fields after the last parenthesis", "[c
   CHECK_FALSE(parse_stat_flags("1234 (short) S 1 2 3"));
   CHECK_FALSE(parse_stat_start_ticks("1234 (short) S 1 2 3"));
   CHECK_FALSE(parse_stat_start_ticks("no parentheses at all"));
+}
+
+TEST_CASE("read_stat_line reads a live process's line and says nothing of a reaped one", "[cgroup]") {
+  const auto mine = read_stat_line(::getpid());
+  REQUIRE(mine);
+  CHECK(parse_stat_parent(*mine) == std::optional<std::uint64_t>(static_cast<std::uint64_t>(::getppid())));
+  CHECK(parse_stat_start_ticks(*mine) == current_owner().start_ticks);
+
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) ::_exit(0);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  CHECK_FALSE(read_stat_line(child));  // reaped: its pid names nothing now (pids are not reused at once)
+  CHECK(exiting(child));
 }
 
 TEST_CASE("enclosing_run_cgroup finds a live run's cgroup in /proc/<pid>/cgroup, and nothing else",
