@@ -37,6 +37,11 @@ std::string SignalInjector::apply(const Target& target) {
     // calls us), so the pidfd opened here names it and not a process that reused its pid.
     const UniqueFd pidfd = open_pidfd(target.main_pid);
     if (!pidfd) throw_errno("pidfd_open", "main process pid " + std::to_string(target.main_pid));
+    // Exited but not reaped yet (its end not handled yet): the signal would be taken without error
+    // and reach nobody.
+    if (pidfd_exited(pidfd))
+      throw NoEffect("pid " + std::to_string(target.main_pid) + " had already exited: " + name +
+                     " would reach nobody");
     if (still_pending(target.main_pid))
       throw NoEffect(name + " was still pending for pid " + std::to_string(target.main_pid) + kMerges);
     if (const int err = send_signal(pidfd, fault_.signal); err != 0)
@@ -55,7 +60,11 @@ std::string SignalInjector::apply(const Target& target) {
   if (count.first_error)
     throw SystemError("pidfd_send_signal(" + name + ")", "pid " + std::to_string(count.first_error_pid),
                       count.first_error);
-  if (count.sent > 0 && count.merged == count.sent)
+  if (count.sent == 0)
+    throw NoEffect(
+        name +
+        " reached no process: none of the target's (helpers of the harness aside) was left in its cgroup");
+  if (count.merged == count.sent)
     throw NoEffect(name + " was still pending for all " + std::to_string(count.sent) + " process(es)" +
                    kMerges);
   return name + " to " + std::to_string(count.sent) + " process(es)" +

@@ -2,12 +2,15 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cstring>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace faultline {
@@ -56,7 +59,43 @@ bool fd_dir_holds(const std::string& fd_dir, const std::string& link) {
 
 std::string socket_link(std::uint64_t inode) { return "socket:[" + std::to_string(inode) + "]"; }
 
+// The 16 bytes of an IPv6 address, an IPv4 one as its IPv4-mapped form (::ffff:a.b.c.d).
+std::optional<std::array<unsigned char, 16>> mapped_bytes(const std::string& ip) {
+  std::array<unsigned char, 16> bytes{};
+  in_addr v4{};
+  if (::inet_pton(AF_INET, ip.c_str(), &v4) == 1) {
+    bytes[10] = bytes[11] = 0xff;
+    std::memcpy(bytes.data() + 12, &v4, 4);
+    return bytes;
+  }
+  if (::inet_pton(AF_INET6, ip.c_str(), bytes.data()) == 1) return bytes;
+  return std::nullopt;
+}
+
 }  // namespace
+
+bool is_this_hosts_address(const std::string& ip) {
+  const auto wanted = mapped_bytes(ip);
+  if (!wanted) return false;
+  ifaddrs* interfaces = nullptr;
+  if (::getifaddrs(&interfaces) != 0) return false;
+  bool found = false;
+  for (const ifaddrs* i = interfaces; i && !found; i = i->ifa_next) {
+    if (!i->ifa_addr) continue;
+    std::array<unsigned char, 16> bytes{};
+    if (i->ifa_addr->sa_family == AF_INET) {
+      bytes[10] = bytes[11] = 0xff;
+      std::memcpy(bytes.data() + 12, &reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr, 4);
+    } else if (i->ifa_addr->sa_family == AF_INET6) {
+      std::memcpy(bytes.data(), &reinterpret_cast<const sockaddr_in6*>(i->ifa_addr)->sin6_addr, 16);
+    } else {
+      continue;
+    }
+    found = bytes == *wanted;
+  }
+  ::freeifaddrs(interfaces);
+  return found;
+}
 
 std::vector<TcpListener> parse_tcp_listeners(const std::string& table, std::uint16_t port) {
   std::vector<TcpListener> found;

@@ -18,6 +18,11 @@ struct TcpListener {
   std::uint64_t inode = 0;
 };
 
+// Whether `ip` (an IP literal: "192.0.2.7", "fe80::1", "::ffff:192.0.2.7") is an address of one of
+// this host's network interfaces, in this network namespace: a connect to it stays on this
+// machine, where any program listening on the port (or on a wildcard) takes it.
+bool is_this_hosts_address(const std::string& ip);
+
 // The sockets in LISTEN state on `port`, on any local address, in this network namespace.
 std::vector<TcpListener> tcp_listeners(std::uint16_t port);
 

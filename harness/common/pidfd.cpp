@@ -1,5 +1,6 @@
 #include "common/pidfd.h"
 
+#include <poll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -12,6 +13,11 @@ UniqueFd open_pidfd(pid_t pid) { return UniqueFd(static_cast<int>(::syscall(SYS_
 int send_signal(const UniqueFd& pidfd, int signo) {
   if (!pidfd) return EBADF;
   return ::syscall(SYS_pidfd_send_signal, pidfd.get(), signo, nullptr, 0) == 0 ? 0 : errno;
+}
+
+bool pidfd_exited(const UniqueFd& pidfd) {
+  pollfd ended{pidfd.get(), POLLIN, 0};
+  return ::poll(&ended, 1, 0) != 0;  // an error (a bad fd) says no more of it either
 }
 
 }  // namespace faultline

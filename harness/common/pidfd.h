@@ -13,7 +13,11 @@ namespace faultline {
 // checks afterwards that the process it opened is the one it meant.
 UniqueFd open_pidfd(pid_t pid);
 
-// pidfd_send_signal (glibc 2.36 has no wrapper); 0 or the errno (ESRCH: it has exited).
+// pidfd_send_signal (glibc 2.36 has no wrapper); 0 or the errno (ESRCH: it has exited). A process
+// that has exited but is not reaped yet takes the signal without error, and without effect.
 int send_signal(const UniqueFd& pidfd, int signo);
+
+// Whether the process has exited (reaped or not): its pidfd is then readable.
+bool pidfd_exited(const UniqueFd& pidfd);
 
 }  // namespace faultline

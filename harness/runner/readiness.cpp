@@ -266,7 +266,8 @@ std::optional<std::string> gate_port_taken(const scenario::ProcessSpec& process,
   if (gate.kind == Readiness::Kind::tcp) target = parse_host_port(gate.address);
   if (gate.kind == Readiness::Kind::http) target = parse_http_url(gate.address);
   if (!target) return std::nullopt;
-  if (!is_loopback_destination(target->host)) return std::nullopt;
+  // A connect to any address of this host stays on it, where any program may answer.
+  if (!is_loopback_destination(target->host) && !is_this_hosts_address(target->host)) return std::nullopt;
   const auto dialled = loopback_literals(target->host);
   std::optional<std::vector<pid_t>> pids;  // listed at the first listener that needs them
   for (const auto& listener : tcp_listeners(target->port)) {

@@ -1,13 +1,13 @@
 #include "supervisor/supervised_process.h"
 
-#include <poll.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/post.hpp>
 #include <csignal>
+
+#include "common/pidfd.h"
 
 namespace faultline::supervisor {
 
@@ -29,8 +29,7 @@ SupervisedProcess::~SupervisedProcess() {
   close_output();
   // The owner kills the cgroup before destroying us; if the process still runs here (an
   // exception path), do not let Boost's destructor block on it forever.
-  if (spawned_.process && !exit_status_ && pidfd_)
-    ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+  if (spawned_.process && !exit_status_ && pidfd_) faultline::send_signal(pidfd_, SIGKILL);
 }
 
 bool SupervisedProcess::start(const SpawnRequest& request, ExitHandler on_exit, LineHandler on_line,
@@ -46,7 +45,7 @@ bool SupervisedProcess::start(const SpawnRequest& request, ExitHandler on_exit, 
   }
   spawned_ = std::move(std::get<Spawned>(result));
   pid_ = spawned_.pid;
-  pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0)));
+  pidfd_ = open_pidfd(pid_);
   if (spawned_.stdout_pipe) {
     open_streams_ = 2;
     read_more(Stream::stdout_stream);
@@ -142,13 +141,12 @@ bool SupervisedProcess::reap_now() {
 bool SupervisedProcess::alive() const {
   if (!running()) return false;
   if (!pidfd_) return true;  // no pidfd (a kernel before 5.3): the exit event alone says
-  pollfd ended{pidfd_.get(), POLLIN, 0};
-  return ::poll(&ended, 1, 0) == 0;
+  return !pidfd_exited(pidfd_);
 }
 
 bool SupervisedProcess::send_signal(int signo) {
   if (!running() || !pidfd_) return false;
-  return ::syscall(SYS_pidfd_send_signal, pidfd_.get(), signo, nullptr, 0) == 0;
+  return faultline::send_signal(pidfd_, signo) == 0;
 }
 
 }  // namespace faultline::supervisor

@@ -3,6 +3,8 @@
 // at once with a message naming it, and the backend's drain answers what it already accepted.
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -279,6 +281,48 @@ TEST_CASE("readiness: a gate on a port another program already listens on is an 
   CHECK(r.out.find("ERROR") != std::string::npos);
   CHECK(r.out.find("port " + std::to_string(port) + " was already listened on") != std::string::npos);
   CHECK(r.out.find("(faultline-demo-)") != std::string::npos);  // names the program (comm: 15 chars)
+}
+
+TEST_CASE("readiness: a gate on this host's own network address counts another program's listener there",
+          "[demo]") {
+  // A connect to the host's LAN address stays on the host, where a program outside the run
+  // listening on every address answers it: the gate passed on it while its process never listened.
+  if (auto why = bundled_scenario_skip_reason()) FAULTLINE_SKIP(*why);
+  std::optional<std::string> own_address;
+  ifaddrs* interfaces = nullptr;
+  REQUIRE(::getifaddrs(&interfaces) == 0);
+  for (const ifaddrs* i = interfaces; i && !own_address; i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || (i->ifa_flags & IFF_LOOPBACK)) continue;
+    char text[INET_ADDRSTRLEN] = {};
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr, text, sizeof text);
+    own_address = text;
+  }
+  ::freeifaddrs(interfaces);
+  if (!own_address) FAULTLINE_SKIP("this machine has no IPv4 address but loopback");
+  // The other program: this test, listening on 0.0.0.0 (a connect completes without an accept).
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in any{};
+  any.sin_family = AF_INET;
+  any.sin_addr.s_addr = htonl(INADDR_ANY);
+  REQUIRE(::bind(listener, reinterpret_cast<const sockaddr*>(&any), sizeof any) == 0);
+  REQUIRE(::listen(listener, 16) == 0);
+  socklen_t length = sizeof any;
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&any), &length) == 0);
+  const int port = ntohs(any.sin_port);
+  ScratchDir dir;
+  const auto file = dir.write("s.toml",
+                              "name = \"gate on the host's own address\"\ntimeout = \"10s\"\n"
+                              "duration = \"300ms\"\n[target]\nshell = \"exec sleep 30\"\n"
+                              "ready = { tcp = \"" +
+                                  *own_address + ":" + std::to_string(port) + "\", timeout = \"3s\" }\n");
+  const auto r = run_shell(quote(faultline_path()) + " run " + quote(file));
+  ::close(listener);
+  INFO(r.out << r.err);
+  CHECK(r.status == 1);
+  CHECK(r.out.find("ERROR") != std::string::npos);
+  CHECK(r.out.find("port " + std::to_string(port) + " was already listened on (0.0.0.0:" +
+                   std::to_string(port) + " by pid " + std::to_string(::getpid())) != std::string::npos);
 }
 
 TEST_CASE("readiness: a gate that another program began to answer after the start is an error, not ready",

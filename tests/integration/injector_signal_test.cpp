@@ -1,4 +1,5 @@
 // The signal injector: to the main process only, or to every process in the cgroup.
+#include "cgroup/proc_stat.h"
 #include "common/proc_status.h"
 #include "injectors/signal_injector.h"
 #include "tests/integration/injector_test_support.h"
@@ -45,6 +46,43 @@ TEST_CASE("signal: a main process that is gone is an error naming it", "[injecto
     FAIL("no error");
   } catch (const Error& e) {
     CHECK(std::string(e.what()) == "no main process to send SIGTERM to");
+  }
+}
+
+TEST_CASE("signal: a main process that exited but is not reaped yet takes nothing: no effect", "[injector]") {
+  // pidfd_send_signal succeeds on a zombie; the fault would be recorded as sent to a process that
+  // was gone (the run handles the exit a moment later).
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  TargetProcess target(t.group(), {"/bin/sh", "-c", "echo ready; exit 3"});
+  REQUIRE(target.wait_for_output("ready"));
+  const auto zombie = [&] {
+    const auto line = cgroup::read_stat_line(target.pid());
+    return line && cgroup::parse_stat_state(*line) == 'Z';
+  };
+  for (int i = 0; i < 500 && !zombie(); ++i) std::this_thread::sleep_for(10ms);
+  REQUIRE(zombie());
+  SignalInjector term(scenario::SignalFault{SIGTERM, scenario::SignalFault::To::main, std::nullopt, 1});
+  try {
+    const std::string sent = term.apply(Target{t.group(), target.pid()});
+    FAIL("taken for sent: " + sent);
+  } catch (const injectors::NoEffect& e) {
+    CHECK(std::string(e.what()) ==
+          "pid " + std::to_string(target.pid()) + " had already exited: SIGTERM would reach nobody");
+  }
+  CHECK(WEXITSTATUS(target.wait()) == 3);
+}
+
+TEST_CASE("signal: to all in a cgroup with no process left is no effect, not a signal to 0 processes",
+          "[injector]") {
+  INJECTOR_TEST_PRECONDITIONS();
+  TargetGroup t;
+  SignalInjector hup(scenario::SignalFault{SIGHUP, scenario::SignalFault::To::all, std::nullopt, 1});
+  try {
+    const std::string sent = hup.apply(Target{t.group(), 0});
+    FAIL("taken for sent: " + sent);
+  } catch (const injectors::NoEffect& e) {
+    CHECK(std::string(e.what()).starts_with("SIGHUP reached no process"));
   }
 }
 

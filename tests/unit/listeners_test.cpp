@@ -36,3 +36,13 @@ TEST_CASE("the LISTEN sockets on a port are found, other states and ports are no
   CHECK(six[0].address == "[::]:8080");
   CHECK(six[0].inode == 99);
 }
+
+TEST_CASE("this host's addresses are its interfaces' addresses, in either form", "[listeners]") {
+  // lo is an interface of every network namespace.
+  CHECK(is_this_hosts_address("127.0.0.1"));
+  CHECK(is_this_hosts_address("::ffff:127.0.0.1"));
+  CHECK_FALSE(is_this_hosts_address("127.0.0.2"));      // reaches lo, but is not its address
+  CHECK_FALSE(is_this_hosts_address("203.0.113.254"));  // TEST-NET-3: no host's own
+  CHECK_FALSE(is_this_hosts_address("localhost"));      // names are not looked up here
+  CHECK_FALSE(is_this_hosts_address(""));
+}
