@@ -1,6 +1,5 @@
 #include "cgroup/layout.h"
 
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 #include "cgroup/mountinfo.h"
 #include "cgroup/proc_stat.h"
 #include "common/error.h"
+#include "common/proc_status.h"
 
 namespace faultline::cgroup {
 
@@ -36,16 +36,6 @@ std::optional<std::uint64_t> parse_canonical_u64(std::string_view text) {
   if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
   return value;
 }
-
-// The inode of a process's pid namespace, as /proc/<pid>/ns/pid names it; nullopt when unreadable.
-std::optional<std::uint64_t> pid_namespace_of(const std::string& proc_dir) {
-  struct stat st {};
-  if (::stat((proc_dir + "/ns/pid").c_str(), &st) != 0) return std::nullopt;
-  return static_cast<std::uint64_t>(st.st_ino);
-}
-
-// The kernel's first pid namespace (PROC_PID_INIT_INO): from there every process is visible.
-constexpr std::uint64_t kInitialPidNamespace = 0xEFFFFFFCU;
 
 // Whether any process visible here runs in the pid namespace `ns`.
 bool pid_namespace_in_use(std::uint64_t ns) {

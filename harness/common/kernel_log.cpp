@@ -5,10 +5,9 @@
 
 #include <cerrno>
 #include <charconv>
-#include <fstream>
-#include <sstream>
 #include <string>
 
+#include "common/proc_status.h"
 #include "common/unique_fd.h"
 
 namespace faultline::kernel_log {
@@ -38,18 +37,9 @@ bool record_names_oom_kill(std::string_view record, pid_t pid, std::chrono::micr
 namespace {
 // The log names processes by their pid in the initial pid namespace. In a nested one (a
 // container with its own pids) the numbers faultline knows are others, so the log cannot say.
-bool in_initial_pid_namespace() {
-  std::ifstream status("/proc/self/status");
-  for (std::string line; std::getline(status, line);)
-    if (line.rfind("NSpid:", 0) == 0) {
-      std::istringstream fields(line.substr(6));
-      std::string pid;
-      int levels = 0;
-      while (fields >> pid) ++levels;
-      return levels == 1;
-    }
-  return false;
-}
+// Asked of the namespace itself: /proc/self/status's NSpid lists only the levels from the
+// mounted /proc's namespace down, one level in a container that mounts its own.
+bool in_initial_pid_namespace() { return pid_namespace_of("/proc/self") == kInitialPidNamespace; }
 }  // namespace
 
 std::optional<bool> oom_killed(pid_t pid, std::chrono::steady_clock::time_point since) {

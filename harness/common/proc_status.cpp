@@ -1,5 +1,7 @@
 #include "common/proc_status.h"
 
+#include <sys/stat.h>
+
 #include <fstream>
 #include <stdexcept>
 
@@ -46,6 +48,12 @@ bool process_signal_pending(pid_t pid, int signo) {
   } catch (const std::exception&) {
     return false;
   }
+}
+
+std::optional<std::uint64_t> pid_namespace_of(const std::string& proc_dir) {
+  struct stat st {};
+  if (::stat((proc_dir + "/ns/pid").c_str(), &st) != 0) return std::nullopt;
+  return static_cast<std::uint64_t>(st.st_ino);
 }
 
 }  // namespace faultline

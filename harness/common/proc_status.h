@@ -27,4 +27,12 @@ std::uint64_t status_bytes(pid_t pid, std::string_view name);
 // the kernel keeps one of each standard signal pending. False once the process is gone.
 bool process_signal_pending(pid_t pid, int signo);
 
+// The kernel's first pid namespace (PROC_PID_INIT_INO, fixed since Linux 3.8). Its pids are the
+// ones the kernel log names, and from it every process is visible.
+inline constexpr std::uint64_t kInitialPidNamespace = 0xEFFFFFFCU;
+
+// The inode of the pid namespace `<proc_dir>/ns/pid` names ("/proc/self": this process's), which
+// does not depend on which namespace's /proc is mounted; nullopt when unreadable.
+std::optional<std::uint64_t> pid_namespace_of(const std::string& proc_dir);
+
 }  // namespace faultline

@@ -179,10 +179,11 @@ class Checker {
           std::to_string(r.orphans.size()) + " process(es) left behind (killed by the harness)");
     }
     count("oom_kills", e.oom_kills, r.oom_kills,
-          r.oom_kills_known
-              ? nullptr
-              : "the process's cgroup has no OOM kill counter on this host (no memory controller "
-                "there, or a kernel before 4.13)");
+          r.oom_kills_known ? nullptr
+          : !r.oom_kills_unknown_why.empty()
+              ? r.oom_kills_unknown_why.c_str()
+              : "the process's cgroup has no OOM kill counter on this host (no "
+                "memory controller there, or a kernel before 4.13)");
     count("pids_max_events", e.pids_max_events, r.pids_max_events,
           r.pids_max_events_known
               ? nullptr

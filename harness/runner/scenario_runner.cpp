@@ -168,6 +168,8 @@ class ScenarioRun final : public RunContext {
   std::vector<std::unique_ptr<SupervisedProcess>> helpers_;
   std::set<pid_t> helper_pids_;                            // not orphans: started by the harness itself
   std::map<std::string, std::uint64_t> helper_oom_kills_;  // per process: its helpers the OOM killer chose
+  // Per process: why its OOM count cannot be told (a helper's kill, unnamed by the kernel log, is in it).
+  std::map<std::string, std::string> oom_kills_unknown_why_;
   Clock::time_point t0_;
   report::ScenarioResult result_;
   std::optional<std::string> error_;
@@ -665,6 +667,10 @@ report::ProcessResult ScenarioRun::process_result(const Proc& p) const {
   r.peak_memory_bytes = p.stats.memory_peak.value_or(p.stats.memory_current.value_or(0));
   r.peak_memory_known = p.stats.memory_peak.has_value();
   r.oom_kills_known = p.stats.oom_kills_counted;
+  if (const auto why = oom_kills_unknown_why_.find(p.spec->name); why != oom_kills_unknown_why_.end()) {
+    r.oom_kills_known = false;
+    r.oom_kills_unknown_why = why->second;
+  }
   r.pids_max_events_known = p.stats.pids_max_events_counted;
   r.cpu_usage_usec = p.stats.cpu_usage_usec.value_or(0);
   r.throttled_usec = p.stats.cpu_throttled_usec.value_or(0);
@@ -774,7 +780,16 @@ pid_t ScenarioRun::spawn_helper(const std::string& process, const std::vector<st
       const cgroup::Cgroup* group = process_group(process);
       const bool by_oom_killer =
           killed_by_oom(*st, group ? group->stats().oom_kills : 0, named_in_log, false);
-      if (!on_killed || !on_killed(by_oom_killer) || by_oom_killer) return;
+      const bool by_its_revert = on_killed && !on_killed(by_oom_killer);
+      // Taken for the OOM killer's on the counter alone: the kill is in the process's count, and
+      // nothing tells whether it was the helper's, so that count cannot be judged either way.
+      if (by_oom_killer && !named_in_log && !by_its_revert)
+        oom_kills_unknown_why_.emplace(
+            process, "faultline's helper `" + name + "` (pid " + std::to_string(h.pid()) +
+                         ") died of SIGKILL while the cgroup counted an OOM kill, and the kernel log, which "
+                         "would say whose kill it was, cannot be read here (no /dev/kmsg, or a pid "
+                         "namespace of faultline's own)");
+      if (!on_killed || by_its_revert || by_oom_killer) return;
       how += ", not by the OOM killer,";
     } else if (!st->signaled && st->code == 0) {
       return;
