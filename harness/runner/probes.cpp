@@ -32,22 +32,34 @@ std::string format_ratio(double r) {
   return buf;
 }
 
+// A bound as written: two decimals where they say it all (0.70), more where it needs them
+// (">=0.000001" is not "at least 0.00").
+std::string format_bound(double r) {
+  if (std::abs(r * 100 - std::round(r * 100)) < 1e-9) return format_ratio(r);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.15f", r);  // a bound is written with at most 15 digits
+  std::string text = buf;
+  text.erase(text.find_last_not_of('0') + 1);
+  if (text.ends_with('.')) text.pop_back();
+  return text;
+}
+
 // ">=0.7" -> "at least 0.70", as the failure's `expected` reads.
 std::string ratio_bound_text(const scenario::Comparison& c) {
   using Op = scenario::Comparison::Op;
   switch (c.op) {
     case Op::eq:
-      return "exactly " + format_ratio(c.value);
+      return "exactly " + format_bound(c.value);
     case Op::ge:
-      return "at least " + format_ratio(c.value);
+      return "at least " + format_bound(c.value);
     case Op::le:
-      return "at most " + format_ratio(c.value);
+      return "at most " + format_bound(c.value);
     case Op::gt:
-      return "more than " + format_ratio(c.value);
+      return "more than " + format_bound(c.value);
     case Op::lt:
-      return "less than " + format_ratio(c.value);
+      return "less than " + format_bound(c.value);
   }
-  return format_ratio(c.value);
+  return format_bound(c.value);
 }
 
 std::string format_ms(double ms) {

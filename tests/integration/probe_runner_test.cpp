@@ -95,6 +95,19 @@ TEST_CASE("exec probes: exit status decides, a failing probe is a named failure"
   CHECK(f.message == "probe `false fails` failed: " + f.actual);
 }
 
+TEST_CASE("a pass ratio bound finer than two decimals is written as given in the failure",
+          "[probe][integration]") {
+  PROBE_PRECONDITIONS();
+  auto s = sleeper_scenario(300ms);
+  auto tiny = exec_probe("false at a tiny ratio", {"/bin/false"}, 9);
+  tiny.pass_ratio = scenario::Comparison{scenario::Comparison::Op::ge, 0.000001};
+  s.probes.push_back(tiny);
+  const auto r = run(s);
+  REQUIRE(r.failures.size() == 1);
+  // Not "at least 0.00", which no share of attempts could fail.
+  CHECK(r.failures[0].expected == "exit code 0 in at least 0.000001 of the attempts during start .. stop");
+}
+
 TEST_CASE("a slow attempt delays the next one instead of overlapping it", "[probe][integration]") {
   PROBE_PRECONDITIONS();
   auto s = sleeper_scenario(1500ms);
