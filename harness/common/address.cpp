@@ -137,12 +137,8 @@ bool is_ip_literal(const std::string& host) {
   return ::inet_pton(AF_INET, host.c_str(), buf) == 1 || ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
 }
 
-namespace {
-
-using Address16 = std::array<unsigned char, 16>;  // IPv6, with IPv4 as ::ffff:a.b.c.d
-
-std::optional<Address16> literal_address(const std::string& host) {
-  Address16 out{};
+std::optional<IpBytes> ip_literal_bytes(const std::string& host) {
+  IpBytes out{};
   in_addr v4;
   if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) {
     out[10] = out[11] = 0xff;
@@ -153,9 +149,11 @@ std::optional<Address16> literal_address(const std::string& host) {
   return std::nullopt;
 }
 
-std::vector<Address16> addresses_of(const std::string& host) {
-  if (auto literal = literal_address(host)) return {*literal};
-  std::vector<Address16> out;
+namespace {
+
+std::vector<IpBytes> addresses_of(const std::string& host) {
+  if (auto literal = ip_literal_bytes(host)) return {*literal};
+  std::vector<IpBytes> out;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -167,40 +165,40 @@ std::vector<Address16> addresses_of(const std::string& host) {
                           ? static_cast<const void*>(&reinterpret_cast<sockaddr_in*>(a->ai_addr)->sin_addr)
                           : static_cast<const void*>(&reinterpret_cast<sockaddr_in6*>(a->ai_addr)->sin6_addr);
     if (::inet_ntop(a->ai_family, raw, text, sizeof text))
-      if (auto address = literal_address(text)) out.push_back(*address);
+      if (auto address = ip_literal_bytes(text)) out.push_back(*address);
   }
   ::freeaddrinfo(found);
   return out;
 }
 
-const Address16 kAny6{};
-const Address16 kAny4 = [] {
-  Address16 any4{};
+const IpBytes kAny6{};
+const IpBytes kAny4 = [] {
+  IpBytes any4{};
   any4[10] = any4[11] = 0xff;
   return any4;
 }();
 
-bool is_ipv4(const Address16& a) {
+bool is_ipv4(const IpBytes& a) {
   return std::equal(a.begin(), a.begin() + 12, kAny4.begin());  // ::ffff:a.b.c.d
 }
 
 // Whether a socket bound to `bound` takes `other` too: the same address, or a wildcard of its
 // family (`::` is bound dual-stack and takes both; 0.0.0.0 only IPv4).
-bool covers(const Address16& bound, const Address16& other) {
+bool covers(const IpBytes& bound, const IpBytes& other) {
   return bound == other || bound == kAny6 || (bound == kAny4 && is_ipv4(other));
 }
 
 // Where a connect to `dialed` lands: Linux sends a connect to a wildcard to the loopback address
 // of its family (0.0.0.0 to 127.0.0.1, :: to ::1), so `tcp = "0.0.0.0:P"` reaches a proxy
 // listening on 127.0.0.1:P.
-Address16 connect_destination(const Address16& dialed) {
+IpBytes connect_destination(const IpBytes& dialed) {
   if (dialed == kAny6) {
-    Address16 loopback6{};
+    IpBytes loopback6{};
     loopback6[15] = 1;
     return loopback6;
   }
   if (dialed == kAny4) {
-    Address16 loopback4 = kAny4;
+    IpBytes loopback4 = kAny4;
     loopback4[12] = 127;
     loopback4[15] = 1;
     return loopback4;
@@ -212,11 +210,11 @@ Address16 connect_destination(const Address16& dialed) {
 
 bool may_reach(const HostPort& dial, const HostPort& listen) {
   if (dial.port != listen.port) return false;
-  const auto listening = literal_address(listen.host);
+  const auto listening = ip_literal_bytes(listen.host);
   if (!listening) return false;
   const auto dialed = addresses_of(dial.host);
   return std::any_of(dialed.begin(), dialed.end(),
-                     [&](const Address16& a) { return covers(*listening, connect_destination(a)); });
+                     [&](const IpBytes& a) { return covers(*listening, connect_destination(a)); });
 }
 
 namespace {
@@ -227,10 +225,10 @@ bool is_localhost(const std::string& host) {
 
 bool is_loopback_destination(const std::string& host) {
   if (is_localhost(host)) return true;
-  const auto literal = literal_address(host);
+  const auto literal = ip_literal_bytes(host);
   if (!literal) return false;
-  const Address16 to = connect_destination(*literal);
-  Address16 loopback6{};
+  const IpBytes to = connect_destination(*literal);
+  IpBytes loopback6{};
   loopback6[15] = 1;
   return to == loopback6 || (is_ipv4(to) && to[12] == 127);
 }
@@ -242,7 +240,7 @@ std::vector<std::string> loopback_literals(const std::string& host) {
 
 bool listens_collide(const HostPort& a, const HostPort& b) {
   if (a.port != b.port) return false;
-  const auto first = literal_address(a.host), second = literal_address(b.host);
+  const auto first = ip_literal_bytes(a.host), second = ip_literal_bytes(b.host);
   if (!first || !second) return a.host == b.host;
   return covers(*first, *second) || covers(*second, *first);
 }

@@ -4,6 +4,7 @@
 // same rules the network checks apply when they run.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -40,6 +41,11 @@ std::optional<HostPort> parse_host_port(std::string_view text, std::string* why 
 
 // An IPv4 or IPv6 literal ("127.0.0.1", "::1"), as opposed to a host name.
 bool is_ip_literal(const std::string& host);
+
+// The 16 bytes of an IP literal, an IPv4 address in its IPv4-mapped form (::ffff:a.b.c.d), so
+// that both forms of one address compare equal; nullopt for anything else.
+using IpBytes = std::array<unsigned char, 16>;
+std::optional<IpBytes> ip_literal_bytes(const std::string& host);
 
 // Whether a connect to `dial` can land on a socket listening on `listen` (an IP literal): the
 // same port, and the same address (an IPv4-mapped IPv6 address is its IPv4 one) or a wildcard

@@ -13,6 +13,8 @@
 #include <optional>
 #include <sstream>
 
+#include "common/address.h"
+
 namespace faultline {
 
 namespace {
@@ -59,39 +61,24 @@ bool fd_dir_holds(const std::string& fd_dir, const std::string& link) {
 
 std::string socket_link(std::uint64_t inode) { return "socket:[" + std::to_string(inode) + "]"; }
 
-// The 16 bytes of an IPv6 address, an IPv4 one as its IPv4-mapped form (::ffff:a.b.c.d).
-std::optional<std::array<unsigned char, 16>> mapped_bytes(const std::string& ip) {
-  std::array<unsigned char, 16> bytes{};
-  in_addr v4{};
-  if (::inet_pton(AF_INET, ip.c_str(), &v4) == 1) {
-    bytes[10] = bytes[11] = 0xff;
-    std::memcpy(bytes.data() + 12, &v4, 4);
-    return bytes;
-  }
-  if (::inet_pton(AF_INET6, ip.c_str(), bytes.data()) == 1) return bytes;
-  return std::nullopt;
-}
-
 }  // namespace
 
 bool is_this_hosts_address(const std::string& ip) {
-  const auto wanted = mapped_bytes(ip);
+  const auto wanted = ip_literal_bytes(ip);
   if (!wanted) return false;
   ifaddrs* interfaces = nullptr;
   if (::getifaddrs(&interfaces) != 0) return false;
   bool found = false;
   for (const ifaddrs* i = interfaces; i && !found; i = i->ifa_next) {
     if (!i->ifa_addr) continue;
-    std::array<unsigned char, 16> bytes{};
-    if (i->ifa_addr->sa_family == AF_INET) {
-      bytes[10] = bytes[11] = 0xff;
-      std::memcpy(bytes.data() + 12, &reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr, 4);
-    } else if (i->ifa_addr->sa_family == AF_INET6) {
-      std::memcpy(bytes.data(), &reinterpret_cast<const sockaddr_in6*>(i->ifa_addr)->sin6_addr, 16);
-    } else {
-      continue;
-    }
-    found = bytes == *wanted;
+    // As text, to be read back as one form for both families.
+    char text[INET6_ADDRSTRLEN] = {};
+    if (i->ifa_addr->sa_family == AF_INET)
+      ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(i->ifa_addr)->sin_addr, text, sizeof text);
+    else if (i->ifa_addr->sa_family == AF_INET6)
+      ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(i->ifa_addr)->sin6_addr, text,
+                  sizeof text);
+    found = ip_literal_bytes(text) == wanted;  // "" (another family) is no address
   }
   ::freeifaddrs(interfaces);
   return found;
