@@ -43,7 +43,8 @@ struct ProcessResult {
   // False where the kernel keeps no such counter for the process's cgroup (no memory or pids
   // controller there): the count reads 0, and oom_kills / pids_max_events cannot be judged.
   bool oom_kills_known = true;
-  // When not known for another reason than a missing counter: why (not written to reports).
+  // When not known for another reason than a missing counter: why, for the failure's message (a
+  // report keeps only the null).
   std::string oom_kills_unknown_why;
   bool pids_max_events_known = true;
   std::uint64_t cpu_usage_usec = 0;

@@ -21,7 +21,10 @@ namespace {
 
 // Reads field 22 of /proc/<pid>/stat; nullopt when the process does not exist (or is gone).
 std::optional<std::uint64_t> read_start_ticks(pid_t pid) {
-  const auto stat = read_stat_line(pid);
+  int unreadable = 0;
+  const auto stat = read_stat_line(pid, &unreadable);
+  // Unreadable is not gone: a live owner's runs must not be taken for stale.
+  if (unreadable) throw SystemError("read", "/proc/" + std::to_string(pid) + "/stat", unreadable);
   if (!stat) return std::nullopt;
   auto ticks = parse_stat_start_ticks(*stat);
   if (!ticks) throw Error("/proc/" + std::to_string(pid) + "/stat: cannot parse the start time field");

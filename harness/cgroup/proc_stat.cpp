@@ -18,12 +18,14 @@ std::optional<std::string_view> stat_fields_after_comm(std::string_view stat_lin
 
 }  // namespace
 
-std::optional<std::string> read_stat_line(pid_t pid) {
+std::optional<std::string> read_stat_line(pid_t pid, int* unreadable) {
+  if (unreadable) *unreadable = 0;
   try {
     return read_file_if_exists("/proc/" + std::to_string(pid) + "/stat");
   } catch (const SystemError& e) {
-    if (e.code() == ESRCH) return std::nullopt;  // the process exited between open and read
-    throw;
+    // ESRCH: the process exited between open and read.
+    if (e.code() != ESRCH && unreadable) *unreadable = e.code();
+    return std::nullopt;
   }
 }
 
@@ -61,12 +63,8 @@ std::optional<std::uint64_t> parse_stat_flags(std::string_view stat_line) {
 }
 
 bool exiting(pid_t pid) {
-  std::optional<std::string> stat;
-  try {
-    stat = read_stat_line(pid);
-  } catch (const SystemError&) {
-    return true;  // unreadable: no sign that it still runs
-  }
+  // Unreadable too: no sign that it still runs.
+  const auto stat = read_stat_line(pid);
   if (!stat) return true;
   return (parse_stat_flags(*stat).value_or(kPfExiting) & kPfExiting) != 0;
 }

@@ -11,9 +11,11 @@
 
 namespace faultline::cgroup {
 
-// The line of /proc/<pid>/stat; nullopt when the process is gone (no such pid, or it exited
-// between open and read). Other errors throw SystemError.
-std::optional<std::string> read_stat_line(pid_t pid);
+// The line of /proc/<pid>/stat; nullopt when it cannot be read: the process is gone (no such
+// pid, or it exited between open and read), or another error, whose errno goes to `unreadable`
+// (0 when gone) for a caller that must not take that for gone. Never throws: it is asked from
+// event-loop handlers, where a look that fails must not end the run.
+std::optional<std::string> read_stat_line(pid_t pid, int* unreadable = nullptr);
 
 // Field 22 (starttime, clock ticks after boot) of a /proc/<pid>/stat line. The comm field (2) is
 // in parentheses and may itself contain spaces and ')', so fields are counted after the *last* ')'.

@@ -17,7 +17,10 @@ int send_signal(const UniqueFd& pidfd, int signo) {
 
 bool pidfd_exited(const UniqueFd& pidfd) {
   pollfd ended{pidfd.get(), POLLIN, 0};
-  return ::poll(&ended, 1, 0) != 0;  // an error (a bad fd) says no more of it either
+  int ready = 0;
+  while ((ready = ::poll(&ended, 1, 0)) < 0 && errno == EINTR) {
+  }
+  return ready > 0 && (ended.revents & POLLIN) != 0;
 }
 
 }  // namespace faultline

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <cmath>
+#include <charconv>
 #include <cstdio>
 #include <optional>
 #include <set>
@@ -32,15 +32,16 @@ std::string format_ratio(double r) {
   return buf;
 }
 
-// A bound as written: two decimals where they say it all (0.70), more where it needs them
-// (">=0.000001" is not "at least 0.00").
+// A bound as written, in at least two decimals: ">=0.7" is "0.70", ">=0.000001" is "0.000001",
+// not the "0.00" no share could fail.
 std::string format_bound(double r) {
-  if (std::abs(r * 100 - std::round(r * 100)) < 1e-9) return format_ratio(r);
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.15f", r);  // a bound is written with at most 15 digits
-  std::string text = buf;
-  text.erase(text.find_last_not_of('0') + 1);
-  if (text.ends_with('.')) text.pop_back();
+  char buf[64];
+  const auto [end, error] = std::to_chars(buf, buf + sizeof buf, r, std::chars_format::fixed);
+  if (error != std::errc()) return format_ratio(r);
+  std::string text(buf, end);  // the shortest that reads back as the same double
+  const auto point = text.find('.');
+  if (point == std::string::npos) text += ".";
+  while (text.size() - text.find('.') < 3) text += '0';
   return text;
 }
 

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -528,6 +529,8 @@ TEST_CASE(
   // hog's kill alone (and /proc's NSpid, one level deep under a /proc mounted in the namespace,
   // had faultline take the log for readable: the hog's kill was taken for someone else's).
   E2E_PRECONDITIONS();
+  if (std::system("command -v unshare >/dev/null") != 0)
+    FAULTLINE_SKIP("unshare (util-linux, or busybox's) is needed for a pid namespace");
   ScratchDir dir;
   const auto file = dir.write(
       "hog.toml",

@@ -38,7 +38,7 @@ TEST_CASE("the LISTEN sockets on a port are found, other states and ports are no
 }
 
 TEST_CASE("this host's addresses are its interfaces' addresses, in either form", "[listeners]") {
-  // lo is an interface of every network namespace.
+  // lo, with 127.0.0.1 once it is up, as on any machine that runs this suite.
   CHECK(is_this_hosts_address("127.0.0.1"));
   CHECK(is_this_hosts_address("::ffff:127.0.0.1"));
   CHECK_FALSE(is_this_hosts_address("127.0.0.2"));      // reaches lo, but is not its address
