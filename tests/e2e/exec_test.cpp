@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <pty.h>
 #include <sched.h>
-#include <sys/stat.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,6 +26,7 @@
 #include "tests/support/background_harness.h"
 #include "tests/support/command.h"
 #include "tests/support/job_cgroup.h"
+#include "tests/support/kernel_log_env.h"
 #include "tests/support/report_schema.h"
 #include "tests/support/scratch_dir.h"
 #include "tests/support/skips.h"
@@ -111,13 +111,7 @@ TEST_CASE("exec: a command that SIGKILLs itself after a child's OOM kill is sign
           "[exec]") {
   // The group's OOM counter says only that some process was OOM-killed; the kernel log names
   // which. Without a readable log the counter is all there is, and the verdict cannot be checked.
-  if (::access("/dev/kmsg", R_OK) != 0)
-    FAULTLINE_SKIP("/dev/kmsg is not readable here (the kernel log names OOM kills)");
-  // The namespace's own inode (PROC_PID_INIT_INO), not NSpid, which a /proc mounted in a
-  // container shows one level deep.
-  struct stat pid_namespace {};
-  if (::stat("/proc/self/ns/pid", &pid_namespace) != 0 || pid_namespace.st_ino != 0xEFFFFFFCU)
-    FAULTLINE_SKIP("a nested pid namespace: the kernel log names other pids than faultline's");
+  if (auto why = kernel_log_skip_reason()) FAULTLINE_SKIP(*why);
   const auto r = run_shell(exec_cmd("--memory 64MiB --swap 0B") + " -- sh -c " +
                            quote(payload() + " alloc 200MiB >/dev/null; kill -9 $$"));
   INFO("exit " << r.status << "\nstderr: " << r.err);

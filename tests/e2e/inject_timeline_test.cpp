@@ -5,7 +5,6 @@
 // exactly from the plan, and generous upper bounds. How late the timers are on an idle
 // machine is measured by faultline-bench (BM_InjectionTimingError), not asserted here.
 #include <signal.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
@@ -16,6 +15,7 @@
 
 #include "tests/support/bundled_scenario.h"
 #include "tests/support/command.h"
+#include "tests/support/kernel_log_env.h"
 #include "tests/support/report_lookup.h"
 #include "tests/support/scratch_dir.h"
 #include "tests/support/skips.h"
@@ -574,11 +574,7 @@ TEST_CASE("inject e2e: a hog the OOM killer picks ends its fault there, and the 
           "[inject][hog]") {
   E2E_PRECONDITIONS();
   // Only the kernel log tells the hog's OOM kill from the tenant's (the scenario's oom_kills = 0).
-  if (::access("/dev/kmsg", R_OK) != 0)
-    FAULTLINE_SKIP("/dev/kmsg is not readable here (the kernel log names OOM kills)");
-  struct stat pid_namespace {};
-  if (::stat("/proc/self/ns/pid", &pid_namespace) != 0 || pid_namespace.st_ino != 0xEFFFFFFCU)
-    FAULTLINE_SKIP("a pid namespace of its own: the kernel log names other pids than faultline's");
+  if (auto why = kernel_log_skip_reason()) FAULTLINE_SKIP(*why);
   const Run r = run_scenario("selftest/inject-hog-oom-killed.toml");
   INFO(dump(r.scenario));
   CHECK(r.scenario.at("result") == "pass");
