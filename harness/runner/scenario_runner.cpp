@@ -166,10 +166,14 @@ class ScenarioRun final : public RunContext {
   std::vector<std::unique_ptr<RunObserver>> observers_;
   std::unique_ptr<SyscallFaults> syscall_faults_;  // notifiers outlive every process they serve
   std::vector<std::unique_ptr<SupervisedProcess>> helpers_;
-  std::set<pid_t> helper_pids_;                            // not orphans: started by the harness itself
-  std::map<std::string, std::uint64_t> helper_oom_kills_;  // per process: its helpers the OOM killer chose
-  // Per process: why its OOM count cannot be told (a helper's kill, unnamed by the kernel log, is in it).
-  std::map<std::string, std::string> oom_kills_unknown_why_;
+  std::set<pid_t> helper_pids_;  // not orphans: started by the harness itself
+  // Per process: OOM kills of its helpers (a hog the OOM killer chose), which are no OOM kills of
+  // the process's own.
+  struct HelperOomKills {
+    std::uint64_t named = 0;             // named by the kernel log: taken out of the process's count
+    std::optional<std::string> unnamed;  // one the log could not name is in it: why the count is unknown
+  };
+  std::map<std::string, HelperOomKills> helper_oom_kills_;
   Clock::time_point t0_;
   report::ScenarioResult result_;
   std::optional<std::string> error_;
@@ -661,16 +665,13 @@ report::ProcessResult ScenarioRun::process_result(const Proc& p) const {
   r.command = p.argv.empty() ? (p.spec->shell ? std::vector<std::string>{"/bin/sh", "-c", *p.spec->shell}
                                               : p.spec->command)
                              : p.argv;
-  const auto helper_ooms = helper_oom_kills_.find(p.spec->name);
-  r.oom_kills = p.stats.oom_kills -
-                std::min(p.stats.oom_kills, helper_ooms == helper_oom_kills_.end() ? 0 : helper_ooms->second);
+  const auto found = helper_oom_kills_.find(p.spec->name);
+  const HelperOomKills helper_ooms = found == helper_oom_kills_.end() ? HelperOomKills{} : found->second;
+  r.oom_kills = p.stats.oom_kills - std::min(p.stats.oom_kills, helper_ooms.named);
   r.peak_memory_bytes = p.stats.memory_peak.value_or(p.stats.memory_current.value_or(0));
   r.peak_memory_known = p.stats.memory_peak.has_value();
-  r.oom_kills_known = p.stats.oom_kills_counted;
-  if (const auto why = oom_kills_unknown_why_.find(p.spec->name); why != oom_kills_unknown_why_.end()) {
-    r.oom_kills_known = false;
-    r.oom_kills_unknown_why = why->second;
-  }
+  r.oom_kills_known = p.stats.oom_kills_counted && !helper_ooms.unnamed;
+  r.oom_kills_unknown_why = helper_ooms.unnamed.value_or("");
   r.pids_max_events_known = p.stats.pids_max_events_counted;
   r.cpu_usage_usec = p.stats.cpu_usage_usec.value_or(0);
   r.throttled_usec = p.stats.cpu_throttled_usec.value_or(0);
@@ -773,7 +774,7 @@ pid_t ScenarioRun::spawn_helper(const std::string& process, const std::vector<st
     // not pass on a dead hog. Only the kernel log can tell (the counter counts any member).
     const std::optional<bool> named_in_log =
         sigkill ? kernel_log::oom_killed(h.pid(), started) : std::nullopt;
-    if (named_in_log.value_or(false)) ++helper_oom_kills_[process];
+    if (named_in_log.value_or(false)) ++helper_oom_kills_[process].named;
     if (!st || phase_ != Phase::running) return;
     std::string how = describe_exit(*st);
     if (sigkill) {
@@ -783,12 +784,13 @@ pid_t ScenarioRun::spawn_helper(const std::string& process, const std::vector<st
       const bool by_its_revert = on_killed && !on_killed(by_oom_killer);
       // Taken for the OOM killer's on the counter alone: the kill is in the process's count, and
       // nothing tells whether it was the helper's, so that count cannot be judged either way.
-      if (by_oom_killer && !named_in_log && !by_its_revert)
-        oom_kills_unknown_why_.emplace(
-            process, "faultline's helper `" + name + "` (pid " + std::to_string(h.pid()) +
-                         ") died of SIGKILL while the cgroup counted an OOM kill, and the kernel log, which "
-                         "would say whose kill it was, cannot be read here (no /dev/kmsg, or a pid "
-                         "namespace of faultline's own)");
+      // The first such helper is named.
+      if (auto& unnamed = helper_oom_kills_[process].unnamed;
+          by_oom_killer && !named_in_log && !by_its_revert && !unnamed)
+        unnamed = "faultline's helper `" + name + "` (pid " + std::to_string(h.pid()) +
+                  ") died of SIGKILL while the cgroup counted an OOM kill, and the kernel log, which "
+                  "would say whose kill it was, cannot be read here (no /dev/kmsg, or a pid "
+                  "namespace of faultline's own)";
       if (!on_killed || by_its_revert || by_oom_killer) return;
       how += ", not by the OOM killer,";
     } else if (!st->signaled && st->code == 0) {
